@@ -1,0 +1,114 @@
+# postino - build, test and demo.
+#
+#   make            the postino binary (and build/libpostino.a the tests link)
+#   make check      unit tests, unit tests under ASan+UBSan, integration tests, fuzz smoke
+#   make demo       the main job on the embedded defaults
+#   make bench      the benchmarks in bench/ (ratios against references)
+#   make fuzz       the libFuzzer targets (clang)
+#   make clean
+
+BUILD   ?= build
+CC      ?= gcc
+PKGS     = libpq openssl libuv libxml-2.0 jansson libmicrohttpd inih libidn2 libcrypt gmime-3.0
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lpthread -lm
+
+WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+OPT     ?= -O2 -g
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) -MMD -MP -I. -I$(BUILD)/gen $(PKG_CFLAGS) $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
+LDLIBS  += $(PKG_LIBS)
+ifeq ($(SAN),1)
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+# Library sources: every .c under engine/, api/, importers/ except the CLI entry point.
+LIB_SRC  := $(sort $(wildcard engine/*/*.c api/*.c importers/*.c))
+LIB_SRC  := $(filter-out engine/cli/main.c,$(LIB_SRC))
+GEN_SRC  := $(BUILD)/gen/embedded.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:.c=.o)
+MAIN_OBJ := $(BUILD)/engine/cli/main.o
+
+UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
+ITEST_C  := $(sort $(wildcard tests/integration/test_*.c))
+ITEST_BIN:= $(ITEST_C:tests/%.c=$(BUILD)/tests/%)
+EMBED    := $(sort $(wildcard sql/*.sql templates/*))
+
+.PHONY: all check unit unit-asan integration fuzz fuzz-smoke demo bench clean deps tests
+all: postino
+
+postino: $(BUILD)/postino
+	@ln -sf $(BUILD)/postino postino
+
+$(BUILD)/postino: $(MAIN_OBJ) $(BUILD)/libpostino.a
+	@$(if $(V),,echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libpostino.a: $(LIB_OBJ)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+Q = $(if $(V),,@)
+$(BUILD)/%.o: %.c | $(GEN_SRC)
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# sql/ and templates/ are compiled into the binary, so it runs from anywhere.
+$(GEN_SRC): $(EMBED) scripts/embed.sh
+	@mkdir -p $(@D)
+	$(Q)sh scripts/embed.sh $(EMBED) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/embedded.o: $(GEN_SRC)
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libpostino.a
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  CCLD    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libpostino.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+tests: $(UNIT_BIN) $(ITEST_BIN) postino
+
+deps:
+	@sh scripts/deps.sh
+
+unit: $(UNIT_BIN)
+	@sh tests/run-unit.sh $(UNIT_BIN)
+
+unit-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 OPT="-O1 -g" unit
+
+integration: postino $(ITEST_BIN)
+	@bash tests/integration/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+# libFuzzer targets: tests/fuzz/fuzz_*.c, each linked with the library built by clang.
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build/fuzzlib CC=clang OPT="-O1 -g" \
+	    SAN_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" build/fuzzlib/libpostino.a
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+build/fuzz/%: tests/fuzz/%.c build/fuzzlib/libpostino.a
+	@mkdir -p $(@D)
+	clang -std=gnu11 -O1 -g -I. -Ibuild/fuzzlib/gen $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< build/fuzzlib/libpostino.a $(PKG_LIBS)
+fuzz-smoke: fuzz
+	@sh tests/fuzz/run.sh $(FUZZ_BIN)
+
+demo: deps postino
+	@bash scripts/demo.sh
+
+bench: postino
+	@bash bench/run.sh
+
+clean:
+	rm -rf build postino
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,60 @@
+/*
+ * cli - what every postino command shares.
+ *
+ * cli_db          the database connection, opened (and the private cluster
+ *                 started) on first use; failure is fatal with one line
+ * cli_target      the resolved database target
+ * cli_parse       getopt_long over a command's options with --help handled
+ * cli_operand     the one operand left after the options, or a usage error
+ * cli_usage       print a usage error and exit 2
+ * cli_print_json  print a JSON value on stdout
+ * cli_fail        log a store error; returns exit status 1
+ * cli_email_arg   normalise an email argument or exit 1 naming it
+ *
+ * Exit statuses: 0 success, 1 failure, 2 usage.
+ */
+#ifndef POSTINO_CLI_CLI_H
+#define POSTINO_CLI_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "engine/mail/address.h"
+#include "engine/store/db.h"
+#include "engine/store/store.h"
+
+#define EXIT_USAGE 2
+
+struct cli {
+    bool json;
+    const char *db;
+    const char *usage;   /* of the command running, for cli_usage */
+    struct db_target target;
+    bool target_ready;
+    PGconn *conn;
+};
+
+struct cli_command {
+    const char *name;
+    int (*run)(struct cli *c, int argc, char **argv);
+    const char *summary;
+};
+
+PGconn *cli_db(struct cli *c);
+struct db_target *cli_target(struct cli *c);
+int cli_parse(struct cli *c, int argc, char **argv, const char *shortopts, const struct option *longopts);
+const char *cli_operand(struct cli *c, int argc, char **argv, const char *what);
+void cli_usage(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+void cli_print_json(json_t *j);
+int cli_fail(const struct store_err *e);
+void cli_email_arg(const char *arg, char out[ADDRESS_MAX + 1]);
+int cli_dispatch(struct cli *c, const struct cli_command *cmds, const char *group, int argc, char **argv);
+void cli_close(struct cli *c);
+
+int cmd_db(struct cli *c, int argc, char **argv);
+int cmd_list(struct cli *c, int argc, char **argv);
+int cmd_subscriber(struct cli *c, int argc, char **argv);
+
+#endif

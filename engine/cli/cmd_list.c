@@ -1,0 +1,137 @@
+/*
+ * cmd_list - postino list create | ls | show | rm.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/cli/cli.h"
+#include "engine/store/lists.h"
+
+static const char list_usage[] =
+    "usage: postino list create NAME [--optin single|double] [--description TEXT] [--json]\n"
+    "       postino list ls [--json]\n"
+    "       postino list show NAME|ID [--json]\n"
+    "       postino list rm NAME|ID\n";
+
+static void print_list_line(json_t *l)
+{
+    json_t *s = json_object_get(l, "subscribers");
+    printf("%-6lld %-24s %-7s %9lld %11lld %12lld  %s\n", json_integer_value(json_object_get(l, "id")),
+           json_string_value(json_object_get(l, "name")), json_string_value(json_object_get(l, "optin")),
+           json_integer_value(json_object_get(s, "confirmed")), json_integer_value(json_object_get(s, "unconfirmed")),
+           json_integer_value(json_object_get(s, "unsubscribed")),
+           json_string_value(json_object_get(l, "description")));
+}
+
+static void print_header(void)
+{
+    printf("%-6s %-24s %-7s %9s %11s %12s  %s\n", "ID", "NAME", "OPTIN", "CONFIRMED", "UNCONFIRMED",
+           "UNSUBSCRIBED", "DESCRIPTION");
+}
+
+static const struct option plain_opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+
+static int list_create(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "optin", required_argument, NULL, 'o' },
+        { "description", required_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *optin = "single", *descr = "";
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        if (opt == 'o')
+            optin = optarg;
+        else if (opt == 'd')
+            descr = optarg;
+    }
+    if (strcmp(optin, "single") != 0 && strcmp(optin, "double") != 0)
+        cli_usage(c, "--optin must be single or double, not '%s'", optin);
+    const char *name = cli_operand(c, argc, argv, "list name");
+    struct store_err e;
+    json_t *l;
+    if (store_list_create(cli_db(c), name, optin, descr, &l, &e) < 0)
+        return cli_fail(&e);
+    if (c->json)
+        cli_print_json(l);
+    else
+        printf("created list \"%s\" (id %lld, %s opt-in)\n", name, json_integer_value(json_object_get(l, "id")),
+               optin);
+    json_decref(l);
+    return 0;
+}
+
+static int list_ls(struct cli *c, int argc, char **argv)
+{
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    if (optind < argc)
+        cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    struct store_err e;
+    json_t *arr;
+    if (store_list_ls(cli_db(c), &arr, &e) < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        cli_print_json(arr);
+    } else {
+        size_t i;
+        json_t *l;
+        print_header();
+        json_array_foreach(arr, i, l) print_list_line(l);
+    }
+    json_decref(arr);
+    return 0;
+}
+
+static int list_show(struct cli *c, int argc, char **argv)
+{
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    const char *ref = cli_operand(c, argc, argv, "list name or id");
+    struct store_err e;
+    json_t *l;
+    if (store_list_get(cli_db(c), ref, &l, &e) < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        cli_print_json(l);
+    } else {
+        json_t *s = json_object_get(l, "subscribers");
+        printf("id:           %lld\n", json_integer_value(json_object_get(l, "id")));
+        printf("name:         %s\n", json_string_value(json_object_get(l, "name")));
+        printf("optin:        %s\n", json_string_value(json_object_get(l, "optin")));
+        printf("description:  %s\n", json_string_value(json_object_get(l, "description")));
+        printf("created:      %s\n", json_string_value(json_object_get(l, "created_at")));
+        printf("confirmed:    %lld\n", json_integer_value(json_object_get(s, "confirmed")));
+        printf("unconfirmed:  %lld\n", json_integer_value(json_object_get(s, "unconfirmed")));
+        printf("unsubscribed: %lld\n", json_integer_value(json_object_get(s, "unsubscribed")));
+    }
+    json_decref(l);
+    return 0;
+}
+
+static int list_rm(struct cli *c, int argc, char **argv)
+{
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    const char *ref = cli_operand(c, argc, argv, "list name or id");
+    struct store_err e;
+    if (store_list_rm(cli_db(c), ref, &e) < 0)
+        return cli_fail(&e);
+    if (!c->json)
+        printf("removed list \"%s\"\n", ref);
+    return 0;
+}
+
+static const struct cli_command list_commands[] = {
+    { "create", list_create, NULL }, { "ls", list_ls, NULL }, { "show", list_show, NULL },
+    { "rm", list_rm, NULL },         { NULL, NULL, NULL },
+};
+
+/* cmd_list - postino list SUBCOMMAND. */
+int cmd_list(struct cli *c, int argc, char **argv)
+{
+    c->usage = list_usage;
+    return cli_dispatch(c, list_commands, "list", argc, argv);
+}

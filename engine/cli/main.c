@@ -1,0 +1,138 @@
+/*
+ * main - the postino command: global options, configuration, dispatch.
+ *
+ * Global options may stand anywhere before "--": --config FILE, --db CONNINFO,
+ * --json, --log-format text|json, --log-level LEVEL. They are taken out of
+ * argv before the subcommand parses its own.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/cli/cli.h"
+#include "engine/util/conf.h"
+#include "engine/util/log.h"
+
+static const char main_usage[] =
+    "usage: postino [--config FILE] [--db CONNINFO] [--json] [--log-format text|json]\n"
+    "               [--log-level debug|info|warning|error] COMMAND ...\n"
+    "\n"
+    "commands:\n"
+    "  db          init | migrate | status | start | stop   (the database and its schema)\n"
+    "  list        create | ls | show | rm                  (mailing lists)\n"
+    "  subscriber  add | ls | show | rm | blocklist         (subscribers)\n"
+    "\n"
+    "With no --db, POSTINO_DB or [db] url, postino uses its private PostgreSQL\n"
+    "cluster in ./var/pg, started on demand. 'postino COMMAND --help' for more.\n"
+    "Exit status: 0 success, 1 failure, 2 usage.\n";
+
+static const struct cli_command commands[] = {
+    { "db", cmd_db, "the database" },
+    { "list", cmd_list, "mailing lists" },
+    { "subscriber", cmd_subscriber, "subscribers" },
+    { NULL, NULL, NULL },
+};
+
+struct globals {
+    const char *config, *db, *log_format, *log_level;
+    int json;
+};
+
+/* take_value - the value of option NAME at ARGV[*I] ("--name v" or "--name=v"), or NULL */
+static const char *take_value(int argc, char **argv, int *i, const char *name, int *consumed)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0)
+        return NULL;
+    if (a[n] == '=') {
+        *consumed = 1;
+        return a + n + 1;
+    }
+    if (a[n] != 0)
+        return NULL;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "postino: error: option %s needs a value\n%s", name, main_usage);
+        exit(EXIT_USAGE);
+    }
+    *consumed = 2;
+    return argv[*i + 1];
+}
+
+static int strip_globals(int argc, char **argv, struct globals *g)
+{
+    int out = 1;
+    for (int i = 1; i < argc;) {
+        int consumed = 0;
+        const char *v;
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        if ((v = take_value(argc, argv, &i, "--config", &consumed)))
+            g->config = v;
+        else if ((v = take_value(argc, argv, &i, "--db", &consumed)))
+            g->db = v;
+        else if ((v = take_value(argc, argv, &i, "--log-format", &consumed)))
+            g->log_format = v;
+        else if ((v = take_value(argc, argv, &i, "--log-level", &consumed)))
+            g->log_level = v;
+        else if (strcmp(argv[i], "--json") == 0)
+            g->json = 1, consumed = 1;
+        if (consumed) {
+            i += consumed;
+            continue;
+        }
+        argv[out++] = argv[i++];
+    }
+    argv[out] = NULL;
+    return out;
+}
+
+int main(int argc, char **argv)
+{
+    struct globals g = { 0 };
+    struct cli c = { 0 };
+    char err[512];
+
+    argc = strip_globals(argc, argv, &g);
+    if (conf_load(g.config, err, sizeof(err)) < 0) {
+        fprintf(stderr, "postino: fatal: %s\n", err);
+        return 1;
+    }
+    if (log_setup(g.log_level ? g.log_level : conf_get("log", "level", NULL),
+                  g.log_format ? g.log_format : conf_get("log", "format", NULL)) < 0) {
+        fprintf(stderr, "postino: error: log level must be debug|info|warning|error and format text|json\n");
+        return EXIT_USAGE;
+    }
+    c.json = g.json;
+    c.db = g.db;
+    c.usage = main_usage;
+    if (argc < 2) {
+        fputs(main_usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        fputs(main_usage, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        puts("postino 0.1");
+        return 0;
+    }
+    int rc = -1;
+    for (const struct cli_command *cmd = commands; cmd->name; cmd++)
+        if (strcmp(cmd->name, argv[1]) == 0)
+            rc = cmd->run(&c, argc - 1, argv + 1);
+    if (rc == -1)
+        cli_usage(&c, "unknown command '%s'", argv[1]);
+    fflush(stdout);
+    if (ferror(stdout)) {
+        fprintf(stderr, "postino: error: cannot write output\n");
+        rc = 1;
+    }
+    cli_close(&c);
+    conf_free();
+    return rc;
+}

@@ -1,0 +1,156 @@
+/*
+ * address - e-mail address checking and normalisation.
+ *
+ * The local part keeps its case (it is the receiving site's to interpret);
+ * the domain is lower-cased and IDNA2008-converted with libidn2.
+ * Failure returns -1 and a static, human-readable reason.
+ */
+#include <idn2.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/mail/address.h"
+#include "engine/util/alloc.h"
+#include "engine/util/str.h"
+
+static bool is_atext(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return c && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+static const char *check_local(const char *s, size_t n)
+{
+    if (n == 0)
+        return "empty local part";
+    if (n > 64)
+        return "local part longer than 64 octets";
+    if (s[0] == '.' || s[n - 1] == '.')
+        return "local part starts or ends with a dot";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == ' ' || c == '\t')
+            return "contains spaces";
+        if (c == '.') {
+            if (s[i + 1] == '.')
+                return "two dots in a row";
+        } else if (!is_atext(c)) {
+            return "invalid character in local part";
+        }
+    }
+    return NULL;
+}
+
+static const char *check_domain(const char *d)
+{
+    size_t n = strlen(d);
+    int labels = 0;
+    if (n == 0)
+        return "empty domain";
+    if (n > 253)
+        return "domain longer than 253 octets";
+    const char *label = d;
+    for (;;) {
+        const char *dot = strchr(label, '.');
+        size_t len = dot ? (size_t)(dot - label) : strlen(label);
+        if (len == 0 || len > 63)
+            return "bad domain";
+        if (label[0] == '-' || label[len - 1] == '-')
+            return "bad domain";
+        for (size_t i = 0; i < len; i++) {
+            char c = label[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+                return "bad domain";
+        }
+        labels++;
+        if (!dot) {
+            bool digits = true;
+            for (size_t i = 0; i < len; i++)
+                if (label[i] < '0' || label[i] > '9')
+                    digits = false;
+            if (digits)
+                return "bad domain";
+            break;
+        }
+        label = dot + 1;
+    }
+    if (labels < 2)
+        return "domain has no dot";
+    return NULL;
+}
+
+/* address_normalize - see address.h. */
+int address_normalize(const char *in, char *out, size_t outlen, const char **why)
+{
+    const char *reason = NULL;
+    char *copy = xstrdup(in);
+    char *s = str_trim(copy);
+    char *ascii = NULL;
+    size_t len = strlen(s);
+
+    if (len == 0) {
+        reason = "empty address";
+        goto done;
+    }
+    if (len > ADDRESS_MAX) {
+        reason = "longer than 254 octets";
+        goto done;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == ' ' || s[i] == '\t' || (unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+            reason = s[i] == ' ' || s[i] == '\t' ? "contains spaces" : "contains control characters";
+            goto done;
+        }
+    char *at = strrchr(s, '@');
+    if (!at) {
+        reason = "no @";
+        goto done;
+    }
+    if (memchr(s, '@', (size_t)(at - s))) {
+        reason = "more than one @";
+        goto done;
+    }
+    *at = 0;
+    char *domain = at + 1;
+    if ((reason = check_local(s, strlen(s))) != NULL)
+        goto done;
+    if (*domain == '[') {
+        reason = "address literals are not accepted";
+        goto done;
+    }
+    if (strlen(domain) > 0 && domain[strlen(domain) - 1] == '.')
+        domain[strlen(domain) - 1] = 0;
+    bool non_ascii = false;
+    for (const char *p = domain; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            non_ascii = true;
+    if (non_ascii) {
+        if (!str_utf8_valid(domain, strlen(domain), NULL)) {
+            reason = "domain is not valid UTF-8";
+            goto done;
+        }
+        if (idn2_to_ascii_8z(domain, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) != IDN2_OK) {
+            reason = "bad international domain";
+            goto done;
+        }
+        domain = ascii;
+    }
+    str_lower(domain);
+    if ((reason = check_domain(domain)) != NULL)
+        goto done;
+    if (strlen(s) + 1 + strlen(domain) > ADDRESS_MAX || strlen(s) + 1 + strlen(domain) >= outlen) {
+        reason = "longer than 254 octets";
+        goto done;
+    }
+    strcpy(out, s);
+    strcat(out, "@");
+    strcat(out, domain);
+done:
+    free(ascii);
+    xfree(copy);
+    if (reason && why)
+        *why = reason;
+    return reason ? -1 : 0;
+}

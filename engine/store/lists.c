@@ -1,0 +1,93 @@
+/*
+ * lists - queries for mailing lists.
+ *
+ * The JSON shape of a list is built by the server (list_json below) so the
+ * CLI and the API print exactly the same fields.
+ */
+#include <string.h>
+
+#include "engine/store/lists.h"
+#include "engine/store/pg.h"
+
+#define LIST_JSON                                                                       \
+    "json_build_object('id', l.id, 'name', l.name, 'optin', l.optin,"                   \
+    " 'description', l.description, 'created_at', l.created_at,"                        \
+    " 'subscribers', json_build_object("                                                \
+    "   'confirmed', (SELECT count(*) FROM subscriptions s WHERE s.list_id = l.id AND s.status = 'confirmed'),"     \
+    "   'unconfirmed', (SELECT count(*) FROM subscriptions s WHERE s.list_id = l.id AND s.status = 'unconfirmed')," \
+    "   'unsubscribed', (SELECT count(*) FROM subscriptions s WHERE s.list_id = l.id AND s.status = 'unsubscribed')))"
+
+/* store_list_create - create list NAME; *OUT is the new list. */
+int store_list_create(PGconn *conn, const char *name, const char *optin, const char *description,
+                      json_t **out, struct store_err *e)
+{
+    const char *params[] = { name, optin, description ? description : "" };
+    if (!*name || strlen(name) > 200)
+        return store_fail(e, STORE_ERR_INVALID, "list name must be 1 to 200 characters");
+    if (strcmp(optin, "single") != 0 && strcmp(optin, "double") != 0)
+        return store_fail(e, STORE_ERR_INVALID, "opt-in must be single or double, not \"%s\"", optin);
+    PGresult *res = pg_exec(conn,
+                            "WITH l AS (INSERT INTO lists (name, optin, description) VALUES ($1, $2, $3)"
+                            " RETURNING *) SELECT " LIST_JSON " FROM l",
+                            3, params);
+    int rc = STORE_OK;
+    if (pg_ok(res))
+        *out = store_json(res, 0, 0);
+    else if (strcmp(pg_sqlstate(res), PG_UNIQUE_VIOLATION) == 0)
+        rc = store_fail(e, STORE_ERR_EXISTS, "list \"%s\" already exists", name);
+    else
+        rc = store_fail_db(e, conn, res, "cannot create list");
+    PQclear(res);
+    return rc;
+}
+
+/* store_list_ls - all lists, by name. */
+int store_list_ls(PGconn *conn, json_t **out, struct store_err *e)
+{
+    PGresult *res = pg_exec(conn,
+                            "SELECT coalesce(json_agg(" LIST_JSON " ORDER BY l.name), '[]') FROM lists l",
+                            0, NULL);
+    int rc = STORE_OK;
+    if (pg_ok(res))
+        *out = store_json(res, 0, 0);
+    else
+        rc = store_fail_db(e, conn, res, "cannot list lists");
+    PQclear(res);
+    return rc;
+}
+
+/* store_list_get - the list REF names; STORE_ERR_NOTFOUND when none. */
+int store_list_get(PGconn *conn, const char *ref, json_t **out, struct store_err *e)
+{
+    const char *params[] = { ref };
+    PGresult *res = pg_exec(conn,
+                            "SELECT " LIST_JSON " FROM lists l WHERE " LIST_REF_MATCH(1)
+                            " ORDER BY (l.name = $1) DESC LIMIT 1",
+                            1, params);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot read list");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no list \"%s\"", ref);
+    else
+        *out = store_json(res, 0, 0);
+    PQclear(res);
+    return rc;
+}
+
+/* store_list_rm - delete the list REF names with its subscriptions. */
+int store_list_rm(PGconn *conn, const char *ref, struct store_err *e)
+{
+    const char *params[] = { ref };
+    PGresult *res = pg_exec(conn,
+                            "DELETE FROM lists WHERE id = (SELECT l.id FROM lists l WHERE " LIST_REF_MATCH(1)
+                            " ORDER BY (l.name = $1) DESC LIMIT 1)",
+                            1, params);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot remove list");
+    else if (strcmp(PQcmdTuples(res), "0") == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no list \"%s\"", ref);
+    PQclear(res);
+    return rc;
+}

@@ -1,0 +1,237 @@
+/*
+ * pg_async - libpq's asynchronous API on a libuv poll handle.
+ *
+ * States: connecting (PQconnectPoll drives the poll events), idle, busy
+ * (a query sent; flushing, then reading results until PQgetResult gives
+ * NULL), closing. Errors are reported through the callbacks; the message
+ * is kept for pg_async_error().
+ */
+#include <string.h>
+
+#include "engine/store/pg.h"
+#include "engine/store/pg_async.h"
+#include "engine/util/alloc.h"
+
+enum pa_state { PA_CONNECTING, PA_IDLE, PA_BUSY, PA_CLOSING, PA_BROKEN };
+
+struct pg_async {
+    uv_poll_t poll;
+    uv_loop_t *loop;
+    PGconn *conn;
+    int fd;
+    enum pa_state state;
+    char *describe;
+    char error[512];
+    pg_async_open_cb open_cb;
+    void *open_arg;
+    pg_async_query_cb query_cb;
+    void *query_arg;
+    PGresult *result;
+    pg_async_close_cb close_cb;
+    void *close_arg;
+};
+
+static void pa_on_poll(uv_poll_t *h, int status, int events);
+
+static void pa_set_error(struct pg_async *pa, const char *msg)
+{
+    size_t n = strcspn(msg, "\n");
+    if (n >= sizeof(pa->error))
+        n = sizeof(pa->error) - 1;
+    memcpy(pa->error, msg, n);
+    pa->error[n] = 0;
+}
+
+static void pa_watch(struct pg_async *pa, int events)
+{
+    uv_poll_start(&pa->poll, events, pa_on_poll);
+}
+
+static void pa_connect_step(struct pg_async *pa)
+{
+    PostgresPollingStatusType st = PQconnectPoll(pa->conn);
+    if (PQsocket(pa->conn) != pa->fd && st != PGRES_POLLING_FAILED) {
+        /* libpq moved to another socket (next host): not supported on one handle. */
+        pa_set_error(pa, "connection switched sockets; name a single host");
+        st = PGRES_POLLING_FAILED;
+    }
+    switch (st) {
+    case PGRES_POLLING_READING:
+        pa_watch(pa, UV_READABLE);
+        return;
+    case PGRES_POLLING_WRITING:
+        pa_watch(pa, UV_WRITABLE);
+        return;
+    case PGRES_POLLING_OK:
+        PQsetnonblocking(pa->conn, 1);
+        pa->state = PA_IDLE;
+        uv_poll_stop(&pa->poll);
+        pa->open_cb(pa, 0, pa->open_arg);
+        return;
+    default:
+        if (!pa->error[0]) {
+            const char *msg = PQerrorMessage(pa->conn);
+            const char *tail = strstr(msg, " failed: ");
+            pa_set_error(pa, tail ? tail + 9 : msg);
+        }
+        pa->state = PA_BROKEN;
+        uv_poll_stop(&pa->poll);
+        pa->open_cb(pa, -1, pa->open_arg);
+    }
+}
+
+static void pa_finish_query(struct pg_async *pa, PGresult *res)
+{
+    pg_async_query_cb cb = pa->query_cb;
+    void *arg = pa->query_arg;
+    pa->query_cb = NULL;
+    pa->result = NULL;
+    uv_poll_stop(&pa->poll);
+    cb(pa, res, arg);
+}
+
+static void pa_query_step(struct pg_async *pa, int events)
+{
+    if (events & UV_WRITABLE) {
+        int f = PQflush(pa->conn);
+        if (f < 0)
+            goto lost;
+        if (f == 0)
+            pa_watch(pa, UV_READABLE);
+    }
+    if (events & UV_READABLE) {
+        if (!PQconsumeInput(pa->conn))
+            goto lost;
+        while (!PQisBusy(pa->conn)) {
+            PGresult *r = PQgetResult(pa->conn);
+            if (!r) {
+                pa->state = PA_IDLE;
+                pa_finish_query(pa, pa->result);
+                return;
+            }
+            if (!pg_ok(r))
+                pa_set_error(pa, pg_errmsg(pa->conn, r));
+            PQclear(pa->result);
+            pa->result = r;
+        }
+    }
+    return;
+lost:
+    pa_set_error(pa, PQerrorMessage(pa->conn));
+    pa->state = PA_BROKEN;
+    PQclear(pa->result);
+    pa_finish_query(pa, NULL);
+}
+
+static void pa_on_poll(uv_poll_t *h, int status, int events)
+{
+    struct pg_async *pa = h->data;
+    if (status < 0)
+        events = UV_READABLE | UV_WRITABLE; /* let libpq find the error */
+    if (pa->state == PA_CONNECTING)
+        pa_connect_step(pa);
+    else if (pa->state == PA_BUSY)
+        pa_query_step(pa, events);
+    else
+        uv_poll_stop(&pa->poll);
+}
+
+/*
+ * pg_async_open - start connecting to CONNINFO on LOOP; *OUT is set at once.
+ * Returns 0 (CB is called later with 0 or -1) or a negative error (CB never
+ * called, *OUT NULL). Either way the handle, when set, is closed with pg_async_close.
+ */
+int pg_async_open(uv_loop_t *loop, const char *conninfo, pg_async_open_cb cb, void *arg,
+                  struct pg_async **out)
+{
+    *out = NULL;
+    PGconn *conn = PQconnectStart(conninfo);
+    if (!conn)
+        return UV_ENOMEM;
+    if (PQstatus(conn) == CONNECTION_BAD || PQsocket(conn) < 0) {
+        PQfinish(conn);
+        return UV_ECONNREFUSED;
+    }
+    struct pg_async *pa = xcalloc(1, sizeof(*pa));
+    pa->loop = loop;
+    pa->conn = conn;
+    pa->fd = PQsocket(conn);
+    pa->state = PA_CONNECTING;
+    pa->open_cb = cb;
+    pa->open_arg = arg;
+    pa->describe = pg_conninfo_describe(conninfo);
+    int rc = uv_poll_init(loop, &pa->poll, pa->fd);
+    if (rc < 0) {
+        PQfinish(conn);
+        xfree(pa->describe);
+        xfree(pa);
+        return rc;
+    }
+    pa->poll.data = pa;
+    pa_watch(pa, UV_WRITABLE);
+    *out = pa;
+    return 0;
+}
+
+/* pg_async_query - send SQL with NPARAMS text parameters; see pg_async.h. */
+int pg_async_query(struct pg_async *pa, const char *sql, int nparams, const char *const *params,
+                   pg_async_query_cb cb, void *arg)
+{
+    if (pa->state != PA_IDLE)
+        return pa->state == PA_BUSY ? UV_EBUSY : UV_ENOTCONN;
+    if (!PQsendQueryParams(pa->conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
+        pa_set_error(pa, PQerrorMessage(pa->conn));
+        return UV_EIO;
+    }
+    pa->state = PA_BUSY;
+    pa->query_cb = cb;
+    pa->query_arg = arg;
+    pa->error[0] = 0;
+    pa_watch(pa, UV_READABLE | UV_WRITABLE);
+    return 0;
+}
+
+/* pg_async_busy - true while a statement is in flight. */
+bool pg_async_busy(const struct pg_async *pa)
+{
+    return pa->state == PA_BUSY || pa->state == PA_CONNECTING;
+}
+
+/* pg_async_error - the last error, one line, or "" when none. */
+const char *pg_async_error(const struct pg_async *pa)
+{
+    return pa->error;
+}
+
+/* pg_async_conn - the underlying libpq connection (for escaping, status). */
+PGconn *pg_async_conn(struct pg_async *pa)
+{
+    return pa->conn;
+}
+
+static void pa_on_close(uv_handle_t *h)
+{
+    struct pg_async *pa = h->data;
+    pg_async_close_cb cb = pa->close_cb;
+    void *arg = pa->close_arg;
+    PQclear(pa->result);
+    PQfinish(pa->conn);
+    xfree(pa->describe);
+    xfree(pa);
+    if (cb)
+        cb(arg);
+}
+
+/*
+ * pg_async_close - close PA. A query in flight is abandoned and its callback
+ * never called. PA is freed in the close callback, after which CB(ARG) runs.
+ */
+void pg_async_close(struct pg_async *pa, pg_async_close_cb cb, void *arg)
+{
+    if (pa->state == PA_CLOSING)
+        return;
+    pa->state = PA_CLOSING;
+    pa->close_cb = cb;
+    pa->close_arg = arg;
+    uv_close((uv_handle_t *)&pa->poll, pa_on_close);
+}

@@ -1,0 +1,36 @@
+/*
+ * store - what store operations report when they fail.
+ *
+ * store_fail      fill an error with a code and a formatted one-line message
+ * store_fail_db   the same for a database error (the server's primary message)
+ * store_json      parse one JSON text column of a result into a jansson value
+ *
+ * Codes map one-to-one onto what callers show: the CLI exits 1 with the
+ * message; the API answers 404 / 409 / 400 / 503.
+ */
+#ifndef POSTINO_STORE_STORE_H
+#define POSTINO_STORE_STORE_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+
+enum store_code {
+    STORE_OK = 0,
+    STORE_ERR_DB = -1,
+    STORE_ERR_NOTFOUND = -2,
+    STORE_ERR_EXISTS = -3,
+    STORE_ERR_INVALID = -4,
+};
+
+struct store_err {
+    enum store_code code;
+    char msg[512];
+};
+
+int store_fail(struct store_err *e, enum store_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int store_fail_db(struct store_err *e, PGconn *conn, const PGresult *res, const char *what);
+json_t *store_json(const PGresult *res, int row, int col);
+
+#endif

@@ -1,0 +1,186 @@
+/*
+ * subscribers - queries for subscribers and subscriptions.
+ *
+ * Listing streams rows in libpq's single-row mode, so listing a million
+ * subscribers holds one row in memory at a time.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/store/lists.h"
+#include "engine/store/pg.h"
+#include "engine/store/subscribers.h"
+#include "engine/util/alloc.h"
+
+#define SUBSCRIBER_JSON                                                                    \
+    "json_build_object('id', s.id, 'email', s.email, 'name', s.name, 'attribs', s.attribs," \
+    " 'status', s.status, 'created_at', s.created_at, 'updated_at', s.updated_at,"         \
+    " 'lists', (SELECT coalesce(json_agg(json_build_object('id', l.id, 'name', l.name,"    \
+    "   'status', sl.status, 'optin', l.optin) ORDER BY l.name), '[]')"                    \
+    "   FROM subscriptions sl JOIN lists l ON l.id = sl.list_id WHERE sl.subscriber_id = s.id))"
+
+static int subscribe_one(PGconn *conn, const char *sub_id, const char *ref, const char *status,
+                         struct store_err *e)
+{
+    const char *p1[] = { ref };
+    PGresult *res = pg_exec(conn,
+                            "SELECT l.id, l.optin FROM lists l WHERE " LIST_REF_MATCH(1)
+                            " ORDER BY (l.name = $1) DESC LIMIT 1",
+                            1, p1);
+    if (!pg_ok(res)) {
+        store_fail_db(e, conn, res, "cannot read list");
+        PQclear(res);
+        return -1;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return store_fail(e, STORE_ERR_NOTFOUND, "no list \"%s\"", ref);
+    }
+    char list_id[32];
+    snprintf(list_id, sizeof(list_id), "%s", PQgetvalue(res, 0, 0));
+    if (!status)
+        status = strcmp(PQgetvalue(res, 0, 1), "double") == 0 ? "unconfirmed" : "confirmed";
+    PQclear(res);
+    const char *p2[] = { sub_id, list_id, status };
+    res = pg_exec(conn,
+                  "INSERT INTO subscriptions (subscriber_id, list_id, status) VALUES ($1, $2, $3)"
+                  " ON CONFLICT (subscriber_id, list_id) DO NOTHING",
+                  3, p2);
+    int rc = pg_ok(res) ? 0 : store_fail_db(e, conn, res, "cannot subscribe");
+    PQclear(res);
+    return rc;
+}
+
+/* store_subscriber_add - add S; STORE_ERR_EXISTS when the email is taken in any case. */
+int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **out, struct store_err *e)
+{
+    char *attribs = s->attribs ? json_dumps(s->attribs, JSON_COMPACT) : NULL;
+    const char *params[] = { s->email, s->name ? s->name : "", attribs ? attribs : "{}" };
+    char sub_id[32];
+    int rc = STORE_OK;
+
+    if (s->sub_status && strcmp(s->sub_status, "confirmed") != 0 && strcmp(s->sub_status, "unconfirmed") != 0) {
+        free(attribs);
+        return store_fail(e, STORE_ERR_INVALID, "subscription status must be confirmed or unconfirmed");
+    }
+    if (pg_begin(conn) < 0) {
+        free(attribs);
+        return store_fail_db(e, conn, NULL, "cannot add subscriber");
+    }
+    PGresult *res = pg_exec(conn,
+                            "INSERT INTO subscribers (email, name, attribs) VALUES ($1, $2, $3::jsonb) RETURNING id",
+                            3, params);
+    free(attribs);
+    if (!pg_ok(res)) {
+        if (strcmp(pg_sqlstate(res), PG_UNIQUE_VIOLATION) == 0)
+            rc = store_fail(e, STORE_ERR_EXISTS, "subscriber %s already exists", s->email);
+        else
+            rc = store_fail_db(e, conn, res, "cannot add subscriber");
+        PQclear(res);
+        goto fail;
+    }
+    snprintf(sub_id, sizeof(sub_id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    for (size_t i = 0; i < s->nlists; i++)
+        if ((rc = subscribe_one(conn, sub_id, s->lists[i], s->sub_status, e)) < 0)
+            goto fail;
+    if (pg_commit(conn) < 0)
+        return store_fail_db(e, conn, NULL, "cannot add subscriber");
+    return store_subscriber_get(conn, s->email, out, e);
+fail:
+    pg_rollback(conn);
+    return rc;
+}
+
+/* store_subscriber_each - call CB for each subscriber matching F, by id; CB returning non-zero stops. */
+int store_subscriber_each(PGconn *conn, const struct subscriber_filter *f, subscriber_row_cb cb, void *arg,
+                          struct store_err *e)
+{
+    char after[32], limit[32];
+    snprintf(after, sizeof(after), "%lld", f->after);
+    snprintf(limit, sizeof(limit), "%ld", f->limit);
+    const char *params[] = { f->list, f->status, after, f->limit > 0 ? limit : NULL };
+    if (f->list) {
+        json_t *l = NULL;
+        int rc = store_list_get(conn, f->list, &l, e);
+        json_decref(l);
+        if (rc < 0)
+            return rc;
+    }
+    if (!PQsendQueryParams(conn,
+                           "SELECT " SUBSCRIBER_JSON " FROM subscribers s"
+                           " WHERE s.id > $3::bigint"
+                           " AND ($2::text IS NULL OR s.status = $2)"
+                           " AND ($1::text IS NULL OR EXISTS (SELECT 1 FROM subscriptions sl JOIN lists l"
+                           "   ON l.id = sl.list_id WHERE sl.subscriber_id = s.id AND " LIST_REF_MATCH(1) "))"
+                           " ORDER BY s.id LIMIT $4::bigint",
+                           4, NULL, params, NULL, NULL, 0) ||
+        !PQsetSingleRowMode(conn))
+        return store_fail_db(e, conn, NULL, "cannot list subscribers");
+    int rc = STORE_OK, stop = 0;
+    PGresult *res;
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(res) == PGRES_SINGLE_TUPLE && !stop) {
+            json_t *row = store_json(res, 0, 0);
+            stop = cb(row, arg);
+            json_decref(row);
+        } else if (!pg_ok(res) && rc == STORE_OK) {
+            rc = store_fail_db(e, conn, res, "cannot list subscribers");
+        }
+        PQclear(res);
+    }
+    return rc;
+}
+
+/* store_subscriber_get - the subscriber EMAIL names; STORE_ERR_NOTFOUND when none. */
+int store_subscriber_get(PGconn *conn, const char *email, json_t **out, struct store_err *e)
+{
+    const char *params[] = { email };
+    PGresult *res = pg_exec(conn, "SELECT " SUBSCRIBER_JSON " FROM subscribers s WHERE lower(s.email) = lower($1)",
+                            1, params);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot read subscriber");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no subscriber %s", email);
+    else
+        *out = store_json(res, 0, 0);
+    PQclear(res);
+    return rc;
+}
+
+/* store_subscriber_rm - delete the subscriber EMAIL names. */
+int store_subscriber_rm(PGconn *conn, const char *email, struct store_err *e)
+{
+    const char *params[] = { email };
+    PGresult *res = pg_exec(conn, "DELETE FROM subscribers WHERE lower(email) = lower($1)", 1, params);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot remove subscriber");
+    else if (strcmp(PQcmdTuples(res), "0") == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no subscriber %s", email);
+    PQclear(res);
+    return rc;
+}
+
+/* store_subscriber_blocklist - blocklist EMAIL and unsubscribe it from every list, in one statement. */
+int store_subscriber_blocklist(PGconn *conn, const char *email, json_t **out, struct store_err *e)
+{
+    const char *params[] = { email };
+    PGresult *res = pg_exec(conn,
+                            "WITH s AS (UPDATE subscribers SET status = 'blocklisted', updated_at = now()"
+                            "   WHERE lower(email) = lower($1) RETURNING id),"
+                            " u AS (UPDATE subscriptions SET status = 'unsubscribed', updated_at = now()"
+                            "   WHERE subscriber_id IN (SELECT id FROM s) AND status <> 'unsubscribed')"
+                            " SELECT count(*) FROM s",
+                            1, params);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot blocklist subscriber");
+    else if (strcmp(PQgetvalue(res, 0, 0), "0") == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no subscriber %s", email);
+    PQclear(res);
+    if (rc == STORE_OK)
+        rc = store_subscriber_get(conn, email, out, e);
+    return rc;
+}

@@ -1,0 +1,47 @@
+/*
+ * subscribers - subscribers and their subscriptions in the store.
+ *
+ * store_subscriber_add        add one subscriber, optionally to lists (one transaction)
+ * store_subscriber_each       stream subscribers matching a filter, one JSON object per callback
+ * store_subscriber_get        one subscriber with its subscriptions
+ * store_subscriber_rm         delete one subscriber (and its subscriptions)
+ * store_subscriber_blocklist  blocklist one subscriber and unsubscribe it everywhere
+ *
+ * Emails given here are already normalised (address_normalize); lookups
+ * are case-insensitive. JSON results are the caller's to json_decref().
+ */
+#ifndef POSTINO_STORE_SUBSCRIBERS_H
+#define POSTINO_STORE_SUBSCRIBERS_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "engine/store/store.h"
+
+struct subscriber_new {
+    const char *email;
+    const char *name;           /* NULL: "" */
+    json_t *attribs;            /* NULL: {} */
+    const char *const *lists;   /* list names or ids */
+    size_t nlists;
+    const char *sub_status;     /* NULL: confirmed on single opt-in lists, unconfirmed on double */
+};
+
+struct subscriber_filter {
+    const char *list;           /* NULL: any */
+    const char *status;         /* NULL: any; enabled|disabled|blocklisted */
+    long long after;            /* keyset: ids greater than this */
+    long limit;                 /* 0: no limit */
+};
+
+typedef int (*subscriber_row_cb)(json_t *row, void *arg);
+
+int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **out, struct store_err *e);
+int store_subscriber_each(PGconn *conn, const struct subscriber_filter *f, subscriber_row_cb cb, void *arg,
+                          struct store_err *e);
+int store_subscriber_get(PGconn *conn, const char *email, json_t **out, struct store_err *e);
+int store_subscriber_rm(PGconn *conn, const char *email, struct store_err *e);
+int store_subscriber_blocklist(PGconn *conn, const char *email, json_t **out, struct store_err *e);
+
+#endif

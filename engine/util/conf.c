@@ -1,0 +1,137 @@
+/*
+ * conf - INI configuration (libinih) with environment overrides.
+ *
+ * Values are kept in a small array; configurations have tens of keys. The
+ * environment variable for [smtp] max_conns is POSTINO_SMTP_MAX_CONNS.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/util/alloc.h"
+#include "engine/util/conf.h"
+#include "engine/util/log.h"
+#include "engine/util/str.h"
+
+struct conf_entry {
+    char *section;
+    char *key;
+    char *value;
+};
+
+static struct conf_entry *entries;
+static size_t nentries;
+static char *loaded_path;
+static char env_name[256];
+
+/* conf_set - set SECTION.KEY to VALUE, replacing an earlier value. */
+void conf_set(const char *section, const char *key, const char *value)
+{
+    for (size_t i = 0; i < nentries; i++) {
+        if (strcmp(entries[i].section, section) == 0 && strcmp(entries[i].key, key) == 0) {
+            xfree(entries[i].value);
+            entries[i].value = xstrdup(value);
+            return;
+        }
+    }
+    entries = xrealloc(entries, (nentries + 1) * sizeof(*entries));
+    entries[nentries].section = xstrdup(section);
+    entries[nentries].key = xstrdup(key);
+    entries[nentries].value = xstrdup(value);
+    nentries++;
+}
+
+static int conf_ini_handler(void *user, const char *section, const char *key, const char *value)
+{
+    (void)user;
+    conf_set(section, key, value);
+    return 1;
+}
+
+/* conf_load - read the configuration file; see conf.h for which one. */
+int conf_load(const char *explicit_path, char *err, size_t errlen)
+{
+    const char *path = explicit_path;
+    int must_exist = 1;
+    if (!path || !*path)
+        path = getenv("POSTINO_CONFIG");
+    if (!path || !*path) {
+        path = "postino.conf";
+        must_exist = 0;
+    }
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        if (!must_exist && errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "cannot read configuration file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int line = ini_parse_file(fp, conf_ini_handler, NULL);
+    fclose(fp);
+    if (line != 0) {
+        snprintf(err, errlen, "configuration file %s: syntax error at line %d", path, line);
+        return -1;
+    }
+    xfree(loaded_path);
+    loaded_path = xstrdup(path);
+    return 0;
+}
+
+static const char *conf_env(const char *section, const char *key)
+{
+    size_t n = (size_t)snprintf(env_name, sizeof(env_name), "POSTINO_%s_%s", section, key);
+    if (n >= sizeof(env_name))
+        return NULL;
+    for (char *p = env_name; *p; p++)
+        *p = (*p == '-' || *p == '.') ? '_' : (char)toupper((unsigned char)*p);
+    return getenv(env_name);
+}
+
+/* conf_get - SECTION.KEY from the environment, else the file, else DEF. */
+const char *conf_get(const char *section, const char *key, const char *def)
+{
+    const char *v = conf_env(section, key);
+    if (v)
+        return v;
+    for (size_t i = 0; i < nentries; i++)
+        if (strcmp(entries[i].section, section) == 0 && strcmp(entries[i].key, key) == 0)
+            return entries[i].value;
+    return def;
+}
+
+/* conf_get_long - SECTION.KEY as a number in [MIN, MAX]; a bad value is fatal, naming it. */
+long conf_get_long(const char *section, const char *key, long def, long min, long max)
+{
+    const char *v = conf_get(section, key, NULL);
+    long out;
+    if (!v)
+        return def;
+    if (str_parse_long(v, min, max, &out) < 0)
+        log_fatal("configuration: [%s] %s = \"%s\" is not a number from %ld to %ld", section, key, v, min, max);
+    return out;
+}
+
+/* conf_path - the configuration file read, or NULL when none was. */
+const char *conf_path(void)
+{
+    return loaded_path;
+}
+
+/* conf_free - drop all values. */
+void conf_free(void)
+{
+    for (size_t i = 0; i < nentries; i++) {
+        xfree(entries[i].section);
+        xfree(entries[i].key);
+        xfree(entries[i].value);
+    }
+    xfree(entries);
+    entries = NULL;
+    nentries = 0;
+    xfree(loaded_path);
+    loaded_path = NULL;
+}

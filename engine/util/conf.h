@@ -1,0 +1,26 @@
+/*
+ * conf - the configuration: an INI file (postino.conf) and the environment.
+ *
+ * conf_load       read the file chosen by --config, POSTINO_CONFIG or ./postino.conf
+ * conf_get        a value: POSTINO_SECTION_KEY from the environment first, then the file
+ * conf_get_long   the same as a bounded number
+ * conf_path       the file that was read, or NULL
+ * conf_free       forget everything
+ *
+ * conf_load returns 0, or -1 with a one-line reason in ERR (file missing when
+ * named explicitly, syntax error with its line number). A missing ./postino.conf
+ * is not an error: every key has a default.
+ */
+#ifndef POSTINO_UTIL_CONF_H
+#define POSTINO_UTIL_CONF_H
+
+#include <stddef.h>
+
+int conf_load(const char *explicit_path, char *err, size_t errlen);
+const char *conf_get(const char *section, const char *key, const char *def);
+long conf_get_long(const char *section, const char *key, long def, long min, long max);
+const char *conf_path(void);
+void conf_set(const char *section, const char *key, const char *value);
+void conf_free(void);
+
+#endif

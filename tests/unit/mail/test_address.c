@@ -1,0 +1,76 @@
+/* test_address - address syntax and normal form. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine/mail/address.h"
+
+static void test_address_normalizes_valid_addresses(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *out; } cases[] = {
+        { "alice@example.com", "alice@example.com" },
+        { "  Alice@Example.COM \r\n", "Alice@example.com" },
+        { "first.last+tag@sub.example.co.uk", "first.last+tag@sub.example.co.uk" },
+        { "o'brien@example.ie", "o'brien@example.ie" },
+        { "user@example.com.", "user@example.com" },
+        { "hans@b\xc3\xbc" "cher.de", "hans@xn--bcher-kva.de" },
+        { "x@M\xc3\x9cNCHEN.de", "x@xn--mnchen-3ya.de" },
+    };
+    char out[ADDRESS_MAX + 1];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *why = NULL;
+        assert_int_equal(address_normalize(cases[i].in, out, sizeof(out), &why), 0);
+        assert_string_equal(out, cases[i].out);
+    }
+}
+
+static void test_address_rejects_with_reason(void **state)
+{
+    (void)state;
+    char long_local[80], long_addr[300];
+    memset(long_local, 'a', 65);
+    strcpy(long_local + 65, "@example.com");
+    memset(long_addr, 'a', 250);
+    strcpy(long_addr + 250, "@example.com");
+    const struct { const char *in, *why; } cases[] = {
+        { "", "empty address" },
+        { "alice.example.com", "no @" },
+        { "a@b@example.com", "more than one @" },
+        { "al ice@example.com", "contains spaces" },
+        { "alice@example", "domain has no dot" },
+        { "alice@exa_mple.com", "bad domain" },
+        { "alice@-example.com", "bad domain" },
+        { "alice@example..com", "bad domain" },
+        { "alice@example.123", "bad domain" },
+        { "@example.com", "empty local part" },
+        { "alice@", "empty domain" },
+        { ".alice@example.com", "local part starts or ends with a dot" },
+        { "al..ice@example.com", "two dots in a row" },
+        { "al<ice@example.com", "invalid character in local part" },
+        { "alice@[192.0.2.1]", "address literals are not accepted" },
+        { "a\x01" "b@example.com", "contains control characters" },
+        { long_local, "local part longer than 64 octets" },
+        { long_addr, "longer than 254 octets" },
+        { "x@caf\xe9.com", "domain is not valid UTF-8" },
+    };
+    char out[ADDRESS_MAX + 1];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *why = "unset";
+        assert_int_equal(address_normalize(cases[i].in, out, sizeof(out), &why), -1);
+        assert_string_equal(why, cases[i].why);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_address_normalizes_valid_addresses),
+        cmocka_unit_test(test_address_rejects_with_reason),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
