@@ -10,7 +10,7 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libpq-dev libssl-dev libuv1-dev libxml2-dev libcmocka-dev libjansson-dev libcsv-dev
 libmicrohttpd-dev libinih-dev libidn2-dev libcrypt-dev libgmime-3.0-dev
-postgresql postgresql-contrib
+postgresql postgresql-contrib postfix sasl2-bin libsasl2-modules
 python3 python3-dkim python3-nacl python3-psycopg2"
 
 missing=""
