@@ -10,11 +10,11 @@ for t in tests/integration/test_*.sh; do
     [ -e "$t" ] || continue
     bash "$t" || failed=$((failed + 1))
 done
-progs=$(ls build/tests/integration/test_* 2>/dev/null | grep -v '\.log$' || true)
+progs=$(find build/tests/integration -maxdepth 1 -type f -perm -u+x -name 'test_*' 2>/dev/null | sort)
 if [ -n "$progs" ]; then
     work="$ROOT/build/itest/cprogs"
     rm -rf "$work" && mkdir -p "$work" && chmod 755 "$ROOT/build/itest" "$work"
-    (cd "$work" && "$ROOT/build/postino" db init >/dev/null) || failed=$((failed + 1))
+    (cd "$work" && "$ROOT/build/postino" db init >/dev/null 2>&1) || failed=$((failed + 1))
     export POSTINO_TEST_DB="host=$work/var/pg/run dbname=postino user=postino"
     for p in $progs; do
         if (cd "$work" && "$ROOT/$p") >"$ROOT/$p.log" 2>&1; then
