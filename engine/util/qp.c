@@ -1,0 +1,131 @@
+/*
+ * qp - quoted-printable encoding and decoding (RFC 2045 section 6.7).
+ *
+ * The encoder is one pass over the input with a 256-entry table; it reserves
+ * the worst case up front and then writes through a pointer.
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include "engine/util/qp.h"
+
+static const char hex[] = "0123456789ABCDEF";
+
+/* qp_literal - can byte C appear as itself (printable ASCII other than "=")? */
+static inline bool qp_literal(unsigned char c)
+{
+    return c >= 33 && c <= 126 && c != '=';
+}
+
+/* qp_line_end - does the input line end right after position S (before END)? */
+static inline bool qp_line_end(const unsigned char *s, const unsigned char *end)
+{
+    if (s + 1 == end || s[1] == '\n')
+        return true;
+    return s[1] == '\r' && s + 2 < end && s[2] == '\n';
+}
+
+/* qp_risky_start - would byte S, put at the start of a line, need protection? */
+static inline bool qp_risky_start(const unsigned char *s, const unsigned char *end)
+{
+    return *s == '.' || (*s == 'F' && end - s >= 5 && memcmp(s, "From ", 5) == 0);
+}
+
+/*
+ * qp_encode - append the quoted-printable encoding of LEN bytes at DATA to OUT.
+ * Input line breaks (LF or CRLF) become CRLF; output lines are at most 76
+ * characters including the "=" of a soft break.
+ */
+void qp_encode(struct buf *out, const void *data, size_t len)
+{
+    const unsigned char *s = data, *end = s + len;
+    size_t col = 0;
+
+    buf_reserve(out, len * 3 + len / 8 + 8);
+    char *o = out->data + out->len;
+    while (s < end) {
+        unsigned char c = *s;
+        if (c == '\n' || (c == '\r' && s + 1 < end && s[1] == '\n')) {
+            *o++ = '\r';
+            *o++ = '\n';
+            col = 0;
+            s += c == '\r' ? 2 : 1;
+            continue;
+        }
+        bool eol = qp_line_end(s, end);
+        bool lit = (c == ' ' || c == '\t') ? !eol : qp_literal(c);
+        if (lit && col == 0 && qp_risky_start(s, end))
+            lit = false;
+        size_t w = lit ? 1 : 3;
+        if (col + w > (eol ? QP_LINE_MAX : QP_LINE_MAX - 1)) {
+            *o++ = '=';
+            *o++ = '\r';
+            *o++ = '\n';
+            col = 0;
+            if (lit && qp_risky_start(s, end))
+                lit = false, w = 3;
+        }
+        if (lit) {
+            *o++ = (char)c;
+        } else {
+            *o++ = '=';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+        col += w;
+        s++;
+    }
+    out->len = (size_t)(o - out->data);
+    out->data[out->len] = 0;
+}
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/*
+ * qp_decode - append the decoding of LEN bytes of quoted-printable TEXT to
+ * OUT. Soft breaks vanish, hard breaks become CRLF, whitespace before a line
+ * break is dropped (RFC 2045 rule 3). Returns 0, or -1 on an "=" not followed
+ * by two hex digits or a line break (OUT then holds a partial decoding).
+ */
+int qp_decode(struct buf *out, const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text, *end = s + len;
+    while (s < end) {
+        const unsigned char *eol = memchr(s, '\n', (size_t)(end - s));
+        const unsigned char *le = eol ? eol : end;
+        const unsigned char *ce = le;
+        if (ce > s && ce[-1] == '\r' && eol)
+            ce--;
+        while (ce > s && (ce[-1] == ' ' || ce[-1] == '\t'))
+            ce--;
+        bool soft = false;
+        for (const unsigned char *p = s; p < ce; p++) {
+            if (*p != '=') {
+                buf_appendc(out, (char)*p);
+                continue;
+            }
+            if (p + 1 == ce) {
+                soft = true;
+                break;
+            }
+            int hi = p + 2 < ce ? hexval(p[1]) : -1, lo = p + 2 < ce ? hexval(p[2]) : -1;
+            if (p + 2 >= ce || hi < 0 || lo < 0)
+                return -1;
+            buf_appendc(out, (char)(hi << 4 | lo));
+            p += 2;
+        }
+        if (eol && !soft)
+            buf_append(out, "\r\n", 2);
+        s = eol ? eol + 1 : end;
+    }
+    return 0;
+}
