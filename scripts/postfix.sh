@@ -66,13 +66,13 @@ EOF
 pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 # port_free PORT - is nothing listening on 127.0.0.1:PORT
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port_free() { ! bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
 # wait_port PORT - wait up to 10 s for a listener on 127.0.0.1:PORT
 wait_port() {
     i=0
     while [ $i -lt 100 ]; do
-        if command -v bash >/dev/null && bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; then
+        if bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; then
             return 0
         fi
         sleep 0.1
@@ -163,6 +163,7 @@ initial_destination_concurrency = 20
 default_process_limit = 500
 in_flow_delay = 0
 qmgr_message_active_limit = 50000
+qmgr_message_recipient_limit = 50000
 always_add_missing_headers = no
 EOF
 
@@ -223,6 +224,25 @@ make_sasldb() {
     done
 }
 
+# make_queue - the queue and data directories as Postfix's postfix-files lists
+# them, made here because "postfix start"'s own checks take seconds.
+make_queue() {
+    (
+        cd "$dir"
+        mkdir -p queue/pid data queue/active queue/bounce queue/corrupt queue/defer \
+            queue/deferred queue/flush queue/hold queue/incoming queue/private queue/saved \
+            queue/trace queue/maildrop queue/public
+        cd queue
+        chmod 755 . pid
+        chown postfix:root active bounce corrupt defer deferred flush hold incoming private saved trace
+        chmod 700 active bounce corrupt defer deferred flush hold incoming private saved trace ../data
+        chown postfix:postdrop maildrop public
+        chown postfix:postfix ../data
+        chmod 730 maildrop
+        chmod 710 public
+    )
+}
+
 running() { postfix -c "$dir" status >/dev/null 2>&1; }
 
 do_start() {
@@ -241,9 +261,9 @@ do_start() {
     command -v postfix >/dev/null || die "postfix is not installed: run sh scripts/deps.sh"
     command -v saslpasswd2 >/dev/null || die "saslpasswd2 is not installed: run sh scripts/deps.sh"
 
-    mkdir -p "$dir/queue" "$dir/data" "$dir/sink"
+    mkdir -p "$dir/sink"
     chmod 755 "$dir"
-    chown postfix:postfix "$dir/data" "$dir/sink"
+    chown postfix:postfix "$dir/sink"
     if ! runuser -u postfix -- test -x "$dir" 2>/dev/null; then
         die "$dir is not reachable by the postfix user (a parent directory is not world-searchable)"
     fi
@@ -258,6 +278,7 @@ HOSTNAME=$HOSTNAME_
 EOF
     umask 022
     write_config
+    make_queue
     make_cert
     make_sasldb
     conf_dirs_edit add "$dir"
@@ -268,6 +289,7 @@ EOF
         postfix -c "$dir" reload >/dev/null 2>&1 || die "postfix reload failed; see $dir/postfix.log"
     else
         port_free "$PORT" || die "127.0.0.1:$PORT is already in use"
+        touch "$dir/queue/quick-start"
         postfix -c "$dir" start >"$dir/start.out" 2>&1 ||
             { cat "$dir/start.out" >&2; die "postfix start failed; see $dir/postfix.log"; }
     fi
