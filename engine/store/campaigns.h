@@ -1,0 +1,36 @@
+/*
+ * campaigns - campaigns and the lists they go to.
+ *
+ * store_campaign_create  add a draft campaign with its lists (one transaction)
+ * store_campaign_ls      every campaign (no bodies) as a JSON array, newest first
+ * store_campaign_get     one campaign with bodies, its template and its lists
+ *
+ * IDs are decimal strings as the user typed them; a non-number is "no campaign".
+ */
+#ifndef POSTINO_STORE_CAMPAIGNS_H
+#define POSTINO_STORE_CAMPAIGNS_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "engine/store/store.h"
+
+struct campaign_new {
+    const char *name;
+    const char *subject;
+    const char *from_name;      /* "" when none */
+    const char *from_addr;      /* normalised */
+    const char *reply_to;       /* NULL when none */
+    const char *template_ref;   /* NULL: no template */
+    const char *html;
+    const char *text;           /* NULL: derived from the HTML */
+    const char *const *lists;
+    size_t nlists;
+};
+
+int store_campaign_create(PGconn *conn, const struct campaign_new *c, json_t **out, struct store_err *e);
+int store_campaign_ls(PGconn *conn, json_t **out, struct store_err *e);
+int store_campaign_get(PGconn *conn, const char *id, json_t **out, struct store_err *e);
+
+#endif

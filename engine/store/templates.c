@@ -1,0 +1,91 @@
+/*
+ * templates - queries for stored templates.
+ */
+#include <string.h>
+
+#include "engine/store/pg.h"
+#include "engine/store/templates.h"
+
+#define TEMPLATE_SUMMARY_JSON                                                              \
+    "json_build_object('id', t.id, 'name', t.name, 'html_bytes', octet_length(t.html),"   \
+    " 'text_bytes', octet_length(t.text_body), 'created_at', t.created_at,"                \
+    " 'campaigns', (SELECT count(*) FROM campaigns c WHERE c.template_id = t.id))"
+#define TEMPLATE_JSON                                                                      \
+    "json_build_object('id', t.id, 'name', t.name, 'html', t.html, 'text', t.text_body,"  \
+    " 'created_at', t.created_at, 'updated_at', t.updated_at)"
+#define TEMPLATE_REF_MATCH(n) \
+    "(t.name = $" #n " OR t.id = CASE WHEN $" #n " ~ '^[0-9]{1,18}$' THEN $" #n "::bigint END)"
+
+/* store_template_add - add template NAME; *OUT is the stored template. */
+int store_template_add(PGconn *conn, const char *name, const char *html, const char *text, json_t **out,
+                       struct store_err *e)
+{
+    const char *params[] = { name, html, text };
+    if (!*name || strlen(name) > 200)
+        return store_fail(e, STORE_ERR_INVALID, "template name must be 1 to 200 characters");
+    PGresult *res = pg_exec(conn,
+                            "WITH t AS (INSERT INTO templates (name, html, text_body) VALUES ($1, $2, $3)"
+                            " RETURNING *) SELECT " TEMPLATE_JSON " FROM t",
+                            3, params);
+    int rc = STORE_OK;
+    if (pg_ok(res))
+        *out = store_json(res, 0, 0);
+    else if (strcmp(pg_sqlstate(res), PG_UNIQUE_VIOLATION) == 0)
+        rc = store_fail(e, STORE_ERR_EXISTS, "template \"%s\" already exists", name);
+    else
+        rc = store_fail_db(e, conn, res, "cannot add template");
+    PQclear(res);
+    return rc;
+}
+
+/* store_template_ls - every template, by name, without bodies. */
+int store_template_ls(PGconn *conn, json_t **out, struct store_err *e)
+{
+    PGresult *res = pg_exec(conn,
+                            "SELECT coalesce(json_agg(" TEMPLATE_SUMMARY_JSON " ORDER BY t.name), '[]') FROM templates t",
+                            0, NULL);
+    int rc = STORE_OK;
+    if (pg_ok(res))
+        *out = store_json(res, 0, 0);
+    else
+        rc = store_fail_db(e, conn, res, "cannot list templates");
+    PQclear(res);
+    return rc;
+}
+
+/* store_template_get - the template REF names, with its bodies. */
+int store_template_get(PGconn *conn, const char *ref, json_t **out, struct store_err *e)
+{
+    const char *params[] = { ref };
+    PGresult *res = pg_exec(conn,
+                            "SELECT " TEMPLATE_JSON " FROM templates t WHERE " TEMPLATE_REF_MATCH(1)
+                            " ORDER BY (t.name = $1) DESC LIMIT 1",
+                            1, params);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot read template");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no template \"%s\"", ref);
+    else
+        *out = store_json(res, 0, 0);
+    PQclear(res);
+    return rc;
+}
+
+/* store_template_install - add NAME unless present; *ADDED tells which. */
+int store_template_install(PGconn *conn, const char *name, const char *html, const char *text, bool *added,
+                           struct store_err *e)
+{
+    const char *params[] = { name, html, text };
+    PGresult *res = pg_exec(conn,
+                            "INSERT INTO templates (name, html, text_body) VALUES ($1, $2, $3)"
+                            " ON CONFLICT (name) DO NOTHING",
+                            3, params);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot install template");
+    else
+        *added = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    return rc;
+}
