@@ -7,6 +7,7 @@
  */
 #include <idn2.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,4 +154,34 @@ done:
     if (reason && why)
         *why = reason;
     return reason ? -1 : 0;
+}
+
+/* address_domain_normalize - check and normalise a domain: lower case, IDN to ASCII. */
+int address_domain_normalize(const char *in, char *out, size_t outlen, const char **why)
+{
+    char addr[ADDRESS_MAX + 2];
+    char *copy = xstrdup(in);
+    const char *d = str_trim(copy);
+    int rc = -1;
+    if (strchr(d, '@')) {
+        *why = "a domain has no @";
+    } else if (strlen(d) + 2 > sizeof(addr)) {
+        *why = "domain longer than 253 octets";
+    } else {
+        char x[ADDRESS_MAX + 3];
+        snprintf(x, sizeof(x), "x@%s", d);
+        if (address_normalize(x, addr, sizeof(addr), why) == 0 && strlen(addr) - 2 < outlen) {
+            strcpy(out, addr + 2);
+            rc = 0;
+        }
+    }
+    xfree(copy);
+    return rc;
+}
+
+/* address_domain - the part of ADDR after its @ (ADDR is normalised, so it has one). */
+const char *address_domain(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+    return at ? at + 1 : addr;
 }

@@ -3,6 +3,8 @@
  *
  * address_normalize  trim, check and normalise one address (domain lower-cased,
  *                    IDN domains in their ASCII "xn--" form)
+ * address_domain_normalize  the same for a bare domain
+ * address_domain     the domain part of a normalised address
  *
  * The rules are those a bulk sender can deliver to: an unquoted dot-atom
  * local part of 1-64 octets, exactly one @, a domain of at least two valid
@@ -21,5 +23,11 @@
  * ("no @", "bad domain", …) suitable for "invalid address X: WHY".
  */
 int address_normalize(const char *in, char *out, size_t outlen, const char **why);
+
+/* address_domain_normalize - as address_normalize, for a domain alone. */
+int address_domain_normalize(const char *in, char *out, size_t outlen, const char **why);
+
+/* address_domain - the domain of the normalised address ADDR (a pointer into it). */
+const char *address_domain(const char *addr);
 
 #endif

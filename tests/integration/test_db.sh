@@ -19,11 +19,11 @@ check "the private cluster listens on a unix socket under ./var only"
 check "db migrate applies the pending migrations once"
 postino db migrate
 expect_rc 0
-expect_out "applied 1 migration"
+expect_out "applied 2 migrations"
 postino db migrate
 expect_rc 0
 expect_out "applied 0 migrations"
-[ "$(psql_q "SELECT count(*) FROM schema_migrations")" = 1 ] || fail "schema_migrations rows"
+[ "$(psql_q "SELECT count(*) FROM schema_migrations")" = 2 ] || fail "schema_migrations rows"
 
 check "db status --json lists applied migrations"
 postino db status --json
@@ -87,7 +87,7 @@ psql_q "CREATE DATABASE other" >/dev/null
 OTHER="host=$WORK/var/pg/run dbname=other user=postino"
 postino --db "$OTHER" list ls
 expect_rc 1
-expect_err "needs 1 schema migration: run 'postino db migrate'"
+expect_err "needs 2 schema migrations: run 'postino db migrate'"
 postino --db "$OTHER" db migrate
 expect_rc 0
 postino --db "$OTHER" list create elsewhere
