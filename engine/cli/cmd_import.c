@@ -1,0 +1,153 @@
+/*
+ * cmd_import - postino import FILE --list NAME: subscribers from CSV or XML.
+ *
+ * Parses the options, runs the import (importers/import.h) and prints what
+ * happened to every row: as text, or as one JSON object with --json.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/cli/cli.h"
+#include "engine/util/log.h"
+#include "importers/import.h"
+
+static const char import_usage[] =
+    "usage: postino import FILE --list NAME [--format csv|xml] [--mode subscribe|unsubscribe|blocklist]\n"
+    "                      [--overwrite] [--status confirmed|unconfirmed] [--delimiter C]\n"
+    "                      [--encoding utf-8|latin1] [--map COLUMN=FIELD]... [--rejects FILE]\n"
+    "                      [--dry-run] [--json]\n"
+    "\n"
+    "FILE '-' reads standard input; the format is guessed from the content when not given.\n"
+    "CSV: a header row names the columns; 'email' (or 'e-mail', 'email address') and 'name'\n"
+    "are the subscriber's, every other column an attribute. --map COLUMN=FIELD renames a\n"
+    "column (FIELD email, name or an attribute key) or skips it (FIELD '-').\n"
+    "--overwrite replaces the name of existing subscribers and merges their attributes.\n"
+    "--rejects FILE writes every rejected row as CSV: line,reason,row.\n"
+    "--dry-run counts everything and writes nothing. --list is optional with --mode blocklist.\n";
+
+static int parse_delimiter(const char *s)
+{
+    if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "TAB") == 0)
+        return '\t';
+    if (strlen(s) == 1 && strchr(",;\t|:", s[0]))
+        return s[0];
+    return -1;
+}
+
+static void print_text(const struct import_opts *o, const struct import_counts *c)
+{
+    enum import_mode m = o->load.mode;
+    printf("%s %s%s%s (%s, %s)%s\n", o->load.dry_run ? "would import" : "imported",
+           strcmp(o->path, "-") == 0 ? "standard input" : o->path, o->load.list ? " into list " : "",
+           o->load.list ? o->load.list : "", o->format == IMPORT_FORMAT_XML ? "xml" : "csv",
+           import_mode_name(m), o->load.dry_run ? " - dry run, nothing written" : "");
+    printf("  rows read            %lld\n", c->read);
+    printf("  new subscribers      %lld%s\n", c->added, m == IMPORT_BLOCKLIST ? " (blocklisted)" : "");
+    printf("  existing updated     %lld%s\n", c->updated,
+           m == IMPORT_UNSUBSCRIBE ? " (unsubscribed now)" : m == IMPORT_BLOCKLIST ? " (blocklisted now)" : "");
+    if (m == IMPORT_SUBSCRIBE) {
+        printf("  already subscribed   %lld\n", c->unchanged);
+        printf("  skipped              %lld (blocklisted, or unsubscribed from the list)\n", c->skipped);
+    } else if (m == IMPORT_UNSUBSCRIBE) {
+        printf("  unchanged            %lld (not on the list or already unsubscribed)\n", c->unchanged);
+        printf("  not found            %lld\n", c->not_found);
+    } else {
+        printf("  already blocklisted  %lld\n", c->unchanged);
+    }
+    printf("  duplicates in file   %lld\n", c->duplicates);
+    printf("  rejected             %lld\n", c->rejected);
+    printf("  time                 %.2f s\n", c->seconds);
+}
+
+static void print_json(const struct import_opts *o, const struct import_counts *c)
+{
+    json_t *j = json_pack("{s:s, s:s?, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+                          "file", o->path, "list", o->load.list, "format",
+                          o->format == IMPORT_FORMAT_XML ? "xml" : "csv", "mode", import_mode_name(o->load.mode),
+                          "dry_run", o->load.dry_run, "rows_read", (json_int_t)c->read, "new_subscribers",
+                          (json_int_t)c->added, "existing_updated", (json_int_t)c->updated, "already_subscribed",
+                          (json_int_t)(o->load.mode == IMPORT_SUBSCRIBE ? c->unchanged : 0), "unchanged",
+                          (json_int_t)c->unchanged, "skipped", (json_int_t)c->skipped, "not_found",
+                          (json_int_t)c->not_found, "duplicates_in_file", (json_int_t)c->duplicates, "rejected",
+                          (json_int_t)c->rejected, "seconds", (double)(long long)(c->seconds * 1000 + 0.5) / 1000);
+    cli_print_json(j);
+    json_decref(j);
+}
+
+/* cmd_import - postino import FILE --list NAME [options]. */
+int cmd_import(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "list", required_argument, NULL, 'l' },      { "format", required_argument, NULL, 'f' },
+        { "mode", required_argument, NULL, 'm' },      { "overwrite", no_argument, NULL, 'o' },
+        { "status", required_argument, NULL, 's' },    { "delimiter", required_argument, NULL, 'd' },
+        { "encoding", required_argument, NULL, 'e' },  { "map", required_argument, NULL, 'M' },
+        { "rejects", required_argument, NULL, 'r' },   { "dry-run", no_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
+    };
+    struct import_map map = { 0 };
+    struct import_opts o = { 0 };
+    char err[1024];
+    int opt;
+    c->usage = import_usage;
+    optind = 0;
+    o.map = &map;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        if (opt == 'l') {
+            o.load.list = optarg;
+        } else if (opt == 'f') {
+            o.format_given = true;
+            if (strcmp(optarg, "csv") == 0)
+                o.format = IMPORT_FORMAT_CSV;
+            else if (strcmp(optarg, "xml") == 0)
+                o.format = IMPORT_FORMAT_XML;
+            else
+                cli_usage(c, "--format must be csv or xml, not '%s'", optarg);
+        } else if (opt == 'm') {
+            if (strcmp(optarg, "subscribe") == 0)
+                o.load.mode = IMPORT_SUBSCRIBE;
+            else if (strcmp(optarg, "unsubscribe") == 0)
+                o.load.mode = IMPORT_UNSUBSCRIBE;
+            else if (strcmp(optarg, "blocklist") == 0)
+                o.load.mode = IMPORT_BLOCKLIST;
+            else
+                cli_usage(c, "--mode must be subscribe, unsubscribe or blocklist, not '%s'", optarg);
+        } else if (opt == 'o') {
+            o.load.overwrite = true;
+        } else if (opt == 's') {
+            if (strcmp(optarg, "confirmed") != 0 && strcmp(optarg, "unconfirmed") != 0)
+                cli_usage(c, "--status must be confirmed or unconfirmed, not '%s'", optarg);
+            o.load.status = optarg;
+        } else if (opt == 'd') {
+            if ((o.delimiter = parse_delimiter(optarg)) < 0)
+                cli_usage(c, "--delimiter must be one of , ; | : or tab, not '%s'", optarg);
+        } else if (opt == 'e') {
+            o.encoding = optarg;
+        } else if (opt == 'M') {
+            if (import_map_add(&map, optarg, err, sizeof(err)) < 0)
+                cli_usage(c, "%s", err);
+        } else if (opt == 'r') {
+            o.rejects_path = optarg;
+        } else if (opt == 'n') {
+            o.load.dry_run = true;
+        }
+    }
+    o.path = cli_operand(c, argc, argv, "file to import");
+    if (!o.load.list && o.load.mode != IMPORT_BLOCKLIST)
+        cli_usage(c, "--list NAME is required");
+    o.progress = isatty(STDERR_FILENO);
+    struct import_counts counts;
+    int rc = import_run(cli_db(c), &o, &counts, err, sizeof(err));
+    import_map_free(&map);
+    if (rc < 0) {
+        log_error("import of %s failed, nothing was imported: %s", strcmp(o.path, "-") == 0 ? "standard input" : o.path,
+                  err);
+        return 1;
+    }
+    if (c->json)
+        print_json(&o, &counts);
+    else
+        print_text(&o, &counts);
+    return 0;
+}

@@ -1,0 +1,298 @@
+/*
+ * import - drive one import: pick the parser, check each record, count, report.
+ *
+ * The parsers yield records; each becomes a clean row for the sink or a line
+ * in the rejects file. Memory is bounded by one input chunk, one record and
+ * the loader's send buffer, whatever the size of the file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/util/alloc.h"
+#include "engine/util/log.h"
+#include "importers/csv.h"
+#include "importers/import.h"
+#include "importers/xml.h"
+
+#define REJECTS_LOGGED 10
+
+struct import_run_state {
+    const struct import_opts *o;
+    const struct import_lists *lists;
+    const struct import_sink *sink;
+    struct import_source *src;
+    FILE *rejects;
+    struct import_counts *c;
+    struct import_columns cols;
+    bool have_header;
+    struct import_row row;
+    char *err;
+    size_t errlen;
+    double started, last_progress;
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void progress(struct import_run_state *st, bool last)
+{
+    if (!st->o->progress)
+        return;
+    double t = now_seconds();
+    if (!last && t - st->last_progress < 0.25)
+        return;
+    st->last_progress = t;
+    double rate = t > st->started ? (double)st->c->read / (t - st->started) : 0;
+    long long size = import_source_size(st->src);
+    if (size > 0)
+        fprintf(stderr, "\r%lld rows, %.0f rows/s, %d%%\033[K", st->c->read, rate,
+                (int)(100.0 * (double)import_source_pos(st->src) / (double)size));
+    else
+        fprintf(stderr, "\r%lld rows, %.0f rows/s\033[K", st->c->read, rate);
+    if (last)
+        fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+/* Write S as one CSV field, quoted when it must be. */
+static void csv_field_write(FILE *f, const char *s, size_t len)
+{
+    bool quote = len && (s[0] == ' ' || s[len - 1] == ' ');
+    for (size_t i = 0; i < len && !quote; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+            quote = true;
+    if (!quote) {
+        fwrite(s, 1, len, f);
+        return;
+    }
+    fputc('"', f);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"')
+            fputc('"', f);
+        fputc(s[i], f);
+    }
+    fputc('"', f);
+}
+
+static void reject(struct import_run_state *st, long line, const char *why, const char *raw, size_t rawlen)
+{
+    st->c->rejected++;
+    if (st->rejects) {
+        fprintf(st->rejects, "%ld,", line);
+        csv_field_write(st->rejects, why, strlen(why));
+        fputc(',', st->rejects);
+        csv_field_write(st->rejects, raw, rawlen);
+        fputc('\n', st->rejects);
+    } else if (st->c->rejected <= REJECTS_LOGGED) {
+        log_warn("line %ld rejected: %s", line, why);
+    }
+}
+
+static int csv_on_record(const struct csv_record *rec, void *arg)
+{
+    struct import_run_state *st = arg;
+    char why[320];
+    if (!st->have_header) {
+        st->have_header = true;
+        return import_columns_from_header(&st->cols, rec, st->o->map, st->err, st->errlen) < 0 ? -2 : 0;
+    }
+    st->c->read++;
+    if ((st->c->read & 4095) == 0)
+        progress(st, false);
+    if (import_row_from_csv(&st->row, &st->cols, rec, why, sizeof(why)) < 0) {
+        reject(st, rec->line, why, rec->raw, rec->rawlen);
+        return 0;
+    }
+    return st->sink->row(st->sink->arg, &st->row, st->err, st->errlen) < 0 ? -2 : 0;
+}
+
+static int parse_csv(struct import_run_state *st)
+{
+    size_t plen;
+    const char *peek = import_source_peek(st->src, &plen);
+    int delim = st->o->delimiter;
+    if (import_source_convert(st->src, st->o->encoding, st->err, st->errlen) < 0)
+        return -1;
+    if (!delim) {
+        size_t skip = plen >= 3 && memcmp(peek, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+        delim = csv_detect_delimiter(peek + skip, plen - skip);
+    }
+    struct csv_reader *r = csv_reader_new(delim);
+    const char *data;
+    size_t len;
+    int rc, got;
+    while ((got = import_source_read(st->src, &data, &len, st->err, st->errlen)) > 0)
+        if ((rc = csv_reader_feed(r, data, len, csv_on_record, st)) != 0)
+            break;
+    if (got == 0)
+        rc = csv_reader_finish(r, csv_on_record, st);
+    else if (got < 0)
+        rc = -2;
+    if (rc == -1)
+        snprintf(st->err, st->errlen, "%s", csv_reader_error(r));
+    csv_reader_free(r);
+    if (rc == 0 && !st->have_header) {
+        snprintf(st->err, st->errlen, "the file is empty (a CSV file starts with a header row)");
+        return -1;
+    }
+    return rc == 0 ? 0 : -1;
+}
+
+struct xml_pull {
+    struct import_source *src;
+    const char *data;
+    size_t len;
+    bool failed;
+    char *err;
+    size_t errlen;
+};
+
+static int xml_pull_read(void *arg, char *buf, int want)
+{
+    struct xml_pull *p = arg;
+    if (p->len == 0) {
+        int got = import_source_read(p->src, &p->data, &p->len, p->err, p->errlen);
+        if (got < 0) {
+            p->failed = true;
+            return -1;
+        }
+        if (got == 0)
+            return 0;
+    }
+    size_t n = p->len < (size_t)want ? p->len : (size_t)want;
+    memcpy(buf, p->data, n);
+    p->data += n;
+    p->len -= n;
+    return (int)n;
+}
+
+static int parse_xml(struct import_run_state *st)
+{
+    struct xml_pull pull = { st->src, NULL, 0, false, st->err, st->errlen };
+    const char *enc = st->o->encoding;
+    if (enc && (strcasecmp(enc, "utf-8") == 0 || strcasecmp(enc, "utf8") == 0))
+        enc = NULL;
+    else if (enc && strcasecmp(enc, "latin1") == 0)
+        enc = "ISO-8859-1";
+    struct xml_reader *r = xml_reader_new(xml_pull_read, &pull, enc);
+    if (!r) {
+        snprintf(st->err, st->errlen, "cannot start the XML parser");
+        return -1;
+    }
+    struct xml_record rec;
+    char why[320];
+    int got, rc = 0;
+    while ((got = xml_reader_next(r, &rec)) > 0) {
+        st->c->read++;
+        if ((st->c->read & 4095) == 0)
+            progress(st, false);
+        if (import_row_from_xml(&st->row, &rec, st->o->map, st->lists, why, sizeof(why)) < 0) {
+            const char *raw = xml_reader_raw(r);
+            reject(st, rec.line, why, raw, strlen(raw));
+            continue;
+        }
+        if (st->sink->row(st->sink->arg, &st->row, st->err, st->errlen) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (got < 0 && !pull.failed)
+        snprintf(st->err, st->errlen, "%s", xml_reader_error(r));
+    xml_reader_free(r);
+    return got < 0 ? -1 : rc;
+}
+
+/*
+ * import_parse - read every record of SRC as FORMAT, pass clean rows to SINK
+ * and rejects to REJECTS (NULL: log the first few). Counts C->read and
+ * C->rejected. Returns 0, or -1 with ERR when the file cannot be read as a
+ * whole or the sink fails.
+ */
+int import_parse(struct import_source *src, const struct import_opts *o, enum import_format format,
+                 const struct import_lists *lists, const struct import_sink *sink, FILE *rejects,
+                 struct import_counts *c, char *err, size_t errlen)
+{
+    struct import_run_state st = { 0 };
+    st.o = o;
+    st.lists = lists;
+    st.sink = sink;
+    st.src = src;
+    st.rejects = rejects;
+    st.c = c;
+    st.err = err;
+    st.errlen = errlen;
+    st.started = st.last_progress = now_seconds();
+    import_row_init(&st.row);
+    if (rejects)
+        fputs("line,reason,row\n", rejects);
+    int rc = format == IMPORT_FORMAT_XML ? parse_xml(&st) : parse_csv(&st);
+    progress(&st, true);
+    if (!rejects && c->rejected > REJECTS_LOGGED)
+        log_warn("%lld more rows rejected (see them all with --rejects FILE)", c->rejected - REJECTS_LOGGED);
+    import_columns_free(&st.cols);
+    import_row_free(&st.row);
+    return rc;
+}
+
+static int loader_sink_row(void *arg, const struct import_row *row, char *err, size_t errlen)
+{
+    return import_loader_add(arg, row, err, errlen);
+}
+
+/*
+ * import_run - import O->path into the database on CONN. Fills C (time
+ * included). Returns 0, or -1 with ERR; then nothing was written.
+ */
+int import_run(PGconn *conn, struct import_opts *o, struct import_counts *c, char *err, size_t errlen)
+{
+    double t0 = now_seconds();
+    struct import_lists lists = { 0 };
+    struct import_loader *l = NULL;
+    FILE *rejects = NULL;
+    int rc = -1;
+    memset(c, 0, sizeof(*c));
+    struct import_source *src = import_source_open(o->path, err, errlen);
+    if (!src)
+        return -1;
+    enum import_format format = o->format_given ? o->format : import_source_guess(src);
+    o->format = format;
+    if (o->rejects_path && !(rejects = fopen(o->rejects_path, "w"))) {
+        snprintf(err, errlen, "cannot write %s: %s", o->rejects_path, strerror(errno));
+        goto out;
+    }
+    o->load.want_lists = format == IMPORT_FORMAT_XML;
+    if (!(l = import_loader_begin(conn, &o->load, &lists, err, errlen)))
+        goto out;
+    struct import_sink sink = { loader_sink_row, l };
+    if (import_parse(src, o, format, &lists, &sink, rejects, c, err, errlen) < 0) {
+        import_loader_abort(l, err);
+        goto out;
+    }
+    if (o->progress) {
+        fputs("merging…", stderr);
+        fflush(stderr);
+    }
+    rc = import_loader_finish(l, c, err, errlen);
+    if (o->progress)
+        fputs("\r\033[K", stderr);
+out:
+    if (rejects && fclose(rejects) != 0 && rc == 0) {
+        snprintf(err, errlen, "cannot write %s: %s", o->rejects_path, strerror(errno));
+        rc = -1;
+    }
+    if (rejects && rc < 0)
+        unlink(o->rejects_path);   /* nothing was imported: no partial account of it */
+    import_loader_free(l);
+    import_lists_free(&lists);
+    import_source_close(src);
+    c->seconds = now_seconds() - t0;
+    return rc;
+}
