@@ -56,5 +56,10 @@ void cli_close(struct cli *c);
 int cmd_db(struct cli *c, int argc, char **argv);
 int cmd_list(struct cli *c, int argc, char **argv);
 int cmd_subscriber(struct cli *c, int argc, char **argv);
+int cmd_import(struct cli *c, int argc, char **argv);
+int cmd_template(struct cli *c, int argc, char **argv);
+int cmd_campaign(struct cli *c, int argc, char **argv);
+int cmd_dkim(struct cli *c, int argc, char **argv);
+int cmd_dns(struct cli *c, int argc, char **argv);
 
 #endif

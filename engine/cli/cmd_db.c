@@ -7,7 +7,9 @@
 #include "engine/cli/cli.h"
 #include "engine/store/migrate.h"
 #include "engine/store/pg.h"
+#include "engine/store/templates.h"
 #include "engine/util/alloc.h"
+#include "engine/util/embedded.h"
 #include "engine/util/log.h"
 
 static const char db_usage[] =
@@ -102,9 +104,32 @@ static int db_migrate(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+/* install_default_templates - add templates/NAME.html (+ .txt) under NAME unless present */
+static int install_default_template(struct cli *c, const char *name)
+{
+    char path[128];
+    struct store_err e;
+    bool added;
+    snprintf(path, sizeof(path), "templates/%s.html", name);
+    const struct embedded_file *html = embedded_find(path);
+    snprintf(path, sizeof(path), "templates/%s.txt", name);
+    const struct embedded_file *text = embedded_find(path);
+    if (!html)
+        log_panic("default template %s is not embedded", name);
+    if (store_template_install(c->conn, name, (const char *)html->data, text ? (const char *)text->data : NULL,
+                               &added, &e) < 0)
+        return cli_fail(&e);
+    if (added && !c->json)
+        printf("installed the default template \"%s\"\n", name);
+    return 0;
+}
+
 static int db_init(struct cli *c, int argc, char **argv)
 {
-    return db_migrate(c, argc, argv);
+    int rc = db_migrate(c, argc, argv);
+    if (rc == 0)
+        rc = install_default_template(c, "newsletter");
+    return rc;
 }
 
 static int db_status(struct cli *c, int argc, char **argv)

@@ -21,6 +21,11 @@ static const char main_usage[] =
     "  db          init | migrate | status | start | stop   (the database and its schema)\n"
     "  list        create | ls | show | rm                  (mailing lists)\n"
     "  subscriber  add | ls | show | rm | blocklist         (subscribers)\n"
+    "  import      FILE --list NAME [options]               (subscribers from CSV or XML)\n"
+    "  template    add | ls | show                          (layouts campaigns go in)\n"
+    "  campaign    create | ls | show | preview             (campaigns)\n"
+    "  dkim        add | ls | record | rm                   (DKIM keys and their DNS records)\n"
+    "  dns         DOMAIN --ip ADDR                         (the SPF, DKIM and DMARC records to publish)\n"
     "\n"
     "With no --db, POSTINO_DB or [db] url, postino uses its private PostgreSQL\n"
     "cluster in ./var/pg, started on demand. 'postino COMMAND --help' for more.\n"
@@ -30,6 +35,11 @@ static const struct cli_command commands[] = {
     { "db", cmd_db, "the database" },
     { "list", cmd_list, "mailing lists" },
     { "subscriber", cmd_subscriber, "subscribers" },
+    { "import", cmd_import, "import subscribers" },
+    { "template", cmd_template, "templates" },
+    { "campaign", cmd_campaign, "campaigns" },
+    { "dkim", cmd_dkim, "DKIM keys" },
+    { "dns", cmd_dns, "DNS records to publish" },
     { NULL, NULL, NULL },
 };
 

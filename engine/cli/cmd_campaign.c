@@ -1,0 +1,279 @@
+/*
+ * cmd_campaign - postino campaign create | ls | show | preview.
+ *
+ * Bodies are compiled when the campaign is created (inside its template
+ * when it has one), so a mistake is reported then with file, line and column.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/cli/cli.h"
+#include "engine/send/prepare.h"
+#include "engine/mail/template.h"
+#include "engine/store/campaigns.h"
+#include "engine/store/dkim_keys.h"
+#include "engine/store/templates.h"
+#include "engine/util/alloc.h"
+#include "engine/util/file.h"
+#include "engine/util/log.h"
+#include "engine/util/str.h"
+
+#define BODY_MAX_BYTES (8u << 20)
+
+static const char campaign_usage[] =
+    "usage: postino campaign create --name N --subject S --from \"Name <addr>\" --list L [--list L2]...\n"
+    "                               [--template T] --html FILE [--text FILE] [--reply-to ADDR] [--json]\n"
+    "       postino campaign ls [--json]\n"
+    "       postino campaign show ID [--json]\n"
+    "       postino campaign preview ID --subscriber EMAIL   (the exact signed message, on stdout)\n";
+
+/* parse_from - split "Name <addr>" (or a bare address) and normalise the address; exits 1 when bad */
+static void parse_from(const char *arg, char **name, char addr[ADDRESS_MAX + 1])
+{
+    const char *lt = strrchr(arg, '<');
+    if (!lt) {
+        *name = xstrdup("");
+        cli_email_arg(arg, addr);
+        return;
+    }
+    const char *gt = strchr(lt, '>');
+    if (!gt || gt[1 + strspn(gt + 1, " \t")] != 0)
+        log_fatal("invalid From \"%s\": expected Name <address>", arg);
+    char *a = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+    cli_email_arg(a, addr);
+    xfree(a);
+    char *n = xstrndup(arg, (size_t)(lt - arg));
+    char *t = str_trim(n);
+    size_t len = strlen(t);
+    if (len >= 2 && t[0] == '"' && t[len - 1] == '"') {
+        t[len - 1] = 0;
+        t++;
+    }
+    *name = xstrdup(t);
+    xfree(n);
+}
+
+/* check_body - exit 1 naming the file, line and column unless BODY compiles (inside LAYOUT when given) */
+static void check_body(const char *path, const char *layout, const char *body, size_t len)
+{
+    char err[TMPL_ERR_MAX];
+    struct tmpl *t = layout ? tmpl_compile_wrap(layout, strlen(layout), body, len, err, sizeof(err))
+                            : tmpl_compile(body, len, err, sizeof(err));
+    if (!t)
+        log_fatal("%s: %s", path, err);
+    tmpl_free(t);
+}
+
+static int campaign_create(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "name", required_argument, NULL, 'n' },     { "subject", required_argument, NULL, 's' },
+        { "from", required_argument, NULL, 'f' },     { "list", required_argument, NULL, 'l' },
+        { "template", required_argument, NULL, 't' }, { "html", required_argument, NULL, 'H' },
+        { "text", required_argument, NULL, 'T' },     { "reply-to", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+    };
+    struct campaign_new cn = { 0 };
+    const char *from = NULL, *html_path = NULL, *text_path = NULL, *reply_to = NULL;
+    const char **lists = xcalloc((size_t)argc, sizeof(*lists));
+    char err[512], from_addr[ADDRESS_MAX + 1], reply_addr[ADDRESS_MAX + 1];
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        switch (opt) {
+        case 'n': cn.name = optarg; break;
+        case 's': cn.subject = optarg; break;
+        case 'f': from = optarg; break;
+        case 'l': lists[cn.nlists++] = optarg; break;
+        case 't': cn.template_ref = optarg; break;
+        case 'H': html_path = optarg; break;
+        case 'T': text_path = optarg; break;
+        case 'r': reply_to = optarg; break;
+        }
+    }
+    if (optind < argc)
+        cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    if (!cn.name || !cn.subject || !from || !html_path || !cn.nlists)
+        cli_usage(c, "campaign create needs --name, --subject, --from, --list and --html");
+    if (!str_utf8_valid(cn.name, strlen(cn.name), NULL) || !str_utf8_valid(cn.subject, strlen(cn.subject), NULL))
+        log_fatal("campaign name and subject must be valid UTF-8");
+    if (strpbrk(cn.subject, "\r\n"))
+        log_fatal("the subject must be one line");
+    char *from_name;
+    parse_from(from, &from_name, from_addr);
+    if (!str_utf8_valid(from_name, strlen(from_name), NULL))
+        log_fatal("the From name must be valid UTF-8");
+    cn.from_name = from_name;
+    cn.from_addr = from_addr;
+    if (reply_to) {
+        cli_email_arg(reply_to, reply_addr);
+        cn.reply_to = reply_addr;
+    }
+    struct buf html = BUF_INIT, text = BUF_INIT;
+    if (file_read(html_path, BODY_MAX_BYTES, &html, err, sizeof(err)) < 0 ||
+        (text_path && file_read(text_path, BODY_MAX_BYTES, &text, err, sizeof(err)) < 0))
+        log_fatal("%s", err);
+    PGconn *conn = cli_db(c);
+    struct store_err e;
+    json_t *tmpl = NULL;
+    if (cn.template_ref && store_template_get(conn, cn.template_ref, &tmpl, &e) < 0)
+        return cli_fail(&e);
+    const char *layout_text = tmpl ? json_string_value(json_object_get(tmpl, "text")) : NULL;
+    check_body(html_path, tmpl ? json_string_value(json_object_get(tmpl, "html")) : NULL, html.data, html.len);
+    if (text_path)
+        check_body(text_path, layout_text, text.data, text.len);
+    cn.html = html.data;
+    cn.text = text_path ? text.data : NULL;
+    cn.lists = lists;
+    json_t *out;
+    int rc = store_campaign_create(conn, &cn, &out, &e);
+    json_decref(tmpl);
+    buf_free(&html);
+    buf_free(&text);
+    xfree(lists);
+    if (rc < 0) {
+        xfree(from_name);
+        return cli_fail(&e);
+    }
+    size_t nkeys = 0;
+    struct dkim_row *rows;
+    if (store_dkim_signing(conn, address_domain(from_addr), &rows, &nkeys, &e) == 0)
+        dkim_rows_free(rows, nkeys);
+    if (nkeys == 0)
+        log_warn("no DKIM key for %s: messages will go unsigned ('postino dkim add %s')", address_domain(from_addr),
+                 address_domain(from_addr));
+    if (c->json)
+        cli_print_json(out);
+    else
+        printf("created campaign %lld \"%s\" (draft)\n", json_integer_value(json_object_get(out, "id")), cn.name);
+    xfree(from_name);
+    json_decref(out);
+    return 0;
+}
+
+static const struct option plain_opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+
+static void print_lists(json_t *lists)
+{
+    size_t i;
+    json_t *l;
+    json_array_foreach(lists, i, l) printf("%s%s", i ? "," : "", json_string_value(json_object_get(l, "name")));
+}
+
+static int campaign_ls(struct cli *c, int argc, char **argv)
+{
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    if (optind < argc)
+        cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    struct store_err e;
+    json_t *arr, *k;
+    size_t i;
+    if (store_campaign_ls(cli_db(c), &arr, &e) < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        cli_print_json(arr);
+    } else {
+        printf("%-6s %-10s %-28s %-36s %s\n", "ID", "STATUS", "NAME", "SUBJECT", "LISTS");
+        json_array_foreach(arr, i, k) {
+            printf("%-6lld %-10s %-28s %-36s ", json_integer_value(json_object_get(k, "id")),
+                   json_string_value(json_object_get(k, "status")), json_string_value(json_object_get(k, "name")),
+                   json_string_value(json_object_get(k, "subject")));
+            print_lists(json_object_get(k, "lists"));
+            putchar('\n');
+        }
+    }
+    json_decref(arr);
+    return 0;
+}
+
+static int campaign_show(struct cli *c, int argc, char **argv)
+{
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    const char *id = cli_operand(c, argc, argv, "campaign id");
+    struct store_err e;
+    json_t *k;
+    if (store_campaign_get(cli_db(c), id, &k, &e) < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        cli_print_json(k);
+    } else {
+        json_t *t = json_object_get(k, "template");
+        const char *fn = json_string_value(json_object_get(k, "from_name"));
+        const char *rt = json_string_value(json_object_get(k, "reply_to"));
+        printf("id:       %lld\nname:     %s\nstatus:   %s\nsubject:  %s\n",
+               json_integer_value(json_object_get(k, "id")), json_string_value(json_object_get(k, "name")),
+               json_string_value(json_object_get(k, "status")), json_string_value(json_object_get(k, "subject")));
+        printf("from:     %s%s%s%s\n", fn && *fn ? fn : "", fn && *fn ? " <" : "",
+               json_string_value(json_object_get(k, "from_addr")), fn && *fn ? ">" : "");
+        printf("reply-to: %s\ntemplate: %s\nlists:    ", rt ? rt : "-",
+               json_is_object(t) ? json_string_value(json_object_get(t, "name")) : "-");
+        print_lists(json_object_get(k, "lists"));
+        printf("\ncreated:  %s\nhtml:     %zu bytes\ntext:     %s\n", json_string_value(json_object_get(k, "created_at")),
+               strlen(json_string_value(json_object_get(k, "html"))),
+               json_is_string(json_object_get(k, "text")) ? "given" : "derived from the HTML");
+    }
+    json_decref(k);
+    return 0;
+}
+
+static int campaign_preview(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "subscriber", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    };
+    const char *who = NULL;
+    char email[ADDRESS_MAX + 1];
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1)
+        if (opt == 's')
+            who = optarg;
+    const char *id = cli_operand(c, argc, argv, "campaign id");
+    if (!who)
+        cli_usage(c, "campaign preview needs --subscriber EMAIL");
+    cli_email_arg(who, email);
+    PGconn *conn = cli_db(c);
+    struct prepared_campaign pc;
+    struct prepared_recipient pr;
+    struct compose_scratch scratch = COMPOSE_SCRATCH_INIT;
+    struct buf msg = BUF_INIT;
+    char err[1024];
+    bool unsigned_warning;
+    const char *why;
+    if (campaign_prepare(conn, id, &pc, &unsigned_warning, err, sizeof(err)) < 0)
+        log_fatal("%s", err);
+    if (unsigned_warning)
+        log_warn("no DKIM key for %s: the message is unsigned", address_domain(pc.cc.from_addr));
+    int rc = 0;
+    if (recipient_load(conn, &pc, email, &pr, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        rc = 1;
+    } else {
+        pr.r.delivery_id = "preview";
+        if (compose_message(&pc.cc, &pr.r, (long long)time(NULL), &scratch, &msg, &why) < 0) {
+            log_error("cannot compose campaign %s for %s: %s", id, email, why);
+            rc = 1;
+        } else {
+            fwrite(msg.data, 1, msg.len, stdout);
+        }
+        recipient_free(&pr);
+    }
+    compose_scratch_free(&scratch);
+    buf_free(&msg);
+    campaign_prepared_free(&pc);
+    return rc;
+}
+
+static const struct cli_command campaign_commands[] = {
+    { "create", campaign_create, NULL }, { "ls", campaign_ls, NULL },
+    { "show", campaign_show, NULL },     { "preview", campaign_preview, NULL },
+    { NULL, NULL, NULL },
+};
+
+/* cmd_campaign - postino campaign SUBCOMMAND. */
+int cmd_campaign(struct cli *c, int argc, char **argv)
+{
+    c->usage = campaign_usage;
+    return cli_dispatch(c, campaign_commands, "campaign", argc, argv);
+}

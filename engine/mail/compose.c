@@ -1,0 +1,94 @@
+/*
+ * compose - personalise, build and sign one message.
+ *
+ * The unsubscribe link carries a signed token naming (subscriber, campaign);
+ * the same URL goes in the body ({{ unsubscribe_url }}) and in the
+ * List-Unsubscribe header, with List-Unsubscribe-Post for RFC 8058.
+ */
+#include <string.h>
+
+#include "engine/mail/compose.h"
+#include "engine/mail/mime.h"
+#include "engine/mail/address.h"
+
+/* compose_unsubscribe_url - PUBLIC_URL/u/TOKEN for R's subscriber and C's campaign. */
+void compose_unsubscribe_url(const struct compose_campaign *c, const struct compose_recipient *r, struct buf *out)
+{
+    char tok[TOKEN_MAX + 1];
+    token_make(c->token_key, 'u', r->subscriber_id, c->id, tok, sizeof(tok));
+    buf_appends(out, c->public_url);
+    buf_appends(out, "/u/");
+    buf_appends(out, tok);
+}
+
+/* compose_message - see compose.h. */
+int compose_message(const struct compose_campaign *c, const struct compose_recipient *r, long long now,
+                    struct compose_scratch *s, struct buf *out, const char **why)
+{
+    buf_reset(&s->url);
+    buf_reset(&s->subject);
+    buf_reset(&s->html);
+    buf_reset(&s->text);
+    buf_reset(&s->msg);
+    buf_reset(&s->listid);
+    compose_unsubscribe_url(c, r, &s->url);
+    struct tmpl_values v = {
+        .email = r->email,
+        .name = r->name,
+        .attribs = r->attribs,
+        .unsubscribe_url = s->url.data,
+        .campaign_name = c->name,
+        .campaign_subject = NULL,
+        .list_name = r->list_name,
+    };
+    tmpl_render(c->subject, &v, TMPL_TEXT, &s->subject);
+    v.campaign_subject = buf_cstr(&s->subject);
+    tmpl_render(c->html, &v, TMPL_HTML, &s->html);
+    if (c->text)
+        tmpl_render(c->text, &v, TMPL_TEXT, &s->text);
+    buf_appendf(&s->listid, "list-%llu.%s", (unsigned long long)r->list_id, address_domain(c->from_addr));
+    struct mime_message m = {
+        .from_name = c->from_name && *c->from_name ? c->from_name : NULL,
+        .from_addr = c->from_addr,
+        .to_name = r->name && *r->name ? r->name : NULL,
+        .to_addr = r->email,
+        .subject = s->subject.data,
+        .reply_to = c->reply_to,
+        .list_unsubscribe_url = s->url.data,
+        .list_unsubscribe_mailto = c->unsubscribe_mailto,
+        .list_name = r->list_name,
+        .list_id = s->listid.data,
+        .delivery_id = r->delivery_id,
+        .date = (time_t)now,
+        .html = s->html.data,
+        .html_len = s->html.len,
+        .text = c->text ? buf_cstr(&s->text) : NULL,
+        .text_len = s->text.len,
+    };
+    int rc = mime_build(&m, &s->msg);
+    if (rc < 0) {
+        *why = mime_strerror(rc);
+        return -1;
+    }
+    size_t mark = out->len;
+    for (size_t i = 0; i < c->nsigners; i++) {
+        if (dkim_sign(c->signers[i], s->msg.data, s->msg.len, now, out) < 0) {
+            buf_truncate(out, mark);
+            *why = "DKIM signing failed";
+            return -1;
+        }
+    }
+    buf_append(out, s->msg.data, s->msg.len);
+    return 0;
+}
+
+/* compose_scratch_free - release S's buffers. */
+void compose_scratch_free(struct compose_scratch *s)
+{
+    buf_free(&s->subject);
+    buf_free(&s->html);
+    buf_free(&s->text);
+    buf_free(&s->msg);
+    buf_free(&s->url);
+    buf_free(&s->listid);
+}

@@ -1,0 +1,69 @@
+/*
+ * compose - one campaign, one recipient: the exact signed bytes.
+ *
+ * compose_message        render subject and bodies, build the MIME message, sign it
+ * compose_scratch_free   release a thread's scratch buffers
+ *
+ * struct compose_campaign is prepared once per campaign (templates compiled,
+ * keys loaded) and only read afterwards, so worker threads share it; each
+ * thread brings its own struct compose_scratch, whose buffers are reused
+ * from message to message. Pure code: no I/O, no logging.
+ */
+#ifndef POSTINO_MAIL_COMPOSE_H
+#define POSTINO_MAIL_COMPOSE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/mail/dkim.h"
+#include "engine/mail/template.h"
+#include "engine/mail/token.h"
+#include "engine/util/buf.h"
+
+struct compose_campaign {
+    uint64_t id;
+    const char *name;
+    const struct tmpl *subject;      /* text mode */
+    const struct tmpl *html;         /* the body inside its layout */
+    const struct tmpl *text;         /* NULL: derived from the rendered HTML */
+    const char *from_name;
+    const char *from_addr;
+    const char *reply_to;            /* NULL: none */
+    const char *public_url;          /* base of unsubscribe links, no trailing slash */
+    const char *unsubscribe_mailto;  /* NULL: none */
+    const unsigned char *token_key;  /* TOKEN_KEY_LEN bytes */
+    struct dkim_signer *const *signers;
+    size_t nsigners;
+};
+
+struct compose_recipient {
+    uint64_t subscriber_id;
+    const char *email;
+    const char *name;
+    json_t *attribs;
+    uint64_t list_id;                /* the list this recipient is mailed through */
+    const char *list_name;
+    const char *delivery_id;         /* X-Postino-Delivery; NULL: none */
+};
+
+struct compose_scratch {
+    struct buf subject, html, text, msg, url, listid;
+};
+
+#define COMPOSE_SCRATCH_INIT { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT }
+
+/*
+ * compose_message - append to OUT the message for R in C: DKIM-Signature
+ * fields (one per signer) followed by the MIME message, dated NOW. Returns 0,
+ * or -1 with *WHY set to a static reason (OUT then unchanged).
+ */
+int compose_message(const struct compose_campaign *c, const struct compose_recipient *r, long long now,
+                    struct compose_scratch *s, struct buf *out, const char **why);
+
+/* compose_unsubscribe_url - append the one-click unsubscribe URL of R in C to OUT. */
+void compose_unsubscribe_url(const struct compose_campaign *c, const struct compose_recipient *r, struct buf *out);
+
+void compose_scratch_free(struct compose_scratch *s);
+
+#endif

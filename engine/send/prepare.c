@@ -1,0 +1,181 @@
+/*
+ * prepare - turn stored campaign rows into a struct compose_campaign.
+ *
+ * Configuration read here: [http] public_url (the base of unsubscribe and
+ * other public links, default http://localhost:8080) and [mail]
+ * unsubscribe_mailto (an address for mailto: List-Unsubscribe, default none).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/mail/address.h"
+#include "engine/send/prepare.h"
+#include "engine/store/campaigns.h"
+#include "engine/store/dkim_keys.h"
+#include "engine/store/settings.h"
+#include "engine/store/subscribers.h"
+#include "engine/util/alloc.h"
+#include "engine/util/conf.h"
+
+static const char *jstr(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static struct tmpl *compile_part(const char *what, const char *layout, const char *body, char *err, size_t errlen)
+{
+    char why[TMPL_ERR_MAX];
+    struct tmpl *t = layout ? tmpl_compile_wrap(layout, strlen(layout), body, strlen(body), why, sizeof(why))
+                            : tmpl_compile(body, strlen(body), why, sizeof(why));
+    if (!t)
+        snprintf(err, errlen, "%s: %s", what, why);
+    return t;
+}
+
+static int load_signers(PGconn *conn, struct prepared_campaign *pc, const char *domain, char *err, size_t errlen)
+{
+    struct dkim_row *rows;
+    size_t n;
+    struct store_err e;
+    if (store_dkim_signing(conn, domain, &rows, &n, &e) < 0) {
+        snprintf(err, errlen, "%s", e.msg);
+        return -1;
+    }
+    pc->signers = xcalloc(n ? n : 1, sizeof(*pc->signers));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char *why = NULL;
+        struct dkim_key *key = dkim_key_load(rows[i].private_pem, strlen(rows[i].private_pem), rows[i].selector,
+                                             rows[i].domain, &why);
+        if (!key) {
+            snprintf(err, errlen, "%s", why);
+            xfree(why);
+            rc = -1;
+            break;
+        }
+        pc->signers[pc->nsigners] = dkim_signer_new(rows[i].domain, rows[i].selector, key);
+        if (!pc->signers[pc->nsigners]) {
+            snprintf(err, errlen, "cannot set up DKIM signing for %s._domainkey.%s", rows[i].selector, rows[i].domain);
+            rc = -1;
+            break;
+        }
+        pc->nsigners++;
+    }
+    dkim_rows_free(rows, n);
+    return rc;
+}
+
+/* campaign_prepare - load and compile campaign ID into PC; 0, or -1 with ERR (PC then freed). */
+int campaign_prepare(PGconn *conn, const char *id, struct prepared_campaign *pc, bool *unsigned_warning,
+                     char *err, size_t errlen)
+{
+    struct store_err e;
+    memset(pc, 0, sizeof(*pc));
+    *unsigned_warning = false;
+    if (store_campaign_get(conn, id, &pc->row, &e) < 0) {
+        snprintf(err, errlen, "%s", e.msg);
+        return -1;
+    }
+    json_t *t = json_object_get(pc->row, "template");
+    const char *layout_html = json_is_object(t) ? jstr(t, "html") : NULL;
+    const char *layout_text = json_is_object(t) ? jstr(t, "text") : NULL;
+    const char *subject = jstr(pc->row, "subject"), *html = jstr(pc->row, "html"), *text = jstr(pc->row, "text");
+    char what[64];
+    snprintf(what, sizeof(what), "campaign %s subject", id);
+    if (!(pc->subject = compile_part(what, NULL, subject, err, errlen)))
+        goto fail;
+    snprintf(what, sizeof(what), "campaign %s HTML", id);
+    if (!(pc->html = compile_part(what, layout_html, html, err, errlen)))
+        goto fail;
+    snprintf(what, sizeof(what), "campaign %s text", id);
+    if (text && !(pc->text = compile_part(what, layout_text, text, err, errlen)))
+        goto fail;
+    const char *from = jstr(pc->row, "from_addr");
+    if (load_signers(conn, pc, address_domain(from), err, errlen) < 0)
+        goto fail;
+    *unsigned_warning = pc->nsigners == 0;
+    if (store_secret(conn, "token_key", pc->token_key, sizeof(pc->token_key), &e) < 0) {
+        snprintf(err, errlen, "%s", e.msg);
+        goto fail;
+    }
+    pc->public_url = xstrdup(conf_get("http", "public_url", "http://localhost:8080"));
+    size_t n = strlen(pc->public_url);
+    while (n > 0 && pc->public_url[n - 1] == '/')
+        pc->public_url[--n] = 0;
+    pc->cc = (struct compose_campaign){
+        .id = (uint64_t)json_integer_value(json_object_get(pc->row, "id")),
+        .name = jstr(pc->row, "name"),
+        .subject = pc->subject,
+        .html = pc->html,
+        .text = pc->text,
+        .from_name = jstr(pc->row, "from_name"),
+        .from_addr = from,
+        .reply_to = jstr(pc->row, "reply_to"),
+        .public_url = pc->public_url,
+        .unsubscribe_mailto = conf_get("mail", "unsubscribe_mailto", NULL),
+        .token_key = pc->token_key,
+        .signers = pc->signers,
+        .nsigners = pc->nsigners,
+    };
+    return 0;
+fail:
+    campaign_prepared_free(pc);
+    return -1;
+}
+
+/* campaign_prepared_free - release everything PC holds. */
+void campaign_prepared_free(struct prepared_campaign *pc)
+{
+    for (size_t i = 0; i < pc->nsigners; i++)
+        dkim_signer_free(pc->signers[i]);
+    xfree(pc->signers);
+    tmpl_free(pc->subject);
+    tmpl_free(pc->html);
+    tmpl_free(pc->text);
+    json_decref(pc->row);
+    xfree(pc->public_url);
+    memset(pc, 0, sizeof(*pc));
+}
+
+/*
+ * recipient_load - subscriber EMAIL as a recipient of PC, mailed through the
+ * first of the campaign's lists it is subscribed to (else the first list).
+ */
+int recipient_load(PGconn *conn, const struct prepared_campaign *pc, const char *email, struct prepared_recipient *pr,
+                   char *err, size_t errlen)
+{
+    struct store_err e;
+    memset(pr, 0, sizeof(*pr));
+    if (store_subscriber_get(conn, email, &pr->row, &e) < 0) {
+        snprintf(err, errlen, "%s", e.msg);
+        return -1;
+    }
+    json_t *clists = json_object_get(pc->row, "lists"), *sl, *cl, *chosen = json_array_get(clists, 0);
+    size_t i, j;
+    json_array_foreach(clists, i, cl) {
+        json_array_foreach(json_object_get(pr->row, "lists"), j, sl) {
+            if (json_integer_value(json_object_get(sl, "id")) == json_integer_value(json_object_get(cl, "id")) &&
+                strcmp(jstr(sl, "status"), "unsubscribed") != 0) {
+                chosen = cl;
+                goto found;
+            }
+        }
+    }
+found:
+    pr->r = (struct compose_recipient){
+        .subscriber_id = (uint64_t)json_integer_value(json_object_get(pr->row, "id")),
+        .email = jstr(pr->row, "email"),
+        .name = jstr(pr->row, "name"),
+        .attribs = json_object_get(pr->row, "attribs"),
+        .list_id = (uint64_t)json_integer_value(json_object_get(chosen, "id")),
+        .list_name = jstr(chosen, "name"),
+    };
+    return 0;
+}
+
+/* recipient_free - release PR. */
+void recipient_free(struct prepared_recipient *pr)
+{
+    json_decref(pr->row);
+    memset(pr, 0, sizeof(*pr));
+}

@@ -1,0 +1,46 @@
+/*
+ * prepare - a campaign made ready for composing, from the store.
+ *
+ * campaign_prepare        load a campaign, compile its subject and bodies (inside
+ *                         its template), load the From domain's DKIM keys
+ * campaign_prepared_free  release it
+ * recipient_load          one subscriber as a compose recipient (for preview and test)
+ * recipient_free          release it
+ *
+ * Errors are one line naming the thing: the campaign, the template line and
+ * column, the DKIM key that cannot be loaded. A From domain without a key
+ * is allowed: the messages go unsigned and *UNSIGNED_WARNING says so.
+ */
+#ifndef POSTINO_SEND_PREPARE_H
+#define POSTINO_SEND_PREPARE_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine/mail/compose.h"
+
+struct prepared_campaign {
+    struct compose_campaign cc;
+    json_t *row;
+    struct tmpl *subject, *html, *text;
+    struct dkim_signer **signers;
+    size_t nsigners;
+    unsigned char token_key[TOKEN_KEY_LEN];
+    char *public_url;
+};
+
+struct prepared_recipient {
+    struct compose_recipient r;
+    json_t *row;
+};
+
+int campaign_prepare(PGconn *conn, const char *id, struct prepared_campaign *pc, bool *unsigned_warning,
+                     char *err, size_t errlen);
+void campaign_prepared_free(struct prepared_campaign *pc);
+int recipient_load(PGconn *conn, const struct prepared_campaign *pc, const char *email, struct prepared_recipient *pr,
+                   char *err, size_t errlen);
+void recipient_free(struct prepared_recipient *pr);
+
+#endif
