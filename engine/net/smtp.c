@@ -1,0 +1,996 @@
+/*
+ * smtp - the client side of an SMTP submission session, as a state machine
+ * driven by libuv callbacks.
+ *
+ * Setup: resolve, connect, (TLS for the wrapper mode), greeting, EHLO,
+ * STARTTLS, handshake, EHLO, AUTH PLAIN or LOGIN, ready. A message: MAIL,
+ * RCPT, DATA (one write when pipelining), the dot-stuffed body after 354, the
+ * final reply; RSET when a transaction ended with MAIL accepted but no data
+ * sent. Replies are parsed by engine/mail/smtp_reply; TLS runs on memory BIOs
+ * (engine/net/tls) between the socket and the parser. Every wait arms the
+ * one timer. Failures go through conn_break, which reports to whoever waits:
+ * the open callback during setup or while idle, the send callback during a
+ * message. The structure lives until its handles are closed (smtp_conn_close).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/mail/smtp_reply.h"
+#include "engine/net/smtp.h"
+#include "engine/net/smtp_data.h"
+#include "engine/net/tls.h"
+#include "engine/util/alloc.h"
+#include "engine/util/base64.h"
+#include "engine/util/buf.h"
+#include "engine/util/log.h"
+
+enum cstate {
+    CS_RESOLVING,
+    CS_CONNECTING,
+    CS_TLS_WRAP,   /* handshake before the greeting (wrapper mode) */
+    CS_GREETING,
+    CS_EHLO,
+    CS_STARTTLS,
+    CS_TLS,        /* handshake after STARTTLS */
+    CS_AUTH_PLAIN,
+    CS_AUTH_LOGIN,
+    CS_AUTH_USER,
+    CS_AUTH_PASS,
+    CS_READY,
+    CS_TXN,        /* replies to MAIL/RCPT/DATA expected */
+    CS_BODY,       /* data sent, final reply expected */
+    CS_ABORT,      /* a lone "." sent after an unwanted 354 */
+    CS_RSET,
+    CS_QUIT,
+    CS_BROKEN,
+    CS_CLOSED,
+};
+
+struct wreq {
+    uv_write_t req;
+    struct smtp_conn *c;
+    char *data;
+};
+
+struct smtp_conn {
+    uv_loop_t *loop;
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_connect_t connect_req;
+    uv_getaddrinfo_t gai;
+    bool gai_pending;
+    int refs; /* open handles and pending requests */
+    enum cstate state;
+    bool closing;
+    bool ready_once;
+    bool exhausted; /* RSET failed: no more messages here */
+    int write_error;
+
+    /* The configuration, copied. */
+    char *host;
+    char *helo;
+    char *server_name;
+    char *username;
+    char *password;
+    int port;
+    enum smtp_tls_mode tls_mode;
+    bool verify;
+    SSL_CTX *ctx;
+    unsigned connect_ms, command_ms, data_ms, max_messages;
+    bool no_pipelining;
+
+    smtp_conn_cb conn_cb;
+    void *conn_arg;
+    smtp_close_cb close_cb;
+    void *close_arg;
+
+    struct tls_conn *tls;
+    bool tls_up;
+    struct smtp_ext ext;
+
+    char rbuf[65536];
+    struct buf in;
+    size_t in_off;
+    struct buf out;
+    struct smtp_reply reply;
+
+    /* The message in flight. */
+    smtp_send_cb send_cb;
+    void *send_arg;
+    struct buf body;
+    enum smtp_stage expect[3];
+    int nexpect, iexpect;
+    bool pipelined;
+    bool mail_ok;
+    bool failed;
+    enum smtp_stage fail_stage;
+    int fail_code;
+    char fail_enhanced[16];
+    struct buf fail_text;
+    char *rcpt; /* for RCPT TO when not pipelining */
+    enum smtp_stage cancel_stage;
+    unsigned sent;
+    char queue_id[128];
+    char errtext[512];
+};
+
+static void conn_break(struct smtp_conn *c, enum smtp_stage stage, int error, const char *why);
+static void do_close(struct smtp_conn *c);
+static void tls_step(struct smtp_conn *c);
+
+/* smtp_stage_name - the stage as a word for logs and results. */
+const char *smtp_stage_name(enum smtp_stage stage)
+{
+    static const char *names[] = { "connect", "greeting", "ehlo", "tls", "auth", "mail", "rcpt", "data" };
+    return (unsigned)stage < sizeof(names) / sizeof(names[0]) ? names[stage] : "?";
+}
+
+static enum smtp_stage cur_stage(const struct smtp_conn *c)
+{
+    switch (c->state) {
+    case CS_RESOLVING:
+    case CS_CONNECTING:
+        return SMTP_STAGE_CONNECT;
+    case CS_GREETING:
+        return SMTP_STAGE_GREETING;
+    case CS_EHLO:
+        return SMTP_STAGE_EHLO;
+    case CS_TLS_WRAP:
+    case CS_STARTTLS:
+    case CS_TLS:
+        return SMTP_STAGE_TLS;
+    case CS_AUTH_PLAIN:
+    case CS_AUTH_LOGIN:
+    case CS_AUTH_USER:
+    case CS_AUTH_PASS:
+        return SMTP_STAGE_AUTH;
+    case CS_TXN:
+        return c->iexpect < c->nexpect ? c->expect[c->iexpect] : SMTP_STAGE_DATA;
+    case CS_BODY:
+    case CS_ABORT:
+        return SMTP_STAGE_DATA;
+    case CS_RSET:
+        return c->fail_stage;
+    default:
+        return SMTP_STAGE_CONNECT;
+    }
+}
+
+/* ---- handles, timer and freeing ---- */
+
+static void maybe_free(struct smtp_conn *c)
+{
+    if (c->refs > 0 || c->state != CS_CLOSED)
+        return;
+    if (c->send_cb) {
+        smtp_send_cb cb = c->send_cb;
+        c->send_cb = NULL;
+        struct smtp_result res = { .stage = c->cancel_stage,
+                                   .error = UV_ECANCELED, .enhanced = "",
+                                   .text = "the connection was closed", .queue_id = "" };
+        cb(c, &res, c->send_arg);
+    }
+    tls_conn_free(c->tls);
+    if (c->ctx)
+        tls_ctx_free(c->ctx);
+    if (c->password) {
+        explicit_bzero(c->password, strlen(c->password));
+        xfree(c->password);
+    }
+    xfree(c->host);
+    xfree(c->helo);
+    xfree(c->server_name);
+    xfree(c->username);
+    xfree(c->rcpt);
+    buf_free(&c->in);
+    if (c->out.data)
+        explicit_bzero(c->out.data, c->out.cap);
+    buf_free(&c->out);
+    buf_free(&c->body);
+    buf_free(&c->fail_text);
+    smtp_reply_free(&c->reply);
+    smtp_close_cb cb = c->close_cb;
+    void *arg = c->close_arg;
+    xfree(c);
+    if (cb)
+        cb(arg);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct smtp_conn *c = h->data;
+    c->refs--;
+    maybe_free(c);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    struct smtp_conn *c = t->data;
+    if (c->state == CS_QUIT) {
+        do_close(c);
+        return;
+    }
+    if (c->write_error) {
+        int e = c->write_error;
+        c->write_error = 0;
+        conn_break(c, cur_stage(c), e, uv_strerror(e));
+        return;
+    }
+    char why[96];
+    snprintf(why, sizeof(why), "timed out in the %s stage", smtp_stage_name(cur_stage(c)));
+    conn_break(c, cur_stage(c), UV_ETIMEDOUT, why);
+}
+
+static void arm(struct smtp_conn *c, unsigned ms)
+{
+    uv_timer_start(&c->timer, on_timeout, ms, 0);
+}
+
+/* ---- writing ---- */
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct wreq *w = req->data;
+    struct smtp_conn *c = w->c;
+    xfree(w->data);
+    xfree(w);
+    c->refs--;
+    if (status < 0 && status != UV_ECANCELED && c->state != CS_CLOSED && c->state != CS_BROKEN) {
+        /* Report from the timer, outside whatever is running now. */
+        c->write_error = status;
+        arm(c, 0);
+    }
+    maybe_free(c);
+}
+
+/* write_raw - send LEN bytes of DATA (taken over) on the socket. */
+static void write_raw(struct smtp_conn *c, char *data, size_t len)
+{
+    struct wreq *w = xmalloc(sizeof(*w));
+    w->c = c;
+    w->data = data;
+    w->req.data = w;
+    uv_buf_t b = uv_buf_init(data, (unsigned)len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written);
+    if (rc < 0) {
+        xfree(data);
+        xfree(w);
+        c->write_error = rc;
+        arm(c, 0);
+        return;
+    }
+    c->refs++;
+}
+
+static void flush_tls(struct smtp_conn *c)
+{
+    struct buf b = BUF_INIT;
+    if (tls_conn_output(c->tls, &b) > 0) {
+        size_t len;
+        char *data = buf_detach(&b, &len);
+        write_raw(c, data, len);
+    }
+    buf_free(&b);
+}
+
+/* send_buf - send the bytes in B (emptied), through TLS when it is up. */
+static void send_buf(struct smtp_conn *c, struct buf *b)
+{
+    if (b->len == 0)
+        return;
+    if (c->tls_up) {
+        if (tls_conn_write(c->tls, b->data, b->len) < 0) {
+            explicit_bzero(b->data, b->len);
+            buf_reset(b);
+            c->write_error = UV_EPROTO;
+            arm(c, 0);
+            return;
+        }
+        explicit_bzero(b->data, b->len);
+        buf_reset(b);
+        flush_tls(c);
+        return;
+    }
+    size_t len;
+    char *data = buf_detach(b, &len);
+    write_raw(c, data, len);
+}
+
+/* cmd - queue one command line (CRLF added) in the output buffer. */
+static void cmd(struct smtp_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cmd(struct smtp_conn *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vappendf(&c->out, fmt, ap);
+    va_end(ap);
+    buf_append(&c->out, "\r\n", 2);
+}
+
+static void flush_cmds(struct smtp_conn *c, unsigned timeout_ms)
+{
+    send_buf(c, &c->out);
+    arm(c, timeout_ms);
+}
+
+/* ---- reporting ---- */
+
+static void result_from_reply(const struct smtp_conn *c, struct smtp_result *res,
+                              enum smtp_stage stage)
+{
+    res->stage = stage;
+    res->accepted = false;
+    res->code = c->reply.code;
+    res->error = 0;
+    res->enhanced = c->reply.enhanced;
+    res->text = c->reply.text.data ? c->reply.text.data : "";
+    res->queue_id = "";
+}
+
+/* conn_break - the session is over: report STAGE and ERROR (0 when the
+ * current reply says why) to whoever waits, and stop reading. */
+static void conn_break(struct smtp_conn *c, enum smtp_stage stage, int error, const char *why)
+{
+    if (c->state == CS_CLOSED || c->state == CS_BROKEN)
+        return;
+    if (c->state == CS_QUIT) {
+        do_close(c);
+        return;
+    }
+    c->state = CS_BROKEN;
+    uv_timer_stop(&c->timer);
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    struct smtp_result res;
+    result_from_reply(c, &res, stage);
+    if (error) {
+        res.code = 0;
+        res.error = error;
+        res.enhanced = "";
+        snprintf(c->errtext, sizeof(c->errtext), "%s", why);
+        res.text = c->errtext;
+    }
+    log_debug("smtp %s:%d: %s stage: %s%d %s%s%s", c->host, c->port, smtp_stage_name(stage),
+              error ? "" : "server replied ", res.code, res.enhanced, *res.enhanced ? " " : "", res.text);
+    if (c->closing)
+        return;
+    if (c->send_cb) {
+        smtp_send_cb cb = c->send_cb;
+        c->send_cb = NULL;
+        cb(c, &res, c->send_arg);
+    } else {
+        c->conn_cb(c, error ? error : UV_ECONNABORTED, &res, c->conn_arg);
+    }
+}
+
+static void become_ready(struct smtp_conn *c)
+{
+    c->state = CS_READY;
+    uv_timer_stop(&c->timer);
+    if (!c->ready_once) {
+        c->ready_once = true;
+        struct smtp_result res;
+        result_from_reply(c, &res, SMTP_STAGE_AUTH);
+        log_debug("smtp %s:%d: ready%s", c->host, c->port, c->tls_up ? " (TLS)" : "");
+        c->conn_cb(c, 0, &res, c->conn_arg);
+    }
+}
+
+/* deliver - the message in flight is done: report it and be ready again. */
+static void deliver(struct smtp_conn *c, const struct smtp_result *res)
+{
+    smtp_send_cb cb = c->send_cb;
+    void *arg = c->send_arg;
+    c->send_cb = NULL;
+    c->state = CS_READY;
+    uv_timer_stop(&c->timer);
+    cb(c, res, arg);
+}
+
+static void deliver_failure(struct smtp_conn *c)
+{
+    struct smtp_result res = { .stage = c->fail_stage, .code = c->fail_code,
+                               .enhanced = c->fail_enhanced, .text = c->fail_text.data ? c->fail_text.data : "",
+                               .queue_id = "" };
+    deliver(c, &res);
+}
+
+/* ---- session setup ---- */
+
+static void send_ehlo(struct smtp_conn *c)
+{
+    cmd(c, "EHLO %s", c->helo);
+    c->state = CS_EHLO;
+    flush_cmds(c, c->command_ms);
+}
+
+static void start_auth(struct smtp_conn *c)
+{
+    if (c->ext.auth & SMTP_AUTH_PLAIN) {
+        struct buf secret = BUF_INIT;
+        buf_appendc(&secret, 0);
+        buf_appends(&secret, c->username);
+        buf_appendc(&secret, 0);
+        buf_appends(&secret, c->password);
+        buf_appends(&c->out, "AUTH PLAIN ");
+        base64_encode(&c->out, secret.data, secret.len);
+        buf_append(&c->out, "\r\n", 2);
+        explicit_bzero(secret.data, secret.len);
+        buf_free(&secret);
+        c->state = CS_AUTH_PLAIN;
+    } else if (c->ext.auth & SMTP_AUTH_LOGIN) {
+        cmd(c, "AUTH LOGIN");
+        c->state = CS_AUTH_LOGIN;
+    } else {
+        conn_break(c, SMTP_STAGE_AUTH, UV_ENOTSUP,
+                   (c->ext.flags & SMTP_EXT_AUTH) ? "the server offers neither AUTH PLAIN nor LOGIN"
+                                                  : "the server does not offer AUTH");
+        return;
+    }
+    flush_cmds(c, c->command_ms);
+}
+
+static void after_ehlo(struct smtp_conn *c)
+{
+    smtp_ehlo_parse(&c->reply, &c->ext);
+    if (!c->tls_up && (c->tls_mode == SMTP_TLS_REQUIRE || c->tls_mode == SMTP_TLS_MAY)) {
+        if (c->ext.flags & SMTP_EXT_STARTTLS) {
+            cmd(c, "STARTTLS");
+            c->state = CS_STARTTLS;
+            flush_cmds(c, c->command_ms);
+            return;
+        }
+        if (c->tls_mode == SMTP_TLS_REQUIRE) {
+            conn_break(c, SMTP_STAGE_TLS, UV_ENOTSUP, "the server does not offer STARTTLS");
+            return;
+        }
+    }
+    if (c->username) {
+        start_auth(c);
+        return;
+    }
+    become_ready(c);
+}
+
+static void start_tls(struct smtp_conn *c, enum cstate state)
+{
+    c->tls = tls_conn_new(c->ctx, c->server_name, c->verify);
+    if (!c->tls) {
+        conn_break(c, SMTP_STAGE_TLS, UV_EPROTO, "cannot set up a TLS session for this server name");
+        return;
+    }
+    c->state = state;
+    arm(c, c->command_ms);
+    tls_step(c);
+}
+
+static void tls_step(struct smtp_conn *c)
+{
+    int rc = tls_conn_handshake(c->tls);
+    flush_tls(c);
+    if (rc == 0)
+        return;
+    if (rc < 0) {
+        conn_break(c, SMTP_STAGE_TLS, UV_EPROTO, tls_conn_error(c->tls));
+        return;
+    }
+    c->tls_up = true;
+    char d[128];
+    log_debug("smtp %s:%d: %s", c->host, c->port, tls_conn_describe(c->tls, d, sizeof(d)));
+    if (c->state == CS_TLS_WRAP) {
+        c->state = CS_GREETING;
+        arm(c, c->command_ms);
+    } else {
+        /* RFC 3207: forget what was learnt before TLS and say EHLO again. */
+        memset(&c->ext, 0, sizeof(c->ext));
+        send_ehlo(c);
+    }
+}
+
+static void on_auth_reply(struct smtp_conn *c)
+{
+    int code = c->reply.code;
+    struct buf *o = &c->out;
+    switch (c->state) {
+    case CS_AUTH_LOGIN:
+    case CS_AUTH_USER:
+        if (code != 334)
+            break;
+        base64_encode(o, c->state == CS_AUTH_LOGIN ? c->username : c->password,
+                      strlen(c->state == CS_AUTH_LOGIN ? c->username : c->password));
+        buf_append(o, "\r\n", 2);
+        c->state = c->state == CS_AUTH_LOGIN ? CS_AUTH_USER : CS_AUTH_PASS;
+        flush_cmds(c, c->command_ms);
+        return;
+    default:
+        if (code != 235)
+            break;
+        become_ready(c);
+        return;
+    }
+    conn_break(c, SMTP_STAGE_AUTH, 0, NULL);
+}
+
+/* ---- a message ---- */
+
+static void record_fail(struct smtp_conn *c, enum smtp_stage stage)
+{
+    if (c->failed)
+        return;
+    c->failed = true;
+    c->fail_stage = stage;
+    c->fail_code = c->reply.code;
+    snprintf(c->fail_enhanced, sizeof(c->fail_enhanced), "%s", c->reply.enhanced);
+    buf_reset(&c->fail_text);
+    buf_appends(&c->fail_text, c->reply.text.data ? c->reply.text.data : "");
+}
+
+/* txn_over - the transaction ended without an accepted message. */
+static void txn_over(struct smtp_conn *c, bool need_rset)
+{
+    buf_reset(&c->body);
+    if (need_rset) {
+        cmd(c, "RSET");
+        c->state = CS_RSET;
+        flush_cmds(c, c->command_ms);
+        return;
+    }
+    deliver_failure(c);
+}
+
+static void send_body(struct smtp_conn *c)
+{
+    c->state = CS_BODY;
+    send_buf(c, &c->body);
+    arm(c, c->data_ms);
+}
+
+static void on_txn_reply(struct smtp_conn *c)
+{
+    enum smtp_stage st = c->expect[c->iexpect++];
+    int code = c->reply.code;
+    bool ok = code / 100 == 2;
+    switch (st) {
+    case SMTP_STAGE_MAIL:
+    case SMTP_STAGE_RCPT:
+        if (st == SMTP_STAGE_MAIL && ok)
+            c->mail_ok = true;
+        if (!ok)
+            record_fail(c, st);
+        if (!c->pipelined) {
+            if (!ok) {
+                txn_over(c, c->mail_ok);
+                return;
+            }
+            if (st == SMTP_STAGE_MAIL) {
+                cmd(c, "RCPT TO:<%s>", c->rcpt);
+                c->expect[c->nexpect++] = SMTP_STAGE_RCPT;
+            } else {
+                cmd(c, "DATA");
+                c->expect[c->nexpect++] = SMTP_STAGE_DATA;
+            }
+            flush_cmds(c, c->command_ms);
+            return;
+        }
+        arm(c, c->command_ms);
+        return;
+    default:
+        if (code == 354) {
+            if (c->failed) {
+                /* RFC 2920: no valid recipient, yet the server wants data. */
+                cmd(c, ".");
+                c->state = CS_ABORT;
+                flush_cmds(c, c->command_ms);
+                return;
+            }
+            send_body(c);
+            return;
+        }
+        record_fail(c, SMTP_STAGE_DATA);
+        txn_over(c, c->mail_ok);
+        return;
+    }
+}
+
+static void on_body_reply(struct smtp_conn *c)
+{
+    buf_reset(&c->body);
+    if (c->reply.code / 100 != 2) {
+        record_fail(c, SMTP_STAGE_DATA);
+        deliver_failure(c);
+        return;
+    }
+    struct smtp_result res;
+    result_from_reply(c, &res, SMTP_STAGE_DATA);
+    res.accepted = true;
+    smtp_reply_queue_id(res.text, c->queue_id, sizeof(c->queue_id));
+    res.queue_id = c->queue_id;
+    deliver(c, &res);
+}
+
+/* ---- replies ---- */
+
+static void on_reply(struct smtp_conn *c)
+{
+    int code = c->reply.code;
+    if (code == 421 && c->state != CS_QUIT) {
+        conn_break(c, cur_stage(c), 0, NULL);
+        return;
+    }
+    switch (c->state) {
+    case CS_GREETING:
+        if (code == 220)
+            send_ehlo(c);
+        else
+            conn_break(c, SMTP_STAGE_GREETING, 0, NULL);
+        return;
+    case CS_EHLO:
+        if (code == 250)
+            after_ehlo(c);
+        else
+            conn_break(c, SMTP_STAGE_EHLO, 0, NULL);
+        return;
+    case CS_STARTTLS:
+        if (code == 220)
+            start_tls(c, CS_TLS);
+        else
+            conn_break(c, SMTP_STAGE_TLS, 0, NULL);
+        return;
+    case CS_AUTH_PLAIN:
+    case CS_AUTH_LOGIN:
+    case CS_AUTH_USER:
+    case CS_AUTH_PASS:
+        on_auth_reply(c);
+        return;
+    case CS_TXN:
+        on_txn_reply(c);
+        return;
+    case CS_BODY:
+        on_body_reply(c);
+        return;
+    case CS_ABORT:
+        txn_over(c, false);
+        return;
+    case CS_RSET:
+        if (code / 100 != 2)
+            c->exhausted = true;
+        deliver_failure(c);
+        return;
+    case CS_QUIT:
+        do_close(c);
+        return;
+    default:
+        conn_break(c, cur_stage(c), UV_EPROTO, "unexpected reply from the server");
+        return;
+    }
+}
+
+static void process_input(struct smtp_conn *c)
+{
+    while (c->state != CS_BROKEN && c->state != CS_CLOSED && c->in_off < c->in.len) {
+        if (c->state == CS_TLS || c->state == CS_TLS_WRAP) {
+            /* Plain text after "220 Ready to start TLS" would be an injection. */
+            conn_break(c, SMTP_STAGE_TLS, UV_EPROTO, "the server sent data before the TLS handshake");
+            return;
+        }
+        size_t used;
+        int rc = smtp_reply_parse(c->in.data + c->in_off, c->in.len - c->in_off, &c->reply, &used);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            conn_break(c, cur_stage(c), UV_EPROTO, "malformed reply from the server");
+            return;
+        }
+        c->in_off += used;
+        on_reply(c);
+    }
+    if (c->in_off == c->in.len) {
+        buf_reset(&c->in);
+        c->in_off = 0;
+    } else if (c->in_off > 0) {
+        memmove(c->in.data, c->in.data + c->in_off, c->in.len - c->in_off);
+        buf_truncate(&c->in, c->in.len - c->in_off);
+        c->in_off = 0;
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    (void)suggested;
+    struct smtp_conn *c = h->data;
+    b->base = c->rbuf;
+    b->len = sizeof(c->rbuf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct smtp_conn *c = s->data;
+    if (n == 0 || c->state == CS_CLOSED || c->state == CS_BROKEN)
+        return;
+    if (n < 0) {
+        conn_break(c, cur_stage(c), (int)n,
+                   n == UV_EOF ? "the server closed the connection" : uv_strerror((int)n));
+        return;
+    }
+    if (!c->tls) {
+        buf_append(&c->in, b->base, (size_t)n);
+        process_input(c);
+        return;
+    }
+    if (tls_conn_feed(c->tls, b->base, (size_t)n) < 0) {
+        conn_break(c, cur_stage(c), UV_EPROTO, tls_conn_error(c->tls));
+        return;
+    }
+    if (!c->tls_up) {
+        tls_step(c);
+        if (!c->tls_up)
+            return;
+    }
+    int rc = tls_conn_read(c->tls, &c->in);
+    flush_tls(c);
+    process_input(c);
+    if (rc < 0)
+        conn_break(c, cur_stage(c), UV_EPROTO, tls_conn_error(c->tls));
+    else if (rc > 0)
+        conn_break(c, cur_stage(c), UV_EOF, "the server closed the TLS session");
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct smtp_conn *c = req->data;
+    if (c->state == CS_CLOSED || c->state == CS_BROKEN)
+        return;
+    if (status < 0) {
+        snprintf(c->errtext, sizeof(c->errtext), "cannot connect to %s:%d: %s", c->host, c->port,
+                 uv_strerror(status));
+        char why[sizeof(c->errtext)];
+        memcpy(why, c->errtext, sizeof(why));
+        conn_break(c, SMTP_STAGE_CONNECT, status, why);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (c->tls_mode == SMTP_TLS_WRAPPER) {
+        start_tls(c, CS_TLS_WRAP);
+        return;
+    }
+    c->state = CS_GREETING;
+    arm(c, c->command_ms);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct smtp_conn *c = req->data;
+    c->gai_pending = false;
+    c->refs--;
+    if (c->state == CS_CLOSED || c->state == CS_BROKEN) {
+        uv_freeaddrinfo(res);
+        maybe_free(c);
+        return;
+    }
+    if (status < 0 || !res) {
+        char why[300];
+        snprintf(why, sizeof(why), "cannot resolve %s: %s", c->host, uv_strerror(status));
+        uv_freeaddrinfo(res);
+        conn_break(c, SMTP_STAGE_CONNECT, status < 0 ? status : UV_EAI_NONAME, why);
+        return;
+    }
+    c->state = CS_CONNECTING;
+    c->connect_req.data = c;
+    int rc = uv_tcp_connect(&c->connect_req, &c->tcp, res->ai_addr, on_connect);
+    uv_freeaddrinfo(res);
+    if (rc < 0)
+        conn_break(c, SMTP_STAGE_CONNECT, rc, uv_strerror(rc));
+}
+
+/* ---- the public functions ---- */
+
+static void conn_copy_config(struct smtp_conn *c, const struct smtp_config *cfg)
+{
+    c->host = xstrdup(cfg->host);
+    c->port = cfg->port ? cfg->port : 587;
+    c->helo = xstrdup(cfg->helo_name ? cfg->helo_name : "localhost");
+    c->tls_mode = cfg->tls;
+    c->server_name = xstrdup(cfg->tls_server_name ? cfg->tls_server_name : cfg->host);
+    c->verify = !cfg->tls_no_verify;
+    c->username = cfg->username ? xstrdup(cfg->username) : NULL;
+    c->password = cfg->username ? xstrdup(cfg->password ? cfg->password : "") : NULL;
+    c->connect_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 30000;
+    c->command_ms = cfg->command_timeout_ms ? cfg->command_timeout_ms : 120000;
+    c->data_ms = cfg->data_timeout_ms ? cfg->data_timeout_ms : 600000;
+    c->max_messages = cfg->max_messages ? cfg->max_messages : 100;
+    c->no_pipelining = cfg->no_pipelining;
+}
+
+/*
+ * smtp_conn_open - start a session with the server CFG names; *OUT is set at
+ * once. Returns 0, and CB is called later with 0 (ready for smtp_conn_send)
+ * or a negative status and a result saying where setup failed; CB is called
+ * again, negative, if the connection breaks while idle. Returns a negative
+ * error (UV_EINVAL: no host, or the CA file cannot be loaded) with *OUT NULL
+ * and CB never called. The connection is freed by smtp_conn_close.
+ */
+int smtp_conn_open(uv_loop_t *loop, const struct smtp_config *cfg, smtp_conn_cb cb, void *arg,
+                   struct smtp_conn **out)
+{
+    *out = NULL;
+    if (!cfg->host || !*cfg->host || !cb)
+        return UV_EINVAL;
+    SSL_CTX *ctx = NULL;
+    if (cfg->tls != SMTP_TLS_NONE) {
+        if (cfg->tls_ctx) {
+            SSL_CTX_up_ref(cfg->tls_ctx);
+            ctx = cfg->tls_ctx;
+        } else {
+            char err[300];
+            ctx = tls_ctx_new(cfg->tls_ca_file, err, sizeof(err));
+            if (!ctx) {
+                log_warn("smtp %s: %s", cfg->host, err);
+                return UV_EINVAL;
+            }
+        }
+    }
+    struct smtp_conn *c = xcalloc(1, sizeof(*c));
+    c->loop = loop;
+    c->ctx = ctx;
+    c->conn_cb = cb;
+    c->conn_arg = arg;
+    conn_copy_config(c, cfg);
+    smtp_reply_init(&c->reply);
+    c->state = CS_RESOLVING;
+
+    char port[16];
+    snprintf(port, sizeof(port), "%d", c->port);
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICSERV };
+    c->gai.data = c;
+    int rc = uv_getaddrinfo(loop, &c->gai, on_resolved, c->host, port, &hints);
+    if (rc < 0) {
+        c->state = CS_CLOSED;
+        c->close_cb = NULL;
+        maybe_free(c);
+        return rc;
+    }
+    c->gai_pending = true;
+    uv_tcp_init(loop, &c->tcp);
+    uv_timer_init(loop, &c->timer);
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->refs = 3;
+    arm(c, c->connect_ms);
+    *out = c;
+    return 0;
+}
+
+static bool envelope_ok(const char *s)
+{
+    return s && !strpbrk(s, "\r\n<>");
+}
+
+static bool has_8bit(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return true;
+    return false;
+}
+
+/*
+ * smtp_conn_send - send DATA[0..LEN), a complete message with CRLF line ends,
+ * from ENV_FROM (may be "" for the null sender) to RCPT. Returns 0, and CB gets
+ * the result once the server answered (or the connection broke); the message
+ * is copied, so the caller may free it at once. Returns, without calling CB:
+ * UV_ENOTCONN when the connection is not ready (setup, broken, closing),
+ * UV_EBUSY when a message is in flight, UV_EAGAIN when it has carried its
+ * max_messages (close it, open another), UV_EINVAL for an address with CR, LF
+ * or angle brackets, UV_E2BIG when LEN exceeds the server's SIZE.
+ */
+int smtp_conn_send(struct smtp_conn *c, const char *env_from, const char *rcpt, const void *data,
+                   size_t len, smtp_send_cb cb, void *arg)
+{
+    if (c->send_cb)
+        return UV_EBUSY;
+    if (c->closing || c->state != CS_READY)
+        return UV_ENOTCONN;
+    if (c->sent >= c->max_messages || c->exhausted)
+        return UV_EAGAIN;
+    if (!envelope_ok(env_from) || !envelope_ok(rcpt) || !*rcpt || !cb)
+        return UV_EINVAL;
+    if (c->ext.size && len > c->ext.size)
+        return UV_E2BIG;
+    c->send_cb = cb;
+    c->send_arg = arg;
+    c->sent++;
+    c->failed = false;
+    c->mail_ok = false;
+    c->fail_stage = SMTP_STAGE_MAIL;
+    c->queue_id[0] = 0;
+    c->nexpect = c->iexpect = 0;
+    c->pipelined = (c->ext.flags & SMTP_EXT_PIPELINING) && !c->no_pipelining;
+    buf_reset(&c->body);
+    smtp_data_stuff(&c->body, data, len);
+
+    buf_appendf(&c->out, "MAIL FROM:<%s>", env_from);
+    if (c->ext.flags & SMTP_EXT_SIZE)
+        buf_appendf(&c->out, " SIZE=%zu", len);
+    if (c->ext.flags & SMTP_EXT_8BITMIME)
+        buf_appends(&c->out, " BODY=8BITMIME");
+    if ((c->ext.flags & SMTP_EXT_SMTPUTF8) && (has_8bit(env_from) || has_8bit(rcpt)))
+        buf_appends(&c->out, " SMTPUTF8");
+    buf_append(&c->out, "\r\n", 2);
+    c->expect[c->nexpect++] = SMTP_STAGE_MAIL;
+    buf_reset(&c->fail_text);
+    if (c->pipelined) {
+        cmd(c, "RCPT TO:<%s>", rcpt);
+        cmd(c, "DATA");
+        c->expect[c->nexpect++] = SMTP_STAGE_RCPT;
+        c->expect[c->nexpect++] = SMTP_STAGE_DATA;
+    } else {
+        xfree(c->rcpt);
+        c->rcpt = xstrdup(rcpt);
+    }
+    c->state = CS_TXN;
+    flush_cmds(c, c->command_ms);
+    return 0;
+}
+
+/* smtp_conn_ready - true when smtp_conn_send would accept a message now. */
+bool smtp_conn_ready(const struct smtp_conn *c)
+{
+    return c->state == CS_READY && !c->closing && !c->send_cb && !c->exhausted &&
+           c->sent < c->max_messages;
+}
+
+/* smtp_conn_sent - how many messages were given to this connection. */
+unsigned smtp_conn_sent(const struct smtp_conn *c)
+{
+    return c->sent;
+}
+
+/* smtp_conn_ext - the extensions of the last EHLO reply (after STARTTLS, the second one). */
+const struct smtp_ext *smtp_conn_ext(const struct smtp_conn *c)
+{
+    return &c->ext;
+}
+
+/* smtp_conn_tls - is the session encrypted. */
+bool smtp_conn_tls(const struct smtp_conn *c)
+{
+    return c->tls_up;
+}
+
+static void do_close(struct smtp_conn *c)
+{
+    if (c->state == CS_CLOSED)
+        return;
+    c->cancel_stage = cur_stage(c);
+    c->state = CS_CLOSED;
+    if (c->gai_pending)
+        uv_cancel((uv_req_t *)&c->gai);
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+/*
+ * smtp_conn_close - end the session: QUIT first when it is idle, then close
+ * the socket. A message in flight gets its result with UV_ECANCELED; the open
+ * callback is not called again. CB (may be NULL) runs with ARG once the
+ * connection is freed. Call it once per connection.
+ */
+void smtp_conn_close(struct smtp_conn *c, smtp_close_cb cb, void *arg)
+{
+    if (c->closing)
+        log_panic("smtp_conn_close called twice");
+    c->closing = true;
+    c->close_cb = cb;
+    c->close_arg = arg;
+    if (c->state == CS_READY) {
+        cmd(c, "QUIT");
+        c->state = CS_QUIT;
+        flush_cmds(c, c->command_ms < 10000 ? c->command_ms : 10000);
+        return;
+    }
+    do_close(c);
+}
