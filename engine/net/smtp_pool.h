@@ -1,0 +1,53 @@
+/*
+ * smtp_pool - the connections to one relay, a queue of messages, and its pace.
+ *
+ * smtp_pool_create     a pool for one relay (opens connections only when there is mail)
+ * smtp_pool_submit     queue one message; CB gets its result
+ * smtp_pool_queued     messages waiting for a connection
+ * smtp_pool_in_flight  messages being sent
+ * smtp_pool_conns      connections open or opening (at most max_conns)
+ * smtp_pool_close      cancel what waits, let what is in flight finish, QUIT, free
+ *
+ * At most max_conns connections carry messages, each up to max_messages before
+ * it QUITs and another opens. Before each message the pool asks its rate
+ * limiter (engine/net/ratelimit) and, when told to wait, waits on a timer. A
+ * connection that fails to open, drops, or gets a 421 is replaced after a
+ * backoff that doubles from reconnect_min_ms to reconnect_max_ms. A message's
+ * result is the server's answer, as smtp_conn_send reports it; the pool never
+ * resends a message a server may have seen. After max_connect_failures setups
+ * in a row fail with no connection working, every queued message gets that
+ * setup failure as its result. Nothing here decides bounce or defer.
+ */
+#ifndef POSTINO_NET_SMTP_POOL_H
+#define POSTINO_NET_SMTP_POOL_H
+
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "engine/net/ratelimit.h"
+#include "engine/net/smtp.h"
+
+struct smtp_pool_config {
+    struct smtp_config smtp;        /* every connection's settings (copied) */
+    unsigned max_conns;             /* 0: 4 */
+    struct ratelimit_config limits; /* zeros: no pacing */
+    unsigned reconnect_min_ms;      /* 0: 1000 */
+    unsigned reconnect_max_ms;      /* 0: 60000 */
+    unsigned max_connect_failures;  /* 0: 5 */
+};
+
+struct smtp_pool;
+
+/* The result of one message; its strings are valid only during the call. */
+typedef void (*smtp_pool_cb)(const struct smtp_result *res, void *arg);
+
+int smtp_pool_create(uv_loop_t *loop, const struct smtp_pool_config *cfg, struct smtp_pool **out);
+int smtp_pool_submit(struct smtp_pool *p, const char *env_from, const char *rcpt, const void *data,
+                     size_t len, smtp_pool_cb cb, void *arg);
+size_t smtp_pool_queued(const struct smtp_pool *p);
+size_t smtp_pool_in_flight(const struct smtp_pool *p);
+unsigned smtp_pool_conns(const struct smtp_pool *p);
+void smtp_pool_close(struct smtp_pool *p, smtp_close_cb cb, void *arg);
+
+#endif
