@@ -276,6 +276,7 @@ int import_run(PGconn *conn, struct import_opts *o, struct import_counts *c, cha
         import_loader_abort(l, err);
         goto out;
     }
+    log_debug("import: %.2f s to read, check and send %lld rows", now_seconds() - t0, c->read);
     if (o->progress) {
         fputs("merging…", stderr);
         fflush(stderr);

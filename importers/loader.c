@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/store/lists.h"
 #include "engine/store/pg.h"
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
+#include "engine/util/log.h"
 #include "importers/loader.h"
 
 #define LOADER_CHUNK (1024 * 1024)
@@ -25,6 +27,7 @@ struct import_loader {
     char list_id[32];           /* "" in blocklist mode without a list */
     char status[16];            /* of new subscriptions to the list */
     bool in_copy, in_tx;
+    bool extra_lists;           /* some row names lists of its own */
     struct buf out;
 };
 
@@ -35,10 +38,19 @@ static int loader_db_fail(struct import_loader *l, const PGresult *res, const ch
     return -1;
 }
 
+static double loader_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int loader_exec(struct import_loader *l, const char *sql, int n, const char *const *params,
                        long long *tuples, const char *what, char *err, size_t errlen)
 {
+    double t0 = loader_now();
     PGresult *res = pg_exec(l->conn, sql, n, params);
+    log_debug("import: %.2f s, %s rows: %.60s", loader_now() - t0, PQcmdTuples(res), sql);
     if (!pg_ok(res)) {
         loader_db_fail(l, res, what, err, errlen);
         PQclear(res);
@@ -179,6 +191,7 @@ int import_loader_add(struct import_loader *l, const struct import_row *row, cha
     copy_text(b, row->attribs.data, row->attribs.len);
     buf_appendc(b, '\t');
     if (row->nlists) {
+        l->extra_lists = true;
         buf_appendc(b, '{');
         for (size_t i = 0; i < row->nlists; i++)
             buf_appendf(b, "%s%lld", i ? "," : "", row->lists[i]);
@@ -207,26 +220,44 @@ static int loader_end_copy(struct import_loader *l, const char *errmsg, long lon
     return rc;
 }
 
-/* What the database holds about each distinct address of the file. */
+/*
+ * The existing subscribers the file names, each once: its first row (by
+ * line) with what the database holds about it. New addresses are not here;
+ * they go straight from import_stage into subscribers below.
+ */
 static const char sql_rows[] =
     "CREATE TEMP TABLE import_rows ON COMMIT DROP AS"
-    " SELECT d.rn, d.email, d.name, d.attribs, d.lists,"
+    " SELECT DISTINCT ON (s.id) st.rn, st.email, st.name, st.attribs, st.lists,"
     "  s.id AS sid, s.status AS sstatus, z.status AS substatus,"
-    "  (s.id IS NOT NULL AND $2::boolean AND ((d.name IS NOT NULL AND d.name <> s.name)"
-    "   OR NOT s.attribs @> d.attribs)) AS changed,"
-    "  (d.lists IS NOT NULL AND s.id IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(d.lists) AS x(id)"
+    "  ($2::boolean AND ((st.name IS NOT NULL AND st.name <> s.name) OR NOT s.attribs @> st.attribs)) AS changed,"
+    "  (st.lists IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(st.lists) AS x(id)"
     "   WHERE NOT EXISTS (SELECT 1 FROM subscriptions y WHERE y.subscriber_id = s.id AND y.list_id = x.id)))"
     "   AS extra_missing"
-    " FROM (SELECT DISTINCT ON (lower(email) COLLATE \"C\") * FROM import_stage"
-    "       ORDER BY lower(email) COLLATE \"C\", rn) d"
-    " LEFT JOIN subscribers s ON lower(s.email) = lower(d.email)"
-    " LEFT JOIN subscriptions z ON z.subscriber_id = s.id AND z.list_id = $1::bigint";
+    " FROM import_stage st JOIN subscribers s ON lower(s.email) = lower(st.email)"
+    " LEFT JOIN subscriptions z ON z.subscriber_id = s.id AND z.list_id = $1::bigint"
+    " ORDER BY s.id, st.rn";
+
+/*
+ * New addresses: inserted in file order, so the unique index on lower(email)
+ * keeps the first row of an address and turns its repeats into no-ops.
+ */
+#define NEW_ROWS                                                                          \
+    " FROM import_stage st"                                                               \
+    " WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE lower(s.email) = lower(st.email))" \
+    " ORDER BY st.rn ON CONFLICT ((lower(email))) DO NOTHING"
 
 static const char sql_sub_new[] =
     "WITH ins AS (INSERT INTO subscribers (email, name, attribs)"
-    "  SELECT email, coalesce(name, ''), attribs FROM import_rows WHERE sid IS NULL ORDER BY rn"
-    "  ON CONFLICT ((lower(email))) DO NOTHING RETURNING id)"
+    "  SELECT st.email, coalesce(st.name, ''), st.attribs" NEW_ROWS " RETURNING id)"
     " INSERT INTO subscriptions (subscriber_id, list_id, status) SELECT id, $1::bigint, $2 FROM ins";
+
+static const char sql_block_new[] =
+    "INSERT INTO subscribers (email, name, attribs, status)"
+    " SELECT st.email, coalesce(st.name, ''), st.attribs, 'blocklisted'" NEW_ROWS;
+
+static const char sql_unsub_missing[] =
+    "SELECT count(DISTINCT lower(st.email) COLLATE \"C\") FROM import_stage st"
+    " WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE lower(s.email) = lower(st.email))";
 
 static const char sql_overwrite[] =
     "UPDATE subscribers s SET name = coalesce(r.name, s.name), attribs = s.attribs || r.attribs, updated_at = now()"
@@ -235,84 +266,116 @@ static const char sql_overwrite[] =
 static const char sql_sub_existing[] =
     "INSERT INTO subscriptions (subscriber_id, list_id, status)"
     " SELECT sid, $1::bigint, $2 FROM import_rows"
-    " WHERE sid IS NOT NULL AND sstatus <> 'blocklisted' AND substatus IS NULL"
+    " WHERE sstatus <> 'blocklisted' AND substatus IS NULL"
     " ON CONFLICT DO NOTHING";
 
+/* Lists named by <list>, from the first row of each address that names any. */
 static const char sql_sub_extra[] =
     "INSERT INTO subscriptions (subscriber_id, list_id, status)"
     " SELECT s.id, l.id, coalesce($1, CASE l.optin WHEN 'double' THEN 'unconfirmed' ELSE 'confirmed' END)"
-    " FROM import_rows r JOIN subscribers s ON lower(s.email) = lower(r.email)"
+    " FROM (SELECT DISTINCT ON (lower(email) COLLATE \"C\") email, lists FROM import_stage"
+    "       ORDER BY lower(email) COLLATE \"C\", rn) r"
+    " JOIN subscribers s ON lower(s.email) = lower(r.email)"
     " JOIN lists l ON l.id = ANY (r.lists)"
     " WHERE r.lists IS NOT NULL AND s.status <> 'blocklisted'"
     " ON CONFLICT DO NOTHING";
 
+#define SUB_CHANGES "(changed OR substatus IS NULL OR extra_missing)"
+
 static const char sql_sub_counts[] =
-    "SELECT count(*) FILTER (WHERE sid IS NULL),"
-    " count(*) FILTER (WHERE sstatus <> 'blocklisted' AND (changed OR substatus IS NULL OR extra_missing)),"
-    " count(*) FILTER (WHERE sstatus <> 'blocklisted' AND NOT (changed OR substatus IS NULL OR extra_missing)"
-    "   AND substatus <> 'unsubscribed'),"
-    " count(*) FILTER (WHERE sstatus = 'blocklisted' OR (NOT (changed OR substatus IS NULL OR extra_missing)"
-    "   AND substatus = 'unsubscribed')),"
-    " 0 FROM import_rows";
+    "SELECT count(*) FILTER (WHERE sstatus <> 'blocklisted' AND " SUB_CHANGES "),"
+    " count(*) FILTER (WHERE sstatus <> 'blocklisted' AND NOT " SUB_CHANGES " AND substatus <> 'unsubscribed'),"
+    " count(*) FILTER (WHERE sstatus = 'blocklisted' OR (NOT " SUB_CHANGES " AND substatus = 'unsubscribed'))"
+    " FROM import_rows";
 
 static const char sql_unsub[] =
     "UPDATE subscriptions z SET status = 'unsubscribed', updated_at = now() FROM import_rows r"
     " WHERE z.subscriber_id = r.sid AND z.list_id = $1::bigint AND z.status <> 'unsubscribed'";
 
 static const char sql_unsub_counts[] =
-    "SELECT 0, count(*) FILTER (WHERE substatus IN ('confirmed', 'unconfirmed')),"
-    " count(*) FILTER (WHERE sid IS NOT NULL AND (substatus IS NULL OR substatus = 'unsubscribed')),"
-    " 0, count(*) FILTER (WHERE sid IS NULL) FROM import_rows";
-
-static const char sql_block_new[] =
-    "INSERT INTO subscribers (email, name, attribs, status)"
-    " SELECT email, coalesce(name, ''), attribs, 'blocklisted' FROM import_rows WHERE sid IS NULL ORDER BY rn"
-    " ON CONFLICT ((lower(email))) DO NOTHING";
+    "SELECT count(*) FILTER (WHERE substatus IN ('confirmed', 'unconfirmed')),"
+    " count(*) FILTER (WHERE substatus IS NULL OR substatus = 'unsubscribed'), 0 FROM import_rows";
 
 static const char sql_block_existing[] =
     "WITH b AS (UPDATE subscribers s SET status = 'blocklisted', updated_at = now() FROM import_rows r"
     "  WHERE s.id = r.sid AND s.status <> 'blocklisted' RETURNING s.id)"
     " UPDATE subscriptions SET status = 'unsubscribed', updated_at = now()"
-    " WHERE subscriber_id IN (SELECT sid FROM import_rows WHERE sid IS NOT NULL) AND status <> 'unsubscribed'";
+    " WHERE subscriber_id IN (SELECT sid FROM import_rows) AND status <> 'unsubscribed'";
 
 static const char sql_block_counts[] =
-    "SELECT count(*) FILTER (WHERE sid IS NULL),"
-    " count(*) FILTER (WHERE sstatus <> 'blocklisted' OR changed),"
-    " count(*) FILTER (WHERE sstatus = 'blocklisted' AND NOT changed), 0, 0 FROM import_rows";
+    "SELECT count(*) FILTER (WHERE sstatus <> 'blocklisted' OR changed),"
+    " count(*) FILTER (WHERE sstatus = 'blocklisted' AND NOT changed), 0 FROM import_rows";
+
+/*
+ * May the new subscribers' subscriptions skip the per-row foreign key checks?
+ * Only for a superuser (session_replication_role), and only when no trigger
+ * other than those of the foreign keys exists on the two tables: the rows
+ * reference subscribers inserted by this very statement and a list locked
+ * FOR SHARE since the start, so the checks could not fail.
+ */
+static bool loader_can_skip_fk(struct import_loader *l)
+{
+    PGresult *res = pg_exec(l->conn,
+                            "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+                            " AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE NOT tgisinternal"
+                            "  AND tgrelid IN ('subscribers'::regclass, 'subscriptions'::regclass))",
+                            0, NULL);
+    bool ok = pg_ok(res) && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return ok;
+}
+
+static int loader_insert_new(struct import_loader *l, const char *const *p_list, long long *added, char *err,
+                             size_t errlen)
+{
+    if (l->o.mode == IMPORT_BLOCKLIST)
+        return loader_exec(l, sql_block_new, 0, NULL, added, "cannot add subscribers", err, errlen);
+    bool fast = loader_can_skip_fk(l);
+    if (fast && pg_command(l->conn, "SET LOCAL session_replication_role = replica", err, errlen) < 0)
+        return -1;
+    int rc = loader_exec(l, sql_sub_new, 2, p_list, added, "cannot add subscribers", err, errlen);
+    if (fast && rc == 0 && pg_command(l->conn, "SET LOCAL session_replication_role = DEFAULT", err, errlen) < 0)
+        return -1;
+    return rc;
+}
 
 static int loader_merge(struct import_loader *l, struct import_counts *c, char *err, size_t errlen)
 {
-    const char *overwrite = l->o.overwrite ? "true" : "false";
     const char *list_id = l->list_id[0] ? l->list_id : NULL;
-    const char *p_rows[] = { list_id, overwrite };
-    long long distinct = 0, added = -1;
-    if (loader_exec(l, sql_rows, 2, p_rows, &distinct, "cannot merge", err, errlen) < 0 ||
-        loader_exec(l, "ANALYZE import_rows", 0, NULL, NULL, "cannot merge", err, errlen) < 0)
-        return -1;
-    const char *counts_sql;
+    const char *p_rows[] = { list_id, l->o.overwrite ? "true" : "false" };
     const char *p_list[] = { list_id, l->status };
     const char *p_extra[] = { l->o.status };
-    if (l->o.mode == IMPORT_SUBSCRIBE) {
-        const char *p_over[] = { "false" };
-        if (loader_exec(l, sql_sub_new, 2, p_list, &added, "cannot add subscribers", err, errlen) < 0 ||
-            (l->o.overwrite &&
-             loader_exec(l, sql_overwrite, 1, p_over, NULL, "cannot update subscribers", err, errlen) < 0) ||
-            loader_exec(l, sql_sub_existing, 2, p_list, NULL, "cannot subscribe", err, errlen) < 0 ||
-            loader_exec(l, sql_sub_extra, 1, p_extra, NULL, "cannot subscribe", err, errlen) < 0)
+    const char *p_over[] = { l->o.mode == IMPORT_BLOCKLIST ? "true" : "false" };
+    long long existing = 0, added = 0;
+    const char *counts_sql;
+    if (loader_exec(l, "ANALYZE import_stage", 0, NULL, NULL, "cannot merge", err, errlen) < 0 ||
+        loader_exec(l, sql_rows, 2, p_rows, &existing, "cannot merge", err, errlen) < 0)
+        return -1;
+    if (l->o.mode == IMPORT_UNSUBSCRIBE) {
+        PGresult *res = pg_exec(l->conn, sql_unsub_missing, 0, NULL);
+        if (!pg_ok(res)) {
+            loader_db_fail(l, res, "cannot merge", err, errlen);
+            PQclear(res);
             return -1;
-        counts_sql = sql_sub_counts;
-    } else if (l->o.mode == IMPORT_UNSUBSCRIBE) {
+        }
+        c->not_found = atoll(PQgetvalue(res, 0, 0));
+        PQclear(res);
         if (loader_exec(l, sql_unsub, 1, p_list, NULL, "cannot unsubscribe", err, errlen) < 0)
             return -1;
         counts_sql = sql_unsub_counts;
     } else {
-        const char *p_over[] = { "true" };
-        if (loader_exec(l, sql_block_new, 0, NULL, &added, "cannot add subscribers", err, errlen) < 0 ||
+        if (loader_insert_new(l, p_list, &added, err, errlen) < 0 ||
             (l->o.overwrite &&
-             loader_exec(l, sql_overwrite, 1, p_over, NULL, "cannot update subscribers", err, errlen) < 0) ||
+             loader_exec(l, sql_overwrite, 1, p_over, NULL, "cannot update subscribers", err, errlen) < 0))
+            return -1;
+        if (l->o.mode == IMPORT_SUBSCRIBE &&
+            (loader_exec(l, sql_sub_existing, 2, p_list, NULL, "cannot subscribe", err, errlen) < 0 ||
+             (l->extra_lists && loader_exec(l, sql_sub_extra, 1, p_extra, NULL, "cannot subscribe", err, errlen) < 0)))
+            return -1;
+        if (l->o.mode == IMPORT_BLOCKLIST &&
             loader_exec(l, sql_block_existing, 0, NULL, NULL, "cannot blocklist", err, errlen) < 0)
             return -1;
-        counts_sql = sql_block_counts;
+        counts_sql = l->o.mode == IMPORT_SUBSCRIBE ? sql_sub_counts : sql_block_counts;
     }
     PGresult *res = pg_exec(l->conn, counts_sql, 0, NULL);
     if (!pg_ok(res)) {
@@ -320,18 +383,13 @@ static int loader_merge(struct import_loader *l, struct import_counts *c, char *
         PQclear(res);
         return -1;
     }
-    c->added = atoll(PQgetvalue(res, 0, 0));
-    c->updated = atoll(PQgetvalue(res, 0, 1));
-    c->unchanged = atoll(PQgetvalue(res, 0, 2));
-    c->skipped = atoll(PQgetvalue(res, 0, 3));
-    c->not_found = atoll(PQgetvalue(res, 0, 4));
+    c->added = added;
+    c->updated = atoll(PQgetvalue(res, 0, 0));
+    c->unchanged = atoll(PQgetvalue(res, 0, 1));
+    c->skipped = atoll(PQgetvalue(res, 0, 2));
     PQclear(res);
-    /* An address another session added meanwhile was not inserted here: it existed. */
-    if (added >= 0 && added < c->added) {
-        c->unchanged += c->added - added;
-        c->added = added;
-    }
-    c->duplicates = c->staged - distinct;
+    /* Every loaded row is the first of an existing address, a new one, an unknown one, or a repeat. */
+    c->duplicates = c->staged - existing - added - c->not_found;
     return 0;
 }
 
@@ -342,7 +400,11 @@ static int loader_merge(struct import_loader *l, struct import_counts *c, char *
  */
 int import_loader_finish(struct import_loader *l, struct import_counts *c, char *err, size_t errlen)
 {
-    if (loader_flush(l, err, errlen) < 0 || loader_end_copy(l, NULL, &c->staged, err, errlen) < 0 ||
+    double t0 = loader_now();
+    if (loader_flush(l, err, errlen) < 0 || loader_end_copy(l, NULL, &c->staged, err, errlen) < 0)
+        return -1;
+    log_debug("import: %.2f s to end the COPY", loader_now() - t0);
+    if (
         loader_merge(l, c, err, errlen) < 0)
         return -1;
     int rc = pg_command(l->conn, l->o.dry_run ? "ROLLBACK" : "COMMIT", err, errlen);

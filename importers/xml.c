@@ -18,8 +18,19 @@
 /* No DTD loading, no network, no entity substitution, no huge-document relaxation. */
 #define XML_READER_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT)
 
+#define XML_PROLOG_MAX (64 * 1024)
+
+static const char dtd_refused[] =
+    "the document declares a DTD (<!DOCTYPE>); DTDs and entities are refused (external entities, entity expansion)";
+
 struct xml_reader {
     xmlTextReaderPtr reader;
+    xml_read_fn read;           /* the caller's source, behind xml_read_checked */
+    void *read_arg;
+    char *prolog;               /* the bytes before the root element, while looking for a DOCTYPE */
+    size_t prolog_len;
+    bool prolog_done;
+    bool dtd;
     int pending;                /* result of the xmlTextReaderNext that skipped the last record */
     bool has_pending;
     bool root_seen;
@@ -46,15 +57,66 @@ static void xml_on_error(void *arg, xmlErrorPtr e)
     snprintf(r->err, sizeof(r->err), "line %d: %s", e->line, msg);
 }
 
-static struct xml_reader *xml_reader_wrap(xmlTextReaderPtr tr)
+/*
+ * xml_prolog_scan - look at the LEN bytes before the root element: 1 when
+ * they declare a DTD, 0 when the root element starts without one, -1 when
+ * more bytes are needed. Comments and processing instructions are skipped.
+ */
+static int xml_prolog_scan(const char *p, size_t len)
 {
-    if (!tr)
-        return NULL;
-    struct xml_reader *r = xcalloc(1, sizeof(*r));
+    size_t i = 0;
+    for (;;) {
+        while (i < len && p[i] != '<')
+            i++;
+        if (i + 1 >= len)
+            return -1;
+        const char *m = p + i, *end;
+        size_t left = len - i;
+        if (m[1] == '?') {
+            if (!(end = memmem(m + 2, left - 2, "?>", 2)))
+                return -1;
+        } else if (left >= 4 && memcmp(m, "<!--", 4) == 0) {
+            if (!(end = memmem(m + 4, left - 4, "-->", 3)))
+                return -1;
+        } else if (m[1] == '!') {
+            if (left < 9)
+                return -1;
+            return memcmp(m, "<!DOCTYPE", 9) == 0 ? 1 : 0;
+        } else {
+            return 0;
+        }
+        i = (size_t)(end - p) + 2;
+    }
+}
+
+/* The read callback libxml2 sees: the caller's, refusing a DTD before libxml2 parses it. */
+static int xml_read_checked(void *arg, char *buf, int len)
+{
+    struct xml_reader *r = arg;
+    int n = r->read(r->read_arg, buf, len);
+    if (n <= 0 || r->prolog_done)
+        return n;
+    r->prolog = xrealloc(r->prolog, r->prolog_len + (size_t)n);
+    memcpy(r->prolog + r->prolog_len, buf, (size_t)n);
+    r->prolog_len += (size_t)n;
+    int found = xml_prolog_scan(r->prolog, r->prolog_len);
+    if (found == 1) {
+        r->dtd = true;
+        return -1;
+    }
+    if (found == 0 || r->prolog_len > XML_PROLOG_MAX) {
+        r->prolog_done = true;
+        xfree(r->prolog);
+        r->prolog = NULL;
+    }
+    return n;
+}
+
+static void xml_reader_wrap(struct xml_reader *r, xmlTextReaderPtr tr)
+{
     r->reader = tr;
     r->raw = xmlBufferCreate();
     xmlTextReaderSetStructuredErrorHandler(tr, xml_on_error, r);
-    return r;
 }
 
 static int xml_close_nothing(void *arg)
@@ -71,7 +133,17 @@ static int xml_close_nothing(void *arg)
 struct xml_reader *xml_reader_new(xml_read_fn read, void *arg, const char *encoding)
 {
     xmlInitParser();
-    return xml_reader_wrap(xmlReaderForIO(read, xml_close_nothing, arg, NULL, encoding, XML_READER_OPTIONS));
+    struct xml_reader *r = xcalloc(1, sizeof(*r));
+    r->read = read;
+    r->read_arg = arg;
+    xmlTextReaderPtr tr = xmlReaderForIO(xml_read_checked, xml_close_nothing, r, NULL, encoding, XML_READER_OPTIONS);
+    if (!tr && !r->dtd) {
+        xfree(r);
+        return NULL;
+    }
+    if (tr)
+        xml_reader_wrap(r, tr);
+    return r;
 }
 
 /* xml_reader_new_mem - a reader over LEN bytes at DATA, which must outlive it. As xml_reader_new. */
@@ -80,7 +152,16 @@ struct xml_reader *xml_reader_new_mem(const char *data, size_t len, const char *
     xmlInitParser();
     if (len > (size_t)0x7fffffff)
         return NULL;
-    return xml_reader_wrap(xmlReaderForMemory(data, (int)len, NULL, encoding, XML_READER_OPTIONS));
+    struct xml_reader *r = xcalloc(1, sizeof(*r));
+    r->prolog_done = true;
+    r->dtd = xml_prolog_scan(data, len) == 1;
+    xmlTextReaderPtr tr = xmlReaderForMemory(data, (int)len, NULL, encoding, XML_READER_OPTIONS);
+    if (!tr) {
+        xfree(r);
+        return NULL;
+    }
+    xml_reader_wrap(r, tr);
+    return r;
 }
 
 static int xml_fail(struct xml_reader *r, const char *fallback)
@@ -196,8 +277,12 @@ int xml_reader_next(struct xml_reader *r, struct xml_record *rec)
     if (r->failed)
         return -1;
     for (;;) {
-        int ret = r->has_pending ? r->pending : xmlTextReaderRead(r->reader);
+        int ret = r->dtd ? -1 : r->has_pending ? r->pending : xmlTextReaderRead(r->reader);
         r->has_pending = false;
+        if (r->dtd) {
+            snprintf(r->err, sizeof(r->err), "%s", dtd_refused);
+            return xml_fail(r, dtd_refused);
+        }
         if (ret < 0)
             return xml_fail(r, "not well-formed XML");
         if (ret == 0) {
@@ -208,9 +293,8 @@ int xml_reader_next(struct xml_reader *r, struct xml_record *rec)
         int type = xmlTextReaderNodeType(r->reader);
         if (type == XML_READER_TYPE_DOCUMENT_TYPE || type == XML_READER_TYPE_ENTITY_REFERENCE ||
             type == XML_READER_TYPE_ENTITY) {
-            r->err[0] = 0;
-            return xml_fail(r, "the document declares a DTD (<!DOCTYPE>); DTDs and entities are refused"
-                               " (external entities, entity expansion)");
+            snprintf(r->err, sizeof(r->err), "%s", dtd_refused);
+            return xml_fail(r, dtd_refused);
         }
         if (type != XML_READER_TYPE_ELEMENT)
             continue;
@@ -218,8 +302,8 @@ int xml_reader_next(struct xml_reader *r, struct xml_record *rec)
         int depth = xmlTextReaderDepth(r->reader);
         if (depth == 0) {
             if (!xml_is(name, "subscribers")) {
-                snprintf(r->err, sizeof(r->err), "line %d: the root element is <%.64s>, not <subscribers>",
-                         xmlTextReaderGetParserLineNumber(r->reader), (const char *)name);
+                snprintf(r->err, sizeof(r->err), "line %ld: the root element is <%.64s>, not <subscribers>",
+                         xmlGetLineNo(xmlTextReaderCurrentNode(r->reader)), (const char *)name);
                 return xml_fail(r, "");
             }
             r->root_seen = true;
@@ -243,7 +327,7 @@ int xml_reader_next(struct xml_reader *r, struct xml_record *rec)
 /* xml_reader_raw - the record last returned, serialised as XML (valid until the next call); "" if none. */
 const char *xml_reader_raw(struct xml_reader *r)
 {
-    if (!r->current)
+    if (!r->current || !r->raw)
         return "";
     xmlBufferEmpty(r->raw);
     xmlNodeDump(r->raw, r->current->doc, r->current, 0, 0);
@@ -262,8 +346,11 @@ void xml_reader_free(struct xml_reader *r)
     if (!r)
         return;
     xml_forget(r);
-    xmlFreeTextReader(r->reader);
-    xmlBufferFree(r->raw);
+    if (r->reader)
+        xmlFreeTextReader(r->reader);
+    if (r->raw)
+        xmlBufferFree(r->raw);
+    xfree(r->prolog);
     xfree(r->owned);
     xfree(r->attrs);
     xfree(r->lists);
