@@ -70,6 +70,11 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libpostino.a
 
 tests: $(UNIT_BIN) $(ITEST_BIN) postino
 
+# Benchmark programs: bench/bench_*.c linked with the library.
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libpostino.a
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libpostino.a $(LDFLAGS) $(LDLIBS)
+
 deps:
 	@sh scripts/deps.sh
 

@@ -7,9 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine/cli/cli.h"
 #include "engine/send/prepare.h"
+#include "engine/send/relay.h"
+#include "engine/store/relays.h"
 #include "engine/mail/template.h"
 #include "engine/store/campaigns.h"
 #include "engine/store/dkim_keys.h"
@@ -26,7 +29,15 @@ static const char campaign_usage[] =
     "                               [--template T] --html FILE [--text FILE] [--reply-to ADDR] [--json]\n"
     "       postino campaign ls [--json]\n"
     "       postino campaign show ID [--json]\n"
-    "       postino campaign preview ID --subscriber EMAIL   (the exact signed message, on stdout)\n";
+    "       postino campaign preview ID --subscriber EMAIL   (the exact signed message, on stdout)\n"
+    "       postino campaign schedule ID --at TIME            (e.g. '2026-12-01 09:00 Europe/Rome')\n"
+    "       postino campaign send ID | pause ID | resume ID | cancel ID\n"
+    "       postino campaign test ID --to ADDR [--relay NAME]  (one message now, not in the ledger)\n"
+    "       postino campaign stats ID [--watch] [--json]\n"
+    "\n"
+    "States: draft -> scheduled -> running -> finished, or paused / cancelled.\n"
+    "'send' starts at once: the audience is fixed in the delivery ledger and any\n"
+    "running sender ('postino send' or 'postino serve') sends it.\n";
 
 /* parse_from - split "Name <addr>" (or a bare address) and normalise the address; exits 1 when bad */
 static void parse_from(const char *arg, char **name, char addr[ADDRESS_MAX + 1])
@@ -265,10 +276,210 @@ static int campaign_preview(struct cli *c, int argc, char **argv)
     return rc;
 }
 
+static void print_stats(json_t *st)
+{
+    static const char *const counters[] = { "total", "queued", "sent", "deferred", "failed", "skipped", "cancelled" };
+    printf("campaign %lld \"%s\": %s\n", json_integer_value(json_object_get(st, "id")),
+           json_string_value(json_object_get(st, "name")), json_string_value(json_object_get(st, "status")));
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+        printf("  %-10s %lld\n", counters[i], json_integer_value(json_object_get(st, counters[i])));
+    json_t *rate = json_object_get(st, "rate_per_s"), *eta = json_object_get(st, "eta_s");
+    printf("  %-10s %s%g/s (last minute)\n", "rate", "", json_is_number(rate) ? json_number_value(rate) : 0.0);
+    if (json_is_number(eta))
+        printf("  %-10s %.0f s\n", "eta", json_number_value(eta));
+    const char *retry = json_string_value(json_object_get(st, "next_retry_at"));
+    if (retry)
+        printf("  %-10s %s\n", "next retry", retry);
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(st, "bounces"), k, v) printf("  bounces %-6s %lld\n", k, json_integer_value(v));
+    size_t i;
+    json_t *sd;
+    json_array_foreach(json_object_get(st, "senders"), i, sd)
+        printf("  sender %s: %s\n", json_string_value(json_object_get(sd, "name")),
+               json_string_value(json_object_get(sd, "status")));
+}
+
+static int stats_once(struct cli *c, const char *id)
+{
+    struct store_err e;
+    json_t *st;
+    if (store_campaign_stats(cli_db(c), id, &st, &e) < 0)
+        return cli_fail(&e);
+    if (c->json)
+        cli_print_json(st);
+    else
+        print_stats(st);
+    json_decref(st);
+    fflush(stdout);
+    return 0;
+}
+
+static int campaign_stats(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "watch", no_argument, NULL, 'w' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    };
+    int opt, watch = 0;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1)
+        if (opt == 'w')
+            watch = 1;
+    const char *id = cli_operand(c, argc, argv, "campaign id");
+    int rc = stats_once(c, id);
+    while (watch && rc == 0) {
+        sleep(2);
+        if (!c->json)
+            printf("\n");
+        rc = stats_once(c, id);
+    }
+    return rc;
+}
+
+static int campaign_move(struct cli *c, int argc, char **argv, enum campaign_action action)
+{
+    static const struct option opts[] = {
+        { "at", required_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    };
+    const char *at = NULL;
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1)
+        if (opt == 'a')
+            at = optarg;
+    const char *id = cli_operand(c, argc, argv, "campaign id");
+    if (action == CAMPAIGN_SCHEDULE && !at)
+        cli_usage(c, "campaign schedule needs --at TIME");
+    if (action != CAMPAIGN_SCHEDULE && at)
+        cli_usage(c, "--at goes with schedule only");
+    struct store_err e;
+    json_t *st;
+    if (store_campaign_move(cli_db(c), id, action, at, &st, &e) < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        cli_print_json(st);
+    } else {
+        const char *status = json_string_value(json_object_get(st, "status"));
+        printf("campaign %s is %s", id, status);
+        if (action == CAMPAIGN_SCHEDULE)
+            printf(" for %s", json_string_value(json_object_get(st, "send_at")));
+        if (action == CAMPAIGN_SEND)
+            printf(": %lld recipients queued", json_integer_value(json_object_get(st, "total")));
+        if (action == CAMPAIGN_CANCEL)
+            printf(": %lld deliveries cancelled", json_integer_value(json_object_get(st, "cancelled")));
+        printf("\n");
+    }
+    json_decref(st);
+    return 0;
+}
+
+static int campaign_schedule(struct cli *c, int argc, char **argv)
+{
+    return campaign_move(c, argc, argv, CAMPAIGN_SCHEDULE);
+}
+
+static int campaign_send(struct cli *c, int argc, char **argv)
+{
+    return campaign_move(c, argc, argv, CAMPAIGN_SEND);
+}
+
+static int campaign_pause(struct cli *c, int argc, char **argv)
+{
+    return campaign_move(c, argc, argv, CAMPAIGN_PAUSE);
+}
+
+static int campaign_resume(struct cli *c, int argc, char **argv)
+{
+    return campaign_move(c, argc, argv, CAMPAIGN_RESUME);
+}
+
+static int campaign_cancel(struct cli *c, int argc, char **argv)
+{
+    return campaign_move(c, argc, argv, CAMPAIGN_CANCEL);
+}
+
+/* campaign_test - render for ADDR (a subscriber's values when ADDR is one) and send it now. */
+static int campaign_test(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "to", required_argument, NULL, 't' }, { "relay", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },     { NULL, 0, NULL, 0 },
+    };
+    const char *to = NULL, *relay = NULL;
+    char email[ADDRESS_MAX + 1], err[1024];
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        if (opt == 't')
+            to = optarg;
+        else if (opt == 'r')
+            relay = optarg;
+    }
+    const char *id = cli_operand(c, argc, argv, "campaign id");
+    if (!to)
+        cli_usage(c, "campaign test needs --to ADDR");
+    cli_email_arg(to, email);
+    PGconn *conn = cli_db(c);
+    struct store_err e;
+    struct relay_def *defs;
+    size_t ndefs;
+    if (store_relay_load(conn, relay, &defs, &ndefs, &e) < 0)
+        return cli_fail(&e);
+    struct prepared_campaign pc;
+    bool unsigned_warning;
+    if (campaign_prepare(conn, id, &pc, &unsigned_warning, err, sizeof(err)) < 0)
+        log_fatal("%s", err);
+    if (unsigned_warning)
+        log_warn("no DKIM key for %s: the message is unsigned", address_domain(pc.cc.from_addr));
+    struct prepared_recipient pr;
+    json_t *none = json_object();
+    if (recipient_load(conn, &pc, email, &pr, err, sizeof(err)) < 0) {
+        /* not a subscriber: the campaign's first list and no personal values */
+        json_t *l = json_array_get(json_object_get(pc.row, "lists"), 0);
+        memset(&pr, 0, sizeof(pr));
+        pr.r.email = email;
+        pr.r.attribs = none;
+        pr.r.list_id = (uint64_t)json_integer_value(json_object_get(l, "id"));
+        pr.r.list_name = json_string_value(json_object_get(l, "name"));
+    }
+    pr.r.delivery_id = "test";
+    struct compose_scratch scratch = COMPOSE_SCRATCH_INIT;
+    struct buf msg = BUF_INIT;
+    const char *why;
+    int rc = 1;
+    if (compose_message(&pc.cc, &pr.r, (long long)time(NULL), &scratch, &msg, &why) < 0) {
+        log_error("cannot compose campaign %s for %s: %s", id, email, why);
+    } else {
+        struct relay_answer ans;
+        rc = relay_send_one(&defs[0], pc.cc.from_addr, email, msg.data, msg.len, &ans) == 0 ? 0 : 1;
+        if (c->json) {
+            json_t *j = json_pack("{s:b,s:s,s:s,s:i,s:s,s:s,s:s}", "accepted", ans.ok, "relay", defs[0].name, "stage",
+                                  ans.stage, "code", ans.code, "enhanced", ans.enhanced, "text", ans.text, "queue_id",
+                                  ans.queue_id);
+            cli_print_json(j);
+            json_decref(j);
+        } else if (rc == 0) {
+            printf("test message sent to %s through %s: %d %s %s\n", email, defs[0].name, ans.code, ans.enhanced,
+                   ans.text);
+        }
+        if (rc != 0)
+            log_error("test message to %s not sent: %s %s%d %s", email, ans.stage, ans.code ? "" : "", ans.code,
+                      ans.text);
+    }
+    buf_free(&msg);
+    compose_scratch_free(&scratch);
+    if (pr.row)
+        recipient_free(&pr);
+    json_decref(none);
+    campaign_prepared_free(&pc);
+    relay_defs_free(defs, ndefs);
+    return rc;
+}
+
 static const struct cli_command campaign_commands[] = {
-    { "create", campaign_create, NULL }, { "ls", campaign_ls, NULL },
-    { "show", campaign_show, NULL },     { "preview", campaign_preview, NULL },
-    { NULL, NULL, NULL },
+    { "create", campaign_create, NULL },     { "ls", campaign_ls, NULL },
+    { "show", campaign_show, NULL },         { "preview", campaign_preview, NULL },
+    { "schedule", campaign_schedule, NULL }, { "send", campaign_send, NULL },
+    { "pause", campaign_pause, NULL },       { "resume", campaign_resume, NULL },
+    { "cancel", campaign_cancel, NULL },     { "test", campaign_test, NULL },
+    { "stats", campaign_stats, NULL },       { NULL, NULL, NULL },
 };
 
 /* cmd_campaign - postino campaign SUBCOMMAND. */

@@ -23,9 +23,12 @@ static const char main_usage[] =
     "  subscriber  add | ls | show | rm | blocklist         (subscribers)\n"
     "  import      FILE --list NAME [options]               (subscribers from CSV or XML)\n"
     "  template    add | ls | show                          (layouts campaigns go in)\n"
-    "  campaign    create | ls | show | preview             (campaigns)\n"
+    "  campaign    create | ls | show | preview | schedule | send | pause | resume | cancel | test | stats\n"
     "  dkim        add | ls | record | rm                   (DKIM keys and their DNS records)\n"
     "  dns         DOMAIN --ip ADDR                         (the SPF, DKIM and DMARC records to publish)\n"
+    "  relay       add | ls | rm | test                     (the SMTP submission servers to send through)\n"
+    "  send        [--until-done]                           (a sender: claims, renders, signs, submits)\n"
+    "  serve       [--until-done]                           (scheduler and senders)\n"
     "\n"
     "With no --db, POSTINO_DB or [db] url, postino uses its private PostgreSQL\n"
     "cluster in ./var/pg, started on demand. 'postino COMMAND --help' for more.\n"
@@ -40,6 +43,9 @@ static const struct cli_command commands[] = {
     { "campaign", cmd_campaign, "campaigns" },
     { "dkim", cmd_dkim, "DKIM keys" },
     { "dns", cmd_dns, "DNS records to publish" },
+    { "relay", cmd_relay, "relays" },
+    { "send", cmd_send, "a sender" },
+    { "serve", cmd_serve, "scheduler and senders" },
     { NULL, NULL, NULL },
 };
 

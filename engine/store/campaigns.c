@@ -1,6 +1,7 @@
 /*
  * campaigns - queries for campaigns.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -120,6 +121,166 @@ int store_campaign_get(PGconn *conn, const char *id, json_t **out, struct store_
     if (!is_id(id))
         return store_fail(e, STORE_ERR_NOTFOUND, "no campaign \"%s\" (campaigns are named by number)", id);
     PGresult *res = pg_exec(conn, "SELECT " CAMPAIGN_JSON " FROM campaigns c WHERE c.id = $1::bigint", 1, &id);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot read campaign");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no campaign %s", id);
+    else
+        *out = store_json(res, 0, 0);
+    PQclear(res);
+    return rc;
+}
+
+/*
+ * The audience: distinct over the campaign's lists, enabled subscribers whose
+ * subscription counts (confirmed; unconfirmed too on single opt-in lists),
+ * each with the first such list (by id) it is mailed through.
+ */
+const char store_campaign_materialise_sql[] =
+    "WITH ins AS (INSERT INTO deliveries (campaign_id, subscriber_id, list_id)"
+    " SELECT DISTINCT ON (sl.subscriber_id) $1::bigint, sl.subscriber_id, sl.list_id"
+    " FROM campaign_lists cl JOIN lists l ON l.id = cl.list_id"
+    " JOIN subscriptions sl ON sl.list_id = cl.list_id"
+    " JOIN subscribers s ON s.id = sl.subscriber_id"
+    " WHERE cl.campaign_id = $1::bigint AND s.status = 'enabled'"
+    "   AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))"
+    " ORDER BY sl.subscriber_id, sl.list_id"
+    " ON CONFLICT (campaign_id, subscriber_id) DO NOTHING RETURNING 1)"
+    " UPDATE campaigns SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now(),"
+    "   n_total = n_total + (SELECT count(*) FROM ins), n_queued = n_queued + (SELECT count(*) FROM ins)"
+    " WHERE id = $1::bigint RETURNING n_total";
+
+/* Legal moves: for each action, the states it may start from and the state it leads to. */
+static const struct {
+    enum campaign_action action;
+    const char *name;
+    const char *from[5];
+} moves[] = {
+    { CAMPAIGN_SCHEDULE, "schedule", { "draft", "scheduled", NULL } },
+    { CAMPAIGN_SEND, "send", { "draft", "scheduled", NULL } },
+    { CAMPAIGN_PAUSE, "pause", { "scheduled", "running", NULL } },
+    { CAMPAIGN_RESUME, "resume", { "paused", NULL } },
+    { CAMPAIGN_CANCEL, "cancel", { "draft", "scheduled", "running", "paused", NULL } },
+};
+
+static int move_allowed(enum campaign_action action, const char *state, const char **name)
+{
+    for (size_t i = 0; i < sizeof(moves) / sizeof(moves[0]); i++) {
+        if (moves[i].action != action)
+            continue;
+        *name = moves[i].name;
+        for (size_t j = 0; moves[i].from[j]; j++)
+            if (strcmp(moves[i].from[j], state) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+static int exec_ok(PGconn *conn, const char *sql, int n, const char *const *params, struct store_err *e,
+                   const char *what)
+{
+    PGresult *res = pg_exec(conn, sql, n, params);
+    int rc = pg_ok(res) ? STORE_OK : store_fail_db(e, conn, res, what);
+    PQclear(res);
+    return rc;
+}
+
+static int apply_move(PGconn *conn, const char *id, enum campaign_action action, const char *at, bool started,
+                      struct store_err *e)
+{
+    const char *p1[] = { id };
+    const char *p2[] = { id, at };
+    switch (action) {
+    case CAMPAIGN_SCHEDULE:
+        return exec_ok(conn, "UPDATE campaigns SET status = 'scheduled', send_at = $2::timestamptz, updated_at = now()"
+                       " WHERE id = $1::bigint", 2, p2, e, "cannot schedule campaign");
+    case CAMPAIGN_SEND:
+        return exec_ok(conn, store_campaign_materialise_sql, 1, p1, e, "cannot start campaign");
+    case CAMPAIGN_PAUSE:
+        return exec_ok(conn, "UPDATE campaigns SET status = 'paused', updated_at = now() WHERE id = $1::bigint", 1, p1,
+                       e, "cannot pause campaign");
+    case CAMPAIGN_RESUME:
+        return exec_ok(conn, started ? "UPDATE campaigns SET status = 'running', updated_at = now() WHERE id = $1::bigint"
+                                     : "UPDATE campaigns SET status = 'scheduled', updated_at = now() WHERE id = $1::bigint",
+                       1, p1, e, "cannot resume campaign");
+    case CAMPAIGN_CANCEL:
+        return exec_ok(conn,
+                       "WITH c AS (UPDATE deliveries SET state = 'cancelled', lease_owner = NULL, lease_until = NULL,"
+                       "   updated_at = now() WHERE campaign_id = $1::bigint AND state IN ('queued', 'deferred')"
+                       "   RETURNING state)"
+                       " UPDATE campaigns SET status = 'cancelled', finished_at = now(), updated_at = now(),"
+                       "   n_cancelled = n_cancelled + n_queued + n_deferred, n_queued = 0, n_deferred = 0"
+                       " WHERE id = $1::bigint",
+                       1, p1, e, "cannot cancel campaign");
+    }
+    return STORE_OK;
+}
+
+/* store_campaign_move - see campaigns.h. */
+int store_campaign_move(PGconn *conn, const char *id, enum campaign_action action, const char *at, json_t **out,
+                        struct store_err *e)
+{
+    const char *name = "";
+    int rc;
+    if (!is_id(id))
+        return store_fail(e, STORE_ERR_NOTFOUND, "no campaign \"%s\" (campaigns are named by number)", id);
+    if (pg_begin(conn) < 0)
+        return store_fail_db(e, conn, NULL, "cannot change campaign");
+    PGresult *res = pg_exec(conn,
+                            "SELECT status, started_at IS NOT NULL, ($2::timestamptz IS NULL OR $2::timestamptz > now() - interval '1 minute')"
+                            " FROM campaigns WHERE id = $1::bigint FOR UPDATE",
+                            2, (const char *[]){ id, at });
+    if (!pg_ok(res)) {
+        rc = strcmp(pg_sqlstate(res), "22007") == 0 || strcmp(pg_sqlstate(res), "22008") == 0
+                 ? store_fail(e, STORE_ERR_INVALID, "cannot understand the time \"%s\"", at)
+                 : store_fail_db(e, conn, res, "cannot read campaign");
+    } else if (PQntuples(res) == 0) {
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no campaign %s", id);
+    } else if (!move_allowed(action, PQgetvalue(res, 0, 0), &name)) {
+        rc = store_fail(e, STORE_ERR_INVALID, "cannot %s campaign %s: it is %s", name, id, PQgetvalue(res, 0, 0));
+    } else if (action == CAMPAIGN_SCHEDULE && strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
+        rc = store_fail(e, STORE_ERR_INVALID, "cannot schedule campaign %s in the past (%s)", id, at);
+    } else {
+        rc = apply_move(conn, id, action, at, strcmp(PQgetvalue(res, 0, 1), "t") == 0, e);
+    }
+    PQclear(res);
+    if (rc < 0) {
+        pg_rollback(conn);
+        return rc;
+    }
+    if (pg_commit(conn) < 0)
+        return store_fail_db(e, conn, NULL, "cannot change campaign");
+    return store_campaign_stats(conn, id, out, e);
+}
+
+/*
+ * store_campaign_stats - the campaign's state and counters with the send rate
+ * over the last minute, an ETA, and the deliveries waiting on a retry.
+ */
+int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct store_err *e)
+{
+    if (!is_id(id))
+        return store_fail(e, STORE_ERR_NOTFOUND, "no campaign \"%s\" (campaigns are named by number)", id);
+    PGresult *res = pg_exec(conn,
+                            "SELECT json_build_object('id', c.id, 'name', c.name, 'status', c.status,"
+                            " 'send_at', c.send_at, 'started_at', c.started_at, 'finished_at', c.finished_at,"
+                            " 'total', c.n_total, 'queued', c.n_queued, 'sent', c.n_sent, 'deferred', c.n_deferred,"
+                            " 'failed', c.n_failed, 'skipped', c.n_skipped, 'cancelled', c.n_cancelled,"
+                            " 'rate_per_s', r.rate, 'next_retry_at', r.next_retry,"
+                            " 'bounces', (SELECT coalesce(json_object_agg(b.class, b.n), '{}') FROM"
+                            "   (SELECT class, count(*) n FROM bounces WHERE campaign_id = c.id GROUP BY class) b),"
+                            " 'eta_s', CASE WHEN r.rate > 0 THEN round((c.n_queued + c.n_deferred) / r.rate) END,"
+                            " 'senders', (SELECT coalesce(json_agg(json_build_object('name', sd.name, 'status', sd.status,"
+                            "   'seen_at', sd.seen_at) ORDER BY sd.name), '[]') FROM senders sd"
+                            "   WHERE sd.seen_at > now() - interval '10 seconds'))"
+                            " FROM campaigns c CROSS JOIN LATERAL (SELECT"
+                            "   round((SELECT count(*) FROM deliveries d WHERE d.campaign_id = c.id AND d.state = 'sent'"
+                            "     AND d.sent_at > now() - interval '60 seconds') / 60.0, 1) AS rate,"
+                            "   (SELECT min(next_attempt_at) FROM deliveries d WHERE d.campaign_id = c.id"
+                            "     AND d.state = 'deferred') AS next_retry) r"
+                            " WHERE c.id = $1::bigint",
+                            1, &id);
     int rc = STORE_OK;
     if (!pg_ok(res))
         rc = store_fail_db(e, conn, res, "cannot read campaign");

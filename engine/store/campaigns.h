@@ -4,6 +4,9 @@
  * store_campaign_create  add a draft campaign with its lists (one transaction)
  * store_campaign_ls      every campaign (no bodies) as a JSON array, newest first
  * store_campaign_get     one campaign with bodies, its template and its lists
+ * store_campaign_move    a lifecycle action: schedule, send, pause, resume, cancel
+ * store_campaign_stats   counters, rate and ETA of one campaign
+ * store_campaign_start   materialise the audience into deliveries and mark it running
  *
  * IDs are decimal strings as the user typed them; a non-number is "no campaign".
  */
@@ -32,5 +35,20 @@ struct campaign_new {
 int store_campaign_create(PGconn *conn, const struct campaign_new *c, json_t **out, struct store_err *e);
 int store_campaign_ls(PGconn *conn, json_t **out, struct store_err *e);
 int store_campaign_get(PGconn *conn, const char *id, json_t **out, struct store_err *e);
+
+enum campaign_action { CAMPAIGN_SCHEDULE, CAMPAIGN_SEND, CAMPAIGN_PAUSE, CAMPAIGN_RESUME, CAMPAIGN_CANCEL };
+
+/*
+ * store_campaign_move - apply ACTION to campaign ID in one transaction.
+ * SCHEDULE needs AT (a timestamp PostgreSQL understands); SEND materialises
+ * the audience at once. An illegal move is STORE_ERR_INVALID naming the
+ * current state. *OUT is the campaign's summary afterwards.
+ */
+int store_campaign_move(PGconn *conn, const char *id, enum campaign_action action, const char *at, json_t **out,
+                        struct store_err *e);
+int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct store_err *e);
+
+/* The statement that materialises campaign $1's audience (used by send and by the scheduler). */
+extern const char store_campaign_materialise_sql[];
 
 #endif

@@ -2,6 +2,7 @@
 # test_db - the private cluster (start on demand, start/stop, unix socket only),
 # migrations and their status, and an unreachable named server.
 source "$(dirname "$0")/lib.sh"
+NMIG=$(ls "$ROOT"/sql/*.sql | wc -l)
 
 check "db status before anything starts the private cluster on demand"
 postino db status
@@ -19,11 +20,11 @@ check "the private cluster listens on a unix socket under ./var only"
 check "db migrate applies the pending migrations once"
 postino db migrate
 expect_rc 0
-expect_out "applied 2 migrations"
+expect_out "applied $NMIG migrations"
 postino db migrate
 expect_rc 0
 expect_out "applied 0 migrations"
-[ "$(psql_q "SELECT count(*) FROM schema_migrations")" = 2 ] || fail "schema_migrations rows"
+[ "$(psql_q "SELECT count(*) FROM schema_migrations")" = "$NMIG" ] || fail "schema_migrations rows"
 
 check "db status --json lists applied migrations"
 postino db status --json
@@ -87,7 +88,7 @@ psql_q "CREATE DATABASE other" >/dev/null
 OTHER="host=$WORK/var/pg/run dbname=other user=postino"
 postino --db "$OTHER" list ls
 expect_rc 1
-expect_err "needs 2 schema migrations: run 'postino db migrate'"
+expect_err "needs $NMIG schema migrations: run 'postino db migrate'"
 postino --db "$OTHER" db migrate
 expect_rc 0
 postino --db "$OTHER" list create elsewhere

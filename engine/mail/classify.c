@@ -1,0 +1,87 @@
+/*
+ * classify - SMTP answers to delivery outcomes and bounce classes.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "engine/mail/classify.h"
+
+static bool mentions(const char *text, const char *const *words)
+{
+    if (!text)
+        return false;
+    for (size_t i = 0; words[i]; i++)
+        if (strcasestr(text, words[i]))
+            return true;
+    return false;
+}
+
+static const char *const policy_words[] = { "spam", "blocked", "blacklist", "blocklist", "reputation",
+                                            "policy", "dmarc", "spf", "dkim", "listed", NULL };
+static const char *const rate_words[] = { "rate", "too many", "limit", "throttl", "slow down", "try again later",
+                                          "exceeded", NULL };
+static const char *const mailbox_words[] = { "user unknown", "no such user", "unknown user", "does not exist",
+                                             "mailbox unavailable", "invalid recipient", "recipient address rejected",
+                                             "no mailbox", NULL };
+
+/* classify_status - the bounce class an enhanced status code (and its text) stand for. */
+enum bounce_class classify_status(const char *enhanced, const char *text)
+{
+    if (enhanced && strlen(enhanced) >= 5 && enhanced[1] == '.') {
+        int subject = enhanced[2] - '0';
+        const char *detail = enhanced + 4;
+        if (subject == 1)
+            return BOUNCE_HARD;                                     /* addressing: bad mailbox or domain */
+        if (subject == 2)
+            return strcmp(detail, "1") == 0 ? BOUNCE_HARD : BOUNCE_SOFT; /* 2.1 disabled; 2.2 full */
+        if (subject == 3 || subject == 4 || subject == 5 || subject == 6)
+            return BOUNCE_SOFT;                                     /* system, routing, protocol, content */
+        if (subject == 7)
+            return BOUNCE_POLICY;
+    }
+    if (mentions(text, policy_words))
+        return BOUNCE_POLICY;
+    if (mentions(text, mailbox_words))
+        return BOUNCE_HARD;
+    return enhanced && enhanced[0] == '5' ? BOUNCE_HARD : BOUNCE_UNKNOWN;
+}
+
+/* classify_smtp - see classify.h. */
+void classify_smtp(bool accepted, bool at_message, int code, const char *enhanced, const char *text,
+                   struct classification *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (accepted) {
+        out->outcome = OUTCOME_SENT;
+        return;
+    }
+    if (!at_message || code == 0 || code == 421) {
+        out->outcome = OUTCOME_DEFER;
+        out->relay_trouble = true;
+        out->rate_limited = code == 421 && mentions(text, rate_words);
+        return;
+    }
+    if (code >= 500 && code <= 599) {
+        out->outcome = OUTCOME_FAIL;
+        out->cls = classify_status(enhanced, text);
+        if (out->cls == BOUNCE_UNKNOWN)
+            out->cls = BOUNCE_HARD;
+        return;
+    }
+    out->outcome = OUTCOME_DEFER;
+    out->rate_limited = (enhanced && strncmp(enhanced, "4.7.", 4) == 0) || mentions(text, rate_words);
+}
+
+/* bounce_class_name - the name stored in bounces.class. */
+const char *bounce_class_name(enum bounce_class cls)
+{
+    switch (cls) {
+    case BOUNCE_HARD: return "hard";
+    case BOUNCE_SOFT: return "soft";
+    case BOUNCE_POLICY: return "policy";
+    case BOUNCE_COMPLAINT: return "complaint";
+    case BOUNCE_NONE:
+    case BOUNCE_UNKNOWN: break;
+    }
+    return "unknown";
+}

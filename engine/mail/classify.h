@@ -1,0 +1,43 @@
+/*
+ * classify - the one place that decides what an SMTP answer means for a delivery.
+ *
+ * classify_smtp       sent, deferred or failed; the bounce class; rate limiting
+ * classify_status     the bounce class of an RFC 3463 enhanced status code
+ * bounce_class_name   "hard", "soft", "policy", "complaint", "unknown"
+ *
+ * Rules (RFC 5321 4.2.1, RFC 3463): a 2xx to the end of data is sent. A 5xx
+ * to MAIL, RCPT or DATA fails the delivery with a bounce of the status's
+ * class: hard for bad mailboxes and domains (5.1.x), soft for a full mailbox
+ * (x.2.2) and routing or system trouble (x.3.x, x.4.x), policy for security
+ * and reputation refusals (x.7.x, or a reply that speaks of spam or blocking),
+ * which are not the subscriber's fault. A 4xx, a timeout, a dropped link and
+ * any failure before MAIL (connect, TLS, AUTH) defer: they say nothing about
+ * the recipient. A 4xx that speaks of rates or limits, or a 4.7.x, is also
+ * back-pressure: the sender slows down.
+ */
+#ifndef POSTINO_MAIL_CLASSIFY_H
+#define POSTINO_MAIL_CLASSIFY_H
+
+#include <stdbool.h>
+
+enum delivery_outcome { OUTCOME_SENT, OUTCOME_DEFER, OUTCOME_FAIL };
+enum bounce_class { BOUNCE_NONE, BOUNCE_HARD, BOUNCE_SOFT, BOUNCE_POLICY, BOUNCE_COMPLAINT, BOUNCE_UNKNOWN };
+
+struct classification {
+    enum delivery_outcome outcome;
+    enum bounce_class cls;      /* for OUTCOME_FAIL */
+    bool rate_limited;          /* slow down */
+    bool relay_trouble;         /* the relay, not the recipient: connect, TLS, AUTH, no reply */
+};
+
+/*
+ * classify_smtp - classify one message's result. ACCEPTED: the server took it.
+ * AT_MESSAGE: the answer came at MAIL, RCPT or DATA (not during session
+ * setup). CODE 0 means there was no reply (timeout, dropped link).
+ */
+void classify_smtp(bool accepted, bool at_message, int code, const char *enhanced, const char *text,
+                   struct classification *out);
+enum bounce_class classify_status(const char *enhanced, const char *text);
+const char *bounce_class_name(enum bounce_class cls);
+
+#endif

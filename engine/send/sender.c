@@ -1,0 +1,846 @@
+/*
+ * sender - claim deliveries, render and sign them on worker threads, submit
+ * them through the relay pools, record the outcomes in batches.
+ *
+ * Flow of one delivery: a claim row becomes a job; its campaign is prepared
+ * once (worker thread, blocking connection of its own); the job is rendered
+ * on a worker thread; after_work submits it to the relay with the most room;
+ * the pool's callback classifies the answer (engine/mail/classify) and adds
+ * it to the result batch; the batch is recorded by primary key from arrays
+ * every flush_ms or flush_rows. Two database connections: one runs claims
+ * and housekeeping (schedule, finish, heartbeat) in turn, one records.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "engine/mail/address.h"
+#include "engine/mail/classify.h"
+#include "engine/net/smtp_pool.h"
+#include "engine/send/prepare.h"
+#include "engine/send/relay.h"
+#include "engine/send/sender.h"
+#include "engine/store/ledger.h"
+#include "engine/store/pg.h"
+#include "engine/store/pg_async.h"
+#include "engine/store/relays.h"
+#include "engine/store/store.h"
+#include "engine/util/alloc.h"
+#include "engine/util/conf.h"
+#include "engine/util/log.h"
+
+struct sender;
+
+/* ---- a sequential statement queue over one asynchronous connection ---- */
+
+typedef void (*dbq_cb)(struct sender *s, PGresult *res, void *arg);
+
+struct dbq_task {
+    const char *sql;
+    int n;
+    char **params;
+    dbq_cb cb;
+    void *arg;
+    struct dbq_task *next;
+};
+
+struct dbq {
+    struct sender *s;
+    const char *what;
+    struct pg_async *pa;
+    bool ready, busy, closing;
+    struct dbq_task *head, *tail;
+    uv_timer_t retry;
+    unsigned backoff_ms;
+};
+
+/* ---- campaigns and jobs ---- */
+
+enum camp_state { CAMP_PREPARING, CAMP_READY, CAMP_FAILED };
+
+struct job;
+
+struct campaign_rt {
+    struct sender *s;
+    uint64_t id;
+    enum camp_state state;
+    struct prepared_campaign pc;
+    char bounce_domain[256];
+    char err[512];
+    bool warned;
+    struct job *waiting;
+    uv_work_t work;
+    struct campaign_rt *next;
+};
+
+struct job {
+    struct sender *s;
+    struct campaign_rt *camp;
+    uint64_t id, subscriber_id, list_id;
+    int attempts;
+    char *email, *name, *list_name;
+    json_t *attribs;
+    struct buf msg;
+    char env_from[600];
+    const char *why;
+    int rc;
+    uv_work_t work;
+    struct job *next;
+};
+
+struct relay_rt {
+    struct relay_def *def;
+    struct smtp_pool *pool;
+};
+
+struct sender {
+    struct sender_config cfg;
+    uv_loop_t *loop;
+    char name[160];
+    char host[128];
+    struct dbq claimq, recordq;
+    struct relay_def *defs;
+    size_t nrelays;
+    struct relay_rt *relays;
+    struct campaign_rt *camps;
+    struct ledger_batch batches[2];
+    int active;                 /* index of the batch results go to */
+    bool flushing;
+    unsigned inflight;          /* claimed, not yet in a recorded batch */
+    unsigned rendering;
+    bool claim_busy, housekeeping_busy;
+    uint64_t claim_pause_until; /* ms, loop time */
+    unsigned ratelimit_hits;
+    char status[256];
+    bool stopping, running_campaigns_known;
+    long running_campaigns;
+    uv_timer_t tick, flush_timer;
+    uv_signal_t sigint, sigterm;
+    unsigned long sent, deferred, failed;
+    char max_age[32];
+    int exit_code;
+    int closing_handles;
+};
+
+static void sender_pump(struct sender *s);
+static void sender_maybe_stop(struct sender *s);
+
+/* ---- dbq ---- */
+
+static void dbq_connect(struct dbq *q);
+static void dbq_pump(struct dbq *q);
+
+static void dbq_task_free(struct dbq_task *t)
+{
+    for (int i = 0; i < t->n; i++)
+        xfree(t->params[i]);
+    xfree(t->params);
+    xfree(t);
+}
+
+static void dbq_on_retry(uv_timer_t *t)
+{
+    dbq_connect(t->data);
+}
+
+static void dbq_closed(void *arg)
+{
+    struct dbq *q = arg;
+    q->pa = NULL;
+    if (!q->closing) {
+        q->backoff_ms = q->backoff_ms ? (q->backoff_ms * 2 > 10000 ? 10000 : q->backoff_ms * 2) : 250;
+        uv_timer_start(&q->retry, dbq_on_retry, q->backoff_ms, 0);
+    }
+}
+
+static void dbq_lost(struct dbq *q, const char *why)
+{
+    if (q->ready || !q->closing)
+        log_warn("sender: %s database connection lost (%s); reconnecting", q->what, why);
+    q->ready = false;
+    q->busy = false;
+    if (q->pa)
+        pg_async_close(q->pa, dbq_closed, q);
+}
+
+static void dbq_on_open(struct pg_async *pa, int status, void *arg)
+{
+    struct dbq *q = arg;
+    (void)pa;
+    if (status < 0) {
+        dbq_lost(q, pg_async_error(pa));
+        return;
+    }
+    q->ready = true;
+    q->backoff_ms = 0;
+    dbq_pump(q);
+}
+
+static void dbq_connect(struct dbq *q)
+{
+    if (q->closing || q->pa)
+        return;
+    if (pg_async_open(q->s->loop, q->s->cfg.conninfo, dbq_on_open, q, &q->pa) < 0) {
+        q->pa = NULL;
+        dbq_closed(q);
+    }
+}
+
+static void dbq_on_result(struct pg_async *pa, PGresult *res, void *arg)
+{
+    struct dbq *q = arg;
+    q->busy = false;
+    if (!res) {
+        dbq_lost(q, pg_async_error(pa));
+        return;
+    }
+    struct dbq_task *t = q->head;
+    q->head = t->next;
+    if (!q->head)
+        q->tail = NULL;
+    t->cb(q->s, res, t->arg);
+    PQclear(res);
+    dbq_task_free(t);
+    dbq_pump(q);
+}
+
+static void dbq_pump(struct dbq *q)
+{
+    if (!q->ready || q->busy || !q->head)
+        return;
+    struct dbq_task *t = q->head;
+    if (pg_async_query(q->pa, t->sql, t->n, (const char *const *)t->params, dbq_on_result, q) < 0) {
+        dbq_lost(q, pg_async_error(q->pa));
+        return;
+    }
+    q->busy = true;
+}
+
+/* queue SQL with N parameters (copied) on Q; CB gets the result (never NULL) */
+static void dbq_push(struct dbq *q, const char *sql, int n, const char *const *params, dbq_cb cb, void *arg)
+{
+    struct dbq_task *t = xcalloc(1, sizeof(*t));
+    t->sql = sql;
+    t->n = n;
+    t->params = xcalloc((size_t)(n ? n : 1), sizeof(char *));
+    for (int i = 0; i < n; i++)
+        t->params[i] = params[i] ? xstrdup(params[i]) : NULL;
+    t->cb = cb;
+    t->arg = arg;
+    if (q->tail)
+        q->tail->next = t;
+    else
+        q->head = t;
+    q->tail = t;
+    dbq_pump(q);
+}
+
+static void dbq_init(struct sender *s, struct dbq *q, const char *what)
+{
+    memset(q, 0, sizeof(*q));
+    q->s = s;
+    q->what = what;
+    uv_timer_init(s->loop, &q->retry);
+    q->retry.data = q;
+    dbq_connect(q);
+}
+
+static bool dbq_idle(const struct dbq *q)
+{
+    return !q->head && !q->busy;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct sender *s = h->data;
+    s->closing_handles--;
+}
+
+static void dbq_close(struct dbq *q)
+{
+    q->closing = true;
+    uv_timer_stop(&q->retry);
+    q->s->closing_handles++;
+    q->retry.data = q->s;
+    uv_close((uv_handle_t *)&q->retry, on_handle_closed);
+    if (q->pa)
+        pg_async_close(q->pa, NULL, NULL);
+    q->pa = NULL;
+    while (q->head) {
+        struct dbq_task *t = q->head;
+        q->head = t->next;
+        dbq_task_free(t);
+    }
+}
+
+static bool res_ok(struct sender *s, PGresult *res, const char *what)
+{
+    (void)s;
+    if (pg_ok(res))
+        return true;
+    log_error("sender: %s: %s", what, PQresultErrorMessage(res));
+    return false;
+}
+
+/* ---- recording results ---- */
+
+static void on_recorded(struct sender *s, PGresult *res, void *arg)
+{
+    struct ledger_batch *b = arg;
+    s->flushing = false;
+    if (!res_ok(s, res, "recording results")) {
+        return; /* kept; retried on the next flush */
+    }
+    s->inflight -= (unsigned)b->n;
+    ledger_batch_reset(b);
+    sender_pump(s);
+}
+
+static void flush_results(struct sender *s)
+{
+    if (s->flushing)
+        return;
+    struct ledger_batch *b = &s->batches[1 - s->active];
+    if (b->n == 0) {
+        if (s->batches[s->active].n == 0)
+            return;
+        s->active = 1 - s->active; /* results now go to the other, empty batch */
+        b = &s->batches[1 - s->active];
+    }
+    const char *params[LEDGER_RECORD_NPARAMS];
+    ledger_batch_params(b, s->name, s->max_age, params);
+    s->flushing = true;
+    dbq_push(&s->recordq, ledger_record_sql, LEDGER_RECORD_NPARAMS, params, on_recorded, b);
+}
+
+static void on_flush_timer(uv_timer_t *t)
+{
+    flush_results(t->data);
+}
+
+static long retry_delay(struct sender *s, int attempts, bool rate_limited)
+{
+    long d = rate_limited ? (long)s->cfg.retry_base_s / 2 + 1 : (long)s->cfg.retry_base_s;
+    for (int i = 0; i < attempts && d < (long)s->cfg.retry_max_s; i++)
+        d *= 2;
+    return d > (long)s->cfg.retry_max_s ? (long)s->cfg.retry_max_s : d;
+}
+
+static void add_result(struct sender *s, struct job *j, const char *state, int code, const char *enhanced,
+                       const char *reply, const char *queue_id, long delay, const char *cls, const char *relay)
+{
+    struct ledger_batch *b = &s->batches[s->active];
+    ledger_batch_add(b, j->id, state, code, enhanced, reply, queue_id, delay, cls, relay);
+    if (b->n >= s->cfg.flush_rows)
+        flush_results(s);
+    else if (!uv_is_active((uv_handle_t *)&s->flush_timer))
+        uv_timer_start(&s->flush_timer, on_flush_timer, s->cfg.flush_ms, 0);
+}
+
+static void job_free(struct job *j)
+{
+    xfree(j->email);
+    xfree(j->name);
+    xfree(j->list_name);
+    json_decref(j->attribs);
+    buf_free(&j->msg);
+    xfree(j);
+}
+
+/* defer J without having sent it (preparation or rendering trouble, no relay) */
+static void job_defer(struct sender *s, struct job *j, const char *why)
+{
+    add_result(s, j, "deferred", 0, "", why, "", retry_delay(s, j->attempts, false), "", "");
+    s->deferred++;
+    job_free(j);
+}
+
+/* ---- submitting ---- */
+
+struct submit {
+    struct sender *s;
+    struct job *job;
+    struct relay_rt *relay;
+};
+
+static void on_smtp_result(const struct smtp_result *res, void *arg)
+{
+    struct submit *sub = arg;
+    struct sender *s = sub->s;
+    struct job *j = sub->job;
+    struct classification c;
+    bool at_message = res->stage >= SMTP_STAGE_MAIL && res->error == 0;
+    classify_smtp(res->accepted, at_message, res->code, res->enhanced, res->text, &c);
+    if (c.outcome == OUTCOME_SENT) {
+        add_result(s, j, "sent", res->code, res->enhanced, res->text, res->queue_id, 0, "", sub->relay->def->name);
+        s->sent++;
+        if (s->ratelimit_hits > 0)
+            s->ratelimit_hits--;
+    } else if (c.outcome == OUTCOME_FAIL) {
+        add_result(s, j, "failed", res->code, res->enhanced, res->text, "", 0, bounce_class_name(c.cls),
+                   sub->relay->def->name);
+        s->failed++;
+    } else {
+        if (c.rate_limited) {
+            /* back-pressure: stop claiming for a while, longer while it goes on */
+            unsigned pause = 1000u << (s->ratelimit_hits < 5 ? s->ratelimit_hits : 5);
+            s->ratelimit_hits++;
+            s->claim_pause_until = uv_now(s->loop) + pause;
+            snprintf(s->status, sizeof(s->status), "waiting: relay %s asks to slow down (%d %s %s)",
+                     sub->relay->def->name, res->code, res->enhanced, res->text);
+        } else if (c.relay_trouble) {
+            snprintf(s->status, sizeof(s->status), "waiting: relay %s: %s %s (%s)", sub->relay->def->name,
+                     smtp_stage_name(res->stage), res->code ? "failed" : "unreachable", res->text);
+        }
+        add_result(s, j, "deferred", res->code, res->enhanced, res->text, "",
+                   retry_delay(s, j->attempts, c.rate_limited), "", sub->relay->def->name);
+        s->deferred++;
+    }
+    xfree(sub);
+    job_free(j);
+    sender_pump(s);
+}
+
+static struct relay_rt *pick_relay(struct sender *s)
+{
+    struct relay_rt *best = NULL;
+    double best_load = 0;
+    for (size_t i = 0; i < s->nrelays; i++) {
+        struct relay_rt *r = &s->relays[i];
+        double load = (double)(smtp_pool_queued(r->pool) + smtp_pool_in_flight(r->pool)) / r->def->max_conns;
+        if (!best || load < best_load)
+            best = r, best_load = load;
+    }
+    return best;
+}
+
+static void submit_job(struct sender *s, struct job *j)
+{
+    struct relay_rt *r = pick_relay(s);
+    struct submit *sub = xcalloc(1, sizeof(*sub));
+    sub->s = s;
+    sub->job = j;
+    sub->relay = r;
+    if (smtp_pool_submit(r->pool, j->env_from, j->email, j->msg.data, j->msg.len, on_smtp_result, sub) < 0) {
+        xfree(sub);
+        job_defer(s, j, "relay pool closing");
+        return;
+    }
+    buf_free(&j->msg); /* the pool has its own copy */
+}
+
+/* ---- rendering (worker threads) ---- */
+
+static __thread struct compose_scratch *thread_scratch;
+
+static void render_work(uv_work_t *w)
+{
+    struct job *j = w->data;
+    if (!thread_scratch) {
+        thread_scratch = xcalloc(1, sizeof(*thread_scratch));
+    }
+    char delivery[32];
+    snprintf(delivery, sizeof(delivery), "%llu", (unsigned long long)j->id);
+    struct compose_recipient r = {
+        .subscriber_id = j->subscriber_id,
+        .email = j->email,
+        .name = j->name,
+        .attribs = j->attribs,
+        .list_id = j->list_id,
+        .list_name = j->list_name,
+        .delivery_id = delivery,
+    };
+    j->rc = compose_message(&j->camp->pc.cc, &r, (long long)time(NULL), thread_scratch, &j->msg, &j->why);
+}
+
+static void render_done(uv_work_t *w, int status)
+{
+    struct job *j = w->data;
+    struct sender *s = j->s;
+    s->rendering--;
+    if (status < 0 || j->rc < 0) {
+        log_error("sender: cannot compose delivery %llu: %s", (unsigned long long)j->id,
+                  status < 0 ? "cancelled" : j->why);
+        job_defer(s, j, j->why ? j->why : "compose failed");
+    } else {
+        submit_job(s, j);
+    }
+    sender_pump(s);
+}
+
+static void render_job(struct sender *s, struct job *j)
+{
+    char tok[TOKEN_MAX + 1];
+    token_make(j->camp->pc.token_key, 'b', j->id, j->camp->id, tok, sizeof(tok));
+    snprintf(j->env_from, sizeof(j->env_from), "%s+%s@%s", conf_get("bounce", "local_part", "bounces"), tok,
+             j->camp->bounce_domain);
+    j->work.data = j;
+    s->rendering++;
+    if (uv_queue_work(s->loop, &j->work, render_work, render_done) < 0) {
+        s->rendering--;
+        job_defer(s, j, "cannot queue rendering");
+    }
+}
+
+/* ---- campaigns (prepared on a worker thread) ---- */
+
+static void prepare_work(uv_work_t *w)
+{
+    struct campaign_rt *c = w->data;
+    char err[512], id[32];
+    bool unsigned_warning;
+    snprintf(id, sizeof(id), "%llu", (unsigned long long)c->id);
+    PGconn *conn = pg_connect(c->s->cfg.conninfo, err, sizeof(err));
+    if (!conn) {
+        snprintf(c->err, sizeof(c->err), "%s", err);
+        c->state = CAMP_FAILED;
+        return;
+    }
+    if (campaign_prepare(conn, id, &c->pc, &unsigned_warning, err, sizeof(err)) < 0) {
+        snprintf(c->err, sizeof(c->err), "%s", err);
+        c->state = CAMP_FAILED;
+    } else {
+        c->warned = !unsigned_warning;
+        snprintf(c->bounce_domain, sizeof(c->bounce_domain), "%s",
+                 conf_get("bounce", "domain", address_domain(c->pc.cc.from_addr)));
+        c->state = CAMP_READY;
+    }
+    PQfinish(conn);
+}
+
+static void prepare_done(uv_work_t *w, int status)
+{
+    struct campaign_rt *c = w->data;
+    struct sender *s = c->s;
+    (void)status;
+    if (c->state == CAMP_READY && !c->warned)
+        log_warn("campaign %llu: no DKIM key for %s: messages go unsigned", (unsigned long long)c->id,
+                 address_domain(c->pc.cc.from_addr));
+    if (c->state != CAMP_READY)
+        log_error("campaign %llu: %s", (unsigned long long)c->id, c->err);
+    struct job *j = c->waiting;
+    c->waiting = NULL;
+    while (j) {
+        struct job *next = j->next;
+        if (c->state == CAMP_READY)
+            render_job(s, j);
+        else
+            job_defer(s, j, c->err);
+        j = next;
+    }
+    if (c->state == CAMP_FAILED) {
+        /* forget it: the next claim prepares it again (the operator may have fixed it) */
+        struct campaign_rt **pp = &s->camps;
+        while (*pp != c)
+            pp = &(*pp)->next;
+        *pp = c->next;
+        xfree(c);
+    }
+    sender_pump(s);
+}
+
+static struct campaign_rt *campaign_get(struct sender *s, uint64_t id)
+{
+    for (struct campaign_rt *c = s->camps; c; c = c->next)
+        if (c->id == id)
+            return c;
+    struct campaign_rt *c = xcalloc(1, sizeof(*c));
+    c->s = s;
+    c->id = id;
+    c->state = CAMP_PREPARING;
+    c->next = s->camps;
+    s->camps = c;
+    c->work.data = c;
+    if (uv_queue_work(s->loop, &c->work, prepare_work, prepare_done) < 0)
+        log_panic("sender: cannot queue campaign preparation");
+    return c;
+}
+
+/* ---- claiming ---- */
+
+static void on_claimed(struct sender *s, PGresult *res, void *arg)
+{
+    (void)arg;
+    s->claim_busy = false;
+    if (!res_ok(s, res, "claiming deliveries"))
+        return;
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        struct job *j = xcalloc(1, sizeof(*j));
+        json_error_t jerr;
+        j->s = s;
+        j->id = strtoull(PQgetvalue(res, i, CLAIM_ID), NULL, 10);
+        j->subscriber_id = strtoull(PQgetvalue(res, i, CLAIM_SUBSCRIBER), NULL, 10);
+        j->list_id = strtoull(PQgetvalue(res, i, CLAIM_LIST), NULL, 10);
+        j->attempts = atoi(PQgetvalue(res, i, CLAIM_ATTEMPTS));
+        j->email = xstrdup(PQgetvalue(res, i, CLAIM_EMAIL));
+        j->name = xstrdup(PQgetvalue(res, i, CLAIM_NAME));
+        j->list_name = xstrdup(PQgetvalue(res, i, CLAIM_LIST_NAME));
+        j->attribs = json_loads(PQgetvalue(res, i, CLAIM_ATTRIBS), 0, &jerr);
+        s->inflight++;
+        struct campaign_rt *c = campaign_get(s, strtoull(PQgetvalue(res, i, CLAIM_CAMPAIGN), NULL, 10));
+        j->camp = c;
+        if (c->state == CAMP_READY) {
+            render_job(s, j);
+        } else {
+            j->next = c->waiting;
+            c->waiting = j;
+        }
+    }
+    if (n > 0)
+        snprintf(s->status, sizeof(s->status), "sending");
+    sender_pump(s);
+}
+
+static void claim(struct sender *s)
+{
+    char owner_limit[16], lease[16];
+    unsigned room = s->cfg.max_inflight - s->inflight;
+    unsigned limit = room < s->cfg.batch ? room : s->cfg.batch;
+    snprintf(owner_limit, sizeof(owner_limit), "%u", limit);
+    snprintf(lease, sizeof(lease), "%u", s->cfg.lease_s);
+    const char *params[] = { s->name, owner_limit, lease };
+    s->claim_busy = true;
+    dbq_push(&s->claimq, ledger_claim_sql, 3, params, on_claimed, NULL);
+}
+
+/* sender_pump - claim more when there is room, and see whether it is time to stop */
+static void sender_pump(struct sender *s)
+{
+    if (s->stopping) {
+        sender_maybe_stop(s);
+        return;
+    }
+    if (s->claim_busy || !s->claimq.ready)
+        return;
+    if (uv_now(s->loop) < s->claim_pause_until)
+        return;
+    /* claim when at least half a batch fits and the pools are not backed up */
+    size_t queued = 0;
+    for (size_t i = 0; i < s->nrelays; i++)
+        queued += smtp_pool_queued(s->relays[i].pool);
+    if (s->inflight + s->cfg.batch / 2 > s->cfg.max_inflight || queued > s->cfg.batch)
+        return;
+    claim(s);
+}
+
+/* ---- housekeeping: schedule, finish, heartbeat ---- */
+
+static void on_scheduled(struct sender *s, PGresult *res, void *arg)
+{
+    (void)arg;
+    if (res_ok(s, res, "starting scheduled campaigns"))
+        for (int i = 0; i < PQntuples(res); i++)
+            log_info("campaign %s: its time has come; started", PQgetvalue(res, i, 0));
+}
+
+static void on_finished(struct sender *s, PGresult *res, void *arg)
+{
+    (void)arg;
+    if (res_ok(s, res, "finishing campaigns"))
+        for (int i = 0; i < PQntuples(res); i++)
+            log_info("campaign %s: finished", PQgetvalue(res, i, 0));
+}
+
+static void on_running(struct sender *s, PGresult *res, void *arg)
+{
+    (void)arg;
+    s->housekeeping_busy = false;
+    if (res_ok(s, res, "counting running campaigns")) {
+        s->running_campaigns = atol(PQgetvalue(res, 0, 0));
+        s->running_campaigns_known = true;
+    }
+    if (s->cfg.until_done && s->running_campaigns_known && s->running_campaigns == 0 && s->inflight == 0 &&
+        !s->stopping) {
+        log_info("sender: no campaign is running; done (%lu sent, %lu deferred, %lu failed)", s->sent, s->deferred,
+                 s->failed);
+        s->stopping = true;
+    }
+    sender_pump(s);
+}
+
+static void on_heartbeat(struct sender *s, PGresult *res, void *arg)
+{
+    (void)arg;
+    res_ok(s, res, "heartbeat");
+}
+
+static void housekeeping(struct sender *s)
+{
+    char pid[16];
+    if (s->housekeeping_busy || !s->claimq.ready)
+        return;
+    s->housekeeping_busy = true;
+    if (s->cfg.schedule)
+        dbq_push(&s->claimq, ledger_schedule_sql, 0, NULL, on_scheduled, NULL);
+    dbq_push(&s->claimq, ledger_finish_sql, 0, NULL, on_finished, NULL);
+    snprintf(pid, sizeof(pid), "%d", (int)getpid());
+    if (!s->inflight && !s->status[0])
+        snprintf(s->status, sizeof(s->status), "idle");
+    const char *hb[] = { s->name, s->host, pid, s->status };
+    dbq_push(&s->claimq, ledger_heartbeat_sql, 4, hb, on_heartbeat, NULL);
+    dbq_push(&s->claimq, "SELECT count(*) FROM campaigns WHERE status = 'running'", 0, NULL, on_running, NULL);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct sender *s = t->data;
+    static unsigned ticks;
+    if (s->inflight == 0 && !s->claim_busy && uv_now(s->loop) >= s->claim_pause_until)
+        s->status[0] = 0;
+    if (++ticks % 4 == 0 || s->stopping)
+        housekeeping(s);
+    flush_results(s);
+    sender_pump(s);
+}
+
+/* ---- starting and stopping ---- */
+
+static void on_pool_closed(void *arg)
+{
+    struct sender *s = arg;
+    s->closing_handles--;
+}
+
+static void sender_maybe_stop(struct sender *s)
+{
+    static bool closed;
+    if (closed)
+        return;
+    flush_results(s);
+    if (s->inflight > 0 || s->rendering > 0 || s->flushing || !dbq_idle(&s->claimq) || !dbq_idle(&s->recordq))
+        return;
+    for (struct campaign_rt *c = s->camps; c; c = c->next)
+        if (c->state == CAMP_PREPARING)
+            return;
+    closed = true;
+    uv_timer_stop(&s->tick);
+    uv_timer_stop(&s->flush_timer);
+    s->closing_handles += 4;
+    uv_close((uv_handle_t *)&s->tick, on_handle_closed);
+    uv_close((uv_handle_t *)&s->flush_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&s->sigint, on_handle_closed);
+    uv_close((uv_handle_t *)&s->sigterm, on_handle_closed);
+    for (size_t i = 0; i < s->nrelays; i++) {
+        s->closing_handles++;
+        smtp_pool_close(s->relays[i].pool, on_pool_closed, s);
+    }
+    dbq_close(&s->claimq);
+    dbq_close(&s->recordq);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct sender *s = h->data;
+    if (s->stopping) {
+        log_warn("sender: second signal; leaving now (leases return what was not recorded)");
+        exit(1);
+    }
+    log_info("sender: signal %d: finishing what is in flight, then stopping", signum);
+    s->stopping = true;
+    sender_pump(s);
+}
+
+/* sender_config_from_conf - defaults, then [send] keys of the configuration. */
+void sender_config_from_conf(struct sender_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->batch = (unsigned)conf_get_long("send", "batch", 500, 1, 100000);
+    cfg->max_inflight = (unsigned)conf_get_long("send", "max_inflight", 2000, 1, 1000000);
+    cfg->lease_s = (unsigned)conf_get_long("send", "lease", 300, 5, 86400);
+    cfg->retry_base_s = (unsigned)conf_get_long("send", "retry_base", 60, 1, 86400);
+    cfg->retry_max_s = (unsigned)conf_get_long("send", "retry_max", 3600, 1, 7 * 86400);
+    cfg->max_age_s = (unsigned)conf_get_long("send", "max_age", 3 * 86400, 1, 30 * 86400);
+    cfg->flush_ms = (unsigned)conf_get_long("send", "flush_ms", 100, 1, 60000);
+    cfg->flush_rows = (unsigned)conf_get_long("send", "flush_rows", 300, 1, 100000);
+    cfg->schedule = true;
+}
+
+/* sender_run - see sender.h. */
+int sender_run(const struct sender_config *cfg)
+{
+    struct sender *s = xcalloc(1, sizeof(*s));
+    char err[1024];
+    struct store_err e;
+    s->cfg = *cfg;
+    if (!s->cfg.batch)
+        s->cfg.batch = 500;
+    if (!s->cfg.max_inflight)
+        s->cfg.max_inflight = 2000;
+    if (s->cfg.batch > s->cfg.max_inflight)
+        s->cfg.batch = s->cfg.max_inflight;
+    if (!s->cfg.flush_rows)
+        s->cfg.flush_rows = 300;
+    if (!s->cfg.flush_ms)
+        s->cfg.flush_ms = 100;
+    snprintf(s->max_age, sizeof(s->max_age), "%u", s->cfg.max_age_s ? s->cfg.max_age_s : 3 * 86400);
+    gethostname(s->host, sizeof(s->host) - 1);
+    if (cfg->name)
+        snprintf(s->name, sizeof(s->name), "%s", cfg->name);
+    else
+        snprintf(s->name, sizeof(s->name), "%s:%d", s->host, (int)getpid());
+
+    PGconn *conn = pg_connect(cfg->conninfo, err, sizeof(err));
+    if (!conn) {
+        log_error("%s", err);
+        xfree(s);
+        return -1;
+    }
+    if (store_relay_load(conn, NULL, &s->defs, &s->nrelays, &e) < 0) {
+        log_error("%s", e.msg);
+        PQfinish(conn);
+        xfree(s);
+        return -1;
+    }
+    PQfinish(conn);
+
+    s->loop = xmalloc(sizeof(*s->loop));
+    uv_loop_init(s->loop);
+    s->relays = xcalloc(s->nrelays, sizeof(*s->relays));
+    for (size_t i = 0; i < s->nrelays; i++) {
+        struct smtp_pool_config pc;
+        s->relays[i].def = &s->defs[i];
+        relay_pool_config(&s->defs[i], &pc);
+        if (smtp_pool_create(s->loop, &pc, &s->relays[i].pool) < 0)
+            log_fatal("sender: cannot set up relay %s", s->defs[i].name);
+    }
+    ledger_batch_init(&s->batches[0]);
+    ledger_batch_init(&s->batches[1]);
+    dbq_init(s, &s->claimq, "claim");
+    dbq_init(s, &s->recordq, "record");
+    uv_timer_init(s->loop, &s->tick);
+    uv_timer_init(s->loop, &s->flush_timer);
+    s->tick.data = s->flush_timer.data = s;
+    uv_timer_start(&s->tick, on_tick, 250, 250);
+    uv_signal_init(s->loop, &s->sigint);
+    uv_signal_init(s->loop, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    log_info("sender %s: sending through %zu relay%s", s->name, s->nrelays, s->nrelays == 1 ? "" : "s");
+
+    uv_run(s->loop, UV_RUN_DEFAULT);
+
+    int rc = s->exit_code;
+    uv_loop_close(s->loop);
+    xfree(s->loop);
+    for (struct campaign_rt *c = s->camps; c;) {
+        struct campaign_rt *next = c->next;
+        if (c->state == CAMP_READY)
+            campaign_prepared_free(&c->pc);
+        xfree(c);
+        c = next;
+    }
+    ledger_batch_free(&s->batches[0]);
+    ledger_batch_free(&s->batches[1]);
+    xfree(s->relays);
+    relay_defs_free(s->defs, s->nrelays);
+    log_info("sender %s: stopped (%lu sent, %lu deferred, %lu failed)", s->name, s->sent, s->deferred, s->failed);
+    xfree(s);
+    return rc;
+}

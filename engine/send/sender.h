@@ -1,0 +1,37 @@
+/*
+ * sender - the send path on one libuv loop: schedule, claim, render, submit, record.
+ *
+ * sender_run  run a sender until SIGINT/SIGTERM (or, with until_done, until no
+ *             campaign is running and nothing is in flight); 0, or -1 when it
+ *             could not start (one line logged)
+ *
+ * The loop never blocks: PostgreSQL through pg_async, SMTP through the relay
+ * pools, and campaign preparation and per-recipient rendering and signing on
+ * libuv's worker threads. Memory is bounded by max_inflight deliveries,
+ * whatever the campaign's size. A crash can only duplicate messages a relay
+ * accepted that were not yet recorded: leases return everything else.
+ */
+#ifndef POSTINO_SEND_SENDER_H
+#define POSTINO_SEND_SENDER_H
+
+#include <stdbool.h>
+
+struct sender_config {
+    const char *conninfo;
+    const char *name;          /* NULL: host:pid */
+    unsigned batch;            /* rows per claim; 0: 500 */
+    unsigned max_inflight;     /* claimed and not yet recorded; 0: 2000 */
+    unsigned lease_s;          /* 0: 300 */
+    unsigned retry_base_s;     /* first retry after a deferral; 0: 60, doubling */
+    unsigned retry_max_s;      /* 0: 3600 */
+    unsigned max_age_s;        /* a deferral older than this fails; 0: 3 days */
+    unsigned flush_ms;         /* 0: 100 */
+    unsigned flush_rows;       /* 0: 300 */
+    bool until_done;
+    bool schedule;             /* start scheduled campaigns whose time has come */
+};
+
+void sender_config_from_conf(struct sender_config *cfg);
+int sender_run(const struct sender_config *cfg);
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * ledger - claim, record, schedule, finish: the sender's statements.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/store/ledger.h"
+
+/*
+ * Claim: lock due rows of running campaigns, skip those whose recipient no
+ * longer counts (blocklisted, disabled, unsubscribed from every list of the
+ * campaign), lease the others and return what rendering needs.
+ */
+const char ledger_claim_sql[] =
+    "WITH c AS ("
+    "  SELECT d.id, d.state, NOT EXISTS (SELECT 1 FROM subscribers s"
+    "      JOIN subscriptions sl ON sl.subscriber_id = s.id"
+    "      JOIN campaign_lists cl ON cl.list_id = sl.list_id AND cl.campaign_id = d.campaign_id"
+    "      JOIN lists l ON l.id = sl.list_id"
+    "      WHERE s.id = d.subscriber_id AND s.status = 'enabled'"
+    "        AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))) AS skip"
+    "  FROM deliveries d JOIN campaigns cp ON cp.id = d.campaign_id AND cp.status = 'running'"
+    "  WHERE d.state IN ('queued', 'deferred') AND d.next_attempt_at <= now()"
+    "    AND (d.lease_until IS NULL OR d.lease_until < now())"
+    "  ORDER BY d.next_attempt_at, d.id LIMIT $2::int"
+    "  FOR UPDATE OF d SKIP LOCKED),"
+    " u AS (UPDATE deliveries d SET"
+    "    state = CASE WHEN c.skip THEN 'skipped' ELSE d.state END,"
+    "    lease_owner = CASE WHEN c.skip THEN NULL ELSE $1 END,"
+    "    lease_until = CASE WHEN c.skip THEN NULL ELSE now() + make_interval(secs => $3::int) END,"
+    "    updated_at = now()"
+    "  FROM c WHERE d.id = c.id"
+    "  RETURNING d.id, d.campaign_id, d.subscriber_id, d.list_id, d.attempts, c.skip, c.state AS old_state),"
+    " k AS (UPDATE campaigns cp SET n_skipped = cp.n_skipped + x.n, n_queued = cp.n_queued - x.q,"
+    "    n_deferred = cp.n_deferred - x.df"
+    "  FROM (SELECT campaign_id, count(*) AS n, count(*) FILTER (WHERE old_state = 'queued') AS q,"
+    "      count(*) FILTER (WHERE old_state = 'deferred') AS df FROM u WHERE skip GROUP BY campaign_id) x"
+    "  WHERE cp.id = x.campaign_id)"
+    " SELECT u.id, u.campaign_id, u.subscriber_id, s.email, s.name, s.attribs, u.list_id, l.name, u.attempts"
+    " FROM u JOIN subscribers s ON s.id = u.subscriber_id LEFT JOIN lists l ON l.id = u.list_id"
+    " WHERE NOT u.skip ORDER BY u.id";
+
+/*
+ * Record: results by primary key from arrays. A deferral older than the
+ * maximum age ($12 seconds since the delivery was queued) fails instead. A
+ * failure adds a bounce row. Only rows this sender ($1) still leases move.
+ * $2..$10 are the batch's arrays (see ledger_batch_params).
+ */
+const char ledger_record_sql[] =
+    "WITH r AS (SELECT * FROM unnest($2::bigint[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[],"
+    "    $8::int[], $9::text[], $10::text[]) AS r(id, state, code, enhanced, reply, queue_id, delay, class, relay)),"
+    " upd AS (UPDATE deliveries d SET"
+    "    state = CASE WHEN r.state = 'deferred' AND d.created_at < now() - make_interval(secs => $11::int)"
+    "                 THEN 'failed' ELSE r.state END,"
+    "    attempts = d.attempts + 1, smtp_code = r.code, smtp_enhanced = nullif(r.enhanced, ''),"
+    "    smtp_reply = r.reply, queue_id = nullif(r.queue_id, ''), relay = r.relay,"
+    "    next_attempt_at = CASE WHEN r.state = 'deferred' THEN now() + make_interval(secs => r.delay)"
+    "                      ELSE d.next_attempt_at END,"
+    "    sent_at = CASE WHEN r.state = 'sent' THEN now() ELSE d.sent_at END,"
+    "    lease_owner = NULL, lease_until = NULL, updated_at = now()"
+    "  FROM r, deliveries old"
+    "  WHERE d.id = r.id AND old.id = r.id AND d.lease_owner = $1 AND d.state IN ('queued', 'deferred')"
+    "  RETURNING d.id, d.campaign_id, d.subscriber_id, d.state AS new_state, old.state AS old_state,"
+    "    r.class, r.code, r.enhanced, r.reply, r.relay),"
+    " cnt AS (UPDATE campaigns cp SET"
+    "    n_queued = cp.n_queued - x.from_queued,"
+    "    n_deferred = cp.n_deferred - x.from_deferred + x.to_deferred,"
+    "    n_sent = cp.n_sent + x.to_sent, n_failed = cp.n_failed + x.to_failed, updated_at = now()"
+    "  FROM (SELECT campaign_id,"
+    "      count(*) FILTER (WHERE old_state = 'queued') AS from_queued,"
+    "      count(*) FILTER (WHERE old_state = 'deferred') AS from_deferred,"
+    "      count(*) FILTER (WHERE new_state = 'deferred') AS to_deferred,"
+    "      count(*) FILTER (WHERE new_state = 'sent') AS to_sent,"
+    "      count(*) FILTER (WHERE new_state = 'failed') AS to_failed"
+    "    FROM upd GROUP BY campaign_id) x"
+    "  WHERE cp.id = x.campaign_id),"
+    " b AS (INSERT INTO bounces (subscriber_id, campaign_id, delivery_id, email, class, source, status, diagnostic,"
+    "    remote_mta)"
+    "  SELECT upd.subscriber_id, upd.campaign_id, upd.id, s.email,"
+    "    CASE WHEN upd.class IN ('hard', 'soft', 'policy') THEN upd.class ELSE 'soft' END, 'smtp',"
+    "    nullif(upd.enhanced, ''), CASE WHEN upd.code > 0 THEN upd.code || ' ' ELSE '' END || upd.reply, upd.relay"
+    "  FROM upd JOIN subscribers s ON s.id = upd.subscriber_id WHERE upd.new_state = 'failed')"
+    " SELECT count(*) FROM upd";
+
+const char ledger_schedule_sql[] =
+    "WITH due AS (SELECT id FROM campaigns WHERE status = 'scheduled' AND send_at <= now()"
+    "  FOR UPDATE SKIP LOCKED),"
+    " ins AS (INSERT INTO deliveries (campaign_id, subscriber_id, list_id)"
+    "  SELECT DISTINCT ON (cl.campaign_id, sl.subscriber_id) cl.campaign_id, sl.subscriber_id, sl.list_id"
+    "  FROM due JOIN campaign_lists cl ON cl.campaign_id = due.id JOIN lists l ON l.id = cl.list_id"
+    "  JOIN subscriptions sl ON sl.list_id = cl.list_id JOIN subscribers s ON s.id = sl.subscriber_id"
+    "  WHERE s.status = 'enabled' AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))"
+    "  ORDER BY cl.campaign_id, sl.subscriber_id, sl.list_id"
+    "  ON CONFLICT (campaign_id, subscriber_id) DO NOTHING RETURNING campaign_id)"
+    " UPDATE campaigns c SET status = 'running', started_at = coalesce(c.started_at, now()), updated_at = now(),"
+    "  n_total = c.n_total + (SELECT count(*) FROM ins WHERE ins.campaign_id = c.id),"
+    "  n_queued = c.n_queued + (SELECT count(*) FROM ins WHERE ins.campaign_id = c.id)"
+    " FROM due WHERE c.id = due.id RETURNING c.id";
+
+const char ledger_finish_sql[] =
+    "UPDATE campaigns SET status = 'finished', finished_at = now(), updated_at = now()"
+    " WHERE status = 'running' AND n_queued = 0 AND n_deferred = 0"
+    " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = campaigns.id"
+    "   AND d.state IN ('queued', 'deferred'))"
+    " RETURNING id";
+
+const char ledger_heartbeat_sql[] =
+    "INSERT INTO senders (name, host, pid, status) VALUES ($1, $2, $3::int, $4)"
+    " ON CONFLICT (name) DO UPDATE SET seen_at = now(), status = excluded.status";
+
+static void array_open(struct buf *b)
+{
+    buf_reset(b);
+    buf_appendc(b, '{');
+}
+
+/* ledger_batch_init - an empty batch. */
+void ledger_batch_init(struct ledger_batch *b)
+{
+    memset(b, 0, sizeof(*b));
+    ledger_batch_reset(b);
+}
+
+/* ledger_batch_reset - empty B, keeping its memory. */
+void ledger_batch_reset(struct ledger_batch *b)
+{
+    b->n = 0;
+    array_open(&b->ids);
+    array_open(&b->states);
+    array_open(&b->codes);
+    array_open(&b->enhanced);
+    array_open(&b->replies);
+    array_open(&b->queue_ids);
+    array_open(&b->delays);
+    array_open(&b->classes);
+    array_open(&b->relays);
+    b->closed = false;
+}
+
+/* append S as a quoted array element (NULL as NULL) */
+static void array_text(struct buf *b, size_t n, const char *s)
+{
+    if (n)
+        buf_appendc(b, ',');
+    if (!s) {
+        buf_appends(b, "NULL");
+        return;
+    }
+    buf_appendc(b, '"');
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            buf_appendc(b, '\\');
+        buf_appendc(b, *p);
+    }
+    buf_appendc(b, '"');
+}
+
+static struct buf *batch_arrays(struct ledger_batch *b, size_t i)
+{
+    struct buf *all[] = { &b->ids, &b->states, &b->codes, &b->enhanced, &b->replies,
+                          &b->queue_ids, &b->delays, &b->classes, &b->relays };
+    return i < sizeof(all) / sizeof(all[0]) ? all[i] : NULL;
+}
+
+/* ledger_batch_add - one result. STATE is sent, deferred or failed; CLS the bounce class or "". */
+void ledger_batch_add(struct ledger_batch *b, uint64_t id, const char *state, int code, const char *enhanced,
+                      const char *reply, const char *queue_id, long delay_s, const char *cls, const char *relay)
+{
+    const char *sep = b->n ? "," : "";
+    if (b->closed) {
+        for (size_t i = 0; batch_arrays(b, i); i++)
+            buf_truncate(batch_arrays(b, i), batch_arrays(b, i)->len - 1);
+        b->closed = false;
+    }
+    buf_appendf(&b->ids, "%s%llu", sep, (unsigned long long)id);
+    array_text(&b->states, b->n, state);
+    buf_appendf(&b->codes, "%s%d", sep, code);
+    array_text(&b->enhanced, b->n, enhanced ? enhanced : "");
+    array_text(&b->replies, b->n, reply ? reply : "");
+    array_text(&b->queue_ids, b->n, queue_id ? queue_id : "");
+    buf_appendf(&b->delays, "%s%ld", sep, delay_s);
+    array_text(&b->classes, b->n, cls ? cls : "");
+    array_text(&b->relays, b->n, relay ? relay : "");
+    b->n++;
+}
+
+/*
+ * ledger_batch_params - fill PARAMS for ledger_record_sql: OWNER, the nine
+ * arrays, MAX_AGE_S. B may still grow afterwards (a flush that failed is
+ * retried with what came since); reset it once the flush is recorded.
+ */
+void ledger_batch_params(struct ledger_batch *b, const char *owner, const char *max_age_s,
+                         const char *params[LEDGER_RECORD_NPARAMS])
+{
+    params[0] = owner;
+    for (size_t i = 0; batch_arrays(b, i); i++) {
+        if (!b->closed)
+            buf_appendc(batch_arrays(b, i), '}');
+        params[1 + i] = batch_arrays(b, i)->data;
+    }
+    b->closed = true;
+    params[10] = max_age_s;
+}
+
+/* ledger_batch_free - release B's memory. */
+void ledger_batch_free(struct ledger_batch *b)
+{
+    buf_free(&b->ids);
+    buf_free(&b->states);
+    buf_free(&b->codes);
+    buf_free(&b->enhanced);
+    buf_free(&b->replies);
+    buf_free(&b->queue_ids);
+    buf_free(&b->delays);
+    buf_free(&b->classes);
+    buf_free(&b->relays);
+}

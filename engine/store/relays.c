@@ -1,0 +1,143 @@
+/*
+ * relays - queries for relays. Only store_relay_load reads the password column.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "engine/store/pg.h"
+#include "engine/store/relays.h"
+#include "engine/util/alloc.h"
+
+#define RELAY_PUBLIC_JSON                                                                          \
+    "json_build_object('id', r.id, 'name', r.name, 'host', r.host, 'port', r.port, 'tls', r.tls,"  \
+    " 'tls_verify', r.tls_verify, 'ca_file', r.ca_file, 'username', r.username,"                    \
+    " 'password_set', r.password IS NOT NULL, 'max_conns', r.max_conns, 'max_per_conn', r.max_per_conn," \
+    " 'rate', r.rate, 'quota', r.quota, 'quota_period_s', extract(epoch FROM r.quota_period)::bigint," \
+    " 'created_at', r.created_at)"
+
+/* store_relay_add - add relay R. */
+int store_relay_add(PGconn *conn, const struct relay_def *r, json_t **out, struct store_err *e)
+{
+    char port[16], conns[16], per[16], rate[32], quota[32], period[32];
+    snprintf(port, sizeof(port), "%d", r->port);
+    snprintf(conns, sizeof(conns), "%d", r->max_conns);
+    snprintf(per, sizeof(per), "%d", r->max_per_conn);
+    snprintf(rate, sizeof(rate), "%g", r->rate);
+    snprintf(quota, sizeof(quota), "%ld", r->quota);
+    snprintf(period, sizeof(period), "%ld seconds", r->quota_period_s);
+    const char *params[] = { r->name, r->host, port, r->tls, r->tls_verify ? "t" : "f", r->ca_file, r->username,
+                             r->password, conns, per, r->rate > 0 ? rate : NULL, r->quota > 0 ? quota : NULL,
+                             r->quota > 0 ? period : NULL };
+    PGresult *res = pg_exec(conn,
+                            "WITH r AS (INSERT INTO relays (name, host, port, tls, tls_verify, ca_file, username,"
+                            " password, max_conns, max_per_conn, rate, quota, quota_period) VALUES ($1, $2, $3::int,"
+                            " $4, $5::boolean, $6, $7, $8, $9::int, $10::int, $11::float8, $12::int, $13::interval)"
+                            " RETURNING *) SELECT " RELAY_PUBLIC_JSON " FROM r",
+                            13, params);
+    int rc = STORE_OK;
+    if (pg_ok(res))
+        *out = store_json(res, 0, 0);
+    else if (strcmp(pg_sqlstate(res), PG_UNIQUE_VIOLATION) == 0)
+        rc = store_fail(e, STORE_ERR_EXISTS, "relay \"%s\" already exists", r->name);
+    else
+        rc = store_fail_db(e, conn, res, "cannot add relay");
+    PQclear(res);
+    return rc;
+}
+
+/* store_relay_ls - every relay, public fields only. */
+int store_relay_ls(PGconn *conn, json_t **out, struct store_err *e)
+{
+    PGresult *res = pg_exec(conn, "SELECT coalesce(json_agg(" RELAY_PUBLIC_JSON " ORDER BY r.name), '[]') FROM relays r",
+                            0, NULL);
+    int rc = STORE_OK;
+    if (pg_ok(res))
+        *out = store_json(res, 0, 0);
+    else
+        rc = store_fail_db(e, conn, res, "cannot list relays");
+    PQclear(res);
+    return rc;
+}
+
+/* store_relay_rm - remove relay NAME. */
+int store_relay_rm(PGconn *conn, const char *name, struct store_err *e)
+{
+    PGresult *res = pg_exec(conn, "DELETE FROM relays WHERE name = $1", 1, &name);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot remove relay");
+    else if (strcmp(PQcmdTuples(res), "0") == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no relay \"%s\"", name);
+    PQclear(res);
+    return rc;
+}
+
+static char *dup_or_null(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
+}
+
+/* store_relay_load - relay NAME (all when NULL) with secrets; STORE_ERR_NOTFOUND when none. */
+int store_relay_load(PGconn *conn, const char *name, struct relay_def **out, size_t *n, struct store_err *e)
+{
+    *out = NULL;
+    *n = 0;
+    PGresult *res = pg_exec(conn,
+                            "SELECT name, host, port, tls, tls_verify, ca_file, username, password, max_conns,"
+                            " max_per_conn, coalesce(rate, 0), coalesce(quota, 0),"
+                            " coalesce(extract(epoch FROM quota_period)::bigint, 3600)"
+                            " FROM relays WHERE $1::text IS NULL OR name = $1 ORDER BY name",
+                            1, &name);
+    if (!pg_ok(res)) {
+        int rc = store_fail_db(e, conn, res, "cannot read relays");
+        PQclear(res);
+        return rc;
+    }
+    int rows = PQntuples(res);
+    if (rows == 0) {
+        PQclear(res);
+        return name ? store_fail(e, STORE_ERR_NOTFOUND, "no relay \"%s\"", name)
+                    : store_fail(e, STORE_ERR_NOTFOUND,
+                                 "no relay to send through: 'postino relay add NAME --host HOST ...' adds one");
+    }
+    *out = xcalloc((size_t)rows, sizeof(**out));
+    for (int i = 0; i < rows; i++) {
+        struct relay_def *r = &(*out)[i];
+        r->name = dup_or_null(res, i, 0);
+        r->host = dup_or_null(res, i, 1);
+        r->port = atoi(PQgetvalue(res, i, 2));
+        r->tls = dup_or_null(res, i, 3);
+        r->tls_verify = strcmp(PQgetvalue(res, i, 4), "t") == 0;
+        r->ca_file = dup_or_null(res, i, 5);
+        r->username = dup_or_null(res, i, 6);
+        r->password = dup_or_null(res, i, 7);
+        r->max_conns = atoi(PQgetvalue(res, i, 8));
+        r->max_per_conn = atoi(PQgetvalue(res, i, 9));
+        r->rate = atof(PQgetvalue(res, i, 10));
+        r->quota = atol(PQgetvalue(res, i, 11));
+        r->quota_period_s = atol(PQgetvalue(res, i, 12));
+    }
+    *n = (size_t)rows;
+    PQclear(res);
+    return STORE_OK;
+}
+
+/* relay_defs_free - release DEFS, wiping passwords. */
+void relay_defs_free(struct relay_def *defs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct relay_def *r = &defs[i];
+        if (r->password)
+            OPENSSL_cleanse(r->password, strlen(r->password));
+        xfree(r->name);
+        xfree(r->host);
+        xfree(r->tls);
+        xfree(r->ca_file);
+        xfree(r->username);
+        xfree(r->password);
+    }
+    xfree(defs);
+}

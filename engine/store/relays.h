@@ -1,0 +1,42 @@
+/*
+ * relays - the SMTP submission servers postino sends through.
+ *
+ * store_relay_add    add one; STORE_ERR_EXISTS when the name is taken
+ * store_relay_ls     every relay as JSON, the password only as "password_set"
+ * store_relay_rm     remove one by name
+ * store_relay_load   relays with their passwords, for senders (one, or all when NAME is NULL)
+ * relay_defs_free    release what store_relay_load returned (passwords wiped)
+ */
+#ifndef POSTINO_STORE_RELAYS_H
+#define POSTINO_STORE_RELAYS_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine/store/store.h"
+
+struct relay_def {
+    char *name;
+    char *host;
+    int port;
+    char *tls;          /* starttls | tls | none | auto */
+    bool tls_verify;
+    char *ca_file;      /* NULL: the system's CAs */
+    char *username;     /* NULL: no AUTH */
+    char *password;     /* secret */
+    int max_conns;
+    int max_per_conn;
+    double rate;        /* messages per second; 0: unpaced */
+    long quota;         /* recipients per quota_period_s; 0: none */
+    long quota_period_s;
+};
+
+int store_relay_add(PGconn *conn, const struct relay_def *r, json_t **out, struct store_err *e);
+int store_relay_ls(PGconn *conn, json_t **out, struct store_err *e);
+int store_relay_rm(PGconn *conn, const char *name, struct store_err *e);
+int store_relay_load(PGconn *conn, const char *name, struct relay_def **out, size_t *n, struct store_err *e);
+void relay_defs_free(struct relay_def *defs, size_t n);
+
+#endif
