@@ -137,6 +137,7 @@ size_t mime_rfc2047_encode(struct buf *out, const char *s, size_t len, size_t co
             continue;
         }
         size_t payload = room - EW_OVERHEAD, used = 0, j = i;
+        size_t sp_j = 0, sp_used = 0; /* the word up to and including its last space */
         while (j < len) {
             size_t k = utf8_char_len(s + j, len - j), w;
             if (b64) {
@@ -150,7 +151,14 @@ size_t mime_rfc2047_encode(struct buf *out, const char *s, size_t len, size_t co
                 break;
             used += w;
             j += k;
+            if (s[j - 1] == ' ')
+                sp_j = j, sp_used = used;
         }
+        /* end a word that is not the last after a space, so that decoders that
+           wrongly keep the whitespace between encoded-words (Python's
+           phrase parser) split between words rather than inside one */
+        if (j < len && sp_j > i && (sp_j - i) * 2 >= j - i)
+            j = sp_j, used = sp_used;
         buf_append(out, b64 ? "=?UTF-8?B?" : "=?UTF-8?Q?", 10);
         if (b64) {
             base64_encode(out, s + i, j - i);
