@@ -167,6 +167,30 @@ static void header_canon(struct sink *s, enum dkim_canon canon, const char *f, s
         s->put(s, "\r\n", 2);
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* A high bit in each octet of W equal to C (none elsewhere below the first match). */
+static inline uint64_t octets_equal(uint64_t w, char c)
+{
+    uint64_t v = w ^ (ONES * (unsigned char)c);
+    return (v - ONES) & ~v & HIGHS;
+}
+
+/*
+ * Whether any of the 8 octets from P may need rewriting in relaxed form: a
+ * TAB, or a SP followed by SP, TAB or CR. Needs P[0..8] readable. False
+ * positives only cost the slow path; there are no false negatives.
+ */
+static inline int needs_work(const char *p)
+{
+    uint64_t w, n;
+    memcpy(&w, p, 8);
+    memcpy(&n, p + 1, 8);
+    uint64_t next = octets_equal(n, ' ') | octets_equal(n, '\t') | octets_equal(n, '\r');
+    return (octets_equal(w, '\t') | (octets_equal(w, ' ') & next)) != 0;
+}
+
 /* Relaxed body: WSP runs become one SP, WSP before a line end and empty lines at the end go. */
 static void body_relaxed(struct sink *s, const char *p, size_t len)
 {
@@ -183,6 +207,10 @@ static void body_relaxed(struct sink *s, const char *p, size_t len)
         return;
     size_t start = 0, i = 0;
     while (i < end) {
+        if (i + 9 <= end && !needs_work(p + i)) { /* ordinary text, 8 octets at a time */
+            i += 8;
+            continue;
+        }
         if (!is_wsp(p[i])) {
             i++;
             continue;
@@ -525,21 +553,32 @@ void dkim_signer_free(struct dkim_signer *signer)
 
 /* ---- per-thread contexts ---- */
 
-#define RSA_CACHE 4
+#define KEY_CACHE 4
+
+/* A signing context bound to one signer's key, kept per thread and reused. */
+struct keyctx {
+    unsigned long id;  /* the signer's */
+    EVP_PKEY_CTX *rsa; /* initialised for PKCS#1 v1.5 with SHA-256 */
+    EVP_MD_CTX *ed;    /* initialised for Ed25519 one-shot signing */
+};
 
 struct tctx {
-    EVP_MD_CTX *md;   /* body and header hashes */
-    EVP_MD_CTX *sign; /* Ed25519 one-shot signing */
-    struct buf b64;   /* the signature in base64 */
-    struct {
-        unsigned long id;
-        EVP_PKEY_CTX *pctx;
-    } rsa[RSA_CACHE]; /* RSA signing contexts of recently used signers */
+    EVP_MD_CTX *md; /* body and header hashes */
+    struct buf b64; /* the signature in base64 */
+    struct keyctx key[KEY_CACHE];
     unsigned next;
 };
 
 static pthread_key_t tctx_key;
 static pthread_once_t tctx_once = PTHREAD_ONCE_INIT;
+static int tctx_key_ok;
+
+static void keyctx_clear(struct keyctx *k)
+{
+    EVP_PKEY_CTX_free(k->rsa);
+    EVP_MD_CTX_free(k->ed);
+    memset(k, 0, sizeof(*k));
+}
 
 static void tctx_destroy(void *p)
 {
@@ -547,14 +586,11 @@ static void tctx_destroy(void *p)
     if (!t)
         return;
     EVP_MD_CTX_free(t->md);
-    EVP_MD_CTX_free(t->sign);
-    for (unsigned i = 0; i < RSA_CACHE; i++)
-        EVP_PKEY_CTX_free(t->rsa[i].pctx);
+    for (unsigned i = 0; i < KEY_CACHE; i++)
+        keyctx_clear(&t->key[i]);
     buf_free(&t->b64);
     xfree(t);
 }
-
-static int tctx_key_ok;
 
 static void tctx_make_key(void)
 {
@@ -571,8 +607,7 @@ static struct tctx *tctx_get(void)
         return t;
     t = xcalloc(1, sizeof(*t));
     t->md = EVP_MD_CTX_new();
-    t->sign = EVP_MD_CTX_new();
-    if (!t->md || !t->sign || pthread_setspecific(tctx_key, t) != 0) {
+    if (!t->md || pthread_setspecific(tctx_key, t) != 0) {
         tctx_destroy(t);
         return NULL;
     }
@@ -590,37 +625,58 @@ void dkim_thread_cleanup(void)
     }
 }
 
-/* An RSA signing context for SIGNER, initialised once per thread and reused. */
-static EVP_PKEY_CTX *rsa_ctx(struct tctx *t, const struct dkim_signer *signer)
+static int ed_init(EVP_MD_CTX *mc, EVP_PKEY *pkey)
 {
-    for (unsigned i = 0; i < RSA_CACHE; i++)
-        if (t->rsa[i].pctx && t->rsa[i].id == signer->id)
-            return t->rsa[i].pctx;
-    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, signer->key->pkey, NULL);
-    if (!pc || EVP_PKEY_sign_init(pc) <= 0 || EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) <= 0 ||
-        EVP_PKEY_CTX_set_signature_md(pc, signer->sha256) <= 0) {
-        EVP_PKEY_CTX_free(pc);
-        return NULL;
+    EVP_MD_CTX_reset(mc);
+    return EVP_DigestSignInit_ex(mc, NULL, NULL, NULL, NULL, pkey, NULL) == 1 ? 0 : -1;
+}
+
+/* The signing context for SIGNER in this thread, made on first use. */
+static struct keyctx *keyctx_get(struct tctx *t, const struct dkim_signer *signer)
+{
+    for (unsigned i = 0; i < KEY_CACHE; i++)
+        if (t->key[i].id == signer->id)
+            return &t->key[i];
+    struct keyctx *k = &t->key[t->next++ % KEY_CACHE];
+    keyctx_clear(k);
+    EVP_PKEY *pkey = signer->key->pkey;
+    if (signer->key->alg == DKIM_RSA_SHA256) {
+        k->rsa = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+        if (!k->rsa || EVP_PKEY_sign_init(k->rsa) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_padding(k->rsa, RSA_PKCS1_PADDING) <= 0 ||
+            EVP_PKEY_CTX_set_signature_md(k->rsa, signer->sha256) <= 0) {
+            keyctx_clear(k);
+            return NULL;
+        }
+    } else {
+        k->ed = EVP_MD_CTX_new();
+        if (!k->ed || ed_init(k->ed, pkey) != 0) {
+            keyctx_clear(k);
+            return NULL;
+        }
     }
-    unsigned slot = t->next++ % RSA_CACHE;
-    EVP_PKEY_CTX_free(t->rsa[slot].pctx);
-    t->rsa[slot].pctx = pc;
-    t->rsa[slot].id = signer->id;
-    return pc;
+    k->id = signer->id;
+    return k;
 }
 
 /* Sign the 32-octet header hash H: PKCS#1 v1.5 over SHA-256, or Ed25519 over H itself. */
 static int sign_hash(struct tctx *t, const struct dkim_signer *signer, const unsigned char *h,
                      unsigned char *sig, size_t *siglen)
 {
-    if (signer->key->alg == DKIM_RSA_SHA256) {
-        EVP_PKEY_CTX *pc = rsa_ctx(t, signer);
-        return pc && EVP_PKEY_sign(pc, sig, siglen, h, 32) > 0 ? 0 : -1;
-    }
-    EVP_MD_CTX_reset(t->sign);
-    if (EVP_DigestSignInit_ex(t->sign, NULL, NULL, NULL, NULL, signer->key->pkey, NULL) != 1)
+    struct keyctx *k = keyctx_get(t, signer);
+    if (!k)
         return -1;
-    return EVP_DigestSign(t->sign, sig, siglen, h, 32) == 1 ? 0 : -1;
+    if (k->rsa)
+        return EVP_PKEY_sign(k->rsa, sig, siglen, h, 32) > 0 ? 0 : -1;
+    size_t room = *siglen;
+    if (EVP_DigestSign(k->ed, sig, siglen, h, 32) == 1)
+        return 0;
+    /* an OpenSSL that refuses to reuse a one-shot context: initialise it again */
+    ERR_clear_error();
+    *siglen = room;
+    if (ed_init(k->ed, signer->key->pkey) != 0)
+        return -1;
+    return EVP_DigestSign(k->ed, sig, siglen, h, 32) == 1 ? 0 : -1;
 }
 
 /* ---- the header: scanning and selection ---- */
