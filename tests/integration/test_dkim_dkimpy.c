@@ -324,6 +324,17 @@ static void test_dkimpy_folded_and_utf8_headers(void **state)
     buf_free(&m);
 }
 
+/* Repeated signed fields are selected bottom-up (RFC 6376 5.4.2), as dkimpy does. */
+static void test_dkimpy_repeated_fields(void **state)
+{
+    (void)state;
+    struct buf m = BUF_INIT;
+    message(&m, "To: second@example.org\r\nReply-To: r1@example.com\r\nReply-To: r2@example.com\r\n",
+            "Two To fields, two Reply-To fields.\r\n");
+    assert_verifies(m.data, m.len, BOTH, "repeated To and Reply-To");
+    buf_free(&m);
+}
+
 static void test_dkimpy_trailing_whitespace(void **state)
 {
     (void)state;
@@ -505,6 +516,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dkimpy_folded_and_utf8_headers),
+        cmocka_unit_test(test_dkimpy_repeated_fields),
         cmocka_unit_test(test_dkimpy_trailing_whitespace),
         cmocka_unit_test(test_dkimpy_empty_body),
         cmocka_unit_test(test_dkimpy_body_without_final_crlf),

@@ -407,6 +407,38 @@ static void test_dkim_h_oversigns_from_and_lists_present_fields(void **state)
     dkim_signer_free(s);
 }
 
+/* RFC 6376 5.4.2: a name listed once in h= signs the last (bottom-most) instance. */
+static void test_dkim_selects_fields_bottom_up(void **state)
+{
+    (void)state;
+    static const char *const h_to[] = { "from", "to" };
+    static const struct dkim_sign_opts opts = { .headers = h_to, .nheaders = 2 };
+    static const char both[] = "From: f@example.com\r\nTo: top@example.org\r\nTo: bottom@example.org\r\n\r\nx\r\n";
+    static const char bottom[] = "From: f@example.com\r\nTo: bottom@example.org\r\n\r\nx\r\n";
+    static const char top[] = "From: f@example.com\r\nTo: top@example.org\r\n\r\nx\r\n";
+    struct dkim_signer *s = rfc8463_ed25519_signer();
+    struct buf a = BUF_INIT, b = BUF_INIT, c = BUF_INIT;
+    assert_int_equal(dkim_sign_with(s, both, strlen(both), 7, &opts, &a), 0);
+    assert_int_equal(dkim_sign_with(s, bottom, strlen(bottom), 7, &opts, &b), 0);
+    assert_int_equal(dkim_sign_with(s, top, strlen(top), 7, &opts, &c), 0);
+    assert_string_equal(a.data, b.data); /* Ed25519 is deterministic: same signed octets */
+    assert_string_not_equal(a.data, c.data);
+
+    /* listed twice, both are signed, bottom first: the order of the two matters */
+    static const char *const h_to2[] = { "to", "to" };
+    static const struct dkim_sign_opts opts2 = { .headers = h_to2, .nheaders = 2 };
+    static const char swapped[] = "From: f@example.com\r\nTo: bottom@example.org\r\nTo: top@example.org\r\n\r\nx\r\n";
+    buf_reset(&a);
+    buf_reset(&b);
+    assert_int_equal(dkim_sign_with(s, both, strlen(both), 7, &opts2, &a), 0);
+    assert_int_equal(dkim_sign_with(s, swapped, strlen(swapped), 7, &opts2, &b), 0);
+    assert_string_not_equal(a.data, b.data);
+    buf_free(&a);
+    buf_free(&b);
+    buf_free(&c);
+    dkim_signer_free(s);
+}
+
 static void test_dkim_field_is_folded_at_78_with_b_last(void **state)
 {
     (void)state;
@@ -704,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_dkim_rfc8463_rsa_signature_exact),
         cmocka_unit_test(test_dkim_dual_signature_reproduces_rfc8463),
         cmocka_unit_test(test_dkim_h_oversigns_from_and_lists_present_fields),
+        cmocka_unit_test(test_dkim_selects_fields_bottom_up),
         cmocka_unit_test(test_dkim_field_is_folded_at_78_with_b_last),
         cmocka_unit_test(test_dkim_simple_canonicalization_tags),
         cmocka_unit_test(test_dkim_sign_refuses_too_many_fields),
