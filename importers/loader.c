@@ -120,7 +120,7 @@ struct import_loader *import_loader_begin(PGconn *conn, const struct import_load
     l->o = *o;
     buf_init(&l->out);
     /* Server memory for the temp tables and the sort; set before the session's first temp table. */
-    if (pg_command(conn, "SET temp_buffers = '128MB'", NULL, 0) < 0 ||
+    if (pg_command(conn, "SET temp_buffers = '512MB'", NULL, 0) < 0 ||
         pg_command(conn, "BEGIN", err, errlen) < 0)
         goto fail;
     l->in_tx = true;
@@ -348,7 +348,8 @@ static int loader_merge(struct import_loader *l, struct import_counts *c, char *
     const char *p_over[] = { l->o.mode == IMPORT_BLOCKLIST ? "true" : "false" };
     long long existing = 0, added = 0;
     const char *counts_sql;
-    if (loader_exec(l, "ANALYZE import_stage", 0, NULL, NULL, "cannot merge", err, errlen) < 0 ||
+    if ((getenv("POSTINO_IMPORT_ANALYZE") &&
+         loader_exec(l, "ANALYZE import_stage", 0, NULL, NULL, "cannot merge", err, errlen) < 0) ||
         loader_exec(l, sql_rows, 2, p_rows, &existing, "cannot merge", err, errlen) < 0)
         return -1;
     if (l->o.mode == IMPORT_UNSUBSCRIBE) {

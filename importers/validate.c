@@ -8,6 +8,15 @@
 #include "engine/util/str.h"
 #include "importers/validate.h"
 
+/* A trimmed copy of the LEN bytes at S, owned by the caller. */
+static char *trimmed_dup(const char *s, size_t len)
+{
+    char *d = xstrndup(s, len);
+    char *t = str_trim(d);
+    memmove(d, t, strlen(t) + 1);
+    return d;
+}
+
 static const char *const email_headers[] = { "email", "e-mail", "email address", "e-mail address", "mail" };
 static const char *const name_headers[] = { "name", "full name", "fullname" };
 
@@ -22,10 +31,8 @@ int import_map_add(struct import_map *m, const char *spec, char *err, size_t err
         snprintf(err, errlen, "--map takes COLUMN=FIELD, not \"%s\"", spec);
         return -1;
     }
-    char *column = xstrndup(spec, (size_t)(eq - spec));
-    char *field = xstrdup(eq + 1);
-    str_trim(column);
-    str_trim(field);
+    char *column = trimmed_dup(spec, (size_t)(eq - spec));
+    char *field = trimmed_dup(eq + 1, strlen(eq + 1));
     if (strcmp(field, "-") == 0)
         field[0] = 0;
     m->v = xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
@@ -109,7 +116,7 @@ int import_columns_from_header(struct import_columns *c, const struct csv_record
                      hdr->line);
             return -1;
         }
-        c->header[i] = str_trim(xstrdup(f->data));
+        c->header[i] = trimmed_dup(f->data, f->len);
         plan_column(c, i, c->header[i], m);
         if (!c->header[i][0])
             c->kind[i] = IMPORT_COL_SKIP;
