@@ -27,8 +27,9 @@
  *
  * Threads: a signer is read-only once set up, so any number of threads may
  * call dkim_sign on the same signer at once. Each thread keeps its own
- * reusable OpenSSL digest contexts, created on first use and freed when the
- * thread exits (or by dkim_thread_cleanup, for the main thread).
+ * reusable OpenSSL contexts (one digest context, and a signing context for
+ * each of the last few signers it used), created on first use and freed when
+ * the thread exits, or by dkim_thread_cleanup (the main thread, tests).
  */
 #ifndef POSTINO_MAIL_DKIM_H
 #define POSTINO_MAIL_DKIM_H
