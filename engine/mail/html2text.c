@@ -223,10 +223,28 @@ static size_t entity_decode(const char *s, const char *end, char *buf, size_t *n
     return 0;
 }
 
+/* h_run - a run of N bytes holding no whitespace, "&" or no-break space. */
+static void h_run(struct h2t *h, const char *s, size_t n)
+{
+    h_flush(h);
+    buf_append(h->out, s, n);
+    for (size_t i = 0; i < n; i++)
+        h->col += ((unsigned char)s[i] & 0xC0) != 0x80;
+    h_wrap(h);
+}
+
 /* h_text - the text [S, E) between tags, entities decoded. */
 static void h_text(struct h2t *h, const char *s, const char *e)
 {
     while (s < e) {
+        const char *r = s;
+        while (r < e && !is_space((unsigned char)*r) && *r != '&' && (unsigned char)*r != 0xC2)
+            r++;
+        if (r > s) {
+            h_run(h, s, (size_t)(r - s));
+            s = r;
+            continue;
+        }
         if (*s == '&') {
             char tmp[4];
             size_t n = 0, used = entity_decode(s, e, tmp, &n);
@@ -328,20 +346,37 @@ static const char *tag_scan(const char *s, const char *end, struct tag *t)
     return p < end ? p + 1 : end;
 }
 
-static bool name_in(const struct tag *t, const char *const *names)
-{
-    for (; *names; names++)
-        if (strlen(*names) == t->name_len && strncasecmp(*names, t->name, t->name_len) == 0)
-            return true;
-    return false;
-}
+enum tag_class { T_OTHER, T_SKIP, T_PARA, T_LINE, T_PRE, T_BR, T_LI, T_HR, T_CELL, T_A, T_IMG };
 
-static const char *const skip_tags[] = { "script", "style", "head", "title", "template", NULL };
-static const char *const para_tags[] = { "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table",
-                                          "blockquote", "pre", "dl", NULL };
-static const char *const line_tags[] = { "div", "tr", "section", "article", "header", "footer", "nav",
-                                         "main", "dt", "dd", "center", "form", "address", "figure",
-                                         "caption", "tbody", "thead", "tfoot", "body", "html", NULL };
+static const struct {
+    const char *name;
+    unsigned char len;
+    unsigned char cls;
+} tag_classes[] = {
+#define T(n, c) { n, sizeof(n) - 1, c }
+    T("a", T_A),          T("p", T_PARA),       T("br", T_BR),       T("li", T_LI),
+    T("td", T_CELL),      T("th", T_CELL),      T("tr", T_LINE),     T("hr", T_HR),
+    T("h1", T_PARA),      T("h2", T_PARA),      T("h3", T_PARA),     T("h4", T_PARA),
+    T("h5", T_PARA),      T("h6", T_PARA),      T("ul", T_PARA),     T("ol", T_PARA),
+    T("dl", T_PARA),      T("dt", T_LINE),      T("dd", T_LINE),     T("div", T_LINE),
+    T("img", T_IMG),      T("pre", T_PRE),      T("nav", T_LINE),    T("head", T_SKIP),
+    T("main", T_LINE),    T("form", T_LINE),    T("body", T_LINE),   T("html", T_LINE),
+    T("table", T_PARA),   T("title", T_SKIP),   T("style", T_SKIP),  T("tbody", T_LINE),
+    T("thead", T_LINE),   T("tfoot", T_LINE),   T("script", T_SKIP), T("header", T_LINE),
+    T("footer", T_LINE),  T("center", T_LINE),  T("figure", T_LINE), T("section", T_LINE),
+    T("article", T_LINE), T("address", T_LINE), T("caption", T_LINE), T("template", T_SKIP),
+    T("blockquote", T_PARA),
+#undef T
+};
+
+/* tag_class - what a tag does to the text. */
+static enum tag_class tag_class(const struct tag *t)
+{
+    for (size_t i = 0; i < sizeof(tag_classes) / sizeof(tag_classes[0]); i++)
+        if (tag_classes[i].len == t->name_len && strncasecmp(tag_classes[i].name, t->name, t->name_len) == 0)
+            return (enum tag_class)tag_classes[i].cls;
+    return T_OTHER;
+}
 
 /* skip_to_close - past the "</NAME ...>" that ends a skipped element. */
 static const char *skip_to_close(const char *p, const char *end, const struct tag *t)
@@ -390,31 +425,40 @@ static const char *h_tag(struct h2t *h, const char *s, const char *end)
     const char *next = tag_scan(s, end, &t);
     if (t.name_len == 0)
         return next;
-    if (!t.closing && name_in(&t, skip_tags))
-        return skip_to_close(next, end, &t);
-    if (name_in(&t, para_tags)) {
+    switch (tag_class(&t)) {
+    case T_SKIP:
+        return t.closing ? next : skip_to_close(next, end, &t);
+    case T_PRE:
+        h->pre += t.closing ? (h->pre > 0 ? -1 : 0) : 1;
         h_block(h, 2);
-        if (t.name_len == 3 && strncasecmp(t.name, "pre", 3) == 0)
-            h->pre += t.closing ? (h->pre > 0 ? -1 : 0) : 1;
-    } else if (name_in(&t, line_tags)) {
+        break;
+    case T_PARA:
+        h_block(h, 2);
+        break;
+    case T_LINE:
         h_block(h, 1);
-    } else if (t.name_len == 2 && strncasecmp(t.name, "br", 2) == 0) {
+        break;
+    case T_BR:
         if (h->out->len > h->base && h->pending_nl < 2)
             h->pending_nl++; /* a second <br> in a row makes an empty line */
-    } else if (t.name_len == 2 && strncasecmp(t.name, "li", 2) == 0) {
+        break;
+    case T_LI:
         h_block(h, 1);
         if (!t.closing) {
             h_flush(h);
             buf_append(h->out, "* ", 2);
             h->col += 2;
         }
-    } else if (t.name_len == 2 && strncasecmp(t.name, "hr", 2) == 0) {
+        break;
+    case T_HR:
         h_block(h, 2);
         h_str(h, "------------------------------", 30);
         h_block(h, 2);
-    } else if (t.name_len == 2 && (strncasecmp(t.name, "td", 2) == 0 || strncasecmp(t.name, "th", 2) == 0)) {
+        break;
+    case T_CELL:
         h->pending_space = true;
-    } else if (t.name_len == 1 && (*t.name == 'a' || *t.name == 'A')) {
+        break;
+    case T_A:
         if (t.closing && h->in_link) {
             h_link_end(h);
         } else if (!t.closing) {
@@ -422,10 +466,16 @@ static const char *h_tag(struct h2t *h, const char *s, const char *end)
             h->href_len = t.v1 ? decode_attr(t.v1, t.v1e, h->href, sizeof(h->href)) : 0;
             h->link_start = h->out->len;
         }
-    } else if (!t.closing && t.name_len == 3 && strncasecmp(t.name, "img", 3) == 0 && t.v2 && t.v2e > t.v2) {
-        char alt[512];
-        size_t n = decode_attr(t.v2, t.v2e, alt, sizeof(alt));
-        h_str(h, alt, n);
+        break;
+    case T_IMG:
+        if (!t.closing && t.v2 && t.v2e > t.v2) {
+            char alt[512];
+            size_t n = decode_attr(t.v2, t.v2e, alt, sizeof(alt));
+            h_str(h, alt, n);
+        }
+        break;
+    default:
+        break;
     }
     return next;
 }

@@ -290,34 +290,39 @@ enum mime_cte mime_body_choose(const char *data, size_t len)
 {
     const unsigned char *s = (const unsigned char *)data;
     bool plain = true;
-    size_t qp = 0, line = 0, col = 0;
-    for (size_t i = 0; i < len; i++) {
+    size_t qp = 0, line = 0, col = 0; /* QP estimate, QP length and characters of the line */
+    size_t i = 0;
+    while (i < len) {
+        size_t r = i;
+        while (r < len && s[r] > 32 && s[r] < 127 && s[r] != '=')
+            r++;
+        line += r - i, col += r - i, i = r;
+        if (i == len)
+            break;
         unsigned char c = s[i];
         if (c == '\n' || (c == '\r' && i + 1 < len && s[i + 1] == '\n')) {
             if (col > 0 && (s[i - 1] == ' ' || s[i - 1] == '\t'))
                 plain = false, line += 2;
+            if (col > QP_LINE_MAX)
+                plain = false;
             if (line > QP_LINE_MAX)
                 qp += (line - 2) / (QP_LINE_MAX - 2) * 3;
             qp += line + 2;
             line = col = 0;
-            i += c == '\r';
+            i += c == '\r' ? 2 : 1;
             continue;
         }
-        if (c >= 33 && c <= 126 && c != '=') {
-            line++;
-        } else if (c == ' ' || c == '\t') {
+        if (c == ' ' || c == '\t') {
             line++;
         } else {
             line += 3;
-            if (c != '=')
+            if (c != '=' || (i + 1 < len && s[i + 1] == '_'))
                 plain = false;
         }
-        if (c == '=' && i + 1 < len && s[i + 1] == '_')
-            plain = false;
-        if (++col > QP_LINE_MAX)
-            plain = false;
+        col++;
+        i++;
     }
-    if (col > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+    if (col > QP_LINE_MAX || (col > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t')))
         plain = false;
     if (line > QP_LINE_MAX)
         qp += (line - 2) / (QP_LINE_MAX - 2) * 3;

@@ -44,6 +44,15 @@ void qp_encode(struct buf *out, const void *data, size_t len)
     buf_reserve(out, len * 3 + len / 8 + 8);
     char *o = out->data + out->len;
     while (s < end) {
+        /* fast path: printable characters (and spaces not ending a line) in mid-line,
+           far from a soft break */
+        while (col > 0 && col < QP_LINE_MAX - 2 && s < end &&
+               (qp_literal(*s) || (*s == ' ' && s + 1 < end && s[1] != '\n' && s[1] != '\r'))) {
+            *o++ = (char)*s++;
+            col++;
+        }
+        if (s == end)
+            break;
         unsigned char c = *s;
         if (c == '\n' || (c == '\r' && s + 1 < end && s[1] == '\n')) {
             *o++ = '\r';
