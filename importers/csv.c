@@ -137,7 +137,7 @@ static int feed_piece(struct csv_reader *r, const char *p, size_t n, csv_record_
     }
     char last = p[n - 1];
     if (last == '\n') {
-        if (!r->prev_cr)
+        if (!(r->prev_cr && n == 1))   /* the LF of a CRLF split from its CR is no new line */
             r->line++;
         r->prev_cr = false;
     } else if (last == '\r') {

@@ -124,7 +124,9 @@ struct import_loader *import_loader_begin(PGconn *conn, const struct import_load
         pg_command(conn, "BEGIN", err, errlen) < 0)
         goto fail;
     l->in_tx = true;
-    if (pg_command(conn, "SET LOCAL work_mem = '256MB'", err, errlen) < 0)
+    /* JIT compilation costs most of a second per statement here and gains nothing on these plans. */
+    if (pg_command(conn, "SET LOCAL work_mem = '256MB'", err, errlen) < 0 ||
+        pg_command(conn, "SET LOCAL jit = off", err, errlen) < 0)
         goto fail;
     if (o->list && loader_resolve_list(l, err, errlen) < 0)
         goto fail;

@@ -111,6 +111,12 @@ static void test_csv_crlf_lf_and_cr_line_ends(void **state)
     assert_int_equal(parse("h1,h2\ra,b\rc,d\r", ',', 0, &c), 0);
     assert_string_equal(c.recs.data, "1|h1|h2\n2|a|b\n3|c|d\n");
     collected_free(&c);
+    /* LF then CR is two line ends; a CR then a line that ends in LF is two as well. */
+    for (size_t step = 0; step < 4; step++) {
+        assert_int_equal(parse("h\n\n\rb\nc\r\nd", ',', step, &c), 0);
+        assert_string_equal(c.recs.data, "1|h\n4|b\n5|c\n6|d\n");
+        collected_free(&c);
+    }
 }
 
 static void test_csv_blank_lines_are_skipped_but_counted(void **state)
