@@ -27,7 +27,6 @@
 #define TOKEN_MAX 900     /* longest unbreakable run allowed in a header value */
 #define EW_MAX 75         /* RFC 2047 encoded-word length limit */
 #define EW_OVERHEAD 12    /* "=?UTF-8?B?" and "?=" */
-#define PLAIN_WORD_MAX 70 /* longer words in text headers are encoded so they can fold */
 
 static const char hexdig[] = "0123456789ABCDEF";
 
@@ -186,17 +185,21 @@ size_t mime_rfc2047_encode(struct buf *out, const char *s, size_t len, size_t co
     return col;
 }
 
-/* needs_encoding - is S more than printable ASCII words short enough to fold? */
-static bool needs_encoding(const char *s)
+/*
+ * needs_encoding - is S anything but printable ASCII words short enough to
+ * fold within 78 columns, the first starting at COL? In a PHRASE, quotes and
+ * backslashes count twice (they may need escaping).
+ */
+static bool needs_encoding(const char *s, size_t col, bool phrase)
 {
-    size_t run = 0;
+    size_t run = 0, max = col + 2 < MIME_LINE_FOLD ? MIME_LINE_FOLD - col - 2 : 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p >= 0x7F || (*p < 0x20 && *p != '\t'))
             return true;
         if (p[0] == '=' && p[1] == '?')
             return true;
-        run = (*p == ' ' || *p == '\t') ? 0 : run + 1;
-        if (run > PLAIN_WORD_MAX)
+        run = (*p == ' ' || *p == '\t') ? 0 : run + 1 + (phrase && (*p == '"' || *p == '\\'));
+        if (run > max)
             return true;
     }
     return false;
@@ -214,7 +217,7 @@ void mime_header_fold(struct buf *out, const char *name, const char *value)
 /* mime_header_text - an unstructured header, RFC 2047-encoded when not plain ASCII. */
 void mime_header_text(struct buf *out, const char *name, const char *value)
 {
-    if (!needs_encoding(value)) {
+    if (!needs_encoding(value, strlen(name) + 2, false)) {
         mime_header_fold(out, name, value);
         return;
     }
@@ -240,7 +243,7 @@ static bool is_atext_phrase(const char *s)
 /* hw_phrase - a display name: atoms, a quoted string, or encoded-words. */
 static void hw_phrase(struct hw *h, const char *display)
 {
-    if (needs_encoding(display)) {
+    if (needs_encoding(display, h->out->len - h->line, true)) {
         hw_encoded(h, display, strlen(display));
     } else if (is_atext_phrase(display)) {
         hw_appends(h, display);

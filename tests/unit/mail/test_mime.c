@@ -170,6 +170,18 @@ static void test_mime_header_text_plain_or_encoded(void **state)
     buf_reset(&b);
     mime_header_text(&b, "Subject", "");
     assert_string_equal(buf_cstr(&b), "Subject: \r\n");
+    /* a word that cannot fit within 78 columns is encoded, so it can be split */
+    char word[80];
+    memset(word, 'w', 67);
+    word[67] = 0;
+    buf_reset(&b);
+    mime_header_text(&b, "Subject", word);
+    assert_int_equal(b.len, 9 + 67 + 2); /* "Subject: " + word + CRLF: 76 columns */
+    strcpy(word + 67, "w");
+    buf_reset(&b);
+    mime_header_text(&b, "Subject", word);
+    assert_memory_equal(b.data, "Subject: =?UTF-8?Q?wwww", 23);
+    assert_crlf_lines(b.data, b.len, 78);
     buf_free(&b);
 }
 
