@@ -1,0 +1,666 @@
+/*
+ * test_smtp_conn - the SMTP client connection and pool against a scripted
+ * fake server on loopback, in the same libuv loop: pipelining, AUTH LOGIN,
+ * RSET after a refused recipient, 421, drops, timeouts, max messages per
+ * connection and pacing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "engine/net/smtp.h"
+#include "engine/net/smtp_pool.h"
+#include "engine/util/alloc.h"
+#include "engine/util/buf.h"
+
+/* ---- the fake server ---- */
+
+/* One exchange: the line the client must send (a prefix), and the reply. */
+struct step {
+    const char *expect;
+    const char *reply; /* NULL: none (a pipelined command answered later); "<close>"; "<hang>" */
+};
+
+struct fake;
+
+/* One accepted connection. */
+struct fconn {
+    uv_tcp_t tcp;
+    struct fake *f;
+    bool open;
+    bool data_mode;
+    struct buf in;
+};
+
+#define MAXC 16
+
+struct fake {
+    uv_loop_t *loop;
+    uv_tcp_t server;
+    const char *greeting;
+    const struct step *steps;
+    int nsteps;
+    int i;
+    struct fconn conns[MAXC];
+    struct buf transcript; /* every command line received, "\n" after each */
+    struct buf body;       /* the last DATA received, as on the wire */
+    int sessions;
+    char mismatch[512];
+    int port;
+};
+
+static void on_fake_written(uv_write_t *req, int status)
+{
+    (void)status;
+    xfree(req->data);
+    xfree(req);
+}
+
+static void fake_send(struct fconn *fc, const char *s)
+{
+    if (!fc->open)
+        return;
+    uv_write_t *req = xmalloc(sizeof(*req));
+    req->data = xstrdup(s);
+    uv_buf_t b = uv_buf_init(req->data, (unsigned)strlen(s));
+    if (uv_write(req, (uv_stream_t *)&fc->tcp, &b, 1, on_fake_written) < 0) {
+        xfree(req->data);
+        xfree(req);
+    }
+}
+
+static void on_fconn_closed(uv_handle_t *h)
+{
+    struct fconn *fc = h->data;
+    buf_free(&fc->in);
+}
+
+static void fake_drop(struct fconn *fc)
+{
+    if (fc->open) {
+        fc->open = false;
+        uv_close((uv_handle_t *)&fc->tcp, on_fconn_closed);
+    }
+}
+
+static void fake_line(struct fconn *fc, const char *line)
+{
+    struct fake *f = fc->f;
+    if (fc->data_mode) {
+        if (strcmp(line, ".") != 0) {
+            buf_appends(&f->body, line);
+            buf_appends(&f->body, "\r\n");
+            return;
+        }
+        fc->data_mode = false;
+    }
+    buf_appends(&f->transcript, line);
+    buf_appendc(&f->transcript, '\n');
+    /* A pool may QUIT one connection while the next one starts: QUIT is
+     * answered out of the script unless the script expects it now. */
+    if (strcmp(line, "QUIT") == 0 && (f->i >= f->nsteps || strcmp(f->steps[f->i].expect, "QUIT") != 0)) {
+        fake_send(fc, "221 2.0.0 Bye\r\n");
+        return;
+    }
+    if (f->i >= f->nsteps) {
+        if (!f->mismatch[0])
+            snprintf(f->mismatch, sizeof(f->mismatch), "unexpected line after the script: %s", line);
+        return;
+    }
+    const struct step *st = &f->steps[f->i++];
+    if (strncmp(line, st->expect, strlen(st->expect)) != 0 && !f->mismatch[0])
+        snprintf(f->mismatch, sizeof(f->mismatch), "step %d: expected %s, got %s", f->i - 1, st->expect, line);
+    if (!st->reply || strcmp(st->reply, "<hang>") == 0)
+        return;
+    if (strcmp(st->reply, "<close>") == 0) {
+        fake_drop(fc);
+        return;
+    }
+    fake_send(fc, st->reply);
+    if (strncmp(st->reply, "354", 3) == 0 || strstr(st->reply, "\n354")) {
+        fc->data_mode = true;
+        buf_reset(&f->body);
+    }
+}
+
+static void fake_alloc(uv_handle_t *h, size_t n, uv_buf_t *b)
+{
+    (void)h;
+    b->base = xmalloc(n);
+    b->len = n;
+}
+
+static void on_fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct fconn *fc = s->data;
+    if (n < 0) {
+        fake_drop(fc);
+    } else if (n > 0) {
+        buf_append(&fc->in, b->base, (size_t)n);
+        char *nl;
+        while (fc->open && fc->in.len && (nl = memchr(fc->in.data, '\n', fc->in.len)) != NULL) {
+            size_t len = (size_t)(nl - fc->in.data);
+            char *line = xstrndup(fc->in.data, len && nl[-1] == '\r' ? len - 1 : len);
+            memmove(fc->in.data, nl + 1, fc->in.len - len - 1);
+            buf_truncate(&fc->in, fc->in.len - len - 1);
+            fake_line(fc, line);
+            xfree(line);
+        }
+    }
+    xfree(b->base);
+}
+
+static void on_fake_connection(uv_stream_t *server, int status)
+{
+    struct fake *f = server->data;
+    if (status < 0 || f->sessions >= MAXC)
+        return;
+    struct fconn *fc = &f->conns[f->sessions++];
+    uv_tcp_init(f->loop, &fc->tcp);
+    fc->tcp.data = fc;
+    fc->f = f;
+    buf_init(&fc->in);
+    assert_int_equal(uv_accept(server, (uv_stream_t *)&fc->tcp), 0);
+    fc->open = true;
+    uv_read_start((uv_stream_t *)&fc->tcp, fake_alloc, on_fake_read);
+    if (strcmp(f->greeting, "<hang>") != 0)
+        fake_send(fc, f->greeting);
+}
+
+static void fake_start(struct fake *f, uv_loop_t *loop, const char *greeting, const struct step *steps,
+                       int nsteps)
+{
+    memset(f, 0, sizeof(*f));
+    f->loop = loop;
+    f->greeting = greeting;
+    f->steps = steps;
+    f->nsteps = nsteps;
+    uv_tcp_init(loop, &f->server);
+    f->server.data = f;
+    struct sockaddr_in a;
+    uv_ip4_addr("127.0.0.1", 0, &a);
+    assert_int_equal(uv_tcp_bind(&f->server, (struct sockaddr *)&a, 0), 0);
+    assert_int_equal(uv_listen((uv_stream_t *)&f->server, 8, on_fake_connection), 0);
+    int n = sizeof(a);
+    uv_tcp_getsockname(&f->server, (struct sockaddr *)&a, &n);
+    f->port = ntohs(a.sin_port);
+}
+
+static void fake_stop(struct fake *f)
+{
+    for (int i = 0; i < f->sessions; i++)
+        fake_drop(&f->conns[i]);
+    uv_close((uv_handle_t *)&f->server, NULL);
+}
+
+static void fake_free(struct fake *f)
+{
+    buf_free(&f->transcript);
+    buf_free(&f->body);
+}
+
+/* ---- a client driven by a list of messages ---- */
+
+#define MAXR 8
+
+struct saved {
+    enum smtp_stage stage;
+    bool accepted;
+    int code;
+    int error;
+    char enhanced[16];
+    char text[256];
+    char queue_id[64];
+};
+
+struct client {
+    struct fake *fake;
+    struct smtp_conn *conn;
+    int open_status;
+    struct saved open;
+    const char *const *bodies; /* messages to send, NULL-terminated */
+    int next;
+    struct saved res[MAXR];
+    int nres;
+    bool ready_after_last;
+    int closed;
+};
+
+static void save(struct saved *s, const struct smtp_result *r)
+{
+    s->stage = r->stage;
+    s->accepted = r->accepted;
+    s->code = r->code;
+    s->error = r->error;
+    snprintf(s->enhanced, sizeof(s->enhanced), "%s", r->enhanced);
+    snprintf(s->text, sizeof(s->text), "%s", r->text);
+    snprintf(s->queue_id, sizeof(s->queue_id), "%s", r->queue_id);
+}
+
+static void on_client_closed(void *arg)
+{
+    struct client *cl = arg;
+    cl->closed++;
+    fake_stop(cl->fake);
+}
+
+static void send_next(struct client *cl);
+
+static void on_sent(struct smtp_conn *c, const struct smtp_result *r, void *arg)
+{
+    (void)c;
+    struct client *cl = arg;
+    save(&cl->res[cl->nres++], r);
+    send_next(cl);
+}
+
+static void send_next(struct client *cl)
+{
+    const char *body = cl->bodies ? cl->bodies[cl->next] : NULL;
+    if (!body || !smtp_conn_ready(cl->conn)) {
+        cl->ready_after_last = smtp_conn_ready(cl->conn);
+        smtp_conn_close(cl->conn, on_client_closed, cl);
+        return;
+    }
+    cl->next++;
+    assert_int_equal(smtp_conn_send(cl->conn, "from@postino.test", "to@example.com", body, strlen(body),
+                                    on_sent, cl),
+                     0);
+}
+
+static void on_open(struct smtp_conn *c, int status, const struct smtp_result *r, void *arg)
+{
+    (void)c;
+    struct client *cl = arg;
+    cl->open_status = status;
+    save(&cl->open, r);
+    if (status < 0) {
+        smtp_conn_close(cl->conn, on_client_closed, cl);
+        return;
+    }
+    send_next(cl);
+}
+
+/* session - run one client session against a fake server with the script given. */
+static void session(struct client *cl, struct fake *f, struct smtp_config *cfg, const char *greeting,
+                    const struct step *steps, int nsteps, const char *const *bodies)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    fake_start(f, &loop, greeting, steps, nsteps);
+    memset(cl, 0, sizeof(*cl));
+    cl->fake = f;
+    cl->bodies = bodies;
+    cfg->host = "127.0.0.1";
+    cfg->port = f->port;
+    if (!cfg->helo_name)
+        cfg->helo_name = "client.test";
+    assert_int_equal(smtp_conn_open(&loop, cfg, on_open, cl, &cl->conn), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    assert_int_equal(cl->closed, 1);
+    if (f->mismatch[0])
+        fail_msg("%s", f->mismatch);
+}
+
+#define EHLO_PIPE "250-fake.test\r\n250-PIPELINING\r\n250-SIZE 100000\r\n250-8BITMIME\r\n" \
+                  "250-ENHANCEDSTATUSCODES\r\n250 AUTH LOGIN\r\n"
+
+static void test_smtp_conn_auth_login_pipelining_rset_and_421(void **state)
+{
+    (void)state;
+    static const struct step steps[] = {
+        { "EHLO client.test", EHLO_PIPE },
+        { "AUTH LOGIN", "334 VXNlcm5hbWU6\r\n" },
+        { "dXNlcg==", "334 UGFzc3dvcmQ6\r\n" },   /* "user" */
+        { "cGFzcw==", "235 2.7.0 Authentication successful\r\n" }, /* "pass" */
+        /* Message 1: pipelined and accepted. */
+        { "MAIL FROM:<from@postino.test> SIZE=22 BODY=8BITMIME", NULL },
+        { "RCPT TO:<to@example.com>", NULL },
+        { "DATA", "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n" },
+        { ".", "250 2.0.0 Ok: queued as 4AbC1\r\n" },
+        /* Message 2: the recipient refused, DATA refused, then RSET. */
+        { "MAIL FROM:", NULL },
+        { "RCPT TO:", NULL },
+        { "DATA", "250 2.1.0 Ok\r\n550-5.1.1 <to@example.com>: Recipient address rejected:\r\n"
+                  "550 5.1.1 User unknown\r\n554 5.5.1 Error: no valid recipients\r\n" },
+        { "RSET", "250 2.0.0 Ok\r\n" },
+        /* Message 3: the server is going away. */
+        { "MAIL FROM:", NULL },
+        { "RCPT TO:", NULL },
+        { "DATA", "421 4.3.2 Service shutting down\r\n" },
+    };
+    static const char *const bodies[] = { "Subject: one\r\n\r\n.dot\r\n", "Subject: two\r\n\r\nx\r\n",
+                                          "Subject: three\r\n\r\nx\r\n", "never sent\r\n", NULL };
+    struct smtp_config cfg = { .tls = SMTP_TLS_NONE, .username = "user", .password = "pass" };
+    struct client cl;
+    struct fake f;
+    session(&cl, &f, &cfg, "220 fake.test ESMTP\r\n", steps, sizeof(steps) / sizeof(steps[0]), bodies);
+    assert_int_equal(cl.open_status, 0);
+    assert_int_equal(cl.nres, 3);
+
+    assert_true(cl.res[0].accepted);
+    assert_int_equal(cl.res[0].stage, SMTP_STAGE_DATA);
+    assert_int_equal(cl.res[0].code, 250);
+    assert_string_equal(cl.res[0].enhanced, "2.0.0");
+    assert_string_equal(cl.res[0].queue_id, "4AbC1");
+    /* The body went out dot-stuffed. */
+    assert_string_equal(f.body.data ? f.body.data : "", "Subject: one\r\n\r\n..dot\r\n");
+
+    assert_false(cl.res[1].accepted);
+    assert_int_equal(cl.res[1].stage, SMTP_STAGE_RCPT);
+    assert_int_equal(cl.res[1].code, 550);
+    assert_string_equal(cl.res[1].enhanced, "5.1.1");
+    assert_string_equal(cl.res[1].text, "<to@example.com>: Recipient address rejected:\nUser unknown");
+
+    assert_false(cl.res[2].accepted);
+    assert_int_equal(cl.res[2].stage, SMTP_STAGE_MAIL);
+    assert_int_equal(cl.res[2].code, 421);
+    assert_int_equal(cl.res[2].error, 0);
+    /* After a 421 the connection takes no more messages. */
+    assert_false(cl.ready_after_last);
+    assert_int_equal(f.i, (int)(sizeof(steps) / sizeof(steps[0])));
+    fake_free(&f);
+}
+
+static void test_smtp_conn_without_pipelining_waits_for_each_reply(void **state)
+{
+    (void)state;
+    static const struct step steps[] = {
+        { "EHLO client.test", "250-fake.test\r\n250 SIZE\r\n" },
+        { "MAIL FROM:<from@postino.test> SIZE=13", "250 Ok\r\n" },
+        { "RCPT TO:<to@example.com>", "250 Ok\r\n" },
+        { "DATA", "354 go ahead\r\n" },
+        { ".", "250 Ok: queued as Q1\r\n" },
+        { "MAIL FROM:", "250 Ok\r\n" },
+        { "RCPT TO:", "550 No such user\r\n" },
+        { "RSET", "250 Ok\r\n" },
+        { "QUIT", "221 Bye\r\n" },
+    };
+    static const char *const bodies[] = { "a\r\n.\r\nb\r\nlast", "b\r\n", NULL };
+    struct smtp_config cfg = { .tls = SMTP_TLS_NONE };
+    struct client cl;
+    struct fake f;
+    session(&cl, &f, &cfg, "220-fake.test\r\n220 multi-line greeting\r\n", steps,
+            sizeof(steps) / sizeof(steps[0]), bodies);
+    assert_int_equal(cl.open_status, 0);
+    assert_int_equal(cl.nres, 2);
+    assert_true(cl.res[0].accepted);
+    assert_string_equal(cl.res[0].queue_id, "Q1");
+    assert_string_equal(cl.res[0].enhanced, "");
+    assert_string_equal(f.body.data ? f.body.data : "", "a\r\n..\r\nb\r\nlast\r\n");
+    assert_int_equal(cl.res[1].stage, SMTP_STAGE_RCPT);
+    assert_int_equal(cl.res[1].code, 550);
+    assert_true(cl.ready_after_last);
+    /* Each command waited for its reply: the transcript is in script order. */
+    assert_string_equal(f.transcript.data, "EHLO client.test\nMAIL FROM:<from@postino.test> SIZE=13\n"
+                                           "RCPT TO:<to@example.com>\nDATA\n.\n"
+                                           "MAIL FROM:<from@postino.test> SIZE=3\n"
+                                           "RCPT TO:<to@example.com>\nRSET\nQUIT\n");
+    fake_free(&f);
+}
+
+static void test_smtp_conn_setup_failures(void **state)
+{
+    (void)state;
+    struct smtp_config cfg;
+    struct client cl;
+    struct fake f;
+
+    /* A greeting that refuses. */
+    cfg = (struct smtp_config){ .tls = SMTP_TLS_NONE };
+    session(&cl, &f, &cfg, "554 5.7.1 Go away\r\n", NULL, 0, NULL);
+    assert_true(cl.open_status < 0);
+    assert_int_equal(cl.open.stage, SMTP_STAGE_GREETING);
+    assert_int_equal(cl.open.code, 554);
+    assert_string_equal(cl.open.enhanced, "5.7.1");
+    fake_free(&f);
+
+    /* No answer to EHLO: the command timeout. */
+    static const struct step hang[] = { { "EHLO", "<hang>" } };
+    cfg = (struct smtp_config){ .tls = SMTP_TLS_NONE, .command_timeout_ms = 150 };
+    session(&cl, &f, &cfg, "220 fake\r\n", hang, 1, NULL);
+    assert_int_equal(cl.open_status, UV_ETIMEDOUT);
+    assert_int_equal(cl.open.stage, SMTP_STAGE_EHLO);
+    assert_int_equal(cl.open.error, UV_ETIMEDOUT);
+    fake_free(&f);
+
+    /* STARTTLS required, not offered. */
+    static const struct step notls[] = { { "EHLO", "250 fake\r\n" } };
+    cfg = (struct smtp_config){ .tls = SMTP_TLS_REQUIRE, .tls_no_verify = true };
+    session(&cl, &f, &cfg, "220 fake\r\n", notls, 1, NULL);
+    assert_int_equal(cl.open_status, UV_ENOTSUP);
+    assert_int_equal(cl.open.stage, SMTP_STAGE_TLS);
+    fake_free(&f);
+
+    /* AUTH wanted, the server offers only CRAM-MD5. */
+    static const struct step cram[] = { { "EHLO", "250-fake\r\n250 AUTH CRAM-MD5\r\n" } };
+    cfg = (struct smtp_config){ .tls = SMTP_TLS_NONE, .username = "u", .password = "p" };
+    session(&cl, &f, &cfg, "220 fake\r\n", cram, 1, NULL);
+    assert_int_equal(cl.open_status, UV_ENOTSUP);
+    assert_int_equal(cl.open.stage, SMTP_STAGE_AUTH);
+    fake_free(&f);
+
+    /* A malformed reply. */
+    static const struct step junk[] = { { "EHLO", "hello there\r\n" } };
+    cfg = (struct smtp_config){ .tls = SMTP_TLS_NONE };
+    session(&cl, &f, &cfg, "220 fake\r\n", junk, 1, NULL);
+    assert_int_equal(cl.open_status, UV_EPROTO);
+    assert_int_equal(cl.open.stage, SMTP_STAGE_EHLO);
+    fake_free(&f);
+}
+
+static void test_smtp_conn_drop_during_message_and_data_timeout(void **state)
+{
+    (void)state;
+    struct smtp_config cfg;
+    struct client cl;
+    struct fake f;
+    static const char *const one[] = { "x\r\n", NULL };
+
+    static const struct step drop[] = { { "EHLO", "250 fake\r\n" }, { "MAIL", "<close>" } };
+    cfg = (struct smtp_config){ .tls = SMTP_TLS_NONE };
+    session(&cl, &f, &cfg, "220 fake\r\n", drop, 2, one);
+    assert_int_equal(cl.nres, 1);
+    assert_int_equal(cl.res[0].stage, SMTP_STAGE_MAIL);
+    assert_int_equal(cl.res[0].code, 0);
+    assert_true(cl.res[0].error == UV_EOF || cl.res[0].error == UV_ECONNRESET);
+    assert_false(cl.ready_after_last);
+    fake_free(&f);
+
+    static const struct step slow[] = {
+        { "EHLO", "250 fake\r\n" }, { "MAIL", "250 ok\r\n" }, { "RCPT", "250 ok\r\n" },
+        { "DATA", "354 go\r\n" },   { ".", "<hang>" },
+    };
+    cfg = (struct smtp_config){ .tls = SMTP_TLS_NONE, .data_timeout_ms = 150 };
+    session(&cl, &f, &cfg, "220 fake\r\n", slow, 5, one);
+    assert_int_equal(cl.nres, 1);
+    assert_int_equal(cl.res[0].stage, SMTP_STAGE_DATA);
+    assert_int_equal(cl.res[0].error, UV_ETIMEDOUT);
+    assert_false(cl.res[0].accepted);
+    fake_free(&f);
+}
+
+struct refusals {
+    struct smtp_conn *conn;
+    int rc_from, rc_rcpt, rc_size, rc_busy, rc_again;
+    int results;
+    bool accepted;
+    int closed;
+    struct fake *fake;
+};
+
+static void on_refusals_closed(void *arg)
+{
+    struct refusals *r = arg;
+    r->closed++;
+    fake_stop(r->fake);
+}
+
+static void on_refusals_sent(struct smtp_conn *c, const struct smtp_result *res, void *arg)
+{
+    struct refusals *r = arg;
+    r->results++;
+    r->accepted = res->accepted;
+    r->rc_again = smtp_conn_send(c, "a@b", "c@d", "x\r\n", 3, on_refusals_sent, r);
+    smtp_conn_close(c, on_refusals_closed, r);
+}
+
+static void on_refusals_open(struct smtp_conn *c, int status, const struct smtp_result *res, void *arg)
+{
+    (void)res;
+    struct refusals *r = arg;
+    assert_int_equal(status, 0);
+    r->rc_from = smtp_conn_send(c, "a@b\r\nRCPT TO:<evil@x>", "c@d", "x\r\n", 3, on_refusals_sent, r);
+    r->rc_rcpt = smtp_conn_send(c, "a@b", "<c@d>", "x\r\n", 3, on_refusals_sent, r);
+    r->rc_size = smtp_conn_send(c, "a@b", "c@d", "0123456789x", 11, on_refusals_sent, r);
+    assert_int_equal(smtp_conn_send(c, "", "c@d", "x\r\n", 3, on_refusals_sent, r), 0);
+    r->rc_busy = smtp_conn_send(c, "a@b", "c@d", "x\r\n", 3, on_refusals_sent, r);
+}
+
+static void test_smtp_conn_send_refuses_bad_input(void **state)
+{
+    (void)state;
+    static const struct step steps[] = {
+        { "EHLO", "250-fake\r\n250 SIZE 10\r\n" },
+        { "MAIL FROM:<> SIZE=3", "250 ok\r\n" }, { "RCPT TO:<c@d>", "250 ok\r\n" },
+        { "DATA", "354 go\r\n" }, { ".", "250 ok\r\n" }, { "QUIT", "221 bye\r\n" },
+    };
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct fake f;
+    fake_start(&f, &loop, "220 fake\r\n", steps, sizeof(steps) / sizeof(steps[0]));
+    struct smtp_config cfg = { .host = "127.0.0.1", .port = f.port, .tls = SMTP_TLS_NONE, .max_messages = 1 };
+    struct refusals r = { .fake = &f };
+    assert_int_equal(smtp_conn_open(&loop, &cfg, on_refusals_open, &r, &r.conn), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    assert_int_equal(r.rc_from, UV_EINVAL);
+    assert_int_equal(r.rc_rcpt, UV_EINVAL);
+    assert_int_equal(r.rc_size, UV_E2BIG);
+    assert_int_equal(r.rc_busy, UV_EBUSY);
+    assert_int_equal(r.rc_again, UV_EAGAIN);
+    assert_int_equal(r.results, 1);
+    assert_true(r.accepted);
+    assert_int_equal(r.closed, 1);
+    if (f.mismatch[0])
+        fail_msg("%s", f.mismatch);
+    fake_free(&f);
+}
+
+/* ---- the pool against the fake server ---- */
+
+struct poolrun {
+    struct smtp_pool *pool;
+    struct fake *fake;
+    int results;
+    int accepted;
+    int first_code;
+    uint64_t t0, t_last;
+    int closed;
+};
+
+static void on_pool_closed(void *arg)
+{
+    struct poolrun *pr = arg;
+    pr->closed++;
+    fake_stop(pr->fake);
+}
+
+static void on_pool_result(const struct smtp_result *res, void *arg)
+{
+    struct poolrun *pr = arg;
+    pr->results++;
+    pr->accepted += res->accepted;
+    if (!res->accepted && !pr->first_code)
+        pr->first_code = res->code ? res->code : res->error;
+    pr->t_last = uv_now(uv_default_loop());
+    if (pr->results == 5)
+        smtp_pool_close(pr->pool, on_pool_closed, pr);
+}
+
+#define SESSION_2(q) { "EHLO", "250-fake\r\n250 PIPELINING\r\n" }, \
+    { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "250 ok\r\n250 ok\r\n354 go\r\n" }, \
+    { ".", "250 Ok: queued as " q "a\r\n" }, \
+    { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "250 ok\r\n250 ok\r\n354 go\r\n" }, \
+    { ".", "250 Ok: queued as " q "b\r\n" }
+
+static void test_smtp_pool_max_messages_per_connection_and_pacing(void **state)
+{
+    (void)state;
+    static const struct step steps[] = { SESSION_2("A"), SESSION_2("B"),
+        { "EHLO", "250-fake\r\n250 PIPELINING\r\n" },
+        { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "250 ok\r\n250 ok\r\n354 go\r\n" },
+        { ".", "250 Ok: queued as Ca\r\n" } };
+    uv_loop_t *loop = uv_default_loop();
+    struct fake f;
+    fake_start(&f, loop, "220 fake\r\n", steps, sizeof(steps) / sizeof(steps[0]));
+    /* One connection, two messages each, at most 20 a second with a burst of 1. */
+    struct smtp_pool_config cfg = {
+        .smtp = { .host = "127.0.0.1", .port = f.port, .tls = SMTP_TLS_NONE, .max_messages = 2 },
+        .max_conns = 1,
+        .limits = { .rate_count = 20, .burst = 1 },
+    };
+    struct poolrun pr = { .fake = &f };
+    assert_int_equal(smtp_pool_create(loop, &cfg, &pr.pool), 0);
+    pr.t0 = uv_now(loop);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(smtp_pool_submit(pr.pool, "a@postino.test", "b@example.com", "x\r\n", 3,
+                                          on_pool_result, &pr),
+                         0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(pr.closed, 1);
+    assert_int_equal(pr.results, 5);
+    assert_int_equal(pr.accepted, 5);
+    assert_int_equal(f.sessions, 3);
+    /* Five messages at 20/s with a burst of 1: at least 4 waits of 50 ms. */
+    assert_true(pr.t_last - pr.t0 >= 200);
+    if (f.mismatch[0])
+        fail_msg("%s", f.mismatch);
+    fake_free(&f);
+}
+
+static void test_smtp_pool_fails_queued_after_repeated_setup_failures(void **state)
+{
+    (void)state;
+    uv_loop_t *loop = uv_default_loop();
+    struct fake f;
+    fake_start(&f, loop, "421 4.7.0 Too many connections\r\n", NULL, 0);
+    struct smtp_pool_config cfg = {
+        .smtp = { .host = "127.0.0.1", .port = f.port, .tls = SMTP_TLS_NONE },
+        .max_conns = 2, .reconnect_min_ms = 10, .max_connect_failures = 3,
+    };
+    struct poolrun pr = { .fake = &f };
+    assert_int_equal(smtp_pool_create(loop, &cfg, &pr.pool), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(smtp_pool_submit(pr.pool, "a@postino.test", "b@example.com", "x\r\n", 3,
+                                          on_pool_result, &pr),
+                         0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(pr.results, 5);
+    assert_int_equal(pr.accepted, 0);
+    assert_int_equal(pr.first_code, 421);
+    /* Three tries, one at a time after the first failure. */
+    assert_int_equal(f.sessions, 3);
+    fake_free(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_smtp_conn_auth_login_pipelining_rset_and_421),
+        cmocka_unit_test(test_smtp_conn_without_pipelining_waits_for_each_reply),
+        cmocka_unit_test(test_smtp_conn_setup_failures),
+        cmocka_unit_test(test_smtp_conn_drop_during_message_and_data_timeout),
+        cmocka_unit_test(test_smtp_conn_send_refuses_bad_input),
+        cmocka_unit_test(test_smtp_pool_max_messages_per_connection_and_pacing),
+        cmocka_unit_test(test_smtp_pool_fails_queued_after_repeated_setup_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
