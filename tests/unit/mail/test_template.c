@@ -1,4 +1,5 @@
 /* test_template - template syntax, escaping, phpList placeholders, wrapping, errors. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -299,6 +300,41 @@ static void test_tmpl_render_appends(void **state)
     tmpl_free(t);
 }
 
+struct shared {
+    const struct tmpl *t;
+    int mismatches;
+};
+
+static void *render_many(void *arg)
+{
+    struct shared *sh = arg;
+    struct buf out = BUF_INIT;
+    for (int i = 0; i < 2000; i++) {
+        buf_reset(&out);
+        tmpl_render(sh->t, &vals, TMPL_HTML, &out);
+        if (strcmp(buf_cstr(&out), "Ann Lee Köln VIP &lt;b&gt;&amp;&quot;&#39;&lt;/b&gt; [sic]") != 0)
+            __atomic_add_fetch(&sh->mismatches, 1, __ATOMIC_RELAXED);
+    }
+    buf_free(&out);
+    return NULL;
+}
+
+static void test_tmpl_shared_by_threads(void **state)
+{
+    (void)state;
+    const char *src = "{{name}} [CITY] {{#if attribs.vip}}VIP{{/if}} {{ attribs.html }} [sic]";
+    char err[TMPL_ERR_MAX];
+    struct shared sh = { tmpl_compile(src, strlen(src), err, sizeof(err)), 0 };
+    assert_non_null(sh.t);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, render_many, &sh), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(sh.mismatches, 0);
+    tmpl_free((struct tmpl *)sh.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_tmpl_invalid_utf8_is_an_error),
         cmocka_unit_test(test_tmpl_null_values_render_empty),
         cmocka_unit_test(test_tmpl_render_appends),
+        cmocka_unit_test(test_tmpl_shared_by_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

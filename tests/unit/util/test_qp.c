@@ -170,6 +170,24 @@ static void test_qp_long_line_wrapped_and_round_trips(void **state)
     buf_free(&d);
 }
 
+static void test_qp_line_over_998_octets_soft_broken(void **state)
+{
+    (void)state;
+    static char in[1001], want[1100];
+    memset(in, 'x', 1000);
+    char *w = want;
+    for (int i = 0; i < 13; i++) {
+        memset(w, 'x', 75);
+        memcpy(w + 75, "=\r\n", 3);
+        w += 78;
+    }
+    memset(w, 'x', 25);
+    w[25] = 0;
+    struct buf b = BUF_INIT;
+    assert_string_equal(enc(&b, in), want);
+    buf_free(&b);
+}
+
 static void test_qp_decode_soft_hard_and_bad(void **state)
 {
     (void)state;
@@ -197,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_qp_dot_after_soft_break_encoded),
         cmocka_unit_test(test_qp_trailing_space_at_76_column),
         cmocka_unit_test(test_qp_long_line_wrapped_and_round_trips),
+        cmocka_unit_test(test_qp_line_over_998_octets_soft_broken),
         cmocka_unit_test(test_qp_decode_soft_hard_and_bad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
