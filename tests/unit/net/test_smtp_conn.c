@@ -651,6 +651,44 @@ static void test_smtp_pool_fails_queued_after_repeated_setup_failures(void **sta
     fake_free(&f);
 }
 
+#define ONE_OK(q) { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "250 ok\r\n250 ok\r\n354 go\r\n" }, \
+    { ".", "250 Ok: queued as " q "\r\n" }
+
+static void test_smtp_pool_reconnects_after_421(void **state)
+{
+    (void)state;
+    static const struct step steps[] = {
+        { "EHLO", "250-fake\r\n250 PIPELINING\r\n" }, ONE_OK("Q1"),
+        { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "421 4.4.2 fake Error: timeout exceeded\r\n" },
+        { "EHLO", "250-fake\r\n250 PIPELINING\r\n" }, ONE_OK("Q3"), ONE_OK("Q4"), ONE_OK("Q5"),
+    };
+    uv_loop_t *loop = uv_default_loop();
+    struct fake f;
+    fake_start(&f, loop, "220 fake\r\n", steps, sizeof(steps) / sizeof(steps[0]));
+    struct smtp_pool_config cfg = {
+        .smtp = { .host = "127.0.0.1", .port = f.port, .tls = SMTP_TLS_NONE },
+        .max_conns = 1, .reconnect_min_ms = 50,
+    };
+    struct poolrun pr = { .fake = &f };
+    assert_int_equal(smtp_pool_create(loop, &cfg, &pr.pool), 0);
+    pr.t0 = uv_now(loop);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(smtp_pool_submit(pr.pool, "a@postino.test", "b@example.com", "x\r\n", 3,
+                                          on_pool_result, &pr),
+                         0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(pr.results, 5);
+    /* The message that met the 421 is reported, not resent; the rest go on a new connection. */
+    assert_int_equal(pr.accepted, 4);
+    assert_int_equal(pr.first_code, 421);
+    assert_int_equal(f.sessions, 2);
+    /* The new connection waited for the backoff. */
+    assert_true(pr.t_last - pr.t0 >= 50);
+    if (f.mismatch[0])
+        fail_msg("%s", f.mismatch);
+    fake_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -661,6 +699,7 @@ int main(void)
         cmocka_unit_test(test_smtp_conn_send_refuses_bad_input),
         cmocka_unit_test(test_smtp_pool_max_messages_per_connection_and_pacing),
         cmocka_unit_test(test_smtp_pool_fails_queued_after_repeated_setup_failures),
+        cmocka_unit_test(test_smtp_pool_reconnects_after_421),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
