@@ -148,7 +148,7 @@ static int feed_piece(struct csv_reader *r, const char *p, size_t n, csv_record_
     }
     if (r->row_done)
         return emit(r, fn, arg);
-    if (r->parser.pstate == CSV_ROW_NOT_BEGUN) {
+    if (r->parser.pstate == CSV_ROW_NOT_BEGUN && (last == '\n' || last == '\r')) {
         buf_reset(&r->raw);   /* a blank line */
         r->rec_line = r->line;
     } else if (r->raw.len > CSV_RECORD_MAX) {
