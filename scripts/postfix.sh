@@ -267,6 +267,13 @@ do_start() {
     if ! runuser -u postfix -- test -x "$dir" 2>/dev/null; then
         die "$dir is not reachable by the postfix user (a parent directory is not world-searchable)"
     fi
+    # A sink left from a start with another port is replaced.
+    if [ -f "$dir/postfix.env" ] && pid_alive "$dir/sink.pid" &&
+        [ "$(sed -n 's/^SINK_PORT=//p' "$dir/postfix.env")" != "$SINK_PORT" ]; then
+        kill "$(cat "$dir/sink.pid")" 2>/dev/null || true
+        rm -f "$dir/sink.pid"
+        sleep 0.2
+    fi
     # Settings for status/stop (the password stays in DIR, mode 600).
     umask 077
     cat >"$dir/postfix.env" <<EOF
