@@ -50,6 +50,7 @@ struct fake {
     struct fconn conns[MAXC];
     struct buf transcript; /* every command line received, "\n" after each */
     struct buf body;       /* the last DATA received, as on the wire */
+    struct buf alldata;    /* every DATA received */
     int sessions;
     char mismatch[512];
     int port;
@@ -96,6 +97,8 @@ static void fake_line(struct fconn *fc, const char *line)
         if (strcmp(line, ".") != 0) {
             buf_appends(&f->body, line);
             buf_appends(&f->body, "\r\n");
+            buf_appends(&f->alldata, line);
+            buf_appends(&f->alldata, "\r\n");
             return;
         }
         fc->data_mode = false;
@@ -203,6 +206,7 @@ static void fake_free(struct fake *f)
 {
     buf_free(&f->transcript);
     buf_free(&f->body);
+    buf_free(&f->alldata);
 }
 
 /* ---- a client driven by a list of messages ---- */
@@ -403,6 +407,38 @@ static void test_smtp_conn_without_pipelining_waits_for_each_reply(void **state)
                                            "RCPT TO:<to@example.com>\nDATA\n.\n"
                                            "MAIL FROM:<from@postino.test> SIZE=3\n"
                                            "RCPT TO:<to@example.com>\nRSET\nQUIT\n");
+    fake_free(&f);
+}
+
+static void test_smtp_conn_ends_unwanted_data_with_a_lone_dot(void **state)
+{
+    (void)state;
+    /* RFC 2920: the recipient was refused but the server still says 354. */
+    static const struct step steps[] = {
+        { "EHLO", "250-fake\r\n250 PIPELINING\r\n" },
+        { "MAIL", NULL }, { "RCPT", NULL },
+        { "DATA", "250 ok\r\n450 4.2.0 <to@example.com>: Recipient address rejected: Greylisted\r\n"
+                  "354 go ahead\r\n" },
+        { ".", "554 5.5.1 Error: no valid recipients\r\n" },
+        { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "250 ok\r\n250 ok\r\n354 go\r\n" },
+        { ".", "250 2.0.0 Ok: queued as Z9\r\n" },
+        { "QUIT", "221 bye\r\n" },
+    };
+    static const char *const bodies[] = { "Subject: a\r\n\r\nsecret\r\n", "Subject: b\r\n\r\nfine\r\n", NULL };
+    struct smtp_config cfg = { .tls = SMTP_TLS_NONE };
+    struct client cl;
+    struct fake f;
+    session(&cl, &f, &cfg, "220 fake\r\n", steps, sizeof(steps) / sizeof(steps[0]), bodies);
+    assert_int_equal(cl.nres, 2);
+    assert_int_equal(cl.res[0].stage, SMTP_STAGE_RCPT);
+    assert_int_equal(cl.res[0].code, 450);
+    assert_string_equal(cl.res[0].enhanced, "4.2.0");
+    assert_false(cl.res[0].accepted);
+    assert_true(cl.res[1].accepted);
+    assert_string_equal(cl.res[1].queue_id, "Z9");
+    /* The refused message's body never went out; no RSET was needed after the dot. */
+    assert_null(strstr(f.transcript.data, "RSET"));
+    assert_string_equal(f.alldata.data, "Subject: b\r\n\r\nfine\r\n");
     fake_free(&f);
 }
 
@@ -694,6 +730,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_smtp_conn_auth_login_pipelining_rset_and_421),
         cmocka_unit_test(test_smtp_conn_without_pipelining_waits_for_each_reply),
+        cmocka_unit_test(test_smtp_conn_ends_unwanted_data_with_a_lone_dot),
         cmocka_unit_test(test_smtp_conn_setup_failures),
         cmocka_unit_test(test_smtp_conn_drop_during_message_and_data_timeout),
         cmocka_unit_test(test_smtp_conn_send_refuses_bad_input),
