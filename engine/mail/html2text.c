@@ -215,7 +215,7 @@ static size_t entity_decode(const char *s, const char *end, char *buf, size_t *n
     }
     size_t len = (size_t)(semi - p);
     for (size_t i = 0; i < sizeof(entities) / sizeof(entities[0]); i++) {
-        if (strlen(entities[i].name) == len && memcmp(entities[i].name, p, len) == 0) {
+        if (entities[i].name[0] == *p && strncmp(entities[i].name, p, len) == 0 && entities[i].name[len] == 0) {
             *n = entities[i].cp ? utf8_put(buf, entities[i].cp) : 0;
             return len + 2;
         }
