@@ -2,10 +2,14 @@
  * loader - COPY into a TEMP staging table and a set-based merge in one transaction.
  *
  * import_stage receives every clean row as sent (rn = the record's line).
- * import_rows keeps the first row of each address (DISTINCT ON lower(email),
- * by line) joined to what the database already holds about it; each outcome
- * is then one statement, and the counts are one aggregate over import_rows,
- * so they are exact and the memory of this process stays flat.
+ * import_rows holds the addresses the database already knows, each once
+ * (DISTINCT ON the subscriber, keeping the first row by line), with what the
+ * database holds about them; every outcome for them is one statement and
+ * their counts one aggregate. New addresses go from import_stage straight
+ * into subscribers in line order, so the unique index on lower(email) keeps
+ * the first row of each and ignores its repeats; duplicates are then what is
+ * left: loaded rows minus existing, new and unknown addresses. Counts are
+ * exact and the memory of this process stays flat.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,9 +123,9 @@ struct import_loader *import_loader_begin(PGconn *conn, const struct import_load
     l->conn = conn;
     l->o = *o;
     buf_init(&l->out);
-    /* Server memory for the temp tables and the sort; set before the session's first temp table. */
-    if (pg_command(conn, "SET temp_buffers = '512MB'", NULL, 0) < 0 ||
-        pg_command(conn, "BEGIN", err, errlen) < 0)
+    /* Server memory for the temp tables; only possible before the session's first temp table. */
+    (void)pg_command(conn, "SET temp_buffers = '512MB'", NULL, 0);
+    if (pg_command(conn, "BEGIN", err, errlen) < 0)
         goto fail;
     l->in_tx = true;
     /* JIT compilation costs most of a second per statement here and gains nothing on these plans. */
@@ -350,9 +354,7 @@ static int loader_merge(struct import_loader *l, struct import_counts *c, char *
     const char *p_over[] = { l->o.mode == IMPORT_BLOCKLIST ? "true" : "false" };
     long long existing = 0, added = 0;
     const char *counts_sql;
-    if ((getenv("POSTINO_IMPORT_ANALYZE") &&
-         loader_exec(l, "ANALYZE import_stage", 0, NULL, NULL, "cannot merge", err, errlen) < 0) ||
-        loader_exec(l, sql_rows, 2, p_rows, &existing, "cannot merge", err, errlen) < 0)
+    if (loader_exec(l, sql_rows, 2, p_rows, &existing, "cannot merge", err, errlen) < 0)
         return -1;
     if (l->o.mode == IMPORT_UNSUBSCRIBE) {
         PGresult *res = pg_exec(l->conn, sql_unsub_missing, 0, NULL);

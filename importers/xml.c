@@ -217,17 +217,37 @@ static bool xml_is(const xmlChar *name, const char *want)
     return name && strcmp((const char *)name, want) == 0;
 }
 
+/* The text of NODE (an element or attribute): its one text child in place, else a copy; NULL if none. */
+static const char *xml_text(struct xml_reader *r, xmlNodePtr node)
+{
+    xmlNodePtr t = node->children;
+    if (!t)
+        return node->type == XML_ATTRIBUTE_NODE ? "" : NULL;
+    if (!t->next && (t->type == XML_TEXT_NODE || t->type == XML_CDATA_SECTION_NODE) && t->content)
+        return (const char *)t->content;
+    return xml_own(r, xmlNodeGetContent(node));
+}
+
+/* The value of NODE's attribute NAME (no namespace), or NULL. */
+static const char *xml_attr(struct xml_reader *r, xmlNodePtr node, const char *name)
+{
+    for (xmlAttrPtr a = node->properties; a; a = a->next)
+        if (!a->ns && xml_is(a->name, name))
+            return xml_text(r, (xmlNodePtr)a);
+    return NULL;
+}
+
 /* Fill REC from the expanded <subscriber> NODE. */
 static void xml_read_record(struct xml_reader *r, xmlNodePtr node, struct xml_record *rec)
 {
     memset(rec, 0, sizeof(*rec));
     rec->line = xmlGetLineNo(node);
-    rec->email = xml_own(r, xmlGetProp(node, (const xmlChar *)"email"));
-    rec->name = xml_own(r, xmlGetProp(node, (const xmlChar *)"name"));
+    rec->email = xml_attr(r, node, "email");
+    rec->name = xml_attr(r, node, "name");
     for (xmlNodePtr ch = node->children; ch; ch = ch->next) {
         if (ch->type != XML_ELEMENT_NODE)
             continue;
-        const char *text = xml_own(r, xmlNodeGetContent(ch));
+        const char *text = xml_text(r, ch);
         if (!text)
             text = "";
         if (xml_is(ch->name, "email")) {
@@ -237,7 +257,7 @@ static void xml_read_record(struct xml_reader *r, xmlNodePtr node, struct xml_re
         } else if (xml_is(ch->name, "name")) {
             rec->name = text;
         } else if (xml_is(ch->name, "attribute")) {
-            const char *key = xml_own(r, xmlGetProp(ch, (const xmlChar *)"name"));
+            const char *key = xml_attr(r, ch, "name");
             if (!key || !*key)
                 rec->problem = "<attribute> without a name";
             else
