@@ -275,6 +275,14 @@ static int row_set_email(struct import_row *row, const char *s, size_t len, char
 {
     const char *reason;
     trim_span(&s, &len);
+    /* "Display Name <address>", as mail clients export it: the address inside the brackets. */
+    if (len > 2 && s[len - 1] == '>') {
+        const char *lt = memrchr(s, '<', len);
+        if (lt) {
+            len = (size_t)(s + len - 1 - (lt + 1));
+            s = lt + 1;
+        }
+    }
     if (!len) {
         snprintf(why, whylen, "no email address");
         return -1;

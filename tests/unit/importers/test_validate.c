@@ -138,6 +138,8 @@ static void test_validate_csv_rows_are_normalised(void **state)
                      0);
     assert_int_equal(import_row_from_csv(&row, &c, mkrec(&x, 10, FIELDS("y@example.com")), err, sizeof(err)), 0);
     assert_string_equal(row.attribs.data, "{}");
+    assert_int_equal(import_row_from_csv(&row, &c, mkrec(&x, 11, FIELDS("\"Yves Z\" <Yves@Example.com>")), err, sizeof(err)), 0);
+    assert_string_equal(row.email, "Yves@example.com");
     import_row_free(&row);
     import_columns_free(&c);
 }
