@@ -62,6 +62,7 @@ CREATE INDEX deliveries_ready_idx ON deliveries (next_attempt_at, id) WHERE stat
 CREATE INDEX deliveries_campaign_state_idx ON deliveries (campaign_id, state);
 CREATE INDEX deliveries_subscriber_idx ON deliveries (subscriber_id);
 CREATE INDEX deliveries_sent_idx ON deliveries (campaign_id, sent_at) WHERE state = 'sent';
+CREATE INDEX deliveries_lease_idx ON deliveries (lease_owner) WHERE lease_owner IS NOT NULL;
 
 -- Each running sender says what it is doing (and why it waits) here.
 CREATE TABLE senders (

@@ -114,8 +114,11 @@ struct sender {
     unsigned inflight;          /* claimed, not yet in a recorded batch */
     unsigned rendering;
     bool claim_busy, housekeeping_busy;
-    uint64_t claim_pause_until; /* ms, loop time */
+    uint64_t renewed_at;        /* ms, loop time of the last lease renewal */
+    uint64_t hold_until;        /* ms, loop time: no new message starts before (back-pressure) */
     unsigned ratelimit_hits;
+    struct job *ready_head, *ready_tail; /* rendered, waiting for room in a relay pool */
+    unsigned nready;
     char status[256];
     bool stopping, running_campaigns_known;
     long running_campaigns;
@@ -379,7 +382,7 @@ static void on_smtp_result(const struct smtp_result *res, void *arg)
     if (c.outcome == OUTCOME_SENT) {
         add_result(s, j, "sent", res->code, res->enhanced, res->text, res->queue_id, 0, "", sub->relay->def->name);
         s->sent++;
-        if (s->ratelimit_hits > 0)
+        if (s->ratelimit_hits > 0 && uv_now(s->loop) >= s->hold_until)
             s->ratelimit_hits--;
     } else if (c.outcome == OUTCOME_FAIL) {
         add_result(s, j, "failed", res->code, res->enhanced, res->text, "", 0, bounce_class_name(c.cls),
@@ -387,10 +390,12 @@ static void on_smtp_result(const struct smtp_result *res, void *arg)
         s->failed++;
     } else {
         if (c.rate_limited) {
-            /* back-pressure: stop claiming for a while, longer while it goes on */
-            unsigned pause = 1000u << (s->ratelimit_hits < 5 ? s->ratelimit_hits : 5);
-            s->ratelimit_hits++;
-            s->claim_pause_until = uv_now(s->loop) + pause;
+            /* back-pressure: start no message for a while, longer while it goes on */
+            if (uv_now(s->loop) >= s->hold_until) {
+                unsigned pause = 1000u << (s->ratelimit_hits < 5 ? s->ratelimit_hits : 5);
+                s->ratelimit_hits++;
+                s->hold_until = uv_now(s->loop) + pause;
+            }
             snprintf(s->status, sizeof(s->status), "waiting: relay %s asks to slow down (%d %s %s)",
                      sub->relay->def->name, res->code, res->enhanced, res->text);
         } else if (c.relay_trouble) {
@@ -419,9 +424,8 @@ static struct relay_rt *pick_relay(struct sender *s)
     return best;
 }
 
-static void submit_job(struct sender *s, struct job *j)
+static void submit_job(struct sender *s, struct job *j, struct relay_rt *r)
 {
-    struct relay_rt *r = pick_relay(s);
     struct submit *sub = xcalloc(1, sizeof(*sub));
     sub->s = s;
     sub->job = j;
@@ -432,6 +436,40 @@ static void submit_job(struct sender *s, struct job *j)
         return;
     }
     buf_free(&j->msg); /* the pool has its own copy */
+}
+
+/*
+ * submit_ready - hand rendered messages to the pools while they have room
+ * (a little more than one message per connection waiting) and no
+ * back-pressure hold is on. Keeping the rest here lets a rate-limit answer
+ * stop every message that has not started yet.
+ */
+static void submit_ready(struct sender *s)
+{
+    while (s->ready_head && uv_now(s->loop) >= s->hold_until) {
+        struct relay_rt *r = pick_relay(s);
+        if (smtp_pool_queued(r->pool) + smtp_pool_in_flight(r->pool) >= 2u * (unsigned)r->def->max_conns)
+            return;
+        struct job *j = s->ready_head;
+        s->ready_head = j->next;
+        if (!s->ready_head)
+            s->ready_tail = NULL;
+        s->nready--;
+        j->next = NULL;
+        submit_job(s, j, r);
+    }
+}
+
+static void job_ready(struct sender *s, struct job *j)
+{
+    j->next = NULL;
+    if (s->ready_tail)
+        s->ready_tail->next = j;
+    else
+        s->ready_head = j;
+    s->ready_tail = j;
+    s->nready++;
+    submit_ready(s);
 }
 
 /* ---- rendering (worker threads) ---- */
@@ -468,7 +506,7 @@ static void render_done(uv_work_t *w, int status)
                   status < 0 ? "cancelled" : j->why);
         job_defer(s, j, j->why ? j->why : "compose failed");
     } else {
-        submit_job(s, j);
+        job_ready(s, j);
     }
     sender_pump(s);
 }
@@ -612,19 +650,17 @@ static void claim(struct sender *s)
 /* sender_pump - claim more when there is room, and see whether it is time to stop */
 static void sender_pump(struct sender *s)
 {
+    submit_ready(s);
     if (s->stopping) {
         sender_maybe_stop(s);
         return;
     }
     if (s->claim_busy || !s->claimq.ready)
         return;
-    if (uv_now(s->loop) < s->claim_pause_until)
+    if (uv_now(s->loop) < s->hold_until)
         return;
-    /* claim when at least half a batch fits and the pools are not backed up */
-    size_t queued = 0;
-    for (size_t i = 0; i < s->nrelays; i++)
-        queued += smtp_pool_queued(s->relays[i].pool);
-    if (s->inflight + s->cfg.batch / 2 > s->cfg.max_inflight || queued > s->cfg.batch)
+    /* claim when at least half a batch fits and rendered messages are not piling up */
+    if (s->inflight + s->cfg.batch / 2 > s->cfg.max_inflight || s->nready + s->rendering > s->cfg.batch)
         return;
     claim(s);
 }
@@ -670,12 +706,25 @@ static void on_heartbeat(struct sender *s, PGresult *res, void *arg)
     res_ok(s, res, "heartbeat");
 }
 
+static void on_renewed(struct sender *s, PGresult *res, void *arg)
+{
+    (void)arg;
+    res_ok(s, res, "renewing leases");
+}
+
 static void housekeeping(struct sender *s)
 {
-    char pid[16];
+    char pid[16], lease[16];
     if (s->housekeeping_busy || !s->claimq.ready)
         return;
     s->housekeeping_busy = true;
+    /* rows held longer than a lease (slow relays, back-pressure) must not be claimed again */
+    if (s->inflight > 0 && uv_now(s->loop) - s->renewed_at >= s->cfg.lease_s * 1000u / 3) {
+        const char *rp[] = { s->name, lease };
+        snprintf(lease, sizeof(lease), "%u", s->cfg.lease_s);
+        dbq_push(&s->claimq, ledger_renew_sql, 2, rp, on_renewed, NULL);
+        s->renewed_at = uv_now(s->loop);
+    }
     if (s->cfg.schedule)
         dbq_push(&s->claimq, ledger_schedule_sql, 0, NULL, on_scheduled, NULL);
     dbq_push(&s->claimq, ledger_finish_sql, 0, NULL, on_finished, NULL);
@@ -691,7 +740,7 @@ static void on_tick(uv_timer_t *t)
 {
     struct sender *s = t->data;
     static unsigned ticks;
-    if (s->inflight == 0 && !s->claim_busy && uv_now(s->loop) >= s->claim_pause_until)
+    if (s->inflight == 0 && !s->claim_busy && uv_now(s->loop) >= s->hold_until)
         s->status[0] = 0;
     if (++ticks % 4 == 0 || s->stopping)
         housekeeping(s);
@@ -778,6 +827,8 @@ int sender_run(const struct sender_config *cfg)
         s->cfg.flush_rows = 300;
     if (!s->cfg.flush_ms)
         s->cfg.flush_ms = 100;
+    if (!s->cfg.lease_s)
+        s->cfg.lease_s = 300;
     snprintf(s->max_age, sizeof(s->max_age), "%u", s->cfg.max_age_s ? s->cfg.max_age_s : 3 * 86400);
     gethostname(s->host, sizeof(s->host) - 1);
     if (cfg->name)

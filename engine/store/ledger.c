@@ -108,6 +108,10 @@ const char ledger_heartbeat_sql[] =
     "INSERT INTO senders (name, host, pid, status) VALUES ($1, $2, $3::int, $4)"
     " ON CONFLICT (name) DO UPDATE SET seen_at = now(), status = excluded.status";
 
+const char ledger_renew_sql[] =
+    "UPDATE deliveries SET lease_until = now() + make_interval(secs => $2::int)"
+    " WHERE lease_owner = $1 AND state IN ('queued', 'deferred')";
+
 static void array_open(struct buf *b)
 {
     buf_reset(b);

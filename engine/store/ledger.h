@@ -6,6 +6,7 @@
  * ledger_schedule_sql     start every scheduled campaign whose time has come (materialise)
  * ledger_finish_sql       mark running campaigns with nothing left to send finished
  * ledger_heartbeat_sql    say what sender $1 on host $2 (pid $3) is doing ($4)
+ * ledger_renew_sql        extend the leases sender $1 holds by $2 s
  * ledger_batch_*          results gathered as array parameters for ledger_record_sql
  *
  * Everything is set-based and parameterised; many senders on many machines
@@ -25,6 +26,7 @@ extern const char ledger_claim_sql[];
 extern const char ledger_schedule_sql[];
 extern const char ledger_finish_sql[];
 extern const char ledger_heartbeat_sql[];
+extern const char ledger_renew_sql[];
 extern const char ledger_record_sql[];
 
 /* Claimed row columns, in order. */

@@ -15,6 +15,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN="$ROOT/build/postino"
 TEST_NAME=$(basename "$0" .sh)
 WORK="$ROOT/build/itest/$TEST_NAME"
+# a cluster left running by an interrupted run would outlive its deleted files
+[ -d "$WORK/var/pg/data" ] && (cd "$WORK" && "$BIN" db stop >/dev/null 2>&1)
 rm -rf "$WORK"
 mkdir -p "$WORK"
 chmod 755 "$ROOT/build" "$ROOT/build/itest" "$WORK"
@@ -31,7 +33,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() { CURRENT="$*"; CHECKS=$((CHECKS + 1)); }
+check() {
+    [ -n "$CURRENT" ] && echo "$((SECONDS - CHECK_START))s  $CURRENT" >> "$WORK/checks.log"
+    CURRENT="$*"
+    CHECKS=$((CHECKS + 1))
+    CHECK_START=$SECONDS
+}
+CHECK_START=$SECONDS
 fail() {
     echo "FAIL [$TEST_NAME] $CURRENT: $*"
     echo "  stdout: $(printf '%s' "${out:-}" | head -c 600)"
@@ -69,10 +77,13 @@ expect_err_lines() {
 psql_q() {
     /usr/lib/postgresql/*/bin/psql -X -q -A -t -h "$WORK/var/pg/run" -U postino -d postino -c "$1" 2>&1 | head -c 100000
 }
+export WORK
+export -f psql_q
 jq_get() {   # jq_get JSON PYEXPR: evaluate a Python expression on the parsed JSON (as j)
     /usr/bin/python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
 }
 finish() {
+    [ -n "$CURRENT" ] && echo "$((SECONDS - CHECK_START))s  $CURRENT" >> "$WORK/checks.log"
     if [ "$FAILS" -gt 0 ]; then
         echo "FAIL  $TEST_NAME: $FAILS of $CHECKS checks failed"
         exit 1

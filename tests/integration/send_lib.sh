@@ -1,0 +1,62 @@
+# send_lib.sh - a private Postfix submission server and sender helpers for the
+# sending tests (sourced after lib.sh).
+#   mta_start PORT SINKPORT   Postfix with STARTTLS + SASL on PORT relaying to a sink
+#   mta_stop                  stop them
+#   mta_conf KEY=VALUE...     change Postfix parameters and reload
+#   sink_rcpts                every recipient the sink received, one line each, sorted
+#   sink_clear                forget what the sink received
+#   wait_for DESC SECONDS CMD...   poll CMD until it succeeds
+MTA="$WORK/mta"
+export POSTINO_SEND_RETRY_BASE=1 POSTINO_SEND_RETRY_MAX=2 POSTINO_SEND_FLUSH_MS=50
+export POSTINO_SEND_RECONNECT_MIN_MS=200 POSTINO_SEND_RECONNECT_MAX_MS=1000
+export POSTINO_SEND_HELO_NAME=postino.test
+
+mta_start() {
+    MTA_PORT=$1 SINK_PORT=$2
+    sh "$ROOT/scripts/postfix.sh" start "$MTA" --port "$1" --sink-port "$2" --password secret >/dev/null ||
+        { echo "FAIL [$TEST_NAME] cannot start Postfix"; exit 1; }
+}
+mta_stop() { sh "$ROOT/scripts/postfix.sh" stop "$MTA" >/dev/null 2>&1 || true; }
+mta_conf() {
+    postconf -c "$MTA" -e "$@" && postfix -c "$MTA" reload >/dev/null 2>&1
+    sleep 1
+}
+sink_rcpts() { cat "$MTA"/sink/* 2>/dev/null | sed -n 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/p' | sort; }
+sink_count() { ls "$MTA/sink" 2>/dev/null | wc -l; }
+sink_clear() { rm -f "$MTA"/sink/*; }
+wait_for() {
+    local desc=$1 secs=$2 i
+    shift 2
+    for ((i = 0; i < secs * 5; i++)); do
+        "$@" && return 0
+        sleep 0.2
+    done
+    fail "timed out after ${secs}s waiting for: $desc"
+    return 1
+}
+relay_setup() {
+    echo secret > "$WORK/relay.pw"
+    "$BIN" relay add local --host 127.0.0.1 --port "$MTA_PORT" --user test --password-file "$WORK/relay.pw" \
+        --tls-verify no --max-per-conn 50 "$@" >/dev/null
+}
+add_subscribers() {   # add_subscribers LIST FROM TO: userFROM..userTO@example.org on LIST
+    psql_q "WITH s AS (INSERT INTO subscribers (email, name, attribs)
+              SELECT 'user' || i || '@example.org', 'User ' || i, jsonb_build_object('n', i::text)
+              FROM generate_series($2, $3) i ON CONFLICT (lower(email)) DO UPDATE SET name = excluded.name
+              RETURNING id)
+            INSERT INTO subscriptions (subscriber_id, list_id, status)
+            SELECT s.id, l.id, 'confirmed' FROM s, lists l WHERE l.name = '$1'" >/dev/null
+}
+counters_match_ledger() {   # the campaign's counters equal the ledger
+    local r
+    r=$(psql_q "SELECT c.n_queued = count(*) FILTER (WHERE d.state = 'queued')
+                  AND c.n_sent = count(*) FILTER (WHERE d.state = 'sent')
+                  AND c.n_deferred = count(*) FILTER (WHERE d.state = 'deferred')
+                  AND c.n_failed = count(*) FILTER (WHERE d.state = 'failed')
+                  AND c.n_skipped = count(*) FILTER (WHERE d.state = 'skipped')
+                  AND c.n_cancelled = count(*) FILTER (WHERE d.state = 'cancelled')
+                  AND c.n_total = count(*)
+                FROM campaigns c JOIN deliveries d ON d.campaign_id = c.id WHERE c.id = $1 GROUP BY c.id")
+    [ "$r" = t ] || fail "campaign $1: counters differ from the ledger: $(psql_q "SELECT n_total, n_queued, n_sent, n_deferred, n_failed, n_skipped, n_cancelled FROM campaigns WHERE id = $1") vs $(psql_q "SELECT state, count(*) FROM deliveries WHERE campaign_id = $1 GROUP BY state")"
+}
+campaign_status() { psql_q "SELECT status FROM campaigns WHERE id = $1"; }

@@ -1,0 +1,204 @@
+#!/bin/bash
+# test_send - campaigns through a real Postfix submission server (STARTTLS,
+# SASL) to smtp-sink: exactly once, signed, paced, surviving relay outages,
+# 4xx/5xx answers, rate limits and kill -9 of the sender.
+source "$(dirname "$0")/lib.sh"
+source "$ROOT/tests/integration/send_lib.sh"
+trap 'mta_stop; cleanup' EXIT
+PY=/usr/bin/python3
+
+mta_start 12587 12025
+postino db init
+postino list create alpha
+postino list create beta
+add_subscribers alpha 1 600
+add_subscribers beta 401 1000
+postino dkim add example.com --selector r1
+postino dkim add example.com --selector e1 --algorithm ed25519
+relay_setup
+printf '<p>Hello {{ name }}, number {{ attribs.n }}.</p>\n<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>\n' > body.html
+
+check "relay ls never shows the password; relay test walks through the session"
+postino relay ls --json
+expect_no_out "secret"
+[ "$(jq_get "$out" "j[0]['password_set']")" = True ] || fail "password_set"
+postino relay test local
+expect_rc 0
+expect_out "tls: encrypted"
+expect_out "auth: accepted"
+echo wrong > wrong.pw
+postino relay add bad --host 127.0.0.1 --port 12587 --user test --password-file wrong.pw --tls-verify no
+postino relay test bad
+expect_rc 1
+expect_out "auth: failed: 535"
+postino relay rm bad
+postino relay add x --host h --rate fast
+expect_rc 2
+postino relay add x --host h --quota 100
+expect_rc 2
+
+check "a 1,000-recipient campaign over two overlapping lists: each recipient exactly once, signed twice, personalised"
+postino campaign create --name Big --subject 'News for {{ name }}' --from 'News <news@example.com>' \
+    --list alpha --list beta --html body.html --json
+C1=$(jq_get "$out" "j['id']")
+loglines=$(wc -l < "$MTA/postfix.log")
+postino campaign send "$C1"
+expect_rc 0
+expect_out "1000 recipients queued"
+postino send --until-done
+expect_rc 0
+[ "$(campaign_status "$C1")" = finished ] || fail "campaign not finished"
+[ "$(sink_rcpts | uniq | wc -l)" = 1000 ] || fail "$(sink_rcpts | uniq | wc -l) distinct recipients, expected 1000"
+[ "$(sink_rcpts | uniq -d | wc -l)" = 0 ] || fail "some recipients got two messages"
+counters_match_ledger "$C1"
+[ "$(psql_q "SELECT n_sent FROM campaigns WHERE id = $C1")" = 1000 ] || fail "n_sent"
+[ "$(psql_q "SELECT count(*) FROM deliveries WHERE campaign_id = $C1 AND queue_id IS NOT NULL AND smtp_code = 250")" = 1000 ] || fail "queue ids"
+"$BIN" dkim record example.com --json | $PY -c 'import json,sys; print(json.dumps([r["zone"] for r in json.load(sys.stdin)]))' > records.json
+$PY "$ROOT/tests/integration/dkim_verify.py" records.json "$MTA"/sink/* --expect 2 > verify.out 2>&1 ||
+    { out=$(tail -5 verify.out); fail "dkimpy did not verify every message's two signatures"; }
+$PY - "$MTA/sink" <<'PYEOF' || fail "personalisation or headers"
+import email, email.policy, os, re, sys
+d = sys.argv[1]
+for f in os.listdir(d):
+    m = email.message_from_bytes(open(os.path.join(d, f), 'rb').read(), policy=email.policy.default)
+    rcpt = re.search(r'<user(\d+)@example.org>', m['X-Rcpt-Args']).group(1)
+    assert str(m['Subject']) == 'News for User %s' % rcpt, (m['Subject'], rcpt)
+    assert m['To'].addresses[0].addr_spec == 'user%s@example.org' % rcpt
+    assert re.fullmatch(r'<http://localhost:8080/u/[a-z2-7]+>', str(m['List-Unsubscribe']))
+    assert str(m['List-Unsubscribe-Post']) == 'List-Unsubscribe=One-Click'
+    assert re.fullmatch(r'<bounces\+[a-z2-7]+@example\.com>.*', m['X-Mail-Args'])
+    html = m.get_body(('html',)).get_content()
+    assert 'number %s.' % rcpt in html, html
+PYEOF
+sessions=$(tail -n +$((loglines + 1)) "$MTA/postfix.log" | grep -c 'disconnect from localhost')
+tlsauth=$(tail -n +$((loglines + 1)) "$MTA/postfix.log" | grep 'disconnect from localhost' | grep -c 'ehlo=2 starttls=1 auth=1 ')
+[ "$sessions" -gt 0 ] && [ "$sessions" = "$tlsauth" ] || fail "$tlsauth of $sessions sessions used STARTTLS and AUTH"
+
+check "illegal moves are refused naming the current state"
+postino campaign send "$C1"
+expect_rc 1
+expect_err "cannot send campaign $C1: it is finished"
+postino campaign pause "$C1"
+expect_rc 1
+expect_err "it is finished"
+postino campaign schedule "$C1" --at "2030-01-01 10:00"
+expect_rc 1
+
+check "the relay is down when the campaign starts, then comes up: everything arrives once"
+sink_clear
+mta_stop
+postino campaign create --name Outage --subject 'Outage' --from 'news@example.com' --list alpha --html body.html --json
+C2=$(jq_get "$out" "j['id']")
+postino campaign send "$C2"
+"$BIN" send --until-done > sender.out 2>&1 &
+spid=$!
+sleep 4
+[ "$(psql_q "SELECT n_deferred > 0 AND n_sent = 0 FROM campaigns WHERE id = $C2")" = t ] || fail "nothing deferred while the relay was down"
+mta_start 12587 12025
+wait_for "the outage campaign to finish" 90 bash -c "! kill -0 $spid 2>/dev/null"
+wait $spid
+[ "$(sink_rcpts | uniq | wc -l)" = 600 ] || fail "$(sink_rcpts | uniq | wc -l) of 600 recipients after the outage"
+[ "$(sink_rcpts | uniq -d | wc -l)" = 0 ] || fail "duplicates after the outage"
+[ "$(campaign_status "$C2")" = finished ] || fail "not finished"
+[ "$(psql_q "SELECT n_failed FROM campaigns WHERE id = $C2")" = 0 ] || fail "deliveries failed during the outage"
+counters_match_ledger "$C2"
+
+check "Postfix defers some recipients (4xx) and rejects others (5xx)"
+sink_clear
+printf 'user1@example.org 451 4.3.0 try later\nuser2@example.org 451 4.3.0 try later\nuser3@example.org 550 5.1.1 no such user\nuser4@example.org 550 5.1.1 no such user\n' > "$MTA/rcpt_access"
+postmap "$MTA/rcpt_access"
+mta_conf "smtpd_recipient_restrictions=check_recipient_access hash:$MTA/rcpt_access, permit_sasl_authenticated, reject"
+postino campaign create --name Picky --subject 'Picky' --from 'news@example.com' --list alpha --html body.html --json
+C3=$(jq_get "$out" "j['id']")
+postino campaign send "$C3"
+"$BIN" send --until-done > sender.out 2>&1 &
+spid=$!
+wait_for "the 4xx and 5xx answers" 60 bash -c "[ \"\$(psql_q \"SELECT n_failed = 2 AND n_deferred = 2 AND n_sent = 596 FROM campaigns WHERE id = $C3\")\" = t ]"
+[ "$(psql_q "SELECT string_agg(email || ':' || class || ':' || status, ',' ORDER BY email) FROM bounces WHERE campaign_id = $C3")" = "user3@example.org:hard:5.1.1,user4@example.org:hard:5.1.1" ] || fail "bounce rows: $(psql_q "SELECT * FROM bounces WHERE campaign_id = $C3")"
+[ "$(psql_q "SELECT string_agg(s.email, ',' ORDER BY s.email) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.campaign_id = $C3 AND d.state = 'deferred'")" = "user1@example.org,user2@example.org" ] || fail "deferred ones"
+: > "$MTA/rcpt_access"
+postmap "$MTA/rcpt_access"
+mta_stop   # smtpd processes keep their maps for the life of a connection: drop the sender's
+mta_start 12587 12025
+wait_for "the deferred recipients to be delivered once the rule is lifted" 60 bash -c "! kill -0 $spid 2>/dev/null"
+wait $spid
+[ "$(psql_q "SELECT n_sent, n_failed, n_deferred FROM campaigns WHERE id = $C3")" = "598|2|0" ] || fail "final counters"
+[ "$(sink_rcpts | grep -c '^user[12]@example.org$')" = 2 ] || fail "the deferred ones were not delivered exactly once"
+[ "$(sink_rcpts | grep -c '^user[34]@example.org$')" = 0 ] || fail "rejected ones delivered"
+counters_match_ledger "$C3"
+mta_conf "smtpd_recipient_restrictions=permit_sasl_authenticated, reject"
+
+check "Postfix's message rate limit (anvil): the sender slows down, nothing fails"
+sink_clear
+mta_conf "smtpd_client_message_rate_limit=100" "anvil_rate_time_unit=5s" "smtpd_client_event_limit_exceptions="
+postino campaign create --name Paced --subject 'Paced' --from 'news@example.com' --list alpha --html body.html --json
+C4=$(jq_get "$out" "j['id']")
+postino campaign send "$C4"
+postino send --until-done
+expect_rc 0
+[ "$(psql_q "SELECT n_sent, n_failed FROM campaigns WHERE id = $C4")" = "600|0" ] || fail "paced campaign: $(psql_q "SELECT n_sent, n_failed, n_deferred FROM campaigns WHERE id = $C4")"
+grep -q 'Message delivery request rate limit exceeded' "$MTA/postfix.log" || fail "anvil's limit was never hit"
+[ "$(psql_q "SELECT count(*) FROM deliveries WHERE campaign_id = $C4 AND attempts > 1")" -gt 0 ] || fail "no delivery was retried"
+[ "$(sink_rcpts | uniq -d | wc -l)" = 0 ] || fail "duplicates under rate limiting"
+counters_match_ledger "$C4"
+mta_conf "smtpd_client_message_rate_limit=0"
+
+check "pause, resume and cancel"
+postino campaign create --name Pausing --subject 'P' --from 'news@example.com' --list alpha --html body.html --json
+C5=$(jq_get "$out" "j['id']")
+postino campaign pause "$C5"
+expect_rc 1
+expect_err "cannot pause campaign $C5: it is draft"
+postino campaign send "$C5"
+postino campaign pause "$C5"
+expect_rc 0
+expect_out "is paused"
+postino send --until-done
+[ "$(psql_q "SELECT n_sent, n_queued FROM campaigns WHERE id = $C5")" = "0|600" ] || fail "a paused campaign was sent"
+postino campaign resume "$C5"
+expect_out "is running"
+postino send --until-done
+[ "$(psql_q "SELECT status, n_sent FROM campaigns WHERE id = $C5")" = "finished|600" ] || fail "resumed campaign"
+postino campaign create --name Cancel --subject 'C' --from 'news@example.com' --list alpha --html body.html --json
+C6=$(jq_get "$out" "j['id']")
+postino campaign send "$C6"
+postino campaign cancel "$C6"
+expect_rc 0
+expect_out "600 deliveries cancelled"
+postino campaign resume "$C6"
+expect_rc 1
+expect_err "it is cancelled"
+counters_match_ledger "$C6"
+
+check "a scheduled campaign starts when its time comes"
+postino campaign create --name Later --subject 'L' --from 'news@example.com' --list beta --html body.html --json
+C7=$(jq_get "$out" "j['id']")
+postino campaign schedule "$C7" --at "yesterday"
+expect_rc 1
+expect_err "in the past"
+postino campaign schedule "$C7" --at "$(date -u -d '+3 seconds' '+%Y-%m-%d %H:%M:%S+00')"
+expect_rc 0
+expect_out "is scheduled"
+sleep 4
+postino send --until-done
+[ "$(psql_q "SELECT status, n_sent FROM campaigns WHERE id = $C7")" = "finished|600" ] || fail "scheduled campaign: $(psql_q "SELECT status, n_sent FROM campaigns WHERE id = $C7")"
+
+check "recipients who leave after the start are skipped"
+postino campaign create --name Skip --subject 'S' --from 'news@example.com' --list alpha --html body.html --json
+C8=$(jq_get "$out" "j['id']")
+postino campaign send "$C8"
+postino subscriber blocklist user5@example.org
+psql_q "UPDATE subscriptions SET status = 'unsubscribed' WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = 'user6@example.org')" >/dev/null
+postino send --until-done
+[ "$(psql_q "SELECT n_sent, n_skipped FROM campaigns WHERE id = $C8")" = "598|2" ] || fail "skips"
+counters_match_ledger "$C8"
+
+check "a test send goes out at once and stays out of the ledger"
+sink_clear
+postino campaign test "$C1" --to someone@example.net
+expect_rc 0
+expect_out "test message sent to someone@example.net through local: 250"
+wait_for "the test message" 20 bash -c "[ \"\$(cat $MTA/sink/* 2>/dev/null | grep -c '^X-Rcpt-Args: <someone@example.net>')\" = 1 ]"
+[ "$(psql_q "SELECT count(*) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = 'someone@example.net'")" = 0 ] || fail "test send in the ledger"
+
+finish
