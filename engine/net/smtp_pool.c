@@ -51,6 +51,7 @@ struct smtp_pool {
     unsigned nconns;   /* on the list, closing or not */
     unsigned failures; /* setups failed in a row (or drops) */
     uint64_t retry_at; /* no new connection before this */
+    uint64_t hold_until; /* no message given out before this */
     struct smtp_result last;
     struct buf last_text;
     char last_enhanced[16];
@@ -264,6 +265,11 @@ static void pconn_open(struct smtp_pool *p)
 /* assign - give queued messages to idle connections; false when the limiter says wait. */
 static void assign(struct smtp_pool *p)
 {
+    uint64_t now = uv_now(p->loop);
+    if (p->head && now < p->hold_until) {
+        schedule(p, p->hold_until - now);
+        return;
+    }
     for (struct pconn *pc = p->conns; pc && p->head; pc = pc->next) {
         if (!pc->ready || pc->closing || pc->msg || !smtp_conn_ready(pc->conn))
             continue;
@@ -445,6 +451,18 @@ unsigned smtp_pool_conns(const struct smtp_pool *p)
     for (const struct pconn *pc = p->conns; pc; pc = pc->next)
         n += !pc->closing;
     return n;
+}
+
+/*
+ * smtp_pool_hold - give no queued message to a connection for the next MS
+ * milliseconds (a later hold that ends sooner does not shorten it); what is
+ * in flight goes on. For the caller's back-pressure, e.g. after 4xx replies.
+ */
+void smtp_pool_hold(struct smtp_pool *p, unsigned ms)
+{
+    uint64_t until = uv_now(p->loop) + ms;
+    if (until > p->hold_until)
+        p->hold_until = until;
 }
 
 /*

@@ -6,6 +6,7 @@
  * smtp_pool_queued     messages waiting for a connection
  * smtp_pool_in_flight  messages being sent
  * smtp_pool_conns      connections open or opening (at most max_conns)
+ * smtp_pool_hold       give no message to a connection for a while (back-pressure)
  * smtp_pool_close      cancel what waits, let what is in flight finish, QUIT, free
  *
  * At most max_conns connections carry messages, each up to max_messages before
@@ -48,6 +49,7 @@ int smtp_pool_submit(struct smtp_pool *p, const char *env_from, const char *rcpt
 size_t smtp_pool_queued(const struct smtp_pool *p);
 size_t smtp_pool_in_flight(const struct smtp_pool *p);
 unsigned smtp_pool_conns(const struct smtp_pool *p);
+void smtp_pool_hold(struct smtp_pool *p, unsigned ms);
 void smtp_pool_close(struct smtp_pool *p, smtp_close_cb cb, void *arg);
 
 #endif

@@ -725,6 +725,36 @@ static void test_smtp_pool_reconnects_after_421(void **state)
     fake_free(&f);
 }
 
+static void test_smtp_pool_hold_delays_the_next_message(void **state)
+{
+    (void)state;
+    static const struct step steps[] = {
+        { "EHLO", "250-fake\r\n250 PIPELINING\r\n" }, ONE_OK("H1"), ONE_OK("H2"), ONE_OK("H3"),
+        ONE_OK("H4"), ONE_OK("H5"),
+    };
+    uv_loop_t *loop = uv_default_loop();
+    struct fake f;
+    fake_start(&f, loop, "220 fake\r\n", steps, sizeof(steps) / sizeof(steps[0]));
+    struct smtp_pool_config cfg = {
+        .smtp = { .host = "127.0.0.1", .port = f.port, .tls = SMTP_TLS_NONE }, .max_conns = 1,
+    };
+    struct poolrun pr = { .fake = &f };
+    assert_int_equal(smtp_pool_create(loop, &cfg, &pr.pool), 0);
+    pr.t0 = uv_now(loop);
+    smtp_pool_hold(pr.pool, 150);
+    smtp_pool_hold(pr.pool, 10); /* does not shorten the first */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(smtp_pool_submit(pr.pool, "a@postino.test", "b@example.com", "x\r\n", 3,
+                                          on_pool_result, &pr),
+                         0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(pr.accepted, 5);
+    assert_true(pr.t_last - pr.t0 >= 150);
+    if (f.mismatch[0])
+        fail_msg("%s", f.mismatch);
+    fake_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -737,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_smtp_pool_max_messages_per_connection_and_pacing),
         cmocka_unit_test(test_smtp_pool_fails_queued_after_repeated_setup_failures),
         cmocka_unit_test(test_smtp_pool_reconnects_after_421),
+        cmocka_unit_test(test_smtp_pool_hold_delays_the_next_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
