@@ -61,11 +61,16 @@ int main(int argc, char **argv)
     char *body = campaign_html(), err[TMPL_ERR_MAX];
     struct tmpl *html = tmpl_compile_wrap((const char *)layout->data, layout->len, body, strlen(body), err, sizeof(err));
     struct tmpl *subject = tmpl_compile("News for {{ name }}", 19, err, sizeof(err));
-    if (!html || !subject)
+    /* the text part as a campaign without one gets it: derived once from the HTML sources */
+    struct buf tbody = BUF_INIT, tlayout = BUF_INIT;
+    compose_text_source(&tbody, body, strlen(body));
+    compose_text_source(&tlayout, (const char *)layout->data, layout->len);
+    struct tmpl *text = tmpl_compile_wrap(tlayout.data, tlayout.len, tbody.data, tbody.len, err, sizeof(err));
+    if (!html || !subject || !text)
         log_fatal("compile: %s", err);
     unsigned char key[TOKEN_KEY_LEN] = { 1 };
     struct compose_campaign c = {
-        .id = 7, .name = "November", .subject = subject, .html = html, .from_name = "Caff\xc3\xa8 Team",
+        .id = 7, .name = "November", .subject = subject, .html = html, .text = text, .from_name = "Caff\xc3\xa8 Team",
         .from_addr = "news@example.com", .public_url = "https://news.example.com", .token_key = key,
         .signers = signers, .nsigners = nsigners,
     };
@@ -102,6 +107,9 @@ int main(int argc, char **argv)
         dkim_signer_free(signers[i]);
     tmpl_free(html);
     tmpl_free(subject);
+    tmpl_free(text);
+    buf_free(&tbody);
+    buf_free(&tlayout);
     xfree(body);
     buf_free(&out);
     compose_scratch_free(&s);

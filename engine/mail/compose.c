@@ -5,11 +5,14 @@
  * the same URL goes in the body ({{ unsubscribe_url }}) and in the
  * List-Unsubscribe header, with List-Unsubscribe-Post for RFC 8058.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/mail/compose.h"
 #include "engine/mail/mime.h"
 #include "engine/mail/address.h"
+#include "engine/mail/html2text.h"
+#include "engine/util/alloc.h"
 
 /* compose_unsubscribe_url - PUBLIC_URL/u/TOKEN for R's subscriber and C's campaign. */
 void compose_unsubscribe_url(const struct compose_campaign *c, const struct compose_recipient *r, struct buf *out)
@@ -91,4 +94,59 @@ void compose_scratch_free(struct compose_scratch *s)
     buf_free(&s->msg);
     buf_free(&s->url);
     buf_free(&s->listid);
+}
+
+/* The word a tag is replaced with while html2text runs: letters and digits only, so it is never wrapped. */
+#define TAG_MARK "zqpostinotag"
+
+/* compose_text_source - see compose.h. */
+void compose_text_source(struct buf *out, const char *html, size_t len)
+{
+    struct buf masked = BUF_INIT, text = BUF_INIT;
+    const char **tags = NULL;
+    size_t *lens = NULL, ntags = 0;
+    size_t i = 0;
+    while (i < len) {
+        const char *open = i + 1 < len ? memmem(html + i, len - i, "{{", 2) : NULL;
+        if (!open) {
+            buf_append(&masked, html + i, len - i);
+            break;
+        }
+        size_t at = (size_t)(open - html);
+        const char *close = memmem(open + 2, len - at - 2, "}}", 2);
+        if (!close) {
+            buf_append(&masked, html + i, len - i);
+            break;
+        }
+        size_t end = (size_t)(close - html) + 2;
+        if (end < len && html[end] == '}' && at + 2 < len && html[at + 2] == '{')
+            end++;
+        buf_append(&masked, html + i, at - i);
+        tags = xrealloc(tags, (ntags + 1) * sizeof(*tags));
+        lens = xrealloc(lens, (ntags + 1) * sizeof(*lens));
+        tags[ntags] = open;
+        lens[ntags] = end - at;
+        buf_appendf(&masked, TAG_MARK "%zux", ntags);
+        ntags++;
+        i = end;
+    }
+    html2text_append(&text, masked.data ? masked.data : "", masked.len);
+    const char *p = buf_cstr(&text), *q;
+    while ((q = strstr(p, TAG_MARK)) != NULL) {
+        char *endp;
+        size_t n = strtoul(q + sizeof(TAG_MARK) - 1, &endp, 10);
+        buf_append(out, p, (size_t)(q - p));
+        if (*endp == 'x' && n < ntags) {
+            buf_append(out, tags[n], lens[n]);
+            p = endp + 1;
+        } else {
+            buf_append(out, q, sizeof(TAG_MARK) - 1);
+            p = q + sizeof(TAG_MARK) - 1;
+        }
+    }
+    buf_appends(out, p);
+    xfree(tags);
+    xfree(lens);
+    buf_free(&masked);
+    buf_free(&text);
 }

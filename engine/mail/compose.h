@@ -66,4 +66,12 @@ void compose_unsubscribe_url(const struct compose_campaign *c, const struct comp
 
 void compose_scratch_free(struct compose_scratch *s);
 
+/*
+ * compose_text_source - append to OUT the text-template source derived from
+ * the HTML template source HTML: html2text with every {{…}} and {{{…}}} tag
+ * kept whole (a tag is never wrapped or decoded), so the text part can be
+ * compiled once per campaign instead of converted once per recipient.
+ */
+void compose_text_source(struct buf *out, const char *html, size_t len);
+
 #endif

@@ -297,7 +297,7 @@ enum mime_cte mime_body_choose(const char *data, size_t len)
     size_t i = 0;
     while (i < len) {
         size_t r = i;
-        while (r < len && s[r] > 32 && s[r] < 127 && s[r] != '=')
+        while (r < len && qp_plain[s[r]])
             r++;
         line += r - i, col += r - i, i = r;
         if (i == len)

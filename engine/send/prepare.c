@@ -32,6 +32,28 @@ static struct tmpl *compile_part(const char *what, const char *layout, const cha
     return t;
 }
 
+/*
+ * derive_text - the text part compiled once from the HTML sources (the
+ * template's own text layout when it has one); NULL when the derived source
+ * does not compile, and each message then derives its text from its HTML.
+ */
+static struct tmpl *derive_text(const char *layout_html, const char *layout_text, const char *html)
+{
+    struct buf body = BUF_INIT, layout = BUF_INIT;
+    char why[TMPL_ERR_MAX];
+    struct tmpl *t;
+    compose_text_source(&body, html, strlen(html));
+    if (layout_html && !layout_text) {
+        compose_text_source(&layout, layout_html, strlen(layout_html));
+        layout_text = buf_cstr(&layout);
+    }
+    t = layout_text ? tmpl_compile_wrap(layout_text, strlen(layout_text), buf_cstr(&body), body.len, why, sizeof(why))
+                    : tmpl_compile(buf_cstr(&body), body.len, why, sizeof(why));
+    buf_free(&body);
+    buf_free(&layout);
+    return t;
+}
+
 static int load_signers(PGconn *conn, struct prepared_campaign *pc, const char *domain, char *err, size_t errlen)
 {
     struct dkim_row *rows;
@@ -90,6 +112,8 @@ int campaign_prepare(PGconn *conn, const char *id, struct prepared_campaign *pc,
     snprintf(what, sizeof(what), "campaign %s text", id);
     if (text && !(pc->text = compile_part(what, layout_text, text, err, errlen)))
         goto fail;
+    if (!text)
+        pc->text = derive_text(layout_html, layout_text, html);
     const char *from = jstr(pc->row, "from_addr");
     if (load_signers(conn, pc, address_domain(from), err, errlen) < 0)
         goto fail;

@@ -17,6 +17,19 @@ static inline bool qp_literal(unsigned char c)
     return c >= 33 && c <= 126 && c != '=';
 }
 
+/* qp_plain - bytes that may stand for themselves in mid-line: printable ASCII
+ * but "=", and space and tab (encoded only right before a line end). */
+const unsigned char qp_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 /* qp_line_end - does the input line end right after position S (before END)? */
 static inline bool qp_line_end(const unsigned char *s, const unsigned char *end)
 {
@@ -44,12 +57,21 @@ void qp_encode(struct buf *out, const void *data, size_t len)
     buf_reserve(out, len * 3 + len / 8 + 8);
     char *o = out->data + out->len;
     while (s < end) {
-        /* fast path: printable characters (and spaces not ending a line) in mid-line,
-           far from a soft break */
-        while (col > 0 && col < QP_LINE_MAX - 2 && s < end &&
-               (qp_literal(*s) || (*s == ' ' && s + 1 < end && s[1] != '\n' && s[1] != '\r'))) {
-            *o++ = (char)*s++;
-            col++;
+        /* fast path: a run of plain bytes in mid-line, far from a soft break, copied at once;
+           whitespace right before a line end is left to the careful path below */
+        if (col > 0 && col < QP_LINE_MAX - 2) {
+            size_t room = QP_LINE_MAX - 2 - col, n = 0, avail = (size_t)(end - s);
+            size_t lim = room < avail ? room : avail;
+            while (n < lim && qp_plain[s[n]])
+                n++;
+            if (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t') && qp_line_end(s + n - 1, end))
+                n--;
+            memcpy(o, s, n);
+            o += n;
+            s += n;
+            col += n;
+            if (n == room)
+                continue;
         }
         if (s == end)
             break;

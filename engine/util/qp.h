@@ -23,4 +23,7 @@
 void qp_encode(struct buf *out, const void *data, size_t len);
 int qp_decode(struct buf *out, const char *text, size_t len);
 
+/* 1 for the bytes quoted-printable copies as they are in mid-line (printable ASCII but "=", SP, TAB). */
+extern const unsigned char qp_plain[256];
+
 #endif
