@@ -262,7 +262,7 @@ static void pconn_open(struct smtp_pool *p)
     p->nconns++;
 }
 
-/* assign - give queued messages to idle connections; false when the limiter says wait. */
+/* assign - give queued messages to idle connections, as far as the hold and the limiter allow. */
 static void assign(struct smtp_pool *p)
 {
     uint64_t now = uv_now(p->loop);
