@@ -64,5 +64,6 @@ int cmd_dns(struct cli *c, int argc, char **argv);
 int cmd_relay(struct cli *c, int argc, char **argv);
 int cmd_send(struct cli *c, int argc, char **argv);
 int cmd_serve(struct cli *c, int argc, char **argv);
+int cmd_bounce(struct cli *c, int argc, char **argv);
 
 #endif

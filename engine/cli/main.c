@@ -29,6 +29,7 @@ static const char main_usage[] =
     "  relay       add | ls | rm | test                     (the SMTP submission servers to send through)\n"
     "  send        [--until-done]                           (a sender: claims, renders, signs, submits)\n"
     "  serve       [--until-done]                           (scheduler and senders)\n"
+    "  bounce      [< MESSAGE] | ls | show | policy | rules (what came back: DSNs, complaints)\n"
     "\n"
     "With no --db, POSTINO_DB or [db] url, postino uses its private PostgreSQL\n"
     "cluster in ./var/pg, started on demand. 'postino COMMAND --help' for more.\n"
@@ -46,6 +47,7 @@ static const struct cli_command commands[] = {
     { "relay", cmd_relay, "relays" },
     { "send", cmd_send, "a sender" },
     { "serve", cmd_serve, "scheduler and senders" },
+    { "bounce", cmd_bounce, "bounces" },
     { NULL, NULL, NULL },
 };
 

@@ -85,3 +85,38 @@ const char *bounce_class_name(enum bounce_class cls)
     }
     return "unknown";
 }
+
+/* classify_report - see classify.h. */
+enum bounce_class classify_report(const char *status, const char *diagnostic, enum bounce_class rule)
+{
+    bool specific = status && strlen(status) >= 5 && status[1] == '.' && status[2] >= '1' && status[2] <= '7' &&
+                    status[3] == '.';
+    if (specific) {
+        if (status[2] == '7')
+            return BOUNCE_POLICY;
+        if (status[0] == '4')
+            return BOUNCE_SOFT;   /* retried until it expired: never proof the mailbox is gone */
+        return classify_status(status, NULL);
+    }
+    if (rule != BOUNCE_NONE)
+        return rule;
+    enum bounce_class c = classify_status(NULL, diagnostic);
+    if (c != BOUNCE_UNKNOWN)
+        return c;
+    if (status && status[0] == '5')
+        return BOUNCE_HARD;
+    if (status && status[0] == '4')
+        return BOUNCE_SOFT;
+    return BOUNCE_UNKNOWN;
+}
+
+/* bounce_class_parse - the class NAME stands for; BOUNCE_NONE when it names none. */
+enum bounce_class bounce_class_parse(const char *name)
+{
+    static const enum bounce_class all[] = { BOUNCE_HARD, BOUNCE_SOFT, BOUNCE_POLICY, BOUNCE_COMPLAINT,
+                                             BOUNCE_UNKNOWN };
+    for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++)
+        if (strcmp(name, bounce_class_name(all[i])) == 0)
+            return all[i];
+    return BOUNCE_NONE;
+}

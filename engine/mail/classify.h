@@ -3,7 +3,9 @@
  *
  * classify_smtp       sent, deferred or failed; the bounce class; rate limiting
  * classify_status     the bounce class of an RFC 3463 enhanced status code
+ * classify_report     the bounce class of a failed recipient in a DSN or prose bounce
  * bounce_class_name   "hard", "soft", "policy", "complaint", "unknown"
+ * bounce_class_parse  the class a name stands for
  *
  * Rules (RFC 5321 4.2.1, RFC 3463): a 2xx to the end of data is sent. A 5xx
  * to MAIL, RCPT or DATA fails the delivery with a bounce of the status's
@@ -38,6 +40,17 @@ struct classification {
 void classify_smtp(bool accepted, bool at_message, int code, const char *enhanced, const char *text,
                    struct classification *out);
 enum bounce_class classify_status(const char *enhanced, const char *text);
+
+/*
+ * classify_report - the class of a recipient a report says has failed.
+ * STATUS is its enhanced code ("" when none), DIAGNOSTIC the remote server's
+ * words, RULE the class the first matching bounce rule names (BOUNCE_NONE when
+ * none matched). A specific code decides (a 4.x.x that expired is soft, x.7.x
+ * is policy); a vague one (x.0.0) or none leaves it to the rule, then to the
+ * words, then to the code's class digit.
+ */
+enum bounce_class classify_report(const char *status, const char *diagnostic, enum bounce_class rule);
 const char *bounce_class_name(enum bounce_class cls);
+enum bounce_class bounce_class_parse(const char *name);
 
 #endif

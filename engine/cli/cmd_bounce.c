@@ -1,0 +1,331 @@
+/*
+ * cmd_bounce - postino bounce [intake] | ls | show | policy | rules.
+ *
+ * With no subcommand, one message is read on standard input, as Postfix's
+ * pipe transport delivers it, and recorded (store_bounce_ingest_raw). Its exit
+ * status follows sysexits for Postfix: 0 when the message is recorded (as a
+ * bounce, or kept as unmatched), 75 (EX_TEMPFAIL) when the database cannot be
+ * reached or fails, so that Postfix keeps the message and retries.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/cli/cli.h"
+#include "engine/mail/classify.h"
+#include "engine/store/bounces.h"
+#include "engine/util/alloc.h"
+#include "engine/util/buf.h"
+#include "engine/util/conf.h"
+#include "engine/util/log.h"
+#include "engine/util/str.h"
+
+#define EX_TEMPFAIL_ 75
+#define BOUNCE_READ_MAX (10u << 20)
+
+static const char bounce_usage[] =
+    "usage: postino bounce [--recipient ADDR] [--keep BYTES] [--json] < MESSAGE\n"
+    "       postino bounce ls [--campaign ID] [--class hard|soft|complaint|policy|unknown] [--limit N]\n"
+    "                         [--before ID] [--json]\n"
+    "       postino bounce show ID [--json]\n"
+    "       postino bounce policy [CLASS [--threshold N] [--action none|disable|unsubscribe|blocklist|delete]\n"
+    "                             [--consecutive yes|no]] [--json]\n"
+    "       postino bounce rules [--json]\n"
+    "\n"
+    "With no subcommand: one message on stdin, for Postfix's pipe transport\n"
+    "(argv=postino bounce --recipient ${original_recipient}). Exit 0 when it is\n"
+    "recorded (a message that is not a bounce is kept as unmatched), 75 when the\n"
+    "database is unreachable: Postfix keeps the message and retries.\n";
+
+static const struct option plain_opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+
+/* read all of standard input, keeping at most MAX bytes; -1 on a read error */
+static int read_stdin(struct buf *b, size_t max)
+{
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(0, chunk, sizeof(chunk));
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return 0;
+        if (b->len < max)
+            buf_append(b, chunk, (size_t)n < max - b->len ? (size_t)n : max - b->len);
+    }
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : "-";
+}
+
+static long long jint(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+static int bounce_intake(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "recipient", required_argument, NULL, 'r' }, { "keep", required_argument, NULL, 'k' },
+        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+    };
+    struct bounce_intake in = { 0 };
+    long v;
+    int opt;
+    in.keep_bytes = (size_t)conf_get_long("bounce", "keep", BOUNCE_KEEP_DEFAULT, 0, 1 << 20);
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        switch (opt) {
+        case 'r': in.envelope_to = optarg; break;
+        case 'k':
+            if (str_parse_long(optarg, 0, 1 << 20, &v) < 0)
+                cli_usage(c, "--keep must be from 0 to 1048576 bytes");
+            in.keep_bytes = (size_t)v;
+            break;
+        }
+    }
+    if (optind < argc)
+        cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    struct buf msg = BUF_INIT;
+    if (read_stdin(&msg, BOUNCE_READ_MAX) < 0) {
+        log_error("bounce: cannot read the message on standard input");
+        return EX_TEMPFAIL_;
+    }
+    char err[1024];
+    c->conn = db_open(cli_target(c), DB_OPEN_READY, err, sizeof(err));
+    if (!c->conn) {
+        log_error("%s (the message is left to the MTA to retry)", err);
+        buf_free(&msg);
+        return EX_TEMPFAIL_;
+    }
+    struct store_err e;
+    json_t *res = NULL;
+    int rc = store_bounce_ingest_raw(c->conn, buf_cstr(&msg), msg.len, &in, &res, &e);
+    buf_free(&msg);
+    if (rc < 0) {
+        log_error("%s", e.msg);
+        return rc == STORE_ERR_DB ? EX_TEMPFAIL_ : 1;
+    }
+    if (c->json) {
+        cli_print_json(res);
+    } else if (json_is_true(json_object_get(res, "matched"))) {
+        json_t *b = json_object_get(res, "bounce");
+        printf("bounce %lld: %s %s %s (campaign %lld, delivery %lld, matched by %s) -> %s\n", jint(b, "id"),
+               jstr(b, "class"), jstr(b, "status"), jstr(b, "email"), jint(b, "campaign_id"), jint(b, "delivery_id"),
+               jstr(res, "matched_by"), jstr(b, "action"));
+    } else {
+        printf("unmatched %lld: %s\n", jint(res, "unmatched_id"), jstr(res, "reason"));
+    }
+    json_decref(res);
+    return 0;
+}
+
+static int bounce_ls(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "campaign", required_argument, NULL, 'c' }, { "class", required_argument, NULL, 'C' },
+        { "limit", required_argument, NULL, 'l' },    { "before", required_argument, NULL, 'b' },
+        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+    };
+    struct bounce_filter f = { 0 };
+    long v;
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        switch (opt) {
+        case 'c':
+            if (str_parse_long(optarg, 1, INT64_MAX, &v) < 0)
+                cli_usage(c, "--campaign takes a campaign id");
+            f.campaign = v;
+            break;
+        case 'C':
+            if (bounce_class_parse(optarg) == BOUNCE_NONE)
+                cli_usage(c, "--class must be hard, soft, complaint, policy or unknown, not '%s'", optarg);
+            f.cls = optarg;
+            break;
+        case 'l':
+            if (str_parse_long(optarg, 1, 100000, &v) < 0)
+                cli_usage(c, "--limit must be from 1 to 100000");
+            f.limit = v;
+            break;
+        case 'b':
+            if (str_parse_long(optarg, 1, INT64_MAX, &v) < 0)
+                cli_usage(c, "--before takes a bounce id");
+            f.before = v;
+            break;
+        }
+    }
+    if (optind < argc)
+        cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    struct store_err e;
+    json_t *rows;
+    if (store_bounce_ls(cli_db(c), &f, &rows, &e) < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        cli_print_json(rows);
+    } else {
+        size_t i;
+        json_t *b;
+        printf("%-8s %-25s %-9s %-7s %-6s %-8s %-11s %s\n", "ID", "RECEIVED", "CLASS", "STATUS", "SOURCE", "CAMPAIGN",
+               "ACTION", "EMAIL");
+        json_array_foreach(rows, i, b) {
+            char camp[24] = "-";
+            if (json_is_integer(json_object_get(b, "campaign_id")))
+                snprintf(camp, sizeof(camp), "%lld", jint(b, "campaign_id"));
+            printf("%-8lld %-25.25s %-9s %-7s %-6s %-8s %-11s %s\n", jint(b, "id"), jstr(b, "received_at"),
+                   jstr(b, "class"), jstr(b, "status"), jstr(b, "source"), camp, jstr(b, "action"), jstr(b, "email"));
+        }
+    }
+    json_decref(rows);
+    return 0;
+}
+
+static int bounce_show(struct cli *c, int argc, char **argv)
+{
+    long id;
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    const char *arg = cli_operand(c, argc, argv, "bounce id");
+    if (str_parse_long(arg, 1, INT64_MAX, &id) < 0)
+        cli_usage(c, "a bounce id is a positive number, not '%s'", arg);
+    struct store_err e;
+    json_t *b;
+    if (store_bounce_get(cli_db(c), id, &b, &e) < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        cli_print_json(b);
+    } else {
+        static const char *const keys[] = { "email", "class", "status", "diagnostic", "remote_mta", "source",
+                                             "action", "subscriber_status", "received_at", "message_id", NULL };
+        printf("id:           %lld\n", jint(b, "id"));
+        for (size_t i = 0; keys[i]; i++)
+            printf("%-13s %s\n", keys[i], jstr(b, keys[i]));
+        printf("%-13s %lld\n", "campaign_id", jint(b, "campaign_id"));
+        printf("%-13s %lld\n", "delivery_id", jint(b, "delivery_id"));
+        printf("%-13s %lld\n", "subscriber_id", jint(b, "subscriber_id"));
+        if (json_is_string(json_object_get(b, "original")))
+            printf("original%s:\n%s\n", json_is_true(json_object_get(b, "original_truncated")) ? " (truncated)" : "",
+                   jstr(b, "original"));
+    }
+    json_decref(b);
+    return 0;
+}
+
+static void print_policy(json_t *p)
+{
+    printf("%-10s %9lld  %-11s %s\n", jstr(p, "class"), jint(p, "threshold"),
+           json_is_true(json_object_get(p, "consecutive")) ? "consecutive" : "total", jstr(p, "action"));
+}
+
+static int bounce_policy(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "threshold", required_argument, NULL, 't' }, { "action", required_argument, NULL, 'a' },
+        { "consecutive", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    static const char *const actions[] = { "none", "disable", "unsubscribe", "blocklist", "delete", NULL };
+    long threshold = 0;
+    const char *action = NULL;
+    int consecutive = -1, opt;
+    bool set = false;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        set = true;
+        switch (opt) {
+        case 't':
+            if (str_parse_long(optarg, 1, 1000, &threshold) < 0)
+                cli_usage(c, "--threshold must be from 1 to 1000");
+            break;
+        case 'a': {
+            bool ok = false;
+            for (size_t i = 0; actions[i]; i++)
+                ok = ok || strcmp(actions[i], optarg) == 0;
+            if (!ok)
+                cli_usage(c, "--action must be none, disable, unsubscribe, blocklist or delete, not '%s'", optarg);
+            action = optarg;
+            break;
+        }
+        case 'c':
+            if (strcmp(optarg, "yes") && strcmp(optarg, "no"))
+                cli_usage(c, "--consecutive takes yes or no");
+            consecutive = strcmp(optarg, "yes") == 0;
+            break;
+        }
+    }
+    struct store_err e;
+    json_t *out;
+    if (optind < argc) {
+        const char *cls = cli_operand(c, argc, argv, "bounce class");
+        if (bounce_class_parse(cls) == BOUNCE_NONE)
+            cli_usage(c, "a bounce class is hard, soft, complaint, policy or unknown, not '%s'", cls);
+        if (!set)
+            cli_usage(c, "policy %s needs --threshold, --action or --consecutive", cls);
+        if (store_bounce_policy_set(cli_db(c), cls, (int)threshold, action, consecutive, &out, &e) < 0)
+            return cli_fail(&e);
+        if (c->json)
+            cli_print_json(out);
+        else
+            print_policy(out);
+        json_decref(out);
+        return 0;
+    }
+    if (set)
+        cli_usage(c, "name the bounce class to change");
+    if (store_bounce_policy_ls(cli_db(c), &out, &e) < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        cli_print_json(out);
+    } else {
+        size_t i;
+        json_t *p;
+        printf("%-10s %9s  %-11s %s\n", "CLASS", "THRESHOLD", "COUNTED", "ACTION");
+        json_array_foreach(out, i, p)
+            print_policy(p);
+    }
+    json_decref(out);
+    return 0;
+}
+
+static int bounce_rules(struct cli *c, int argc, char **argv)
+{
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    if (optind < argc)
+        cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    struct store_err e;
+    json_t *out;
+    if (store_bounce_rules_ls(cli_db(c), &out, &e) < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        cli_print_json(out);
+    } else {
+        size_t i;
+        json_t *r;
+        json_array_foreach(out, i, r)
+            printf("%-4lld %-5lld %-8s %s\n", jint(r, "id"), jint(r, "position"), jstr(r, "class"),
+                   jstr(r, "pattern"));
+    }
+    json_decref(out);
+    return 0;
+}
+
+static const struct cli_command bounce_commands[] = {
+    { "ls", bounce_ls, NULL },         { "show", bounce_show, NULL }, { "policy", bounce_policy, NULL },
+    { "rules", bounce_rules, NULL },   { NULL, NULL, NULL },
+};
+
+/* cmd_bounce - postino bounce [SUBCOMMAND]: intake with none, else ls, show, policy or rules. */
+int cmd_bounce(struct cli *c, int argc, char **argv)
+{
+    c->usage = bounce_usage;
+    if (argc >= 2 && argv[1][0] != '-')
+        return cli_dispatch(c, bounce_commands, "bounce", argc, argv);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(bounce_usage, stdout);
+        return 0;
+    }
+    optind = 0;
+    return bounce_intake(c, argc, argv);
+}

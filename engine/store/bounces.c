@@ -1,0 +1,530 @@
+/*
+ * bounces - intake, matching and queries for what came back to the bounce address.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "engine/mail/address.h"
+#include "engine/mail/classify.h"
+#include "engine/mail/dsn.h"
+#include "engine/mail/token.h"
+#include "engine/store/bounces.h"
+#include "engine/store/pg.h"
+#include "engine/store/settings.h"
+#include "engine/util/alloc.h"
+#include "engine/util/buf.h"
+#include "engine/util/conf.h"
+#include "engine/util/str.h"
+
+#define BOUNCE_JSON                                                                                          \
+    "json_build_object('id', b.id, 'subscriber_id', b.subscriber_id, 'campaign_id', b.campaign_id,"        \
+    " 'delivery_id', b.delivery_id, 'email', b.email, 'class', b.class, 'source', b.source,"                \
+    " 'status', b.status, 'diagnostic', b.diagnostic, 'remote_mta', b.remote_mta, 'action', b.action,"      \
+    " 'rule_id', b.rule_id, 'received_at', b.received_at,"                                                  \
+    " 'subscriber_status', (SELECT s.status FROM subscribers s WHERE s.id = b.subscriber_id))"
+
+static const char delivery_by_id_sql[] =
+    "SELECT d.id, d.campaign_id, d.subscriber_id, s.email FROM deliveries d"
+    " JOIN subscribers s ON s.id = d.subscriber_id"
+    " WHERE d.id = $1::bigint AND ($2::bigint IS NULL OR d.campaign_id = $2::bigint)";
+
+static const char delivery_by_email_sql[] =
+    "SELECT d.id, d.campaign_id, d.subscriber_id, s.email FROM subscribers s"
+    " JOIN deliveries d ON d.subscriber_id = s.id"
+    " WHERE lower(s.email) = lower($1) AND d.created_at > now() - make_interval(days => $2::int)"
+    " ORDER BY d.id DESC LIMIT 1";
+
+static const char rule_sql[] =
+    "SELECT id, class FROM bounce_rules WHERE $1 ~* pattern ORDER BY position, id LIMIT 1";
+
+static const char insert_sql[] =
+    "WITH ins AS (INSERT INTO bounces (subscriber_id, campaign_id, delivery_id, email, class, source, status,"
+    "    diagnostic, remote_mta, rule_id, message_id, original, original_truncated)"
+    "  VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5, $6, $7, $8, $9, $10::bigint, $11, $12, $13::boolean)"
+    "  ON CONFLICT (message_id, lower(email)) WHERE message_id IS NOT NULL DO NOTHING RETURNING id)"
+    " SELECT coalesce((SELECT id FROM ins),"
+    "  (SELECT id FROM bounces WHERE message_id = $11 AND lower(email) = lower($4) ORDER BY id LIMIT 1))";
+
+static const char unmatched_sql[] =
+    "INSERT INTO bounces_unmatched (reason, envelope_to, sender, subject, message_id, original, original_truncated)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7::boolean) RETURNING id";
+
+/* text_clean - LEN bytes of S as valid UTF-8 text into OUT: NULs dropped, bad bytes as '?' */
+static void text_clean(struct buf *out, const char *s, size_t len)
+{
+    buf_reset(out);
+    while (len > 0) {
+        size_t bad = len;
+        if (str_utf8_valid(s, len, &bad))
+            bad = len;
+        for (size_t i = 0; i < bad; i++)
+            if (s[i])
+                buf_appendc(out, s[i]);
+        if (bad >= len)
+            break;
+        buf_appendc(out, '?');
+        s += bad + 1;
+        len -= bad + 1;
+    }
+    buf_cstr(out);
+}
+
+struct match {
+    long long delivery, campaign, subscriber;
+    char email[ADDRESS_MAX + 1];
+    const char *how;
+};
+
+/* the delivery a result row names, into M; 1 when there was one, 0 when not, or a store error */
+static int match_row(PGconn *conn, PGresult *res, struct match *m, const char *how, struct store_err *e)
+{
+    int rc = 0;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot match the bounce to a delivery");
+    else if (PQntuples(res) == 1) {
+        m->delivery = atoll(PQgetvalue(res, 0, 0));
+        m->campaign = atoll(PQgetvalue(res, 0, 1));
+        m->subscriber = atoll(PQgetvalue(res, 0, 2));
+        snprintf(m->email, sizeof(m->email), "%s", PQgetvalue(res, 0, 3));
+        m->how = how;
+        rc = 1;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int match_delivery(PGconn *conn, long long id, long long campaign, struct match *m, const char *how,
+                          struct store_err *e)
+{
+    char a[32], b[32];
+    snprintf(a, sizeof(a), "%lld", id);
+    snprintf(b, sizeof(b), "%lld", campaign);
+    const char *params[] = { a, campaign ? b : NULL };
+    return match_row(conn, pg_exec(conn, delivery_by_id_sql, 2, params), m, how, e);
+}
+
+/* the report's addresses for the failed recipient, for checking a header match and for the last resort */
+static size_t report_addrs(const struct dsn_report *r, const struct dsn_recipient *rc, const char *out[])
+{
+    size_t n = 0;
+    if (rc) {
+        if (rc->final_rcpt[0])
+            out[n++] = rc->final_rcpt;
+        if (rc->original_rcpt[0])
+            out[n++] = rc->original_rcpt;
+    }
+    if (r->kind == DSN_KIND_ARF && r->arf_rcpt_to[0])
+        out[n++] = r->arf_rcpt_to;
+    if (r->kind == DSN_KIND_TEXT)
+        for (size_t i = 0; i < r->naddrs; i++)
+            out[n++] = r->addrs[i];
+    if (r->kind != DSN_KIND_DSN && r->orig_to[0])
+        out[n++] = r->orig_to;
+    return n;
+}
+
+/* find the delivery R concerns; 1 matched, 0 not, or a store error */
+static int match_report(PGconn *conn, const struct dsn_report *r, const struct dsn_recipient *rc,
+                        const struct bounce_intake *in, struct match *m, struct store_err *e)
+{
+    unsigned char key[TOKEN_KEY_LEN];
+    const char *local = in->local_part ? in->local_part : conf_get("bounce", "local_part", "bounces");
+    const char *cands[] = { in->envelope_to, r->envelope_to, r->orig_return_path, r->arf_mail_from };
+    int rc_ = store_secret(conn, "token_key", key, sizeof(key), e);
+    if (rc_ < 0)
+        return rc_;
+    for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+        char tok[TOKEN_MAX + 1], kind;
+        uint64_t a, b;
+        if (!cands[i] || dsn_verp_token(cands[i], local, tok, sizeof(tok)) < 0 ||
+            token_parse(key, tok, &kind, &a, &b) < 0 || kind != 'b' || a > INT64_MAX || b > INT64_MAX || !a || !b)
+            continue;
+        int x = match_delivery(conn, (long long)a, (long long)b, m, "token", e);
+        if (x != 0)
+            return x;
+    }
+    const char *addrs[DSN_MAX_ADDRS + 4];
+    size_t naddrs = report_addrs(r, rc, addrs);
+    long hdr;
+    if (r->orig_delivery[0] && str_parse_long(r->orig_delivery, 1, INT64_MAX, &hdr) == 0) {
+        struct match h;
+        int x = match_delivery(conn, hdr, 0, &h, "header", e);
+        if (x < 0)
+            return x;
+        for (size_t i = 0; x == 1 && i < naddrs; i++)
+            if (strcasecmp(addrs[i], h.email) == 0) {
+                *m = h;
+                return 1;
+            }
+    }
+    char days[16];
+    snprintf(days, sizeof(days), "%u", in->recent_days ? in->recent_days : 30);
+    for (size_t i = 0; i < naddrs; i++) {
+        char norm[ADDRESS_MAX + 1];
+        const char *why;
+        if (address_normalize(addrs[i], norm, sizeof(norm), &why) < 0)
+            continue;
+        const char *params[] = { norm, days };
+        int x = match_row(conn, pg_exec(conn, delivery_by_email_sql, 2, params), m, "recipient", e);
+        if (x != 0)
+            return x;
+    }
+    return 0;
+}
+
+/* the first bounce rule matching TEXT: its class (BOUNCE_NONE when none) and id in RULE_ID */
+static int rule_match(PGconn *conn, const char *text, enum bounce_class *cls, char rule_id[32], struct store_err *e)
+{
+    *cls = BOUNCE_NONE;
+    rule_id[0] = 0;
+    if (!text || !*text)
+        return 0;
+    PGresult *res = pg_exec(conn, rule_sql, 1, &text);
+    int rc = 0;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot read the bounce rules");
+    else if (PQntuples(res) == 1) {
+        snprintf(rule_id, 32, "%s", PQgetvalue(res, 0, 0));
+        *cls = bounce_class_parse(PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int bounce_json_by_id(PGconn *conn, const char *id, bool full, json_t **out, struct store_err *e)
+{
+    PGresult *res = pg_exec(conn,
+                            full ? "SELECT " BOUNCE_JSON "::jsonb || jsonb_build_object('message_id', b.message_id,"
+                                   " 'original', b.original, 'original_truncated', b.original_truncated)"
+                                   " FROM bounces b WHERE b.id = $1::bigint"
+                                 : "SELECT " BOUNCE_JSON " FROM bounces b WHERE b.id = $1::bigint",
+                            1, &id);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot read the bounce");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no bounce %s", id);
+    else
+        *out = store_json(res, 0, 0);
+    PQclear(res);
+    return rc;
+}
+
+struct row {
+    const struct match *m;
+    const char *cls, *source, *status, *diagnostic, *remote_mta, *rule_id, *message_id;
+    const char *original;
+    bool truncated;
+};
+
+static int bounce_insert(PGconn *conn, const struct row *r, json_t **out, struct store_err *e)
+{
+    char sub[32], camp[32], del[32];
+    struct buf diag = BUF_INIT, mta = BUF_INIT, mid = BUF_INIT;
+    snprintf(sub, sizeof(sub), "%lld", r->m->subscriber);
+    snprintf(camp, sizeof(camp), "%lld", r->m->campaign);
+    snprintf(del, sizeof(del), "%lld", r->m->delivery);
+    text_clean(&diag, r->diagnostic ? r->diagnostic : "", r->diagnostic ? strlen(r->diagnostic) : 0);
+    text_clean(&mta, r->remote_mta ? r->remote_mta : "", r->remote_mta ? strlen(r->remote_mta) : 0);
+    text_clean(&mid, r->message_id ? r->message_id : "", r->message_id ? strlen(r->message_id) : 0);
+    const char *params[] = { sub, r->m->campaign ? camp : NULL, r->m->delivery ? del : NULL, r->m->email, r->cls,
+                             r->source, r->status && *r->status ? r->status : NULL, diag.len ? diag.data : NULL,
+                             mta.len ? mta.data : NULL, r->rule_id && *r->rule_id ? r->rule_id : NULL,
+                             mid.len ? mid.data : NULL, r->original, r->truncated ? "t" : "f" };
+    PGresult *res = pg_exec(conn, insert_sql, 13, params);
+    int rc = STORE_OK;
+    if (!pg_ok(res) || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+        rc = store_fail_db(e, conn, res, "cannot record the bounce");
+    else
+        rc = bounce_json_by_id(conn, PQgetvalue(res, 0, 0), false, out, e);
+    PQclear(res);
+    buf_free(&diag);
+    buf_free(&mta);
+    buf_free(&mid);
+    return rc;
+}
+
+static int unmatched_insert(PGconn *conn, const struct dsn_report *r, const struct bounce_intake *in,
+                            const char *reason, const char *original, bool truncated, json_t **out,
+                            struct store_err *e)
+{
+    struct buf to = BUF_INIT, from = BUF_INIT, subj = BUF_INIT, mid = BUF_INIT;
+    const char *env = in->envelope_to ? in->envelope_to : r->envelope_to;
+    text_clean(&to, env, strlen(env));
+    text_clean(&from, r->from, strlen(r->from));
+    text_clean(&subj, r->subject, strlen(r->subject));
+    text_clean(&mid, r->message_id, strlen(r->message_id));
+    const char *params[] = { reason, to.len ? to.data : NULL, from.len ? from.data : NULL,
+                             subj.len ? subj.data : NULL, mid.len ? mid.data : NULL, original, truncated ? "t" : "f" };
+    PGresult *res = pg_exec(conn, unmatched_sql, 7, params);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot keep the unmatched message");
+    else
+        *out = json_pack("{s:b,s:I,s:s,s:s}", "matched", 0, "unmatched_id", (json_int_t)atoll(PQgetvalue(res, 0, 0)),
+                         "reason", reason, "kind", dsn_kind_name(r->kind));
+    PQclear(res);
+    buf_free(&to);
+    buf_free(&from);
+    buf_free(&subj);
+    buf_free(&mid);
+    return rc;
+}
+
+/* the failed recipient of a DSN: Action failed (or none given with a 5.x.x status); NULL when none */
+static const struct dsn_recipient *failed_rcpt(const struct dsn_report *r)
+{
+    for (size_t i = 0; i < r->nrcpt; i++) {
+        const struct dsn_recipient *rc = &r->rcpt[i];
+        if (strcmp(rc->action, "failed") == 0 || (!rc->action[0] && rc->status[0] == '5'))
+            return rc;
+    }
+    return NULL;
+}
+
+static int ingest(PGconn *conn, const struct dsn_report *r, const struct bounce_intake *in, const char *original,
+                  bool truncated, json_t **out, struct store_err *e)
+{
+    const struct dsn_recipient *rc = NULL;
+    const char *why = NULL;
+    char reason[128];
+    if (r->kind == DSN_KIND_OTHER)
+        why = "not a bounce";
+    else if (r->kind == DSN_KIND_ARF && strcmp(r->feedback_type, "abuse") != 0) {
+        snprintf(reason, sizeof(reason), "feedback type \"%.40s\" is not a complaint", r->feedback_type);
+        why = reason;
+    } else if (r->kind == DSN_KIND_DSN && !(rc = failed_rcpt(r)))
+        why = "no failed recipient (a delay or delivery notice)";
+    if (why)
+        return unmatched_insert(conn, r, in, why, original, truncated, out, e);
+
+    struct match m = { 0 };
+    int x = match_report(conn, r, rc, in, &m, e);
+    if (x < 0)
+        return x;
+    if (x == 0)
+        return unmatched_insert(conn, r, in, "names no delivery postino knows", original, truncated, out, e);
+
+    struct row row = { &m, NULL, dsn_kind_name(r->kind), NULL, NULL, NULL, NULL, r->message_id, original, truncated };
+    char rule_id[32] = "";
+    if (r->kind == DSN_KIND_ARF) {
+        row.cls = bounce_class_name(BOUNCE_COMPLAINT);
+        row.diagnostic = "feedback-type: abuse";
+        row.remote_mta = r->reporting_mta;
+    } else {
+        const char *status = rc ? rc->status : r->text_status;
+        const char *diag = rc ? rc->diagnostic : r->text_diagnostic;
+        enum bounce_class rule = BOUNCE_NONE;
+        if (classify_report(status, diag, BOUNCE_NONE) == classify_report(status, diag, BOUNCE_SOFT) ||
+            (x = rule_match(conn, diag, &rule, rule_id, e)) == 0) {
+            enum bounce_class cls = classify_report(status, diag, rule);
+            if (cls != rule)
+                rule_id[0] = 0;
+            row.cls = bounce_class_name(cls);
+        }
+        if (x < 0)
+            return x;
+        row.status = status;
+        row.diagnostic = diag;
+        row.remote_mta = rc && rc->remote_mta[0] ? rc->remote_mta : r->reporting_mta;
+    }
+    row.rule_id = rule_id;
+    json_t *b = NULL;
+    int rc2 = bounce_insert(conn, &row, &b, e);
+    if (rc2 < 0)
+        return rc2;
+    *out = json_pack("{s:b,s:s,s:o}", "matched", 1, "matched_by", m.how, "bounce", b);
+    return STORE_OK;
+}
+
+/* store_bounce_ingest_raw - see bounces.h. */
+int store_bounce_ingest_raw(PGconn *conn, const char *data, size_t len, const struct bounce_intake *in,
+                            json_t **out, struct store_err *e)
+{
+    struct dsn_report *r = xmalloc(sizeof(*r));
+    struct buf orig = BUF_INIT;
+    size_t keep = in->keep_bytes ? in->keep_bytes : BOUNCE_KEEP_DEFAULT;
+    bool truncated = len > keep;
+    dsn_parse(data, len, r);
+    text_clean(&orig, data, truncated ? keep : len);
+    int rc = ingest(conn, r, in, buf_cstr(&orig), truncated, out, e);
+    buf_free(&orig);
+    xfree(r);
+    return rc;
+}
+
+static enum bounce_class event_class(const char *type)
+{
+    static const char *const complaint[] = { "complaint", "spam", "spamreport", "abuse", NULL };
+    for (size_t i = 0; complaint[i]; i++)
+        if (strcasecmp(type, complaint[i]) == 0)
+            return BOUNCE_COMPLAINT;
+    return bounce_class_parse(type);
+}
+
+/* store_bounce_ingest_json - see bounces.h. */
+int store_bounce_ingest_json(PGconn *conn, json_t *event, json_t **out, struct store_err *e)
+{
+    const char *email = json_string_value(json_object_get(event, "email"));
+    const char *type = json_string_value(json_object_get(event, "type"));
+    const char *status = json_string_value(json_object_get(event, "status"));
+    const char *reason = json_string_value(json_object_get(event, "reason"));
+    json_t *camp = json_object_get(event, "campaign");
+    char norm[ADDRESS_MAX + 1], st[16] = "", camp_s[32] = "";
+    const char *why;
+    if (!json_is_object(event))
+        return store_fail(e, STORE_ERR_INVALID, "a bounce event is a JSON object");
+    if (!email || address_normalize(email, norm, sizeof(norm), &why) < 0)
+        return store_fail(e, STORE_ERR_INVALID, "email: a valid address is required");
+    if (status && *status) {
+        size_t n = strlen(status);
+        if (n >= sizeof(st) || n < 5 || (status[0] != '4' && status[0] != '5') || status[1] != '.' ||
+            strspn(status, "0123456789.") != n)
+            return store_fail(e, STORE_ERR_INVALID, "status: an enhanced status code such as 5.1.1 is expected");
+        memcpy(st, status, n + 1);
+    }
+    if (reason && strlen(reason) > DSN_TEXT_MAX)
+        return store_fail(e, STORE_ERR_INVALID, "reason: at most %d bytes", DSN_TEXT_MAX);
+    if (json_is_integer(camp) && json_integer_value(camp) > 0)
+        snprintf(camp_s, sizeof(camp_s), "%lld", (long long)json_integer_value(camp));
+    else if (camp && !json_is_null(camp))
+        return store_fail(e, STORE_ERR_INVALID, "campaign: a campaign id is expected");
+    enum bounce_class cls = BOUNCE_NONE;
+    if (type && *type && strcasecmp(type, "bounce") != 0 && (cls = event_class(type)) == BOUNCE_NONE)
+        return store_fail(e, STORE_ERR_INVALID, "type: hard, soft, complaint, policy, unknown or bounce");
+
+    const char *params[] = { norm, camp_s[0] ? camp_s : NULL };
+    PGresult *res = pg_exec(conn,
+                            "SELECT s.id, s.email, (SELECT d.id FROM deliveries d WHERE d.subscriber_id = s.id"
+                            "   AND d.campaign_id = $2::bigint),"
+                            " $2::bigint IS NULL OR EXISTS (SELECT 1 FROM campaigns WHERE id = $2::bigint)"
+                            " FROM subscribers s WHERE lower(s.email) = lower($1)",
+                            2, params);
+    if (!pg_ok(res)) {
+        int rc = store_fail_db(e, conn, res, "cannot record the bounce");
+        PQclear(res);
+        return rc;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return store_fail(e, STORE_ERR_NOTFOUND, "no subscriber %s", norm);
+    }
+    if (strcmp(PQgetvalue(res, 0, 3), "t") != 0) {
+        PQclear(res);
+        return store_fail(e, STORE_ERR_NOTFOUND, "no campaign %s", camp_s);
+    }
+    struct match m = { 0 };
+    m.subscriber = atoll(PQgetvalue(res, 0, 0));
+    snprintf(m.email, sizeof(m.email), "%s", PQgetvalue(res, 0, 1));
+    m.delivery = PQgetisnull(res, 0, 2) ? 0 : atoll(PQgetvalue(res, 0, 2));
+    m.campaign = camp_s[0] ? atoll(camp_s) : 0;
+    PQclear(res);
+
+    char rule_id[32] = "";
+    if (cls == BOUNCE_NONE) {
+        enum bounce_class rule;
+        int rc = rule_match(conn, reason, &rule, rule_id, e);
+        if (rc < 0)
+            return rc;
+        cls = classify_report(st, reason, rule);
+        if (cls != rule)
+            rule_id[0] = 0;
+    }
+    struct row row = { &m, bounce_class_name(cls), "api", st, reason, NULL, rule_id, NULL, NULL, false };
+    return bounce_insert(conn, &row, out, e);
+}
+
+/* store_bounce_ls - see bounces.h. */
+int store_bounce_ls(PGconn *conn, const struct bounce_filter *f, json_t **out, struct store_err *e)
+{
+    char camp[32], before[32], limit[32];
+    snprintf(camp, sizeof(camp), "%lld", f->campaign);
+    snprintf(before, sizeof(before), "%lld", f->before);
+    snprintf(limit, sizeof(limit), "%ld", f->limit > 0 ? f->limit : 100);
+    const char *params[] = { f->campaign ? camp : NULL, f->cls, f->before ? before : NULL, limit };
+    PGresult *res = pg_exec(conn,
+                            "SELECT coalesce(json_agg(x.j ORDER BY x.id DESC), '[]') FROM (SELECT b.id, " BOUNCE_JSON
+                            " AS j FROM bounces b WHERE ($1::bigint IS NULL OR b.campaign_id = $1::bigint)"
+                            " AND ($2::text IS NULL OR b.class = $2) AND ($3::bigint IS NULL OR b.id < $3::bigint)"
+                            " ORDER BY b.id DESC LIMIT $4::int) x",
+                            4, params);
+    int rc = STORE_OK;
+    if (pg_ok(res))
+        *out = store_json(res, 0, 0);
+    else
+        rc = store_fail_db(e, conn, res, "cannot list bounces");
+    PQclear(res);
+    return rc;
+}
+
+/* store_bounce_get - see bounces.h. */
+int store_bounce_get(PGconn *conn, long long id, json_t **out, struct store_err *e)
+{
+    char s[32];
+    snprintf(s, sizeof(s), "%lld", id);
+    return bounce_json_by_id(conn, s, true, out, e);
+}
+
+#define POLICY_JSON "json_build_object('class', p.class, 'threshold', p.threshold, 'consecutive', p.consecutive," \
+                    " 'action', p.action, 'updated_at', p.updated_at)"
+
+/* store_bounce_policy_ls - see bounces.h. */
+int store_bounce_policy_ls(PGconn *conn, json_t **out, struct store_err *e)
+{
+    PGresult *res = pg_exec(conn,
+                            "SELECT coalesce(json_agg(" POLICY_JSON " ORDER BY array_position("
+                            "ARRAY['hard','soft','complaint','policy','unknown'], p.class)), '[]') FROM bounce_policy p",
+                            0, NULL);
+    int rc = STORE_OK;
+    if (pg_ok(res))
+        *out = store_json(res, 0, 0);
+    else
+        rc = store_fail_db(e, conn, res, "cannot read the bounce policy");
+    PQclear(res);
+    return rc;
+}
+
+/* store_bounce_policy_set - see bounces.h. */
+int store_bounce_policy_set(PGconn *conn, const char *cls, int threshold, const char *action, int consecutive,
+                            json_t **out, struct store_err *e)
+{
+    char t[16];
+    snprintf(t, sizeof(t), "%d", threshold);
+    const char *params[] = { cls, threshold > 0 ? t : NULL, action, consecutive < 0 ? NULL : consecutive ? "t" : "f" };
+    PGresult *res = pg_exec(conn,
+                            "UPDATE bounce_policy p SET threshold = coalesce($2::int, p.threshold),"
+                            " action = coalesce($3, p.action), consecutive = coalesce($4::boolean, p.consecutive),"
+                            " updated_at = now() WHERE p.class = $1 RETURNING " POLICY_JSON,
+                            4, params);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = strncmp(pg_sqlstate(res), "23", 2) == 0
+                 ? store_fail(e, STORE_ERR_INVALID, "invalid bounce policy: %s", pg_errmsg(conn, res))
+                 : store_fail_db(e, conn, res, "cannot change the bounce policy");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no bounce class \"%s\"", cls);
+    else
+        *out = store_json(res, 0, 0);
+    PQclear(res);
+    return rc;
+}
+
+/* store_bounce_rules_ls - see bounces.h. */
+int store_bounce_rules_ls(PGconn *conn, json_t **out, struct store_err *e)
+{
+    PGresult *res = pg_exec(conn,
+                            "SELECT coalesce(json_agg(json_build_object('id', r.id, 'position', r.position,"
+                            " 'pattern', r.pattern, 'class', r.class, 'description', r.description)"
+                            " ORDER BY r.position, r.id), '[]') FROM bounce_rules r",
+                            0, NULL);
+    int rc = STORE_OK;
+    if (pg_ok(res))
+        *out = store_json(res, 0, 0);
+    else
+        rc = store_fail_db(e, conn, res, "cannot read the bounce rules");
+    PQclear(res);
+    return rc;
+}

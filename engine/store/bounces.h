@@ -1,0 +1,73 @@
+/*
+ * bounces - what came back, matched to deliveries and recorded; the policy.
+ *
+ * store_bounce_ingest_raw   one raw message sent to the bounce address (DSN, ARF, prose)
+ * store_bounce_ingest_json  one provider webhook event {email, type, status, reason, campaign?}
+ * store_bounce_ls           bounces, newest first, by campaign and class
+ * store_bounce_get          one bounce with its stored original
+ * store_bounce_policy_ls    the per-class threshold and action
+ * store_bounce_policy_set   change one class's policy
+ * store_bounce_rules_ls     the ordered rules for reports without a usable code
+ *
+ * Recording a bounce fires the database's bounce_apply trigger
+ * (sql/004_bounces.sql), which counts the subscriber's bounces and applies the
+ * class's action in the same transaction; the sender's synchronous rejections
+ * go through the same trigger. Every function returns 0 or a store error
+ * (STORE_ERR_DB when the database failed: the caller may retry later); JSON
+ * results are the caller's to json_decref().
+ */
+#ifndef POSTINO_STORE_BOUNCES_H
+#define POSTINO_STORE_BOUNCES_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "engine/store/store.h"
+
+#define BOUNCE_KEEP_DEFAULT (64u << 10)   /* bytes of the original kept with a bounce */
+
+struct bounce_intake {
+    const char *envelope_to;   /* the address Postfix delivered to (${original_recipient}), or NULL */
+    const char *local_part;    /* the VERP local part; NULL: [bounce] local_part or "bounces" */
+    size_t keep_bytes;         /* 0: BOUNCE_KEEP_DEFAULT */
+    unsigned recent_days;      /* how far back an address is matched to a delivery; 0: 30 */
+};
+
+/*
+ * store_bounce_ingest_raw - read the LEN bytes at DATA (untrusted) as one
+ * message to the bounce address, find the delivery it concerns (VERP token,
+ * then X-Postino-Delivery of the returned original when the report names the
+ * same recipient, then the recipient's most recent delivery) and record it.
+ * *OUT is {"matched": true, "bounce": {...}} or {"matched": false,
+ * "unmatched_id": N, "reason": "..."}: a message that is not a bounce or names
+ * no delivery is kept in bounces_unmatched, never dropped.
+ */
+int store_bounce_ingest_raw(PGconn *conn, const char *data, size_t len, const struct bounce_intake *in,
+                            json_t **out, struct store_err *e);
+
+/*
+ * store_bounce_ingest_json - record EVENT: email (required), type (hard, soft,
+ * complaint, policy, unknown, or bounce: classified from status and reason),
+ * status ("5.1.1"), reason, campaign (id). STORE_ERR_INVALID for a malformed
+ * event, STORE_ERR_NOTFOUND for an unknown subscriber. *OUT is the bounce.
+ */
+int store_bounce_ingest_json(PGconn *conn, json_t *event, json_t **out, struct store_err *e);
+
+struct bounce_filter {
+    long long campaign;   /* 0: any */
+    const char *cls;      /* NULL: any */
+    long long before;     /* keyset: ids below this; 0: from the newest */
+    long limit;           /* 0: 100 */
+};
+
+int store_bounce_ls(PGconn *conn, const struct bounce_filter *f, json_t **out, struct store_err *e);
+int store_bounce_get(PGconn *conn, long long id, json_t **out, struct store_err *e);
+int store_bounce_policy_ls(PGconn *conn, json_t **out, struct store_err *e);
+
+/* store_bounce_policy_set - CLS's THRESHOLD (0: keep), ACTION (NULL: keep), CONSECUTIVE (-1: keep). */
+int store_bounce_policy_set(PGconn *conn, const char *cls, int threshold, const char *action, int consecutive,
+                            json_t **out, struct store_err *e);
+int store_bounce_rules_ls(PGconn *conn, json_t **out, struct store_err *e);
+
+#endif
