@@ -2,11 +2,15 @@
  * cmd_send - postino send (a sender alone) and postino serve (the scheduler
  * and the sender pool; the API joins it when it is built in).
  */
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "api/server.h"
 #include "engine/cli/cli.h"
 #include "engine/send/sender.h"
 #include "engine/util/log.h"
@@ -72,8 +76,71 @@ int cmd_send(struct cli *c, int argc, char **argv)
     return run_sender(c, argc, argv);
 }
 
-/* cmd_serve - postino serve: today the scheduler and senders. */
+static const char serve_usage[] =
+    "usage: postino serve [--listen ADDR:PORT] [--no-send] [--until-done] [--name NAME] [--batch N]\n"
+    "                     [--max-inflight N]\n"
+    "\n"
+    "The REST API (on [http] listen, default 127.0.0.1:8080) beside the scheduler\n"
+    "and a sender in the same process; with --no-send the API alone, until\n"
+    "SIGINT or SIGTERM. The other options are those of postino send.\n";
+
+/* serve_take_options - take --listen, --no-send and --help out of ARGV; the new argc */
+static int serve_take_options(struct cli *c, int argc, char **argv, const char **listen, bool *no_send)
+{
+    int out = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--no-send") == 0) {
+            *no_send = true;
+        } else if (strcmp(argv[i], "--listen") == 0) {
+            if (i + 1 >= argc)
+                cli_usage(c, "option --listen needs a value");
+            *listen = argv[++i];
+        } else if (strncmp(argv[i], "--listen=", 9) == 0) {
+            *listen = argv[i] + 9;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(serve_usage, stdout);
+            exit(0);
+        } else {
+            argv[out++] = argv[i];
+        }
+    }
+    argv[out] = NULL;
+    return out;
+}
+
+/* cmd_serve - postino serve: the API, and (unless --no-send) the scheduler and a sender. */
 int cmd_serve(struct cli *c, int argc, char **argv)
 {
-    return run_sender(c, argc, argv);
+    struct api_server_config cfg;
+    bool no_send = false;
+    char err[512];
+    c->usage = serve_usage;
+    api_server_config_from_conf(&cfg);
+    argc = serve_take_options(c, argc, argv, &cfg.listen, &no_send);
+    if (no_send && argc > 1)
+        cli_usage(c, "unexpected argument '%s' with --no-send", argv[1]);
+    cli_db(c);
+    cfg.conninfo = c->target.conninfo;
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    /* with --no-send, this thread waits for the signal; the server's threads never see it */
+    if (no_send)
+        pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    struct api_server *api = api_server_start(&cfg, err, sizeof(err));
+    if (!api) {
+        log_error("%s", err);
+        return 1;
+    }
+    int rc = 0;
+    if (no_send) {
+        int sig = 0;
+        sigwait(&stop, &sig);
+        log_info("api: signal %d: stopping", sig);
+    } else {
+        rc = run_sender(c, argc, argv);
+    }
+    api_server_stop(api);
+    return rc;
 }

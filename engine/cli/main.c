@@ -28,7 +28,9 @@ static const char main_usage[] =
     "  dns         DOMAIN --ip ADDR                         (the SPF, DKIM and DMARC records to publish)\n"
     "  relay       add | ls | rm | test                     (the SMTP submission servers to send through)\n"
     "  send        [--until-done]                           (a sender: claims, renders, signs, submits)\n"
-    "  serve       [--until-done]                           (scheduler and senders)\n"
+    "  serve       [--listen ADDR:PORT] [--no-send]         (the API, the scheduler and senders)\n"
+    "  user        add | ls | passwd | disable | enable | rm  (who may use the API)\n"
+    "  token       create | ls | rm                         (API tokens)\n"
     "  bounce      [< MESSAGE] | ls | show | policy | rules (what came back: DSNs, complaints)\n"
     "\n"
     "With no --db, POSTINO_DB or [db] url, postino uses its private PostgreSQL\n"
@@ -47,6 +49,8 @@ static const struct cli_command commands[] = {
     { "relay", cmd_relay, "relays" },
     { "send", cmd_send, "a sender" },
     { "serve", cmd_serve, "scheduler and senders" },
+    { "user", cmd_user, "API users" },
+    { "token", cmd_token, "API tokens" },
     { "bounce", cmd_bounce, "bounces" },
     { NULL, NULL, NULL },
 };

@@ -1,0 +1,164 @@
+/*
+ * h_public - what answers without a login: /healthz, /metrics and the
+ * unsubscribe page /u/TOKEN.
+ *
+ * GET /u/TOKEN only shows a page (mail scanners follow links); POST
+ * unsubscribes from the campaign's lists at once, which is what RFC 8058
+ * one-click sends, and answers 200 however often it is repeated. A token
+ * that is malformed, tampered with, of another kind, or naming a subscriber
+ * or campaign that is gone is 404, with the same page-less answer.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "engine/mail/template.h"
+#include "engine/store/api_queries.h"
+#include "engine/util/alloc.h"
+#include "engine/util/embedded.h"
+#include "engine/util/log.h"
+
+void api_healthz(struct api_req *r)
+{
+    struct store_err e;
+    json_t *o = json_object();
+    if (api_db(r) && store_api_ping(r->conn, &e) == 0) {
+        json_object_set_new(o, "status", json_string("ok"));
+        json_object_set_new(o, "database", json_string("ok"));
+        api_reply_json(r, 200, o);
+    } else {
+        json_object_set_new(o, "status", json_string("unavailable"));
+        json_object_set_new(o, "database", json_string("unreachable"));
+        api_reply_json(r, 503, o);
+    }
+}
+
+static void gauge(struct buf *out, const char *name, const char *help, const char *label, json_t *counts,
+                  const char *const *known)
+{
+    const char *key;
+    json_t *v;
+    buf_appendf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    /* the known values always, so a series does not vanish at zero */
+    for (size_t i = 0; known[i]; i++)
+        buf_appendf(out, "%s{%s=\"%s\"} %lld\n", name, label, known[i],
+                    (long long)json_integer_value(json_object_get(counts, known[i])));
+    json_object_foreach(counts, key, v) {
+        size_t i;
+        for (i = 0; known[i] && strcmp(known[i], key) != 0; i++)
+            ;
+        if (!known[i])
+            buf_appendf(out, "%s{%s=\"%s\"} %lld\n", name, label, key, (long long)json_integer_value(v));
+    }
+}
+
+void api_metrics(struct api_req *r)
+{
+    static const char *const states[] = { "queued", "sent", "deferred", "failed", "skipped", "cancelled", NULL };
+    static const char *const statuses[] = { "draft", "scheduled", "running", "paused", "finished", "cancelled", NULL };
+    struct buf out = BUF_INIT;
+    struct store_err e;
+    json_t *counts = NULL;
+    int up = api_db(r) && store_api_counts(r->conn, &counts, &e) == 0;
+    buf_appendf(&out, "# HELP postino_up Whether the database answered.\n# TYPE postino_up gauge\npostino_up %d\n",
+                up);
+    if (up) {
+        gauge(&out, "postino_deliveries", "Deliveries by state.", "state", json_object_get(counts, "deliveries"),
+              states);
+        gauge(&out, "postino_campaigns", "Campaigns by status.", "status", json_object_get(counts, "campaigns"),
+              statuses);
+    }
+    json_decref(counts);
+    api_http_metrics(r->srv, &out);
+    api_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", &out);
+}
+
+/* the subscriber and campaign TOKEN names; 0, or -1 with 404 (or 503) set */
+static int unsub_token(struct api_req *r, uint64_t *sub, uint64_t *camp)
+{
+    unsigned char key[TOKEN_KEY_LEN];
+    const char *tok = api_param(r, 0);
+    char kind = 0;
+    if (strlen(tok) > TOKEN_MAX) {
+        api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
+        return -1;
+    }
+    if (api_token_key(r, key) < 0)
+        return -1;
+    if (token_parse(key, tok, &kind, sub, camp) < 0 || kind != 'u') {
+        api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
+        return -1;
+    }
+    return 0;
+}
+
+static void unsub_page(struct api_req *r, json_t *info, bool done)
+{
+    const struct embedded_file *f = embedded_find("templates/unsubscribe.html");
+    char err[TMPL_ERR_MAX];
+    struct tmpl *t = f ? tmpl_compile((const char *)f->data, f->len, err, sizeof(err)) : NULL;
+    if (!t)
+        log_panic("templates/unsubscribe.html: %s", f ? err : "not embedded");
+    struct buf names = BUF_INIT, url = BUF_INIT, html = BUF_INIT;
+    size_t i;
+    json_t *l, *attribs = json_object();
+    json_array_foreach(json_object_get(info, "lists"), i, l) {
+        buf_appends(&names, i ? ", " : "");
+        buf_appends(&names, json_string_value(l));
+    }
+    buf_appendf(&url, "/u/%s", api_param(r, 0));
+    if (done)
+        json_object_set_new(attribs, "done", json_string("yes"));
+    struct tmpl_values v = {
+        .list_name = buf_cstr(&names),
+        .unsubscribe_url = buf_cstr(&url),
+        .attribs = attribs,
+    };
+    tmpl_render(t, &v, TMPL_HTML, &html);
+    api_reply_page(r, 200, &html);
+    tmpl_free(t);
+    json_decref(attribs);
+    buf_free(&names);
+    buf_free(&url);
+}
+
+void api_unsub_page(struct api_req *r)
+{
+    uint64_t sub, camp;
+    struct store_err e;
+    json_t *info = NULL;
+    if (unsub_token(r, &sub, &camp) < 0 || !api_db(r))
+        return;
+    if (store_api_unsub_info(r->conn, sub, camp, &info, &e) < 0) {
+        if (e.code == STORE_ERR_NOTFOUND)
+            api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
+        else
+            api_reply_store(r, &e);
+        return;
+    }
+    unsub_page(r, info, !json_is_true(json_object_get(info, "subscribed")));
+    json_decref(info);
+}
+
+void api_unsub_post(struct api_req *r)
+{
+    uint64_t sub, camp;
+    struct store_err e;
+    json_t *info = NULL;
+    long changed = 0;
+    if (unsub_token(r, &sub, &camp) < 0 || !api_db(r))
+        return;
+    if (store_api_unsubscribe(r->conn, sub, camp, &changed, &e) < 0 ||
+        store_api_unsub_info(r->conn, sub, camp, &info, &e) < 0) {
+        if (e.code == STORE_ERR_NOTFOUND)
+            api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
+        else
+            api_reply_store(r, &e);
+        return;
+    }
+    if (changed)
+        log_info("api: subscriber %llu unsubscribed from %ld list%s (campaign %llu)", (unsigned long long)sub,
+                 changed, changed == 1 ? "" : "s", (unsigned long long)camp);
+    unsub_page(r, info, true);
+    json_decref(info);
+}

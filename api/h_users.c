@@ -1,0 +1,253 @@
+/*
+ * h_users - users (admin only) and a user's own password and tokens.
+ *
+ * An admin cannot disable or delete itself through the API (409): there
+ * would be no one left to undo it. Passwords and tokens never appear in
+ * an answer except a new token, once, in the answer that creates it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "api/auth.h"
+#include "api/handlers.h"
+#include "engine/mail/address.h"
+#include "engine/util/alloc.h"
+
+static void reply_user(struct api_req *r, int rc, json_t **jp, const struct store_err *e, int status)
+{
+    json_t *j = *jp;
+    if (rc < 0)
+        api_reply_store(r, e);
+    else
+        api_reply_json(r, status, j);
+}
+
+void api_users_ls(struct api_req *r)
+{
+    struct store_err e;
+    json_t *j = NULL;
+    if (!api_db(r))
+        return;
+    if (store_user_ls(r->conn, &j, &e) < 0)
+        api_reply_store(r, &e);
+    else
+        api_reply_items(r, j);
+}
+
+static const struct api_field user_fields[] = {
+    { "email", API_FIELD_STRING, true, 320, 0, 0 },
+    { "role", API_FIELD_STRING, true, 16, 0, 0 },
+    { "password", API_FIELD_STRING, true, AUTH_PASSWORD_MAX, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+
+void api_users_create(struct api_req *r)
+{
+    json_t *in, *j = NULL;
+    char norm[ADDRESS_MAX + 1], hash[AUTH_HASH_MAX];
+    const char *why;
+    struct store_err e;
+    if (api_body(r, user_fields, &in) < 0)
+        return;
+    const char *role = api_json_str(in, "role", ""), *pw = api_json_str(in, "password", "");
+    if (address_normalize(api_json_str(in, "email", ""), norm, sizeof(norm), &why) < 0)
+        api_reply_error(r, 400, "invalid_field", "email", "field \"email\" is not a valid address: %s", why);
+    else if (strcmp(role, "admin") != 0 && strcmp(role, "user") != 0)
+        api_reply_error(r, 400, "invalid_field", "role", "field \"role\" must be \"admin\" or \"user\"");
+    else if ((why = auth_password_check(pw)))
+        api_reply_error(r, 400, "invalid_field", "password", "field \"password\": %s", why);
+    else if (auth_password_hash(pw, hash) < 0)
+        api_reply_error(r, 503, "unavailable", NULL, "cannot hash the password now; try again later");
+    else if (api_db(r))
+        reply_user(r, store_user_add(r->conn, norm, role, hash, &j, &e), &j, &e, 201);
+    OPENSSL_cleanse(hash, sizeof(hash));
+    json_decref(in);
+}
+
+void api_users_get(struct api_req *r)
+{
+    struct store_err e;
+    json_t *j = NULL;
+    if (api_db(r))
+        reply_user(r, store_user_get(r->conn, api_param(r, 0), &j, &e), &j, &e, 200);
+}
+
+/* is the {user} segment the caller itself; -1 with the answer set when it cannot tell */
+static int is_self(struct api_req *r)
+{
+    struct store_err e;
+    json_t *u = NULL;
+    if (!api_db(r))
+        return -1;
+    if (store_user_get(r->conn, api_param(r, 0), &u, &e) < 0) {
+        api_reply_store(r, &e);
+        return -1;
+    }
+    int self = json_integer_value(json_object_get(u, "id")) == r->user.id;
+    json_decref(u);
+    return self;
+}
+
+void api_users_rm(struct api_req *r)
+{
+    struct store_err e;
+    int self = is_self(r);
+    if (self < 0)
+        return;
+    if (self)
+        api_reply_error(r, 409, "conflict", NULL, "you cannot delete yourself");
+    else if (store_user_rm(r->conn, api_param(r, 0), &e) < 0)
+        api_reply_store(r, &e);
+    else
+        api_reply_empty(r, 204);
+}
+
+static const struct api_field no_fields[] = { { NULL, 0, false, 0, 0, 0 } };
+
+static void set_active(struct api_req *r, bool active)
+{
+    struct store_err e;
+    json_t *in, *j = NULL;
+    if (api_body(r, no_fields, &in) < 0)
+        return;
+    json_decref(in);
+    int self = is_self(r);
+    if (self < 0)
+        return;
+    if (self && !active)
+        api_reply_error(r, 409, "conflict", NULL, "you cannot disable yourself");
+    else
+        reply_user(r, store_user_set_active(r->conn, api_param(r, 0), active, &j, &e), &j, &e, 200);
+}
+
+void api_users_disable(struct api_req *r)
+{
+    set_active(r, false);
+}
+
+void api_users_enable(struct api_req *r)
+{
+    set_active(r, true);
+}
+
+/* hash PW and store it for the user REF; answers 204 or the error */
+static void store_password(struct api_req *r, const char *ref, const char *pw)
+{
+    char hash[AUTH_HASH_MAX];
+    struct store_err e;
+    const char *why = auth_password_check(pw);
+    if (why)
+        api_reply_error(r, 400, "invalid_field", "password", "field \"password\": %s", why);
+    else if (auth_password_hash(pw, hash) < 0)
+        api_reply_error(r, 503, "unavailable", NULL, "cannot hash the password now; try again later");
+    else if (!api_db(r))
+        ;
+    else if (store_user_set_password(r->conn, ref, hash, &e) < 0)
+        api_reply_store(r, &e);
+    else
+        api_reply_empty(r, 204);
+    OPENSSL_cleanse(hash, sizeof(hash));
+}
+
+void api_users_password(struct api_req *r)
+{
+    static const struct api_field fields[] = {
+        { "password", API_FIELD_STRING, true, AUTH_PASSWORD_MAX, 0, 0 },
+        { NULL, 0, false, 0, 0, 0 },
+    };
+    json_t *in;
+    if (api_body(r, fields, &in) < 0)
+        return;
+    store_password(r, api_param(r, 0), api_json_str(in, "password", ""));
+    json_decref(in);
+}
+
+void api_me_get(struct api_req *r)
+{
+    struct store_err e;
+    json_t *j = NULL;
+    char id[32];
+    snprintf(id, sizeof(id), "%lld", r->user.id);
+    if (api_db(r))
+        reply_user(r, store_user_get(r->conn, id, &j, &e), &j, &e, 200);
+}
+
+void api_me_password(struct api_req *r)
+{
+    static const struct api_field fields[] = {
+        { "current_password", API_FIELD_STRING, true, AUTH_PASSWORD_MAX, 0, 0 },
+        { "password", API_FIELD_STRING, true, AUTH_PASSWORD_MAX, 0, 0 },
+        { NULL, 0, false, 0, 0, 0 },
+    };
+    json_t *in;
+    char id[32], *hash = NULL;
+    struct store_err e;
+    if (api_body(r, fields, &in) < 0)
+        return;
+    snprintf(id, sizeof(id), "%lld", r->user.id);
+    if (!api_db(r))
+        ;
+    else if (store_user_hash(r->conn, id, &hash, &e) < 0)
+        api_reply_store(r, &e);
+    else if (!auth_password_verify(api_json_str(in, "current_password", ""), hash))
+        api_reply_error(r, 400, "invalid_field", "current_password", "field \"current_password\" does not match");
+    else
+        store_password(r, id, api_json_str(in, "password", ""));
+    if (hash)
+        OPENSSL_cleanse(hash, strlen(hash));
+    xfree(hash);
+    json_decref(in);
+}
+
+void api_me_tokens_ls(struct api_req *r)
+{
+    struct store_err e;
+    json_t *j = NULL;
+    char id[32];
+    snprintf(id, sizeof(id), "%lld", r->user.id);
+    if (!api_db(r))
+        return;
+    if (store_token_ls(r->conn, id, &j, &e) < 0)
+        api_reply_store(r, &e);
+    else
+        api_reply_items(r, j);
+}
+
+void api_me_tokens_create(struct api_req *r)
+{
+    static const struct api_field fields[] = {
+        { "name", API_FIELD_STRING, false, 100, 0, 0 },
+        { NULL, 0, false, 0, 0, 0 },
+    };
+    json_t *in, *j = NULL;
+    char id[32], tok[AUTH_TOKEN_MAX + 1], hash[AUTH_TOKEN_HASH_LEN + 1];
+    struct store_err e;
+    if (api_body(r, fields, &in) < 0)
+        return;
+    snprintf(id, sizeof(id), "%lld", r->user.id);
+    if (auth_token_new(tok, hash) < 0)
+        api_reply_error(r, 503, "unavailable", NULL, "cannot make a token now; try again later");
+    else if (!api_db(r))
+        ;
+    else if (store_token_add(r->conn, id, api_json_str(in, "name", ""), hash, &j, &e) < 0)
+        api_reply_store(r, &e);
+    else {
+        json_object_set_new(j, "token", json_string(tok));
+        api_reply_json(r, 201, j);
+    }
+    OPENSSL_cleanse(tok, sizeof(tok));
+    json_decref(in);
+}
+
+void api_me_tokens_rm(struct api_req *r)
+{
+    struct store_err e;
+    if (!api_db(r))
+        return;
+    if (store_token_rm(r->conn, api_param(r, 0), r->user.id, &e) < 0)
+        api_reply_store(r, &e);
+    else
+        api_reply_empty(r, 204);
+}

@@ -1,0 +1,58 @@
+/*
+ * handlers - one function per API route (the table is api/routes.c).
+ *
+ * Each answers through api_reply_* (api/request.h) and never fails
+ * otherwise: bad input 400, unknown 404, duplicate 409, the database away 503.
+ */
+#ifndef POSTINO_API_HANDLERS_H
+#define POSTINO_API_HANDLERS_H
+
+#include "api/request.h"
+
+/* resources (h_resources.c) */
+void api_lists_ls(struct api_req *r);
+void api_lists_create(struct api_req *r);
+void api_lists_get(struct api_req *r);
+void api_lists_rm(struct api_req *r);
+void api_subscribers_ls(struct api_req *r);
+void api_subscribers_create(struct api_req *r);
+void api_subscribers_get(struct api_req *r);
+void api_subscribers_rm(struct api_req *r);
+void api_subscribers_blocklist(struct api_req *r);
+void api_campaigns_ls(struct api_req *r);
+void api_campaigns_get(struct api_req *r);
+void api_campaigns_stats(struct api_req *r);
+void api_campaigns_schedule(struct api_req *r);
+void api_campaigns_send(struct api_req *r);
+void api_campaigns_pause(struct api_req *r);
+void api_campaigns_resume(struct api_req *r);
+void api_campaigns_cancel(struct api_req *r);
+void api_templates_ls(struct api_req *r);
+void api_templates_get(struct api_req *r);
+void api_relays_ls(struct api_req *r);
+void api_dkim_ls(struct api_req *r);
+
+/* users and tokens (h_users.c) */
+void api_users_ls(struct api_req *r);
+void api_users_create(struct api_req *r);
+void api_users_get(struct api_req *r);
+void api_users_rm(struct api_req *r);
+void api_users_disable(struct api_req *r);
+void api_users_enable(struct api_req *r);
+void api_users_password(struct api_req *r);
+void api_me_get(struct api_req *r);
+void api_me_password(struct api_req *r);
+void api_me_tokens_ls(struct api_req *r);
+void api_me_tokens_create(struct api_req *r);
+void api_me_tokens_rm(struct api_req *r);
+
+/* public (h_public.c) */
+void api_healthz(struct api_req *r);
+void api_metrics(struct api_req *r);
+void api_unsub_page(struct api_req *r);
+void api_unsub_post(struct api_req *r);
+
+/* request decoding shared with the fuzzer: the fields of POST /api/v1/subscribers */
+extern const struct api_field api_subscriber_fields[];
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * request - what an API handler sees of its request, and how it answers.
+ *
+ * api_db           the request's database connection (borrowed from the pool on
+ *                  first use); NULL with a 503 answer already set
+ * api_param        the I-th {…} segment of the path
+ * api_query        a query-string argument, or NULL
+ * api_query_only   refuse (400) query arguments not in ALLOWED; 0 or -1
+ * api_body         the body decoded and checked against FIELDS (an empty
+ *                  optional body is {}); -1 with the 400 answer set
+ * api_reply_json   answer STATUS with J (the reference is taken)
+ * api_reply_items  answer 200 with {"items": ARRAY}
+ * api_reply_error  answer with the error envelope
+ * api_reply_err    the same from a decoding error
+ * api_reply_store  the same from a store error: 404, 409, 400, or 503 (the
+ *                  database's own words are logged, never sent)
+ * api_reply_page   answer with an HTML page (the buffer is taken)
+ * api_reply_text   answer with text of content type TYPE (the buffer is taken)
+ * api_reply_empty  answer STATUS with no body (204)
+ * api_token_key    the installation's token HMAC key; 0 or -1 (503 set)
+ * api_http_metrics append the HTTP counters in Prometheus text format
+ */
+#ifndef POSTINO_API_REQUEST_H
+#define POSTINO_API_REQUEST_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "api/json.h"
+#include "api/router.h"
+#include "engine/mail/token.h"
+#include "engine/store/store.h"
+#include "engine/store/users.h"
+#include "engine/util/buf.h"
+
+struct api_server;
+struct MHD_Connection;
+
+struct api_req {
+    struct api_server *srv;
+    struct MHD_Connection *mc;
+    const char *method;
+    const char *path;
+    struct api_match match;
+    const char *content_type;
+    const char *body;
+    size_t body_len;
+    struct user_auth user;       /* when the route needs a login */
+    PGconn *conn;
+    /* the answer */
+    int status;
+    char *resp;                  /* malloc'd */
+    size_t resp_len;
+    const char *resp_type;
+};
+
+PGconn *api_db(struct api_req *r);
+const char *api_param(struct api_req *r, size_t i);
+const char *api_query(struct api_req *r, const char *name);
+int api_query_only(struct api_req *r, const char *const *allowed);
+int api_body(struct api_req *r, const struct api_field *fields, json_t **out);
+
+void api_reply_json(struct api_req *r, int status, json_t *j);
+void api_reply_items(struct api_req *r, json_t *array);
+void api_reply_error(struct api_req *r, int status, const char *code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void api_reply_err(struct api_req *r, const struct api_err *e);
+void api_reply_store(struct api_req *r, const struct store_err *e);
+void api_reply_page(struct api_req *r, int status, struct buf *html);
+void api_reply_text(struct api_req *r, int status, const char *type, struct buf *text);
+void api_reply_empty(struct api_req *r, int status);
+int api_token_key(struct api_req *r, unsigned char key[TOKEN_KEY_LEN]);
+void api_http_metrics(struct api_server *s, struct buf *out);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * router - a linear scan over a small table; with a few dozen routes it
+ * costs less than one database round trip. api_router_match returns 0,
+ * API_ROUTE_NOT_FOUND when no pattern matches the path, or
+ * API_ROUTE_BAD_METHOD when one does but not for this method.
+ */
+#include <string.h>
+
+#include "api/router.h"
+#include "engine/util/alloc.h"
+
+/* does PATH match PATTERN; captures into M when CAPTURE */
+static int path_match(const char *pattern, const char *path, struct api_match *m, int capture)
+{
+    const char *p = pattern, *s = path;
+    size_t n = 0;
+    if (*p != '/' || *s != '/')
+        return 0;
+    while (*p && *s) {
+        if (*p != '/' || *s != '/')
+            return 0;
+        p++, s++;
+        size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
+        if (slen == 0)
+            return 0;
+        if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}') {
+            if (n >= API_ROUTE_MAX_PARAMS)
+                return 0;
+            if (capture)
+                m->params[n] = xstrndup(s, slen);
+            n++;
+        } else if (plen != slen || memcmp(p, s, plen) != 0) {
+            return 0;
+        }
+        p += plen, s += slen;
+    }
+    if (*p || *s)
+        return 0;
+    if (capture)
+        m->nparams = n;
+    return 1;
+}
+
+/* api_router_match - the route of ROUTES for METHOD and PATH in *M; 0 or a negative API_ROUTE_* code. */
+int api_router_match(const struct api_route *routes, const char *method, const char *path, struct api_match *m)
+{
+    int path_seen = 0;
+    memset(m, 0, sizeof(*m));
+    for (size_t i = 0; routes[i].method; i++) {
+        if (!path_match(routes[i].pattern, path, m, 0))
+            continue;
+        path_seen = 1;
+        if (strcmp(routes[i].method, method) != 0)
+            continue;
+        path_match(routes[i].pattern, path, m, 1);
+        m->route = &routes[i];
+        m->index = i;
+        return 0;
+    }
+    return path_seen ? API_ROUTE_BAD_METHOD : API_ROUTE_NOT_FOUND;
+}
+
+/* api_match_free - release M's captured segments. */
+void api_match_free(struct api_match *m)
+{
+    for (size_t i = 0; i < m->nparams; i++)
+        xfree(m->params[i]);
+    m->nparams = 0;
+}

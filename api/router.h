@@ -1,0 +1,56 @@
+/*
+ * router - METHOD and path patterns ("/api/v1/lists/{id}") to handlers.
+ *
+ * api_router_match  find the route for a request, with its {…} segments
+ * api_match_free    release the captured segments
+ * api_routes        the API's route table (api/routes.c), ended by a NULL method
+ *
+ * A {…} segment matches one non-empty path segment; everything else matches
+ * literally. An empty segment (a doubled or trailing slash) matches nothing.
+ */
+#ifndef POSTINO_API_ROUTER_H
+#define POSTINO_API_ROUTER_H
+
+#include <stddef.h>
+
+#define API_ROUTE_MAX_PARAMS 4
+#define API_ROUTE_NOT_FOUND (-1)
+#define API_ROUTE_BAD_METHOD (-2)
+
+struct api_req;
+typedef void (*api_handler_fn)(struct api_req *r);
+
+enum api_access {
+    API_PUBLIC,    /* no login */
+    API_USER,      /* any active user */
+    API_ADMIN,     /* active admins only */
+};
+
+enum api_body {
+    API_BODY_NONE,       /* a body is refused (415 for a JSON one) */
+    API_BODY_JSON,       /* application/json required */
+    API_BODY_OPT_JSON,   /* empty, or application/json */
+    API_BODY_ANY,        /* whatever (public form posts) */
+};
+
+struct api_route {
+    const char *method;
+    const char *pattern;
+    enum api_access access;
+    enum api_body body;
+    api_handler_fn fn;
+};
+
+struct api_match {
+    const struct api_route *route;
+    size_t index;                          /* in the table */
+    size_t nparams;
+    char *params[API_ROUTE_MAX_PARAMS];    /* the {…} segments in order */
+};
+
+int api_router_match(const struct api_route *routes, const char *method, const char *path, struct api_match *m);
+void api_match_free(struct api_match *m);
+
+extern const struct api_route api_routes[];
+
+#endif

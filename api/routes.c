@@ -1,0 +1,58 @@
+/*
+ * routes - every route the API serves. api/openapi.yaml describes exactly
+ * these (tests/unit/api/test_openapi.c checks both ways).
+ */
+#include <stddef.h>
+
+#include "api/handlers.h"
+#include "api/router.h"
+
+#define R(m, p, a, b, f) { m, p, a, b, f }
+
+const struct api_route api_routes[] = {
+    R("GET", "/healthz", API_PUBLIC, API_BODY_NONE, api_healthz),
+    R("GET", "/metrics", API_PUBLIC, API_BODY_NONE, api_metrics),
+    R("GET", "/u/{token}", API_PUBLIC, API_BODY_NONE, api_unsub_page),
+    R("POST", "/u/{token}", API_PUBLIC, API_BODY_ANY, api_unsub_post),
+
+    R("GET", "/api/v1/lists", API_USER, API_BODY_NONE, api_lists_ls),
+    R("POST", "/api/v1/lists", API_USER, API_BODY_JSON, api_lists_create),
+    R("GET", "/api/v1/lists/{list}", API_USER, API_BODY_NONE, api_lists_get),
+    R("DELETE", "/api/v1/lists/{list}", API_USER, API_BODY_NONE, api_lists_rm),
+
+    R("GET", "/api/v1/subscribers", API_USER, API_BODY_NONE, api_subscribers_ls),
+    R("POST", "/api/v1/subscribers", API_USER, API_BODY_JSON, api_subscribers_create),
+    R("GET", "/api/v1/subscribers/{subscriber}", API_USER, API_BODY_NONE, api_subscribers_get),
+    R("DELETE", "/api/v1/subscribers/{subscriber}", API_USER, API_BODY_NONE, api_subscribers_rm),
+    R("POST", "/api/v1/subscribers/{subscriber}/blocklist", API_USER, API_BODY_OPT_JSON, api_subscribers_blocklist),
+
+    R("GET", "/api/v1/campaigns", API_USER, API_BODY_NONE, api_campaigns_ls),
+    R("GET", "/api/v1/campaigns/{campaign}", API_USER, API_BODY_NONE, api_campaigns_get),
+    R("GET", "/api/v1/campaigns/{campaign}/stats", API_USER, API_BODY_NONE, api_campaigns_stats),
+    R("POST", "/api/v1/campaigns/{campaign}/schedule", API_USER, API_BODY_JSON, api_campaigns_schedule),
+    R("POST", "/api/v1/campaigns/{campaign}/send", API_USER, API_BODY_OPT_JSON, api_campaigns_send),
+    R("POST", "/api/v1/campaigns/{campaign}/pause", API_USER, API_BODY_OPT_JSON, api_campaigns_pause),
+    R("POST", "/api/v1/campaigns/{campaign}/resume", API_USER, API_BODY_OPT_JSON, api_campaigns_resume),
+    R("POST", "/api/v1/campaigns/{campaign}/cancel", API_USER, API_BODY_OPT_JSON, api_campaigns_cancel),
+
+    R("GET", "/api/v1/templates", API_USER, API_BODY_NONE, api_templates_ls),
+    R("GET", "/api/v1/templates/{template}", API_USER, API_BODY_NONE, api_templates_get),
+    R("GET", "/api/v1/relays", API_USER, API_BODY_NONE, api_relays_ls),
+    R("GET", "/api/v1/dkim-keys", API_USER, API_BODY_NONE, api_dkim_ls),
+
+    R("GET", "/api/v1/users", API_ADMIN, API_BODY_NONE, api_users_ls),
+    R("POST", "/api/v1/users", API_ADMIN, API_BODY_JSON, api_users_create),
+    R("GET", "/api/v1/users/{user}", API_ADMIN, API_BODY_NONE, api_users_get),
+    R("DELETE", "/api/v1/users/{user}", API_ADMIN, API_BODY_NONE, api_users_rm),
+    R("POST", "/api/v1/users/{user}/disable", API_ADMIN, API_BODY_OPT_JSON, api_users_disable),
+    R("POST", "/api/v1/users/{user}/enable", API_ADMIN, API_BODY_OPT_JSON, api_users_enable),
+    R("POST", "/api/v1/users/{user}/password", API_ADMIN, API_BODY_JSON, api_users_password),
+
+    R("GET", "/api/v1/me", API_USER, API_BODY_NONE, api_me_get),
+    R("POST", "/api/v1/me/password", API_USER, API_BODY_JSON, api_me_password),
+    R("GET", "/api/v1/me/tokens", API_USER, API_BODY_NONE, api_me_tokens_ls),
+    R("POST", "/api/v1/me/tokens", API_USER, API_BODY_OPT_JSON, api_me_tokens_create),
+    R("DELETE", "/api/v1/me/tokens/{token}", API_USER, API_BODY_NONE, api_me_tokens_rm),
+
+    { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL },
+};

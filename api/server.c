@@ -1,0 +1,542 @@
+/*
+ * server - libmicrohttpd glue: body accumulation with a limit (413),
+ * content-type checks (415), routing (404/405), Bearer-token login
+ * (401/403), dispatch to a handler, the answer, and the HTTP counters.
+ *
+ * Handlers run on MHD's worker threads and block on the database through
+ * the connection pool. Failures to start are reported in ERR; failures while
+ * serving are answered, and logged without secrets.
+ */
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api/auth.h"
+#include "api/dbpool.h"
+#include "api/request.h"
+#include "api/server.h"
+#include "engine/store/settings.h"
+#include "engine/util/alloc.h"
+#include "engine/util/conf.h"
+#include "engine/util/log.h"
+#include "engine/util/str.h"
+
+#define API_DB_WAIT_MS 5000
+
+struct http_count {
+    size_t route;              /* index in api_routes; nroutes: no route */
+    int status;
+    unsigned long long n;
+};
+
+struct api_server {
+    struct MHD_Daemon *mhd;
+    struct dbpool *pool;
+    size_t max_body;
+    size_t nroutes;
+    pthread_mutex_t lock;      /* the counters and the token key */
+    struct http_count *counts;
+    size_t ncounts;
+    bool key_ready;
+    unsigned char key[TOKEN_KEY_LEN];
+};
+
+/* one request's state between MHD's calls */
+struct req_state {
+    struct buf body;
+    bool too_large;
+};
+
+/* api_server_config_from_conf - CFG from the defaults and the [http] section. */
+void api_server_config_from_conf(struct api_server_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->listen = conf_get("http", "listen", "127.0.0.1:8080");
+    cfg->max_body = (size_t)conf_get_long("http", "max_body", 10L * 1024 * 1024, 1024, 1024L * 1024 * 1024);
+    cfg->db_pool = (unsigned)conf_get_long("http", "db_pool", 8, 1, 1000);
+    cfg->threads = (unsigned)conf_get_long("http", "threads", 0, 0, 1024);
+}
+
+/* ---- what handlers call ---- */
+
+PGconn *api_db(struct api_req *r)
+{
+    if (!r->conn) {
+        r->conn = dbpool_get(r->srv->pool, API_DB_WAIT_MS);
+        if (!r->conn)
+            api_reply_error(r, 503, "unavailable", NULL, "the database is not available; try again later");
+    }
+    return r->conn;
+}
+
+const char *api_param(struct api_req *r, size_t i)
+{
+    return i < r->match.nparams ? r->match.params[i] : "";
+}
+
+const char *api_query(struct api_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->mc, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_check {
+    const char *const *allowed;
+    char bad[48];
+    bool bad_utf8;
+};
+
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct query_check *q = cls;
+    (void)kind;
+    if (!str_utf8_valid(key, strlen(key), NULL) || (value && !str_utf8_valid(value, strlen(value), NULL))) {
+        q->bad_utf8 = true;
+        snprintf(q->bad, sizeof(q->bad), "%s", str_utf8_valid(key, strlen(key), NULL) ? key : "?");
+        return MHD_NO;
+    }
+    for (size_t i = 0; q->allowed && q->allowed[i]; i++)
+        if (strcmp(q->allowed[i], key) == 0)
+            return MHD_YES;
+    snprintf(q->bad, sizeof(q->bad), "%.40s", key);
+    /* cut a partial UTF-8 character left by the truncation */
+    size_t n = strlen(q->bad);
+    if (n == 40)
+        while (n > 0 && ((unsigned char)q->bad[n - 1] & 0xC0) == 0x80)
+            q->bad[--n] = 0;
+    return MHD_NO;
+}
+
+int api_query_only(struct api_req *r, const char *const *allowed)
+{
+    struct query_check q = { .allowed = allowed };
+    MHD_get_connection_values(r->mc, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+    if (q.bad_utf8) {
+        api_reply_error(r, 400, "invalid_utf8", q.bad, "query argument \"%s\" is not valid UTF-8", q.bad);
+        return -1;
+    }
+    if (q.bad[0]) {
+        api_reply_error(r, 400, "unknown_field", q.bad, "unknown query argument \"%s\"", q.bad);
+        return -1;
+    }
+    return 0;
+}
+
+int api_body(struct api_req *r, const struct api_field *fields, json_t **out)
+{
+    struct api_err e;
+    *out = NULL;
+    if (r->body_len == 0 && r->match.route->body == API_BODY_OPT_JSON) {
+        *out = json_object();
+        return 0;
+    }
+    if (api_json_parse(r->body, r->body_len, out, &e) < 0 || api_json_check(*out, fields, &e) < 0) {
+        json_decref(*out);
+        *out = NULL;
+        api_reply_err(r, &e);
+        return -1;
+    }
+    return 0;
+}
+
+static void set_reply(struct api_req *r, int status, char *data, size_t len, const char *type)
+{
+    xfree(r->resp);
+    r->status = status;
+    r->resp = data;
+    r->resp_len = len;
+    r->resp_type = type;
+}
+
+void api_reply_json(struct api_req *r, int status, json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    json_decref(j);
+    if (!s)
+        log_panic("api: cannot encode an answer");
+    size_t n = strlen(s);
+    char *copy = xmalloc(n + 2);
+    memcpy(copy, s, n);
+    copy[n] = '\n';
+    copy[n + 1] = 0;
+    free(s);
+    set_reply(r, status, copy, n + 1, "application/json");
+}
+
+void api_reply_items(struct api_req *r, json_t *array)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "items", array);
+    api_reply_json(r, 200, o);
+}
+
+void api_reply_err(struct api_req *r, const struct api_err *e)
+{
+    api_reply_json(r, e->status, api_error_json(e));
+}
+
+void api_reply_error(struct api_req *r, int status, const char *code, const char *field, const char *fmt, ...)
+{
+    struct api_err e;
+    va_list ap;
+    e.status = status;
+    snprintf(e.code, sizeof(e.code), "%s", code);
+    snprintf(e.field, sizeof(e.field), "%s", field ? field : "");
+    va_start(ap, fmt);
+    vsnprintf(e.message, sizeof(e.message), fmt, ap);
+    va_end(ap);
+    api_reply_err(r, &e);
+}
+
+void api_reply_store(struct api_req *r, const struct store_err *e)
+{
+    switch (e->code) {
+    case STORE_ERR_NOTFOUND: api_reply_error(r, 404, "not_found", NULL, "%s", e->msg); break;
+    case STORE_ERR_EXISTS: api_reply_error(r, 409, "exists", NULL, "%s", e->msg); break;
+    case STORE_ERR_INVALID: api_reply_error(r, 400, "invalid", NULL, "%s", e->msg); break;
+    default:
+        log_error("api: %s %s: %s", r->method, r->match.route ? r->match.route->pattern : r->path, e->msg);
+        api_reply_error(r, 503, "unavailable", NULL, "the database could not do this now; try again later");
+    }
+}
+
+void api_reply_text(struct api_req *r, int status, const char *type, struct buf *text)
+{
+    size_t n;
+    char *s = buf_detach(text, &n);
+    set_reply(r, status, s ? s : xstrdup(""), s ? n : 0, type);
+}
+
+void api_reply_page(struct api_req *r, int status, struct buf *html)
+{
+    api_reply_text(r, status, "text/html; charset=utf-8", html);
+}
+
+void api_reply_empty(struct api_req *r, int status)
+{
+    set_reply(r, status, NULL, 0, NULL);
+}
+
+int api_token_key(struct api_req *r, unsigned char key[TOKEN_KEY_LEN])
+{
+    struct api_server *s = r->srv;
+    pthread_mutex_lock(&s->lock);
+    bool ready = s->key_ready;
+    if (ready)
+        memcpy(key, s->key, TOKEN_KEY_LEN);
+    pthread_mutex_unlock(&s->lock);
+    if (ready)
+        return 0;
+    struct store_err e;
+    PGconn *conn = api_db(r);
+    if (!conn)
+        return -1;
+    if (store_secret(conn, "token_key", key, TOKEN_KEY_LEN, &e) < 0) {
+        api_reply_store(r, &e);
+        return -1;
+    }
+    pthread_mutex_lock(&s->lock);
+    memcpy(s->key, key, TOKEN_KEY_LEN);
+    s->key_ready = true;
+    pthread_mutex_unlock(&s->lock);
+    return 0;
+}
+
+/* ---- counters ---- */
+
+static void count_request(struct api_server *s, size_t route, int status)
+{
+    pthread_mutex_lock(&s->lock);
+    size_t i;
+    for (i = 0; i < s->ncounts; i++)
+        if (s->counts[i].route == route && s->counts[i].status == status)
+            break;
+    if (i == s->ncounts) {
+        s->counts = xrealloc(s->counts, (s->ncounts + 1) * sizeof(*s->counts));
+        s->counts[i] = (struct http_count){ route, status, 0 };
+        s->ncounts++;
+    }
+    s->counts[i].n++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void api_http_metrics(struct api_server *s, struct buf *out)
+{
+    buf_appends(out, "# HELP postino_http_requests_total HTTP requests answered, by route and status.\n"
+                     "# TYPE postino_http_requests_total counter\n");
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->ncounts; i++) {
+        const struct http_count *c = &s->counts[i];
+        if (c->route < s->nroutes)
+            buf_appendf(out, "postino_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
+                        api_routes[c->route].method, api_routes[c->route].pattern, c->status, c->n);
+        else
+            buf_appendf(out, "postino_http_requests_total{method=\"\",route=\"\",status=\"%d\"} %llu\n", c->status,
+                        c->n);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- one request ---- */
+
+static bool is_json_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    size_t n = strlen("application/json");
+    if (strncasecmp(ct, "application/json", n) != 0)
+        return false;
+    const char *p = ct + n;
+    while (*p == ' ')
+        p++;
+    if (!*p)
+        return true;
+    if (*p != ';')
+        return false;
+    p++;
+    while (*p == ' ')
+        p++;
+    return strcasecmp(p, "charset=utf-8") == 0 || strcasecmp(p, "charset=\"utf-8\"") == 0;
+}
+
+static int authenticate(struct api_req *r)
+{
+    const char *h = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    char hash[AUTH_TOKEN_HASH_LEN + 1];
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+        api_reply_error(r, 401, "unauthorized", NULL, "an API token is required (Authorization: Bearer TOKEN)");
+        return -1;
+    }
+    const char *tok = h + 7;
+    while (*tok == ' ')
+        tok++;
+    size_t n = strlen(tok);
+    if (n < 8 || n > AUTH_TOKEN_MAX || !str_has_prefix(tok, AUTH_TOKEN_PREFIX)) {
+        api_reply_error(r, 401, "unauthorized", NULL, "the API token is not valid");
+        return -1;
+    }
+    auth_token_hash(tok, hash);
+    PGconn *conn = api_db(r);
+    if (!conn)
+        return -1;
+    struct store_err e;
+    if (store_token_auth(conn, hash, &r->user, &e) < 0) {
+        if (e.code == STORE_ERR_NOTFOUND)
+            api_reply_error(r, 401, "unauthorized", NULL, "the API token is not valid");
+        else
+            api_reply_store(r, &e);
+        return -1;
+    }
+    if (!r->user.active) {
+        api_reply_error(r, 401, "unauthorized", NULL, "this user is disabled");
+        return -1;
+    }
+    if (r->match.route->access == API_ADMIN && strcmp(r->user.role, "admin") != 0) {
+        api_reply_error(r, 403, "forbidden", NULL, "this needs the admin role");
+        return -1;
+    }
+    return 0;
+}
+
+/* decide and produce the answer for R */
+static void handle(struct api_req *r, struct req_state *st)
+{
+    int m = api_router_match(api_routes, r->method, r->path, &r->match);
+    if (m == API_ROUTE_NOT_FOUND) {
+        api_reply_error(r, 404, "not_found", NULL, "no such resource");
+        return;
+    }
+    if (m == API_ROUTE_BAD_METHOD) {
+        api_reply_error(r, 405, "method_not_allowed", NULL, "method %s is not allowed here",
+                        strlen(r->method) < 16 ? r->method : "?");
+        return;
+    }
+    for (size_t i = 0; i < r->match.nparams; i++)
+        if (!str_utf8_valid(r->match.params[i], strlen(r->match.params[i]), NULL)) {
+            api_reply_error(r, 400, "invalid_utf8", "id", "the path is not valid UTF-8");
+            return;
+        }
+    const struct api_route *rt = r->match.route;
+    if (rt->access != API_PUBLIC && authenticate(r) < 0)
+        return;
+    if (st->too_large) {
+        api_reply_error(r, 413, "too_large", NULL, "the request body is larger than %zu bytes", r->srv->max_body);
+        return;
+    }
+    if (rt->body == API_BODY_JSON || (rt->body == API_BODY_OPT_JSON && r->body_len > 0)) {
+        if (!is_json_type(r->content_type)) {
+            api_reply_error(r, 415, "unsupported_media_type", NULL, "the request body must be application/json");
+            return;
+        }
+    } else if (rt->body == API_BODY_NONE && r->body_len > 0) {
+        api_reply_error(r, 415, "unsupported_media_type", NULL, "this request takes no body");
+        return;
+    }
+    rt->fn(r);
+    if (!r->status) {
+        log_error("api: %s %s gave no answer", r->method, rt->pattern);
+        api_reply_error(r, 500, "internal", NULL, "internal error");
+    }
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(r->resp_len, r->resp ? r->resp : (void *)"", r->resp ? MHD_RESPMEM_MUST_FREE
+                                                                                             : MHD_RESPMEM_PERSISTENT);
+    r->resp = NULL;
+    if (r->resp_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (r->resp_type && str_has_prefix(r->resp_type, "text/html"))
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
+    if (r->status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    enum MHD_Result ok = MHD_queue_response(mc, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct api_server *s = cls;
+    struct req_state *st = *con_cls;
+    (void)version;
+    if (!st) {
+        st = xcalloc(1, sizeof(*st));
+        *con_cls = st;
+        const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > s->max_body)
+            st->too_large = true;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!st->too_large && st->body.len + *upload_data_size <= s->max_body)
+            buf_append(&st->body, upload_data, *upload_data_size);
+        else
+            st->too_large = true;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    struct api_req r = { .srv = s, .mc = mc, .method = method, .path = url };
+    r.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    r.body = st->too_large ? "" : buf_cstr(&st->body);
+    r.body_len = st->too_large ? 0 : st->body.len;
+    handle(&r, st);
+    if (r.conn)
+        dbpool_put(s->pool, r.conn);
+    count_request(s, r.match.route ? r.match.index : s->nroutes, r.status);
+    api_match_free(&r.match);
+    return send_reply(mc, &r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    struct req_state *st = *con_cls;
+    (void)cls, (void)mc, (void)toe;
+    if (st) {
+        buf_free(&st->body);
+        xfree(st);
+        *con_cls = NULL;
+    }
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = 0;
+    log_warn("api: http: %s", msg);
+}
+
+/* split ADDR:PORT or [ADDR]:PORT and resolve it */
+static struct addrinfo *resolve_listen(const char *listen, char *err, size_t errlen)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || colon == listen || !colon[1] || (size_t)(colon - listen) >= sizeof(host)) {
+        snprintf(err, errlen, "cannot listen on \"%s\": give ADDRESS:PORT", listen);
+        return NULL;
+    }
+    const char *h = listen;
+    size_t hl = (size_t)(colon - listen);
+    if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']')
+        h++, hl -= 2;
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    long port;
+    if (str_parse_long(colon + 1, 1, 65535, &port) < 0) {
+        snprintf(err, errlen, "cannot listen on \"%s\": the port must be from 1 to 65535", listen);
+        return NULL;
+    }
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai;
+    int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot listen on \"%s\": %s", listen, gai_strerror(rc));
+        return NULL;
+    }
+    return ai;
+}
+
+/* api_server_start - see server.h. */
+struct api_server *api_server_start(const struct api_server_config *cfg, char *err, size_t errlen)
+{
+    struct addrinfo *ai = resolve_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", err, errlen);
+    if (!ai)
+        return NULL;
+    struct api_server *s = xcalloc(1, sizeof(*s));
+    pthread_mutex_init(&s->lock, NULL);
+    s->max_body = cfg->max_body ? cfg->max_body : 10 * 1024 * 1024;
+    while (api_routes[s->nroutes].method)
+        s->nroutes++;
+    s->pool = dbpool_new(cfg->conninfo, cfg->db_pool ? cfg->db_pool : 8);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = cfg->threads ? cfg->threads : (unsigned)(cores > 0 ? cores : 2);
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                              MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                              MHD_OPTION_THREAD_POOL_SIZE, threads,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
+                              MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                              MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!s->mhd) {
+        snprintf(err, errlen, "cannot listen on %s (address in use or not available)", cfg->listen);
+        dbpool_free(s->pool);
+        pthread_mutex_destroy(&s->lock);
+        xfree(s);
+        return NULL;
+    }
+    log_info("api: listening on %s (%u threads, %u database connections)", cfg->listen, threads,
+             cfg->db_pool ? cfg->db_pool : 8);
+    return s;
+}
+
+/* api_server_stop - stop S and free it (NULL is fine). */
+void api_server_stop(struct api_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->mhd);
+    dbpool_free(s->pool);
+    pthread_mutex_destroy(&s->lock);
+    memset(s->key, 0, sizeof(s->key));
+    xfree(s->counts);
+    xfree(s);
+}

@@ -1,0 +1,32 @@
+/*
+ * server - the REST API over HTTP (libmicrohttpd, a pool of threads).
+ *
+ * api_server_config_from_conf  defaults and [http] listen, max_body, db_pool, threads
+ * api_server_start  listen and serve in background threads; NULL with a
+ *                   one-line reason in ERR when the address cannot be used
+ * api_server_stop   stop accepting, finish the requests in progress, free
+ *
+ * Every answer is JSON (the error envelope {"error":{"code","message"}} for
+ * failures) except the public pages and /metrics. A request is never
+ * answered 500 for bad input: the database being away is 503.
+ */
+#ifndef POSTINO_API_SERVER_H
+#define POSTINO_API_SERVER_H
+
+#include <stddef.h>
+
+struct api_server_config {
+    const char *listen;        /* ADDR:PORT, [V6ADDR]:PORT; default 127.0.0.1:8080 */
+    const char *conninfo;
+    size_t max_body;           /* bytes; default 10 MB */
+    unsigned db_pool;          /* connections; default 8 */
+    unsigned threads;          /* 0: one per core */
+};
+
+struct api_server;
+
+void api_server_config_from_conf(struct api_server_config *cfg);
+struct api_server *api_server_start(const struct api_server_config *cfg, char *err, size_t errlen);
+void api_server_stop(struct api_server *s);
+
+#endif
