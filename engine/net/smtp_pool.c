@@ -32,6 +32,7 @@ struct pconn {
     struct smtp_pool *pool;
     struct smtp_conn *conn;
     struct pmsg *msg; /* in flight */
+    uint64_t idle_since; /* loop time it last became idle; 0 while busy */
     bool ready;
     bool closing;
 };
@@ -41,6 +42,7 @@ struct smtp_pool {
     struct smtp_config smtp; /* strings owned by the pool */
     unsigned max_conns;
     unsigned min_ms, max_ms, max_failures;
+    unsigned idle_ms;
     struct ratelimit rl;
     uv_timer_t timer;
     uint64_t timer_due;
@@ -295,7 +297,27 @@ static void assign(struct smtp_pool *p)
             continue;
         }
         pc->msg = m;
+        pc->idle_since = 0;
         p->in_flight++;
+    }
+}
+
+/* close_idle - QUIT connections that have had nothing to carry for idle_ms (the server may
+ * keep per-session state, such as its access maps, for as long as a session lasts). */
+static void close_idle(struct smtp_pool *p)
+{
+    uint64_t now = uv_now(p->loop);
+    for (struct pconn *pc = p->conns; pc; pc = pc->next) {
+        if (!pc->ready || pc->closing || pc->msg)
+            continue;
+        if (!pc->idle_since)
+            pc->idle_since = now;
+        if (p->head)
+            continue;
+        if (now - pc->idle_since >= p->idle_ms)
+            pconn_close(pc);
+        else
+            schedule(p, p->idle_ms - (now - pc->idle_since));
     }
 }
 
@@ -309,6 +331,7 @@ static void pump_once(struct smtp_pool *p)
         return;
     }
     assign(p);
+    close_idle(p);
     unsigned active = 0;
     for (struct pconn *pc = p->conns; pc; pc = pc->next) {
         if (pc->closing)
@@ -398,6 +421,7 @@ int smtp_pool_create(uv_loop_t *loop, const struct smtp_pool_config *cfg, struct
     if (p->max_ms < p->min_ms)
         p->max_ms = p->min_ms;
     p->max_failures = cfg->max_connect_failures ? cfg->max_connect_failures : 5;
+    p->idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : 5000;
     ratelimit_init(&p->rl, &cfg->limits, uv_now(loop));
     uv_timer_init(loop, &p->timer);
     p->timer.data = p;

@@ -36,6 +36,7 @@ struct smtp_pool_config {
     unsigned reconnect_min_ms;      /* 0: 1000 */
     unsigned reconnect_max_ms;      /* 0: 60000 */
     unsigned max_connect_failures;  /* 0: 5 */
+    unsigned idle_timeout_ms;       /* an idle connection QUITs after this; 0: 5000 */
 };
 
 struct smtp_pool;

@@ -121,6 +121,8 @@ struct sender {
     unsigned nready;
     char status[256];
     bool stopping, running_campaigns_known;
+    bool closed, deregistering;
+    unsigned ticks;
     long running_campaigns;
     uv_timer_t tick, flush_timer;
     uv_signal_t sigint, sigterm;
@@ -739,10 +741,9 @@ static void housekeeping(struct sender *s)
 static void on_tick(uv_timer_t *t)
 {
     struct sender *s = t->data;
-    static unsigned ticks;
     if (s->inflight == 0 && !s->claim_busy && uv_now(s->loop) >= s->hold_until)
         s->status[0] = 0;
-    if (++ticks % 4 == 0 || s->stopping)
+    if (++s->ticks % 4 == 0 || s->stopping)
         housekeeping(s);
     flush_results(s);
     sender_pump(s);
@@ -756,10 +757,16 @@ static void on_pool_closed(void *arg)
     s->closing_handles--;
 }
 
+static void on_deregistered(struct sender *s, PGresult *res, void *arg)
+{
+    (void)arg;
+    res_ok(s, res, "leaving the senders table");
+    sender_maybe_stop(s);
+}
+
 static void sender_maybe_stop(struct sender *s)
 {
-    static bool closed;
-    if (closed)
+    if (s->closed)
         return;
     flush_results(s);
     if (s->inflight > 0 || s->rendering > 0 || s->flushing || !dbq_idle(&s->claimq) || !dbq_idle(&s->recordq))
@@ -767,7 +774,13 @@ static void sender_maybe_stop(struct sender *s)
     for (struct campaign_rt *c = s->camps; c; c = c->next)
         if (c->state == CAMP_PREPARING)
             return;
-    closed = true;
+    if (!s->deregistering && s->claimq.ready) {
+        const char *params[] = { s->name };
+        s->deregistering = true;
+        dbq_push(&s->claimq, "DELETE FROM senders WHERE name = $1", 1, params, on_deregistered, NULL);
+        return;
+    }
+    s->closed = true;
     uv_timer_stop(&s->tick);
     uv_timer_stop(&s->flush_timer);
     s->closing_handles += 4;

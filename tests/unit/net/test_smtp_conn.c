@@ -755,6 +755,62 @@ static void test_smtp_pool_hold_delays_the_next_message(void **state)
     fake_free(&f);
 }
 
+struct idlerun {
+    struct poolrun pr;
+    uv_timer_t later;
+};
+
+static void on_idle_result(const struct smtp_result *res, void *arg);
+
+static void idle_submit_second(uv_timer_t *t)
+{
+    struct idlerun *ir = t->data;
+    assert_int_equal(smtp_pool_conns(ir->pr.pool), 0); /* the idle connection has QUIT */
+    assert_int_equal(smtp_pool_submit(ir->pr.pool, "a@postino.test", "b@example.com", "x\r\n", 3, on_idle_result, ir),
+                     0);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+static void on_idle_result(const struct smtp_result *res, void *arg)
+{
+    struct idlerun *ir = arg;
+    on_pool_result(res, &ir->pr);
+    if (ir->pr.results == 1)
+        uv_timer_start(&ir->later, idle_submit_second, 300, 0);
+    else
+        smtp_pool_close(ir->pr.pool, on_pool_closed, &ir->pr);
+}
+
+static void test_smtp_pool_closes_idle_connections(void **state)
+{
+    (void)state;
+    static const struct step steps[] = {
+        { "EHLO", "250-fake\r\n250 PIPELINING\r\n" }, ONE_OK("I1"), { "QUIT", "221 bye\r\n" },
+        { "EHLO", "250-fake\r\n250 PIPELINING\r\n" }, ONE_OK("I2"),
+    };
+    uv_loop_t *loop = uv_default_loop();
+    struct fake f;
+    fake_start(&f, loop, "220 fake\r\n", steps, sizeof(steps) / sizeof(steps[0]));
+    struct smtp_pool_config cfg = {
+        .smtp = { .host = "127.0.0.1", .port = f.port, .tls = SMTP_TLS_NONE }, .max_conns = 1,
+        .idle_timeout_ms = 100,
+    };
+    struct idlerun ir = { .pr = { .fake = &f } };
+    uv_timer_init(loop, &ir.later);
+    ir.later.data = &ir;
+    assert_int_equal(smtp_pool_create(loop, &cfg, &ir.pr.pool), 0);
+    assert_int_equal(smtp_pool_submit(ir.pr.pool, "a@postino.test", "b@example.com", "x\r\n", 3, on_idle_result, &ir),
+                     0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    /* the second message went over a new session, after the first one QUIT */
+    assert_int_equal(ir.pr.results, 2);
+    assert_int_equal(ir.pr.accepted, 2);
+    assert_int_equal(ir.pr.closed, 1);
+    if (f.mismatch[0])
+        fail_msg("%s", f.mismatch);
+    fake_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -768,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_smtp_pool_fails_queued_after_repeated_setup_failures),
         cmocka_unit_test(test_smtp_pool_reconnects_after_421),
         cmocka_unit_test(test_smtp_pool_hold_delays_the_next_message),
+        cmocka_unit_test(test_smtp_pool_closes_idle_connections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,63 @@
+#!/bin/bash
+# send.sh - postino's sending rate against Postfix's own load generator.
+#
+# N (default 100000) recipients, a ~10 KB personalised HTML+text campaign,
+# DKIM rsa-sha256 2048-bit, sent straight to smtp-sink on loopback (no TLS,
+# no AUTH: the sink is the far side) with the delivery ledger in the private
+# PostgreSQL. The reference, run in this same script against the same sink:
+# smtp-source with 8 sessions kept open (-d) and 10 KB messages. Prints both rates, the
+# ratio postino/smtp-source and postino's peak RSS (goal: ratio >= 0.5,
+# peak RSS <= 64 MB whatever N).
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+N=${N:-100000}
+W="$ROOT/build/bench/send"
+P="$ROOT/build/postino"
+PORT=${PORT:-15025}
+make -C "$ROOT" --no-print-directory postino >/dev/null
+[ -d "$W/var/pg/data" ] && (cd "$W" && "$P" db stop >/dev/null 2>&1 || true)
+sh "$ROOT/scripts/postfix.sh" stop "$W/mta" >/dev/null 2>&1 || true
+rm -rf "$W"
+mkdir -p "$W"
+chmod 755 "$ROOT/build" "$ROOT/build/bench" "$W"
+cd "$W"
+trap 'sh "$ROOT/scripts/postfix.sh" stop "$W/mta" >/dev/null 2>&1; "$P" db stop >/dev/null 2>&1' EXIT
+unset POSTINO_DB
+psql_q() { /usr/lib/postgresql/*/bin/psql -X -q -A -t -h "$W/var/pg/run" -U postino -d postino -c "$1"; }
+now() { date +%s.%N; }
+
+sh "$ROOT/scripts/postfix.sh" sink "$W/mta" "$PORT" >/dev/null
+"$P" db init >/dev/null 2>&1
+"$P" list create bench >/dev/null
+psql_q "WITH s AS (INSERT INTO subscribers (email, name, attribs)
+          SELECT 'user' || i || '@example.org', 'User ' || i, jsonb_build_object('city', 'Roma', 'n', i::text)
+          FROM generate_series(1, $N) i RETURNING id)
+        INSERT INTO subscriptions (subscriber_id, list_id, status) SELECT s.id, 1, 'confirmed' FROM s" >/dev/null
+"$P" dkim add example.com --selector bench >/dev/null
+"$P" relay add sink --host 127.0.0.1 --port "$PORT" --tls none --max-conns 8 --max-per-conn 1000 >/dev/null
+{
+    echo "<h1>Hello {{ name }}, the news for {{ attribs.city | default \"you\" }}</h1>"
+    for i in $(seq 1 24); do
+        echo "<p>Paragraph $i: our caffè in {{ attribs.city }} has new blends this month, and <a href=\"https://example.com/blend/$i\">the story behind them</a>. {{#if attribs.plan == \"pro\"}}Pro members taste them first.{{else}}Join the club.{{/if}}</p>"
+    done
+} > body.html
+"$P" campaign create --name Bench --subject 'News for {{ name }}' --from 'News <news@example.com>' --list bench \
+    --template newsletter --html body.html >/dev/null
+"$P" campaign send 1 >/dev/null
+
+t0=$(now)
+/usr/bin/time -f '%M' -o rss.txt "$P" send --until-done > send.log 2>&1
+t1=$(now)
+sent=$(psql_q "SELECT n_sent FROM campaigns WHERE id = 1")
+[ "$sent" = "$N" ] || { echo "bench send: only $sent of $N sent"; tail -5 send.log; exit 1; }
+p_rate=$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+rss=$(( $(cat rss.txt) / 1024 ))
+
+t0=$(now)
+smtp-source -d -s 8 -l 10240 -m "$N" -f news@example.com -t user@example.org "127.0.0.1:$PORT"
+t1=$(now)
+s_rate=$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+
+echo "send postino: $N messages (~10 KB, DKIM rsa-sha256, ledger in PostgreSQL) at $p_rate messages/s, peak RSS $rss MB"
+echo "send smtp-source: $N messages (10 KB, 8 sessions, -d) at $s_rate messages/s"
+awk -v a="$p_rate" -v b="$s_rate" 'BEGIN { printf "send ratio postino/smtp-source: %.2f (goal >= 0.50)\n", a / b }'
