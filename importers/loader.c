@@ -141,7 +141,7 @@ struct import_loader *import_loader_begin(PGconn *conn, const struct import_load
                    " attribs jsonb NOT NULL, lists bigint[]) ON COMMIT DROP",
                    err, errlen) < 0)
         goto fail;
-    PGresult *res = PQexec(conn, "COPY import_stage FROM STDIN");
+    PGresult *res = PQexec(conn, "COPY import_stage FROM STDIN WITH (FREEZE)");
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         loader_db_fail(l, res, "cannot start loading", err, errlen);
         PQclear(res);
