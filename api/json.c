@@ -162,8 +162,11 @@ int api_json_check(json_t *obj, const struct api_field *fields, struct api_err *
             snprintf(shown, sizeof(shown), "%.*s", (int)n, key);
             return api_err_set(err, 400, "unknown_field", shown, "unknown field \"%s\"", shown);
         }
-        if (json_is_null(v) && !f->required)
+        if (json_is_null(v)) {
+            if (f->required)
+                return api_err_set(err, 400, "missing_field", f->name, "field \"%s\" is required", f->name);
             continue;
+        }
         if (check_one(v, f, err) < 0)
             return -1;
     }

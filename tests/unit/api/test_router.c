@@ -1,0 +1,110 @@
+/* test_router - path patterns, captured segments, 404 and 405. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api/router.h"
+
+static void h_a(struct api_req *r) { (void)r; }
+static void h_b(struct api_req *r) { (void)r; }
+static void h_c(struct api_req *r) { (void)r; }
+static void h_d(struct api_req *r) { (void)r; }
+
+static const struct api_route table[] = {
+    { "GET", "/api/v1/lists", API_USER, API_BODY_NONE, h_a },
+    { "POST", "/api/v1/lists", API_USER, API_BODY_JSON, h_b },
+    { "GET", "/api/v1/lists/{list}", API_USER, API_BODY_NONE, h_c },
+    { "POST", "/api/v1/campaigns/{id}/send", API_USER, API_BODY_OPT_JSON, h_d },
+    { "GET", "/a/{x}/b/{y}", API_PUBLIC, API_BODY_NONE, h_a },
+    { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL },
+};
+
+static void test_router_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method, *path;
+        int rc;
+        size_t index, nparams;
+        const char *p0, *p1;
+    } cases[] = {
+        { "GET", "/api/v1/lists", 0, 0, 0, NULL, NULL },
+        { "POST", "/api/v1/lists", 0, 1, 0, NULL, NULL },
+        { "DELETE", "/api/v1/lists", API_ROUTE_BAD_METHOD, 0, 0, NULL, NULL },
+        { "GET", "/api/v1/lists/news", 0, 2, 1, "news", NULL },
+        { "GET", "/api/v1/lists/42", 0, 2, 1, "42", NULL },
+        { "GET", "/api/v1/lists/", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "GET", "/api/v1/lists//", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "GET", "/api/v1/lists/a/b", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "GET", "/api/v1/list", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "GET", "/api/v1/listsx", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "GET", "api/v1/lists", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "GET", "", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "GET", "/", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "POST", "/api/v1/campaigns/7/send", 0, 3, 1, "7", NULL },
+        { "GET", "/api/v1/campaigns/7/send", API_ROUTE_BAD_METHOD, 0, 0, NULL, NULL },
+        { "POST", "/api/v1/campaigns/7/sendx", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "GET", "/a/1/b/2", 0, 4, 2, "1", "2" },
+        { "GET", "/a/1/c/2", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "get", "/api/v1/lists", API_ROUTE_BAD_METHOD, 0, 0, NULL, NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct api_match m;
+        int rc = api_router_match(table, cases[i].method, cases[i].path, &m);
+        assert_int_equal(rc, cases[i].rc);
+        if (rc == 0) {
+            assert_ptr_equal(m.route, &table[cases[i].index]);
+            assert_int_equal(m.index, cases[i].index);
+            assert_int_equal(m.nparams, cases[i].nparams);
+            if (cases[i].p0)
+                assert_string_equal(m.params[0], cases[i].p0);
+            if (cases[i].p1)
+                assert_string_equal(m.params[1], cases[i].p1);
+        } else {
+            assert_null(m.route);
+            assert_int_equal(m.nparams, 0);
+        }
+        api_match_free(&m);
+    }
+}
+
+static void test_router_api_table_is_unambiguous(void **state)
+{
+    (void)state;
+    /* each route, asked with its own pattern as the path, finds itself */
+    for (size_t i = 0; api_routes[i].method; i++) {
+        struct api_match m;
+        assert_int_equal(api_router_match(api_routes, api_routes[i].method, api_routes[i].pattern, &m), 0);
+        assert_int_equal(m.index, i);
+        assert_non_null(api_routes[i].fn);
+        api_match_free(&m);
+    }
+}
+
+static void test_router_api_access(void **state)
+{
+    (void)state;
+    for (size_t i = 0; api_routes[i].method; i++) {
+        const struct api_route *r = &api_routes[i];
+        if (strncmp(r->pattern, "/api/v1/users", 13) == 0)
+            assert_int_equal(r->access, API_ADMIN);
+        else if (strncmp(r->pattern, "/api/", 5) == 0)
+            assert_int_equal(r->access, API_USER);
+        else
+            assert_int_equal(r->access, API_PUBLIC);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_router_table),
+        cmocka_unit_test(test_router_api_table_is_unambiguous),
+        cmocka_unit_test(test_router_api_access),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
