@@ -21,6 +21,7 @@ int api_err_set(struct api_err *err, int status, const char *code, const char *f
     va_list ap;
     err->status = status;
     snprintf(err->code, sizeof(err->code), "%s", code);
+    err->has_field = field != NULL;
     snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
@@ -37,7 +38,7 @@ json_t *api_error_json(const struct api_err *err)
     /* messages may quote input: keep only valid UTF-8 */
     json_t *msg = json_string(err->message);
     json_object_set_new(inner, "message", msg ? msg : json_string("invalid input"));
-    if (err->field[0]) {
+    if (err->has_field) {
         json_t *f = json_string(err->field);
         json_object_set_new(inner, "field", f ? f : json_string("?"));
     }

@@ -38,6 +38,7 @@ struct api_field {
 struct api_err {
     int status;
     char code[32];
+    bool has_field;          /* the error is about FIELD (which may be "") */
     char field[64];
     char message[256];
 };

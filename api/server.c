@@ -186,6 +186,7 @@ void api_reply_error(struct api_req *r, int status, const char *code, const char
     struct api_err e;
     va_list ap;
     e.status = status;
+    e.has_field = field != NULL;
     snprintf(e.code, sizeof(e.code), "%s", code);
     snprintf(e.field, sizeof(e.field), "%s", field ? field : "");
     va_start(ap, fmt);

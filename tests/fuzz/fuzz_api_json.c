@@ -42,7 +42,7 @@ static void decode(const uint8_t *data, size_t size, const struct api_field *fie
         return;
     }
     if (api_json_check(j, fields, &e) < 0) {
-        if (e.status != 400 || !e.field[0])
+        if (e.status != 400 || !e.has_field)
             abort();
         envelope(&e);
     } else {

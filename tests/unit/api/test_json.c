@@ -58,6 +58,7 @@ static void test_json_decoding_table(void **state)
         { "{\"email\":\"a\",\"lists\":[1,2,3,4]}", 0, -1, "invalid_field", "lists", "field \"lists\" has more than 3 elements" },
         { "{\"email\":\"123456789012345678901\"}", 0, -1, "invalid_field", "email", "field \"email\" is longer than 20 bytes" },
         { "{\"emial\":\"a\"}", 0, -1, "unknown_field", "emial", "unknown field \"emial\"" },
+        { "{\"email\":\"a\",\"\":1}", 0, -1, "unknown_field", "", "unknown field \"\"" },
         { "{\"email\":\"a\",\"Email\":\"b\"}", 0, -1, "unknown_field", "Email", NULL },
         { "{}", 0, -1, "missing_field", "email", "field \"email\" is required" },
         { "{\"email\":null}", 0, -1, "missing_field", "email", NULL },
@@ -75,6 +76,7 @@ static void test_json_decoding_table(void **state)
             assert_int_equal(e.status, 400);
             assert_string_equal(e.code, cases[i].code);
             assert_string_equal(e.field, cases[i].field);
+            assert_int_equal(e.has_field, strcmp(cases[i].code, "invalid_utf8") != 0 && strcmp(cases[i].code, "invalid_json") != 0);
             if (cases[i].message)
                 assert_string_equal(e.message, cases[i].message);
         }
