@@ -147,6 +147,8 @@ static void fields_each(const char *text, size_t len, field_cb cb, void *arg)
         }
         i = e + 1;
     }
+    if (have)
+        cb(arg, group, buf_cstr(&name), buf_cstr(&value));
     buf_free(&name);
     buf_free(&value);
 }
@@ -427,6 +429,22 @@ static void read_prose(struct dsn_report *r, const char *text)
     xfree(t);
 }
 
+/* the report's own header, read by hand when GMime is not trusted with the message */
+static void top_field(void *arg, int group, const char *name, const char *value)
+{
+    struct dsn_report *r = arg;
+    if (group > 0)
+        return;
+    if (str_eq_nocase(name, "Message-Id") && !r->message_id[0])
+        copy_str(r->message_id, sizeof(r->message_id), value);
+    else if (str_eq_nocase(name, "From") && !r->from[0])
+        copy_str(r->from, sizeof(r->from), value);
+    else if (str_eq_nocase(name, "Subject") && !r->subject[0])
+        copy_str(r->subject, sizeof(r->subject), value);
+    else if ((str_eq_nocase(name, "X-Original-To") || str_eq_nocase(name, "Delivered-To")) && !r->envelope_to[0])
+        copy_addr(r->envelope_to, sizeof(r->envelope_to), value);
+}
+
 static void top_headers(struct dsn_report *r, GMimeMessage *m)
 {
     GMimeObject *o = GMIME_OBJECT(m);
@@ -465,8 +483,8 @@ int dsn_parse(const char *data, size_t len, struct dsn_report *out)
         g_object_unref(m);
     } else {
         /* not MIME we trust: the header fields and body by hand */
-        fields_each(text, strlen(text), orig_field, out);
         const char *body = strstr(text, "\n\n");
+        fields_each(text, body ? (size_t)(body - text) : strlen(text), top_field, out);
         buf_appends(&w.text, body ? body + 2 : text);
     }
     if (out->kind == DSN_KIND_DSN && out->nrcpt == 0)

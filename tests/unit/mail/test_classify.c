@@ -57,11 +57,55 @@ static void test_bounce_class_names(void **state)
     assert_string_equal(bounce_class_name(BOUNCE_UNKNOWN), "unknown");
 }
 
+static void test_classify_report_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *status, *diagnostic;
+        enum bounce_class rule, want;
+    } cases[] = {
+        { "5.1.1", "550 5.1.1 User unknown", BOUNCE_NONE, BOUNCE_HARD },
+        { "5.1.2", "Host or domain name not found", BOUNCE_NONE, BOUNCE_HARD },
+        { "5.2.2", "552 Mailbox full", BOUNCE_NONE, BOUNCE_SOFT },
+        { "4.2.0", "450 Try again later", BOUNCE_NONE, BOUNCE_SOFT },          /* deferred, then expired */
+        { "4.1.1", "450 User unknown (temporary)", BOUNCE_NONE, BOUNCE_SOFT },  /* a 4xx never proves death */
+        { "5.4.4", "Unable to route", BOUNCE_NONE, BOUNCE_SOFT },
+        { "5.7.1", "Rejected: user unknown", BOUNCE_HARD, BOUNCE_POLICY },      /* the code beats rule and words */
+        { "4.7.1", "Greylisted", BOUNCE_NONE, BOUNCE_POLICY },
+        { "5.1.1", "mailbox full", BOUNCE_SOFT, BOUNCE_HARD },                  /* specific code beats the rule */
+        { "5.0.0", "mailbox is full", BOUNCE_SOFT, BOUNCE_SOFT },               /* vague code: the rule decides */
+        { "5.0.0", "whatever", BOUNCE_NONE, BOUNCE_HARD },                      /* then the class digit */
+        { "4.0.0", "whatever", BOUNCE_NONE, BOUNCE_SOFT },
+        { "", "Your IP is listed on a blocklist", BOUNCE_NONE, BOUNCE_POLICY }, /* then the words */
+        { "", "no such user", BOUNCE_NONE, BOUNCE_HARD },
+        { "", "something happened", BOUNCE_NONE, BOUNCE_UNKNOWN },
+        { NULL, NULL, BOUNCE_NONE, BOUNCE_UNKNOWN },
+        { "", "", BOUNCE_COMPLAINT, BOUNCE_COMPLAINT },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(classify_report(cases[i].status, cases[i].diagnostic, cases[i].rule), cases[i].want);
+}
+
+static void test_bounce_class_parse(void **state)
+{
+    (void)state;
+    assert_int_equal(bounce_class_parse("hard"), BOUNCE_HARD);
+    assert_int_equal(bounce_class_parse("soft"), BOUNCE_SOFT);
+    assert_int_equal(bounce_class_parse("policy"), BOUNCE_POLICY);
+    assert_int_equal(bounce_class_parse("complaint"), BOUNCE_COMPLAINT);
+    assert_int_equal(bounce_class_parse("unknown"), BOUNCE_UNKNOWN);
+    assert_int_equal(bounce_class_parse("Hard"), BOUNCE_NONE);
+    assert_int_equal(bounce_class_parse(""), BOUNCE_NONE);
+    assert_int_equal(bounce_class_parse(NULL), BOUNCE_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classify_smtp_table),
         cmocka_unit_test(test_bounce_class_names),
+        cmocka_unit_test(test_classify_report_table),
+        cmocka_unit_test(test_bounce_class_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
