@@ -5,8 +5,9 @@
  *
  * The campaign is a ~10 KB HTML newsletter (with a text part derived from it)
  * inside the default layout, personalised per recipient (name, attributes,
- * unsubscribe link). Prints one line: "ALG N messages in S s: R messages/s,
- * B bytes/message". The key is generated in memory; no database is used, so
+ * unsubscribe link). Prints one line: "ALG N messages in S CPU s: R messages/s,
+ * B bytes/message". Time is the process's CPU time, as `openssl speed` counts
+ * its own (user time), so the ratio holds on a shared, loaded machine. The key is generated in memory; no database is used, so
  * this measures the CPU path of the sender's worker threads alone.
  */
 #include <stdio.h>
@@ -83,7 +84,7 @@ int main(int argc, char **argv)
     char email[64], name[64], delivery[32];
     size_t bytes = 0;
     struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
     for (long i = 0; i < n; i++) {
         snprintf(email, sizeof(email), "user%ld@example.org", i);
         snprintf(name, sizeof(name), "User %ld", i);
@@ -97,9 +98,9 @@ int main(int argc, char **argv)
             log_fatal("compose: %s", why);
         bytes += out.len;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf("%s %ld messages in %.2f s: %.0f messages/s, %zu bytes/message\n", mode, n, secs, (double)n / secs,
+    printf("%s %ld messages in %.2f CPU s: %.0f messages/s, %zu bytes/message\n", mode, n, secs, (double)n / secs,
            bytes / (size_t)(n ? n : 1));
     for (int i = 0; i < 4; i++)
         json_decref(attribs[i]);

@@ -5,7 +5,8 @@
 # rsa-sha256 with a 2048-bit key, on one thread; then the same with ed25519
 # alone. The reference is `openssl speed -seconds 3 rsa2048` (sign/s, one
 # core) run in this same script: the ratio says how much of the time is
-# anything but the RSA operation (goal >= 0.9).
+# anything but the RSA operation (goal >= 0.9). Both count CPU time, not wall
+# time (openssl speed's default), so other load on the machine cancels out.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=${N:-100000}

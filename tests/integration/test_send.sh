@@ -128,6 +128,11 @@ wait $spid
 counters_match_ledger "$C3"
 mta_conf "smtpd_recipient_restrictions=permit_sasl_authenticated, reject"
 
+# from here on, the audience of alpha is whoever is still mailable (bounce policy may have suppressed some)
+alpha_n() { psql_q "SELECT count(*) FROM subscriptions sl JOIN subscribers s ON s.id = sl.subscriber_id
+                    JOIN lists l ON l.id = sl.list_id
+                    WHERE l.name = 'alpha' AND s.status = 'enabled' AND sl.status <> 'unsubscribed'"; }
+
 check "Postfix's message rate limit (anvil): the sender slows down, nothing fails"
 sink_clear
 mta_conf "smtpd_client_message_rate_limit=100" "anvil_rate_time_unit=5s" "smtpd_client_event_limit_exceptions="
@@ -136,7 +141,7 @@ C4=$(jq_get "$out" "j['id']")
 postino campaign send "$C4"
 postino send --until-done
 expect_rc 0
-[ "$(psql_q "SELECT n_sent, n_failed FROM campaigns WHERE id = $C4")" = "600|0" ] || fail "paced campaign: $(psql_q "SELECT n_sent, n_failed, n_deferred FROM campaigns WHERE id = $C4")"
+[ "$(psql_q "SELECT n_sent, n_failed FROM campaigns WHERE id = $C4")" = "$(alpha_n)|0" ] || fail "paced campaign: $(psql_q "SELECT n_sent, n_failed, n_deferred FROM campaigns WHERE id = $C4")"
 grep -q 'Message delivery request rate limit exceeded' "$MTA/postfix.log" || fail "anvil's limit was never hit"
 [ "$(psql_q "SELECT count(*) FROM deliveries WHERE campaign_id = $C4 AND attempts > 1")" -gt 0 ] || fail "no delivery was retried"
 [ "$(sink_rcpts | uniq -d | wc -l)" = 0 ] || fail "duplicates under rate limiting"
@@ -154,17 +159,17 @@ postino campaign pause "$C5"
 expect_rc 0
 expect_out "is paused"
 postino send --until-done
-[ "$(psql_q "SELECT n_sent, n_queued FROM campaigns WHERE id = $C5")" = "0|600" ] || fail "a paused campaign was sent"
+[ "$(psql_q "SELECT n_sent, n_queued FROM campaigns WHERE id = $C5")" = "0|$(alpha_n)" ] || fail "a paused campaign was sent"
 postino campaign resume "$C5"
 expect_out "is running"
 postino send --until-done
-[ "$(psql_q "SELECT status, n_sent FROM campaigns WHERE id = $C5")" = "finished|600" ] || fail "resumed campaign"
+[ "$(psql_q "SELECT status, n_sent FROM campaigns WHERE id = $C5")" = "finished|$(alpha_n)" ] || fail "resumed campaign"
 postino campaign create --name Cancel --subject 'C' --from 'news@example.com' --list alpha --html body.html --json
 C6=$(jq_get "$out" "j['id']")
 postino campaign send "$C6"
 postino campaign cancel "$C6"
 expect_rc 0
-expect_out "600 deliveries cancelled"
+expect_out "$(alpha_n) deliveries cancelled"
 postino campaign resume "$C6"
 expect_rc 1
 expect_err "it is cancelled"
@@ -186,11 +191,12 @@ postino send --until-done
 check "recipients who leave after the start are skipped"
 postino campaign create --name Skip --subject 'S' --from 'news@example.com' --list alpha --html body.html --json
 C8=$(jq_get "$out" "j['id']")
+before=$(alpha_n)
 postino campaign send "$C8"
 postino subscriber blocklist user5@example.org
 psql_q "UPDATE subscriptions SET status = 'unsubscribed' WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = 'user6@example.org')" >/dev/null
 postino send --until-done
-[ "$(psql_q "SELECT n_sent, n_skipped FROM campaigns WHERE id = $C8")" = "598|2" ] || fail "skips"
+[ "$(psql_q "SELECT n_sent, n_skipped FROM campaigns WHERE id = $C8")" = "$((before - 2))|2" ] || fail "skips"
 counters_match_ledger "$C8"
 
 check "a test send goes out at once and stays out of the ledger"
