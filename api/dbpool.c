@@ -82,7 +82,8 @@ PGconn *dbpool_get(struct dbpool *p, unsigned timeout_ms)
     s->busy = true;
     PGconn *conn = s->conn;
     pthread_mutex_unlock(&p->lock);
-    if (conn && PQstatus(conn) != CONNECTION_OK) {
+    /* an idle connection the server closed (restart, idle timeout) shows it only when read */
+    if (conn && (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK)) {
         PQfinish(conn);
         conn = NULL;
     }

@@ -417,9 +417,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         st = xcalloc(1, sizeof(*st));
         *con_cls = st;
         const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > s->max_body)
-            st->too_large = true;
-        return MHD_YES;
+        if (!cl || strtoull(cl, NULL, 10) <= s->max_body)
+            return MHD_YES;
+        /* refuse before reading the body (no 100 Continue); MHD closes the connection after */
+        st->too_large = true;
+        struct api_req r = { .srv = s, .mc = mc, .method = method, .path = url };
+        api_router_match(api_routes, method, url, &r.match);
+        api_reply_error(&r, 413, "too_large", NULL, "the request body is larger than %zu bytes", s->max_body);
+        count_request(s, r.match.route ? r.match.index : s->nroutes, r.status);
+        api_match_free(&r.match);
+        return send_reply(mc, &r);
     }
     if (*upload_data_size) {
         if (!st->too_large && st->body.len + *upload_data_size <= s->max_body)

@@ -6,6 +6,8 @@
 source "$(dirname "$0")/lib.sh"
 
 PORT=18080
+# POSTINO_TEST_BIN: another build of postino (e.g. under ASan)
+BIN=${POSTINO_TEST_BIN:-$BIN}
 API="http://127.0.0.1:$PORT"
 SERVER=""
 stop_server() {
@@ -510,6 +512,34 @@ case "$body" in *'status="500"'*) fail "a 500 was answered" ;; esac
 h=$(curl -s -D - -o /dev/null "$API/metrics")
 case "$h" in *"Content-Type: text/plain; version=0.0.4"*) ;; *) fail "metrics content type" ;; esac
 
+check "a body over the limit sent in chunks is 413 too; parallel requests share the pool"
+python3 -c 'print("{\"name\":\"" + "a" * 10000 + "\"}")' > big2.json
+code=$(curl -s -o "$WORK/resp" -w '%{http_code}' -H "Authorization: Bearer $ADMIN" -H 'Transfer-Encoding: chunked' \
+    -H 'Content-Type: application/json' --data-binary @big2.json "$API/api/v1/lists")
+body=$(cat "$WORK/resp")
+expect_error 413 too_large
+codes=$(seq 1 40 | xargs -P 20 -I{} curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $ADMIN" \
+    "$API/api/v1/subscribers?limit=2" | sort | uniq -c | tr -s ' ')
+[ "$codes" = " 40 200" ] || fail "parallel answers: $codes"
+
+check "the database away is 503 with the envelope; the pool reconnects when it is back"
+postino db stop
+expect_rc 0
+req GET /healthz "" ""
+expect_code 503
+req GET /api/v1/lists
+expect_error 503 unavailable
+req GET /api/v1/lists/news
+expect_error 503 unavailable
+postino db start
+expect_rc 0
+req GET /healthz "" ""
+expect_code 200
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    req GET /api/v1/lists/news
+    expect_code 200
+done
+
 check "the server stops cleanly on SIGTERM and logged no secret"
 kill -TERM "$SERVER"
 wait "$SERVER"
@@ -519,5 +549,23 @@ SERVER=""
 for s in "$ADMIN" "$USER" admin-pass-1 relay-secret-pw panic; do
     grep -q -- "$s" serve.log && fail "serve.log holds '$s'"
 done
+
+check "serve without --no-send runs the API beside a sender, and both stop on SIGTERM"
+"$BIN" serve --listen "127.0.0.1:$PORT" >serve-send.log 2>&1 &
+SERVER=$!
+for _ in $(seq 1 50); do
+    curl -s -o /dev/null "$API/healthz" && break
+    sleep 0.2
+done
+req GET /healthz "" ""
+expect_code 200
+req GET /api/v1/lists/news
+expect_code 200
+kill -TERM "$SERVER"
+wait "$SERVER"
+rc=$?
+SERVER=""
+[ "$rc" = 0 ] || fail "serve exited $rc: $(cat serve-send.log)"
+grep -q "sending through 1 relay" serve-send.log || fail "no sender ran: $(cat serve-send.log)"
 
 finish
