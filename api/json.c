@@ -14,6 +14,8 @@
 
 #define API_STRING_MAX_DEFAULT 10000
 #define API_REFS_MAX_DEFAULT 100
+#define API_OBJECT_DEPTH_MAX 16
+#define API_REAL_MAX 1e18
 
 /* api_err_set - fill ERR; returns -1. FIELD may be NULL. */
 int api_err_set(struct api_err *err, int status, const char *code, const char *field, const char *fmt, ...)
@@ -119,6 +121,28 @@ static int check_refs(json_t *v, const struct api_field *f, struct api_err *err)
     return 0;
 }
 
+/*
+ * An object field (attributes) is stored as jsonb and read back through
+ * jansson: keep it shallow, and keep real numbers where PostgreSQL's
+ * decimal form of them still fits jansson's 64-bit integers.
+ */
+static int check_value(json_t *v, const struct api_field *f, int depth, struct api_err *err)
+{
+    const char *key;
+    size_t i;
+    json_t *el;
+    if (depth > API_OBJECT_DEPTH_MAX)
+        return api_err_set(err, 400, "invalid_field", f->name, "field \"%s\" is nested more than %d deep", f->name,
+                           API_OBJECT_DEPTH_MAX);
+    if (json_is_real(v) && (json_real_value(v) >= API_REAL_MAX || json_real_value(v) <= -API_REAL_MAX))
+        return api_err_set(err, 400, "invalid_field", f->name, "field \"%s\" holds a number too large", f->name);
+    if (json_is_object(v))
+        json_object_foreach(v, key, el) if (check_value(el, f, depth + 1, err) < 0) return -1;
+    if (json_is_array(v))
+        json_array_foreach(v, i, el) if (check_value(el, f, depth + 1, err) < 0) return -1;
+    return 0;
+}
+
 static int check_one(json_t *v, const struct api_field *f, struct api_err *err)
 {
     bool ok;
@@ -136,6 +160,8 @@ static int check_one(json_t *v, const struct api_field *f, struct api_err *err)
         return check_string(v, f, err);
     if (f->type == API_FIELD_REFS)
         return check_refs(v, f, err);
+    if (f->type == API_FIELD_OBJECT)
+        return check_value(v, f, 1, err);
     if (f->type == API_FIELD_INT && (json_integer_value(v) < f->min || json_integer_value(v) > f->max))
         return api_err_set(err, 400, "invalid_field", f->name, "field \"%s\" must be from %lld to %lld", f->name,
                            f->min, f->max);

@@ -23,7 +23,7 @@ enum api_field_type {
     API_FIELD_STRING,        /* max_len bytes (0: 10000), valid UTF-8 */
     API_FIELD_INT,           /* an integer from min to max */
     API_FIELD_BOOL,
-    API_FIELD_OBJECT,        /* any JSON object (attributes) */
+    API_FIELD_OBJECT,        /* a JSON object (attributes): at most 16 deep, reals below 1e18 */
     API_FIELD_REFS,          /* an array of strings or non-negative integers: names or ids */
 };
 

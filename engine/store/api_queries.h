@@ -8,6 +8,7 @@
  * store_api_unsubscribe       unsubscribe a subscriber from a campaign's lists
  * store_api_counts            deliveries by state and campaigns by status
  * store_api_ping              is the database answering
+ * store_api_time_check        is a text a finite time PostgreSQL understands
  *
  * STORE_ERR_NOTFOUND when the subscriber or campaign is gone. JSON results
  * are the caller's to json_decref().
@@ -28,5 +29,6 @@ int store_api_unsubscribe(PGconn *conn, uint64_t subscriber_id, uint64_t campaig
                           struct store_err *e);
 int store_api_counts(PGconn *conn, json_t **out, struct store_err *e);
 int store_api_ping(PGconn *conn, struct store_err *e);
+int store_api_time_check(PGconn *conn, const char *when, struct store_err *e);
 
 #endif

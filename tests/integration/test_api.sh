@@ -229,6 +229,12 @@ req POST /api/v1/subscribers '{"email":"q@example.com","attribs":{"n":1e400}}'
 expect_error 400 invalid_json
 req POST /api/v1/subscribers '{"email":"q@example.com","lists":[99999999999999999999]}'
 expect_error 400 invalid_json
+req POST /api/v1/subscribers '{"email":"q@example.com","attribs":{"n":1e308}}'
+expect_error 400 invalid_field attribs
+req POST /api/v1/subscribers '{"email":"q@example.com","attribs":{"n":[-1.5e20]}}'
+expect_error 400 invalid_field attribs
+req POST /api/v1/subscribers "{\"email\":\"q@example.com\",\"attribs\":$(python3 -c 'print("{\"a\":" * 40 + "1" + "}" * 40)')}"
+expect_error 400 invalid_field attribs
 req POST /api/v1/subscribers '{"email":"q@example.com","attribs":"city=Roma"}'
 expect_error 400 invalid_field attribs
 req POST /api/v1/subscribers '{"email":"q@example.com","lists":"news"}'
@@ -308,8 +314,10 @@ req POST "/api/v1/campaigns/$CAMP/schedule" '{}'
 expect_error 400 missing_field send_at
 req POST "/api/v1/campaigns/$CAMP/schedule" '{"send_at":12}'
 expect_error 400 invalid_field send_at
-req POST "/api/v1/campaigns/$CAMP/schedule" '{"send_at":"next tuesday'"'"'; --"}'
-expect_error 400 invalid
+for t in "next tuesday'; --" "2026-12-01 09:00 Foo/Bar" "2099-13-45" "infinity"; do
+    req POST "/api/v1/campaigns/$CAMP/schedule" "{\"send_at\":\"$t\"}"
+    expect_error 400 invalid_field send_at
+done
 req POST "/api/v1/campaigns/$CAMP/schedule" '{"send_at":"2000-01-01T00:00:00Z"}'
 expect_error 400 invalid
 req POST "/api/v1/campaigns/$CAMP/schedule" '{"send_at":"2099-01-01T09:00:00Z"}'

@@ -60,6 +60,11 @@ static void test_json_decoding_table(void **state)
         { "{\"emial\":\"a\"}", 0, -1, "unknown_field", "emial", "unknown field \"emial\"" },
         { "{\"email\":\"a\",\"\":1}", 0, -1, "unknown_field", "", "unknown field \"\"" },
         { "{\"email\":\"a\",\"Email\":\"b\"}", 0, -1, "unknown_field", "Email", NULL },
+        { "{\"email\":\"a\",\"attribs\":{\"x\":1e308}}", 0, -1, "invalid_field", "attribs", "field \"attribs\" holds a number too large" },
+        { "{\"email\":\"a\",\"attribs\":{\"x\":[-1.5e20]}}", 0, -1, "invalid_field", "attribs", NULL },
+        { "{\"email\":\"a\",\"attribs\":{\"x\":9.2e17,\"y\":1.5e-320,\"z\":9223372036854775807}}", 0, 0, "", "", NULL },
+        { "{\"email\":\"a\",\"attribs\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1}}}}}}}}}}}}}}}}", 0, 0, "", "", NULL },
+        { "{\"email\":\"a\",\"attribs\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1}}}}}}}}}}}}}}}}}", 0, -1, "invalid_field", "attribs", "field \"attribs\" is nested more than 16 deep" },
         { "{}", 0, -1, "missing_field", "email", "field \"email\" is required" },
         { "{\"email\":null}", 0, -1, "missing_field", "email", NULL },
     };
