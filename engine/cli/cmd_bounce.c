@@ -33,6 +33,8 @@ static const char bounce_usage[] =
     "       postino bounce policy [CLASS [--threshold N] [--action none|disable|unsubscribe|blocklist|delete]\n"
     "                             [--consecutive yes|no]] [--json]\n"
     "       postino bounce rules [--json]\n"
+    "       postino bounce add EMAIL --type hard|soft|complaint|policy|unknown|bounce [--status 5.1.1]\n"
+    "                          [--reason TEXT] [--campaign ID] [--json]   (as a provider's webhook reports it)\n"
     "\n"
     "With no subcommand: one message on stdin, for Postfix's pipe transport\n"
     "(argv=postino bounce --recipient ${original_recipient}). Exit 0 when it is\n"
@@ -311,7 +313,46 @@ static int bounce_rules(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+static int bounce_add(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "type", required_argument, NULL, 't' },   { "status", required_argument, NULL, 's' },
+        { "reason", required_argument, NULL, 'r' }, { "campaign", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+    };
+    json_t *ev = json_object();
+    long v;
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        switch (opt) {
+        case 't': json_object_set_new(ev, "type", json_string(optarg)); break;
+        case 's': json_object_set_new(ev, "status", json_string(optarg)); break;
+        case 'r': json_object_set_new(ev, "reason", json_string(optarg)); break;
+        case 'c':
+            if (str_parse_long(optarg, 1, INT64_MAX, &v) < 0)
+                cli_usage(c, "--campaign takes a campaign id");
+            json_object_set_new(ev, "campaign", json_integer(v));
+            break;
+        }
+    }
+    json_object_set_new(ev, "email", json_string(cli_operand(c, argc, argv, "email")));
+    struct store_err e;
+    json_t *b;
+    int rc = store_bounce_ingest_json(cli_db(c), ev, &b, &e);
+    json_decref(ev);
+    if (rc < 0)
+        return cli_fail(&e);
+    if (c->json)
+        cli_print_json(b);
+    else
+        printf("bounce %lld: %s %s %s -> %s\n", jint(b, "id"), jstr(b, "class"), jstr(b, "status"), jstr(b, "email"),
+               jstr(b, "action"));
+    json_decref(b);
+    return 0;
+}
+
 static const struct cli_command bounce_commands[] = {
+    { "add", bounce_add, NULL },
     { "ls", bounce_ls, NULL },         { "show", bounce_show, NULL }, { "policy", bounce_policy, NULL },
     { "rules", bounce_rules, NULL },   { NULL, NULL, NULL },
 };
