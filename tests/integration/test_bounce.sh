@@ -162,6 +162,37 @@ expect_rc 0
 expect_out "unmatched"
 [ "$(psql_q "SELECT reason FROM bounces_unmatched WHERE subject = 'hello'")" = "not a bounce" ] || fail "unmatched row"
 
+check "the VERP token's HMAC: a genuine token names the delivery whatever the report says, a forged one nothing"
+f=$(grep -l "^X-Rcpt-Args: <user12@example.org>" "$MTA"/sink/* | tail -1)
+tok=$(sed -n 's/^X-Mail-Args: <bounces+\([a-z2-7]*\)@bounce.test>.*/\1/p' "$f")
+case "$tok" in *a) bad="${tok%a}b" ;; *) bad="${tok%?}a" ;; esac
+printf '%s\n' 'From: MAILER-DAEMON@mx.example.net' 'Subject: Undelivered Mail Returned to Sender' \
+    'Message-Id: <forwarded.1@mx.example.net>' 'MIME-Version: 1.0' \
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="b"' '' '--b' \
+    'Content-Type: message/delivery-status' '' 'Reporting-MTA: dns; mx.example.net' '' \
+    'Final-Recipient: rfc822; stranger@example.net' 'Action: failed' 'Status: 5.1.1' '' '--b--' > forwarded.eml
+postino_in forwarded.eml bounce --recipient "bounces+$bad@bounce.test"
+expect_rc 0
+expect_out "unmatched"
+[ "$(psql_q "SELECT status FROM subscribers WHERE email = 'user12@example.org'")" = enabled ] || fail "forged token"
+postino_in forwarded.eml bounce --recipient "bounces+$tok@bounce.test"
+expect_rc 0
+expect_out "hard 5.1.1 user12@example.org"
+expect_out "matched by token"
+
+check "actions unsubscribe and delete; a deleted subscriber's bounce keeps the address"
+postino bounce policy policy --action unsubscribe
+postino bounce add user10@example.org --type policy
+expect_out "-> unsubscribe"
+[ "$(psql_q "SELECT s.status || ' ' || sl.status FROM subscribers s JOIN subscriptions sl ON sl.subscriber_id = s.id
+             WHERE s.email = 'user10@example.org'")" = "enabled unsubscribed" ] || fail "unsubscribe action"
+postino bounce policy unknown --action delete
+postino bounce add user14@example.org --type unknown
+expect_out "-> delete"
+[ "$(psql_q "SELECT count(*) FROM subscribers WHERE email = 'user14@example.org'")" = 0 ] || fail "delete action"
+[ "$(psql_q "SELECT coalesce(subscriber_id::text, 'null') || ' ' || action FROM bounces
+             WHERE email = 'user14@example.org'")" = "null delete" ] || fail "the deleted subscriber's bounce"
+
 check "policy: shown and changed; bad values refused"
 postino bounce policy soft --threshold 5 --json
 expect_rc 0
