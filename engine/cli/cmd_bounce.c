@@ -33,6 +33,8 @@ static const char bounce_usage[] =
     "       postino bounce policy [CLASS [--threshold N] [--action none|disable|unsubscribe|blocklist|delete]\n"
     "                             [--consecutive yes|no]] [--json]\n"
     "       postino bounce rules [--json]\n"
+    "       postino bounce rules add REGEX --class C [--position N] [--description TEXT] [--json]\n"
+    "       postino bounce rules rm ID\n"
     "       postino bounce add EMAIL --type hard|soft|complaint|policy|unknown|bounce [--status 5.1.1]\n"
     "                          [--reason TEXT] [--campaign ID] [--json]   (as a provider's webhook reports it)\n"
     "\n"
@@ -290,8 +292,74 @@ static int bounce_policy(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+static void print_rule(json_t *r)
+{
+    printf("%-4lld %-5lld %-9s %s\n", jint(r, "id"), jint(r, "position"), jstr(r, "class"), jstr(r, "pattern"));
+}
+
+static int rules_add(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "class", required_argument, NULL, 'C' },       { "position", required_argument, NULL, 'p' },
+        { "description", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *cls = NULL, *desc = NULL;
+    long pos = 100;
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        switch (opt) {
+        case 'C':
+            if (bounce_class_parse(optarg) == BOUNCE_NONE)
+                cli_usage(c, "--class must be hard, soft, complaint, policy or unknown, not '%s'", optarg);
+            cls = optarg;
+            break;
+        case 'p':
+            if (str_parse_long(optarg, -1000000, 1000000, &pos) < 0)
+                cli_usage(c, "--position takes a number");
+            break;
+        case 'd': desc = optarg; break;
+        }
+    }
+    const char *pattern = cli_operand(c, argc, argv, "regular expression");
+    if (!cls)
+        cli_usage(c, "rules add needs --class");
+    struct store_err e;
+    json_t *r;
+    if (store_bounce_rule_add(cli_db(c), (int)pos, pattern, cls, desc, &r, &e) < 0)
+        return cli_fail(&e);
+    if (c->json)
+        cli_print_json(r);
+    else
+        print_rule(r);
+    json_decref(r);
+    return 0;
+}
+
+static int rules_rm(struct cli *c, int argc, char **argv)
+{
+    long id;
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    const char *arg = cli_operand(c, argc, argv, "rule id");
+    if (str_parse_long(arg, 1, INT64_MAX, &id) < 0)
+        cli_usage(c, "a rule id is a positive number, not '%s'", arg);
+    struct store_err e;
+    if (store_bounce_rule_rm(cli_db(c), id, &e) < 0)
+        return cli_fail(&e);
+    return 0;
+}
+
 static int bounce_rules(struct cli *c, int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "add") == 0) {
+        optind = 0;
+        return rules_add(c, argc - 1, argv + 1);
+    }
+    if (argc >= 2 && strcmp(argv[1], "rm") == 0) {
+        optind = 0;
+        return rules_rm(c, argc - 1, argv + 1);
+    }
     while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
         ;
     if (optind < argc)
@@ -305,9 +373,9 @@ static int bounce_rules(struct cli *c, int argc, char **argv)
     } else {
         size_t i;
         json_t *r;
+        printf("%-4s %-5s %-9s %s\n", "ID", "POS", "CLASS", "PATTERN");
         json_array_foreach(out, i, r)
-            printf("%-4lld %-5lld %-8s %s\n", jint(r, "id"), jint(r, "position"), jstr(r, "class"),
-                   jstr(r, "pattern"));
+            print_rule(r);
     }
     json_decref(out);
     return 0;

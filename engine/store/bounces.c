@@ -528,3 +528,42 @@ int store_bounce_rules_ls(PGconn *conn, json_t **out, struct store_err *e)
     PQclear(res);
     return rc;
 }
+
+/* store_bounce_rule_add - see bounces.h. */
+int store_bounce_rule_add(PGconn *conn, int position, const char *pattern, const char *cls, const char *description,
+                          json_t **out, struct store_err *e)
+{
+    char pos[16];
+    snprintf(pos, sizeof(pos), "%d", position);
+    const char *params[] = { pos, pattern, cls, description ? description : "" };
+    PGresult *res = pg_exec(conn,
+                            "INSERT INTO bounce_rules (position, pattern, class, description)"
+                            " VALUES ($1::int, $2, $3, $4) RETURNING json_build_object('id', id, 'position', position,"
+                            " 'pattern', pattern, 'class', class, 'description', description)",
+                            4, params);
+    int rc = STORE_OK;
+    if (pg_ok(res))
+        *out = store_json(res, 0, 0);
+    else if (strncmp(pg_sqlstate(res), "23", 2) == 0 || strncmp(pg_sqlstate(res), "22", 2) == 0)
+        rc = store_fail(e, STORE_ERR_INVALID, "invalid bounce rule: %s", pg_errmsg(conn, res));
+    else
+        rc = store_fail_db(e, conn, res, "cannot add the bounce rule");
+    PQclear(res);
+    return rc;
+}
+
+/* store_bounce_rule_rm - see bounces.h. */
+int store_bounce_rule_rm(PGconn *conn, long long id, struct store_err *e)
+{
+    char s[32];
+    snprintf(s, sizeof(s), "%lld", id);
+    const char *p = s;
+    PGresult *res = pg_exec(conn, "DELETE FROM bounce_rules WHERE id = $1::bigint", 1, &p);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot remove the bounce rule");
+    else if (strcmp(PQcmdTuples(res), "0") == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no bounce rule %lld", id);
+    PQclear(res);
+    return rc;
+}

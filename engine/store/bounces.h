@@ -8,6 +8,8 @@
  * store_bounce_policy_ls    the per-class threshold and action
  * store_bounce_policy_set   change one class's policy
  * store_bounce_rules_ls     the ordered rules for reports without a usable code
+ * store_bounce_rule_add     add one (a bad regular expression is STORE_ERR_INVALID)
+ * store_bounce_rule_rm      remove one
  *
  * Recording a bounce fires the database's bounce_apply trigger
  * (sql/004_bounces.sql), which counts the subscriber's bounces and applies the
@@ -69,5 +71,8 @@ int store_bounce_policy_ls(PGconn *conn, json_t **out, struct store_err *e);
 int store_bounce_policy_set(PGconn *conn, const char *cls, int threshold, const char *action, int consecutive,
                             json_t **out, struct store_err *e);
 int store_bounce_rules_ls(PGconn *conn, json_t **out, struct store_err *e);
+int store_bounce_rule_add(PGconn *conn, int position, const char *pattern, const char *cls, const char *description,
+                          json_t **out, struct store_err *e);
+int store_bounce_rule_rm(PGconn *conn, long long id, struct store_err *e);
 
 #endif

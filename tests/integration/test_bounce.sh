@@ -193,6 +193,33 @@ expect_out "-> delete"
 [ "$(psql_q "SELECT coalesce(subscriber_id::text, 'null') || ' ' || action FROM bounces
              WHERE email = 'user14@example.org'")" = "null delete" ] || fail "the deleted subscriber's bounce"
 
+check "prose bounces (qmail, Exchange): the address in the text, matched to its recent delivery"
+postino_in "$ROOT/tests/data/dsn/qmail_5.1.1.eml" bounce
+expect_rc 0
+expect_out "hard 5.1.1 user9@example.org"
+expect_out "matched by recipient"
+[ "$(psql_q "SELECT source || ' ' || action FROM bounces WHERE email = 'user9@example.org' AND source = 'text'")" = \
+  "text blocklist" ] || fail "qmail bounce row"
+postino_in "$ROOT/tests/data/dsn/exchange_text.eml" bounce
+expect_rc 0
+expect_out "unmatched"
+[ "$(psql_q "SELECT reason FROM bounces_unmatched WHERE message_id = '<ndr.77@corp.example.net>'")" = \
+  "names no delivery postino knows" ] || fail "exchange bounce for a stranger"
+
+check "bounce rules: the first matching rule decides; added and removed; a bad expression refused"
+postino bounce rules add 'frobnicated' --class hard --position 5 --json
+expect_rc 0
+R=$(jq_get "$out" "j['id']")
+postino bounce add user15@example.org --type bounce --reason "Address frobnicated" --json
+[ "$(jq_get "$out" "(j['class'], j['rule_id'] == $R)")" = "('hard', True)" ] || fail "rule decided"
+postino bounce rules add '(' --class hard
+expect_rc 1
+expect_err "invalid bounce rule"
+postino bounce rules rm "$R"
+expect_rc 0
+postino bounce rules rm "$R"
+expect_rc 1
+
 check "policy: shown and changed; bad values refused"
 postino bounce policy soft --threshold 5 --json
 expect_rc 0
