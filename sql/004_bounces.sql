@@ -42,7 +42,7 @@ CREATE TABLE bounce_rules (
 );
 CREATE INDEX bounce_rules_position_idx ON bounce_rules (position, id);
 INSERT INTO bounce_rules (position, pattern, class, description) VALUES
-    (10, 'spam|blocked|black ?list|block ?list|reputation|listed (at|on|in)|policy|dmarc|spf|dkim|not authori[sz]ed|rbl',
+    (10, 'spam|blocked|black ?list|block ?list|reputation|listed (at|on|in)|policy|\mdmarc\M|\mspf\M|\mdkim\M|not authori[sz]ed|\m(rbl|dnsbl)\M',
          'policy', 'refused for the sender''s reputation or policy, not the subscriber''s fault'),
     (20, 'mailbox (is )?full|quota (exceeded|full)|over ?quota|exceeded (storage|quota)|insufficient (system )?storage|mailbox size limit|too much mail',
          'soft', 'mailbox full'),
