@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -436,6 +437,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         *upload_data_size = 0;
         return MHD_YES;
     }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     struct api_req r = { .srv = s, .mc = mc, .method = method, .path = url };
     r.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     r.body = st->too_large ? "" : buf_cstr(&st->body);
@@ -444,6 +447,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     if (r.conn)
         dbpool_put(s->pool, r.conn);
     count_request(s, r.match.route ? r.match.index : s->nroutes, r.status);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* the route's pattern, never the path: /u/TOKEN is a capability */
+    log_debug("api: %s %s %d %.1f ms", strlen(method) < 16 ? method : "?", r.match.route ? r.match.route->pattern : "-",
+              r.status, (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     api_match_free(&r.match);
     return send_reply(mc, &r);
 }
@@ -520,7 +527,6 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
                               MHD_OPTION_THREAD_POOL_SIZE, threads,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
-                              MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                               MHD_OPTION_END);
     freeaddrinfo(ai);
