@@ -548,6 +548,51 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
     expect_code 200
 done
 
+check "a second server on the same address fails"
+"$BIN" serve --no-send --listen "127.0.0.1:$PORT" >serve2.log 2>&1
+rc=$?
+[ "$rc" = 1 ] || fail "second serve exited $rc"
+grep -q "cannot listen on 127.0.0.1:$PORT" serve2.log || fail "no reason: $(cat serve2.log)"
+
+check "random hostile requests on every route: never a 5xx, always the envelope"
+python3 - "127.0.0.1:$PORT" "$ADMIN" "$ROOT/api/routes.c" <<'PY' > probe.log 2>&1 || fail "probe: $(tail -5 probe.log)"
+import http.client, json, random, re, sys, urllib.parse
+api, tok, table = sys.argv[1:4]
+routes = [r for r in re.findall(r'R\("(\w+)", "([^"]+)"', open(table).read())
+          if r[1] not in ("/api/v1/me/tokens/{token}", "/api/v1/me/password")]
+nasty = ["'", "1; DROP TABLE lists; --", "9999999999999999999999", "-1", "0", "..", "caf\u00e9", "x" * 3000,
+         "%25", "a@b.c", "1e5", " ", "\u202e", "null", "\\", "$1", "1'::bigint", "news", "1"]
+vals = ["'; DROP TABLE x; --", 1, -1, 2**63 - 1, -2**63, 1.5, 1e300, True, None, [], {}, ["news", 1, "'"],
+        {"a": "'"}, "x" * 300, "", "a@example.com", "\u0000x", "2099-01-01", [2**62], {"k": [1e17]}]
+fields = ["name", "optin", "description", "email", "attribs", "lists", "subscription_status", "send_at", "role",
+          "password", "current_password", "zzz"]
+random.seed(5)
+bad, seen = 0, {}
+for _ in range(600):
+    m, p = random.choice(routes)
+    path = re.sub(r"\{[^}]+\}", lambda _: urllib.parse.quote(random.choice(nasty), safe=""), p)
+    if random.random() < 0.3:
+        path += "?" + urllib.parse.urlencode({random.choice(["limit", "after", "list", "status", "email", "x"]): random.choice(nasty)})
+    body, hdr = None, {"Authorization": "Bearer " + tok}
+    if m == "POST" and random.random() < 0.9:
+        body = json.dumps({f: random.choice(vals) for f in random.sample(fields, random.randint(0, 4))}).encode()
+        if random.random() < 0.1:
+            body = body[:random.randint(0, len(body))]
+        hdr["Content-Type"] = "application/json"
+    c = http.client.HTTPConnection(api, timeout=20)
+    c.request(m, path, body=body, headers=hdr)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    seen[r.status] = seen.get(r.status, 0) + 1
+    if r.status >= 500 or (r.status >= 400 and r.headers.get("Content-Type", "").startswith("application/json")
+                           and sorted(json.loads(data)) != ["error"]):
+        bad += 1
+        print(r.status, m, path[:100], (body or b"")[:100], data[:200])
+print(sorted(seen.items()))
+sys.exit(1 if bad or seen.get(401) or not seen.get(200) else 0)
+PY
+
 check "the server stops cleanly on SIGTERM and logged no secret"
 kill -TERM "$SERVER"
 wait "$SERVER"
