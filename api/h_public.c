@@ -18,6 +18,7 @@
 #include "engine/util/embedded.h"
 #include "engine/util/log.h"
 
+/* api_healthz - GET /healthz */
 void api_healthz(struct api_req *r)
 {
     struct store_err e;
@@ -52,6 +53,7 @@ static void gauge(struct buf *out, const char *name, const char *help, const cha
     }
 }
 
+/* api_metrics - GET /metrics */
 void api_metrics(struct api_req *r)
 {
     static const char *const states[] = { "queued", "sent", "deferred", "failed", "skipped", "cancelled", NULL };
@@ -122,6 +124,7 @@ static void unsub_page(struct api_req *r, json_t *info, bool done)
     buf_free(&url);
 }
 
+/* api_unsub_page - GET /u/{token} */
 void api_unsub_page(struct api_req *r)
 {
     uint64_t sub, camp;
@@ -140,6 +143,7 @@ void api_unsub_page(struct api_req *r)
     json_decref(info);
 }
 
+/* api_unsub_post - POST /u/{token} */
 void api_unsub_post(struct api_req *r)
 {
     uint64_t sub, camp;

@@ -38,6 +38,7 @@ static void reply_stored(struct api_req *r, int rc, json_t **jp, const struct st
 
 /* ---- lists ---- */
 
+/* api_lists_ls - GET /api/v1/lists */
 void api_lists_ls(struct api_req *r)
 {
     struct store_err e;
@@ -54,6 +55,7 @@ static const struct api_field list_fields[] = {
     { NULL, 0, false, 0, 0, 0 },
 };
 
+/* api_lists_create - POST /api/v1/lists */
 void api_lists_create(struct api_req *r)
 {
     json_t *in, *j = NULL;
@@ -71,6 +73,7 @@ void api_lists_create(struct api_req *r)
     json_decref(in);
 }
 
+/* api_lists_get - GET /api/v1/lists/{list} */
 void api_lists_get(struct api_req *r)
 {
     struct store_err e;
@@ -79,6 +82,7 @@ void api_lists_get(struct api_req *r)
         reply_stored(r, store_list_get(r->conn, api_param(r, 0), &j, &e), &j, &e, 200, false);
 }
 
+/* api_lists_rm - DELETE /api/v1/lists/{list} */
 void api_lists_rm(struct api_req *r)
 {
     struct store_err e;
@@ -146,6 +150,7 @@ static bool subscriber_matches(json_t *s, const char *status, const char *list, 
     return false;
 }
 
+/* api_subscribers_ls - GET /api/v1/subscribers */
 void api_subscribers_ls(struct api_req *r)
 {
     static const char *const allowed[] = { "email", "list", "status", "limit", "after", NULL };
@@ -210,6 +215,7 @@ const struct api_field api_subscriber_fields[] = {
     { NULL, 0, false, 0, 0, 0 },
 };
 
+/* api_subscribers_create - POST /api/v1/subscribers */
 void api_subscribers_create(struct api_req *r)
 {
     json_t *in, *j = NULL;
@@ -244,6 +250,7 @@ void api_subscribers_create(struct api_req *r)
     json_decref(in);
 }
 
+/* api_subscribers_get - GET /api/v1/subscribers/{subscriber} */
 void api_subscribers_get(struct api_req *r)
 {
     char email[256];
@@ -253,6 +260,7 @@ void api_subscribers_get(struct api_req *r)
         reply_stored(r, store_subscriber_get(r->conn, email, &j, &e), &j, &e, 200, false);
 }
 
+/* api_subscribers_rm - DELETE /api/v1/subscribers/{subscriber} */
 void api_subscribers_rm(struct api_req *r)
 {
     char email[256];
@@ -267,6 +275,7 @@ void api_subscribers_rm(struct api_req *r)
 
 static const struct api_field no_fields[] = { { NULL, 0, false, 0, 0, 0 } };
 
+/* api_subscribers_blocklist - POST /api/v1/subscribers/{subscriber}/blocklist */
 void api_subscribers_blocklist(struct api_req *r)
 {
     char email[256];
@@ -281,6 +290,7 @@ void api_subscribers_blocklist(struct api_req *r)
 
 /* ---- campaigns ---- */
 
+/* api_campaigns_ls - GET /api/v1/campaigns */
 void api_campaigns_ls(struct api_req *r)
 {
     struct store_err e;
@@ -289,6 +299,7 @@ void api_campaigns_ls(struct api_req *r)
         reply_stored(r, store_campaign_ls(r->conn, &j, &e), &j, &e, 200, true);
 }
 
+/* api_campaigns_get - GET /api/v1/campaigns/{campaign} */
 void api_campaigns_get(struct api_req *r)
 {
     struct store_err e;
@@ -297,6 +308,7 @@ void api_campaigns_get(struct api_req *r)
         reply_stored(r, store_campaign_get(r->conn, api_param(r, 0), &j, &e), &j, &e, 200, false);
 }
 
+/* api_campaigns_stats - GET /api/v1/campaigns/{campaign}/stats */
 void api_campaigns_stats(struct api_req *r)
 {
     struct store_err e;
@@ -329,26 +341,31 @@ static void campaign_move(struct api_req *r, enum campaign_action action)
     json_decref(in);
 }
 
+/* api_campaigns_schedule - POST /api/v1/campaigns/{campaign}/schedule */
 void api_campaigns_schedule(struct api_req *r)
 {
     campaign_move(r, CAMPAIGN_SCHEDULE);
 }
 
+/* api_campaigns_send - POST /api/v1/campaigns/{campaign}/send */
 void api_campaigns_send(struct api_req *r)
 {
     campaign_move(r, CAMPAIGN_SEND);
 }
 
+/* api_campaigns_pause - POST /api/v1/campaigns/{campaign}/pause */
 void api_campaigns_pause(struct api_req *r)
 {
     campaign_move(r, CAMPAIGN_PAUSE);
 }
 
+/* api_campaigns_resume - POST /api/v1/campaigns/{campaign}/resume */
 void api_campaigns_resume(struct api_req *r)
 {
     campaign_move(r, CAMPAIGN_RESUME);
 }
 
+/* api_campaigns_cancel - POST /api/v1/campaigns/{campaign}/cancel */
 void api_campaigns_cancel(struct api_req *r)
 {
     campaign_move(r, CAMPAIGN_CANCEL);
@@ -356,6 +373,7 @@ void api_campaigns_cancel(struct api_req *r)
 
 /* ---- templates, relays, DKIM keys ---- */
 
+/* api_templates_ls - GET /api/v1/templates */
 void api_templates_ls(struct api_req *r)
 {
     struct store_err e;
@@ -364,6 +382,7 @@ void api_templates_ls(struct api_req *r)
         reply_stored(r, store_template_ls(r->conn, &j, &e), &j, &e, 200, true);
 }
 
+/* api_templates_get - GET /api/v1/templates/{template} */
 void api_templates_get(struct api_req *r)
 {
     struct store_err e;
@@ -372,6 +391,7 @@ void api_templates_get(struct api_req *r)
         reply_stored(r, store_template_get(r->conn, api_param(r, 0), &j, &e), &j, &e, 200, false);
 }
 
+/* api_relays_ls - GET /api/v1/relays */
 void api_relays_ls(struct api_req *r)
 {
     struct store_err e;
@@ -380,6 +400,7 @@ void api_relays_ls(struct api_req *r)
         reply_stored(r, store_relay_ls(r->conn, &j, &e), &j, &e, 200, true);
 }
 
+/* api_dkim_ls - GET /api/v1/dkim-keys */
 void api_dkim_ls(struct api_req *r)
 {
     struct store_err e;

@@ -24,6 +24,7 @@ static void reply_user(struct api_req *r, int rc, json_t **jp, const struct stor
         api_reply_json(r, status, j);
 }
 
+/* api_users_ls - GET /api/v1/users */
 void api_users_ls(struct api_req *r)
 {
     struct store_err e;
@@ -43,6 +44,7 @@ static const struct api_field user_fields[] = {
     { NULL, 0, false, 0, 0, 0 },
 };
 
+/* api_users_create - POST /api/v1/users */
 void api_users_create(struct api_req *r)
 {
     json_t *in, *j = NULL;
@@ -66,6 +68,7 @@ void api_users_create(struct api_req *r)
     json_decref(in);
 }
 
+/* api_users_get - GET /api/v1/users/{user} */
 void api_users_get(struct api_req *r)
 {
     struct store_err e;
@@ -90,6 +93,7 @@ static int is_self(struct api_req *r)
     return self;
 }
 
+/* api_users_rm - DELETE /api/v1/users/{user} */
 void api_users_rm(struct api_req *r)
 {
     struct store_err e;
@@ -122,11 +126,13 @@ static void set_active(struct api_req *r, bool active)
         reply_user(r, store_user_set_active(r->conn, api_param(r, 0), active, &j, &e), &j, &e, 200);
 }
 
+/* api_users_disable - POST /api/v1/users/{user}/disable */
 void api_users_disable(struct api_req *r)
 {
     set_active(r, false);
 }
 
+/* api_users_enable - POST /api/v1/users/{user}/enable */
 void api_users_enable(struct api_req *r)
 {
     set_active(r, true);
@@ -151,6 +157,7 @@ static void store_password(struct api_req *r, const char *ref, const char *pw)
     OPENSSL_cleanse(hash, sizeof(hash));
 }
 
+/* api_users_password - POST /api/v1/users/{user}/password */
 void api_users_password(struct api_req *r)
 {
     static const struct api_field fields[] = {
@@ -164,6 +171,7 @@ void api_users_password(struct api_req *r)
     json_decref(in);
 }
 
+/* api_me_get - GET /api/v1/me */
 void api_me_get(struct api_req *r)
 {
     struct store_err e;
@@ -174,6 +182,7 @@ void api_me_get(struct api_req *r)
         reply_user(r, store_user_get(r->conn, id, &j, &e), &j, &e, 200);
 }
 
+/* api_me_password - POST /api/v1/me/password */
 void api_me_password(struct api_req *r)
 {
     static const struct api_field fields[] = {
@@ -201,6 +210,7 @@ void api_me_password(struct api_req *r)
     json_decref(in);
 }
 
+/* api_me_tokens_ls - GET /api/v1/me/tokens */
 void api_me_tokens_ls(struct api_req *r)
 {
     struct store_err e;
@@ -215,6 +225,7 @@ void api_me_tokens_ls(struct api_req *r)
         api_reply_items(r, j);
 }
 
+/* api_me_tokens_create - POST /api/v1/me/tokens */
 void api_me_tokens_create(struct api_req *r)
 {
     static const struct api_field fields[] = {
@@ -241,6 +252,7 @@ void api_me_tokens_create(struct api_req *r)
     json_decref(in);
 }
 
+/* api_me_tokens_rm - DELETE /api/v1/me/tokens/{token} */
 void api_me_tokens_rm(struct api_req *r)
 {
     struct store_err e;

@@ -67,6 +67,7 @@ void api_server_config_from_conf(struct api_server_config *cfg)
 
 /* ---- what handlers call ---- */
 
+/* api_db - R's database connection, borrowed on first use; NULL with 503 set. */
 PGconn *api_db(struct api_req *r)
 {
     if (!r->conn) {
@@ -77,11 +78,13 @@ PGconn *api_db(struct api_req *r)
     return r->conn;
 }
 
+/* api_param - the I-th {…} segment of R's path ("" past the last). */
 const char *api_param(struct api_req *r, size_t i)
 {
     return i < r->match.nparams ? r->match.params[i] : "";
 }
 
+/* api_query - query argument NAME of R, or NULL. */
 const char *api_query(struct api_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->mc, MHD_GET_ARGUMENT_KIND, name);
@@ -114,6 +117,7 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_NO;
 }
 
+/* api_query_only - 0, or -1 with 400 set when R has a query argument not in ALLOWED or not UTF-8. */
 int api_query_only(struct api_req *r, const char *const *allowed)
 {
     struct query_check q = { .allowed = allowed };
@@ -129,6 +133,7 @@ int api_query_only(struct api_req *r, const char *const *allowed)
     return 0;
 }
 
+/* api_body - R's body checked against FIELDS in *OUT (the caller's); -1 with 400 set. */
 int api_body(struct api_req *r, const struct api_field *fields, json_t **out)
 {
     struct api_err e;
@@ -155,6 +160,7 @@ static void set_reply(struct api_req *r, int status, char *data, size_t len, con
     r->resp_type = type;
 }
 
+/* api_reply_json - answer STATUS with J, whose reference is taken. */
 void api_reply_json(struct api_req *r, int status, json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
@@ -170,6 +176,7 @@ void api_reply_json(struct api_req *r, int status, json_t *j)
     set_reply(r, status, copy, n + 1, "application/json");
 }
 
+/* api_reply_items - answer 200 with {"items": ARRAY}, whose reference is taken. */
 void api_reply_items(struct api_req *r, json_t *array)
 {
     json_t *o = json_object();
@@ -177,11 +184,13 @@ void api_reply_items(struct api_req *r, json_t *array)
     api_reply_json(r, 200, o);
 }
 
+/* api_reply_err - answer with the envelope of a decoding error. */
 void api_reply_err(struct api_req *r, const struct api_err *e)
 {
     api_reply_json(r, e->status, api_error_json(e));
 }
 
+/* api_reply_error - answer STATUS with the error envelope (FIELD may be NULL). */
 void api_reply_error(struct api_req *r, int status, const char *code, const char *field, const char *fmt, ...)
 {
     struct api_err e;
@@ -196,6 +205,7 @@ void api_reply_error(struct api_req *r, int status, const char *code, const char
     api_reply_err(r, &e);
 }
 
+/* api_reply_store - answer a store error: 404, 409, 400, or 503 (the database's words only logged). */
 void api_reply_store(struct api_req *r, const struct store_err *e)
 {
     switch (e->code) {
@@ -208,6 +218,7 @@ void api_reply_store(struct api_req *r, const struct store_err *e)
     }
 }
 
+/* api_reply_text - answer STATUS with TEXT of content type TYPE (the buffer is emptied). */
 void api_reply_text(struct api_req *r, int status, const char *type, struct buf *text)
 {
     size_t n;
@@ -215,16 +226,19 @@ void api_reply_text(struct api_req *r, int status, const char *type, struct buf 
     set_reply(r, status, s ? s : xstrdup(""), s ? n : 0, type);
 }
 
+/* api_reply_page - answer STATUS with an HTML page (the buffer is emptied). */
 void api_reply_page(struct api_req *r, int status, struct buf *html)
 {
     api_reply_text(r, status, "text/html; charset=utf-8", html);
 }
 
+/* api_reply_empty - answer STATUS with no body. */
 void api_reply_empty(struct api_req *r, int status)
 {
     set_reply(r, status, NULL, 0, NULL);
 }
 
+/* api_token_key - the token HMAC key in KEY (read once, then cached); -1 with 503 set. */
 int api_token_key(struct api_req *r, unsigned char key[TOKEN_KEY_LEN])
 {
     struct api_server *s = r->srv;
@@ -268,6 +282,7 @@ static void count_request(struct api_server *s, size_t route, int status)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* api_http_metrics - append S's request counters to OUT in Prometheus text format. */
 void api_http_metrics(struct api_server *s, struct buf *out)
 {
     buf_appends(out, "# HELP postino_http_requests_total HTTP requests answered, by route and status.\n"
