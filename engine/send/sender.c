@@ -121,7 +121,8 @@ struct sender {
     unsigned nready;
     char status[256];
     bool stopping, running_campaigns_known;
-    bool closed, deregistering;
+    bool closed, deregistering, stop_begun;
+    unsigned pools_open;
     unsigned ticks;
     long running_campaigns;
     uv_timer_t tick, flush_timer;
@@ -357,6 +358,13 @@ static void job_free(struct job *j)
     xfree(j);
 }
 
+/* job_drop - forget J while stopping: its row keeps its state and its lease is released at the end */
+static void job_drop(struct sender *s, struct job *j)
+{
+    s->inflight--;
+    job_free(j);
+}
+
 /* defer J without having sent it (preparation or rendering trouble, no relay) */
 static void job_defer(struct sender *s, struct job *j, const char *why)
 {
@@ -379,6 +387,13 @@ static void on_smtp_result(const struct smtp_result *res, void *arg)
     struct sender *s = sub->s;
     struct job *j = sub->job;
     struct classification c;
+    if (res->error == UV_ECANCELED && s->stop_begun) {
+        /* never left this process: released, not recorded */
+        xfree(sub);
+        job_drop(s, j);
+        sender_pump(s);
+        return;
+    }
     bool at_message = res->stage >= SMTP_STAGE_MAIL && res->error == 0;
     classify_smtp(res->accepted, at_message, res->code, res->enhanced, res->text, &c);
     if (c.outcome == OUTCOME_SENT) {
@@ -448,6 +463,14 @@ static void submit_job(struct sender *s, struct job *j, struct relay_rt *r)
  */
 static void submit_ready(struct sender *s)
 {
+    while (s->ready_head && s->stop_begun) {
+        struct job *j = s->ready_head;
+        s->ready_head = j->next;
+        if (!s->ready_head)
+            s->ready_tail = NULL;
+        s->nready--;
+        job_drop(s, j);
+    }
     while (s->ready_head && uv_now(s->loop) >= s->hold_until) {
         struct relay_rt *r = pick_relay(s);
         if (smtp_pool_queued(r->pool) + smtp_pool_in_flight(r->pool) >= 2u * (unsigned)r->def->max_conns)
@@ -503,7 +526,9 @@ static void render_done(uv_work_t *w, int status)
     struct job *j = w->data;
     struct sender *s = j->s;
     s->rendering--;
-    if (status < 0 || j->rc < 0) {
+    if (s->stop_begun) {
+        job_drop(s, j);
+    } else if (status < 0 || j->rc < 0) {
         log_error("sender: cannot compose delivery %llu: %s", (unsigned long long)j->id,
                   status < 0 ? "cancelled" : j->why);
         job_defer(s, j, j->why ? j->why : "compose failed");
@@ -567,7 +592,9 @@ static void prepare_done(uv_work_t *w, int status)
     c->waiting = NULL;
     while (j) {
         struct job *next = j->next;
-        if (c->state == CAMP_READY)
+        if (s->stop_begun)
+            job_drop(s, j);
+        else if (c->state == CAMP_READY)
             render_job(s, j);
         else
             job_defer(s, j, c->err);
@@ -733,6 +760,20 @@ static void housekeeping(struct sender *s)
     snprintf(pid, sizeof(pid), "%d", (int)getpid());
     if (!s->inflight && !s->status[0])
         snprintf(s->status, sizeof(s->status), "idle");
+    for (size_t i = 0; i < s->nrelays; i++) {
+        /* messages waiting in a pool with none on the wire: the relay's pace holds them */
+        struct relay_rt *r = &s->relays[i];
+        if (smtp_pool_queued(r->pool) > 0 && smtp_pool_in_flight(r->pool) == 0 && smtp_pool_conns(r->pool) > 0) {
+            char rate[48] = "", quota[64] = "";
+            if (r->def->rate > 0)
+                snprintf(rate, sizeof(rate), "rate %.4g/s", r->def->rate);
+            if (r->def->quota > 0)
+                snprintf(quota, sizeof(quota), "%squota %ld per %ld s", rate[0] ? ", " : "", r->def->quota,
+                         r->def->quota_period_s);
+            snprintf(s->status, sizeof(s->status), "waiting: relay %s paces sending (%s%s)", r->def->name, rate,
+                     quota);
+        }
+    }
     const char *hb[] = { s->name, s->host, pid, s->status };
     dbq_push(&s->claimq, ledger_heartbeat_sql, 4, hb, on_heartbeat, NULL);
     dbq_push(&s->claimq, "SELECT count(*) FROM campaigns WHERE status = 'running'", 0, NULL, on_running, NULL);
@@ -754,22 +795,46 @@ static void on_tick(uv_timer_t *t)
 static void on_pool_closed(void *arg)
 {
     struct sender *s = arg;
-    s->closing_handles--;
-}
-
-static void on_deregistered(struct sender *s, PGresult *res, void *arg)
-{
-    (void)arg;
-    res_ok(s, res, "leaving the senders table");
+    s->pools_open--;
     sender_maybe_stop(s);
 }
+
+/*
+ * sender_begin_stop - take no more work: messages not yet on the wire are
+ * dropped (their rows are released, untouched, at the end), the pools cancel
+ * what waits for a connection or the relay's pace and finish what is on the wire.
+ */
+static void sender_begin_stop(struct sender *s)
+{
+    if (s->stop_begun)
+        return;
+    s->stop_begun = true;
+    submit_ready(s);
+    for (size_t i = 0; i < s->nrelays; i++)
+        smtp_pool_close(s->relays[i].pool, on_pool_closed, s);
+}
+
+static void on_released(struct sender *s, PGresult *res, void *arg)
+{
+    (void)arg;
+    res_ok(s, res, "releasing leases and leaving the senders table");
+    s->deregistering = true;
+    sender_maybe_stop(s);
+}
+
+static const char release_sql[] =
+    "WITH r AS (UPDATE deliveries SET lease_owner = NULL, lease_until = NULL"
+    "  WHERE lease_owner = $1 AND state IN ('queued', 'deferred'))"
+    " DELETE FROM senders WHERE name = $1";
 
 static void sender_maybe_stop(struct sender *s)
 {
     if (s->closed)
         return;
+    sender_begin_stop(s);
     flush_results(s);
-    if (s->inflight > 0 || s->rendering > 0 || s->flushing || !dbq_idle(&s->claimq) || !dbq_idle(&s->recordq))
+    if (s->pools_open > 0 || s->rendering > 0 || s->flushing || s->batches[0].n || s->batches[1].n ||
+        !dbq_idle(&s->claimq) || !dbq_idle(&s->recordq))
         return;
     for (struct campaign_rt *c = s->camps; c; c = c->next)
         if (c->state == CAMP_PREPARING)
@@ -777,7 +842,7 @@ static void sender_maybe_stop(struct sender *s)
     if (!s->deregistering && s->claimq.ready) {
         const char *params[] = { s->name };
         s->deregistering = true;
-        dbq_push(&s->claimq, "DELETE FROM senders WHERE name = $1", 1, params, on_deregistered, NULL);
+        dbq_push(&s->claimq, release_sql, 1, params, on_released, NULL);
         return;
     }
     s->closed = true;
@@ -788,10 +853,6 @@ static void sender_maybe_stop(struct sender *s)
     uv_close((uv_handle_t *)&s->flush_timer, on_handle_closed);
     uv_close((uv_handle_t *)&s->sigint, on_handle_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_handle_closed);
-    for (size_t i = 0; i < s->nrelays; i++) {
-        s->closing_handles++;
-        smtp_pool_close(s->relays[i].pool, on_pool_closed, s);
-    }
     dbq_close(&s->claimq);
     dbq_close(&s->recordq);
 }
@@ -872,6 +933,7 @@ int sender_run(const struct sender_config *cfg)
         relay_pool_config(&s->defs[i], &pc);
         if (smtp_pool_create(s->loop, &pc, &s->relays[i].pool) < 0)
             log_fatal("sender: cannot set up relay %s", s->defs[i].name);
+        s->pools_open++;
     }
     ledger_batch_init(&s->batches[0]);
     ledger_batch_init(&s->batches[1]);

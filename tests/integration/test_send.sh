@@ -199,6 +199,51 @@ postino send --until-done
 [ "$(psql_q "SELECT n_sent, n_skipped FROM campaigns WHERE id = $C8")" = "$((before - 2))|2" ] || fail "skips"
 counters_match_ledger "$C8"
 
+check "two senders against one database never send the same delivery"
+sink_clear
+postino campaign create --name Twins --subject 'T' --from 'news@example.com' --list alpha --list beta --html body.html --json
+C9=$(jq_get "$out" "j['id']")
+postino campaign send "$C9"
+n9=$(psql_q "SELECT n_total FROM campaigns WHERE id = $C9")
+"$BIN" send --name twin-a --batch 50 --until-done > twin-a.out 2>&1 &
+pa=$!
+"$BIN" send --name twin-b --batch 50 --until-done > twin-b.out 2>&1 &
+pb=$!
+wait $pa $pb
+[ "$(campaign_status "$C9")" = finished ] || fail "twins campaign not finished"
+[ "$(sink_rcpts | wc -l)" = "$n9" ] || fail "$(sink_rcpts | wc -l) messages for $n9 recipients"
+[ "$(sink_rcpts | uniq -d | wc -l)" = 0 ] || fail "two senders sent the same delivery"
+a=$(sed -n 's/.*done (\([0-9]*\) sent.*/\1/p' twin-a.out)
+b=$(sed -n 's/.*done (\([0-9]*\) sent.*/\1/p' twin-b.out)
+[ "${a:-0}" -gt 0 ] && [ "${b:-0}" -gt 0 ] || fail "one sender did all the work ($a / $b)"
+[ $((a + b)) = "$n9" ] || fail "the senders' counts ($a + $b) differ from the audience ($n9)"
+counters_match_ledger "$C9"
+
+check "a relay's quota is never exceeded, and stats say why the campaign waits"
+sink_clear
+postino relay add slow --host 127.0.0.1 --port 12587 --user test --password-file "$WORK/relay.pw" --tls-verify no --quota 40/h
+postino relay rm local
+postino campaign create --name Quota --subject 'Q' --from 'news@example.com' --list beta --html body.html --json
+C10=$(jq_get "$out" "j['id']")
+postino campaign send "$C10"
+"$BIN" send --name quota > quota.out 2>&1 &
+qp=$!
+wait_for "40 messages under the quota" 30 bash -c "[ \$(psql_q \"SELECT n_sent FROM campaigns WHERE id = $C10\") -ge 40 ]"
+sleep 3
+[ "$(psql_q "SELECT n_sent FROM campaigns WHERE id = $C10")" = 40 ] || fail "quota exceeded: $(psql_q "SELECT n_sent FROM campaigns WHERE id = $C10") sent"
+[ "$(sink_count)" = 40 ] || fail "the sink got $(sink_count) messages, quota 40"
+wait_for "the sender to say why it waits" 10 bash -c "\"$BIN\" campaign stats $C10 | grep -q 'waiting: relay slow paces sending (quota 40 per 3600 s)'"
+kill -TERM $qp
+wait_for "the sender to stop on SIGTERM though the quota holds messages back" 20 bash -c "! kill -0 $qp 2>/dev/null"
+wait $qp
+[ "$(psql_q "SELECT n_sent, n_failed, n_deferred FROM campaigns WHERE id = $C10")" = "40|0|0" ] || fail "after stopping: $(psql_q "SELECT n_sent, n_failed, n_queued, n_deferred FROM campaigns WHERE id = $C10")"
+[ "$(psql_q "SELECT count(*) FROM deliveries WHERE campaign_id = $C10 AND lease_owner IS NOT NULL")" = 0 ] || fail "leases kept after a clean stop"
+[ "$(psql_q "SELECT count(*) FROM senders WHERE name = 'quota'")" = 0 ] || fail "the stopped sender is still listed"
+counters_match_ledger "$C10"
+postino campaign cancel "$C10"
+postino relay rm slow
+relay_setup
+
 check "a test send goes out at once and stays out of the ledger"
 sink_clear
 postino campaign test "$C1" --to someone@example.net
