@@ -46,18 +46,19 @@ psql_q "WITH s AS (INSERT INTO subscribers (email, name, attribs)
 "$P" campaign send 1 >/dev/null
 
 t0=$(now)
-/usr/bin/time -f '%M' -o rss.txt "$P" send --until-done > send.log 2>&1
+/usr/bin/time -f '%M %U %S %e' -o rss.txt "$P" send --until-done > send.log 2>&1
 t1=$(now)
 sent=$(psql_q "SELECT n_sent FROM campaigns WHERE id = 1")
 [ "$sent" = "$N" ] || { echo "bench send: only $sent of $N sent"; tail -5 send.log; exit 1; }
 p_rate=$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
-rss=$(( $(cat rss.txt) / 1024 ))
+rss=$(( $(cut -d' ' -f1 rss.txt) / 1024 ))
+cpu=$(awk '{ printf "%.0f", ($2 + $3) / $4 * 100 }' rss.txt)
 
 t0=$(now)
 smtp-source -d -s 8 -l 10240 -m "$N" -f news@example.com -t user@example.org "127.0.0.1:$PORT"
 t1=$(now)
 s_rate=$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 
-echo "send postino: $N messages (~10 KB, DKIM rsa-sha256, ledger in PostgreSQL) at $p_rate messages/s, peak RSS $rss MB"
+echo "send postino: $N messages (~10 KB, DKIM rsa-sha256, ledger in PostgreSQL) at $p_rate messages/s, peak RSS $rss MB, CPU $cpu%"
 echo "send smtp-source: $N messages (10 KB, 8 sessions, -d) at $s_rate messages/s"
 awk -v a="$p_rate" -v b="$s_rate" 'BEGIN { printf "send ratio postino/smtp-source: %.2f (goal >= 0.50)\n", a / b }'
