@@ -64,7 +64,7 @@ static int run_sender(struct cli *c, int argc, char **argv)
     if (!getenv("UV_THREADPOOL_SIZE")) {
         char n[24];
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        snprintf(n, sizeof(n), "%ld", cpus > 0 ? cpus : 2);
+        snprintf(n, sizeof(n), "%ld", cpus > 0 ? cpus + 1 : 3); /* signing threads, one more than cores: the loop thread mostly waits */
         setenv("UV_THREADPOOL_SIZE", n, 0);
     }
     return sender_run(&cfg) < 0 ? 1 : 0;

@@ -873,8 +873,8 @@ static void on_signal(uv_signal_t *h, int signum)
 void sender_config_from_conf(struct sender_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    cfg->batch = (unsigned)conf_get_long("send", "batch", 500, 1, 100000);
-    cfg->max_inflight = (unsigned)conf_get_long("send", "max_inflight", 2000, 1, 1000000);
+    cfg->batch = (unsigned)conf_get_long("send", "batch", 1000, 1, 100000);
+    cfg->max_inflight = (unsigned)conf_get_long("send", "max_inflight", 4000, 1, 1000000);
     cfg->lease_s = (unsigned)conf_get_long("send", "lease", 300, 5, 86400);
     cfg->retry_base_s = (unsigned)conf_get_long("send", "retry_base", 60, 1, 86400);
     cfg->retry_max_s = (unsigned)conf_get_long("send", "retry_max", 3600, 1, 7 * 86400);
@@ -892,9 +892,9 @@ int sender_run(const struct sender_config *cfg)
     struct store_err e;
     s->cfg = *cfg;
     if (!s->cfg.batch)
-        s->cfg.batch = 500;
+        s->cfg.batch = 1000;
     if (!s->cfg.max_inflight)
-        s->cfg.max_inflight = 2000;
+        s->cfg.max_inflight = 4000;
     if (s->cfg.batch > s->cfg.max_inflight)
         s->cfg.batch = s->cfg.max_inflight;
     if (!s->cfg.flush_rows)

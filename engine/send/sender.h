@@ -19,8 +19,8 @@
 struct sender_config {
     const char *conninfo;
     const char *name;          /* NULL: host:pid */
-    unsigned batch;            /* rows per claim; 0: 500 */
-    unsigned max_inflight;     /* claimed and not yet recorded; 0: 2000 */
+    unsigned batch;            /* rows per claim; 0: 1000 */
+    unsigned max_inflight;     /* claimed and not yet recorded; 0: 4000 */
     unsigned lease_s;          /* 0: 300 */
     unsigned retry_base_s;     /* first retry after a deferral; 0: 60, doubling */
     unsigned retry_max_s;      /* 0: 3600 */
