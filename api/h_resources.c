@@ -7,7 +7,10 @@
  */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <microhttpd.h>
 
 #include "api/handlers.h"
 #include "engine/mail/address.h"
@@ -117,17 +120,76 @@ static int subscriber_ref(struct api_req *r, char email[256])
     return 0;
 }
 
+#define ATTR_FILTERS_MAX 8
+#define ATTR_SCAN_PAGE 1000     /* rows read per query while filtering on attributes */
+#define ATTR_SCAN_PAGES 50      /* then a page may come back short, with next_after to go on */
+
+/* attr.KEY=VALUE query arguments: attribute equality */
+struct attr_filter {
+    const char *key[ATTR_FILTERS_MAX];
+    const char *value[ATTR_FILTERS_MAX];
+    size_t n;
+    bool bad;
+};
+
+static enum MHD_Result attr_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct attr_filter *a = cls;
+    (void)kind;
+    if (strncmp(key, "attr.", 5) != 0)
+        return MHD_YES;
+    if (a->n == ATTR_FILTERS_MAX || strlen(key + 5) > 200) {
+        a->bad = true;
+        return MHD_NO;
+    }
+    a->key[a->n] = key + 5;
+    a->value[a->n] = value ? value : "";
+    a->n++;
+    return MHD_YES;
+}
+
+/* does subscriber S's attribute KEY equal VALUE for every filter (a string as is, anything else as JSON text) */
+static bool attrs_match(json_t *s, const struct attr_filter *a)
+{
+    json_t *attribs = json_object_get(s, "attribs");
+    for (size_t i = 0; i < a->n; i++) {
+        json_t *v = json_object_get(attribs, a->key[i]);
+        bool eq;
+        if (!v)
+            return false;
+        if (json_is_string(v)) {
+            eq = strcmp(json_string_value(v), a->value[i]) == 0;
+        } else {
+            char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            eq = t && strcmp(t, a->value[i]) == 0;
+            free(t);
+        }
+        if (!eq)
+            return false;
+    }
+    return true;
+}
+
 struct page {
     json_t *items;
-    long long last;
+    const struct attr_filter *attrs;
+    size_t limit;
+    long long last;            /* the last subscriber answered */
+    long long scanned;         /* the last subscriber read */
+    size_t rows;               /* read by this query */
 };
 
 static int collect(json_t *row, void *arg)
 {
     struct page *p = arg;
-    p->last = json_integer_value(json_object_get(row, "id"));
+    long long id = json_integer_value(json_object_get(row, "id"));
+    p->scanned = id;
+    p->rows++;
+    if (!attrs_match(row, p->attrs))
+        return 0;
+    p->last = id;
     json_array_append(p->items, row);
-    return 0;
+    return json_array_size(p->items) >= p->limit;
 }
 
 /* does subscriber S match the status and list filters */
@@ -150,17 +212,52 @@ static bool subscriber_matches(json_t *s, const char *status, const char *list, 
     return false;
 }
 
+/*
+ * the page of subscribers after P->last by id; with attribute filters, read
+ * in batches until the page is full, the table ends, or ATTR_SCAN_PAGES
+ * batches were read. *NEXT is where the next page starts, or -1 at the end.
+ */
+static int subscriber_page(PGconn *conn, const char *list, const char *status, struct page *p, long long *next,
+                           struct store_err *e)
+{
+    struct subscriber_filter f = { .list = list, .status = status, .after = p->last };
+    f.limit = p->attrs->n ? ATTR_SCAN_PAGE : (long)p->limit;
+    *next = -1;
+    for (int batch = 0;; batch++) {
+        p->rows = 0;
+        int rc = store_subscriber_each(conn, &f, collect, p, e);
+        if (rc < 0)
+            return rc;
+        if (json_array_size(p->items) >= p->limit) {
+            *next = p->last;
+            return 0;
+        }
+        if (p->rows < (size_t)f.limit)
+            return 0;
+        if (batch + 1 >= ATTR_SCAN_PAGES) {
+            *next = p->scanned;
+            return 0;
+        }
+        f.after = p->scanned;
+    }
+}
+
 /* api_subscribers_ls - GET /api/v1/subscribers */
 void api_subscribers_ls(struct api_req *r)
 {
-    static const char *const allowed[] = { "email", "list", "status", "limit", "after", NULL };
+    static const char *const allowed[] = { "email", "list", "status", "limit", "after", "attr.", NULL };
     const char *email = api_query(r, "email"), *list = api_query(r, "list"), *status = api_query(r, "status");
     const char *limit_s = api_query(r, "limit"), *after_s = api_query(r, "after"), *why;
     long limit = SUBSCRIBERS_LIMIT_DEFAULT, after = 0;
     char norm[ADDRESS_MAX + 1];
     struct store_err e;
+    struct attr_filter attrs = { .n = 0 };
     if (api_query_only(r, allowed) < 0)
         return;
+    MHD_get_connection_values(r->mc, MHD_GET_ARGUMENT_KIND, attr_arg, &attrs);
+    if (attrs.bad)
+        return api_reply_error(r, 400, "invalid_field", "attr", "at most %d attr.NAME filters, names of at most 200 bytes",
+                               ATTR_FILTERS_MAX);
     if (limit_s && str_parse_long(limit_s, 1, SUBSCRIBERS_LIMIT_MAX, &limit) < 0)
         return api_reply_error(r, 400, "invalid_field", "limit", "\"limit\" must be a number from 1 to %d",
                                SUBSCRIBERS_LIMIT_MAX);
@@ -176,7 +273,8 @@ void api_subscribers_ls(struct api_req *r)
         return api_reply_error(r, 400, "invalid_field", "email", "\"email\" is not a valid address: %s", why);
     if (!api_db(r))
         return;
-    struct page p = { json_array(), 0 };
+    struct page p = { .items = json_array(), .attrs = &attrs, .limit = (size_t)limit, .last = after };
+    long long next = -1;
     int rc;
     if (email) {
         json_t *s = NULL;
@@ -192,17 +290,15 @@ void api_subscribers_ls(struct api_req *r)
             json_decref(s);
         }
     } else {
-        struct subscriber_filter f = { .list = list, .status = status, .after = after, .limit = limit };
-        rc = store_subscriber_each(r->conn, &f, collect, &p, &e);
+        rc = subscriber_page(r->conn, list, status, &p, &next, &e);
     }
     if (rc < 0) {
         json_decref(p.items);
         return api_reply_store(r, &e);
     }
     json_t *o = json_object();
-    bool more = !email && json_array_size(p.items) == (size_t)limit;
     json_object_set_new(o, "items", p.items);
-    json_object_set_new(o, "next_after", more ? json_integer(p.last) : json_null());
+    json_object_set_new(o, "next_after", next >= 0 ? json_integer(next) : json_null());
     api_reply_json(r, 200, o);
 }
 

@@ -105,9 +105,13 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
         snprintf(q->bad, sizeof(q->bad), "%s", str_utf8_valid(key, strlen(key), NULL) ? key : "?");
         return MHD_NO;
     }
-    for (size_t i = 0; q->allowed && q->allowed[i]; i++)
-        if (strcmp(q->allowed[i], key) == 0)
+    for (size_t i = 0; q->allowed && q->allowed[i]; i++) {
+        size_t n = strlen(q->allowed[i]);
+        /* "prefix." allows any non-empty name after it */
+        if (n && q->allowed[i][n - 1] == '.' ? strncmp(q->allowed[i], key, n) == 0 && key[n]
+                                             : strcmp(q->allowed[i], key) == 0)
             return MHD_YES;
+    }
     snprintf(q->bad, sizeof(q->bad), "%.40s", key);
     /* cut a partial UTF-8 character left by the truncation */
     size_t n = strlen(q->bad);
@@ -117,7 +121,7 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_NO;
 }
 
-/* api_query_only - 0, or -1 with 400 set when R has a query argument not in ALLOWED or not UTF-8. */
+/* api_query_only - 0, or -1 with 400 set when R has a query argument not in ALLOWED ("p.": any p.NAME) or not UTF-8. */
 int api_query_only(struct api_req *r, const char *const *allowed)
 {
     struct query_check q = { .allowed = allowed };
