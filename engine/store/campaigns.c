@@ -121,15 +121,7 @@ int store_campaign_get(PGconn *conn, const char *id, json_t **out, struct store_
     if (!is_id(id))
         return store_fail(e, STORE_ERR_NOTFOUND, "no campaign \"%s\" (campaigns are named by number)", id);
     PGresult *res = pg_exec(conn, "SELECT " CAMPAIGN_JSON " FROM campaigns c WHERE c.id = $1::bigint", 1, &id);
-    int rc = STORE_OK;
-    if (!pg_ok(res))
-        rc = store_fail_db(e, conn, res, "cannot read campaign");
-    else if (PQntuples(res) == 0)
-        rc = store_fail(e, STORE_ERR_NOTFOUND, "no campaign %s", id);
-    else
-        *out = store_json(res, 0, 0);
-    PQclear(res);
-    return rc;
+    return store_json_row(conn, res, out, e, "cannot read campaign", "no campaign %s", id);
 }
 
 /*
@@ -281,13 +273,5 @@ int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct stor
                             "     AND d.state = 'deferred') AS next_retry) r"
                             " WHERE c.id = $1::bigint",
                             1, &id);
-    int rc = STORE_OK;
-    if (!pg_ok(res))
-        rc = store_fail_db(e, conn, res, "cannot read campaign");
-    else if (PQntuples(res) == 0)
-        rc = store_fail(e, STORE_ERR_NOTFOUND, "no campaign %s", id);
-    else
-        *out = store_json(res, 0, 0);
-    PQclear(res);
-    return rc;
+    return store_json_row(conn, res, out, e, "cannot read campaign", "no campaign %s", id);
 }

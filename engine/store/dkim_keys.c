@@ -62,15 +62,7 @@ int store_dkim_domain(PGconn *conn, const char *domain, json_t **out, struct sto
                             "SELECT json_agg(" DKIM_PUBLIC_JSON " ORDER BY k.algorithm DESC, k.selector)"
                             " FROM dkim_keys k WHERE k.domain = $1 HAVING count(*) > 0",
                             1, &domain);
-    int rc = STORE_OK;
-    if (!pg_ok(res))
-        rc = store_fail_db(e, conn, res, "cannot read DKIM keys");
-    else if (PQntuples(res) == 0)
-        rc = store_fail(e, STORE_ERR_NOTFOUND, "no DKIM key for %s", domain);
-    else
-        *out = store_json(res, 0, 0);
-    PQclear(res);
-    return rc;
+    return store_json_row(conn, res, out, e, "cannot read DKIM keys", "no DKIM key for %s", domain);
 }
 
 /* store_dkim_rm - remove DOMAIN's key SELECTOR (NULL: all of them); *REMOVED counts. */

@@ -64,15 +64,7 @@ int store_list_get(PGconn *conn, const char *ref, json_t **out, struct store_err
                             "SELECT " LIST_JSON " FROM lists l WHERE " LIST_REF_MATCH(1)
                             " ORDER BY (l.name = $1) DESC LIMIT 1",
                             1, params);
-    int rc = STORE_OK;
-    if (!pg_ok(res))
-        rc = store_fail_db(e, conn, res, "cannot read list");
-    else if (PQntuples(res) == 0)
-        rc = store_fail(e, STORE_ERR_NOTFOUND, "no list \"%s\"", ref);
-    else
-        *out = store_json(res, 0, 0);
-    PQclear(res);
-    return rc;
+    return store_json_row(conn, res, out, e, "cannot read list", "no list \"%s\"", ref);
 }
 
 /* store_list_rm - delete the list REF names with its subscriptions. */

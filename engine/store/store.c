@@ -36,3 +36,28 @@ json_t *store_json(const PGresult *res, int row, int col)
         log_panic("store: server sent invalid JSON: %s", jerr.text);
     return j;
 }
+
+/*
+ * store_json_row - finish a lookup whose first column is the row's JSON: *OUT
+ * and STORE_OK when RES has a row, STORE_ERR_NOTFOUND with the formatted
+ * NOTFOUND_FMT when it has none, a database error naming WHAT when it failed.
+ * RES is cleared either way.
+ */
+int store_json_row(PGconn *conn, PGresult *res, json_t **out, struct store_err *e, const char *what,
+                   const char *notfound_fmt, ...)
+{
+    int rc = STORE_OK;
+    if (!pg_ok(res)) {
+        rc = store_fail_db(e, conn, res, what);
+    } else if (PQntuples(res) == 0) {
+        va_list ap;
+        va_start(ap, notfound_fmt);
+        vsnprintf(e->msg, sizeof(e->msg), notfound_fmt, ap);
+        va_end(ap);
+        e->code = rc = STORE_ERR_NOTFOUND;
+    } else {
+        *out = store_json(res, 0, 0);
+    }
+    PQclear(res);
+    return rc;
+}

@@ -4,6 +4,7 @@
  * store_fail      fill an error with a code and a formatted one-line message
  * store_fail_db   the same for a database error (the server's primary message)
  * store_json      parse one JSON text column of a result into a jansson value
+ * store_json_row  the JSON of a one-row lookup, or not found, or the database error
  *
  * Codes map one-to-one onto what callers show: the CLI exits 1 with the
  * message; the API answers 404 / 409 / 400 / 503.
@@ -32,5 +33,7 @@ int store_fail(struct store_err *e, enum store_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int store_fail_db(struct store_err *e, PGconn *conn, const PGresult *res, const char *what);
 json_t *store_json(const PGresult *res, int row, int col);
+int store_json_row(PGconn *conn, PGresult *res, json_t **out, struct store_err *e, const char *what,
+                   const char *notfound_fmt, ...) __attribute__((format(printf, 6, 7)));
 
 #endif

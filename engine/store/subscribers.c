@@ -138,15 +138,7 @@ int store_subscriber_get(PGconn *conn, const char *email, json_t **out, struct s
     const char *params[] = { email };
     PGresult *res = pg_exec(conn, "SELECT " SUBSCRIBER_JSON " FROM subscribers s WHERE lower(s.email) = lower($1)",
                             1, params);
-    int rc = STORE_OK;
-    if (!pg_ok(res))
-        rc = store_fail_db(e, conn, res, "cannot read subscriber");
-    else if (PQntuples(res) == 0)
-        rc = store_fail(e, STORE_ERR_NOTFOUND, "no subscriber %s", email);
-    else
-        *out = store_json(res, 0, 0);
-    PQclear(res);
-    return rc;
+    return store_json_row(conn, res, out, e, "cannot read subscriber", "no subscriber %s", email);
 }
 
 /* store_subscriber_rm - delete the subscriber EMAIL names. */

@@ -61,15 +61,7 @@ int store_template_get(PGconn *conn, const char *ref, json_t **out, struct store
                             "SELECT " TEMPLATE_JSON " FROM templates t WHERE " TEMPLATE_REF_MATCH(1)
                             " ORDER BY (t.name = $1) DESC LIMIT 1",
                             1, params);
-    int rc = STORE_OK;
-    if (!pg_ok(res))
-        rc = store_fail_db(e, conn, res, "cannot read template");
-    else if (PQntuples(res) == 0)
-        rc = store_fail(e, STORE_ERR_NOTFOUND, "no template \"%s\"", ref);
-    else
-        *out = store_json(res, 0, 0);
-    PQclear(res);
-    return rc;
+    return store_json_row(conn, res, out, e, "cannot read template", "no template \"%s\"", ref);
 }
 
 /* store_template_install - add NAME unless present; *ADDED tells which. */
