@@ -27,11 +27,38 @@ int store_fail_db(struct store_err *e, PGconn *conn, const PGresult *res, const 
     return store_fail(e, STORE_ERR_DB, "%s: database error: %s", what, pg_errmsg(conn, res));
 }
 
-/* store_json - the JSON text at (ROW, COL) of RES as a new reference; a bad text is a bug. */
+/* integers_back - after a parse with every number as a real, make the integral ones in range integers again */
+static json_t *integers_back(json_t *j)
+{
+    size_t i;
+    const char *k;
+    json_t *v;
+    if (json_is_real(j)) {
+        double d = json_real_value(j);
+        if (d == (double)(json_int_t)d && d > -9.2e18 && d < 9.2e18) {
+            json_decref(j);
+            return json_integer((json_int_t)d);
+        }
+    } else if (json_is_object(j)) {
+        json_object_foreach(j, k, v) json_object_set_new(j, k, integers_back(json_incref(v)));
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v) json_array_set_new(j, i, integers_back(json_incref(v)));
+    }
+    return j;
+}
+
+/*
+ * store_json - the JSON text at (ROW, COL) of RES as a new reference. A
+ * number too large for a 64-bit integer (an attribute stored as 1e30 written
+ * out whole) is read as a real instead; any other bad text is a bug.
+ */
 json_t *store_json(const PGresult *res, int row, int col)
 {
     json_error_t jerr;
-    json_t *j = json_loads(PQgetvalue(res, row, col), JSON_DECODE_ANY, &jerr);
+    const char *text = PQgetvalue(res, row, col);
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &jerr);
+    if (!j && (j = json_loads(text, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr)) != NULL)
+        j = integers_back(j);
     if (!j)
         log_panic("store: server sent invalid JSON: %s", jerr.text);
     return j;

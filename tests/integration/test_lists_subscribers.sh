@@ -148,6 +148,12 @@ expect_rc 0
 postino subscriber show "o'brien@example.ie" --json
 [ "$(jq_get "$out" "j['name']")" = "Robert'); DROP TABLE lists;--" ] || fail "name mangled"
 
+check "a number too big for 64 bits stored by another tool does not break listings"
+psql_q "UPDATE subscribers SET attribs = '{\"big\": 100000000000000000000000000000, \"n\": 7}' WHERE email = 'o''brien@example.ie'" >/dev/null
+postino subscriber show "o'brien@example.ie" --json
+expect_rc 0
+[ "$(jq_get "$out" "(type(j['id']).__name__, j['attribs']['n'], j['attribs']['big'] > 9e28)")" = "('int', 7, True)" ] || fail "big number"
+
 check "--help on every command"
 for c in "list" "list create" "subscriber" "subscriber add" "subscriber ls"; do
     # shellcheck disable=SC2086
