@@ -13,6 +13,7 @@
 #include <microhttpd.h>
 
 #include "api/handlers.h"
+#include "engine/mail/dkim.h"
 #include "engine/mail/address.h"
 #include "engine/store/api_queries.h"
 #include "engine/store/campaigns.h"
@@ -508,12 +509,13 @@ void api_dkim_ls(struct api_req *r)
         return api_reply_store(r, &e);
     /* the DNS record to publish, as postino dkim record prints it */
     json_array_foreach(j, i, k) {
-        const char *alg = json_string_value(json_object_get(k, "algorithm"));
+        enum dkim_alg alg = DKIM_RSA_SHA256;
         const char *pub = json_string_value(json_object_get(k, "public_key"));
-        char *rec = xasprintf("v=DKIM1; k=%s; p=%s", alg && strcmp(alg, "ed25519") == 0 ? "ed25519" : "rsa",
-                              pub ? pub : "");
-        json_object_set_new(k, "record", json_string(rec));
-        xfree(rec);
+        struct buf rec = BUF_INIT;
+        dkim_alg_parse(json_string_value(json_object_get(k, "algorithm")), &alg);
+        dkim_txt_record(&rec, alg, pub ? pub : "");
+        json_object_set_new(k, "record", json_string(buf_cstr(&rec)));
+        buf_free(&rec);
     }
     api_reply_items(r, j);
 }

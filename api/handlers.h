@@ -31,6 +31,9 @@ void api_templates_ls(struct api_req *r);
 void api_templates_get(struct api_req *r);
 void api_relays_ls(struct api_req *r);
 void api_dkim_ls(struct api_req *r);
+void api_bounces_post(struct api_req *r);
+void api_bounces_ls(struct api_req *r);
+void api_bounces_get(struct api_req *r);
 
 /* users and tokens (h_users.c) */
 void api_users_ls(struct api_req *r);

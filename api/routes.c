@@ -39,6 +39,9 @@ const struct api_route api_routes[] = {
     R("GET", "/api/v1/templates/{template}", API_USER, API_BODY_NONE, api_templates_get),
     R("GET", "/api/v1/relays", API_USER, API_BODY_NONE, api_relays_ls),
     R("GET", "/api/v1/dkim-keys", API_USER, API_BODY_NONE, api_dkim_ls),
+    R("POST", "/api/v1/bounces", API_USER, API_BODY_ANY, api_bounces_post),
+    R("GET", "/api/v1/bounces", API_USER, API_BODY_NONE, api_bounces_ls),
+    R("GET", "/api/v1/bounces/{bounce}", API_USER, API_BODY_NONE, api_bounces_get),
 
     R("GET", "/api/v1/users", API_ADMIN, API_BODY_NONE, api_users_ls),
     R("POST", "/api/v1/users", API_ADMIN, API_BODY_JSON, api_users_create),

@@ -433,7 +433,7 @@ postino dkim add example.com --selector s1 --algorithm ed25519
 expect_rc 0
 req GET /api/v1/dkim-keys
 expect_code 200
-expect_json "[(k['domain'], k['selector'], k['record'].startswith('v=DKIM1; k=ed25519; p=')) for k in j['items']]" "[('example.com', 's1', True)]"
+expect_json "[(k['domain'], k['selector'], k['record'].startswith('v=DKIM1; k=ed25519; s=email; p=')) for k in j['items']]" "[('example.com', 's1', True)]"
 case "$body" in *PRIVATE*|*private*) fail "private key in the answer" ;; esac
 
 check "users (admin): create, duplicate, disable, enable, reset password, delete; not oneself"
@@ -541,6 +541,34 @@ expect_error 413 too_large
 codes=$(seq 1 40 | xargs -P 20 -I{} curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $ADMIN" \
     "$API/api/v1/subscribers?limit=2" | sort | uniq -c | tr -s ' ')
 [ "$codes" = " 40 200" ] || fail "parallel answers: $codes"
+
+check "bounces: a provider's webhook (JSON) and a raw report (message/rfc822) go through the bounce policy"
+req POST /api/v1/subscribers '{"email":"bounced@example.com","name":"Bo"}'
+expect_code 201
+req POST /api/v1/bounces '{"email":"Bounced@Example.com","type":"hard","status":"5.1.1","reason":"550 5.1.1 user unknown"}'
+expect_code 201
+req GET /api/v1/subscribers/bounced@example.com
+expect_json "j['status']" blocklisted
+req GET "/api/v1/bounces?class=hard&limit=5"
+expect_code 200
+expect_json "[(b['email'], b['class'], b['status']) for b in j['items'] if b['email'] == 'bounced@example.com']" "[('bounced@example.com', 'hard', '5.1.1')]"
+bid=$(jq_get "$body" "[b['id'] for b in j['items'] if b['email'] == 'bounced@example.com'][0]")
+req GET "/api/v1/bounces/$bid"
+expect_code 200
+expect_json "(j['id'], j['class'])" "($bid, 'hard')"
+req GET /api/v1/bounces/999999
+expect_error 404 not_found
+req POST /api/v1/bounces "@$ROOT/tests/data/dsn/postfix_hard_5.1.1.eml" "$ADMIN" message/rfc822
+expect_code 201
+expect_json "j['matched']" False
+req POST /api/v1/bounces '{"type":"hard"}'
+expect_error 400 missing_field email
+req POST /api/v1/bounces 'email,type' "$ADMIN" text/csv
+expect_error 415 unsupported_media_type
+req GET "/api/v1/bounces?class=angry"
+expect_error 400 invalid class
+req POST /api/v1/bounces '{"email":"x@example.com"}' ""
+expect_code 401
 
 check "the database away is 503 with the envelope; the pool reconnects when it is back"
 postino db stop
