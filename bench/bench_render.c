@@ -75,6 +75,7 @@ int main(int argc, char **argv)
         .from_addr = "news@example.com", .public_url = "https://news.example.com", .token_key = key,
         .signers = signers, .nsigners = nsigners,
     };
+    compose_choose_encodings(&c);
     static const char *const cities[] = { "Roma", "Milano", "Torino", "Napoli" };
     json_t *attribs[4];
     for (int i = 0; i < 4; i++)

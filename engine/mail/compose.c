@@ -67,6 +67,8 @@ int compose_message(const struct compose_campaign *c, const struct compose_recip
         .html_len = s->html.len,
         .text = c->text ? buf_cstr(&s->text) : NULL,
         .text_len = s->text.len,
+        .html_cte = c->html_cte,
+        .text_cte = c->text ? c->text_cte : MIME_CTE_AUTO,
     };
     int rc = mime_build(&m, &s->msg);
     if (rc < 0) {
@@ -149,4 +151,22 @@ void compose_text_source(struct buf *out, const char *html, size_t len)
     xfree(lens);
     buf_free(&masked);
     buf_free(&text);
+}
+
+static enum mime_cte sample_cte(const struct tmpl *t, enum tmpl_mode mode)
+{
+    struct tmpl_values v = { .email = "sample@example.com", .name = "Sample", .campaign_subject = "Sample",
+                             .unsubscribe_url = "https://example.com/u/sample", .list_name = "Sample" };
+    struct buf b = BUF_INIT;
+    tmpl_render(t, &v, mode, &b);
+    enum mime_cte cte = mime_body_choose(buf_cstr(&b), b.len) == MIME_BASE64 ? MIME_BASE64 : MIME_QP;
+    buf_free(&b);
+    return cte;
+}
+
+/* compose_choose_encodings - see compose.h. */
+void compose_choose_encodings(struct compose_campaign *c)
+{
+    c->html_cte = c->html ? sample_cte(c->html, TMPL_HTML) : MIME_CTE_AUTO;
+    c->text_cte = c->text ? sample_cte(c->text, TMPL_TEXT) : MIME_CTE_AUTO;
 }

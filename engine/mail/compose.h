@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "engine/mail/dkim.h"
+#include "engine/mail/mime.h"
 #include "engine/mail/template.h"
 #include "engine/mail/token.h"
 #include "engine/util/buf.h"
@@ -35,6 +36,7 @@ struct compose_campaign {
     const unsigned char *token_key;  /* TOKEN_KEY_LEN bytes */
     struct dkim_signer *const *signers;
     size_t nsigners;
+    enum mime_cte html_cte, text_cte;  /* set by compose_choose_encodings; MIME_CTE_AUTO: chosen per message */
 };
 
 struct compose_recipient {
@@ -65,6 +67,14 @@ int compose_message(const struct compose_campaign *c, const struct compose_recip
 void compose_unsubscribe_url(const struct compose_campaign *c, const struct compose_recipient *r, struct buf *out);
 
 void compose_scratch_free(struct compose_scratch *s);
+
+/*
+ * compose_choose_encodings - choose each part's transfer encoding once per
+ * campaign, from a sample rendering: quoted-printable, or base64 where that
+ * is shorter (text in a non-Latin script). Both stay valid whatever a
+ * recipient's values hold, so messages skip the per-message choice.
+ */
+void compose_choose_encodings(struct compose_campaign *c);
 
 /*
  * compose_text_source - append to OUT the text-template source derived from

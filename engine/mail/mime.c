@@ -372,11 +372,12 @@ static const char *cte_name(enum mime_cte cte)
  * DATA is NULL) LEN bytes at offset AT of OUT itself, which must not move
  * while it is read: enough room is reserved first.
  */
-static void part_write(struct buf *out, const char *type, const char *data, size_t at, size_t len, bool last)
+static void part_write(struct buf *out, const char *type, const char *data, size_t at, size_t len, bool last,
+                       enum mime_cte given)
 {
     buf_reserve(out, len * 3 + len / 8 + 256);
     const char *src = data ? data : out->data + at;
-    enum mime_cte cte = mime_body_choose(src, len);
+    enum mime_cte cte = given == MIME_QP || given == MIME_BASE64 ? given : mime_body_choose(src, len);
     buf_appendf(out, "Content-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: %s\r\n\r\n", type,
                 cte_name(cte));
     src = data ? data : out->data + at;
@@ -570,7 +571,7 @@ int mime_build(const struct mime_message *m, struct buf *out)
     size_t msg = out->len;
     headers_write(m, out, now, rnd);
     if (!has_html) {
-        part_write(out, "text/plain", m->text, 0, m->text_len, true);
+        part_write(out, "text/plain", m->text, 0, m->text_len, true, m->text_cte);
     } else {
         char boundary[40];
         memcpy(boundary, "=_pst_", 6);
@@ -578,11 +579,11 @@ int mime_build(const struct mime_message *m, struct buf *out)
         buf_appendf(out, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n\r\n", boundary);
         buf_appendf(out, "--%s\r\n", boundary);
         if (has_text)
-            part_write(out, "text/plain", m->text, 0, m->text_len, false);
+            part_write(out, "text/plain", m->text, 0, m->text_len, false, m->text_cte);
         else
-            part_write(out, "text/plain", NULL, start, derived, false);
+            part_write(out, "text/plain", NULL, start, derived, false, m->text_cte);
         buf_appendf(out, "--%s\r\n", boundary);
-        part_write(out, "text/html", m->html, 0, m->html_len, false);
+        part_write(out, "text/html", m->html, 0, m->html_len, false, m->html_cte);
         buf_appendf(out, "--%s--\r\n", boundary);
     }
     if (derived) {

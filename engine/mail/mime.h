@@ -35,7 +35,7 @@ enum {
     MIME_ENOBODY = -4, /* neither HTML nor text */
 };
 
-enum mime_cte { MIME_7BIT, MIME_QP, MIME_BASE64 };
+enum mime_cte { MIME_CTE_AUTO = 0, MIME_7BIT, MIME_QP, MIME_BASE64 };
 
 struct mime_header {
     const char *name;
@@ -62,6 +62,7 @@ struct mime_message {
     size_t text_len;
     const struct mime_header *headers;   /* extra headers */
     size_t nheaders;
+    enum mime_cte html_cte, text_cte;    /* MIME_QP or MIME_BASE64 to skip the choice; else chosen per body */
 };
 
 /*

@@ -141,6 +141,7 @@ int campaign_prepare(PGconn *conn, const char *id, struct prepared_campaign *pc,
         .signers = pc->signers,
         .nsigners = pc->nsigners,
     };
+    compose_choose_encodings(&pc->cc);
     return 0;
 fail:
     campaign_prepared_free(pc);
