@@ -91,11 +91,32 @@ static void test_compose_message_is_signed_personal_and_unsubscribable(void **st
     dkim_thread_cleanup();
 }
 
+static void test_compose_choose_encodings_per_campaign(void **state)
+{
+    (void)state;
+    char err[TMPL_ERR_MAX];
+    const char latin[] = "<p>Ciao {{ name }}, caff\xc3\xa8 per tutti.</p>";
+    const char kana[] = "<p>\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf\xe3\x81\x93\xe3\x82\x93"
+                        "\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1</p>";
+    struct tmpl *a = tmpl_compile(latin, strlen(latin), err, sizeof(err));
+    struct tmpl *b = tmpl_compile(kana, strlen(kana), err, sizeof(err));
+    struct compose_campaign c = { .html = a, .text = b };
+    compose_choose_encodings(&c);
+    assert_int_equal(c.html_cte, MIME_QP);
+    assert_int_equal(c.text_cte, MIME_BASE64);
+    struct compose_campaign none = { .html = a };
+    compose_choose_encodings(&none);
+    assert_int_equal(none.text_cte, MIME_CTE_AUTO);
+    tmpl_free(a);
+    tmpl_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compose_text_source_keeps_tags_whole),
         cmocka_unit_test(test_compose_message_is_signed_personal_and_unsubscribable),
+        cmocka_unit_test(test_compose_choose_encodings_per_campaign),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
