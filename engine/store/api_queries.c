@@ -44,15 +44,7 @@ int store_api_unsub_info(PGconn *conn, uint64_t subscriber_id, uint64_t campaign
                             "   AND sl.status <> 'unsubscribed'))"
                             " FROM subscribers s, campaigns c WHERE s.id = $1::bigint AND c.id = $2::bigint",
                             2, params);
-    int rc = STORE_OK;
-    if (!pg_ok(res))
-        rc = store_fail_db(e, conn, res, "cannot read unsubscribe link");
-    else if (PQntuples(res) == 0)
-        rc = store_fail(e, STORE_ERR_NOTFOUND, "no such subscription");
-    else
-        *out = store_json(res, 0, 0);
-    PQclear(res);
-    return rc;
+    return store_json_row(conn, res, out, e, "cannot read unsubscribe link", "no such subscription");
 }
 
 /* store_api_unsubscribe - mark the subscriber unsubscribed on each list of the campaign; *CHANGED how many moved. */

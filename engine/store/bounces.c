@@ -202,15 +202,7 @@ static int bounce_json_by_id(PGconn *conn, const char *id, bool full, json_t **o
                                    " FROM bounces b WHERE b.id = $1::bigint"
                                  : "SELECT " BOUNCE_JSON " FROM bounces b WHERE b.id = $1::bigint",
                             1, &id);
-    int rc = STORE_OK;
-    if (!pg_ok(res))
-        rc = store_fail_db(e, conn, res, "cannot read the bounce");
-    else if (PQntuples(res) == 0)
-        rc = store_fail(e, STORE_ERR_NOTFOUND, "no bounce %s", id);
-    else
-        *out = store_json(res, 0, 0);
-    PQclear(res);
-    return rc;
+    return store_json_row(conn, res, out, e, "cannot read the bounce", "no bounce %s", id);
 }
 
 struct row {
