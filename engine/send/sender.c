@@ -751,7 +751,8 @@ static void housekeeping(struct sender *s)
     if (s->inflight > 0 && uv_now(s->loop) - s->renewed_at >= s->cfg.lease_s * 1000u / 3) {
         const char *rp[] = { s->name, lease };
         snprintf(lease, sizeof(lease), "%u", s->cfg.lease_s);
-        dbq_push(&s->claimq, ledger_renew_sql, 2, rp, on_renewed, NULL);
+        /* on the record connection: renewals and records touch the same rows, one at a time */
+        dbq_push(&s->recordq, ledger_renew_sql, 2, rp, on_renewed, NULL);
         s->renewed_at = uv_now(s->loop);
     }
     if (s->cfg.schedule)

@@ -21,6 +21,16 @@ mta_conf() {
     postconf -c "$MTA" -e "$@" && postfix -c "$MTA" reload >/dev/null 2>&1
     sleep 1
 }
+# mta_drain: wait until Postfix has handed everything it accepted to the sink
+mta_drain() {
+    local i
+    for ((i = 0; i < 600; i++)); do
+        postqueue -c "$MTA" -p 2>/dev/null | grep -q 'Mail queue is empty' && return 0
+        postqueue -c "$MTA" -f >/dev/null 2>&1
+        sleep 0.2
+    done
+    fail "Postfix's queue did not drain"
+}
 sink_rcpts() { cat "$MTA"/sink/* 2>/dev/null | sed -n 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/p' | sort; }
 sink_count() { ls "$MTA/sink" 2>/dev/null | wc -l; }
 sink_clear() { rm -f "$MTA"/sink/*; }

@@ -47,6 +47,7 @@ expect_rc 0
 expect_out "1000 recipients queued"
 postino send --until-done
 expect_rc 0
+mta_drain
 [ "$(campaign_status "$C1")" = finished ] || fail "campaign not finished"
 [ "$(sink_rcpts | uniq | wc -l)" = 1000 ] || fail "$(sink_rcpts | uniq | wc -l) distinct recipients, expected 1000"
 [ "$(sink_rcpts | uniq -d | wc -l)" = 0 ] || fail "some recipients got two messages"
@@ -97,6 +98,7 @@ sleep 4
 mta_start 12587 12025
 wait_for "the outage campaign to finish" 90 bash -c "! kill -0 $spid 2>/dev/null"
 wait $spid
+mta_drain
 [ "$(sink_rcpts | uniq | wc -l)" = 600 ] || fail "$(sink_rcpts | uniq | wc -l) of 600 recipients after the outage"
 [ "$(sink_rcpts | uniq -d | wc -l)" = 0 ] || fail "duplicates after the outage"
 [ "$(campaign_status "$C2")" = finished ] || fail "not finished"
@@ -122,6 +124,7 @@ mta_stop   # smtpd processes keep their maps for the life of a connection: drop 
 mta_start 12587 12025
 wait_for "the deferred recipients to be delivered once the rule is lifted" 60 bash -c "! kill -0 $spid 2>/dev/null"
 wait $spid
+mta_drain
 [ "$(psql_q "SELECT n_sent, n_failed, n_deferred FROM campaigns WHERE id = $C3")" = "598|2|0" ] || fail "final counters"
 [ "$(sink_rcpts | grep -c '^user[12]@example.org$')" = 2 ] || fail "the deferred ones were not delivered exactly once"
 [ "$(sink_rcpts | grep -c '^user[34]@example.org$')" = 0 ] || fail "rejected ones delivered"
@@ -142,6 +145,7 @@ postino campaign send "$C4"
 postino send --until-done
 expect_rc 0
 [ "$(psql_q "SELECT n_sent, n_failed FROM campaigns WHERE id = $C4")" = "$(alpha_n)|0" ] || fail "paced campaign: $(psql_q "SELECT n_sent, n_failed, n_deferred FROM campaigns WHERE id = $C4")"
+mta_drain
 grep -q 'Message delivery request rate limit exceeded' "$MTA/postfix.log" || fail "anvil's limit was never hit"
 [ "$(psql_q "SELECT count(*) FROM deliveries WHERE campaign_id = $C4 AND attempts > 1")" -gt 0 ] || fail "no delivery was retried"
 [ "$(sink_rcpts | uniq -d | wc -l)" = 0 ] || fail "duplicates under rate limiting"
@@ -210,6 +214,7 @@ pa=$!
 "$BIN" send --name twin-b --batch 50 --until-done > twin-b.out 2>&1 &
 pb=$!
 wait $pa $pb
+mta_drain
 [ "$(campaign_status "$C9")" = finished ] || fail "twins campaign not finished"
 [ "$(sink_rcpts | wc -l)" = "$n9" ] || fail "$(sink_rcpts | wc -l) messages for $n9 recipients"
 [ "$(sink_rcpts | uniq -d | wc -l)" = 0 ] || fail "two senders sent the same delivery"
@@ -231,6 +236,7 @@ qp=$!
 wait_for "40 messages under the quota" 30 bash -c "[ \$(psql_q \"SELECT n_sent FROM campaigns WHERE id = $C10\") -ge 40 ]"
 sleep 3
 [ "$(psql_q "SELECT n_sent FROM campaigns WHERE id = $C10")" = 40 ] || fail "quota exceeded: $(psql_q "SELECT n_sent FROM campaigns WHERE id = $C10") sent"
+mta_drain
 [ "$(sink_count)" = 40 ] || fail "the sink got $(sink_count) messages, quota 40"
 wait_for "the sender to say why it waits" 10 bash -c "\"$BIN\" campaign stats $C10 | grep -q 'waiting: relay slow paces sending (quota 40 per 3600 s)'"
 kill -TERM $qp

@@ -34,6 +34,7 @@ for k in 1 2 3; do
 done
 postino send --name finisher --until-done
 expect_rc 0
+mta_drain
 [ "$(campaign_status "$C")" = finished ] || fail "campaign not finished: $(campaign_status "$C")"
 distinct=$(sink_rcpts | uniq | wc -l)
 total=$(sink_rcpts | wc -l)
