@@ -12,7 +12,7 @@ for t in "$@"; do
     [ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$work/"
     if "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="build/fuzz/$name-" \
         "$work" >"build/fuzz/$name.log" 2>&1; then
-        printf 'ok    %s (%s)\n' "$name" "$(grep -Eo 'stat::number_of_executed_units: [0-9]+|#[0-9]+ +DONE' "build/fuzz/$name.log" | tail -1)"
+        printf 'ok    %s (%s)\n' "$name" "$(grep -Eo 'Done [0-9]+ runs' "build/fuzz/$name.log" | tail -1)"
     else
         tail -40 "build/fuzz/$name.log"
         echo "FAIL: fuzz target $name (log: build/fuzz/$name.log)"
