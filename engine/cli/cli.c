@@ -129,3 +129,13 @@ const char *cli_operand(struct cli *c, int argc, char **argv, const char *what)
         cli_usage(c, "unexpected argument '%s'", argv[optind + 1]);
     return argv[optind];
 }
+
+/* cli_no_operands - parse a command that takes only --help; usage error on any operand. */
+void cli_no_operands(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+    while (cli_parse(c, argc, argv, "h", opts) != -1)
+        ;
+    if (optind < argc)
+        cli_usage(c, "unexpected argument '%s'", argv[optind]);
+}

@@ -5,6 +5,7 @@
  *                 started) on first use; failure is fatal with one line
  * cli_target      the resolved database target
  * cli_parse       getopt_long over a command's options with --help handled
+ * cli_no_operands parse a command that takes no operand and no option but --help
  * cli_operand     the one operand left after the options, or a usage error
  * cli_usage       print a usage error and exit 2
  * cli_print_json  print a JSON value on stdout
@@ -45,6 +46,7 @@ struct cli_command {
 PGconn *cli_db(struct cli *c);
 struct db_target *cli_target(struct cli *c);
 int cli_parse(struct cli *c, int argc, char **argv, const char *shortopts, const struct option *longopts);
+void cli_no_operands(struct cli *c, int argc, char **argv);
 const char *cli_operand(struct cli *c, int argc, char **argv, const char *what);
 void cli_usage(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 void cli_print_json(json_t *j);

@@ -360,10 +360,7 @@ static int bounce_rules(struct cli *c, int argc, char **argv)
         optind = 0;
         return rules_rm(c, argc - 1, argv + 1);
     }
-    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
-        ;
-    if (optind < argc)
-        cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    cli_no_operands(c, argc, argv);
     struct store_err e;
     json_t *out;
     if (store_bounce_rules_ls(cli_db(c), &out, &e) < 0)

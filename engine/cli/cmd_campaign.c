@@ -173,10 +173,7 @@ static void print_lists(json_t *lists)
 
 static int campaign_ls(struct cli *c, int argc, char **argv)
 {
-    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
-        ;
-    if (optind < argc)
-        cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    cli_no_operands(c, argc, argv);
     struct store_err e;
     json_t *arr, *k;
     size_t i;

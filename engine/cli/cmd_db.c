@@ -19,16 +19,6 @@ static const char db_usage[] =
     "       postino db start     start the private cluster in ./var/pg (initdb on first use)\n"
     "       postino db stop      stop the private cluster\n";
 
-static const struct option no_opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-
-static void no_operands(struct cli *c, int argc, char **argv)
-{
-    while (cli_parse(c, argc, argv, "h", no_opts) != -1)
-        ;
-    if (optind < argc)
-        cli_usage(c, "unexpected argument '%s'", argv[optind]);
-}
-
 static struct db_target *private_target(struct cli *c, const char *verb)
 {
     struct db_target *t = cli_target(c);
@@ -46,7 +36,7 @@ static int db_start(struct cli *c, int argc, char **argv)
 {
     char err[1024];
     bool started;
-    no_operands(c, argc, argv);
+    cli_no_operands(c, argc, argv);
     struct db_target *t = private_target(c, "start");
     if (!t)
         return 1;
@@ -63,7 +53,7 @@ static int db_stop(struct cli *c, int argc, char **argv)
 {
     char err[1024];
     bool stopped;
-    no_operands(c, argc, argv);
+    cli_no_operands(c, argc, argv);
     struct db_target *t = private_target(c, "stop");
     if (!t)
         return 1;
@@ -89,7 +79,7 @@ static int db_migrate(struct cli *c, int argc, char **argv)
 {
     char err[1024];
     int applied;
-    no_operands(c, argc, argv);
+    cli_no_operands(c, argc, argv);
     if (migrate_apply(raw_conn(c), &applied, err, sizeof(err)) < 0) {
         log_error("%s", err);
         return 1;
@@ -137,7 +127,7 @@ static int db_status(struct cli *c, int argc, char **argv)
     char err[1024];
     struct migration_status *m;
     size_t n;
-    no_operands(c, argc, argv);
+    cli_no_operands(c, argc, argv);
     PGconn *conn = raw_conn(c);
     if (migrate_status(conn, &m, &n, err, sizeof(err)) < 0) {
         log_error("%s", err);

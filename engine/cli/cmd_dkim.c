@@ -134,10 +134,7 @@ static const struct option plain_opts[] = { { "help", no_argument, NULL, 'h' }, 
 
 static int dkim_ls(struct cli *c, int argc, char **argv)
 {
-    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
-        ;
-    if (optind < argc)
-        cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    cli_no_operands(c, argc, argv);
     struct store_err e;
     json_t *arr, *k;
     size_t i;

@@ -65,10 +65,7 @@ static int list_create(struct cli *c, int argc, char **argv)
 
 static int list_ls(struct cli *c, int argc, char **argv)
 {
-    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
-        ;
-    if (optind < argc)
-        cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    cli_no_operands(c, argc, argv);
     struct store_err e;
     json_t *arr;
     if (store_list_ls(cli_db(c), &arr, &e) < 0)

@@ -136,10 +136,7 @@ static int user_add(struct cli *c, int argc, char **argv)
 
 static int user_ls(struct cli *c, int argc, char **argv)
 {
-    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
-        ;
-    if (optind < argc)
-        cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    cli_no_operands(c, argc, argv);
     struct store_err e;
     json_t *arr, *u;
     size_t i;

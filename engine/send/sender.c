@@ -71,6 +71,7 @@ struct campaign_rt {
     enum camp_state state;
     struct prepared_campaign pc;
     char bounce_domain[256];
+    char bounce_local[64];     /* [bounce] local_part, read once per campaign, not per message */
     char err[512];
     bool warned;
     struct job *waiting;
@@ -542,8 +543,7 @@ static void render_job(struct sender *s, struct job *j)
 {
     char tok[TOKEN_MAX + 1];
     token_make(j->camp->pc.token_key, 'b', j->id, j->camp->id, tok, sizeof(tok));
-    snprintf(j->env_from, sizeof(j->env_from), "%s+%s@%s", conf_get("bounce", "local_part", "bounces"), tok,
-             j->camp->bounce_domain);
+    snprintf(j->env_from, sizeof(j->env_from), "%s+%s@%s", j->camp->bounce_local, tok, j->camp->bounce_domain);
     j->work.data = j;
     s->rendering++;
     if (uv_queue_work(s->loop, &j->work, render_work, render_done) < 0) {
@@ -573,6 +573,7 @@ static void prepare_work(uv_work_t *w)
         c->warned = !unsigned_warning;
         snprintf(c->bounce_domain, sizeof(c->bounce_domain), "%s",
                  conf_get("bounce", "domain", address_domain(c->pc.cc.from_addr)));
+        snprintf(c->bounce_local, sizeof(c->bounce_local), "%s", conf_get("bounce", "local_part", "bounces"));
         c->state = CAMP_READY;
     }
     PQfinish(conn);
