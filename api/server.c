@@ -18,6 +18,9 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "api/auth.h"
 #include "api/dbpool.h"
@@ -26,6 +29,7 @@
 #include "engine/store/settings.h"
 #include "engine/util/alloc.h"
 #include "engine/util/conf.h"
+#include "engine/util/file.h"
 #include "engine/util/log.h"
 #include "engine/util/str.h"
 
@@ -47,6 +51,7 @@ struct api_server {
     size_t ncounts;
     bool key_ready;
     unsigned char key[TOKEN_KEY_LEN];
+    struct buf tls_cert, tls_key;  /* PEM, kept while the daemon runs */
 };
 
 /* one request's state between MHD's calls */
@@ -63,6 +68,8 @@ void api_server_config_from_conf(struct api_server_config *cfg)
     cfg->max_body = (size_t)conf_get_long("http", "max_body", 10L * 1024 * 1024, 1024, 1024L * 1024 * 1024);
     cfg->db_pool = (unsigned)conf_get_long("http", "db_pool", 8, 1, 1000);
     cfg->threads = (unsigned)conf_get_long("http", "threads", 0, 0, 1024);
+    cfg->tls_cert = conf_get("http", "tls_cert", NULL);
+    cfg->tls_key = conf_get("http", "tls_key", NULL);
 }
 
 /* ---- what handlers call ---- */
@@ -523,6 +530,58 @@ static struct addrinfo *resolve_listen(const char *listen, char *err, size_t err
     return ai;
 }
 
+#define TLS_FILE_MAX (1024 * 1024)
+
+/*
+ * tls_load - read CFG's certificate and key into S, checked with OpenSSL so
+ * that a wrong file is named here rather than as a failed start: a PEM
+ * certificate, a PEM private key, and the key matching the certificate.
+ * 0 when both are unset or both load; -1 with the reason in ERR.
+ */
+static int tls_load(struct api_server *s, const struct api_server_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->tls_cert && !cfg->tls_key)
+        return 0;
+    if (!cfg->tls_cert || !cfg->tls_key) {
+        snprintf(err, errlen, "HTTPS needs both a certificate and a key (--tls-cert and --tls-key)");
+        return -1;
+    }
+    if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+        snprintf(err, errlen, "this libmicrohttpd has no TLS support: serve behind a TLS proxy instead");
+        return -1;
+    }
+    if (file_read(cfg->tls_cert, TLS_FILE_MAX, &s->tls_cert, err, errlen) < 0 ||
+        file_read(cfg->tls_key, TLS_FILE_MAX, &s->tls_key, err, errlen) < 0)
+        return -1;
+    BIO *cb = BIO_new_mem_buf(s->tls_cert.data, (int)s->tls_cert.len);
+    BIO *kb = BIO_new_mem_buf(s->tls_key.data, (int)s->tls_key.len);
+    X509 *x = PEM_read_bio_X509(cb, NULL, NULL, NULL);
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
+    int rc = -1;
+    if (!x)
+        snprintf(err, errlen, "%s: not a PEM certificate", cfg->tls_cert);
+    else if (!k)
+        snprintf(err, errlen, "%s: not a PEM private key (or it is encrypted)", cfg->tls_key);
+    else if (X509_check_private_key(x, k) != 1)
+        snprintf(err, errlen, "%s does not match the certificate %s", cfg->tls_key, cfg->tls_cert);
+    else
+        rc = 0;
+    X509_free(x);
+    EVP_PKEY_free(k);
+    BIO_free(cb);
+    BIO_free(kb);
+    return rc;
+}
+
+/* tls_forget - wipe and free the key material S holds. */
+static void tls_forget(struct api_server *s)
+{
+    if (s->tls_key.data)
+        OPENSSL_cleanse(s->tls_key.data, s->tls_key.len);
+    buf_free(&s->tls_key);
+    buf_free(&s->tls_cert);
+}
+
 /* api_server_start - see server.h. */
 struct api_server *api_server_start(const struct api_server_config *cfg, char *err, size_t errlen)
 {
@@ -530,6 +589,13 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
     if (!ai)
         return NULL;
     struct api_server *s = xcalloc(1, sizeof(*s));
+    if (tls_load(s, cfg, err, errlen) < 0) {
+        freeaddrinfo(ai);
+        tls_forget(s);
+        xfree(s);
+        return NULL;
+    }
+    bool https = s->tls_cert.len > 0;
     pthread_mutex_init(&s->lock, NULL);
     s->max_body = cfg->max_body ? cfg->max_body : 10 * 1024 * 1024;
     while (api_routes[s->nroutes].method)
@@ -540,7 +606,12 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    if (https)
+        flags |= MHD_USE_TLS;
+    /* the HTTPS options are ignored by MHD without MHD_USE_TLS; NUL-terminated PEM */
     s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                              MHD_OPTION_HTTPS_MEM_CERT, https ? buf_cstr(&s->tls_cert) : NULL,
+                              MHD_OPTION_HTTPS_MEM_KEY, https ? buf_cstr(&s->tls_key) : NULL,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
                               MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                               MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -550,13 +621,16 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
                               MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->mhd) {
-        snprintf(err, errlen, "cannot listen on %s (address in use or not available)", cfg->listen);
+        snprintf(err, errlen, "cannot listen on %s (address in use or not available%s)", cfg->listen,
+                 https ? ", or the TLS certificate refused" : "");
+        tls_forget(s);
         dbpool_free(s->pool);
         pthread_mutex_destroy(&s->lock);
         xfree(s);
         return NULL;
     }
-    log_info("api: listening on %s (%u threads, %u database connections)", cfg->listen, threads,
+    log_info("api: listening on %s://%s (%u threads, %u database connections)", https ? "https" : "http",
+             cfg->listen, threads,
              cfg->db_pool ? cfg->db_pool : 8);
     return s;
 }
@@ -570,6 +644,7 @@ void api_server_stop(struct api_server *s)
     dbpool_free(s->pool);
     pthread_mutex_destroy(&s->lock);
     memset(s->key, 0, sizeof(s->key));
+    tls_forget(s);
     xfree(s->counts);
     xfree(s);
 }

@@ -1,9 +1,11 @@
 /*
  * server - the REST API over HTTP (libmicrohttpd, a pool of threads).
  *
- * api_server_config_from_conf  defaults and [http] listen, max_body, db_pool, threads
- * api_server_start  listen and serve in background threads; NULL with a
- *                   one-line reason in ERR when the address cannot be used
+ * api_server_config_from_conf  defaults and [http] listen, max_body, db_pool, threads,
+ *                   tls_cert, tls_key
+ * api_server_start  listen and serve in background threads (HTTPS when a
+ *                   certificate and key are given); NULL with a one-line reason
+ *                   in ERR when the address, certificate or key cannot be used
  * api_server_stop   stop accepting, finish the requests in progress, free
  *
  * Every answer is JSON (the error envelope {"error":{"code","message"}} for
@@ -21,6 +23,8 @@ struct api_server_config {
     size_t max_body;           /* bytes; default 10 MB */
     unsigned db_pool;          /* connections; default 8 */
     unsigned threads;          /* 0: one per core */
+    const char *tls_cert;      /* PEM certificate (chain) file; with tls_key: HTTPS */
+    const char *tls_key;       /* PEM private key file */
 };
 
 struct api_server;

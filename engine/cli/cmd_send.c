@@ -77,26 +77,44 @@ int cmd_send(struct cli *c, int argc, char **argv)
 }
 
 static const char serve_usage[] =
-    "usage: postino serve [--listen ADDR:PORT] [--no-send] [--until-done] [--name NAME] [--batch N]\n"
-    "                     [--max-inflight N]\n"
+    "usage: postino serve [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE] [--no-send]\n"
+    "                     [--until-done] [--name NAME] [--batch N] [--max-inflight N]\n"
     "\n"
     "The REST API (on [http] listen, default 127.0.0.1:8080) beside the scheduler\n"
     "and a sender in the same process; with --no-send the API alone, until\n"
-    "SIGINT or SIGTERM. The other options are those of postino send.\n";
+    "SIGINT or SIGTERM. With --tls-cert and --tls-key (PEM files; [http] tls_cert,\n"
+    "tls_key) it answers HTTPS itself; otherwise put it behind a TLS proxy.\n"
+    "The other options are those of postino send.\n";
 
-/* serve_take_options - take --listen, --no-send and --help out of ARGV; the new argc */
-static int serve_take_options(struct cli *c, int argc, char **argv, const char **listen, bool *no_send)
+/* serve_value - the value of option NAME at ARGV[*I] ("--name V" or "--name=V"), or NULL when it is another */
+static const char *serve_value(struct cli *c, int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc)
+        cli_usage(c, "option %s needs a value", name);
+    return argv[++*i];
+}
+
+/* serve_take_options - take the API's options and --help out of ARGV into CFG; the new argc */
+static int serve_take_options(struct cli *c, int argc, char **argv, struct api_server_config *cfg, bool *no_send)
 {
     int out = 1;
+    const char *v;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--no-send") == 0) {
             *no_send = true;
-        } else if (strcmp(argv[i], "--listen") == 0) {
-            if (i + 1 >= argc)
-                cli_usage(c, "option --listen needs a value");
-            *listen = argv[++i];
-        } else if (strncmp(argv[i], "--listen=", 9) == 0) {
-            *listen = argv[i] + 9;
+        } else if ((v = serve_value(c, argc, argv, &i, "--listen"))) {
+            cfg->listen = v;
+        } else if ((v = serve_value(c, argc, argv, &i, "--tls-cert"))) {
+            cfg->tls_cert = v;
+        } else if ((v = serve_value(c, argc, argv, &i, "--tls-key"))) {
+            cfg->tls_key = v;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(serve_usage, stdout);
             exit(0);
@@ -116,9 +134,11 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     char err[512];
     c->usage = serve_usage;
     api_server_config_from_conf(&cfg);
-    argc = serve_take_options(c, argc, argv, &cfg.listen, &no_send);
+    argc = serve_take_options(c, argc, argv, &cfg, &no_send);
     if (no_send && argc > 1)
         cli_usage(c, "unexpected argument '%s' with --no-send", argv[1]);
+    if (!cfg.tls_cert != !cfg.tls_key)
+        cli_usage(c, "--tls-cert and --tls-key go together");
     cli_db(c);
     cfg.conninfo = c->target.conninfo;
     sigset_t stop;

@@ -5,7 +5,7 @@
 # (GET changes nothing, POST unsubscribes and repeats 200), /healthz, /metrics.
 source "$(dirname "$0")/lib.sh"
 
-PORT=18080
+PORT=${POSTINO_TEST_API_PORT:-18080}
 # POSTINO_TEST_BIN: another build of postino (e.g. under ASan)
 BIN=${POSTINO_TEST_BIN:-$BIN}
 API="http://127.0.0.1:$PORT"
@@ -660,5 +660,47 @@ rc=$?
 SERVER=""
 [ "$rc" = 0 ] || fail "serve exited $rc: $(cat serve-send.log)"
 grep -q "sending through 1 relay" serve-send.log || fail "no sender ran: $(cat serve-send.log)"
+
+check "--tls-cert/--tls-key: the API answers HTTPS with that certificate"
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout tls.key -out tls.crt -days 2 >/dev/null 2>&1 || fail "openssl req"
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=other -keyout other.key -out other.crt -days 2 \
+    >/dev/null 2>&1 || fail "openssl req"
+"$BIN" serve --no-send --listen "127.0.0.1:$PORT" --tls-cert tls.crt --tls-key tls.key >serve-tls.log 2>&1 &
+SERVER=$!
+for _ in $(seq 1 50); do
+    curl -s -o /dev/null --cacert tls.crt "https://127.0.0.1:$PORT/healthz" && break
+    sleep 0.2
+done
+code=$(curl -s -o resp --cacert tls.crt -w '%{http_code}' -H "Authorization: Bearer $ADMIN" \
+    "https://127.0.0.1:$PORT/api/v1/lists/news")
+[ "$code" = 200 ] || fail "HTTPS GET answered $code"
+jq_get "$(cat resp)" 'j["name"]' | grep -qx news || fail "HTTPS answer: $(cat resp)"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")
+[ "$code" != 200 ] || fail "plain HTTP answered 200 on the HTTPS port"
+subject=$(curl -s -v --cacert tls.crt "https://127.0.0.1:$PORT/healthz" 2>&1 >/dev/null | grep -i 'subject:')
+printf '%s' "$subject" | grep -q "CN=127.0.0.1" || fail "certificate served: $subject"
+grep -q "listening on https://127.0.0.1:$PORT" serve-tls.log || fail "log: $(cat serve-tls.log)"
+kill -TERM "$SERVER"
+wait "$SERVER"
+SERVER=""
+
+check "a wrong TLS file is named; a certificate without its key is a usage error"
+postino serve --no-send --listen "127.0.0.1:$PORT" --tls-cert tls.crt --tls-key other.key
+expect_rc 1
+expect_err "other.key does not match the certificate tls.crt"
+postino serve --no-send --listen "127.0.0.1:$PORT" --tls-cert tls.key --tls-key tls.key
+expect_rc 1
+expect_err "tls.key: not a PEM certificate"
+postino serve --no-send --listen "127.0.0.1:$PORT" --tls-cert tls.crt --tls-key tls.crt
+expect_rc 1
+expect_err "tls.crt: not a PEM private key"
+postino serve --no-send --listen "127.0.0.1:$PORT" --tls-cert tls.crt
+expect_rc 2
+expect_err "--tls-cert and --tls-key go together"
+postino serve --no-send --listen "127.0.0.1:$PORT" --tls-cert tls.crt --tls-key missing.key
+expect_rc 1
+expect_err "missing.key"
+grep -q "PRIVATE KEY" serve-tls.log && fail "the key reached the log"
 
 finish
