@@ -350,11 +350,16 @@ void api_subscribers_create(struct api_req *r)
 /* api_subscribers_get - GET /api/v1/subscribers/{subscriber} */
 void api_subscribers_get(struct api_req *r)
 {
+    const char *ref = api_param(r, 0);
     char email[256];
     struct store_err e;
     json_t *j = NULL;
-    if (subscriber_ref(r, email) == 0 && api_db(r))
+    if (!strchr(ref, '@')) {  /* by id: one statement, not id -> address -> row */
+        if (api_db(r))
+            reply_stored(r, store_subscriber_get_id(r->conn, ref, &j, &e), &j, &e, 200, false);
+    } else if (subscriber_ref(r, email) == 0 && api_db(r)) {
         reply_stored(r, store_subscriber_get(r->conn, email, &j, &e), &j, &e, 200, false);
+    }
 }
 
 /* api_subscribers_rm - DELETE /api/v1/subscribers/{subscriber} */

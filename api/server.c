@@ -601,18 +601,24 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
     while (api_routes[s->nroutes].method)
         s->nroutes++;
     s->pool = dbpool_new(cfg->conninfo, cfg->db_pool ? cfg->db_pool : 8);
+    /* handlers block on the database: by default a thread for each pooled connection */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned threads = cfg->threads ? cfg->threads : (unsigned)(cores > 0 ? cores : 2);
+    unsigned dbconns = cfg->db_pool ? cfg->db_pool : 8;
+    unsigned threads = cfg->threads ? cfg->threads : (unsigned)(cores > (long)dbconns ? cores : (long)dbconns);
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (https)
         flags |= MHD_USE_TLS;
-    /* the HTTPS options are ignored by MHD without MHD_USE_TLS; NUL-terminated PEM */
+    /* the HTTPS options only with MHD_USE_TLS (MHD warns otherwise); NUL-terminated PEM */
+    struct MHD_OptionItem tls_opts[] = {
+        { https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, https ? (void *)buf_cstr(&s->tls_cert) : NULL },
+        { MHD_OPTION_HTTPS_MEM_KEY, 0, https ? (void *)buf_cstr(&s->tls_key) : NULL },
+        { MHD_OPTION_END, 0, NULL },
+    };
     s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-                              MHD_OPTION_HTTPS_MEM_CERT, https ? buf_cstr(&s->tls_cert) : NULL,
-                              MHD_OPTION_HTTPS_MEM_KEY, https ? buf_cstr(&s->tls_key) : NULL,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                              MHD_OPTION_ARRAY, tls_opts,
                               MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                               MHD_OPTION_THREAD_POOL_SIZE, threads,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,

@@ -22,7 +22,7 @@ struct api_server_config {
     const char *conninfo;
     size_t max_body;           /* bytes; default 10 MB */
     unsigned db_pool;          /* connections; default 8 */
-    unsigned threads;          /* 0: one per core */
+    unsigned threads;          /* 0: as many as db_pool (at least one per core) */
     const char *tls_cert;      /* PEM certificate (chain) file; with tls_key: HTTPS */
     const char *tls_key;       /* PEM private key file */
 };

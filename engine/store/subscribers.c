@@ -141,6 +141,16 @@ int store_subscriber_get(PGconn *conn, const char *email, json_t **out, struct s
     return store_json_row(conn, res, out, e, "cannot read subscriber", "no subscriber %s", email);
 }
 
+/* store_subscriber_get_id - the subscriber numbered ID (decimal digits); STORE_ERR_NOTFOUND when none. */
+int store_subscriber_get_id(PGconn *conn, const char *id, json_t **out, struct store_err *e)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 18 || strspn(id, "0123456789") != n)
+        return store_fail(e, STORE_ERR_NOTFOUND, "no subscriber \"%s\"", id);
+    PGresult *res = pg_exec(conn, "SELECT " SUBSCRIBER_JSON " FROM subscribers s WHERE s.id = $1::bigint", 1, &id);
+    return store_json_row(conn, res, out, e, "cannot read subscriber", "no subscriber %s", id);
+}
+
 /* store_subscriber_rm - delete the subscriber EMAIL names. */
 int store_subscriber_rm(PGconn *conn, const char *email, struct store_err *e)
 {

@@ -4,6 +4,7 @@
  * store_subscriber_add        add one subscriber, optionally to lists (one transaction)
  * store_subscriber_each       stream subscribers matching a filter, one JSON object per callback
  * store_subscriber_get        one subscriber with its subscriptions
+ * store_subscriber_get_id     the same by id (digits only; NOTFOUND otherwise)
  * store_subscriber_rm         delete one subscriber (and its subscriptions)
  * store_subscriber_blocklist  blocklist one subscriber and unsubscribe it everywhere
  *
@@ -41,6 +42,7 @@ int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **
 int store_subscriber_each(PGconn *conn, const struct subscriber_filter *f, subscriber_row_cb cb, void *arg,
                           struct store_err *e);
 int store_subscriber_get(PGconn *conn, const char *email, json_t **out, struct store_err *e);
+int store_subscriber_get_id(PGconn *conn, const char *id, json_t **out, struct store_err *e);
 int store_subscriber_rm(PGconn *conn, const char *email, struct store_err *e);
 int store_subscriber_blocklist(PGconn *conn, const char *email, json_t **out, struct store_err *e);
 
