@@ -67,9 +67,10 @@ request = function()
 end
 EOF
 cat >post.lua <<EOF
+-- tid: a global each thread gets from setup (a local would stay 0 in every thread)
 local counter = 0
-local tid = 0
-setup = function(thread) tid = tid + 1; thread:set("tid", tid) end
+local threads = 0
+setup = function(thread) threads = threads + 1; thread:set("tid", threads) end
 request = function()
   counter = counter + 1
   local body = '{"email":"new-' .. tid .. '-' .. counter .. '@example.com","name":"New","lists":["bench"]}'
