@@ -197,7 +197,7 @@ expect_no_out "/o/"
 postino campaign preview "$CT" --subscriber bob@example.org
 [ "$(psql_q "SELECT count(*) FROM links")" = 2 ] || fail "a second preparation added links"
 
-check "send both campaigns through Postfix: the tracked one has the image and /l/ links, the other neither"
+check "send both campaigns through Postfix: signed; the tracked one has the image and /l/ links, the other neither"
 postino campaign send "$CU"
 expect_rc 0
 postino campaign send "$CT"
@@ -239,6 +239,9 @@ for f in sorted(os.listdir(sink)):
 assert len(rows) == 2, rows
 open(found, 'w').write('\n'.join(sorted(rows)) + '\n')
 PYEOF
+"$BIN" dkim record example.com --json | $PY -c 'import json,sys; print(json.dumps([r["zone"] for r in json.load(sys.stdin)]))' > records.json
+$PY "$ROOT/tests/integration/dkim_verify.py" records.json "$MTA"/sink/* --expect 1 > verify.out 2>&1 ||
+    { out=$(tail -5 verify.out); fail "dkimpy did not verify the tracked and untracked messages"; }
 read -r _ ANN_D ANN_O ANN_A ANN_B < <(grep '^ann@' found)
 read -r _ BOB_D BOB_O BOB_A BOB_B < <(grep '^bob@' found)
 [ "$ANN_D" = "$(psql_q "SELECT id FROM deliveries WHERE campaign_id = $CT AND subscriber_id = $(sub_id ann@example.org)")" ] ||
