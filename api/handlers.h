@@ -55,6 +55,12 @@ void api_metrics(struct api_req *r);
 void api_unsub_page(struct api_req *r);
 void api_unsub_post(struct api_req *r);
 
+/* confirmation, opens and clicks (h_track.c) */
+void api_confirm(struct api_req *r);
+void api_track_open(struct api_req *r);
+void api_track_click(struct api_req *r);
+void api_track_metrics(struct buf *out);
+
 /* request decoding shared with the fuzzer: the fields of POST /api/v1/subscribers */
 extern const struct api_field api_subscriber_fields[];
 

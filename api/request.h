@@ -17,6 +17,7 @@
  * api_reply_page   answer with an HTML page (the buffer is taken)
  * api_reply_text   answer with text of content type TYPE (the buffer is taken)
  * api_reply_empty  answer STATUS with no body (204)
+ * api_reply_redirect  answer STATUS (302) with a Location header
  * api_token_key    the installation's token HMAC key; 0 or -1 (503 set)
  * api_http_metrics append the HTTP counters in Prometheus text format
  */
@@ -54,6 +55,7 @@ struct api_req {
     char *resp;                  /* malloc'd */
     size_t resp_len;
     const char *resp_type;
+    char *location;              /* malloc'd; a Location header */
 };
 
 PGconn *api_db(struct api_req *r);
@@ -71,6 +73,7 @@ void api_reply_store(struct api_req *r, const struct store_err *e);
 void api_reply_page(struct api_req *r, int status, struct buf *html);
 void api_reply_text(struct api_req *r, int status, const char *type, struct buf *text);
 void api_reply_empty(struct api_req *r, int status);
+void api_reply_redirect(struct api_req *r, int status, const char *url);
 int api_token_key(struct api_req *r, unsigned char key[TOKEN_KEY_LEN]);
 void api_http_metrics(struct api_server *s, struct buf *out);
 

@@ -23,11 +23,14 @@ static int path_match(const char *pattern, const char *path, struct api_match *m
         size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
         if (slen == 0)
             return 0;
-        if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}') {
-            if (n >= API_ROUTE_MAX_PARAMS)
+        const char *close = plen >= 2 && p[0] == '{' ? memchr(p, '}', plen) : NULL;
+        if (close) {
+            /* "{name}" or "{name}.suffix": the suffix matches literally and is not captured */
+            size_t suf = plen - (size_t)(close + 1 - p);
+            if (n >= API_ROUTE_MAX_PARAMS || slen <= suf || memcmp(s + slen - suf, close + 1, suf) != 0)
                 return 0;
             if (capture)
-                m->params[n] = xstrndup(s, slen);
+                m->params[n] = xstrndup(s, slen - suf);
             n++;
         } else if (plen != slen || memcmp(p, s, plen) != 0) {
             return 0;

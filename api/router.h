@@ -5,7 +5,8 @@
  * api_match_free    release the captured segments
  * api_routes        the API's route table (api/routes.c), ended by a NULL method
  *
- * A {…} segment matches one non-empty path segment; everything else matches
+ * A {…} segment matches one non-empty path segment, and {…}.ext one that
+ * ends in .ext (the part before it captured); everything else matches
  * literally. An empty segment (a doubled or trailing slash) matches nothing.
  */
 #ifndef POSTINO_API_ROUTER_H

@@ -57,5 +57,10 @@ const struct api_route api_routes[] = {
     R("POST", "/api/v1/me/tokens", API_USER, API_BODY_OPT_JSON, api_me_tokens_create),
     R("DELETE", "/api/v1/me/tokens/{token}", API_USER, API_BODY_NONE, api_me_tokens_rm),
 
+    /* confirmation, opens and clicks (h_track.c) */
+    R("GET", "/c/{token}", API_PUBLIC, API_BODY_NONE, api_confirm),
+    R("GET", "/o/{token}.gif", API_PUBLIC, API_BODY_NONE, api_track_open),
+    R("GET", "/l/{token}", API_PUBLIC, API_BODY_NONE, api_track_click),
+
     { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL },
 };

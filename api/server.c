@@ -249,6 +249,14 @@ void api_reply_empty(struct api_req *r, int status)
     set_reply(r, status, NULL, 0, NULL);
 }
 
+/* api_reply_redirect - answer STATUS with no body and "Location: URL" (URL copied). */
+void api_reply_redirect(struct api_req *r, int status, const char *url)
+{
+    set_reply(r, status, NULL, 0, NULL);
+    xfree(r->location);
+    r->location = xstrdup(url);
+}
+
 /* api_token_key - the token HMAC key in KEY (read once, then cached); -1 with 503 set. */
 int api_token_key(struct api_req *r, unsigned char key[TOKEN_KEY_LEN])
 {
@@ -428,6 +436,10 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
                                 "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
     if (r->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (r->location && r->status / 100 == 3)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+    xfree(r->location);
+    r->location = NULL;
     enum MHD_Result ok = MHD_queue_response(mc, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ok;

@@ -26,7 +26,8 @@
 
 static const char campaign_usage[] =
     "usage: postino campaign create --name N --subject S --from \"Name <addr>\" --list L [--list L2]...\n"
-    "                               [--template T] --html FILE [--text FILE] [--reply-to ADDR] [--json]\n"
+    "                               [--template T] --html FILE [--text FILE] [--reply-to ADDR]\n"
+    "                               [--track-opens] [--track-clicks] [--json]\n"
     "       postino campaign ls [--json]\n"
     "       postino campaign show ID [--json]\n"
     "       postino campaign preview ID --subscriber EMAIL   (the exact signed message, on stdout)\n"
@@ -83,6 +84,7 @@ static int campaign_create(struct cli *c, int argc, char **argv)
         { "from", required_argument, NULL, 'f' },     { "list", required_argument, NULL, 'l' },
         { "template", required_argument, NULL, 't' }, { "html", required_argument, NULL, 'H' },
         { "text", required_argument, NULL, 'T' },     { "reply-to", required_argument, NULL, 'r' },
+        { "track-opens", no_argument, NULL, 'O' },    { "track-clicks", no_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
     };
     struct campaign_new cn = { 0 };
@@ -100,6 +102,8 @@ static int campaign_create(struct cli *c, int argc, char **argv)
         case 'H': html_path = optarg; break;
         case 'T': text_path = optarg; break;
         case 'r': reply_to = optarg; break;
+        case 'O': cn.track_opens = true; break;
+        case 'C': cn.track_clicks = true; break;
         }
     }
     if (optind < argc)
@@ -221,6 +225,8 @@ static int campaign_show(struct cli *c, int argc, char **argv)
         printf("\ncreated:  %s\nhtml:     %zu bytes\ntext:     %s\n", json_string_value(json_object_get(k, "created_at")),
                strlen(json_string_value(json_object_get(k, "html"))),
                json_is_string(json_object_get(k, "text")) ? "given" : "derived from the HTML");
+        printf("tracking: opens %s, clicks %s\n", json_is_true(json_object_get(k, "track_opens")) ? "on" : "off",
+               json_is_true(json_object_get(k, "track_clicks")) ? "on" : "off");
     }
     json_decref(k);
     return 0;
@@ -290,6 +296,16 @@ static void print_stats(json_t *st)
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(st, "bounces"), k, v) printf("  bounces %-6s %lld\n", k, json_integer_value(v));
+    static const char *const tracked[] = { "opens", "clicks" };
+    for (size_t t = 0; t < 2; t++) {
+        json_t *o = json_object_get(st, tracked[t]);
+        bool on = json_is_true(json_object_get(st, t ? "track_clicks" : "track_opens"));
+        if (on || json_integer_value(json_object_get(o, "total")) > 0)
+            printf("  %-10s %lld unique, %lld total\n", tracked[t], json_integer_value(json_object_get(o, "unique")),
+                   json_integer_value(json_object_get(o, "total")));
+        else
+            printf("  %-10s not tracked\n", tracked[t]);
+    }
     size_t i;
     json_t *sd;
     json_array_foreach(json_object_get(st, "senders"), i, sd)

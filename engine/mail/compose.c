@@ -4,15 +4,24 @@
  * The unsubscribe link carries a signed token naming (subscriber, campaign);
  * the same URL goes in the body ({{ unsubscribe_url }}) and in the
  * List-Unsubscribe header, with List-Unsubscribe-Post for RFC 8058.
+ *
+ * Tracking costs nothing when it is off. When on, the links were found once
+ * per campaign (compose_track_links rewrites the compiled template), so a
+ * message costs one HMAC per link rendered and one for the open image.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine/mail/compose.h"
 #include "engine/mail/mime.h"
 #include "engine/mail/address.h"
 #include "engine/mail/html2text.h"
+#include "engine/mail/links.h"
 #include "engine/util/alloc.h"
+
+/* The most distinct links tracked in one campaign; more stay as written. */
+#define COMPOSE_LINKS_MAX 10000
 
 /* compose_unsubscribe_url - PUBLIC_URL/u/TOKEN for R's subscriber and C's campaign. */
 void compose_unsubscribe_url(const struct compose_campaign *c, const struct compose_recipient *r, struct buf *out)
@@ -24,16 +33,106 @@ void compose_unsubscribe_url(const struct compose_campaign *c, const struct comp
     buf_appends(out, tok);
 }
 
+/* compose_confirm_url - PUBLIC_URL/c/TOKEN naming (SUBSCRIBER_ID, LIST_ID). */
+void compose_confirm_url(const char *public_url, const unsigned char *key, uint64_t subscriber_id, uint64_t list_id,
+                         struct buf *out)
+{
+    char tok[TOKEN_MAX + 1];
+    token_make(key, 'c', subscriber_id, list_id, tok, sizeof(tok));
+    buf_appends(out, public_url);
+    buf_appends(out, "/c/");
+    buf_appends(out, tok);
+}
+
+/* delivery_number - the delivery id D names, when it is a number (not "preview" or "test") */
+static bool delivery_number(const char *d, uint64_t *id)
+{
+    uint64_t v = 0;
+    size_t n = 0;
+    if (!d)
+        return false;
+    for (; d[n] >= '0' && d[n] <= '9'; n++) {
+        if (n == 19)
+            return false;
+        v = v * 10 + (uint64_t)(d[n] - '0');
+    }
+    *id = v;
+    return n > 0 && d[n] == 0 && v > 0;
+}
+
+struct link_ctx {
+    const struct compose_campaign *c;
+    uint64_t delivery;
+};
+
+/* link_url - the click URL of tracked link IDX for this delivery (a tmpl_values link function) */
+static void link_url(const void *ctx, unsigned idx, struct buf *out)
+{
+    const struct link_ctx *l = ctx;
+    char tok[TOKEN_MAX + 1];
+    token_make(l->c->token_key, 'l', l->delivery, l->c->link_ids[idx], tok, sizeof(tok));
+    buf_appends(out, l->c->public_url);
+    buf_appends(out, "/l/");
+    buf_appends(out, tok);
+}
+
+static void attr_escape(struct buf *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': buf_appends(out, "&amp;"); break;
+        case '<': buf_appends(out, "&lt;"); break;
+        case '>': buf_appends(out, "&gt;"); break;
+        case '"': buf_appends(out, "&quot;"); break;
+        case '\'': buf_appends(out, "&#39;"); break;
+        default: buf_appendc(out, *s); break;
+        }
+    }
+}
+
+/* open_image - put the open image of DELIVERY before HTML's last </body>, or at its end */
+static void open_image(const struct compose_campaign *c, uint64_t delivery, struct buf *html, struct buf *tmp)
+{
+    char tok[TOKEN_MAX + 1];
+    token_make(c->token_key, 'o', delivery, 0, tok, sizeof(tok));
+    buf_reset(tmp);
+    buf_appends(tmp, "<img src=\"");
+    attr_escape(tmp, c->public_url);
+    buf_appendf(tmp, "/o/%s.gif\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0;width:1px;height:1px\">",
+                tok);
+    size_t at = html->len;
+    for (size_t i = html->len; i >= 6; i--) {
+        if (html->data[i - 6] == '<' && strncasecmp(html->data + i - 5, "/body", 5) == 0) {
+            at = i - 6;
+            break;
+        }
+    }
+    buf_reserve(html, tmp->len);
+    memmove(html->data + at + tmp->len, html->data + at, html->len - at + 1);
+    memcpy(html->data + at, tmp->data, tmp->len);
+    html->len += tmp->len;
+}
+
+static bool confirm_list(const struct compose_campaign *c, uint64_t list_id)
+{
+    for (size_t i = 0; i < c->nconfirm_lists; i++)
+        if (c->confirm_lists[i] == list_id)
+            return true;
+    return false;
+}
+
 /* compose_message - see compose.h. */
 int compose_message(const struct compose_campaign *c, const struct compose_recipient *r, long long now,
                     struct compose_scratch *s, struct buf *out, const char **why)
 {
+    uint64_t delivery = 0;
+    bool tracked = (c->track_opens || c->link_ids) && delivery_number(r->delivery_id, &delivery);
+    struct link_ctx lc = { c, delivery };
     buf_reset(&s->url);
     buf_reset(&s->subject);
     buf_reset(&s->html);
     buf_reset(&s->text);
     buf_reset(&s->msg);
-    buf_reset(&s->listid);
     compose_unsubscribe_url(c, r, &s->url);
     struct tmpl_values v = {
         .email = r->email,
@@ -44,11 +143,23 @@ int compose_message(const struct compose_campaign *c, const struct compose_recip
         .campaign_subject = NULL,
         .list_name = r->list_name,
     };
+    if (tracked && c->link_ids) {
+        v.link = link_url;
+        v.link_ctx = &lc;
+    }
+    if (c->nconfirm_lists && confirm_list(c, r->list_id)) {
+        buf_reset(&s->confirm);
+        compose_confirm_url(c->public_url, c->token_key, r->subscriber_id, r->list_id, &s->confirm);
+        v.confirm_url = s->confirm.data;
+    }
     tmpl_render(c->subject, &v, TMPL_TEXT, &s->subject);
     v.campaign_subject = buf_cstr(&s->subject);
     tmpl_render(c->html, &v, TMPL_HTML, &s->html);
+    if (tracked && c->track_opens)
+        open_image(c, delivery, &s->html, &s->listid);
     if (c->text)
         tmpl_render(c->text, &v, TMPL_TEXT, &s->text);
+    buf_reset(&s->listid);
     buf_appendf(&s->listid, "list-%llu.%s", (unsigned long long)r->list_id, address_domain(c->from_addr));
     struct mime_message m = {
         .from_name = c->from_name && *c->from_name ? c->from_name : NULL,
@@ -96,6 +207,63 @@ void compose_scratch_free(struct compose_scratch *s)
     buf_free(&s->msg);
     buf_free(&s->url);
     buf_free(&s->listid);
+    buf_free(&s->confirm);
+}
+
+struct pick {
+    const char *public_url;
+    size_t plen;
+    char **urls;
+    size_t n;
+    struct buf tmp;
+};
+
+/* own_page - is URL one of PUBLIC_URL's own pages (/u/, /c/, /l/, /o/)? */
+static bool own_page(const struct pick *p, const char *url)
+{
+    const char *rest = url + p->plen;
+    return strncmp(url, p->public_url, p->plen) == 0 && rest[0] == '/' && strchr("ucol", rest[1]) && rest[1] &&
+           rest[2] == '/';
+}
+
+/* pick_link - the index of the href value RAW among the tracked URLs, or -1 to leave it */
+static int pick_link(void *ctx, const char *raw, size_t len)
+{
+    struct pick *p = ctx;
+    buf_reset(&p->tmp);
+    if (links_url(raw, len, &p->tmp) < 0)
+        return -1;
+    const char *url = buf_cstr(&p->tmp);
+    if (!links_trackable(url) || own_page(p, url))
+        return -1;
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->urls[i], url) == 0)
+            return (int)i;
+    if (p->n == COMPOSE_LINKS_MAX)
+        return -1;
+    p->urls = xrealloc(p->urls, (p->n + 1) * sizeof(*p->urls));
+    p->urls[p->n] = xstrdup(url);
+    return (int)p->n++;
+}
+
+/* compose_track_links - see compose.h. */
+struct tmpl *compose_track_links(const struct tmpl *html, const char *public_url, char ***urls, size_t *nurls)
+{
+    struct pick p = { .public_url = public_url, .plen = strlen(public_url) };
+    buf_init(&p.tmp);
+    struct tmpl *t = tmpl_track_links(html, pick_link, &p);
+    buf_free(&p.tmp);
+    *urls = p.urls;
+    *nurls = p.n;
+    return t;
+}
+
+/* compose_links_free - release the URLS of compose_track_links. */
+void compose_links_free(char **urls, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        xfree(urls[i]);
+    xfree(urls);
 }
 
 /* The word a tag is replaced with while html2text runs: letters and digits only, so it is never wrapped. */

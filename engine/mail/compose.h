@@ -3,6 +3,13 @@
  *
  * compose_message        render subject and bodies, build the MIME message, sign it
  * compose_scratch_free   release a thread's scratch buffers
+ * compose_track_links    the HTML template with its links rewritten for click tracking
+ * compose_confirm_url    the double opt-in confirmation URL of a subscription
+ *
+ * Tracking (opens: a 1x1 image at the end of the HTML body; clicks: each
+ * http(s) link through PUBLIC_URL/l/TOKEN) applies to messages of a
+ * delivery, whose delivery_id is a number: a preview or a test is composed
+ * with the links as written and no image.
  *
  * struct compose_campaign is prepared once per campaign (templates compiled,
  * keys loaded) and only read afterwards, so worker threads share it; each
@@ -13,6 +20,7 @@
 #define POSTINO_MAIL_COMPOSE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +45,10 @@ struct compose_campaign {
     struct dkim_signer *const *signers;
     size_t nsigners;
     enum mime_cte html_cte, text_cte;  /* set by compose_choose_encodings; MIME_CTE_AUTO: chosen per message */
+    bool track_opens;                /* the open image at the end of the HTML body */
+    const uint64_t *link_ids;        /* tracked link I (compose_track_links) is links row LINK_IDS[I]; NULL: none */
+    const uint64_t *confirm_lists;   /* the campaign's double opt-in lists: their recipients get {{ confirm_url }} */
+    size_t nconfirm_lists;
 };
 
 struct compose_recipient {
@@ -50,10 +62,10 @@ struct compose_recipient {
 };
 
 struct compose_scratch {
-    struct buf subject, html, text, msg, url, listid;
+    struct buf subject, html, text, msg, url, listid, confirm;
 };
 
-#define COMPOSE_SCRATCH_INIT { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT }
+#define COMPOSE_SCRATCH_INIT { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT }
 
 /*
  * compose_message - append to OUT the message for R in C: DKIM-Signature
@@ -67,6 +79,24 @@ int compose_message(const struct compose_campaign *c, const struct compose_recip
 void compose_unsubscribe_url(const struct compose_campaign *c, const struct compose_recipient *r, struct buf *out);
 
 void compose_scratch_free(struct compose_scratch *s);
+
+/*
+ * compose_track_links - a copy of the compiled HTML template HTML whose
+ * http(s) links are tracked: every href of an <a> or <area> that is literal
+ * text, absolute http: or https:, at most LINKS_URL_MAX bytes, and not a link
+ * to PUBLIC_URL's own pages (/u/, /c/, /l/, /o/). {{ unsubscribe_url }}, a
+ * link with a variable in it, mailto:, anchors and relative links stay as
+ * they are. *URLS gets the distinct URLs (decoded: &amp; is &) in order of
+ * first appearance, *NURLS their number; link I of the copy is (*URLS)[I].
+ * The caller frees the copy with tmpl_free and the URLs with
+ * compose_links_free.
+ */
+struct tmpl *compose_track_links(const struct tmpl *html, const char *public_url, char ***urls, size_t *nurls);
+void compose_links_free(char **urls, size_t n);
+
+/* compose_confirm_url - append PUBLIC_URL/c/TOKEN (kind 'c', SUBSCRIBER_ID, LIST_ID, signed with KEY) to OUT. */
+void compose_confirm_url(const char *public_url, const unsigned char *key, uint64_t subscriber_id, uint64_t list_id,
+                         struct buf *out);
 
 /*
  * compose_choose_encodings - choose each part's transfer encoding once per

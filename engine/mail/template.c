@@ -19,6 +19,7 @@
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
 #include "engine/util/str.h"
+#include "engine/mail/links.h"
 #include "engine/mail/template.h"
 
 #define TMPL_SRC_MAX (16u << 20)
@@ -38,6 +39,8 @@ enum var_id {
     V_CAMPAIGN_SUBJECT,
     V_LIST_NAME,
     V_CONTENT,
+    V_CONFIRM_URL,
+    V_LINK,          /* a tracked link (tmpl_track_links): OFF is its index, ALT the href as written */
 };
 
 /* op flags */
@@ -61,6 +64,7 @@ struct tmpl {
     struct tmpl_op *ops;
     size_t nops;
     char *pool;
+    size_t pool_len;
 };
 
 /* Compiler state. */
@@ -182,6 +186,7 @@ static const struct {
     { "campaign.name", V_CAMPAIGN_NAME },
     { "list.name", V_LIST_NAME },
     { "content", V_CONTENT },
+    { "confirm_url", V_CONFIRM_URL },
 };
 
 /*
@@ -404,6 +409,7 @@ static const struct {
     { "UNSUBSCRIBEURL", V_UNSUB_URL },
     { "UNSUBSCRIBE", V_UNSUB_LINK },
     { "CONTENT", V_CONTENT },
+    { "CONFIRMATIONURL", V_CONFIRM_URL },
 };
 
 static bool is_bracket_char(char ch)
@@ -525,7 +531,7 @@ static struct tmpl *cc_finish(struct cc *c, int rc)
     struct tmpl *t = xmalloc(sizeof(*t));
     t->ops = c->ops;
     t->nops = c->nops;
-    t->pool = buf_detach(&c->pool, NULL);
+    t->pool = buf_detach(&c->pool, &t->pool_len);
     return t;
 }
 
@@ -552,6 +558,90 @@ struct tmpl *tmpl_compile_wrap(const char *layout, size_t layout_len, const char
         rc = -1;
     }
     return cc_finish(&c, rc);
+}
+
+/* ---- click tracking: href values of literal text become link ops ---- */
+
+struct track {
+    const struct tmpl *src;
+    const struct tmpl_op *op;    /* the text op being scanned */
+    struct tmpl_op *ops;         /* the new array */
+    size_t nops, cap;
+    size_t done;                 /* bytes of OP already emitted */
+    int (*pick)(void *ctx, const char *raw, size_t len);
+    void *ctx;
+};
+
+static struct tmpl_op *track_emit(struct track *k)
+{
+    if (k->nops == k->cap) {
+        k->cap = k->cap ? k->cap * 2 : 32;
+        k->ops = xrealloc(k->ops, k->cap * sizeof(*k->ops));
+    }
+    struct tmpl_op *op = &k->ops[k->nops++];
+    memset(op, 0, sizeof(*op));
+    return op;
+}
+
+/* track_found - an href value at [OFF, OFF+LEN) of the text op: a link op when PICK wants it */
+static void track_found(void *ctx, size_t off, size_t len)
+{
+    struct track *k = ctx;
+    const char *raw = k->src->pool + k->op->off + off;
+    int idx = k->pick(k->ctx, raw, len);
+    if (idx < 0)
+        return;
+    if (off > k->done) {
+        struct tmpl_op *t = track_emit(k);
+        t->kind = OP_TEXT;
+        t->off = k->op->off + (uint32_t)k->done;
+        t->len = (uint32_t)(off - k->done);
+    }
+    struct tmpl_op *l = track_emit(k);
+    l->kind = OP_VAR;
+    l->var = V_LINK;
+    l->flags = F_RAW;
+    l->off = (uint32_t)idx;
+    l->aoff = k->op->off + (uint32_t)off;
+    l->alen = (uint32_t)len;
+    k->done = off + len;
+}
+
+/* tmpl_track_links - see template.h. */
+struct tmpl *tmpl_track_links(const struct tmpl *t, int (*pick)(void *ctx, const char *raw, size_t len), void *ctx)
+{
+    struct track k = { .src = t, .pick = pick, .ctx = ctx };
+    struct links_scan st = LINKS_SCAN_INIT;
+    size_t *at = xmalloc((t->nops + 1) * sizeof(*at)); /* old op -> its first new op */
+    for (size_t i = 0; i < t->nops; i++) {
+        const struct tmpl_op *op = &t->ops[i];
+        at[i] = k.nops;
+        if (op->kind != OP_TEXT) {
+            *track_emit(&k) = *op;
+            links_scan_break(&st);
+            continue;
+        }
+        k.op = op;
+        k.done = 0;
+        links_scan_text(&st, t->pool + op->off, op->len, track_found, &k);
+        if (k.done < op->len) {
+            struct tmpl_op *rest = track_emit(&k);
+            rest->kind = OP_TEXT;
+            rest->off = op->off + (uint32_t)k.done;
+            rest->len = op->len - (uint32_t)k.done;
+        }
+    }
+    at[t->nops] = k.nops;
+    for (size_t i = 0; i < k.nops; i++)
+        if (k.ops[i].kind == OP_IF || k.ops[i].kind == OP_JUMP)
+            k.ops[i].jump = (uint32_t)at[k.ops[i].jump];
+    xfree(at);
+    struct tmpl *n = xmalloc(sizeof(*n));
+    n->ops = k.ops;
+    n->nops = k.nops;
+    n->pool = t->pool ? xmemdup(t->pool, t->pool_len + 1) : NULL;
+    n->pool_len = t->pool_len;
+    return n;
 }
 
 /* tmpl_free - release T. */
@@ -692,6 +782,7 @@ static void val_get(struct val *val, const struct tmpl *t, const struct tmpl_op 
     case V_CAMPAIGN_NAME: val_str(val, v->campaign_name); break;
     case V_CAMPAIGN_SUBJECT: val_str(val, v->campaign_subject); break;
     case V_LIST_NAME: val_str(val, v->list_name); break;
+    case V_CONFIRM_URL: val_str(val, v->confirm_url); break;
     default: val_str(val, v->content); break;
     }
 }
@@ -717,10 +808,35 @@ static bool val_truthy(const struct val *val)
     return true;
 }
 
+/* render_link - a tracked link: the values' URL for it (escaped in HTML), else the href as written */
+static void render_link(const struct tmpl *t, const struct tmpl_op *op, const struct tmpl_values *v, bool html,
+                        struct buf *out)
+{
+    if (!v->link) {
+        buf_append(out, t->pool + op->aoff, op->alen);
+        return;
+    }
+    size_t mark = out->len, i;
+    v->link(v->link_ctx, op->off, out);
+    for (i = mark; i < out->len && !html_special[(unsigned char)out->data[i]]; i++)
+        ;
+    if (html && i < out->len) {
+        char *url = xmemdup(out->data + mark, out->len - mark);
+        size_t n = out->len - mark;
+        buf_truncate(out, mark);
+        html_escape(out, url, n);
+        xfree(url);
+    }
+}
+
 static void render_var(const struct tmpl *t, const struct tmpl_op *op, const struct tmpl_values *v,
                        bool html, struct buf *out)
 {
     struct val val;
+    if (op->var == V_LINK) {
+        render_link(t, op, v, html, out);
+        return;
+    }
     val_get(&val, t, op, v);
     bool use_alt = (op->flags & F_ALT) && (val.missing || (!(op->flags & F_ALT_MISSING) && val.n == 0));
     if (use_alt) {

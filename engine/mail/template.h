@@ -3,15 +3,16 @@
  *
  * tmpl_compile       compile a template (body or page) into its immutable form
  * tmpl_compile_wrap  compile a layout with a campaign body inlined at its content placeholder
+ * tmpl_track_links   a copy whose literal href values render through a link function
  * tmpl_render        append one recipient's rendering, HTML-escaped or plain text
  * tmpl_free          release a compiled template
  *
  * Syntax: {{ name }}, {{ email }}, {{ attribs.KEY }}, {{ attribs.KEY | default "x" }},
  * {{ unsubscribe_url }}, {{ campaign.subject }}, {{ campaign.name }},
- * {{ list.name }}, {{ content }}; {{{ ... }}} renders without escaping;
+ * {{ list.name }}, {{ confirm_url }}, {{ content }}; {{{ ... }}} renders without escaping;
  * {{#if VAR}}…{{else}}…{{/if}}, {{#if VAR == "v"}} and != nest. phpList's
  * placeholders work case-insensitively: [EMAIL], [NAME], [FIRSTNAME],
- * [UNSUBSCRIBEURL], [UNSUBSCRIBE], [CONTENT], [ATTR] and [ATTR%%default]; a
+ * [UNSUBSCRIBEURL], [UNSUBSCRIBE], [CONFIRMATIONURL], [CONTENT], [ATTR] and [ATTR%%default]; a
  * bracketed word naming no attribute of the recipient stays as written.
  *
  * Compile errors (syntax, unknown variable, invalid UTF-8) come back as one
@@ -45,6 +46,10 @@ struct tmpl_values {
     const char *campaign_subject;
     const char *list_name;
     const char *content;         /* {{ content }} / [CONTENT] of a template compiled alone; inserted raw */
+    const char *confirm_url;     /* {{ confirm_url }}: the double opt-in confirmation link */
+    /* link: append the URL of tracked link IDX (tmpl_track_links); NULL: links render as written */
+    void (*link)(const void *ctx, unsigned idx, struct buf *out);
+    const void *link_ctx;
 };
 
 struct tmpl;
@@ -64,6 +69,17 @@ struct tmpl *tmpl_compile(const char *src, size_t len, char *err, size_t errlen)
  */
 struct tmpl *tmpl_compile_wrap(const char *layout, size_t layout_len, const char *content,
                                size_t content_len, char *err, size_t errlen);
+
+/*
+ * tmpl_track_links - a copy of T in which the value of every href attribute
+ * of an <a> or <area> tag that is literal text (no variable or condition in
+ * it) and for which PICK returns an index >= 0 is rendered through the
+ * values' link function with that index (as written when there is none).
+ * PICK sees each value as written in the source (character references not
+ * decoded), in document order. T is unchanged; the caller frees the copy
+ * with tmpl_free. The scan is done here, once: rendering stays one pass.
+ */
+struct tmpl *tmpl_track_links(const struct tmpl *t, int (*pick)(void *ctx, const char *raw, size_t len), void *ctx);
 
 /* tmpl_render - append T rendered for the values V in MODE to OUT. */
 void tmpl_render(const struct tmpl *t, const struct tmpl_values *v, enum tmpl_mode mode,

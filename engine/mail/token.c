@@ -1,11 +1,20 @@
 /*
  * token - payload = kind byte, a and b as LEB128 varints; token = base32(payload || mac).
+ *
+ * A message with tracked links makes one token per link, so the HMAC is
+ * kept keyed per thread (an EVP_MAC_CTX re-initialised with the same key
+ * costs a fraction of the one-shot HMAC(), which fetches and keys anew each
+ * time); a thread's context is freed when the thread ends.
  */
+#include <pthread.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include "engine/util/alloc.h"
 
 #include "engine/mail/token.h"
 
@@ -34,10 +43,64 @@ static int get_varint(const unsigned char *p, size_t len, size_t *off, uint64_t 
     return -1;
 }
 
+struct keyed {
+    EVP_MAC_CTX *ctx;
+    unsigned char key[TOKEN_KEY_LEN];
+};
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_key_t tls;
+static EVP_MAC *hmac_alg;
+
+static void keyed_free(void *p)
+{
+    struct keyed *k = p;
+    EVP_MAC_CTX_free(k->ctx);
+    OPENSSL_cleanse(k->key, sizeof(k->key));
+    xfree(k);
+}
+
+static void init_once(void)
+{
+    hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (pthread_key_create(&tls, keyed_free) != 0)
+        hmac_alg = NULL;
+}
+
+/* keyed_ctx - this thread's HMAC-SHA256 context ready for KEY, or NULL */
+static EVP_MAC_CTX *keyed_ctx(const unsigned char *key)
+{
+    pthread_once(&once, init_once);
+    if (!hmac_alg)
+        return NULL;
+    struct keyed *k = pthread_getspecific(tls);
+    if (k && CRYPTO_memcmp(k->key, key, TOKEN_KEY_LEN) == 0)
+        return EVP_MAC_init(k->ctx, NULL, 0, NULL) == 1 ? k->ctx : NULL;
+    if (!k) {
+        k = xcalloc(1, sizeof(*k));
+        if (!(k->ctx = EVP_MAC_CTX_new(hmac_alg)) || pthread_setspecific(tls, k) != 0) {
+            keyed_free(k);
+            return NULL;
+        }
+    }
+    OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+                            OSSL_PARAM_construct_end() };
+    if (EVP_MAC_init(k->ctx, key, TOKEN_KEY_LEN, params) != 1) {
+        memset(k->key, 0, sizeof(k->key));
+        return NULL;
+    }
+    memcpy(k->key, key, TOKEN_KEY_LEN);
+    return k->ctx;
+}
+
 static void mac(const unsigned char *key, const unsigned char *data, size_t len, unsigned char out[32])
 {
-    unsigned int n = 32;
-    HMAC(EVP_sha256(), key, TOKEN_KEY_LEN, data, len, out, &n);
+    EVP_MAC_CTX *ctx = keyed_ctx(key);
+    size_t n = 0;
+    if (ctx && EVP_MAC_update(ctx, data, len) == 1 && EVP_MAC_final(ctx, out, &n, 32) == 1 && n == 32)
+        return;
+    unsigned int m = 32;   /* the one-shot way, should the context fail */
+    HMAC(EVP_sha256(), key, TOKEN_KEY_LEN, data, len, out, &m);
 }
 
 /* token_make - write the token for (KIND, A, B) to OUT; its length, or -1 when OUT is too small. */

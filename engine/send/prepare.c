@@ -10,6 +10,7 @@
 
 #include "engine/mail/address.h"
 #include "engine/send/prepare.h"
+#include "engine/send/track.h"
 #include "engine/store/campaigns.h"
 #include "engine/store/dkim_keys.h"
 #include "engine/store/settings.h"
@@ -141,6 +142,8 @@ int campaign_prepare(PGconn *conn, const char *id, struct prepared_campaign *pc,
         .signers = pc->signers,
         .nsigners = pc->nsigners,
     };
+    if (campaign_track_prepare(conn, pc, err, errlen) < 0)
+        goto fail;
     compose_choose_encodings(&pc->cc);
     return 0;
 fail:
@@ -159,6 +162,7 @@ void campaign_prepared_free(struct prepared_campaign *pc)
     tmpl_free(pc->text);
     json_decref(pc->row);
     xfree(pc->public_url);
+    campaign_track_free(pc);
     memset(pc, 0, sizeof(*pc));
 }
 

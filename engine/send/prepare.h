@@ -29,6 +29,8 @@ struct prepared_campaign {
     size_t nsigners;
     unsigned char token_key[TOKEN_KEY_LEN];
     char *public_url;
+    uint64_t *link_ids, *confirm_lists;   /* tracking (engine/send/track.c) */
+    size_t nconfirm_lists;
 };
 
 struct prepared_recipient {

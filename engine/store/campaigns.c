@@ -10,7 +10,7 @@
 #include "engine/store/pg.h"
 
 #define CAMPAIGN_LISTS_JSON                                                                  \
-    "(SELECT coalesce(json_agg(json_build_object('id', l.id, 'name', l.name) ORDER BY l.name), '[]')" \
+    "(SELECT coalesce(json_agg(json_build_object('id', l.id, 'name', l.name, 'optin', l.optin) ORDER BY l.name), '[]')" \
     " FROM campaign_lists cl JOIN lists l ON l.id = cl.list_id WHERE cl.campaign_id = c.id)"
 #define CAMPAIGN_SUMMARY_JSON                                                               \
     "json_build_object('id', c.id, 'name', c.name, 'subject', c.subject, 'status', c.status," \
@@ -20,7 +20,8 @@
     "json_build_object('id', c.id, 'name', c.name, 'subject', c.subject, 'status', c.status," \
     " 'from_name', c.from_name, 'from_addr', c.from_addr, 'reply_to', c.reply_to,"             \
     " 'html', c.html, 'text', c.text_body, 'send_at', c.send_at, 'created_at', c.created_at,"  \
-    " 'updated_at', c.updated_at, 'lists', " CAMPAIGN_LISTS_JSON ","                          \
+    " 'updated_at', c.updated_at, 'track_opens', c.track_opens, 'track_clicks', c.track_clicks,"  \
+    " 'lists', " CAMPAIGN_LISTS_JSON ","                                                     \
     " 'template', (SELECT json_build_object('id', t.id, 'name', t.name, 'html', t.html,"       \
     "   'text', t.text_body) FROM templates t WHERE t.id = c.template_id))"
 
@@ -58,7 +59,7 @@ int store_campaign_create(PGconn *conn, const struct campaign_new *c, json_t **o
     char id[32];
     int rc;
     const char *params[] = { c->name, c->subject, c->from_name, c->from_addr, c->reply_to, c->html, c->text,
-                             c->template_ref };
+                             c->template_ref, c->track_opens ? "t" : "f", c->track_clicks ? "t" : "f" };
     if (c->nlists == 0)
         return store_fail(e, STORE_ERR_INVALID, "a campaign needs at least one list");
     if (pg_begin(conn) < 0)
@@ -78,10 +79,11 @@ int store_campaign_create(PGconn *conn, const struct campaign_new *c, json_t **o
     }
     PGresult *res = pg_exec(conn,
                             "INSERT INTO campaigns (name, subject, from_name, from_addr, reply_to, html, text_body,"
-                            " template_id) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+                            " template_id, track_opens, track_clicks) VALUES ($1, $2, $3, $4, $5, $6, $7,"
                             " (SELECT t.id FROM templates t WHERE t.name = $8 OR t.id = CASE WHEN $8 ~ '^[0-9]{1,18}$'"
-                            "  THEN $8::bigint END ORDER BY (t.name = $8) DESC LIMIT 1)) RETURNING id",
-                            8, params);
+                            "  THEN $8::bigint END ORDER BY (t.name = $8) DESC LIMIT 1), $9::boolean, $10::boolean)"
+                            " RETURNING id",
+                            10, params);
     if (!pg_ok(res)) {
         rc = store_fail_db(e, conn, res, "cannot create campaign");
         PQclear(res);
@@ -248,7 +250,9 @@ int store_campaign_move(PGconn *conn, const char *id, enum campaign_action actio
 
 /*
  * store_campaign_stats - the campaign's state and counters with the send rate
- * over the last minute, an ETA, and the deliveries waiting on a retry.
+ * over the last minute, an ETA, the deliveries waiting on a retry, and what
+ * tracking saw: opens and clicks (unique: deliveries; total: every one) and
+ * the clicks of each tracked link.
  */
 int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct store_err *e)
 {
@@ -265,7 +269,17 @@ int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct stor
                             " 'eta_s', CASE WHEN r.rate > 0 THEN round((c.n_queued + c.n_deferred) / r.rate) END,"
                             " 'senders', (SELECT coalesce(json_agg(json_build_object('name', sd.name, 'status', sd.status,"
                             "   'seen_at', sd.seen_at) ORDER BY sd.name), '[]') FROM senders sd"
-                            "   WHERE sd.seen_at > now() - interval '10 seconds'))"
+                            "   WHERE sd.seen_at > now() - interval '10 seconds'),"
+                            " 'track_opens', c.track_opens, 'track_clicks', c.track_clicks,"
+                            " 'opens', (SELECT json_build_object('unique', count(*), 'total', coalesce(sum(o.n), 0))"
+                            "   FROM opens o WHERE o.campaign_id = c.id),"
+                            " 'clicks', (SELECT json_build_object('unique', count(DISTINCT k.delivery_id),"
+                            "   'total', coalesce(sum(k.n), 0)) FROM clicks k WHERE k.campaign_id = c.id),"
+                            " 'links', (SELECT coalesce(json_agg(json_build_object('id', l.id, 'url', l.url,"
+                            "   'unique', coalesce(k.u, 0), 'total', coalesce(k.t, 0)) ORDER BY l.idx, l.id), '[]')"
+                            "   FROM links l LEFT JOIN (SELECT link_id, count(*) u, sum(n) t FROM clicks"
+                            "     WHERE campaign_id = c.id GROUP BY link_id) k ON k.link_id = l.id"
+                            "   WHERE l.campaign_id = c.id))"
                             " FROM campaigns c CROSS JOIN LATERAL (SELECT"
                             "   round((SELECT count(*) FROM deliveries d WHERE d.campaign_id = c.id AND d.state = 'sent'"
                             "     AND d.sent_at > now() - interval '60 seconds') / 60.0, 1) AS rate,"

@@ -5,7 +5,7 @@
  * store_campaign_ls      every campaign (no bodies) as a JSON array, newest first
  * store_campaign_get     one campaign with bodies, its template and its lists
  * store_campaign_move    a lifecycle action: schedule, send, pause, resume, cancel
- * store_campaign_stats   counters, rate and ETA of one campaign
+ * store_campaign_stats   counters, rate, ETA, opens and clicks of one campaign
  * store_campaign_start   materialise the audience into deliveries and mark it running
  *
  * IDs are decimal strings as the user typed them; a non-number is "no campaign".
@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "engine/store/store.h"
@@ -30,6 +31,8 @@ struct campaign_new {
     const char *text;           /* NULL: derived from the HTML */
     const char *const *lists;
     size_t nlists;
+    bool track_opens;           /* an open image in each message */
+    bool track_clicks;          /* links through /l/ */
 };
 
 int store_campaign_create(PGconn *conn, const struct campaign_new *c, json_t **out, struct store_err *e);

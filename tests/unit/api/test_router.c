@@ -20,6 +20,7 @@ static const struct api_route table[] = {
     { "GET", "/api/v1/lists/{list}", API_USER, API_BODY_NONE, h_c },
     { "POST", "/api/v1/campaigns/{id}/send", API_USER, API_BODY_OPT_JSON, h_d },
     { "GET", "/a/{x}/b/{y}", API_PUBLIC, API_BODY_NONE, h_a },
+    { "GET", "/o/{t}.gif", API_PUBLIC, API_BODY_NONE, h_b },
     { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL },
 };
 
@@ -51,6 +52,14 @@ static void test_router_table(void **state)
         { "GET", "/a/1/b/2", 0, 4, 2, "1", "2" },
         { "GET", "/a/1/c/2", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
         { "get", "/api/v1/lists", API_ROUTE_BAD_METHOD, 0, 0, NULL, NULL },
+        /* a segment with a literal suffix: only the part before it is captured */
+        { "GET", "/o/abc.gif", 0, 5, 1, "abc", NULL },
+        { "GET", "/o/a.b.gif", 0, 5, 1, "a.b", NULL },
+        { "GET", "/o/.gif", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "GET", "/o/abc", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "GET", "/o/abc.gifx", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "GET", "/o/abc.GIF", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "GET", "/o/abc.gif/x", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct api_match m;

@@ -1,0 +1,153 @@
+/*
+ * h_track - the public links in messages other than /u: double opt-in
+ * confirmation /c/TOKEN, the open image /o/TOKEN.gif and tracked links
+ * /l/TOKEN, and their counters for /metrics.
+ *
+ * Every token is HMAC-signed (engine/mail/token.h); one that is malformed,
+ * tampered with or of another kind is 404. The image answers for every
+ * valid token, recorded or not (the delivery may be gone, the database
+ * away): a mail client never shows a broken image. A click answers 302 to
+ * the URL stored for the link when the campaign was prepared, and nothing
+ * else: the token names a row, never a URL, so there is no open redirect.
+ * Nothing here logs a token (it is a capability).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "engine/mail/template.h"
+#include "engine/store/tracking.h"
+#include "engine/util/alloc.h"
+#include "engine/util/embedded.h"
+#include "engine/util/log.h"
+
+/* A 1x1 transparent GIF89a: 43 bytes. */
+static const unsigned char open_gif[43] = {
+    'G', 'I', 'F', '8', '9', 'a', 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+};
+
+/* counted since the server started, for /metrics */
+static unsigned long long n_opens, n_clicks, n_confirms;
+
+static void count(unsigned long long *n)
+{
+    __atomic_add_fetch(n, 1, __ATOMIC_RELAXED);
+}
+
+/* track_token - decode R's {token} as KIND into A and B; -1 with 404 (or 503) set */
+static int track_token(struct api_req *r, char kind, uint64_t *a, uint64_t *b)
+{
+    unsigned char key[TOKEN_KEY_LEN];
+    const char *tok = api_param(r, 0);
+    char k = 0;
+    if (strlen(tok) > TOKEN_MAX) {
+        api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
+        return -1;
+    }
+    if (api_token_key(r, key) < 0)
+        return -1;
+    if (token_parse(key, tok, &k, a, b) < 0 || k != kind) {
+        api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
+        return -1;
+    }
+    return 0;
+}
+
+/* api_track_open - GET /o/{token}.gif */
+void api_track_open(struct api_req *r)
+{
+    uint64_t delivery, zero;
+    struct store_err e;
+    bool recorded = false;
+    if (track_token(r, 'o', &delivery, &zero) < 0)
+        return;
+    if (api_db(r) && store_track_open(r->conn, delivery, &recorded, &e) < 0)
+        log_error("api: cannot record an open of delivery %llu: %s", (unsigned long long)delivery, e.msg);
+    if (recorded)
+        count(&n_opens);
+    struct buf gif = BUF_INIT;
+    buf_append(&gif, open_gif, sizeof(open_gif));
+    api_reply_text(r, 200, "image/gif", &gif);
+}
+
+/* api_track_click - GET /l/{token} */
+void api_track_click(struct api_req *r)
+{
+    uint64_t delivery, link;
+    struct store_err e;
+    bool recorded = false;
+    char *url = NULL;
+    if (track_token(r, 'l', &delivery, &link) < 0 || !api_db(r))
+        return;
+    if (store_track_click(r->conn, delivery, link, &url, &recorded, &e) < 0) {
+        if (e.code == STORE_ERR_NOTFOUND)
+            api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
+        else
+            api_reply_store(r, &e);
+        return;
+    }
+    if (recorded)
+        count(&n_clicks);
+    api_reply_redirect(r, 302, url);
+    xfree(url);
+}
+
+/* confirm_page - the confirmation page for INFO (store_confirm's answer) */
+static void confirm_page(struct api_req *r, json_t *info)
+{
+    const struct embedded_file *f = embedded_find("templates/confirmed.html");
+    char err[TMPL_ERR_MAX];
+    struct tmpl *t = f ? tmpl_compile((const char *)f->data, f->len, err, sizeof(err)) : NULL;
+    if (!t)
+        log_panic("templates/confirmed.html: %s", f ? err : "not embedded");
+    const char *status = json_string_value(json_object_get(info, "status"));
+    const char *sstatus = json_string_value(json_object_get(info, "subscriber_status"));
+    /* blocklisted first: such a subscriber gets no mail whatever the subscription says */
+    const char *state = sstatus && strcmp(sstatus, "blocklisted") == 0 ? "blocklisted" : status;
+    json_t *attribs = json_pack("{s:s}", "state", state ? state : "");
+    struct tmpl_values v = { .list_name = json_string_value(json_object_get(info, "list")), .attribs = attribs };
+    struct buf html = BUF_INIT;
+    tmpl_render(t, &v, TMPL_HTML, &html);
+    api_reply_page(r, 200, &html);
+    json_decref(attribs);
+    tmpl_free(t);
+}
+
+/* api_confirm - GET /c/{token} */
+void api_confirm(struct api_req *r)
+{
+    uint64_t sub, list;
+    struct store_err e;
+    json_t *info = NULL;
+    if (track_token(r, 'c', &sub, &list) < 0 || !api_db(r))
+        return;
+    if (store_confirm(r->conn, sub, list, &info, &e) < 0) {
+        if (e.code == STORE_ERR_NOTFOUND)
+            api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
+        else
+            api_reply_store(r, &e);
+        return;
+    }
+    if (json_is_true(json_object_get(info, "changed"))) {
+        count(&n_confirms);
+        log_info("api: subscriber %llu confirmed on list %llu", (unsigned long long)sub, (unsigned long long)list);
+    }
+    confirm_page(r, info);
+    json_decref(info);
+}
+
+/* api_track_metrics - append the open, click and confirmation counters to OUT (Prometheus text). */
+void api_track_metrics(struct buf *out)
+{
+    buf_appendf(out,
+                "# HELP postino_opens_total Opens recorded by this server.\n# TYPE postino_opens_total counter\n"
+                "postino_opens_total %llu\n"
+                "# HELP postino_clicks_total Clicks recorded by this server.\n# TYPE postino_clicks_total counter\n"
+                "postino_clicks_total %llu\n"
+                "# HELP postino_confirmations_total Subscriptions confirmed by this server.\n"
+                "# TYPE postino_confirmations_total counter\npostino_confirmations_total %llu\n",
+                __atomic_load_n(&n_opens, __ATOMIC_RELAXED), __atomic_load_n(&n_clicks, __ATOMIC_RELAXED),
+                __atomic_load_n(&n_confirms, __ATOMIC_RELAXED));
+}

@@ -1,0 +1,66 @@
+/*
+ * track - tracking for a campaign being prepared.
+ *
+ * With track_clicks the compiled HTML template is replaced by a copy whose
+ * links render through /l/ (compose_track_links), and the links are stored
+ * (store_links_save): both once per preparation, never per message.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/mail/compose.h"
+#include "engine/send/prepare.h"
+#include "engine/send/track.h"
+#include "engine/store/tracking.h"
+#include "engine/util/alloc.h"
+
+static void confirm_lists(struct prepared_campaign *pc)
+{
+    json_t *lists = json_object_get(pc->row, "lists"), *l;
+    size_t i;
+    pc->confirm_lists = xcalloc(json_array_size(lists) + 1, sizeof(*pc->confirm_lists));
+    pc->nconfirm_lists = 0;
+    json_array_foreach(lists, i, l) {
+        const char *optin = json_string_value(json_object_get(l, "optin"));
+        if (optin && strcmp(optin, "double") == 0)
+            pc->confirm_lists[pc->nconfirm_lists++] = (uint64_t)json_integer_value(json_object_get(l, "id"));
+    }
+    pc->cc.confirm_lists = pc->confirm_lists;
+    pc->cc.nconfirm_lists = pc->nconfirm_lists;
+}
+
+/* campaign_track_prepare - see track.h. */
+int campaign_track_prepare(PGconn *conn, struct prepared_campaign *pc, char *err, size_t errlen)
+{
+    confirm_lists(pc);
+    pc->cc.track_opens = json_is_true(json_object_get(pc->row, "track_opens"));
+    if (!json_is_true(json_object_get(pc->row, "track_clicks")))
+        return 0;
+    char **urls;
+    size_t n;
+    struct store_err e;
+    struct tmpl *t = compose_track_links(pc->html, pc->public_url, &urls, &n);
+    uint64_t *ids = xcalloc(n ? n : 1, sizeof(*ids));
+    if (store_links_save(conn, pc->cc.id, urls, n, ids, &e) < 0) {
+        snprintf(err, errlen, "campaign %llu: %s", (unsigned long long)pc->cc.id, e.msg);
+        tmpl_free(t);
+        xfree(ids);
+        compose_links_free(urls, n);
+        return -1;
+    }
+    compose_links_free(urls, n);
+    tmpl_free(pc->html);
+    pc->html = t;
+    pc->cc.html = t;
+    pc->link_ids = ids;
+    pc->cc.link_ids = ids;
+    return 0;
+}
+
+/* campaign_track_free - release PC's tracking data. */
+void campaign_track_free(struct prepared_campaign *pc)
+{
+    xfree(pc->link_ids);
+    xfree(pc->confirm_lists);
+    pc->link_ids = pc->confirm_lists = NULL;
+}
