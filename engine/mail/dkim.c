@@ -555,9 +555,16 @@ void dkim_signer_free(struct dkim_signer *signer)
 
 #define KEY_CACHE 4
 
-/* A signing context bound to one signer's key, kept per thread and reused. */
+/*
+ * A signing context bound to one signer's key, kept per thread and reused.
+ * An RSA key is duplicated for the thread: OpenSSL keeps RSA blinding state
+ * in the key, and a key shared by several signing threads gives all but one
+ * of them a second, lock-protected blinding (and the key's lock on every
+ * signature), so the threads would contend on each other's cache lines.
+ */
 struct keyctx {
     unsigned long id;  /* the signer's */
+    EVP_PKEY *own;     /* this thread's copy of an RSA key, or NULL */
     EVP_PKEY_CTX *rsa; /* initialised for PKCS#1 v1.5 with SHA-256 */
     EVP_MD_CTX *ed;    /* initialised for Ed25519 one-shot signing */
 };
@@ -576,6 +583,7 @@ static int tctx_key_ok;
 static void keyctx_clear(struct keyctx *k)
 {
     EVP_PKEY_CTX_free(k->rsa);
+    EVP_PKEY_free(k->own); /* OpenSSL clears private key material on free */
     EVP_MD_CTX_free(k->ed);
     memset(k, 0, sizeof(*k));
 }
@@ -641,7 +649,10 @@ static struct keyctx *keyctx_get(struct tctx *t, const struct dkim_signer *signe
     keyctx_clear(k);
     EVP_PKEY *pkey = signer->key->pkey;
     if (signer->key->alg == DKIM_RSA_SHA256) {
-        k->rsa = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+        k->own = EVP_PKEY_dup(pkey);
+        if (!k->own) /* signing still works on the shared key */
+            ERR_clear_error();
+        k->rsa = EVP_PKEY_CTX_new_from_pkey(NULL, k->own ? k->own : pkey, NULL);
         if (!k->rsa || EVP_PKEY_sign_init(k->rsa) <= 0 ||
             EVP_PKEY_CTX_set_rsa_padding(k->rsa, RSA_PKCS1_PADDING) <= 0 ||
             EVP_PKEY_CTX_set_signature_md(k->rsa, signer->sha256) <= 0) {
