@@ -308,6 +308,17 @@ static void on_recorded(struct sender *s, PGresult *res, void *arg)
     sender_pump(s);
 }
 
+/*
+ * flush_results - record the full batch (or the current one) on the record
+ * connection. Its commits stay synchronous (synchronous_commit is left as the
+ * server has it): with it off, a crash of PostgreSQL or of its machine could
+ * forget records already committed, up to about three wal_writer_delay (600 ms
+ * by default, some 2,000 messages at this sender's speed), and every "sent"
+ * among them would go out again once its lease expires; the promise is that
+ * only what was accepted and not yet recorded can be sent twice. It would buy
+ * no CPU either: the record connection runs beside sending, so the wait for
+ * the WAL flush holds up neither rendering nor the SMTP connections.
+ */
 static void flush_results(struct sender *s)
 {
     if (s->flushing)
