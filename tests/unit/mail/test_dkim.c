@@ -125,8 +125,8 @@ static void relaxed_body_reference(struct buf *out, const char *in, size_t len)
         buf_append(&lines, "\r\n", 2);
         i += n + (e ? 2 : 0);
     }
-    while (lines.len >= 2 && (lines.len == 2 || memcmp(lines.data + lines.len - 4, "\r\n\r\n", 4) == 0) &&
-           memcmp(lines.data + lines.len - 2, "\r\n", 2) == 0)
+    /* empty lines at the end go: the body is then "" or ends with a line that has text */
+    while (lines.len == 2 || (lines.len >= 4 && memcmp(lines.data + lines.len - 4, "\r\n\r\n", 4) == 0))
         buf_truncate(&lines, lines.len - 2);
     buf_append(out, lines.data ? lines.data : "", lines.len);
     buf_free(&lines);
