@@ -430,19 +430,21 @@ int smtp_pool_create(uv_loop_t *loop, const struct smtp_pool_config *cfg, struct
 }
 
 /*
- * smtp_pool_submit - queue DATA[0..LEN) from ENV_FROM to RCPT (all copied).
- * Returns 0, and CB is called once with the message's result; or
- * UV_ESHUTDOWN when the pool is closing (CB never called).
+ * smtp_pool_submit_owned - queue DATA[0..LEN) from ENV_FROM to RCPT (both
+ * copied), taking DATA over: the pool frees it (xfree) once the message is
+ * done with. Returns 0, and CB is called once with the message's result; or
+ * UV_ESHUTDOWN when the pool is closing (CB never called, DATA still the
+ * caller's).
  */
-int smtp_pool_submit(struct smtp_pool *p, const char *env_from, const char *rcpt, const void *data,
-                     size_t len, smtp_pool_cb cb, void *arg)
+int smtp_pool_submit_owned(struct smtp_pool *p, const char *env_from, const char *rcpt, char *data,
+                           size_t len, smtp_pool_cb cb, void *arg)
 {
     if (p->closing)
         return UV_ESHUTDOWN;
     struct pmsg *m = xcalloc(1, sizeof(*m));
     m->from = xstrdup(env_from);
     m->rcpt = xstrdup(rcpt);
-    m->data = xmemdup(data, len ? len : 1);
+    m->data = data;
     m->len = len;
     m->cb = cb;
     m->arg = arg;
@@ -454,6 +456,18 @@ int smtp_pool_submit(struct smtp_pool *p, const char *env_from, const char *rcpt
     p->queued++;
     pool_pump(p);
     return 0;
+}
+
+/*
+ * smtp_pool_submit - queue DATA[0..LEN) from ENV_FROM to RCPT (all copied).
+ * Returns as smtp_pool_submit_owned.
+ */
+int smtp_pool_submit(struct smtp_pool *p, const char *env_from, const char *rcpt, const void *data,
+                     size_t len, smtp_pool_cb cb, void *arg)
+{
+    if (p->closing)
+        return UV_ESHUTDOWN;
+    return smtp_pool_submit_owned(p, env_from, rcpt, xmemdup(data, len ? len : 1), len, cb, arg);
 }
 
 /* smtp_pool_queued - messages waiting for a connection. */

@@ -2,7 +2,8 @@
  * smtp_pool - the connections to one relay, a queue of messages, and its pace.
  *
  * smtp_pool_create     a pool for one relay (opens connections only when there is mail)
- * smtp_pool_submit     queue one message; CB gets its result
+ * smtp_pool_submit     queue one message (copied); CB gets its result
+ * smtp_pool_submit_owned  the same, taking the caller's buffer over (no copy)
  * smtp_pool_queued     messages waiting for a connection
  * smtp_pool_in_flight  messages being sent
  * smtp_pool_conns      connections open or opening (at most max_conns)
@@ -47,6 +48,8 @@ typedef void (*smtp_pool_cb)(const struct smtp_result *res, void *arg);
 int smtp_pool_create(uv_loop_t *loop, const struct smtp_pool_config *cfg, struct smtp_pool **out);
 int smtp_pool_submit(struct smtp_pool *p, const char *env_from, const char *rcpt, const void *data,
                      size_t len, smtp_pool_cb cb, void *arg);
+int smtp_pool_submit_owned(struct smtp_pool *p, const char *env_from, const char *rcpt, char *data,
+                           size_t len, smtp_pool_cb cb, void *arg);
 size_t smtp_pool_queued(const struct smtp_pool *p);
 size_t smtp_pool_in_flight(const struct smtp_pool *p);
 unsigned smtp_pool_conns(const struct smtp_pool *p);

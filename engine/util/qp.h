@@ -26,4 +26,7 @@ int qp_decode(struct buf *out, const char *text, size_t len);
 /* 1 for the bytes quoted-printable copies as they are in mid-line (printable ASCII but "=", SP, TAB). */
 extern const unsigned char qp_plain[256];
 
+/* qp__plain_run - how many of the LIM bytes at S are plain (qp_plain) before the first that is not. */
+size_t qp__plain_run(const unsigned char *s, size_t lim);
+
 #endif

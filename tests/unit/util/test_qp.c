@@ -202,6 +202,30 @@ static void test_qp_decode_soft_hard_and_bad(void **state)
     buf_free(&d);
 }
 
+/* Every byte value at every offset of a run, against the qp_plain table: the 16-at-a-time scan stops exactly there. */
+static void test_qp_plain_run_stops_at_each_refused_byte(void **state)
+{
+    (void)state;
+    unsigned char line[96];
+    for (int c = 0; c < 256; c++) {
+        for (size_t k = 0; k < 40; k++) {
+            static const size_t lims[] = { 0, 1, 15, 16, 17, 31, 32, 33, 47, 74, 96 };
+            memset(line, 'a', sizeof(line));
+            line[k] = (unsigned char)c;
+            for (size_t l = 0; l < sizeof(lims) / sizeof(lims[0]); l++) {
+                size_t lim = lims[l];
+                size_t want = qp_plain[c] || k >= lim ? lim : k;
+                assert_int_equal(qp__plain_run(line, lim), want);
+            }
+        }
+    }
+    assert_int_equal(qp_plain['='], 0);
+    assert_int_equal(qp_plain['\t'], 1);
+    assert_int_equal(qp_plain[' '], 1);
+    assert_int_equal(qp_plain[0x7f], 0);
+    assert_int_equal(qp_plain[0x80], 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_qp_long_line_wrapped_and_round_trips),
         cmocka_unit_test(test_qp_line_over_998_octets_soft_broken),
         cmocka_unit_test(test_qp_decode_soft_hard_and_bad),
+        cmocka_unit_test(test_qp_plain_run_stops_at_each_refused_byte),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
