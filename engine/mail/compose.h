@@ -13,6 +13,7 @@
 #define POSTINO_MAIL_COMPOSE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ struct compose_campaign {
     struct dkim_signer *const *signers;
     size_t nsigners;
     enum mime_cte html_cte, text_cte;  /* set by compose_choose_encodings; MIME_CTE_AUTO: chosen per message */
+    bool transactional;              /* not bulk: no List-Id, List-Unsubscribe or List-Unsubscribe-Post */
 };
 
 struct compose_recipient {

@@ -10,6 +10,7 @@
  * every flush_ms or flush_rows. Two database connections: one runs claims
  * and housekeeping (schedule, finish, heartbeat) in turn, one records.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,7 @@ struct sender {
     long running_campaigns;
     uv_timer_t tick, flush_timer;
     uv_signal_t sigint, sigterm;
+    uv_async_t wake;
     unsigned long sent, deferred, failed;
     char max_age[32];
     int exit_code;
@@ -136,6 +138,10 @@ struct sender {
 
 static void sender_pump(struct sender *s);
 static void sender_maybe_stop(struct sender *s);
+
+/* the running sender of this process, woken from other threads (sender_wake) */
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static uv_async_t *wake_handle;
 
 /* ---- dbq ---- */
 
@@ -778,7 +784,26 @@ static void housekeeping(struct sender *s)
     }
     const char *hb[] = { s->name, s->host, pid, s->status };
     dbq_push(&s->claimq, ledger_heartbeat_sql, 4, hb, on_heartbeat, NULL);
-    dbq_push(&s->claimq, "SELECT count(*) FROM campaigns WHERE status = 'running'", 0, NULL, on_running, NULL);
+    /* a transactional campaign runs for ever: it counts while it has something to send */
+    dbq_push(&s->claimq,
+             "SELECT count(*) FROM campaigns WHERE status = 'running' AND (kind = 'campaign' OR n_queued + n_deferred > 0)",
+             0, NULL, on_running, NULL);
+}
+
+/* a transactional delivery was queued in this process: claim now rather than at the next tick */
+static void on_wake(uv_async_t *h)
+{
+    struct sender *s = h->data;
+    sender_pump(s);
+}
+
+/* sender_wake - see sender.h. */
+void sender_wake(void)
+{
+    pthread_mutex_lock(&wake_lock);
+    if (wake_handle)
+        uv_async_send(wake_handle);
+    pthread_mutex_unlock(&wake_lock);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -850,7 +875,11 @@ static void sender_maybe_stop(struct sender *s)
     s->closed = true;
     uv_timer_stop(&s->tick);
     uv_timer_stop(&s->flush_timer);
-    s->closing_handles += 4;
+    pthread_mutex_lock(&wake_lock);
+    wake_handle = NULL;
+    pthread_mutex_unlock(&wake_lock);
+    s->closing_handles += 5;
+    uv_close((uv_handle_t *)&s->wake, on_handle_closed);
     uv_close((uv_handle_t *)&s->tick, on_handle_closed);
     uv_close((uv_handle_t *)&s->flush_timer, on_handle_closed);
     uv_close((uv_handle_t *)&s->sigint, on_handle_closed);
@@ -945,6 +974,11 @@ int sender_run(const struct sender_config *cfg)
     uv_timer_init(s->loop, &s->flush_timer);
     s->tick.data = s->flush_timer.data = s;
     uv_timer_start(&s->tick, on_tick, 250, 250);
+    uv_async_init(s->loop, &s->wake, on_wake);
+    s->wake.data = s;
+    pthread_mutex_lock(&wake_lock);
+    wake_handle = &s->wake;
+    pthread_mutex_unlock(&wake_lock);
     uv_signal_init(s->loop, &s->sigint);
     uv_signal_init(s->loop, &s->sigterm);
     s->sigint.data = s->sigterm.data = s;

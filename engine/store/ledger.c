@@ -9,16 +9,20 @@
 /*
  * Claim: lock due rows of running campaigns, skip those whose recipient no
  * longer counts (blocklisted, disabled, unsubscribed from every list of the
- * campaign), lease the others and return what rendering needs.
+ * campaign; for a transactional campaign only blocklisted), lease the others
+ * and return what rendering needs: a transactional delivery's data is merged
+ * over the subscriber's attributes, its name for this message over the stored one.
  */
 const char ledger_claim_sql[] =
     "WITH c AS ("
-    "  SELECT d.id, d.state, NOT EXISTS (SELECT 1 FROM subscribers s"
+    "  SELECT d.id, d.state, CASE WHEN cp.kind = 'tx' THEN EXISTS (SELECT 1 FROM subscribers s"
+    "      WHERE s.id = d.subscriber_id AND s.status = 'blocklisted')"
+    "    ELSE NOT EXISTS (SELECT 1 FROM subscribers s"
     "      JOIN subscriptions sl ON sl.subscriber_id = s.id"
     "      JOIN campaign_lists cl ON cl.list_id = sl.list_id AND cl.campaign_id = d.campaign_id"
     "      JOIN lists l ON l.id = sl.list_id"
     "      WHERE s.id = d.subscriber_id AND s.status = 'enabled'"
-    "        AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))) AS skip"
+    "        AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))) END AS skip"
     "  FROM deliveries d JOIN campaigns cp ON cp.id = d.campaign_id AND cp.status = 'running'"
     "  WHERE d.state IN ('queued', 'deferred') AND d.next_attempt_at <= now()"
     "    AND (d.lease_until IS NULL OR d.lease_until < now())"
@@ -30,13 +34,15 @@ const char ledger_claim_sql[] =
     "    lease_until = CASE WHEN c.skip THEN NULL ELSE now() + make_interval(secs => $3::int) END,"
     "    updated_at = now()"
     "  FROM c WHERE d.id = c.id"
-    "  RETURNING d.id, d.campaign_id, d.subscriber_id, d.list_id, d.attempts, c.skip, c.state AS old_state),"
+    "  RETURNING d.id, d.campaign_id, d.subscriber_id, d.list_id, d.attempts, c.skip, c.state AS old_state,"
+    "    d.data, d.to_name),"
     " k AS (UPDATE campaigns cp SET n_skipped = cp.n_skipped + x.n, n_queued = cp.n_queued - x.q,"
     "    n_deferred = cp.n_deferred - x.df"
     "  FROM (SELECT campaign_id, count(*) AS n, count(*) FILTER (WHERE old_state = 'queued') AS q,"
     "      count(*) FILTER (WHERE old_state = 'deferred') AS df FROM u WHERE skip GROUP BY campaign_id) x"
     "  WHERE cp.id = x.campaign_id)"
-    " SELECT u.id, u.campaign_id, u.subscriber_id, s.email, s.name, s.attribs, u.list_id, l.name, u.attempts"
+    " SELECT u.id, u.campaign_id, u.subscriber_id, s.email, coalesce(u.to_name, s.name),"
+    "   CASE WHEN u.data IS NULL THEN s.attribs ELSE s.attribs || u.data END, u.list_id, l.name, u.attempts"
     " FROM u JOIN subscribers s ON s.id = u.subscriber_id LEFT JOIN lists l ON l.id = u.list_id"
     " WHERE NOT u.skip ORDER BY u.id";
 
@@ -91,7 +97,7 @@ const char ledger_schedule_sql[] =
     "  JOIN subscriptions sl ON sl.list_id = cl.list_id JOIN subscribers s ON s.id = sl.subscriber_id"
     "  WHERE s.status = 'enabled' AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))"
     "  ORDER BY cl.campaign_id, sl.subscriber_id, sl.list_id"
-    "  ON CONFLICT (campaign_id, subscriber_id) DO NOTHING RETURNING campaign_id)"
+    "  ON CONFLICT (campaign_id, subscriber_id) WHERE data IS NULL DO NOTHING RETURNING campaign_id)"
     " UPDATE campaigns c SET status = 'running', started_at = coalesce(c.started_at, now()), updated_at = now(),"
     "  n_total = c.n_total + (SELECT count(*) FROM ins WHERE ins.campaign_id = c.id),"
     "  n_queued = c.n_queued + (SELECT count(*) FROM ins WHERE ins.campaign_id = c.id)"
@@ -99,7 +105,7 @@ const char ledger_schedule_sql[] =
 
 const char ledger_finish_sql[] =
     "UPDATE campaigns SET status = 'finished', finished_at = now(), updated_at = now()"
-    " WHERE status = 'running' AND n_queued = 0 AND n_deferred = 0"
+    " WHERE status = 'running' AND kind = 'campaign' AND n_queued = 0 AND n_deferred = 0"
     " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = campaigns.id"
     "   AND d.state IN ('queued', 'deferred'))"
     " RETURNING id";
