@@ -55,6 +55,11 @@ void api_metrics(struct api_req *r);
 void api_unsub_page(struct api_req *r);
 void api_unsub_post(struct api_req *r);
 
+/* transactional messages (h_tx.c) */
+void api_tx_send(struct api_req *r);
+void api_tx_get(struct api_req *r);
+extern const struct api_field api_tx_fields[];
+
 /* request decoding shared with the fuzzer: the fields of POST /api/v1/subscribers */
 extern const struct api_field api_subscriber_fields[];
 

@@ -54,6 +54,7 @@ struct api_req {
     char *resp;                  /* malloc'd */
     size_t resp_len;
     const char *resp_type;
+    char location[128];          /* a Location header when not empty */
 };
 
 PGconn *api_db(struct api_req *r);

@@ -57,5 +57,9 @@ const struct api_route api_routes[] = {
     R("POST", "/api/v1/me/tokens", API_USER, API_BODY_OPT_JSON, api_me_tokens_create),
     R("DELETE", "/api/v1/me/tokens/{token}", API_USER, API_BODY_NONE, api_me_tokens_rm),
 
+    /* transactional messages (h_tx.c) */
+    R("POST", "/api/v1/tx", API_USER, API_BODY_JSON, api_tx_send),
+    R("GET", "/api/v1/tx/{delivery}", API_USER, API_BODY_NONE, api_tx_get),
+
     { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL },
 };

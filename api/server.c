@@ -421,6 +421,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
                                 "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
     if (r->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (r->location[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
     enum MHD_Result ok = MHD_queue_response(mc, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ok;
