@@ -34,6 +34,7 @@ const struct api_field api_tx_fields[] = {
     { "reply_to", API_FIELD_STRING, false, 320, 0, 0 },
     { "subject", API_FIELD_STRING, false, 998, 0, 0 },
     { "key", API_FIELD_STRING, false, TX_KEY_MAX, 0, 0 },
+    { "relay", API_FIELD_STRING, false, 100, 0, 0 },
     { NULL, 0, false, 0, 0, 0 },
 };
 
@@ -148,12 +149,13 @@ void api_tx_send(struct api_req *r)
             .from_addr = from_addr,
             .reply_to = rt ? reply_to : NULL,
             .key = key[0] ? key : NULL,
+            .relay = api_json_str(in, "relay", NULL),
         };
         bool created;
         enum tx_refusal refused;
         if (store_tx_send(r->conn, &t, &out, &created, &refused, &e) < 0) {
             if (e.code == STORE_ERR_NOTFOUND)
-                api_reply_error(r, 404, "not_found", "template", "%s", e.msg);
+                api_reply_error(r, 404, "not_found", refused == TX_NO_RELAY ? "relay" : "template", "%s", e.msg);
             else if (e.code == STORE_ERR_EXISTS && refused == TX_BLOCKLISTED)
                 api_reply_error(r, 409, "blocklisted", "to", "%s", e.msg);
             else if (e.code == STORE_ERR_EXISTS && refused == TX_KEY_REUSED)

@@ -1,7 +1,7 @@
 -- 007_tx: transactional sends on the campaign machinery.
 --
 -- A transactional message is a delivery of a hidden, long-lived campaign of
--- kind 'tx': one per (template, subject, From, Reply-To), created on first use,
+-- kind 'tx': one per (template, subject, From, Reply-To, relay), created on first use,
 -- always 'running', never finished, not listed among campaigns. Its counters
 -- move with its ledger like any campaign's. The delivery carries what is
 -- particular to it: the template variables (data, merged over the subscriber's
@@ -9,8 +9,10 @@
 -- the caller's idempotency key.
 
 ALTER TABLE campaigns
-    ADD COLUMN kind text NOT NULL DEFAULT 'campaign' CHECK (kind IN ('campaign', 'tx'));
-CREATE UNIQUE INDEX campaigns_tx_key ON campaigns (template_id, subject, from_name, from_addr, coalesce(reply_to, ''))
+    ADD COLUMN kind text NOT NULL DEFAULT 'campaign' CHECK (kind IN ('campaign', 'tx')),
+    ADD COLUMN relay text CHECK (relay IS NULL OR kind = 'tx');   -- the relay a tx campaign must use; NULL: any
+CREATE UNIQUE INDEX campaigns_tx_key
+    ON campaigns (template_id, subject, from_name, from_addr, coalesce(reply_to, ''), coalesce(relay, ''))
     WHERE kind = 'tx';
 
 ALTER TABLE deliveries

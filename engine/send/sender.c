@@ -73,6 +73,7 @@ struct campaign_rt {
     struct prepared_campaign pc;
     char bounce_domain[256];
     char bounce_local[64];     /* [bounce] local_part, read once per campaign, not per message */
+    struct relay_rt *relay;    /* the relay a transactional campaign names; NULL: the least loaded */
     char err[512];
     bool warned;
     struct job *waiting;
@@ -479,7 +480,7 @@ static void submit_ready(struct sender *s)
         job_drop(s, j);
     }
     while (s->ready_head && uv_now(s->loop) >= s->hold_until) {
-        struct relay_rt *r = pick_relay(s);
+        struct relay_rt *r = s->ready_head->camp->relay ? s->ready_head->camp->relay : pick_relay(s);
         if (smtp_pool_queued(r->pool) + smtp_pool_in_flight(r->pool) >= 2u * (unsigned)r->def->max_conns)
             return;
         struct job *j = s->ready_head;
@@ -581,6 +582,15 @@ static void prepare_work(uv_work_t *w)
                  conf_get("bounce", "domain", address_domain(c->pc.cc.from_addr)));
         snprintf(c->bounce_local, sizeof(c->bounce_local), "%s", conf_get("bounce", "local_part", "bounces"));
         c->state = CAMP_READY;
+        const char *relay = json_string_value(json_object_get(c->pc.row, "relay"));
+        for (size_t i = 0; relay && i < c->s->nrelays && !c->relay; i++)
+            if (strcmp(c->s->relays[i].def->name, relay) == 0)
+                c->relay = &c->s->relays[i];
+        if (relay && !c->relay) {
+            snprintf(c->err, sizeof(c->err), "relay %s is not one this sender started with (restart it)", relay);
+            campaign_prepared_free(&c->pc);
+            c->state = CAMP_FAILED;
+        }
     }
     PQfinish(conn);
 }

@@ -17,7 +17,8 @@
     " 'from', CASE WHEN c.from_name = '' THEN c.from_addr ELSE c.from_name || ' <' || c.from_addr || '>' END," \
     " 'lists', " CAMPAIGN_LISTS_JSON ", 'send_at', c.send_at, 'created_at', c.created_at)"
 #define CAMPAIGN_JSON                                                                        \
-    "json_build_object('id', c.id, 'name', c.name, 'kind', c.kind, 'subject', c.subject, 'status', c.status," \
+    "json_build_object('id', c.id, 'name', c.name, 'kind', c.kind, 'relay', c.relay, 'subject', c.subject," \
+    " 'status', c.status," \
     " 'from_name', c.from_name, 'from_addr', c.from_addr, 'reply_to', c.reply_to,"             \
     " 'html', c.html, 'text', c.text_body, 'send_at', c.send_at, 'created_at', c.created_at,"  \
     " 'updated_at', c.updated_at, 'lists', " CAMPAIGN_LISTS_JSON ","                          \

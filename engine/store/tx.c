@@ -41,9 +41,11 @@ static const char recipient_sql[] =
 
 /* the hidden campaign of this template, subject and sender: made on first use, always running */
 static const char campaign_sql[] =
-    "INSERT INTO campaigns (kind, name, subject, from_name, from_addr, reply_to, template_id, html, status, started_at)"
-    " VALUES ('tx', left('transactional: ' || $6, 200), $1, $2, $3, $4, $5::bigint, '', 'running', now())"
-    " ON CONFLICT (template_id, subject, from_name, from_addr, coalesce(reply_to, '')) WHERE kind = 'tx'"
+    "INSERT INTO campaigns (kind, name, subject, from_name, from_addr, reply_to, template_id, relay, html, status,"
+    "   started_at)"
+    " VALUES ('tx', left('transactional: ' || $6, 200), $1, $2, $3, $4, $5::bigint, $7, '', 'running', now())"
+    " ON CONFLICT (template_id, subject, from_name, from_addr, coalesce(reply_to, ''), coalesce(relay, ''))"
+    " WHERE kind = 'tx'"
     " DO UPDATE SET updated_at = now() RETURNING id";
 
 /*
@@ -142,8 +144,20 @@ static int tx_queue(PGconn *conn, const struct tx_new *t, char id[32], enum tx_r
         return store_fail(e, STORE_ERR_EXISTS, "%s is blocklisted: nothing is sent to it", t->to);
     }
 
-    const char *cp[] = { t->subject, t->from_name, t->from_addr, t->reply_to, tmpl_id, tmpl_name };
-    res = pg_exec(conn, campaign_sql, 6, cp);
+    if (t->relay) {
+        res = pg_exec(conn, "SELECT 1 FROM relays WHERE name = $1", 1, &t->relay);
+        int found = pg_ok(res) && PQntuples(res) > 0, rc = pg_ok(res) ? STORE_OK : store_fail_db(e, conn, res,
+                                                                                                  "cannot read relays");
+        PQclear(res);
+        if (rc < 0)
+            return rc;
+        if (!found) {
+            *why = TX_NO_RELAY;
+            return store_fail(e, STORE_ERR_NOTFOUND, "no relay \"%s\"", t->relay);
+        }
+    }
+    const char *cp[] = { t->subject, t->from_name, t->from_addr, t->reply_to, tmpl_id, tmpl_name, t->relay };
+    res = pg_exec(conn, campaign_sql, 7, cp);
     if (!pg_ok(res) || PQntuples(res) == 0) {
         int rc = store_fail_db(e, conn, res, "cannot set up the transactional campaign");
         PQclear(res);

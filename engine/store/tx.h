@@ -9,7 +9,7 @@
  * store_tx_from_parse    split "Name <addr>" (or a bare address) and normalise the address
  *
  * Each message is a delivery of a hidden campaign of kind "tx", one per
- * (template, subject, From, Reply-To), made on first use and always running:
+ * (template, subject, From, Reply-To, relay), made on first use and always running:
  * the sender claims, renders, signs, submits and records it like any other.
  * The delivery row carries the template variables (data, merged over the
  * subscriber's attributes when it is rendered), the recipient's name for this
@@ -40,17 +40,18 @@ struct tx_new {
     const char *reply_to;       /* NULL when none */
     const char *key;            /* idempotency key or NULL */
     const char *list_id;        /* the list it is about (confirmations), or NULL */
+    const char *relay;          /* the relay it must go through, or NULL: any */
 };
 
-/* Why store_tx_send refused with STORE_ERR_EXISTS. */
-enum tx_refusal { TX_OK, TX_BLOCKLISTED, TX_KEY_REUSED };
+/* Why store_tx_send refused: STORE_ERR_EXISTS (blocklisted, key reused) or STORE_ERR_NOTFOUND (no relay). */
+enum tx_refusal { TX_OK, TX_BLOCKLISTED, TX_KEY_REUSED, TX_NO_RELAY };
 
 /*
  * store_tx_send - queue T in one transaction. *OUT is {"delivery", "state"}:
  * the new delivery (*CREATED true), or the one queued before under the same
  * key for the same address (*CREATED false). STORE_ERR_NOTFOUND names an
- * unknown template; STORE_ERR_EXISTS with *WHY says a blocklisted address or a
- * key already used for another address.
+ * unknown template or (*WHY TX_NO_RELAY) relay; STORE_ERR_EXISTS with *WHY
+ * says a blocklisted address or a key already used for another address.
  */
 int store_tx_send(PGconn *conn, const struct tx_new *t, json_t **out, bool *created, enum tx_refusal *why,
                   struct store_err *e);

@@ -161,6 +161,19 @@ PY
 [ "$(psql_q "SELECT count(DISTINCT campaign_id) FROM deliveries WHERE id IN ($T1, $T2)")" = 1 ] || fail "one template, subject and sender: one hidden campaign"
 counters_match_ledger "$TXC"
 
+check "a named relay: its own hidden campaign, sent through it; an unknown relay is 404 naming the field"
+req POST /api/v1/tx '{"template":"receipt","to":"bob@example.org","subject":"Order {{ attribs.order }}","data":{"order":"B-3"},"relay":"local"}'
+expect_code 201
+T4=$(jq_get "$body" "j['delivery']")
+wait_for "delivery $T4 sent" 20 tx_sent "$T4"
+expect_json "j['relay']" local
+[ "$(psql_q "SELECT c.relay, c.id <> $TXC FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id WHERE d.id = $T4")" = "local|t" ] ||
+    fail "the relay's hidden campaign"
+N0=$(deliveries)
+req POST /api/v1/tx '{"template":"receipt","to":"bob@example.org","subject":"s","relay":"nosuch"}'
+expect_error 404 not_found relay
+[ "$(deliveries)" = "$N0" ] || fail "a delivery was queued for an unknown relay"
+
 check "transactional campaigns are not listed among campaigns and cannot be cancelled"
 req GET /api/v1/campaigns
 expect_code 200
@@ -362,7 +375,7 @@ for a in gil hal ivy jon; do sink_has "$a@example.org" && fail "the sink got a m
 
 check "every transactional campaign's counters equal its ledger; send --until-done still ends"
 for c in $(psql_q "SELECT id FROM campaigns WHERE kind = 'tx'"); do counters_match_ledger "$c"; done
-[ "$(psql_q "SELECT count(*) FROM campaigns WHERE kind = 'tx'")" = 2 ] || fail "expected two hidden campaigns (receipt, confirm)"
+[ "$(psql_q "SELECT count(*) FROM campaigns WHERE kind = 'tx'")" = 3 ] || fail "expected three hidden campaigns (receipt, receipt through local, confirm)"
 timeout 30 "$BIN" send --until-done >send.log 2>&1
 rc=$?
 [ "$rc" = 0 ] || fail "send --until-done exited $rc: $(tail -3 send.log)"
