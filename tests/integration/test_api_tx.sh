@@ -114,7 +114,7 @@ expect_code 200
 expect_json "(j['delivery'], j['state'], j['to'], j['template'], j['attempts'], j['relay'])" "($T1, 'sent', 'Ann@example.org', 'receipt', 1, 'local')"
 expect_json "(j['reply']['code'], j['reply']['enhanced'], bool(j['queue_id']), j['queue_id'] in j['reply']['text'])" "(250, '2.0.0', True, True)"
 [ "$(psql_q "SELECT queue_id FROM deliveries WHERE id = $T1")" = "$(jq_get "$body" "j['queue_id']")" ] || fail "queue id differs from the ledger"
-echo "POST to sent: $(psql_q "SELECT round(extract(epoch FROM sent_at - created_at) * 1000) FROM deliveries WHERE id = $T1") ms" > latency.txt
+echo "POST to sent, first of its campaign: $(psql_q "SELECT round(extract(epoch FROM sent_at - created_at) * 1000) FROM deliveries WHERE id = $T1") ms" > latency.txt
 
 check "the sink got exactly one message for it: personalised, escaped, no List-* headers, DKIM-verified twice"
 mta_drain
@@ -146,6 +146,7 @@ req POST /api/v1/tx '{"template":"receipt","to":"BOB@example.org","name":"Robert
 expect_code 201
 T2=$(jq_get "$body" "j['delivery']")
 wait_for "delivery $T2 sent" 20 tx_sent "$T2"
+echo "POST to sent, campaign prepared: $(psql_q "SELECT round(extract(epoch FROM sent_at - created_at) * 1000) FROM deliveries WHERE id = $T2") ms" >> latency.txt
 mta_drain
 M2=$(sink_msg bob@example.org) || true
 [ -n "$M2" ] && { $PY - "$M2" <<'PY' || fail "message content"
@@ -166,7 +167,8 @@ req POST /api/v1/tx '{"template":"receipt","to":"bob@example.org","subject":"Ord
 expect_code 201
 T4=$(jq_get "$body" "j['delivery']")
 wait_for "delivery $T4 sent" 20 tx_sent "$T4"
-expect_json "j['relay']" local
+req GET "/api/v1/tx/$T4"
+expect_json "(j['state'], j['relay'])" "('sent', 'local')"
 [ "$(psql_q "SELECT c.relay, c.id <> $TXC FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id WHERE d.id = $T4")" = "local|t" ] ||
     fail "the relay's hidden campaign"
 N0=$(deliveries)
