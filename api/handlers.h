@@ -60,6 +60,10 @@ void api_confirm(struct api_req *r);
 void api_track_open(struct api_req *r);
 void api_track_click(struct api_req *r);
 void api_track_metrics(struct buf *out);
+/* transactional messages (h_tx.c) */
+void api_tx_send(struct api_req *r);
+void api_tx_get(struct api_req *r);
+extern const struct api_field api_tx_fields[];
 
 /* request decoding shared with the fuzzer: the fields of POST /api/v1/subscribers */
 extern const struct api_field api_subscriber_fields[];

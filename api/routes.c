@@ -61,6 +61,9 @@ const struct api_route api_routes[] = {
     R("GET", "/c/{token}", API_PUBLIC, API_BODY_NONE, api_confirm),
     R("GET", "/o/{token}.gif", API_PUBLIC, API_BODY_NONE, api_track_open),
     R("GET", "/l/{token}", API_PUBLIC, API_BODY_NONE, api_track_click),
+    /* transactional messages (h_tx.c) */
+    R("POST", "/api/v1/tx", API_USER, API_BODY_JSON, api_tx_send),
+    R("GET", "/api/v1/tx/{delivery}", API_USER, API_BODY_NONE, api_tx_get),
 
     { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL },
 };

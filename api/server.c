@@ -436,7 +436,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
                                 "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
     if (r->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    if (r->location && r->status / 100 == 3)
+    if (r->location)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
     xfree(r->location);
     r->location = NULL;

@@ -119,6 +119,8 @@ static int db_init(struct cli *c, int argc, char **argv)
     int rc = db_migrate(c, argc, argv);
     if (rc == 0)
         rc = install_default_template(c, "newsletter");
+    if (rc == 0)
+        rc = install_default_template(c, "confirm"); /* the double opt-in confirmation (engine/store/tx.h) */
     return rc;
 }
 

@@ -49,6 +49,7 @@ struct compose_campaign {
     const uint64_t *link_ids;        /* tracked link I (compose_track_links) is links row LINK_IDS[I]; NULL: none */
     const uint64_t *confirm_lists;   /* the campaign's double opt-in lists: their recipients get {{ confirm_url }} */
     size_t nconfirm_lists;
+    bool transactional;              /* not bulk: no List-Id, List-Unsubscribe or List-Unsubscribe-Post */
 };
 
 struct compose_recipient {

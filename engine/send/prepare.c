@@ -103,6 +103,12 @@ int campaign_prepare(PGconn *conn, const char *id, struct prepared_campaign *pc,
     const char *layout_html = json_is_object(t) ? jstr(t, "html") : NULL;
     const char *layout_text = json_is_object(t) ? jstr(t, "text") : NULL;
     const char *subject = jstr(pc->row, "subject"), *html = jstr(pc->row, "html"), *text = jstr(pc->row, "text");
+    bool tx = jstr(pc->row, "kind") && strcmp(jstr(pc->row, "kind"), "tx") == 0;
+    if (tx && json_is_object(t)) {
+        /* a transactional campaign is its template alone, read afresh each time it is prepared */
+        html = layout_html, text = layout_text;
+        layout_html = layout_text = NULL;
+    }
     char what[64];
     snprintf(what, sizeof(what), "campaign %s subject", id);
     if (!(pc->subject = compile_part(what, NULL, subject, err, errlen)))
@@ -141,6 +147,7 @@ int campaign_prepare(PGconn *conn, const char *id, struct prepared_campaign *pc,
         .token_key = pc->token_key,
         .signers = pc->signers,
         .nsigners = pc->nsigners,
+        .transactional = tx,
     };
     if (campaign_track_prepare(conn, pc, err, errlen) < 0)
         goto fail;

@@ -10,6 +10,7 @@
  * every flush_ms or flush_rows. Two database connections: one runs claims
  * and housekeeping (schedule, finish, heartbeat) in turn, one records.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,9 @@
 #include "engine/util/alloc.h"
 #include "engine/util/conf.h"
 #include "engine/util/log.h"
+
+/* an idle sender looks for due deliveries this often (the tick is 250 ms) */
+#define CLAIM_IDLE_MS 200
 
 struct sender;
 
@@ -72,6 +76,7 @@ struct campaign_rt {
     struct prepared_campaign pc;
     char bounce_domain[256];
     char bounce_local[64];     /* [bounce] local_part, read once per campaign, not per message */
+    struct relay_rt *relay;    /* the relay a transactional campaign names; NULL: the least loaded */
     char err[512];
     bool warned;
     struct job *waiting;
@@ -117,6 +122,7 @@ struct sender {
     bool claim_busy, housekeeping_busy;
     uint64_t renewed_at;        /* ms, loop time of the last lease renewal */
     uint64_t hold_until;        /* ms, loop time: no new message starts before (back-pressure) */
+    uint64_t claim_after;       /* ms, loop time: the last claim found nothing; no other before */
     unsigned ratelimit_hits;
     struct job *ready_head, *ready_tail; /* rendered, waiting for room in a relay pool */
     unsigned nready;
@@ -128,6 +134,7 @@ struct sender {
     long running_campaigns;
     uv_timer_t tick, flush_timer;
     uv_signal_t sigint, sigterm;
+    uv_async_t wake;
     unsigned long sent, deferred, failed;
     char max_age[32];
     int exit_code;
@@ -136,6 +143,10 @@ struct sender {
 
 static void sender_pump(struct sender *s);
 static void sender_maybe_stop(struct sender *s);
+
+/* the running sender of this process, woken from other threads (sender_wake) */
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static uv_async_t *wake_handle;
 
 /* ---- dbq ---- */
 
@@ -487,7 +498,7 @@ static void submit_ready(struct sender *s)
         job_drop(s, j);
     }
     while (s->ready_head && uv_now(s->loop) >= s->hold_until) {
-        struct relay_rt *r = pick_relay(s);
+        struct relay_rt *r = s->ready_head->camp->relay ? s->ready_head->camp->relay : pick_relay(s);
         if (smtp_pool_queued(r->pool) + smtp_pool_in_flight(r->pool) >= 2u * (unsigned)r->def->max_conns)
             return;
         struct job *j = s->ready_head;
@@ -592,6 +603,15 @@ static void prepare_work(uv_work_t *w)
                  conf_get("bounce", "domain", address_domain(c->pc.cc.from_addr)));
         snprintf(c->bounce_local, sizeof(c->bounce_local), "%s", conf_get("bounce", "local_part", "bounces"));
         c->state = CAMP_READY;
+        const char *relay = json_string_value(json_object_get(c->pc.row, "relay"));
+        for (size_t i = 0; relay && i < c->s->nrelays && !c->relay; i++)
+            if (strcmp(c->s->relays[i].def->name, relay) == 0)
+                c->relay = &c->s->relays[i];
+        if (relay && !c->relay) {
+            snprintf(c->err, sizeof(c->err), "relay %s is not one this sender started with (restart it)", relay);
+            campaign_prepared_free(&c->pc);
+            c->state = CAMP_FAILED;
+        }
     }
     PQfinish(conn);
 }
@@ -679,6 +699,8 @@ static void on_claimed(struct sender *s, PGresult *res, void *arg)
     }
     if (n > 0)
         snprintf(s->status, sizeof(s->status), "sending");
+    /* nothing due: ask again at a tick (or when woken), not in a loop of round trips */
+    s->claim_after = n > 0 ? 0 : uv_now(s->loop) + CLAIM_IDLE_MS;
     sender_pump(s);
 }
 
@@ -704,7 +726,7 @@ static void sender_pump(struct sender *s)
     }
     if (s->claim_busy || !s->claimq.ready)
         return;
-    if (uv_now(s->loop) < s->hold_until)
+    if (uv_now(s->loop) < s->hold_until || uv_now(s->loop) < s->claim_after)
         return;
     /* claim when at least half a batch fits and rendered messages are not piling up */
     if (s->inflight + s->cfg.batch / 2 > s->cfg.max_inflight || s->nready + s->rendering > s->cfg.batch)
@@ -795,7 +817,27 @@ static void housekeeping(struct sender *s)
     }
     const char *hb[] = { s->name, s->host, pid, s->status };
     dbq_push(&s->claimq, ledger_heartbeat_sql, 4, hb, on_heartbeat, NULL);
-    dbq_push(&s->claimq, "SELECT count(*) FROM campaigns WHERE status = 'running'", 0, NULL, on_running, NULL);
+    /* a transactional campaign runs for ever: it counts while it has something to send */
+    dbq_push(&s->claimq,
+             "SELECT count(*) FROM campaigns WHERE status = 'running' AND (kind = 'campaign' OR n_queued + n_deferred > 0)",
+             0, NULL, on_running, NULL);
+}
+
+/* a transactional delivery was queued in this process: claim now rather than at the next tick */
+static void on_wake(uv_async_t *h)
+{
+    struct sender *s = h->data;
+    s->claim_after = 0;
+    sender_pump(s);
+}
+
+/* sender_wake - see sender.h. */
+void sender_wake(void)
+{
+    pthread_mutex_lock(&wake_lock);
+    if (wake_handle)
+        uv_async_send(wake_handle);
+    pthread_mutex_unlock(&wake_lock);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -867,7 +909,11 @@ static void sender_maybe_stop(struct sender *s)
     s->closed = true;
     uv_timer_stop(&s->tick);
     uv_timer_stop(&s->flush_timer);
-    s->closing_handles += 4;
+    pthread_mutex_lock(&wake_lock);
+    wake_handle = NULL;
+    pthread_mutex_unlock(&wake_lock);
+    s->closing_handles += 5;
+    uv_close((uv_handle_t *)&s->wake, on_handle_closed);
     uv_close((uv_handle_t *)&s->tick, on_handle_closed);
     uv_close((uv_handle_t *)&s->flush_timer, on_handle_closed);
     uv_close((uv_handle_t *)&s->sigint, on_handle_closed);
@@ -962,6 +1008,11 @@ int sender_run(const struct sender_config *cfg)
     uv_timer_init(s->loop, &s->flush_timer);
     s->tick.data = s->flush_timer.data = s;
     uv_timer_start(&s->tick, on_tick, 250, 250);
+    uv_async_init(s->loop, &s->wake, on_wake);
+    s->wake.data = s;
+    pthread_mutex_lock(&wake_lock);
+    wake_handle = &s->wake;
+    pthread_mutex_unlock(&wake_lock);
     uv_signal_init(s->loop, &s->sigint);
     uv_signal_init(s->loop, &s->sigterm);
     s->sigint.data = s->sigterm.data = s;

@@ -4,6 +4,9 @@
  * sender_run  run a sender until SIGINT/SIGTERM (or, with until_done, until no
  *             campaign is running and nothing is in flight); 0, or -1 when it
  *             could not start (one line logged)
+ * sender_wake make the sender running in this process (if any) claim at once;
+ *             callable from any thread (the API after queueing a transactional
+ *             message); other processes' senders claim it at their next tick
  *
  * The loop never blocks: PostgreSQL through pg_async, SMTP through the relay
  * pools, and campaign preparation and per-recipient rendering and signing on
@@ -33,5 +36,6 @@ struct sender_config {
 
 void sender_config_from_conf(struct sender_config *cfg);
 int sender_run(const struct sender_config *cfg);
+void sender_wake(void);
 
 #endif

@@ -17,7 +17,8 @@
     " 'from', CASE WHEN c.from_name = '' THEN c.from_addr ELSE c.from_name || ' <' || c.from_addr || '>' END," \
     " 'lists', " CAMPAIGN_LISTS_JSON ", 'send_at', c.send_at, 'created_at', c.created_at)"
 #define CAMPAIGN_JSON                                                                        \
-    "json_build_object('id', c.id, 'name', c.name, 'subject', c.subject, 'status', c.status," \
+    "json_build_object('id', c.id, 'name', c.name, 'kind', c.kind, 'relay', c.relay, 'subject', c.subject," \
+    " 'status', c.status," \
     " 'from_name', c.from_name, 'from_addr', c.from_addr, 'reply_to', c.reply_to,"             \
     " 'html', c.html, 'text', c.text_body, 'send_at', c.send_at, 'created_at', c.created_at,"  \
     " 'updated_at', c.updated_at, 'track_opens', c.track_opens, 'track_clicks', c.track_clicks,"  \
@@ -102,11 +103,12 @@ fail:
     return rc;
 }
 
-/* store_campaign_ls - every campaign, newest first, without bodies. */
+/* store_campaign_ls - every campaign but the transactional ones, newest first, without bodies. */
 int store_campaign_ls(PGconn *conn, json_t **out, struct store_err *e)
 {
     PGresult *res = pg_exec(conn,
-                            "SELECT coalesce(json_agg(" CAMPAIGN_SUMMARY_JSON " ORDER BY c.id DESC), '[]') FROM campaigns c",
+                            "SELECT coalesce(json_agg(" CAMPAIGN_SUMMARY_JSON " ORDER BY c.id DESC), '[]') FROM campaigns c"
+                            " WHERE c.kind = 'campaign'",
                             0, NULL);
     int rc = STORE_OK;
     if (pg_ok(res))
@@ -140,7 +142,7 @@ const char store_campaign_materialise_sql[] =
     " WHERE cl.campaign_id = $1::bigint AND s.status = 'enabled'"
     "   AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))"
     " ORDER BY sl.subscriber_id, sl.list_id"
-    " ON CONFLICT (campaign_id, subscriber_id) DO NOTHING RETURNING 1)"
+    " ON CONFLICT (campaign_id, subscriber_id) WHERE data IS NULL DO NOTHING RETURNING 1)"
     " UPDATE campaigns SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now(),"
     "   n_total = n_total + (SELECT count(*) FROM ins), n_queued = n_queued + (SELECT count(*) FROM ins)"
     " WHERE id = $1::bigint RETURNING n_total";
@@ -222,8 +224,8 @@ int store_campaign_move(PGconn *conn, const char *id, enum campaign_action actio
     if (pg_begin(conn) < 0)
         return store_fail_db(e, conn, NULL, "cannot change campaign");
     PGresult *res = pg_exec(conn,
-                            "SELECT status, started_at IS NOT NULL, ($2::timestamptz IS NULL OR $2::timestamptz > now() - interval '1 minute')"
-                            " FROM campaigns WHERE id = $1::bigint FOR UPDATE",
+                            "SELECT status, started_at IS NOT NULL, ($2::timestamptz IS NULL OR $2::timestamptz > now() - interval '1 minute'),"
+                            " kind FROM campaigns WHERE id = $1::bigint FOR UPDATE",
                             2, (const char *[]){ id, at });
     if (!pg_ok(res)) {
         rc = strcmp(pg_sqlstate(res), "22007") == 0 || strcmp(pg_sqlstate(res), "22008") == 0
@@ -231,6 +233,9 @@ int store_campaign_move(PGconn *conn, const char *id, enum campaign_action actio
                  : store_fail_db(e, conn, res, "cannot read campaign");
     } else if (PQntuples(res) == 0) {
         rc = store_fail(e, STORE_ERR_NOTFOUND, "no campaign %s", id);
+    } else if (strcmp(PQgetvalue(res, 0, 3), "tx") == 0 && action != CAMPAIGN_PAUSE && action != CAMPAIGN_RESUME) {
+        rc = store_fail(e, STORE_ERR_INVALID, "campaign %s is transactional: it can be paused and resumed, nothing else",
+                        id);
     } else if (!move_allowed(action, PQgetvalue(res, 0, 0), &name)) {
         rc = store_fail(e, STORE_ERR_INVALID, "cannot %s campaign %s: it is %s", name, id, PQgetvalue(res, 0, 0));
     } else if (action == CAMPAIGN_SCHEDULE && strcmp(PQgetvalue(res, 0, 2), "t") != 0) {

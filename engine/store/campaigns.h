@@ -2,7 +2,8 @@
  * campaigns - campaigns and the lists they go to.
  *
  * store_campaign_create  add a draft campaign with its lists (one transaction)
- * store_campaign_ls      every campaign (no bodies) as a JSON array, newest first
+ * store_campaign_ls      every campaign (no bodies) as a JSON array, newest first; the hidden
+ *                        transactional campaigns (kind "tx", engine/store/tx.h) are not listed
  * store_campaign_get     one campaign with bodies, its template and its lists
  * store_campaign_move    a lifecycle action: schedule, send, pause, resume, cancel
  * store_campaign_stats   counters, rate, ETA, opens and clicks of one campaign

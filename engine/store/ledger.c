@@ -9,7 +9,9 @@
 /*
  * Claim: lock due rows of running campaigns, skip those whose recipient no
  * longer counts (blocklisted, disabled, unsubscribed from every list of the
- * campaign), lease the others and return what rendering needs.
+ * campaign; for a transactional campaign only blocklisted), lease the others
+ * and return what rendering needs: a transactional delivery's data is merged
+ * over the subscriber's attributes, its name for this message over the stored one.
  *
  * The locked rows are updated through their ctid (and id, in case a row moved
  * meanwhile), and the subscriber is read once, next to the lock: whatever the
@@ -20,11 +22,12 @@
 const char ledger_claim_sql[] =
     "WITH c AS ("
     "  SELECT d.id, d.ctid AS tid, d.state, s.email, s.name, s.attribs,"
-    "    s.status <> 'enabled' OR NOT EXISTS (SELECT 1 FROM subscriptions sl"
+    "    CASE WHEN cp.kind = 'tx' THEN s.status = 'blocklisted'"
+    "    ELSE s.status <> 'enabled' OR NOT EXISTS (SELECT 1 FROM subscriptions sl"
     "      JOIN campaign_lists cl ON cl.list_id = sl.list_id AND cl.campaign_id = d.campaign_id"
     "      JOIN lists l ON l.id = sl.list_id"
     "      WHERE sl.subscriber_id = d.subscriber_id"
-    "        AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))) AS skip"
+    "        AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))) END AS skip"
     "  FROM deliveries d JOIN campaigns cp ON cp.id = d.campaign_id AND cp.status = 'running'"
     "    JOIN subscribers s ON s.id = d.subscriber_id"
     "  WHERE d.state IN ('queued', 'deferred') AND d.next_attempt_at <= now()"
@@ -38,13 +41,14 @@ const char ledger_claim_sql[] =
     "    updated_at = now()"
     "  FROM c WHERE d.ctid = c.tid AND d.id = c.id"
     "  RETURNING d.id, d.campaign_id, d.subscriber_id, d.list_id, d.attempts, c.skip, c.state AS old_state,"
-    "    c.email, c.name, c.attribs),"
+    "    c.email, c.name, c.attribs, d.data, d.to_name),"
     " k AS (UPDATE campaigns cp SET n_skipped = cp.n_skipped + x.n, n_queued = cp.n_queued - x.q,"
     "    n_deferred = cp.n_deferred - x.df"
     "  FROM (SELECT campaign_id, count(*) AS n, count(*) FILTER (WHERE old_state = 'queued') AS q,"
     "      count(*) FILTER (WHERE old_state = 'deferred') AS df FROM u WHERE skip GROUP BY campaign_id) x"
     "  WHERE cp.id = x.campaign_id)"
-    " SELECT u.id, u.campaign_id, u.subscriber_id, u.email, u.name, u.attribs, u.list_id, l.name, u.attempts"
+    " SELECT u.id, u.campaign_id, u.subscriber_id, u.email, coalesce(u.to_name, u.name),"
+    "   CASE WHEN u.data IS NULL THEN u.attribs ELSE u.attribs || u.data END, u.list_id, l.name, u.attempts"
     " FROM u LEFT JOIN lists l ON l.id = u.list_id"
     " WHERE NOT u.skip ORDER BY u.id";
 
@@ -99,7 +103,7 @@ const char ledger_schedule_sql[] =
     "  JOIN subscriptions sl ON sl.list_id = cl.list_id JOIN subscribers s ON s.id = sl.subscriber_id"
     "  WHERE s.status = 'enabled' AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))"
     "  ORDER BY cl.campaign_id, sl.subscriber_id, sl.list_id"
-    "  ON CONFLICT (campaign_id, subscriber_id) DO NOTHING RETURNING campaign_id)"
+    "  ON CONFLICT (campaign_id, subscriber_id) WHERE data IS NULL DO NOTHING RETURNING campaign_id)"
     " UPDATE campaigns c SET status = 'running', started_at = coalesce(c.started_at, now()), updated_at = now(),"
     "  n_total = c.n_total + (SELECT count(*) FROM ins WHERE ins.campaign_id = c.id),"
     "  n_queued = c.n_queued + (SELECT count(*) FROM ins WHERE ins.campaign_id = c.id)"
@@ -107,7 +111,7 @@ const char ledger_schedule_sql[] =
 
 const char ledger_finish_sql[] =
     "UPDATE campaigns SET status = 'finished', finished_at = now(), updated_at = now()"
-    " WHERE status = 'running' AND n_queued = 0 AND n_deferred = 0"
+    " WHERE status = 'running' AND kind = 'campaign' AND n_queued = 0 AND n_deferred = 0"
     " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = campaigns.id"
     "   AND d.state IN ('queued', 'deferred'))"
     " RETURNING id";

@@ -10,7 +10,9 @@
 #include "engine/store/lists.h"
 #include "engine/store/pg.h"
 #include "engine/store/subscribers.h"
+#include "engine/store/tx.h"
 #include "engine/util/alloc.h"
+#include "engine/util/log.h"
 
 #define SUBSCRIBER_JSON                                                                    \
     "json_build_object('id', s.id, 'email', s.email, 'name', s.name, 'attribs', s.attribs," \
@@ -51,7 +53,11 @@ static int subscribe_one(PGconn *conn, const char *sub_id, const char *ref, cons
     return rc;
 }
 
-/* store_subscriber_add - add S; STORE_ERR_EXISTS when the email is taken in any case. */
+/*
+ * store_subscriber_add - add S; STORE_ERR_EXISTS when the email is taken in
+ * any case. Each unconfirmed subscription to a double opt-in list gets its
+ * confirmation message queued in the same transaction (store_tx_confirm).
+ */
 int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **out, struct store_err *e)
 {
     char *attribs = s->attribs ? json_dumps(s->attribs, JSON_COMPACT) : NULL;
@@ -84,6 +90,13 @@ int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **
     for (size_t i = 0; i < s->nlists; i++)
         if ((rc = subscribe_one(conn, sub_id, s->lists[i], s->sub_status, e)) < 0)
             goto fail;
+    /* double opt-in: the confirmation message is queued with the subscription, or neither is */
+    int queued;
+    const char *skipped;
+    if ((rc = store_tx_confirm(conn, sub_id, &queued, &skipped, e)) < 0)
+        goto fail;
+    if (skipped)
+        log_warn("subscriber %s: no confirmation message sent: %s", s->email, skipped);
     if (pg_commit(conn) < 0)
         return store_fail_db(e, conn, NULL, "cannot add subscriber");
     return store_subscriber_get(conn, s->email, out, e);

@@ -1,7 +1,8 @@
 /*
  * subscribers - subscribers and their subscriptions in the store.
  *
- * store_subscriber_add        add one subscriber, optionally to lists (one transaction)
+ * store_subscriber_add        add one subscriber, optionally to lists (one transaction; confirmation
+ *                             messages queued for double opt-in lists)
  * store_subscriber_each       stream subscribers matching a filter, one JSON object per callback
  * store_subscriber_get        one subscriber with its subscriptions
  * store_subscriber_get_id     the same by id (digits only; NOTFOUND otherwise)

@@ -1,8 +1,9 @@
 /*
  * fuzz_api_json - the API's strict request decoding: api_json_parse, then
- * api_json_check against the subscriber fields and a table of every field
- * type, the values read back, and the error envelope encoded (it must
- * always be valid JSON, whatever the input quoted into it).
+ * api_json_check against the subscriber fields, the transactional message
+ * fields and a table of every field type, the values read back, and the
+ * error envelope encoded (it must always be valid JSON, whatever the input
+ * quoted into it); the "from" of a transactional message (store_tx_from_parse).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 
 #include "api/handlers.h"
 #include "api/json.h"
+#include "engine/store/tx.h"
+#include "engine/util/alloc.h"
 #include "engine/util/log.h"
 
 static const struct api_field all_types[] = {
@@ -79,6 +82,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         quiet = 1;
     }
     decode(data, size, api_subscriber_fields);
+    decode(data, size, api_tx_fields);
     decode(data, size, all_types);
+    char *from = xstrndup((const char *)data, size), name[256], addr[ADDRESS_MAX + 1];
+    const char *why = NULL;
+    if (store_tx_from_parse(from, name, sizeof(name), addr, &why) == 0) {
+        if (!addr[0] || strlen(name) >= sizeof(name) || strpbrk(name, "\r\n"))
+            abort();
+    } else if (!why) {
+        abort();
+    }
+    xfree(from);
     return 0;
 }

@@ -416,7 +416,7 @@ expect_error 400 invalid
 
 check "templates, relays (no password), DKIM keys (public side only)"
 req GET /api/v1/templates
-expect_json "[t['name'] for t in j['items']]" "['newsletter']"
+expect_json "[t['name'] for t in j['items']]" "['confirm', 'newsletter']"
 req GET /api/v1/templates/newsletter
 expect_code 200
 expect_json "'html' in j and j['name'] == 'newsletter'" True
