@@ -1,7 +1,8 @@
 /*
  * server - the REST API over HTTP (libmicrohttpd, a pool of threads).
  *
- * api_server_config_from_conf  defaults and [http] listen, max_body, db_pool, threads
+ * api_server_config_from_conf  defaults and [http] listen, max_body, db_pool, threads;
+ *                   [api] import_max_body and spool_dir (default [db] dir + "/spool")
  * api_server_start  listen and serve in background threads; NULL with a
  *                   one-line reason in ERR when the address cannot be used
  * api_server_stop   stop accepting, finish the requests in progress, free
@@ -21,6 +22,8 @@ struct api_server_config {
     size_t max_body;           /* bytes; default 10 MB */
     unsigned db_pool;          /* connections; default 8 */
     unsigned threads;          /* 0: one per core */
+    size_t import_max_body;    /* spooled bodies (imports); default 1 GB */
+    const char *spool_dir;     /* where they are spooled; default var/spool */
 };
 
 struct api_server;

@@ -14,7 +14,7 @@
 #define RELAY_PUBLIC_JSON                                                                          \
     "json_build_object('id', r.id, 'name', r.name, 'host', r.host, 'port', r.port, 'tls', r.tls,"  \
     " 'tls_verify', r.tls_verify, 'ca_file', r.ca_file, 'username', r.username,"                    \
-    " 'password_set', r.password IS NOT NULL, 'max_conns', r.max_conns, 'max_per_conn', r.max_per_conn," \
+    " 'password_set', r.password IS NOT NULL, 'has_password', r.password IS NOT NULL, 'max_conns', r.max_conns, 'max_per_conn', r.max_per_conn," \
     " 'rate', r.rate, 'quota', r.quota, 'quota_period_s', extract(epoch FROM r.quota_period)::bigint," \
     " 'created_at', r.created_at)"
 
@@ -62,10 +62,14 @@ int store_relay_ls(PGconn *conn, json_t **out, struct store_err *e)
     return rc;
 }
 
-/* store_relay_rm - remove relay NAME. */
+/* store_relay_rm - remove relay NAME (or the one with that id, when no relay has that name). */
 int store_relay_rm(PGconn *conn, const char *name, struct store_err *e)
 {
-    PGresult *res = pg_exec(conn, "DELETE FROM relays WHERE name = $1", 1, &name);
+    PGresult *res = pg_exec(conn,
+                            "DELETE FROM relays WHERE id = (SELECT r.id FROM relays r WHERE r.name = $1"
+                            " OR r.id = CASE WHEN $1 ~ '^[0-9]{1,18}$' THEN $1::bigint END"
+                            " ORDER BY (r.name = $1) DESC LIMIT 1)",
+                            1, &name);
     int rc = STORE_OK;
     if (!pg_ok(res))
         rc = store_fail_db(e, conn, res, "cannot remove relay");
