@@ -55,6 +55,27 @@ void api_metrics(struct api_req *r);
 void api_unsub_page(struct api_req *r);
 void api_unsub_post(struct api_req *r);
 
+/* writes (h_write.c) */
+void api_subscriptions_ls(struct api_req *r);
+void api_subscriptions_create(struct api_req *r);
+void api_subscriptions_rm(struct api_req *r);
+void api_templates_create(struct api_req *r);
+void api_templates_put(struct api_req *r);
+void api_templates_rm(struct api_req *r);
+void api_campaigns_create(struct api_req *r);
+void api_campaigns_test(struct api_req *r);
+void api_campaigns_preview(struct api_req *r);
+void api_campaigns_deliveries(struct api_req *r);
+void api_relays_create(struct api_req *r);
+void api_relays_rm(struct api_req *r);
+void api_dkim_create(struct api_req *r);
+void api_dkim_rm(struct api_req *r);
+
+/* imports over HTTP (h_imports.c) */
+void api_imports_create(struct api_req *r);
+void api_imports_get(struct api_req *r);
+void api_imports_rejects(struct api_req *r);
+
 /* request decoding shared with the fuzzer: the fields of POST /api/v1/subscribers */
 extern const struct api_field api_subscriber_fields[];
 
