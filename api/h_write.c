@@ -42,13 +42,13 @@
 #define DELIVERIES_LIMIT_MAX 1000
 #define BODY_FIELD_MAX (8u << 20)   /* an HTML or text body, as the CLI reads from a file */
 
-/* answer a store call that yields JSON: STATUS with it, or the store error */
-static void reply_stored(struct api_req *r, int rc, json_t *j, const struct store_err *e, int status)
+/* answer a store call that yields JSON in *JP: STATUS with it, or the store error */
+static void reply_stored(struct api_req *r, int rc, json_t **jp, const struct store_err *e, int status)
 {
     if (rc < 0)
         api_reply_store(r, e);
     else
-        api_reply_json(r, status, j);
+        api_reply_json(r, status, *jp);
 }
 
 /*
@@ -152,7 +152,7 @@ void api_subscriptions_create(struct api_req *r)
         api_reply_error(r, 400, "invalid_field", "status", "field \"status\" must be \"confirmed\" or \"unconfirmed\"");
     else if (subscriber_ref(r, email) == 0 && api_db(r)) {
         int rc = store_subscription_set(r->conn, email, list, status, &created, &j, &e);
-        reply_stored(r, rc, j, &e, created ? 201 : 200);
+        reply_stored(r, rc, &j, &e, created ? 201 : 200);
     }
     json_decref(in);
 }
@@ -165,7 +165,7 @@ void api_subscriptions_rm(struct api_req *r)
     json_t *j = NULL;
     if (subscriber_ref(r, email) < 0 || !api_db(r))
         return;
-    reply_stored(r, store_subscription_rm(r->conn, email, api_param(r, 1), &j, &e), j, &e, 200);
+    reply_stored(r, store_subscription_rm(r->conn, email, api_param(r, 1), &j, &e), &j, &e, 200);
 }
 
 /* ---- templates ---- */
@@ -212,7 +212,7 @@ static void template_save(struct api_req *r, const char *ref)
         api_reply_error(r, 400, "invalid_field", "name", "field \"name\" must not be empty");
     else if (one_line(r, in, "subject", false) && compiles(r, in, "subject", false) && compiles(r, in, "html", true) &&
              compiles(r, in, "text", true) && api_db(r))
-        reply_stored(r, store_template_save(r->conn, ref, &t, &j, &e), j, &e, ref ? 200 : 201);
+        reply_stored(r, store_template_save(r->conn, ref, &t, &j, &e), &j, &e, ref ? 200 : 201);
     json_decref(in);
 }
 
@@ -363,7 +363,7 @@ void api_campaigns_create(struct api_req *r)
     cn.reply_to = cn.reply_to ? reply_addr : NULL;
     cn.lists = (const char *const *)lists;
     cn.nlists = nlists;
-    reply_stored(r, store_campaign_create(r->conn, &cn, &j, &e), j, &e, 201);
+    reply_stored(r, store_campaign_create(r->conn, &cn, &j, &e), &j, &e, 201);
 out:
     api_json_refs_free(lists, nlists);
     json_decref(tmpl);
@@ -473,7 +473,7 @@ void api_campaigns_deliveries(struct api_req *r)
     if (!api_db(r))
         return;
     struct delivery_filter f = { .campaign = api_param(r, 0), .state = state, .after = after, .limit = limit };
-    reply_stored(r, store_delivery_page(r->conn, &f, &j, &e), j, &e, 200);
+    reply_stored(r, store_delivery_page(r->conn, &f, &j, &e), &j, &e, 200);
 }
 
 /* ---- relays ---- */
@@ -565,7 +565,7 @@ void api_relays_create(struct api_req *r)
         int rc = store_relay_add(r->conn, &d, &j, &e);
         if (rc == 0)
             json_object_del(j, "password_set");
-        reply_stored(r, rc, j, &e, 201);
+        reply_stored(r, rc, &j, &e, 201);
     }
     json_decref(in);
 }
