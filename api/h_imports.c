@@ -319,7 +319,7 @@ void api_imports_create(struct api_req *r)
         api_reply_error(r, 503, "unavailable", NULL, "the import could not be started; try again later");
         goto out;
     }
-    api_reply_json(r, 202, json_pack("{s:I, s:s, s:s++}", "id", (json_int_t)strtoll(t->id, NULL, 10), "state",
+    api_reply_json(r, 202, json_pack("{s:I, s:s, s:s+}", "id", (json_int_t)strtoll(t->id, NULL, 10), "state",
                                      "queued", "location", "/api/v1/imports/", t->id));
     t = NULL;   /* the thread's now */
 out:

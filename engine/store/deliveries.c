@@ -29,7 +29,7 @@ int store_delivery_page(PGconn *conn, const struct delivery_filter *f, json_t **
     snprintf(limit, sizeof(limit), "%ld", f->limit);
     const char *params[] = { f->campaign, f->state, after, limit };
     PGresult *res = pg_exec(conn,
-                            "SELECT json_build_object('items', coalesce(json_agg(p.j ORDER BY p.id), '[]'),"
+                            "SELECT json_build_object('items', coalesce(json_agg(p.j ORDER BY p.id) FILTER (WHERE p.id IS NOT NULL), '[]'),"
                             " 'next_after', CASE WHEN count(p.id) = $4::int THEN max(p.id) END)"
                             " FROM campaigns c LEFT JOIN LATERAL (SELECT d.id, " DELIVERY_JSON " AS j"
                             "   FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
