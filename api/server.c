@@ -644,8 +644,21 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
     s->import_max_body = cfg->import_max_body ? cfg->import_max_body : 1024UL * 1024 * 1024;
     s->conninfo = xstrdup(cfg->conninfo ? cfg->conninfo : "");
     s->spool_dir = cfg->spool_dir ? xstrdup(cfg->spool_dir) : xasprintf("%s/spool", conf_get("db", "dir", "var"));
-    if (mkdir(s->spool_dir, 0700) < 0 && errno != EEXIST)
-        log_warn("api: cannot create %s: %s (imports over HTTP will fail)", s->spool_dir, strerror(errno));
+    /* the folder and its parents, as mkdir -p */
+    for (char *p = s->spool_dir + 1;; p++) {
+        if (*p && *p != '/')
+            continue;
+        char c = *p;
+        *p = 0;
+        int rc = mkdir(s->spool_dir, 0700);
+        *p = c;
+        if (rc < 0 && errno != EEXIST) {
+            log_warn("api: cannot create %s: %s (imports over HTTP will fail)", s->spool_dir, strerror(errno));
+            break;
+        }
+        if (!c)
+            break;
+    }
     while (api_routes[s->nroutes].method)
         s->nroutes++;
     s->pool = dbpool_new(cfg->conninfo, cfg->db_pool ? cfg->db_pool : 8);

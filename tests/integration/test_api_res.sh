@@ -384,6 +384,11 @@ expect_json "(j['accepted'], j['to'], j['relay'], j['signed'], j['code'])" "(Tru
 mta_drain
 wait_for "the test message in the sink" 20 sh -c "[ \"\$(cat '$MTA'/sink/* 2>/dev/null | grep -c '^X-Rcpt-Args: <tester@example.org>')\" = 1 ]"
 grep -q '^Subject: Hi ' "$MTA"/sink/* || fail "the test message's subject"
+postino campaign test "$CAMP" --to cli-tester@example.org --relay local
+expect_rc 0
+expect_out "test message sent to cli-tester@example.org through local: 250"
+mta_drain
+wait_for "the CLI's test message in the sink" 20 sh -c "[ \"\$(cat '$MTA'/sink/* 2>/dev/null | grep -c '^X-Rcpt-Args: <cli-tester@example.org>')\" = 1 ]"
 req POST "/api/v1/campaigns/$CAMP/test" '{"to":"ann@example.com","relay":"nosuch"}'
 expect_error 404 not_found
 req POST "/api/v1/campaigns/999999/test" '{"to":"ann@example.com"}'
