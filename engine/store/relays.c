@@ -62,14 +62,10 @@ int store_relay_ls(PGconn *conn, json_t **out, struct store_err *e)
     return rc;
 }
 
-/* store_relay_rm - remove relay NAME (or the one with that id, when no relay has that name). */
+/* store_relay_rm - remove relay NAME. */
 int store_relay_rm(PGconn *conn, const char *name, struct store_err *e)
 {
-    PGresult *res = pg_exec(conn,
-                            "DELETE FROM relays WHERE id = (SELECT r.id FROM relays r WHERE r.name = $1"
-                            " OR r.id = CASE WHEN $1 ~ '^[0-9]{1,18}$' THEN $1::bigint END"
-                            " ORDER BY (r.name = $1) DESC LIMIT 1)",
-                            1, &name);
+    PGresult *res = pg_exec(conn, "DELETE FROM relays WHERE name = $1", 1, &name);
     int rc = STORE_OK;
     if (!pg_ok(res))
         rc = store_fail_db(e, conn, res, "cannot remove relay");
