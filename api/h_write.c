@@ -10,6 +10,7 @@
  * api_campaigns_deliveries                   the ledger of a campaign, by keyset page
  * api_relays_create / _rm                    relays; the password is write-only
  * api_dkim_create / _rm                      DKIM keys; only the public record is answered
+ * api__from_parse / api__per_parse           the From and rate/quota notations (fuzzed, unit-tested)
  *
  * Input is checked here (field tables, addresses, enumerations, template
  * syntax with line and column) before the store sees it. A list, template
@@ -254,8 +255,8 @@ static const struct api_field campaign_fields[] = {
     { NULL, 0, false, 0, 0, 0 },
 };
 
-/* split FROM ("Name <addr>", "\"Name\" <addr>" or a bare address) into NAME and a normalised ADDR; -1 when bad */
-static int from_parse(const char *from, char name[601], char addr[ADDRESS_MAX + 1], const char **why)
+/* api__from_parse - split FROM ("Name <addr>", "\"Name\" <addr>" or an address) into NAME and a normalised ADDR; -1 with *WHY. */
+int api__from_parse(const char *from, char name[601], char addr[ADDRESS_MAX + 1], const char **why)
 {
     const char *lt = strrchr(from, '<'), *gt;
     name[0] = 0;
@@ -325,7 +326,7 @@ void api_campaigns_create(struct api_req *r)
     }
     if (!one_line(r, in, "subject", false))
         goto out;
-    if (from_parse(api_json_str(in, "from", ""), from_name, from_addr, &why) < 0) {
+    if (api__from_parse(api_json_str(in, "from", ""), from_name, from_addr, &why) < 0) {
         api_reply_error(r, 400, "invalid_field", "from", "field \"from\" is not a valid sender: %s", why);
         goto out;
     }
@@ -494,8 +495,8 @@ static const struct api_field relay_fields[] = {
     { NULL, 0, false, 0, 0, 0 },
 };
 
-/* "N/s", "N/m", "N/h", "N/d", "N/30m" (or a bare N per second when BARE_OK) into N and seconds; -1 when bad */
-static int per_parse(const char *arg, bool bare_ok, double *n, long *period_s)
+/* api__per_parse - "N/s", "N/m", "N/h", "N/d", "N/30m" (a bare N per second when BARE_OK) into N and seconds; 0 or -1. */
+int api__per_parse(const char *arg, bool bare_ok, double *n, long *period_s)
 {
     char *end;
     long k = 1;
@@ -553,9 +554,9 @@ void api_relays_create(struct api_req *r)
         api_reply_error(r, 400, "invalid_field", "password", "field \"password\" must be one non-empty line");
     else if (d.ca_file && !d.tls_verify)
         api_reply_error(r, 400, "invalid_field", "ca_file", "fields \"ca_file\" and \"tls_verify\": false exclude each other");
-    else if (rate && per_parse(rate, true, &d.rate, &per) < 0)
+    else if (rate && api__per_parse(rate, true, &d.rate, &per) < 0)
         api_reply_error(r, 400, "invalid_field", "rate", "field \"rate\" takes N/s, N/m or N/h");
-    else if (quota && (per_parse(quota, false, &qn, &d.quota_period_s) < 0 || qn != (double)(long)qn))
+    else if (quota && (api__per_parse(quota, false, &qn, &d.quota_period_s) < 0 || qn != (double)(long)qn))
         api_reply_error(r, 400, "invalid_field", "quota", "field \"quota\" takes N/PERIOD (1000/h, 20000/d)");
     else if (api_db(r)) {
         d.rate /= (double)per;

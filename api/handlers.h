@@ -8,6 +8,7 @@
 #define POSTINO_API_HANDLERS_H
 
 #include "api/request.h"
+#include "engine/mail/address.h"
 
 /* resources (h_resources.c) */
 void api_lists_ls(struct api_req *r);
@@ -70,6 +71,8 @@ void api_relays_create(struct api_req *r);
 void api_relays_rm(struct api_req *r);
 void api_dkim_create(struct api_req *r);
 void api_dkim_rm(struct api_req *r);
+int api__from_parse(const char *from, char name[601], char addr[ADDRESS_MAX + 1], const char **why);
+int api__per_parse(const char *arg, bool bare_ok, double *n, long *period_s);
 
 /* imports over HTTP (h_imports.c) */
 void api_imports_create(struct api_req *r);
