@@ -67,7 +67,7 @@ struct req_state {
     bool spool_failed;
 };
 
-/* api_server_config_from_conf - CFG from the defaults and the [http] section. */
+/* api_server_config_from_conf - CFG from the defaults and the [http] and [api] sections. */
 void api_server_config_from_conf(struct api_server_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
