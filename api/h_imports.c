@@ -11,11 +11,13 @@
  * import_inline_max bytes (default 1 MB) is answered 200 with the summary
  * `postino import --json` prints; a larger one 202 with {id, state,
  * location}. The body is never in memory: the server spooled it, the job
- * renames the file and removes it when done. A job whose server stops before
- * it ends stays "running".
+ * renames the file and removes it when done. A job whose server process is
+ * gone before it ended (same host, no such process) is reported failed:
+ * its transaction died with it, so nothing of it was imported.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,6 +330,21 @@ out:
         task_free(t);
 }
 
+/* did job J's server (HOST:PID) run on this host and end before the job did */
+static bool job_orphaned(json_t *j)
+{
+    const char *state = json_string_value(json_object_get(j, "state"));
+    const char *server = json_string_value(json_object_get(j, "server"));
+    char host[256] = "";
+    const char *colon = server ? strrchr(server, ':') : NULL;
+    if (!state || (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0) || !colon)
+        return false;
+    gethostname(host, sizeof(host) - 1);
+    long pid = strtol(colon + 1, NULL, 10);
+    return strlen(host) == (size_t)(colon - server) && strncmp(server, host, strlen(host)) == 0 && pid > 0 &&
+           pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
 /* api_imports_get - GET /api/v1/imports/{import} */
 void api_imports_get(struct api_req *r)
 {
@@ -336,9 +353,17 @@ void api_imports_get(struct api_req *r)
     if (!api_db(r))
         return;
     if (store_import_job_get(r->conn, api_param(r, 0), &j, &e) < 0)
-        api_reply_store(r, &e);
-    else
-        api_reply_json(r, 200, j);
+        return api_reply_store(r, &e);
+    if (job_orphaned(j)) {
+        json_decref(j);
+        j = NULL;
+        if (store_import_job_finish(r->conn, api_param(r, 0), NULL,
+                                    "the server running the import stopped before it ended; nothing was imported",
+                                    NULL, 0, false, &e) < 0 ||
+            store_import_job_get(r->conn, api_param(r, 0), &j, &e) < 0)
+            return api_reply_store(r, &e);
+    }
+    api_reply_json(r, 200, j);
 }
 
 /* api_imports_rejects - GET /api/v1/imports/{import}/rejects: line,reason,row as CSV */

@@ -11,7 +11,7 @@
 #define JOB_ID_MATCH(n) "j.id = CASE WHEN $" #n " ~ '^[0-9]{1,18}$' THEN $" #n "::bigint END"
 #define JOB_JSON                                                                               \
     "json_build_object('id', j.id, 'state', j.state, 'location', '/api/v1/imports/' || j.id,"  \
-    " 'options', j.options, 'bytes', j.bytes, 'summary', j.summary, 'error', j.error,"         \
+    " 'server', j.server, 'options', j.options, 'bytes', j.bytes, 'summary', j.summary, 'error', j.error,"         \
     " 'rejects_bytes', coalesce(octet_length(j.rejects), 0), 'rejects_truncated', j.rejects_truncated," \
     " 'created_at', j.created_at, 'started_at', j.started_at, 'finished_at', j.finished_at)"
 

@@ -569,6 +569,12 @@ LOC=$(jq_get "$body" "j['location']")
 job_failed() { req GET "$LOC"; [ "$(jq_get "$body" "j['state']")" = failed ]; }
 wait_for "the failing import job" 30 job_failed
 expect_json "('email' in j['error'], j['summary'])" "(True, None)"
+ORPHAN=$(psql_q "INSERT INTO import_jobs (state, server, started_at) VALUES ('running', '$(hostname):999999999', now()) RETURNING id" | head -1)
+req GET "/api/v1/imports/$ORPHAN"
+expect_json "(j['state'], j['error'])" "('failed', 'the server running the import stopped before it ended; nothing was imported')"
+LIVE=$(psql_q "INSERT INTO import_jobs (state, server, started_at) VALUES ('running', '$(hostname):$SERVER', now()) RETURNING id" | head -1)
+req GET "/api/v1/imports/$LIVE"
+expect_json "j['state']" running
 req GET /api/v1/imports/999999
 expect_error 404 not_found
 req GET /api/v1/imports/abc/rejects
