@@ -8,6 +8,7 @@
 #define POSTINO_API_HANDLERS_H
 
 #include "api/request.h"
+#include "engine/mail/address.h"
 
 /* resources (h_resources.c) */
 void api_lists_ls(struct api_req *r);
@@ -64,6 +65,28 @@ void api_track_metrics(struct buf *out);
 void api_tx_send(struct api_req *r);
 void api_tx_get(struct api_req *r);
 extern const struct api_field api_tx_fields[];
+/* writes (h_write.c) */
+void api_subscriptions_ls(struct api_req *r);
+void api_subscriptions_create(struct api_req *r);
+void api_subscriptions_rm(struct api_req *r);
+void api_templates_create(struct api_req *r);
+void api_templates_put(struct api_req *r);
+void api_templates_rm(struct api_req *r);
+void api_campaigns_create(struct api_req *r);
+void api_campaigns_test(struct api_req *r);
+void api_campaigns_preview(struct api_req *r);
+void api_campaigns_deliveries(struct api_req *r);
+void api_relays_create(struct api_req *r);
+void api_relays_rm(struct api_req *r);
+void api_dkim_create(struct api_req *r);
+void api_dkim_rm(struct api_req *r);
+int api__from_parse(const char *from, char name[601], char addr[ADDRESS_MAX + 1], const char **why);
+int api__per_parse(const char *arg, bool bare_ok, double *n, long *period_s);
+
+/* imports over HTTP (h_imports.c) */
+void api_imports_create(struct api_req *r);
+void api_imports_get(struct api_req *r);
+void api_imports_rejects(struct api_req *r);
 
 /* request decoding shared with the fuzzer: the fields of POST /api/v1/subscribers */
 extern const struct api_field api_subscriber_fields[];

@@ -20,6 +20,7 @@
  * api_reply_redirect  answer STATUS (302) with a Location header
  * api_token_key    the installation's token HMAC key; 0 or -1 (503 set)
  * api_http_metrics append the HTTP counters in Prometheus text format
+ * api_conninfo     the database the server uses (for work that outlives a request)
  */
 #ifndef POSTINO_API_REQUEST_H
 #define POSTINO_API_REQUEST_H
@@ -48,6 +49,8 @@ struct api_req {
     const char *content_type;
     const char *body;
     size_t body_len;
+    const char *body_path;       /* API_BODY_FILE: the spooled body (removed after the
+                                    answer unless the handler moved it) */
     struct user_auth user;       /* when the route needs a login */
     PGconn *conn;
     /* the answer */
@@ -76,5 +79,6 @@ void api_reply_empty(struct api_req *r, int status);
 void api_reply_redirect(struct api_req *r, int status, const char *url);
 int api_token_key(struct api_req *r, unsigned char key[TOKEN_KEY_LEN]);
 void api_http_metrics(struct api_server *s, struct buf *out);
+const char *api_conninfo(struct api_req *r);
 
 #endif

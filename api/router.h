@@ -32,6 +32,8 @@ enum api_body {
     API_BODY_JSON,       /* application/json required */
     API_BODY_OPT_JSON,   /* empty, or application/json */
     API_BODY_ANY,        /* whatever (public form posts) */
+    API_BODY_FILE,       /* text/csv or XML, spooled to a file as it arrives ([api] import_max_body);
+                            the login and content type are checked before the body is read */
 };
 
 struct api_route {

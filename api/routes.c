@@ -64,6 +64,24 @@ const struct api_route api_routes[] = {
     /* transactional messages (h_tx.c) */
     R("POST", "/api/v1/tx", API_USER, API_BODY_JSON, api_tx_send),
     R("GET", "/api/v1/tx/{delivery}", API_USER, API_BODY_NONE, api_tx_get),
+    /* writes (h_write.c) and imports (h_imports.c); relays and DKIM keys are written by admins only */
+    R("GET", "/api/v1/subscribers/{subscriber}/subscriptions", API_USER, API_BODY_NONE, api_subscriptions_ls),
+    R("POST", "/api/v1/subscribers/{subscriber}/subscriptions", API_USER, API_BODY_JSON, api_subscriptions_create),
+    R("DELETE", "/api/v1/subscribers/{subscriber}/subscriptions/{list}", API_USER, API_BODY_NONE, api_subscriptions_rm),
+    R("POST", "/api/v1/imports", API_USER, API_BODY_FILE, api_imports_create),
+    R("GET", "/api/v1/imports/{import}", API_USER, API_BODY_NONE, api_imports_get),
+    R("GET", "/api/v1/imports/{import}/rejects", API_USER, API_BODY_NONE, api_imports_rejects),
+    R("POST", "/api/v1/templates", API_USER, API_BODY_JSON, api_templates_create),
+    R("PUT", "/api/v1/templates/{template}", API_USER, API_BODY_JSON, api_templates_put),
+    R("DELETE", "/api/v1/templates/{template}", API_USER, API_BODY_NONE, api_templates_rm),
+    R("POST", "/api/v1/campaigns", API_USER, API_BODY_JSON, api_campaigns_create),
+    R("POST", "/api/v1/campaigns/{campaign}/test", API_USER, API_BODY_JSON, api_campaigns_test),
+    R("GET", "/api/v1/campaigns/{campaign}/preview", API_USER, API_BODY_NONE, api_campaigns_preview),
+    R("GET", "/api/v1/campaigns/{campaign}/deliveries", API_USER, API_BODY_NONE, api_campaigns_deliveries),
+    R("POST", "/api/v1/relays", API_ADMIN, API_BODY_JSON, api_relays_create),
+    R("DELETE", "/api/v1/relays/{relay}", API_ADMIN, API_BODY_NONE, api_relays_rm),
+    R("POST", "/api/v1/dkim-keys", API_ADMIN, API_BODY_JSON, api_dkim_create),
+    R("DELETE", "/api/v1/dkim-keys/{id}", API_ADMIN, API_BODY_NONE, api_dkim_rm),
 
     { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL },
 };

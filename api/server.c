@@ -1,5 +1,6 @@
 /*
- * server - libmicrohttpd glue: body accumulation with a limit (413),
+ * server - libmicrohttpd glue: body accumulation with a limit (413) or,
+ * for imports, spooling to a file under a larger limit,
  * content-type checks (415), routing (404/405), Bearer-token login
  * (401/403), dispatch to a handler, the answer, and the HTTP counters.
  *
@@ -7,6 +8,8 @@
  * the connection pool. Failures to start are reported in ERR; failures while
  * serving are answered, and logged without secrets.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +49,9 @@ struct api_server {
     struct MHD_Daemon *mhd;
     struct dbpool *pool;
     size_t max_body;
+    size_t import_max_body;
+    char *spool_dir;
+    char *conninfo;
     size_t nroutes;
     pthread_mutex_t lock;      /* the counters and the token key */
     struct http_count *counts;
@@ -58,9 +65,14 @@ struct api_server {
 struct req_state {
     struct buf body;
     bool too_large;
+    size_t limit;
+    int spool_fd;              /* API_BODY_FILE: the body goes here, not in BODY */
+    char *spool_path;
+    size_t spooled;
+    bool spool_failed;
 };
 
-/* api_server_config_from_conf - CFG from the defaults and the [http] section. */
+/* api_server_config_from_conf - CFG from the defaults and the [http] and [api] sections. */
 void api_server_config_from_conf(struct api_server_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -70,6 +82,15 @@ void api_server_config_from_conf(struct api_server_config *cfg)
     cfg->threads = (unsigned)conf_get_long("http", "threads", 0, 0, 1024);
     cfg->tls_cert = conf_get("http", "tls_cert", NULL);
     cfg->tls_key = conf_get("http", "tls_key", NULL);
+    cfg->import_max_body = (size_t)conf_get_long("api", "import_max_body", 1024L * 1024 * 1024, 1024,
+                                                 64L * 1024 * 1024 * 1024);
+    cfg->spool_dir = conf_get("api", "spool_dir", NULL);
+}
+
+/* api_conninfo - the conninfo of R's server. */
+const char *api_conninfo(struct api_req *r)
+{
+    return r->srv->conninfo;
 }
 
 /* ---- what handlers call ---- */
@@ -341,6 +362,20 @@ static bool is_json_type(const char *ct)
     return strcasecmp(p, "charset=utf-8") == 0 || strcasecmp(p, "charset=\"utf-8\"") == 0;
 }
 
+/* is CT one a spooled body may have: text/csv, application/xml, text/xml (any parameters) */
+static bool is_file_type(const char *ct)
+{
+    static const char *const types[] = { "text/csv", "application/xml", "text/xml", NULL };
+    if (!ct)
+        return false;
+    for (size_t i = 0; types[i]; i++) {
+        size_t n = strlen(types[i]);
+        if (strncasecmp(ct, types[i], n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' '))
+            return true;
+    }
+    return false;
+}
+
 static int authenticate(struct api_req *r)
 {
     const char *h = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -402,12 +437,22 @@ static void handle(struct api_req *r, struct req_state *st)
     if (rt->access != API_PUBLIC && authenticate(r) < 0)
         return;
     if (st->too_large) {
-        api_reply_error(r, 413, "too_large", NULL, "the request body is larger than %zu bytes", r->srv->max_body);
+        api_reply_error(r, 413, "too_large", NULL, "the request body is larger than %zu bytes", st->limit);
+        return;
+    }
+    if (st->spool_failed) {
+        api_reply_error(r, 503, "unavailable", NULL, "the request body could not be stored; try again later");
         return;
     }
     if (rt->body == API_BODY_JSON || (rt->body == API_BODY_OPT_JSON && r->body_len > 0)) {
         if (!is_json_type(r->content_type)) {
             api_reply_error(r, 415, "unsupported_media_type", NULL, "the request body must be application/json");
+            return;
+        }
+    } else if (rt->body == API_BODY_FILE) {
+        if (!is_file_type(r->content_type)) {
+            api_reply_error(r, 415, "unsupported_media_type", NULL,
+                            "the request body must be text/csv, application/xml or text/xml");
             return;
         }
     } else if (rt->body == API_BODY_NONE && r->body_len > 0) {
@@ -445,6 +490,37 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
     return ok;
 }
 
+/* a new spool file for ST's body in S's spool folder; 0 or -1 (logged) */
+static int spool_open(struct api_server *s, struct req_state *st)
+{
+    char *path = xasprintf("%s/body-XXXXXX", s->spool_dir);
+    int fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0) {
+        log_error("api: cannot create a file in %s: %s", s->spool_dir, strerror(errno));
+        xfree(path);
+        return -1;
+    }
+    st->spool_fd = fd;
+    st->spool_path = path;
+    return 0;
+}
+
+/* append DATA to ST's spool file; a failure is answered 503 at the end */
+static void spool_write(struct req_state *st, const char *data, size_t len)
+{
+    while (len > 0 && !st->spool_failed) {
+        ssize_t n = write(st->spool_fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            log_error("api: cannot write %s: %s", st->spool_path, n < 0 ? strerror(errno) : "no space");
+            st->spool_failed = true;
+            break;
+        }
+        data += n, len -= (size_t)n, st->spooled += (size_t)n;
+    }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls)
@@ -454,24 +530,45 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     (void)version;
     if (!st) {
         st = xcalloc(1, sizeof(*st));
+        st->spool_fd = -1;
         *con_cls = st;
-        const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (!cl || strtoull(cl, NULL, 10) <= s->max_body)
-            return MHD_YES;
-        /* refuse before reading the body (no 100 Continue); MHD closes the connection after */
-        st->too_large = true;
         struct api_req r = { .srv = s, .mc = mc, .method = method, .path = url };
         api_router_match(api_routes, method, url, &r.match);
-        api_reply_error(&r, 413, "too_large", NULL, "the request body is larger than %zu bytes", s->max_body);
+        bool spool = r.match.route && r.match.route->body == API_BODY_FILE;
+        st->limit = spool ? s->import_max_body : s->max_body;
+        const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > st->limit) {
+            /* refuse before reading the body (no 100 Continue); MHD closes the connection after */
+            st->too_large = true;
+            api_reply_error(&r, 413, "too_large", NULL, "the request body is larger than %zu bytes", st->limit);
+        } else if (spool) {
+            /* a large body is stored only for someone allowed to send it, of a type that can be read */
+            r.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+            if (authenticate(&r) == 0 && !is_file_type(r.content_type))
+                api_reply_error(&r, 415, "unsupported_media_type", NULL,
+                                "the request body must be text/csv, application/xml or text/xml");
+            if (!r.status && spool_open(s, st) < 0)
+                api_reply_error(&r, 503, "unavailable", NULL, "the request body could not be stored; try again later");
+            if (r.conn)
+                dbpool_put(s->pool, r.conn);
+            if (r.status)
+                st->too_large = true;   /* whatever comes is dropped */
+        }
+        if (!r.status) {
+            api_match_free(&r.match);
+            return MHD_YES;
+        }
         count_request(s, r.match.route ? r.match.index : s->nroutes, r.status);
         api_match_free(&r.match);
         return send_reply(mc, &r);
     }
     if (*upload_data_size) {
-        if (!st->too_large && st->body.len + *upload_data_size <= s->max_body)
-            buf_append(&st->body, upload_data, *upload_data_size);
-        else
+        if (st->too_large || st->spooled + st->body.len + *upload_data_size > st->limit)
             st->too_large = true;
+        else if (st->spool_fd >= 0)
+            spool_write(st, upload_data, *upload_data_size);
+        else
+            buf_append(&st->body, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -481,6 +578,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     r.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     r.body = st->too_large ? "" : buf_cstr(&st->body);
     r.body_len = st->too_large ? 0 : st->body.len;
+    if (st->spool_fd >= 0) {
+        close(st->spool_fd);
+        st->spool_fd = -1;
+        r.body_path = st->spool_path;
+        r.body_len = st->too_large ? 0 : st->spooled;
+    }
     handle(&r, st);
     if (r.conn)
         dbpool_put(s->pool, r.conn);
@@ -498,6 +601,12 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, e
     struct req_state *st = *con_cls;
     (void)cls, (void)mc, (void)toe;
     if (st) {
+        if (st->spool_fd >= 0)
+            close(st->spool_fd);
+        if (st->spool_path) {
+            unlink(st->spool_path);   /* gone already when a handler moved it */
+            xfree(st->spool_path);
+        }
         buf_free(&st->body);
         xfree(st);
         *con_cls = NULL;
@@ -610,6 +719,24 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
     bool https = s->tls_cert.len > 0;
     pthread_mutex_init(&s->lock, NULL);
     s->max_body = cfg->max_body ? cfg->max_body : 10 * 1024 * 1024;
+    s->import_max_body = cfg->import_max_body ? cfg->import_max_body : 1024UL * 1024 * 1024;
+    s->conninfo = xstrdup(cfg->conninfo ? cfg->conninfo : "");
+    s->spool_dir = cfg->spool_dir ? xstrdup(cfg->spool_dir) : xasprintf("%s/spool", conf_get("db", "dir", "var"));
+    /* the folder and its parents, as mkdir -p */
+    for (char *p = s->spool_dir + 1;; p++) {
+        if (*p && *p != '/')
+            continue;
+        char c = *p;
+        *p = 0;
+        int rc = mkdir(s->spool_dir, 0700);
+        *p = c;
+        if (rc < 0 && errno != EEXIST) {
+            log_warn("api: cannot create %s: %s (imports over HTTP will fail)", s->spool_dir, strerror(errno));
+            break;
+        }
+        if (!c)
+            break;
+    }
     while (api_routes[s->nroutes].method)
         s->nroutes++;
     s->pool = dbpool_new(cfg->conninfo, cfg->db_pool ? cfg->db_pool : 8);
@@ -644,6 +771,8 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
         tls_forget(s);
         dbpool_free(s->pool);
         pthread_mutex_destroy(&s->lock);
+        xfree(s->spool_dir);
+        xfree(s->conninfo);
         xfree(s);
         return NULL;
     }
@@ -664,5 +793,7 @@ void api_server_stop(struct api_server *s)
     memset(s->key, 0, sizeof(s->key));
     tls_forget(s);
     xfree(s->counts);
+    xfree(s->spool_dir);
+    xfree(s->conninfo);
     xfree(s);
 }

@@ -2,7 +2,8 @@
  * server - the REST API over HTTP (libmicrohttpd, a pool of threads).
  *
  * api_server_config_from_conf  defaults and [http] listen, max_body, db_pool, threads,
- *                   tls_cert, tls_key
+ *                   tls_cert, tls_key; [api] import_max_body and spool_dir
+ *                   (default [db] dir + "/spool")
  * api_server_start  listen and serve in background threads (HTTPS when a
  *                   certificate and key are given); NULL with a one-line reason
  *                   in ERR when the address, certificate or key cannot be used
@@ -25,6 +26,8 @@ struct api_server_config {
     unsigned threads;          /* 0: as many as db_pool (at least one per core) */
     const char *tls_cert;      /* PEM certificate (chain) file; with tls_key: HTTPS */
     const char *tls_key;       /* PEM private key file */
+    size_t import_max_body;    /* spooled bodies (imports); default 1 GB */
+    const char *spool_dir;     /* where they are spooled; default var/spool */
 };
 
 struct api_server;

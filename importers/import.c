@@ -297,3 +297,16 @@ out:
     c->seconds = now_seconds() - t0;
     return rc;
 }
+
+/* import_summary_json - the counts C of import O from SOURCE (a file name) as a new JSON object. */
+json_t *import_summary_json(const struct import_opts *o, const char *source, const struct import_counts *c)
+{
+    return json_pack("{s:s, s:s?, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "file", source,
+                     "list", o->load.list, "format", o->format == IMPORT_FORMAT_XML ? "xml" : "csv", "mode",
+                     import_mode_name(o->load.mode), "dry_run", o->load.dry_run, "rows_read", (json_int_t)c->read,
+                     "new_subscribers", (json_int_t)c->added, "existing_updated", (json_int_t)c->updated,
+                     "already_subscribed", (json_int_t)(o->load.mode == IMPORT_SUBSCRIBE ? c->unchanged : 0),
+                     "unchanged", (json_int_t)c->unchanged, "skipped", (json_int_t)c->skipped, "not_found",
+                     (json_int_t)c->not_found, "duplicates_in_file", (json_int_t)c->duplicates, "rejected",
+                     (json_int_t)c->rejected, "seconds", (double)(long long)(c->seconds * 1000 + 0.5) / 1000);
+}

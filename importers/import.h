@@ -4,6 +4,7 @@
  * import_run     the whole import of a file into the database, in one transaction
  * import_parse   read and check every record of a source, handing clean rows to a sink
  *                and writing rejects (the database-free part, used by the tests)
+ * import_summary_json  what happened to every row, as `postino import --json` prints it
  *
  * Every record ends in exactly one counter: rejected, or (after the merge)
  * a duplicate of an earlier row, new, updated, unchanged, skipped or not
@@ -16,6 +17,7 @@
 #ifndef POSTINO_IMPORTERS_IMPORT_H
 #define POSTINO_IMPORTERS_IMPORT_H
 
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,6 +45,7 @@ struct import_sink {
 };
 
 int import_run(PGconn *conn, struct import_opts *o, struct import_counts *c, char *err, size_t errlen);
+json_t *import_summary_json(const struct import_opts *o, const char *source, const struct import_counts *c);
 int import_parse(struct import_source *src, const struct import_opts *o, enum import_format format,
                  const struct import_lists *lists, const struct import_sink *sink, FILE *rejects,
                  struct import_counts *c, char *err, size_t errlen);

@@ -247,36 +247,16 @@ static int campaign_preview(struct cli *c, int argc, char **argv)
     if (!who)
         cli_usage(c, "campaign preview needs --subscriber EMAIL");
     cli_email_arg(who, email);
-    PGconn *conn = cli_db(c);
-    struct prepared_campaign pc;
-    struct prepared_recipient pr;
-    struct compose_scratch scratch = COMPOSE_SCRATCH_INIT;
     struct buf msg = BUF_INIT;
+    struct compose_for_info info;
     char err[1024];
-    bool unsigned_warning;
-    const char *why;
-    if (campaign_prepare(conn, id, &pc, &unsigned_warning, err, sizeof(err)) < 0)
+    if (compose_for(cli_db(c), id, email, false, "preview", &msg, &info, err, sizeof(err)) < 0)
         log_fatal("%s", err);
-    if (unsigned_warning)
-        log_warn("no DKIM key for %s: the message is unsigned", address_domain(pc.cc.from_addr));
-    int rc = 0;
-    if (recipient_load(conn, &pc, email, &pr, err, sizeof(err)) < 0) {
-        log_error("%s", err);
-        rc = 1;
-    } else {
-        pr.r.delivery_id = "preview";
-        if (compose_message(&pc.cc, &pr.r, (long long)time(NULL), &scratch, &msg, &why) < 0) {
-            log_error("cannot compose campaign %s for %s: %s", id, email, why);
-            rc = 1;
-        } else {
-            fwrite(msg.data, 1, msg.len, stdout);
-        }
-        recipient_free(&pr);
-    }
-    compose_scratch_free(&scratch);
+    if (info.unsigned_warning)
+        log_warn("no DKIM key for %s: the message is unsigned", address_domain(info.from_addr));
+    fwrite(msg.data, 1, msg.len, stdout);
     buf_free(&msg);
-    campaign_prepared_free(&pc);
-    return rc;
+    return 0;
 }
 
 static void print_stats(json_t *st)
@@ -435,53 +415,27 @@ static int campaign_test(struct cli *c, int argc, char **argv)
     size_t ndefs;
     if (store_relay_load(conn, relay, &defs, &ndefs, &e) < 0)
         return cli_fail(&e);
-    struct prepared_campaign pc;
-    bool unsigned_warning;
-    if (campaign_prepare(conn, id, &pc, &unsigned_warning, err, sizeof(err)) < 0)
-        log_fatal("%s", err);
-    if (unsigned_warning)
-        log_warn("no DKIM key for %s: the message is unsigned", address_domain(pc.cc.from_addr));
-    struct prepared_recipient pr;
-    json_t *none = json_object();
-    if (recipient_load(conn, &pc, email, &pr, err, sizeof(err)) < 0) {
-        /* not a subscriber: the campaign's first list and no personal values */
-        json_t *l = json_array_get(json_object_get(pc.row, "lists"), 0);
-        memset(&pr, 0, sizeof(pr));
-        pr.r.email = email;
-        pr.r.attribs = none;
-        pr.r.list_id = (uint64_t)json_integer_value(json_object_get(l, "id"));
-        pr.r.list_name = json_string_value(json_object_get(l, "name"));
-    }
-    pr.r.delivery_id = "test";
-    struct compose_scratch scratch = COMPOSE_SCRATCH_INIT;
     struct buf msg = BUF_INIT;
-    const char *why;
-    int rc = 1;
-    if (compose_message(&pc.cc, &pr.r, (long long)time(NULL), &scratch, &msg, &why) < 0) {
-        log_error("cannot compose campaign %s for %s: %s", id, email, why);
-    } else {
-        struct relay_answer ans;
-        rc = relay_send_one(&defs[0], pc.cc.from_addr, email, msg.data, msg.len, &ans) == 0 ? 0 : 1;
-        if (c->json) {
-            json_t *j = json_pack("{s:b,s:s,s:s,s:i,s:s,s:s,s:s}", "accepted", ans.ok, "relay", defs[0].name, "stage",
-                                  ans.stage, "code", ans.code, "enhanced", ans.enhanced, "text", ans.text, "queue_id",
-                                  ans.queue_id);
-            cli_print_json(j);
-            json_decref(j);
-        } else if (rc == 0) {
-            printf("test message sent to %s through %s: %d %s %s\n", email, defs[0].name, ans.code, ans.enhanced,
-                   ans.text);
-        }
-        if (rc != 0)
-            log_error("test message to %s not sent: %s %s%d %s", email, ans.stage, ans.code ? "" : "", ans.code,
-                      ans.text);
+    struct compose_for_info info;
+    if (compose_for(conn, id, email, true, "test", &msg, &info, err, sizeof(err)) < 0)
+        log_fatal("%s", err);
+    if (info.unsigned_warning)
+        log_warn("no DKIM key for %s: the message is unsigned", address_domain(info.from_addr));
+    struct relay_answer ans;
+    int rc = relay_send_one(&defs[0], info.from_addr, email, msg.data, msg.len, &ans) == 0 ? 0 : 1;
+    if (c->json) {
+        json_t *j = json_pack("{s:b,s:s,s:s,s:i,s:s,s:s,s:s}", "accepted", ans.ok, "relay", defs[0].name, "stage",
+                              ans.stage, "code", ans.code, "enhanced", ans.enhanced, "text", ans.text, "queue_id",
+                              ans.queue_id);
+        cli_print_json(j);
+        json_decref(j);
+    } else if (rc == 0) {
+        printf("test message sent to %s through %s: %d %s %s\n", email, defs[0].name, ans.code, ans.enhanced,
+               ans.text);
     }
+    if (rc != 0)
+        log_error("test message to %s not sent: %s %d %s", email, ans.stage, ans.code, ans.text);
     buf_free(&msg);
-    compose_scratch_free(&scratch);
-    if (pr.row)
-        recipient_free(&pr);
-    json_decref(none);
-    campaign_prepared_free(&pc);
     relay_defs_free(defs, ndefs);
     return rc;
 }

@@ -4,9 +4,13 @@
  * Configuration read here: [http] public_url (the base of unsubscribe and
  * other public links, default http://localhost:8080) and [mail]
  * unsubscribe_mailto (an address for mailto: List-Unsubscribe, default none).
+ *
+ * campaign_prepare, recipient_load and compose_for (both in one: what preview
+ * and test messages are) are described in prepare.h.
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/mail/address.h"
 #include "engine/send/prepare.h"
@@ -88,16 +92,17 @@ static int load_signers(PGconn *conn, struct prepared_campaign *pc, const char *
     return rc;
 }
 
-/* campaign_prepare - load and compile campaign ID into PC; 0, or -1 with ERR (PC then freed). */
-int campaign_prepare(PGconn *conn, const char *id, struct prepared_campaign *pc, bool *unsigned_warning,
-                     char *err, size_t errlen)
+/* load and compile campaign ID into PC; 0, or a negative store code with ERR (PC then freed) */
+static int prepare(PGconn *conn, const char *id, struct prepared_campaign *pc, bool *unsigned_warning, char *err,
+                   size_t errlen)
 {
     struct store_err e;
+    int code = STORE_ERR_INVALID;
     memset(pc, 0, sizeof(*pc));
     *unsigned_warning = false;
     if (store_campaign_get(conn, id, &pc->row, &e) < 0) {
         snprintf(err, errlen, "%s", e.msg);
-        return -1;
+        return e.code;
     }
     json_t *t = json_object_get(pc->row, "template");
     const char *layout_html = json_is_object(t) ? jstr(t, "html") : NULL;
@@ -127,6 +132,7 @@ int campaign_prepare(PGconn *conn, const char *id, struct prepared_campaign *pc,
     *unsigned_warning = pc->nsigners == 0;
     if (store_secret(conn, "token_key", pc->token_key, sizeof(pc->token_key), &e) < 0) {
         snprintf(err, errlen, "%s", e.msg);
+        code = e.code;
         goto fail;
     }
     pc->public_url = xstrdup(conf_get("http", "public_url", "http://localhost:8080"));
@@ -155,7 +161,14 @@ int campaign_prepare(PGconn *conn, const char *id, struct prepared_campaign *pc,
     return 0;
 fail:
     campaign_prepared_free(pc);
-    return -1;
+    return code;
+}
+
+/* campaign_prepare - load and compile campaign ID into PC; 0, or -1 with ERR (PC then freed). */
+int campaign_prepare(PGconn *conn, const char *id, struct prepared_campaign *pc, bool *unsigned_warning,
+                     char *err, size_t errlen)
+{
+    return prepare(conn, id, pc, unsigned_warning, err, errlen) < 0 ? -1 : 0;
 }
 
 /* campaign_prepared_free - release everything PC holds. */
@@ -176,6 +189,7 @@ void campaign_prepared_free(struct prepared_campaign *pc)
 /*
  * recipient_load - subscriber EMAIL as a recipient of PC, mailed through the
  * first of the campaign's lists it is subscribed to (else the first list).
+ * Returns 0, or a negative store code with ERR (STORE_ERR_NOTFOUND: no such subscriber).
  */
 int recipient_load(PGconn *conn, const struct prepared_campaign *pc, const char *email, struct prepared_recipient *pr,
                    char *err, size_t errlen)
@@ -184,7 +198,7 @@ int recipient_load(PGconn *conn, const struct prepared_campaign *pc, const char 
     memset(pr, 0, sizeof(*pr));
     if (store_subscriber_get(conn, email, &pr->row, &e) < 0) {
         snprintf(err, errlen, "%s", e.msg);
-        return -1;
+        return e.code;
     }
     json_t *clists = json_object_get(pc->row, "lists"), *sl, *cl, *chosen = json_array_get(clists, 0);
     size_t i, j;
@@ -214,4 +228,51 @@ void recipient_free(struct prepared_recipient *pr)
 {
     json_decref(pr->row);
     memset(pr, 0, sizeof(*pr));
+}
+
+/*
+ * compose_for - campaign ID composed now for EMAIL, as preview and test
+ * messages are: a subscriber's own values, or (with ANY_ADDRESS, when EMAIL
+ * is no subscriber) the campaign's first list and no personal values. The
+ * message is appended to MSG; OUT gets the From address and whether no DKIM
+ * key signed it. Returns 0, or a negative store code with ERR:
+ * STORE_ERR_NOTFOUND (no such campaign or subscriber), STORE_ERR_INVALID
+ * (the campaign does not compile or compose), STORE_ERR_DB.
+ */
+int compose_for(PGconn *conn, const char *id, const char *email, bool any_address, const char *delivery_id,
+                struct buf *msg, struct compose_for_info *out, char *err, size_t errlen)
+{
+    struct prepared_campaign pc;
+    struct prepared_recipient pr;
+    struct compose_scratch scratch = COMPOSE_SCRATCH_INIT;
+    const char *why;
+    memset(out, 0, sizeof(*out));
+    int rc = prepare(conn, id, &pc, &out->unsigned_warning, err, errlen);
+    if (rc < 0)
+        return rc;
+    snprintf(out->from_addr, sizeof(out->from_addr), "%s", pc.cc.from_addr);
+    json_t *none = json_object();
+    if ((rc = recipient_load(conn, &pc, email, &pr, err, errlen)) < 0) {
+        json_t *l = json_array_get(json_object_get(pc.row, "lists"), 0);
+        if (!any_address || rc != STORE_ERR_NOTFOUND)
+            goto out;
+        rc = 0;
+        memset(&pr, 0, sizeof(pr));
+        pr.r.email = email;
+        pr.r.attribs = none;
+        pr.r.list_id = (uint64_t)json_integer_value(json_object_get(l, "id"));
+        pr.r.list_name = json_string_value(json_object_get(l, "name"));
+    }
+    pr.r.delivery_id = delivery_id;
+    if (compose_message(&pc.cc, &pr.r, (long long)time(NULL), &scratch, msg, &why) < 0) {
+        snprintf(err, errlen, "cannot compose campaign %s for %s: %s", id, email, why);
+        rc = STORE_ERR_INVALID;
+    }
+    if (pr.row)
+        recipient_free(&pr);
+out:
+    compose_scratch_free(&scratch);
+    json_decref(none);
+    campaign_prepared_free(&pc);
+    return rc;
 }

@@ -6,6 +6,8 @@
  * campaign_prepared_free  release it
  * recipient_load          one subscriber as a compose recipient (for preview and test)
  * recipient_free          release it
+ * compose_for             one message of a campaign for one address, composed now
+ *                         (the preview and the test message)
  *
  * Errors are one line naming the thing: the campaign, the template line and
  * column, the DKIM key that cannot be loaded. A From domain without a key
@@ -19,7 +21,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "engine/mail/address.h"
 #include "engine/mail/compose.h"
+#include "engine/util/buf.h"
 
 struct prepared_campaign {
     struct compose_campaign cc;
@@ -38,11 +42,18 @@ struct prepared_recipient {
     json_t *row;
 };
 
+struct compose_for_info {
+    char from_addr[ADDRESS_MAX + 1];   /* the campaign's From: the envelope sender of a test */
+    bool unsigned_warning;             /* no DKIM key for the From domain */
+};
+
 int campaign_prepare(PGconn *conn, const char *id, struct prepared_campaign *pc, bool *unsigned_warning,
                      char *err, size_t errlen);
 void campaign_prepared_free(struct prepared_campaign *pc);
 int recipient_load(PGconn *conn, const struct prepared_campaign *pc, const char *email, struct prepared_recipient *pr,
                    char *err, size_t errlen);
 void recipient_free(struct prepared_recipient *pr);
+int compose_for(PGconn *conn, const char *id, const char *email, bool any_address, const char *delivery_id,
+                struct buf *msg, struct compose_for_info *out, char *err, size_t errlen);
 
 #endif

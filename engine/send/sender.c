@@ -784,7 +784,8 @@ static void on_renewed(struct sender *s, PGresult *res, void *arg)
 static void housekeeping(struct sender *s)
 {
     char pid[16], lease[16];
-    if (s->housekeeping_busy || !s->claimq.ready)
+    /* once the release is queued, a heartbeat after it would list the sender again */
+    if (s->housekeeping_busy || !s->claimq.ready || s->deregistering)
         return;
     s->housekeeping_busy = true;
     /* rows held longer than a lease (slow relays, back-pressure) must not be claimed again */

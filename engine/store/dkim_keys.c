@@ -81,6 +81,20 @@ int store_dkim_rm(PGconn *conn, const char *domain, const char *selector, int *r
     return rc;
 }
 
+/* store_dkim_rm_id - remove the key with id ID (a decimal string); STORE_ERR_NOTFOUND when none. */
+int store_dkim_rm_id(PGconn *conn, const char *id, struct store_err *e)
+{
+    PGresult *res = pg_exec(conn, "DELETE FROM dkim_keys WHERE id = CASE WHEN $1 ~ '^[0-9]{1,18}$' THEN $1::bigint END",
+                            1, &id);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot remove DKIM key");
+    else if (strcmp(PQcmdTuples(res), "0") == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no DKIM key %s", id);
+    PQclear(res);
+    return rc;
+}
+
 /* store_dkim_signing - DOMAIN's keys with private parts, RSA first; *ROWS freed with dkim_rows_free. */
 int store_dkim_signing(PGconn *conn, const char *domain, struct dkim_row **rows, size_t *n, struct store_err *e)
 {

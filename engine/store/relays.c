@@ -14,7 +14,7 @@
 #define RELAY_PUBLIC_JSON                                                                          \
     "json_build_object('id', r.id, 'name', r.name, 'host', r.host, 'port', r.port, 'tls', r.tls,"  \
     " 'tls_verify', r.tls_verify, 'ca_file', r.ca_file, 'username', r.username,"                    \
-    " 'password_set', r.password IS NOT NULL, 'max_conns', r.max_conns, 'max_per_conn', r.max_per_conn," \
+    " 'password_set', r.password IS NOT NULL, 'has_password', r.password IS NOT NULL, 'max_conns', r.max_conns, 'max_per_conn', r.max_per_conn," \
     " 'rate', r.rate, 'quota', r.quota, 'quota_period_s', extract(epoch FROM r.quota_period)::bigint," \
     " 'created_at', r.created_at)"
 

@@ -2,7 +2,7 @@
  * relays - the SMTP submission servers postino sends through.
  *
  * store_relay_add    add one; STORE_ERR_EXISTS when the name is taken
- * store_relay_ls     every relay as JSON, the password only as "password_set"
+ * store_relay_ls     every relay as JSON, the password only as "password_set" / "has_password"
  * store_relay_rm     remove one by name
  * store_relay_load   relays with their passwords, for senders (one, or all when NAME is NULL)
  * relay_defs_free    release what store_relay_load returned (passwords wiped)

@@ -199,3 +199,136 @@ int store_subscriber_blocklist(PGconn *conn, const char *email, json_t **out, st
         rc = store_subscriber_get(conn, email, out, e);
     return rc;
 }
+
+#define SUBSCRIPTION_JSON                                                                  \
+    "json_build_object('list_id', l.id, 'list', l.name, 'optin', l.optin, 'status', sl.status," \
+    " 'created_at', sl.created_at, 'updated_at', sl.updated_at)"
+
+/* store_subscription_ls - the subscriptions of subscriber EMAIL, by list name. */
+int store_subscription_ls(PGconn *conn, const char *email, json_t **out, struct store_err *e)
+{
+    const char *params[] = { email };
+    PGresult *res = pg_exec(conn,
+                            "SELECT (SELECT coalesce(json_agg(" SUBSCRIPTION_JSON " ORDER BY l.name), '[]')"
+                            " FROM subscriptions sl JOIN lists l ON l.id = sl.list_id WHERE sl.subscriber_id = s.id)"
+                            " FROM subscribers s WHERE lower(s.email) = lower($1)",
+                            1, params);
+    return store_json_row(conn, res, out, e, "cannot read subscriptions", "no subscriber %s", email);
+}
+
+/* the subscription of EMAIL to list LIST (name or id) as JSON; STORE_ERR_NOTFOUND naming what is missing */
+static int subscription_get(PGconn *conn, const char *email, const char *list, json_t **out, struct store_err *e)
+{
+    const char *params[] = { email, list };
+    PGresult *res = pg_exec(conn,
+                            "SELECT " SUBSCRIPTION_JSON " FROM subscriptions sl JOIN lists l ON l.id = sl.list_id"
+                            " JOIN subscribers s ON s.id = sl.subscriber_id WHERE lower(s.email) = lower($1)"
+                            " AND l.id = (SELECT l.id FROM lists l WHERE " LIST_REF_MATCH(2)
+                            "   ORDER BY (l.name = $2) DESC LIMIT 1)",
+                            2, params);
+    return store_json_row(conn, res, out, e, "cannot read subscription", "%s is not subscribed to list \"%s\"",
+                          email, list);
+}
+
+/*
+ * store_subscription_set - subscribe EMAIL to LIST with STATUS (NULL:
+ * confirmed on a single opt-in list, unconfirmed on a double one). An
+ * existing subscription changes only to a STATUS given, or back from
+ * unsubscribed; *CREATED says whether it is new. STORE_ERR_NOTFOUND for an
+ * unknown subscriber or list, STORE_ERR_EXISTS when it already has that
+ * status or the subscriber is blocklisted. *OUT is the subscription.
+ */
+int store_subscription_set(PGconn *conn, const char *email, const char *list, const char *status, bool *created,
+                           json_t **out, struct store_err *e)
+{
+    const char *p1[] = { email, list };
+    PGresult *res = pg_exec(conn,
+                            "SELECT s.id, s.status, (SELECT l.id FROM lists l WHERE " LIST_REF_MATCH(2)
+                            "   ORDER BY (l.name = $2) DESC LIMIT 1),"
+                            " (SELECT l.optin FROM lists l WHERE " LIST_REF_MATCH(2)
+                            "   ORDER BY (l.name = $2) DESC LIMIT 1)"
+                            " FROM subscribers s WHERE lower(s.email) = lower($1)",
+                            2, p1);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot subscribe");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no subscriber %s", email);
+    else if (PQgetisnull(res, 0, 2))
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no list \"%s\"", list);
+    else if (strcmp(PQgetvalue(res, 0, 1), "blocklisted") == 0)
+        rc = store_fail(e, STORE_ERR_EXISTS, "subscriber %s is blocklisted", email);
+    if (rc < 0) {
+        PQclear(res);
+        return rc;
+    }
+    char sub_id[32], list_id[32];
+    snprintf(sub_id, sizeof(sub_id), "%s", PQgetvalue(res, 0, 0));
+    snprintf(list_id, sizeof(list_id), "%s", PQgetvalue(res, 0, 2));
+    const char *st = status ? status : strcmp(PQgetvalue(res, 0, 3), "double") == 0 ? "unconfirmed" : "confirmed";
+    PQclear(res);
+    const char *p2[] = { sub_id, list_id, st, status ? "t" : "f" };
+    if (pg_begin(conn) < 0)
+        return store_fail_db(e, conn, NULL, "cannot subscribe");
+    res = pg_exec(conn,
+                  "INSERT INTO subscriptions AS sl (subscriber_id, list_id, status) VALUES ($1, $2, $3)"
+                  " ON CONFLICT (subscriber_id, list_id) DO UPDATE SET status = EXCLUDED.status, updated_at = now()"
+                  " WHERE sl.status <> EXCLUDED.status AND ($4::boolean OR sl.status = 'unsubscribed')"
+                  " RETURNING (xmax = 0)",
+                  4, p2);
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot subscribe");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_EXISTS, "%s is already subscribed to list \"%s\"", email, list);
+    else
+        *created = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    /* double opt-in: the confirmation message is queued with the subscription, or neither is */
+    int queued;
+    const char *skipped = NULL;
+    if (rc == STORE_OK)
+        rc = store_tx_confirm(conn, sub_id, &queued, &skipped, e);
+    if (rc < 0) {
+        pg_rollback(conn);
+        return rc;
+    }
+    if (skipped)
+        log_warn("subscriber %s: no confirmation message sent: %s", email, skipped);
+    if (pg_commit(conn) < 0)
+        return store_fail_db(e, conn, NULL, "cannot subscribe");
+    return subscription_get(conn, email, list, out, e);
+}
+
+/*
+ * store_subscription_rm - mark EMAIL's subscription to LIST unsubscribed
+ * (again is fine). STORE_ERR_NOTFOUND for an unknown subscriber or list or
+ * no subscription. *OUT is the subscription.
+ */
+int store_subscription_rm(PGconn *conn, const char *email, const char *list, json_t **out, struct store_err *e)
+{
+    const char *params[] = { email, list };
+    PGresult *res = pg_exec(conn,
+                            "UPDATE subscriptions sl SET status = 'unsubscribed', updated_at = now()"
+                            " FROM subscribers s WHERE s.id = sl.subscriber_id AND lower(s.email) = lower($1)"
+                            " AND sl.list_id = (SELECT l.id FROM lists l WHERE " LIST_REF_MATCH(2)
+                            "   ORDER BY (l.name = $2) DESC LIMIT 1) AND sl.status <> 'unsubscribed'",
+                            2, params);
+    int rc = pg_ok(res) ? STORE_OK : store_fail_db(e, conn, res, "cannot unsubscribe");
+    PQclear(res);
+    if (rc < 0)
+        return rc;
+    rc = subscription_get(conn, email, list, out, e);
+    if (rc != STORE_ERR_NOTFOUND)
+        return rc;
+    /* say what is missing: the subscriber, the list, or the subscription */
+    res = pg_exec(conn,
+                  "SELECT EXISTS (SELECT 1 FROM subscribers s WHERE lower(s.email) = lower($1)),"
+                  " EXISTS (SELECT 1 FROM lists l WHERE " LIST_REF_MATCH(2) ")",
+                  2, params);
+    if (pg_ok(res) && strcmp(PQgetvalue(res, 0, 0), "f") == 0)
+        store_fail(e, STORE_ERR_NOTFOUND, "no subscriber %s", email);
+    else if (pg_ok(res) && strcmp(PQgetvalue(res, 0, 1), "f") == 0)
+        store_fail(e, STORE_ERR_NOTFOUND, "no list \"%s\"", list);
+    PQclear(res);
+    return rc;
+}

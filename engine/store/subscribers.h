@@ -8,6 +8,9 @@
  * store_subscriber_get_id     the same by id (digits only; NOTFOUND otherwise)
  * store_subscriber_rm         delete one subscriber (and its subscriptions)
  * store_subscriber_blocklist  blocklist one subscriber and unsubscribe it everywhere
+ * store_subscription_ls       a subscriber's subscriptions (list, status, dates)
+ * store_subscription_set      subscribe a subscriber to one list, or change the status
+ * store_subscription_rm       unsubscribe a subscriber from one list
  *
  * Emails given here are already normalised (address_normalize); lookups
  * are case-insensitive. JSON results are the caller's to json_decref().
@@ -17,6 +20,7 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "engine/store/store.h"
@@ -46,5 +50,9 @@ int store_subscriber_get(PGconn *conn, const char *email, json_t **out, struct s
 int store_subscriber_get_id(PGconn *conn, const char *id, json_t **out, struct store_err *e);
 int store_subscriber_rm(PGconn *conn, const char *email, struct store_err *e);
 int store_subscriber_blocklist(PGconn *conn, const char *email, json_t **out, struct store_err *e);
+int store_subscription_ls(PGconn *conn, const char *email, json_t **out, struct store_err *e);
+int store_subscription_set(PGconn *conn, const char *email, const char *list, const char *status, bool *created,
+                           json_t **out, struct store_err *e);
+int store_subscription_rm(PGconn *conn, const char *email, const char *list, json_t **out, struct store_err *e);
 
 #endif

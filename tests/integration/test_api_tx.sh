@@ -360,6 +360,19 @@ wait_for "the confirmation for fay" 20 sink_has fay@example.org
 mta_drain
 check_confirm fay@example.org "$FAY" "$NEWS" ""
 
+check "double opt-in through POST /subscribers/{id}/subscriptions: the confirmation arrives; repeating it queues no second"
+postino subscriber add kim@example.org --list open
+expect_rc 0
+KIM=$(psql_q "SELECT id FROM subscribers WHERE email = 'kim@example.org'")
+req POST "/api/v1/subscribers/$KIM/subscriptions" '{"list":"news"}'
+expect_code 201
+wait_for "the confirmation for kim" 20 sink_has kim@example.org
+mta_drain
+check_confirm kim@example.org "$KIM" "$NEWS" ""
+req POST "/api/v1/subscribers/$KIM/subscriptions" '{"list":"news"}'
+expect_code 409
+[ "$(psql_q "SELECT count(*) FROM deliveries WHERE subscriber_id = $KIM")" = 1 ] || fail "a second confirmation was queued"
+
 check "single opt-in, confirmed-on-entry and imported subscriptions send no confirmation"
 N0=$(deliveries)
 postino subscriber add gil@example.org --list open

@@ -1,0 +1,384 @@
+/*
+ * h_imports - imports over HTTP, through the same engine as postino import.
+ *
+ * api_imports_create   POST /api/v1/imports?list=…: the body (text/csv or
+ *                      XML, spooled to a file by the server) imported at once
+ *                      when small, else as a job run by a thread of this server
+ * api_imports_get      GET /api/v1/imports/{import}: a job's state and summary
+ * api_imports_rejects  GET /api/v1/imports/{import}/rejects: its rejected rows (CSV)
+ *
+ * Every import is a row of import_jobs. A body of at most [api]
+ * import_inline_max bytes (default 1 MB) is answered 200 with the summary
+ * `postino import --json` prints; a larger one 202 with {id, state,
+ * location}. The body is never in memory: the server spooled it, the job
+ * renames the file and removes it when done. A job whose server process is
+ * gone before it ended (same host, no such process) is reported failed:
+ * its transaction died with it, so nothing of it was imported.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api/handlers.h"
+#include "engine/store/import_jobs.h"
+#include "engine/store/lists.h"
+#include "engine/store/pg.h"
+#include "engine/util/alloc.h"
+#include "engine/util/conf.h"
+#include "engine/util/log.h"
+#include "engine/util/str.h"
+#include "importers/import.h"
+
+#define IMPORT_MAPS_MAX 100
+
+/* one import's options as given, owning its strings (a job's thread keeps them) */
+struct import_task {
+    char id[32];
+    char *conninfo;
+    char *path;                 /* the spooled body */
+    char *rejects_path;
+    char *list, *status, *encoding;
+    char *maps[IMPORT_MAPS_MAX];
+    size_t nmaps;
+    struct import_opts o;
+    size_t rejects_max;
+};
+
+static void task_free(struct import_task *t)
+{
+    xfree(t->conninfo);
+    xfree(t->path);
+    xfree(t->rejects_path);
+    xfree(t->list);
+    xfree(t->status);
+    xfree(t->encoding);
+    for (size_t i = 0; i < t->nmaps; i++)
+        xfree(t->maps[i]);
+    xfree(t);
+}
+
+static enum MHD_Result map_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct import_task *t = cls;
+    (void)kind;
+    if (strcmp(key, "map") != 0)
+        return MHD_YES;
+    if (t->nmaps == IMPORT_MAPS_MAX)
+        return MHD_NO;
+    t->maps[t->nmaps++] = xstrdup(value ? value : "");
+    return MHD_YES;
+}
+
+/* a boolean query argument NAME into *V; -1 with 400 set */
+static int query_bool(struct api_req *r, const char *name, bool *v)
+{
+    const char *s = api_query(r, name);
+    if (!s)
+        return 0;
+    if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0 || !*s)
+        *v = true;
+    else if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0 || strcmp(s, "no") == 0)
+        *v = false;
+    else {
+        api_reply_error(r, 400, "invalid_field", name, "\"%s\" must be true or false", name);
+        return -1;
+    }
+    return 0;
+}
+
+/* the options of R's query string into T; -1 with 400 set */
+static int task_options(struct api_req *r, struct import_task *t)
+{
+    static const char *const allowed[] = { "list", "mode", "overwrite", "status", "delimiter", "encoding",
+                                           "map", "format", "dry_run", NULL };
+    const char *list = api_query(r, "list"), *mode = api_query(r, "mode"), *status = api_query(r, "status");
+    const char *delim = api_query(r, "delimiter"), *enc = api_query(r, "encoding"), *fmt = api_query(r, "format");
+    struct import_opts *o = &t->o;
+    if (api_query_only(r, allowed) < 0)
+        return -1;
+    if (!mode || strcmp(mode, "subscribe") == 0)
+        o->load.mode = IMPORT_SUBSCRIBE;
+    else if (strcmp(mode, "unsubscribe") == 0)
+        o->load.mode = IMPORT_UNSUBSCRIBE;
+    else if (strcmp(mode, "blocklist") == 0)
+        o->load.mode = IMPORT_BLOCKLIST;
+    else
+        return api_reply_error(r, 400, "invalid_field", "mode", "\"mode\" must be subscribe, unsubscribe or blocklist"),
+               -1;
+    if (list && (!*list || strlen(list) > 200))
+        return api_reply_error(r, 400, "invalid_field", "list", "\"list\" must be a list name or id"), -1;
+    if (!list && o->load.mode != IMPORT_BLOCKLIST)
+        return api_reply_error(r, 400, "missing_field", "list", "query argument \"list\" is required"), -1;
+    if (status && strcmp(status, "confirmed") != 0 && strcmp(status, "unconfirmed") != 0)
+        return api_reply_error(r, 400, "invalid_field", "status", "\"status\" must be confirmed or unconfirmed"), -1;
+    if (delim) {
+        if (strcmp(delim, "tab") == 0 || strcmp(delim, "\t") == 0)
+            o->delimiter = '\t';
+        else if (strlen(delim) == 1 && strchr(",;|:", delim[0]))
+            o->delimiter = delim[0];
+        else
+            return api_reply_error(r, 400, "invalid_field", "delimiter",
+                                   "\"delimiter\" must be one of , ; | : or tab"), -1;
+    }
+    if (enc && (!*enc || strlen(enc) > 32 ||
+                strspn(enc, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.") != strlen(enc)))
+        return api_reply_error(r, 400, "invalid_field", "encoding", "\"encoding\" must be an encoding name"), -1;
+    if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "xml") != 0)
+        return api_reply_error(r, 400, "invalid_field", "format", "\"format\" must be csv or xml"), -1;
+    if (query_bool(r, "overwrite", &o->load.overwrite) < 0 || query_bool(r, "dry_run", &o->load.dry_run) < 0)
+        return -1;
+    /* the format: as named, else as the content type says */
+    o->format_given = true;
+    o->format = fmt ? (strcmp(fmt, "xml") == 0 ? IMPORT_FORMAT_XML : IMPORT_FORMAT_CSV)
+                    : (strncasecmp(r->content_type, "text/csv", 8) == 0 ? IMPORT_FORMAT_CSV : IMPORT_FORMAT_XML);
+    if (MHD_get_connection_values(r->mc, MHD_GET_ARGUMENT_KIND, map_arg, t) < 0 || t->nmaps == IMPORT_MAPS_MAX)
+        return api_reply_error(r, 400, "invalid_field", "map", "at most %d \"map\" arguments", IMPORT_MAPS_MAX - 1),
+               -1;
+    struct import_map m = { 0 };
+    char err[512];
+    for (size_t i = 0; i < t->nmaps; i++)
+        if (import_map_add(&m, t->maps[i], err, sizeof(err)) < 0) {
+            import_map_free(&m);
+            return api_reply_error(r, 400, "invalid_field", "map", "\"map\": %s", err), -1;
+        }
+    import_map_free(&m);
+    t->list = list ? xstrdup(list) : NULL;
+    t->status = status ? xstrdup(status) : NULL;
+    t->encoding = enc ? xstrdup(enc) : NULL;
+    o->load.list = t->list;
+    o->load.status = t->status;
+    o->encoding = t->encoding;
+    return 0;
+}
+
+/* the options of T as stored with the job */
+static json_t *task_json(const struct import_task *t)
+{
+    const struct import_opts *o = &t->o;
+    char delim[2] = { (char)o->delimiter, 0 };
+    json_t *maps = json_array();
+    for (size_t i = 0; i < t->nmaps; i++)
+        json_array_append_new(maps, json_string(t->maps[i]));
+    return json_pack("{s:s?, s:s, s:s, s:b, s:s?, s:s?, s:s?, s:o, s:b}", "list", t->list, "mode",
+                     import_mode_name(o->load.mode), "format", o->format == IMPORT_FORMAT_XML ? "xml" : "csv",
+                     "overwrite", o->load.overwrite, "status", t->status, "delimiter",
+                     o->delimiter == '\t' ? "tab" : o->delimiter ? delim : NULL, "encoding", t->encoding, "map",
+                     maps, "dry_run", o->load.dry_run);
+}
+
+/* read at most MAX bytes of PATH into OUT; *TRUNCATED when there was more */
+static void rejects_read(const char *path, size_t max, struct buf *out, bool *truncated)
+{
+    FILE *f = fopen(path, "r");
+    char chunk[65536];
+    size_t n;
+    *truncated = false;
+    if (!f)
+        return;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (out->len + n > max) {
+            buf_append(out, chunk, max - out->len);
+            *truncated = true;
+            break;
+        }
+        buf_append(out, chunk, n);
+    }
+    fclose(f);
+}
+
+/*
+ * run T's import on CONN and record its outcome: *SUMMARY (the caller's)
+ * when it landed, else -1 with ERR. The spooled files are removed.
+ */
+static int task_run(PGconn *conn, struct import_task *t, json_t **summary, char *err, size_t errlen)
+{
+    struct import_map map = { 0 };
+    struct import_counts counts;
+    struct store_err e;
+    struct buf rejects = BUF_INIT;
+    bool truncated = false;
+    *summary = NULL;
+    for (size_t i = 0; i < t->nmaps; i++)
+        import_map_add(&map, t->maps[i], err, errlen);   /* checked when the request came */
+    t->o.map = &map;
+    t->o.path = t->path;
+    t->o.rejects_path = t->rejects_path;
+    int rc = import_run(conn, &t->o, &counts, err, errlen);
+    import_map_free(&map);
+    if (rc == 0) {
+        *summary = import_summary_json(&t->o, "body", &counts);
+        json_object_set_new(*summary, "id", json_integer(strtoll(t->id, NULL, 10)));
+        rejects_read(t->rejects_path, t->rejects_max, &rejects, &truncated);
+    }
+    if (store_import_job_finish(conn, t->id, *summary, rc == 0 ? NULL : err, rejects.data, rejects.len, truncated,
+                                &e) < 0)
+        log_error("api: import %s: %s", t->id, e.msg);
+    buf_free(&rejects);
+    unlink(t->path);
+    unlink(t->rejects_path);
+    return rc;
+}
+
+/* a job's thread: its own connection, the import, the outcome recorded */
+static void *job_main(void *arg)
+{
+    struct import_task *t = arg;
+    char err[1024];
+    struct store_err e;
+    json_t *summary = NULL;
+    PGconn *conn = pg_connect(t->conninfo, err, sizeof(err));
+    if (!conn) {
+        log_error("api: import %s cannot start: %s", t->id, err);
+        unlink(t->path);
+    } else if (store_import_job_start(conn, t->id, &e) < 0) {
+        log_error("api: import %s cannot start: %s", t->id, e.msg);
+        unlink(t->path);
+    } else {
+        log_info("api: import %s started", t->id);
+        if (task_run(conn, t, &summary, err, sizeof(err)) == 0)
+            log_info("api: import %s done", t->id);
+        else
+            log_warn("api: import %s failed: %s", t->id, err);
+    }
+    json_decref(summary);
+    if (conn)
+        PQfinish(conn);
+    task_free(t);
+    return NULL;
+}
+
+/* start T as a job in a detached thread; 0 or -1 */
+static int job_start(struct import_task *t)
+{
+    pthread_t th;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&th, &attr, job_main, t);
+    pthread_attr_destroy(&attr);
+    return rc == 0 ? 0 : -1;
+}
+
+/* api_imports_create - POST /api/v1/imports */
+void api_imports_create(struct api_req *r)
+{
+    struct import_task *t = xcalloc(1, sizeof(*t));
+    struct store_err e;
+    char err[1024], server[300], host[256] = "";
+    json_t *j = NULL, *l = NULL;
+    size_t inline_max = (size_t)conf_get_long("api", "import_inline_max", 1024L * 1024, 0, 1L << 40);
+    t->rejects_max = (size_t)conf_get_long("api", "import_rejects_max", 1024L * 1024, 0, 1L << 30);
+    if (task_options(r, t) < 0)
+        goto out;
+    if (!r->body_path || r->body_len == 0) {
+        api_reply_error(r, 400, "invalid_field", "body", "the request body is empty");
+        goto out;
+    }
+    if (!api_db(r))
+        goto out;
+    if (t->list && store_list_get(r->conn, t->list, &l, &e) < 0) {
+        api_reply_store(r, &e);
+        goto out;
+    }
+    bool now = r->body_len <= inline_max;
+    gethostname(host, sizeof(host) - 1);
+    snprintf(server, sizeof(server), "%s:%d", host, (int)getpid());
+    json_t *opts = task_json(t);
+    int rc = store_import_job_create(r->conn, opts, (long long)r->body_len, r->user.id, now, server, t->id, &e);
+    json_decref(opts);
+    if (rc < 0) {
+        api_reply_store(r, &e);
+        goto out;
+    }
+    if (now) {
+        t->path = xstrdup(r->body_path);
+        t->rejects_path = xasprintf("%s.rejects", r->body_path);
+        if (task_run(r->conn, t, &j, err, sizeof(err)) == 0)
+            api_reply_json(r, 200, j);
+        else
+            api_reply_error(r, 400, "invalid_import", "body", "nothing was imported: %s", err);
+        goto out;
+    }
+    /* the spooled file becomes the job's: the server removes the old name only */
+    char *dir = xstrdup(r->body_path), *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    t->path = xasprintf("%s/import-%s.data", slash ? dir : ".", t->id);
+    t->rejects_path = xasprintf("%s/import-%s.rejects", slash ? dir : ".", t->id);
+    xfree(dir);
+    t->conninfo = xstrdup(api_conninfo(r));
+    if (rename(r->body_path, t->path) < 0 || job_start(t) < 0) {
+        log_error("api: import %s cannot start: %s", t->id, strerror(errno));
+        unlink(t->path);
+        store_import_job_finish(r->conn, t->id, NULL, "the import could not be started", NULL, 0, false, &e);
+        api_reply_error(r, 503, "unavailable", NULL, "the import could not be started; try again later");
+        goto out;
+    }
+    api_reply_json(r, 202, json_pack("{s:I, s:s, s:s+}", "id", (json_int_t)strtoll(t->id, NULL, 10), "state",
+                                     "queued", "location", "/api/v1/imports/", t->id));
+    t = NULL;   /* the thread's now */
+out:
+    json_decref(l);
+    if (t)
+        task_free(t);
+}
+
+/* did job J's server (HOST:PID) run on this host and end before the job did */
+static bool job_orphaned(json_t *j)
+{
+    const char *state = json_string_value(json_object_get(j, "state"));
+    const char *server = json_string_value(json_object_get(j, "server"));
+    char host[256] = "";
+    const char *colon = server ? strrchr(server, ':') : NULL;
+    if (!state || (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0) || !colon)
+        return false;
+    gethostname(host, sizeof(host) - 1);
+    long pid = strtol(colon + 1, NULL, 10);
+    return strlen(host) == (size_t)(colon - server) && strncmp(server, host, strlen(host)) == 0 && pid > 0 &&
+           pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/* api_imports_get - GET /api/v1/imports/{import} */
+void api_imports_get(struct api_req *r)
+{
+    struct store_err e;
+    json_t *j = NULL;
+    if (!api_db(r))
+        return;
+    if (store_import_job_get(r->conn, api_param(r, 0), &j, &e) < 0)
+        return api_reply_store(r, &e);
+    if (job_orphaned(j)) {
+        json_decref(j);
+        j = NULL;
+        if (store_import_job_finish(r->conn, api_param(r, 0), NULL,
+                                    "the server running the import stopped before it ended; nothing was imported",
+                                    NULL, 0, false, &e) < 0 ||
+            store_import_job_get(r->conn, api_param(r, 0), &j, &e) < 0)
+            return api_reply_store(r, &e);
+    }
+    api_reply_json(r, 200, j);
+}
+
+/* api_imports_rejects - GET /api/v1/imports/{import}/rejects: line,reason,row as CSV */
+void api_imports_rejects(struct api_req *r)
+{
+    struct store_err e;
+    struct buf csv = BUF_INIT;
+    if (!api_db(r))
+        return;
+    if (store_import_job_rejects(r->conn, api_param(r, 0), &csv, &e) < 0) {
+        buf_free(&csv);
+        return api_reply_store(r, &e);
+    }
+    if (csv.len == 0)
+        buf_appends(&csv, "line,reason,row\n");
+    api_reply_text(r, 200, "text/csv; charset=utf-8", &csv);
+    buf_free(&csv);
+}
