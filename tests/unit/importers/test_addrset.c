@@ -1,5 +1,6 @@
 /* test_addrset - the set of addresses seen: "surely new" only when no earlier address can equal it under lower(). */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,6 +73,30 @@ static void test_addrset_non_ascii_is_never_surely_new(void **state)
     import_addrset_free(&s);
 }
 
+/* Every ASCII byte at every place in a word: C and C ^ 0x20 share a key exactly when both are letters. */
+static void test_addrset_folds_exactly_the_ascii_letters(void **state)
+{
+    (void)state;
+    char a[32], b[32];
+    for (int c = 0x21; c < 0x7f; c++) {
+        int d = c ^ 0x20;
+        if (d < 0x21 || d > 0x7e)
+            continue;
+        bool letters = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+        for (int at = 0; at < 17; at++) {
+            struct import_addrset s;
+            memset(a, 'x', sizeof(a));
+            memcpy(b, a, sizeof(b));
+            a[at] = (char)c, b[at] = (char)d;
+            a[18] = b[18] = 0;
+            import_addrset_init(&s, 100);
+            assert_int_equal(import_addrset_add(&s, a), 1);
+            assert_int_equal(import_addrset_add(&s, b), letters ? 0 : 1);
+            import_addrset_free(&s);
+        }
+    }
+}
+
 static void test_addrset_full_set_answers_maybe_seen(void **state)
 {
     (void)state;
@@ -114,6 +139,7 @@ int main(void)
         cmocka_unit_test(test_addrset_letter_case_is_no_difference),
         cmocka_unit_test(test_addrset_letters_lower_folds_to_ascii_share_a_key),
         cmocka_unit_test(test_addrset_non_ascii_is_never_surely_new),
+        cmocka_unit_test(test_addrset_folds_exactly_the_ascii_letters),
         cmocka_unit_test(test_addrset_full_set_answers_maybe_seen),
         cmocka_unit_test(test_addrset_growth_keeps_every_address),
     };
