@@ -52,7 +52,8 @@ struct import_loader {
     bool in_tx;
     bool extra_lists;           /* some row names lists of its own */
     bool direct;                /* the target was empty: new rows go straight into subscribers */
-    struct import_addrset seen; /* with DIRECT: the addresses of the rows so far */
+    struct import_addrset seen; /* the addresses of the rows so far */
+    bool repeats;               /* some row may repeat the address of an earlier one */
     long long nstage, ndirect;  /* rows sent to import_stage, to subscribers */
     struct buf out;             /* rows for import_stage */
     struct buf out_direct;      /* rows for subscribers */
@@ -279,7 +280,10 @@ static int loader_add_direct(struct import_loader *l, const struct import_row *r
 /* import_loader_add - queue ROW for the database; 0, or -1 with ERR when sending fails. */
 int import_loader_add(struct import_loader *l, const struct import_row *row, char *err, size_t errlen)
 {
-    if (l->direct && import_addrset_add(&l->seen, row->email) == 1 && row->nlists == 0)
+    int fresh = import_addrset_add(&l->seen, row->email);
+    if (!fresh)
+        l->repeats = true;
+    if (l->direct && fresh && row->nlists == 0)
         return loader_add_direct(l, row, err, errlen);
     struct buf *b = &l->out;
     l->nstage++;
@@ -327,17 +331,21 @@ static int loader_end_copy(struct import_loader *l, const char *errmsg, char *er
  * line) with what the database holds about it. New addresses are not here;
  * they go straight from import_stage into subscribers below.
  */
-static const char sql_rows[] =
-    "CREATE TEMP TABLE import_rows ON COMMIT DROP AS"
-    " SELECT DISTINCT ON (s.id) st.rn, st.email, st.name, st.attribs, st.lists,"
-    "  s.id AS sid, s.status AS sstatus, z.status AS substatus,"
-    "  ($2::boolean AND ((st.name IS NOT NULL AND st.name <> s.name) OR NOT s.attribs @> st.attribs)) AS changed,"
-    "  (st.lists IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(st.lists) AS x(id)"
-    "   WHERE NOT EXISTS (SELECT 1 FROM subscriptions y WHERE y.subscriber_id = s.id AND y.list_id = x.id)))"
-    "   AS extra_missing"
-    " FROM import_stage st JOIN subscribers s ON lower(s.email) = lower(st.email)"
+#define ROWS_SELECT                                                                                        \
+    " st.rn, st.email, st.name, st.attribs, st.lists,"                                                         \
+    "  s.id AS sid, s.status AS sstatus, z.status AS substatus,"                                              \
+    "  ($2::boolean AND ((st.name IS NOT NULL AND st.name <> s.name) OR NOT s.attribs @> st.attribs)) AS changed," \
+    "  (st.lists IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(st.lists) AS x(id)"                                  \
+    "   WHERE NOT EXISTS (SELECT 1 FROM subscriptions y WHERE y.subscriber_id = s.id AND y.list_id = x.id)))"      \
+    "   AS extra_missing"                                                                                         \
+    " FROM import_stage st JOIN subscribers s ON lower(s.email) = lower(st.email)"                               \
     " LEFT JOIN subscriptions z ON z.subscriber_id = s.id AND z.list_id = $1::bigint"
-    " ORDER BY s.id, st.rn";
+
+static const char sql_rows[] =
+    "CREATE TEMP TABLE import_rows ON COMMIT DROP AS SELECT DISTINCT ON (s.id)" ROWS_SELECT " ORDER BY s.id, st.rn";
+
+/* The same when no address is twice in import_stage: no sort needed to keep the first. */
+static const char sql_rows_once[] = "CREATE TEMP TABLE import_rows ON COMMIT DROP AS SELECT" ROWS_SELECT;
 
 /*
  * New addresses: inserted in file order, so the unique index on lower(email)
@@ -476,28 +484,35 @@ static int loader_merge(struct import_loader *l, struct import_counts *c, char *
     const char *p_over[] = { l->o.mode == IMPORT_BLOCKLIST ? "true" : "false" };
     long long existing = 0, added = 0;
     const char *counts_sql;
+    bool once = !l->repeats;    /* each address at most once in import_stage */
     if (l->direct && loader_merge_direct(l, p_list, err, errlen) < 0)
         return -1;
     if (l->direct && l->nstage == 0) {
         c->added = l->ndirect;
         return 0;
     }
-    if (loader_exec(l, sql_rows, 2, p_rows, &existing, "cannot merge", err, errlen) < 0)
+    if (loader_exec(l, once ? sql_rows_once : sql_rows, 2, p_rows, &existing, "cannot merge", err, errlen) < 0)
         return -1;
     if (l->o.mode == IMPORT_UNSUBSCRIBE) {
-        PGresult *res = pg_exec(l->conn, sql_unsub_missing, 0, NULL);
-        if (!pg_ok(res)) {
-            loader_db_fail(l, res, "cannot merge", err, errlen);
+        if (once) {
+            c->not_found = l->nstage - existing;
+        } else {
+            PGresult *res = pg_exec(l->conn, sql_unsub_missing, 0, NULL);
+            if (!pg_ok(res)) {
+                loader_db_fail(l, res, "cannot merge", err, errlen);
+                PQclear(res);
+                return -1;
+            }
+            c->not_found = atoll(PQgetvalue(res, 0, 0));
             PQclear(res);
-            return -1;
         }
-        c->not_found = atoll(PQgetvalue(res, 0, 0));
-        PQclear(res);
         if (loader_exec(l, sql_unsub, 1, p_list, NULL, "cannot unsubscribe", err, errlen) < 0)
             return -1;
         counts_sql = sql_unsub_counts;
     } else {
-        if (loader_insert_new(l, p_list, &added, err, errlen) < 0 ||
+        /* With each address once, every staged row named an existing subscriber: nothing new. */
+        bool none_new = once && existing == l->nstage;
+        if ((!none_new && loader_insert_new(l, p_list, &added, err, errlen) < 0) ||
             (l->o.overwrite &&
              loader_exec(l, sql_overwrite, 1, p_over, NULL, "cannot update subscribers", err, errlen) < 0))
             return -1;

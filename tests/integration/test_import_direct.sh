@@ -125,6 +125,17 @@ expect_general
 expect_counts "6 3 0 0 0 0 2 1"
 expect_q "$SUBS" "$LISTS_SUBS"
 
+check "unsubscribe with each address once (no sort, not found by subtraction) and with a repeat"
+printf 'email\nben@example.com\nnobody@example.com\n' > unsub-once.csv
+postino import unsub-once.csv --list news --mode unsubscribe --json
+expect_rc 0
+expect_counts "2 0 1 0 0 1 0 0"
+printf 'email\nben@example.com\nnobody@example.com\nBEN@example.com\n' > unsub-repeat.csv
+postino import unsub-repeat.csv --list news --mode unsubscribe --json
+expect_rc 0
+expect_counts "3 0 0 1 0 1 1 0"
+expect_q "SELECT z.status FROM subscriptions z JOIN subscribers s ON s.id = z.subscriber_id JOIN lists l ON l.id = z.list_id WHERE s.email = 'ben@example.com' AND l.name = 'news'" unsubscribed
+
 check "blocklist and unsubscribe modes into an empty table take the general path"
 reset_empty
 postino --log-level debug import tricky.csv --mode blocklist --json
