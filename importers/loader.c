@@ -13,8 +13,9 @@
  * import_stage receives every clean row as sent (rn = the record's line).
  * import_rows holds the addresses the database already knows, each once
  * (DISTINCT ON the subscriber, keeping the first row by line), with what the
- * database holds about them; every outcome for them is one statement and
- * their counts one aggregate. New addresses go from import_stage straight
+ * database holds about them and the line of that row in import_stage (where
+ * --overwrite takes the name and attributes from); every outcome for them is
+ * one statement and their counts one aggregate. New addresses go from import_stage straight
  * into subscribers in line order, so the unique index on lower(email) keeps
  * the first row of each and ignores its repeats; duplicates are then what is
  * left: loaded rows minus existing, new and unknown addresses. Counts are
@@ -331,9 +332,8 @@ static int loader_end_copy(struct import_loader *l, const char *errmsg, char *er
  * line) with what the database holds about it. New addresses are not here;
  * they go straight from import_stage into subscribers below.
  */
-#define ROWS_SELECT                                                                                        \
-    " st.rn, st.email, st.name, st.attribs, st.lists,"                                                         \
-    "  s.id AS sid, s.status AS sstatus, z.status AS substatus,"                                              \
+#define ROWS_SELECT                                                                                           \
+    " st.rn, s.id AS sid, s.status AS sstatus, z.status AS substatus,"                                            \
     "  ($2::boolean AND ((st.name IS NOT NULL AND st.name <> s.name) OR NOT s.attribs @> st.attribs)) AS changed," \
     "  (st.lists IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(st.lists) AS x(id)"                                  \
     "   WHERE NOT EXISTS (SELECT 1 FROM subscriptions y WHERE y.subscriber_id = s.id AND y.list_id = x.id)))"      \
@@ -370,8 +370,9 @@ static const char sql_unsub_missing[] =
     " WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE lower(s.email) = lower(st.email))";
 
 static const char sql_overwrite[] =
-    "UPDATE subscribers s SET name = coalesce(r.name, s.name), attribs = s.attribs || r.attribs, updated_at = now()"
-    " FROM import_rows r WHERE r.changed AND s.id = r.sid AND ($1::boolean OR r.sstatus <> 'blocklisted')";
+    "UPDATE subscribers s SET name = coalesce(st.name, s.name), attribs = s.attribs || st.attribs, updated_at = now()"
+    " FROM import_rows r JOIN import_stage st ON st.rn = r.rn"
+    " WHERE r.changed AND s.id = r.sid AND ($1::boolean OR r.sstatus <> 'blocklisted')";
 
 static const char sql_sub_existing[] =
     "INSERT INTO subscriptions (subscriber_id, list_id, status)"
