@@ -7,7 +7,7 @@
  *
  * The answer errs one way only: "surely new" is never wrong, "maybe seen"
  * can be (two keys with one hash, an address that is not plain ASCII, a
- * full set). Memory is 8 bytes a slot, at most 4/3 slots a key.
+ * full set). Memory is 8 bytes a slot, 4/3 to 8/3 slots a key.
  */
 #ifndef POSTINO_IMPORTERS_ADDRSET_H
 #define POSTINO_IMPORTERS_ADDRSET_H

@@ -15,11 +15,13 @@
  * (DISTINCT ON the subscriber, keeping the first row by line), with what the
  * database holds about them and the line of that row in import_stage (where
  * --overwrite takes the name and attributes from); every outcome for them is
- * one statement and their counts one aggregate. New addresses go from import_stage straight
- * into subscribers in line order, so the unique index on lower(email) keeps
- * the first row of each and ignores its repeats; duplicates are then what is
- * left: loaded rows minus existing, new and unknown addresses. Counts are
- * exact and the memory of this process stays flat.
+ * one statement and their counts one aggregate. New addresses go from
+ * import_stage straight into subscribers in line order, so the unique index
+ * on lower(email) keeps the first row of each and ignores its repeats;
+ * duplicates are then what is left: loaded rows minus existing, new and
+ * unknown addresses. When import_addrset saw no address twice, the rows need
+ * no sort to keep the first of each. Counts are exact and the memory of this
+ * process stays flat (the address hashes are capped at LOADER_SEEN_MAX).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,13 +334,13 @@ static int loader_end_copy(struct import_loader *l, const char *errmsg, char *er
  * line) with what the database holds about it. New addresses are not here;
  * they go straight from import_stage into subscribers below.
  */
-#define ROWS_SELECT                                                                                           \
-    " st.rn, s.id AS sid, s.status AS sstatus, z.status AS substatus,"                                            \
+#define ROWS_SELECT                                                                                                \
+    " st.rn, s.id AS sid, s.status AS sstatus, z.status AS substatus,"                                             \
     "  ($2::boolean AND ((st.name IS NOT NULL AND st.name <> s.name) OR NOT s.attribs @> st.attribs)) AS changed," \
     "  (st.lists IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(st.lists) AS x(id)"                                  \
     "   WHERE NOT EXISTS (SELECT 1 FROM subscriptions y WHERE y.subscriber_id = s.id AND y.list_id = x.id)))"      \
-    "   AS extra_missing"                                                                                         \
-    " FROM import_stage st JOIN subscribers s ON lower(s.email) = lower(st.email)"                               \
+    "   AS extra_missing"                                                                                          \
+    " FROM import_stage st JOIN subscribers s ON lower(s.email) = lower(st.email)"                                 \
     " LEFT JOIN subscriptions z ON z.subscriber_id = s.id AND z.list_id = $1::bigint"
 
 static const char sql_rows[] =
