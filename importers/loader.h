@@ -1,15 +1,18 @@
 /*
  * loader - clean rows into PostgreSQL: COPY into a staging table, one set-based merge.
  *
- * import_loader_begin   resolve the list, open the transaction, start COPY into a TEMP table
- * import_loader_add     stream one clean row (buffered, sent in large chunks)
+ * import_loader_begin   resolve the list, open the transaction, make the TEMP staging table
+ * import_loader_add     stream one clean row (buffered, sent by COPY in large chunks)
  * import_loader_finish  end the COPY, merge, count every outcome, commit (or roll back: dry run)
  * import_loader_abort   give up: end the COPY with an error and roll back
  * import_loader_free    release the loader (rolling back when not finished)
  *
  * Everything happens in one transaction on the caller's connection: either
  * the whole import lands or nothing does. Rows repeated in the file (same
- * address, any case) are merged in SQL, keeping the first by line. Outcomes:
+ * address, any case) are merged in SQL, keeping the first by line. Into an
+ * empty subscribers table (subscribe mode) new rows are copied straight into
+ * it, and the table is locked against other writers until the import ends.
+ * Outcomes:
  *   subscribe    new: created and subscribed; updated: existing and subscribed
  *                now, or (--overwrite) name replaced / attribs merged key by key;
  *                unchanged: already subscribed, nothing to change; skipped:
