@@ -53,11 +53,41 @@ static void gauge(struct buf *out, const char *name, const char *help, const cha
     }
 }
 
+/* the label value V with \\, " and newlines escaped, as the text format wants */
+static void label_value(struct buf *out, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            buf_appendc(out, '\\');
+        if (*v == '\n')
+            buf_appends(out, "\\n");
+        else
+            buf_appendc(out, *v);
+    }
+}
+
+/* postino_messages{relay, state} from [[relay, state, n]] */
+static void messages_by_relay(struct buf *out, json_t *rows)
+{
+    size_t i;
+    json_t *row;
+    buf_appends(out, "# HELP postino_messages Deliveries that went to a relay, by relay and state.\n"
+                     "# TYPE postino_messages gauge\n");
+    json_array_foreach(rows, i, row) {
+        buf_appends(out, "postino_messages{relay=\"");
+        label_value(out, json_string_value(json_array_get(row, 0)));
+        buf_appendf(out, "\",state=\"%s\"} %lld\n", json_string_value(json_array_get(row, 1)),
+                    (long long)json_integer_value(json_array_get(row, 2)));
+    }
+}
+
 /* api_metrics - GET /metrics */
 void api_metrics(struct api_req *r)
 {
     static const char *const states[] = { "queued", "sent", "deferred", "failed", "skipped", "cancelled", NULL };
     static const char *const statuses[] = { "draft", "scheduled", "running", "paused", "finished", "cancelled", NULL };
+    static const char *const import_states[] = { "queued", "running", "done", "failed", NULL };
+    static const char *const bounce_classes[] = { "hard", "soft", "complaint", "policy", "unknown", NULL };
     struct buf out = BUF_INIT;
     struct store_err e;
     json_t *counts = NULL;
@@ -67,8 +97,19 @@ void api_metrics(struct api_req *r)
     if (up) {
         gauge(&out, "postino_deliveries", "Deliveries by state.", "state", json_object_get(counts, "deliveries"),
               states);
+        messages_by_relay(&out, json_object_get(counts, "messages"));
+        buf_appendf(&out, "# HELP postino_queue_depth Deliveries queued or deferred and due now.\n"
+                          "# TYPE postino_queue_depth gauge\npostino_queue_depth %lld\n",
+                    (long long)json_integer_value(json_object_get(counts, "due")));
+        buf_appendf(&out, "# HELP postino_send_rate Messages sent per second over the last minute.\n"
+                          "# TYPE postino_send_rate gauge\npostino_send_rate %.3f\n",
+                    (double)json_integer_value(json_object_get(counts, "sent_last_minute")) / 60.0);
         gauge(&out, "postino_campaigns", "Campaigns by status.", "status", json_object_get(counts, "campaigns"),
               statuses);
+        gauge(&out, "postino_imports", "Imports over the API by state.", "state", json_object_get(counts, "imports"),
+              import_states);
+        gauge(&out, "postino_bounces", "Bounces and complaints recorded, by class.", "class",
+              json_object_get(counts, "bounces"), bounce_classes);
     }
     json_decref(counts);
     api_track_metrics(&out);

@@ -100,8 +100,8 @@ void api_lists_rm(struct api_req *r)
 
 /* ---- subscribers ---- */
 
-/* the email a {subscriber} segment names (an id, or an address); 0 or -1 with the answer set */
-static int subscriber_ref(struct api_req *r, char email[256])
+/* api__subscriber_ref - the email a {subscriber} segment names (an id, or an address); 0 or -1 with the answer set */
+int api__subscriber_ref(struct api_req *r, char email[256])
 {
     const char *ref = api_param(r, 0), *why;
     struct store_err e;
@@ -357,7 +357,7 @@ void api_subscribers_get(struct api_req *r)
     if (!strchr(ref, '@')) {  /* by id: one statement, not id -> address -> row */
         if (api_db(r))
             reply_stored(r, store_subscriber_get_id(r->conn, ref, &j, &e), &j, &e, 200, false);
-    } else if (subscriber_ref(r, email) == 0 && api_db(r)) {
+    } else if (api__subscriber_ref(r, email) == 0 && api_db(r)) {
         reply_stored(r, store_subscriber_get(r->conn, email, &j, &e), &j, &e, 200, false);
     }
 }
@@ -367,7 +367,7 @@ void api_subscribers_rm(struct api_req *r)
 {
     char email[256];
     struct store_err e;
-    if (subscriber_ref(r, email) < 0 || !api_db(r))
+    if (api__subscriber_ref(r, email) < 0 || !api_db(r))
         return;
     if (store_subscriber_rm(r->conn, email, &e) < 0)
         api_reply_store(r, &e);
@@ -386,7 +386,7 @@ void api_subscribers_blocklist(struct api_req *r)
     if (api_body(r, no_fields, &in) < 0)
         return;
     json_decref(in);
-    if (subscriber_ref(r, email) == 0 && api_db(r))
+    if (api__subscriber_ref(r, email) == 0 && api_db(r))
         reply_stored(r, store_subscriber_blocklist(r->conn, email, &j, &e), &j, &e, 200, false);
 }
 

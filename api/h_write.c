@@ -78,27 +78,6 @@ static int body_refs(struct api_req *r, const struct api_field *fields, const ch
     return -1;
 }
 
-/* the email a {subscriber} segment names (an id, or an address); 0 or -1 with the answer set */
-static int subscriber_ref(struct api_req *r, char email[256])
-{
-    const char *ref = api_param(r, 0), *why;
-    struct store_err e;
-    if (strchr(ref, '@')) {
-        if (address_normalize(ref, email, 256, &why) < 0) {
-            api_reply_error(r, 404, "not_found", NULL, "no subscriber with that address (%s)", why);
-            return -1;
-        }
-        return 0;
-    }
-    if (!api_db(r))
-        return -1;
-    if (store_api_subscriber_email(r->conn, ref, email, &e) < 0) {
-        api_reply_store(r, &e);
-        return -1;
-    }
-    return 0;
-}
-
 /* is FIELD of IN a one-line, non-empty string when present; else answer 400 */
 static bool one_line(struct api_req *r, json_t *in, const char *field, bool empty_ok)
 {
@@ -122,7 +101,7 @@ void api_subscriptions_ls(struct api_req *r)
     char email[256];
     struct store_err e;
     json_t *j = NULL;
-    if (subscriber_ref(r, email) < 0 || !api_db(r))
+    if (api__subscriber_ref(r, email) < 0 || !api_db(r))
         return;
     if (store_subscription_ls(r->conn, email, &j, &e) < 0)
         api_reply_store(r, &e);
@@ -151,7 +130,7 @@ void api_subscriptions_create(struct api_req *r)
         api_reply_error(r, 400, "invalid_field", "list", "field \"list\" must name a list");
     else if (status && strcmp(status, "confirmed") != 0 && strcmp(status, "unconfirmed") != 0)
         api_reply_error(r, 400, "invalid_field", "status", "field \"status\" must be \"confirmed\" or \"unconfirmed\"");
-    else if (subscriber_ref(r, email) == 0 && api_db(r)) {
+    else if (api__subscriber_ref(r, email) == 0 && api_db(r)) {
         int rc = store_subscription_set(r->conn, email, list, status, &created, &j, &e);
         reply_stored(r, rc, &j, &e, created ? 201 : 200);
     }
@@ -164,7 +143,7 @@ void api_subscriptions_rm(struct api_req *r)
     char email[256];
     struct store_err e;
     json_t *j = NULL;
-    if (subscriber_ref(r, email) < 0 || !api_db(r))
+    if (api__subscriber_ref(r, email) < 0 || !api_db(r))
         return;
     reply_stored(r, store_subscription_rm(r->conn, email, api_param(r, 1), &j, &e), &j, &e, 200);
 }
@@ -598,13 +577,6 @@ static const struct api_field dkim_fields[] = {
 };
 
 /* is S one DNS label of lower-case letters, digits and inner hyphens */
-static bool selector_ok(const char *s)
-{
-    size_t n = strlen(s);
-    return n > 0 && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n && s[0] != '-' &&
-           s[n - 1] != '-';
-}
-
 /* api_dkim_create - POST /api/v1/dkim-keys: a new key; the answer is the DNS record, never the private key */
 void api_dkim_create(struct api_req *r)
 {
@@ -633,16 +605,13 @@ void api_dkim_create(struct api_req *r)
     if (selector) {
         snprintf(sel, sizeof(sel), "%s", selector);
         str_lower(sel);
-        if (!selector_ok(sel)) {
+        if (!dkim_selector_ok(sel)) {
             api_reply_error(r, 400, "invalid_field", "selector",
                             "field \"selector\" must be one DNS label (letters, digits, hyphens)");
             goto out;
         }
     } else {
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        snprintf(sel, sizeof(sel), "postino-%04d%02d-%s", tm.tm_year + 1900, tm.tm_mon + 1, alg_name);
+        dkim_selector_default(alg, time(NULL), sel, sizeof(sel));
     }
     if (alg == DKIM_RSA_SHA256 && !bits)
         bits = DKIM_RSA_DEFAULT_BITS;

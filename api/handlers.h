@@ -88,6 +88,9 @@ void api_imports_create(struct api_req *r);
 void api_imports_get(struct api_req *r);
 void api_imports_rejects(struct api_req *r);
 
+/* the email a {subscriber} path segment names (h_resources.c); 0 or -1 with the answer set */
+int api__subscriber_ref(struct api_req *r, char email[256]);
+
 /* request decoding shared with the fuzzer: the fields of POST /api/v1/subscribers */
 extern const struct api_field api_subscriber_fields[];
 

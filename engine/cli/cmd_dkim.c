@@ -92,15 +92,10 @@ static int dkim_add(struct cli *c, int argc, char **argv)
     if (selector) {
         snprintf(sel, sizeof(sel), "%s", selector);
         str_lower(sel);
-        size_t n = strlen(sel);
-        if (n == 0 || n > 63 || strspn(sel, "abcdefghijklmnopqrstuvwxyz0123456789-") != n || sel[0] == '-' ||
-            sel[n - 1] == '-')
+        if (!dkim_selector_ok(sel))
             cli_usage(c, "--selector must be one DNS label (letters, digits, hyphens), not '%s'", selector);
     } else {
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        snprintf(sel, sizeof(sel), "postino-%04d%02d-%s", tm.tm_year + 1900, tm.tm_mon + 1, alg_name);
+        dkim_selector_default(alg, time(NULL), sel, sizeof(sel));
     }
     if (alg == DKIM_RSA_SHA256 && !bits)
         bits = DKIM_RSA_DEFAULT_BITS;

@@ -967,3 +967,19 @@ int dkim_sign_with(const struct dkim_signer *signer, const char *msg, size_t len
         return -1;
     return sign_message(signer, msg, len, timestamp, &hs, &sc, out);
 }
+
+/* dkim_selector_ok - see dkim.h. */
+bool dkim_selector_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= 63 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n && s[0] != '-' &&
+           s[n - 1] != '-';
+}
+
+/* dkim_selector_default - see dkim.h. */
+void dkim_selector_default(enum dkim_alg alg, time_t now, char *out, size_t outlen)
+{
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    snprintf(out, outlen, "postino-%04d%02d-%s", tm.tm_year + 1900, tm.tm_mon + 1, dkim_alg_key_type(alg));
+}

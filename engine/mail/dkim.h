@@ -12,6 +12,8 @@
  * dkim_key_alg         the algorithm a loaded key signs with
  * dkim_key_public      the p= value of a loaded key
  * dkim_key_free        free a key
+ * dkim_selector_ok     is this a selector (one DNS label)
+ * dkim_selector_default the selector a new key gets: postino-YYYYMM-rsa|ed25519
  * dkim_secret_free     wipe and free private key text
  * dkim_txt_record      the DNS TXT value "v=DKIM1; k=rsa; s=email; p=..."
  * dkim_zone_line       "S._domainkey.D. IN TXT ( "..." "..." )", strings of at most 255 octets
@@ -36,6 +38,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "engine/util/buf.h"
 
@@ -109,6 +112,12 @@ int dkim_key_public(const struct dkim_key *key, struct buf *out);
 
 /* dkim_key_free - free KEY (NULL is accepted); its memory is wiped. */
 void dkim_key_free(struct dkim_key *key);
+
+/* dkim_selector_ok - true when S is one lower-case DNS label (letters, digits, inner hyphens). */
+bool dkim_selector_ok(const char *s);
+
+/* dkim_selector_default - the selector a new key of ALG gets at time NOW: postino-YYYYMM-ALGNAME. */
+void dkim_selector_default(enum dkim_alg alg, time_t now, char *out, size_t outlen);
 
 /* dkim_secret_free - wipe and free the text S (a PEM from dkim_key_generate); NULL is accepted. */
 void dkim_secret_free(char *s);

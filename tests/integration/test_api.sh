@@ -5,49 +5,9 @@
 # (GET changes nothing, POST unsubscribes and repeats 200), /healthz, /metrics.
 source "$(dirname "$0")/lib.sh"
 
-PORT=${POSTINO_TEST_API_PORT:-18080}
-# POSTINO_TEST_BIN: another build of postino (e.g. under ASan)
-BIN=${POSTINO_TEST_BIN:-$BIN}
-API="http://127.0.0.1:$PORT"
-SERVER=""
-stop_server() {
-    if [ -n "$SERVER" ]; then
-        kill -TERM "$SERVER" 2>/dev/null
-        wait "$SERVER" 2>/dev/null
-        SERVER=""
-    fi
-    cleanup
-}
-trap stop_server EXIT
+source "$ROOT/tests/integration/api_lib.sh"
+api_setup "${POSTINO_TEST_API_PORT:-18080}"
 
-# req METHOD PATH [BODY|@FILE] [TOKEN] [CONTENT-TYPE]: sets $code and $body
-req() {
-    local m=$1 p=$2 b=${3-} t=${4-$ADMIN} ct=${5-application/json}
-    local args=(-s -o "$WORK/resp" -w '%{http_code}' -X "$m" --max-time 20)
-    [ -n "$t" ] && args+=(-H "Authorization: Bearer $t")
-    if [ -n "$b" ]; then
-        [ -n "$ct" ] && args+=(-H "Content-Type: $ct")
-        args+=(--data-binary "$b")
-    fi
-    code=$(curl "${args[@]}" "$API$p")
-    body=$(cat "$WORK/resp")
-    out=$body err=""
-}
-expect_code() { [ "$code" = "$1" ] || fail "HTTP $code, expected $1: $(printf '%s' "$body" | head -c 300)"; }
-# expect_json PYEXPR VALUE: the Python expression on the answer (as j) prints VALUE
-expect_json() {
-    local v
-    v=$(jq_get "$body" "$1" 2>&1)
-    [ "$v" = "$2" ] || fail "$1 is '$v', expected '$2'"
-}
-# expect_error STATUS CODE [FIELD]: the error envelope
-expect_error() {
-    expect_code "$1"
-    expect_json "j['error']['code']" "$2"
-    [ -n "${3-}" ] && expect_json "j['error'].get('field')" "$3"
-    expect_json "sorted(j) == ['error'] and isinstance(j['error']['message'], str) and len(j['error']['message']) > 0" True
-    case "$body" in *SQL*|*postgres*|*syntax*|*relation*|*\$1*) fail "internals in the message: $body" ;; esac
-}
 keys() { expect_json "sorted(j.keys())" "$1"; }
 
 check "setup: users from the CLI, passwords from standard input, tokens shown once"

@@ -9,50 +9,9 @@
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/integration/send_lib.sh"
 
-PORT=18280
-BIN=${POSTINO_TEST_BIN:-$BIN}
-API="http://127.0.0.1:$PORT"
-SERVER=""
+source "$ROOT/tests/integration/api_lib.sh"
+api_setup 18280
 RELAY_PW='Rl4y-pass-7f3a9c1e-never-shown'
-stop_server() {
-    if [ -n "$SERVER" ]; then
-        kill -TERM "$SERVER" 2>/dev/null
-        wait "$SERVER" 2>/dev/null
-        SERVER=""
-    fi
-    mta_stop
-    cleanup
-}
-trap stop_server EXIT
-
-# req METHOD PATH [BODY|@FILE] [TOKEN] [CONTENT-TYPE]: sets $code and $body
-req() {
-    local m=$1 p=$2 b=${3-} t=${4-$ADMIN} ct=${5-application/json}
-    local args=(-s -o "$WORK/resp" -w '%{http_code}' -X "$m" --max-time 60)
-    [ -n "$t" ] && args+=(-H "Authorization: Bearer $t")
-    if [ -n "$b" ]; then
-        [ -n "$ct" ] && args+=(-H "Content-Type: $ct")
-        args+=(--data-binary "$b")
-    fi
-    code=$(curl "${args[@]}" "$API$p")
-    body=$(cat "$WORK/resp")
-    out=$body err=""
-    printf '%s\n' "$body" >> "$WORK/answers.log"
-}
-expect_code() { [ "$code" = "$1" ] || fail "HTTP $code, expected $1: $(printf '%s' "$body" | head -c 300)"; }
-expect_json() {
-    local v
-    v=$(jq_get "$body" "$1" 2>&1)
-    [ "$v" = "$2" ] || fail "$1 is '$v', expected '$2'"
-}
-# expect_error STATUS CODE [FIELD]: the error envelope, nothing internal in it
-expect_error() {
-    expect_code "$1"
-    expect_json "j['error']['code']" "$2"
-    [ -n "${3-}" ] && expect_json "j['error'].get('field')" "$3"
-    expect_json "sorted(j) == ['error'] and isinstance(j['error']['message'], str) and len(j['error']['message']) > 0" True
-    case "$body" in *SQL*|*postgres*|*syntax*|*relation*|*\$1*|*violates*) fail "internals in the message: $body" ;; esac
-}
 # js PYEXPR: print the JSON text of a Python expression (for bodies)
 js() { /usr/bin/python3 -c 'import json,sys; print(json.dumps(eval(sys.argv[1])))' "$1"; }
 tables_intact() {
@@ -591,6 +550,8 @@ grep -q 'PRIVATE KEY' answers.log serve.log && fail "a private key in an answer 
 curl -s "$API/metrics" > metrics.txt
 grep -q 'status="500"' metrics.txt && fail "a request was answered 500"
 grep -q 'route="/api/v1/imports",status="202"' metrics.txt || fail "metrics lack the import route"
+done=$(psql_q "SELECT count(*) FROM import_jobs WHERE state = 'done'")
+grep -qxF "postino_imports{state=\"done\"} $done" metrics.txt || fail "metrics: imports done is not $done: $(grep postino_imports metrics.txt)"
 tables_intact
 
 finish

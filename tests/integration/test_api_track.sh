@@ -9,23 +9,10 @@
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/integration/send_lib.sh"
 
-PORT=18180
-BIN=${POSTINO_TEST_BIN:-$BIN}
-API="http://127.0.0.1:$PORT"
+source "$ROOT/tests/integration/api_lib.sh"
+api_setup 18180
 PY=/usr/bin/python3
 export POSTINO_HTTP_PUBLIC_URL="$API/"
-SERVER=""
-stop_all() {
-    if [ -n "$SERVER" ]; then
-        kill -TERM "$SERVER" 2>/dev/null
-        wait "$SERVER" 2>/dev/null
-        SERVER=""
-    fi
-    mta_stop
-    cleanup
-}
-trap stop_all EXIT
-
 # get PATH [TOKEN]: sets $code, $body, $headers (lower-cased names)
 get() {
     local args=(-s -o "$WORK/resp" -D "$WORK/hdrs" -w '%{http_code}' --max-time 20)
@@ -35,7 +22,6 @@ get() {
     headers=$(tr -d '\r' < "$WORK/hdrs" | sed 's/^\([^:]*\):/\L\1:/')
     out=$body err=""
 }
-expect_code() { [ "$code" = "$1" ] || fail "HTTP $code, expected $1: $(printf '%s' "$body" | head -c 300)"; }
 expect_header() { printf '%s\n' "$headers" | grep -qxF "$1" || fail "no header '$1' in: $headers"; }
 expect_body() { case "$body" in *"$1"*) ;; *) fail "the answer lacks: $1" ;; esac; }
 expect_no_body() { case "$body" in *"$1"*) fail "the answer has: $1" ;; esac; }

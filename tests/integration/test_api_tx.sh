@@ -8,50 +8,9 @@
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/integration/send_lib.sh"
 PY=/usr/bin/python3
-PORT=18380
+source "$ROOT/tests/integration/api_lib.sh"
+api_setup 18380
 export POSTINO_MAIL_FROM='Shop <shop@example.com>'
-BIN=${POSTINO_TEST_BIN:-$BIN}
-API="http://127.0.0.1:$PORT"
-SERVER=""
-stop_server() {
-    if [ -n "$SERVER" ]; then
-        kill -TERM "$SERVER" 2>/dev/null
-        wait "$SERVER" 2>/dev/null
-        SERVER=""
-    fi
-    mta_stop
-    cleanup
-}
-trap stop_server EXIT
-
-# req METHOD PATH [BODY|@FILE] [TOKEN] [CONTENT-TYPE] [HEADER]: sets $code, $body and $headers
-req() {
-    local m=$1 p=$2 b=${3-} t=${4-$ADMIN} ct=${5-application/json} h=${6-}
-    local args=(-s -o "$WORK/resp" -D "$WORK/resp.headers" -w '%{http_code}' -X "$m" --max-time 20)
-    [ -n "$t" ] && args+=(-H "Authorization: Bearer $t")
-    [ -n "$h" ] && args+=(-H "$h")
-    if [ -n "$b" ]; then
-        [ -n "$ct" ] && args+=(-H "Content-Type: $ct")
-        args+=(--data-binary "$b")
-    fi
-    code=$(curl "${args[@]}" "$API$p")
-    body=$(cat "$WORK/resp")
-    headers=$(tr -d '\r' < "$WORK/resp.headers")
-    out=$body err=""
-}
-expect_code() { [ "$code" = "$1" ] || fail "HTTP $code, expected $1: $(printf '%s' "$body" | head -c 300)"; }
-expect_json() {
-    local v
-    v=$(jq_get "$body" "$1" 2>&1)
-    [ "$v" = "$2" ] || fail "$1 is '$v', expected '$2'"
-}
-expect_error() {   # expect_error STATUS CODE [FIELD]
-    expect_code "$1"
-    expect_json "j['error']['code']" "$2"
-    [ -n "${3-}" ] && expect_json "j['error'].get('field')" "$3"
-    expect_json "sorted(j) == ['error'] and len(j['error']['message']) > 0" True
-    case "$body" in *SQL*|*postgres*|*syntax*|*relation*|*\$1*) fail "internals in the message: $body" ;; esac
-}
 tx_state() { req GET "/api/v1/tx/$1"; jq_get "$body" "j['state']"; }
 tx_sent() { [ "$(tx_state "$1")" = sent ]; }
 # sink_msg ADDR: the path of the one message the sink got for ADDR (fails unless exactly one)
@@ -394,6 +353,19 @@ for c in $(psql_q "SELECT id FROM campaigns WHERE kind = 'tx'"); do counters_mat
 timeout 30 "$BIN" send --until-done >send.log 2>&1
 rc=$?
 [ "$rc" = 0 ] || fail "send --until-done exited $rc: $(tail -3 send.log)"
+
+check "/metrics: messages by relay and state, queue depth, send rate, bounces by class"
+req GET /metrics "" ""
+expect_code 200
+SENT_LOCAL=$(psql_q "SELECT count(*) FROM deliveries WHERE relay = 'local' AND state = 'sent'")
+[ "$SENT_LOCAL" -gt 0 ] || fail "nothing sent through local"
+for line in "postino_messages{relay=\"local\",state=\"sent\"} $SENT_LOCAL" 'postino_queue_depth 0' \
+    'postino_bounces{class="hard"} 0' 'postino_imports{state="done"} 0'; do
+    printf '%s\n' "$body" | grep -qxF "$line" || fail "metrics lack: $line"
+done
+rate=$(printf '%s\n' "$body" | sed -n 's/^postino_send_rate //p')
+recent=$(psql_q "SELECT count(*) FROM deliveries WHERE state = 'sent' AND updated_at > now() - interval '60 s'")
+[ "$recent" -gt 0 ] && [ "$rate" != "0.000" ] || [ "$recent" = 0 ] || fail "send rate $rate with $recent sent in the last minute"
 
 check "serve stops cleanly on SIGTERM and logged no token"
 kill -TERM "$SERVER"

@@ -1,0 +1,58 @@
+# api_lib.sh - what the API's integration tests share (sourced after lib.sh):
+#   api_setup PORT      API=http://127.0.0.1:PORT, SERVER (a serve to stop), the EXIT trap
+#   api_stop            stop SERVER (SIGTERM, then wait), the MTA when send_lib.sh is in, the cluster
+#   req METHOD PATH [BODY|@FILE] [TOKEN] [CONTENT-TYPE] [HEADER]
+#                       sets $code, $body and $headers (names as sent); TOKEN defaults to $ADMIN;
+#                       each answer is kept in $WORK/answers.log
+#   expect_code STATUS  expect_json PYEXPR VALUE (the answer as j)
+#   expect_error STATUS CODE [FIELD]   the error envelope, naming FIELD, nothing internal in it
+BIN=${POSTINO_TEST_BIN:-$BIN}   # POSTINO_TEST_BIN: another build of postino (e.g. under ASan)
+
+api_setup() {
+    PORT=$1
+    API="http://127.0.0.1:$PORT"
+    SERVER=""
+    trap api_stop EXIT
+}
+
+api_stop() {
+    if [ -n "$SERVER" ]; then
+        kill -TERM "$SERVER" 2>/dev/null
+        wait "$SERVER" 2>/dev/null
+        SERVER=""
+    fi
+    declare -F mta_stop >/dev/null && mta_stop
+    cleanup
+}
+
+req() {
+    local m=$1 p=$2 b=${3-} t=${4-$ADMIN} ct=${5-application/json} h=${6-}
+    local args=(-s -o "$WORK/resp" -D "$WORK/resp.headers" -w '%{http_code}' -X "$m" --max-time 60)
+    [ -n "$t" ] && args+=(-H "Authorization: Bearer $t")
+    [ -n "$h" ] && args+=(-H "$h")
+    if [ -n "$b" ]; then
+        [ -n "$ct" ] && args+=(-H "Content-Type: $ct")
+        args+=(--data-binary "$b")
+    fi
+    code=$(curl "${args[@]}" "$API$p")
+    body=$(cat "$WORK/resp")
+    headers=$(tr -d '\r' < "$WORK/resp.headers")
+    out=$body err=""
+    printf '%s\n' "$body" >> "$WORK/answers.log"
+}
+
+expect_code() { [ "$code" = "$1" ] || fail "HTTP $code, expected $1: $(printf '%s' "$body" | head -c 300)"; }
+
+expect_json() {
+    local v
+    v=$(jq_get "$body" "$1" 2>&1)
+    [ "$v" = "$2" ] || fail "$1 is '$v', expected '$2'"
+}
+
+expect_error() {
+    expect_code "$1"
+    expect_json "j['error']['code']" "$2"
+    [ -n "${3-}" ] && expect_json "j['error'].get('field')" "$3"
+    expect_json "sorted(j) == ['error'] and isinstance(j['error']['message'], str) and len(j['error']['message']) > 0" True
+    case "$body" in *SQL*|*postgres*|*syntax*|*relation*|*\$1*|*violates*) fail "internals in the message: $body" ;; esac
+}
