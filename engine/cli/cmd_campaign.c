@@ -293,21 +293,27 @@ static void print_stats(json_t *st)
                json_string_value(json_object_get(sd, "status")));
 }
 
+/* stats_once - print ID's stats once; 1 when the campaign has ended (finished or cancelled), 0, or -1 */
 static int stats_once(struct cli *c, const char *id)
 {
     struct store_err e;
     json_t *st;
-    if (store_campaign_stats(cli_db(c), id, &st, &e) < 0)
-        return cli_fail(&e);
+    if (store_campaign_stats(cli_db(c), id, &st, &e) < 0) {
+        cli_fail(&e);
+        return -1;
+    }
     if (c->json)
         cli_print_json(st);
     else
         print_stats(st);
+    const char *status = json_string_value(json_object_get(st, "status"));
+    int ended = status && (strcmp(status, "finished") == 0 || strcmp(status, "cancelled") == 0);
     json_decref(st);
     fflush(stdout);
-    return 0;
+    return ended;
 }
 
+/* campaign stats ID [--watch]: with --watch, again every 2 s until the campaign ends */
 static int campaign_stats(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -325,7 +331,7 @@ static int campaign_stats(struct cli *c, int argc, char **argv)
             printf("\n");
         rc = stats_once(c, id);
     }
-    return rc;
+    return rc < 0 ? 1 : 0;
 }
 
 static int campaign_move(struct cli *c, int argc, char **argv, enum campaign_action action)

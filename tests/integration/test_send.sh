@@ -91,6 +91,8 @@ mta_stop
 postino campaign create --name Outage --subject 'Outage' --from 'news@example.com' --list alpha --html body.html --json
 C2=$(jq_get "$out" "j['id']")
 postino campaign send "$C2"
+"$BIN" campaign stats "$C2" --watch > watch.out 2>&1 &
+wpid=$!
 "$BIN" send --until-done > sender.out 2>&1 &
 spid=$!
 sleep 4
@@ -104,6 +106,13 @@ mta_drain
 [ "$(campaign_status "$C2")" = finished ] || fail "not finished"
 [ "$(psql_q "SELECT n_failed FROM campaigns WHERE id = $C2")" = 0 ] || fail "deliveries failed during the outage"
 counters_match_ledger "$C2"
+# stats --watch: a frame every 2 s while it runs, then the finished one, and it exits 0
+wait_for "stats --watch to end with the campaign" 10 bash -c "! kill -0 $wpid 2>/dev/null"
+wait $wpid || fail "stats --watch exited $?"
+frames=$(grep -c "^campaign $C2 \"Outage\": " watch.out)
+[ "$frames" -ge 3 ] || fail "stats --watch printed $frames frames: $(cat watch.out)"
+grep -q "^campaign $C2 \"Outage\": running" watch.out || fail "no running frame: $(head -3 watch.out)"
+[ "$(grep "^campaign $C2 " watch.out | tail -1)" = "campaign $C2 \"Outage\": finished" ] || fail "last frame: $(tail -12 watch.out)"
 
 check "Postfix defers some recipients (4xx) and rejects others (5xx)"
 sink_clear
