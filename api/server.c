@@ -45,6 +45,21 @@ struct http_count {
     unsigned long long n;
 };
 
+/*
+ * A token checked against the database is believed for auth_cache_ms
+ * (default 1 s) without asking again: half the statements of a small
+ * request. Changes made through this server (disable, delete, password,
+ * token removed) empty the cache at once (api_auth_forget); changes made
+ * elsewhere (the CLI, another server) take effect within auth_cache_ms.
+ */
+#define AUTH_CACHE_SLOTS 128
+
+struct auth_slot {
+    char hash[AUTH_TOKEN_HASH_LEN + 1];
+    struct user_auth user;
+    uint64_t until_ms;
+};
+
 struct api_server {
     struct MHD_Daemon *mhd;
     struct dbpool *pool;
@@ -59,6 +74,8 @@ struct api_server {
     bool key_ready;
     unsigned char key[TOKEN_KEY_LEN];
     struct buf tls_cert, tls_key;  /* PEM, kept while the daemon runs */
+    unsigned auth_cache_ms;        /* how long a checked token is believed; 0: never */
+    struct auth_slot auth_cache[AUTH_CACHE_SLOTS];
 };
 
 /* one request's state between MHD's calls */
@@ -79,6 +96,7 @@ void api_server_config_from_conf(struct api_server_config *cfg)
     cfg->listen = conf_get("http", "listen", "127.0.0.1:8080");
     cfg->max_body = (size_t)conf_get_long("http", "max_body", 10L * 1024 * 1024, 1024, 1024L * 1024 * 1024);
     cfg->db_pool = (unsigned)conf_get_long("http", "db_pool", 8, 1, 1000);
+    cfg->auth_cache_ms = (unsigned)conf_get_long("http", "auth_cache_ms", 1000, 0, 60000);
     cfg->threads = (unsigned)conf_get_long("http", "threads", 0, 0, 1024);
     cfg->tls_cert = conf_get("http", "tls_cert", NULL);
     cfg->tls_key = conf_get("http", "tls_key", NULL);
@@ -376,6 +394,57 @@ static bool is_file_type(const char *ct)
     return false;
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* the slot of the token HASH (hex SHA-256: its first octets are as good as any) */
+static struct auth_slot *auth_slot_of(struct api_server *s, const char *hash)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++)
+        v = v * 16 + (unsigned)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
+    return &s->auth_cache[v % AUTH_CACHE_SLOTS];
+}
+
+/* auth_cached - true with *USER when the token HASH was checked less than auth_cache_ms ago */
+static bool auth_cached(struct api_server *s, const char *hash, struct user_auth *user)
+{
+    if (!s->auth_cache_ms)
+        return false;
+    pthread_mutex_lock(&s->lock);
+    struct auth_slot *a = auth_slot_of(s, hash);
+    bool hit = a->until_ms > now_ms() && strcmp(a->hash, hash) == 0;
+    if (hit)
+        *user = a->user;
+    pthread_mutex_unlock(&s->lock);
+    return hit;
+}
+
+/* auth_remember - believe the token HASH to be USER's for auth_cache_ms */
+static void auth_remember(struct api_server *s, const char *hash, const struct user_auth *user)
+{
+    if (!s->auth_cache_ms)
+        return;
+    pthread_mutex_lock(&s->lock);
+    struct auth_slot *a = auth_slot_of(s, hash);
+    memcpy(a->hash, hash, sizeof(a->hash));
+    a->user = *user;
+    a->until_ms = now_ms() + s->auth_cache_ms;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* auth_forget - forget the tokens checked (a user or token changed: the next request of each asks again) */
+static void auth_forget(struct api_req *r)
+{
+    pthread_mutex_lock(&r->srv->lock);
+    memset(r->srv->auth_cache, 0, sizeof(r->srv->auth_cache));
+    pthread_mutex_unlock(&r->srv->lock);
+}
+
 static int authenticate(struct api_req *r)
 {
     const char *h = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -393,16 +462,20 @@ static int authenticate(struct api_req *r)
         return -1;
     }
     auth_token_hash(tok, hash);
-    PGconn *conn = api_db(r);
-    if (!conn)
-        return -1;
-    struct store_err e;
-    if (store_token_auth(conn, hash, &r->user, &e) < 0) {
-        if (e.code == STORE_ERR_NOTFOUND)
-            api_reply_error(r, 401, "unauthorized", NULL, "the API token is not valid");
-        else
-            api_reply_store(r, &e);
-        return -1;
+    if (!auth_cached(r->srv, hash, &r->user)) {
+        PGconn *conn = api_db(r);
+        if (!conn)
+            return -1;
+        struct store_err e;
+        if (store_token_auth(conn, hash, &r->user, &e) < 0) {
+            if (e.code == STORE_ERR_NOTFOUND)
+                api_reply_error(r, 401, "unauthorized", NULL, "the API token is not valid");
+            else
+                api_reply_store(r, &e);
+            return -1;
+        }
+        if (r->user.active)
+            auth_remember(r->srv, hash, &r->user);
     }
     if (!r->user.active) {
         api_reply_error(r, 401, "unauthorized", NULL, "this user is disabled");
@@ -460,6 +533,10 @@ static void handle(struct api_req *r, struct req_state *st)
         return;
     }
     rt->fn(r);
+    /* a user or a token changed here: no cached login may outlive it */
+    if (strcmp(r->method, "GET") != 0 && r->status < 300 &&
+        (str_has_prefix(rt->pattern, "/api/v1/users") || str_has_prefix(rt->pattern, "/api/v1/me")))
+        auth_forget(r);
     if (!r->status) {
         log_error("api: %s %s gave no answer", r->method, rt->pattern);
         api_reply_error(r, 500, "internal", NULL, "internal error");
@@ -719,6 +796,7 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
     bool https = s->tls_cert.len > 0;
     pthread_mutex_init(&s->lock, NULL);
     s->max_body = cfg->max_body ? cfg->max_body : 10 * 1024 * 1024;
+    s->auth_cache_ms = cfg->auth_cache_ms;
     s->import_max_body = cfg->import_max_body ? cfg->import_max_body : 1024UL * 1024 * 1024;
     s->conninfo = xstrdup(cfg->conninfo ? cfg->conninfo : "");
     s->spool_dir = cfg->spool_dir ? xstrdup(cfg->spool_dir) : xasprintf("%s/spool", conf_get("db", "dir", "var"));

@@ -2,7 +2,7 @@
  * server - the REST API over HTTP (libmicrohttpd, a pool of threads).
  *
  * api_server_config_from_conf  defaults and [http] listen, max_body, db_pool, threads,
- *                   tls_cert, tls_key; [api] import_max_body and spool_dir
+ *                   auth_cache_ms, tls_cert, tls_key; [api] import_max_body and spool_dir
  *                   (default [db] dir + "/spool")
  * api_server_start  listen and serve in background threads (HTTPS when a
  *                   certificate and key are given); NULL with a one-line reason
@@ -24,6 +24,7 @@ struct api_server_config {
     size_t max_body;           /* bytes; default 10 MB */
     unsigned db_pool;          /* connections; default 8 */
     unsigned threads;          /* 0: as many as db_pool (at least one per core) */
+    unsigned auth_cache_ms;    /* a checked token is believed this long; default 1000, 0: never */
     const char *tls_cert;      /* PEM certificate (chain) file; with tls_key: HTTPS */
     const char *tls_key;       /* PEM private key file */
     size_t import_max_body;    /* spooled bodies (imports); default 1 GB */

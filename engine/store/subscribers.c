@@ -21,34 +21,31 @@
     "   'status', sl.status, 'optin', l.optin) ORDER BY l.name), '[]')"                    \
     "   FROM subscriptions sl JOIN lists l ON l.id = sl.list_id WHERE sl.subscriber_id = s.id))"
 
-static int subscribe_one(PGconn *conn, const char *sub_id, const char *ref, const char *status,
+/*
+ * subscribe_one - subscribe SUB_ID to the list REF names (id or name), in
+ * one statement; STATUS NULL: by the list's opt-in. *CONFIRM becomes true
+ * when the subscription waits for a double opt-in confirmation.
+ */
+static int subscribe_one(PGconn *conn, const char *sub_id, const char *ref, const char *status, bool *confirm,
                          struct store_err *e)
 {
-    const char *p1[] = { ref };
+    const char *params[] = { sub_id, ref, status };
     PGresult *res = pg_exec(conn,
-                            "SELECT l.id, l.optin FROM lists l WHERE " LIST_REF_MATCH(1)
-                            " ORDER BY (l.name = $1) DESC LIMIT 1",
-                            1, p1);
-    if (!pg_ok(res)) {
-        store_fail_db(e, conn, res, "cannot read list");
-        PQclear(res);
-        return -1;
-    }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return store_fail(e, STORE_ERR_NOTFOUND, "no list \"%s\"", ref);
-    }
-    char list_id[32];
-    snprintf(list_id, sizeof(list_id), "%s", PQgetvalue(res, 0, 0));
-    if (!status)
-        status = strcmp(PQgetvalue(res, 0, 1), "double") == 0 ? "unconfirmed" : "confirmed";
-    PQclear(res);
-    const char *p2[] = { sub_id, list_id, status };
-    res = pg_exec(conn,
-                  "INSERT INTO subscriptions (subscriber_id, list_id, status) VALUES ($1, $2, $3)"
-                  " ON CONFLICT (subscriber_id, list_id) DO NOTHING",
-                  3, p2);
-    int rc = pg_ok(res) ? 0 : store_fail_db(e, conn, res, "cannot subscribe");
+                            "WITH l AS (SELECT l.id, l.optin FROM lists l WHERE " LIST_REF_MATCH(2)
+                            "   ORDER BY (l.name = $2) DESC LIMIT 1),"
+                            " v AS (SELECT l.id, l.optin, coalesce($3, CASE WHEN l.optin = 'double'"
+                            "   THEN 'unconfirmed' ELSE 'confirmed' END) AS status FROM l),"
+                            " i AS (INSERT INTO subscriptions (subscriber_id, list_id, status)"
+                            "   SELECT $1::bigint, v.id, v.status FROM v ON CONFLICT (subscriber_id, list_id) DO NOTHING)"
+                            " SELECT v.optin = 'double' AND v.status = 'unconfirmed' FROM v",
+                            3, params);
+    int rc = 0;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot subscribe");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no list \"%s\"", ref);
+    else if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+        *confirm = true;
     PQclear(res);
     return rc;
 }
@@ -87,13 +84,14 @@ int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **
     }
     snprintf(sub_id, sizeof(sub_id), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
+    bool confirm = false;
     for (size_t i = 0; i < s->nlists; i++)
-        if ((rc = subscribe_one(conn, sub_id, s->lists[i], s->sub_status, e)) < 0)
+        if ((rc = subscribe_one(conn, sub_id, s->lists[i], s->sub_status, &confirm, e)) < 0)
             goto fail;
     /* double opt-in: the confirmation message is queued with the subscription, or neither is */
     int queued;
-    const char *skipped;
-    if ((rc = store_tx_confirm(conn, sub_id, &queued, &skipped, e)) < 0)
+    const char *skipped = NULL;
+    if (confirm && (rc = store_tx_confirm(conn, sub_id, &queued, &skipped, e)) < 0)
         goto fail;
     if (skipped)
         log_warn("subscriber %s: no confirmation message sent: %s", s->email, skipped);
