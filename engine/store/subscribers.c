@@ -22,35 +22,6 @@
     "   FROM subscriptions sl JOIN lists l ON l.id = sl.list_id WHERE sl.subscriber_id = s.id))"
 
 /*
- * subscribe_one - subscribe SUB_ID to the list REF names (id or name), in
- * one statement; STATUS NULL: by the list's opt-in. *CONFIRM becomes true
- * when the subscription waits for a double opt-in confirmation.
- */
-static int subscribe_one(PGconn *conn, const char *sub_id, const char *ref, const char *status, bool *confirm,
-                         struct store_err *e)
-{
-    const char *params[] = { sub_id, ref, status };
-    PGresult *res = pg_exec(conn,
-                            "WITH l AS (SELECT l.id, l.optin FROM lists l WHERE " LIST_REF_MATCH(2)
-                            "   ORDER BY (l.name = $2) DESC LIMIT 1),"
-                            " v AS (SELECT l.id, l.optin, coalesce($3, CASE WHEN l.optin = 'double'"
-                            "   THEN 'unconfirmed' ELSE 'confirmed' END) AS status FROM l),"
-                            " i AS (INSERT INTO subscriptions (subscriber_id, list_id, status)"
-                            "   SELECT $1::bigint, v.id, v.status FROM v ON CONFLICT (subscriber_id, list_id) DO NOTHING)"
-                            " SELECT v.optin = 'double' AND v.status = 'unconfirmed' FROM v",
-                            3, params);
-    int rc = 0;
-    if (!pg_ok(res))
-        rc = store_fail_db(e, conn, res, "cannot subscribe");
-    else if (PQntuples(res) == 0)
-        rc = store_fail(e, STORE_ERR_NOTFOUND, "no list \"%s\"", ref);
-    else if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
-        *confirm = true;
-    PQclear(res);
-    return rc;
-}
-
-/*
  * store_subscriber_add - add S; STORE_ERR_EXISTS when the email is taken in
  * any case. Each unconfirmed subscription to a double opt-in list gets its
  * confirmation message queued in the same transaction (store_tx_confirm).
@@ -58,22 +29,44 @@ static int subscribe_one(PGconn *conn, const char *sub_id, const char *ref, cons
 int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **out, struct store_err *e)
 {
     char *attribs = s->attribs ? json_dumps(s->attribs, JSON_COMPACT) : NULL;
-    const char *params[] = { s->email, s->name ? s->name : "", attribs ? attribs : "{}" };
+    json_t *refs = json_array();
+    for (size_t i = 0; i < s->nlists; i++)
+        json_array_append_new(refs, json_string(s->lists[i]));
+    char *lists = json_dumps(refs, JSON_COMPACT);
+    json_decref(refs);
+    const char *params[] = { s->email, s->name ? s->name : "", attribs ? attribs : "{}", lists, s->sub_status };
     char sub_id[32];
     int rc = STORE_OK;
 
     if (s->sub_status && strcmp(s->sub_status, "confirmed") != 0 && strcmp(s->sub_status, "unconfirmed") != 0) {
         free(attribs);
+        free(lists);
         return store_fail(e, STORE_ERR_INVALID, "subscription status must be confirmed or unconfirmed");
     }
     if (pg_begin(conn) < 0) {
         free(attribs);
+        free(lists);
         return store_fail_db(e, conn, NULL, "cannot add subscriber");
     }
+    /* the subscriber and its subscriptions in one statement; a list named twice counts once */
     PGresult *res = pg_exec(conn,
-                            "INSERT INTO subscribers (email, name, attribs) VALUES ($1, $2, $3::jsonb) RETURNING id",
-                            3, params);
+                            "WITH s AS (INSERT INTO subscribers (email, name, attribs) VALUES ($1, $2, $3::jsonb)"
+                            "   RETURNING id),"
+                            " r AS (SELECT x.ref, x.ord FROM jsonb_array_elements_text($4::jsonb) WITH ORDINALITY"
+                            "   AS x(ref, ord)),"
+                            " l AS (SELECT DISTINCT ON (r.ord) r.ord, l.id, l.optin FROM r JOIN lists l"
+                            "   ON l.name = r.ref OR l.id = CASE WHEN r.ref ~ '^[0-9]{1,18}$' THEN r.ref::bigint END"
+                            "   ORDER BY r.ord, (l.name = r.ref) DESC),"
+                            " v AS (SELECT DISTINCT ON (l.id) l.id, l.optin, coalesce($5, CASE WHEN l.optin = 'double'"
+                            "   THEN 'unconfirmed' ELSE 'confirmed' END) AS status FROM l),"
+                            " i AS (INSERT INTO subscriptions (subscriber_id, list_id, status)"
+                            "   SELECT s.id, v.id, v.status FROM s, v ON CONFLICT (subscriber_id, list_id) DO NOTHING)"
+                            " SELECT s.id, (SELECT r.ref FROM r WHERE r.ord NOT IN (SELECT ord FROM l) ORDER BY r.ord"
+                            "   LIMIT 1), EXISTS (SELECT 1 FROM v WHERE v.optin = 'double' AND v.status = 'unconfirmed')"
+                            " FROM s",
+                            5, params);
     free(attribs);
+    free(lists);
     if (!pg_ok(res)) {
         if (strcmp(pg_sqlstate(res), PG_UNIQUE_VIOLATION) == 0)
             rc = store_fail(e, STORE_ERR_EXISTS, "subscriber %s already exists", s->email);
@@ -82,12 +75,14 @@ int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **
         PQclear(res);
         goto fail;
     }
+    if (!PQgetisnull(res, 0, 1)) {
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no list \"%s\"", PQgetvalue(res, 0, 1));
+        PQclear(res);
+        goto fail;
+    }
     snprintf(sub_id, sizeof(sub_id), "%s", PQgetvalue(res, 0, 0));
+    bool confirm = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
     PQclear(res);
-    bool confirm = false;
-    for (size_t i = 0; i < s->nlists; i++)
-        if ((rc = subscribe_one(conn, sub_id, s->lists[i], s->sub_status, &confirm, e)) < 0)
-            goto fail;
     /* double opt-in: the confirmation message is queued with the subscription, or neither is */
     int queued;
     const char *skipped = NULL;
