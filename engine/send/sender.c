@@ -79,6 +79,8 @@ struct campaign_rt {
     struct relay_rt *relay;    /* the relay a transactional campaign names; NULL: the least loaded */
     char err[512];
     bool warned;
+    unsigned jobs;             /* claimed and not yet freed: while any, the prepared campaign stays */
+    uint64_t ready_at;         /* ms, loop time it became ready */
     struct job *waiting;
     uv_work_t work;
     struct campaign_rt *next;
@@ -373,6 +375,8 @@ static void add_result(struct sender *s, struct job *j, const char *state, int c
 
 static void job_free(struct job *j)
 {
+    if (j->camp)
+        j->camp->jobs--;
     xfree(j->email);
     xfree(j->name);
     xfree(j->list_name);
@@ -621,6 +625,7 @@ static void prepare_done(uv_work_t *w, int status)
     struct campaign_rt *c = w->data;
     struct sender *s = c->s;
     (void)status;
+    c->ready_at = uv_now(s->loop);
     if (c->state == CAMP_READY && !c->warned)
         log_warn("campaign %llu: no DKIM key for %s: messages go unsigned", (unsigned long long)c->id,
                  address_domain(c->pc.cc.from_addr));
@@ -690,6 +695,7 @@ static void on_claimed(struct sender *s, PGresult *res, void *arg)
         s->inflight++;
         struct campaign_rt *c = campaign_get(s, strtoull(PQgetvalue(res, i, CLAIM_CAMPAIGN), NULL, 10));
         j->camp = c;
+        c->jobs++;
         if (c->state == CAMP_READY) {
             render_job(s, j);
         } else {
@@ -781,6 +787,27 @@ static void on_renewed(struct sender *s, PGresult *res, void *arg)
     res_ok(s, res, "renewing leases");
 }
 
+/*
+ * campaigns_forget_idle - drop prepared campaigns that no job uses and that
+ * were prepared more than [send] prepared_keep ago: the next claim prepares them
+ * again, so a changed template or From reaches a long-running sender (the
+ * transactional campaigns never finish), and the list does not grow for ever.
+ */
+static void campaigns_forget_idle(struct sender *s)
+{
+    struct campaign_rt **pp = &s->camps;
+    while (*pp) {
+        struct campaign_rt *c = *pp;
+        if (c->state == CAMP_READY && c->jobs == 0 && !c->waiting && uv_now(s->loop) - c->ready_at >= s->cfg.prepared_keep_s * 1000u) {
+            *pp = c->next;
+            campaign_prepared_free(&c->pc);
+            xfree(c);
+        } else {
+            pp = &c->next;
+        }
+    }
+}
+
 static void housekeeping(struct sender *s)
 {
     char pid[16], lease[16];
@@ -788,6 +815,7 @@ static void housekeeping(struct sender *s)
     if (s->housekeeping_busy || !s->claimq.ready || s->deregistering)
         return;
     s->housekeeping_busy = true;
+    campaigns_forget_idle(s);
     /* rows held longer than a lease (slow relays, back-pressure) must not be claimed again */
     if (s->inflight > 0 && uv_now(s->loop) - s->renewed_at >= s->cfg.lease_s * 1000u / 3) {
         const char *rp[] = { s->name, lease };
@@ -947,6 +975,7 @@ void sender_config_from_conf(struct sender_config *cfg)
     cfg->max_age_s = (unsigned)conf_get_long("send", "max_age", 3 * 86400, 1, 30 * 86400);
     cfg->flush_ms = (unsigned)conf_get_long("send", "flush_ms", 100, 1, 60000);
     cfg->flush_rows = (unsigned)conf_get_long("send", "flush_rows", 300, 1, 100000);
+    cfg->prepared_keep_s = (unsigned)conf_get_long("send", "prepared_keep", 60, 1, 86400);
     cfg->schedule = true;
 }
 
@@ -969,6 +998,8 @@ int sender_run(const struct sender_config *cfg)
         s->cfg.flush_ms = 100;
     if (!s->cfg.lease_s)
         s->cfg.lease_s = 300;
+    if (!s->cfg.prepared_keep_s)
+        s->cfg.prepared_keep_s = 60;
     snprintf(s->max_age, sizeof(s->max_age), "%u", s->cfg.max_age_s ? s->cfg.max_age_s : 3 * 86400);
     gethostname(s->host, sizeof(s->host) - 1);
     if (cfg->name)

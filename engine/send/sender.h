@@ -30,6 +30,7 @@ struct sender_config {
     unsigned max_age_s;        /* a deferral older than this fails; 0: 3 days */
     unsigned flush_ms;         /* 0: 100 */
     unsigned flush_rows;       /* 0: 300 */
+    unsigned prepared_keep_s;  /* a prepared campaign no job uses is prepared again after; 0: 60 */
     bool until_done;
     bool schedule;             /* start scheduled campaigns whose time has come */
 };

@@ -47,7 +47,7 @@ postino subscriber add bob@example.org --name Bob --attr city=Paris --attr plan=
 expect_rc 0
 
 check "serve starts the API beside a sender"
-POSTINO_HTTP_MAX_BODY=4096 "$BIN" serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
+POSTINO_HTTP_MAX_BODY=4096 POSTINO_SEND_PREPARED_KEEP=2 "$BIN" serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVER=$!
 for _ in $(seq 1 50); do
     curl -s -o /dev/null "$API/healthz" && break
@@ -144,6 +144,23 @@ expect_out_eq "[]"
 req POST "/api/v1/campaigns/$TXC/cancel"
 expect_error 400 invalid
 [ "$(psql_q "SELECT status FROM campaigns WHERE id = $TXC")" = running ] || fail "tx campaign moved"
+
+check "a template changed over the API reaches the running sender's next transactional message"
+req PUT /api/v1/templates/receipt "$(/usr/bin/python3 -c 'import json; print(json.dumps({"name": "receipt", "html": "<p>Hi {{ name }}, your order {{ attribs.order }} shipped.</p>{{ content }}"}))')"
+expect_code 200
+sleep 3
+req POST /api/v1/tx '{"template":"receipt","to":"lea@example.org","name":"Lea","subject":"Order {{ attribs.order }}","data":{"order":"D-4"}}'
+expect_code 201
+T5=$(jq_get "$body" "j['delivery']")
+wait_for "delivery $T5 sent" 20 tx_sent "$T5"
+wait_for "the message for lea" 20 sink_has lea@example.org
+mta_drain
+$PY - "$(sink_msg lea@example.org)" <<'PYEOF' || fail "the message was not made from the changed template"
+import email, email.policy, sys
+m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
+html = m.get_body(('html',)).get_content()
+assert 'Hi Lea, your order D-4 shipped.' in html, html
+PYEOF
 
 check "an Idempotency-Key sent twice: one delivery, one message; the same key for another address is 409"
 sink_clear
