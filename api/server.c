@@ -80,6 +80,8 @@ struct api_server {
 
 /* one request's state between MHD's calls */
 struct req_state {
+    struct api_match match;    /* the route, matched once on arrival */
+    int matched;               /* api_router_match's answer */
     struct buf body;
     bool too_large;
     size_t limit;
@@ -491,7 +493,7 @@ static int authenticate(struct api_req *r)
 /* decide and produce the answer for R */
 static void handle(struct api_req *r, struct req_state *st)
 {
-    int m = api_router_match(api_routes, r->method, r->path, &r->match);
+    int m = st->matched;
     if (m == API_ROUTE_NOT_FOUND) {
         api_reply_error(r, 404, "not_found", NULL, "no such resource");
         return;
@@ -610,7 +612,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         st->spool_fd = -1;
         *con_cls = st;
         struct api_req r = { .srv = s, .mc = mc, .method = method, .path = url };
-        api_router_match(api_routes, method, url, &r.match);
+        st->matched = api_router_match(api_routes, method, url, &st->match);
+        r.match = st->match;
         bool spool = r.match.route && r.match.route->body == API_BODY_FILE;
         st->limit = spool ? s->import_max_body : s->max_body;
         const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -631,12 +634,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
             if (r.status)
                 st->too_large = true;   /* whatever comes is dropped */
         }
-        if (!r.status) {
-            api_match_free(&r.match);
-            return MHD_YES;
-        }
+        if (!r.status)
+            return MHD_YES;   /* the match stays in ST for the answer */
         count_request(s, r.match.route ? r.match.index : s->nroutes, r.status);
-        api_match_free(&r.match);
         return send_reply(mc, &r);
     }
     if (*upload_data_size) {
@@ -651,7 +651,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct api_req r = { .srv = s, .mc = mc, .method = method, .path = url };
+    struct api_req r = { .srv = s, .mc = mc, .method = method, .path = url, .match = st->match };
     r.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     r.body = st->too_large ? "" : buf_cstr(&st->body);
     r.body_len = st->too_large ? 0 : st->body.len;
@@ -669,7 +669,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     /* the route's pattern, never the path: /u/TOKEN is a capability */
     log_debug("api: %s %s %d %.1f ms", strlen(method) < 16 ? method : "?", r.match.route ? r.match.route->pattern : "-",
               r.status, (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-    api_match_free(&r.match);
     return send_reply(mc, &r);
 }
 
@@ -685,6 +684,7 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, e
             xfree(st->spool_path);
         }
         buf_free(&st->body);
+        api_match_free(&st->match);
         xfree(st);
         *con_cls = NULL;
     }

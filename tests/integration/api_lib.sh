@@ -1,5 +1,6 @@
 # api_lib.sh - what the API's integration tests share (sourced after lib.sh):
 #   api_setup PORT      API=http://127.0.0.1:PORT, SERVER (a serve to stop), the EXIT trap
+#   api_wait            wait (up to 10 s) until the server on PORT answers /healthz
 #   api_stop            stop SERVER (SIGTERM, then wait), the MTA when send_lib.sh is in, the cluster
 #   req METHOD PATH [BODY|@FILE] [TOKEN] [CONTENT-TYPE] [HEADER]
 #                       sets $code, $body and $headers (names as sent); TOKEN defaults to $ADMIN;
@@ -13,6 +14,13 @@ api_setup() {
     API="http://127.0.0.1:$PORT"
     SERVER=""
     trap api_stop EXIT
+}
+
+api_wait() {
+    for _ in $(seq 1 50); do
+        curl -s -o /dev/null "$API/healthz" && return 0
+        sleep 0.2
+    done
 }
 
 api_stop() {

@@ -58,10 +58,7 @@ expect_out "disabled user carol@example.com"
 check "serve --no-send starts the API"
 POSTINO_HTTP_MAX_BODY=4096 "$BIN" serve --no-send --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVER=$!
-for _ in $(seq 1 50); do
-    curl -s -o /dev/null "$API/healthz" && break
-    sleep 0.2
-done
+api_wait
 req GET /healthz "" ""
 expect_code 200
 expect_json "j" "{'status': 'ok', 'database': 'ok'}"
@@ -606,10 +603,7 @@ done
 check "serve without --no-send runs the API beside a sender, and both stop on SIGTERM"
 "$BIN" serve --listen "127.0.0.1:$PORT" >serve-send.log 2>&1 &
 SERVER=$!
-for _ in $(seq 1 50); do
-    curl -s -o /dev/null "$API/healthz" && break
-    sleep 0.2
-done
+api_wait
 req GET /healthz "" ""
 expect_code 200
 req GET /api/v1/lists/news

@@ -79,10 +79,7 @@ check "serve --no-send starts, with a small JSON limit and a small inline import
 POSTINO_HTTP_MAX_BODY=65536 POSTINO_API_IMPORT_INLINE_MAX=2000 POSTINO_API_IMPORT_MAX_BODY=1000000 \
     POSTINO_LOG_LEVEL=debug "$BIN" serve --no-send --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVER=$!
-for _ in $(seq 1 50); do
-    curl -s -o /dev/null "$API/healthz" && break
-    sleep 0.2
-done
+api_wait
 req GET /healthz "" ""
 expect_code 200
 

@@ -75,10 +75,7 @@ ADMIN=$(jq_get "$out" "j['token']")
 [ "$(sub_status dan@example.org news)" = unconfirmed ] || fail "a double opt-in subscription starts unconfirmed"
 "$BIN" serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVER=$!
-for _ in $(seq 1 50); do
-    curl -s -o /dev/null "$API/healthz" && break
-    sleep 0.2
-done
+api_wait
 get /healthz
 expect_code 200
 get /u/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa   # the token key is made on first use

@@ -49,10 +49,7 @@ expect_rc 0
 check "serve starts the API beside a sender"
 POSTINO_HTTP_MAX_BODY=4096 POSTINO_SEND_PREPARED_KEEP=2 "$BIN" serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVER=$!
-for _ in $(seq 1 50); do
-    curl -s -o /dev/null "$API/healthz" && break
-    sleep 0.2
-done
+api_wait
 req GET /healthz "" ""
 expect_code 200
 
