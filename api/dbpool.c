@@ -3,8 +3,13 @@
  * a slot is returned. Connecting happens outside the lock (a slot is
  * reserved first), so one slow server does not stall the other threads.
  * Failures to connect are logged once a line, without the password.
+ * When one connection is found broken, or a connection cannot be made, the
+ * server probably went away: the pool's epoch moves on and every idle
+ * connection opened before is closed when next taken, instead of failing
+ * one request each after the server is back.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
@@ -18,6 +23,7 @@
 struct dbslot {
     PGconn *conn;      /* NULL: not open */
     bool busy;
+    unsigned epoch;    /* the pool's epoch when conn was opened */
 };
 
 struct dbpool {
@@ -26,6 +32,7 @@ struct dbpool {
     char *conninfo;
     unsigned size;
     struct dbslot *slots;
+    unsigned epoch;    /* bumped when the server is found gone */
 };
 
 /* dbpool_new - see dbpool.h; SIZE 0 is taken as 1. */
@@ -50,6 +57,30 @@ static struct dbslot *slot_of(struct dbpool *p, PGconn *conn)
         if (p->slots[i].busy && p->slots[i].conn == conn)
             return &p->slots[i];
     return NULL;
+}
+
+/*
+ * idle_alive - whether the idle CONN still has its server. A server that
+ * went away (restart, idle timeout) shows it only when the socket is read,
+ * and often in two steps: its last words (a FATAL message) and then the end
+ * of the stream. An idle pool connection expects nothing, so the socket is
+ * read as long as it is readable; the end shows as a failed read.
+ */
+static bool idle_alive(PGconn *conn)
+{
+    for (int i = 0; i < 8; i++) {
+        struct pollfd pfd = { .fd = PQsocket(conn), .events = POLLIN };
+        if (pfd.fd < 0)
+            return false;
+        int n = poll(&pfd, 1, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (!PQconsumeInput(conn))
+            return false;
+    }
+    return PQstatus(conn) == CONNECTION_OK;
 }
 
 /* dbpool_get - a connection, or NULL after TIMEOUT_MS or when connecting fails. */
@@ -81,9 +112,13 @@ PGconn *dbpool_get(struct dbpool *p, unsigned timeout_ms)
     }
     s->busy = true;
     PGconn *conn = s->conn;
+    /* opened before the server was last found gone: likely dead too */
+    bool stale = conn && s->epoch != p->epoch;
+    unsigned epoch = p->epoch;
     pthread_mutex_unlock(&p->lock);
-    /* an idle connection the server closed (restart, idle timeout) shows it only when read */
-    if (conn && (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK)) {
+    if (conn && (stale || !idle_alive(conn))) {
+        if (!stale)
+            epoch++;
         PQfinish(conn);
         conn = NULL;
     }
@@ -94,7 +129,12 @@ PGconn *dbpool_get(struct dbpool *p, unsigned timeout_ms)
             log_error("api: %s", err);
     }
     pthread_mutex_lock(&p->lock);
+    if (!conn)
+        epoch++;
+    if (epoch > p->epoch)
+        p->epoch = epoch;
     s->conn = conn;
+    s->epoch = p->epoch;
     if (!conn) {
         s->busy = false;
         pthread_cond_signal(&p->freed);
@@ -115,6 +155,8 @@ void dbpool_put(struct dbpool *p, PGconn *conn)
     if (!s)
         log_panic("dbpool_put: a connection the pool did not lend");
     if (PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        if (PQstatus(conn) != CONNECTION_OK)
+            p->epoch++;
         PQfinish(conn);
         s->conn = NULL;
     }

@@ -23,7 +23,11 @@ void api_healthz(struct api_req *r)
 {
     struct store_err e;
     json_t *o = json_object();
-    if (api_db(r) && store_api_ping(r->conn, &e) == 0) {
+    int rc = api_db(r) ? store_api_ping(r->conn, &e) : -1;
+    /* a pooled connection the server dropped says nothing of the server now */
+    if (rc < 0 && api_db_renew(r))
+        rc = store_api_ping(r->conn, &e);
+    if (rc == 0) {
         json_object_set_new(o, "status", json_string("ok"));
         json_object_set_new(o, "database", json_string("ok"));
         api_reply_json(r, 200, o);

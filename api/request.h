@@ -3,6 +3,7 @@
  *
  * api_db           the request's database connection (borrowed from the pool on
  *                  first use); NULL with a 503 answer already set
+ * api_db_renew     a new connection after the server dropped the one in use
  * api_param        the I-th {…} segment of the path
  * api_query        a query-string argument, or NULL
  * api_query_only   refuse (400) query arguments not in ALLOWED; 0 or -1
@@ -62,6 +63,7 @@ struct api_req {
 };
 
 PGconn *api_db(struct api_req *r);
+PGconn *api_db_renew(struct api_req *r);
 const char *api_param(struct api_req *r, size_t i);
 const char *api_query(struct api_req *r, const char *name);
 int api_query_only(struct api_req *r, const char *const *allowed);

@@ -126,6 +126,20 @@ PGconn *api_db(struct api_req *r)
     return r->conn;
 }
 
+/*
+ * api_db_renew - after a query failed on R's connection because the server
+ * dropped it (a restart): that connection back, and a new one; NULL (with
+ * 503 set) when the connection is fine or none can be made.
+ */
+PGconn *api_db_renew(struct api_req *r)
+{
+    if (!r->conn || PQstatus(r->conn) == CONNECTION_OK)
+        return NULL;
+    dbpool_put(r->srv->pool, r->conn);
+    r->conn = NULL;
+    return api_db(r);
+}
+
 /* api_param - the I-th {…} segment of R's path ("" past the last). */
 const char *api_param(struct api_req *r, size_t i)
 {

@@ -528,6 +528,13 @@ req POST /api/v1/bounces '{"email":"x@example.com"}' ""
 expect_code 401
 
 check "the database away is 503 with the envelope; the pool reconnects when it is back"
+# every slot of the pool holds a connection, each made stale by the stop
+par_get() {
+    seq 1 "$1" | xargs -P "$1" -I{} curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $ADMIN" \
+        "$API/api/v1/subscribers?limit=2" | sort | uniq -c | tr -s ' '
+}
+codes=$(par_get 16)
+[ "$codes" = " 16 200" ] || fail "parallel answers before the stop: $codes"
 postino db stop
 expect_rc 0
 req GET /healthz "" ""
@@ -544,6 +551,8 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
     req GET /api/v1/lists/news
     expect_code 200
 done
+codes=$(par_get 16)
+[ "$codes" = " 16 200" ] || fail "parallel answers after the restart: $codes"
 
 check "a second server on the same address fails"
 "$BIN" serve --no-send --listen "127.0.0.1:$PORT" >serve2.log 2>&1
