@@ -13,33 +13,38 @@
  * and return what rendering needs: a transactional delivery's data is merged
  * over the subscriber's attributes, its name for this message over the stored one.
  *
- * The locked rows are updated through their ctid (and id, in case a row moved
- * meanwhile), and the subscriber is read once, next to the lock: whatever the
- * table sizes, the plan stays index and TID lookups per claimed row (an
- * UPDATE joined on id alone was planned as a hash join over the whole
- * deliveries table, and the final join as a scan of all subscribers).
+ * Running campaigns are walked transactional ones first, then oldest first,
+ * and each one's due rows are taken in order from deliveries_due_idx until
+ * the batch is full: a claim reads the rows it takes and no others, whatever
+ * the backlog, and a transactional message never waits behind a newsletter.
+ * (Ordered by due time across all campaigns, the planner joined every due
+ * row with its subscriber and sorted them all for each batch: a third of a
+ * second per thousand at 100,000 due.) The skip test is materialised once
+ * per row; the locked rows are updated through their ctid (and id, in case
+ * a row moved meanwhile). tests/integration/test_ledger.c holds it to this.
  */
 const char ledger_claim_sql[] =
-    "WITH c AS ("
-    "  SELECT d.id, d.ctid AS tid, d.state, s.email, s.name, s.attribs,"
-    "    CASE WHEN cp.kind = 'tx' THEN s.status = 'blocklisted'"
+    "WITH rc AS (SELECT id, kind FROM campaigns WHERE status = 'running' ORDER BY kind = 'tx' DESC, id),"
+    " c AS (SELECT x.id, x.tid, x.state, x.subscriber_id, rc.id AS campaign_id, rc.kind FROM rc CROSS JOIN LATERAL ("
+    "    SELECT d.id, d.ctid AS tid, d.state, d.subscriber_id FROM deliveries d"
+    "    WHERE d.campaign_id = rc.id AND d.state IN ('queued', 'deferred') AND d.next_attempt_at <= now()"
+    "      AND (d.lease_until IS NULL OR d.lease_until < now())"
+    "    ORDER BY d.next_attempt_at, d.id LIMIT $2::int"
+    "    FOR UPDATE OF d SKIP LOCKED) x LIMIT $2::int),"
+    " cs AS MATERIALIZED (SELECT c.id, c.tid, c.state, s.email, s.name, s.attribs,"
+    "    CASE WHEN c.kind = 'tx' THEN s.status = 'blocklisted'"
     "    ELSE s.status <> 'enabled' OR NOT EXISTS (SELECT 1 FROM subscriptions sl"
-    "      JOIN campaign_lists cl ON cl.list_id = sl.list_id AND cl.campaign_id = d.campaign_id"
+    "      JOIN campaign_lists cl ON cl.list_id = sl.list_id AND cl.campaign_id = c.campaign_id"
     "      JOIN lists l ON l.id = sl.list_id"
-    "      WHERE sl.subscriber_id = d.subscriber_id"
+    "      WHERE sl.subscriber_id = c.subscriber_id"
     "        AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))) END AS skip"
-    "  FROM deliveries d JOIN campaigns cp ON cp.id = d.campaign_id AND cp.status = 'running'"
-    "    JOIN subscribers s ON s.id = d.subscriber_id"
-    "  WHERE d.state IN ('queued', 'deferred') AND d.next_attempt_at <= now()"
-    "    AND (d.lease_until IS NULL OR d.lease_until < now())"
-    "  ORDER BY d.next_attempt_at, d.id LIMIT $2::int"
-    "  FOR UPDATE OF d SKIP LOCKED),"
+    "  FROM c JOIN subscribers s ON s.id = c.subscriber_id),"
     " u AS (UPDATE deliveries d SET"
     "    state = CASE WHEN c.skip THEN 'skipped' ELSE d.state END,"
     "    lease_owner = CASE WHEN c.skip THEN NULL ELSE $1 END,"
     "    lease_until = CASE WHEN c.skip THEN NULL ELSE now() + make_interval(secs => $3::int) END,"
     "    updated_at = now()"
-    "  FROM c WHERE d.ctid = c.tid AND d.id = c.id"
+    "  FROM cs c WHERE d.ctid = c.tid AND d.id = c.id"
     "  RETURNING d.id, d.campaign_id, d.subscriber_id, d.list_id, d.attempts, c.skip, c.state AS old_state,"
     "    c.email, c.name, c.attribs, d.data, d.to_name),"
     " k AS (UPDATE campaigns cp SET n_skipped = cp.n_skipped + x.n, n_queued = cp.n_queued - x.q,"

@@ -1,0 +1,218 @@
+/*
+ * test_ledger - the sender's claim statement against a real server
+ * (POSTINO_TEST_DB): which rows it takes, in which order, what it skips, and
+ * that it reads only the rows it claims. Each case runs in a transaction that
+ * is rolled back, so the shared database is left as it was.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine/store/ledger.h"
+#include "engine/store/pg.h"
+
+static PGconn *conn;
+
+static void exec_ok(const char *sql)
+{
+    PGresult *r = PQexec(conn, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+static long long scalar(const char *sql)
+{
+    PGresult *r = PQexec(conn, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+    long long v = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+/* claim up to LIMIT rows for OWNER; the result is the caller's */
+static PGresult *claim(const char *owner, const char *limit)
+{
+    const char *params[] = { owner, limit, "300" };
+    PGresult *r = PQexecParams(conn, ledger_claim_sql, 3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("claim: %s", PQresultErrorMessage(r));
+    return r;
+}
+
+/* the e-mail addresses of a claim's rows, comma-separated (a claim returns them by delivery id) */
+static void emails(PGresult *r, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (int i = 0; i < PQntuples(r); i++) {
+        size_t n = strlen(out);
+        snprintf(out + n, len - n, "%s%s", i ? "," : "", PQgetvalue(r, i, CLAIM_EMAIL));
+    }
+}
+
+/*
+ * A list with subscribers s1..s6, a running campaign A (s1..s4 queued, s1 and
+ * s2 due earliest), a paused campaign P whose row is due before all others,
+ * a later running campaign B (s5) and a transactional campaign T (s6, queued
+ * last of all).
+ */
+static int fixture(void **state)
+{
+    (void)state;
+    exec_ok("BEGIN");
+    exec_ok("INSERT INTO lists (name) VALUES ('ledger-test')");
+    exec_ok("INSERT INTO subscribers (email, name) SELECT 's' || i || '@ledger.example', 'S' || i"
+            " FROM generate_series(1, 6) i");
+    exec_ok("INSERT INTO subscriptions (subscriber_id, list_id, status)"
+            " SELECT s.id, l.id, 'confirmed' FROM subscribers s, lists l"
+            " WHERE s.email LIKE '%@ledger.example' AND l.name = 'ledger-test'");
+    exec_ok("INSERT INTO campaigns (name, subject, from_addr, html, status, kind) VALUES"
+            " ('ledger-A', 'A', 'a@ledger.example', 'x', 'running', 'campaign'),"
+            " ('ledger-P', 'P', 'a@ledger.example', 'x', 'paused', 'campaign'),"
+            " ('ledger-B', 'B', 'a@ledger.example', 'x', 'running', 'campaign'),"
+            " ('ledger-T', 'T', 'a@ledger.example', 'x', 'running', 'tx')");
+    exec_ok("INSERT INTO campaign_lists SELECT c.id, l.id FROM campaigns c, lists l"
+            " WHERE c.name LIKE 'ledger-%' AND c.kind = 'campaign' AND l.name = 'ledger-test'");
+    exec_ok("INSERT INTO deliveries (campaign_id, subscriber_id, list_id, next_attempt_at)"
+            " SELECT c.id, s.id, l.id, now() - (x.age || ' minutes')::interval"
+            " FROM (VALUES ('ledger-A', 's1', 30), ('ledger-A', 's2', 29), ('ledger-A', 's3', 10),"
+            "   ('ledger-A', 's4', 9), ('ledger-P', 's1', 60), ('ledger-B', 's5', 50)) x(camp, sub, age)"
+            " JOIN campaigns c ON c.name = x.camp JOIN subscribers s ON s.email = x.sub || '@ledger.example'"
+            " JOIN lists l ON l.name = 'ledger-test'");
+    exec_ok("INSERT INTO deliveries (campaign_id, subscriber_id, data, next_attempt_at)"
+            " SELECT c.id, s.id, '{}', now() FROM campaigns c, subscribers s"
+            " WHERE c.name = 'ledger-T' AND s.email = 's6@ledger.example'");
+    exec_ok("UPDATE campaigns c SET n_total = x.n, n_queued = x.n FROM (SELECT campaign_id, count(*) n"
+            " FROM deliveries GROUP BY campaign_id) x WHERE x.campaign_id = c.id AND c.name LIKE 'ledger-%'");
+    return 0;
+}
+
+/* every case ends here, failed or not */
+static int rollback(void **state)
+{
+    (void)state;
+    PQclear(PQexec(conn, "ROLLBACK"));
+    return 0;
+}
+
+static void test_claim_takes_transactional_first_then_campaigns_oldest_first(void **state)
+{
+    (void)state;
+    char got[512];
+    PGresult *r = claim("t1", "3");
+    emails(r, got, sizeof(got));
+    /* T's message (the last id) although queued last; then A's two earliest; P's never */
+    assert_string_equal(got, "s1@ledger.example,s2@ledger.example,s6@ledger.example");
+    PQclear(r);
+    r = claim("t1", "10");
+    emails(r, got, sizeof(got));
+    assert_string_equal(got, "s3@ledger.example,s4@ledger.example,s5@ledger.example");
+    PQclear(r);
+    r = claim("t2", "10");
+    assert_int_equal(PQntuples(r), 0);
+    PQclear(r);
+    assert_int_equal(scalar("SELECT count(*) FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                            " WHERE c.name LIKE 'ledger-%' AND d.lease_owner = 't1'"), 6);
+    assert_int_equal(scalar("SELECT count(*) FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                            " WHERE c.name = 'ledger-P' AND d.lease_owner IS NULL"), 1);
+}
+
+static void test_claim_leaves_rows_not_due_and_leased_and_takes_expired_leases(void **state)
+{
+    (void)state;
+    char got[512];
+    exec_ok("UPDATE deliveries d SET next_attempt_at = now() + interval '1 hour' FROM subscribers s"
+            " WHERE s.id = d.subscriber_id AND s.email = 's1@ledger.example'");
+    exec_ok("UPDATE deliveries d SET lease_owner = 'other', lease_until = now() + interval '1 minute'"
+            " FROM subscribers s WHERE s.id = d.subscriber_id AND s.email = 's2@ledger.example'");
+    exec_ok("UPDATE deliveries d SET lease_owner = 'gone', lease_until = now() - interval '1 second'"
+            " FROM subscribers s WHERE s.id = d.subscriber_id AND s.email = 's3@ledger.example'");
+    PGresult *r = claim("t1", "10");
+    emails(r, got, sizeof(got));
+    assert_string_equal(got, "s3@ledger.example,s4@ledger.example,s5@ledger.example,s6@ledger.example");
+    PQclear(r);
+}
+
+static void test_claim_skips_who_no_longer_counts_and_moves_the_counters(void **state)
+{
+    (void)state;
+    char got[512];
+    exec_ok("UPDATE subscriptions sl SET status = 'unsubscribed' FROM subscribers s"
+            " WHERE s.id = sl.subscriber_id AND s.email = 's2@ledger.example'");
+    exec_ok("UPDATE subscribers SET status = 'blocklisted' WHERE email IN ('s3@ledger.example', 's6@ledger.example')");
+    PGresult *r = claim("t1", "10");
+    emails(r, got, sizeof(got));
+    assert_string_equal(got, "s1@ledger.example,s4@ledger.example,s5@ledger.example");
+    PQclear(r);
+    assert_int_equal(scalar("SELECT n_skipped * 100 + n_queued FROM campaigns WHERE name = 'ledger-A'"), 202);
+    assert_int_equal(scalar("SELECT n_skipped * 100 + n_queued FROM campaigns WHERE name = 'ledger-T'"), 100);
+    assert_int_equal(scalar("SELECT count(*) FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                            " WHERE c.name LIKE 'ledger-%' AND d.state = 'skipped' AND d.lease_owner IS NULL"), 3);
+}
+
+/*
+ * With a backlog of 20,000 rows and no statistics gathered since they were
+ * written (as right after `campaign send`), a claim of 100 walks the due index
+ * of its campaign and stops: it neither scans the table nor sorts the backlog.
+ */
+static void test_claim_reads_only_what_it_claims(void **state)
+{
+    (void)state;
+    exec_ok("INSERT INTO subscribers (email) SELECT 'b' || i || '@ledger.example' FROM generate_series(1, 20000) i");
+    exec_ok("INSERT INTO subscriptions (subscriber_id, list_id, status) SELECT s.id, l.id, 'confirmed'"
+            " FROM subscribers s, lists l WHERE s.email LIKE 'b%@ledger.example' AND l.name = 'ledger-test'");
+    exec_ok("INSERT INTO deliveries (campaign_id, subscriber_id, list_id) SELECT c.id, s.id, l.id"
+            " FROM campaigns c, subscribers s, lists l WHERE c.name = 'ledger-B'"
+            " AND s.email LIKE 'b%@ledger.example' AND l.name = 'ledger-test'");
+    PGresult *r = PQprepare(conn, "claim_plan", ledger_claim_sql, 3, NULL);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    r = PQexec(conn, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE claim_plan('t1', 100, 300)");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    char plan[16384] = "";
+    for (int i = 0; i < PQntuples(r); i++) {
+        size_t n = strlen(plan);
+        snprintf(plan + n, sizeof(plan) - n, "%s\n", PQgetvalue(r, i, 0));
+    }
+    PQclear(r);
+    if (strstr(plan, "Seq Scan on deliveries") || !strstr(plan, "Index Scan using deliveries_due_idx"))
+        fail_msg("the claim does not walk the due index:\n%s", plan);
+    /* the index scan stops at the batch: at most 100 rows plus the few of the small campaigns */
+    const char *scan = strstr(plan, "Index Scan using deliveries_due_idx");
+    const char *rows = strstr(scan, "rows=");
+    assert_non_null(rows);
+    if (atoi(rows + 5) > 100)
+        fail_msg("the due index scan read %d rows:\n%s", atoi(rows + 5), plan);
+    assert_int_equal(scalar("SELECT count(*) FROM deliveries WHERE lease_owner = 't1'"), 100);
+}
+
+int main(void)
+{
+    const char *ci = getenv("POSTINO_TEST_DB");
+    if (!ci) {
+        fprintf(stderr, "test_ledger: POSTINO_TEST_DB is not set\n");
+        return 1;
+    }
+    char err[512];
+    conn = pg_connect(ci, err, sizeof(err));
+    if (!conn) {
+        fprintf(stderr, "test_ledger: %s\n", err);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_claim_takes_transactional_first_then_campaigns_oldest_first, fixture, rollback),
+        cmocka_unit_test_setup_teardown(test_claim_leaves_rows_not_due_and_leased_and_takes_expired_leases, fixture, rollback),
+        cmocka_unit_test_setup_teardown(test_claim_skips_who_no_longer_counts_and_moves_the_counters, fixture, rollback),
+        cmocka_unit_test_setup_teardown(test_claim_reads_only_what_it_claims, fixture, rollback),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    PQfinish(conn);
+    return rc;
+}
