@@ -14,6 +14,8 @@
 
 enum pa_state { PA_CONNECTING, PA_IDLE, PA_BUSY, PA_CLOSING, PA_BROKEN };
 
+#define PA_MAX_PREPARED 8
+
 struct pg_async {
     uv_poll_t poll;
     uv_loop_t *loop;
@@ -27,6 +29,12 @@ struct pg_async {
     pg_async_query_cb query_cb;
     void *query_arg;
     PGresult *result;
+    const char *prepared[PA_MAX_PREPARED]; /* names prepared on this connection */
+    int nprepared;
+    /* a statement being prepared, to execute once it is: name and parameter copies */
+    const char *pending_name;
+    int pending_n;
+    char **pending_params;
     pg_async_close_cb close_cb;
     void *close_arg;
 };
@@ -80,6 +88,32 @@ static void pa_connect_step(struct pg_async *pa)
     }
 }
 
+static void pa_pending_free(struct pg_async *pa)
+{
+    for (int i = 0; i < pa->pending_n; i++)
+        xfree(pa->pending_params[i]);
+    xfree(pa->pending_params);
+    pa->pending_params = NULL;
+    pa->pending_n = 0;
+    pa->pending_name = NULL;
+}
+
+/* the statement PA prepared is ready: remember it and execute it; false when that cannot be sent */
+static bool pa_execute_pending(struct pg_async *pa)
+{
+    if (pa->nprepared < PA_MAX_PREPARED)
+        pa->prepared[pa->nprepared++] = pa->pending_name;
+    int ok = PQsendQueryPrepared(pa->conn, pa->pending_name, pa->pending_n,
+                                 (const char *const *)pa->pending_params, NULL, NULL, 0);
+    pa_pending_free(pa);
+    if (!ok)
+        return false;
+    PQclear(pa->result);
+    pa->result = NULL;
+    pa_watch(pa, UV_READABLE | UV_WRITABLE);
+    return true;
+}
+
 static void pa_finish_query(struct pg_async *pa, PGresult *res)
 {
     pg_async_query_cb cb = pa->query_cb;
@@ -105,6 +139,12 @@ static void pa_query_step(struct pg_async *pa, int events)
         while (!PQisBusy(pa->conn)) {
             PGresult *r = PQgetResult(pa->conn);
             if (!r) {
+                if (pa->pending_name && pa->result && PQresultStatus(pa->result) == PGRES_COMMAND_OK) {
+                    if (!pa_execute_pending(pa))
+                        goto lost;
+                    return;
+                }
+                pa_pending_free(pa);
                 pa->state = PA_IDLE;
                 pa_finish_query(pa, pa->result);
                 return;
@@ -119,6 +159,7 @@ static void pa_query_step(struct pg_async *pa, int events)
 lost:
     pa_set_error(pa, PQerrorMessage(pa->conn));
     pa->state = PA_BROKEN;
+    pa_pending_free(pa);
     PQclear(pa->result);
     pa_finish_query(pa, NULL);
 }
@@ -191,6 +232,46 @@ int pg_async_query(struct pg_async *pa, const char *sql, int nparams, const char
     return 0;
 }
 
+/*
+ * pg_async_query_prepared - as pg_async_query, with SQL prepared once per
+ * connection under NAME (a string that outlives PA): the first call prepares
+ * it and then executes it, later ones only execute it, so the server plans
+ * it once instead of for every batch.
+ */
+int pg_async_query_prepared(struct pg_async *pa, const char *name, const char *sql, int nparams,
+                            const char *const *params, pg_async_query_cb cb, void *arg)
+{
+    if (pa->state != PA_IDLE)
+        return pa->state == PA_BUSY ? UV_EBUSY : UV_ENOTCONN;
+    bool known = false;
+    for (int i = 0; i < pa->nprepared && !known; i++)
+        known = strcmp(pa->prepared[i], name) == 0;
+    if (!known && pa->nprepared == PA_MAX_PREPARED)
+        return pg_async_query(pa, sql, nparams, params, cb, arg); /* no room to remember another */
+    if (known) {
+        if (!PQsendQueryPrepared(pa->conn, name, nparams, params, NULL, NULL, 0)) {
+            pa_set_error(pa, PQerrorMessage(pa->conn));
+            return UV_EIO;
+        }
+    } else {
+        if (!PQsendPrepare(pa->conn, name, sql, nparams, NULL)) {
+            pa_set_error(pa, PQerrorMessage(pa->conn));
+            return UV_EIO;
+        }
+        pa->pending_name = name;
+        pa->pending_n = nparams;
+        pa->pending_params = xcalloc((size_t)(nparams ? nparams : 1), sizeof(char *));
+        for (int i = 0; i < nparams; i++)
+            pa->pending_params[i] = params[i] ? xstrdup(params[i]) : NULL;
+    }
+    pa->state = PA_BUSY;
+    pa->query_cb = cb;
+    pa->query_arg = arg;
+    pa->error[0] = 0;
+    pa_watch(pa, UV_READABLE | UV_WRITABLE);
+    return 0;
+}
+
 /* pg_async_busy - true while a statement is in flight. */
 bool pg_async_busy(const struct pg_async *pa)
 {
@@ -215,6 +296,7 @@ static void pa_on_close(uv_handle_t *h)
     pg_async_close_cb cb = pa->close_cb;
     void *arg = pa->close_arg;
     PQclear(pa->result);
+    pa_pending_free(pa);
     PQfinish(pa->conn);
     xfree(pa->describe);
     xfree(pa);

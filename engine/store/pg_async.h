@@ -3,6 +3,7 @@
  *
  * pg_async_open   start connecting; CB reports success (0) or failure (-1)
  * pg_async_query  send one parameterised statement; CB gets its result
+ * pg_async_query_prepared  the same, prepared once per connection under a name
  * pg_async_busy   is a query in flight
  * pg_async_error  the last error, one line, without secrets
  * pg_async_close  close; CLOSE_CB (may be NULL) runs once the handle is freed
@@ -30,6 +31,8 @@ int pg_async_open(uv_loop_t *loop, const char *conninfo, pg_async_open_cb cb, vo
                   struct pg_async **out);
 int pg_async_query(struct pg_async *pa, const char *sql, int nparams, const char *const *params,
                    pg_async_query_cb cb, void *arg);
+int pg_async_query_prepared(struct pg_async *pa, const char *name, const char *sql, int nparams,
+                            const char *const *params, pg_async_query_cb cb, void *arg);
 bool pg_async_busy(const struct pg_async *pa);
 const char *pg_async_error(const struct pg_async *pa);
 PGconn *pg_async_conn(struct pg_async *pa);

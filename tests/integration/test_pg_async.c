@@ -108,6 +108,72 @@ static void test_pg_async_reports_sql_errors(void **state)
     uv_loop_close(&loop);
 }
 
+/*
+ * Prepared statements: a bad one reports its error and is not remembered; a
+ * good one is prepared by its first call and only executed by later ones
+ * (the server then holds it once, under its name), each with its own values.
+ */
+static const char *const prep_steps[] = { "SELECT * FROM no_such_table WHERE $1::int > 0", "SELECT $1::int * 2",
+                                          "SELECT $1::int * 2", "SELECT $1::int * 2",
+                                          "SELECT count(*) FROM pg_prepared_statements WHERE name = 'double_it'" };
+
+static void prep_next(struct pg_async *pa, struct probe *p);
+
+static void on_prep_result(struct pg_async *pa, PGresult *res, void *arg)
+{
+    struct probe *p = arg;
+    assert_non_null(res);
+    if (p->results == 0) {
+        assert_int_equal(PQresultStatus(res), PGRES_FATAL_ERROR);
+        assert_non_null(strstr(pg_async_error(pa), "no_such_table"));
+    } else {
+        assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+        snprintf(p->values[p->results - 1], 64, "%s", PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    p->results++;
+    prep_next(pa, p);
+}
+
+static void prep_next(struct pg_async *pa, struct probe *p)
+{
+    static const char *const args[] = { "1", "21", "-4", "100000" };
+    if (p->results == 5) {
+        pg_async_close(pa, on_close, p);
+        return;
+    }
+    const char *param[] = { p->results < 4 ? args[p->results] : NULL };
+    const char *name = p->results == 0 ? "broken" : "double_it";
+    if (p->results == 4)
+        assert_int_equal(pg_async_query(pa, prep_steps[4], 0, NULL, on_prep_result, p), 0);
+    else
+        assert_int_equal(pg_async_query_prepared(pa, name, prep_steps[p->results], 1, param, on_prep_result, p), 0);
+}
+
+static void on_open_prep(struct pg_async *pa, int status, void *arg)
+{
+    assert_int_equal(status, 0);
+    prep_next(pa, arg);
+}
+
+static void test_pg_async_prepares_once_and_executes_with_each_call_s_values(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct probe p = { 0 };
+    struct pg_async *pa;
+    assert_int_equal(pg_async_open(&loop, getenv("POSTINO_TEST_DB"), on_open_prep, &p, &pa), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(p.results, 5);
+    assert_string_equal(p.values[0], "42");
+    assert_string_equal(p.values[1], "-8");
+    assert_string_equal(p.values[2], "200000");
+    assert_string_equal(p.values[3], "1");
+    assert_int_equal(p.closed, 1);
+    uv_loop_close(&loop);
+}
+
 static void on_open_fail(struct pg_async *pa, int status, void *arg)
 {
     struct probe *p = arg;
@@ -149,6 +215,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pg_async_runs_queries_in_order_on_the_loop),
         cmocka_unit_test(test_pg_async_reports_sql_errors),
+        cmocka_unit_test(test_pg_async_prepares_once_and_executes_with_each_call_s_values),
         cmocka_unit_test(test_pg_async_reports_connect_failure),
         cmocka_unit_test(test_pg_blocking_connect_error_is_one_line_without_password),
     };
