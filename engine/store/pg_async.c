@@ -214,13 +214,10 @@ int pg_async_open(uv_loop_t *loop, const char *conninfo, pg_async_open_cb cb, vo
     return 0;
 }
 
-/* pg_async_query - send SQL with NPARAMS text parameters; see pg_async.h. */
-int pg_async_query(struct pg_async *pa, const char *sql, int nparams, const char *const *params,
-                   pg_async_query_cb cb, void *arg)
+/* after a PQsend* call that returned OK: PA is busy with it until its results are read */
+static int pa_sent(struct pg_async *pa, int ok, pg_async_query_cb cb, void *arg)
 {
-    if (pa->state != PA_IDLE)
-        return pa->state == PA_BUSY ? UV_EBUSY : UV_ENOTCONN;
-    if (!PQsendQueryParams(pa->conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
+    if (!ok) {
         pa_set_error(pa, PQerrorMessage(pa->conn));
         return UV_EIO;
     }
@@ -230,6 +227,15 @@ int pg_async_query(struct pg_async *pa, const char *sql, int nparams, const char
     pa->error[0] = 0;
     pa_watch(pa, UV_READABLE | UV_WRITABLE);
     return 0;
+}
+
+/* pg_async_query - send SQL with NPARAMS text parameters; see pg_async.h. */
+int pg_async_query(struct pg_async *pa, const char *sql, int nparams, const char *const *params,
+                   pg_async_query_cb cb, void *arg)
+{
+    if (pa->state != PA_IDLE)
+        return pa->state == PA_BUSY ? UV_EBUSY : UV_ENOTCONN;
+    return pa_sent(pa, PQsendQueryParams(pa->conn, sql, nparams, NULL, params, NULL, NULL, 0), cb, arg);
 }
 
 /*
@@ -248,28 +254,17 @@ int pg_async_query_prepared(struct pg_async *pa, const char *name, const char *s
         known = strcmp(pa->prepared[i], name) == 0;
     if (!known && pa->nprepared == PA_MAX_PREPARED)
         return pg_async_query(pa, sql, nparams, params, cb, arg); /* no room to remember another */
-    if (known) {
-        if (!PQsendQueryPrepared(pa->conn, name, nparams, params, NULL, NULL, 0)) {
-            pa_set_error(pa, PQerrorMessage(pa->conn));
-            return UV_EIO;
-        }
-    } else {
-        if (!PQsendPrepare(pa->conn, name, sql, nparams, NULL)) {
-            pa_set_error(pa, PQerrorMessage(pa->conn));
-            return UV_EIO;
-        }
+    if (known)
+        return pa_sent(pa, PQsendQueryPrepared(pa->conn, name, nparams, params, NULL, NULL, 0), cb, arg);
+    int rc = pa_sent(pa, PQsendPrepare(pa->conn, name, sql, nparams, NULL), cb, arg);
+    if (rc == 0) {
         pa->pending_name = name;
         pa->pending_n = nparams;
         pa->pending_params = xcalloc((size_t)(nparams ? nparams : 1), sizeof(char *));
         for (int i = 0; i < nparams; i++)
             pa->pending_params[i] = params[i] ? xstrdup(params[i]) : NULL;
     }
-    pa->state = PA_BUSY;
-    pa->query_cb = cb;
-    pa->query_arg = arg;
-    pa->error[0] = 0;
-    pa_watch(pa, UV_READABLE | UV_WRITABLE);
-    return 0;
+    return rc;
 }
 
 /* pg_async_busy - true while a statement is in flight. */
