@@ -4,6 +4,7 @@
  * api_imports_create   POST /api/v1/imports?list=…: the body (text/csv or
  *                      XML, spooled to a file by the server) imported at once
  *                      when small, else as a job run by a thread of this server
+ *                      (at most [api] import_jobs at once, the others queued)
  * api_imports_get      GET /api/v1/imports/{import}: a job's state and summary
  * api_imports_rejects  GET /api/v1/imports/{import}/rejects: its rejected rows (CSV)
  *
@@ -49,7 +50,18 @@ struct import_task {
     size_t nmaps;
     struct import_opts o;
     size_t rejects_max;
+    struct import_task *next;   /* in the queue of jobs waiting for a thread */
 };
+
+/*
+ * Jobs wait in a queue and run on at most [api] import_jobs threads at once
+ * (default 2), each with one database connection: a burst of large imports
+ * queues up instead of taking a thread, a connection and a merge's worth of
+ * the database's work each. A job stays "queued" until a thread takes it.
+ */
+static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct import_task *jobs_head, *jobs_tail;
+static unsigned jobs_threads;
 
 static void task_free(struct import_task *t)
 {
@@ -226,10 +238,9 @@ static int task_run(PGconn *conn, struct import_task *t, json_t **summary, char 
     return rc;
 }
 
-/* a job's thread: its own connection, the import, the outcome recorded */
-static void *job_main(void *arg)
+/* one job: its own connection, the import, the outcome recorded */
+static void job_run(struct import_task *t)
 {
-    struct import_task *t = arg;
     char err[1024];
     struct store_err e;
     json_t *summary = NULL;
@@ -251,18 +262,55 @@ static void *job_main(void *arg)
     if (conn)
         PQfinish(conn);
     task_free(t);
-    return NULL;
 }
 
-/* start T as a job in a detached thread; 0 or -1 */
+/* a job thread: the queue's jobs one after another, until it is empty */
+static void *job_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&jobs_lock);
+        struct import_task *t = jobs_head;
+        if (!t) {
+            jobs_threads--;
+            pthread_mutex_unlock(&jobs_lock);
+            return NULL;
+        }
+        jobs_head = t->next;
+        if (!jobs_head)
+            jobs_tail = NULL;
+        pthread_mutex_unlock(&jobs_lock);
+        job_run(t);
+    }
+}
+
+/* queue T as a job, with a thread for it when fewer than [api] import_jobs run; 0 or -1 */
 static int job_start(struct import_task *t)
 {
-    pthread_t th;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&th, &attr, job_main, t);
-    pthread_attr_destroy(&attr);
+    unsigned max = (unsigned)conf_get_long("api", "import_jobs", 2, 1, 64);
+    int rc = 0;
+    pthread_mutex_lock(&jobs_lock);
+    if (jobs_threads < max) {
+        pthread_t th;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        rc = pthread_create(&th, &attr, job_thread, NULL);
+        pthread_attr_destroy(&attr);
+        if (rc == 0)
+            jobs_threads++;
+    }
+    if (rc == 0 || jobs_threads > 0) {
+        /* queued: a running thread takes it when its current job ends */
+        t->next = NULL;
+        if (jobs_tail)
+            jobs_tail->next = t;
+        else
+            jobs_head = t;
+        jobs_tail = t;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&jobs_lock);
     return rc == 0 ? 0 : -1;
 }
 

@@ -229,7 +229,7 @@ static void set_reply(struct api_req *r, int status, char *data, size_t len, con
 /* api_reply_json - answer STATUS with J, whose reference is taken. */
 void api_reply_json(struct api_req *r, int status, json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     json_decref(j);
     if (!s)
         log_panic("api: cannot encode an answer");

@@ -83,7 +83,7 @@ int cli_parse(struct cli *c, int argc, char **argv, const char *shortopts, const
 /* cli_print_json - J on stdout, indented, with a newline. */
 void cli_print_json(json_t *j)
 {
-    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     fputc('\n', stdout);
 }
 

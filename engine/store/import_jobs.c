@@ -55,7 +55,7 @@ int store_import_job_start(PGconn *conn, const char *id, struct store_err *e)
 int store_import_job_finish(PGconn *conn, const char *id, json_t *summary, const char *error, const char *rejects,
                             size_t rejects_len, bool truncated, struct store_err *e)
 {
-    char *sum = summary ? json_dumps(summary, JSON_COMPACT) : NULL;
+    char *sum = summary ? json_dumps(summary, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     const char *params[] = { id, sum, error, rejects_len ? rejects : NULL, truncated ? "t" : "f" };
     int lengths[] = { 0, 0, 0, (int)rejects_len, 0 };
     int formats[] = { 0, 0, 0, 1, 0 };

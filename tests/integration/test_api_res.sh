@@ -75,8 +75,8 @@ NEWS=$(psql_q "SELECT id FROM lists WHERE name = 'news'")
 VIP=$(psql_q "SELECT id FROM lists WHERE name = 'vip'")
 ANN=$(psql_q "SELECT id FROM subscribers WHERE email = 'ann@example.com'")
 
-check "serve --no-send starts, with a small JSON limit and a small inline import limit"
-POSTINO_HTTP_MAX_BODY=65536 POSTINO_API_IMPORT_INLINE_MAX=2000 POSTINO_API_IMPORT_MAX_BODY=1000000 \
+check "serve --no-send starts, with a small JSON limit, a small inline import limit and one import job at a time"
+POSTINO_HTTP_MAX_BODY=65536 POSTINO_API_IMPORT_INLINE_MAX=2000 POSTINO_API_IMPORT_MAX_BODY=1000000 POSTINO_API_IMPORT_JOBS=1 \
     POSTINO_LOG_LEVEL=debug "$BIN" serve --no-send --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVER=$!
 api_wait
@@ -525,6 +525,25 @@ LOC=$(jq_get "$body" "j['location']")
 job_failed() { req GET "$LOC"; [ "$(jq_get "$body" "j['state']")" = failed ]; }
 wait_for "the failing import job" 30 job_failed
 expect_json "('email' in j['error'], j['summary'])" "(True, None)"
+check "imports: with import_jobs = 1, three jobs sent at once run one after another, each whole"
+for k in 1 2 3; do
+    /usr/bin/python3 -c "
+print('email,name')
+for i in range(4000): print(f'q$k-{i}@example.com,Q {i}')" > "q$k.csv"
+done
+QJOBS=""
+for k in 1 2 3; do
+    imp "?list=news" "q$k.csv"
+    expect_code 202
+    QJOBS="$QJOBS $(jq_get "$body" "j['id']")"
+done
+q_done() { [ "$(psql_q "SELECT count(*) FROM import_jobs WHERE id IN ($(echo $QJOBS | tr ' ' ,)) AND state = 'done'")" = 3 ]; }
+wait_for "three queued import jobs" 90 q_done
+overlaps=$(psql_q "SELECT count(*) FROM import_jobs a JOIN import_jobs b ON a.id < b.id
+    WHERE a.id IN ($(echo $QJOBS | tr ' ' ,)) AND b.id IN ($(echo $QJOBS | tr ' ' ,))
+    AND a.started_at < b.finished_at AND b.started_at < a.finished_at")
+[ "$overlaps" = 0 ] || fail "$overlaps pairs of jobs ran at the same time"
+[ "$(psql_q "SELECT count(*) FROM subscribers WHERE email LIKE 'q_-%@example.com'")" = 12000 ] || fail "queued jobs' rows"
 ORPHAN=$(psql_q "INSERT INTO import_jobs (state, server, started_at) VALUES ('running', '$(hostname):999999999', now()) RETURNING id" | head -1)
 req GET "/api/v1/imports/$ORPHAN"
 expect_json "(j['state'], j['error'])" "('failed', 'the server running the import stopped before it ended; nothing was imported')"

@@ -30,6 +30,8 @@ check "CSV with a BOM, ';', CRLF, quoted fields, blank lines, a repeat and bad r
 postino import "$DATA/quirks.csv" --list news --rejects rejects.csv --json
 expect_rc 0
 expect_counts "9 6 0 0 0 0 1 2"
+# the time taken in milliseconds, written as such (not 0.0060000000000000001)
+printf '%s' "$out" | grep -Eq '"seconds": [0-9]+(\.[0-9]{1,3})?(,|$)' || fail "seconds: $(printf '%s' "$out" | grep seconds)"
 expect_q "SELECT count(*) FROM subscribers" 6
 expect_q "SELECT name FROM subscribers WHERE email = 'alice@example.com'" "Alice"
 expect_q "SELECT attribs->>'City' FROM subscribers WHERE email = 'carol@example.com'" "$(printf 'Nice\r\nCôte d'"'"'Azur')"
