@@ -8,7 +8,8 @@
  * the pool's callback classifies the answer (engine/mail/classify) and adds
  * it to the result batch; the batch is recorded by primary key from arrays
  * every flush_ms or flush_rows. Two database connections: one runs claims
- * and housekeeping (schedule, finish, heartbeat) in turn, one records.
+ * and housekeeping (schedule, finish, heartbeat, reading the relays again)
+ * in turn, one records.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -66,7 +67,8 @@ struct dbq {
 
 /* ---- campaigns and jobs ---- */
 
-enum camp_state { CAMP_PREPARING, CAMP_READY, CAMP_FAILED };
+/* CAMP_RELAY: prepared, naming a relay not known here; waits for the relays to be read again */
+enum camp_state { CAMP_PREPARING, CAMP_READY, CAMP_RELAY, CAMP_FAILED };
 
 struct job;
 
@@ -78,6 +80,8 @@ struct campaign_rt {
     char bounce_domain[256];
     char bounce_local[64];     /* [bounce] local_part, read once per campaign, not per message */
     struct relay_rt *relay;    /* the relay a transactional campaign names; NULL: the least loaded */
+    bool relay_gone;           /* the relay it names was removed: its messages are deferred */
+    bool relay_asked;          /* it names a relay not known here: the relays were read again for it */
     char err[512];
     bool warned;
     unsigned jobs;             /* claimed and not yet freed: while any, the prepared campaign stays */
@@ -103,8 +107,10 @@ struct job {
 };
 
 struct relay_rt {
-    struct relay_def *def;
+    struct sender *s;
+    struct relay_def *def;     /* its own (one definition), freed with it */
     struct smtp_pool *pool;
+    bool retiring;             /* no longer in s->relays: its pool closes, then it is freed */
 };
 
 struct sender {
@@ -113,9 +119,10 @@ struct sender {
     char name[160];
     char host[128];
     struct dbq claimq, recordq;
-    struct relay_def *defs;
+    struct relay_rt **relays;   /* the relays in use, read again every [send] relay_reload */
     size_t nrelays;
-    struct relay_rt *relays;
+    bool relays_loading, relays_wanted;
+    uint64_t relays_loaded_at;  /* ms, loop time */
     struct campaign_rt *camps;
     struct ledger_batch batches[2];
     int active;                 /* index of the batch results go to */
@@ -146,6 +153,8 @@ struct sender {
 
 static void sender_pump(struct sender *s);
 static void sender_maybe_stop(struct sender *s);
+static void render_job(struct sender *s, struct job *j);
+static void relays_reload(struct sender *s);
 
 /* the running sender of this process, woken from other threads (sender_wake) */
 static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -452,6 +461,13 @@ static void on_smtp_result(const struct smtp_result *res, void *arg)
         sender_pump(s);
         return;
     }
+    if (res->error == UV_ECANCELED && sub->relay->retiring) {
+        /* it waited in a relay changed or removed meanwhile: made again, for the relay in use now */
+        xfree(sub);
+        render_job(s, j);
+        sender_pump(s);
+        return;
+    }
     bool at_message = res->stage >= SMTP_STAGE_MAIL && res->error == 0;
     classify_smtp(res->accepted, at_message, res->code, res->enhanced, res->text, &c);
     if (c.outcome == OUTCOME_SENT) {
@@ -491,7 +507,7 @@ static struct relay_rt *pick_relay(struct sender *s)
     struct relay_rt *best = NULL;
     double best_load = 0;
     for (size_t i = 0; i < s->nrelays; i++) {
-        struct relay_rt *r = &s->relays[i];
+        struct relay_rt *r = s->relays[i];
         double load = (double)(smtp_pool_queued(r->pool) + smtp_pool_in_flight(r->pool)) / r->def->max_conns;
         if (!best || load < best_load)
             best = r, best_load = load;
@@ -533,6 +549,15 @@ static void submit_ready(struct sender *s)
         job_drop(s, j);
     }
     while (s->ready_head && uv_now(s->loop) >= s->hold_until) {
+        if (s->ready_head->camp->relay_gone) {
+            struct job *j = s->ready_head;
+            s->ready_head = j->next;
+            if (!s->ready_head)
+                s->ready_tail = NULL;
+            s->nready--;
+            job_defer(s, j, j->camp->err);
+            continue;
+        }
         struct relay_rt *r = s->ready_head->camp->relay ? s->ready_head->camp->relay : pick_relay(s);
         if (smtp_pool_queued(r->pool) + smtp_pool_in_flight(r->pool) >= 2u * (unsigned)r->def->max_conns)
             return;
@@ -638,28 +663,43 @@ static void prepare_work(uv_work_t *w)
                  conf_get("bounce", "domain", address_domain(c->pc.cc.from_addr)));
         snprintf(c->bounce_local, sizeof(c->bounce_local), "%s", conf_get("bounce", "local_part", "bounces"));
         c->state = CAMP_READY;
-        const char *relay = json_string_value(json_object_get(c->pc.row, "relay"));
-        for (size_t i = 0; relay && i < c->s->nrelays && !c->relay; i++)
-            if (strcmp(c->s->relays[i].def->name, relay) == 0)
-                c->relay = &c->s->relays[i];
-        if (relay && !c->relay) {
-            snprintf(c->err, sizeof(c->err), "relay %s is not one this sender started with (restart it)", relay);
-            campaign_prepared_free(&c->pc);
-            c->state = CAMP_FAILED;
-        }
     }
     PQfinish(conn);
 }
 
-static void prepare_done(uv_work_t *w, int status)
+/* the relay in use named NAME, or NULL */
+static struct relay_rt *relay_named(struct sender *s, const char *name)
 {
-    struct campaign_rt *c = w->data;
-    struct sender *s = c->s;
-    (void)status;
-    c->ready_at = uv_now(s->loop);
-    if (c->state == CAMP_READY && !c->warned)
-        log_warn("campaign %llu: no DKIM key for %s: messages go unsigned", (unsigned long long)c->id,
-                 address_domain(c->pc.cc.from_addr));
+    for (size_t i = 0; i < s->nrelays; i++)
+        if (strcmp(s->relays[i]->def->name, name) == 0)
+            return s->relays[i];
+    return NULL;
+}
+
+/*
+ * campaign_start - C is prepared, or failed: find the relay it names, then
+ * render the jobs waiting for it, or defer them with its error. A relay not
+ * known here (added since the relays were last read) holds the jobs until
+ * the relays are read again, once.
+ */
+static void campaign_start(struct sender *s, struct campaign_rt *c)
+{
+    if (c->state == CAMP_READY || c->state == CAMP_RELAY) {
+        const char *relay = json_string_value(json_object_get(c->pc.row, "relay"));
+        c->relay = relay ? relay_named(s, relay) : NULL;
+        c->state = CAMP_READY;
+        if (relay && !c->relay && !c->relay_asked && !s->stop_begun) {
+            c->relay_asked = true;
+            c->state = CAMP_RELAY;
+            relays_reload(s);
+            return;
+        }
+        if (relay && !c->relay) {
+            snprintf(c->err, sizeof(c->err), "relay %s is not one this sender knows", relay);
+            campaign_prepared_free(&c->pc);
+            c->state = CAMP_FAILED;
+        }
+    }
     if (c->state != CAMP_READY)
         log_error("campaign %llu: %s", (unsigned long long)c->id, c->err);
     struct job *j = c->waiting;
@@ -682,7 +722,149 @@ static void prepare_done(uv_work_t *w, int status)
         *pp = c->next;
         xfree(c);
     }
+}
+
+static void prepare_done(uv_work_t *w, int status)
+{
+    struct campaign_rt *c = w->data;
+    struct sender *s = c->s;
+    (void)status;
+    c->ready_at = uv_now(s->loop);
+    if (c->state == CAMP_READY && !c->warned)
+        log_warn("campaign %llu: no DKIM key for %s: messages go unsigned", (unsigned long long)c->id,
+                 address_domain(c->pc.cc.from_addr));
+    campaign_start(s, c);
     sender_pump(s);
+}
+
+/* ---- relays, read again every [send] relay_reload ---- */
+
+/* a relay for DEF, whose strings it takes over (DEF is left empty); NULL when its pool cannot be made */
+static struct relay_rt *relay_new(struct sender *s, struct relay_def *def)
+{
+    struct relay_rt *r = xcalloc(1, sizeof(*r));
+    struct smtp_pool_config pc;
+    r->s = s;
+    r->def = xmalloc(sizeof(*r->def));
+    *r->def = *def;
+    memset(def, 0, sizeof(*def));
+    relay_pool_config(r->def, &pc);
+    if (smtp_pool_create(s->loop, &pc, &r->pool) < 0) {
+        log_error("sender: cannot set up relay %s", r->def->name);
+        relay_defs_free(r->def, 1);
+        xfree(r);
+        return NULL;
+    }
+    s->pools_open++;
+    return r;
+}
+
+static void on_relay_retired(void *arg)
+{
+    struct relay_rt *r = arg;
+    struct sender *s = r->s;
+    s->pools_open--;
+    relay_defs_free(r->def, 1);
+    xfree(r);
+    if (s->stop_begun)
+        sender_maybe_stop(s);
+}
+
+/*
+ * relay_retire - R, no longer in s->relays, closes: what is on the wire
+ * finishes, what waits in it is made again for the relay in use now (see
+ * on_smtp_result). Campaigns naming it move to its successor of the same
+ * name, or, when it was removed, defer their messages.
+ */
+static void relay_retire(struct sender *s, struct relay_rt *r)
+{
+    struct relay_rt *now = relay_named(s, r->def->name);
+    r->retiring = true;
+    for (struct campaign_rt *c = s->camps; c; c = c->next) {
+        if (c->relay != r)
+            continue;
+        c->relay = now;
+        if (!now) {
+            c->relay_gone = true;
+            snprintf(c->err, sizeof(c->err), "relay %s was removed", r->def->name);
+        }
+    }
+    log_info("sender: relay %s %s", r->def->name, now ? "changed: its new settings apply from now on" : "removed");
+    smtp_pool_close(r->pool, on_relay_retired, r);
+}
+
+/* relays_apply - make DEFS[0..N) the relays in use: new ones added, changed ones replaced, others retired */
+static void relays_apply(struct sender *s, struct relay_def *defs, size_t n)
+{
+    struct relay_rt **next = xcalloc(n, sizeof(*next));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct relay_rt *old = relay_named(s, defs[i].name);
+        if (old && relay_def_same(old->def, &defs[i])) {
+            next[k++] = old;
+            continue;
+        }
+        struct relay_rt *r = relay_new(s, &defs[i]);
+        if (!r) {
+            if (old)
+                next[k++] = old; /* keep what works */
+            continue;
+        }
+        if (!old)
+            log_info("sender: relay %s added", r->def->name);
+        next[k++] = r;
+    }
+    struct relay_rt **gone = s->relays;
+    size_t ngone = s->nrelays;
+    s->relays = next;
+    s->nrelays = k;
+    for (size_t i = 0; i < ngone; i++) {
+        bool kept = false;
+        for (size_t m = 0; m < k && !kept; m++)
+            kept = next[m] == gone[i];
+        if (!kept)
+            relay_retire(s, gone[i]);
+    }
+    xfree(gone);
+}
+
+static void on_relays_loaded(struct sender *s, PGresult *res, void *arg)
+{
+    (void)arg;
+    s->relays_loading = false;
+    s->relays_loaded_at = uv_now(s->loop);
+    if (res_ok(s, res, "reading relays") && !s->stop_begun) {
+        struct relay_def *defs;
+        size_t n = store_relay_defs(res, &defs);
+        if (n > 0)
+            relays_apply(s, defs, n);
+        else if (s->nrelays > 0)
+            log_warn("sender: no relay is defined any more; still sending through the ones in use");
+        relay_defs_free(defs, n);
+    }
+    /* campaigns that waited for a relay: it is known now, or it is not */
+    for (struct campaign_rt *c = s->camps, *next; c; c = next) {
+        next = c->next;
+        if (c->state == CAMP_RELAY)
+            campaign_start(s, c);
+    }
+    if (s->relays_wanted) {
+        s->relays_wanted = false;
+        relays_reload(s);
+    }
+    sender_pump(s);
+}
+
+/* relays_reload - read the relays again (once more after the reading in progress, if one is) */
+static void relays_reload(struct sender *s)
+{
+    if (s->relays_loading) {
+        s->relays_wanted = true;
+        return;
+    }
+    const char *params[] = { NULL };
+    s->relays_loading = true;
+    dbq_push(&s->claimq, store_relay_load_sql, 1, params, on_relays_loaded, NULL);
 }
 
 static struct campaign_rt *campaign_get(struct sender *s, uint64_t id)
@@ -855,6 +1037,8 @@ static void housekeeping(struct sender *s)
         dbq_push(&s->recordq, ledger_renew_sql, 2, rp, on_renewed, NULL);
         s->renewed_at = uv_now(s->loop);
     }
+    if (uv_now(s->loop) - s->relays_loaded_at >= s->cfg.relay_reload_s * 1000u)
+        relays_reload(s);
     if (s->cfg.schedule)
         dbq_push(&s->claimq, ledger_schedule_sql, 0, NULL, on_scheduled, NULL);
     dbq_push(&s->claimq, ledger_finish_sql, 0, NULL, on_finished, NULL);
@@ -863,7 +1047,7 @@ static void housekeeping(struct sender *s)
         snprintf(s->status, sizeof(s->status), "idle");
     for (size_t i = 0; i < s->nrelays; i++) {
         /* messages waiting in a pool with none on the wire: the relay's pace holds them */
-        struct relay_rt *r = &s->relays[i];
+        struct relay_rt *r = s->relays[i];
         if (smtp_pool_queued(r->pool) > 0 && smtp_pool_in_flight(r->pool) == 0 && smtp_pool_conns(r->pool) > 0) {
             char rate[48] = "", quota[64] = "";
             if (r->def->rate > 0)
@@ -932,7 +1116,7 @@ static void sender_begin_stop(struct sender *s)
     s->stop_begun = true;
     submit_ready(s);
     for (size_t i = 0; i < s->nrelays; i++)
-        smtp_pool_close(s->relays[i].pool, on_pool_closed, s);
+        smtp_pool_close(s->relays[i]->pool, on_pool_closed, s);
 }
 
 static void on_released(struct sender *s, PGresult *res, void *arg)
@@ -1007,6 +1191,7 @@ void sender_config_from_conf(struct sender_config *cfg)
     cfg->flush_ms = (unsigned)conf_get_long("send", "flush_ms", 100, 1, 60000);
     cfg->flush_rows = (unsigned)conf_get_long("send", "flush_rows", 300, 1, 100000);
     cfg->prepared_keep_s = (unsigned)conf_get_long("send", "prepared_keep", 60, 1, 86400);
+    cfg->relay_reload_s = (unsigned)conf_get_long("send", "relay_reload", 10, 1, 86400);
     cfg->schedule = true;
 }
 
@@ -1031,6 +1216,8 @@ int sender_run(const struct sender_config *cfg)
         s->cfg.lease_s = 300;
     if (!s->cfg.prepared_keep_s)
         s->cfg.prepared_keep_s = 60;
+    if (!s->cfg.relay_reload_s)
+        s->cfg.relay_reload_s = 10;
     snprintf(s->max_age, sizeof(s->max_age), "%u", s->cfg.max_age_s ? s->cfg.max_age_s : 3 * 86400);
     gethostname(s->host, sizeof(s->host) - 1);
     if (cfg->name)
@@ -1044,7 +1231,9 @@ int sender_run(const struct sender_config *cfg)
         xfree(s);
         return -1;
     }
-    if (store_relay_load(conn, NULL, &s->defs, &s->nrelays, &e) < 0) {
+    struct relay_def *defs;
+    size_t ndefs;
+    if (store_relay_load(conn, NULL, &defs, &ndefs, &e) < 0) {
         log_error("%s", e.msg);
         PQfinish(conn);
         xfree(s);
@@ -1054,15 +1243,12 @@ int sender_run(const struct sender_config *cfg)
 
     s->loop = xmalloc(sizeof(*s->loop));
     uv_loop_init(s->loop);
-    s->relays = xcalloc(s->nrelays, sizeof(*s->relays));
-    for (size_t i = 0; i < s->nrelays; i++) {
-        struct smtp_pool_config pc;
-        s->relays[i].def = &s->defs[i];
-        relay_pool_config(&s->defs[i], &pc);
-        if (smtp_pool_create(s->loop, &pc, &s->relays[i].pool) < 0)
-            log_fatal("sender: cannot set up relay %s", s->defs[i].name);
-        s->pools_open++;
-    }
+    s->relays = xcalloc(ndefs, sizeof(*s->relays));
+    for (size_t i = 0; i < ndefs; i++)
+        if (!(s->relays[s->nrelays++] = relay_new(s, &defs[i])))
+            log_fatal("sender: cannot start without every relay");
+    relay_defs_free(defs, ndefs);
+    s->relays_loaded_at = uv_now(s->loop);
     ledger_batch_init(&s->batches[0]);
     ledger_batch_init(&s->batches[1]);
     dbq_init(s, &s->claimq, "claim");
@@ -1090,15 +1276,18 @@ int sender_run(const struct sender_config *cfg)
     xfree(s->loop);
     for (struct campaign_rt *c = s->camps; c;) {
         struct campaign_rt *next = c->next;
-        if (c->state == CAMP_READY)
+        if (c->state == CAMP_READY || c->state == CAMP_RELAY)
             campaign_prepared_free(&c->pc);
         xfree(c);
         c = next;
     }
     ledger_batch_free(&s->batches[0]);
     ledger_batch_free(&s->batches[1]);
+    for (size_t i = 0; i < s->nrelays; i++) {
+        relay_defs_free(s->relays[i]->def, 1);
+        xfree(s->relays[i]);
+    }
     xfree(s->relays);
-    relay_defs_free(s->defs, s->nrelays);
     log_info("sender %s: stopped (%lu sent, %lu deferred, %lu failed)", s->name, s->sent, s->deferred, s->failed);
     xfree(s);
     return rc;

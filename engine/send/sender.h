@@ -31,6 +31,7 @@ struct sender_config {
     unsigned flush_ms;         /* 0: 100 */
     unsigned flush_rows;       /* 0: 300 */
     unsigned prepared_keep_s;  /* a prepared campaign no job uses is prepared again after; 0: 60 */
+    unsigned relay_reload_s;   /* the relays are read again this often; 0: 10 */
     bool until_done;
     bool schedule;             /* start scheduled campaigns whose time has come */
 };

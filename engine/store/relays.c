@@ -80,30 +80,18 @@ static char *dup_or_null(const PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? NULL : xstrdup(PQgetvalue(res, row, col));
 }
 
-/* store_relay_load - relay NAME (all when NULL) with secrets; STORE_ERR_NOTFOUND when none. */
-int store_relay_load(PGconn *conn, const char *name, struct relay_def **out, size_t *n, struct store_err *e)
+/* every relay with its secrets, or the one named $1 */
+const char store_relay_load_sql[] =
+    "SELECT name, host, port, tls, tls_verify, ca_file, username, password, max_conns,"
+    " max_per_conn, coalesce(rate, 0), coalesce(quota, 0),"
+    " coalesce(extract(epoch FROM quota_period)::bigint, 3600)"
+    " FROM relays WHERE $1::text IS NULL OR name = $1 ORDER BY name";
+
+/* store_relay_defs - the relays in RES, a result of store_relay_load_sql; their number */
+size_t store_relay_defs(PGresult *res, struct relay_def **out)
 {
-    *out = NULL;
-    *n = 0;
-    PGresult *res = pg_exec(conn,
-                            "SELECT name, host, port, tls, tls_verify, ca_file, username, password, max_conns,"
-                            " max_per_conn, coalesce(rate, 0), coalesce(quota, 0),"
-                            " coalesce(extract(epoch FROM quota_period)::bigint, 3600)"
-                            " FROM relays WHERE $1::text IS NULL OR name = $1 ORDER BY name",
-                            1, &name);
-    if (!pg_ok(res)) {
-        int rc = store_fail_db(e, conn, res, "cannot read relays");
-        PQclear(res);
-        return rc;
-    }
     int rows = PQntuples(res);
-    if (rows == 0) {
-        PQclear(res);
-        return name ? store_fail(e, STORE_ERR_NOTFOUND, "no relay \"%s\"", name)
-                    : store_fail(e, STORE_ERR_NOTFOUND,
-                                 "no relay to send through: 'postino relay add NAME --host HOST ...' adds one");
-    }
-    *out = xcalloc((size_t)rows, sizeof(**out));
+    *out = xcalloc((size_t)(rows ? rows : 1), sizeof(**out));
     for (int i = 0; i < rows; i++) {
         struct relay_def *r = &(*out)[i];
         r->name = dup_or_null(res, i, 0);
@@ -120,9 +108,40 @@ int store_relay_load(PGconn *conn, const char *name, struct relay_def **out, siz
         r->quota = atol(PQgetvalue(res, i, 11));
         r->quota_period_s = atol(PQgetvalue(res, i, 12));
     }
-    *n = (size_t)rows;
+    return (size_t)rows;
+}
+
+/* store_relay_load - relay NAME (all when NULL) with secrets; STORE_ERR_NOTFOUND when none. */
+int store_relay_load(PGconn *conn, const char *name, struct relay_def **out, size_t *n, struct store_err *e)
+{
+    *out = NULL;
+    *n = 0;
+    PGresult *res = pg_exec(conn, store_relay_load_sql, 1, &name);
+    if (!pg_ok(res)) {
+        int rc = store_fail_db(e, conn, res, "cannot read relays");
+        PQclear(res);
+        return rc;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return name ? store_fail(e, STORE_ERR_NOTFOUND, "no relay \"%s\"", name)
+                    : store_fail(e, STORE_ERR_NOTFOUND,
+                                 "no relay to send through: 'postino relay add NAME --host HOST ...' adds one");
+    }
+    *n = store_relay_defs(res, out);
     PQclear(res);
     return STORE_OK;
+}
+
+/* relay_def_same - whether A and B are the same settings (name included) */
+bool relay_def_same(const struct relay_def *a, const struct relay_def *b)
+{
+#define SAME_STR(f) ((!a->f && !b->f) || (a->f && b->f && strcmp(a->f, b->f) == 0))
+    return SAME_STR(name) && SAME_STR(host) && a->port == b->port && SAME_STR(tls) && a->tls_verify == b->tls_verify &&
+           SAME_STR(ca_file) && SAME_STR(username) && SAME_STR(password) && a->max_conns == b->max_conns &&
+           a->max_per_conn == b->max_per_conn && a->rate == b->rate && a->quota == b->quota &&
+           a->quota_period_s == b->quota_period_s;
+#undef SAME_STR
 }
 
 /* relay_defs_free - release DEFS, wiping passwords. */

@@ -5,6 +5,8 @@
  * store_relay_ls     every relay as JSON, the password only as "password_set" / "has_password"
  * store_relay_rm     remove one by name
  * store_relay_load   relays with their passwords, for senders (one, or all when NAME is NULL)
+ * store_relay_load_sql, store_relay_defs  the same query, for a connection of one's own, and its rows
+ * relay_def_same     whether two definitions are the same settings
  * relay_defs_free    release what store_relay_load returned (passwords wiped)
  */
 #ifndef POSTINO_STORE_RELAYS_H
@@ -36,7 +38,10 @@ struct relay_def {
 int store_relay_add(PGconn *conn, const struct relay_def *r, json_t **out, struct store_err *e);
 int store_relay_ls(PGconn *conn, json_t **out, struct store_err *e);
 int store_relay_rm(PGconn *conn, const char *name, struct store_err *e);
+extern const char store_relay_load_sql[];
 int store_relay_load(PGconn *conn, const char *name, struct relay_def **out, size_t *n, struct store_err *e);
+size_t store_relay_defs(PGresult *res, struct relay_def **out);
+bool relay_def_same(const struct relay_def *a, const struct relay_def *b);
 void relay_defs_free(struct relay_def *defs, size_t n);
 
 #endif

@@ -47,7 +47,8 @@ postino subscriber add bob@example.org --name Bob --attr city=Paris --attr plan=
 expect_rc 0
 
 check "serve starts the API beside a sender"
-POSTINO_HTTP_MAX_BODY=4096 POSTINO_SEND_PREPARED_KEEP=2 "$BIN" serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
+POSTINO_HTTP_MAX_BODY=4096 POSTINO_SEND_PREPARED_KEEP=2 POSTINO_SEND_RELAY_RELOAD=1 \
+    POSTINO_SEND_RECONNECT_MIN_MS=100 POSTINO_SEND_RECONNECT_MAX_MS=400 "$BIN" serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVER=$!
 api_wait
 req GET /healthz "" ""
@@ -131,6 +132,46 @@ N0=$(deliveries)
 req POST /api/v1/tx '{"template":"receipt","to":"bob@example.org","subject":"s","relay":"nosuch"}'
 expect_error 404 not_found relay
 [ "$(deliveries)" = "$N0" ] || fail "a delivery was queued for an unknown relay"
+
+check "relays change under a running serve: one added is used at once, one changed with its new settings, one removed is dropped"
+postino relay add second --host 127.0.0.1 --port "$MTA_PORT" --user test --password-file "$WORK/relay.pw" --tls-verify no
+expect_rc 0
+req POST /api/v1/tx '{"template":"receipt","to":"bob@example.org","subject":"Order {{ attribs.order }}","data":{"order":"R-1"},"relay":"second"}'
+expect_code 201
+R1=$(jq_get "$body" "j['delivery']")
+wait_for "delivery $R1 sent through the relay added after the start" 10 tx_sent "$R1"
+req GET "/api/v1/tx/$R1"
+expect_json "(j['state'], j['relay'])" "('sent', 'second')"
+grep -q "relay second added" serve.log || fail "no log line for the added relay"
+# rm then add may be read between the two: the new settings then show as "removed" and "added"
+taken() { grep -c "relay second \(added\|changed\)" serve.log; }
+dropped() { grep -c "relay second removed" serve.log; }
+more() { [ "$($1)" -gt "$2" ]; }
+n=$(taken)
+postino relay rm second
+postino relay add second --host 127.0.0.1 --port 9 --tls none --max-conns 1
+expect_rc 0
+wait_for "the sender to take the changed relay" 10 more taken "$n"
+req POST /api/v1/tx '{"template":"receipt","to":"bob@example.org","subject":"Order {{ attribs.order }}","data":{"order":"R-2"},"relay":"second"}'
+expect_code 201
+R2=$(jq_get "$body" "j['delivery']")
+tx_deferred() { [ "$(tx_state "$1")" = deferred ]; }
+wait_for "delivery $R2 deferred by the relay's new, dead port" 20 tx_deferred "$R2"
+req GET "/api/v1/tx/$R2"
+expect_json "(j['relay'], j['reply'] is not None and 'connect' in j['reply']['text'])" "('second', True)"
+n=$(taken)
+postino relay rm second
+postino relay add second --host 127.0.0.1 --port "$MTA_PORT" --user test --password-file "$WORK/relay.pw" --tls-verify no
+wait_for "the sender to take the relay changed back" 10 more taken "$n"
+psql_q "UPDATE deliveries SET next_attempt_at = now() WHERE id = $R2" >/dev/null
+wait_for "delivery $R2 sent once the relay works again" 15 tx_sent "$R2"
+req GET "/api/v1/tx/$R2"
+expect_json "(j['state'], j['relay'], j['attempts'])" "('sent', 'second', 2)"
+n=$(dropped)
+postino relay rm second
+wait_for "the sender to drop the removed relay" 10 more dropped "$n"
+req POST /api/v1/tx '{"template":"receipt","to":"bob@example.org","subject":"s","relay":"second"}'
+expect_error 404 not_found relay
 
 check "transactional campaigns are not listed among campaigns and cannot be cancelled"
 req GET /api/v1/campaigns
@@ -363,7 +404,8 @@ for a in gil hal ivy jon; do sink_has "$a@example.org" && fail "the sink got a m
 
 check "every transactional campaign's counters equal its ledger; send --until-done still ends"
 for c in $(psql_q "SELECT id FROM campaigns WHERE kind = 'tx'"); do counters_match_ledger "$c"; done
-[ "$(psql_q "SELECT count(*) FROM campaigns WHERE kind = 'tx'")" = 3 ] || fail "expected three hidden campaigns (receipt, receipt through local, confirm)"
+[ "$(psql_q "SELECT count(*) FROM campaigns WHERE kind = 'tx'")" = 4 ] ||
+    fail "expected four hidden campaigns (receipt, receipt through local, through second, confirm)"
 timeout 30 "$BIN" send --until-done >send.log 2>&1
 rc=$?
 [ "$rc" = 0 ] || fail "send --until-done exited $rc: $(tail -3 send.log)"
