@@ -17,11 +17,12 @@
 #
 # It also prints the ceiling this machine puts on the ratio: every message
 # costs at least one RSA-2048 signature (openssl speed's own single-thread
-# rate, run here) and the sink's CPU per message (read from /proc during
-# smtp-source's run); with all cores doing only those two, postino could send
-# at most cores / (sign + sink) messages/s, before any rendering, SMTP client
-# or ledger work. A second ceiling adds PostgreSQL's CPU per message during
-# postino's run (the server's processes, read from /proc).
+# rate, run here) and the sink's CPU for it (read from /proc during postino's
+# run); with all cores doing only those two, postino could send at most
+# cores / (sign + sink) messages/s, before any rendering, SMTP client or
+# ledger work. A second ceiling adds PostgreSQL's CPU per message during
+# postino's run (the server's processes, read from /proc), and the last line
+# what would be left per message for all the rest at a ratio of 0.5.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=${N:-100000}
@@ -81,10 +82,13 @@ pg_ticks() {
         awk '{ n += $1 } END { print n }'
 }
 g0=$(pg_ticks)
+k2=$(cpu_ticks "$sink_pid")
 t0=$(now)
 /usr/bin/time -f '%M %U %S %e' -o rss.txt "$P" send --until-done > send.log 2>&1
 t1=$(now)
 g1=$(pg_ticks)
+k3=$(cpu_ticks "$sink_pid")
+psink_us=$(awk -v k="$((k3 - k2))" -v hz="$(getconf CLK_TCK)" -v n="$N" 'BEGIN { printf "%.0f", k / hz / n * 1e6 }')
 pg_us=$(awk -v k="$((g1 - g0))" -v hz="$(getconf CLK_TCK)" -v n="$N" 'BEGIN { printf "%.0f", k / hz / n * 1e6 }')
 sent=$(psql_q "SELECT n_sent FROM campaigns WHERE id = 1")
 [ "$sent" = "$N" ] || { echo "bench send: only $sent of $N sent"; tail -5 send.log; exit 1; }
@@ -96,11 +100,14 @@ p_us=$(awk -v n="$N" '{ printf "%.0f", ($2 + $3) / n * 1e6 }' rss.txt)
 rsa=$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { printf "%.0f", $6 }')
 cores=$(nproc)
 
-echo "send postino: $N messages (~10 KB, DKIM rsa-sha256, ledger in PostgreSQL) at $p_rate messages/s, peak RSS $rss MB, CPU $cpu% ($p_us us/message; PostgreSQL $pg_us us/message)"
+echo "send postino: $N messages (~10 KB, DKIM rsa-sha256, ledger in PostgreSQL) at $p_rate messages/s, peak RSS $rss MB, CPU $cpu% ($p_us us/message; PostgreSQL $pg_us us/message, smtp-sink $psink_us us/message)"
 echo "send smtp-source: $N messages (10 KB, 8 sessions, -d) at $s_rate messages/s; smtp-sink $sink_us us/message"
 awk -v a="$p_rate" -v b="$s_rate" 'BEGIN { printf "send ratio postino/smtp-source: %.2f (goal >= 0.50)\n", a / b }'
-awk -v r="$rsa" -v k="$sink_us" -v g="$pg_us" -v c="$cores" -v b="$s_rate" -v a="$p_rate" 'BEGIN {
-    top = c / (1 / r + k / 1e6)
-    printf "send ceiling on %d cores: %.0f messages/s (RSA-2048 signing at %d/s per core + smtp-sink): ratio <= %.2f; postino reaches %.0f%% of it\n", c, top, r, top / b, a / top * 100
-    top = c / (1 / r + (k + g) / 1e6)
-    printf "send ceiling with the ledger'"'"'s PostgreSQL CPU too: %.0f messages/s, ratio <= %.2f; postino reaches %.0f%% of it\n", top, top / b, a / top * 100 }'
+awk -v r="$rsa" -v k="$psink_us" -v g="$pg_us" -v c="$cores" -v b="$s_rate" -v a="$p_rate" -v p="$p_us" 'BEGIN {
+    sign = 1e6 / r
+    top = c / ((sign + k) / 1e6)
+    printf "send ceiling on %d cores doing only the RSA-2048 signatures (%d/s per core) and the sink'"'"'s work (%d us/message): %.0f messages/s, ratio <= %.2f\n", c, r, k, top, top / b
+    top = c / ((sign + k + g) / 1e6)
+    printf "send ceiling with PostgreSQL'"'"'s ledger work too (%d us/message): %.0f messages/s, ratio <= %.2f; postino reaches %.0f%% of it\n", g, top, top / b, a / top * 100
+    left = c * 1e6 / (0.5 * b) - sign - k - g
+    printf "send budget for a ratio of 0.50: %.0f us/message for all of postino'"'"'s work besides signing; it takes %.0f\n", left, p - sign }'
