@@ -121,7 +121,7 @@ struct sender {
     struct dbq claimq, recordq;
     struct relay_rt **relays;   /* the relays in use, read again every [send] relay_reload */
     size_t nrelays;
-    bool relays_loading, relays_wanted;
+    bool relays_loading, relays_wanted, relays_none_warned;
     uint64_t relays_loaded_at;  /* ms, loop time */
     struct campaign_rt *camps;
     struct ledger_batch batches[2];
@@ -810,9 +810,20 @@ static void relays_apply(struct sender *s, struct relay_def *defs, size_t n)
                 next[k++] = old; /* keep what works */
             continue;
         }
-        if (!old)
+        if (!old) {
             log_info("sender: relay %s added", r->def->name);
+            /* back under a name campaigns still name: theirs again */
+            for (struct campaign_rt *c = s->camps; c; c = c->next) {
+                const char *named = c->relay_gone ? json_string_value(json_object_get(c->pc.row, "relay")) : NULL;
+                if (named && strcmp(named, r->def->name) == 0)
+                    c->relay = r, c->relay_gone = false;
+            }
+        }
         next[k++] = r;
+    }
+    if (k == 0) {
+        xfree(next); /* none could be set up: keep those in use */
+        return;
     }
     struct relay_rt **gone = s->relays;
     size_t ngone = s->nrelays;
@@ -838,8 +849,9 @@ static void on_relays_loaded(struct sender *s, PGresult *res, void *arg)
         size_t n = store_relay_defs(res, &defs);
         if (n > 0)
             relays_apply(s, defs, n);
-        else if (s->nrelays > 0)
+        else if (!s->relays_none_warned)
             log_warn("sender: no relay is defined any more; still sending through the ones in use");
+        s->relays_none_warned = n == 0;
         relay_defs_free(defs, n);
     }
     /* campaigns that waited for a relay: it is known now, or it is not */
