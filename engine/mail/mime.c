@@ -465,7 +465,8 @@ static int message_check(const struct mime_message *m)
 
 /* ---- the message ---- */
 
-static void random_bytes(unsigned char *p, size_t n)
+/* fill P[0..N) from the kernel's generator */
+static void getrandom_fill(unsigned char *p, size_t n)
 {
     size_t got = 0;
     while (got < n) {
@@ -485,6 +486,27 @@ static void random_bytes(unsigned char *p, size_t n)
             p[i] = (unsigned char)x;
         }
     }
+}
+
+/*
+ * random_bytes - N random octets for boundaries and Message-IDs,
+ * from this thread's pool, refilled from getrandom 4 KB at a time: one system
+ * call per 170 messages instead of one per message. Each octet is used once.
+ */
+static void random_bytes(unsigned char *p, size_t n)
+{
+    static __thread unsigned char pool[4096];
+    static __thread size_t left;
+    if (n > sizeof(pool)) {
+        getrandom_fill(p, n);
+        return;
+    }
+    if (n > left) {
+        getrandom_fill(pool, sizeof(pool));
+        left = sizeof(pool);
+    }
+    memcpy(p, pool + sizeof(pool) - left, n);
+    left -= n;
 }
 
 static void hex_put(char *dst, const unsigned char *src, size_t n)

@@ -13,8 +13,8 @@
  *
  * Output uses CRLF throughout; no line exceeds 998 octets and header lines
  * stay within 78 columns except where one unbreakable token is longer. All
- * functions are thread-safe (no mutable static state; randomness from
- * getrandom). mime_build returns 0 or a negative MIME_E* code, leaving OUT as
+ * functions are thread-safe (no mutable shared state; randomness from a
+ * per-thread pool filled by getrandom). mime_build returns 0 or a negative MIME_E* code, leaving OUT as
  * it was on error; the others cannot fail.
  */
 #ifndef POSTINO_MAIL_MIME_H

@@ -1,4 +1,5 @@
 /* test_mime - header encoding and folding, body encodings, whole messages. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -384,6 +385,57 @@ static void test_mime_build_ids_are_unique(void **state)
     buf_free(&b);
 }
 
+#define IDS_PER_THREAD 400 /* past two refills of a thread's 4 KB random pool */
+
+struct id_batch {
+    char ids[IDS_PER_THREAD][96];
+};
+
+static void *build_ids(void *arg)
+{
+    struct id_batch *b = arg;
+    struct mime_message m = sample();
+    struct buf out = BUF_INIT;
+    for (int i = 0; i < IDS_PER_THREAD; i++) {
+        buf_reset(&out);
+        if (mime_build(&m, &out) != 0)
+            return NULL;
+        const char *id = strstr(buf_cstr(&out), "Message-ID: ");
+        const char *end = id ? strstr(id, "\r\n") : NULL;
+        if (!end || end - id >= 96)
+            return NULL;
+        memcpy(b->ids[i], id, (size_t)(end - id));
+        b->ids[i][end - id] = 0;
+    }
+    buf_free(&out);
+    return b;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Message-IDs stay distinct across the random pool's refills and between threads */
+static void test_mime_build_ids_are_unique_across_refills_and_threads(void **state)
+{
+    (void)state;
+    static struct id_batch batches[2];
+    pthread_t t[2];
+    void *r;
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, build_ids, &batches[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pthread_join(t[i], &r), 0);
+        assert_ptr_equal(r, &batches[i]);
+    }
+    char(*all)[96] = (char(*)[96])batches;
+    qsort(all, 2 * IDS_PER_THREAD, 96, cmp_id);
+    for (int i = 1; i < 2 * IDS_PER_THREAD; i++)
+        if (strcmp(all[i - 1], all[i]) == 0)
+            fail_msg("a Message-ID came twice: %s", all[i]);
+}
+
 static void test_mime_build_text_only_is_single_part(void **state)
 {
     (void)state;
@@ -482,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_mime_build_headers_exact),
         cmocka_unit_test(test_mime_build_structure),
         cmocka_unit_test(test_mime_build_ids_are_unique),
+        cmocka_unit_test(test_mime_build_ids_are_unique_across_refills_and_threads),
         cmocka_unit_test(test_mime_build_text_only_is_single_part),
         cmocka_unit_test(test_mime_build_given_text_and_long_lines),
         cmocka_unit_test(test_mime_build_rejects_bad_input),
