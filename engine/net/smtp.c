@@ -245,14 +245,33 @@ static void on_written(uv_write_t *req, int status)
     maybe_free(c);
 }
 
-/* write_raw - send LEN bytes of DATA (taken over) on the socket. */
+/*
+ * write_raw - send LEN bytes of DATA (taken over) on the socket. What the
+ * socket takes at once is written on the spot (uv_try_write, which refuses
+ * while earlier writes wait, so the order holds); only the rest is queued.
+ * A queued write costs the loop a change of the socket's epoll registration
+ * and a callback; nearly every command and message fits the socket's buffer.
+ */
 static void write_raw(struct smtp_conn *c, char *data, size_t len)
 {
+    uv_buf_t b = uv_buf_init(data, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n == (int)len) {
+        xfree(data);
+        return;
+    }
+    if (n < 0 && n != UV_EAGAIN) {
+        xfree(data);
+        c->write_error = n;
+        arm(c, 0);
+        return;
+    }
+    if (n > 0)
+        b = uv_buf_init(data + n, (unsigned)(len - (size_t)n));
     struct wreq *w = xmalloc(sizeof(*w));
     w->c = c;
     w->data = data;
     w->req.data = w;
-    uv_buf_t b = uv_buf_init(data, (unsigned)len);
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written);
     if (rc < 0) {
         xfree(data);

@@ -442,6 +442,40 @@ static void test_smtp_conn_ends_unwanted_data_with_a_lone_dot(void **state)
     fake_free(&f);
 }
 
+/*
+ * A message far larger than the socket takes at once: the part written on
+ * the spot and the rest, queued behind it, arrive whole and in order.
+ */
+static void test_smtp_conn_sends_a_large_message_whole(void **state)
+{
+    (void)state;
+    static const struct step steps[] = {
+        { "EHLO", "250-fake\r\n250 PIPELINING\r\n" },
+        { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "250 ok\r\n250 ok\r\n354 go\r\n" },
+        { ".", "250 2.0.0 Ok: queued as BIG1\r\n" },
+        { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "250 ok\r\n250 ok\r\n354 go\r\n" },
+        { ".", "250 2.0.0 Ok: queued as SMALL\r\n" },
+        { "QUIT", "221 bye\r\n" },
+    };
+    struct buf big = BUF_INIT;
+    for (int i = 0; i < 100000; i++) /* 7 MB */
+        buf_appendf(&big, "line %06d of a message much larger than any socket buffer: %08x\r\n", i, i * 2654435761u);
+    const char *bodies[] = { buf_cstr(&big), "Subject: after\r\n\r\nsmall\r\n", NULL };
+    struct smtp_config cfg = { .tls = SMTP_TLS_NONE };
+    struct client cl;
+    struct fake f;
+    session(&cl, &f, &cfg, "220 fake\r\n", steps, sizeof(steps) / sizeof(steps[0]), bodies);
+    assert_int_equal(cl.nres, 2);
+    assert_true(cl.res[0].accepted);
+    assert_string_equal(cl.res[0].queue_id, "BIG1");
+    assert_string_equal(cl.res[1].queue_id, "SMALL");
+    assert_int_equal(f.alldata.len, big.len + strlen(bodies[1]));
+    assert_memory_equal(f.alldata.data, big.data, big.len);
+    assert_string_equal(f.body.data, bodies[1]);
+    buf_free(&big);
+    fake_free(&f);
+}
+
 static void test_smtp_conn_setup_failures(void **state)
 {
     (void)state;
@@ -817,6 +851,7 @@ int main(void)
         cmocka_unit_test(test_smtp_conn_auth_login_pipelining_rset_and_421),
         cmocka_unit_test(test_smtp_conn_without_pipelining_waits_for_each_reply),
         cmocka_unit_test(test_smtp_conn_ends_unwanted_data_with_a_lone_dot),
+        cmocka_unit_test(test_smtp_conn_sends_a_large_message_whole),
         cmocka_unit_test(test_smtp_conn_setup_failures),
         cmocka_unit_test(test_smtp_conn_drop_during_message_and_data_timeout),
         cmocka_unit_test(test_smtp_conn_send_refuses_bad_input),
