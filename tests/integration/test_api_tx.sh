@@ -119,13 +119,23 @@ PY
 [ "$(psql_q "SELECT count(DISTINCT campaign_id) FROM deliveries WHERE id IN ($T1, $T2)")" = 1 ] || fail "one template, subject and sender: one hidden campaign"
 counters_match_ledger "$TXC"
 
+# tx_via RELAY ORDER: a message to bob through RELAY; its delivery id in TX
+tx_via() {
+    req POST /api/v1/tx '{"template":"receipt","to":"bob@example.org","subject":"Order {{ attribs.order }}","data":{"order":"'"$2"'"},"relay":"'"$1"'"}'
+    expect_code 201
+    TX=$(jq_get "$body" "j['delivery']")
+}
+# sent_via RELAY DELIVERY: it is sent, through RELAY
+sent_via() {
+    wait_for "delivery $2 sent through $1" 20 tx_sent "$2"
+    req GET "/api/v1/tx/$2"
+    expect_json "(j['state'], j['relay'])" "('sent', '$1')"
+}
+
 check "a named relay: its own hidden campaign, sent through it; an unknown relay is 404 naming the field"
-req POST /api/v1/tx '{"template":"receipt","to":"bob@example.org","subject":"Order {{ attribs.order }}","data":{"order":"B-3"},"relay":"local"}'
-expect_code 201
-T4=$(jq_get "$body" "j['delivery']")
-wait_for "delivery $T4 sent" 20 tx_sent "$T4"
-req GET "/api/v1/tx/$T4"
-expect_json "(j['state'], j['relay'])" "('sent', 'local')"
+tx_via local B-3
+T4=$TX
+sent_via local "$T4"
 [ "$(psql_q "SELECT c.relay, c.id <> $TXC FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id WHERE d.id = $T4")" = "local|t" ] ||
     fail "the relay's hidden campaign"
 N0=$(deliveries)
@@ -136,12 +146,8 @@ expect_error 404 not_found relay
 check "relays change under a running serve: one added is used at once, one changed with its new settings, one removed is dropped"
 postino relay add second --host 127.0.0.1 --port "$MTA_PORT" --user test --password-file "$WORK/relay.pw" --tls-verify no
 expect_rc 0
-req POST /api/v1/tx '{"template":"receipt","to":"bob@example.org","subject":"Order {{ attribs.order }}","data":{"order":"R-1"},"relay":"second"}'
-expect_code 201
-R1=$(jq_get "$body" "j['delivery']")
-wait_for "delivery $R1 sent through the relay added after the start" 10 tx_sent "$R1"
-req GET "/api/v1/tx/$R1"
-expect_json "(j['state'], j['relay'])" "('sent', 'second')"
+tx_via second R-1
+sent_via second "$TX"
 grep -q "relay second added" serve.log || fail "no log line for the added relay"
 # rm then add may be read between the two: the new settings then show as "removed" and "added"
 taken() { grep -c "relay second \(added\|changed\)" serve.log; }
@@ -152,9 +158,8 @@ postino relay rm second
 postino relay add second --host 127.0.0.1 --port 9 --tls none --max-conns 1
 expect_rc 0
 wait_for "the sender to take the changed relay" 10 more taken "$n"
-req POST /api/v1/tx '{"template":"receipt","to":"bob@example.org","subject":"Order {{ attribs.order }}","data":{"order":"R-2"},"relay":"second"}'
-expect_code 201
-R2=$(jq_get "$body" "j['delivery']")
+tx_via second R-2
+R2=$TX
 tx_deferred() { [ "$(tx_state "$1")" = deferred ]; }
 wait_for "delivery $R2 deferred by the relay's new, dead port" 20 tx_deferred "$R2"
 req GET "/api/v1/tx/$R2"
