@@ -152,6 +152,7 @@ grep -q "relay second added" serve.log || fail "no log line for the added relay"
 # rm then add may be read between the two: the new settings then show as "removed" and "added"
 taken() { grep -c "relay second \(added\|changed\)" serve.log; }
 dropped() { grep -c "relay second removed" serve.log; }
+taken_slow() { grep -c "relay slow \(added\|changed\)" serve.log; }
 more() { [ "$($1)" -gt "$2" ]; }
 n=$(taken)
 postino relay rm second
@@ -177,6 +178,35 @@ postino relay rm second
 wait_for "the sender to drop the removed relay" 10 more dropped "$n"
 req POST /api/v1/tx '{"template":"receipt","to":"bob@example.org","subject":"s","relay":"second"}'
 expect_error 404 not_found relay
+
+check "messages waiting in a relay's pace when the relay changes go out through its new settings, each once"
+postino relay add slow --host 127.0.0.1 --port "$MTA_PORT" --user test --password-file "$WORK/relay.pw" --tls-verify no \
+    --rate 0.02/s --max-conns 1
+expect_rc 0
+tx_via slow S-1
+S1=$TX
+sent_via slow "$S1"
+tx_via slow S-2
+S2=$TX
+tx_via slow S-3
+S3=$TX
+sleep 1
+[ "$(tx_state "$S2")" = queued ] || fail "S-2 did not wait for the relay's pace (one message per 50 s)"
+n=$(taken_slow)
+postino relay rm slow
+postino relay add slow --host 127.0.0.1 --port "$MTA_PORT" --user test --password-file "$WORK/relay.pw" --tls-verify no
+wait_for "the sender to take the unpaced relay" 10 more taken_slow "$n"
+# on their first attempt: taken back from the closing pool and sent again, never deferred
+sent_via slow "$S2"
+expect_json "j['attempts']" 1
+sent_via slow "$S3"
+expect_json "j['attempts']" 1
+mta_drain
+for k in 1 2 3; do
+    c=$(grep -l "^Subject: Order S-$k\r\?$" "$MTA"/sink/* 2>/dev/null | wc -l)
+    [ "$c" = 1 ] || fail "the sink got $c messages for order S-$k, expected 1"
+done
+postino relay rm slow
 
 check "transactional campaigns are not listed among campaigns and cannot be cancelled"
 req GET /api/v1/campaigns
@@ -409,8 +439,8 @@ for a in gil hal ivy jon; do sink_has "$a@example.org" && fail "the sink got a m
 
 check "every transactional campaign's counters equal its ledger; send --until-done still ends"
 for c in $(psql_q "SELECT id FROM campaigns WHERE kind = 'tx'"); do counters_match_ledger "$c"; done
-[ "$(psql_q "SELECT count(*) FROM campaigns WHERE kind = 'tx'")" = 4 ] ||
-    fail "expected four hidden campaigns (receipt, receipt through local, through second, confirm)"
+[ "$(psql_q "SELECT count(*) FROM campaigns WHERE kind = 'tx'")" = 5 ] ||
+    fail "expected five hidden campaigns (receipt, receipt through local, second and slow, confirm)"
 timeout 30 "$BIN" send --until-done >send.log 2>&1
 rc=$?
 [ "$rc" = 0 ] || fail "send --until-done exited $rc: $(tail -3 send.log)"

@@ -3,23 +3,8 @@
 # every mode, idempotence, overwrite, blocklist, dry run, rejects line by
 # line, XML and its attacks, and that a failed import writes nothing.
 source "$(dirname "$0")/lib.sh"
+source "$ROOT/tests/integration/import_lib.sh"
 DATA="$ROOT/tests/data/import"
-
-# counts: "read new updated unchanged skipped not_found duplicates rejected" of the last --json run
-counts() {
-    jq_get "$out" "' '.join(str(j[k]) for k in ('rows_read','new_subscribers','existing_updated','unchanged','skipped','not_found','duplicates_in_file','rejected'))"
-}
-expect_counts() {
-    local got
-    got=$(counts 2>/dev/null)
-    [ "$got" = "$1" ] || fail "counts are '$got', expected '$1' (read new updated unchanged skipped not_found dup rejected)"
-}
-q() { psql_q "$1"; }
-expect_q() {   # expect_q SQL RESULT
-    local got
-    got=$(q "$1")
-    [ "$got" = "$2" ] || fail "$1 gave '$got', expected '$2'"
-}
 
 postino db init
 postino list create news

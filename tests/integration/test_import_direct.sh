@@ -5,21 +5,7 @@
 # counts and the same subscribers and subscriptions: repeats in any letter
 # case, rows naming lists, rejects, dry run, double opt-in.
 source "$(dirname "$0")/lib.sh"
-
-counts() {
-    jq_get "$out" "' '.join(str(j[k]) for k in ('rows_read','new_subscribers','existing_updated','unchanged','skipped','not_found','duplicates_in_file','rejected'))"
-}
-expect_counts() {
-    local got
-    got=$(counts 2>/dev/null)
-    [ "$got" = "$1" ] || fail "counts are '$got', expected '$1' (read new updated unchanged skipped not_found dup rejected)"
-}
-q() { psql_q "$1"; }
-expect_q() {   # expect_q SQL RESULT
-    local got
-    got=$(q "$1")
-    [ "$got" = "$2" ] || fail "$1 gave '$got', expected '$2'"
-}
+source "$ROOT/tests/integration/import_lib.sh"
 expect_direct() { expect_err "the subscribers table is empty: new rows go straight into it"; }
 expect_general() { expect_no_err "new rows go straight into it"; }
 # The subscribers other than the bystander, and their subscriptions, as one text.
