@@ -1,15 +1,49 @@
 # postino - build, test and demo.
 #
 #   make            the postino binary (and build/libpostino.a the tests link)
-#   make check      unit tests, unit tests under ASan+UBSan, integration tests, fuzz smoke
+#   make check      unit tests, unit tests under ASan+UBSan and TSan, integration tests,
+#                   the OpenAPI lint, fuzz smoke
 #   make demo       the main job on the embedded defaults
+#   make stop       stop what `make demo` left running (PostgreSQL in var/pg, Postfix in var/mta)
+#   make tsan       unit tests and the threaded integration tests under ThreadSanitizer
 #   make bench      the benchmarks in bench/ (ratios against references)
 #   make fuzz       the libFuzzer targets (clang)
 #   make clean
+#
+# Two passes. The flags of the libraries come from pkg-config, and a make
+# computes them when it reads this file, before any recipe runs: on a machine
+# where a -dev package is missing, the first pass would compile with no flags
+# at all. So the first pass (POSTINO_DEPS unset) only runs scripts/deps.sh,
+# which installs what is missing, then runs make again with the same goals
+# and POSTINO_DEPS=1; that second make reads this file anew, after the
+# packages are there. `make clean` and `make stop` need no packages.
+
+ifeq ($(POSTINO_DEPS),)
+NODEPS_GOALS := clean stop
+GOALS := $(or $(MAKECMDGOALS),all)
+ifeq ($(filter-out $(NODEPS_GOALS),$(GOALS)),)
+.PHONY: $(GOALS)
+clean:
+	rm -rf build postino
+stop:
+	@bash scripts/stop.sh
+else
+.PHONY: $(GOALS) deps-then-make
+$(GOALS): deps-then-make
+	@:
+deps-then-make:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory POSTINO_DEPS=1 $(MAKECMDGOALS)
+endif
+else
 
 BUILD   ?= build
 CC      ?= gcc
 PKGS     = libpq openssl libuv libxml-2.0 jansson libmicrohttpd inih libidn2 libcrypt gmime-3.0
+PKG_MISSING := $(shell pkg-config --exists $(PKGS) 2>/dev/null || pkg-config --print-errors --exists $(PKGS) 2>&1 | head -1)
+ifneq ($(PKG_MISSING),)
+$(error pkg-config: $(PKG_MISSING) (run: sh scripts/deps.sh))
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lpthread -lm
 
@@ -35,7 +69,7 @@ ITEST_C  := $(sort $(wildcard tests/integration/test_*.c))
 ITEST_BIN:= $(ITEST_C:tests/%.c=$(BUILD)/tests/%)
 EMBED    := $(sort $(wildcard sql/*.sql templates/*))
 
-.PHONY: all check unit unit-asan integration fuzz fuzz-smoke demo bench clean deps tests
+.PHONY: all check unit unit-asan integration fuzz fuzz-smoke demo bench clean deps tests stop
 all: postino
 
 postino: $(BUILD)/postino
@@ -87,7 +121,7 @@ unit-asan:
 integration: postino $(ITEST_BIN)
 	@bash tests/integration/run.sh
 
-check: deps
+check:
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-asan
 	@$(MAKE) --no-print-directory integration
@@ -107,7 +141,7 @@ build/fuzz/%: tests/fuzz/%.c build/fuzzlib/libpostino.a
 fuzz-smoke: fuzz
 	@sh tests/fuzz/run.sh $(FUZZ_BIN)
 
-demo: deps postino
+demo: postino
 	@bash scripts/demo.sh
 
 bench: postino
@@ -116,4 +150,8 @@ bench: postino
 clean:
 	rm -rf build postino
 
+stop:
+	@bash scripts/stop.sh
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+endif

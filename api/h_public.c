@@ -13,16 +13,32 @@
 
 #include "api/handlers.h"
 #include "engine/mail/template.h"
+#include "engine/send/sender.h"
 #include "engine/store/api_queries.h"
 #include "engine/util/alloc.h"
 #include "engine/util/embedded.h"
 #include "engine/util/log.h"
 
-/* api_healthz - GET /healthz */
+/* the sender running in this process, if any: {"state", "detail", "relays"}; null with --no-send */
+static json_t *healthz_sender(void)
+{
+    char status[256];
+    size_t nrelays;
+    if (!sender_status(status, sizeof(status), &nrelays))
+        return json_null();
+    char *colon = strstr(status, ": ");
+    if (colon)
+        *colon = 0;
+    return json_pack("{s:s, s:s, s:I}", "state", status, "detail", colon ? colon + 2 : "", "relays",
+                     (json_int_t)nrelays);
+}
+
+/* api_healthz - GET /healthz: the database, and what the sender in this process does */
 void api_healthz(struct api_req *r)
 {
     struct store_err e;
     json_t *o = json_object();
+    json_object_set_new(o, "sender", healthz_sender());
     int rc = api_db(r) ? store_api_ping(r->conn, &e) : -1;
     /* a pooled connection the server dropped says nothing of the server now */
     if (rc < 0 && api_db_renew(r))

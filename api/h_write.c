@@ -28,6 +28,7 @@
 #include "engine/mail/template.h"
 #include "engine/send/prepare.h"
 #include "engine/send/relay.h"
+#include "engine/send/sender.h"
 #include "engine/store/api_queries.h"
 #include "engine/store/campaigns.h"
 #include "engine/store/deliveries.h"
@@ -547,8 +548,10 @@ void api_relays_create(struct api_req *r)
         long port = api_json_int(in, "port", 0);
         d.port = port ? (int)port : strcmp(d.tls, "tls") == 0 ? 465 : strcmp(d.tls, "starttls") == 0 ? 587 : 25;
         int rc = store_relay_add(r->conn, &d, &j, &e);
-        if (rc == 0)
+        if (rc == 0) {
             json_object_del(j, "password_set");
+            sender_relays_changed(); /* this process's sender takes it now, not at its next reading */
+        }
         reply_stored(r, rc, &j, &e, 201);
     }
     json_decref(in);
@@ -560,10 +563,12 @@ void api_relays_rm(struct api_req *r)
     struct store_err e;
     if (!api_db(r))
         return;
-    if (store_relay_rm(r->conn, api_param(r, 0), &e) < 0)
+    if (store_relay_rm(r->conn, api_param(r, 0), &e) < 0) {
         api_reply_store(r, &e);
-    else
+    } else {
+        sender_relays_changed();
         api_reply_empty(r, 204);
+    }
 }
 
 /* ---- DKIM keys ---- */

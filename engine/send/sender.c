@@ -157,8 +157,12 @@ static void render_job(struct sender *s, struct job *j);
 static void relays_reload(struct sender *s);
 
 /* the running sender of this process, woken from other threads (sender_wake) */
+/* the sender running in this process, for sender_wake and sender_status (any thread), under wake_lock */
 static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
 static uv_async_t *wake_handle;
+static bool wake_relays;          /* sender_relays_changed was called: read the relays at once */
+static char shown_status[256];    /* the sender's status at its last housekeeping */
+static size_t shown_relays;       /* the relays it sends through */
 
 /* ---- dbq ---- */
 
@@ -559,6 +563,8 @@ static void submit_ready(struct sender *s)
             continue;
         }
         struct relay_rt *r = s->ready_head->camp->relay ? s->ready_head->camp->relay : pick_relay(s);
+        if (!r)
+            return;
         if (smtp_pool_queued(r->pool) + smtp_pool_in_flight(r->pool) >= 2u * (unsigned)r->def->max_conns)
             return;
         struct job *j = s->ready_head;
@@ -849,8 +855,10 @@ static void on_relays_loaded(struct sender *s, PGresult *res, void *arg)
         size_t n = store_relay_defs(res, &defs);
         if (n > 0)
             relays_apply(s, defs, n);
-        else if (!s->relays_none_warned)
+        else if (!s->relays_none_warned && s->nrelays > 0)
             log_warn("sender: no relay is defined any more; still sending through the ones in use");
+        else if (!s->relays_none_warned)
+            log_warn("sender: no relay is configured; waiting for one ('postino relay add' or POST /api/v1/relays)");
         s->relays_none_warned = n == 0;
         relay_defs_free(defs, n);
     }
@@ -957,6 +965,9 @@ static void sender_pump(struct sender *s)
     }
     if (s->claim_busy || !s->claimq.ready)
         return;
+    /* with no relay nothing could be sent: nothing is claimed, so nothing is deferred */
+    if (s->nrelays == 0)
+        return;
     if (uv_now(s->loop) < s->hold_until || uv_now(s->loop) < s->claim_after)
         return;
     /* claim when at least half a batch fits and rendered messages are not piling up */
@@ -1055,7 +1066,9 @@ static void housekeeping(struct sender *s)
         dbq_push(&s->claimq, ledger_schedule_sql, 0, NULL, on_scheduled, NULL);
     dbq_push(&s->claimq, ledger_finish_sql, 0, NULL, on_finished, NULL);
     snprintf(pid, sizeof(pid), "%d", (int)getpid());
-    if (!s->inflight && !s->status[0])
+    if (s->nrelays == 0)
+        snprintf(s->status, sizeof(s->status), "idle: no relay is configured");
+    else if (!s->inflight && !s->status[0])
         snprintf(s->status, sizeof(s->status), "idle");
     for (size_t i = 0; i < s->nrelays; i++) {
         /* messages waiting in a pool with none on the wire: the relay's pace holds them */
@@ -1071,6 +1084,10 @@ static void housekeeping(struct sender *s)
                      quota);
         }
     }
+    pthread_mutex_lock(&wake_lock);
+    snprintf(shown_status, sizeof(shown_status), "%s", s->status);
+    shown_relays = s->nrelays;
+    pthread_mutex_unlock(&wake_lock);
     const char *hb[] = { s->name, s->host, pid, s->status };
     dbq_push(&s->claimq, ledger_heartbeat_sql, 4, hb, on_heartbeat, NULL);
     /* a transactional campaign runs for ever: it counts while it has something to send */
@@ -1083,6 +1100,12 @@ static void housekeeping(struct sender *s)
 static void on_wake(uv_async_t *h)
 {
     struct sender *s = h->data;
+    pthread_mutex_lock(&wake_lock);
+    bool reload = wake_relays;
+    wake_relays = false;
+    pthread_mutex_unlock(&wake_lock);
+    if (reload && !s->stop_begun)
+        relays_reload(s);
     s->claim_after = 0;
     sender_pump(s);
 }
@@ -1094,6 +1117,28 @@ void sender_wake(void)
     if (wake_handle)
         uv_async_send(wake_handle);
     pthread_mutex_unlock(&wake_lock);
+}
+
+/* sender_relays_changed - see sender.h. */
+void sender_relays_changed(void)
+{
+    pthread_mutex_lock(&wake_lock);
+    if (wake_handle) {
+        wake_relays = true;
+        uv_async_send(wake_handle);
+    }
+    pthread_mutex_unlock(&wake_lock);
+}
+
+/* sender_status - see sender.h. */
+bool sender_status(char *status, size_t len, size_t *nrelays)
+{
+    pthread_mutex_lock(&wake_lock);
+    bool running = wake_handle != NULL;
+    snprintf(status, len, "%s", shown_status[0] ? shown_status : "starting");
+    *nrelays = shown_relays;
+    pthread_mutex_unlock(&wake_lock);
+    return running;
 }
 
 static void on_tick(uv_timer_t *t)
@@ -1245,7 +1290,8 @@ int sender_run(const struct sender_config *cfg)
     }
     struct relay_def *defs;
     size_t ndefs;
-    if (store_relay_load(conn, NULL, &defs, &ndefs, &e) < 0) {
+    /* no relay yet (a fresh install): wait for one, unless asked to finish what there is */
+    if (store_relay_load(conn, NULL, &defs, &ndefs, &e) < 0 && (e.code != STORE_ERR_NOTFOUND || cfg->until_done)) {
         log_error("%s", e.msg);
         PQfinish(conn);
         xfree(s);
@@ -1279,7 +1325,18 @@ int sender_run(const struct sender_config *cfg)
     s->sigint.data = s->sigterm.data = s;
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    log_info("sender %s: sending through %zu relay%s", s->name, s->nrelays, s->nrelays == 1 ? "" : "s");
+    if (s->nrelays == 0) {
+        snprintf(s->status, sizeof(s->status), "idle: no relay is configured");
+        log_warn("sender %s: no relay is configured; waiting for one ('postino relay add' or POST /api/v1/relays)",
+                 s->name);
+        s->relays_none_warned = true;
+    } else {
+        log_info("sender %s: sending through %zu relay%s", s->name, s->nrelays, s->nrelays == 1 ? "" : "s");
+    }
+    pthread_mutex_lock(&wake_lock);
+    snprintf(shown_status, sizeof(shown_status), "%s", s->nrelays ? "starting" : s->status);
+    shown_relays = s->nrelays;
+    pthread_mutex_unlock(&wake_lock);
 
     uv_run(s->loop, UV_RUN_DEFAULT);
 

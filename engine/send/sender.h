@@ -7,6 +7,15 @@
  * sender_wake make the sender running in this process (if any) claim at once;
  *             callable from any thread (the API after queueing a transactional
  *             message); other processes' senders claim it at their next tick
+ * sender_relays_changed  make the sender running in this process read the
+ *             relays at once (the API after a relay was added or removed);
+ *             other processes' senders read them every [send] relay_reload
+ * sender_status  whether a sender runs in this process; its status ("idle",
+ *             "sending", "waiting: ...", "idle: no relay is configured") and
+ *             how many relays it sends through; callable from any thread
+ *
+ * With no relay defined a sender starts all the same (unless until_done): it
+ * claims nothing, says so once, and takes the first relay that appears.
  *
  * The loop never blocks: PostgreSQL through pg_async, SMTP through the relay
  * pools, and campaign preparation and per-recipient rendering and signing on
@@ -18,6 +27,7 @@
 #define POSTINO_SEND_SENDER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct sender_config {
     const char *conninfo;
@@ -39,5 +49,7 @@ struct sender_config {
 void sender_config_from_conf(struct sender_config *cfg);
 int sender_run(const struct sender_config *cfg);
 void sender_wake(void);
+void sender_relays_changed(void);
+bool sender_status(char *status, size_t len, size_t *nrelays);
 
 #endif

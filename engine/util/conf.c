@@ -26,7 +26,6 @@ struct conf_entry {
 static struct conf_entry *entries;
 static size_t nentries;
 static char *loaded_path;
-static char env_name[256];
 
 /* conf_set - set SECTION.KEY to VALUE, replacing an earlier value. */
 void conf_set(const char *section, const char *key, const char *value)
@@ -81,8 +80,11 @@ int conf_load(const char *explicit_path, char *err, size_t errlen)
     return 0;
 }
 
+/* conf_env - POSTINO_SECTION_KEY from the environment. The name is built in
+ * the caller's stack: conf_get runs on worker and HTTP threads at once. */
 static const char *conf_env(const char *section, const char *key)
 {
+    char env_name[256];
     size_t n = (size_t)snprintf(env_name, sizeof(env_name), "POSTINO_%s_%s", section, key);
     if (n >= sizeof(env_name))
         return NULL;

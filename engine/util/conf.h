@@ -10,6 +10,9 @@
  * conf_load returns 0, or -1 with a one-line reason in ERR (file missing when
  * named explicitly, syntax error with its line number). A missing ./postino.conf
  * is not an error: every key has a default.
+ *
+ * conf_get and conf_get_long may be called from any thread; conf_load,
+ * conf_set and conf_free only before other threads start or after they end.
  */
 #ifndef POSTINO_UTIL_CONF_H
 #define POSTINO_UTIL_CONF_H

@@ -1,13 +1,12 @@
 # api_lib.sh - what the API's integration tests share (sourced after lib.sh):
 #   api_setup PORT      API=http://127.0.0.1:PORT, SERVER (a serve to stop), the EXIT trap
-#   api_wait            wait (up to 10 s) until the server on PORT answers /healthz
+#   api_wait            wait until the server on PORT answers /healthz (fails after 30 s times the patience)
 #   api_stop            stop SERVER (SIGTERM, then wait), the MTA when send_lib.sh is in, the cluster
 #   req METHOD PATH [BODY|@FILE] [TOKEN] [CONTENT-TYPE] [HEADER]
 #                       sets $code, $body and $headers (names as sent); TOKEN defaults to $ADMIN;
 #                       each answer is kept in $WORK/answers.log
 #   expect_code STATUS  expect_json PYEXPR VALUE (the answer as j)
 #   expect_error STATUS CODE [FIELD]   the error envelope, naming FIELD, nothing internal in it
-BIN=${POSTINO_TEST_BIN:-$BIN}   # POSTINO_TEST_BIN: another build of postino (e.g. under ASan)
 
 api_setup() {
     PORT=$1
@@ -16,12 +15,8 @@ api_setup() {
     trap api_stop EXIT
 }
 
-api_wait() {
-    for _ in $(seq 1 50); do
-        curl -s -o /dev/null "$API/healthz" && return 0
-        sleep 0.2
-    done
-}
+api_up() { curl -s -o /dev/null "$API/healthz"; }
+api_wait() { wait_for "the API to answer on $API" 30 api_up; }
 
 api_stop() {
     if [ -n "$SERVER" ]; then

@@ -44,27 +44,19 @@ EOF
     postconf -c "$MTA" -e "relayhost = [127.0.0.1]:$inner" "transport_maps = texthash:$MTA/transport" \
         "maximal_queue_lifetime = 0" "postino-bounce_destination_recipient_limit = 1" \
         "delay_warning_time = 0" "queue_run_delay = 1s" "minimal_backoff_time = 1s" "maximal_backoff_time = 2s"
-    postfix -c "$MTA" reload >/dev/null 2>&1
+    mta_reload
     wait_port "$inner"
 }
-wait_port() {
-    local i
-    for ((i = 0; i < 50; i++)); do
-        bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null && return 0
-        sleep 0.2
-    done
-    fail "nothing listens on 127.0.0.1:$1"
-}
+port_open() { bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+wait_port() { wait_for "something to listen on 127.0.0.1:$1" 10 port_open "$1"; }
 bounce_reject() {
     local addr=$1
     shift
     echo "$addr $*" >> "$MTA/rcpt_access"
-    postfix -c "$MTA" reload >/dev/null 2>&1
-    sleep 1
+    mta_reload
 }
 bounce_accept() {
     sed -i "/^$1 /d" "$MTA/rcpt_access"
-    postfix -c "$MTA" reload >/dev/null 2>&1
-    sleep 1
+    mta_reload
 }
 bounce_count() { psql_q "SELECT count(*) FROM bounces"; }

@@ -10,9 +10,12 @@
 #   expect_err_lines N       stderr has exactly N lines
 #   psql_q SQL               run SQL in the private database, print the unaligned result
 #   check NAME               start a named check (printed on failure)
+#   wait_for DESC SECONDS CMD...   poll CMD until it succeeds, for at most SECONDS
+#                            times POSTINO_TEST_PATIENCE (3) on the clock: a busy
+#                            machine gets a longer deadline, never a different result
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN="$ROOT/build/postino"
+BIN=${POSTINO_TEST_BIN:-$ROOT/build/postino}   # POSTINO_TEST_BIN: another build (e.g. under TSan)
 TEST_NAME=$(basename "$0" .sh)
 WORK="$ROOT/build/itest/$TEST_NAME"
 # a cluster left running by an interrupted run would outlive its deleted files
@@ -62,6 +65,18 @@ postino_in() {   # postino_in FILE ARGS...: stdin from FILE
     rc=$?
     out=$(cat "$o") err=$(cat "$e")
     rm -f "$o" "$e"
+}
+wait_for() {
+    local desc=$1 secs=$2 end
+    shift 2
+    end=$((SECONDS + secs * ${POSTINO_TEST_PATIENCE:-3}))
+    while :; do
+        "$@" && return 0
+        [ "$SECONDS" -ge "$end" ] && break
+        sleep 0.2
+    done
+    fail "timed out after $((secs * ${POSTINO_TEST_PATIENCE:-3}))s waiting for: $desc"
+    return 1
 }
 expect_rc() { [ "$rc" -eq "$1" ] || fail "exit status $rc, expected $1"; }
 expect_out() { case "$out" in *"$1"*) ;; *) fail "stdout lacks: $1" ;; esac; }

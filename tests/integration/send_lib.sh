@@ -3,9 +3,9 @@
 #   mta_start PORT SINKPORT   Postfix with STARTTLS + SASL on PORT relaying to a sink
 #   mta_stop                  stop them
 #   mta_conf KEY=VALUE...     change Postfix parameters and reload
+#   mta_reload                reload Postfix and wait until its master says it did
 #   sink_rcpts                every recipient the sink received, one line each, sorted
 #   sink_clear                forget what the sink received
-#   wait_for DESC SECONDS CMD...   poll CMD until it succeeds
 MTA="$WORK/mta"
 export POSTINO_SEND_RETRY_BASE=1 POSTINO_SEND_RETRY_MAX=2 POSTINO_SEND_FLUSH_MS=50
 export POSTINO_SEND_RECONNECT_MIN_MS=200 POSTINO_SEND_RECONNECT_MAX_MS=1000
@@ -17,33 +17,26 @@ mta_start() {
         { echo "FAIL [$TEST_NAME] cannot start Postfix"; exit 1; }
 }
 mta_stop() { sh "$ROOT/scripts/postfix.sh" stop "$MTA" >/dev/null 2>&1 || true; }
+mta_reloads() { grep -c 'postfix/master.*: reload --' "$MTA/postfix.log" 2>/dev/null; }
+mta_reload() {
+    local n
+    n=$(mta_reloads)
+    postfix -c "$MTA" reload >/dev/null 2>&1
+    wait_for "Postfix to reload" 20 test "$(mta_reloads)" -gt "$n"
+}
 mta_conf() {
-    postconf -c "$MTA" -e "$@" && postfix -c "$MTA" reload >/dev/null 2>&1
-    sleep 1
+    postconf -c "$MTA" -e "$@" && mta_reload
 }
 # mta_drain: wait until Postfix has handed everything it accepted to the sink
-mta_drain() {
-    local i
-    for ((i = 0; i < 600; i++)); do
-        postqueue -c "$MTA" -p 2>/dev/null | grep -q 'Mail queue is empty' && return 0
-        postqueue -c "$MTA" -f >/dev/null 2>&1
-        sleep 0.2
-    done
-    fail "Postfix's queue did not drain"
+mta_queue_empty() {
+    postqueue -c "$MTA" -p 2>/dev/null | grep -q 'Mail queue is empty' && return 0
+    postqueue -c "$MTA" -f >/dev/null 2>&1
+    return 1
 }
+mta_drain() { wait_for "Postfix's queue to drain" 120 mta_queue_empty; }
 sink_rcpts() { cat "$MTA"/sink/* 2>/dev/null | sed -n 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/p' | sort; }
 sink_count() { ls "$MTA/sink" 2>/dev/null | wc -l; }
 sink_clear() { rm -f "$MTA"/sink/*; }
-wait_for() {
-    local desc=$1 secs=$2 i
-    shift 2
-    for ((i = 0; i < secs * 5; i++)); do
-        "$@" && return 0
-        sleep 0.2
-    done
-    fail "timed out after ${secs}s waiting for: $desc"
-    return 1
-}
 relay_setup() {
     echo secret > "$WORK/relay.pw"
     "$BIN" relay add local --host 127.0.0.1 --port "$MTA_PORT" --user test --password-file "$WORK/relay.pw" \

@@ -631,10 +631,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=other -keyout other.key -out
     >/dev/null 2>&1 || fail "openssl req"
 "$BIN" serve --no-send --listen "127.0.0.1:$PORT" --tls-cert tls.crt --tls-key tls.key >serve-tls.log 2>&1 &
 SERVER=$!
-for _ in $(seq 1 50); do
-    curl -s -o /dev/null --cacert tls.crt "https://127.0.0.1:$PORT/healthz" && break
-    sleep 0.2
-done
+https_up() { curl -s -o /dev/null --cacert tls.crt "https://127.0.0.1:$PORT/healthz"; }
+wait_for "the API to answer HTTPS" 30 https_up
 code=$(curl -s -o resp --cacert tls.crt -w '%{http_code}' -H "Authorization: Bearer $ADMIN" \
     "https://127.0.0.1:$PORT/api/v1/lists/news")
 [ "$code" = 200 ] || fail "HTTPS GET answered $code"

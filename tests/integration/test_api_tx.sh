@@ -23,6 +23,16 @@ sink_msg() {
 }
 sink_has() { grep -q "^X-Rcpt-Args: <$1>" "$MTA"/sink/* 2>/dev/null; }
 deliveries() { psql_q "SELECT count(*) FROM deliveries"; }
+db_now() { psql_q "SELECT extract(epoch FROM now())"; }
+beat_after() { [ "$(psql_q "SELECT count(*) FROM senders WHERE seen_at > to_timestamp($1)")" -ge 1 ]; }
+# housekept_after T: wait until the sender began a whole round of housekeeping (claims,
+# forgetting idle campaigns, heartbeat) after epoch T: a heartbeat after T, then the next one
+housekept_after() {
+    local t
+    wait_for "a heartbeat of the sender" 10 beat_after "$1"
+    t=$(psql_q "SELECT extract(epoch FROM max(seen_at)) FROM senders")
+    wait_for "the heartbeat after it" 10 beat_after "$t"
+}
 
 mta_start 17587 17025
 postino db init
@@ -34,7 +44,7 @@ ADMIN=$(jq_get "$out" "j['token']")
 postino dkim add example.com --selector r1
 postino dkim add example.com --selector e1 --algorithm ed25519
 "$BIN" dkim record example.com --json | $PY -c 'import json,sys; print(json.dumps([r["zone"] for r in json.load(sys.stdin)]))' > records.json
-relay_setup
+echo secret > "$WORK/relay.pw"
 postino list create news --optin double
 postino list create open
 cat > receipt.html <<'EOF'
@@ -46,13 +56,47 @@ expect_rc 0
 postino subscriber add bob@example.org --name Bob --attr city=Paris --attr plan=pro --list open
 expect_rc 0
 
-check "serve starts the API beside a sender"
+check "serve starts with no relay defined: the API answers, /healthz says the sender waits for a relay"
+# the relays are read every 60 s here: the relay added below must be taken because the API says so
+POSTINO_HTTP_MAX_BODY=4096 POSTINO_SEND_PREPARED_KEEP=2 POSTINO_SEND_RELAY_RELOAD=60 \
+    POSTINO_SEND_RECONNECT_MIN_MS=100 POSTINO_SEND_RECONNECT_MAX_MS=400 "$BIN" serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
+SERVER=$!
+api_wait
+kill -0 "$SERVER" 2>/dev/null || fail "serve exited with no relay: $(tail -3 serve.log)"
+health_sender() { req GET /healthz "" ""; jq_get "$body" "(j['sender']['state'], j['sender']['detail'], j['sender']['relays'])"; }
+waits_for_relay() { [ "$(health_sender)" = "('idle', 'no relay is configured', 0)" ]; }
+wait_for "/healthz to say the sender is idle for lack of a relay" 10 waits_for_relay
+req GET /healthz "" ""
+expect_code 200
+expect_json "(j['status'], j['database'])" "('ok', 'ok')"
+[ "$(grep -c 'no relay is configured' serve.log)" = 1 ] || fail "the missing relay was not said exactly once: $(grep 'relay' serve.log)"
+
+check "a message queued with no relay waits; the first relay added through the API carries it"
+req POST /api/v1/tx '{"template":"receipt","to":"first@example.org","subject":"Order {{ attribs.order }}","data":{"order":"F-0"}}'
+expect_code 201
+T0=$(jq_get "$body" "j['delivery']")
+# a whole round of the sender after the POST woke it: it has had its chance to claim, and must not have
+housekept_after "$(db_now)"
+[ "$(psql_q "SELECT state, attempts, lease_owner IS NULL FROM deliveries WHERE id = $T0")" = "queued|0|t" ] ||
+    fail "with no relay the delivery was touched: $(psql_q "SELECT state, attempts, lease_owner FROM deliveries WHERE id = $T0")"
+req POST /api/v1/relays "{\"name\":\"local\",\"host\":\"127.0.0.1\",\"port\":$MTA_PORT,\"username\":\"test\",\"password\":\"secret\",\"tls_verify\":false,\"max_per_conn\":50}"
+expect_code 201
+wait_for "delivery $T0 sent through the relay added over the API" 20 tx_sent "$T0"
+req GET "/api/v1/tx/$T0"
+expect_json "(j['relay'], j['attempts'])" "('local', 1)"
+has_one_relay() { [ "$(health_sender)" = "('idle', '', 1)" ] || [ "$(health_sender)" = "('sending', '', 1)" ]; }
+wait_for "/healthz to count the relay" 10 has_one_relay
+mta_drain
+sink_msg first@example.org >/dev/null
+sink_clear
+# the later checks change relays from the command line, which a sender reads every [send] relay_reload
+kill -TERM "$SERVER"
+wait "$SERVER" || fail "serve did not stop cleanly: $(tail -3 serve.log)"
+mv serve.log serve-norelay.log
 POSTINO_HTTP_MAX_BODY=4096 POSTINO_SEND_PREPARED_KEEP=2 POSTINO_SEND_RELAY_RELOAD=1 \
     POSTINO_SEND_RECONNECT_MIN_MS=100 POSTINO_SEND_RECONNECT_MAX_MS=400 "$BIN" serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVER=$!
 api_wait
-req GET /healthz "" ""
-expect_code 200
 
 check "POST /tx to a new address: 201, Location, queued; the subscriber is made on no list"
 req POST /api/v1/tx '{"template":"receipt","to":" Ann@Example.ORG ","name":"Ann","subject":"Order {{ attribs.order }}","data":{"order":"A-17","city":"<Roma> & co"}}'
@@ -96,7 +140,7 @@ PY
 fi
 TXC=$(psql_q "SELECT campaign_id FROM deliveries WHERE id = $T1")
 counters_match_ledger "$TXC"
-[ "$(psql_q "SELECT kind, status, n_sent FROM campaigns WHERE id = $TXC")" = "tx|running|1" ] || fail "tx campaign"
+[ "$(psql_q "SELECT kind, status, n_sent FROM campaigns WHERE id = $TXC")" = "tx|running|2" ] || fail "tx campaign: $(psql_q "SELECT kind, status, n_sent FROM campaigns WHERE id = $TXC") (first@ and Ann)"
 
 check "an existing subscriber: data overrides its attributes for this message only, name too"
 req POST /api/v1/tx '{"template":"receipt","to":"BOB@example.org","name":"Robert","subject":"Order {{ attribs.order }}","data":{"order":"B-2","city":"Lyon"}}'
@@ -171,8 +215,9 @@ postino relay add second --host 127.0.0.1 --port "$MTA_PORT" --user test --passw
 wait_for "the sender to take the relay changed back" 10 more taken "$n"
 psql_q "UPDATE deliveries SET next_attempt_at = now() WHERE id = $R2" >/dev/null
 wait_for "delivery $R2 sent once the relay works again" 15 tx_sent "$R2"
+# deferred at least once by the dead port (how often depends on the machine's speed), then sent through 'second'
 req GET "/api/v1/tx/$R2"
-expect_json "(j['state'], j['relay'], j['attempts'])" "('sent', 'second', 2)"
+expect_json "(j['state'], j['relay'], j['attempts'] >= 2)" "('sent', 'second', True)"
 n=$(dropped)
 postino relay rm second
 wait_for "the sender to drop the removed relay" 10 more dropped "$n"
@@ -190,7 +235,8 @@ tx_via slow S-2
 S2=$TX
 tx_via slow S-3
 S3=$TX
-sleep 1
+pace_holds() { [ "$(psql_q "SELECT count(*) FROM senders WHERE status LIKE 'waiting: relay slow paces sending%'")" = 1 ]; }
+wait_for "the sender to say the relay's pace holds S-2 and S-3" 10 pace_holds
 [ "$(tx_state "$S2")" = queued ] || fail "S-2 did not wait for the relay's pace (one message per 50 s)"
 n=$(taken_slow)
 postino relay rm slow
@@ -221,7 +267,8 @@ expect_error 400 invalid
 check "a template changed over the API reaches the running sender's next transactional message"
 req PUT /api/v1/templates/receipt "$(/usr/bin/python3 -c 'import json; print(json.dumps({"name": "receipt", "html": "<p>Hi {{ name }}, your order {{ attribs.order }} shipped.</p>{{ content }}"}))')"
 expect_code 200
-sleep 3
+# the sender prepares a campaign again [send] prepared_keep (2 s here) after it last did, once no job uses it
+housekept_after "$(psql_q "SELECT extract(epoch FROM max(updated_at) + interval '2 s') FROM deliveries")"
 req POST /api/v1/tx '{"template":"receipt","to":"lea@example.org","name":"Lea","subject":"Order {{ attribs.order }}","data":{"order":"D-4"}}'
 expect_code 201
 T5=$(jq_get "$body" "j['delivery']")
@@ -258,8 +305,8 @@ wait_for "delivery $T3 sent" 20 tx_sent "$T3"
 req POST /api/v1/tx '{"template":"receipt","to":"carl@example.org","subject":"Order {{ attribs.order }}"}' "$ADMIN" application/json "Idempotency-Key: order-C-3"
 expect_code 200
 expect_json "(j['delivery'], j['state'])" "($T3, 'sent')"
+housekept_after "$(db_now)"
 mta_drain
-sleep 1
 [ "$(sink_rcpts)" = "carl@example.org" ] || fail "the sink got: $(sink_rcpts | tr '\n' ' ')"
 
 check "a blocklisted address is refused with 409 naming it; nothing is queued or sent"
@@ -271,7 +318,7 @@ req POST /api/v1/tx '{"template":"receipt","to":"dan@example.org","subject":"hi"
 expect_error 409 blocklisted to
 expect_json "'dan@example.org' in j['error']['message']" True
 [ "$(deliveries)" = "$N0" ] || fail "a delivery was queued"
-sleep 1
+housekept_after "$(db_now)"
 mta_drain
 sink_has dan@example.org && fail "the sink got a message for a blocklisted address"
 
@@ -433,7 +480,7 @@ expect_rc 0
 [ "$(psql_q "SELECT count(*) FROM subscriptions s JOIN subscribers u ON u.id = s.subscriber_id WHERE u.email IN ('ivy@example.org', 'jon@example.org') AND s.status = 'unconfirmed'")" = 2 ] ||
     fail "the import did not make unconfirmed subscriptions"
 [ "$(deliveries)" = "$N0" ] || fail "$(( $(deliveries) - N0 )) deliveries queued"
-sleep 1
+housekept_after "$(db_now)"
 mta_drain
 for a in gil hal ivy jon; do sink_has "$a@example.org" && fail "the sink got a message for $a"; done
 

@@ -95,8 +95,9 @@ postino campaign send "$C2"
 wpid=$!
 "$BIN" send --until-done > sender.out 2>&1 &
 spid=$!
-sleep 4
-[ "$(psql_q "SELECT n_deferred > 0 AND n_sent = 0 FROM campaigns WHERE id = $C2")" = t ] || fail "nothing deferred while the relay was down"
+deferred_some() { [ "$(psql_q "SELECT n_deferred > 0 FROM campaigns WHERE id = $C2")" = t ]; }
+wait_for "a deferral while the relay is down" 30 deferred_some
+[ "$(psql_q "SELECT n_sent FROM campaigns WHERE id = $C2")" = 0 ] || fail "sent while the relay was down"
 mta_start 12587 12025
 wait_for "the outage campaign to finish" 90 bash -c "! kill -0 $spid 2>/dev/null"
 wait $spid
@@ -197,7 +198,8 @@ expect_err "in the past"
 postino campaign schedule "$C7" --at "$(date -u -d '+3 seconds' '+%Y-%m-%d %H:%M:%S+00')"
 expect_rc 0
 expect_out "is scheduled"
-sleep 4
+time_has_come() { [ "$(psql_q "SELECT send_at <= now() FROM campaigns WHERE id = $C7")" = t ]; }
+wait_for "the scheduled time to come" 20 time_has_come
 postino send --until-done
 [ "$(psql_q "SELECT status, n_sent FROM campaigns WHERE id = $C7")" = "finished|600" ] || fail "scheduled campaign: $(psql_q "SELECT status, n_sent FROM campaigns WHERE id = $C7")"
 
@@ -243,11 +245,11 @@ postino campaign send "$C10"
 "$BIN" send --name quota > quota.out 2>&1 &
 qp=$!
 wait_for "40 messages under the quota" 30 bash -c "[ \$(psql_q \"SELECT n_sent FROM campaigns WHERE id = $C10\") -ge 40 ]"
-sleep 3
+# the pool holds the rest back: once the sender says so, nothing more may have gone out
+wait_for "the sender to say why it waits" 10 bash -c "\"$BIN\" campaign stats $C10 | grep -q 'waiting: relay slow paces sending (quota 40 per 3600 s)'"
 [ "$(psql_q "SELECT n_sent FROM campaigns WHERE id = $C10")" = 40 ] || fail "quota exceeded: $(psql_q "SELECT n_sent FROM campaigns WHERE id = $C10") sent"
 mta_drain
 [ "$(sink_count)" = 40 ] || fail "the sink got $(sink_count) messages, quota 40"
-wait_for "the sender to say why it waits" 10 bash -c "\"$BIN\" campaign stats $C10 | grep -q 'waiting: relay slow paces sending (quota 40 per 3600 s)'"
 kill -TERM $qp
 wait_for "the sender to stop on SIGTERM though the quota holds messages back" 20 bash -c "! kill -0 $qp 2>/dev/null"
 wait $qp

@@ -1,0 +1,21 @@
+#!/bin/bash
+# stop.sh - stop what `make demo` started in this folder: the private
+# PostgreSQL cluster in ./var/pg and the private Postfix submission server
+# with its smtp-sink in ./var/mta. Their data stay; `make demo` starts them
+# again. Quiet success when nothing runs.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+rc=0
+if [ -f var/mta/main.cf ]; then
+    sh scripts/postfix.sh stop var/mta || rc=1
+fi
+if [ -d var/pg ]; then
+    if [ -x build/postino ]; then
+        build/postino db stop || rc=1
+    else
+        echo "stop: build/postino is not built; stop the cluster with pg_ctl -D var/pg/data stop" >&2
+        rc=1
+    fi
+fi
+exit $rc
