@@ -1,8 +1,8 @@
 # postino - build, test and demo.
 #
 #   make            the postino binary (and build/libpostino.a the tests link)
-#   make check      unit tests, unit tests under ASan+UBSan and TSan, integration tests,
-#                   the OpenAPI lint, fuzz smoke
+#   make check      unit tests, unit tests under ASan+UBSan, the OpenAPI lint, integration
+#                   tests, unit and threaded integration tests under TSan, fuzz smoke
 #   make demo       the main job on the embedded defaults
 #   make stop       stop what `make demo` left running (PostgreSQL in var/pg, Postfix in var/mta)
 #   make tsan       unit tests and the threaded integration tests under ThreadSanitizer
@@ -69,7 +69,7 @@ ITEST_C  := $(sort $(wildcard tests/integration/test_*.c))
 ITEST_BIN:= $(ITEST_C:tests/%.c=$(BUILD)/tests/%)
 EMBED    := $(sort $(wildcard sql/*.sql templates/*))
 
-.PHONY: all check unit unit-asan integration fuzz fuzz-smoke demo bench clean deps tests stop
+.PHONY: all check tsan openapi-lint unit unit-asan integration fuzz fuzz-smoke demo bench clean deps tests stop
 all: postino
 
 postino: $(BUILD)/postino
@@ -121,11 +121,25 @@ unit-asan:
 integration: postino $(ITEST_BIN)
 	@bash tests/integration/run.sh
 
+# ThreadSanitizer: the unit tests and the threaded integration tests (tests/tsan.sh names them).
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build/tsan SAN_FLAGS=-fsanitize=thread OPT="-O1 -g" \
+	    build/tsan/postino $(UNIT_SRC:tests/%.c=build/tsan/tests/%)
+	@bash tests/tsan.sh
+
+# api/openapi.yaml against Spectral's spectral:oas rules (installed from npm into build/tools)
+openapi-lint:
+	@bash scripts/openapi-lint.sh
+
+# check builds with one job per core (JOBS); the tests themselves run one at a time.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check:
-	@$(MAKE) --no-print-directory unit
-	@$(MAKE) --no-print-directory unit-asan
-	@$(MAKE) --no-print-directory integration
-	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) -j$(JOBS) --no-print-directory unit
+	@$(MAKE) -j$(JOBS) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory openapi-lint
+	@$(MAKE) -j$(JOBS) --no-print-directory integration
+	@$(MAKE) -j$(JOBS) --no-print-directory tsan
+	@$(MAKE) -j$(JOBS) --no-print-directory fuzz-smoke
 
 # libFuzzer targets: tests/fuzz/fuzz_*.c, each linked with the library built by clang.
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))

@@ -64,5 +64,5 @@ echo "----------------------------------------------------------------------"
 cat <<EOT
 
 PostgreSQL keeps running in ./var/pg and Postfix in ./var/mta:
-'build/postino db stop' and 'sh scripts/postfix.sh stop var/mta' stop them.
+'make stop' stops them both (their data stay; 'make demo' starts them again).
 EOT

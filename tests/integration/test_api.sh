@@ -61,7 +61,7 @@ SERVER=$!
 api_wait
 req GET /healthz "" ""
 expect_code 200
-expect_json "j" "{'status': 'ok', 'database': 'ok'}"
+expect_json "j" "{'sender': None, 'status': 'ok', 'database': 'ok'}"
 
 check "no token, an unknown token, a disabled user: 401; the wrong role: 403"
 req GET /api/v1/lists "" ""

@@ -1,4 +1,5 @@
 /* test_log_conf - log line formats and configuration lookup with environment overrides. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,6 +75,43 @@ static void test_conf_file_then_environment(void **state)
     unlink(path);
 }
 
+/* conf_get on several threads at once: each reads its own key's value, every time
+ * (the environment name was once built in one static buffer that all threads wrote) */
+struct conf_reader {
+    const char *section, *want;
+    int wrong;
+};
+
+static void *conf_read_loop(void *arg)
+{
+    struct conf_reader *r = arg;
+    for (int i = 0; i < 20000; i++) {
+        const char *v = conf_get(r->section, "max_conns", "unset");
+        if (strcmp(v, r->want) != 0)
+            r->wrong++;
+    }
+    return NULL;
+}
+
+static void test_conf_get_from_threads_at_once(void **state)
+{
+    (void)state;
+    struct conf_reader rd[4] = {
+        { "alpha", "1", 0 }, { "bravo_section_with_a_long_name", "22", 0 }, { "c", "333", 0 }, { "delta", "4444", 0 },
+    };
+    pthread_t t[4];
+    setenv("POSTINO_ALPHA_MAX_CONNS", "1", 1);
+    setenv("POSTINO_BRAVO_SECTION_WITH_A_LONG_NAME_MAX_CONNS", "22", 1);
+    setenv("POSTINO_C_MAX_CONNS", "333", 1);
+    setenv("POSTINO_DELTA_MAX_CONNS", "4444", 1);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, conf_read_loop, &rd[i]), 0);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(rd[i].wrong, 0);
+    }
+}
+
 static void test_conf_named_file_must_exist_and_parse(void **state)
 {
     (void)state;
@@ -99,6 +137,7 @@ int main(void)
         cmocka_unit_test(test_log_setup_rejects_unknown_names),
         cmocka_unit_test(test_conf_file_then_environment),
         cmocka_unit_test(test_conf_named_file_must_exist_and_parse),
+        cmocka_unit_test(test_conf_get_from_threads_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
