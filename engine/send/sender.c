@@ -75,7 +75,8 @@ struct job;
 struct campaign_rt {
     struct sender *s;
     uint64_t id;
-    enum camp_state state;
+    enum camp_state state;     /* the loop's own: the worker writes prepared, read in prepare_done */
+    enum camp_state prepared;  /* CAMP_READY or CAMP_FAILED, set by prepare_work on a worker thread */
     struct prepared_campaign pc;
     char bounce_domain[256];
     char bounce_local[64];     /* [bounce] local_part, read once per campaign, not per message */
@@ -654,21 +655,22 @@ static void prepare_work(uv_work_t *w)
     char err[512], id[32];
     bool unsigned_warning;
     snprintf(id, sizeof(id), "%llu", (unsigned long long)c->id);
+    /* only fields the loop leaves alone while the campaign is CAMP_PREPARING are written here */
     PGconn *conn = pg_connect(c->s->cfg.conninfo, err, sizeof(err));
     if (!conn) {
         snprintf(c->err, sizeof(c->err), "%s", err);
-        c->state = CAMP_FAILED;
+        c->prepared = CAMP_FAILED;
         return;
     }
     if (campaign_prepare(conn, id, &c->pc, &unsigned_warning, err, sizeof(err)) < 0) {
         snprintf(c->err, sizeof(c->err), "%s", err);
-        c->state = CAMP_FAILED;
+        c->prepared = CAMP_FAILED;
     } else {
         c->warned = !unsigned_warning;
         snprintf(c->bounce_domain, sizeof(c->bounce_domain), "%s",
                  conf_get("bounce", "domain", address_domain(c->pc.cc.from_addr)));
         snprintf(c->bounce_local, sizeof(c->bounce_local), "%s", conf_get("bounce", "local_part", "bounces"));
-        c->state = CAMP_READY;
+        c->prepared = CAMP_READY;
     }
     PQfinish(conn);
 }
@@ -735,6 +737,7 @@ static void prepare_done(uv_work_t *w, int status)
     struct campaign_rt *c = w->data;
     struct sender *s = c->s;
     (void)status;
+    c->state = c->prepared; /* the loop sees the outcome only now, with everything the worker wrote */
     c->ready_at = uv_now(s->loop);
     if (c->state == CAMP_READY && !c->warned)
         log_warn("campaign %llu: no DKIM key for %s: messages go unsigned", (unsigned long long)c->id,

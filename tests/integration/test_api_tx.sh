@@ -488,7 +488,7 @@ check "every transactional campaign's counters equal its ledger; send --until-do
 for c in $(psql_q "SELECT id FROM campaigns WHERE kind = 'tx'"); do counters_match_ledger "$c"; done
 [ "$(psql_q "SELECT count(*) FROM campaigns WHERE kind = 'tx'")" = 5 ] ||
     fail "expected five hidden campaigns (receipt, receipt through local, second and slow, confirm)"
-timeout 30 "$BIN" send --until-done >send.log 2>&1
+timeout 120 "$BIN" send --until-done >send.log 2>&1
 rc=$?
 [ "$rc" = 0 ] || fail "send --until-done exited $rc: $(tail -3 send.log)"
 
