@@ -8,7 +8,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 rc=0
 if [ -f var/mta/main.cf ]; then
-    sh scripts/postfix.sh stop var/mta || rc=1
+    if sh scripts/postfix.sh stop var/mta; then
+        echo "stopped the private Postfix and its smtp-sink (var/mta)"
+    else
+        rc=1
+    fi
 fi
 if [ -d var/pg ]; then
     if [ -x build/postino ]; then
