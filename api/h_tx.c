@@ -132,8 +132,8 @@ void api_tx_send(struct api_req *r)
         api_reply_error(r, 400, "invalid_field", "to", "field \"to\" is not a valid address: %s", why);
     else if (!from)
         api_reply_error(r, 400, "missing_field", "from", "field \"from\" is required (no [mail] from is configured)");
-    else if (store_tx_from_parse(from, from_name, sizeof(from_name), from_addr, &why) < 0)
-        api_reply_error(r, 400, "invalid_field", "from", "field \"from\" is not a valid \"Name <address>\": %s", why);
+    else if (address_mailbox_parse(from, from_name, sizeof(from_name), from_addr, &why) < 0)
+        api_reply_error(r, 400, "invalid_field", "from", "field \"from\" is not a valid sender: %s", why);
     else if (rt && address_normalize(rt, reply_to, sizeof(reply_to), &why) < 0)
         api_reply_error(r, 400, "invalid_field", "reply_to", "field \"reply_to\" is not a valid address: %s", why);
     else if (!subject)

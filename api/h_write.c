@@ -10,7 +10,6 @@
  * api_campaigns_deliveries                   the ledger of a campaign, by keyset page
  * api_relays_create / _rm                    relays; the password is write-only
  * api_dkim_create / _rm                      DKIM keys; only the public record is answered
- * api__from_parse / api__per_parse           the From and rate/quota notations (fuzzed, unit-tested)
  *
  * Input is checked here (field tables, addresses, enumerations, template
  * syntax with line and column) before the store sees it. A list, template
@@ -237,36 +236,6 @@ static const struct api_field campaign_fields[] = {
     { NULL, 0, false, 0, 0, 0 },
 };
 
-/* api__from_parse - split FROM ("Name <addr>", "\"Name\" <addr>" or an address) into NAME and a normalised ADDR; -1 with *WHY. */
-int api__from_parse(const char *from, char name[601], char addr[ADDRESS_MAX + 1], const char **why)
-{
-    const char *lt = strrchr(from, '<'), *gt;
-    name[0] = 0;
-    if (!lt)
-        return address_normalize(from, addr, ADDRESS_MAX + 1, why);
-    if (!(gt = strchr(lt, '>')) || gt[1 + strspn(gt + 1, " \t")] != 0) {
-        *why = "expected Name <address>";
-        return -1;
-    }
-    char a[ADDRESS_MAX + 8];
-    if ((size_t)(gt - lt - 1) >= sizeof(a)) {
-        *why = "the address is too long";
-        return -1;
-    }
-    snprintf(a, sizeof(a), "%.*s", (int)(gt - lt - 1), lt + 1);
-    if (address_normalize(a, addr, ADDRESS_MAX + 1, why) < 0)
-        return -1;
-    const char *s = from, *end = lt;
-    while (s < end && (*s == ' ' || *s == '\t'))
-        s++;
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    if (end - s >= 2 && *s == '"' && end[-1] == '"')
-        s++, end--;
-    snprintf(name, 601, "%.*s", (int)(end - s), s);
-    return 0;
-}
-
 /* does BODY compile inside LAYOUT (when given); else answer 400 naming FIELD, line and column */
 static bool body_compiles(struct api_req *r, const char *field, const char *layout, const char *body)
 {
@@ -310,12 +279,8 @@ void api_campaigns_create(struct api_req *r)
     }
     if (!one_line(r, in, "subject", false))
         goto out;
-    if (api__from_parse(api_json_str(in, "from", ""), from_name, from_addr, &why) < 0) {
+    if (address_mailbox_parse(api_json_str(in, "from", ""), from_name, sizeof(from_name), from_addr, &why) < 0) {
         api_reply_error(r, 400, "invalid_field", "from", "field \"from\" is not a valid sender: %s", why);
-        goto out;
-    }
-    if (strpbrk(from_name, "\r\n")) {
-        api_reply_error(r, 400, "invalid_field", "from", "field \"from\" must be one line");
         goto out;
     }
     if (cn.reply_to && address_normalize(cn.reply_to, reply_addr, sizeof(reply_addr), &why) < 0) {
@@ -463,90 +428,49 @@ void api_campaigns_deliveries(struct api_req *r)
 
 /* ---- relays ---- */
 
+/* types and sizes only: the values' rules are relay_input_check's, the same words as the CLI's */
 static const struct api_field relay_fields[] = {
-    { "name", API_FIELD_STRING, true, 100, 0, 0 },
-    { "host", API_FIELD_STRING, true, 253, 0, 0 },
-    { "port", API_FIELD_INT, false, 0, 1, 65535 },
-    { "tls", API_FIELD_STRING, false, 16, 0, 0 },
+    { "name", API_FIELD_STRING, true, 1000, 0, 0 },
+    { "host", API_FIELD_STRING, true, 1000, 0, 0 },
+    { "port", API_FIELD_INT, false, 0, -2147483647, 2147483647 },
+    { "tls", API_FIELD_STRING, false, 1000, 0, 0 },
     { "tls_verify", API_FIELD_BOOL, false, 0, 0, 0 },
     { "ca_file", API_FIELD_STRING, false, 1000, 0, 0 },
-    { "username", API_FIELD_STRING, false, 255, 0, 0 },
+    { "username", API_FIELD_STRING, false, 1000, 0, 0 },
     { "password", API_FIELD_STRING, false, 1000, 0, 0 },
-    { "max_conns", API_FIELD_INT, false, 0, 1, 1000 },
-    { "max_per_conn", API_FIELD_INT, false, 0, 1, 100000 },
-    { "rate", API_FIELD_STRING, false, 32, 0, 0 },
-    { "quota", API_FIELD_STRING, false, 32, 0, 0 },
+    { "max_conns", API_FIELD_INT, false, 0, -2147483647, 2147483647 },
+    { "max_per_conn", API_FIELD_INT, false, 0, -2147483647, 2147483647 },
+    { "rate", API_FIELD_STRING, false, 1000, 0, 0 },
+    { "quota", API_FIELD_STRING, false, 1000, 0, 0 },
     { NULL, 0, false, 0, 0, 0 },
 };
-
-/* api__per_parse - "N/s", "N/m", "N/h", "N/d", "N/30m" (a bare N per second when BARE_OK) into N and seconds; 0 or -1. */
-int api__per_parse(const char *arg, bool bare_ok, double *n, long *period_s)
-{
-    char *end;
-    long k = 1;
-    *n = strtod(arg, &end);
-    if (end == arg || !(*n > 0) || *n > 1e9)
-        return -1;
-    if (*end == 0 && bare_ok) {
-        *period_s = 1;
-        return 0;
-    }
-    if (*end++ != '/')
-        return -1;
-    if (*end >= '1' && *end <= '9') {
-        k = strtol(end, &end, 10);
-        if (k <= 0 || k > 100000)
-            return -1;
-    }
-    long unit = strcmp(end, "s") == 0 ? 1 : strcmp(end, "m") == 0 ? 60 : strcmp(end, "h") == 0 ? 3600
-              : strcmp(end, "d") == 0 ? 86400 : -1;
-    *period_s = unit * k;
-    return unit < 0 ? -1 : 0;
-}
 
 /* api_relays_create - POST /api/v1/relays (the password is stored, never answered) */
 void api_relays_create(struct api_req *r)
 {
     struct store_err e;
+    struct relay_check why;
+    struct relay_def d;
     json_t *in, *j = NULL;
-    double qn = 0;
-    long per = 1;
     if (api_body(r, relay_fields, &in) < 0)
         return;
-    struct relay_def d = {
-        .name = (char *)api_json_str(in, "name", ""),
-        .host = (char *)api_json_str(in, "host", ""),
-        .tls = (char *)api_json_str(in, "tls", "starttls"),
+    struct relay_input ri = {
+        .name = api_json_str(in, "name", ""),
+        .host = api_json_str(in, "host", ""),
+        .tls = api_json_str(in, "tls", NULL),
         .tls_verify = api_json_bool(in, "tls_verify", true),
-        .ca_file = (char *)api_json_str(in, "ca_file", NULL),
-        .username = (char *)api_json_str(in, "username", NULL),
-        .password = (char *)api_json_str(in, "password", NULL),
-        .max_conns = (int)api_json_int(in, "max_conns", 4),
-        .max_per_conn = (int)api_json_int(in, "max_per_conn", 100),
+        .ca_file = api_json_str(in, "ca_file", NULL),
+        .username = api_json_str(in, "username", NULL),
+        .password = api_json_str(in, "password", NULL),
+        .rate = api_json_str(in, "rate", NULL),
+        .quota = api_json_str(in, "quota", NULL),
+        .port = api_json_int(in, "port", -1),
+        .max_conns = api_json_int(in, "max_conns", -1),
+        .max_per_conn = api_json_int(in, "max_per_conn", -1),
     };
-    const char *rate = api_json_str(in, "rate", NULL), *quota = api_json_str(in, "quota", NULL);
-    if (!*d.name || strpbrk(d.name, "\r\n/"))
-        api_reply_error(r, 400, "invalid_field", "name", "field \"name\" must be a non-empty name without / or newlines");
-    else if (!*d.host || strlen(d.host) != strcspn(d.host, " \t\r\n/@"))
-        api_reply_error(r, 400, "invalid_field", "host", "field \"host\" must be a host name or address");
-    else if (strcmp(d.tls, "starttls") && strcmp(d.tls, "tls") && strcmp(d.tls, "none") && strcmp(d.tls, "auto"))
-        api_reply_error(r, 400, "invalid_field", "tls", "field \"tls\" must be starttls, tls, none or auto");
-    else if (!d.username != !d.password)
-        api_reply_error(r, 400, "invalid_field", d.username ? "password" : "username",
-                        "fields \"username\" and \"password\" go together");
-    else if (d.password && (!*d.password || strpbrk(d.password, "\r\n")))
-        api_reply_error(r, 400, "invalid_field", "password", "field \"password\" must be one non-empty line");
-    else if (d.ca_file && !d.tls_verify)
-        api_reply_error(r, 400, "invalid_field", "ca_file", "fields \"ca_file\" and \"tls_verify\": false exclude each other");
-    else if (rate && api__per_parse(rate, true, &d.rate, &per) < 0)
-        api_reply_error(r, 400, "invalid_field", "rate", "field \"rate\" takes N/s, N/m or N/h");
-    else if (quota && (api__per_parse(quota, false, &qn, &d.quota_period_s) < 0 || qn != (double)(long)qn))
-        api_reply_error(r, 400, "invalid_field", "quota", "field \"quota\" takes N/PERIOD (1000/h, 20000/d)");
-    else if (api_db(r)) {
-        d.rate /= (double)per;
-        d.quota = (long)qn;
-        long port = api_json_int(in, "port", 0);
-        d.port = port ? (int)port : strcmp(d.tls, "tls") == 0 ? 465 : strcmp(d.tls, "starttls") == 0 ? 587 : 25;
+    if (relay_input_check(&ri, &d, &why) < 0) {
+        api_reply_error(r, 400, "invalid_field", why.field, "%s", why.why);
+    } else if (api_db(r)) {
         int rc = store_relay_add(r->conn, &d, &j, &e);
         if (rc == 0) {
             json_object_del(j, "password_set");

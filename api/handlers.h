@@ -80,8 +80,6 @@ void api_relays_create(struct api_req *r);
 void api_relays_rm(struct api_req *r);
 void api_dkim_create(struct api_req *r);
 void api_dkim_rm(struct api_req *r);
-int api__from_parse(const char *from, char name[601], char addr[ADDRESS_MAX + 1], const char **why);
-int api__per_parse(const char *arg, bool bare_ok, double *n, long *period_s);
 
 /* imports over HTTP (h_imports.c) */
 void api_imports_create(struct api_req *r);

@@ -40,32 +40,6 @@ static const char campaign_usage[] =
     "'send' starts at once: the audience is fixed in the delivery ledger and any\n"
     "running sender ('postino send' or 'postino serve') sends it.\n";
 
-/* parse_from - split "Name <addr>" (or a bare address) and normalise the address; exits 1 when bad */
-static void parse_from(const char *arg, char **name, char addr[ADDRESS_MAX + 1])
-{
-    const char *lt = strrchr(arg, '<');
-    if (!lt) {
-        *name = xstrdup("");
-        cli_email_arg(arg, addr);
-        return;
-    }
-    const char *gt = strchr(lt, '>');
-    if (!gt || gt[1 + strspn(gt + 1, " \t")] != 0)
-        log_fatal("invalid From \"%s\": expected Name <address>", arg);
-    char *a = xstrndup(lt + 1, (size_t)(gt - lt - 1));
-    cli_email_arg(a, addr);
-    xfree(a);
-    char *n = xstrndup(arg, (size_t)(lt - arg));
-    char *t = str_trim(n);
-    size_t len = strlen(t);
-    if (len >= 2 && t[0] == '"' && t[len - 1] == '"') {
-        t[len - 1] = 0;
-        t++;
-    }
-    *name = xstrdup(t);
-    xfree(n);
-}
-
 /* check_body - exit 1 naming the file, line and column unless BODY compiles (inside LAYOUT when given) */
 static void check_body(const char *path, const char *layout, const char *body, size_t len)
 {
@@ -114,8 +88,10 @@ static int campaign_create(struct cli *c, int argc, char **argv)
         log_fatal("campaign name and subject must be valid UTF-8");
     if (strpbrk(cn.subject, "\r\n"))
         log_fatal("the subject must be one line");
-    char *from_name;
-    parse_from(from, &from_name, from_addr);
+    char from_name[601];
+    const char *why;
+    if (address_mailbox_parse(from, from_name, sizeof(from_name), from_addr, &why) < 0)
+        log_fatal("invalid From \"%s\": %s", from, why);
     if (!str_utf8_valid(from_name, strlen(from_name), NULL))
         log_fatal("the From name must be valid UTF-8");
     cn.from_name = from_name;
@@ -146,10 +122,8 @@ static int campaign_create(struct cli *c, int argc, char **argv)
     buf_free(&html);
     buf_free(&text);
     xfree(lists);
-    if (rc < 0) {
-        xfree(from_name);
+    if (rc < 0)
         return cli_fail(&e);
-    }
     size_t nkeys = 0;
     struct dkim_row *rows;
     if (store_dkim_signing(conn, address_domain(from_addr), &rows, &nkeys, &e) == 0)
@@ -161,7 +135,6 @@ static int campaign_create(struct cli *c, int argc, char **argv)
         cli_print_json(out);
     else
         printf("created campaign %lld \"%s\" (draft)\n", json_integer_value(json_object_get(out, "id")), cn.name);
-    xfree(from_name);
     json_decref(out);
     return 0;
 }

@@ -29,37 +29,6 @@ static const char relay_usage[] =
     "--rate paces messages (10/s, 600/m, 3600/h); --quota caps recipients per period\n"
     "as PolicyD counts them (1000/h, 20000/d, 500/30m).\n";
 
-/* parse_period - "s", "m", "h", "d", optionally preceded by a number ("30m"); seconds, or -1 */
-static long parse_period(const char *p)
-{
-    long n = 1;
-    char *end;
-    if (*p >= '0' && *p <= '9') {
-        n = strtol(p, &end, 10);
-        p = end;
-    }
-    long unit = strcmp(p, "s") == 0 ? 1 : strcmp(p, "m") == 0 ? 60 : strcmp(p, "h") == 0 ? 3600
-              : strcmp(p, "d") == 0 ? 86400 : -1;
-    return unit < 0 || n <= 0 ? -1 : n * unit;
-}
-
-/* parse_per - "N/PERIOD" into N and the period in seconds; -1 when malformed */
-static int parse_per(const char *arg, double *n, long *period_s)
-{
-    char *end;
-    *n = strtod(arg, &end);
-    if (end == arg || *n <= 0)
-        return -1;
-    if (*end == 0) {
-        *period_s = 1;
-        return 0;
-    }
-    if (*end != '/')
-        return -1;
-    *period_s = parse_period(end + 1);
-    return *period_s > 0 ? 0 : -1;
-}
-
 static void print_relay(json_t *r)
 {
     json_t *rate = json_object_get(r, "rate"), *quota = json_object_get(r, "quota");
@@ -79,6 +48,15 @@ static void print_relay(json_t *r)
     putchar('\n');
 }
 
+/* a number given to OPT, any value: its bounds are relay_input_check's */
+static long number_arg(struct cli *c, const char *opt, const char *arg)
+{
+    long v;
+    if (str_parse_long(arg, -2147483647L, 2147483647L, &v) < 0)
+        cli_usage(c, "%s takes a number, not '%s'", opt, arg);
+    return v;
+}
+
 static int relay_add(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -90,67 +68,33 @@ static int relay_add(struct cli *c, int argc, char **argv)
         { "tls-verify", required_argument, NULL, 'v' },   { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct relay_def r = { 0 };
+    struct relay_input in = { .tls_verify = true, .port = -1, .max_conns = -1, .max_per_conn = -1 };
     const char *password_file = NULL;
-    long v, port = 0;
-    double qn = 0;
     int opt;
-    r.tls = "starttls";
-    r.tls_verify = true;
-    r.max_conns = 4;
-    r.max_per_conn = 100;
     while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
         switch (opt) {
-        case 'H': r.host = optarg; break;
-        case 'p':
-            if (str_parse_long(optarg, 1, 65535, &port) < 0)
-                cli_usage(c, "--port must be from 1 to 65535");
-            break;
-        case 't':
-            if (strcmp(optarg, "starttls") && strcmp(optarg, "tls") && strcmp(optarg, "none") && strcmp(optarg, "auto"))
-                cli_usage(c, "--tls must be starttls, tls, none or auto, not '%s'", optarg);
-            r.tls = optarg;
-            break;
-        case 'u': r.username = optarg; break;
+        case 'H': in.host = optarg; break;
+        case 'p': in.port = number_arg(c, "--port", optarg); break;
+        case 't': in.tls = optarg; break;
+        case 'u': in.username = optarg; break;
         case 'P': password_file = optarg; break;
-        case 'c':
-            if (str_parse_long(optarg, 1, 1000, &v) < 0)
-                cli_usage(c, "--max-conns must be from 1 to 1000");
-            r.max_conns = (int)v;
-            break;
-        case 'm':
-            if (str_parse_long(optarg, 1, 100000, &v) < 0)
-                cli_usage(c, "--max-per-conn must be from 1 to 100000");
-            r.max_per_conn = (int)v;
-            break;
-        case 'r': {
-            long per;
-            if (parse_per(optarg, &r.rate, &per) < 0)
-                cli_usage(c, "--rate takes N/s, N/m or N/h, not '%s'", optarg);
-            r.rate /= (double)per;
-            break;
-        }
-        case 'q':
-            if (parse_per(optarg, &qn, &r.quota_period_s) < 0 || qn != (long)qn || strchr(optarg, '/') == NULL)
-                cli_usage(c, "--quota takes N/PERIOD (1000/h, 20000/d), not '%s'", optarg);
-            r.quota = (long)qn;
-            break;
-        case 'C': r.ca_file = optarg; break;
+        case 'c': in.max_conns = number_arg(c, "--max-conns", optarg); break;
+        case 'm': in.max_per_conn = number_arg(c, "--max-per-conn", optarg); break;
+        case 'r': in.rate = optarg; break;
+        case 'q': in.quota = optarg; break;
+        case 'C': in.ca_file = optarg; break;
         case 'v':
             if (strcmp(optarg, "no") && strcmp(optarg, "yes"))
                 cli_usage(c, "--tls-verify takes yes or no");
-            r.tls_verify = strcmp(optarg, "yes") == 0;
+            in.tls_verify = strcmp(optarg, "yes") == 0;
             break;
         }
     }
-    r.name = (char *)cli_operand(c, argc, argv, "relay name");
-    if (!r.host)
+    in.name = cli_operand(c, argc, argv, "relay name");
+    if (!in.host)
         cli_usage(c, "relay add needs --host");
-    if (!!r.username != !!password_file)
+    if (!!in.username != !!password_file)
         cli_usage(c, "--user and --password-file go together");
-    if (r.ca_file && !r.tls_verify)
-        cli_usage(c, "--ca-file and --tls-verify no exclude each other");
-    r.port = port ? (int)port : strcmp(r.tls, "tls") == 0 ? 465 : strcmp(r.tls, "starttls") == 0 ? 587 : 25;
     struct buf pw = BUF_INIT;
     char err[512];
     if (password_file) {
@@ -160,7 +104,15 @@ static int relay_add(struct cli *c, int argc, char **argv)
             buf_truncate(&pw, pw.len - 1);
         if (!pw.len)
             log_fatal("the password file %s is empty", password_file);
-        r.password = pw.data;
+        in.password = pw.data;
+    }
+    struct relay_check why;
+    struct relay_def r;
+    if (relay_input_check(&in, &r, &why) < 0) {
+        if (pw.data)
+            memset(pw.data, 0, pw.len);
+        buf_free(&pw);
+        cli_usage(c, "%s", why.why); /* a bad value is a usage error (exit 2), in the API's words */
     }
     struct store_err e;
     json_t *out;

@@ -185,3 +185,37 @@ const char *address_domain(const char *addr)
     const char *at = strrchr(addr, '@');
     return at ? at + 1 : addr;
 }
+
+/* address_mailbox_parse - see address.h. */
+int address_mailbox_parse(const char *in, char *name, size_t namelen, char addr[ADDRESS_MAX + 1], const char **why)
+{
+    const char *lt = strrchr(in, '<'), *gt;
+    name[0] = 0;
+    if (!lt)
+        return address_normalize(in, addr, ADDRESS_MAX + 1, why);
+    if (!(gt = strchr(lt, '>')) || gt[1 + strspn(gt + 1, " \t")] != 0) {
+        *why = "expected Name <address>";
+        return -1;
+    }
+    char a[ADDRESS_MAX + 64];
+    if ((size_t)(gt - lt - 1) >= sizeof(a)) {
+        *why = "the address is too long";
+        return -1;
+    }
+    snprintf(a, sizeof(a), "%.*s", (int)(gt - lt - 1), lt + 1);
+    if (address_normalize(a, addr, ADDRESS_MAX + 1, why) < 0)
+        return -1;
+    const char *s = in, *end = lt;
+    while (s < end && (*s == ' ' || *s == '\t'))
+        s++;
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    if (end - s >= 2 && *s == '"' && end[-1] == '"')
+        s++, end--;
+    if ((size_t)(end - s) >= namelen || memchr(s, '\r', (size_t)(end - s)) || memchr(s, '\n', (size_t)(end - s))) {
+        *why = "the name is too long or holds a line break";
+        return -1;
+    }
+    snprintf(name, namelen, "%.*s", (int)(end - s), s);
+    return 0;
+}

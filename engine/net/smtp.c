@@ -830,26 +830,34 @@ static void conn_copy_config(struct smtp_conn *c, const struct smtp_config *cfg)
  * error (UV_EINVAL: no host, or the CA file cannot be loaded) with *OUT NULL
  * and CB never called. The connection is freed by smtp_conn_close.
  */
+/* smtp_tls_ctx_get - see smtp.h. */
+int smtp_tls_ctx_get(const struct smtp_config *cfg, SSL_CTX **out)
+{
+    char err[300];
+    *out = NULL;
+    if (cfg->tls == SMTP_TLS_NONE)
+        return 0;
+    if (cfg->tls_ctx) {
+        SSL_CTX_up_ref(cfg->tls_ctx);
+        *out = cfg->tls_ctx;
+        return 0;
+    }
+    if (!(*out = tls_ctx_new(cfg->tls_ca_file, err, sizeof(err)))) {
+        log_warn("smtp %s: %s", cfg->host, err);
+        return UV_EINVAL;
+    }
+    return 0;
+}
+
 int smtp_conn_open(uv_loop_t *loop, const struct smtp_config *cfg, smtp_conn_cb cb, void *arg,
                    struct smtp_conn **out)
 {
     *out = NULL;
     if (!cfg->host || !*cfg->host || !cb)
         return UV_EINVAL;
-    SSL_CTX *ctx = NULL;
-    if (cfg->tls != SMTP_TLS_NONE) {
-        if (cfg->tls_ctx) {
-            SSL_CTX_up_ref(cfg->tls_ctx);
-            ctx = cfg->tls_ctx;
-        } else {
-            char err[300];
-            ctx = tls_ctx_new(cfg->tls_ca_file, err, sizeof(err));
-            if (!ctx) {
-                log_warn("smtp %s: %s", cfg->host, err);
-                return UV_EINVAL;
-            }
-        }
-    }
+    SSL_CTX *ctx;
+    if (smtp_tls_ctx_get(cfg, &ctx) < 0)
+        return UV_EINVAL;
     struct smtp_conn *c = xcalloc(1, sizeof(*c));
     c->loop = loop;
     c->ctx = ctx;

@@ -9,6 +9,7 @@
  * smtp_conn_tls     is the session encrypted
  * smtp_conn_close   QUIT when idle, then close; CLOSE_CB runs once it is freed
  * smtp_stage_name   "connect", "greeting", "ehlo", "tls", "auth", "mail", "rcpt", "data"
+ * smtp_tls_ctx_get  the TLS context a configuration asks for (shared or made)
  *
  * One message is in flight at a time; with PIPELINING, MAIL, RCPT and DATA go
  * in one write (RFC 2920). Every wait has a timer. A 421 reply, a dropped link,
@@ -90,6 +91,14 @@ typedef void (*smtp_conn_cb)(struct smtp_conn *c, int status, const struct smtp_
                              void *arg);
 typedef void (*smtp_send_cb)(struct smtp_conn *c, const struct smtp_result *res, void *arg);
 typedef void (*smtp_close_cb)(void *arg);
+
+/*
+ * smtp_tls_ctx_get - the TLS client context CFG asks for: NULL with TLS off,
+ * else cfg->tls_ctx with one more reference, else a new one trusting
+ * cfg->tls_ca_file (the system's CAs when NULL). 0, or UV_EINVAL when the CA
+ * file cannot be loaded (one warning logged). The caller frees *OUT.
+ */
+int smtp_tls_ctx_get(const struct smtp_config *cfg, SSL_CTX **out);
 
 int smtp_conn_open(uv_loop_t *loop, const struct smtp_config *cfg, smtp_conn_cb cb, void *arg,
                    struct smtp_conn **out);

@@ -389,20 +389,9 @@ int smtp_pool_create(uv_loop_t *loop, const struct smtp_pool_config *cfg, struct
     *out = NULL;
     if (!cfg->smtp.host || !*cfg->smtp.host)
         return UV_EINVAL;
-    SSL_CTX *ctx = NULL;
-    if (cfg->smtp.tls != SMTP_TLS_NONE) {
-        if (cfg->smtp.tls_ctx) {
-            SSL_CTX_up_ref(cfg->smtp.tls_ctx);
-            ctx = cfg->smtp.tls_ctx;
-        } else {
-            char err[300];
-            ctx = tls_ctx_new(cfg->smtp.tls_ca_file, err, sizeof(err));
-            if (!ctx) {
-                log_warn("smtp %s: %s", cfg->smtp.host, err);
-                return UV_EINVAL;
-            }
-        }
-    }
+    SSL_CTX *ctx;
+    if (smtp_tls_ctx_get(&cfg->smtp, &ctx) < 0)
+        return UV_EINVAL;
     struct smtp_pool *p = xcalloc(1, sizeof(*p));
     p->loop = loop;
     p->smtp = cfg->smtp;

@@ -1,8 +1,11 @@
 /*
- * relay - stored relay definitions turned into SMTP settings, and the two
- * blocking helpers the command line uses.
+ * relay - relay definitions checked as given (the one copy of those rules),
+ * stored ones turned into SMTP settings, and the two blocking helpers the
+ * command line uses.
  */
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/send/relay.h"
@@ -17,6 +20,102 @@ static enum smtp_tls_mode tls_mode(const char *tls)
     if (strcmp(tls, "auto") == 0)
         return SMTP_TLS_MAY;
     return SMTP_TLS_REQUIRE;
+}
+
+/* relay_per_parse - see relay.h. */
+int relay_per_parse(const char *arg, bool bare_ok, double *n, long *period_s)
+{
+    char *end;
+    long k = 1;
+    *n = strtod(arg, &end);
+    if (end == arg || !(*n > 0) || *n > 1e9)
+        return -1;
+    if (*end == 0 && bare_ok) {
+        *period_s = 1;
+        return 0;
+    }
+    if (*end++ != '/')
+        return -1;
+    if (*end >= '1' && *end <= '9') {
+        k = strtol(end, &end, 10);
+        if (k <= 0 || k > 100000)
+            return -1;
+    }
+    long unit = strcmp(end, "s") == 0 ? 1 : strcmp(end, "m") == 0 ? 60 : strcmp(end, "h") == 0 ? 3600
+              : strcmp(end, "d") == 0 ? 86400 : -1;
+    *period_s = unit * k;
+    return unit < 0 ? -1 : 0;
+}
+
+static int refuse(struct relay_check *err, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int refuse(struct relay_check *err, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    err->field = field;
+    va_start(ap, fmt);
+    vsnprintf(err->why, sizeof(err->why), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* a name: 1 to 100 octets, no blank, no control character, no / (it names an API path) */
+static bool relay_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 100)
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s <= ' ' || *s == '/' || *s == 0x7f)
+            return false;
+    return true;
+}
+
+/* relay_input_check - see relay.h. */
+int relay_input_check(const struct relay_input *in, struct relay_def *out, struct relay_check *err)
+{
+    double qn = 0;
+    long per = 1;
+    memset(out, 0, sizeof(*out));
+    if (!in->name || !relay_name_ok(in->name))
+        return refuse(err, "name", "the relay name must be 1 to 100 characters, without blanks, / or control characters");
+    if (!in->host || !*in->host || strlen(in->host) > 253 || strlen(in->host) != strcspn(in->host, " \t\r\n/@"))
+        return refuse(err, "host", "the host must be a host name or an IP address");
+    const char *tls = in->tls ? in->tls : "starttls";
+    if (strcmp(tls, "starttls") && strcmp(tls, "tls") && strcmp(tls, "none") && strcmp(tls, "auto"))
+        return refuse(err, "tls", "tls must be starttls, tls, none or auto, not '%.32s'", tls);
+    if (in->port != -1 && (in->port < 1 || in->port > 65535))
+        return refuse(err, "port", "the port must be from 1 to 65535");
+    if (!in->username != !in->password)
+        return refuse(err, in->username ? "password" : "username", "a user name and a password go together");
+    if (in->username && (!*in->username || strlen(in->username) > 255 || strpbrk(in->username, "\r\n")))
+        return refuse(err, "username", "the user name must be one line of 1 to 255 characters");
+    if (in->password && (!*in->password || strlen(in->password) > 1000 || strpbrk(in->password, "\r\n")))
+        return refuse(err, "password", "the password must be one line of 1 to 1000 characters");
+    if (in->ca_file && !in->tls_verify)
+        return refuse(err, "ca_file", "a CA file and turning TLS verification off exclude each other");
+    if (in->max_conns != -1 && (in->max_conns < 1 || in->max_conns > 1000))
+        return refuse(err, "max_conns", "the connections at once must be from 1 to 1000");
+    if (in->max_per_conn != -1 && (in->max_per_conn < 1 || in->max_per_conn > 100000))
+        return refuse(err, "max_per_conn", "the messages per connection must be from 1 to 100000");
+    if (in->rate && relay_per_parse(in->rate, true, &out->rate, &per) < 0)
+        return refuse(err, "rate", "the rate takes N/s, N/m or N/h (N from 0 to 1e9), not '%.32s'", in->rate);
+    if (in->quota && (relay_per_parse(in->quota, false, &qn, &out->quota_period_s) < 0 || qn != (double)(long)qn))
+        return refuse(err, "quota", "the quota takes N/PERIOD (1000/h, 20000/d, 500/30m), not '%.32s'", in->quota);
+    out->name = (char *)in->name;
+    out->host = (char *)in->host;
+    out->tls = (char *)tls;
+    out->tls_verify = in->tls_verify;
+    out->ca_file = (char *)in->ca_file;
+    out->username = (char *)in->username;
+    out->password = (char *)in->password;
+    out->port = in->port != -1 ? (int)in->port : strcmp(tls, "tls") == 0 ? 465 : strcmp(tls, "starttls") == 0 ? 587 : 25;
+    out->max_conns = in->max_conns != -1 ? (int)in->max_conns : 4;
+    out->max_per_conn = in->max_per_conn != -1 ? (int)in->max_per_conn : 100;
+    out->rate /= (double)per;
+    out->quota = (long)qn;
+    return 0;
 }
 
 /* relay_pool_config - fill PC for relay R: TLS mode, credentials, limits, [send] timeouts. */

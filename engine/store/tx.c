@@ -229,7 +229,7 @@ static int confirm_from(PGconn *conn, char *name, size_t namelen, char addr[ADDR
 {
     const char *why, *from = conf_get("mail", "from", NULL);
     if (from) {
-        if (store_tx_from_parse(from, name, namelen, addr, &why) < 0) {
+        if (address_mailbox_parse(from, name, namelen, addr, &why) < 0) {
             *skipped = "[mail] from is not a valid \"Name <address>\"";
             return -1;
         }
@@ -312,36 +312,3 @@ int store_tx_confirm(PGconn *conn, const char *sub_id, int *queued, const char *
     return rc;
 }
 
-/* store_tx_from_parse - see tx.h. */
-int store_tx_from_parse(const char *in, char *name, size_t namelen, char addr[ADDRESS_MAX + 1], const char **why)
-{
-    const char *lt = strrchr(in, '<');
-    name[0] = 0;
-    if (!lt)
-        return address_normalize(in, addr, ADDRESS_MAX + 1, why);
-    const char *gt = strchr(lt, '>');
-    if (!gt || gt[1 + strspn(gt + 1, " \t")] != 0) {
-        *why = "expected Name <address>";
-        return -1;
-    }
-    char *a = xstrndup(lt + 1, (size_t)(gt - lt - 1));
-    int rc = address_normalize(a, addr, ADDRESS_MAX + 1, why);
-    xfree(a);
-    if (rc < 0)
-        return -1;
-    char *n = xstrndup(in, (size_t)(lt - in));
-    char *t = str_trim(n);
-    size_t len = strlen(t);
-    if (len >= 2 && t[0] == '"' && t[len - 1] == '"') {
-        t[len - 1] = 0;
-        t++;
-    }
-    if (strlen(t) >= namelen || strpbrk(t, "\r\n")) {
-        xfree(n);
-        *why = "the name is too long or holds a line break";
-        return -1;
-    }
-    snprintf(name, namelen, "%s", t);
-    xfree(n);
-    return 0;
-}

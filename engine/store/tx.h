@@ -6,7 +6,6 @@
  * store_tx_get           one transactional delivery: state, last reply, queue id
  * store_tx_confirm       queue the double opt-in confirmations a new subscriber needs
  *                        (inside the caller's transaction)
- * store_tx_from_parse    split "Name <addr>" (or a bare address) and normalise the address
  *
  * Each message is a delivery of a hidden campaign of kind "tx", one per
  * (template, subject, From, Reply-To, relay), made on first use and always running:
@@ -70,7 +69,5 @@ int store_tx_get(PGconn *conn, const char *id, json_t **out, struct store_err *e
  */
 int store_tx_confirm(PGconn *conn, const char *sub_id, int *queued, const char **skipped, struct store_err *e);
 
-/* store_tx_from_parse - "Name <addr>" or "addr" into NAME (NAMELEN) and ADDR; 0, or -1 with *WHY. */
-int store_tx_from_parse(const char *in, char *name, size_t namelen, char addr[ADDRESS_MAX + 1], const char **why);
 
 #endif

@@ -3,7 +3,7 @@
  * api_json_check against the subscriber fields, the transactional message
  * fields and a table of every field type, the values read back, and the
  * error envelope encoded (it must always be valid JSON, whatever the input
- * quoted into it); the "from" of a transactional message (store_tx_from_parse).
+ * quoted into it); the "from" of a transactional message (address_mailbox_parse).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 #include "api/handlers.h"
 #include "api/json.h"
 #include "engine/store/tx.h"
+#include "engine/mail/address.h"
 #include "engine/util/alloc.h"
 #include "engine/util/log.h"
 
@@ -86,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     decode(data, size, all_types);
     char *from = xstrndup((const char *)data, size), name[256], addr[ADDRESS_MAX + 1];
     const char *why = NULL;
-    if (store_tx_from_parse(from, name, sizeof(name), addr, &why) == 0) {
+    if (address_mailbox_parse(from, name, sizeof(name), addr, &why) == 0) {
         if (!addr[0] || strlen(name) >= sizeof(name) || strpbrk(name, "\r\n"))
             abort();
     } else if (!why) {

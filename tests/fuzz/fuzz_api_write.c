@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "engine/mail/address.h"
+#include "engine/send/relay.h"
 #include "engine/util/alloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -20,14 +22,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *why = NULL;
     double n;
     long period;
-    if (api__from_parse(s, name, addr, &why) == 0) {
+    if (address_mailbox_parse(s, name, sizeof(name), addr, &why) == 0) {
         if (strlen(addr) > ADDRESS_MAX || !strchr(addr, '@') || strlen(name) > 600)
             abort();
     } else if (!why) {
         abort();
     }
     for (int bare = 0; bare < 2; bare++)
-        if (api__per_parse(s, bare, &n, &period) == 0 && (!(n > 0) || period <= 0))
+        if (relay_per_parse(s, bare, &n, &period) == 0 && (!(n > 0) || period <= 0))
             abort();
     xfree(s);
     return 0;

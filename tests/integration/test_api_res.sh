@@ -230,8 +230,10 @@ req POST /api/v1/relays '{"name":"r2","host":"h.example","quota":"10"}'
 expect_error 400 invalid_field quota
 req POST /api/v1/relays '{"name":"r2","host":"a b"}'
 expect_error 400 invalid_field host
-req POST /api/v1/relays "{\"name\":\"x'); DROP TABLE relays; --\",\"host\":\"h.example\"}"
+req POST /api/v1/relays "{\"name\":\"x');DROP-TABLE-relays;--\",\"host\":\"h.example\"}"
 expect_code 201
+req POST /api/v1/relays '{"name":"two words","host":"h.example"}'
+expect_error 400 invalid_field name
 bad_inputs POST /api/v1/relays host "{'name': 'r3', 'host': 'h.example'}"
 req DELETE /api/v1/relays/other "" "$USER"
 expect_error 403 forbidden

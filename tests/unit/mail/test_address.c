@@ -1,7 +1,8 @@
-/* test_address - address syntax and normal form. */
+/* test_address - address syntax and normal form; mailboxes ("Name <addr>"). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -66,11 +67,86 @@ static void test_address_rejects_with_reason(void **state)
     }
 }
 
+static void test_address_mailbox_splits_name_and_address(void **state)
+{
+    static const struct {
+        const char *in, *name, *addr;
+    } ok[] = {
+        { "News <news@Example.COM>", "News", "news@example.com" },
+        { "\"News, Team\" <a@b.example>", "News, Team", "a@b.example" },
+        { "  Spaced Out   <a@b.example>  ", "Spaced Out", "a@b.example" },
+        { "a@b.example", "", "a@b.example" },
+        { "<a@b.example>", "", "a@b.example" },
+    };
+    static const char *const bad[] = { "News <a@b.example", "News <a@b.example> x", "not an address", "N <>", "" };
+    char name[601], addr[ADDRESS_MAX + 1];
+    const char *why;
+    (void)state;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        assert_int_equal(address_mailbox_parse(ok[i].in, name, sizeof(name), addr, &why), 0);
+        assert_string_equal(name, ok[i].name);
+        assert_string_equal(addr, ok[i].addr);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why = NULL;
+        assert_int_equal(address_mailbox_parse(bad[i], name, sizeof(name), addr, &why), -1);
+        assert_non_null(why);
+    }
+}
+
+static void test_address_mailbox_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int rc;
+        const char *name, *addr;
+    } cases[] = {
+        { "shop@Example.COM", 0, "", "shop@example.com" },
+        { "Shop <shop@example.com>", 0, "Shop", "shop@example.com" },
+        { "  \"Shop, Inc.\"  < shop@example.com > ", 0, "Shop, Inc.", "shop@example.com" },
+        { "Caf\xc3\xa9 <caf\xc3\xa9@b\xc3\xbc" "cher.de>", -1, NULL, NULL },
+        { "Shop <shop@b\xc3\xbc" "cher.de>", 0, "Shop", "shop@xn--bcher-kva.de" },
+        { "Shop <not an address>", -1, NULL, NULL },
+        { "Shop <shop@example.com", -1, NULL, NULL },
+        { "Shop <shop@example.com> trailing", -1, NULL, NULL },
+        { "Sh\r\nBcc: x@example.com <shop@example.com>", -1, NULL, NULL },
+        { "", -1, NULL, NULL },
+        { "<>", -1, NULL, NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char name[256], addr[ADDRESS_MAX + 1];
+        const char *why = NULL;
+        int rc = address_mailbox_parse(cases[i].in, name, sizeof(name), addr, &why);
+        if (rc != cases[i].rc)
+            fail_msg("case %zu \"%s\": %d, expected %d", i, cases[i].in, rc, cases[i].rc);
+        if (rc == 0) {
+            assert_string_equal(name, cases[i].name);
+            assert_string_equal(addr, cases[i].addr);
+        } else {
+            assert_non_null(why);
+        }
+    }
+}
+
+static void test_address_mailbox_name_too_long(void **state)
+{
+    (void)state;
+    char in[400], name[16], addr[ADDRESS_MAX + 1];
+    const char *why = NULL;
+    snprintf(in, sizeof(in), "%s <a@example.com>", "A very long display name indeed");
+    assert_int_equal(address_mailbox_parse(in, name, sizeof(name), addr, &why), -1);
+    assert_non_null(why);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_address_normalizes_valid_addresses),
         cmocka_unit_test(test_address_rejects_with_reason),
+        cmocka_unit_test(test_address_mailbox_splits_name_and_address),
+        cmocka_unit_test(test_address_mailbox_table),
+        cmocka_unit_test(test_address_mailbox_name_too_long),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* test_tx - a transactional message's From parsed, and composed without the bulk-mail headers. */
+/* test_tx - a transactional message is composed without the bulk-mail headers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,51 +10,6 @@
 
 #include "engine/mail/compose.h"
 #include "engine/store/tx.h"
-
-static void test_tx_from_parse_table(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *in;
-        int rc;
-        const char *name, *addr;
-    } cases[] = {
-        { "shop@Example.COM", 0, "", "shop@example.com" },
-        { "Shop <shop@example.com>", 0, "Shop", "shop@example.com" },
-        { "  \"Shop, Inc.\"  < shop@example.com > ", 0, "Shop, Inc.", "shop@example.com" },
-        { "Caf\xc3\xa9 <caf\xc3\xa9@b\xc3\xbc" "cher.de>", -1, NULL, NULL },
-        { "Shop <shop@b\xc3\xbc" "cher.de>", 0, "Shop", "shop@xn--bcher-kva.de" },
-        { "Shop <not an address>", -1, NULL, NULL },
-        { "Shop <shop@example.com", -1, NULL, NULL },
-        { "Shop <shop@example.com> trailing", -1, NULL, NULL },
-        { "Sh\r\nBcc: x@example.com <shop@example.com>", -1, NULL, NULL },
-        { "", -1, NULL, NULL },
-        { "<>", -1, NULL, NULL },
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char name[256], addr[ADDRESS_MAX + 1];
-        const char *why = NULL;
-        int rc = store_tx_from_parse(cases[i].in, name, sizeof(name), addr, &why);
-        if (rc != cases[i].rc)
-            fail_msg("case %zu \"%s\": %d, expected %d", i, cases[i].in, rc, cases[i].rc);
-        if (rc == 0) {
-            assert_string_equal(name, cases[i].name);
-            assert_string_equal(addr, cases[i].addr);
-        } else {
-            assert_non_null(why);
-        }
-    }
-}
-
-static void test_tx_from_parse_name_too_long(void **state)
-{
-    (void)state;
-    char in[400], name[16], addr[ADDRESS_MAX + 1];
-    const char *why = NULL;
-    snprintf(in, sizeof(in), "%s <a@example.com>", "A very long display name indeed");
-    assert_int_equal(store_tx_from_parse(in, name, sizeof(name), addr, &why), -1);
-    assert_non_null(why);
-}
 
 /* render one message of C for a fixed recipient into OUT */
 static void compose_one(struct compose_campaign *c, struct buf *out)
@@ -102,8 +57,6 @@ static void test_tx_compose_has_no_list_headers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tx_from_parse_table),
-        cmocka_unit_test(test_tx_from_parse_name_too_long),
         cmocka_unit_test(test_tx_compose_has_no_list_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
