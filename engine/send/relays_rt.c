@@ -1,0 +1,180 @@
+/*
+ * relays_rt - the relays in use, one smtp_pool each, read again every
+ * [send] relay_reload and when asked (sender_relays_changed).
+ *
+ * relay_named    the relay in use with a name, or NULL
+ * relay_new      a relay and its pool for a definition, or NULL
+ * relays_reload  read the relays again on the claim connection
+ *
+ * A new relay is added, a changed one replaced, a removed one retired: its
+ * pool finishes what is on the wire and gives back what waits in it. A
+ * reading that fails, or finds no relay, keeps the relays in use; a relay
+ * whose pool cannot be made is logged and the one in use kept.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <uv.h>
+
+#include "engine/net/smtp_pool.h"
+#include "engine/send/relay.h"
+#include "engine/send/sender_int.h"
+#include "engine/store/dbq.h"
+#include "engine/store/relays.h"
+#include "engine/util/alloc.h"
+#include "engine/util/log.h"
+
+/* relay_named - the relay in use named NAME, or NULL */
+struct relay_rt *relay_named(struct sender *s, const char *name)
+{
+    for (size_t i = 0; i < s->nrelays; i++)
+        if (strcmp(s->relays[i]->def->name, name) == 0)
+            return s->relays[i];
+    return NULL;
+}
+
+/* relay_new - a relay for DEF, whose strings it takes over (DEF is left empty); NULL when its pool cannot be made */
+struct relay_rt *relay_new(struct sender *s, struct relay_def *def)
+{
+    struct relay_rt *r = xcalloc(1, sizeof(*r));
+    struct smtp_pool_config pc;
+    r->s = s;
+    r->def = xmalloc(sizeof(*r->def));
+    *r->def = *def;
+    memset(def, 0, sizeof(*def));
+    relay_pool_config(r->def, &pc);
+    if (smtp_pool_create(s->loop, &pc, &r->pool) < 0) {
+        log_error("sender: cannot set up relay %s", r->def->name);
+        relay_defs_free(r->def, 1);
+        xfree(r);
+        return NULL;
+    }
+    s->pools_open++;
+    return r;
+}
+
+static void on_relay_retired(void *arg)
+{
+    struct relay_rt *r = arg;
+    struct sender *s = r->s;
+    s->pools_open--;
+    relay_defs_free(r->def, 1);
+    xfree(r);
+    if (s->stop_begun)
+        sender_maybe_stop(s);
+}
+
+/*
+ * relay_retire - R, no longer in s->relays, closes: what is on the wire
+ * finishes, what waits in it is made again for the relay in use now (see
+ * on_smtp_result in submit.c). Campaigns naming it move to its successor of the same
+ * name, or, when it was removed, defer their messages.
+ */
+static void relay_retire(struct sender *s, struct relay_rt *r)
+{
+    struct relay_rt *now = relay_named(s, r->def->name);
+    r->retiring = true;
+    for (struct campaign_rt *c = s->camps; c; c = c->next) {
+        if (c->relay != r)
+            continue;
+        c->relay = now;
+        if (!now) {
+            c->relay_gone = true;
+            snprintf(c->err, sizeof(c->err), "relay %s was removed", r->def->name);
+        }
+    }
+    log_info("sender: relay %s %s", r->def->name, now ? "changed: its new settings apply from now on" : "removed");
+    smtp_pool_close(r->pool, on_relay_retired, r);
+}
+
+/* relays_apply - make DEFS[0..N) the relays in use: new ones added, changed ones replaced, others retired */
+static void relays_apply(struct sender *s, struct relay_def *defs, size_t n)
+{
+    struct relay_rt **next = xcalloc(n, sizeof(*next));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct relay_rt *old = relay_named(s, defs[i].name);
+        if (old && relay_def_same(old->def, &defs[i])) {
+            next[k++] = old;
+            continue;
+        }
+        struct relay_rt *r = relay_new(s, &defs[i]);
+        if (!r) {
+            if (old)
+                next[k++] = old; /* keep what works */
+            continue;
+        }
+        if (!old) {
+            log_info("sender: relay %s added", r->def->name);
+            /* back under a name campaigns still name: theirs again */
+            for (struct campaign_rt *c = s->camps; c; c = c->next) {
+                const char *named = c->relay_gone ? json_string_value(json_object_get(c->pc.row, "relay")) : NULL;
+                if (named && strcmp(named, r->def->name) == 0)
+                    c->relay = r, c->relay_gone = false;
+            }
+        }
+        next[k++] = r;
+    }
+    if (k == 0) {
+        xfree(next); /* none could be set up: keep those in use */
+        return;
+    }
+    struct relay_rt **gone = s->relays;
+    size_t ngone = s->nrelays;
+    s->relays = next;
+    s->nrelays = k;
+    for (size_t i = 0; i < ngone; i++) {
+        bool kept = false;
+        for (size_t m = 0; m < k && !kept; m++)
+            kept = next[m] == gone[i];
+        if (!kept)
+            relay_retire(s, gone[i]);
+    }
+    xfree(gone);
+}
+
+static void on_relays_loaded(void *owner, PGresult *res, void *arg)
+{
+    struct sender *s = owner;
+    (void)arg;
+    s->relays_loading = false;
+    s->relays_loaded_at = uv_now(s->loop);
+    if (res_ok(s, res, "reading relays") && !s->stop_begun) {
+        struct relay_def *defs;
+        size_t n = store_relay_defs(res, &defs);
+        if (n > 0)
+            relays_apply(s, defs, n);
+        else if (!s->relays_none_warned && s->nrelays > 0)
+            log_warn("sender: no relay is defined any more; still sending through the ones in use");
+        else if (!s->relays_none_warned)
+            log_warn("sender: no relay is configured; waiting for one ('postino relay add' or POST /api/v1/relays)");
+        s->relays_none_warned = n == 0;
+        relay_defs_free(defs, n);
+    }
+    /* campaigns that waited for a relay: it is known now, or it is not */
+    for (struct campaign_rt *c = s->camps, *next; c; c = next) {
+        next = c->next;
+        if (c->state == CAMP_RELAY)
+            campaign_start(s, c);
+    }
+    if (s->relays_wanted) {
+        s->relays_wanted = false;
+        relays_reload(s);
+    }
+    sender_pump(s);
+}
+
+/* relays_reload - read the relays again (once more after the reading in progress, if one is) */
+void relays_reload(struct sender *s)
+{
+    if (s->relays_loading) {
+        s->relays_wanted = true;
+        return;
+    }
+    const char *params[] = { NULL };
+    s->relays_loading = true;
+    dbq_push(&s->claimq, store_relay_load_sql, 1, params, on_relays_loaded, NULL);
+}
+

@@ -1,0 +1,76 @@
+/*
+ * render - messages composed and signed on libuv's worker threads.
+ *
+ * render_job  set J's envelope sender, then compose it on a worker thread
+ *
+ * Each worker thread keeps its own compose scratch. A message that cannot
+ * be composed is logged and deferred; a rendered one goes to submission
+ * (job_ready); while stopping it is dropped.
+ */
+#include <stdio.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include "engine/mail/compose.h"
+#include "engine/mail/token.h"
+#include "engine/send/sender_int.h"
+#include "engine/util/alloc.h"
+#include "engine/util/buf.h"
+#include "engine/util/log.h"
+
+static __thread struct compose_scratch *thread_scratch;
+static __thread size_t thread_last_len; /* size of this thread's last message: the next one's first guess */
+
+static void render_work(uv_work_t *w)
+{
+    struct job *j = w->data;
+    if (!thread_scratch) {
+        thread_scratch = xcalloc(1, sizeof(*thread_scratch));
+    }
+    char delivery[32];
+    snprintf(delivery, sizeof(delivery), "%llu", (unsigned long long)j->id);
+    struct compose_recipient r = {
+        .subscriber_id = j->subscriber_id,
+        .email = j->email,
+        .name = j->name,
+        .attribs = j->attribs,
+        .list_id = j->list_id,
+        .list_name = j->list_name,
+        .delivery_id = delivery,
+    };
+    buf_reserve(&j->msg, thread_last_len + thread_last_len / 8);
+    j->rc = compose_message(&j->camp->pc.cc, &r, (long long)time(NULL), thread_scratch, &j->msg, &j->why);
+    thread_last_len = j->msg.len;
+}
+
+static void render_done(uv_work_t *w, int status)
+{
+    struct job *j = w->data;
+    struct sender *s = j->s;
+    s->rendering--;
+    if (s->stop_begun) {
+        job_drop(s, j);
+    } else if (status < 0 || j->rc < 0) {
+        log_error("sender: cannot compose delivery %llu: %s", (unsigned long long)j->id,
+                  status < 0 ? "cancelled" : j->why);
+        job_defer(s, j, j->why ? j->why : "compose failed");
+    } else {
+        job_ready(s, j);
+    }
+    sender_pump(s);
+}
+
+/* render_job - J's envelope sender from its campaign, then J composed on a worker thread (render_done) */
+void render_job(struct sender *s, struct job *j)
+{
+    char tok[TOKEN_MAX + 1];
+    token_make(j->camp->pc.token_key, 'b', j->id, j->camp->id, tok, sizeof(tok));
+    snprintf(j->env_from, sizeof(j->env_from), "%s+%s@%s", j->camp->bounce_local, tok, j->camp->bounce_domain);
+    j->work.data = j;
+    s->rendering++;
+    if (uv_queue_work(s->loop, &j->work, render_work, render_done) < 0) {
+        s->rendering--;
+        job_defer(s, j, "cannot queue rendering");
+    }
+}

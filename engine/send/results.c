@@ -1,0 +1,87 @@
+/*
+ * results - the outcomes of deliveries, gathered in two ledger batches and
+ * recorded on the record connection: one batch fills while the other is
+ * being recorded.
+ *
+ * add_result     add one outcome; record when the batch is full, else within flush_ms
+ * flush_results  record the full batch, or the current one
+ * retry_delay    how long a deferred delivery waits before its next try
+ *
+ * A batch that cannot be recorded is logged and kept, and recorded again at
+ * the next flush.
+ */
+#include <stdbool.h>
+
+#include <uv.h>
+
+#include "engine/send/sender_int.h"
+#include "engine/store/dbq.h"
+#include "engine/store/ledger.h"
+
+static void on_recorded(void *owner, PGresult *res, void *arg)
+{
+    struct sender *s = owner;
+    struct ledger_batch *b = arg;
+    s->flushing = false;
+    if (!res_ok(s, res, "recording results")) {
+        return; /* kept; retried on the next flush */
+    }
+    s->inflight -= (unsigned)b->n;
+    ledger_batch_reset(b);
+    sender_pump(s);
+}
+
+/*
+ * flush_results - record the full batch (or the current one) on the record
+ * connection. Its commits stay synchronous (synchronous_commit is left as the
+ * server has it): with it off, a crash of PostgreSQL or of its machine could
+ * forget records already committed, up to about three wal_writer_delay (600 ms
+ * by default, some 2,000 messages at this sender's speed), and every "sent"
+ * among them would go out again once its lease expires; the promise is that
+ * only what was accepted and not yet recorded can be sent twice. It would buy
+ * no CPU either: the record connection runs beside sending, so the wait for
+ * the WAL flush holds up neither rendering nor the SMTP connections.
+ */
+void flush_results(struct sender *s)
+{
+    if (s->flushing)
+        return;
+    struct ledger_batch *b = &s->batches[1 - s->active];
+    if (b->n == 0) {
+        if (s->batches[s->active].n == 0)
+            return;
+        s->active = 1 - s->active; /* results now go to the other, empty batch */
+        b = &s->batches[1 - s->active];
+    }
+    const char *params[LEDGER_RECORD_NPARAMS];
+    ledger_batch_params(b, s->name, s->max_age, params);
+    s->flushing = true;
+    dbq_push_named(&s->recordq, "postino_record", ledger_record_sql, LEDGER_RECORD_NPARAMS, params, on_recorded, b);
+}
+
+static void on_flush_timer(uv_timer_t *t)
+{
+    flush_results(t->data);
+}
+
+/* retry_delay - seconds a deferral waits after ATTEMPTS tries: retry_base (half, plus one, when RATE_LIMITED),
+ * doubled for each try, at most retry_max */
+long retry_delay(struct sender *s, int attempts, bool rate_limited)
+{
+    long d = rate_limited ? (long)s->cfg.retry_base_s / 2 + 1 : (long)s->cfg.retry_base_s;
+    for (int i = 0; i < attempts && d < (long)s->cfg.retry_max_s; i++)
+        d *= 2;
+    return d > (long)s->cfg.retry_max_s ? (long)s->cfg.retry_max_s : d;
+}
+
+/* add_result - J's outcome into the batch results go to; recorded when full, else within flush_ms */
+void add_result(struct sender *s, struct job *j, const char *state, int code, const char *enhanced,
+                const char *reply, const char *queue_id, long delay, const char *cls, const char *relay)
+{
+    struct ledger_batch *b = &s->batches[s->active];
+    ledger_batch_add(b, j->id, state, code, enhanced, reply, queue_id, delay, cls, relay);
+    if (b->n >= s->cfg.flush_rows)
+        flush_results(s);
+    else if (!uv_is_active((uv_handle_t *)&s->flush_timer))
+        uv_timer_start(&s->flush_timer, on_flush_timer, s->cfg.flush_ms, 0);
+}
