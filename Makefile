@@ -6,6 +6,8 @@
 #   make demo       the main job on the embedded defaults
 #   make stop       stop what `make demo` left running (PostgreSQL in var/pg, Postfix in var/mta)
 #   make tsan       unit tests and the threaded integration tests under ThreadSanitizer
+#   make test T=tests/unit/mail/test_dkim.c [CASE=NAME]   one test (one cmocka case)
+#   make coverage   line coverage per directory (unit and integration tests)
 #   make bench      the benchmarks in bench/ (ratios against references)
 #   make fuzz       the libFuzzer targets (clang)
 #   make clean
@@ -69,7 +71,7 @@ ITEST_C  := $(sort $(wildcard tests/integration/test_*.c))
 ITEST_BIN:= $(ITEST_C:tests/%.c=$(BUILD)/tests/%)
 EMBED    := $(sort $(wildcard sql/*.sql templates/*))
 
-.PHONY: all check tsan openapi-lint unit unit-asan integration fuzz fuzz-smoke demo bench clean deps tests stop
+.PHONY: all check test coverage tsan openapi-lint unit unit-asan integration fuzz fuzz-smoke demo bench clean deps tests stop
 all: postino
 
 postino: $(BUILD)/postino
@@ -97,10 +99,30 @@ $(GEN_SRC): $(EMBED) scripts/embed.sh
 $(BUILD)/gen/embedded.o: $(GEN_SRC)
 	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libpostino.a
+$(BUILD)/tests/%: tests/%.c $(BUILD)/tests/case_filter.o $(BUILD)/libpostino.a
 	@mkdir -p $(@D)
 	@$(if $(V),,echo "  CCLD    $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libpostino.a $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/tests/case_filter.o $(BUILD)/libpostino.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/case_filter.o: tests/case_filter.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# One test: make test T=tests/unit/mail/test_dkim.c [CASE=test_dkim_rsa*] (cmocka's * and ?),
+# or T=tests/integration/test_send.sh, or T=tests/integration/test_ledger.c.
+T_PROG = $(if $(filter %.sh,$(T)),,$(BUILD)/$(basename $(T)))
+test:
+	@[ -n "$(T)" ] || { echo "usage: make test T=tests/unit/DIR/test_NAME.c [CASE=NAME] | T=tests/integration/test_NAME.sh"; exit 2; }
+	@[ -e "$(T)" ] || [ -e "$(T).c" ] || { echo "make test: no test $(T)"; exit 2; }
+	@$(MAKE) --no-print-directory postino $(T_PROG)
+	@POSTINO_TEST_CASE="$(CASE)" bash tests/run-one.sh "$(T)"
+
+# Line coverage per directory (gcov, lcov): the unit tests and the integration
+# scripts against a build with --coverage in build/cov; the report in build/cov/html.
+coverage:
+	@$(MAKE) -j$(JOBS) --no-print-directory BUILD=build/cov OPT="-O0 -g" SAN_FLAGS=--coverage \
+	    build/cov/postino $(UNIT_SRC:tests/%.c=build/cov/tests/%)
+	@bash tests/coverage.sh
 
 tests: $(UNIT_BIN) $(ITEST_BIN) postino
 
