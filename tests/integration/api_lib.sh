@@ -1,5 +1,6 @@
 # api_lib.sh - what the API's integration tests share (sourced after lib.sh):
 #   api_setup PORT      API=http://127.0.0.1:PORT, SERVER (a serve to stop), the EXIT trap
+#   api_admin           an admin user (admin@example.com) and its token in ADMIN
 #   api_wait            wait until the server on PORT answers /healthz (fails after 30 s times the patience)
 #   api_stop            stop SERVER (SIGTERM, then wait), the MTA when send_lib.sh is in, the cluster
 #   req METHOD PATH [BODY|@FILE] [TOKEN] [CONTENT-TYPE] [HEADER]
@@ -13,6 +14,14 @@ api_setup() {
     API="http://127.0.0.1:$PORT"
     SERVER=""
     trap api_stop EXIT
+}
+
+api_admin() {
+    printf 'admin-pass-1\n' > "$WORK/admin.pw"
+    postino_in "$WORK/admin.pw" user add admin@example.com --role admin
+    expect_rc 0
+    postino token create --user admin@example.com --json
+    ADMIN=$(jq_get "$out" "j['token']")
 }
 
 api_up() { curl -s -o /dev/null "$API/healthz"; }

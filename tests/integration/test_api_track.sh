@@ -68,10 +68,7 @@ postino subscriber add ann@example.org --name Ann --list plain
 postino subscriber add bob@example.org --name Bob --list plain
 postino dkim add example.com --selector t1 --algorithm ed25519
 relay_setup
-printf 'admin-pass-1\n' > pw
-postino_in pw user add admin@example.com --role admin
-postino token create --user admin@example.com --json
-ADMIN=$(jq_get "$out" "j['token']")
+api_admin
 [ "$(sub_status dan@example.org news)" = unconfirmed ] || fail "a double opt-in subscription starts unconfirmed"
 "$BIN" serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVER=$!

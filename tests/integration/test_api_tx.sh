@@ -37,10 +37,7 @@ housekept_after() {
 mta_start 17587 17025
 postino db init
 expect_rc 0
-printf 'admin-pass-1\n' > pw
-postino_in pw user add admin@example.com --role admin
-postino token create --user admin@example.com --json
-ADMIN=$(jq_get "$out" "j['token']")
+api_admin
 postino dkim add example.com --selector r1
 postino dkim add example.com --selector e1 --algorithm ed25519
 "$BIN" dkim record example.com --json | $PY -c 'import json,sys; print(json.dumps([r["zone"] for r in json.load(sys.stdin)]))' > records.json

@@ -9,10 +9,7 @@ api_setup 18480
 
 postino db init
 expect_rc 0
-printf 'admin-pass-1\n' > pw
-postino_in pw user add admin@example.com --role admin
-postino token create --user admin@example.com --json
-ADMIN=$(jq_get "$out" "j['token']")
+api_admin
 "$BIN" serve --no-send --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVER=$!
 api_wait
