@@ -138,7 +138,7 @@ expect_rc 1
 expect_err 'no list "nolist"'
 postino campaign create --name X --subject S --from "X <not an address>" --list news --html body.html
 expect_rc 1
-expect_err 'invalid address'
+expect_err 'invalid From "X <not an address>": contains spaces'
 postino campaign create --name X --subject S --list news --html body.html
 expect_rc 2
 [ "$(psql_q "SELECT count(*) FROM campaigns")" = 0 ] || fail "a bad campaign was stored"
