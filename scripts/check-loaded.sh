@@ -15,8 +15,16 @@ echo "check-loaded: $(git -C "$dir/postino" log -1 --format='%h %s' | cut -c1-72
 echo "check-loaded: $RUNS runs of make check in $dir/postino with $HOGS busy loops on $(nproc) cores"
 
 hogs=()
+run=""
 stop_hogs() { [ ${#hogs[@]} -gt 0 ] && kill "${hogs[@]}" 2>/dev/null; hogs=(); }
-trap stop_hogs EXIT
+# stopped early: the running make check goes too, with every server its tests started
+stop_all() {
+    stop_hogs
+    [ -n "$run" ] && kill -TERM -- "-$run" 2>/dev/null
+    run=""
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
 for ((h = 0; h < HOGS; h++)); do
     bash -c 'while :; do :; done' &
     hogs+=($!)
@@ -26,8 +34,12 @@ failed=0
 for ((i = 1; i <= RUNS; i++)); do
     log="$dir/check-$i.log"
     start=$SECONDS
-    (cd "$dir/postino" && make check) >"$log" 2>&1 </dev/null
+    # in a session of its own, so that stopping this script stops all of it
+    setsid bash -c 'cd "$1" && exec make check' _ "$dir/postino" >"$log" 2>&1 </dev/null &
+    run=$!
+    wait "$run"
     rc=$?
+    run=""
     if [ "$rc" = 0 ]; then
         echo "run $i: PASS in $((SECONDS - start)) s ($log)"
     else
