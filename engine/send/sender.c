@@ -422,10 +422,7 @@ int sender_run(const struct sender_config *cfg)
     } else {
         log_info("sender %s: sending through %zu relay%s", s->name, s->nrelays, s->nrelays == 1 ? "" : "s");
     }
-    pthread_mutex_lock(&wake_lock);
-    snprintf(shown_status, sizeof(shown_status), "%s", s->nrelays ? "starting" : s->status);
-    shown_relays = s->nrelays;
-    pthread_mutex_unlock(&wake_lock);
+    sender_show(s); /* an empty status reads "starting" until the first housekeeping */
 
     uv_run(s->loop, UV_RUN_DEFAULT);
 
