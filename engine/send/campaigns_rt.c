@@ -1,6 +1,6 @@
 /*
  * campaigns_rt - the campaigns in use: each prepared once on a worker thread
- * (a blocking connection of its own), kept while jobs use it.
+ * (by the backend, which may block there), kept while jobs use it.
  *
  * campaign_get           the campaign, its preparation started when new
  * campaign_start         prepared or failed: render the jobs waiting for it, or defer them
@@ -15,13 +15,11 @@
 #include <stdio.h>
 
 #include <jansson.h>
-#include <libpq-fe.h>
 #include <uv.h>
 
 #include "engine/mail/address.h"
 #include "engine/send/prepare.h"
 #include "engine/send/sender_int.h"
-#include "engine/store/pg.h"
 #include "engine/util/alloc.h"
 #include "engine/util/conf.h"
 #include "engine/util/log.h"
@@ -29,17 +27,11 @@
 static void prepare_work(uv_work_t *w)
 {
     struct campaign_rt *c = w->data;
-    char err[512], id[32];
+    char err[512];
     bool unsigned_warning;
-    snprintf(id, sizeof(id), "%llu", (unsigned long long)c->id);
+    struct send_backend *be = c->s->be;
     /* only fields the loop leaves alone while the campaign is CAMP_PREPARING are written here */
-    PGconn *conn = pg_connect(c->s->cfg.conninfo, err, sizeof(err));
-    if (!conn) {
-        snprintf(c->err, sizeof(c->err), "%s", err);
-        c->prepared = CAMP_FAILED;
-        return;
-    }
-    if (campaign_prepare(conn, id, &c->pc, &unsigned_warning, err, sizeof(err)) < 0) {
+    if (be->ops->prepare(be, c->id, &c->pc, &unsigned_warning, err, sizeof(err)) < 0) {
         snprintf(c->err, sizeof(c->err), "%s", err);
         c->prepared = CAMP_FAILED;
     } else {
@@ -49,7 +41,6 @@ static void prepare_work(uv_work_t *w)
         snprintf(c->bounce_local, sizeof(c->bounce_local), "%s", conf_get("bounce", "local_part", "bounces"));
         c->prepared = CAMP_READY;
     }
-    PQfinish(conn);
 }
 
 /*

@@ -1,9 +1,9 @@
 /*
- * housekeeping - every fourth tick (each tick while stopping), on the claim
- * connection: start scheduled campaigns whose time has come, finish those
- * with nothing left, say what this sender does (heartbeat), count the
- * running campaigns (until_done stops when none is); on the record
- * connection, renew the leases on rows held long.
+ * housekeeping - every fourth tick (each tick while stopping), through the
+ * backend's claim lane: start scheduled campaigns whose time has come,
+ * finish those with nothing left, say what this sender does (heartbeat),
+ * count the running campaigns (until_done stops when none is); on its
+ * record lane, renew the leases on rows held long.
  *
  * housekeeping  queue one round, unless one is under way
  *
@@ -13,41 +13,35 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
 #include <uv.h>
 
 #include "engine/net/smtp_pool.h"
 #include "engine/send/sender_int.h"
-#include "engine/store/dbq.h"
-#include "engine/store/ledger.h"
 #include "engine/store/relays.h"
 #include "engine/util/log.h"
 
-static void on_scheduled(void *owner, PGresult *res, void *arg)
+static void on_scheduled(void *owner, const uint64_t *ids, size_t n, const char *err)
 {
-    struct sender *s = owner;
-    (void)arg;
-    if (res_ok(s, res, "starting scheduled campaigns"))
-        for (int i = 0; i < PQntuples(res); i++)
-            log_info("campaign %s: its time has come; started", PQgetvalue(res, i, 0));
+    (void)owner;
+    if (backend_ok(err, "starting scheduled campaigns"))
+        for (size_t i = 0; i < n; i++)
+            log_info("campaign %llu: its time has come; started", (unsigned long long)ids[i]);
 }
 
-static void on_finished(void *owner, PGresult *res, void *arg)
+static void on_finished(void *owner, const uint64_t *ids, size_t n, const char *err)
 {
-    struct sender *s = owner;
-    (void)arg;
-    if (res_ok(s, res, "finishing campaigns"))
-        for (int i = 0; i < PQntuples(res); i++)
-            log_info("campaign %s: finished", PQgetvalue(res, i, 0));
+    (void)owner;
+    if (backend_ok(err, "finishing campaigns"))
+        for (size_t i = 0; i < n; i++)
+            log_info("campaign %llu: finished", (unsigned long long)ids[i]);
 }
 
-static void on_running(void *owner, PGresult *res, void *arg)
+static void on_running(void *owner, long count, const char *err)
 {
     struct sender *s = owner;
-    (void)arg;
     s->housekeeping_busy = false;
-    if (res_ok(s, res, "counting running campaigns")) {
-        s->running_campaigns = atol(PQgetvalue(res, 0, 0));
+    if (backend_ok(err, "counting running campaigns")) {
+        s->running_campaigns = count;
         s->running_campaigns_known = true;
     }
     if (s->cfg.until_done && s->running_campaigns_known && s->running_campaigns == 0 && s->inflight == 0 &&
@@ -59,48 +53,42 @@ static void on_running(void *owner, PGresult *res, void *arg)
     sender_pump(s);
 }
 
-static void on_heartbeat(void *owner, PGresult *res, void *arg)
+static void on_heartbeat(void *owner, void *arg, const char *err)
 {
-    struct sender *s = owner;
-    (void)arg;
-    res_ok(s, res, "heartbeat");
+    (void)owner, (void)arg;
+    backend_ok(err, "heartbeat");
 }
 
-static void on_renewed(void *owner, PGresult *res, void *arg)
+static void on_renewed(void *owner, void *arg, const char *err)
 {
-    struct sender *s = owner;
-    (void)arg;
-    res_ok(s, res, "renewing leases");
+    (void)owner, (void)arg;
+    backend_ok(err, "renewing leases");
 }
 
 /* housekeeping - renew leases, then queue one round, unless one is under way, the claim connection is down or S is leaving */
 void housekeeping(struct sender *s)
 {
-    char pid[16], lease[16];
     /* once the release is queued, a heartbeat after it would list the sender again */
     if (s->deregistering)
         return;
     /*
      * Rows held longer than a lease (slow relays, back-pressure) must not be
-     * claimed again: renewed on the record connection (renewals and records
-     * touch the same rows, one at a time), whether or not the claim connection is up.
+     * claimed again: renewed on the record lane (renewals and records touch
+     * the same rows, one at a time), whether or not the claim lane is up.
      */
     if (s->inflight > 0 && uv_now(s->loop) - s->renewed_at >= s->cfg.lease_s * 1000u / 3) {
-        const char *rp[] = { s->name, lease };
-        snprintf(lease, sizeof(lease), "%u", s->cfg.lease_s);
-        dbq_push(&s->recordq, ledger_renew_sql, 2, rp, on_renewed, NULL);
+        s->be->ops->renew(s->be, s->name, s->cfg.lease_s, on_renewed);
         s->renewed_at = uv_now(s->loop);
     }
-    if (s->housekeeping_busy || !dbq_ready(&s->claimq))
+    if (s->housekeeping_busy || !s->be->ops->ready(s->be))
         return;
     s->housekeeping_busy = true;
     campaigns_forget_idle(s);
     if (uv_now(s->loop) - s->relays_loaded_at >= s->cfg.relay_reload_s * 1000u)
         relays_reload(s);
     if (s->cfg.schedule)
-        dbq_push(&s->claimq, ledger_schedule_sql, 0, NULL, on_scheduled, NULL);
-    dbq_push(&s->claimq, ledger_finish_sql, 0, NULL, on_finished, NULL);
-    snprintf(pid, sizeof(pid), "%d", (int)getpid());
+        s->be->ops->schedule(s->be, on_scheduled);
+    s->be->ops->finish(s->be, on_finished);
     if (s->nrelays == 0)
         snprintf(s->status, sizeof(s->status), "idle: no relay is configured");
     else if (!s->inflight && !s->status[0])
@@ -120,10 +108,6 @@ void housekeeping(struct sender *s)
         }
     }
     sender_show(s);
-    const char *hb[] = { s->name, s->host, pid, s->status };
-    dbq_push(&s->claimq, ledger_heartbeat_sql, 4, hb, on_heartbeat, NULL);
-    /* a transactional campaign runs for ever: it counts while it has something to send */
-    dbq_push(&s->claimq,
-             "SELECT count(*) FROM campaigns WHERE status = 'running' AND (kind = 'campaign' OR n_queued + n_deferred > 0)",
-             0, NULL, on_running, NULL);
+    s->be->ops->heartbeat(s->be, s->name, s->host, (int)getpid(), s->status, on_heartbeat);
+    s->be->ops->running(s->be, on_running);
 }

@@ -4,7 +4,7 @@
  *
  * relay_named    the relay in use with a name, or NULL
  * relay_new      a relay and its pool for a definition, or NULL
- * relays_reload  read the relays again on the claim connection
+ * relays_reload  read the relays again through the backend
  *
  * A new relay is added, a changed one replaced, a removed one retired: its
  * pool finishes what is on the wire and gives back what waits in it. A
@@ -15,13 +15,11 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <libpq-fe.h>
 #include <uv.h>
 
 #include "engine/net/smtp_pool.h"
 #include "engine/send/relay.h"
 #include "engine/send/sender_int.h"
-#include "engine/store/dbq.h"
 #include "engine/store/relays.h"
 #include "engine/util/alloc.h"
 #include "engine/util/log.h"
@@ -135,15 +133,12 @@ static void relays_apply(struct sender *s, struct relay_def *defs, size_t n)
     xfree(gone);
 }
 
-static void on_relays_loaded(void *owner, PGresult *res, void *arg)
+static void on_relays_loaded(void *owner, struct relay_def *defs, size_t n, const char *err)
 {
     struct sender *s = owner;
-    (void)arg;
     s->relays_loading = false;
     s->relays_loaded_at = uv_now(s->loop);
-    if (res_ok(s, res, "reading relays") && !s->stop_begun) {
-        struct relay_def *defs;
-        size_t n = store_relay_defs(res, &defs);
+    if (backend_ok(err, "reading relays") && !s->stop_begun) {
         if (n > 0)
             relays_apply(s, defs, n);
         else if (!s->relays_none_warned && s->nrelays > 0)
@@ -151,8 +146,8 @@ static void on_relays_loaded(void *owner, PGresult *res, void *arg)
         else if (!s->relays_none_warned)
             log_warn("sender: no relay is configured; waiting for one ('postino relay add' or POST /api/v1/relays)");
         s->relays_none_warned = n == 0;
-        relay_defs_free(defs, n);
     }
+    relay_defs_free(defs, n);
     /* campaigns that waited for a relay: it is known now, or it is not */
     for (struct campaign_rt *c = s->camps, *next; c; c = next) {
         next = c->next;
@@ -173,8 +168,7 @@ void relays_reload(struct sender *s)
         s->relays_wanted = true;
         return;
     }
-    const char *params[] = { NULL };
     s->relays_loading = true;
-    dbq_push(&s->claimq, store_relay_load_sql, 1, params, on_relays_loaded, NULL);
+    s->be->ops->relays(s->be, on_relays_loaded);
 }
 

@@ -1,6 +1,6 @@
 /*
  * results - the outcomes of deliveries, gathered in two ledger batches and
- * recorded on the record connection: one batch fills while the other is
+ * recorded through the backend (on its record lane): one batch fills while the other is
  * being recorded.
  *
  * add_result     add one outcome; record when the batch is full, else within flush_ms
@@ -15,17 +15,15 @@
 #include <uv.h>
 
 #include "engine/send/sender_int.h"
-#include "engine/store/dbq.h"
 #include "engine/store/ledger.h"
 
-static void on_recorded(void *owner, PGresult *res, void *arg)
+static void on_recorded(void *owner, void *arg, const char *err)
 {
     struct sender *s = owner;
     struct ledger_batch *b = arg;
     s->flushing = false;
-    if (!res_ok(s, res, "recording results")) {
+    if (!backend_ok(err, "recording results"))
         return; /* kept; retried on the next flush */
-    }
     s->inflight -= (unsigned)b->n;
     ledger_batch_reset(b);
     sender_pump(s);
@@ -53,10 +51,8 @@ void flush_results(struct sender *s)
         s->active = 1 - s->active; /* results now go to the other, empty batch */
         b = &s->batches[1 - s->active];
     }
-    const char *params[LEDGER_RECORD_NPARAMS];
-    ledger_batch_params(b, s->name, s->max_age, params);
     s->flushing = true;
-    dbq_push_named(&s->recordq, "postino_record", ledger_record_sql, LEDGER_RECORD_NPARAMS, params, on_recorded, b);
+    s->be->ops->record(s->be, b, s->name, s->cfg.max_age_s, on_recorded, b);
 }
 
 static void on_flush_timer(uv_timer_t *t)
@@ -79,7 +75,9 @@ void add_result(struct sender *s, struct job *j, const char *state, int code, co
                 const char *reply, const char *queue_id, long delay, const char *cls, const char *relay)
 {
     struct ledger_batch *b = &s->batches[s->active];
-    ledger_batch_add(b, j->id, state, code, enhanced, reply, queue_id, delay, cls, relay);
+    struct ledger_result r = { .id = j->id, .state = state, .code = code, .enhanced = enhanced, .reply = reply,
+                               .queue_id = queue_id, .delay_s = delay, .cls = cls, .relay = relay };
+    ledger_batch_add(b, &r);
     if (b->n >= s->cfg.flush_rows)
         flush_results(s);
     else if (!uv_is_active((uv_handle_t *)&s->flush_timer))

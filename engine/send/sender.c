@@ -12,9 +12,10 @@
  * in turn, one records.
  *
  * This file: the jobs' lifecycle, claims and the pump, the wake-ups from
- * other threads, starting and stopping. The rest, with what they share in
- * sender_int.h: the statement queues (engine/store/dbq.c), the result
- * batches (results.c), submission to the relay pools (submit.c), rendering
+ * other threads, starting and stopping. The ledger is reached through a
+ * backend (backend.h: PostgreSQL in backend_pg.c, in memory in
+ * backend_ram.c). The rest, with what they share in sender_int.h: the
+ * result batches (results.c), submission to the relay pools (submit.c), rendering
  * (render.c), the campaigns (campaigns_rt.c) and relays (relays_rt.c) in
  * use, housekeeping (housekeeping.c).
  */
@@ -31,7 +32,7 @@
 #include "engine/send/prepare.h"
 #include "engine/send/sender.h"
 #include "engine/send/sender_int.h"
-#include "engine/store/dbq.h"
+#include "engine/send/backend.h"
 #include "engine/store/ledger.h"
 #include "engine/store/pg.h"
 #include "engine/store/relays.h"
@@ -51,25 +52,12 @@ static bool wake_relays;          /* sender_relays_changed was called: read the 
 static char shown_status[256];    /* the sender's status at its last housekeeping */
 static size_t shown_relays;       /* the relays it sends through */
 
-static void on_handle_closed(uv_handle_t *h)
+/* backend_ok - whether a backend answer succeeded (ERR is NULL); if not, logs WHAT failed and why */
+bool backend_ok(const char *err, const char *what)
 {
-    struct sender *s = h->data;
-    s->closing_handles--;
-}
-
-static void on_dbq_closed(void *owner)
-{
-    struct sender *s = owner;
-    s->closing_handles--;
-}
-
-/* res_ok - whether RES succeeded; if not, logs WHAT failed and why */
-bool res_ok(struct sender *s, PGresult *res, const char *what)
-{
-    (void)s;
-    if (pg_ok(res))
+    if (!err)
         return true;
-    log_error("sender: %s: %s", what, PQresultErrorMessage(res));
+    log_error("sender: %s: %s", what, err);
     return false;
 }
 
@@ -103,28 +91,26 @@ void job_defer(struct sender *s, struct job *j, const char *why)
 
 /* ---- claiming ---- */
 
-static void on_claimed(void *owner, PGresult *res, void *arg)
+static void on_claimed(void *owner, const struct ledger_row *rows, size_t n, const char *err)
 {
     struct sender *s = owner;
-    (void)arg;
     s->claim_busy = false;
-    if (!res_ok(s, res, "claiming deliveries"))
+    if (!backend_ok(err, "claiming deliveries"))
         return;
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         struct job *j = xcalloc(1, sizeof(*j));
         json_error_t jerr;
         j->s = s;
-        j->id = strtoull(PQgetvalue(res, i, CLAIM_ID), NULL, 10);
-        j->subscriber_id = strtoull(PQgetvalue(res, i, CLAIM_SUBSCRIBER), NULL, 10);
-        j->list_id = strtoull(PQgetvalue(res, i, CLAIM_LIST), NULL, 10);
-        j->attempts = atoi(PQgetvalue(res, i, CLAIM_ATTEMPTS));
-        j->email = xstrdup(PQgetvalue(res, i, CLAIM_EMAIL));
-        j->name = xstrdup(PQgetvalue(res, i, CLAIM_NAME));
-        j->list_name = xstrdup(PQgetvalue(res, i, CLAIM_LIST_NAME));
-        j->attribs = json_loads(PQgetvalue(res, i, CLAIM_ATTRIBS), 0, &jerr);
+        j->id = rows[i].id;
+        j->subscriber_id = rows[i].subscriber_id;
+        j->list_id = rows[i].list_id;
+        j->attempts = rows[i].attempts;
+        j->email = xstrdup(rows[i].email);
+        j->name = xstrdup(rows[i].name);
+        j->list_name = xstrdup(rows[i].list_name);
+        j->attribs = json_loads(rows[i].attribs, 0, &jerr);
         s->inflight++;
-        struct campaign_rt *c = campaign_get(s, strtoull(PQgetvalue(res, i, CLAIM_CAMPAIGN), NULL, 10));
+        struct campaign_rt *c = campaign_get(s, rows[i].campaign_id);
         j->camp = c;
         c->jobs++;
         if (c->state == CAMP_READY) {
@@ -143,14 +129,9 @@ static void on_claimed(void *owner, PGresult *res, void *arg)
 
 static void claim(struct sender *s)
 {
-    char owner_limit[16], lease[16];
     unsigned room = s->cfg.max_inflight - s->inflight;
-    unsigned limit = room < s->cfg.batch ? room : s->cfg.batch;
-    snprintf(owner_limit, sizeof(owner_limit), "%u", limit);
-    snprintf(lease, sizeof(lease), "%u", s->cfg.lease_s);
-    const char *params[] = { s->name, owner_limit, lease };
     s->claim_busy = true;
-    dbq_push_named(&s->claimq, "postino_claim", ledger_claim_sql, 3, params, on_claimed, NULL);
+    s->be->ops->claim(s->be, s->name, room < s->cfg.batch ? room : s->cfg.batch, s->cfg.lease_s, on_claimed);
 }
 
 /* sender_pump - claim more when there is room, and see whether it is time to stop */
@@ -161,7 +142,7 @@ void sender_pump(struct sender *s)
         sender_maybe_stop(s);
         return;
     }
-    if (s->claim_busy || !dbq_ready(&s->claimq))
+    if (s->claim_busy || !s->be->ops->ready(s->be))
         return;
     /* with no relay nothing could be sent: nothing is claimed, so nothing is deferred */
     if (s->nrelays == 0)
@@ -263,19 +244,19 @@ static void sender_begin_stop(struct sender *s)
         smtp_pool_close(s->relays[i]->pool, on_pool_closed, s);
 }
 
-static void on_released(void *owner, PGresult *res, void *arg)
+static void on_released(void *owner, void *arg, const char *err)
 {
     struct sender *s = owner;
     (void)arg;
-    res_ok(s, res, "releasing leases and leaving the senders table");
+    backend_ok(err, "releasing leases and leaving the senders table");
     s->deregistering = true;
     sender_maybe_stop(s);
 }
 
-static const char release_sql[] =
-    "WITH r AS (UPDATE deliveries SET lease_owner = NULL, lease_until = NULL"
-    "  WHERE lease_owner = $1 AND state IN ('queued', 'deferred'))"
-    " DELETE FROM senders WHERE name = $1";
+static void on_backend_closed(void *owner)
+{
+    (void)owner;
+}
 
 /* sender_maybe_stop - begin stopping; once nothing is left in flight, release the leases and close */
 void sender_maybe_stop(struct sender *s)
@@ -285,15 +266,14 @@ void sender_maybe_stop(struct sender *s)
     sender_begin_stop(s);
     flush_results(s);
     if (s->pools_open > 0 || s->rendering > 0 || s->flushing || s->batches[0].n || s->batches[1].n ||
-        !dbq_idle(&s->claimq) || !dbq_idle(&s->recordq))
+        !s->be->ops->idle(s->be))
         return;
     for (struct campaign_rt *c = s->camps; c; c = c->next)
         if (c->state == CAMP_PREPARING)
             return;
-    if (!s->deregistering && dbq_ready(&s->claimq)) {
-        const char *params[] = { s->name };
+    if (!s->deregistering && s->be->ops->ready(s->be)) {
         s->deregistering = true;
-        dbq_push(&s->claimq, release_sql, 1, params, on_released, NULL);
+        s->be->ops->release(s->be, s->name, on_released);
         return;
     }
     s->closed = true;
@@ -302,14 +282,21 @@ void sender_maybe_stop(struct sender *s)
     pthread_mutex_lock(&wake_lock);
     wake_handle = NULL;
     pthread_mutex_unlock(&wake_lock);
-    s->closing_handles += 7; /* these five, and the timers of the two queues */
-    uv_close((uv_handle_t *)&s->wake, on_handle_closed);
-    uv_close((uv_handle_t *)&s->tick, on_handle_closed);
-    uv_close((uv_handle_t *)&s->flush_timer, on_handle_closed);
-    uv_close((uv_handle_t *)&s->sigint, on_handle_closed);
-    uv_close((uv_handle_t *)&s->sigterm, on_handle_closed);
-    dbq_close(&s->claimq, on_dbq_closed);
-    dbq_close(&s->recordq, on_dbq_closed);
+    uv_close((uv_handle_t *)&s->wake, NULL);
+    uv_close((uv_handle_t *)&s->tick, NULL);
+    uv_close((uv_handle_t *)&s->flush_timer, NULL);
+    if (s->signals) {
+        uv_close((uv_handle_t *)&s->sigint, NULL);
+        uv_close((uv_handle_t *)&s->sigterm, NULL);
+    }
+    s->be->ops->close(s->be, on_backend_closed);
+}
+
+/* sender_stop - see sender.h. */
+void sender_stop(struct sender *s)
+{
+    s->stopping = true;
+    sender_pump(s);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -320,8 +307,7 @@ static void on_signal(uv_signal_t *h, int signum)
         exit(1);
     }
     log_info("sender: signal %d: finishing what is in flight, then stopping", signum);
-    s->stopping = true;
-    sender_pump(s);
+    sender_stop(s);
 }
 
 /* sender_config_from_conf - defaults, then [send] keys of the configuration. */
@@ -341,12 +327,11 @@ void sender_config_from_conf(struct sender_config *cfg)
     cfg->schedule = true;
 }
 
-/* sender_run - see sender.h. */
-int sender_run(const struct sender_config *cfg)
+/* sender_new - see sender.h. */
+struct sender *sender_new(uv_loop_t *loop, const struct sender_config *cfg, struct send_backend *be,
+                          struct relay_def *defs, size_t ndefs)
 {
     struct sender *s = xcalloc(1, sizeof(*s));
-    char err[1024];
-    struct store_err e;
     s->cfg = *cfg;
     if (!s->cfg.batch)
         s->cfg.batch = 1000;
@@ -364,42 +349,23 @@ int sender_run(const struct sender_config *cfg)
         s->cfg.prepared_keep_s = 60;
     if (!s->cfg.relay_reload_s)
         s->cfg.relay_reload_s = 10;
-    snprintf(s->max_age, sizeof(s->max_age), "%u", s->cfg.max_age_s ? s->cfg.max_age_s : 3 * 86400);
+    if (!s->cfg.max_age_s)
+        s->cfg.max_age_s = 3 * 86400;
     gethostname(s->host, sizeof(s->host) - 1);
     if (cfg->name)
         snprintf(s->name, sizeof(s->name), "%s", cfg->name);
     else
         snprintf(s->name, sizeof(s->name), "%s:%d", s->host, (int)getpid());
-
-    PGconn *conn = pg_connect(cfg->conninfo, err, sizeof(err));
-    if (!conn) {
-        log_error("%s", err);
-        xfree(s);
-        return -1;
-    }
-    struct relay_def *defs;
-    size_t ndefs;
-    /* no relay yet (a fresh install): wait for one, unless asked to finish what there is */
-    if (store_relay_load(conn, NULL, &defs, &ndefs, &e) < 0 && (e.code != STORE_ERR_NOTFOUND || cfg->until_done)) {
-        log_error("%s", e.msg);
-        PQfinish(conn);
-        xfree(s);
-        return -1;
-    }
-    PQfinish(conn);
-
-    s->loop = xmalloc(sizeof(*s->loop));
-    uv_loop_init(s->loop);
-    s->relays = xcalloc(ndefs, sizeof(*s->relays));
+    s->loop = loop;
+    s->be = be;
+    be->owner = s;
+    s->relays = xcalloc(ndefs ? ndefs : 1, sizeof(*s->relays));
     for (size_t i = 0; i < ndefs; i++)
         if (!(s->relays[s->nrelays++] = relay_new(s, &defs[i])))
             log_fatal("sender: cannot start without every relay");
-    relay_defs_free(defs, ndefs);
     s->relays_loaded_at = uv_now(s->loop);
     ledger_batch_init(&s->batches[0]);
     ledger_batch_init(&s->batches[1]);
-    dbq_init(&s->claimq, s->loop, s->cfg.conninfo, s, "sender: claim");
-    dbq_init(&s->recordq, s->loop, s->cfg.conninfo, s, "sender: record");
     uv_timer_init(s->loop, &s->tick);
     uv_timer_init(s->loop, &s->flush_timer);
     s->tick.data = s->flush_timer.data = s;
@@ -409,11 +375,6 @@ int sender_run(const struct sender_config *cfg)
     pthread_mutex_lock(&wake_lock);
     wake_handle = &s->wake;
     pthread_mutex_unlock(&wake_lock);
-    uv_signal_init(s->loop, &s->sigint);
-    uv_signal_init(s->loop, &s->sigterm);
-    s->sigint.data = s->sigterm.data = s;
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     if (s->nrelays == 0) {
         snprintf(s->status, sizeof(s->status), "idle: no relay is configured");
         log_warn("sender %s: no relay is configured; waiting for one ('postino relay add' or POST /api/v1/relays)",
@@ -423,12 +384,12 @@ int sender_run(const struct sender_config *cfg)
         log_info("sender %s: sending through %zu relay%s", s->name, s->nrelays, s->nrelays == 1 ? "" : "s");
     }
     sender_show(s); /* an empty status reads "starting" until the first housekeeping */
+    return s;
+}
 
-    uv_run(s->loop, UV_RUN_DEFAULT);
-
-    int rc = s->exit_code;
-    uv_loop_close(s->loop);
-    xfree(s->loop);
+/* sender_free - see sender.h. */
+void sender_free(struct sender *s)
+{
     for (struct campaign_rt *c = s->camps; c;) {
         struct campaign_rt *next = c->next;
         if (c->state == CAMP_READY || c->state == CAMP_RELAY)
@@ -445,5 +406,45 @@ int sender_run(const struct sender_config *cfg)
     xfree(s->relays);
     log_info("sender %s: stopped (%lu sent, %lu deferred, %lu failed)", s->name, s->sent, s->deferred, s->failed);
     xfree(s);
-    return rc;
+}
+
+/* sender_run - see sender.h. */
+int sender_run(const struct sender_config *cfg)
+{
+    char err[1024];
+    struct store_err e;
+    PGconn *conn = pg_connect(cfg->conninfo, err, sizeof(err));
+    if (!conn) {
+        log_error("%s", err);
+        return -1;
+    }
+    struct relay_def *defs;
+    size_t ndefs;
+    /* no relay yet (a fresh install): wait for one, unless asked to finish what there is */
+    if (store_relay_load(conn, NULL, &defs, &ndefs, &e) < 0 && (e.code != STORE_ERR_NOTFOUND || cfg->until_done)) {
+        log_error("%s", e.msg);
+        PQfinish(conn);
+        return -1;
+    }
+    PQfinish(conn);
+
+    uv_loop_t *loop = xmalloc(sizeof(*loop));
+    uv_loop_init(loop);
+    struct send_backend *be = backend_pg_new(loop, cfg->conninfo);
+    struct sender *s = sender_new(loop, cfg, be, defs, ndefs);
+    relay_defs_free(defs, ndefs);
+    uv_signal_init(loop, &s->sigint);
+    uv_signal_init(loop, &s->sigterm);
+    s->sigint.data = s->sigterm.data = s;
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    s->signals = true;
+
+    uv_run(loop, UV_RUN_DEFAULT);
+
+    sender_free(s);
+    be->ops->free(be);
+    uv_loop_close(loop);
+    xfree(loop);
+    return 0;
 }

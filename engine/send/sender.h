@@ -14,6 +14,15 @@
  *             "sending", "waiting: ...", "idle: no relay is configured") and
  *             how many relays it sends through; callable from any thread
  *
+ * sender_run is made of these, which a test (or another embedder) may use
+ * with a loop and backend of its own (engine/send/backend.h):
+ * sender_new  a sender on LOOP over backend BE, with the relays DEFS (whose
+ *             strings it takes over); it starts at once (its first claim
+ *             within a tick); BE's owner becomes the sender
+ * sender_stop finish what is on the wire, record it, release the rest, close
+ *             every handle of the sender and of BE (as SIGTERM does)
+ * sender_free after the loop has run out: release the sender (not BE)
+ *
  * With no relay defined a sender starts all the same (unless until_done): it
  * claims nothing, says so once, and takes the first relay that appears.
  *
@@ -46,8 +55,17 @@ struct sender_config {
     bool schedule;             /* start scheduled campaigns whose time has come */
 };
 
+struct relay_def;
+struct send_backend;
+struct sender;
+typedef struct uv_loop_s uv_loop_t;
+
 void sender_config_from_conf(struct sender_config *cfg);
 int sender_run(const struct sender_config *cfg);
+struct sender *sender_new(uv_loop_t *loop, const struct sender_config *cfg, struct send_backend *be,
+                          struct relay_def *defs, size_t ndefs);
+void sender_stop(struct sender *s);
+void sender_free(struct sender *s);
 void sender_wake(void);
 void sender_relays_changed(void);
 bool sender_status(char *status, size_t len, size_t *nrelays);

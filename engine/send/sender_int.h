@@ -21,12 +21,11 @@
 #include <stdint.h>
 
 #include <jansson.h>
-#include <libpq-fe.h>
 #include <uv.h>
 
 #include "engine/send/prepare.h"
 #include "engine/send/sender.h"
-#include "engine/store/dbq.h"
+#include "engine/send/backend.h"
 #include "engine/store/ledger.h"
 #include "engine/util/buf.h"
 
@@ -87,7 +86,7 @@ struct sender {
     uv_loop_t *loop;
     char name[160];
     char host[128];
-    struct dbq claimq, recordq;
+    struct send_backend *be;    /* the ledger: claims, records, housekeeping */
     struct relay_rt **relays;   /* the relays in use, read again every [send] relay_reload */
     size_t nrelays;
     bool relays_loading, relays_wanted, relays_none_warned;
@@ -113,16 +112,16 @@ struct sender {
     long running_campaigns;
     uv_timer_t tick, flush_timer;
     uv_signal_t sigint, sigterm;
+    bool signals;               /* sigint and sigterm are set up (sender_run) */
     uv_async_t wake;
     unsigned long sent, deferred, failed;
-    char max_age[32];
     int exit_code;
     int closing_handles;
 };
 
 /* sender.c */
-/* res_ok - whether RES succeeded; if not, logs WHAT failed and why */
-bool res_ok(struct sender *s, PGresult *res, const char *what);
+/* backend_ok - whether a backend answer succeeded (ERR is NULL); if not, logs WHAT failed and why */
+bool backend_ok(const char *err, const char *what);
 /* job_free - free J; its campaign has one job fewer */
 void job_free(struct job *j);
 /* job_drop - forget J while stopping: its lease is released at the end */

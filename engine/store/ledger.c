@@ -2,9 +2,11 @@
  * ledger - claim, record, schedule, finish: the sender's statements.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/store/ledger.h"
+#include "engine/util/alloc.h"
 
 /*
  * Claim: lock due rows of running campaigns, skip those whose recipient no
@@ -129,44 +131,99 @@ const char ledger_renew_sql[] =
     "UPDATE deliveries SET lease_until = now() + make_interval(secs => $2::int)"
     " WHERE lease_owner = $1 AND state IN ('queued', 'deferred')";
 
-static void array_open(struct buf *b)
+const char ledger_release_sql[] =
+    "WITH r AS (UPDATE deliveries SET lease_owner = NULL, lease_until = NULL"
+    "  WHERE lease_owner = $1 AND state IN ('queued', 'deferred'))"
+    " DELETE FROM senders WHERE name = $1";
+
+/* a transactional campaign runs for ever: it counts while it has something to send */
+const char ledger_running_sql[] =
+    "SELECT count(*) FROM campaigns WHERE status = 'running' AND (kind = 'campaign' OR n_queued + n_deferred > 0)";
+
+/* ledger_claim_rows - RES's rows (CLAIM_* columns) into *ROWS (pointing into RES, one xfree); their count. */
+int ledger_claim_rows(const PGresult *res, struct ledger_row **rows)
 {
-    buf_reset(b);
-    buf_appendc(b, '{');
+    int n = PQntuples(res);
+    *rows = xcalloc(n ? (size_t)n : 1, sizeof(**rows));
+    for (int i = 0; i < n; i++) {
+        struct ledger_row *r = &(*rows)[i];
+        r->id = strtoull(PQgetvalue(res, i, CLAIM_ID), NULL, 10);
+        r->campaign_id = strtoull(PQgetvalue(res, i, CLAIM_CAMPAIGN), NULL, 10);
+        r->subscriber_id = strtoull(PQgetvalue(res, i, CLAIM_SUBSCRIBER), NULL, 10);
+        r->list_id = strtoull(PQgetvalue(res, i, CLAIM_LIST), NULL, 10);
+        r->attempts = atoi(PQgetvalue(res, i, CLAIM_ATTEMPTS));
+        r->email = PQgetvalue(res, i, CLAIM_EMAIL);
+        r->name = PQgetvalue(res, i, CLAIM_NAME);
+        r->attribs = PQgetvalue(res, i, CLAIM_ATTRIBS);
+        r->list_name = PQgetvalue(res, i, CLAIM_LIST_NAME);
+    }
+    return n;
 }
+
+/* A result as stored: its strings are offsets into the batch's text. */
+struct ledger_slot {
+    uint64_t id;
+    int code;
+    long delay_s;
+    size_t state, enhanced, reply, queue_id, cls, relay;
+};
 
 /* ledger_batch_init - an empty batch. */
 void ledger_batch_init(struct ledger_batch *b)
 {
     memset(b, 0, sizeof(*b));
-    ledger_batch_reset(b);
 }
 
 /* ledger_batch_reset - empty B, keeping its memory. */
 void ledger_batch_reset(struct ledger_batch *b)
 {
     b->n = 0;
-    array_open(&b->ids);
-    array_open(&b->states);
-    array_open(&b->codes);
-    array_open(&b->enhanced);
-    array_open(&b->replies);
-    array_open(&b->queue_ids);
-    array_open(&b->delays);
-    array_open(&b->classes);
-    array_open(&b->relays);
-    b->closed = false;
+    buf_reset(&b->text);
 }
 
-/* append S as a quoted array element (NULL as NULL) */
-static void array_text(struct buf *b, size_t n, const char *s)
+static size_t keep(struct ledger_batch *b, const char *s)
 {
-    if (n)
-        buf_appendc(b, ',');
-    if (!s) {
-        buf_appends(b, "NULL");
-        return;
+    size_t off = b->text.len;
+    buf_append(&b->text, s ? s : "", strlen(s ? s : "") + 1);
+    return off;
+}
+
+/* ledger_batch_add - one result, copied. */
+void ledger_batch_add(struct ledger_batch *b, const struct ledger_result *r)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 256;
+        b->slots = xrealloc(b->slots, b->cap * sizeof(*b->slots));
     }
+    struct ledger_slot *t = &b->slots[b->n++];
+    t->id = r->id;
+    t->code = r->code;
+    t->delay_s = r->delay_s;
+    t->state = keep(b, r->state);
+    t->enhanced = keep(b, r->enhanced);
+    t->reply = keep(b, r->reply);
+    t->queue_id = keep(b, r->queue_id);
+    t->cls = keep(b, r->cls);
+    t->relay = keep(b, r->relay);
+}
+
+/* ledger_batch_get - result I of B into OUT; its strings stay valid until B changes. */
+void ledger_batch_get(const struct ledger_batch *b, size_t i, struct ledger_result *out)
+{
+    const struct ledger_slot *t = &b->slots[i];
+    const char *text = b->text.data;
+    *out = (struct ledger_result){
+        .id = t->id, .code = t->code, .delay_s = t->delay_s,
+        .state = text + t->state, .enhanced = text + t->enhanced, .reply = text + t->reply,
+        .queue_id = text + t->queue_id, .cls = text + t->cls, .relay = text + t->relay,
+    };
+}
+
+/* append S as a quoted array element */
+static void array_text(struct buf *b, size_t i, const char *s)
+{
+    if (i)
+        buf_appendc(b, ',');
     buf_appendc(b, '"');
     for (const char *p = s; *p; p++) {
         if (*p == '"' || *p == '\\')
@@ -176,63 +233,46 @@ static void array_text(struct buf *b, size_t n, const char *s)
     buf_appendc(b, '"');
 }
 
-static struct buf *batch_arrays(struct ledger_batch *b, size_t i)
-{
-    struct buf *all[] = { &b->ids, &b->states, &b->codes, &b->enhanced, &b->replies,
-                          &b->queue_ids, &b->delays, &b->classes, &b->relays };
-    return i < sizeof(all) / sizeof(all[0]) ? all[i] : NULL;
-}
-
-/* ledger_batch_add - one result. STATE is sent, deferred or failed; CLS the bounce class or "". */
-void ledger_batch_add(struct ledger_batch *b, uint64_t id, const char *state, int code, const char *enhanced,
-                      const char *reply, const char *queue_id, long delay_s, const char *cls, const char *relay)
-{
-    const char *sep = b->n ? "," : "";
-    if (b->closed) {
-        for (size_t i = 0; batch_arrays(b, i); i++)
-            buf_truncate(batch_arrays(b, i), batch_arrays(b, i)->len - 1);
-        b->closed = false;
-    }
-    buf_appendf(&b->ids, "%s%llu", sep, (unsigned long long)id);
-    array_text(&b->states, b->n, state);
-    buf_appendf(&b->codes, "%s%d", sep, code);
-    array_text(&b->enhanced, b->n, enhanced ? enhanced : "");
-    array_text(&b->replies, b->n, reply ? reply : "");
-    array_text(&b->queue_ids, b->n, queue_id ? queue_id : "");
-    buf_appendf(&b->delays, "%s%ld", sep, delay_s);
-    array_text(&b->classes, b->n, cls ? cls : "");
-    array_text(&b->relays, b->n, relay ? relay : "");
-    b->n++;
-}
-
 /*
  * ledger_batch_params - fill PARAMS for ledger_record_sql: OWNER, the nine
- * arrays, MAX_AGE_S. B may still grow afterwards (a flush that failed is
- * retried with what came since); reset it once the flush is recorded.
+ * arrays made from B's results, MAX_AGE_S. They stay valid until B changes.
  */
 void ledger_batch_params(struct ledger_batch *b, const char *owner, const char *max_age_s,
                          const char *params[LEDGER_RECORD_NPARAMS])
 {
-    params[0] = owner;
-    for (size_t i = 0; batch_arrays(b, i); i++) {
-        if (!b->closed)
-            buf_appendc(batch_arrays(b, i), '}');
-        params[1 + i] = batch_arrays(b, i)->data;
+    struct buf *a = b->arrays;
+    for (size_t k = 0; k < 9; k++) {
+        buf_reset(&a[k]);
+        buf_appendc(&a[k], '{');
     }
-    b->closed = true;
+    for (size_t i = 0; i < b->n; i++) {
+        struct ledger_result r;
+        const char *sep = i ? "," : "";
+        ledger_batch_get(b, i, &r);
+        buf_appendf(&a[0], "%s%llu", sep, (unsigned long long)r.id);
+        array_text(&a[1], i, r.state);
+        buf_appendf(&a[2], "%s%d", sep, r.code);
+        array_text(&a[3], i, r.enhanced);
+        array_text(&a[4], i, r.reply);
+        array_text(&a[5], i, r.queue_id);
+        buf_appendf(&a[6], "%s%ld", sep, r.delay_s);
+        array_text(&a[7], i, r.cls);
+        array_text(&a[8], i, r.relay);
+    }
+    params[0] = owner;
+    for (size_t k = 0; k < 9; k++) {
+        buf_appendc(&a[k], '}');
+        params[1 + k] = a[k].data;
+    }
     params[10] = max_age_s;
 }
 
 /* ledger_batch_free - release B's memory. */
 void ledger_batch_free(struct ledger_batch *b)
 {
-    buf_free(&b->ids);
-    buf_free(&b->states);
-    buf_free(&b->codes);
-    buf_free(&b->enhanced);
-    buf_free(&b->replies);
-    buf_free(&b->queue_ids);
-    buf_free(&b->delays);
-    buf_free(&b->classes);
-    buf_free(&b->relays);
+    xfree(b->slots);
+    buf_free(&b->text);
+    for (size_t k = 0; k < 9; k++)
+        buf_free(&b->arrays[k]);
+    memset(b, 0, sizeof(*b));
 }

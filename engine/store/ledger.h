@@ -7,7 +7,11 @@
  * ledger_finish_sql       mark running campaigns with nothing left to send finished
  * ledger_heartbeat_sql    say what sender $1 on host $2 (pid $3) is doing ($4)
  * ledger_renew_sql        extend the leases sender $1 holds by $2 s
- * ledger_batch_*          results gathered as array parameters for ledger_record_sql
+ * ledger_release_sql      give back what sender $1 leases, unsent, and take it off the senders table
+ * ledger_running_sql      count the running campaigns (a transactional one while it has something to send)
+ * ledger_claim_rows       the rows of a claim's result, as struct ledger_row
+ * ledger_batch_*          results gathered for ledger_record_sql; ledger_batch_params makes its
+ *                         array parameters, ledger_batch_get reads one back
  *
  * Everything is set-based and parameterised; many senders on many machines
  * share the tables through FOR UPDATE SKIP LOCKED and leases. Counters move
@@ -20,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libpq-fe.h>
+
 #include "engine/util/buf.h"
 
 extern const char ledger_claim_sql[];
@@ -28,26 +34,49 @@ extern const char ledger_finish_sql[];
 extern const char ledger_heartbeat_sql[];
 extern const char ledger_renew_sql[];
 extern const char ledger_record_sql[];
+extern const char ledger_release_sql[];
+extern const char ledger_running_sql[];
 
 /* Claimed row columns, in order. */
 enum { CLAIM_ID, CLAIM_CAMPAIGN, CLAIM_SUBSCRIBER, CLAIM_EMAIL, CLAIM_NAME, CLAIM_ATTRIBS, CLAIM_LIST,
        CLAIM_LIST_NAME, CLAIM_ATTEMPTS };
 
-/* Results waiting to be recorded, as PostgreSQL array literals. */
+/* One claimed delivery, as a sender reads it; the strings belong to whoever hands the row over. */
+struct ledger_row {
+    uint64_t id, campaign_id, subscriber_id, list_id;
+    int attempts;
+    const char *email, *name, *attribs, *list_name; /* attribs: a JSON object */
+};
+
+/* One outcome, as added to a batch (ledger_batch_get). */
+struct ledger_result {
+    uint64_t id;
+    const char *state;         /* sent, deferred or failed */
+    int code;                  /* the SMTP reply code; 0 when none came */
+    const char *enhanced, *reply, *queue_id;
+    long delay_s;              /* a deferral waits this long */
+    const char *cls, *relay;   /* the bounce class of a failure, or ""; the relay, or "" */
+};
+
+struct ledger_slot;
+
+/* Results waiting to be recorded: kept as added, made into array parameters when recorded. */
 struct ledger_batch {
-    size_t n;
-    bool closed;
-    struct buf ids, states, codes, enhanced, replies, queue_ids, delays, classes, relays;
+    size_t n, cap;
+    struct ledger_slot *slots;
+    struct buf text;           /* the results' strings, each ended by a NUL */
+    struct buf arrays[9];      /* ledger_batch_params' arrays */
 };
 
 #define LEDGER_RECORD_NPARAMS 11
 
 void ledger_batch_init(struct ledger_batch *b);
-void ledger_batch_add(struct ledger_batch *b, uint64_t id, const char *state, int code, const char *enhanced,
-                      const char *reply, const char *queue_id, long delay_s, const char *cls, const char *relay);
+void ledger_batch_add(struct ledger_batch *b, const struct ledger_result *r);
+void ledger_batch_get(const struct ledger_batch *b, size_t i, struct ledger_result *out);
 void ledger_batch_params(struct ledger_batch *b, const char *owner, const char *max_age_s,
                          const char *params[LEDGER_RECORD_NPARAMS]);
 void ledger_batch_reset(struct ledger_batch *b);
 void ledger_batch_free(struct ledger_batch *b);
+int ledger_claim_rows(const PGresult *res, struct ledger_row **rows);
 
 #endif
