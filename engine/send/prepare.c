@@ -92,18 +92,10 @@ static int load_signers(PGconn *conn, struct prepared_campaign *pc, const char *
     return rc;
 }
 
-/* load and compile campaign ID into PC; 0, or a negative store code with ERR (PC then freed) */
-static int prepare(PGconn *conn, const char *id, struct prepared_campaign *pc, bool *unsigned_warning, char *err,
-                   size_t errlen)
+/* compile PC's row (already in pc->row) for campaign ID: subject and bodies inside its template, and PC's compose
+ * campaign, signed by nobody yet; 0, or -1 with ERR */
+static int compile_row(struct prepared_campaign *pc, const char *id, char *err, size_t errlen)
 {
-    struct store_err e;
-    int code = STORE_ERR_INVALID;
-    memset(pc, 0, sizeof(*pc));
-    *unsigned_warning = false;
-    if (store_campaign_get(conn, id, &pc->row, &e) < 0) {
-        snprintf(err, errlen, "%s", e.msg);
-        return e.code;
-    }
     json_t *t = json_object_get(pc->row, "template");
     const char *layout_html = json_is_object(t) ? jstr(t, "html") : NULL;
     const char *layout_text = json_is_object(t) ? jstr(t, "text") : NULL;
@@ -116,25 +108,16 @@ static int prepare(PGconn *conn, const char *id, struct prepared_campaign *pc, b
     }
     char what[64];
     snprintf(what, sizeof(what), "campaign %s subject", id);
-    if (!(pc->subject = compile_part(what, NULL, subject, err, errlen)))
-        goto fail;
+    if (!(pc->subject = compile_part(what, NULL, subject ? subject : "", err, errlen)))
+        return -1;
     snprintf(what, sizeof(what), "campaign %s HTML", id);
-    if (!(pc->html = compile_part(what, layout_html, html, err, errlen)))
-        goto fail;
+    if (!(pc->html = compile_part(what, layout_html, html ? html : "", err, errlen)))
+        return -1;
     snprintf(what, sizeof(what), "campaign %s text", id);
     if (text && !(pc->text = compile_part(what, layout_text, text, err, errlen)))
-        goto fail;
+        return -1;
     if (!text)
-        pc->text = derive_text(layout_html, layout_text, html);
-    const char *from = jstr(pc->row, "from_addr");
-    if (load_signers(conn, pc, address_domain(from), err, errlen) < 0)
-        goto fail;
-    *unsigned_warning = pc->nsigners == 0;
-    if (store_secret(conn, "token_key", pc->token_key, sizeof(pc->token_key), &e) < 0) {
-        snprintf(err, errlen, "%s", e.msg);
-        code = e.code;
-        goto fail;
-    }
+        pc->text = derive_text(layout_html, layout_text, html ? html : "");
     pc->public_url = xstrdup(conf_get("http", "public_url", "http://localhost:8080"));
     size_t n = strlen(pc->public_url);
     while (n > 0 && pc->public_url[n - 1] == '/')
@@ -146,15 +129,40 @@ static int prepare(PGconn *conn, const char *id, struct prepared_campaign *pc, b
         .html = pc->html,
         .text = pc->text,
         .from_name = jstr(pc->row, "from_name"),
-        .from_addr = from,
+        .from_addr = jstr(pc->row, "from_addr"),
         .reply_to = jstr(pc->row, "reply_to"),
         .public_url = pc->public_url,
         .unsubscribe_mailto = conf_get("mail", "unsubscribe_mailto", NULL),
         .token_key = pc->token_key,
-        .signers = pc->signers,
-        .nsigners = pc->nsigners,
         .transactional = tx,
     };
+    return 0;
+}
+
+/* load and compile campaign ID into PC; 0, or a negative store code with ERR (PC then freed) */
+static int prepare(PGconn *conn, const char *id, struct prepared_campaign *pc, bool *unsigned_warning, char *err,
+                   size_t errlen)
+{
+    struct store_err e;
+    int code = STORE_ERR_INVALID;
+    memset(pc, 0, sizeof(*pc));
+    *unsigned_warning = false;
+    if (store_campaign_get(conn, id, &pc->row, &e) < 0) {
+        snprintf(err, errlen, "%s", e.msg);
+        return e.code;
+    }
+    if (compile_row(pc, id, err, errlen) < 0)
+        goto fail;
+    if (load_signers(conn, pc, address_domain(pc->cc.from_addr), err, errlen) < 0)
+        goto fail;
+    pc->cc.signers = pc->signers;
+    pc->cc.nsigners = pc->nsigners;
+    *unsigned_warning = pc->nsigners == 0;
+    if (store_secret(conn, "token_key", pc->token_key, sizeof(pc->token_key), &e) < 0) {
+        snprintf(err, errlen, "%s", e.msg);
+        code = e.code;
+        goto fail;
+    }
     if (campaign_track_prepare(conn, pc, err, errlen) < 0)
         goto fail;
     compose_choose_encodings(&pc->cc);
@@ -162,6 +170,21 @@ static int prepare(PGconn *conn, const char *id, struct prepared_campaign *pc, b
 fail:
     campaign_prepared_free(pc);
     return code;
+}
+
+/* campaign_prepare_row - see prepare.h. */
+int campaign_prepare_row(json_t *row, struct prepared_campaign *pc, char *err, size_t errlen)
+{
+    char id[32];
+    memset(pc, 0, sizeof(*pc));
+    pc->row = json_incref(row);
+    snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(row, "id")));
+    if (compile_row(pc, id, err, errlen) < 0) {
+        campaign_prepared_free(pc);
+        return -1;
+    }
+    compose_choose_encodings(&pc->cc);
+    return 0;
 }
 
 /* campaign_prepare - load and compile campaign ID into PC; 0, or -1 with ERR (PC then freed). */

@@ -3,6 +3,9 @@
  *
  * campaign_prepare        load a campaign, compile its subject and bodies (inside
  *                         its template), load the From domain's DKIM keys
+ * campaign_prepare_row    the same from a campaign row in hand (as store_campaign_get
+ *                         gives it), with no store: unsigned, no link tracking, a zero
+ *                         token key (backend_ram.c; never for a real sender)
  * campaign_prepared_free  release it
  * recipient_load          one subscriber as a compose recipient (for preview and test)
  * recipient_free          release it
@@ -49,6 +52,7 @@ struct compose_for_info {
 
 int campaign_prepare(PGconn *conn, const char *id, struct prepared_campaign *pc, bool *unsigned_warning,
                      char *err, size_t errlen);
+int campaign_prepare_row(json_t *row, struct prepared_campaign *pc, char *err, size_t errlen);
 void campaign_prepared_free(struct prepared_campaign *pc);
 int recipient_load(PGconn *conn, const struct prepared_campaign *pc, const char *email, struct prepared_recipient *pr,
                    char *err, size_t errlen);

@@ -144,6 +144,22 @@ bool relay_def_same(const struct relay_def *a, const struct relay_def *b)
 #undef SAME_STR
 }
 
+/* relay_defs_copy - a copy of DEFS[0..N) of its own (relay_defs_free). */
+struct relay_def *relay_defs_copy(const struct relay_def *defs, size_t n)
+{
+    struct relay_def *out = xcalloc(n ? n : 1, sizeof(*out));
+    for (size_t i = 0; i < n; i++) {
+        out[i] = defs[i];
+        out[i].name = defs[i].name ? xstrdup(defs[i].name) : NULL;
+        out[i].host = defs[i].host ? xstrdup(defs[i].host) : NULL;
+        out[i].tls = defs[i].tls ? xstrdup(defs[i].tls) : NULL;
+        out[i].ca_file = defs[i].ca_file ? xstrdup(defs[i].ca_file) : NULL;
+        out[i].username = defs[i].username ? xstrdup(defs[i].username) : NULL;
+        out[i].password = defs[i].password ? xstrdup(defs[i].password) : NULL;
+    }
+    return out;
+}
+
 /* relay_defs_free - release DEFS, wiping passwords. */
 void relay_defs_free(struct relay_def *defs, size_t n)
 {

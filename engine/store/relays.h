@@ -7,6 +7,7 @@
  * store_relay_load   relays with their passwords, for senders (one, or all when NAME is NULL)
  * store_relay_load_sql, store_relay_defs  the same query, for a connection of one's own, and its rows
  * relay_def_same     whether two definitions are the same settings
+ * relay_defs_copy    a copy of definitions, of its own
  * relay_defs_free    release what store_relay_load returned (passwords wiped)
  */
 #ifndef POSTINO_STORE_RELAYS_H
@@ -42,6 +43,7 @@ extern const char store_relay_load_sql[];
 int store_relay_load(PGconn *conn, const char *name, struct relay_def **out, size_t *n, struct store_err *e);
 size_t store_relay_defs(PGresult *res, struct relay_def **out);
 bool relay_def_same(const struct relay_def *a, const struct relay_def *b);
+struct relay_def *relay_defs_copy(const struct relay_def *defs, size_t n);
 void relay_defs_free(struct relay_def *defs, size_t n);
 
 #endif
