@@ -21,15 +21,19 @@ lcov --quiet --capture --directory "$COV" --base-directory "$ROOT" --no-external
     --output-file "$COV/lcov.info" 2>"$COV/lcov.log" || { cat "$COV/lcov.log"; exit 1; }
 /usr/bin/python3 - "$COV/lcov.info" "$ROOT" <<'PY'
 import collections, os, sys
+# lcov 1.16 writes no LF/LH totals with gcc 12's data: count the DA (line, hits) records
 found, hit = collections.Counter(), collections.Counter()
 src = None
 for line in open(sys.argv[1]):
     if line.startswith('SF:'):
         src = os.path.relpath(line[3:].strip(), sys.argv[2])
-    elif line.startswith('LF:') and src and not src.startswith(('build/', 'tests/')):
-        found[os.path.dirname(src)] += int(line[3:])
-    elif line.startswith('LH:') and src and not src.startswith(('build/', 'tests/')):
-        hit[os.path.dirname(src)] += int(line[3:])
+        if src.startswith(('build/', 'tests/', '..')):
+            src = None
+    elif line.startswith('DA:') and src:
+        d = os.path.dirname(src)
+        found[d] += 1
+        if int(line[3:].split(',')[1]) > 0:
+            hit[d] += 1
 for d in sorted(found):
     print('coverage %-16s %6.1f%%  (%d of %d lines)' % (d, 100.0 * hit[d] / found[d], hit[d], found[d]))
 tf, th = sum(found.values()), sum(hit.values())
