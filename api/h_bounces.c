@@ -14,6 +14,7 @@
 
 #include "api/handlers.h"
 #include "api/request.h"
+#include "engine/send/settings_send.h"
 #include "engine/store/bounces.h"
 #include "engine/util/str.h"
 
@@ -48,7 +49,7 @@ void api_bounces_post(struct api_req *r)
         }
         if (!api_db(r))
             goto done;
-        rc = store_bounce_ingest_raw(r->conn, r->body, r->body_len, &(struct bounce_intake){ 0 }, &out, &e);
+        rc = store_bounce_ingest_raw(r->conn, r->body, r->body_len, &(struct bounce_intake){ .local_part = mail_settings.bounce_local_part }, &out, &e);
     } else {
         api_reply_error(r, 415, "unsupported_media_type", NULL,
                         "a bounce is message/rfc822 (the report as received) or application/json");

@@ -14,7 +14,7 @@ struct db_target *cli_target(struct cli *c)
 {
     char err[1024];
     if (!c->target_ready) {
-        if (db_target_resolve(c->db, &c->target, err, sizeof(err)) < 0)
+        if (db_target_resolve(c->db, &cli_settings.db, &c->target, err, sizeof(err)) < 0)
             log_fatal("%s", err);
         c->target_ready = true;
     }

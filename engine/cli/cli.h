@@ -37,6 +37,16 @@ struct cli {
     PGconn *conn;
 };
 
+/* the command line's own settings ([db], [log]; engine/cli/cmd_config.c), filled by settings_load_all */
+struct cli_settings {
+    struct db_settings db;
+    const char *log_level, *log_format;
+};
+
+extern struct cli_settings cli_settings;
+
+int settings_load_all(char *err, size_t errlen);
+
 struct cli_command {
     const char *name;
     int (*run)(struct cli *c, int argc, char **argv);
@@ -55,6 +65,7 @@ void cli_email_arg(const char *arg, char out[ADDRESS_MAX + 1]);
 int cli_dispatch(struct cli *c, const struct cli_command *cmds, const char *group, int argc, char **argv);
 void cli_close(struct cli *c);
 
+int cmd_config(struct cli *c, int argc, char **argv);
 int cmd_db(struct cli *c, int argc, char **argv);
 int cmd_list(struct cli *c, int argc, char **argv);
 int cmd_subscriber(struct cli *c, int argc, char **argv);

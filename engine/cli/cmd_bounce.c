@@ -18,7 +18,7 @@
 #include "engine/store/bounces.h"
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
-#include "engine/util/conf.h"
+#include "engine/send/settings_send.h"
 #include "engine/util/log.h"
 #include "engine/util/str.h"
 
@@ -78,16 +78,17 @@ static int bounce_intake(struct cli *c, int argc, char **argv)
         { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
     };
     struct bounce_intake in = { 0 };
-    long v;
+    char why[128];
     int opt;
-    in.keep_bytes = (size_t)conf_get_long("bounce", "keep", BOUNCE_KEEP_DEFAULT, 0, 1 << 20);
+    in.keep_bytes = mail_settings.bounce_keep;
+    in.local_part = mail_settings.bounce_local_part;
     while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
         switch (opt) {
         case 'r': in.envelope_to = optarg; break;
         case 'k':
-            if (str_parse_long(optarg, 0, 1 << 20, &v) < 0)
-                cli_usage(c, "--keep must be from 0 to 1048576 bytes");
-            in.keep_bytes = (size_t)v;
+            if (settings_set(mail_table, "keep", optarg, &mail_settings, why, sizeof(why)) < 0)
+                cli_usage(c, "--keep %s bytes", why);
+            in.keep_bytes = mail_settings.bounce_keep;
             break;
         }
     }

@@ -36,23 +36,21 @@ static int run_sender(struct cli *c, int argc, char **argv)
     };
     struct sender_config cfg;
     int opt;
-    long v;
+    char why[128];
     c->usage = send_usage;
     optind = 0;
-    sender_config_from_conf(&cfg);
+    sender_config_init(&cfg);
     while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
         switch (opt) {
         case 'u': cfg.until_done = true; break;
         case 'n': cfg.name = optarg; break;
         case 'b':
-            if (str_parse_long(optarg, 1, 100000, &v) < 0)
-                cli_usage(c, "--batch must be from 1 to 100000");
-            cfg.batch = (unsigned)v;
+            if (settings_set(send_table, "batch", optarg, &cfg.set, why, sizeof(why)) < 0)
+                cli_usage(c, "--batch %s", why);
             break;
         case 'm':
-            if (str_parse_long(optarg, 1, 1000000, &v) < 0)
-                cli_usage(c, "--max-inflight must be from 1 to 1000000");
-            cfg.max_inflight = (unsigned)v;
+            if (settings_set(send_table, "max_inflight", optarg, &cfg.set, why, sizeof(why)) < 0)
+                cli_usage(c, "--max-inflight %s", why);
             break;
         }
     }

@@ -18,6 +18,7 @@ static const char main_usage[] =
     "               [--log-level debug|info|warning|error] COMMAND ...\n"
     "\n"
     "commands:\n"
+    "  config      show                                    (every setting, its value and where it came from)\n"
     "  db          init | migrate | status | start | stop   (the database and its schema)\n"
     "  list        create | ls | show | rm                  (mailing lists)\n"
     "  subscriber  add | ls | show | rm | blocklist         (subscribers)\n"
@@ -38,6 +39,7 @@ static const char main_usage[] =
     "Exit status: 0 success, 1 failure, 2 usage.\n";
 
 static const struct cli_command commands[] = {
+    { "config", cmd_config, "the settings" },
     { "db", cmd_db, "the database" },
     { "list", cmd_list, "mailing lists" },
     { "subscriber", cmd_subscriber, "subscribers" },
@@ -123,8 +125,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "postino: fatal: %s\n", err);
         return 1;
     }
-    if (log_setup(g.log_level ? g.log_level : conf_get("log", "level", NULL),
-                  g.log_format ? g.log_format : conf_get("log", "format", NULL)) < 0) {
+    if (settings_load_all(err, sizeof(err)) < 0) {
+        fprintf(stderr, "postino: fatal: %s\n", err);
+        return 1;
+    }
+    if (log_setup(g.log_level ? g.log_level : cli_settings.log_level,
+                  g.log_format ? g.log_format : cli_settings.log_format) < 0) {
         fprintf(stderr, "postino: error: log level must be debug|info|warning|error and format text|json\n");
         return EXIT_USAGE;
     }

@@ -21,7 +21,7 @@
 #include "engine/send/prepare.h"
 #include "engine/send/sender_int.h"
 #include "engine/util/alloc.h"
-#include "engine/util/conf.h"
+#include "engine/send/settings_send.h"
 #include "engine/util/log.h"
 
 static void prepare_work(uv_work_t *w)
@@ -37,8 +37,8 @@ static void prepare_work(uv_work_t *w)
     } else {
         c->warned = !unsigned_warning;
         snprintf(c->bounce_domain, sizeof(c->bounce_domain), "%s",
-                 conf_get("bounce", "domain", address_domain(c->pc.cc.from_addr)));
-        snprintf(c->bounce_local, sizeof(c->bounce_local), "%s", conf_get("bounce", "local_part", "bounces"));
+                 mail_settings.bounce_domain ? mail_settings.bounce_domain : address_domain(c->pc.cc.from_addr));
+        snprintf(c->bounce_local, sizeof(c->bounce_local), "%s", mail_settings.bounce_local_part);
         c->prepared = CAMP_READY;
     }
 }
@@ -134,7 +134,7 @@ void campaigns_forget_idle(struct sender *s)
     struct campaign_rt **pp = &s->camps;
     while (*pp) {
         struct campaign_rt *c = *pp;
-        if (c->state == CAMP_READY && c->jobs == 0 && !c->waiting && uv_now(s->loop) - c->ready_at >= s->cfg.prepared_keep_s * 1000u) {
+        if (c->state == CAMP_READY && c->jobs == 0 && !c->waiting && uv_now(s->loop) - c->ready_at >= s->cfg.set.prepared_keep_s * 1000u) {
             *pp = c->next;
             campaign_prepared_free(&c->pc);
             xfree(c);

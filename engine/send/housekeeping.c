@@ -76,15 +76,15 @@ void housekeeping(struct sender *s)
      * claimed again: renewed on the record lane (renewals and records touch
      * the same rows, one at a time), whether or not the claim lane is up.
      */
-    if (s->inflight > 0 && uv_now(s->loop) - s->renewed_at >= s->cfg.lease_s * 1000u / 3) {
-        s->be->ops->renew(s->be, s->name, s->cfg.lease_s, on_renewed);
+    if (s->inflight > 0 && uv_now(s->loop) - s->renewed_at >= s->cfg.set.lease_s * 1000u / 3) {
+        s->be->ops->renew(s->be, s->name, s->cfg.set.lease_s, on_renewed);
         s->renewed_at = uv_now(s->loop);
     }
     if (s->housekeeping_busy || !s->be->ops->ready(s->be))
         return;
     s->housekeeping_busy = true;
     campaigns_forget_idle(s);
-    if (uv_now(s->loop) - s->relays_loaded_at >= s->cfg.relay_reload_s * 1000u)
+    if (uv_now(s->loop) - s->relays_loaded_at >= s->cfg.set.relay_reload_s * 1000u)
         relays_reload(s);
     if (s->cfg.schedule)
         s->be->ops->schedule(s->be, on_scheduled);

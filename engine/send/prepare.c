@@ -1,9 +1,9 @@
 /*
  * prepare - turn stored campaign rows into a struct compose_campaign.
  *
- * Configuration read here: [http] public_url (the base of unsubscribe and
- * other public links, default http://localhost:8080) and [mail]
- * unsubscribe_mailto (an address for mailto: List-Unsubscribe, default none).
+ * Settings used here (settings_send.h): [http] public_url (the base of
+ * unsubscribe and other public links) and [mail] unsubscribe_mailto (an
+ * address for mailto: List-Unsubscribe).
  *
  * campaign_prepare, recipient_load and compose_for (both in one: what preview
  * and test messages are) are described in prepare.h.
@@ -14,13 +14,13 @@
 
 #include "engine/mail/address.h"
 #include "engine/send/prepare.h"
+#include "engine/send/settings_send.h"
 #include "engine/send/track.h"
 #include "engine/store/campaigns.h"
 #include "engine/store/dkim_keys.h"
 #include "engine/store/settings.h"
 #include "engine/store/subscribers.h"
 #include "engine/util/alloc.h"
-#include "engine/util/conf.h"
 
 static const char *jstr(json_t *o, const char *key)
 {
@@ -118,7 +118,7 @@ static int compile_row(struct prepared_campaign *pc, const char *id, char *err, 
         return -1;
     if (!text)
         pc->text = derive_text(layout_html, layout_text, html ? html : "");
-    pc->public_url = xstrdup(conf_get("http", "public_url", "http://localhost:8080"));
+    pc->public_url = xstrdup(mail_settings.public_url);
     size_t n = strlen(pc->public_url);
     while (n > 0 && pc->public_url[n - 1] == '/')
         pc->public_url[--n] = 0;
@@ -132,7 +132,7 @@ static int compile_row(struct prepared_campaign *pc, const char *id, char *err, 
         .from_addr = jstr(pc->row, "from_addr"),
         .reply_to = jstr(pc->row, "reply_to"),
         .public_url = pc->public_url,
-        .unsubscribe_mailto = conf_get("mail", "unsubscribe_mailto", NULL),
+        .unsubscribe_mailto = mail_settings.unsubscribe_mailto,
         .token_key = pc->token_key,
         .transactional = tx,
     };

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "engine/send/relay.h"
-#include "engine/util/conf.h"
+#include "engine/send/settings_send.h"
 
 static enum smtp_tls_mode tls_mode(const char *tls)
 {
@@ -124,15 +124,15 @@ void relay_pool_config(const struct relay_def *r, struct smtp_pool_config *pc)
     memset(pc, 0, sizeof(*pc));
     pc->smtp.host = r->host;
     pc->smtp.port = r->port;
-    pc->smtp.helo_name = conf_get("send", "helo_name", NULL);
+    pc->smtp.helo_name = send_settings.helo_name;
     pc->smtp.tls = tls_mode(r->tls);
     pc->smtp.tls_ca_file = r->ca_file;
     pc->smtp.tls_no_verify = !r->tls_verify;
     pc->smtp.username = r->username;
     pc->smtp.password = r->password;
     pc->smtp.max_messages = (unsigned)r->max_per_conn;
-    pc->smtp.connect_timeout_ms = (unsigned)conf_get_long("send", "connect_timeout_ms", 30000, 100, 600000);
-    pc->smtp.command_timeout_ms = (unsigned)conf_get_long("send", "command_timeout_ms", 120000, 100, 3600000);
+    pc->smtp.connect_timeout_ms = send_settings.connect_timeout_ms;
+    pc->smtp.command_timeout_ms = send_settings.command_timeout_ms;
     pc->max_conns = (unsigned)r->max_conns;
     if (r->rate > 0) {
         /* messages per second as a count per 1000 s, so fractions of a message per second work */
@@ -144,8 +144,8 @@ void relay_pool_config(const struct relay_def *r, struct smtp_pool_config *pc)
         pc->limits.quota = (unsigned long)r->quota;
         pc->limits.quota_period_ms = (unsigned long)r->quota_period_s * 1000;
     }
-    pc->reconnect_min_ms = (unsigned)conf_get_long("send", "reconnect_min_ms", 1000, 10, 600000);
-    pc->reconnect_max_ms = (unsigned)conf_get_long("send", "reconnect_max_ms", 60000, 10, 3600000);
+    pc->reconnect_min_ms = send_settings.reconnect_min_ms;
+    pc->reconnect_max_ms = send_settings.reconnect_max_ms;
 }
 
 static void answer_from(struct relay_answer *ans, const struct smtp_result *res)

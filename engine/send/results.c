@@ -52,7 +52,7 @@ void flush_results(struct sender *s)
         b = &s->batches[1 - s->active];
     }
     s->flushing = true;
-    s->be->ops->record(s->be, b, s->name, s->cfg.max_age_s, on_recorded, b);
+    s->be->ops->record(s->be, b, s->name, s->cfg.set.max_age_s, on_recorded, b);
 }
 
 static void on_flush_timer(uv_timer_t *t)
@@ -64,10 +64,10 @@ static void on_flush_timer(uv_timer_t *t)
  * doubled for each try, at most retry_max */
 long retry_delay(struct sender *s, int attempts, bool rate_limited)
 {
-    long d = rate_limited ? (long)s->cfg.retry_base_s / 2 + 1 : (long)s->cfg.retry_base_s;
-    for (int i = 0; i < attempts && d < (long)s->cfg.retry_max_s; i++)
+    long d = rate_limited ? (long)s->cfg.set.retry_base_s / 2 + 1 : (long)s->cfg.set.retry_base_s;
+    for (int i = 0; i < attempts && d < (long)s->cfg.set.retry_max_s; i++)
         d *= 2;
-    return d > (long)s->cfg.retry_max_s ? (long)s->cfg.retry_max_s : d;
+    return d > (long)s->cfg.set.retry_max_s ? (long)s->cfg.set.retry_max_s : d;
 }
 
 /* add_result - J's outcome into the batch results go to; recorded when full, else within flush_ms */
@@ -78,8 +78,8 @@ void add_result(struct sender *s, struct job *j, const char *state, int code, co
     struct ledger_result r = { .id = j->id, .state = state, .code = code, .enhanced = enhanced, .reply = reply,
                                .queue_id = queue_id, .delay_s = delay, .cls = cls, .relay = relay };
     ledger_batch_add(b, &r);
-    if (b->n >= s->cfg.flush_rows)
+    if (b->n >= s->cfg.set.flush_rows)
         flush_results(s);
     else if (!uv_is_active((uv_handle_t *)&s->flush_timer))
-        uv_timer_start(&s->flush_timer, on_flush_timer, s->cfg.flush_ms, 0);
+        uv_timer_start(&s->flush_timer, on_flush_timer, s->cfg.set.flush_ms, 0);
 }

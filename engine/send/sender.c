@@ -38,7 +38,6 @@
 #include "engine/store/relays.h"
 #include "engine/store/store.h"
 #include "engine/util/alloc.h"
-#include "engine/util/conf.h"
 #include "engine/util/log.h"
 
 /* an idle sender looks for due deliveries this often (the tick is 250 ms) */
@@ -129,9 +128,9 @@ static void on_claimed(void *owner, const struct ledger_row *rows, size_t n, con
 
 static void claim(struct sender *s)
 {
-    unsigned room = s->cfg.max_inflight - s->inflight;
+    unsigned room = s->cfg.set.max_inflight - s->inflight;
     s->claim_busy = true;
-    s->be->ops->claim(s->be, s->name, room < s->cfg.batch ? room : s->cfg.batch, s->cfg.lease_s, on_claimed);
+    s->be->ops->claim(s->be, s->name, room < s->cfg.set.batch ? room : s->cfg.set.batch, s->cfg.set.lease_s, on_claimed);
 }
 
 /* sender_pump - claim more when there is room, and see whether it is time to stop */
@@ -150,7 +149,7 @@ void sender_pump(struct sender *s)
     if (uv_now(s->loop) < s->hold_until || uv_now(s->loop) < s->claim_after)
         return;
     /* claim when at least half a batch fits and rendered messages are not piling up */
-    if (s->inflight + s->cfg.batch / 2 > s->cfg.max_inflight || s->nready + s->rendering > s->cfg.batch)
+    if (s->inflight + s->cfg.set.batch / 2 > s->cfg.set.max_inflight || s->nready + s->rendering > s->cfg.set.batch)
         return;
     claim(s);
 }
@@ -310,20 +309,11 @@ static void on_signal(uv_signal_t *h, int signum)
     sender_stop(s);
 }
 
-/* sender_config_from_conf - defaults, then [send] keys of the configuration. */
-void sender_config_from_conf(struct sender_config *cfg)
+/* sender_config_init - see sender.h. */
+void sender_config_init(struct sender_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    cfg->batch = (unsigned)conf_get_long("send", "batch", 1000, 1, 100000);
-    cfg->max_inflight = (unsigned)conf_get_long("send", "max_inflight", 4000, 1, 1000000);
-    cfg->lease_s = (unsigned)conf_get_long("send", "lease", 300, 5, 86400);
-    cfg->retry_base_s = (unsigned)conf_get_long("send", "retry_base", 60, 1, 86400);
-    cfg->retry_max_s = (unsigned)conf_get_long("send", "retry_max", 3600, 1, 7 * 86400);
-    cfg->max_age_s = (unsigned)conf_get_long("send", "max_age", 3 * 86400, 1, 30 * 86400);
-    cfg->flush_ms = (unsigned)conf_get_long("send", "flush_ms", 100, 1, 60000);
-    cfg->flush_rows = (unsigned)conf_get_long("send", "flush_rows", 300, 1, 100000);
-    cfg->prepared_keep_s = (unsigned)conf_get_long("send", "prepared_keep", 60, 1, 86400);
-    cfg->relay_reload_s = (unsigned)conf_get_long("send", "relay_reload", 10, 1, 86400);
+    cfg->set = send_settings;
     cfg->schedule = true;
 }
 
@@ -333,24 +323,8 @@ struct sender *sender_new(uv_loop_t *loop, const struct sender_config *cfg, stru
 {
     struct sender *s = xcalloc(1, sizeof(*s));
     s->cfg = *cfg;
-    if (!s->cfg.batch)
-        s->cfg.batch = 1000;
-    if (!s->cfg.max_inflight)
-        s->cfg.max_inflight = 4000;
-    if (s->cfg.batch > s->cfg.max_inflight)
-        s->cfg.batch = s->cfg.max_inflight;
-    if (!s->cfg.flush_rows)
-        s->cfg.flush_rows = 300;
-    if (!s->cfg.flush_ms)
-        s->cfg.flush_ms = 100;
-    if (!s->cfg.lease_s)
-        s->cfg.lease_s = 300;
-    if (!s->cfg.prepared_keep_s)
-        s->cfg.prepared_keep_s = 60;
-    if (!s->cfg.relay_reload_s)
-        s->cfg.relay_reload_s = 10;
-    if (!s->cfg.max_age_s)
-        s->cfg.max_age_s = 3 * 86400;
+    if (s->cfg.set.batch > s->cfg.set.max_inflight)
+        s->cfg.set.batch = s->cfg.set.max_inflight;
     gethostname(s->host, sizeof(s->host) - 1);
     if (cfg->name)
         snprintf(s->name, sizeof(s->name), "%s", cfg->name);

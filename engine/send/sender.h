@@ -1,6 +1,7 @@
 /*
  * sender - the send path on one libuv loop: schedule, claim, render, submit, record.
  *
+ * sender_config_init  a configuration from send_settings: scheduling on, no name
  * sender_run  run a sender until SIGINT/SIGTERM (or, with until_done, until no
  *             campaign is running and nothing is in flight); 0, or -1 when it
  *             could not start (one line logged)
@@ -38,21 +39,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "engine/send/settings_send.h"
+
 struct sender_config {
     const char *conninfo;
     const char *name;          /* NULL: host:pid */
-    unsigned batch;            /* rows per claim; 0: 1000 */
-    unsigned max_inflight;     /* claimed and not yet recorded; 0: 4000 */
-    unsigned lease_s;          /* 0: 300 */
-    unsigned retry_base_s;     /* first retry after a deferral; 0: 60, doubling */
-    unsigned retry_max_s;      /* 0: 3600 */
-    unsigned max_age_s;        /* a deferral older than this fails; 0: 3 days */
-    unsigned flush_ms;         /* 0: 100 */
-    unsigned flush_rows;       /* 0: 300 */
-    unsigned prepared_keep_s;  /* a prepared campaign no job uses is prepared again after; 0: 60 */
-    unsigned relay_reload_s;   /* the relays are read again this often; 0: 10 */
     bool until_done;
     bool schedule;             /* start scheduled campaigns whose time has come */
+    struct send_settings set;  /* [send]: batch, max_inflight, lease, retries, flushes... */
 };
 
 struct relay_def;
@@ -60,7 +54,7 @@ struct send_backend;
 struct sender;
 typedef struct uv_loop_s uv_loop_t;
 
-void sender_config_from_conf(struct sender_config *cfg);
+void sender_config_init(struct sender_config *cfg);
 int sender_run(const struct sender_config *cfg);
 struct sender *sender_new(uv_loop_t *loop, const struct sender_config *cfg, struct send_backend *be,
                           struct relay_def *defs, size_t ndefs);

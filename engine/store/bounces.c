@@ -16,7 +16,6 @@
 #include "engine/store/settings.h"
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
-#include "engine/util/conf.h"
 #include "engine/util/str.h"
 
 #define BOUNCE_JSON                                                                                          \
@@ -131,7 +130,7 @@ static int match_report(PGconn *conn, const struct dsn_report *r, const struct d
                         const struct bounce_intake *in, struct match *m, struct store_err *e)
 {
     unsigned char key[TOKEN_KEY_LEN];
-    const char *local = in->local_part ? in->local_part : conf_get("bounce", "local_part", "bounces");
+    const char *local = in->local_part;
     const char *cands[] = { in->envelope_to, r->envelope_to, r->orig_return_path, r->arf_mail_from };
     int rc_ = store_secret(conn, "token_key", key, sizeof(key), e);
     if (rc_ < 0)

@@ -31,7 +31,7 @@
 
 struct bounce_intake {
     const char *envelope_to;   /* the address Postfix delivered to (${original_recipient}), or NULL */
-    const char *local_part;    /* the VERP local part; NULL: [bounce] local_part or "bounces" */
+    const char *local_part;    /* the VERP local part ([bounce] local_part): required */
     size_t keep_bytes;         /* 0: BOUNCE_KEEP_DEFAULT */
     unsigned recent_days;      /* how far back an address is matched to a delivery; 0: 30 */
 };

@@ -26,16 +26,14 @@
 #include "engine/store/cluster.h"
 #include "engine/store/pg.h"
 #include "engine/util/alloc.h"
-#include "engine/util/conf.h"
 #include "engine/util/log.h"
 
 #define CLUSTER_USER "postgres"
 
-static int find_bindir(char *out, size_t outlen)
+static int find_bindir(const char *given, char *out, size_t outlen)
 {
-    const char *conf = conf_get("db", "pg_bindir", NULL);
-    if (conf) {
-        snprintf(out, outlen, "%s", conf);
+    if (given) {
+        snprintf(out, outlen, "%s", given);
         return 0;
     }
     DIR *d = opendir("/usr/lib/postgresql");
@@ -58,7 +56,7 @@ static int find_bindir(char *out, size_t outlen)
 }
 
 /* cluster_init - fill C for the cluster under VARDIR; 0, or -1 with ERR. */
-int cluster_init(struct cluster *c, const char *vardir, char *err, size_t errlen)
+int cluster_init(struct cluster *c, const char *vardir, const char *pg_bindir, char *err, size_t errlen)
 {
     memset(c, 0, sizeof(*c));
     if (vardir[0] == '/') {
@@ -85,7 +83,7 @@ int cluster_init(struct cluster *c, const char *vardir, char *err, size_t errlen
         snprintf(err, errlen, "var directory %s is too deep for a unix socket path; set [db] dir", c->vardir);
         return -1;
     }
-    if (find_bindir(c->bindir, sizeof(c->bindir)) < 0) {
+    if (find_bindir(pg_bindir, c->bindir, sizeof(c->bindir)) < 0) {
         snprintf(err, errlen, "no PostgreSQL server programs found under /usr/lib/postgresql (install postgresql, or set [db] pg_bindir)");
         return -1;
     }

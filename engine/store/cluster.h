@@ -1,7 +1,8 @@
 /*
  * cluster - postino's private PostgreSQL cluster under a var directory.
  *
- * cluster_init     describe the cluster in VARDIR (made absolute)
+ * cluster_init     describe the cluster in VARDIR (made absolute), run with the programs
+ *                  in PG_BINDIR (NULL: the newest /usr/lib/postgresql/N/bin)
  * cluster_start    initdb once, then pg_ctl start; create the postino database
  * cluster_stop     pg_ctl stop (fast)
  * cluster_running  is the postmaster up
@@ -27,7 +28,7 @@ struct cluster {
     char bindir[256];
 };
 
-int cluster_init(struct cluster *c, const char *vardir, char *err, size_t errlen);
+int cluster_init(struct cluster *c, const char *vardir, const char *pg_bindir, char *err, size_t errlen);
 int cluster_start(struct cluster *c, bool *started, char *err, size_t errlen);
 int cluster_stop(struct cluster *c, bool *stopped, char *err, size_t errlen);
 bool cluster_running(struct cluster *c);

@@ -9,23 +9,23 @@
 #include "engine/store/migrate.h"
 #include "engine/store/pg.h"
 #include "engine/util/alloc.h"
-#include "engine/util/conf.h"
 #include "engine/util/log.h"
 
 /* db_target_resolve - decide which database to use; 0, or -1 with ERR. */
-int db_target_resolve(const char *cli_db, struct db_target *t, char *err, size_t errlen)
+int db_target_resolve(const char *cli_db, const struct db_settings *s, struct db_target *t, char *err,
+                      size_t errlen)
 {
     memset(t, 0, sizeof(*t));
     const char *ci = cli_db;
     if (!ci || !*ci)
         ci = getenv("POSTINO_DB");
     if (!ci || !*ci)
-        ci = conf_get("db", "url", NULL);
+        ci = s->url;
     if (ci && *ci) {
         t->conninfo = xstrdup(ci);
         return 0;
     }
-    if (cluster_init(&t->cluster, conf_get("db", "dir", "var"), err, errlen) < 0)
+    if (cluster_init(&t->cluster, s->dir, s->pg_bindir, err, errlen) < 0)
         return -1;
     t->private_cluster = true;
     t->conninfo = cluster_conninfo(&t->cluster, "postino");

@@ -1,8 +1,9 @@
 /*
  * db - which database postino uses, and opening it ready for work.
  *
- * db_target_resolve  --db, then POSTINO_DB, then [db] url; with none of them
- *                    the private cluster under [db] dir (default ./var)
+ * db_target_resolve  --db, then POSTINO_DB, then [db] url (S->url); with none of
+ *                    them the private cluster under [db] dir (S->dir), its
+ *                    PostgreSQL programs in [db] pg_bindir (S->pg_bindir, NULL: found)
  * db_open            connect; for the private cluster start it first and apply
  *                    pending migrations; for a named server refuse to work on
  *                    an out-of-date schema (the operator runs db migrate)
@@ -25,12 +26,18 @@ struct db_target {
     struct cluster cluster;
 };
 
+/* the [db] settings, as the program read them */
+struct db_settings {
+    const char *url, *dir, *pg_bindir;
+};
+
 enum db_open_mode {
     DB_OPEN_READY,   /* schema must be current (private cluster: migrated on demand) */
     DB_OPEN_RAW,     /* connect only (db migrate, db status) */
 };
 
-int db_target_resolve(const char *cli_db, struct db_target *t, char *err, size_t errlen);
+int db_target_resolve(const char *cli_db, const struct db_settings *s, struct db_target *t, char *err,
+                      size_t errlen);
 PGconn *db_open(struct db_target *t, enum db_open_mode mode, char *err, size_t errlen);
 void db_target_free(struct db_target *t);
 

@@ -88,3 +88,12 @@ int store_json_row(PGconn *conn, PGresult *res, json_t **out, struct store_err *
     PQclear(res);
     return rc;
 }
+
+/* the values store_settings_set was given; until then none (a program that queues confirmations sets them) */
+struct store_settings store_settings;
+
+/* store_settings_set - see store.h. */
+void store_settings_set(const struct store_settings *s)
+{
+    store_settings = *s;
+}

@@ -5,6 +5,8 @@
  * store_fail_db   the same for a database error (the server's primary message)
  * store_json      parse one JSON text column of a result into a jansson value
  * store_json_row  the JSON of a one-row lookup, or not found, or the database error
+ * store_settings_set  the values of the settings the store uses, handed once at start
+ *                 by the program (the store never reads the configuration)
  *
  * Codes map one-to-one onto what callers show: the CLI exits 1 with the
  * message; the API answers 404 / 409 / 400 / 503.
@@ -24,6 +26,15 @@ enum store_code {
     STORE_ERR_INVALID = -4,
 };
 
+/* What the store needs of the settings (copied by store_settings_set; the strings must outlive the store). */
+struct store_settings {
+    const char *mail_from;        /* the From of confirmation messages; NULL: noreply@ the first DKIM key's domain */
+    const char *confirm_subject;  /* their subject (a template) */
+    const char *public_url;       /* the base of the confirmation link */
+};
+
+extern struct store_settings store_settings;
+
 struct store_err {
     enum store_code code;
     char msg[512];
@@ -35,5 +46,7 @@ int store_fail_db(struct store_err *e, PGconn *conn, const PGresult *res, const 
 json_t *store_json(const PGresult *res, int row, int col);
 int store_json_row(PGconn *conn, PGresult *res, json_t **out, struct store_err *e, const char *what,
                    const char *notfound_fmt, ...) __attribute__((format(printf, 6, 7)));
+
+void store_settings_set(const struct store_settings *s);
 
 #endif

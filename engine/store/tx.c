@@ -18,11 +18,9 @@
 #include "engine/store/tx.h"
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
-#include "engine/util/conf.h"
 #include "engine/util/str.h"
 
 #define CONFIRM_TEMPLATE "confirm"
-#define CONFIRM_SUBJECT_DEFAULT "Please confirm your subscription to {{ list.name }}"
 
 static const char key_sql[] =
     "SELECT d.id, d.state, lower(s.email) = lower($2) FROM deliveries d"
@@ -227,7 +225,7 @@ int store_tx_get(PGconn *conn, const char *id, json_t **out, struct store_err *e
 static int confirm_from(PGconn *conn, char *name, size_t namelen, char addr[ADDRESS_MAX + 1], const char **skipped,
                         struct store_err *e)
 {
-    const char *why, *from = conf_get("mail", "from", NULL);
+    const char *why, *from = store_settings.mail_from;
     if (from) {
         if (address_mailbox_parse(from, name, namelen, addr, &why) < 0) {
             *skipped = "[mail] from is not a valid \"Name <address>\"";
@@ -281,7 +279,7 @@ int store_tx_confirm(PGconn *conn, const char *sub_id, int *queued, const char *
     for (int i = 0; i < PQntuples(res) && rc == STORE_OK; i++) {
         const char *list_id = PQgetvalue(res, i, 0);
         buf_reset(&url);
-        buf_appends(&url, conf_get("http", "public_url", "http://localhost:8080"));
+        buf_appends(&url, store_settings.public_url ? store_settings.public_url : "");
         while (url.len > 0 && url.data[url.len - 1] == '/')
             buf_truncate(&url, url.len - 1);
         token_make(key, 'c', strtoull(sub_id, NULL, 10), strtoull(list_id, NULL, 10), tok, sizeof(tok));
@@ -292,7 +290,7 @@ int store_tx_confirm(PGconn *conn, const char *sub_id, int *queued, const char *
             .template_ref = CONFIRM_TEMPLATE,
             .to = PQgetvalue(res, i, 1),
             .data = data,
-            .subject = conf_get("mail", "confirm_subject", CONFIRM_SUBJECT_DEFAULT),
+            .subject = store_settings.confirm_subject ? store_settings.confirm_subject : "",
             .from_name = from_name,
             .from_addr = from_addr,
             .list_id = list_id,

@@ -93,16 +93,26 @@ static const char *conf_env(const char *section, const char *key)
     return getenv(env_name);
 }
 
-/* conf_get - SECTION.KEY from the environment, else the file, else DEF. */
-const char *conf_get(const char *section, const char *key, const char *def)
+/* conf_get_from - SECTION.KEY from the environment, else the file; *FROM says which; NULL when neither has it. */
+const char *conf_get_from(const char *section, const char *key, const char **from)
 {
     const char *v = conf_env(section, key);
+    *from = "environment";
     if (v)
         return v;
+    *from = "file";
     for (size_t i = 0; i < nentries; i++)
         if (strcmp(entries[i].section, section) == 0 && strcmp(entries[i].key, key) == 0)
             return entries[i].value;
-    return def;
+    *from = NULL;
+    return NULL;
+}
+
+/* conf_get - SECTION.KEY from the environment, else the file, else DEF. */
+const char *conf_get(const char *section, const char *key, const char *def)
+{
+    const char *from, *v = conf_get_from(section, key, &from);
+    return v ? v : def;
 }
 
 /* conf_get_long - SECTION.KEY as a number in [MIN, MAX]; a bad value is fatal, naming it. */

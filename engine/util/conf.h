@@ -4,12 +4,16 @@
  * conf_load       read the file chosen by --config, POSTINO_CONFIG or ./postino.conf
  * conf_get        a value: POSTINO_SECTION_KEY from the environment first, then the file
  * conf_get_long   the same as a bounded number
+ * conf_get_from   a value and where it came from ("environment" or "file"), or NULL
  * conf_path       the file that was read, or NULL
  * conf_free       forget everything
  *
  * conf_load returns 0, or -1 with a one-line reason in ERR (file missing when
  * named explicitly, syntax error with its line number). A missing ./postino.conf
  * is not an error: every key has a default.
+ *
+ * The modules do not call these: they are handed structs filled from
+ * their tables of settings (settings.h) once at start.
  *
  * conf_get and conf_get_long may be called from any thread; conf_load,
  * conf_set and conf_free only before other threads start or after they end.
@@ -21,6 +25,7 @@
 
 int conf_load(const char *explicit_path, char *err, size_t errlen);
 const char *conf_get(const char *section, const char *key, const char *def);
+const char *conf_get_from(const char *section, const char *key, const char **from);
 long conf_get_long(const char *section, const char *key, long def, long min, long max);
 const char *conf_path(void);
 void conf_set(const char *section, const char *key, const char *value);

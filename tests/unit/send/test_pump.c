@@ -365,8 +365,16 @@ static void run_free(struct run *r)
 
 static struct sender_config config(unsigned batch, unsigned max_inflight)
 {
-    return (struct sender_config){ .batch = batch, .max_inflight = max_inflight, .flush_ms = 20, .flush_rows = 50,
-                                   .lease_s = 300, .retry_base_s = 1, .retry_max_s = 2, .until_done = true };
+    struct sender_config cfg;
+    sender_config_init(&cfg);
+    cfg.set.batch = batch;
+    cfg.set.max_inflight = max_inflight;
+    cfg.set.flush_ms = 20;
+    cfg.set.flush_rows = 50;
+    cfg.set.retry_base_s = 1;
+    cfg.set.retry_max_s = 2;
+    cfg.until_done = true;
+    return cfg;
 }
 
 /* every delivery of campaign 1 (N of them) was sent, recorded once, and received once */
@@ -473,7 +481,7 @@ static void test_pump_stalled_relay_keeps_leases_and_claims_no_more(void **state
     (void)state;
     struct run r;
     struct sender_config cfg = config(10, 30);
-    cfg.lease_s = 6; /* renewed every 2 s */
+    cfg.set.lease_s = 6; /* renewed every 2 s */
     run_init(&r, false);
     r.fa.stall = true;
     r.on_watch = stalled_watch;
@@ -591,7 +599,7 @@ static void test_pump_campaign_naming_a_removed_relay_defers(void **state)
     struct run r;
     struct sender_config cfg = config(20, 40);
     cfg.until_done = false;
-    cfg.retry_base_s = cfg.retry_max_s = 600; /* deferred ones stay deferred for this test */
+    cfg.set.retry_base_s = cfg.set.retry_max_s = 600; /* deferred ones stay deferred for this test */
     run_init(&r, true);
     r.fa.stall = r.fb.stall = true;
     r.on_watch = removed_named_watch;

@@ -1,0 +1,41 @@
+/*
+ * settings_api - the [http] and [api] table (see settings_api.h).
+ */
+#include <stddef.h>
+
+#include "api/settings_api.h"
+
+#define HTTP_N(k, kind, field, d, lo, hi, what) \
+    SETTING_NUMBER_ENTRY("http", k, kind, struct api_settings, field, d, lo, hi, what)
+#define API_N(k, kind, field, d, lo, hi, what) \
+    SETTING_NUMBER_ENTRY("api", k, kind, struct api_settings, field, d, lo, hi, what)
+
+const struct setting api_table[] = {
+    SETTING_TEXT_ENTRY("http", "listen", struct api_settings, listen, "127.0.0.1:8080", "the API's address and port"),
+    HTTP_N("max_body", SETTING_SIZE, max_body, 10L * 1024 * 1024, 1024, 1024L * 1024 * 1024,
+           "bytes of a request body, at most"),
+    HTTP_N("db_pool", SETTING_UNSIGNED, db_pool, 8, 1, 1000, "database connections of the API"),
+    HTTP_N("threads", SETTING_UNSIGNED, threads, 0, 0, 1024, "request threads (0: as many as db_pool)"),
+    HTTP_N("auth_cache_ms", SETTING_UNSIGNED, auth_cache_ms, 1000, 0, 60000,
+           "milliseconds a checked token is believed"),
+    SETTING_TEXT_ENTRY("http", "tls_cert", struct api_settings, tls_cert, NULL, "PEM certificate: HTTPS with tls_key"),
+    SETTING_TEXT_ENTRY("http", "tls_key", struct api_settings, tls_key, NULL, "PEM private key (the file's name)"),
+    API_N("import_max_body", SETTING_SIZE, import_max_body, 1024L * 1024 * 1024, 1024, 64L * 1024 * 1024 * 1024,
+          "bytes of an uploaded import, at most"),
+    SETTING_TEXT_ENTRY("api", "spool_dir", struct api_settings, spool_dir, NULL,
+                       "where uploads are spooled (none: [db] dir/spool)"),
+    API_N("import_jobs", SETTING_UNSIGNED, import_jobs, 2, 1, 64, "imports running at once"),
+    API_N("import_inline_max", SETTING_SIZE, import_inline_max, 1024L * 1024, 0, 1L << 40,
+          "bytes of an import run before the answer"),
+    API_N("import_rejects_max", SETTING_SIZE, import_rejects_max, 1024L * 1024, 0, 1L << 30,
+          "bytes of an import's rejects kept"),
+    { 0 },
+};
+
+struct api_settings api_settings;
+
+/* the defaults from the table, before main reads the configuration */
+__attribute__((constructor)) static void settings_api_defaults(void)
+{
+    settings_defaults(api_table, &api_settings);
+}

@@ -1,0 +1,30 @@
+/*
+ * settings_api - the API server's settings ([http], [api]) as a table
+ * (engine/util/settings.h), filled once at start; the defaults until then.
+ */
+#ifndef POSTINO_API_SETTINGS_API_H
+#define POSTINO_API_SETTINGS_API_H
+
+#include <stddef.h>
+
+#include "engine/util/settings.h"
+
+struct api_settings {
+    const char *listen;          /* ADDR:PORT or [V6ADDR]:PORT */
+    size_t max_body;             /* bytes of a request body, at most */
+    unsigned db_pool;            /* database connections */
+    unsigned threads;            /* 0: as many as db_pool (at least one per core) */
+    unsigned auth_cache_ms;      /* a checked token is believed this long; 0: never */
+    const char *tls_cert;        /* PEM certificate (chain); with tls_key: HTTPS */
+    const char *tls_key;         /* PEM private key */
+    size_t import_max_body;      /* bytes of a spooled body (an import), at most */
+    const char *spool_dir;       /* where bodies are spooled; NULL: [db] dir + "/spool" */
+    unsigned import_jobs;        /* imports running at once */
+    size_t import_inline_max;    /* an import this small is run before the answer */
+    size_t import_rejects_max;   /* bytes of an import's rejects kept */
+};
+
+extern const struct setting api_table[];
+extern struct api_settings api_settings;
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * cmd_config - the settings of every module, read and checked once at start,
+ * and `postino config show`.
+ *
+ * settings_load_all  fill every module's settings from the configuration; the
+ *                    first value not allowed is refused with its name (main exits)
+ * cmd_config         config show: every setting, its value and where it came
+ *                    from (default, file, environment); secrets never shown
+ *
+ * The tables: the command line's own ([db], [log]) here; [send] and [mail],
+ * [http] public_url, [bounce] in engine/send/settings_send.c; [http] and [api]
+ * in api/settings_api.c. The store is handed what it uses (store_settings_set).
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/settings_api.h"
+#include "engine/cli/cli.h"
+#include "engine/send/settings_send.h"
+#include "engine/store/store.h"
+#include "engine/util/buf.h"
+#include "engine/util/conf.h"
+#include "engine/util/settings.h"
+
+struct cli_settings cli_settings;
+
+static const struct setting cli_table[] = {
+    { "db", "url", SETTING_TEXT, offsetof(struct cli_settings, db.url), NULL, 0, 0, 0, true,
+      "the database (none: the private cluster); POSTINO_DB and --db come first" },
+    SETTING_TEXT_ENTRY("db", "dir", struct cli_settings, db.dir, "var", "the private cluster's directory"),
+    SETTING_TEXT_ENTRY("db", "pg_bindir", struct cli_settings, db.pg_bindir, NULL,
+                       "PostgreSQL's programs (none: the newest installed)"),
+    SETTING_TEXT_ENTRY("log", "level", struct cli_settings, log_level, "info", "debug, info, warning or error"),
+    SETTING_TEXT_ENTRY("log", "format", struct cli_settings, log_format, "text", "text or json"),
+    { 0 },
+};
+
+/* every table, and the struct it fills, in the order config show prints them */
+static const struct {
+    const struct setting *table;
+    void *values;
+} tables[] = {
+    { cli_table, &cli_settings },
+    { send_table, &send_settings },
+    { mail_table, &mail_settings },
+    { api_table, &api_settings },
+};
+
+/* settings_load_all - see above. */
+int settings_load_all(char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+        if (settings_load(tables[i].table, tables[i].values, err, errlen) < 0)
+            return -1;
+    store_settings_set(&(struct store_settings){ .mail_from = mail_settings.from,
+                                                 .confirm_subject = mail_settings.confirm_subject,
+                                                 .public_url = mail_settings.public_url });
+    return 0;
+}
+
+static const char config_usage[] =
+    "usage: postino config show\n"
+    "  every setting: its value and where it came from (default, file, environment)\n";
+
+static int config_show(struct cli *c, int argc, char **argv)
+{
+    struct buf out = BUF_INIT;
+    c->usage = config_usage;
+    cli_no_operands(c, argc, argv);
+    const char *path = conf_path();
+    printf("# configuration file: %s\n", path ? path : "none");
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+        settings_show(tables[i].table, tables[i].values, &out);
+    fputs(buf_cstr(&out), stdout);
+    buf_free(&out);
+    return 0;
+}
+
+/* cmd_config - postino config show. */
+int cmd_config(struct cli *c, int argc, char **argv)
+{
+    static const struct cli_command cmds[] = {
+        { "show", config_show, "every setting, its value and where it came from" },
+        { NULL, NULL, NULL },
+    };
+    c->usage = config_usage;
+    return cli_dispatch(c, cmds, "config", argc, argv);
+}

@@ -1,0 +1,66 @@
+/*
+ * settings_send - the [send], [mail], [http] public_url and [bounce] tables
+ * (see settings_send.h).
+ */
+#include <stddef.h>
+
+#include "engine/send/settings_send.h"
+#include "engine/store/bounces.h"
+
+#define SEND_U(k, field, d, lo, hi, what) \
+    SETTING_NUMBER_ENTRY("send", k, SETTING_UNSIGNED, struct send_settings, field, d, lo, hi, what)
+
+const struct setting send_table[] = {
+    SEND_U("batch", batch, 1000, 1, 100000, "deliveries per claim"),
+    SEND_U("max_inflight", max_inflight, 4000, 1, 1000000, "claimed and not yet recorded, at most"),
+    SEND_U("lease", lease_s, 300, 5, 86400, "seconds a claim holds its deliveries (renewed while held)"),
+    SEND_U("retry_base", retry_base_s, 60, 1, 86400, "seconds before the first retry of a deferral, doubling"),
+    SEND_U("retry_max", retry_max_s, 3600, 1, 7 * 86400, "seconds between retries, at most"),
+    SEND_U("max_age", max_age_s, 3 * 86400, 1, 30 * 86400, "seconds a delivery may stay deferred before it fails"),
+    SEND_U("flush_ms", flush_ms, 100, 1, 60000, "milliseconds results wait to be recorded, at most"),
+    SEND_U("flush_rows", flush_rows, 300, 1, 100000, "results recorded together, at most"),
+    SEND_U("prepared_keep", prepared_keep_s, 60, 1, 86400, "seconds an unused prepared campaign is kept"),
+    SEND_U("relay_reload", relay_reload_s, 10, 1, 86400, "seconds between readings of the relays"),
+    SETTING_TEXT_ENTRY("send", "helo_name", struct send_settings, helo_name, NULL, "the name given in EHLO"),
+    SEND_U("connect_timeout_ms", connect_timeout_ms, 30000, 100, 600000, "connecting to a relay, at most"),
+    SEND_U("command_timeout_ms", command_timeout_ms, 120000, 100, 3600000, "waiting for a relay's answer, at most"),
+    SEND_U("reconnect_min_ms", reconnect_min_ms, 1000, 10, 600000, "first wait before connecting again"),
+    SEND_U("reconnect_max_ms", reconnect_max_ms, 60000, 10, 3600000, "longest wait before connecting again"),
+    { 0 },
+};
+
+const struct setting mail_table[] = {
+    SETTING_TEXT_ENTRY("mail", "from", struct mail_settings, from, NULL,
+                       "From of transactional mail when a request names none"),
+    SETTING_TEXT_ENTRY("mail", "unsubscribe_mailto", struct mail_settings, unsubscribe_mailto, NULL,
+                       "mailto: address in List-Unsubscribe beside the one-click URL"),
+    SETTING_TEXT_ENTRY("mail", "confirm_subject", struct mail_settings, confirm_subject,
+                       "Please confirm your subscription to {{ list.name }}", "subject of the opt-in message"),
+    SETTING_TEXT_ENTRY("http", "public_url", struct mail_settings, public_url, "http://localhost:8080",
+                       "base of unsubscribe, confirmation and tracking links"),
+    SETTING_TEXT_ENTRY("bounce", "domain", struct mail_settings, bounce_domain, NULL,
+                       "envelope sender's domain (none: the From's)"),
+    SETTING_TEXT_ENTRY("bounce", "local_part", struct mail_settings, bounce_local_part, "bounces",
+                       "envelope sender's local part, before +token"),
+    SETTING_NUMBER_ENTRY("bounce", "keep", SETTING_SIZE, struct mail_settings, bounce_keep, BOUNCE_KEEP_DEFAULT, 0,
+                         1 << 20, "bytes of the original kept with a bounce"),
+    { 0 },
+};
+
+struct send_settings send_settings;
+struct mail_settings mail_settings;
+
+/* the defaults from the tables, before main reads the configuration (and for programs that read none) */
+__attribute__((constructor)) static void settings_send_defaults(void)
+{
+    settings_defaults(send_table, &send_settings);
+    settings_defaults(mail_table, &mail_settings);
+}
+
+/* settings_send_load - see settings_send.h. */
+int settings_send_load(char *err, size_t errlen)
+{
+    if (settings_load(send_table, &send_settings, err, errlen) < 0)
+        return -1;
+    return settings_load(mail_table, &mail_settings, err, errlen);
+}

@@ -1,0 +1,46 @@
+/*
+ * settings_send - the settings of sending and of the mail it makes, as
+ * tables (engine/util/settings.h), filled once at start.
+ *
+ * send_table, send_settings  [send]: the sender's batches, leases, retries, flushes, how often
+ *                            relays are read again; the SMTP client's name and timeouts
+ * mail_table, mail_settings  [mail] from, unsubscribe_mailto, confirm_subject; [http]
+ *                            public_url; [bounce] domain, local_part, keep
+ * settings_send_load         both, from the configuration; 0, or -1 with ERR naming the value
+ *
+ * Until settings_send_load runs, both structs hold the tables' defaults (a
+ * unit test needs nothing else). The modules of engine/send and the commands read these
+ * structs; the store is handed their values.
+ */
+#ifndef POSTINO_SEND_SETTINGS_SEND_H
+#define POSTINO_SEND_SETTINGS_SEND_H
+
+#include <stddef.h>
+
+#include "engine/util/settings.h"
+
+struct send_settings {
+    unsigned batch, max_inflight, lease_s, retry_base_s, retry_max_s, max_age_s, flush_ms, flush_rows;
+    unsigned prepared_keep_s, relay_reload_s;
+    const char *helo_name;     /* NULL: the host's name */
+    unsigned connect_timeout_ms, command_timeout_ms, reconnect_min_ms, reconnect_max_ms;
+};
+
+struct mail_settings {
+    const char *from;                /* the From of transactional mail when a request names none */
+    const char *unsubscribe_mailto;  /* a mailto: List-Unsubscribe beside the one-click URL; NULL: none */
+    const char *confirm_subject;     /* the double opt-in message's subject */
+    const char *public_url;          /* the base of every public link */
+    const char *bounce_domain;       /* the envelope sender's domain; NULL: the From's */
+    const char *bounce_local_part;   /* the envelope sender's local part before "+token" */
+    size_t bounce_keep;              /* bytes of a bounce kept with it */
+};
+
+extern const struct setting send_table[];
+extern const struct setting mail_table[];
+extern struct send_settings send_settings;
+extern struct mail_settings mail_settings;
+
+int settings_send_load(char *err, size_t errlen);
+
+#endif
