@@ -2,8 +2,9 @@
  * import - drive one import: pick the parser, check each record, count, report.
  *
  * The parsers yield records; each becomes a clean row for the sink or a line
- * in the rejects file. Memory is bounded by one input chunk, one record and
- * the loader's send buffer, whatever the size of the file.
+ * in the rejects file. Memory is bounded by one input chunk, one record, the
+ * loader's address hashes and the store's send buffer, whatever the size of
+ * the file.
  */
 #include <errno.h>
 #include <stdio.h>

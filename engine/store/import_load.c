@@ -196,7 +196,7 @@ fail:
     return NULL;
 }
 
-/* store_import_load_lists - call CB once for every list, with its name and id. */
+/* store_import_load_lists - call CB once for every list, with its name and id; before the first add (no COPY yet). */
 int store_import_load_lists(struct store_import_load *l, import_load_list_cb cb, void *arg, struct store_err *e)
 {
     PGresult *res = pg_exec(l->conn, "SELECT id, name FROM lists", 0, NULL);

@@ -3,7 +3,8 @@
  *
  * store_import_load_begin   open the import's transaction, resolve and lock the list, make the
  *                           TEMP staging table; the handle the other calls take
- * store_import_load_lists   every list's id and name, one callback each (rows may name lists)
+ * store_import_load_lists   every list's id and name, one callback each (rows may name lists);
+ *                           before the first add
  * store_import_load_add     queue one clean row (buffered, sent by COPY in chunks of about 1 MB)
  * store_import_load_finish  end the COPY, merge, count every outcome, commit (dry run: roll back)
  * store_import_load_abort   give up: end the COPY with an error and roll back
