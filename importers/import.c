@@ -2,8 +2,9 @@
  * import - drive one import: pick the parser, check each record, count, report.
  *
  * The parsers yield records; each becomes a clean row for the sink or a line
- * in the rejects file. Memory is bounded by one input chunk, one record and
- * the loader's send buffer, whatever the size of the file.
+ * in the rejects file. Memory is bounded by one input chunk, one record, the
+ * loader's address hashes and the store's send buffer, whatever the size of
+ * the file.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -268,8 +269,8 @@ int import_run(PGconn *conn, struct import_opts *o, struct import_counts *c, cha
         snprintf(err, errlen, "cannot write %s: %s", o->rejects_path, strerror(errno));
         goto out;
     }
-    o->load.want_lists = format == IMPORT_FORMAT_XML;
-    if (!(l = import_loader_begin(conn, &o->load, &lists, err, errlen)))
+    /* XML records may name further lists (<list>); their names are looked up as they are read. */
+    if (!(l = import_loader_begin(conn, &o->load, format == IMPORT_FORMAT_XML ? &lists : NULL, err, errlen)))
         goto out;
     struct import_sink sink = { loader_sink_row, l };
     if (import_parse(src, o, format, &lists, &sink, rejects, c, err, errlen) < 0) {

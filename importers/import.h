@@ -35,7 +35,7 @@ struct import_opts {
     struct import_map *map;
     const char *rejects_path;   /* NULL: the first rejects are logged instead */
     bool progress;              /* a progress line on stderr */
-    struct import_loader_opts load;
+    struct import_load_opts load;   /* what the store does with the rows */
 };
 
 /* Where clean rows go: the loader, or a test's counter. Non-zero from ROW stops the import. */

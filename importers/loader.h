@@ -1,27 +1,19 @@
 /*
- * loader - clean rows into PostgreSQL: COPY into a staging table, one set-based merge.
+ * loader - clean rows into the store, each marked whether its address is surely new to the import.
  *
- * import_loader_begin   resolve the list, open the transaction, make the TEMP staging table
- * import_loader_add     stream one clean row (buffered, sent by COPY in large chunks)
- * import_loader_finish  end the COPY, merge, count every outcome, commit (or roll back: dry run)
- * import_loader_abort   give up: end the COPY with an error and roll back
+ * import_loader_begin   start the import in the store; fill the lists rows may name
+ * import_loader_add     hand one clean row to the store
+ * import_loader_finish  merge, count every outcome, commit (or roll back: dry run)
+ * import_loader_abort   give up: roll back
  * import_loader_free    release the loader (rolling back when not finished)
+ * import_mode_name      subscribe, unsubscribe or blocklist
  *
- * Everything happens in one transaction on the caller's connection: either
- * the whole import lands or nothing does. Rows repeated in the file (same
- * address, any case) are merged in SQL, keeping the first by line. Into an
- * empty subscribers table (subscribe mode) new rows are copied straight into
- * it, and the table is locked against other writers until the import ends.
- * Outcomes:
- *   subscribe    new: created and subscribed; updated: existing and subscribed
- *                now, or (--overwrite) name replaced / attribs merged key by key;
- *                unchanged: already subscribed, nothing to change; skipped:
- *                blocklisted, or unsubscribed from the list (never resubscribed)
- *   unsubscribe  updated: subscription marked unsubscribed; unchanged: not on
- *                the list or already unsubscribed; not_found: no such subscriber
- *   blocklist    new: created blocklisted; updated: blocklisted now (and
- *                unsubscribed everywhere); unchanged: already blocklisted
- * Failures return -1 with a one-line reason in ERR.
+ * The database work is the store's (engine/store/import_load.h, which says
+ * what each mode does to each row): one transaction on the caller's
+ * connection, so either the whole import lands or nothing does. The loader
+ * remembers the addresses seen so far (import_addrset) and tells the store
+ * which rows surely repeat no earlier one. Failures return -1 with a
+ * one-line reason in ERR.
  */
 #ifndef POSTINO_IMPORTERS_LOADER_H
 #define POSTINO_IMPORTERS_LOADER_H
@@ -30,9 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "engine/store/import_load.h"
 #include "importers/validate.h"
-
-enum import_mode { IMPORT_SUBSCRIBE, IMPORT_UNSUBSCRIBE, IMPORT_BLOCKLIST };
 
 struct import_counts {
     long long read;         /* records in the file (header and blank lines not counted) */
@@ -47,18 +38,9 @@ struct import_counts {
     double seconds;
 };
 
-struct import_loader_opts {
-    enum import_mode mode;
-    const char *list;       /* name or id; NULL only in blocklist mode */
-    const char *status;     /* confirmed | unconfirmed; NULL: by the list's opt-in */
-    bool overwrite;
-    bool dry_run;
-    bool want_lists;        /* load every list's name for import_row_from_xml */
-};
-
 struct import_loader;
 
-struct import_loader *import_loader_begin(PGconn *conn, const struct import_loader_opts *o,
+struct import_loader *import_loader_begin(PGconn *conn, const struct import_load_opts *o,
                                           struct import_lists *lists, char *err, size_t errlen);
 int import_loader_add(struct import_loader *l, const struct import_row *row, char *err, size_t errlen);
 int import_loader_finish(struct import_loader *l, struct import_counts *c, char *err, size_t errlen);
