@@ -15,7 +15,6 @@
 #include "api/handlers.h"
 #include "engine/mail/dkim.h"
 #include "engine/mail/address.h"
-#include "engine/store/api_queries.h"
 #include "engine/store/campaigns.h"
 #include "engine/store/dkim_keys.h"
 #include "engine/store/lists.h"
@@ -114,7 +113,7 @@ int api__subscriber_ref(struct api_req *r, char email[256])
     }
     if (!api_db(r))
         return -1;
-    if (store_api_subscriber_email(r->conn, ref, email, &e) < 0) {
+    if (store_subscriber_email(r->conn, ref, email, &e) < 0) {
         api_reply_store(r, &e);
         return -1;
     }
@@ -434,7 +433,7 @@ static void campaign_move(struct api_req *r, enum campaign_action action)
         api_reply_error(r, 400, "invalid_field", "send_at", "field \"send_at\" must be a time");
     else if (!api_db(r))
         ;
-    else if (at && store_api_time_check(r->conn, at, &e) < 0 && e.code == STORE_ERR_INVALID)
+    else if (at && store_campaign_send_at_check(r->conn, at, &e) < 0 && e.code == STORE_ERR_INVALID)
         api_reply_error(r, 400, "invalid_field", "send_at", "%s", e.msg);
     else if (at && e.code == STORE_ERR_DB)
         api_reply_store(r, &e);

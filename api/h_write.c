@@ -28,7 +28,6 @@
 #include "engine/send/prepare.h"
 #include "engine/send/relay.h"
 #include "engine/send/sender.h"
-#include "engine/store/api_queries.h"
 #include "engine/store/campaigns.h"
 #include "engine/store/deliveries.h"
 #include "engine/store/dkim_keys.h"

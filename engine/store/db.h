@@ -7,6 +7,7 @@
  *                    pending migrations; for a named server refuse to work on
  *                    an out-of-date schema (the operator runs db migrate)
  * db_target_free     release a target
+ * db_ping            is the database answering a query
  *
  * Errors come back as one line naming the server, never its password.
  */
@@ -18,6 +19,7 @@
 #include <stddef.h>
 
 #include "engine/store/cluster.h"
+#include "engine/store/store.h"
 
 struct db_target {
     char *conninfo;
@@ -33,5 +35,6 @@ enum db_open_mode {
 int db_target_resolve(const char *cli_db, struct db_target *t, char *err, size_t errlen);
 PGconn *db_open(struct db_target *t, enum db_open_mode mode, char *err, size_t errlen);
 void db_target_free(struct db_target *t);
+int db_ping(PGconn *conn, struct store_err *e);
 
 #endif
