@@ -20,7 +20,7 @@
  * api_reply_empty  answer STATUS with no body (204)
  * api_reply_redirect  answer STATUS (302) with a Location header
  * api_token_key    the installation's token HMAC key; 0 or -1 (503 set)
- * api_http_metrics append the HTTP counters in Prometheus text format
+ * api_http_metrics append the HTTP counters in Prometheus text format (metrics.c)
  * api_conninfo     the database the server uses (for work that outlives a request)
  */
 #ifndef POSTINO_API_REQUEST_H
