@@ -128,6 +128,32 @@ int api_body(struct api_req *r, const struct api_field *fields, json_t **out)
     return 0;
 }
 
+/*
+ * api_body_refs - R's body checked against FIELDS in *OUT (the caller's),
+ * where the members named in REFS may also be non-negative integers (ids)
+ * and are turned into strings first; -1 with 400 set.
+ */
+int api_body_refs(struct api_req *r, const struct api_field *fields, const char *const *refs, json_t **out)
+{
+    struct api_err e;
+    if (api_json_parse(r->body, r->body_len, out, &e) == 0) {
+        for (size_t i = 0; refs[i]; i++) {
+            json_t *v = json_object_get(*out, refs[i]);
+            if (json_is_integer(v) && json_integer_value(v) >= 0) {
+                char id[32];
+                snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(v));
+                json_object_set_new(*out, refs[i], json_string(id));
+            }
+        }
+        if (api_json_check(*out, fields, &e) == 0)
+            return 0;
+    }
+    json_decref(*out);
+    *out = NULL;
+    api_reply_err(r, &e);
+    return -1;
+}
+
 static void set_reply(struct api_req *r, int status, char *data, size_t len, const char *type)
 {
     xfree(r->resp);
@@ -193,6 +219,25 @@ void api_reply_store(struct api_req *r, const struct store_err *e)
         log_error("api: %s %s: %s", r->method, r->match.route ? r->match.route->pattern : r->path, e->msg);
         api_reply_error(r, 503, "unavailable", NULL, "the database could not do this now; try again later");
     }
+}
+
+/*
+ * api_reply_stored - answer the outcome RC of a store call that yields JSON in
+ * *JP: RC < 0 the store error E (api_reply_store), else STATUS with *JP, whose
+ * reference is taken; STATUS API_ITEMS answers 200 with {"items": *JP}; JP
+ * NULL answers STATUS with no body. JP is a pointer so that the store call
+ * filling it can be an argument of this one.
+ */
+void api_reply_stored(struct api_req *r, int rc, json_t **jp, const struct store_err *e, int status)
+{
+    if (rc < 0)
+        api_reply_store(r, e);
+    else if (!jp)
+        api_reply_empty(r, status);
+    else if (status == API_ITEMS)
+        api_reply_items(r, *jp);
+    else
+        api_reply_json(r, status, *jp);
 }
 
 /* api_reply_text - answer STATUS with TEXT of content type TYPE (the buffer is emptied). */

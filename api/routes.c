@@ -70,7 +70,7 @@ const struct api_route api_routes[] = {
     /* transactional messages (h_tx.c) */
     R("POST", "/api/v1/tx", API_USER, API_BODY_JSON, api_tx_send),
     R("GET", "/api/v1/tx/{delivery}", API_USER, API_BODY_NONE, api_tx_get),
-    /* writes (h_write.c) and imports (h_imports.c); relays and DKIM keys are written by admins only */
+    /* subscriptions, imports, writes to templates and campaigns; relays and DKIM keys are written by admins only */
     R("GET", "/api/v1/subscribers/{subscriber}/subscriptions", API_USER, API_BODY_NONE, api_subscriptions_ls),
     R("POST", "/api/v1/subscribers/{subscriber}/subscriptions", API_USER, API_BODY_JSON, api_subscriptions_create),
     R("DELETE", "/api/v1/subscribers/{subscriber}/subscriptions/{list}", API_USER, API_BODY_NONE, api_subscriptions_rm),
