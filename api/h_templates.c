@@ -16,6 +16,8 @@
 #include "engine/mail/template.h"
 #include "engine/store/templates.h"
 
+#define TEMPLATE_BODY_MAX (8u << 20)   /* an HTML or text layout */
+
 /* api_templates_ls - GET /api/v1/templates */
 void api_templates_ls(struct api_req *r)
 {
@@ -52,8 +54,8 @@ static bool one_line(struct api_req *r, json_t *in, const char *field, bool empt
 static const struct api_field template_fields[] = {
     { "name", API_FIELD_STRING, true, 200, 0, 0 },
     { "subject", API_FIELD_STRING, false, 998, 0, 0 },
-    { "html", API_FIELD_STRING, true, API_BODY_FIELD_MAX, 0, 0 },
-    { "text", API_FIELD_STRING, false, API_BODY_FIELD_MAX, 0, 0 },
+    { "html", API_FIELD_STRING, true, TEMPLATE_BODY_MAX, 0, 0 },
+    { "text", API_FIELD_STRING, false, TEMPLATE_BODY_MAX, 0, 0 },
     { NULL, 0, false, 0, 0, 0 },
 };
 

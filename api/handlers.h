@@ -11,8 +11,6 @@
 #include "api/request.h"
 #include "engine/mail/address.h"
 
-#define API_BODY_FIELD_MAX (8u << 20)   /* an HTML or text body, as the CLI reads from a file */
-
 /* lists (h_lists.c) */
 void api_lists_ls(struct api_req *r);
 void api_lists_create(struct api_req *r);
