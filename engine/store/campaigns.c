@@ -295,7 +295,10 @@ int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct stor
     return store_json_row(conn, res, out, e, "cannot read campaign", "no campaign %s", id);
 }
 
-/* store_campaign_send_at_check - STORE_ERR_INVALID unless WHEN is a finite timestamptz (any data error is the input's). */
+/*
+ * store_campaign_send_at_check - STORE_ERR_INVALID unless WHEN is a finite
+ * timestamptz (any data error is the input's): a time to schedule at.
+ */
 int store_campaign_send_at_check(PGconn *conn, const char *when, struct store_err *e)
 {
     PGresult *res = pg_exec(conn, "SELECT isfinite($1::timestamptz)", 1, &when);

@@ -346,43 +346,49 @@ int store_subscription_rm(PGconn *conn, const char *email, const char *list, jso
     return rc;
 }
 
-/* store_subscription_unsub_info - {"email", "lists": [names], "subscribed": bool} for the pair. */
-int store_subscription_unsub_info(PGconn *conn, uint64_t subscriber_id, uint64_t campaign_id, json_t **out,
-                         struct store_err *e)
+/* run SQL with $1 the subscriber's id and $2 the campaign's */
+static PGresult *exec_pair(PGconn *conn, const char *sql, uint64_t subscriber_id, uint64_t campaign_id)
 {
     char sid[24], cid[24];
     snprintf(sid, sizeof(sid), "%" PRIu64, subscriber_id);
     snprintf(cid, sizeof(cid), "%" PRIu64, campaign_id);
     const char *params[] = { sid, cid };
-    PGresult *res = pg_exec(conn,
-                            "SELECT json_build_object('email', s.email,"
-                            " 'lists', (SELECT coalesce(json_agg(l.name ORDER BY l.name), '[]') FROM campaign_lists cl"
-                            "   JOIN lists l ON l.id = cl.list_id WHERE cl.campaign_id = c.id),"
-                            " 'subscribed', EXISTS (SELECT 1 FROM subscriptions sl JOIN campaign_lists cl"
-                            "   ON cl.list_id = sl.list_id WHERE cl.campaign_id = c.id AND sl.subscriber_id = s.id"
-                            "   AND sl.status <> 'unsubscribed'))"
-                            " FROM subscribers s, campaigns c WHERE s.id = $1::bigint AND c.id = $2::bigint",
-                            2, params);
+    return pg_exec(conn, sql, 2, params);
+}
+
+/* store_subscription_unsub_info - {"email", "lists": [names], "subscribed": bool} for the pair. */
+int store_subscription_unsub_info(PGconn *conn, uint64_t subscriber_id, uint64_t campaign_id, json_t **out,
+                                  struct store_err *e)
+{
+    PGresult *res = exec_pair(conn,
+                              "SELECT json_build_object('email', s.email,"
+                              " 'lists', (SELECT coalesce(json_agg(l.name ORDER BY l.name), '[]')"
+                              "   FROM campaign_lists cl JOIN lists l ON l.id = cl.list_id"
+                              "   WHERE cl.campaign_id = c.id),"
+                              " 'subscribed', EXISTS (SELECT 1 FROM subscriptions sl JOIN campaign_lists cl"
+                              "   ON cl.list_id = sl.list_id WHERE cl.campaign_id = c.id AND sl.subscriber_id = s.id"
+                              "   AND sl.status <> 'unsubscribed'))"
+                              " FROM subscribers s, campaigns c WHERE s.id = $1::bigint AND c.id = $2::bigint",
+                              subscriber_id, campaign_id);
     return store_json_row(conn, res, out, e, "cannot read unsubscribe link", "no such subscription");
 }
 
-/* store_subscription_unsub_campaign - mark the subscriber unsubscribed on each list of the campaign; *CHANGED how many moved. */
+/*
+ * store_subscription_unsub_campaign - mark the subscriber unsubscribed on each
+ * list of the campaign; *CHANGED how many moved.
+ */
 int store_subscription_unsub_campaign(PGconn *conn, uint64_t subscriber_id, uint64_t campaign_id, long *changed,
-                          struct store_err *e)
+                                      struct store_err *e)
 {
-    char sid[24], cid[24];
-    snprintf(sid, sizeof(sid), "%" PRIu64, subscriber_id);
-    snprintf(cid, sizeof(cid), "%" PRIu64, campaign_id);
-    const char *params[] = { sid, cid };
-    PGresult *res = pg_exec(conn,
-                            "WITH u AS (UPDATE subscriptions SET status = 'unsubscribed', updated_at = now()"
-                            "   WHERE subscriber_id = $1::bigint AND status <> 'unsubscribed'"
-                            "   AND list_id IN (SELECT list_id FROM campaign_lists WHERE campaign_id = $2::bigint)"
-                            "   AND EXISTS (SELECT 1 FROM campaigns WHERE id = $2::bigint) RETURNING 1)"
-                            " SELECT (SELECT count(*) FROM u),"
-                            "   EXISTS (SELECT 1 FROM subscribers WHERE id = $1::bigint)"
-                            "   AND EXISTS (SELECT 1 FROM campaigns WHERE id = $2::bigint)",
-                            2, params);
+    PGresult *res = exec_pair(conn,
+                              "WITH u AS (UPDATE subscriptions SET status = 'unsubscribed', updated_at = now()"
+                              "   WHERE subscriber_id = $1::bigint AND status <> 'unsubscribed'"
+                              "   AND list_id IN (SELECT list_id FROM campaign_lists WHERE campaign_id = $2::bigint)"
+                              "   AND EXISTS (SELECT 1 FROM campaigns WHERE id = $2::bigint) RETURNING 1)"
+                              " SELECT (SELECT count(*) FROM u),"
+                              "   EXISTS (SELECT 1 FROM subscribers WHERE id = $1::bigint)"
+                              "   AND EXISTS (SELECT 1 FROM campaigns WHERE id = $2::bigint)",
+                              subscriber_id, campaign_id);
     int rc = STORE_OK;
     if (!pg_ok(res))
         rc = store_fail_db(e, conn, res, "cannot unsubscribe");
