@@ -12,7 +12,6 @@
  * A campaign is named by id; lists and the template by id or name.
  */
 #include <limits.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "api/handlers.h"
