@@ -55,10 +55,7 @@ void api_bounces_post(struct api_req *r)
                         "a bounce is message/rfc822 (the report as received) or application/json");
         goto done;
     }
-    if (rc < 0)
-        api_reply_store(r, &e);
-    else
-        api_reply_json(r, 201, out);
+    api_reply_stored(r, rc, &out, &e, 201);
 done:
     json_decref(in);
 }
@@ -95,9 +92,7 @@ void api_bounces_ls(struct api_req *r)
         return api_reply_error(r, 400, "invalid", "class", "class must be hard, soft, complaint, policy or unknown");
     if (!api_db(r))
         return;
-    if (store_bounce_ls(r->conn, &f, &out, &e) < 0)
-        return api_reply_store(r, &e);
-    api_reply_items(r, out);
+    api_reply_stored(r, store_bounce_ls(r->conn, &f, &out, &e), &out, &e, API_ITEMS);
 }
 
 /* api_bounces_get - GET /api/v1/bounces/{bounce} */
@@ -110,7 +105,5 @@ void api_bounces_get(struct api_req *r)
         return api_reply_error(r, 404, "not_found", NULL, "no bounce %s", api_param(r, 0));
     if (!api_db(r))
         return;
-    if (store_bounce_get(r->conn, id, &out, &e) < 0)
-        return api_reply_store(r, &e);
-    api_reply_json(r, 200, out);
+    api_reply_stored(r, store_bounce_get(r->conn, id, &out, &e), &out, &e, 200);
 }

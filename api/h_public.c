@@ -14,7 +14,9 @@
 #include "api/handlers.h"
 #include "engine/mail/template.h"
 #include "engine/send/sender.h"
-#include "engine/store/api_queries.h"
+#include "engine/store/counts.h"
+#include "engine/store/db.h"
+#include "engine/store/subscribers.h"
 #include "engine/util/alloc.h"
 #include "engine/util/embedded.h"
 #include "engine/util/log.h"
@@ -39,10 +41,10 @@ void api_healthz(struct api_req *r)
     struct store_err e;
     json_t *o = json_object();
     json_object_set_new(o, "sender", healthz_sender());
-    int rc = api_db(r) ? store_api_ping(r->conn, &e) : -1;
+    int rc = api_db(r) ? db_ping(r->conn, &e) : -1;
     /* a pooled connection the server dropped says nothing of the server now */
     if (rc < 0 && api_db_renew(r))
-        rc = store_api_ping(r->conn, &e);
+        rc = db_ping(r->conn, &e);
     if (rc == 0) {
         json_object_set_new(o, "status", json_string("ok"));
         json_object_set_new(o, "database", json_string("ok"));
@@ -111,7 +113,7 @@ void api_metrics(struct api_req *r)
     struct buf out = BUF_INIT;
     struct store_err e;
     json_t *counts = NULL;
-    int up = api_db(r) && store_api_counts(r->conn, &counts, &e) == 0;
+    int up = api_db(r) && store_counts(r->conn, &counts, &e) == 0;
     buf_appendf(&out, "# HELP postino_up Whether the database answered.\n# TYPE postino_up gauge\npostino_up %d\n",
                 up);
     if (up) {
@@ -194,7 +196,7 @@ void api_unsub_page(struct api_req *r)
     json_t *info = NULL;
     if (unsub_token(r, &sub, &camp) < 0 || !api_db(r))
         return;
-    if (store_api_unsub_info(r->conn, sub, camp, &info, &e) < 0) {
+    if (store_subscription_unsub_info(r->conn, sub, camp, &info, &e) < 0) {
         if (e.code == STORE_ERR_NOTFOUND)
             api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
         else
@@ -214,8 +216,8 @@ void api_unsub_post(struct api_req *r)
     long changed = 0;
     if (unsub_token(r, &sub, &camp) < 0 || !api_db(r))
         return;
-    if (store_api_unsubscribe(r->conn, sub, camp, &changed, &e) < 0 ||
-        store_api_unsub_info(r->conn, sub, camp, &info, &e) < 0) {
+    if (store_subscription_unsub_campaign(r->conn, sub, camp, &changed, &e) < 0 ||
+        store_subscription_unsub_info(r->conn, sub, camp, &info, &e) < 0) {
         if (e.code == STORE_ERR_NOTFOUND)
             api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
         else

@@ -182,8 +182,5 @@ void api_tx_get(struct api_req *r)
     struct store_err e;
     if (!api_db(r))
         return;
-    if (store_tx_get(r->conn, api_param(r, 0), &j, &e) < 0)
-        api_reply_store(r, &e);
-    else
-        api_reply_json(r, 200, j);
+    api_reply_stored(r, store_tx_get(r->conn, api_param(r, 0), &j, &e), &j, &e, 200);
 }

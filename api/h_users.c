@@ -15,15 +15,6 @@
 #include "engine/mail/address.h"
 #include "engine/util/alloc.h"
 
-static void reply_user(struct api_req *r, int rc, json_t **jp, const struct store_err *e, int status)
-{
-    json_t *j = *jp;
-    if (rc < 0)
-        api_reply_store(r, e);
-    else
-        api_reply_json(r, status, j);
-}
-
 /* api_users_ls - GET /api/v1/users */
 void api_users_ls(struct api_req *r)
 {
@@ -31,10 +22,7 @@ void api_users_ls(struct api_req *r)
     json_t *j = NULL;
     if (!api_db(r))
         return;
-    if (store_user_ls(r->conn, &j, &e) < 0)
-        api_reply_store(r, &e);
-    else
-        api_reply_items(r, j);
+    api_reply_stored(r, store_user_ls(r->conn, &j, &e), &j, &e, API_ITEMS);
 }
 
 static const struct api_field user_fields[] = {
@@ -63,7 +51,7 @@ void api_users_create(struct api_req *r)
     else if (auth_password_hash(pw, hash) < 0)
         api_reply_error(r, 503, "unavailable", NULL, "cannot hash the password now; try again later");
     else if (api_db(r))
-        reply_user(r, store_user_add(r->conn, norm, role, hash, &j, &e), &j, &e, 201);
+        api_reply_stored(r, store_user_add(r->conn, norm, role, hash, &j, &e), &j, &e, 201);
     OPENSSL_cleanse(hash, sizeof(hash));
     json_decref(in);
 }
@@ -74,7 +62,7 @@ void api_users_get(struct api_req *r)
     struct store_err e;
     json_t *j = NULL;
     if (api_db(r))
-        reply_user(r, store_user_get(r->conn, api_param(r, 0), &j, &e), &j, &e, 200);
+        api_reply_stored(r, store_user_get(r->conn, api_param(r, 0), &j, &e), &j, &e, 200);
 }
 
 /* is the {user} segment the caller itself; -1 with the answer set when it cannot tell */
@@ -102,19 +90,15 @@ void api_users_rm(struct api_req *r)
         return;
     if (self)
         api_reply_error(r, 409, "conflict", NULL, "you cannot delete yourself");
-    else if (store_user_rm(r->conn, api_param(r, 0), &e) < 0)
-        api_reply_store(r, &e);
     else
-        api_reply_empty(r, 204);
+        api_reply_stored(r, store_user_rm(r->conn, api_param(r, 0), &e), NULL, &e, 204);
 }
-
-static const struct api_field no_fields[] = { { NULL, 0, false, 0, 0, 0 } };
 
 static void set_active(struct api_req *r, bool active)
 {
     struct store_err e;
     json_t *in, *j = NULL;
-    if (api_body(r, no_fields, &in) < 0)
+    if (api_body(r, api_no_fields, &in) < 0)
         return;
     json_decref(in);
     int self = is_self(r);
@@ -123,7 +107,7 @@ static void set_active(struct api_req *r, bool active)
     if (self && !active)
         api_reply_error(r, 409, "conflict", NULL, "you cannot disable yourself");
     else
-        reply_user(r, store_user_set_active(r->conn, api_param(r, 0), active, &j, &e), &j, &e, 200);
+        api_reply_stored(r, store_user_set_active(r->conn, api_param(r, 0), active, &j, &e), &j, &e, 200);
 }
 
 /* api_users_disable - POST /api/v1/users/{user}/disable */
@@ -150,10 +134,8 @@ static void store_password(struct api_req *r, const char *ref, const char *pw)
         api_reply_error(r, 503, "unavailable", NULL, "cannot hash the password now; try again later");
     else if (!api_db(r))
         ;
-    else if (store_user_set_password(r->conn, ref, hash, &e) < 0)
-        api_reply_store(r, &e);
     else
-        api_reply_empty(r, 204);
+        api_reply_stored(r, store_user_set_password(r->conn, ref, hash, &e), NULL, &e, 204);
     OPENSSL_cleanse(hash, sizeof(hash));
 }
 
@@ -179,7 +161,7 @@ void api_me_get(struct api_req *r)
     char id[32];
     snprintf(id, sizeof(id), "%lld", r->user.id);
     if (api_db(r))
-        reply_user(r, store_user_get(r->conn, id, &j, &e), &j, &e, 200);
+        api_reply_stored(r, store_user_get(r->conn, id, &j, &e), &j, &e, 200);
 }
 
 /* api_me_password - POST /api/v1/me/password */
@@ -258,8 +240,5 @@ void api_me_tokens_rm(struct api_req *r)
     struct store_err e;
     if (!api_db(r))
         return;
-    if (store_token_rm(r->conn, api_param(r, 0), r->user.id, &e) < 0)
-        api_reply_store(r, &e);
-    else
-        api_reply_empty(r, 204);
+    api_reply_stored(r, store_token_rm(r->conn, api_param(r, 0), r->user.id, &e), NULL, &e, 204);
 }

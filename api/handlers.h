@@ -1,5 +1,6 @@
 /*
- * handlers - one function per API route (the table is api/routes.c).
+ * handlers - one function per API route (the table is api/routes.c), in one
+ * file per resource as the CLI has one per command (engine/cli/cmd_*.c).
  *
  * Each answers through api_reply_* (api/request.h) and never fails
  * otherwise: bad input 400, unknown 404, duplicate 409, the database away 503.
@@ -10,17 +11,29 @@
 #include "api/request.h"
 #include "engine/mail/address.h"
 
-/* resources (h_resources.c) */
+/* lists (h_lists.c) */
 void api_lists_ls(struct api_req *r);
 void api_lists_create(struct api_req *r);
 void api_lists_get(struct api_req *r);
 void api_lists_rm(struct api_req *r);
+
+/* subscribers and their subscriptions (h_subscribers.c) */
 void api_subscribers_ls(struct api_req *r);
 void api_subscribers_create(struct api_req *r);
 void api_subscribers_get(struct api_req *r);
 void api_subscribers_rm(struct api_req *r);
 void api_subscribers_blocklist(struct api_req *r);
+void api_subscriptions_ls(struct api_req *r);
+void api_subscriptions_create(struct api_req *r);
+void api_subscriptions_rm(struct api_req *r);
+/* the email a {subscriber} path segment names; 0 or -1 with the answer set */
+int api__subscriber_ref(struct api_req *r, char email[256]);
+/* request decoding shared with the fuzzer: the fields of POST /api/v1/subscribers */
+extern const struct api_field api_subscriber_fields[];
+
+/* campaigns (h_campaigns.c) */
 void api_campaigns_ls(struct api_req *r);
+void api_campaigns_create(struct api_req *r);
 void api_campaigns_get(struct api_req *r);
 void api_campaigns_stats(struct api_req *r);
 void api_campaigns_schedule(struct api_req *r);
@@ -28,13 +41,39 @@ void api_campaigns_send(struct api_req *r);
 void api_campaigns_pause(struct api_req *r);
 void api_campaigns_resume(struct api_req *r);
 void api_campaigns_cancel(struct api_req *r);
+void api_campaigns_test(struct api_req *r);
+void api_campaigns_preview(struct api_req *r);
+void api_campaigns_deliveries(struct api_req *r);
+
+/* templates (h_templates.c) */
 void api_templates_ls(struct api_req *r);
 void api_templates_get(struct api_req *r);
+void api_templates_create(struct api_req *r);
+void api_templates_put(struct api_req *r);
+void api_templates_rm(struct api_req *r);
+
+/* relays (h_relays.c) and DKIM keys (h_dkim.c) */
 void api_relays_ls(struct api_req *r);
+void api_relays_create(struct api_req *r);
+void api_relays_rm(struct api_req *r);
 void api_dkim_ls(struct api_req *r);
+void api_dkim_create(struct api_req *r);
+void api_dkim_rm(struct api_req *r);
+
+/* bounces (h_bounces.c) */
 void api_bounces_post(struct api_req *r);
 void api_bounces_ls(struct api_req *r);
 void api_bounces_get(struct api_req *r);
+
+/* imports over HTTP (h_imports.c) */
+void api_imports_create(struct api_req *r);
+void api_imports_get(struct api_req *r);
+void api_imports_rejects(struct api_req *r);
+
+/* transactional messages (h_tx.c) */
+void api_tx_send(struct api_req *r);
+void api_tx_get(struct api_req *r);
+extern const struct api_field api_tx_fields[];
 
 /* users and tokens (h_users.c) */
 void api_users_ls(struct api_req *r);
@@ -61,35 +100,5 @@ void api_confirm(struct api_req *r);
 void api_track_open(struct api_req *r);
 void api_track_click(struct api_req *r);
 void api_track_metrics(struct buf *out);
-/* transactional messages (h_tx.c) */
-void api_tx_send(struct api_req *r);
-void api_tx_get(struct api_req *r);
-extern const struct api_field api_tx_fields[];
-/* writes (h_write.c) */
-void api_subscriptions_ls(struct api_req *r);
-void api_subscriptions_create(struct api_req *r);
-void api_subscriptions_rm(struct api_req *r);
-void api_templates_create(struct api_req *r);
-void api_templates_put(struct api_req *r);
-void api_templates_rm(struct api_req *r);
-void api_campaigns_create(struct api_req *r);
-void api_campaigns_test(struct api_req *r);
-void api_campaigns_preview(struct api_req *r);
-void api_campaigns_deliveries(struct api_req *r);
-void api_relays_create(struct api_req *r);
-void api_relays_rm(struct api_req *r);
-void api_dkim_create(struct api_req *r);
-void api_dkim_rm(struct api_req *r);
-
-/* imports over HTTP (h_imports.c) */
-void api_imports_create(struct api_req *r);
-void api_imports_get(struct api_req *r);
-void api_imports_rejects(struct api_req *r);
-
-/* the email a {subscriber} path segment names (h_resources.c); 0 or -1 with the answer set */
-int api__subscriber_ref(struct api_req *r, char email[256]);
-
-/* request decoding shared with the fuzzer: the fields of POST /api/v1/subscribers */
-extern const struct api_field api_subscriber_fields[];
 
 #endif

@@ -32,6 +32,9 @@ int api_err_set(struct api_err *err, int status, const char *code, const char *f
     return -1;
 }
 
+/* api_no_fields - a body with no members: {} (or none, where the body is optional) */
+const struct api_field api_no_fields[] = { { NULL, 0, false, 0, 0, 0 } };
+
 /* api_error_json - the error envelope for ERR, a new reference. */
 json_t *api_error_json(const struct api_err *err)
 {

@@ -7,6 +7,7 @@
  *                  wrong types, missing required fields, lengths and ranges
  * api_json_str / api_json_int / api_json_bool  a checked field's value (or a default)
  * api_error_json   {"error":{"code":…,"message":…[,"field":…]}}
+ * api_no_fields    the field table of a body that may only be {}
  *
  * Both decoders return 0, or -1 with ERR filled: an HTTP status (400), a
  * code, a one-line message naming the field and never echoing more than a
@@ -42,6 +43,8 @@ struct api_err {
     char field[64];
     char message[256];
 };
+
+extern const struct api_field api_no_fields[];
 
 int api_json_parse(const char *body, size_t len, json_t **out, struct api_err *err);
 int api_json_check(json_t *obj, const struct api_field *fields, struct api_err *err);

@@ -9,18 +9,20 @@
  * api_query_only   refuse (400) query arguments not in ALLOWED; 0 or -1
  * api_body         the body decoded and checked against FIELDS (an empty
  *                  optional body is {}); -1 with the 400 answer set
+ * api_body_refs    the same where the named members may be ids (numbers) or names
  * api_reply_json   answer STATUS with J (the reference is taken)
  * api_reply_items  answer 200 with {"items": ARRAY}
  * api_reply_error  answer with the error envelope
  * api_reply_err    the same from a decoding error
  * api_reply_store  the same from a store error: 404, 409, 400, or 503 (the
  *                  database's own words are logged, never sent)
+ * api_reply_stored a store call's outcome: its JSON with STATUS, or its error
  * api_reply_page   answer with an HTML page (the buffer is taken)
  * api_reply_text   answer with text of content type TYPE (the buffer is taken)
  * api_reply_empty  answer STATUS with no body (204)
  * api_reply_redirect  answer STATUS (302) with a Location header
  * api_token_key    the installation's token HMAC key; 0 or -1 (503 set)
- * api_http_metrics append the HTTP counters in Prometheus text format
+ * api_http_metrics append the HTTP counters in Prometheus text format (metrics.c)
  * api_conninfo     the database the server uses (for work that outlives a request)
  */
 #ifndef POSTINO_API_REQUEST_H
@@ -40,6 +42,8 @@
 
 struct api_server;
 struct MHD_Connection;
+
+#define API_ITEMS 0   /* api_reply_stored's STATUS for a collection: 200 with {"items": …} */
 
 struct api_req {
     struct api_server *srv;
@@ -68,6 +72,7 @@ const char *api_param(struct api_req *r, size_t i);
 const char *api_query(struct api_req *r, const char *name);
 int api_query_only(struct api_req *r, const char *const *allowed);
 int api_body(struct api_req *r, const struct api_field *fields, json_t **out);
+int api_body_refs(struct api_req *r, const struct api_field *fields, const char *const *refs, json_t **out);
 
 void api_reply_json(struct api_req *r, int status, json_t *j);
 void api_reply_items(struct api_req *r, json_t *array);
@@ -75,6 +80,7 @@ void api_reply_error(struct api_req *r, int status, const char *code, const char
     __attribute__((format(printf, 5, 6)));
 void api_reply_err(struct api_req *r, const struct api_err *e);
 void api_reply_store(struct api_req *r, const struct store_err *e);
+void api_reply_stored(struct api_req *r, int rc, json_t **jp, const struct store_err *e, int status);
 void api_reply_page(struct api_req *r, int status, struct buf *html);
 void api_reply_text(struct api_req *r, int status, const char *type, struct buf *text);
 void api_reply_empty(struct api_req *r, int status);

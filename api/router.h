@@ -36,12 +36,16 @@ enum api_body {
                             the login and content type are checked before the body is read */
 };
 
+/* api_route.flags */
+#define API_FORGET_LOGINS 1u   /* a success changes a user or a token: the login cache is emptied */
+
 struct api_route {
     const char *method;
     const char *pattern;
     enum api_access access;
     enum api_body body;
     api_handler_fn fn;
+    unsigned flags;        /* API_FORGET_LOGINS */
 };
 
 struct api_match {

@@ -1,13 +1,19 @@
 /*
- * routes - every route the API serves. api/openapi.yaml describes exactly
- * these (tests/unit/api/test_openapi.c checks both ways).
+ * routes - every route the API serves: method, pattern, who may call it,
+ * what body it takes, its handler, and its flags. api/openapi.yaml describes
+ * exactly these (tests/unit/api/test_openapi.c checks both ways).
+ *
+ * R_LOGINS marks a route whose success changes a user or a token: the server
+ * empties its login cache after it, so no login believed from the cache
+ * outlives the change.
  */
 #include <stddef.h>
 
 #include "api/handlers.h"
 #include "api/router.h"
 
-#define R(m, p, a, b, f) { m, p, a, b, f }
+#define R(m, p, a, b, f) { m, p, a, b, f, 0 }
+#define R_LOGINS(m, p, a, b, f) { m, p, a, b, f, API_FORGET_LOGINS }
 
 const struct api_route api_routes[] = {
     R("GET", "/healthz", API_PUBLIC, API_BODY_NONE, api_healthz),
@@ -44,18 +50,18 @@ const struct api_route api_routes[] = {
     R("GET", "/api/v1/bounces/{bounce}", API_USER, API_BODY_NONE, api_bounces_get),
 
     R("GET", "/api/v1/users", API_ADMIN, API_BODY_NONE, api_users_ls),
-    R("POST", "/api/v1/users", API_ADMIN, API_BODY_JSON, api_users_create),
+    R_LOGINS("POST", "/api/v1/users", API_ADMIN, API_BODY_JSON, api_users_create),
     R("GET", "/api/v1/users/{user}", API_ADMIN, API_BODY_NONE, api_users_get),
-    R("DELETE", "/api/v1/users/{user}", API_ADMIN, API_BODY_NONE, api_users_rm),
-    R("POST", "/api/v1/users/{user}/disable", API_ADMIN, API_BODY_OPT_JSON, api_users_disable),
-    R("POST", "/api/v1/users/{user}/enable", API_ADMIN, API_BODY_OPT_JSON, api_users_enable),
-    R("POST", "/api/v1/users/{user}/password", API_ADMIN, API_BODY_JSON, api_users_password),
+    R_LOGINS("DELETE", "/api/v1/users/{user}", API_ADMIN, API_BODY_NONE, api_users_rm),
+    R_LOGINS("POST", "/api/v1/users/{user}/disable", API_ADMIN, API_BODY_OPT_JSON, api_users_disable),
+    R_LOGINS("POST", "/api/v1/users/{user}/enable", API_ADMIN, API_BODY_OPT_JSON, api_users_enable),
+    R_LOGINS("POST", "/api/v1/users/{user}/password", API_ADMIN, API_BODY_JSON, api_users_password),
 
     R("GET", "/api/v1/me", API_USER, API_BODY_NONE, api_me_get),
-    R("POST", "/api/v1/me/password", API_USER, API_BODY_JSON, api_me_password),
+    R_LOGINS("POST", "/api/v1/me/password", API_USER, API_BODY_JSON, api_me_password),
     R("GET", "/api/v1/me/tokens", API_USER, API_BODY_NONE, api_me_tokens_ls),
-    R("POST", "/api/v1/me/tokens", API_USER, API_BODY_OPT_JSON, api_me_tokens_create),
-    R("DELETE", "/api/v1/me/tokens/{token}", API_USER, API_BODY_NONE, api_me_tokens_rm),
+    R_LOGINS("POST", "/api/v1/me/tokens", API_USER, API_BODY_OPT_JSON, api_me_tokens_create),
+    R_LOGINS("DELETE", "/api/v1/me/tokens/{token}", API_USER, API_BODY_NONE, api_me_tokens_rm),
 
     /* confirmation, opens and clicks (h_track.c) */
     R("GET", "/c/{token}", API_PUBLIC, API_BODY_NONE, api_confirm),
@@ -64,7 +70,7 @@ const struct api_route api_routes[] = {
     /* transactional messages (h_tx.c) */
     R("POST", "/api/v1/tx", API_USER, API_BODY_JSON, api_tx_send),
     R("GET", "/api/v1/tx/{delivery}", API_USER, API_BODY_NONE, api_tx_get),
-    /* writes (h_write.c) and imports (h_imports.c); relays and DKIM keys are written by admins only */
+    /* subscriptions, imports, writes to templates and campaigns; relays and DKIM keys are written by admins only */
     R("GET", "/api/v1/subscribers/{subscriber}/subscriptions", API_USER, API_BODY_NONE, api_subscriptions_ls),
     R("POST", "/api/v1/subscribers/{subscriber}/subscriptions", API_USER, API_BODY_JSON, api_subscriptions_create),
     R("DELETE", "/api/v1/subscribers/{subscriber}/subscriptions/{list}", API_USER, API_BODY_NONE, api_subscriptions_rm),
@@ -83,5 +89,5 @@ const struct api_route api_routes[] = {
     R("POST", "/api/v1/dkim-keys", API_ADMIN, API_BODY_JSON, api_dkim_create),
     R("DELETE", "/api/v1/dkim-keys/{id}", API_ADMIN, API_BODY_NONE, api_dkim_rm),
 
-    { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL },
+    { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0 },
 };

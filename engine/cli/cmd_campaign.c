@@ -1,8 +1,12 @@
 /*
- * cmd_campaign - postino campaign create | ls | show | preview.
+ * cmd_campaign - postino campaign create | ls | show | preview | schedule |
+ * send | pause | resume | cancel | test | stats.
  *
- * Bodies are compiled when the campaign is created (inside its template
- * when it has one), so a mistake is reported then with file, line and column.
+ * Creating a campaign and sending a test message are engine functions
+ * (engine/send/campaign_ops.h) the API calls too: this file reads the
+ * options and prints the outcome. The subject and bodies are compiled when
+ * the campaign is created (inside its template when it has one), so a
+ * mistake is reported then with file (or field), line and column.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,19 +14,13 @@
 #include <unistd.h>
 
 #include "engine/cli/cli.h"
+#include "engine/send/campaign_ops.h"
 #include "engine/send/prepare.h"
-#include "engine/send/relay.h"
-#include "engine/store/relays.h"
-#include "engine/mail/template.h"
 #include "engine/store/campaigns.h"
-#include "engine/store/dkim_keys.h"
-#include "engine/store/templates.h"
 #include "engine/util/alloc.h"
 #include "engine/util/file.h"
 #include "engine/util/log.h"
 #include "engine/util/str.h"
-
-#define BODY_MAX_BYTES (8u << 20)
 
 static const char campaign_usage[] =
     "usage: postino campaign create --name N --subject S --from \"Name <addr>\" --list L [--list L2]...\n"
@@ -40,18 +38,17 @@ static const char campaign_usage[] =
     "'send' starts at once: the audience is fixed in the delivery ledger and any\n"
     "running sender ('postino send' or 'postino serve') sends it.\n";
 
-/* check_body - exit 1 naming the file, line and column unless BODY compiles (inside LAYOUT when given) */
-static void check_body(const char *path, const char *layout, const char *body, size_t len)
+/* the words for a refused campaign: a body read from a file is named by its path, as an editor would */
+static void print_refusal(const struct campaign_refusal *why, const char *html_path, const char *text_path)
 {
-    char err[TMPL_ERR_MAX];
-    struct tmpl *t = layout ? tmpl_compile_wrap(layout, strlen(layout), body, len, err, sizeof(err))
-                            : tmpl_compile(body, len, err, sizeof(err));
-    if (!t)
-        log_fatal("%s: %s", path, err);
-    tmpl_free(t);
+    bool body = why->field && strcmp(why->kind, "invalid_template") == 0 && strcmp(why->field, "subject") != 0;
+    if (body)
+        log_error("%s: %s", strcmp(why->field, "html") == 0 ? html_path : text_path, why->tmpl_err);
+    else
+        log_error("%s", why->e.msg);
 }
 
-static int campaign_create(struct cli *c, int argc, char **argv)
+static int campaign_create_cmd(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "name", required_argument, NULL, 'n' },     { "subject", required_argument, NULL, 's' },
@@ -61,80 +58,56 @@ static int campaign_create(struct cli *c, int argc, char **argv)
         { "track-opens", no_argument, NULL, 'O' },    { "track-clicks", no_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
     };
-    struct campaign_new cn = { 0 };
-    const char *from = NULL, *html_path = NULL, *text_path = NULL, *reply_to = NULL;
+    struct campaign_input ci = { 0 };
+    const char *html_path = NULL, *text_path = NULL;
     const char **lists = xcalloc((size_t)argc, sizeof(*lists));
-    char err[512], from_addr[ADDRESS_MAX + 1], reply_addr[ADDRESS_MAX + 1];
+    char err[512];
     int opt;
     while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
         switch (opt) {
-        case 'n': cn.name = optarg; break;
-        case 's': cn.subject = optarg; break;
-        case 'f': from = optarg; break;
-        case 'l': lists[cn.nlists++] = optarg; break;
-        case 't': cn.template_ref = optarg; break;
+        case 'n': ci.name = optarg; break;
+        case 's': ci.subject = optarg; break;
+        case 'f': ci.from = optarg; break;
+        case 'l': lists[ci.nlists++] = optarg; break;
+        case 't': ci.template_ref = optarg; break;
         case 'H': html_path = optarg; break;
         case 'T': text_path = optarg; break;
-        case 'r': reply_to = optarg; break;
-        case 'O': cn.track_opens = true; break;
-        case 'C': cn.track_clicks = true; break;
+        case 'r': ci.reply_to = optarg; break;
+        case 'O': ci.track_opens = true; break;
+        case 'C': ci.track_clicks = true; break;
         }
     }
     if (optind < argc)
         cli_usage(c, "unexpected argument '%s'", argv[optind]);
-    if (!cn.name || !cn.subject || !from || !html_path || !cn.nlists)
+    if (!ci.name || !ci.subject || !ci.from || !html_path || !ci.nlists)
         cli_usage(c, "campaign create needs --name, --subject, --from, --list and --html");
-    if (!str_utf8_valid(cn.name, strlen(cn.name), NULL) || !str_utf8_valid(cn.subject, strlen(cn.subject), NULL))
-        log_fatal("campaign name and subject must be valid UTF-8");
-    if (strpbrk(cn.subject, "\r\n"))
-        log_fatal("the subject must be one line");
-    char from_name[601];
-    const char *why;
-    if (address_mailbox_parse(from, from_name, sizeof(from_name), from_addr, &why) < 0)
-        log_fatal("invalid From \"%s\": %s", from, why);
-    if (!str_utf8_valid(from_name, strlen(from_name), NULL))
-        log_fatal("the From name must be valid UTF-8");
-    cn.from_name = from_name;
-    cn.from_addr = from_addr;
-    if (reply_to) {
-        cli_email_arg(reply_to, reply_addr);
-        cn.reply_to = reply_addr;
-    }
     struct buf html = BUF_INIT, text = BUF_INIT;
-    if (file_read(html_path, BODY_MAX_BYTES, &html, err, sizeof(err)) < 0 ||
-        (text_path && file_read(text_path, BODY_MAX_BYTES, &text, err, sizeof(err)) < 0))
+    if (file_read(html_path, CAMPAIGN_BODY_MAX, &html, err, sizeof(err)) < 0 ||
+        (text_path && file_read(text_path, CAMPAIGN_BODY_MAX, &text, err, sizeof(err)) < 0))
         log_fatal("%s", err);
-    PGconn *conn = cli_db(c);
-    struct store_err e;
-    json_t *tmpl = NULL;
-    if (cn.template_ref && store_template_get(conn, cn.template_ref, &tmpl, &e) < 0)
-        return cli_fail(&e);
-    const char *layout_text = tmpl ? json_string_value(json_object_get(tmpl, "text")) : NULL;
-    check_body(html_path, tmpl ? json_string_value(json_object_get(tmpl, "html")) : NULL, html.data, html.len);
-    if (text_path)
-        check_body(text_path, layout_text, text.data, text.len);
-    cn.html = html.data;
-    cn.text = text_path ? text.data : NULL;
-    cn.lists = lists;
-    json_t *out;
-    int rc = store_campaign_create(conn, &cn, &out, &e);
-    json_decref(tmpl);
+    ci.html = buf_cstr(&html);
+    ci.text = text_path ? buf_cstr(&text) : NULL;
+    ci.lists = lists;
+    struct campaign_checked cc;
+    struct campaign_refusal why;
+    json_t *out = NULL, *warnings = NULL, *w;
+    int rc = campaign_check(&ci, &cc, &why);
+    if (rc == 0)
+        rc = campaign_create(cli_db(c), &cc, &out, &warnings, &why);
     buf_free(&html);
     buf_free(&text);
     xfree(lists);
-    if (rc < 0)
-        return cli_fail(&e);
-    size_t nkeys = 0;
-    struct dkim_row *rows;
-    if (store_dkim_signing(conn, address_domain(from_addr), &rows, &nkeys, &e) == 0)
-        dkim_rows_free(rows, nkeys);
-    if (nkeys == 0)
-        log_warn("no DKIM key for %s: messages will go unsigned ('postino dkim add %s')", address_domain(from_addr),
-                 address_domain(from_addr));
+    if (rc < 0) {
+        print_refusal(&why, html_path, text_path);
+        return 1;
+    }
+    size_t i;
+    json_array_foreach(warnings, i, w) log_warn("%s", json_string_value(w));
     if (c->json)
         cli_print_json(out);
     else
-        printf("created campaign %lld \"%s\" (draft)\n", json_integer_value(json_object_get(out, "id")), cn.name);
+        printf("created campaign %lld \"%s\" (draft)\n", json_integer_value(json_object_get(out, "id")), ci.name);
+    json_decref(warnings);
     json_decref(out);
     return 0;
 }
@@ -368,15 +341,15 @@ static int campaign_cancel(struct cli *c, int argc, char **argv)
     return campaign_move(c, argc, argv, CAMPAIGN_CANCEL);
 }
 
-/* campaign_test - render for ADDR (a subscriber's values when ADDR is one) and send it now. */
-static int campaign_test(struct cli *c, int argc, char **argv)
+/* campaign_test_cmd - campaign_test_send to ADDR (a subscriber's values when ADDR is one); 1 when it was not taken. */
+static int campaign_test_cmd(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "to", required_argument, NULL, 't' }, { "relay", required_argument, NULL, 'r' },
         { "help", no_argument, NULL, 'h' },     { NULL, 0, NULL, 0 },
     };
     const char *to = NULL, *relay = NULL;
-    char email[ADDRESS_MAX + 1], err[1024];
+    char email[ADDRESS_MAX + 1];
     int opt;
     while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
         if (opt == 't')
@@ -388,43 +361,33 @@ static int campaign_test(struct cli *c, int argc, char **argv)
     if (!to)
         cli_usage(c, "campaign test needs --to ADDR");
     cli_email_arg(to, email);
-    PGconn *conn = cli_db(c);
     struct store_err e;
-    struct relay_def *defs;
-    size_t ndefs;
-    if (store_relay_load(conn, relay, &defs, &ndefs, &e) < 0)
+    struct campaign_test t;
+    if (campaign_test_send(cli_db(c), id, email, relay, &t, &e) < 0)
         return cli_fail(&e);
-    struct buf msg = BUF_INIT;
-    struct compose_for_info info;
-    if (compose_for(conn, id, email, true, "test", &msg, &info, err, sizeof(err)) < 0)
-        log_fatal("%s", err);
-    if (info.unsigned_warning)
-        log_warn("no DKIM key for %s: the message is unsigned", address_domain(info.from_addr));
-    struct relay_answer ans;
-    int rc = relay_send_one(&defs[0], info.from_addr, email, msg.data, msg.len, &ans) == 0 ? 0 : 1;
+    if (!t.signed_dkim)
+        log_warn("no DKIM key for %s: the message is unsigned", address_domain(t.from_addr));
+    const struct relay_answer *ans = &t.ans;
     if (c->json) {
-        json_t *j = json_pack("{s:b,s:s,s:s,s:i,s:s,s:s,s:s}", "accepted", ans.ok, "relay", defs[0].name, "stage",
-                              ans.stage, "code", ans.code, "enhanced", ans.enhanced, "text", ans.text, "queue_id",
-                              ans.queue_id);
+        json_t *j = json_pack("{s:b,s:s,s:s,s:i,s:s,s:s,s:s}", "accepted", ans->ok, "relay", t.relay, "stage",
+                              ans->stage, "code", ans->code, "enhanced", ans->enhanced, "text", ans->text, "queue_id",
+                              ans->queue_id);
         cli_print_json(j);
         json_decref(j);
-    } else if (rc == 0) {
-        printf("test message sent to %s through %s: %d %s %s\n", email, defs[0].name, ans.code, ans.enhanced,
-               ans.text);
+    } else if (ans->ok) {
+        printf("test message sent to %s through %s: %d %s %s\n", email, t.relay, ans->code, ans->enhanced, ans->text);
     }
-    if (rc != 0)
-        log_error("test message to %s not sent: %s %d %s", email, ans.stage, ans.code, ans.text);
-    buf_free(&msg);
-    relay_defs_free(defs, ndefs);
-    return rc;
+    if (!ans->ok)
+        log_error("test message to %s not sent: %s %d %s", email, ans->stage, ans->code, ans->text);
+    return ans->ok ? 0 : 1;
 }
 
 static const struct cli_command campaign_commands[] = {
-    { "create", campaign_create, NULL },     { "ls", campaign_ls, NULL },
+    { "create", campaign_create_cmd, NULL }, { "ls", campaign_ls, NULL },
     { "show", campaign_show, NULL },         { "preview", campaign_preview, NULL },
     { "schedule", campaign_schedule, NULL }, { "send", campaign_send, NULL },
     { "pause", campaign_pause, NULL },       { "resume", campaign_resume, NULL },
-    { "cancel", campaign_cancel, NULL },     { "test", campaign_test, NULL },
+    { "cancel", campaign_cancel, NULL },     { "test", campaign_test_cmd, NULL },
     { "stats", campaign_stats, NULL },       { NULL, NULL, NULL },
 };
 

@@ -294,3 +294,21 @@ int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct stor
                             1, &id);
     return store_json_row(conn, res, out, e, "cannot read campaign", "no campaign %s", id);
 }
+
+/*
+ * store_campaign_send_at_check - STORE_ERR_INVALID unless WHEN is a finite
+ * timestamptz (any data error is the input's): a time to schedule at.
+ */
+int store_campaign_send_at_check(PGconn *conn, const char *when, struct store_err *e)
+{
+    PGresult *res = pg_exec(conn, "SELECT isfinite($1::timestamptz)", 1, &when);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = strncmp(pg_sqlstate(res), "22", 2) == 0
+                 ? store_fail(e, STORE_ERR_INVALID, "cannot understand the time \"%s\"", when)
+                 : store_fail_db(e, conn, res, "cannot check a time");
+    else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        rc = store_fail(e, STORE_ERR_INVALID, "the time \"%s\" is not a finite time", when);
+    PQclear(res);
+    return rc;
+}

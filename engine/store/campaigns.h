@@ -6,6 +6,7 @@
  *                        transactional campaigns (kind "tx", engine/store/tx.h) are not listed
  * store_campaign_get     one campaign with bodies, its template and its lists
  * store_campaign_move    a lifecycle action: schedule, send, pause, resume, cancel
+ * store_campaign_send_at_check  is a text a finite time PostgreSQL understands (a schedule's time)
  * store_campaign_stats   counters, rate, ETA, opens and clicks of one campaign
  * store_campaign_start   materialise the audience into deliveries and mark it running
  *
@@ -50,6 +51,7 @@ enum campaign_action { CAMPAIGN_SCHEDULE, CAMPAIGN_SEND, CAMPAIGN_PAUSE, CAMPAIG
  */
 int store_campaign_move(PGconn *conn, const char *id, enum campaign_action action, const char *at, json_t **out,
                         struct store_err *e);
+int store_campaign_send_at_check(PGconn *conn, const char *when, struct store_err *e);
 int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct store_err *e);
 
 /* The statement that materialises campaign $1's audience (used by send and by the scheduler). */

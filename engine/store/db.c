@@ -75,3 +75,12 @@ void db_target_free(struct db_target *t)
     xfree(t->conninfo);
     t->conninfo = NULL;
 }
+
+/* db_ping - 0 when the database answers a query. */
+int db_ping(PGconn *conn, struct store_err *e)
+{
+    PGresult *res = pg_exec(conn, "SELECT 1", 0, NULL);
+    int rc = pg_ok(res) ? STORE_OK : store_fail_db(e, conn, res, "database check failed");
+    PQclear(res);
+    return rc;
+}

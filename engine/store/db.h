@@ -8,6 +8,7 @@
  *                    pending migrations; for a named server refuse to work on
  *                    an out-of-date schema (the operator runs db migrate)
  * db_target_free     release a target
+ * db_ping            is the database answering a query
  *
  * Errors come back as one line naming the server, never its password.
  */
@@ -19,6 +20,7 @@
 #include <stddef.h>
 
 #include "engine/store/cluster.h"
+#include "engine/store/store.h"
 
 struct db_target {
     char *conninfo;
@@ -40,5 +42,6 @@ int db_target_resolve(const char *cli_db, const struct db_settings *s, struct db
                       size_t errlen);
 PGconn *db_open(struct db_target *t, enum db_open_mode mode, char *err, size_t errlen);
 void db_target_free(struct db_target *t);
+int db_ping(PGconn *conn, struct store_err *e);
 
 #endif

@@ -4,7 +4,9 @@
  * Listing streams rows in libpq's single-row mode, so listing a million
  * subscribers holds one row in memory at a time.
  */
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/store/lists.h"
@@ -155,6 +157,24 @@ int store_subscriber_get_id(PGconn *conn, const char *id, json_t **out, struct s
         return store_fail(e, STORE_ERR_NOTFOUND, "no subscriber \"%s\"", id);
     PGresult *res = pg_exec(conn, "SELECT " SUBSCRIBER_JSON " FROM subscribers s WHERE s.id = $1::bigint", 1, &id);
     return store_json_row(conn, res, out, e, "cannot read subscriber", "no subscriber %s", id);
+}
+
+/* store_subscriber_email - EMAIL of subscriber ID; NOTFOUND when ID is no subscriber's. */
+int store_subscriber_email(PGconn *conn, const char *id, char email[256], struct store_err *e)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 18 || strspn(id, "0123456789") != n)
+        return store_fail(e, STORE_ERR_NOTFOUND, "no subscriber \"%s\"", id);
+    PGresult *res = pg_exec(conn, "SELECT email FROM subscribers WHERE id = $1::bigint", 1, &id);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot read subscriber");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no subscriber %s", id);
+    else
+        snprintf(email, 256, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return rc;
 }
 
 /* store_subscriber_rm - delete the subscriber EMAIL names. */
@@ -322,6 +342,60 @@ int store_subscription_rm(PGconn *conn, const char *email, const char *list, jso
         store_fail(e, STORE_ERR_NOTFOUND, "no subscriber %s", email);
     else if (pg_ok(res) && strcmp(PQgetvalue(res, 0, 1), "f") == 0)
         store_fail(e, STORE_ERR_NOTFOUND, "no list \"%s\"", list);
+    PQclear(res);
+    return rc;
+}
+
+/* run SQL with $1 the subscriber's id and $2 the campaign's */
+static PGresult *exec_pair(PGconn *conn, const char *sql, uint64_t subscriber_id, uint64_t campaign_id)
+{
+    char sid[24], cid[24];
+    snprintf(sid, sizeof(sid), "%" PRIu64, subscriber_id);
+    snprintf(cid, sizeof(cid), "%" PRIu64, campaign_id);
+    const char *params[] = { sid, cid };
+    return pg_exec(conn, sql, 2, params);
+}
+
+/* store_subscription_unsub_info - {"email", "lists": [names], "subscribed": bool} for the pair. */
+int store_subscription_unsub_info(PGconn *conn, uint64_t subscriber_id, uint64_t campaign_id, json_t **out,
+                                  struct store_err *e)
+{
+    PGresult *res = exec_pair(conn,
+                              "SELECT json_build_object('email', s.email,"
+                              " 'lists', (SELECT coalesce(json_agg(l.name ORDER BY l.name), '[]')"
+                              "   FROM campaign_lists cl JOIN lists l ON l.id = cl.list_id"
+                              "   WHERE cl.campaign_id = c.id),"
+                              " 'subscribed', EXISTS (SELECT 1 FROM subscriptions sl JOIN campaign_lists cl"
+                              "   ON cl.list_id = sl.list_id WHERE cl.campaign_id = c.id AND sl.subscriber_id = s.id"
+                              "   AND sl.status <> 'unsubscribed'))"
+                              " FROM subscribers s, campaigns c WHERE s.id = $1::bigint AND c.id = $2::bigint",
+                              subscriber_id, campaign_id);
+    return store_json_row(conn, res, out, e, "cannot read unsubscribe link", "no such subscription");
+}
+
+/*
+ * store_subscription_unsub_campaign - mark the subscriber unsubscribed on each
+ * list of the campaign; *CHANGED how many moved.
+ */
+int store_subscription_unsub_campaign(PGconn *conn, uint64_t subscriber_id, uint64_t campaign_id, long *changed,
+                                      struct store_err *e)
+{
+    PGresult *res = exec_pair(conn,
+                              "WITH u AS (UPDATE subscriptions SET status = 'unsubscribed', updated_at = now()"
+                              "   WHERE subscriber_id = $1::bigint AND status <> 'unsubscribed'"
+                              "   AND list_id IN (SELECT list_id FROM campaign_lists WHERE campaign_id = $2::bigint)"
+                              "   AND EXISTS (SELECT 1 FROM campaigns WHERE id = $2::bigint) RETURNING 1)"
+                              " SELECT (SELECT count(*) FROM u),"
+                              "   EXISTS (SELECT 1 FROM subscribers WHERE id = $1::bigint)"
+                              "   AND EXISTS (SELECT 1 FROM campaigns WHERE id = $2::bigint)",
+                              subscriber_id, campaign_id);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot unsubscribe");
+    else if (strcmp(PQgetvalue(res, 0, 1), "t") != 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no such subscription");
+    else
+        *changed = strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return rc;
 }

@@ -6,11 +6,16 @@
  * store_subscriber_each       stream subscribers matching a filter, one JSON object per callback
  * store_subscriber_get        one subscriber with its subscriptions
  * store_subscriber_get_id     the same by id (digits only; NOTFOUND otherwise)
+ * store_subscriber_email      the email of subscriber ID (a decimal string)
  * store_subscriber_rm         delete one subscriber (and its subscriptions)
  * store_subscriber_blocklist  blocklist one subscriber and unsubscribe it everywhere
  * store_subscription_ls       a subscriber's subscriptions (list, status, dates)
  * store_subscription_set      subscribe a subscriber to one list, or change the status
  * store_subscription_rm       unsubscribe a subscriber from one list
+ * store_subscription_unsub_info     what an unsubscribe link names: the subscriber's
+ *                             email, the campaign's lists and whether the subscriber
+ *                             is still on any of them
+ * store_subscription_unsub_campaign unsubscribe a subscriber from a campaign's lists
  *
  * Emails given here are already normalised (address_normalize); lookups
  * are case-insensitive. JSON results are the caller's to json_decref().
@@ -22,6 +27,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/store/store.h"
 
@@ -48,11 +54,16 @@ int store_subscriber_each(PGconn *conn, const struct subscriber_filter *f, subsc
                           struct store_err *e);
 int store_subscriber_get(PGconn *conn, const char *email, json_t **out, struct store_err *e);
 int store_subscriber_get_id(PGconn *conn, const char *id, json_t **out, struct store_err *e);
+int store_subscriber_email(PGconn *conn, const char *id, char email[256], struct store_err *e);
 int store_subscriber_rm(PGconn *conn, const char *email, struct store_err *e);
 int store_subscriber_blocklist(PGconn *conn, const char *email, json_t **out, struct store_err *e);
 int store_subscription_ls(PGconn *conn, const char *email, json_t **out, struct store_err *e);
 int store_subscription_set(PGconn *conn, const char *email, const char *list, const char *status, bool *created,
                            json_t **out, struct store_err *e);
 int store_subscription_rm(PGconn *conn, const char *email, const char *list, json_t **out, struct store_err *e);
+int store_subscription_unsub_info(PGconn *conn, uint64_t subscriber_id, uint64_t campaign_id, json_t **out,
+                                  struct store_err *e);
+int store_subscription_unsub_campaign(PGconn *conn, uint64_t subscriber_id, uint64_t campaign_id, long *changed,
+                                      struct store_err *e);
 
 #endif

@@ -1,8 +1,9 @@
 #!/bin/bash
 # test_rules - each rule lives in one engine function: the command line and
 # the REST API refuse the same bad input, naming the same reason in the same
-# words (relays: relay_input_check; a From: address_mailbox_parse), and
-# accept the same good input with the same result.
+# words (relays: relay_input_check; campaigns: campaign_check and
+# campaign_create, a From through address_mailbox_parse), and accept the same
+# good input with the same result and the same warnings.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/integration/api_lib.sh"
 api_setup 18480
@@ -16,21 +17,29 @@ api_wait
 printf 'secret\n' > relay.pw
 js() { /usr/bin/python3 -c 'import json,sys; print(json.dumps(eval(sys.argv[1])))' "$1"; }
 
-# same_refusal CLI-OPTIONS -- API-JSON-DICT: both refuse; the API's message is the CLI's error line
-same_refusal() {
-    local cli=() api
+# refused_alike EXIT PATH STATUS CODE FIELD CLI-ARGS... -- API-JSON-DICT: postino CLI-ARGS exits EXIT
+# with "postino: error: " and the API's message as its first line; POST PATH answers STATUS with the
+# error CODE naming FIELD (-: no field). $why is the message.
+refused_alike() {
+    local want_rc=$1 path=$2 want_status=$3 want_code=$4 want_field=$5 cli=() api cli_line
+    shift 5
     while [ "$1" != "--" ]; do cli+=("$1"); shift; done
     api=$2
-    postino relay add "${cli[@]}"
-    [ "$rc" = 2 ] || fail "relay add ${cli[*]}: exit $rc, expected 2"
-    local cli_line
+    postino "${cli[@]}"
+    [ "$rc" = "$want_rc" ] || fail "${cli[*]}: exit $rc, expected $want_rc"
     cli_line=$(printf '%s\n' "$err" | head -1)
-    req POST /api/v1/relays "$(js "$api")"
-    expect_code 400
-    local why
+    req POST "$path" "$(js "$api")"
+    if [ "$want_field" = - ]; then
+        expect_error "$want_status" "$want_code"
+    else
+        expect_error "$want_status" "$want_code" "$want_field"
+    fi
     why=$(jq_get "$body" "j['error']['message']")
     [ "$cli_line" = "postino: error: $why" ] || fail "the CLI says '$cli_line', the API '$why'"
 }
+
+# same_refusal RELAY-ADD-OPTIONS -- API-JSON-DICT: a relay refused alike (a usage error for the CLI)
+same_refusal() { refused_alike 2 /api/v1/relays 400 invalid_field - relay add "$@"; }
 
 check "relays: the CLI and the API refuse the same values with the same words"
 same_refusal r1 --host 'a b' -- "{'name': 'r1', 'host': 'a b'}"
@@ -57,19 +66,56 @@ expect_code 201
 [ "$(psql_q "SELECT count(DISTINCT (host, port, tls, tls_verify, username, password IS NULL, max_conns, max_per_conn, rate, quota, quota_period)) || ' ' || min(port) || ' ' || min(rate) || ' ' || min(extract(epoch FROM quota_period))::int FROM relays")" = "1 465 10 1800" ] ||
     fail "the two relays differ: $(psql_q "SELECT name, host, port, tls, max_conns, max_per_conn, rate, quota, quota_period FROM relays")"
 
-check "a campaign's From: the CLI and the API give the same reason"
+# same_campaign_refusal STATUS CODE FIELD CAMPAIGN-CREATE-OPTIONS -- API-JSON-DICT: a campaign refused alike
+same_campaign_refusal() {
+    local want_status=$1 want_code=$2 want_field=$3
+    shift 3
+    refused_alike 1 /api/v1/campaigns "$want_status" "$want_code" "$want_field" campaign create "$@"
+}
+
+check "campaigns: the CLI and the API refuse the same input with the same words"
 postino list create news
 printf '<p>Hello</p>\n' > body.html
 for from in 'News <news@example.com' 'not an address' 'News <news@example.com> trailing' 'News <@example.com>'; do
-    postino campaign create --name C --subject S --from "$from" --list news --html body.html
-    [ "$rc" = 1 ] || fail "campaign create --from '$from': exit $rc"
-    cli_err=$err
-    req POST /api/v1/campaigns "$(js "{'name': 'C', 'subject': 'S', 'from': '''$from''', 'lists': ['news'], 'html': 'x'}")"
-    expect_error 400 invalid_field from
-    why=$(jq_get "$body" "j['error']['message'].split('is not a valid sender: ', 1)[1]")
-    [ -n "$why" ] || fail "no reason in the API's answer: $body"
-    case "$cli_err" in *"invalid From \"$from\": $why") ;; *) fail "the CLI says '$cli_err', the API '$why'" ;; esac
+    same_campaign_refusal 400 invalid_field from --name C --subject S --from "$from" --list news --html body.html -- \
+        "{'name': 'C', 'subject': 'S', 'from': '''$from''', 'lists': ['news'], 'html': 'x'}"
 done
+same_campaign_refusal 400 invalid_field reply_to --name C --subject S --from news@example.com --reply-to '@@' \
+    --list news --html body.html -- \
+    "{'name': 'C', 'subject': 'S', 'from': 'news@example.com', 'reply_to': '@@', 'lists': ['news'], 'html': 'x'}"
+same_campaign_refusal 400 invalid_template subject --name C --subject 'Hi {{ oops' --from news@example.com \
+    --list news --html body.html -- \
+    "{'name': 'C', 'subject': 'Hi {{ oops', 'from': 'news@example.com', 'lists': ['news'], 'html': 'x'}"
+case "$why" in "the subject does not compile: line 1, column "*) ;; *) fail "no line and column for the subject: '$why'" ;; esac
+same_campaign_refusal 400 invalid_field subject --name C --subject $'two\nlines' --from news@example.com \
+    --list news --html body.html -- \
+    "{'name': 'C', 'subject': 'two\\nlines', 'from': 'news@example.com', 'lists': ['news'], 'html': 'x'}"
+[ "$why" = "the subject must be one line" ] || fail "a two-line subject: '$why'"
+same_campaign_refusal 404 not_found - --name C --subject S --from news@example.com --list nolist --html body.html -- \
+    "{'name': 'C', 'subject': 'S', 'from': 'news@example.com', 'lists': ['nolist'], 'html': 'x'}"
+[ "$why" = 'no list "nolist"' ] || fail "an unknown list: '$why'"
+same_campaign_refusal 404 not_found - --name C --subject S --from news@example.com --list news --template nosuch \
+    --html body.html -- \
+    "{'name': 'C', 'subject': 'S', 'from': 'news@example.com', 'lists': ['news'], 'template': 'nosuch', 'html': 'x'}"
+[ "$why" = 'no template "nosuch"' ] || fail "an unknown template: '$why'"
 [ "$(psql_q "SELECT count(*) FROM campaigns")" = 0 ] || fail "a refused campaign was stored"
+
+check "campaigns: the CLI and the API warn alike of a From domain with no DKIM key, and not when it has one"
+postino campaign create --name C --subject S --from news@nokeys.example --list news --html body.html
+expect_rc 0
+[ "$err" = "postino: warning: no DKIM key for nokeys.example: messages will go unsigned" ] ||
+    fail "the CLI's warning: '$err'"
+req POST /api/v1/campaigns "$(js "{'name': 'C', 'subject': 'S', 'from': 'news@nokeys.example', 'lists': ['news'], 'html': 'x'}")"
+expect_code 201
+expect_json "j['warnings']" "['no DKIM key for nokeys.example: messages will go unsigned']"
+postino dkim add signed.example
+expect_rc 0
+postino campaign create --name C --subject S --from news@signed.example --list news --html body.html
+expect_rc 0
+[ -z "$err" ] || fail "a warning for a domain with a key: '$err'"
+req POST /api/v1/campaigns "$(js "{'name': 'C', 'subject': 'S', 'from': 'news@signed.example', 'lists': ['news'], 'html': 'x'}")"
+expect_code 201
+expect_json "j['warnings']" "[]"
+[ "$(psql_q "SELECT count(*) FROM campaigns")" = 4 ] || fail "campaigns stored: $(psql_q "SELECT count(*) FROM campaigns")"
 
 finish

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -16,13 +17,13 @@ static void h_c(struct api_req *r) { (void)r; }
 static void h_d(struct api_req *r) { (void)r; }
 
 static const struct api_route table[] = {
-    { "GET", "/api/v1/lists", API_USER, API_BODY_NONE, h_a },
-    { "POST", "/api/v1/lists", API_USER, API_BODY_JSON, h_b },
-    { "GET", "/api/v1/lists/{list}", API_USER, API_BODY_NONE, h_c },
-    { "POST", "/api/v1/campaigns/{id}/send", API_USER, API_BODY_OPT_JSON, h_d },
-    { "GET", "/a/{x}/b/{y}", API_PUBLIC, API_BODY_NONE, h_a },
-    { "GET", "/o/{t}.gif", API_PUBLIC, API_BODY_NONE, h_b },
-    { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL },
+    { "GET", "/api/v1/lists", API_USER, API_BODY_NONE, h_a, 0 },
+    { "POST", "/api/v1/lists", API_USER, API_BODY_JSON, h_b, 0 },
+    { "GET", "/api/v1/lists/{list}", API_USER, API_BODY_NONE, h_c, 0 },
+    { "POST", "/api/v1/campaigns/{id}/send", API_USER, API_BODY_OPT_JSON, h_d, 0 },
+    { "GET", "/a/{x}/b/{y}", API_PUBLIC, API_BODY_NONE, h_a, 0 },
+    { "GET", "/o/{t}.gif", API_PUBLIC, API_BODY_NONE, h_b, 0 },
+    { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0 },
 };
 
 static void test_router_table(void **state)
@@ -111,12 +112,37 @@ static void test_router_api_access(void **state)
     }
 }
 
+static void test_router_api_writes_to_users_and_tokens_forget_logins(void **state)
+{
+    (void)state;
+    /* exactly the writes to users and to one's own password and tokens empty the login cache */
+    static const char *const forgetting[] = {
+        "POST /api/v1/users",           "DELETE /api/v1/users/{user}",          "POST /api/v1/users/{user}/disable",
+        "POST /api/v1/users/{user}/enable", "POST /api/v1/users/{user}/password", "POST /api/v1/me/password",
+        "POST /api/v1/me/tokens",       "DELETE /api/v1/me/tokens/{token}",     NULL,
+    };
+    size_t flagged = 0, listed = 0;
+    while (forgetting[listed])
+        listed++;
+    for (size_t i = 0; api_routes[i].method; i++) {
+        char name[200];
+        snprintf(name, sizeof(name), "%s %s", api_routes[i].method, api_routes[i].pattern);
+        bool listed_here = false;
+        for (size_t k = 0; forgetting[k]; k++)
+            listed_here |= strcmp(forgetting[k], name) == 0;
+        assert_int_equal(!!(api_routes[i].flags & API_FORGET_LOGINS), listed_here);
+        flagged += listed_here;
+    }
+    assert_int_equal(flagged, listed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_router_table),
         cmocka_unit_test(test_router_api_table_is_unambiguous),
         cmocka_unit_test(test_router_api_access),
+        cmocka_unit_test(test_router_api_writes_to_users_and_tokens_forget_logins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,18 @@
 /*
- * h_resources - lists, subscribers, campaigns, templates, relays and DKIM
- * keys over the store's own functions. Input is checked here (field tables,
- * address syntax, enumerations) before the store sees it, so a store
- * failure is either "not found", "exists", a state the store refuses, or
- * the database being away.
+ * h_subscribers - subscribers and their subscriptions (postino subscriber).
+ *
+ * api_subscribers_ls         GET /api/v1/subscribers: keyset pages, filtered by
+ *                            email, list, status and attr.NAME=VALUE
+ * api_subscribers_create     POST /api/v1/subscribers: one subscriber, on lists
+ * api_subscribers_get        GET /api/v1/subscribers/{subscriber}
+ * api_subscribers_rm         DELETE /api/v1/subscribers/{subscriber}
+ * api_subscribers_blocklist  POST /api/v1/subscribers/{subscriber}/blocklist
+ * api_subscriptions_ls / _create / _rm   a subscriber's subscriptions
+ * api__subscriber_ref        the email a {subscriber} path segment names
+ *
+ * A subscriber is named by id or email, a list by id or name. Input is
+ * checked here (field tables, address syntax, enumerations) before the
+ * store sees it.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -13,92 +22,13 @@
 #include <microhttpd.h>
 
 #include "api/handlers.h"
-#include "engine/mail/dkim.h"
 #include "engine/mail/address.h"
-#include "engine/store/api_queries.h"
-#include "engine/store/campaigns.h"
-#include "engine/store/dkim_keys.h"
 #include "engine/store/lists.h"
-#include "engine/store/relays.h"
 #include "engine/store/subscribers.h"
-#include "engine/store/templates.h"
-#include "engine/util/alloc.h"
 #include "engine/util/str.h"
 
 #define SUBSCRIBERS_LIMIT_DEFAULT 100
 #define SUBSCRIBERS_LIMIT_MAX 1000
-
-/* answer a store call that yields JSON: 200 with it, or the store error */
-static void reply_stored(struct api_req *r, int rc, json_t **jp, const struct store_err *e, int status, bool items)
-{
-    json_t *j = *jp;
-    if (rc < 0)
-        api_reply_store(r, e);
-    else if (items)
-        api_reply_items(r, j);
-    else
-        api_reply_json(r, status, j);
-}
-
-/* ---- lists ---- */
-
-/* api_lists_ls - GET /api/v1/lists */
-void api_lists_ls(struct api_req *r)
-{
-    struct store_err e;
-    json_t *j = NULL;
-    PGconn *c = api_db(r);
-    if (c)
-        reply_stored(r, store_list_ls(c, &j, &e), &j, &e, 200, true);
-}
-
-static const struct api_field list_fields[] = {
-    { "name", API_FIELD_STRING, true, 200, 0, 0 },
-    { "optin", API_FIELD_STRING, false, 16, 0, 0 },
-    { "description", API_FIELD_STRING, false, 10000, 0, 0 },
-    { NULL, 0, false, 0, 0, 0 },
-};
-
-/* api_lists_create - POST /api/v1/lists */
-void api_lists_create(struct api_req *r)
-{
-    json_t *in, *j = NULL;
-    struct store_err e;
-    if (api_body(r, list_fields, &in) < 0)
-        return;
-    const char *name = api_json_str(in, "name", ""), *optin = api_json_str(in, "optin", "single");
-    if (!*name)
-        api_reply_error(r, 400, "invalid_field", "name", "field \"name\" must not be empty");
-    else if (strcmp(optin, "single") != 0 && strcmp(optin, "double") != 0)
-        api_reply_error(r, 400, "invalid_field", "optin", "field \"optin\" must be \"single\" or \"double\"");
-    else if (api_db(r))
-        reply_stored(r, store_list_create(r->conn, name, optin, api_json_str(in, "description", ""), &j, &e), &j, &e,
-                     201, false);
-    json_decref(in);
-}
-
-/* api_lists_get - GET /api/v1/lists/{list} */
-void api_lists_get(struct api_req *r)
-{
-    struct store_err e;
-    json_t *j = NULL;
-    if (api_db(r))
-        reply_stored(r, store_list_get(r->conn, api_param(r, 0), &j, &e), &j, &e, 200, false);
-}
-
-/* api_lists_rm - DELETE /api/v1/lists/{list} */
-void api_lists_rm(struct api_req *r)
-{
-    struct store_err e;
-    if (!api_db(r))
-        return;
-    if (store_list_rm(r->conn, api_param(r, 0), &e) < 0)
-        api_reply_store(r, &e);
-    else
-        api_reply_empty(r, 204);
-}
-
-/* ---- subscribers ---- */
 
 /* api__subscriber_ref - the email a {subscriber} segment names (an id, or an address); 0 or -1 with the answer set */
 int api__subscriber_ref(struct api_req *r, char email[256])
@@ -114,7 +44,7 @@ int api__subscriber_ref(struct api_req *r, char email[256])
     }
     if (!api_db(r))
         return -1;
-    if (store_api_subscriber_email(r->conn, ref, email, &e) < 0) {
+    if (store_subscriber_email(r->conn, ref, email, &e) < 0) {
         api_reply_store(r, &e);
         return -1;
     }
@@ -341,7 +271,7 @@ void api_subscribers_create(struct api_req *r)
         };
         if (json_is_null(s.attribs))
             s.attribs = NULL;
-        reply_stored(r, store_subscriber_add(r->conn, &s, &j, &e), &j, &e, 201, false);
+        api_reply_stored(r, store_subscriber_add(r->conn, &s, &j, &e), &j, &e, 201);
         api_json_refs_free(lists, nlists);
     }
     json_decref(in);
@@ -356,9 +286,9 @@ void api_subscribers_get(struct api_req *r)
     json_t *j = NULL;
     if (!strchr(ref, '@')) {  /* by id: one statement, not id -> address -> row */
         if (api_db(r))
-            reply_stored(r, store_subscriber_get_id(r->conn, ref, &j, &e), &j, &e, 200, false);
+            api_reply_stored(r, store_subscriber_get_id(r->conn, ref, &j, &e), &j, &e, 200);
     } else if (api__subscriber_ref(r, email) == 0 && api_db(r)) {
-        reply_stored(r, store_subscriber_get(r->conn, email, &j, &e), &j, &e, 200, false);
+        api_reply_stored(r, store_subscriber_get(r->conn, email, &j, &e), &j, &e, 200);
     }
 }
 
@@ -369,13 +299,8 @@ void api_subscribers_rm(struct api_req *r)
     struct store_err e;
     if (api__subscriber_ref(r, email) < 0 || !api_db(r))
         return;
-    if (store_subscriber_rm(r->conn, email, &e) < 0)
-        api_reply_store(r, &e);
-    else
-        api_reply_empty(r, 204);
+    api_reply_stored(r, store_subscriber_rm(r->conn, email, &e), NULL, &e, 204);
 }
-
-static const struct api_field no_fields[] = { { NULL, 0, false, 0, 0, 0 } };
 
 /* api_subscribers_blocklist - POST /api/v1/subscribers/{subscriber}/blocklist */
 void api_subscribers_blocklist(struct api_req *r)
@@ -383,144 +308,59 @@ void api_subscribers_blocklist(struct api_req *r)
     char email[256];
     struct store_err e;
     json_t *in, *j = NULL;
-    if (api_body(r, no_fields, &in) < 0)
+    if (api_body(r, api_no_fields, &in) < 0)
         return;
     json_decref(in);
     if (api__subscriber_ref(r, email) == 0 && api_db(r))
-        reply_stored(r, store_subscriber_blocklist(r->conn, email, &j, &e), &j, &e, 200, false);
+        api_reply_stored(r, store_subscriber_blocklist(r->conn, email, &j, &e), &j, &e, 200);
 }
 
-/* ---- campaigns ---- */
-
-/* api_campaigns_ls - GET /api/v1/campaigns */
-void api_campaigns_ls(struct api_req *r)
+/* api_subscriptions_ls - GET /api/v1/subscribers/{subscriber}/subscriptions */
+void api_subscriptions_ls(struct api_req *r)
 {
+    char email[256];
     struct store_err e;
     json_t *j = NULL;
-    if (api_db(r))
-        reply_stored(r, store_campaign_ls(r->conn, &j, &e), &j, &e, 200, true);
-}
-
-/* api_campaigns_get - GET /api/v1/campaigns/{campaign} */
-void api_campaigns_get(struct api_req *r)
-{
-    struct store_err e;
-    json_t *j = NULL;
-    if (api_db(r))
-        reply_stored(r, store_campaign_get(r->conn, api_param(r, 0), &j, &e), &j, &e, 200, false);
-}
-
-/* api_campaigns_stats - GET /api/v1/campaigns/{campaign}/stats */
-void api_campaigns_stats(struct api_req *r)
-{
-    struct store_err e;
-    json_t *j = NULL;
-    if (api_db(r))
-        reply_stored(r, store_campaign_stats(r->conn, api_param(r, 0), &j, &e), &j, &e, 200, false);
-}
-
-static void campaign_move(struct api_req *r, enum campaign_action action)
-{
-    static const struct api_field schedule_fields[] = {
-        { "send_at", API_FIELD_STRING, true, 64, 0, 0 },
-        { NULL, 0, false, 0, 0, 0 },
-    };
-    struct store_err e = { .code = STORE_OK };
-    json_t *in, *j = NULL;
-    if (api_body(r, action == CAMPAIGN_SCHEDULE ? schedule_fields : no_fields, &in) < 0)
+    if (api__subscriber_ref(r, email) < 0 || !api_db(r))
         return;
-    const char *at = api_json_str(in, "send_at", NULL);
-    if (at && !*at)
-        api_reply_error(r, 400, "invalid_field", "send_at", "field \"send_at\" must be a time");
-    else if (!api_db(r))
-        ;
-    else if (at && store_api_time_check(r->conn, at, &e) < 0 && e.code == STORE_ERR_INVALID)
-        api_reply_error(r, 400, "invalid_field", "send_at", "%s", e.msg);
-    else if (at && e.code == STORE_ERR_DB)
-        api_reply_store(r, &e);
-    else
-        reply_stored(r, store_campaign_move(r->conn, api_param(r, 0), action, at, &j, &e), &j, &e, 200, false);
+    api_reply_stored(r, store_subscription_ls(r->conn, email, &j, &e), &j, &e, API_ITEMS);
+}
+
+static const struct api_field subscription_fields[] = {
+    { "list", API_FIELD_STRING, true, 200, 0, 0 },
+    { "status", API_FIELD_STRING, false, 16, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+
+/* api_subscriptions_create - POST /api/v1/subscribers/{subscriber}/subscriptions */
+void api_subscriptions_create(struct api_req *r)
+{
+    static const char *const refs[] = { "list", NULL };
+    char email[256];
+    struct store_err e;
+    json_t *in, *j = NULL;
+    bool created = false;
+    if (api_body_refs(r, subscription_fields, refs, &in) < 0)
+        return;
+    const char *list = api_json_str(in, "list", ""), *status = api_json_str(in, "status", NULL);
+    if (!*list)
+        api_reply_error(r, 400, "invalid_field", "list", "field \"list\" must name a list");
+    else if (status && strcmp(status, "confirmed") != 0 && strcmp(status, "unconfirmed") != 0)
+        api_reply_error(r, 400, "invalid_field", "status", "field \"status\" must be \"confirmed\" or \"unconfirmed\"");
+    else if (api__subscriber_ref(r, email) == 0 && api_db(r)) {
+        int rc = store_subscription_set(r->conn, email, list, status, &created, &j, &e);
+        api_reply_stored(r, rc, &j, &e, created ? 201 : 200);
+    }
     json_decref(in);
 }
 
-/* api_campaigns_schedule - POST /api/v1/campaigns/{campaign}/schedule */
-void api_campaigns_schedule(struct api_req *r)
+/* api_subscriptions_rm - DELETE /api/v1/subscribers/{subscriber}/subscriptions/{list} */
+void api_subscriptions_rm(struct api_req *r)
 {
-    campaign_move(r, CAMPAIGN_SCHEDULE);
-}
-
-/* api_campaigns_send - POST /api/v1/campaigns/{campaign}/send */
-void api_campaigns_send(struct api_req *r)
-{
-    campaign_move(r, CAMPAIGN_SEND);
-}
-
-/* api_campaigns_pause - POST /api/v1/campaigns/{campaign}/pause */
-void api_campaigns_pause(struct api_req *r)
-{
-    campaign_move(r, CAMPAIGN_PAUSE);
-}
-
-/* api_campaigns_resume - POST /api/v1/campaigns/{campaign}/resume */
-void api_campaigns_resume(struct api_req *r)
-{
-    campaign_move(r, CAMPAIGN_RESUME);
-}
-
-/* api_campaigns_cancel - POST /api/v1/campaigns/{campaign}/cancel */
-void api_campaigns_cancel(struct api_req *r)
-{
-    campaign_move(r, CAMPAIGN_CANCEL);
-}
-
-/* ---- templates, relays, DKIM keys ---- */
-
-/* api_templates_ls - GET /api/v1/templates */
-void api_templates_ls(struct api_req *r)
-{
+    char email[256];
     struct store_err e;
     json_t *j = NULL;
-    if (api_db(r))
-        reply_stored(r, store_template_ls(r->conn, &j, &e), &j, &e, 200, true);
-}
-
-/* api_templates_get - GET /api/v1/templates/{template} */
-void api_templates_get(struct api_req *r)
-{
-    struct store_err e;
-    json_t *j = NULL;
-    if (api_db(r))
-        reply_stored(r, store_template_get(r->conn, api_param(r, 0), &j, &e), &j, &e, 200, false);
-}
-
-/* api_relays_ls - GET /api/v1/relays */
-void api_relays_ls(struct api_req *r)
-{
-    struct store_err e;
-    json_t *j = NULL;
-    if (api_db(r))
-        reply_stored(r, store_relay_ls(r->conn, &j, &e), &j, &e, 200, true);
-}
-
-/* api_dkim_ls - GET /api/v1/dkim-keys */
-void api_dkim_ls(struct api_req *r)
-{
-    struct store_err e;
-    json_t *j = NULL, *k;
-    size_t i;
-    if (!api_db(r))
+    if (api__subscriber_ref(r, email) < 0 || !api_db(r))
         return;
-    if (store_dkim_ls(r->conn, &j, &e) < 0)
-        return api_reply_store(r, &e);
-    /* the DNS record to publish, as postino dkim record prints it */
-    json_array_foreach(j, i, k) {
-        enum dkim_alg alg = DKIM_RSA_SHA256;
-        const char *pub = json_string_value(json_object_get(k, "public_key"));
-        struct buf rec = BUF_INIT;
-        dkim_alg_parse(json_string_value(json_object_get(k, "algorithm")), &alg);
-        dkim_txt_record(&rec, alg, pub ? pub : "");
-        json_object_set_new(k, "record", json_string(buf_cstr(&rec)));
-        buf_free(&rec);
-    }
-    api_reply_items(r, j);
+    api_reply_stored(r, store_subscription_rm(r->conn, email, api_param(r, 1), &j, &e), &j, &e, 200);
 }

@@ -1,0 +1,259 @@
+/*
+ * h_campaigns - campaigns (postino campaign).
+ *
+ * api_campaigns_ls / _get / _stats   every campaign; one with its bodies; its counters
+ * api_campaigns_schedule / _send / _pause / _resume / _cancel   the lifecycle moves
+ * api_campaigns_create       POST /api/v1/campaigns: a draft (campaign_create)
+ * api_campaigns_test         one message composed now and sent through a relay
+ *                            (campaign_test_send)
+ * api_campaigns_preview      one message composed now, answered as message/rfc822
+ * api_campaigns_deliveries   the ledger of a campaign, by keyset page
+ *
+ * A campaign is named by id; lists and the template by id or name.
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "api/handlers.h"
+#include "engine/mail/address.h"
+#include "engine/send/campaign_ops.h"
+#include "engine/send/prepare.h"
+#include "engine/store/campaigns.h"
+#include "engine/store/deliveries.h"
+#include "engine/util/log.h"
+#include "engine/util/str.h"
+
+#define DELIVERIES_LIMIT_DEFAULT 100
+#define DELIVERIES_LIMIT_MAX 1000
+
+/* api_campaigns_ls - GET /api/v1/campaigns */
+void api_campaigns_ls(struct api_req *r)
+{
+    struct store_err e;
+    json_t *j = NULL;
+    if (api_db(r))
+        api_reply_stored(r, store_campaign_ls(r->conn, &j, &e), &j, &e, API_ITEMS);
+}
+
+/* api_campaigns_get - GET /api/v1/campaigns/{campaign} */
+void api_campaigns_get(struct api_req *r)
+{
+    struct store_err e;
+    json_t *j = NULL;
+    if (api_db(r))
+        api_reply_stored(r, store_campaign_get(r->conn, api_param(r, 0), &j, &e), &j, &e, 200);
+}
+
+/* api_campaigns_stats - GET /api/v1/campaigns/{campaign}/stats */
+void api_campaigns_stats(struct api_req *r)
+{
+    struct store_err e;
+    json_t *j = NULL;
+    if (api_db(r))
+        api_reply_stored(r, store_campaign_stats(r->conn, api_param(r, 0), &j, &e), &j, &e, 200);
+}
+
+static void campaign_move(struct api_req *r, enum campaign_action action)
+{
+    static const struct api_field schedule_fields[] = {
+        { "send_at", API_FIELD_STRING, true, 64, 0, 0 },
+        { NULL, 0, false, 0, 0, 0 },
+    };
+    struct store_err e = { .code = STORE_OK };
+    json_t *in, *j = NULL;
+    if (api_body(r, action == CAMPAIGN_SCHEDULE ? schedule_fields : api_no_fields, &in) < 0)
+        return;
+    const char *at = api_json_str(in, "send_at", NULL);
+    if (at && !*at)
+        api_reply_error(r, 400, "invalid_field", "send_at", "field \"send_at\" must be a time");
+    else if (!api_db(r))
+        ;
+    else if (at && store_campaign_send_at_check(r->conn, at, &e) < 0 && e.code == STORE_ERR_INVALID)
+        api_reply_error(r, 400, "invalid_field", "send_at", "%s", e.msg);
+    else if (at && e.code == STORE_ERR_DB)
+        api_reply_store(r, &e);
+    else
+        api_reply_stored(r, store_campaign_move(r->conn, api_param(r, 0), action, at, &j, &e), &j, &e, 200);
+    json_decref(in);
+}
+
+/* api_campaigns_schedule - POST /api/v1/campaigns/{campaign}/schedule */
+void api_campaigns_schedule(struct api_req *r)
+{
+    campaign_move(r, CAMPAIGN_SCHEDULE);
+}
+
+/* api_campaigns_send - POST /api/v1/campaigns/{campaign}/send */
+void api_campaigns_send(struct api_req *r)
+{
+    campaign_move(r, CAMPAIGN_SEND);
+}
+
+/* api_campaigns_pause - POST /api/v1/campaigns/{campaign}/pause */
+void api_campaigns_pause(struct api_req *r)
+{
+    campaign_move(r, CAMPAIGN_PAUSE);
+}
+
+/* api_campaigns_resume - POST /api/v1/campaigns/{campaign}/resume */
+void api_campaigns_resume(struct api_req *r)
+{
+    campaign_move(r, CAMPAIGN_RESUME);
+}
+
+/* api_campaigns_cancel - POST /api/v1/campaigns/{campaign}/cancel */
+void api_campaigns_cancel(struct api_req *r)
+{
+    campaign_move(r, CAMPAIGN_CANCEL);
+}
+
+static const struct api_field campaign_fields[] = {
+    { "name", API_FIELD_STRING, true, 200, 0, 0 },
+    { "subject", API_FIELD_STRING, false, 998, 0, 0 },
+    { "from", API_FIELD_STRING, true, 600, 0, 0 },
+    { "reply_to", API_FIELD_STRING, false, 320, 0, 0 },
+    { "lists", API_FIELD_REFS, true, 100, 0, 0 },
+    { "template", API_FIELD_STRING, false, 200, 0, 0 },
+    { "html", API_FIELD_STRING, true, CAMPAIGN_BODY_MAX, 0, 0 },
+    { "text", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },
+    { "track_opens", API_FIELD_BOOL, false, 0, 0, 0 },
+    { "track_clicks", API_FIELD_BOOL, false, 0, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+
+/* api_campaigns_create - POST /api/v1/campaigns: campaign_create's answer, with its "warnings" */
+void api_campaigns_create(struct api_req *r)
+{
+    static const char *const refs[] = { "template", NULL };
+    struct campaign_checked cc;
+    struct campaign_refusal why;
+    json_t *in, *j = NULL, *warnings = NULL;
+    char **lists = NULL;
+    size_t nlists = 0;
+    if (api_body_refs(r, campaign_fields, refs, &in) < 0)
+        return;
+    api_json_refs(in, "lists", &lists, &nlists);
+    struct campaign_input ci = {
+        .name = api_json_str(in, "name", ""),
+        .subject = api_json_str(in, "subject", NULL),
+        .from = api_json_str(in, "from", ""),
+        .reply_to = api_json_str(in, "reply_to", NULL),
+        .template_ref = api_json_str(in, "template", NULL),
+        .html = api_json_str(in, "html", ""),
+        .text = api_json_str(in, "text", NULL),
+        .lists = (const char *const *)lists,
+        .nlists = nlists,
+        .track_opens = api_json_bool(in, "track_opens", false),
+        .track_clicks = api_json_bool(in, "track_clicks", false),
+    };
+    int rc = campaign_check(&ci, &cc, &why);
+    if (rc == 0 && !api_db(r))
+        goto out;
+    if (rc == 0)
+        rc = campaign_create(r->conn, &cc, &j, &warnings, &why);
+    if (rc < 0 && why.field) {
+        api_reply_error(r, 400, why.kind, why.field, "%s", why.e.msg);
+    } else if (rc < 0) {
+        api_reply_store(r, &why.e);
+    } else {
+        json_object_set_new(j, "warnings", warnings);
+        api_reply_json(r, 201, j);
+    }
+out:
+    api_json_refs_free(lists, nlists);
+    json_decref(in);
+}
+
+static const struct api_field test_fields[] = {
+    { "to", API_FIELD_STRING, true, 320, 0, 0 },
+    { "relay", API_FIELD_STRING, false, 100, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+
+/* api_campaigns_test - POST /api/v1/campaigns/{campaign}/test: campaign_test_send's answer; 502 when refused */
+void api_campaigns_test(struct api_req *r)
+{
+    char to[ADDRESS_MAX + 1];
+    const char *why;
+    struct store_err e;
+    struct campaign_test t;
+    json_t *in;
+    if (api_body(r, test_fields, &in) < 0)
+        return;
+    if (address_normalize(api_json_str(in, "to", ""), to, sizeof(to), &why) < 0) {
+        api_reply_error(r, 400, "invalid_field", "to", "field \"to\" is not a valid address: %s", why);
+    } else if (!api_db(r)) {
+        ;
+    } else if (campaign_test_send(r->conn, api_param(r, 0), to, api_json_str(in, "relay", NULL), &t, &e) < 0) {
+        api_reply_store(r, &e);
+    } else if (t.ans.ok) {
+        api_reply_json(r, 200,
+                       json_pack("{s:b,s:s,s:s,s:b,s:i,s:s,s:s,s:s}", "accepted", t.ans.ok, "to", to, "relay", t.relay,
+                                 "signed", t.signed_dkim, "code", t.ans.code, "enhanced", t.ans.enhanced, "text",
+                                 t.ans.text, "queue_id", t.ans.queue_id));
+    } else {
+        log_warn("api: test message of campaign %s through %s: %s %d %s", api_param(r, 0), t.relay, t.ans.stage,
+                 t.ans.code, t.ans.text);
+        api_reply_error(r, 502, "relay_failed", NULL, "relay \"%s\" did not take the message at %s: %d %s", t.relay,
+                        t.ans.stage[0] ? t.ans.stage : "connect", t.ans.code, t.ans.text);
+    }
+    json_decref(in);
+}
+
+/* api_campaigns_preview - GET /api/v1/campaigns/{campaign}/preview?email=ADDR: the signed message */
+void api_campaigns_preview(struct api_req *r)
+{
+    static const char *const allowed[] = { "email", NULL };
+    const char *who = api_query(r, "email"), *why;
+    char email[ADDRESS_MAX + 1];
+    if (api_query_only(r, allowed) < 0)
+        return;
+    if (!who)
+        return api_reply_error(r, 400, "missing_field", "email", "query argument \"email\" is required");
+    if (address_normalize(who, email, sizeof(email), &why) < 0)
+        return api_reply_error(r, 400, "invalid_field", "email", "\"email\" is not a valid address: %s", why);
+    if (!api_db(r))
+        return;
+    struct buf msg = BUF_INIT;
+    struct compose_for_info info;
+    struct store_err ce;
+    int rc = compose_for(r->conn, api_param(r, 0), email, false, "preview", &msg, &info, ce.msg, sizeof(ce.msg));
+    if (rc < 0) {
+        ce.code = rc;
+        buf_free(&msg);
+        return api_reply_store(r, &ce);
+    }
+    api_reply_text(r, 200, "message/rfc822", &msg);
+    buf_free(&msg);
+}
+
+/* api_campaigns_deliveries - GET /api/v1/campaigns/{campaign}/deliveries */
+void api_campaigns_deliveries(struct api_req *r)
+{
+    static const char *const allowed[] = { "state", "limit", "after", NULL };
+    static const char *const states[] = { "queued", "sending", "sent", "deferred", "failed", "skipped", "cancelled",
+                                          NULL };
+    const char *state = api_query(r, "state"), *limit_s = api_query(r, "limit"), *after_s = api_query(r, "after");
+    long limit = DELIVERIES_LIMIT_DEFAULT, after = 0;
+    struct store_err e;
+    json_t *j = NULL;
+    if (api_query_only(r, allowed) < 0)
+        return;
+    if (limit_s && str_parse_long(limit_s, 1, DELIVERIES_LIMIT_MAX, &limit) < 0)
+        return api_reply_error(r, 400, "invalid_field", "limit", "\"limit\" must be a number from 1 to %d",
+                               DELIVERIES_LIMIT_MAX);
+    if (after_s && str_parse_long(after_s, 0, LONG_MAX, &after) < 0)
+        return api_reply_error(r, 400, "invalid_field", "after", "\"after\" must be a delivery id");
+    if (state) {
+        size_t i = 0;
+        while (states[i] && strcmp(states[i], state) != 0)
+            i++;
+        if (!states[i])
+            return api_reply_error(r, 400, "invalid_field", "state",
+                                   "\"state\" must be queued, sending, sent, deferred, failed, skipped or cancelled");
+    }
+    if (!api_db(r))
+        return;
+    struct delivery_filter f = { .campaign = api_param(r, 0), .state = state, .after = after, .limit = limit };
+    api_reply_stored(r, store_delivery_page(r->conn, &f, &j, &e), &j, &e, 200);
+}

@@ -1,0 +1,119 @@
+/*
+ * h_templates - stored templates: layouts a campaign's bodies go inside (postino template).
+ *
+ * api_templates_ls      GET /api/v1/templates
+ * api_templates_get     GET /api/v1/templates/{template}
+ * api_templates_create  POST /api/v1/templates: compiled first
+ * api_templates_put     PUT /api/v1/templates/{template}: replaced, compiled first
+ * api_templates_rm      DELETE /api/v1/templates/{template}
+ *
+ * A template is named by id or name. A subject, HTML or text that does not
+ * compile is 400 naming the field, line and column.
+ */
+#include <string.h>
+
+#include "api/handlers.h"
+#include "engine/mail/template.h"
+#include "engine/store/templates.h"
+
+#define TEMPLATE_BODY_MAX (8u << 20)   /* an HTML or text layout */
+
+/* api_templates_ls - GET /api/v1/templates */
+void api_templates_ls(struct api_req *r)
+{
+    struct store_err e;
+    json_t *j = NULL;
+    if (api_db(r))
+        api_reply_stored(r, store_template_ls(r->conn, &j, &e), &j, &e, API_ITEMS);
+}
+
+/* api_templates_get - GET /api/v1/templates/{template} */
+void api_templates_get(struct api_req *r)
+{
+    struct store_err e;
+    json_t *j = NULL;
+    if (api_db(r))
+        api_reply_stored(r, store_template_get(r->conn, api_param(r, 0), &j, &e), &j, &e, 200);
+}
+
+/* is FIELD of IN a one-line, non-empty string when present; else answer 400 */
+static bool one_line(struct api_req *r, json_t *in, const char *field, bool empty_ok)
+{
+    const char *s = api_json_str(in, field, NULL);
+    if (s && !empty_ok && !*s) {
+        api_reply_error(r, 400, "invalid_field", field, "field \"%s\" must not be empty", field);
+        return false;
+    }
+    if (s && strpbrk(s, "\r\n")) {
+        api_reply_error(r, 400, "invalid_field", field, "field \"%s\" must be one line", field);
+        return false;
+    }
+    return true;
+}
+
+static const struct api_field template_fields[] = {
+    { "name", API_FIELD_STRING, true, 200, 0, 0 },
+    { "subject", API_FIELD_STRING, false, 998, 0, 0 },
+    { "html", API_FIELD_STRING, true, TEMPLATE_BODY_MAX, 0, 0 },
+    { "text", API_FIELD_STRING, false, TEMPLATE_BODY_MAX, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+
+/* does FIELD of IN compile (as a layout when LAYOUT); else answer 400 with the line and column */
+static bool compiles(struct api_req *r, json_t *in, const char *field, bool layout)
+{
+    const char *src = api_json_str(in, field, NULL);
+    char err[TMPL_ERR_MAX];
+    if (!src)
+        return true;
+    struct tmpl *t = layout ? tmpl_compile_wrap(src, strlen(src), "", 0, err, sizeof(err))
+                            : tmpl_compile(src, strlen(src), err, sizeof(err));
+    if (!t) {
+        api_reply_error(r, 400, "invalid_template", field, "field \"%s\": %s", field, err);
+        return false;
+    }
+    tmpl_free(t);
+    return true;
+}
+
+/* a template from the body of R: REF NULL adds, else replaces */
+static void template_save(struct api_req *r, const char *ref)
+{
+    struct store_err e;
+    json_t *in, *j = NULL;
+    if (api_body(r, template_fields, &in) < 0)
+        return;
+    struct template_new t = {
+        .name = api_json_str(in, "name", ""),
+        .subject = api_json_str(in, "subject", NULL),
+        .html = api_json_str(in, "html", ""),
+        .text = api_json_str(in, "text", NULL),
+    };
+    if (!*t.name)
+        api_reply_error(r, 400, "invalid_field", "name", "field \"name\" must not be empty");
+    else if (one_line(r, in, "subject", false) && compiles(r, in, "subject", false) && compiles(r, in, "html", true) &&
+             compiles(r, in, "text", true) && api_db(r))
+        api_reply_stored(r, store_template_save(r->conn, ref, &t, &j, &e), &j, &e, ref ? 200 : 201);
+    json_decref(in);
+}
+
+/* api_templates_create - POST /api/v1/templates */
+void api_templates_create(struct api_req *r)
+{
+    template_save(r, NULL);
+}
+
+/* api_templates_put - PUT /api/v1/templates/{template} */
+void api_templates_put(struct api_req *r)
+{
+    template_save(r, api_param(r, 0));
+}
+
+/* api_templates_rm - DELETE /api/v1/templates/{template} */
+void api_templates_rm(struct api_req *r)
+{
+    struct store_err e;
+    if (!api_db(r))
+        return;
+    api_reply_stored(r, store_template_rm(r->conn, api_param(r, 0), &e), NULL, &e, 204);
+}

@@ -1,0 +1,301 @@
+/*
+ * request - what a handler calls to read its request and set its answer
+ * (see request.h). The answer is only recorded here; server.c sends it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "api/dbpool.h"
+#include "api/metrics.h"
+#include "api/request.h"
+#include "api/server_int.h"
+#include "engine/store/settings.h"
+#include "engine/util/alloc.h"
+#include "engine/util/log.h"
+#include "engine/util/str.h"
+
+#define API_DB_WAIT_MS 5000
+
+/* api_conninfo - the conninfo of R's server. */
+const char *api_conninfo(struct api_req *r)
+{
+    return r->srv->conninfo;
+}
+
+/* api_db - R's database connection, borrowed on first use; NULL with 503 set. */
+PGconn *api_db(struct api_req *r)
+{
+    if (!r->conn) {
+        r->conn = dbpool_get(r->srv->pool, API_DB_WAIT_MS);
+        if (!r->conn)
+            api_reply_error(r, 503, "unavailable", NULL, "the database is not available; try again later");
+    }
+    return r->conn;
+}
+
+/*
+ * api_db_renew - after a query failed on R's connection because the server
+ * dropped it (a restart): that connection back, and a new one; NULL (with
+ * 503 set) when the connection is fine or none can be made.
+ */
+PGconn *api_db_renew(struct api_req *r)
+{
+    if (!r->conn || PQstatus(r->conn) == CONNECTION_OK)
+        return NULL;
+    dbpool_put(r->srv->pool, r->conn);
+    r->conn = NULL;
+    return api_db(r);
+}
+
+/* api_param - the I-th {…} segment of R's path ("" past the last). */
+const char *api_param(struct api_req *r, size_t i)
+{
+    return i < r->match.nparams ? r->match.params[i] : "";
+}
+
+/* api_query - query argument NAME of R, or NULL. */
+const char *api_query(struct api_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->mc, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_check {
+    const char *const *allowed;
+    char bad[48];
+    bool bad_utf8;
+};
+
+static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct query_check *q = cls;
+    (void)kind;
+    if (!str_utf8_valid(key, strlen(key), NULL) || (value && !str_utf8_valid(value, strlen(value), NULL))) {
+        q->bad_utf8 = true;
+        snprintf(q->bad, sizeof(q->bad), "%s", str_utf8_valid(key, strlen(key), NULL) ? key : "?");
+        return MHD_NO;
+    }
+    for (size_t i = 0; q->allowed && q->allowed[i]; i++) {
+        size_t n = strlen(q->allowed[i]);
+        /* "prefix." allows any non-empty name after it */
+        if (n && q->allowed[i][n - 1] == '.' ? strncmp(q->allowed[i], key, n) == 0 && key[n]
+                                             : strcmp(q->allowed[i], key) == 0)
+            return MHD_YES;
+    }
+    snprintf(q->bad, sizeof(q->bad), "%.40s", key);
+    /* cut a partial UTF-8 character left by the truncation */
+    size_t n = strlen(q->bad);
+    if (n == 40)
+        while (n > 0 && ((unsigned char)q->bad[n - 1] & 0xC0) == 0x80)
+            q->bad[--n] = 0;
+    return MHD_NO;
+}
+
+/* api_query_only - 0, or -1 with 400 set when R has a query argument not in ALLOWED ("p.": any p.NAME) or not UTF-8. */
+int api_query_only(struct api_req *r, const char *const *allowed)
+{
+    struct query_check q = { .allowed = allowed };
+    MHD_get_connection_values(r->mc, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+    if (q.bad_utf8) {
+        api_reply_error(r, 400, "invalid_utf8", q.bad, "query argument \"%s\" is not valid UTF-8", q.bad);
+        return -1;
+    }
+    if (q.bad[0]) {
+        api_reply_error(r, 400, "unknown_field", q.bad, "unknown query argument \"%s\"", q.bad);
+        return -1;
+    }
+    return 0;
+}
+
+/* api_body - R's body checked against FIELDS in *OUT (the caller's); -1 with 400 set. */
+int api_body(struct api_req *r, const struct api_field *fields, json_t **out)
+{
+    struct api_err e;
+    *out = NULL;
+    if (r->body_len == 0 && r->match.route->body == API_BODY_OPT_JSON) {
+        *out = json_object();
+        return 0;
+    }
+    if (api_json_parse(r->body, r->body_len, out, &e) < 0 || api_json_check(*out, fields, &e) < 0) {
+        json_decref(*out);
+        *out = NULL;
+        api_reply_err(r, &e);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * api_body_refs - R's body checked against FIELDS in *OUT (the caller's),
+ * where the members named in REFS may also be non-negative integers (ids)
+ * and are turned into strings first; -1 with 400 set.
+ */
+int api_body_refs(struct api_req *r, const struct api_field *fields, const char *const *refs, json_t **out)
+{
+    struct api_err e;
+    if (api_json_parse(r->body, r->body_len, out, &e) == 0) {
+        for (size_t i = 0; refs[i]; i++) {
+            json_t *v = json_object_get(*out, refs[i]);
+            if (json_is_integer(v) && json_integer_value(v) >= 0) {
+                char id[32];
+                snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(v));
+                json_object_set_new(*out, refs[i], json_string(id));
+            }
+        }
+        if (api_json_check(*out, fields, &e) == 0)
+            return 0;
+    }
+    json_decref(*out);
+    *out = NULL;
+    api_reply_err(r, &e);
+    return -1;
+}
+
+static void set_reply(struct api_req *r, int status, char *data, size_t len, const char *type)
+{
+    xfree(r->resp);
+    r->status = status;
+    r->resp = data;
+    r->resp_len = len;
+    r->resp_type = type;
+}
+
+/* api_reply_json - answer STATUS with J, whose reference is taken. */
+void api_reply_json(struct api_req *r, int status, json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    json_decref(j);
+    if (!s)
+        log_panic("api: cannot encode an answer");
+    size_t n = strlen(s);
+    char *copy = xmalloc(n + 2);
+    memcpy(copy, s, n);
+    copy[n] = '\n';
+    copy[n + 1] = 0;
+    free(s);
+    set_reply(r, status, copy, n + 1, "application/json");
+}
+
+/* api_reply_items - answer 200 with {"items": ARRAY}, whose reference is taken. */
+void api_reply_items(struct api_req *r, json_t *array)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "items", array);
+    api_reply_json(r, 200, o);
+}
+
+/* api_reply_err - answer with the envelope of a decoding error. */
+void api_reply_err(struct api_req *r, const struct api_err *e)
+{
+    api_reply_json(r, e->status, api_error_json(e));
+}
+
+/* api_reply_error - answer STATUS with the error envelope (FIELD may be NULL). */
+void api_reply_error(struct api_req *r, int status, const char *code, const char *field, const char *fmt, ...)
+{
+    struct api_err e;
+    va_list ap;
+    e.status = status;
+    e.has_field = field != NULL;
+    snprintf(e.code, sizeof(e.code), "%s", code);
+    snprintf(e.field, sizeof(e.field), "%s", field ? field : "");
+    va_start(ap, fmt);
+    vsnprintf(e.message, sizeof(e.message), fmt, ap);
+    va_end(ap);
+    api_reply_err(r, &e);
+}
+
+/* api_reply_store - answer a store error: 404, 409, 400, or 503 (the database's words only logged). */
+void api_reply_store(struct api_req *r, const struct store_err *e)
+{
+    switch (e->code) {
+    case STORE_ERR_NOTFOUND: api_reply_error(r, 404, "not_found", NULL, "%s", e->msg); break;
+    case STORE_ERR_EXISTS: api_reply_error(r, 409, "exists", NULL, "%s", e->msg); break;
+    case STORE_ERR_INVALID: api_reply_error(r, 400, "invalid", NULL, "%s", e->msg); break;
+    default:
+        log_error("api: %s %s: %s", r->method, r->match.route ? r->match.route->pattern : r->path, e->msg);
+        api_reply_error(r, 503, "unavailable", NULL, "the database could not do this now; try again later");
+    }
+}
+
+/*
+ * api_reply_stored - answer the outcome RC of a store call that yields JSON in
+ * *JP: RC < 0 the store error E (api_reply_store), else STATUS with *JP, whose
+ * reference is taken; STATUS API_ITEMS answers 200 with {"items": *JP}; JP
+ * NULL answers STATUS with no body. JP is a pointer so that the store call
+ * filling it can be an argument of this one.
+ */
+void api_reply_stored(struct api_req *r, int rc, json_t **jp, const struct store_err *e, int status)
+{
+    if (rc < 0)
+        api_reply_store(r, e);
+    else if (!jp)
+        api_reply_empty(r, status);
+    else if (status == API_ITEMS)
+        api_reply_items(r, *jp);
+    else
+        api_reply_json(r, status, *jp);
+}
+
+/* api_reply_text - answer STATUS with TEXT of content type TYPE (the buffer is emptied). */
+void api_reply_text(struct api_req *r, int status, const char *type, struct buf *text)
+{
+    size_t n;
+    char *s = buf_detach(text, &n);
+    set_reply(r, status, s ? s : xstrdup(""), s ? n : 0, type);
+}
+
+/* api_reply_page - answer STATUS with an HTML page (the buffer is emptied). */
+void api_reply_page(struct api_req *r, int status, struct buf *html)
+{
+    api_reply_text(r, status, "text/html; charset=utf-8", html);
+}
+
+/* api_reply_empty - answer STATUS with no body. */
+void api_reply_empty(struct api_req *r, int status)
+{
+    set_reply(r, status, NULL, 0, NULL);
+}
+
+/* api_reply_redirect - answer STATUS with no body and "Location: URL" (URL copied). */
+void api_reply_redirect(struct api_req *r, int status, const char *url)
+{
+    set_reply(r, status, NULL, 0, NULL);
+    xfree(r->location);
+    r->location = xstrdup(url);
+}
+
+/* api_token_key - the token HMAC key in KEY (read once, then cached); -1 with 503 set. */
+int api_token_key(struct api_req *r, unsigned char key[TOKEN_KEY_LEN])
+{
+    struct api_server *s = r->srv;
+    pthread_mutex_lock(&s->key_lock);
+    bool ready = s->key_ready;
+    if (ready)
+        memcpy(key, s->key, TOKEN_KEY_LEN);
+    pthread_mutex_unlock(&s->key_lock);
+    if (ready)
+        return 0;
+    struct store_err e;
+    PGconn *conn = api_db(r);
+    if (!conn)
+        return -1;
+    if (store_secret(conn, "token_key", key, TOKEN_KEY_LEN, &e) < 0) {
+        api_reply_store(r, &e);
+        return -1;
+    }
+    pthread_mutex_lock(&s->key_lock);
+    memcpy(s->key, key, TOKEN_KEY_LEN);
+    s->key_ready = true;
+    pthread_mutex_unlock(&s->key_lock);
+    return 0;
+}
+
+/* api_http_metrics - append S's request counters to OUT in Prometheus text format. */
+void api_http_metrics(struct api_server *s, struct buf *out)
+{
+    http_metrics_print(s->metrics, out);
+}

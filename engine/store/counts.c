@@ -1,0 +1,41 @@
+/*
+ * counts - the installation's totals at a glance (see counts.h).
+ */
+#include "engine/store/counts.h"
+#include "engine/store/pg.h"
+
+/*
+ * store_counts - the totals, from one scan of the ledger (what /metrics shows):
+ * {"deliveries": {state: n}, "messages": [[relay, state, n]] (relayed ones),
+ *  "due": n (queued or deferred and due now), "sent_last_minute": n,
+ *  "campaigns": {status: n}, "imports": {state: n}, "bounces": {class: n}}.
+ */
+int store_counts(PGconn *conn, json_t **out, struct store_err *e)
+{
+    PGresult *res = pg_exec(conn,
+                            "WITH d AS (SELECT relay, state, count(*) n,"
+                            "    count(*) FILTER (WHERE state IN ('queued', 'deferred') AND next_attempt_at <= now()) due,"
+                            "    count(*) FILTER (WHERE state = 'sent' AND updated_at > now() - interval '60 s') recent"
+                            "  FROM deliveries GROUP BY relay, state)"
+                            " SELECT json_build_object("
+                            " 'deliveries', (SELECT coalesce(json_object_agg(state, n), '{}') FROM"
+                            "   (SELECT state, sum(n)::bigint n FROM d GROUP BY state) x),"
+                            " 'messages', (SELECT coalesce(json_agg(json_build_array(relay, state, n) ORDER BY relay, state),"
+                            "   '[]') FROM d WHERE relay IS NOT NULL),"
+                            " 'due', (SELECT coalesce(sum(due), 0)::bigint FROM d),"
+                            " 'sent_last_minute', (SELECT coalesce(sum(recent), 0)::bigint FROM d),"
+                            " 'campaigns', (SELECT coalesce(json_object_agg(status, n), '{}') FROM"
+                            "   (SELECT status, count(*) n FROM campaigns GROUP BY status) c),"
+                            " 'imports', (SELECT coalesce(json_object_agg(state, n), '{}') FROM"
+                            "   (SELECT state, count(*) n FROM import_jobs GROUP BY state) i),"
+                            " 'bounces', (SELECT coalesce(json_object_agg(class, n), '{}') FROM"
+                            "   (SELECT class, count(*) n FROM bounces GROUP BY class) b))",
+                            0, NULL);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot count");
+    else
+        *out = store_json(res, 0, 0);
+    PQclear(res);
+    return rc;
+}
