@@ -32,7 +32,7 @@
 #include "engine/store/lists.h"
 #include "engine/store/pg.h"
 #include "engine/util/alloc.h"
-#include "engine/util/conf.h"
+#include "api/settings_api.h"
 #include "engine/util/log.h"
 #include "engine/util/str.h"
 #include "importers/import.h"
@@ -287,7 +287,7 @@ static void *job_thread(void *arg)
 /* queue T as a job, with a thread for it when fewer than [api] import_jobs run; 0 or -1 */
 static int job_start(struct import_task *t)
 {
-    unsigned max = (unsigned)conf_get_long("api", "import_jobs", 2, 1, 64);
+    unsigned max = api_settings.import_jobs;
     int rc = 0;
     pthread_mutex_lock(&jobs_lock);
     if (jobs_threads < max) {
@@ -321,8 +321,8 @@ void api_imports_create(struct api_req *r)
     struct store_err e;
     char err[1024], server[300], host[256] = "";
     json_t *j = NULL, *l = NULL;
-    size_t inline_max = (size_t)conf_get_long("api", "import_inline_max", 1024L * 1024, 0, 1L << 40);
-    t->rejects_max = (size_t)conf_get_long("api", "import_rejects_max", 1024L * 1024, 0, 1L << 30);
+    size_t inline_max = api_settings.import_inline_max;
+    t->rejects_max = api_settings.import_rejects_max;
     if (task_options(r, t) < 0)
         goto out;
     if (!r->body_path || r->body_len == 0) {

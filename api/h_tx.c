@@ -20,7 +20,7 @@
 #include "engine/send/sender.h"
 #include "engine/store/tx.h"
 #include "engine/util/alloc.h"
-#include "engine/util/conf.h"
+#include "engine/send/settings_send.h"
 #include "engine/util/str.h"
 
 #define TX_KEY_MAX 200
@@ -121,7 +121,7 @@ void api_tx_send(struct api_req *r)
     struct store_err e;
     if (tx_body(r, &in) < 0)
         return;
-    const char *from = api_json_str(in, "from", conf_get("mail", "from", NULL));
+    const char *from = api_json_str(in, "from", mail_settings.from);
     const char *subject = api_json_str(in, "subject", NULL), *rt = api_json_str(in, "reply_to", NULL);
     const char *name = api_json_str(in, "name", NULL);
     json_t *data = json_object_get(in, "data");

@@ -35,7 +35,6 @@
 #include "api/server_int.h"
 #include "api/spool.h"
 #include "engine/util/alloc.h"
-#include "engine/util/conf.h"
 #include "engine/util/log.h"
 #include "engine/util/str.h"
 
@@ -48,22 +47,6 @@ struct req_state {
     size_t limit;
     struct spool spool;        /* API_BODY_FILE: the body goes here, not in BODY */
 };
-
-/* api_server_config_from_conf - CFG from the defaults and the [http] and [api] sections. */
-void api_server_config_from_conf(struct api_server_config *cfg)
-{
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->listen = conf_get("http", "listen", "127.0.0.1:8080");
-    cfg->max_body = (size_t)conf_get_long("http", "max_body", 10L * 1024 * 1024, 1024, 1024L * 1024 * 1024);
-    cfg->db_pool = (unsigned)conf_get_long("http", "db_pool", 8, 1, 1000);
-    cfg->auth_cache_ms = (unsigned)conf_get_long("http", "auth_cache_ms", 1000, 0, 60000);
-    cfg->threads = (unsigned)conf_get_long("http", "threads", 0, 0, 1024);
-    cfg->tls_cert = conf_get("http", "tls_cert", NULL);
-    cfg->tls_key = conf_get("http", "tls_key", NULL);
-    cfg->import_max_body = (size_t)conf_get_long("api", "import_max_body", 1024L * 1024 * 1024, 1024,
-                                                 64L * 1024 * 1024 * 1024);
-    cfg->spool_dir = conf_get("api", "spool_dir", NULL);
-}
 
 /* ---- one request ---- */
 
@@ -362,11 +345,11 @@ static void server_free(struct api_server *s)
 /* api_server_start - see server.h. */
 struct api_server *api_server_start(const struct api_server_config *cfg, char *err, size_t errlen)
 {
-    struct addrinfo *ai = resolve_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", err, errlen);
+    struct addrinfo *ai = resolve_listen(cfg->set.listen, err, errlen);
     if (!ai)
         return NULL;
     struct api_server *s = xcalloc(1, sizeof(*s));
-    if (https_load(&s->pem, cfg->tls_cert, cfg->tls_key, err, errlen) < 0) {
+    if (https_load(&s->pem, cfg->set.tls_cert, cfg->set.tls_key, err, errlen) < 0) {
         freeaddrinfo(ai);
         https_forget(&s->pem);
         xfree(s);
@@ -374,18 +357,18 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
     }
     bool https = s->pem.cert.len > 0;
     pthread_mutex_init(&s->key_lock, NULL);
-    s->max_body = cfg->max_body ? cfg->max_body : 10 * 1024 * 1024;
-    s->logins = login_cache_new(cfg->auth_cache_ms);
+    s->max_body = cfg->set.max_body;
+    s->logins = login_cache_new(cfg->set.auth_cache_ms);
     s->metrics = http_metrics_new(api_routes);
-    s->import_max_body = cfg->import_max_body ? cfg->import_max_body : 1024UL * 1024 * 1024;
+    s->import_max_body = cfg->set.import_max_body;
     s->conninfo = xstrdup(cfg->conninfo ? cfg->conninfo : "");
-    s->spool_dir = cfg->spool_dir ? xstrdup(cfg->spool_dir) : xasprintf("%s/spool", conf_get("db", "dir", "var"));
+    s->spool_dir = xstrdup(cfg->set.spool_dir);
     spool_dir_make(s->spool_dir);
-    s->pool = dbpool_new(cfg->conninfo, cfg->db_pool ? cfg->db_pool : 8);
+    s->pool = dbpool_new(cfg->conninfo, cfg->set.db_pool);
     /* handlers block on the database: by default a thread for each pooled connection */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned dbconns = cfg->db_pool ? cfg->db_pool : 8;
-    unsigned threads = cfg->threads ? cfg->threads : (unsigned)(cores > (long)dbconns ? cores : (long)dbconns);
+    unsigned dbconns = cfg->set.db_pool;
+    unsigned threads = cfg->set.threads ? cfg->set.threads : (unsigned)(cores > (long)dbconns ? cores : (long)dbconns);
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -402,20 +385,19 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
                               MHD_OPTION_ARRAY, tls_opts,
                               MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                               MHD_OPTION_THREAD_POOL_SIZE, threads,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
+                              MHD_OPTION_CONNECTION_TIMEOUT, cfg->set.idle_timeout_s,
+                              MHD_OPTION_CONNECTION_LIMIT, cfg->set.max_connections,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                               MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->mhd) {
-        snprintf(err, errlen, "cannot listen on %s (address in use or not available%s)", cfg->listen,
+        snprintf(err, errlen, "cannot listen on %s (address in use or not available%s)", cfg->set.listen,
                  https ? ", or the TLS certificate refused" : "");
         server_free(s);
         return NULL;
     }
     log_info("api: listening on %s://%s (%u threads, %u database connections)", https ? "https" : "http",
-             cfg->listen, threads,
-             cfg->db_pool ? cfg->db_pool : 8);
+             cfg->set.listen, threads, cfg->set.db_pool);
     return s;
 }
 

@@ -18,6 +18,8 @@ const struct setting api_table[] = {
     HTTP_N("threads", SETTING_UNSIGNED, threads, 0, 0, 1024, "request threads (0: as many as db_pool)"),
     HTTP_N("auth_cache_ms", SETTING_UNSIGNED, auth_cache_ms, 1000, 0, 60000,
            "milliseconds a checked token is believed"),
+    HTTP_N("idle_timeout", SETTING_UNSIGNED, idle_timeout_s, 30, 1, 3600, "seconds a quiet connection is kept"),
+    HTTP_N("max_connections", SETTING_UNSIGNED, max_connections, 512, 1, 65536, "connections at once, at most"),
     SETTING_TEXT_ENTRY("http", "tls_cert", struct api_settings, tls_cert, NULL, "PEM certificate: HTTPS with tls_key"),
     SETTING_TEXT_ENTRY("http", "tls_key", struct api_settings, tls_key, NULL, "PEM private key (the file's name)"),
     API_N("import_max_body", SETTING_SIZE, import_max_body, 1024L * 1024 * 1024, 1024, 64L * 1024 * 1024 * 1024,

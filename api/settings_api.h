@@ -15,6 +15,8 @@ struct api_settings {
     unsigned db_pool;            /* database connections */
     unsigned threads;            /* 0: as many as db_pool (at least one per core) */
     unsigned auth_cache_ms;      /* a checked token is believed this long; 0: never */
+    unsigned idle_timeout_s;     /* a connection quiet this long is closed */
+    unsigned max_connections;    /* connections at once, at most */
     const char *tls_cert;        /* PEM certificate (chain); with tls_key: HTTPS */
     const char *tls_key;         /* PEM private key */
     size_t import_max_body;      /* bytes of a spooled body (an import), at most */

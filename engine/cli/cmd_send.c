@@ -13,6 +13,7 @@
 #include "api/server.h"
 #include "engine/cli/cli.h"
 #include "engine/send/sender.h"
+#include "engine/util/alloc.h"
 #include "engine/util/log.h"
 #include "engine/util/str.h"
 
@@ -108,11 +109,11 @@ static int serve_take_options(struct cli *c, int argc, char **argv, struct api_s
         if (strcmp(argv[i], "--no-send") == 0) {
             *no_send = true;
         } else if ((v = serve_value(c, argc, argv, &i, "--listen"))) {
-            cfg->listen = v;
+            cfg->set.listen = v;
         } else if ((v = serve_value(c, argc, argv, &i, "--tls-cert"))) {
-            cfg->tls_cert = v;
+            cfg->set.tls_cert = v;
         } else if ((v = serve_value(c, argc, argv, &i, "--tls-key"))) {
-            cfg->tls_key = v;
+            cfg->set.tls_key = v;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(serve_usage, stdout);
             exit(0);
@@ -131,14 +132,17 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     bool no_send = false;
     char err[512];
     c->usage = serve_usage;
-    api_server_config_from_conf(&cfg);
+    cfg.set = api_settings;
     argc = serve_take_options(c, argc, argv, &cfg, &no_send);
     if (no_send && argc > 1)
         cli_usage(c, "unexpected argument '%s' with --no-send", argv[1]);
-    if (!cfg.tls_cert != !cfg.tls_key)
+    if (!cfg.set.tls_cert != !cfg.set.tls_key)
         cli_usage(c, "--tls-cert and --tls-key go together");
     cli_db(c);
     cfg.conninfo = c->target.conninfo;
+    char *spool = cfg.set.spool_dir ? NULL : xasprintf("%s/spool", cli_settings.db.dir);
+    if (spool)
+        cfg.set.spool_dir = spool;
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
@@ -149,6 +153,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     struct api_server *api = api_server_start(&cfg, err, sizeof(err));
     if (!api) {
         log_error("%s", err);
+        xfree(spool);
         return 1;
     }
     int rc = 0;
@@ -160,5 +165,6 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         rc = run_sender(c, argc, argv);
     }
     api_server_stop(api);
+    xfree(spool);
     return rc;
 }

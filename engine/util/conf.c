@@ -14,8 +14,6 @@
 
 #include "engine/util/alloc.h"
 #include "engine/util/conf.h"
-#include "engine/util/log.h"
-#include "engine/util/str.h"
 
 struct conf_entry {
     char *section;
@@ -113,18 +111,6 @@ const char *conf_get(const char *section, const char *key, const char *def)
 {
     const char *from, *v = conf_get_from(section, key, &from);
     return v ? v : def;
-}
-
-/* conf_get_long - SECTION.KEY as a number in [MIN, MAX]; a bad value is fatal, naming it. */
-long conf_get_long(const char *section, const char *key, long def, long min, long max)
-{
-    const char *v = conf_get(section, key, NULL);
-    long out;
-    if (!v)
-        return def;
-    if (str_parse_long(v, min, max, &out) < 0)
-        log_fatal("configuration: [%s] %s = \"%s\" is not a number from %ld to %ld", section, key, v, min, max);
-    return out;
 }
 
 /* conf_path - the configuration file read, or NULL when none was. */

@@ -3,7 +3,6 @@
  *
  * conf_load       read the file chosen by --config, POSTINO_CONFIG or ./postino.conf
  * conf_get        a value: POSTINO_SECTION_KEY from the environment first, then the file
- * conf_get_long   the same as a bounded number
  * conf_get_from   a value and where it came from ("environment" or "file"), or NULL
  * conf_path       the file that was read, or NULL
  * conf_free       forget everything
@@ -26,7 +25,6 @@
 int conf_load(const char *explicit_path, char *err, size_t errlen);
 const char *conf_get(const char *section, const char *key, const char *def);
 const char *conf_get_from(const char *section, const char *key, const char **from);
-long conf_get_long(const char *section, const char *key, long def, long min, long max);
 const char *conf_path(void);
 void conf_set(const char *section, const char *key, const char *value);
 void conf_free(void);

@@ -15,6 +15,7 @@
 #include "engine/util/buf.h"
 #include "engine/util/conf.h"
 #include "engine/util/log.h"
+#include "engine/util/settings.h"
 
 static void test_log_text_line_names_severity(void **state)
 {
@@ -66,10 +67,49 @@ static void test_conf_file_then_environment(void **state)
     close(fd);
     assert_int_equal(conf_load(path, err, sizeof(err)), 0);
     assert_string_equal(conf_get("db", "url", NULL), "host=/nowhere dbname=x");
-    assert_int_equal(conf_get_long("smtp", "max_conns", 1, 1, 100), 8);
+
+    /* a table: the file's value, the environment's over it, the default, the bounds */
+    struct vals {
+        const char *url, *name;
+        unsigned conns;
+        long wait;
+    } v;
+    static const struct setting table[] = {
+        SETTING_TEXT_ENTRY("db", "url", struct vals, url, NULL, "the database"),
+        SETTING_TEXT_ENTRY("smtp", "name", struct vals, name, "here", "a name"),
+        SETTING_NUMBER_ENTRY("smtp", "max_conns", SETTING_UNSIGNED, struct vals, conns, 1, 1, 100, "connections"),
+        SETTING_NUMBER_ENTRY("smtp", "wait", SETTING_LONG, struct vals, wait, -5, -10, 10, "a wait"),
+        { 0 },
+    };
+    assert_int_equal(settings_load(table, &v, err, sizeof(err)), 0);
+    assert_string_equal(v.url, "host=/nowhere dbname=x");
+    assert_string_equal(v.name, "here");
+    assert_int_equal(v.conns, 8);
+    assert_int_equal(v.wait, -5);
+    assert_string_equal(settings_source(&table[2]), "file");
+    assert_string_equal(settings_source(&table[3]), "default");
     setenv("POSTINO_SMTP_MAX_CONNS", "12", 1);
-    assert_int_equal(conf_get_long("smtp", "max_conns", 1, 1, 100), 12);
+    assert_int_equal(settings_load(table, &v, err, sizeof(err)), 0);
+    assert_int_equal(v.conns, 12);
+    assert_string_equal(settings_source(&table[2]), "environment");
+    setenv("POSTINO_SMTP_MAX_CONNS", "101", 1);
+    assert_int_equal(settings_load(table, &v, err, sizeof(err)), -1);
+    assert_string_equal(err, "configuration: [smtp] max_conns = \"101\" (environment): not a number from 1 to 100");
     unsetenv("POSTINO_SMTP_MAX_CONNS");
+    assert_int_equal(settings_set(table, "max_conns", "0", &v, err, sizeof(err)), -1);
+    assert_string_equal(err, "must be from 1 to 100");
+    assert_int_equal(settings_set(table, "wait", "-7", &v, err, sizeof(err)), 0);
+    assert_int_equal(v.wait, -7);
+
+    struct buf out = BUF_INIT;
+    v.url = "postgresql://u:secret@h/db";
+    static const struct setting hidden[] = {
+        { "db", "url", SETTING_TEXT, offsetof(struct vals, url), NULL, 0, 0, 0, true, "the database" },
+        { 0 },
+    };
+    settings_show(hidden, &v, &out);
+    assert_string_equal(buf_cstr(&out), "[db] url = ********  (file)  the database\n");
+    buf_free(&out);
     assert_string_equal(conf_get("nope", "key", "dflt"), "dflt");
     conf_free();
     unlink(path);
