@@ -110,46 +110,25 @@ static int task_options(struct api_req *r, struct import_task *t)
 {
     static const char *const allowed[] = { "list", "mode", "overwrite", "status", "delimiter", "encoding",
                                            "map", "format", "dry_run", NULL };
-    const char *list = api_query(r, "list"), *mode = api_query(r, "mode"), *status = api_query(r, "status");
-    const char *delim = api_query(r, "delimiter"), *enc = api_query(r, "encoding"), *fmt = api_query(r, "format");
+    const char *list = api_query(r, "list"), *status = api_query(r, "status");
     struct import_opts *o = &t->o;
     if (api_query_only(r, allowed) < 0)
         return -1;
-    if (!mode || strcmp(mode, "subscribe") == 0)
-        o->load.mode = IMPORT_SUBSCRIBE;
-    else if (strcmp(mode, "unsubscribe") == 0)
-        o->load.mode = IMPORT_UNSUBSCRIBE;
-    else if (strcmp(mode, "blocklist") == 0)
-        o->load.mode = IMPORT_BLOCKLIST;
-    else
-        return api_reply_error(r, 400, "invalid_field", "mode", "\"mode\" must be subscribe, unsubscribe or blocklist"),
-               -1;
-    if (list && (!*list || strlen(list) > 200))
-        return api_reply_error(r, 400, "invalid_field", "list", "\"list\" must be a list name or id"), -1;
+    static const char *const named[] = { "list", "format", "mode", "status", "delimiter", "encoding" };
+    char why[128];
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        const char *v = api_query(r, named[i]);
+        if (v && import_option(o, named[i], v, why, sizeof(why)) < 0)
+            return api_reply_error(r, 400, "invalid_field", named[i], "\"%s\" %s", named[i], why), -1;
+    }
     if (!list && o->load.mode != IMPORT_BLOCKLIST)
         return api_reply_error(r, 400, "missing_field", "list", "query argument \"list\" is required"), -1;
-    if (status && strcmp(status, "confirmed") != 0 && strcmp(status, "unconfirmed") != 0)
-        return api_reply_error(r, 400, "invalid_field", "status", "\"status\" must be confirmed or unconfirmed"), -1;
-    if (delim) {
-        if (strcmp(delim, "tab") == 0 || strcmp(delim, "\t") == 0)
-            o->delimiter = '\t';
-        else if (strlen(delim) == 1 && strchr(",;|:", delim[0]))
-            o->delimiter = delim[0];
-        else
-            return api_reply_error(r, 400, "invalid_field", "delimiter",
-                                   "\"delimiter\" must be one of , ; | : or tab"), -1;
-    }
-    if (enc && (!*enc || strlen(enc) > 32 ||
-                strspn(enc, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.") != strlen(enc)))
-        return api_reply_error(r, 400, "invalid_field", "encoding", "\"encoding\" must be an encoding name"), -1;
-    if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "xml") != 0)
-        return api_reply_error(r, 400, "invalid_field", "format", "\"format\" must be csv or xml"), -1;
     if (query_bool(r, "overwrite", &o->load.overwrite) < 0 || query_bool(r, "dry_run", &o->load.dry_run) < 0)
         return -1;
     /* the format: as named, else as the content type says */
+    if (!o->format_given)
+        o->format = strncasecmp(r->content_type, "text/csv", 8) == 0 ? IMPORT_FORMAT_CSV : IMPORT_FORMAT_XML;
     o->format_given = true;
-    o->format = fmt ? (strcmp(fmt, "xml") == 0 ? IMPORT_FORMAT_XML : IMPORT_FORMAT_CSV)
-                    : (strncasecmp(r->content_type, "text/csv", 8) == 0 ? IMPORT_FORMAT_CSV : IMPORT_FORMAT_XML);
     if (MHD_get_connection_values(r->mc, MHD_GET_ARGUMENT_KIND, map_arg, t) < 0 || t->nmaps == IMPORT_MAPS_MAX)
         return api_reply_error(r, 400, "invalid_field", "map", "at most %d \"map\" arguments", IMPORT_MAPS_MAX - 1),
                -1;
@@ -163,7 +142,7 @@ static int task_options(struct api_req *r, struct import_task *t)
     import_map_free(&m);
     t->list = list ? xstrdup(list) : NULL;
     t->status = status ? xstrdup(status) : NULL;
-    t->encoding = enc ? xstrdup(enc) : NULL;
+    t->encoding = o->encoding ? xstrdup(o->encoding) : NULL;
     o->load.list = t->list;
     o->load.status = t->status;
     o->encoding = t->encoding;

@@ -311,3 +311,50 @@ json_t *import_summary_json(const struct import_opts *o, const char *source, con
                      (json_int_t)c->not_found, "duplicates_in_file", (json_int_t)c->duplicates, "rejected",
                      (json_int_t)c->rejected, "seconds", (double)(long long)(c->seconds * 1000 + 0.5) / 1000);
 }
+
+/* the text of V for a message: at most 40 bytes of it */
+#define SHOWN(v) (int)(strlen(v) > 40 ? 40 : strlen(v)), (v)
+
+/* import_option - see import.h. */
+int import_option(struct import_opts *o, const char *name, const char *value, char *why, size_t whylen)
+{
+    size_t n = strlen(value);
+    if (strcmp(name, "list") == 0) {
+        if (n == 0 || n > 200)
+            return snprintf(why, whylen, "must be a list name or id"), -1;
+        o->load.list = value;
+    } else if (strcmp(name, "format") == 0) {
+        if (strcmp(value, "csv") != 0 && strcmp(value, "xml") != 0)
+            return snprintf(why, whylen, "must be csv or xml, not '%.*s'", SHOWN(value)), -1;
+        o->format_given = true;
+        o->format = value[0] == 'x' ? IMPORT_FORMAT_XML : IMPORT_FORMAT_CSV;
+    } else if (strcmp(name, "mode") == 0) {
+        if (strcmp(value, "subscribe") == 0)
+            o->load.mode = IMPORT_SUBSCRIBE;
+        else if (strcmp(value, "unsubscribe") == 0)
+            o->load.mode = IMPORT_UNSUBSCRIBE;
+        else if (strcmp(value, "blocklist") == 0)
+            o->load.mode = IMPORT_BLOCKLIST;
+        else
+            return snprintf(why, whylen, "must be subscribe, unsubscribe or blocklist, not '%.*s'", SHOWN(value)), -1;
+    } else if (strcmp(name, "status") == 0) {
+        if (strcmp(value, "confirmed") != 0 && strcmp(value, "unconfirmed") != 0)
+            return snprintf(why, whylen, "must be confirmed or unconfirmed, not '%.*s'", SHOWN(value)), -1;
+        o->load.status = value;
+    } else if (strcmp(name, "delimiter") == 0) {
+        if (strcasecmp(value, "tab") == 0 || strcmp(value, "\\t") == 0 || strcmp(value, "\t") == 0)
+            o->delimiter = '\t';
+        else if (n == 1 && strchr(",;|:", value[0]))
+            o->delimiter = value[0];
+        else
+            return snprintf(why, whylen, "must be one of , ; | : or tab, not '%.*s'", SHOWN(value)), -1;
+    } else if (strcmp(name, "encoding") == 0) {
+        if (n == 0 || n > 32 ||
+            strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.") != n)
+            return snprintf(why, whylen, "must be an encoding name, not '%.*s'", SHOWN(value)), -1;
+        o->encoding = value;
+    } else {
+        return snprintf(why, whylen, "is not an import option"), -1;
+    }
+    return 0;
+}

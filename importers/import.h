@@ -5,6 +5,10 @@
  * import_parse   read and check every record of a source, handing clean rows to a sink
  *                and writing rejects (the database-free part, used by the tests)
  * import_summary_json  what happened to every row, as `postino import --json` prints it
+ * import_option  set one option of an import as a person gives it (the CLI's --NAME, the
+ *                API's query argument NAME): list, format, mode, status, delimiter,
+ *                encoding; -1 with WHY ("must be csv or xml, not 'x'"), which the caller
+ *                prefixes with the option's name as its users write it
  *
  * Every record ends in exactly one counter: rejected, or (after the merge)
  * a duplicate of an earlier row, new, updated, unchanged, skipped or not
@@ -49,5 +53,7 @@ json_t *import_summary_json(const struct import_opts *o, const char *source, con
 int import_parse(struct import_source *src, const struct import_opts *o, enum import_format format,
                  const struct import_lists *lists, const struct import_sink *sink, FILE *rejects,
                  struct import_counts *c, char *err, size_t errlen);
+
+int import_option(struct import_opts *o, const char *name, const char *value, char *why, size_t whylen);
 
 #endif

@@ -26,15 +26,6 @@ static const char import_usage[] =
     "--rejects FILE writes every rejected row as CSV: line,reason,row.\n"
     "--dry-run counts everything and writes nothing. --list is optional with --mode blocklist.\n";
 
-static int parse_delimiter(const char *s)
-{
-    if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "TAB") == 0)
-        return '\t';
-    if (strlen(s) == 1 && strchr(",;\t|:", s[0]))
-        return s[0];
-    return -1;
-}
-
 static void print_text(const struct import_opts *o, const struct import_counts *c)
 {
     enum import_mode m = o->load.mode;
@@ -80,42 +71,19 @@ int cmd_import(struct cli *c, int argc, char **argv)
     };
     struct import_map map = { 0 };
     struct import_opts o = { 0 };
-    char err[1024];
+    static const char *const names[128] = { ['l'] = "list", ['f'] = "format", ['m'] = "mode",
+                                            ['s'] = "status", ['d'] = "delimiter", ['e'] = "encoding" };
+    char err[1024], why[128];
     int opt;
     c->usage = import_usage;
     optind = 0;
     o.map = &map;
     while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
-        if (opt == 'l') {
-            o.load.list = optarg;
-        } else if (opt == 'f') {
-            o.format_given = true;
-            if (strcmp(optarg, "csv") == 0)
-                o.format = IMPORT_FORMAT_CSV;
-            else if (strcmp(optarg, "xml") == 0)
-                o.format = IMPORT_FORMAT_XML;
-            else
-                cli_usage(c, "--format must be csv or xml, not '%s'", optarg);
-        } else if (opt == 'm') {
-            if (strcmp(optarg, "subscribe") == 0)
-                o.load.mode = IMPORT_SUBSCRIBE;
-            else if (strcmp(optarg, "unsubscribe") == 0)
-                o.load.mode = IMPORT_UNSUBSCRIBE;
-            else if (strcmp(optarg, "blocklist") == 0)
-                o.load.mode = IMPORT_BLOCKLIST;
-            else
-                cli_usage(c, "--mode must be subscribe, unsubscribe or blocklist, not '%s'", optarg);
+        if (opt > 0 && opt < 128 && names[opt]) {
+            if (import_option(&o, names[opt], optarg, why, sizeof(why)) < 0)
+                cli_usage(c, "--%s %s", names[opt], why);
         } else if (opt == 'o') {
             o.load.overwrite = true;
-        } else if (opt == 's') {
-            if (strcmp(optarg, "confirmed") != 0 && strcmp(optarg, "unconfirmed") != 0)
-                cli_usage(c, "--status must be confirmed or unconfirmed, not '%s'", optarg);
-            o.load.status = optarg;
-        } else if (opt == 'd') {
-            if ((o.delimiter = parse_delimiter(optarg)) < 0)
-                cli_usage(c, "--delimiter must be one of , ; | : or tab, not '%s'", optarg);
-        } else if (opt == 'e') {
-            o.encoding = optarg;
         } else if (opt == 'M') {
             if (import_map_add(&map, optarg, err, sizeof(err)) < 0)
                 cli_usage(c, "%s", err);

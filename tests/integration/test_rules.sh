@@ -2,8 +2,8 @@
 # test_rules - each rule lives in one engine function: the command line and
 # the REST API refuse the same bad input, naming the same reason in the same
 # words (relays: relay_input_check; campaigns: campaign_check and
-# campaign_create, a From through address_mailbox_parse), and accept the same
-# good input with the same result and the same warnings.
+# campaign_create, a From through address_mailbox_parse; imports: import_option),
+# and accept the same good input with the same result and the same warnings.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/integration/api_lib.sh"
 api_setup 18480
@@ -117,5 +117,35 @@ req POST /api/v1/campaigns "$(js "{'name': 'C', 'subject': 'S', 'from': 'news@si
 expect_code 201
 expect_json "j['warnings']" "[]"
 [ "$(psql_q "SELECT count(*) FROM campaigns")" = 4 ] || fail "campaigns stored: $(psql_q "SELECT count(*) FROM campaigns")"
+
+# same_import_refusal NAME VALUE: postino import --NAME VALUE is a usage error and POST /imports?NAME=VALUE
+# a 400 naming NAME, both with import_option's reason after the option's name ("--mode" and "\"mode\"")
+same_import_refusal() {
+    local name=$1 value=$2 q
+    postino import people.csv --list news "--$name" "$value"
+    expect_rc 2
+    cli_line=$(printf '%s\n' "$err" | head -1)
+    q=$(/usr/bin/python3 -c 'import sys, urllib.parse; print(urllib.parse.urlencode({"list": "news", sys.argv[1]: sys.argv[2]}))' "$name" "$value")
+    req POST "/api/v1/imports?$q" "@people.csv" "$ADMIN" text/csv
+    expect_error 400 invalid_field "$name"
+    why=$(jq_get "$body" "j['error']['message']")
+    [ "${cli_line#postino: error: --$name }" = "${why#\"$name\" }" ] ||
+        fail "--$name $value: the CLI says '$cli_line', the API '$why'"
+    case "$why" in "\"$name\" must be "*) ;; *) fail "the API's reason: '$why'" ;; esac
+}
+
+check "imports: the CLI and the API refuse the same options with the same words (import_option)"
+printf 'email\nann@example.com\n' > people.csv
+same_import_refusal mode subscribed
+same_import_refusal status pending
+same_import_refusal format json
+same_import_refusal delimiter '#'
+same_import_refusal encoding 'utf 8'
+[ "$(psql_q "SELECT count(*) FROM subscribers")" = 0 ] || fail "a refused import wrote subscribers"
+postino import people.csv --list news --delimiter tab --dry-run
+expect_rc 0
+imp_q=$(/usr/bin/python3 -c 'import urllib.parse; print(urllib.parse.urlencode({"list": "news", "delimiter": "tab", "dry_run": "true"}))')
+req POST "/api/v1/imports?$imp_q" "@people.csv" "$ADMIN" text/csv
+[ "$code" = 200 ] || [ "$code" = 202 ] || fail "--delimiter tab over the API: HTTP $code $body"
 
 finish
