@@ -221,6 +221,8 @@ int store_campaign_move(PGconn *conn, const char *id, enum campaign_action actio
     int rc;
     if (!is_id(id))
         return store_fail(e, STORE_ERR_NOTFOUND, "no campaign \"%s\" (campaigns are named by number)", id);
+    if (at && (rc = store_campaign_send_at_check(conn, at, e)) < 0)
+        return rc;
     if (pg_begin(conn) < 0)
         return store_fail_db(e, conn, NULL, "cannot change campaign");
     PGresult *res = pg_exec(conn,

@@ -134,6 +134,16 @@ same_import_refusal() {
     case "$why" in "\"$name\" must be "*) ;; *) fail "the API's reason: '$why'" ;; esac
 }
 
+check "campaigns: the CLI and the API refuse the same schedule times with the same words"
+cid=$(psql_q "SELECT min(id) FROM campaigns")
+refused_alike 1 "/api/v1/campaigns/$cid/schedule" 400 invalid_field send_at campaign schedule "$cid" --at infinity -- \
+    "{'send_at': 'infinity'}"
+[ "$why" = 'the time "infinity" is not a finite time' ] || fail "an infinite time: '$why'"
+refused_alike 1 "/api/v1/campaigns/$cid/schedule" 400 invalid_field send_at campaign schedule "$cid" --at 'next tuesday' -- \
+    "{'send_at': 'next tuesday'}"
+[ "$why" = 'cannot understand the time "next tuesday"' ] || fail "a time PostgreSQL cannot read: '$why'"
+[ "$(psql_q "SELECT status FROM campaigns WHERE id = $cid")" = draft ] || fail "a refused schedule moved the campaign"
+
 check "imports: the CLI and the API refuse the same options with the same words (import_option)"
 printf 'email\nann@example.com\n' > people.csv
 same_import_refusal mode subscribed
