@@ -82,10 +82,10 @@ static int fixture(void **state)
             " WHERE c.name LIKE 'ledger-%' AND c.kind = 'campaign' AND l.name = 'ledger-test'");
     exec_ok("INSERT INTO deliveries (campaign_id, subscriber_id, list_id, next_attempt_at)"
             " SELECT c.id, s.id, l.id, now() - (x.age || ' minutes')::interval"
-            " FROM (VALUES ('ledger-A', 's1', 30), ('ledger-A', 's2', 29), ('ledger-A', 's3', 10),"
-            "   ('ledger-A', 's4', 9), ('ledger-P', 's1', 60), ('ledger-B', 's5', 50)) x(camp, sub, age)"
+            " FROM (VALUES (1, 'ledger-A', 's1', 30), (2, 'ledger-A', 's2', 29), (3, 'ledger-A', 's3', 10),"
+            "   (4, 'ledger-A', 's4', 9), (5, 'ledger-P', 's1', 60), (6, 'ledger-B', 's5', 50)) x(n, camp, sub, age)"
             " JOIN campaigns c ON c.name = x.camp JOIN subscribers s ON s.email = x.sub || '@ledger.example'"
-            " JOIN lists l ON l.name = 'ledger-test'");
+            " JOIN lists l ON l.name = 'ledger-test' ORDER BY x.n"); /* ids in this order, whatever the join's plan */
     exec_ok("INSERT INTO deliveries (campaign_id, subscriber_id, data, next_attempt_at)"
             " SELECT c.id, s.id, '{}', now() FROM campaigns c, subscribers s"
             " WHERE c.name = 'ledger-T' AND s.email = 's6@ledger.example'");
