@@ -28,31 +28,17 @@ int store_dkim_add(PGconn *conn, const char *domain, const char *selector, const
                             " public_key) VALUES ($1, $2, $3, $4::int, $5, $6) RETURNING *)"
                             " SELECT " DKIM_PUBLIC_JSON " FROM k",
                             6, params);
-    int rc = STORE_OK;
-    if (pg_ok(res))
-        *out = store_json(res, 0, 0);
-    else if (strcmp(pg_sqlstate(res), PG_UNIQUE_VIOLATION) == 0)
-        rc = store_fail(e, STORE_ERR_EXISTS, "a DKIM key %s._domainkey.%s already exists", selector, domain);
-    else
-        rc = store_fail_db(e, conn, res, "cannot store DKIM key");
-    PQclear(res);
-    return rc;
+    return store_json_made(conn, res, out, e, "cannot store DKIM key", "a DKIM key %s._domainkey.%s already exists",
+                           selector, domain);
 }
 
 /* store_dkim_ls - the public side of every key, by domain and selector. */
 int store_dkim_ls(PGconn *conn, json_t **out, struct store_err *e)
 {
-    PGresult *res = pg_exec(conn,
-                            "SELECT coalesce(json_agg(" DKIM_PUBLIC_JSON " ORDER BY k.domain, k.selector), '[]')"
-                            " FROM dkim_keys k",
-                            0, NULL);
-    int rc = STORE_OK;
-    if (pg_ok(res))
-        *out = store_json(res, 0, 0);
-    else
-        rc = store_fail_db(e, conn, res, "cannot list DKIM keys");
-    PQclear(res);
-    return rc;
+    return store_json_all(conn,
+                          "SELECT coalesce(json_agg(" DKIM_PUBLIC_JSON " ORDER BY k.domain, k.selector), '[]')"
+                          " FROM dkim_keys k",
+                          out, e, "cannot list DKIM keys");
 }
 
 /* store_dkim_domain - the public side of DOMAIN's keys. */

@@ -30,30 +30,14 @@ int store_list_create(PGconn *conn, const char *name, const char *optin, const c
                             "WITH l AS (INSERT INTO lists (name, optin, description) VALUES ($1, $2, $3)"
                             " RETURNING *) SELECT " LIST_JSON " FROM l",
                             3, params);
-    int rc = STORE_OK;
-    if (pg_ok(res))
-        *out = store_json(res, 0, 0);
-    else if (strcmp(pg_sqlstate(res), PG_UNIQUE_VIOLATION) == 0)
-        rc = store_fail(e, STORE_ERR_EXISTS, "list \"%s\" already exists", name);
-    else
-        rc = store_fail_db(e, conn, res, "cannot create list");
-    PQclear(res);
-    return rc;
+    return store_json_made(conn, res, out, e, "cannot create list", "list \"%s\" already exists", name);
 }
 
 /* store_list_ls - all lists, by name. */
 int store_list_ls(PGconn *conn, json_t **out, struct store_err *e)
 {
-    PGresult *res = pg_exec(conn,
-                            "SELECT coalesce(json_agg(" LIST_JSON " ORDER BY l.name), '[]') FROM lists l",
-                            0, NULL);
-    int rc = STORE_OK;
-    if (pg_ok(res))
-        *out = store_json(res, 0, 0);
-    else
-        rc = store_fail_db(e, conn, res, "cannot list lists");
-    PQclear(res);
-    return rc;
+    return store_json_all(conn, "SELECT coalesce(json_agg(" LIST_JSON " ORDER BY l.name), '[]') FROM lists l", out,
+                          e, "cannot list lists");
 }
 
 /* store_list_get - the list REF names; STORE_ERR_NOTFOUND when none. */

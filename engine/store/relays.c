@@ -37,29 +37,14 @@ int store_relay_add(PGconn *conn, const struct relay_def *r, json_t **out, struc
                             " $4, $5::boolean, $6, $7, $8, $9::int, $10::int, $11::float8, $12::int, $13::interval)"
                             " RETURNING *) SELECT " RELAY_PUBLIC_JSON " FROM r",
                             13, params);
-    int rc = STORE_OK;
-    if (pg_ok(res))
-        *out = store_json(res, 0, 0);
-    else if (strcmp(pg_sqlstate(res), PG_UNIQUE_VIOLATION) == 0)
-        rc = store_fail(e, STORE_ERR_EXISTS, "relay \"%s\" already exists", r->name);
-    else
-        rc = store_fail_db(e, conn, res, "cannot add relay");
-    PQclear(res);
-    return rc;
+    return store_json_made(conn, res, out, e, "cannot add relay", "relay \"%s\" already exists", r->name);
 }
 
 /* store_relay_ls - every relay, public fields only. */
 int store_relay_ls(PGconn *conn, json_t **out, struct store_err *e)
 {
-    PGresult *res = pg_exec(conn, "SELECT coalesce(json_agg(" RELAY_PUBLIC_JSON " ORDER BY r.name), '[]') FROM relays r",
-                            0, NULL);
-    int rc = STORE_OK;
-    if (pg_ok(res))
-        *out = store_json(res, 0, 0);
-    else
-        rc = store_fail_db(e, conn, res, "cannot list relays");
-    PQclear(res);
-    return rc;
+    return store_json_all(conn, "SELECT coalesce(json_agg(" RELAY_PUBLIC_JSON " ORDER BY r.name), '[]') FROM relays r",
+                          out, e, "cannot list relays");
 }
 
 /* store_relay_rm - remove relay NAME. */

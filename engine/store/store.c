@@ -89,6 +89,44 @@ int store_json_row(PGconn *conn, PGresult *res, json_t **out, struct store_err *
     return rc;
 }
 
+/*
+ * store_json_made - finish an INSERT ... RETURNING whose first column is the
+ * new row's JSON: *OUT and STORE_OK, STORE_ERR_EXISTS with the formatted
+ * EXISTS_FMT on a unique violation, a database error naming WHAT otherwise.
+ * RES is cleared either way.
+ */
+int store_json_made(PGconn *conn, PGresult *res, json_t **out, struct store_err *e, const char *what,
+                    const char *exists_fmt, ...)
+{
+    int rc = STORE_OK;
+    if (pg_ok(res)) {
+        *out = store_json(res, 0, 0);
+    } else if (strcmp(pg_sqlstate(res), PG_UNIQUE_VIOLATION) == 0) {
+        va_list ap;
+        va_start(ap, exists_fmt);
+        vsnprintf(e->msg, sizeof(e->msg), exists_fmt, ap);
+        va_end(ap);
+        e->code = rc = STORE_ERR_EXISTS;
+    } else {
+        rc = store_fail_db(e, conn, res, what);
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* store_json_all - run SQL (no parameters), whose one value is a JSON array, into *OUT; a database error naming WHAT */
+int store_json_all(PGconn *conn, const char *sql, json_t **out, struct store_err *e, const char *what)
+{
+    PGresult *res = pg_exec(conn, sql, 0, NULL);
+    int rc = STORE_OK;
+    if (pg_ok(res))
+        *out = store_json(res, 0, 0);
+    else
+        rc = store_fail_db(e, conn, res, what);
+    PQclear(res);
+    return rc;
+}
+
 /* the values store_settings_set was given; until then none (a program that queues confirmations sets them) */
 struct store_settings store_settings;
 

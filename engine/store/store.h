@@ -5,6 +5,8 @@
  * store_fail_db   the same for a database error (the server's primary message)
  * store_json      parse one JSON text column of a result into a jansson value
  * store_json_row  the JSON of a one-row lookup, or not found, or the database error
+ * store_json_made the JSON of a new row, or "already exists", or the database error
+ * store_json_all  the one JSON value (an array) of a query without parameters
  * store_settings_set  the values of the settings the store uses, handed once at start
  *                 by the program (the store never reads the configuration)
  *
@@ -47,6 +49,9 @@ json_t *store_json(const PGresult *res, int row, int col);
 int store_json_row(PGconn *conn, PGresult *res, json_t **out, struct store_err *e, const char *what,
                    const char *notfound_fmt, ...) __attribute__((format(printf, 6, 7)));
 
+int store_json_made(PGconn *conn, PGresult *res, json_t **out, struct store_err *e, const char *what,
+                    const char *exists_fmt, ...) __attribute__((format(printf, 6, 7)));
+int store_json_all(PGconn *conn, const char *sql, json_t **out, struct store_err *e, const char *what);
 void store_settings_set(const struct store_settings *s);
 
 #endif

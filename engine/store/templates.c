@@ -27,30 +27,15 @@ int store_template_add(PGconn *conn, const char *name, const char *html, const c
                             "WITH t AS (INSERT INTO templates (name, html, text_body) VALUES ($1, $2, $3)"
                             " RETURNING *) SELECT " TEMPLATE_JSON " FROM t",
                             3, params);
-    int rc = STORE_OK;
-    if (pg_ok(res))
-        *out = store_json(res, 0, 0);
-    else if (strcmp(pg_sqlstate(res), PG_UNIQUE_VIOLATION) == 0)
-        rc = store_fail(e, STORE_ERR_EXISTS, "template \"%s\" already exists", name);
-    else
-        rc = store_fail_db(e, conn, res, "cannot add template");
-    PQclear(res);
-    return rc;
+    return store_json_made(conn, res, out, e, "cannot add template", "template \"%s\" already exists", name);
 }
 
 /* store_template_ls - every template, by name, without bodies. */
 int store_template_ls(PGconn *conn, json_t **out, struct store_err *e)
 {
-    PGresult *res = pg_exec(conn,
-                            "SELECT coalesce(json_agg(" TEMPLATE_SUMMARY_JSON " ORDER BY t.name), '[]') FROM templates t",
-                            0, NULL);
-    int rc = STORE_OK;
-    if (pg_ok(res))
-        *out = store_json(res, 0, 0);
-    else
-        rc = store_fail_db(e, conn, res, "cannot list templates");
-    PQclear(res);
-    return rc;
+    return store_json_all(conn,
+                          "SELECT coalesce(json_agg(" TEMPLATE_SUMMARY_JSON " ORDER BY t.name), '[]') FROM templates t",
+                          out, e, "cannot list templates");
 }
 
 /* store_template_get - the template REF names, with its bodies. */
