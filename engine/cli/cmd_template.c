@@ -20,6 +20,7 @@ static const char template_usage[] =
     "usage: postino template add NAME --html FILE [--text FILE] [--json]\n"
     "       postino template ls [--json]\n"
     "       postino template show NAME|ID [--json]\n"
+    "       postino template rm NAME|ID               (refused while a campaign uses it)\n"
     "\n"
     "A template wraps campaign bodies: it must say where the body goes with\n"
     "[CONTENT] or {{ content }}. Variables: {{ name }}, {{ email }}, {{ attribs.KEY }},\n"
@@ -129,9 +130,22 @@ static int template_show(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+static int template_rm(struct cli *c, int argc, char **argv)
+{
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    const char *ref = cli_operand(c, argc, argv, "template name or id");
+    struct store_err e;
+    if (store_template_rm(cli_db(c), ref, &e) < 0)
+        return cli_fail(&e);
+    if (!c->json)
+        printf("removed template \"%s\"\n", ref);
+    return 0;
+}
+
 static const struct cli_command template_commands[] = {
     { "add", template_add, NULL }, { "ls", template_ls, NULL }, { "show", template_show, NULL },
-    { NULL, NULL, NULL },
+    { "rm", template_rm, NULL },   { NULL, NULL, NULL },
 };
 
 /* cmd_template - postino template SUBCOMMAND. */

@@ -23,7 +23,7 @@ static const char main_usage[] =
     "  list        create | ls | show | rm                  (mailing lists)\n"
     "  subscriber  add | ls | show | rm | blocklist         (subscribers)\n"
     "  import      FILE --list NAME [options]               (subscribers from CSV or XML)\n"
-    "  template    add | ls | show                          (layouts campaigns go in)\n"
+    "  template    add | ls | show | rm                     (layouts campaigns go in)\n"
     "  campaign    create | ls | show | preview | schedule | send | pause | resume | cancel | test | stats\n"
     "  dkim        add | ls | record | rm                   (DKIM keys and their DNS records)\n"
     "  dns         DOMAIN --ip ADDR                         (the SPF, DKIM and DMARC records to publish)\n"

@@ -59,13 +59,6 @@ int store_list_rm(PGconn *conn, const char *ref, struct store_err *e)
                             "DELETE FROM lists WHERE id = (SELECT l.id FROM lists l WHERE " LIST_REF_MATCH(1)
                             " ORDER BY (l.name = $1) DESC LIMIT 1)",
                             1, params);
-    int rc = STORE_OK;
-    if (!pg_ok(res) && strcmp(pg_sqlstate(res), PG_FOREIGN_KEY_VIOLATION) == 0)
-        rc = store_fail(e, STORE_ERR_EXISTS, "list \"%s\" is used by a campaign; remove it from the campaign first", ref);
-    else if (!pg_ok(res))
-        rc = store_fail_db(e, conn, res, "cannot remove list");
-    else if (strcmp(PQcmdTuples(res), "0") == 0)
-        rc = store_fail(e, STORE_ERR_NOTFOUND, "no list \"%s\"", ref);
-    PQclear(res);
-    return rc;
+    return store_deleted(conn, res, e, "list", ref,
+                         "list \"%s\" is used by a campaign; remove it from the campaign first", "cannot remove list");
 }

@@ -127,6 +127,28 @@ int store_json_all(PGconn *conn, const char *sql, json_t **out, struct store_err
     return rc;
 }
 
+/*
+ * store_deleted - finish a DELETE of the row NAME names: STORE_OK when it
+ * went, STORE_ERR_NOTFOUND ("no KIND \"NAME\"") when there was none,
+ * STORE_ERR_EXISTS with IN_USE (a format taking NAME) when other rows still
+ * point at it, a database error naming WHAT otherwise. RES is cleared.
+ */
+int store_deleted(PGconn *conn, PGresult *res, struct store_err *e, const char *kind, const char *name,
+                  const char *in_use, const char *what)
+{
+    int rc = STORE_OK;
+    if (!pg_ok(res) && strcmp(pg_sqlstate(res), PG_FOREIGN_KEY_VIOLATION) == 0) {
+        snprintf(e->msg, sizeof(e->msg), in_use, name);
+        e->code = rc = STORE_ERR_EXISTS;
+    } else if (!pg_ok(res)) {
+        rc = store_fail_db(e, conn, res, what);
+    } else if (strcmp(PQcmdTuples(res), "0") == 0) {
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no %s \"%s\"", kind, name);
+    }
+    PQclear(res);
+    return rc;
+}
+
 /* the values store_settings_set was given; until then none (a program that queues confirmations sets them) */
 struct store_settings store_settings;
 

@@ -7,6 +7,7 @@
  * store_json_row  the JSON of a one-row lookup, or not found, or the database error
  * store_json_made the JSON of a new row, or "already exists", or the database error
  * store_json_all  the one JSON value (an array) of a query without parameters
+ * store_deleted   a DELETE's outcome: gone, not found, still in use, or the database error
  * store_settings_set  the values of the settings the store uses, handed once at start
  *                 by the program (the store never reads the configuration)
  *
@@ -52,6 +53,8 @@ int store_json_row(PGconn *conn, PGresult *res, json_t **out, struct store_err *
 int store_json_made(PGconn *conn, PGresult *res, json_t **out, struct store_err *e, const char *what,
                     const char *exists_fmt, ...) __attribute__((format(printf, 6, 7)));
 int store_json_all(PGconn *conn, const char *sql, json_t **out, struct store_err *e, const char *what);
+int store_deleted(PGconn *conn, PGresult *res, struct store_err *e, const char *kind, const char *name,
+                  const char *in_use, const char *what);
 void store_settings_set(const struct store_settings *s);
 
 #endif

@@ -103,13 +103,6 @@ int store_template_rm(PGconn *conn, const char *ref, struct store_err *e)
                             "DELETE FROM templates WHERE id = (SELECT t.id FROM templates t WHERE " TEMPLATE_REF_MATCH(1)
                             " ORDER BY (t.name = $1) DESC LIMIT 1)",
                             1, params);
-    int rc = STORE_OK;
-    if (!pg_ok(res) && strcmp(pg_sqlstate(res), PG_FOREIGN_KEY_VIOLATION) == 0)
-        rc = store_fail(e, STORE_ERR_EXISTS, "template \"%s\" is used by campaigns", ref);
-    else if (!pg_ok(res))
-        rc = store_fail_db(e, conn, res, "cannot remove template");
-    else if (strcmp(PQcmdTuples(res), "0") == 0)
-        rc = store_fail(e, STORE_ERR_NOTFOUND, "no template \"%s\"", ref);
-    PQclear(res);
-    return rc;
+    return store_deleted(conn, res, e, "template", ref, "template \"%s\" is used by campaigns",
+                         "cannot remove template");
 }

@@ -62,15 +62,8 @@ int store_user_add(PGconn *conn, const char *email, const char *role, const char
 /* store_user_ls - every user, by email. */
 int store_user_ls(PGconn *conn, json_t **out, struct store_err *e)
 {
-    PGresult *res = pg_exec(conn, "SELECT coalesce(json_agg(" USER_JSON " ORDER BY lower(u.email)), '[]') FROM users u",
-                            0, NULL);
-    int rc = STORE_OK;
-    if (pg_ok(res))
-        *out = store_json(res, 0, 0);
-    else
-        rc = store_fail_db(e, conn, res, "cannot list users");
-    PQclear(res);
-    return rc;
+    return store_json_all(conn, "SELECT coalesce(json_agg(" USER_JSON " ORDER BY lower(u.email)), '[]') FROM users u",
+                          out, e, "cannot list users");
 }
 
 /* store_user_get - the user REF names; STORE_ERR_NOTFOUND when none. */

@@ -154,6 +154,34 @@ postino subscriber show "o'brien@example.ie" --json
 expect_rc 0
 [ "$(jq_get "$out" "(type(j['id']).__name__, j['attribs']['n'], j['attribs']['big'] > 9e28)")" = "('int', 7, True)" ] || fail "big number"
 
+check "a list or template a campaign uses is not removed; one that is gone is named"
+postino list create inuse
+expect_rc 0
+printf '<p>{{ content }}</p>' > layout.html
+postino template add framed --html layout.html
+expect_rc 0
+printf '<p>hi</p>' > body.html
+postino campaign create --name U --subject S --from news@example.com --list inuse --template framed --html body.html
+expect_rc 0
+postino list rm inuse
+expect_rc 1
+expect_err 'list "inuse" is used by a campaign; remove it from the campaign first'
+postino template rm framed
+expect_rc 1
+expect_err 'template "framed" is used by campaigns'
+postino list rm nosuchlist
+expect_rc 1
+expect_err 'no list "nosuchlist"'
+[ "$(psql_q "SELECT count(*) FROM lists WHERE name = 'inuse'")" = 1 ] || fail "the list in use went"
+postino template add spare --html layout.html
+expect_rc 0
+postino template rm spare
+expect_rc 0
+expect_out 'removed template "spare"'
+postino template rm spare
+expect_rc 1
+expect_err 'no template "spare"'
+
 check "--help on every command"
 for c in "list" "list create" "subscriber" "subscriber add" "subscriber ls"; do
     # shellcheck disable=SC2086
