@@ -9,15 +9,21 @@
 #include "engine/store/store.h"
 #include "engine/util/log.h"
 
+/* fill E with CODE and FMT's message, one line */
+static void vfail(struct store_err *e, enum store_code code, const char *fmt, va_list ap)
+{
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    e->msg[strcspn(e->msg, "\n")] = 0;
+    e->code = code;
+}
+
 /* store_fail - set E to CODE and the formatted message; returns CODE. */
 int store_fail(struct store_err *e, enum store_code code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    vfail(e, code, fmt, ap);
     va_end(ap);
-    e->msg[strcspn(e->msg, "\n")] = 0;
-    e->code = code;
     return code;
 }
 
@@ -79,9 +85,8 @@ int store_json_row(PGconn *conn, PGresult *res, json_t **out, struct store_err *
     } else if (PQntuples(res) == 0) {
         va_list ap;
         va_start(ap, notfound_fmt);
-        vsnprintf(e->msg, sizeof(e->msg), notfound_fmt, ap);
+        vfail(e, rc = STORE_ERR_NOTFOUND, notfound_fmt, ap);
         va_end(ap);
-        e->code = rc = STORE_ERR_NOTFOUND;
     } else {
         *out = store_json(res, 0, 0);
     }
@@ -104,9 +109,8 @@ int store_json_made(PGconn *conn, PGresult *res, json_t **out, struct store_err 
     } else if (strcmp(pg_sqlstate(res), PG_UNIQUE_VIOLATION) == 0) {
         va_list ap;
         va_start(ap, exists_fmt);
-        vsnprintf(e->msg, sizeof(e->msg), exists_fmt, ap);
+        vfail(e, rc = STORE_ERR_EXISTS, exists_fmt, ap);
         va_end(ap);
-        e->code = rc = STORE_ERR_EXISTS;
     } else {
         rc = store_fail_db(e, conn, res, what);
     }
@@ -138,8 +142,7 @@ int store_deleted(PGconn *conn, PGresult *res, struct store_err *e, const char *
 {
     int rc = STORE_OK;
     if (!pg_ok(res) && strcmp(pg_sqlstate(res), PG_FOREIGN_KEY_VIOLATION) == 0) {
-        snprintf(e->msg, sizeof(e->msg), in_use, name);
-        e->code = rc = STORE_ERR_EXISTS;
+        rc = store_fail(e, STORE_ERR_EXISTS, in_use, name);
     } else if (!pg_ok(res)) {
         rc = store_fail_db(e, conn, res, what);
     } else if (strcmp(PQcmdTuples(res), "0") == 0) {
