@@ -21,13 +21,16 @@
 static const char relay_usage[] =
     "usage: postino relay add NAME --host HOST [--port 587] [--tls starttls|tls|none|auto]\n"
     "                         [--user USER --password-file FILE] [--max-conns 4] [--max-per-conn 100]\n"
-    "                         [--rate N/s] [--quota N/PERIOD] [--ca-file FILE | --tls-verify no] [--json]\n"
+    "                         [--rate N/s] [--quota N/PERIOD] [--ca-file FILE | --tls-verify no]\n"
+    "                         [--allow-plain-auth] [--json]\n"
     "       postino relay ls [--json]\n"
     "       postino relay rm NAME\n"
     "       postino relay test NAME   (connect, EHLO, STARTTLS, AUTH, QUIT; each step printed)\n"
     "\n"
     "--rate paces messages (10/s, 600/m, 3600/h); --quota caps recipients per period\n"
-    "as PolicyD counts them (1000/h, 20000/d, 500/30m).\n";
+    "as PolicyD counts them (1000/h, 20000/d, 500/30m). The password is never sent\n"
+    "without TLS (with --tls auto, a server that offers no STARTTLS gets no AUTH);\n"
+    "--allow-plain-auth lets it go in clear to a relay on this machine only.\n";
 
 static void print_relay(json_t *r)
 {
@@ -66,7 +69,7 @@ static int relay_add(struct cli *c, int argc, char **argv)
         { "max-per-conn", required_argument, NULL, 'm' }, { "rate", required_argument, NULL, 'r' },
         { "quota", required_argument, NULL, 'q' },        { "ca-file", required_argument, NULL, 'C' },
         { "tls-verify", required_argument, NULL, 'v' },   { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        { "allow-plain-auth", no_argument, NULL, 'A' },   { NULL, 0, NULL, 0 },
     };
     struct relay_input in = { .tls_verify = true, .port = -1, .max_conns = -1, .max_per_conn = -1 };
     const char *password_file = NULL;
@@ -83,6 +86,7 @@ static int relay_add(struct cli *c, int argc, char **argv)
         case 'r': in.rate = optarg; break;
         case 'q': in.quota = optarg; break;
         case 'C': in.ca_file = optarg; break;
+        case 'A': in.allow_plain_auth = true; break;
         case 'v':
             if (strcmp(optarg, "no") && strcmp(optarg, "yes"))
                 cli_usage(c, "--tls-verify takes yes or no");

@@ -76,6 +76,7 @@ struct smtp_conn {
     char *password;
     int port;
     enum smtp_tls_mode tls_mode;
+    bool allow_plain_auth;
     bool verify;
     SSL_CTX *ctx;
     unsigned connect_ms, command_ms, data_ms, max_messages;
@@ -450,6 +451,21 @@ static void start_auth(struct smtp_conn *c)
     flush_cmds(c, c->command_ms);
 }
 
+/* is the server this session talks to on a loopback address (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104) */
+static bool peer_is_loopback(struct smtp_conn *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) < 0)
+        return false;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family != AF_INET6)
+        return false;
+    const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
 static void after_ehlo(struct smtp_conn *c)
 {
     smtp_ehlo_parse(&c->reply, &c->ext);
@@ -464,6 +480,14 @@ static void after_ehlo(struct smtp_conn *c)
             conn_break(c, SMTP_STAGE_TLS, UV_ENOTSUP, "the server does not offer STARTTLS");
             return;
         }
+    }
+    if (c->username && !c->tls_up && !(c->allow_plain_auth && peer_is_loopback(c))) {
+        /* a stripped STARTTLS must not get the password: refused before AUTH is sent */
+        conn_break(c, SMTP_STAGE_AUTH, UV_EACCES,
+                   c->tls_mode == SMTP_TLS_NONE ? "the password is never sent without TLS (tls is none)"
+                                                : "the password is never sent without TLS, and the server did not "
+                                                  "offer STARTTLS");
+        return;
     }
     if (c->username) {
         start_auth(c);
@@ -811,6 +835,7 @@ static void conn_copy_config(struct smtp_conn *c, const struct smtp_config *cfg)
     c->port = cfg->port ? cfg->port : 587;
     c->helo = xstrdup(cfg->helo_name ? cfg->helo_name : "localhost");
     c->tls_mode = cfg->tls;
+    c->allow_plain_auth = cfg->allow_plain_auth;
     c->server_name = xstrdup(cfg->tls_server_name ? cfg->tls_server_name : cfg->host);
     c->verify = !cfg->tls_no_verify;
     c->username = cfg->username ? xstrdup(cfg->username) : NULL;

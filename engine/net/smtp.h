@@ -47,7 +47,8 @@ struct smtp_config {
     const char *tls_ca_file;     /* trusted CAs (PEM); NULL: the system's */
     bool tls_no_verify;          /* accept any certificate: tests only */
     SSL_CTX *tls_ctx;            /* a shared context (overrides tls_ca_file); NULL: make one */
-    const char *username;        /* NULL: no AUTH */
+    const char *username;        /* NULL: no AUTH; never sent unless the session is encrypted... */
+    bool allow_plain_auth;       /* ...or this is set and the server is on a loopback address */
     const char *password;
     unsigned connect_timeout_ms; /* resolving and connecting; 0: 30 s */
     unsigned command_timeout_ms; /* each reply; 0: 120 s */
@@ -76,7 +77,8 @@ struct smtp_result {
     int error;             /* 0, or a negative libuv error when there was no usable reply:
                               UV_ETIMEDOUT, UV_EOF, UV_ECONNRESET, UV_ECONNREFUSED,
                               UV_EPROTO (TLS or malformed reply), UV_ENOTSUP (the server
-                              lacks STARTTLS or AUTH), UV_E2BIG (over its SIZE),
+                              lacks STARTTLS or AUTH), UV_EACCES (the password
+                              would go without TLS), UV_E2BIG (over its SIZE),
                               UV_ECANCELED (closed by us) */
     const char *enhanced;  /* "5.1.1" or "" */
     const char *text;      /* the reply text, or what went wrong locally; never NULL */

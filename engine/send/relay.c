@@ -72,6 +72,12 @@ static bool relay_name_ok(const char *s)
     return true;
 }
 
+/* HOST a loopback address, or localhost (the connection itself is checked again: smtp.c) */
+static bool host_is_loopback(const char *host)
+{
+    return strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 || strncmp(host, "127.", 4) == 0;
+}
+
 /* relay_input_check - see relay.h. */
 int relay_input_check(const struct relay_input *in, struct relay_def *out, struct relay_check *err)
 {
@@ -93,6 +99,12 @@ int relay_input_check(const struct relay_input *in, struct relay_def *out, struc
         return refuse(err, "username", "the user name must be one line of 1 to 255 characters");
     if (in->password && (!*in->password || strlen(in->password) > 1000 || strpbrk(in->password, "\r\n")))
         return refuse(err, "password", "the password must be one line of 1 to 1000 characters");
+    if (in->allow_plain_auth && !host_is_loopback(in->host))
+        return refuse(err, "allow_plain_auth",
+                      "plain-text AUTH may be allowed only for a relay on this machine (127.0.0.1, ::1 or localhost)");
+    if (in->password && strcmp(tls, "none") == 0 && !in->allow_plain_auth)
+        return refuse(err, "tls", "with tls none the password would travel in clear: use starttls or tls "
+                                  "(plain-text AUTH may be allowed for a relay on this machine)");
     if (in->ca_file && !in->tls_verify)
         return refuse(err, "ca_file", "a CA file and turning TLS verification off exclude each other");
     if (in->max_conns != -1 && (in->max_conns < 1 || in->max_conns > 1000))
@@ -110,6 +122,7 @@ int relay_input_check(const struct relay_input *in, struct relay_def *out, struc
     out->ca_file = (char *)in->ca_file;
     out->username = (char *)in->username;
     out->password = (char *)in->password;
+    out->allow_plain_auth = in->allow_plain_auth;
     out->port = in->port != -1 ? (int)in->port : strcmp(tls, "tls") == 0 ? 465 : strcmp(tls, "starttls") == 0 ? 587 : 25;
     out->max_conns = in->max_conns != -1 ? (int)in->max_conns : 4;
     out->max_per_conn = in->max_per_conn != -1 ? (int)in->max_per_conn : 100;
@@ -130,6 +143,7 @@ void relay_pool_config(const struct relay_def *r, struct smtp_pool_config *pc)
     pc->smtp.tls_no_verify = !r->tls_verify;
     pc->smtp.username = r->username;
     pc->smtp.password = r->password;
+    pc->smtp.allow_plain_auth = r->allow_plain_auth;
     pc->smtp.max_messages = (unsigned)r->max_per_conn;
     pc->smtp.connect_timeout_ms = send_settings.connect_timeout_ms;
     pc->smtp.command_timeout_ms = send_settings.command_timeout_ms;

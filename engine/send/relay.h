@@ -36,6 +36,7 @@ struct relay_input {
     const char *rate;  /* "N/s", "N/m", "N/h" or a bare N per second; NULL: unpaced */
     const char *quota; /* "N/PERIOD": 1000/h, 20000/d, 500/30m; NULL: none */
     bool tls_verify;
+    bool allow_plain_auth; /* the password may go without TLS: for a relay on this machine only */
     long port, max_conns, max_per_conn;
 };
 

@@ -13,7 +13,7 @@
 
 #define RELAY_PUBLIC_JSON                                                                          \
     "json_build_object('id', r.id, 'name', r.name, 'host', r.host, 'port', r.port, 'tls', r.tls,"  \
-    " 'tls_verify', r.tls_verify, 'ca_file', r.ca_file, 'username', r.username,"                    \
+    " 'tls_verify', r.tls_verify, 'ca_file', r.ca_file, 'username', r.username, 'allow_plain_auth', r.allow_plain_auth,"                    \
     " 'password_set', r.password IS NOT NULL, 'has_password', r.password IS NOT NULL, 'max_conns', r.max_conns, 'max_per_conn', r.max_per_conn," \
     " 'rate', r.rate, 'quota', r.quota, 'quota_period_s', extract(epoch FROM r.quota_period)::bigint," \
     " 'created_at', r.created_at)"
@@ -30,13 +30,13 @@ int store_relay_add(PGconn *conn, const struct relay_def *r, json_t **out, struc
     snprintf(period, sizeof(period), "%ld seconds", r->quota_period_s);
     const char *params[] = { r->name, r->host, port, r->tls, r->tls_verify ? "t" : "f", r->ca_file, r->username,
                              r->password, conns, per, r->rate > 0 ? rate : NULL, r->quota > 0 ? quota : NULL,
-                             r->quota > 0 ? period : NULL };
+                             r->quota > 0 ? period : NULL, r->allow_plain_auth ? "t" : "f" };
     PGresult *res = pg_exec(conn,
                             "WITH r AS (INSERT INTO relays (name, host, port, tls, tls_verify, ca_file, username,"
-                            " password, max_conns, max_per_conn, rate, quota, quota_period) VALUES ($1, $2, $3::int,"
-                            " $4, $5::boolean, $6, $7, $8, $9::int, $10::int, $11::float8, $12::int, $13::interval)"
-                            " RETURNING *) SELECT " RELAY_PUBLIC_JSON " FROM r",
-                            13, params);
+                            " password, max_conns, max_per_conn, rate, quota, quota_period, allow_plain_auth) VALUES"
+                            " ($1, $2, $3::int, $4, $5::boolean, $6, $7, $8, $9::int, $10::int, $11::float8, $12::int,"
+                            " $13::interval, $14::boolean) RETURNING *) SELECT " RELAY_PUBLIC_JSON " FROM r",
+                            14, params);
     return store_json_made(conn, res, out, e, "cannot add relay", "relay \"%s\" already exists", r->name);
 }
 
@@ -69,7 +69,7 @@ static char *dup_or_null(const PGresult *res, int row, int col)
 const char store_relay_load_sql[] =
     "SELECT name, host, port, tls, tls_verify, ca_file, username, password, max_conns,"
     " max_per_conn, coalesce(rate, 0), coalesce(quota, 0),"
-    " coalesce(extract(epoch FROM quota_period)::bigint, 3600)"
+    " coalesce(extract(epoch FROM quota_period)::bigint, 3600), allow_plain_auth"
     " FROM relays WHERE $1::text IS NULL OR name = $1 ORDER BY name";
 
 /* store_relay_defs - the relays in RES, a result of store_relay_load_sql; their number */
@@ -92,6 +92,7 @@ size_t store_relay_defs(PGresult *res, struct relay_def **out)
         r->rate = atof(PQgetvalue(res, i, 10));
         r->quota = atol(PQgetvalue(res, i, 11));
         r->quota_period_s = atol(PQgetvalue(res, i, 12));
+        r->allow_plain_auth = strcmp(PQgetvalue(res, i, 13), "t") == 0;
     }
     return (size_t)rows;
 }
@@ -125,7 +126,7 @@ bool relay_def_same(const struct relay_def *a, const struct relay_def *b)
     return SAME_STR(name) && SAME_STR(host) && a->port == b->port && SAME_STR(tls) && a->tls_verify == b->tls_verify &&
            SAME_STR(ca_file) && SAME_STR(username) && SAME_STR(password) && a->max_conns == b->max_conns &&
            a->max_per_conn == b->max_per_conn && a->rate == b->rate && a->quota == b->quota &&
-           a->quota_period_s == b->quota_period_s;
+           a->quota_period_s == b->quota_period_s && a->allow_plain_auth == b->allow_plain_auth;
 #undef SAME_STR
 }
 

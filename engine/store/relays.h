@@ -29,6 +29,7 @@ struct relay_def {
     char *ca_file;      /* NULL: the system's CAs */
     char *username;     /* NULL: no AUTH */
     char *password;     /* secret */
+    bool allow_plain_auth; /* AUTH without TLS, to a loopback address only */
     int max_conns;
     int max_per_conn;
     double rate;        /* messages per second; 0: unpaced */

@@ -380,7 +380,7 @@ expect_json "'html' in j and j['name'] == 'newsletter'" True
 req GET /api/v1/templates/nosuch
 expect_error 404 not_found
 printf 'relay-secret-pw\n' > relaypw
-postino relay add mx1 --host 127.0.0.1 --port 2525 --tls none --user u1 --password-file relaypw
+postino relay add mx1 --host 127.0.0.1 --port 2525 --tls starttls --user u1 --password-file relaypw
 expect_rc 0
 req GET /api/v1/relays
 expect_code 200

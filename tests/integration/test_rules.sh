@@ -56,6 +56,10 @@ same_refusal r1 --host h.example --quota 100 -- "{'name': 'r1', 'host': 'h.examp
 same_refusal r1 --host h.example --quota 2.5/h -- "{'name': 'r1', 'host': 'h.example', 'quota': '2.5/h'}"
 same_refusal r1 --host h.example --tls-verify no --ca-file /etc/ssl/certs/ca-certificates.crt -- \
     "{'name': 'r1', 'host': 'h.example', 'tls_verify': False, 'ca_file': '/etc/ssl/certs/ca-certificates.crt'}"
+same_refusal r1 --host h.example --tls none --user u --password-file relay.pw -- \
+    "{'name': 'r1', 'host': 'h.example', 'tls': 'none', 'username': 'u', 'password': 'secret'}"
+same_refusal r1 --host h.example --tls none --user u --password-file relay.pw --allow-plain-auth -- \
+    "{'name': 'r1', 'host': 'h.example', 'tls': 'none', 'username': 'u', 'password': 'secret', 'allow_plain_auth': True}"
 [ "$(psql_q "SELECT count(*) FROM relays")" = 0 ] || fail "a refused relay was stored"
 
 check "relays: the same good input makes the same relay through either"

@@ -342,7 +342,8 @@ static void test_smtp_conn_auth_login_pipelining_rset_and_421(void **state)
     };
     static const char *const bodies[] = { "Subject: one\r\n\r\n.dot\r\n", "Subject: two\r\n\r\nx\r\n",
                                           "Subject: three\r\n\r\nx\r\n", "never sent\r\n", NULL };
-    struct smtp_config cfg = { .tls = SMTP_TLS_NONE, .username = "user", .password = "pass" };
+    /* plain-text AUTH to this machine, as allowed */
+    struct smtp_config cfg = { .tls = SMTP_TLS_NONE, .username = "user", .password = "pass", .allow_plain_auth = true };
     struct client cl;
     struct fake f;
     session(&cl, &f, &cfg, "220 fake.test ESMTP\r\n", steps, sizeof(steps) / sizeof(steps[0]), bodies);
@@ -511,7 +512,7 @@ static void test_smtp_conn_setup_failures(void **state)
 
     /* AUTH wanted, the server offers only CRAM-MD5. */
     static const struct step cram[] = { { "EHLO", "250-fake\r\n250 AUTH CRAM-MD5\r\n" } };
-    cfg = (struct smtp_config){ .tls = SMTP_TLS_NONE, .username = "u", .password = "p" };
+    cfg = (struct smtp_config){ .tls = SMTP_TLS_NONE, .username = "u", .password = "p", .allow_plain_auth = true };
     session(&cl, &f, &cfg, "220 fake\r\n", cram, 1, NULL);
     assert_int_equal(cl.open_status, UV_ENOTSUP);
     assert_int_equal(cl.open.stage, SMTP_STAGE_AUTH);
@@ -523,6 +524,43 @@ static void test_smtp_conn_setup_failures(void **state)
     session(&cl, &f, &cfg, "220 fake\r\n", junk, 1, NULL);
     assert_int_equal(cl.open_status, UV_EPROTO);
     assert_int_equal(cl.open.stage, SMTP_STAGE_EHLO);
+    fake_free(&f);
+}
+
+/*
+ * The password never goes without TLS: a server that offers AUTH but no
+ * STARTTLS (as when STARTTLS is stripped on the path) gets no AUTH command
+ * with tls "auto" (may) or "none", unless plain-text AUTH was allowed (and
+ * the server is on a loopback address, as this fake is).
+ */
+static void test_smtp_conn_never_sends_the_password_without_tls(void **state)
+{
+    (void)state;
+    static const struct step offer[] = { { "EHLO", "250-fake\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n" } };
+    enum smtp_tls_mode modes[] = { SMTP_TLS_MAY, SMTP_TLS_NONE };
+    for (size_t i = 0; i < 2; i++) {
+        struct smtp_config cfg = { .tls = modes[i], .username = "u", .password = "hunter2", .tls_no_verify = true };
+        struct client cl;
+        struct fake f;
+        session(&cl, &f, &cfg, "220 fake\r\n", offer, 1, NULL);
+        assert_int_equal(cl.open_status, UV_EACCES);
+        assert_int_equal(cl.open.stage, SMTP_STAGE_AUTH);
+        assert_non_null(strstr(cl.open.text, "never sent without TLS"));
+        assert_null(strstr(f.transcript.data, "AUTH"));
+        assert_null(strstr(f.transcript.data, "aHVudGVyMg")); /* "hunter2" in base64, any alignment */
+        fake_free(&f);
+    }
+    /* allowed, to this machine: AUTH PLAIN goes */
+    static const struct step plain[] = {
+        { "EHLO", "250-fake\r\n250 AUTH PLAIN LOGIN\r\n" },
+        { "AUTH PLAIN AHUAaHVudGVyMg==", "235 2.7.0 Authentication successful\r\n" },
+    };
+    struct smtp_config cfg = { .tls = SMTP_TLS_MAY, .username = "u", .password = "hunter2", .allow_plain_auth = true };
+    struct client cl;
+    struct fake f;
+    session(&cl, &f, &cfg, "220 fake\r\n", plain, 2, NULL);
+    assert_int_equal(cl.open_status, 0);
+    assert_int_equal(f.i, 2);
     fake_free(&f);
 }
 
@@ -859,6 +897,7 @@ int main(void)
         cmocka_unit_test(test_smtp_conn_ends_unwanted_data_with_a_lone_dot),
         cmocka_unit_test(test_smtp_conn_sends_a_large_message_whole),
         cmocka_unit_test(test_smtp_conn_setup_failures),
+        cmocka_unit_test(test_smtp_conn_never_sends_the_password_without_tls),
         cmocka_unit_test(test_smtp_conn_drop_during_message_and_data_timeout),
         cmocka_unit_test(test_smtp_conn_send_refuses_bad_input),
         cmocka_unit_test(test_smtp_pool_max_messages_per_connection_and_pacing),

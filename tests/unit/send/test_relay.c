@@ -134,9 +134,50 @@ static void test_relay_input_refusals_name_the_field(void **state)
     }
 }
 
+/* a password with tls none, or plain-text AUTH allowed for a relay elsewhere, is refused; for this machine it is not */
+static void test_relay_input_check_never_lets_a_password_travel_in_clear(void **state)
+{
+    static const struct {
+        const char *host, *tls, *pass;
+        bool plain;
+        const char *field; /* NULL: accepted */
+    } cases[] = {
+        { "mx.example", "none", "p", false, "tls" },
+        { "127.0.0.1", "none", "p", false, "tls" },
+        { "mx.example", "none", "p", true, "allow_plain_auth" },
+        { "mx.example", "auto", "p", true, "allow_plain_auth" },
+        { "10.0.0.1", "starttls", NULL, true, "allow_plain_auth" },
+        { "127.0.0.1", "none", "p", true, NULL },
+        { "::1", "auto", "p", true, NULL },
+        { "localhost", "none", "p", true, NULL },
+        { "mx.example", "none", NULL, false, NULL },
+        { "mx.example", "auto", "p", false, NULL }, /* auto: AUTH only once STARTTLS is up (smtp.c) */
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct relay_input in = { .name = "r", .host = cases[i].host, .tls = cases[i].tls,
+                                  .username = cases[i].pass ? "u" : NULL, .password = cases[i].pass,
+                                  .allow_plain_auth = cases[i].plain, .tls_verify = true, .port = -1,
+                                  .max_conns = -1, .max_per_conn = -1 };
+        struct relay_def d;
+        struct relay_check why = { 0 };
+        int rc = relay_input_check(&in, &d, &why);
+        if (cases[i].field) {
+            if (rc != -1)
+                fail_msg("case %zu was accepted", i);
+            assert_string_equal(why.field, cases[i].field);
+        } else {
+            if (rc != 0)
+                fail_msg("case %zu was refused: %s", i, why.why);
+            assert_int_equal(d.allow_plain_auth, cases[i].plain);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_relay_input_check_never_lets_a_password_travel_in_clear),
         cmocka_unit_test(test_relay_per_parse_reads_rates_and_quotas),
         cmocka_unit_test(test_relay_input_defaults_follow_the_tls_mode),
         cmocka_unit_test(test_relay_input_rate_and_quota),
