@@ -210,12 +210,17 @@ int address_mailbox_parse(const char *in, char *name, size_t namelen, char addr[
         s++;
     while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
-    if (end - s >= 2 && *s == '"' && end[-1] == '"')
+    bool quoted = end - s >= 2 && *s == '"' && end[-1] == '"';
+    if (quoted)
         s++, end--;
     if ((size_t)(end - s) >= namelen || memchr(s, '\r', (size_t)(end - s)) || memchr(s, '\n', (size_t)(end - s))) {
         *why = "the name is too long or holds a line break";
         return -1;
     }
-    snprintf(name, namelen, "%.*s", (int)(end - s), s);
+    /* a quoted string's \" and \\ stand for " and \ (RFC 5322 3.2.4): kept as the name is, not escaped again */
+    size_t n = 0;
+    for (const char *p = s; p < end; p++)
+        name[n++] = quoted && *p == '\\' && p + 1 < end ? *++p : *p;
+    name[n] = 0;
     return 0;
 }

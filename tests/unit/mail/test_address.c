@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include "engine/mail/address.h"
+#include "engine/mail/mime.h"
+#include "engine/util/buf.h"
 
 static void test_address_normalizes_valid_addresses(void **state)
 {
@@ -77,6 +79,9 @@ static void test_address_mailbox_splits_name_and_address(void **state)
         { "  Spaced Out   <a@b.example>  ", "Spaced Out", "a@b.example" },
         { "a@b.example", "", "a@b.example" },
         { "<a@b.example>", "", "a@b.example" },
+        /* a quoted string's escapes stand for the characters: the name is kept unescaped */
+        { "\"Sh\\\"op, Inc.\" <shop@b.example>", "Sh\"op, Inc.", "shop@b.example" },
+        { "\"Back\\\\slash\" <a@b.example>", "Back\\slash", "a@b.example" },
     };
     static const char *const bad[] = { "News <a@b.example", "News <a@b.example> x", "not an address", "N <>", "" };
     char name[601], addr[ADDRESS_MAX + 1];
@@ -139,9 +144,23 @@ static void test_address_mailbox_name_too_long(void **state)
     assert_non_null(why);
 }
 
+/* a From display name with a quote comes out escaped once, in a quoted string */
+static void test_address_display_name_with_a_quote_is_escaped_once(void **state)
+{
+    char name[601], addr[ADDRESS_MAX + 1];
+    const char *why;
+    struct buf out = BUF_INIT;
+    (void)state;
+    assert_int_equal(address_mailbox_parse("\"Sh\\\"op, Inc.\" <shop@b.example>", name, sizeof(name), addr, &why), 0);
+    mime_header_address(&out, "From", name, addr);
+    assert_string_equal(buf_cstr(&out), "From: \"Sh\\\"op, Inc.\" <shop@b.example>\r\n");
+    buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_address_display_name_with_a_quote_is_escaped_once),
         cmocka_unit_test(test_address_normalizes_valid_addresses),
         cmocka_unit_test(test_address_rejects_with_reason),
         cmocka_unit_test(test_address_mailbox_splits_name_and_address),
