@@ -63,10 +63,16 @@ static void progress(struct import_run_state *st, bool last)
     fflush(stderr);
 }
 
-/* Write S as one CSV field, quoted when it must be. */
+/*
+ * Write S as one CSV field, quoted when it must be. A field a spreadsheet
+ * would run as a formula (starting with =, +, -, @, a tab or a carriage
+ * return: OWASP's CSV injection guidance) is written quoted after a single
+ * quote, so it shows as text.
+ */
 static void csv_field_write(FILE *f, const char *s, size_t len)
 {
-    bool quote = len && (s[0] == ' ' || s[len - 1] == ' ');
+    bool formula = len && strchr("=+-@\t\r", s[0]);
+    bool quote = formula || (len && (s[0] == ' ' || s[len - 1] == ' '));
     for (size_t i = 0; i < len && !quote; i++)
         if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
             quote = true;
@@ -75,6 +81,8 @@ static void csv_field_write(FILE *f, const char *s, size_t len)
         return;
     }
     fputc('"', f);
+    if (formula)
+        fputc('\'', f);
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '"')
             fputc('"', f);

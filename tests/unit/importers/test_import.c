@@ -107,6 +107,27 @@ static void test_import_csv_quirks_file_exact_counts(void **state)
     run_free(&r);
 }
 
+/* a rejected row that a spreadsheet would run as a formula is written so that it shows as text */
+static void test_import_rejects_file_defuses_spreadsheet_formulas(void **state)
+{
+    (void)state;
+    static const char csv[] = "email,name\n=cmd|' /C calc'!A0,x\n+1+2,y\n@SUM(A1),z\n-3,w\nok@example.com,ok\n";
+    char *path = write_temp(csv, sizeof(csv) - 1);
+    struct run r;
+    run_file(path, NULL, &r);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.c.rejected, 4);
+    assert_int_equal(r.seen.n, 1);
+    assert_string_equal(r.rejects, "line,reason,row\n"
+                                   "2,\"invalid address \"\"=cmd|' /C calc'!A0\"\": contains spaces\",\"'=cmd|' /C calc'!A0,x\"\n"
+                                   "3,\"invalid address \"\"+1+2\"\": no @\",\"'+1+2,y\"\n"
+                                   "4,\"invalid address \"\"@SUM(A1)\"\": empty local part\",\"'@SUM(A1),z\"\n"
+                                   "5,\"invalid address \"\"-3\"\": no @\",\"'-3,w\"\n");
+    unlink(path);
+    xfree(path);
+    run_free(&r);
+}
+
 static void test_import_latin1_converted_or_rejected_naming_the_column(void **state)
 {
     (void)state;
@@ -281,6 +302,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_import_csv_quirks_file_exact_counts),
+        cmocka_unit_test(test_import_rejects_file_defuses_spreadsheet_formulas),
         cmocka_unit_test(test_import_latin1_converted_or_rejected_naming_the_column),
         cmocka_unit_test(test_import_delimiter_detected_or_given),
         cmocka_unit_test(test_import_xml_file_exact_counts),
