@@ -81,7 +81,10 @@ int store_track_click(PGconn *conn, uint64_t delivery_id, uint64_t link_id, char
                             "     ON d.id = $1::bigint AND d.campaign_id = l.campaign_id"
                             "   ON CONFLICT (link_id, delivery_id) DO UPDATE SET n = clicks.n + 1, last_at = now()"
                             "   RETURNING 1)"
-                            " SELECT l.url, EXISTS (SELECT 1 FROM c) FROM l",
+                            /* a delivery of another campaign than the link's: no redirect at all (a gone
+                               delivery still redirects: old messages' links keep working) */
+                            " SELECT l.url, EXISTS (SELECT 1 FROM c) FROM l WHERE NOT EXISTS (SELECT 1 FROM deliveries d"
+                            "   WHERE d.id = $1::bigint AND d.campaign_id <> l.campaign_id)",
                             2, params);
     int rc = STORE_OK;
     if (!pg_ok(res)) {

@@ -33,7 +33,8 @@ int store_track_open(PGconn *conn, uint64_t delivery_id, bool *recorded, struct 
 /*
  * store_track_click - count a click of DELIVERY_ID on LINK_ID and put the
  * link's URL in *URL (the caller frees it); *RECORDED false when the delivery
- * is gone or of another campaign. STORE_ERR_NOTFOUND when the link is unknown.
+ * is gone. STORE_ERR_NOTFOUND when the link is unknown, or the delivery is
+ * one of another campaign than the link's.
  */
 int store_track_click(PGconn *conn, uint64_t delivery_id, uint64_t link_id, char **url, bool *recorded,
                       struct store_err *e);
