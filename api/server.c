@@ -192,9 +192,13 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    if (r->resp_type && str_has_prefix(r->resp_type, "text/html"))
+    if (r->resp_type && str_has_prefix(r->resp_type, "text/html")) {
+        /* never framed (clickjacking the unsubscribe button), and no token leaves in a Referer */
         MHD_add_response_header(resp, "Content-Security-Policy",
-                                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
+                                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                                "frame-ancestors 'none'");
+        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    }
     if (r->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (r->location)

@@ -341,6 +341,8 @@ req GET "/u/$UTOK" "" ""
 expect_code 200
 case "$body" in *"news"*) ;; *) fail "page lacks the list name" ;; esac
 case "$body" in *'<form method="post" action="/u/'"$UTOK"'">'*) ;; *) fail "page lacks the form" ;; esac
+case "$headers" in *"Content-Security-Policy: "*"frame-ancestors 'none'"*) ;; *) fail "the page may be framed: $headers" ;; esac
+case "$headers" in *"Referrer-Policy: no-referrer"*) ;; *) fail "the page sends its address as Referer: $headers" ;; esac
 for _ in 1 2; do req GET "/u/$UTOK" "" ""; done
 [ "$(psql_q "SELECT status FROM subscriptions WHERE subscriber_id = $BOB")" = confirmed ] || fail "GET changed the subscription"
 t2=${UTOK%?}$( [ "${UTOK: -1}" = a ] && echo b || echo a )
