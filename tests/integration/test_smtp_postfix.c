@@ -477,8 +477,17 @@ static void test_smtp_auth_is_not_offered_before_starttls(void **state)
     (void)state;
     struct smtp_pool_config cfg;
     struct failure f;
+    /* postino sends no password without TLS at all */
     base_config(&cfg, "secret");
     cfg.smtp.tls = SMTP_TLS_NONE;
+    send_one(&cfg, &f);
+    assert_int_equal(f.res.stage, SMTP_STAGE_AUTH);
+    assert_int_equal(f.res.error, UV_EACCES);
+    assert_int_equal(f.res.code, 0);
+    /* and, with plain-text AUTH allowed to this machine, Postfix offers none before STARTTLS */
+    base_config(&cfg, "secret");
+    cfg.smtp.tls = SMTP_TLS_NONE;
+    cfg.smtp.allow_plain_auth = true;
     send_one(&cfg, &f);
     assert_int_equal(f.res.stage, SMTP_STAGE_AUTH);
     assert_int_equal(f.res.error, UV_ENOTSUP);
