@@ -147,9 +147,13 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
-    /* with --no-send, this thread waits for the signal; the server's threads never see it */
-    if (no_send)
-        pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    /*
+     * The server's threads never see a stop signal (they inherit this mask).
+     * With --no-send this thread waits for it; otherwise it stays pending
+     * until the sender has its handlers (sender_run unblocks it then), so a
+     * signal during the sender's start stops it cleanly instead of killing.
+     */
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
     struct api_server *api = api_server_start(&cfg, err, sizeof(err));
     if (!api) {
         log_error("%s", err);

@@ -413,6 +413,12 @@ int sender_run(const struct sender_config *cfg)
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     s->signals = true;
+    /* a stop asked while starting (serve blocks the signals until now) is taken now, by the handlers */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
 
     uv_run(loop, UV_RUN_DEFAULT);
 
