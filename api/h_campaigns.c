@@ -59,20 +59,14 @@ static void campaign_move(struct api_req *r, enum campaign_action action)
         { "send_at", API_FIELD_STRING, true, 64, 0, 0 },
         { NULL, 0, false, 0, 0, 0 },
     };
-    struct store_err e = { .code = STORE_OK };
+    struct store_err e;
     json_t *in, *j = NULL;
     if (api_body(r, action == CAMPAIGN_SCHEDULE ? schedule_fields : api_no_fields, &in) < 0)
         return;
     const char *at = api_json_str(in, "send_at", NULL);
     if (at && !*at)
         api_reply_error(r, 400, "invalid_field", "send_at", "field \"send_at\" must be a time");
-    else if (!api_db(r))
-        ;
-    else if (at && store_campaign_send_at_check(r->conn, at, &e) < 0 && e.code == STORE_ERR_INVALID)
-        api_reply_error(r, 400, "invalid_field", "send_at", "%s", e.msg);
-    else if (at && e.code == STORE_ERR_DB)
-        api_reply_store(r, &e);
-    else
+    else if (api_db(r))
         api_reply_stored(r, store_campaign_move(r->conn, api_param(r, 0), action, at, &j, &e), &j, &e, 200);
     json_decref(in);
 }

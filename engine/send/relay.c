@@ -3,6 +3,8 @@
  * stored ones turned into SMTP settings, and the two blocking helpers the
  * command line uses.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,10 +74,16 @@ static bool relay_name_ok(const char *s)
     return true;
 }
 
-/* HOST a loopback address, or localhost (the connection itself is checked again: smtp.c) */
+/* HOST a loopback address (127.0.0.0/8, ::1), or localhost (the connection itself is checked again: smtp.c) */
 static bool host_is_loopback(const char *host)
 {
-    return strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 || strncmp(host, "127.", 4) == 0;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcmp(host, "localhost") == 0)
+        return true;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 /* relay_input_check - see relay.h. */

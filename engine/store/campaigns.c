@@ -231,7 +231,7 @@ int store_campaign_move(PGconn *conn, const char *id, enum campaign_action actio
                             2, (const char *[]){ id, at });
     if (!pg_ok(res)) {
         rc = strcmp(pg_sqlstate(res), "22007") == 0 || strcmp(pg_sqlstate(res), "22008") == 0
-                 ? store_fail(e, STORE_ERR_INVALID, "cannot understand the time \"%s\"", at)
+                 ? store_fail_field(e, "send_at", "cannot understand the time \"%s\"", at)
                  : store_fail_db(e, conn, res, "cannot read campaign");
     } else if (PQntuples(res) == 0) {
         rc = store_fail(e, STORE_ERR_NOTFOUND, "no campaign %s", id);
@@ -307,10 +307,10 @@ int store_campaign_send_at_check(PGconn *conn, const char *when, struct store_er
     int rc = STORE_OK;
     if (!pg_ok(res))
         rc = strncmp(pg_sqlstate(res), "22", 2) == 0
-                 ? store_fail(e, STORE_ERR_INVALID, "cannot understand the time \"%s\"", when)
+                 ? store_fail_field(e, "send_at", "cannot understand the time \"%s\"", when)
                  : store_fail_db(e, conn, res, "cannot check a time");
     else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
-        rc = store_fail(e, STORE_ERR_INVALID, "the time \"%s\" is not a finite time", when);
+        rc = store_fail_field(e, "send_at", "the time \"%s\" is not a finite time", when);
     PQclear(res);
     return rc;
 }

@@ -15,6 +15,7 @@ static void vfail(struct store_err *e, enum store_code code, const char *fmt, va
     vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
     e->msg[strcspn(e->msg, "\n")] = 0;
     e->code = code;
+    e->field = NULL;
 }
 
 /* store_fail - set E to CODE and the formatted message; returns CODE. */
@@ -25,6 +26,17 @@ int store_fail(struct store_err *e, enum store_code code, const char *fmt, ...)
     vfail(e, code, fmt, ap);
     va_end(ap);
     return code;
+}
+
+/* store_fail_field - STORE_ERR_INVALID naming the input FIELD at fault (a static string); returns it. */
+int store_fail_field(struct store_err *e, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(e, STORE_ERR_INVALID, fmt, ap);
+    va_end(ap);
+    e->field = field;
+    return STORE_ERR_INVALID;
 }
 
 /* store_fail_db - report a database failure while doing WHAT; returns STORE_ERR_DB. */

@@ -40,11 +40,13 @@ extern struct store_settings store_settings;
 
 struct store_err {
     enum store_code code;
+    const char *field;     /* STORE_ERR_INVALID: the input field at fault, or NULL */
     char msg[512];
 };
 
 int store_fail(struct store_err *e, enum store_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+int store_fail_field(struct store_err *e, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int store_fail_db(struct store_err *e, PGconn *conn, const PGresult *res, const char *what);
 json_t *store_json(const PGresult *res, int row, int col);
 int store_json_row(PGconn *conn, PGresult *res, json_t **out, struct store_err *e, const char *what,

@@ -149,6 +149,10 @@ static void test_relay_input_check_never_lets_a_password_travel_in_clear(void **
         { "10.0.0.1", "starttls", NULL, true, "allow_plain_auth" },
         { "127.0.0.1", "none", "p", true, NULL },
         { "::1", "auto", "p", true, NULL },
+        { "127.8.9.10", "none", "p", true, NULL },
+        { "127.evil.example", "none", "p", true, "allow_plain_auth" }, /* a name, not an address */
+        { "127.0.0.1.example", "auto", "p", true, "allow_plain_auth" },
+        { "::ffff:10.0.0.1", "auto", "p", true, "allow_plain_auth" },
         { "localhost", "none", "p", true, NULL },
         { "mx.example", "none", NULL, false, NULL },
         { "mx.example", "auto", "p", false, NULL }, /* auto: AUTH only once STARTTLS is up (smtp.c) */
