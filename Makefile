@@ -69,7 +69,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 ITEST_C  := $(sort $(wildcard tests/integration/test_*.c))
 ITEST_BIN:= $(ITEST_C:tests/%.c=$(BUILD)/tests/%)
-EMBED    := $(sort $(wildcard sql/*.sql templates/*))
+EMBED    := $(sort $(wildcard sql/*.sql templates/* admin/*))
 
 .PHONY: all check test coverage tsan openapi-lint unit unit-asan integration fuzz fuzz-smoke demo bench clean deps tests stop
 all: postino

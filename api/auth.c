@@ -72,16 +72,16 @@ void auth_token_hash(const char *token, char hash[AUTH_TOKEN_HASH_LEN + 1])
         snprintf(hash + 2 * i, 3, "%02x", md[i]);
 }
 
-/* auth_token_new - TOKEN: "pst_" and 32 random bytes in base64url; HASH its stored form. 0 or -1. */
-int auth_token_new(char token[AUTH_TOKEN_MAX + 1], char hash[AUTH_TOKEN_HASH_LEN + 1])
+/* PREFIX and 32 random bytes in base64url into TOKEN; HASH its stored form. 0 or -1. */
+static int secret_new(const char *prefix, char token[AUTH_TOKEN_MAX + 1], char hash[AUTH_TOKEN_HASH_LEN + 1])
 {
     static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     unsigned char raw[33];
     if (RAND_bytes(raw, 32) != 1)
         return -1;
     raw[32] = 0;
-    char *p = token + strlen(AUTH_TOKEN_PREFIX);
-    memcpy(token, AUTH_TOKEN_PREFIX, strlen(AUTH_TOKEN_PREFIX));
+    char *p = token + strlen(prefix);
+    memcpy(token, prefix, strlen(prefix));
     /* 32 bytes: ten groups of three, then two bytes as three characters */
     for (int i = 0; i < 33; i += 3) {
         unsigned v = (unsigned)raw[i] << 16 | (unsigned)raw[i + 1] << 8 | (i + 2 < 33 ? raw[i + 2] : 0);
@@ -95,4 +95,30 @@ int auth_token_new(char token[AUTH_TOKEN_MAX + 1], char hash[AUTH_TOKEN_HASH_LEN
     OPENSSL_cleanse(raw, sizeof(raw));
     auth_token_hash(token, hash);
     return 0;
+}
+
+/* auth_token_new - TOKEN: "pst_" and 32 random bytes in base64url; HASH its stored form. 0 or -1. */
+int auth_token_new(char token[AUTH_TOKEN_MAX + 1], char hash[AUTH_TOKEN_HASH_LEN + 1])
+{
+    return secret_new(AUTH_TOKEN_PREFIX, token, hash);
+}
+
+/* auth_session_new - a web admin session: "pss_" and 32 random bytes; HASH its stored form. 0 or -1. */
+int auth_session_new(char token[AUTH_TOKEN_MAX + 1], char hash[AUTH_TOKEN_HASH_LEN + 1])
+{
+    return secret_new(AUTH_SESSION_PREFIX, token, hash);
+}
+
+/*
+ * auth_session_csrf - the CSRF token of session TOKEN (hex SHA-256 of a label
+ * and the token): known to the page, which reads it from GET /api/v1/session,
+ * and to the server, which recomputes it from the cookie; another site can
+ * read neither.
+ */
+void auth_session_csrf(const char *token, char csrf[AUTH_TOKEN_HASH_LEN + 1])
+{
+    char s[sizeof("postino-csrf:") + AUTH_TOKEN_MAX];
+    snprintf(s, sizeof(s), "postino-csrf:%s", token);
+    auth_token_hash(s, csrf);
+    OPENSSL_cleanse(s, sizeof(s));
 }

@@ -6,6 +6,8 @@
  * auth_password_verify does a password match a stored hash (constant time)
  * auth_token_new       a new random token "pst_…" and its stored hash
  * auth_token_hash      the stored form of a token: SHA-256, lower-case hex
+ * auth_session_new     a new random web admin session "pss_…" and its stored hash
+ * auth_session_csrf    the CSRF token that goes with a session
  *
  * Passwords and tokens are secrets: nothing here logs them, and the
  * buffers that held them are wiped.
@@ -18,8 +20,11 @@
 
 #define AUTH_HASH_MAX 256            /* a yescrypt hash fits */
 #define AUTH_TOKEN_PREFIX "pst_"
+#define AUTH_SESSION_PREFIX "pss_"    /* a web admin session (a cookie) */
 #define AUTH_TOKEN_MAX 64            /* "pst_" and 43 base64url characters, with room */
 #define AUTH_TOKEN_HASH_LEN 64       /* hex SHA-256 */
+/* a yescrypt hash of no one's password: checking against it costs what a real check does */
+#define AUTH_DUMMY_HASH "$y$j9T$VejfIy.wRXOVrojvbCK5k1$9SsIwI8me0ohRWdwSijceJgz6ss6MUi5V9rOY3aI432"
 #define AUTH_PASSWORD_MIN 8
 #define AUTH_PASSWORD_MAX 1024
 
@@ -28,5 +33,7 @@ int auth_password_hash(const char *password, char out[AUTH_HASH_MAX]);
 bool auth_password_verify(const char *password, const char *hash);
 int auth_token_new(char token[AUTH_TOKEN_MAX + 1], char hash[AUTH_TOKEN_HASH_LEN + 1]);
 void auth_token_hash(const char *token, char hash[AUTH_TOKEN_HASH_LEN + 1]);
+int auth_session_new(char token[AUTH_TOKEN_MAX + 1], char hash[AUTH_TOKEN_HASH_LEN + 1]);
+void auth_session_csrf(const char *token, char csrf[AUTH_TOKEN_HASH_LEN + 1]);
 
 #endif

@@ -90,6 +90,12 @@ void api_me_tokens_create(struct api_req *r);
 void api_me_tokens_rm(struct api_req *r);
 
 /* public (h_public.c) */
+/* the web admin: its page, its assets, its login (h_admin.c) */
+void api_admin_index(struct api_req *r);
+void api_admin_asset(struct api_req *r);
+void api_session_create(struct api_req *r);
+void api_session_get(struct api_req *r);
+void api_session_rm(struct api_req *r);
 void api_healthz(struct api_req *r);
 void api_metrics(struct api_req *r);
 void api_unsub_page(struct api_req *r);

@@ -2,6 +2,8 @@
  * request - what a handler calls to read its request and set its answer
  * (see request.h). The answer is only recorded here; server.c sends it.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,40 @@
 const char *api_conninfo(struct api_req *r)
 {
     return r->srv->conninfo;
+}
+
+/* api_settings_of - the settings R's server was started with. */
+const struct api_settings *api_settings_of(struct api_req *r)
+{
+    return &r->srv->set;
+}
+
+/* api_over_tls - true when R's server answers over HTTPS itself. */
+bool api_over_tls(struct api_req *r)
+{
+    return r->srv->pem.cert.len > 0;
+}
+
+/* api_peer - R's client address as text ("" when unknown). */
+const char *api_peer(struct api_req *r)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!r->peer[0] && ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->peer, sizeof(r->peer));
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->peer, sizeof(r->peer));
+    }
+    return r->peer;
+}
+
+/* api_session_token - the web admin session cookie R logged in with, or NULL (a token, or no login). */
+const char *api_session_token(struct api_req *r)
+{
+    if (!r->session_hash[0])
+        return NULL;
+    return MHD_lookup_connection_value(r->mc, MHD_COOKIE_KIND, API_SESSION_COOKIE);
 }
 
 /* api_db - R's database connection, borrowed on first use; NULL with 503 set. */

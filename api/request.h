@@ -35,6 +35,7 @@
 
 #include "api/json.h"
 #include "api/router.h"
+#include "api/settings_api.h"
 #include "engine/mail/token.h"
 #include "engine/store/store.h"
 #include "engine/store/users.h"
@@ -43,6 +44,7 @@
 struct api_server;
 struct MHD_Connection;
 
+#define API_SESSION_COOKIE "postino_session"   /* the web admin's login */
 #define API_ITEMS 0   /* api_reply_stored's STATUS for a collection: 200 with {"items": …} */
 
 struct api_req {
@@ -57,6 +59,8 @@ struct api_req {
     const char *body_path;       /* API_BODY_FILE: the spooled body (removed after the
                                     answer unless the handler moved it) */
     struct user_auth user;       /* when the route needs a login */
+    char session_hash[65];
+    char peer[64];               /* api_peer's answer, once asked */       /* the login was the web admin's session cookie: its hash */
     PGconn *conn;
     /* the answer */
     int status;
@@ -64,6 +68,9 @@ struct api_req {
     size_t resp_len;
     const char *resp_type;
     char *location;              /* malloc'd; a Location header */
+    char *set_cookie;            /* malloc'd; a Set-Cookie header */
+    const char *csp;             /* an HTML answer's Content-Security-Policy, when not the default */
+    const char *cache_control;   /* when not "no-store" */
 };
 
 PGconn *api_db(struct api_req *r);
@@ -88,5 +95,9 @@ void api_reply_redirect(struct api_req *r, int status, const char *url);
 int api_token_key(struct api_req *r, unsigned char key[TOKEN_KEY_LEN]);
 void api_http_metrics(struct api_server *s, struct buf *out);
 const char *api_conninfo(struct api_req *r);
+const struct api_settings *api_settings_of(struct api_req *r);
+bool api_over_tls(struct api_req *r);
+const char *api_peer(struct api_req *r);
+const char *api_session_token(struct api_req *r);
 
 #endif

@@ -60,6 +60,20 @@ int api_router_match(const struct api_route *routes, const char *method, const c
         m->index = i;
         return 0;
     }
+    if (!path_seen) {
+        /* "/admin/" is "/admin": one slash at the end is forgiven where the route says so */
+        size_t n = strlen(path);
+        if (n > 1 && n < 256 && path[n - 1] == '/' && path[n - 2] != '/') {
+            char trimmed[256];
+            memcpy(trimmed, path, n - 1);
+            trimmed[n - 1] = 0;
+            int rc = api_router_match(routes, method, trimmed, m);
+            if (rc == 0 && (m->route->flags & API_TRAILING_SLASH))
+                return 0;
+            api_match_free(m);
+            memset(m, 0, sizeof(*m));
+        }
+    }
     return path_seen ? API_ROUTE_BAD_METHOD : API_ROUTE_NOT_FOUND;
 }
 

@@ -89,5 +89,12 @@ const struct api_route api_routes[] = {
     R("POST", "/api/v1/dkim-keys", API_ADMIN, API_BODY_JSON, api_dkim_create),
     R("DELETE", "/api/v1/dkim-keys/{id}", API_ADMIN, API_BODY_NONE, api_dkim_rm),
 
+    /* the web admin (h_admin.c): a page over this API, logged in with a session cookie */
+    { "GET", "/admin", API_PUBLIC, API_BODY_NONE, api_admin_index, API_TRAILING_SLASH },
+    R("GET", "/admin/{file}", API_PUBLIC, API_BODY_NONE, api_admin_asset),
+    R("POST", "/api/v1/session", API_PUBLIC, API_BODY_JSON, api_session_create),
+    R("GET", "/api/v1/session", API_USER, API_BODY_NONE, api_session_get),
+    R_LOGINS("DELETE", "/api/v1/session", API_USER, API_BODY_NONE, api_session_rm),
+
     { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0 },
 };

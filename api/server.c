@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 
 #include "api/auth.h"
 #include "api/dbpool.h"
@@ -34,6 +35,7 @@
 #include "api/server.h"
 #include "api/server_int.h"
 #include "api/spool.h"
+#include "engine/store/sessions.h"
 #include "engine/util/alloc.h"
 #include "engine/util/log.h"
 #include "engine/util/str.h"
@@ -84,16 +86,48 @@ static bool is_file_type(const char *ct)
     return false;
 }
 
-/* authenticate - R's Bearer token to R->user (the cache, else the database); 0, or -1 with 401/403/503 set */
-static int authenticate(struct api_req *r)
+/* the login of R's session cookie, checked for its CSRF token when the request changes something; 0 or -1 */
+static int session_login(struct api_req *r, const char *tok)
 {
-    const char *h = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    char hash[AUTH_TOKEN_HASH_LEN + 1];
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-        api_reply_error(r, 401, "unauthorized", NULL, "an API token is required (Authorization: Bearer TOKEN)");
+    char hash[AUTH_TOKEN_HASH_LEN + 1], csrf[AUTH_TOKEN_HASH_LEN + 1];
+    size_t n = strlen(tok);
+    if (n < 8 || n > AUTH_TOKEN_MAX || !str_has_prefix(tok, AUTH_SESSION_PREFIX)) {
+        api_reply_error(r, 401, "unauthorized", NULL, "the session is not valid; log in again");
         return -1;
     }
-    const char *tok = h + 7;
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+        /* a form another site makes the browser post carries the cookie, never this header */
+        const char *h = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, "X-CSRF-Token");
+        auth_session_csrf(tok, csrf);
+        if (!h || strlen(h) != AUTH_TOKEN_HASH_LEN || CRYPTO_memcmp(h, csrf, AUTH_TOKEN_HASH_LEN) != 0) {
+            api_reply_error(r, 403, "csrf", NULL, "the request lacks the session's CSRF token (X-CSRF-Token)");
+            return -1;
+        }
+    }
+    auth_token_hash(tok, hash);
+    snprintf(r->session_hash, sizeof(r->session_hash), "%s", hash);
+    if (login_cache_get(r->srv->logins, hash, &r->user))
+        return 0;
+    PGconn *conn = api_db(r);
+    if (!conn)
+        return -1;
+    struct store_err e;
+    if (store_session_auth(conn, hash, &r->user, NULL, &e) < 0) {
+        if (e.code == STORE_ERR_NOTFOUND)
+            api_reply_error(r, 401, "unauthorized", NULL, "the session has ended; log in again");
+        else
+            api_reply_store(r, &e);
+        return -1;
+    }
+    if (r->user.active)
+        login_cache_put(r->srv->logins, hash, &r->user);
+    return 0;
+}
+
+/* the login of R's Bearer token TOK; 0, or -1 with 401/503 set */
+static int bearer_login(struct api_req *r, const char *tok)
+{
+    char hash[AUTH_TOKEN_HASH_LEN + 1];
     while (*tok == ' ')
         tok++;
     size_t n = strlen(tok);
@@ -102,21 +136,43 @@ static int authenticate(struct api_req *r)
         return -1;
     }
     auth_token_hash(tok, hash);
-    if (!login_cache_get(r->srv->logins, hash, &r->user)) {
-        PGconn *conn = api_db(r);
-        if (!conn)
-            return -1;
-        struct store_err e;
-        if (store_token_auth(conn, hash, &r->user, &e) < 0) {
-            if (e.code == STORE_ERR_NOTFOUND)
-                api_reply_error(r, 401, "unauthorized", NULL, "the API token is not valid");
-            else
-                api_reply_store(r, &e);
-            return -1;
-        }
-        if (r->user.active)
-            login_cache_put(r->srv->logins, hash, &r->user);
+    if (login_cache_get(r->srv->logins, hash, &r->user))
+        return 0;
+    PGconn *conn = api_db(r);
+    if (!conn)
+        return -1;
+    struct store_err e;
+    if (store_token_auth(conn, hash, &r->user, &e) < 0) {
+        if (e.code == STORE_ERR_NOTFOUND)
+            api_reply_error(r, 401, "unauthorized", NULL, "the API token is not valid");
+        else
+            api_reply_store(r, &e);
+        return -1;
     }
+    if (r->user.active)
+        login_cache_put(r->srv->logins, hash, &r->user);
+    return 0;
+}
+
+/*
+ * authenticate - R's login to R->user: a Bearer token, else the web admin's
+ * session cookie (the cache, else the database); 0, or -1 with 401/403/503 set
+ */
+static int authenticate(struct api_req *r)
+{
+    const char *h = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *cookie = MHD_lookup_connection_value(r->mc, MHD_COOKIE_KIND, API_SESSION_COOKIE);
+    int rc;
+    if (h && strncasecmp(h, "Bearer ", 7) == 0)
+        rc = bearer_login(r, h + 7);
+    else if (!h && cookie && *cookie)
+        rc = session_login(r, cookie);
+    else {
+        api_reply_error(r, 401, "unauthorized", NULL, "an API token is required (Authorization: Bearer TOKEN)");
+        return -1;
+    }
+    if (rc < 0)
+        return -1;
     if (!r->user.active) {
         api_reply_error(r, 401, "unauthorized", NULL, "this user is disabled");
         return -1;
@@ -190,15 +246,20 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
     r->resp = NULL;
     if (r->resp_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache_control ? r->cache_control : "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (r->resp_type && str_has_prefix(r->resp_type, "text/html")) {
         /* never framed (clickjacking the unsubscribe button), and no token leaves in a Referer */
         MHD_add_response_header(resp, "Content-Security-Policy",
-                                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                                "frame-ancestors 'none'");
+                                r->csp ? r->csp
+                                       : "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                                         "frame-ancestors 'none'");
         MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     }
+    if (r->set_cookie)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
+    xfree(r->set_cookie);
+    r->set_cookie = NULL;
     if (r->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (r->location)
@@ -361,6 +422,7 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
     }
     bool https = s->pem.cert.len > 0;
     pthread_mutex_init(&s->key_lock, NULL);
+    s->set = cfg->set;
     s->max_body = cfg->set.max_body;
     s->logins = login_cache_new(cfg->set.auth_cache_ms);
     s->metrics = http_metrics_new(api_routes);

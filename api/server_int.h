@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "api/https.h"
+#include "api/settings_api.h"
 #include "engine/mail/token.h"
 
 struct MHD_Daemon;
@@ -28,6 +29,7 @@ struct api_server {
     size_t import_max_body;
     char *spool_dir;
     struct https_pem pem;            /* kept while the daemon runs */
+    struct api_settings set;         /* as started */
     struct http_metrics *metrics;
     struct login_cache *logins;
     pthread_mutex_t key_lock;        /* the token key, read once */

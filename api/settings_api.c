@@ -31,6 +31,8 @@ const struct setting api_table[] = {
           "bytes of an import run before the answer"),
     API_N("import_rejects_max", SETTING_SIZE, import_rejects_max, 1024L * 1024, 0, 1L << 30,
           "bytes of an import's rejects kept"),
+    SETTING_NUMBER_ENTRY("admin", "session_hours", SETTING_UNSIGNED, struct api_settings, session_hours, 12, 1, 24 * 30,
+                         "hours a web admin login lasts"),
     { 0 },
 };
 

@@ -24,6 +24,7 @@ struct api_settings {
     unsigned import_jobs;        /* imports running at once */
     size_t import_inline_max;    /* an import this small is run before the answer */
     size_t import_rejects_max;   /* bytes of an import's rejects kept */
+    unsigned session_hours;      /* a web admin login lasts this long */
 };
 
 extern const struct setting api_table[];

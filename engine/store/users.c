@@ -129,6 +129,32 @@ int store_user_hash(PGconn *conn, const char *ref, char **hash, struct store_err
     return rc;
 }
 
+/*
+ * store_user_login - the user whose email is EMAIL (any case), in *OUT, and
+ * its password hash in *HASH (the caller wipes and frees it); disabled users
+ * too: the caller decides. STORE_ERR_NOTFOUND when there is none.
+ */
+int store_user_login(PGconn *conn, const char *email, struct user_auth *out, char **hash, struct store_err *e)
+{
+    PGresult *res = pg_exec(conn, "SELECT id, email, role, active, password_hash FROM users WHERE lower(email) = lower($1)",
+                            1, &email);
+    int rc = STORE_OK;
+    *hash = NULL;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot read user");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no such user");
+    else {
+        out->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        snprintf(out->email, sizeof(out->email), "%s", PQgetvalue(res, 0, 1));
+        snprintf(out->role, sizeof(out->role), "%s", PQgetvalue(res, 0, 2));
+        out->active = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+        *hash = xstrdup(PQgetvalue(res, 0, 4));
+    }
+    PQclear(res);
+    return rc;
+}
+
 /* store_token_add - record TOKEN_HASH as token NAME of the user USER_REF names. */
 int store_token_add(PGconn *conn, const char *user_ref, const char *name, const char *token_hash, json_t **out,
                     struct store_err *e)

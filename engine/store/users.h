@@ -8,6 +8,7 @@
  * store_user_set_active  disable or re-enable a user
  * store_user_rm          delete a user and its tokens
  * store_user_hash        a user's password hash, for checking a password (caller frees)
+ * store_user_login       a user by email with its password hash, for a login
  * store_token_add        record a token's hash for a user; *OUT is the token without its hash
  * store_token_ls         a user's tokens (or everyone's when USER is NULL), never hashes
  * store_token_rm         delete token ID (only USER_ID's when USER_ID > 0)
@@ -41,6 +42,7 @@ int store_user_set_password(PGconn *conn, const char *ref, const char *password_
 int store_user_set_active(PGconn *conn, const char *ref, bool active, json_t **out, struct store_err *e);
 int store_user_rm(PGconn *conn, const char *ref, struct store_err *e);
 int store_user_hash(PGconn *conn, const char *ref, char **hash, struct store_err *e);
+int store_user_login(PGconn *conn, const char *email, struct user_auth *out, char **hash, struct store_err *e);
 
 int store_token_add(PGconn *conn, const char *user_ref, const char *name, const char *token_hash, json_t **out,
                     struct store_err *e);

@@ -48,6 +48,13 @@ bool str_has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* str_has_suffix - true when S ends with SUFFIX. */
+bool str_has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
 /*
  * str_utf8_valid - true when LEN bytes at DATA are well-formed UTF-8
  * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).

@@ -23,6 +23,7 @@ static const struct api_route table[] = {
     { "POST", "/api/v1/campaigns/{id}/send", API_USER, API_BODY_OPT_JSON, h_d, 0 },
     { "GET", "/a/{x}/b/{y}", API_PUBLIC, API_BODY_NONE, h_a, 0 },
     { "GET", "/o/{t}.gif", API_PUBLIC, API_BODY_NONE, h_b, 0 },
+    { "GET", "/admin", API_PUBLIC, API_BODY_NONE, h_c, API_TRAILING_SLASH },
     { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0 },
 };
 
@@ -62,6 +63,13 @@ static void test_router_table(void **state)
         { "GET", "/o/abc.gifx", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
         { "GET", "/o/abc.GIF", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
         { "GET", "/o/abc.gif/x", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        /* one slash more is the same route only where the route says so */
+        { "GET", "/admin", 0, 6, 0, NULL, NULL },
+        { "GET", "/admin/", 0, 6, 0, NULL, NULL },
+        { "GET", "/admin//", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "POST", "/admin/", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "GET", "/api/v1/lists/", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        { "DELETE", "/api/v1/lists/", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct api_match m;
@@ -105,6 +113,8 @@ static void test_router_api_access(void **state)
                                                              strncmp(r->pattern, "/api/v1/dkim-keys", 17) == 0);
         if (strncmp(r->pattern, "/api/v1/users", 13) == 0 || secret_write)
             assert_int_equal(r->access, API_ADMIN);
+        else if (strcmp(r->method, "POST") == 0 && strcmp(r->pattern, "/api/v1/session") == 0)
+            assert_int_equal(r->access, API_PUBLIC);   /* the login itself */
         else if (strncmp(r->pattern, "/api/", 5) == 0)
             assert_int_equal(r->access, API_USER);
         else
@@ -115,11 +125,12 @@ static void test_router_api_access(void **state)
 static void test_router_api_writes_to_users_and_tokens_forget_logins(void **state)
 {
     (void)state;
-    /* exactly the writes to users and to one's own password and tokens empty the login cache */
+    /* exactly the writes to users, to one's own password and tokens, and logout empty the login cache */
     static const char *const forgetting[] = {
         "POST /api/v1/users",           "DELETE /api/v1/users/{user}",          "POST /api/v1/users/{user}/disable",
         "POST /api/v1/users/{user}/enable", "POST /api/v1/users/{user}/password", "POST /api/v1/me/password",
-        "POST /api/v1/me/tokens",       "DELETE /api/v1/me/tokens/{token}",     NULL,
+        "POST /api/v1/me/tokens",       "DELETE /api/v1/me/tokens/{token}",     "DELETE /api/v1/session",
+        NULL,
     };
     size_t flagged = 0, listed = 0;
     while (forgetting[listed])

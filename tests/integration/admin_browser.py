@@ -1,0 +1,147 @@
+"""admin_browser - drive the web admin in a real headless Chromium (Debian's
+chromium and chromium-driver through python3-selenium), as a person would:
+log in (a wrong password first), make a list whose name is markup, find it
+shown as text, delete it through its confirmation, use the keyboard, look at
+the page 390 px wide, log out and find the admin closed. Saves a screenshot
+of each screen under SHOTS. Waits for states, never for a fixed time.
+
+usage: admin_browser.py API_URL SHOTS_DIR   (prints "ok N steps" at the end)
+"""
+import sys
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+API, SHOTS = sys.argv[1], sys.argv[2]
+WAIT = 60  # seconds: generous on a busy machine; every wait ends as soon as its state is reached
+steps = 0
+
+
+def step(name):
+    global steps
+    steps += 1
+    print(f"step {steps}: {name}", flush=True)
+
+
+def shot(driver, name):
+    driver.save_screenshot(f"{SHOTS}/{name}.png")
+
+
+def browser():
+    o = webdriver.ChromeOptions()
+    o.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+              "--window-size=1280,900", "--no-first-run", "--disable-extensions"):
+        o.add_argument(a)
+    o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
+
+
+def main():
+    d = browser()
+    w = WebDriverWait(d, WAIT)
+    alerts = []
+    try:
+        step("the login page")
+        d.get(API + "/admin/")
+        w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "form input[name=email]")))
+        email = d.find_element(By.CSS_SELECTOR, "input[name=email]")
+        assert d.switch_to.active_element == email, "the email field does not have the focus"
+        label = d.find_element(By.CSS_SELECTOR, f"label[for='{email.get_attribute('id')}']")
+        assert label.text == "Email", label.text
+        shot(d, "login")
+
+        step("a wrong password: the error is shown, the form stays")
+        email.send_keys("admin@example.com")
+        d.find_element(By.CSS_SELECTOR, "input[name=password]").send_keys("not-the-password", Keys.ENTER)
+        err = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, ".login .form-error")))
+        w.until(lambda _: err.text != "")
+        assert err.text == "the email or the password is wrong", err.text
+        shot(d, "login-error")
+
+        step("the right password (typed, sent with Enter): the lists screen")
+        pw = d.find_element(By.CSS_SELECTOR, "input[name=password]")
+        pw.clear()
+        pw.send_keys("admin-pass-1", Keys.ENTER)
+        w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "Lists"))
+        who = d.find_element(By.ID, "who").text
+        assert "admin@example.com" in who, who
+        assert d.find_element(By.CSS_SELECTOR, "#nav a[aria-current=page]").text == "Lists"
+        w.until(EC.presence_of_element_located((By.CSS_SELECTOR, "main table tbody tr")))
+        names = [e.text for e in d.find_elements(By.CSS_SELECTOR, "main tbody td:first-child")]
+        assert names == ["weekly"], names
+        shot(d, "lists")
+
+        step("a list named with markup is made and shown as its characters")
+        name = "Monthly <b>news</b>"
+        form = d.find_element(By.CSS_SELECTOR, "form[aria-label='New list']")
+        form.find_element(By.NAME, "name").send_keys(name)
+        form.find_element(By.NAME, "description").send_keys("<img src=x onerror=alert(2)>")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        w.until(lambda dr: name in [e.text for e in dr.find_elements(By.CSS_SELECTOR, "main tbody td:first-child")])
+        assert not d.find_elements(By.CSS_SELECTOR, "main tbody b"), "the name's markup became an element"
+        assert not d.find_elements(By.CSS_SELECTOR, "main tbody img"), "the description's markup became an element"
+        shot(d, "lists-created")
+
+        step("the same name again: the error is shown beside the name field")
+        form = d.find_element(By.CSS_SELECTOR, "form[aria-label='New list']")
+        form.find_element(By.NAME, "name").send_keys(name)
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        msg = w.until(lambda dr: dr.find_element(By.CSS_SELECTOR, "form[aria-label='New list'] .form-error").text
+                      or dr.find_element(By.CSS_SELECTOR, "form[aria-label='New list'] .field .error").text)
+        assert "exists" in msg or "already" in msg, msg
+
+        step("delete asks first, says what goes with the list, then deletes it")
+        row = [r for r in d.find_elements(By.CSS_SELECTOR, "main tbody tr")
+               if r.find_elements(By.CSS_SELECTOR, "td") and r.find_element(By.CSS_SELECTOR, "td").text == name][0]
+        row.find_element(By.CSS_SELECTOR, "button.danger").click()
+        box = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "[role=alertdialog]")))
+        assert "0 subscriptions" in box.text and name in box.text, box.text
+        shot(d, "lists-delete")
+        box.find_element(By.CSS_SELECTOR, "button.danger").click()
+        w.until(lambda dr: name not in [e.text for e in dr.find_elements(By.CSS_SELECTOR, "main tbody td:first-child")])
+
+        step("keyboard: Tab from the page reaches the navigation and the log-out button")
+        d.find_element(By.TAG_NAME, "body").click()
+        seen = set()
+        for _ in range(12):
+            d.switch_to.active_element.send_keys(Keys.TAB)
+            seen.add(d.switch_to.active_element.text)
+        assert "Lists" in seen and "Log out" in seen, seen
+
+        step("390 px wide: no sideways scrolling, the table becomes cards")
+        d.set_window_size(390, 844)
+        w.until(lambda dr: dr.execute_script("return window.innerWidth") <= 400)
+        sw = d.execute_script("return document.documentElement.scrollWidth")
+        iw = d.execute_script("return window.innerWidth")
+        assert sw <= iw, f"the page scrolls sideways: {sw} > {iw}"
+        assert not d.find_element(By.CSS_SELECTOR, "main thead").is_displayed(), "the table head shows at 390 px"
+        shot(d, "lists-390")
+        d.set_window_size(1280, 900)
+
+        step("log out: the login form again, and the admin refuses the old session")
+        d.find_element(By.XPATH, "//button[text()='Log out']").click()
+        w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "form input[name=email]")))
+        d.get(API + "/admin/#/lists")
+        w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "form input[name=email]")))
+        assert not d.find_elements(By.CSS_SELECTOR, "main table"), "the lists show after logout"
+        shot(d, "logged-out")
+
+        for entry in d.get_log("browser"):
+            if entry["level"] == "SEVERE" and "the server responded with a status of 4" not in entry["message"]:
+                alerts.append(entry["message"])
+        assert not alerts, f"errors in the browser console: {alerts}"
+    except Exception:
+        shot(d, "failure")
+        raise
+    finally:
+        d.quit()
+    print(f"ok {steps} steps")
+
+
+if __name__ == "__main__":
+    main()
