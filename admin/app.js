@@ -6,7 +6,10 @@
 // Pages are built with el(), which only ever sets text, never HTML: a
 // subscriber's name is shown as the characters it is.
 
-import { listsScreen } from "/admin/lists.js";
+// each screen is a module exporting `screen`: { path, title, render(args) -> Node, adminOnly }
+import * as lists from "/admin/lists.js";
+
+const screens = [lists].map((m) => m.screen);
 
 const state = { user: null, csrf: null };
 
@@ -130,10 +133,6 @@ export function onSubmit(form, fn) {
   });
 }
 
-const screens = [
-  { path: "lists", title: "Lists", render: listsScreen },
-];
-
 function setMain(title, ...children) {
   const main = document.getElementById("main");
   main.replaceChildren(...children);
@@ -157,11 +156,21 @@ function showLogin(message) {
   form.querySelector("input").focus();
 }
 
+// the screens this user may open: the user role never sees the admin's (the server refuses them anyway)
+function visibleScreens() {
+  return screens.filter((sc) => !sc.adminOnly || (state.user && state.user.role === "admin"));
+}
+
+// me - the logged-in user: { id, email, role }
+export function me() {
+  return state.user;
+}
+
 function loggedIn(s) {
   state.user = s.user;
   state.csrf = s.csrf;
   const nav = document.getElementById("nav");
-  nav.replaceChildren(...screens.map((sc) => el("a", { href: `#/${sc.path}`, dataset: { path: sc.path } }, sc.title)));
+  nav.replaceChildren(...visibleScreens().map((sc) => el("a", { href: `#/${sc.path}`, dataset: { path: sc.path } }, sc.title)));
   nav.hidden = false;
   const who = document.getElementById("who");
   who.replaceChildren(el("span", {}, s.user.email),
@@ -180,7 +189,8 @@ async function logout() {
 async function route() {
   if (!state.user) return;
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
-  const sc = screens.find((x) => x.path === parts[0]) || screens[0];
+  const shown = visibleScreens();
+  const sc = shown.find((x) => x.path === parts[0]) || shown[0];
   for (const a of document.querySelectorAll("#nav a")) {
     if (a.dataset.path === sc.path) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");

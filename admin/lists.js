@@ -50,8 +50,8 @@ function deleteButton(l, row) {
   }, "Delete");
 }
 
-// listsScreen - the screen's content
-export async function listsScreen() {
+// the screen's content
+async function render() {
   const { items } = await api("GET", "/api/v1/lists");
   const rows = items.map((l) => {
     const s = l.subscribers || {};
@@ -77,3 +77,5 @@ export async function listsScreen() {
           el("th", { class: "num" }, "Unsubscribed"), el("th", {}, el("span", { class: "muted" }, "Actions")))),
         el("tbody", {}, rows))));
 }
+
+export const screen = { path: "lists", title: "Lists", render };

@@ -9,42 +9,17 @@ usage: admin_browser.py API_URL SHOTS_DIR   (prints "ok N steps" at the end)
 """
 import sys
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+
+from admin_lib import browser, console_errors, shot, step, steps, texts
 
 API, SHOTS = sys.argv[1], sys.argv[2]
-WAIT = 60  # seconds: generous on a busy machine; every wait ends as soon as its state is reached
-steps = 0
-
-
-def step(name):
-    global steps
-    steps += 1
-    print(f"step {steps}: {name}", flush=True)
-
-
-def shot(driver, name):
-    driver.save_screenshot(f"{SHOTS}/{name}.png")
-
-
-def browser():
-    o = webdriver.ChromeOptions()
-    o.binary_location = "/usr/bin/chromium"
-    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-              "--window-size=1280,900", "--no-first-run", "--disable-extensions"):
-        o.add_argument(a)
-    o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
 
 
 def main():
-    d = browser()
-    w = WebDriverWait(d, WAIT)
-    alerts = []
+    d, w = browser()
     try:
         step("the login page")
         d.get(API + "/admin/")
@@ -53,7 +28,7 @@ def main():
         assert d.switch_to.active_element == email, "the email field does not have the focus"
         label = d.find_element(By.CSS_SELECTOR, f"label[for='{email.get_attribute('id')}']")
         assert label.text == "Email", label.text
-        shot(d, "login")
+        shot(d, SHOTS, "login")
 
         step("a wrong password: the error is shown, the form stays")
         email.send_keys("admin@example.com")
@@ -61,7 +36,7 @@ def main():
         err = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, ".login .form-error")))
         w.until(lambda _: err.text != "")
         assert err.text == "the email or the password is wrong", err.text
-        shot(d, "login-error")
+        shot(d, SHOTS, "login-error")
 
         step("the right password (typed, sent with Enter): the lists screen")
         pw = d.find_element(By.CSS_SELECTOR, "input[name=password]")
@@ -72,9 +47,9 @@ def main():
         assert "admin@example.com" in who, who
         assert d.find_element(By.CSS_SELECTOR, "#nav a[aria-current=page]").text == "Lists"
         w.until(EC.presence_of_element_located((By.CSS_SELECTOR, "main table tbody tr")))
-        names = [e.text for e in d.find_elements(By.CSS_SELECTOR, "main tbody td:first-child")]
+        names = texts(d, "main tbody td:first-child")
         assert names == ["weekly"], names
-        shot(d, "lists")
+        shot(d, SHOTS, "lists")
 
         step("a list named with markup is made and shown as its characters")
         name = "Monthly <b>news</b>"
@@ -82,10 +57,10 @@ def main():
         form.find_element(By.NAME, "name").send_keys(name)
         form.find_element(By.NAME, "description").send_keys("<img src=x onerror=alert(2)>")
         form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        w.until(lambda dr: name in [e.text for e in dr.find_elements(By.CSS_SELECTOR, "main tbody td:first-child")])
+        w.until(lambda dr: name in texts(dr, "main tbody td:first-child"))
         assert not d.find_elements(By.CSS_SELECTOR, "main tbody b"), "the name's markup became an element"
         assert not d.find_elements(By.CSS_SELECTOR, "main tbody img"), "the description's markup became an element"
-        shot(d, "lists-created")
+        shot(d, SHOTS, "lists-created")
 
         step("the same name again: the error is shown beside the name field")
         form = d.find_element(By.CSS_SELECTOR, "form[aria-label='New list']")
@@ -101,9 +76,9 @@ def main():
         row.find_element(By.CSS_SELECTOR, "button.danger").click()
         box = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "[role=alertdialog]")))
         assert "0 subscriptions" in box.text and name in box.text, box.text
-        shot(d, "lists-delete")
+        shot(d, SHOTS, "lists-delete")
         box.find_element(By.CSS_SELECTOR, "button.danger").click()
-        w.until(lambda dr: name not in [e.text for e in dr.find_elements(By.CSS_SELECTOR, "main tbody td:first-child")])
+        w.until(lambda dr: name not in texts(dr, "main tbody td:first-child"))
 
         step("keyboard: Tab from the page reaches the navigation and the log-out button")
         d.find_element(By.TAG_NAME, "body").click()
@@ -120,7 +95,7 @@ def main():
         iw = d.execute_script("return window.innerWidth")
         assert sw <= iw, f"the page scrolls sideways: {sw} > {iw}"
         assert not d.find_element(By.CSS_SELECTOR, "main thead").is_displayed(), "the table head shows at 390 px"
-        shot(d, "lists-390")
+        shot(d, SHOTS, "lists-390")
         d.set_window_size(1280, 900)
 
         step("log out: the login form again, and the admin refuses the old session")
@@ -129,18 +104,16 @@ def main():
         d.get(API + "/admin/#/lists")
         w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "form input[name=email]")))
         assert not d.find_elements(By.CSS_SELECTOR, "main table"), "the lists show after logout"
-        shot(d, "logged-out")
+        shot(d, SHOTS, "logged-out")
 
-        for entry in d.get_log("browser"):
-            if entry["level"] == "SEVERE" and "the server responded with a status of 4" not in entry["message"]:
-                alerts.append(entry["message"])
-        assert not alerts, f"errors in the browser console: {alerts}"
+        errors = console_errors(d)
+        assert not errors, f"errors in the browser console: {errors}"
     except Exception:
-        shot(d, "failure")
+        shot(d, SHOTS, "failure")
         raise
     finally:
         d.quit()
-    print(f"ok {steps} steps")
+    print(f"ok {steps()} steps")
 
 
 if __name__ == "__main__":
