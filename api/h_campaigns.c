@@ -16,6 +16,7 @@
 
 #include "api/handlers.h"
 #include "engine/mail/address.h"
+#include "engine/mail/smtp_reply.h"
 #include "engine/send/campaign_ops.h"
 #include "engine/send/prepare.h"
 #include "engine/store/campaigns.h"
@@ -186,10 +187,12 @@ void api_campaigns_test(struct api_req *r)
                                  "signed", t.signed_dkim, "code", t.ans.code, "enhanced", t.ans.enhanced, "text",
                                  t.ans.text, "queue_id", t.ans.queue_id));
     } else {
-        log_warn("api: test message of campaign %s through %s: %s %d %s", api_param(r, 0), t.relay, t.ans.stage,
-                 t.ans.code, t.ans.text);
-        api_reply_error(r, 502, "relay_failed", NULL, "relay \"%s\" did not take the message at %s: %d %s", t.relay,
-                        t.ans.stage[0] ? t.ans.stage : "connect", t.ans.code, t.ans.text);
+        char line[600];
+        smtp_reply_line(t.ans.code, t.ans.enhanced, t.ans.text, line, sizeof(line));
+        log_warn("api: test message of campaign %s through %s: %s %s", api_param(r, 0), t.relay,
+                 t.ans.stage[0] ? t.ans.stage : "connect", line);
+        api_reply_error(r, 502, "relay_failed", NULL, "relay \"%s\" did not take the message at %s: %s", t.relay,
+                        t.ans.stage[0] ? t.ans.stage : "connect", line);
     }
     json_decref(in);
 }

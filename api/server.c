@@ -260,6 +260,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
     xfree(r->set_cookie);
     r->set_cookie = NULL;
+    if (r->srv->pem.cert.len > 0) /* this daemon answers HTTPS only: browsers keep to it */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY, HTTPS_HSTS);
     if (r->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (r->location)
@@ -440,10 +442,12 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
         flags |= MHD_USE_IPv6;
     if (https)
         flags |= MHD_USE_TLS;
-    /* the HTTPS options only with MHD_USE_TLS (MHD warns otherwise); NUL-terminated PEM */
+    /* the HTTPS options only with MHD_USE_TLS (MHD warns otherwise); NUL-terminated PEM;
+     * TLS 1.2 and 1.3, forward secret, AEAD only (https.h) */
     struct MHD_OptionItem tls_opts[] = {
         { https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, https ? (void *)buf_cstr(&s->pem.cert) : NULL },
         { MHD_OPTION_HTTPS_MEM_KEY, 0, https ? (void *)buf_cstr(&s->pem.key) : NULL },
+        { MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)HTTPS_PRIORITIES },
         { MHD_OPTION_END, 0, NULL },
     };
     s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/cli/cli.h"
+#include "engine/mail/smtp_reply.h"
 #include "engine/send/campaign_ops.h"
 #include "engine/send/prepare.h"
 #include "engine/store/campaigns.h"
@@ -368,6 +369,8 @@ static int campaign_test_cmd(struct cli *c, int argc, char **argv)
     if (!t.signed_dkim)
         log_warn("no DKIM key for %s: the message is unsigned", address_domain(t.from_addr));
     const struct relay_answer *ans = &t.ans;
+    char line[600];
+    smtp_reply_line(ans->code, ans->enhanced, ans->text, line, sizeof(line));
     if (c->json) {
         json_t *j = json_pack("{s:b,s:s,s:s,s:i,s:s,s:s,s:s}", "accepted", ans->ok, "relay", t.relay, "stage",
                               ans->stage, "code", ans->code, "enhanced", ans->enhanced, "text", ans->text, "queue_id",
@@ -375,10 +378,10 @@ static int campaign_test_cmd(struct cli *c, int argc, char **argv)
         cli_print_json(j);
         json_decref(j);
     } else if (ans->ok) {
-        printf("test message sent to %s through %s: %d %s %s\n", email, t.relay, ans->code, ans->enhanced, ans->text);
+        printf("test message sent to %s through %s: %s\n", email, t.relay, line);
     }
     if (!ans->ok)
-        log_error("test message to %s not sent: %s %d %s", email, ans->stage, ans->code, ans->text);
+        log_error("test message to %s not sent: %s %s", email, ans->stage[0] ? ans->stage : "connect", line);
     return ans->ok ? 0 : 1;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine/cli/cli.h"
+#include "engine/mail/smtp_reply.h"
 #include "engine/send/relay.h"
 #include "engine/store/relays.h"
 #include "engine/util/alloc.h"
@@ -181,9 +182,10 @@ static int relay_test(struct cli *c, int argc, char **argv)
     struct buf report = BUF_INIT;
     struct relay_answer ans;
     int rc = relay_probe(&defs[0], &report, &ans);
+    char line[600];
     if (c->json) {
-        json_t *j = json_pack("{s:s,s:b,s:s,s:i,s:s,s:s}", "relay", name, "ok", rc == 0, "stage", ans.stage, "code",
-                              ans.code, "text", ans.text, "report", buf_cstr(&report));
+        json_t *j = json_pack("{s:s,s:b,s:s,s:i,s:s,s:s,s:s}", "relay", name, "ok", rc == 0, "stage", ans.stage, "code",
+                              ans.code, "enhanced", ans.enhanced, "text", ans.text, "report", buf_cstr(&report));
         cli_print_json(j);
         json_decref(j);
     } else {
@@ -191,7 +193,8 @@ static int relay_test(struct cli *c, int argc, char **argv)
         printf("%s\n", rc == 0 ? "quit: ok" : "relay test failed");
     }
     if (rc < 0)
-        log_error("relay %s: %s failed: %s", name, ans.stage[0] ? ans.stage : "connect", ans.text);
+        log_error("relay %s: %s failed: %s", name, ans.stage[0] ? ans.stage : "connect",
+                  smtp_reply_line(ans.code, ans.enhanced, ans.text, line, sizeof(line)));
     buf_free(&report);
     relay_defs_free(defs, n);
     return rc == 0 ? 0 : 1;

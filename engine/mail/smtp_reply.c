@@ -7,6 +7,7 @@
  * the text when its class matches the reply code's first digit.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,6 +215,29 @@ size_t smtp_reply_queue_id(const char *text, char *out, size_t outlen)
     if (n == 0)
         out[0] = 0;
     return n;
+}
+
+/*
+ * smtp_reply_line - a reply as the server gave it, on one line, into OUT (cut
+ * to OUTLEN): "535 5.7.8 Authentication failed", "535 Authentication failed"
+ * when ENHANCED is "", TEXT alone when CODE is 0 (no reply: TEXT says what
+ * went wrong). The lines of TEXT are joined by a space; other control
+ * characters become '?', so the line is safe in a log. Returns OUT.
+ */
+const char *smtp_reply_line(int code, const char *enhanced, const char *text, char *out, size_t outlen)
+{
+    if (outlen == 0)
+        return out;
+    int n = code ? snprintf(out, outlen, "%d %s%s%s", code, enhanced, *enhanced ? " " : "", text)
+                 : snprintf(out, outlen, "%s", text);
+    if (code && !*text && n > 0 && (size_t)n < outlen)
+        out[--n] = 0; /* a bare "250": no blank after it */
+    for (char *p = out; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+        else if ((unsigned char)*p < ' ' || *p == 0x7f)
+            *p = '?';
+    return out;
 }
 
 /* ext_auth - add the mechanisms listed in P (space separated) to EXT. */

@@ -6,6 +6,7 @@
  * smtp_reply_free      release a reply's text
  * smtp_reply_parse     parse one complete reply at the start of a byte range
  * smtp_reply_queue_id  the queue id a server named when it accepted a message
+ * smtp_reply_line      a reply on one line as it came: "535 5.7.8 Authentication failed"
  * smtp_ehlo_parse      the extensions an EHLO reply announces
  *
  * Pure functions: no I/O, no policy. Nothing here says whether a reply is a
@@ -65,6 +66,7 @@ void smtp_reply_init(struct smtp_reply *r);
 void smtp_reply_free(struct smtp_reply *r);
 int smtp_reply_parse(const char *data, size_t len, struct smtp_reply *r, size_t *consumed);
 size_t smtp_reply_queue_id(const char *text, char *out, size_t outlen);
+const char *smtp_reply_line(int code, const char *enhanced, const char *text, char *out, size_t outlen);
 void smtp_ehlo_parse(const struct smtp_reply *r, struct smtp_ext *ext);
 
 #endif

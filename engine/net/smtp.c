@@ -11,6 +11,12 @@
  * one timer. Failures go through conn_break, which reports to whoever waits:
  * the open callback during setup or while idle, the send callback during a
  * message. The structure lives until its handles are closed (smtp_conn_close).
+ *
+ * Closing: when the server's last word was a reply it can still hear an answer
+ * to (idle, or a refused greeting, EHLO, STARTTLS or AUTH), QUIT goes first and
+ * its reply is awaited; then close_notify (TLS), our FIN, and the server's end
+ * of the connection awaited, each wait on the timer. A session that broke on a
+ * timeout, a drop, a TLS error or a malformed reply is closed at once.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +50,7 @@ enum cstate {
     CS_ABORT,      /* a lone "." sent after an unwanted 354 */
     CS_RSET,
     CS_QUIT,
+    CS_SHUTDOWN,   /* close_notify and FIN sent, the server's end awaited */
     CS_BROKEN,
     CS_CLOSED,
 };
@@ -59,6 +66,7 @@ struct smtp_conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
     uv_connect_t connect_req;
+    uv_shutdown_t shutdown_req;
     uv_getaddrinfo_t gai;
     bool gai_pending;
     int refs; /* open handles and pending requests */
@@ -66,6 +74,8 @@ struct smtp_conn {
     bool closing;
     bool ready_once;
     bool exhausted; /* RSET failed: no more messages here */
+    bool in_step;   /* broken on a reply or a local refusal: the stream is in step... */
+    bool quit_ok;   /* ...and the server still listens for QUIT (not after a 421) */
     int write_error;
 
     /* The configuration, copied. */
@@ -117,9 +127,16 @@ struct smtp_conn {
     char errtext[512];
 };
 
+/* The waits of a closing session: for the reply to QUIT, then for the server's end. */
+#define QUIT_WAIT_MS 10000
+#define SHUTDOWN_WAIT_MS 5000
+
 static void conn_break(struct smtp_conn *c, enum smtp_stage stage, int error, const char *why);
 static void do_close(struct smtp_conn *c);
+static void close_gently(struct smtp_conn *c);
 static void tls_step(struct smtp_conn *c);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
 /* smtp_stage_name - the stage as a word for logs and results. */
 const char *smtp_stage_name(enum smtp_stage stage)
@@ -210,6 +227,10 @@ static void on_timeout(uv_timer_t *t)
 {
     struct smtp_conn *c = t->data;
     if (c->state == CS_QUIT) {
+        close_gently(c);
+        return;
+    }
+    if (c->state == CS_SHUTDOWN) {
         do_close(c);
         return;
     }
@@ -349,17 +370,23 @@ static void result_from_reply(const struct smtp_conn *c, struct smtp_result *res
     res->queue_id = "";
 }
 
-/* conn_break - the session is over: report STAGE and ERROR (0 when the
- * current reply says why) to whoever waits, and stop reading. */
-static void conn_break(struct smtp_conn *c, enum smtp_stage stage, int error, const char *why)
+/*
+ * conn_end - the session is over: report STAGE and ERROR (0 when the current
+ * reply says why) to whoever waits, and stop reading. IN_STEP: the stream is
+ * still in step (the server replied, or we refused on our side), so closing
+ * it may say goodbye; QUIT too unless the server said 421.
+ */
+static void conn_end(struct smtp_conn *c, enum smtp_stage stage, int error, const char *why, bool in_step)
 {
-    if (c->state == CS_CLOSED || c->state == CS_BROKEN)
+    if (c->state == CS_CLOSED || c->state == CS_BROKEN || c->state == CS_SHUTDOWN)
         return;
     if (c->state == CS_QUIT) {
         do_close(c);
         return;
     }
     c->state = CS_BROKEN;
+    c->in_step = in_step;
+    c->quit_ok = in_step && (error || c->reply.code != 421);
     uv_timer_stop(&c->timer);
     uv_read_stop((uv_stream_t *)&c->tcp);
     struct smtp_result res;
@@ -382,6 +409,18 @@ static void conn_break(struct smtp_conn *c, enum smtp_stage stage, int error, co
     } else {
         c->conn_cb(c, error ? error : UV_ECONNABORTED, &res, c->conn_arg);
     }
+}
+
+/* conn_break - the session is over on a reply (ERROR 0) or a failure of the link (ERROR < 0). */
+static void conn_break(struct smtp_conn *c, enum smtp_stage stage, int error, const char *why)
+{
+    conn_end(c, stage, error, why, error == 0);
+}
+
+/* conn_refuse - the session is over because we will not go on (ERROR, WHY); the server hears QUIT. */
+static void conn_refuse(struct smtp_conn *c, enum smtp_stage stage, int error, const char *why)
+{
+    conn_end(c, stage, error, why, true);
 }
 
 static void become_ready(struct smtp_conn *c)
@@ -443,9 +482,9 @@ static void start_auth(struct smtp_conn *c)
         cmd(c, "AUTH LOGIN");
         c->state = CS_AUTH_LOGIN;
     } else {
-        conn_break(c, SMTP_STAGE_AUTH, UV_ENOTSUP,
-                   (c->ext.flags & SMTP_EXT_AUTH) ? "the server offers neither AUTH PLAIN nor LOGIN"
-                                                  : "the server does not offer AUTH");
+        conn_refuse(c, SMTP_STAGE_AUTH, UV_ENOTSUP,
+                    (c->ext.flags & SMTP_EXT_AUTH) ? "the server offers neither AUTH PLAIN nor LOGIN"
+                                                   : "the server does not offer AUTH");
         return;
     }
     flush_cmds(c, c->command_ms);
@@ -477,16 +516,16 @@ static void after_ehlo(struct smtp_conn *c)
             return;
         }
         if (c->tls_mode == SMTP_TLS_REQUIRE) {
-            conn_break(c, SMTP_STAGE_TLS, UV_ENOTSUP, "the server does not offer STARTTLS");
+            conn_refuse(c, SMTP_STAGE_TLS, UV_ENOTSUP, "the server does not offer STARTTLS");
             return;
         }
     }
     if (c->username && !c->tls_up && !(c->allow_plain_auth && peer_is_loopback(c))) {
         /* a stripped STARTTLS must not get the password: refused before AUTH is sent */
-        conn_break(c, SMTP_STAGE_AUTH, UV_EACCES,
-                   c->tls_mode == SMTP_TLS_NONE ? "the password is never sent without TLS (tls is none)"
-                                                : "the password is never sent without TLS, and the server did not "
-                                                  "offer STARTTLS");
+        conn_refuse(c, SMTP_STAGE_AUTH, UV_EACCES,
+                    c->tls_mode == SMTP_TLS_NONE ? "the password is never sent without TLS (tls is none)"
+                                                 : "the password is never sent without TLS, and the server did not "
+                                                   "offer STARTTLS");
         return;
     }
     if (c->username) {
@@ -701,7 +740,7 @@ static void on_reply(struct smtp_conn *c)
         deliver_failure(c);
         return;
     case CS_QUIT:
-        do_close(c);
+        close_gently(c);
         return;
     default:
         conn_break(c, cur_stage(c), UV_EPROTO, "unexpected reply from the server");
@@ -749,6 +788,12 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     struct smtp_conn *c = s->data;
+    if (c->state == CS_SHUTDOWN) {
+        /* what the server sends now (its close_notify) is not read: only its end */
+        if (n < 0)
+            do_close(c);
+        return;
+    }
     if (n == 0 || c->state == CS_CLOSED || c->state == CS_BROKEN)
         return;
     if (n < 0) {
@@ -1025,11 +1070,60 @@ static void do_close(struct smtp_conn *c)
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    struct smtp_conn *c = req->data;
+    c->refs--;
+    maybe_free(c);
+}
+
 /*
- * smtp_conn_close - end the session: QUIT first when it is idle, then close
- * the socket. A message in flight gets its result with UV_ECANCELED; the open
- * callback is not called again. CB (may be NULL) runs with ARG once the
- * connection is freed. Call it once per connection.
+ * close_gently - end a session whose stream is in step: close_notify when TLS
+ * is up, then our FIN once everything before it is written; the socket is
+ * closed when the server ends its side too, or after SHUTDOWN_WAIT_MS.
+ */
+static void close_gently(struct smtp_conn *c)
+{
+    if (!c->write_error && c->tls_up) {
+        tls_conn_shutdown(c->tls);
+        flush_tls(c);
+    }
+    c->shutdown_req.data = c;
+    if (c->write_error || uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+        do_close(c);
+        return;
+    }
+    c->refs++;
+    c->state = CS_SHUTDOWN;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read); /* UV_EALREADY when still reading */
+    arm(c, c->command_ms < SHUTDOWN_WAIT_MS ? c->command_ms : SHUTDOWN_WAIT_MS);
+}
+
+/* send_quit - say QUIT and wait (QUIT_WAIT_MS at most) for the reply; close_gently follows. */
+static void send_quit(struct smtp_conn *c)
+{
+    if (c->write_error) {
+        do_close(c);
+        return;
+    }
+    buf_reset(&c->in); /* a reply still unread answered something else */
+    c->in_off = 0;
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    cmd(c, "QUIT");
+    c->state = CS_QUIT;
+    flush_cmds(c, c->command_ms < QUIT_WAIT_MS ? c->command_ms : QUIT_WAIT_MS);
+}
+
+/*
+ * smtp_conn_close - end the session. When the server can still hear it (idle,
+ * or setup refused by a reply or by us), QUIT goes first and its reply is
+ * awaited; with TLS a close_notify follows; then our end of the connection,
+ * and the socket is closed when the server has closed its end. After a 421
+ * only the last part; after a timeout, a drop or a TLS error the socket is
+ * closed at once. Every wait is bounded. A message in flight gets its result
+ * with UV_ECANCELED; the open callback is not called again. CB (may be NULL)
+ * runs with ARG once the connection is freed. Call it once per connection.
  */
 void smtp_conn_close(struct smtp_conn *c, smtp_close_cb cb, void *arg)
 {
@@ -1038,11 +1132,10 @@ void smtp_conn_close(struct smtp_conn *c, smtp_close_cb cb, void *arg)
     c->closing = true;
     c->close_cb = cb;
     c->close_arg = arg;
-    if (c->state == CS_READY) {
-        cmd(c, "QUIT");
-        c->state = CS_QUIT;
-        flush_cmds(c, c->command_ms < 10000 ? c->command_ms : 10000);
-        return;
-    }
-    do_close(c);
+    if (c->state == CS_READY || (c->state == CS_BROKEN && c->quit_ok))
+        send_quit(c);
+    else if (c->state == CS_BROKEN && c->in_step)
+        close_gently(c);
+    else
+        do_close(c);
 }

@@ -7,7 +7,7 @@
  * smtp_conn_sent    how many messages this connection has carried
  * smtp_conn_ext     the extensions the server announced (after the last EHLO)
  * smtp_conn_tls     is the session encrypted
- * smtp_conn_close   QUIT when idle, then close; CLOSE_CB runs once it is freed
+ * smtp_conn_close   QUIT when the server still listens, close_notify, close; CLOSE_CB when freed
  * smtp_stage_name   "connect", "greeting", "ehlo", "tls", "auth", "mail", "rcpt", "data"
  * smtp_tls_ctx_get  the TLS context a configuration asks for (shared or made)
  *

@@ -211,8 +211,9 @@ static void on_open(struct smtp_conn *c, int status, const struct smtp_result *r
     bool was_ready = pc->ready;
     pconn_close(pc);
     if (!was_ready) {
+        char line[600];
         log_warn("smtp %s:%d: %s failed: %s", p->smtp.host, p->smtp.port, smtp_stage_name(res->stage),
-                 res->text);
+                 smtp_reply_line(res->code, res->enhanced, res->text, line, sizeof(line)));
         remember_failure(p, res);
         backoff(p);
         bool any_ready = false;

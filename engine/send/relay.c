@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/mail/smtp_reply.h"
 #include "engine/send/relay.h"
 #include "engine/send/settings_send.h"
 
@@ -199,13 +200,11 @@ static void probe_opened(struct smtp_conn *c, int status, const struct smtp_resu
         return;
     p->done = true;
     if (status < 0) {
+        char line[600];
         answer_from(p->ans, res);
         p->ans->ok = false;
-        if (res->code)
-            buf_appendf(p->report, "%s: failed: %d %s %s\n", smtp_stage_name(res->stage), res->code, res->enhanced,
-                        res->text);
-        else
-            buf_appendf(p->report, "%s: failed: %s\n", smtp_stage_name(res->stage), res->text);
+        buf_appendf(p->report, "%s: failed: %s\n", smtp_stage_name(res->stage),
+                    smtp_reply_line(res->code, res->enhanced, res->text, line, sizeof(line)));
     } else {
         const struct smtp_ext *ext = smtp_conn_ext(c);
         buf_appendf(p->report, "connect: %s port %d: ok\n", p->r->host, p->r->port);

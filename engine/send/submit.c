@@ -58,6 +58,7 @@ static void on_smtp_result(const struct smtp_result *res, void *arg)
                    sub->relay->def->name);
         s->failed++;
     } else {
+        char line[600];
         if (c.rate_limited) {
             /* back-pressure: start no message for a while, longer while it goes on */
             if (uv_now(s->loop) >= s->hold_until) {
@@ -65,11 +66,12 @@ static void on_smtp_result(const struct smtp_result *res, void *arg)
                 s->ratelimit_hits++;
                 s->hold_until = uv_now(s->loop) + pause;
             }
-            snprintf(s->status, sizeof(s->status), "waiting: relay %s asks to slow down (%d %s %s)",
-                     sub->relay->def->name, res->code, res->enhanced, res->text);
+            snprintf(s->status, sizeof(s->status), "waiting: relay %s asks to slow down (%s)", sub->relay->def->name,
+                     smtp_reply_line(res->code, res->enhanced, res->text, line, sizeof(line)));
         } else if (c.relay_trouble) {
             snprintf(s->status, sizeof(s->status), "waiting: relay %s: %s %s (%s)", sub->relay->def->name,
-                     smtp_stage_name(res->stage), res->code ? "failed" : "unreachable", res->text);
+                     smtp_stage_name(res->stage), res->code ? "failed" : "unreachable",
+                     smtp_reply_line(res->code, res->enhanced, res->text, line, sizeof(line)));
         }
         add_result(s, j, "deferred", res->code, res->enhanced, res->text, "",
                    retry_delay(s, j->attempts, c.rate_limited), "", sub->relay->def->name);

@@ -617,6 +617,8 @@ SERVER=$!
 api_wait
 req GET /healthz "" ""
 expect_code 200
+# plain HTTP promises nothing about HTTPS
+case "$headers" in *Strict-Transport-Security*) fail "HSTS on plain HTTP: $headers" ;; esac
 req GET /api/v1/lists/news
 expect_code 200
 kill -TERM "$SERVER"
@@ -644,6 +646,40 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")
 subject=$(curl -s -v --cacert tls.crt "https://127.0.0.1:$PORT/healthz" 2>&1 >/dev/null | grep -i 'subject:')
 printf '%s' "$subject" | grep -q "CN=127.0.0.1" || fail "certificate served: $subject"
 grep -q "listening on https://127.0.0.1:$PORT" serve-tls.log || fail "log: $(cat serve-tls.log)"
+
+check "HTTPS: TLS 1.2 and 1.3 only, ECDHE with AEAD only; HSTS on every answer"
+hdrs=$(curl -s -D - -o /dev/null --cacert tls.crt "https://127.0.0.1:$PORT/healthz" | tr -d '\r')
+printf '%s\n' "$hdrs" | grep -qx "Strict-Transport-Security: max-age=31536000" || fail "no HSTS: $hdrs"
+hdrs=$(curl -s -D - -o /dev/null --cacert tls.crt "https://127.0.0.1:$PORT/api/v1/nosuch" | tr -d '\r')
+printf '%s\n' "$hdrs" | grep -qx "Strict-Transport-Security: max-age=31536000" || fail "no HSTS on a 401/404: $hdrs"
+# s_client -msg shows the handshake: the client's hello went out (so the refusal is the server's) and
+# no ServerHello came back; @SECLEVEL=0 lets OpenSSL 3 really offer TLS 1.0/1.1 and old suites
+tls_hello() { openssl s_client -connect "127.0.0.1:$PORT" -msg "$@" </dev/null 2>&1; }
+tls_refused() {
+    local o
+    o=$(tls_hello "$@")
+    printf '%s\n' "$o" | grep -q '^>>> TLS 1\.[0-3], Handshake .*ClientHello' || fail "$*: no ClientHello was sent"
+    printf '%s\n' "$o" | grep -q 'ServerHello' && fail "$*: the server answered the hello"
+    printf '%s\n' "$o" | grep -q 'Cipher is (NONE)' || fail "$*: a session was made: $(printf '%s' "$o" | grep 'Cipher is')"
+}
+tls_taken() {
+    local o
+    o=$(tls_hello "${@:3}")
+    printf '%s\n' "$o" | grep -q "^New, $1, Cipher is $2\$" ||
+        fail "${*:3}: expected $1 $2: $(printf '%s' "$o" | grep -E 'Cipher is|error' | head -3)"
+}
+tls_refused -tls1 -cipher 'DEFAULT:@SECLEVEL=0'
+tls_refused -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'
+tls_refused -tls1_2 -cipher 'AES128-SHA:@SECLEVEL=0'          # RSA key exchange, CBC
+tls_refused -tls1_2 -cipher AES256-GCM-SHA384                 # RSA key exchange: not forward secret
+tls_refused -tls1_2 -cipher ECDHE-RSA-AES128-SHA              # forward secret, but CBC
+tls_refused -tls1_2 -cipher DHE-RSA-AES128-GCM-SHA256         # finite-field DHE
+tls_refused -tls1_3 -groups ffdhe2048                         # TLS 1.3 over a finite-field group
+tls_taken TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256 -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256
+tls_taken TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384 -tls1_2 -cipher ECDHE-RSA-AES256-GCM-SHA384
+tls_taken TLSv1.2 ECDHE-RSA-CHACHA20-POLY1305 -tls1_2 -cipher ECDHE-RSA-CHACHA20-POLY1305
+tls_taken TLSv1.3 TLS_AES_128_GCM_SHA256 -tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256
+tls_taken TLSv1.3 TLS_CHACHA20_POLY1305_SHA256 -tls1_3 -ciphersuites TLS_CHACHA20_POLY1305_SHA256
 kill -TERM "$SERVER"
 wait "$SERVER"
 SERVER=""

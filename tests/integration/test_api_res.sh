@@ -356,6 +356,8 @@ expect_error 400 invalid_field to
 req POST /api/v1/relays '{"name":"wrongpw","host":"127.0.0.1","port":19587,"username":"test","password":"wrong-password-1","tls_verify":false}'
 req POST "/api/v1/campaigns/$CAMP/test" '{"to":"tester@example.org","relay":"wrongpw"}'
 expect_error 502 relay_failed
+# the relay's reply as it came: code, enhanced code, text
+expect_json "j['error']['message'].startswith('relay \"wrongpw\" did not take the message at auth: 535 5.7.8 Error: authentication failed')" True
 bad_inputs POST "/api/v1/campaigns/$CAMP/test" to "{'to': 'tester@example.org'}"
 
 check "deliveries: queued after send, then sent with the relay's reply after a real send; keyset pages, state filter"

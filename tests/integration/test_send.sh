@@ -28,9 +28,17 @@ expect_out "tls: encrypted"
 expect_out "auth: accepted"
 echo wrong > wrong.pw
 postino relay add bad --host 127.0.0.1 --port 12587 --user test --password-file wrong.pw --tls-verify no
+loglines=$(wc -l < "$MTA/postfix.log")
 postino relay test bad
 expect_rc 1
-expect_out "auth: failed: 535"
+# the reply as Postfix gave it, code kept, one blank between the parts
+expect_out "auth: failed: 535 5.7.8 Error: authentication failed: "
+expect_err "relay bad: auth failed: 535 5.7.8 Error: authentication failed: "
+# after the 535 the session says QUIT; Postfix does not see it lost
+wait_for "Postfix to log the refused session's end" 20 sh -c "tail -n +$((loglines + 1)) '$MTA/postfix.log' | grep -q 'disconnect from'"
+tail -n +$((loglines + 1)) "$MTA/postfix.log" | grep 'disconnect from' | grep -q 'auth=0/1 quit=1' ||
+    fail "Postfix did not get QUIT after the 535: $(tail -n +$((loglines + 1)) "$MTA/postfix.log" | grep smtpd)"
+! tail -n +$((loglines + 1)) "$MTA/postfix.log" | grep -q 'lost connection' || fail "Postfix lost the connection"
 postino relay rm bad
 postino relay add x --host h --rate fast
 expect_rc 2

@@ -2,20 +2,33 @@
  * test_smtp_conn - the SMTP client connection and pool against a scripted
  * fake server on loopback, in the same libuv loop: pipelining, AUTH LOGIN,
  * RSET after a refused recipient, 421, drops, timeouts, max messages per
- * connection and pacing.
+ * connection and pacing; QUIT after a refused step. A second fake server,
+ * blocking in a thread with OpenSSL, answers `relay test` (relay_probe) with
+ * STARTTLS and tells how the client ended the session: QUIT, then
+ * close_notify, or a bare end of file.
  */
+#include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <uv.h>
 
 #include "engine/net/smtp.h"
 #include "engine/net/smtp_pool.h"
+#include "engine/send/relay.h"
+#include "engine/send/settings_send.h"
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
 
@@ -477,6 +490,11 @@ static void test_smtp_conn_sends_a_large_message_whole(void **state)
     fake_free(&f);
 }
 
+/*
+ * Setup failures. A refusal in a reply (greeting, EHLO, STARTTLS) or on our
+ * side (no STARTTLS, no usable AUTH) leaves the server listening: it hears
+ * QUIT. A timeout or a malformed reply gets no QUIT: the stream is out of step.
+ */
 static void test_smtp_conn_setup_failures(void **state)
 {
     (void)state;
@@ -491,6 +509,26 @@ static void test_smtp_conn_setup_failures(void **state)
     assert_int_equal(cl.open.stage, SMTP_STAGE_GREETING);
     assert_int_equal(cl.open.code, 554);
     assert_string_equal(cl.open.enhanced, "5.7.1");
+    assert_string_equal(buf_cstr(&f.transcript), "QUIT\n");
+    fake_free(&f);
+
+    /* EHLO refused. */
+    static const struct step noehlo[] = { { "EHLO", "550 5.7.1 Not you\r\n" } };
+    cfg = (struct smtp_config){ .tls = SMTP_TLS_NONE };
+    session(&cl, &f, &cfg, "220 fake\r\n", noehlo, 1, NULL);
+    assert_int_equal(cl.open.stage, SMTP_STAGE_EHLO);
+    assert_int_equal(cl.open.code, 550);
+    assert_string_equal(buf_cstr(&f.transcript), "EHLO client.test\nQUIT\n");
+    fake_free(&f);
+
+    /* STARTTLS offered, then refused. */
+    static const struct step tlsno[] = { { "EHLO", "250-fake\r\n250 STARTTLS\r\n" },
+                                         { "STARTTLS", "454 4.7.0 TLS not available due to local problem\r\n" } };
+    cfg = (struct smtp_config){ .tls = SMTP_TLS_REQUIRE, .tls_no_verify = true };
+    session(&cl, &f, &cfg, "220 fake\r\n", tlsno, 2, NULL);
+    assert_int_equal(cl.open.stage, SMTP_STAGE_TLS);
+    assert_int_equal(cl.open.code, 454);
+    assert_string_equal(buf_cstr(&f.transcript), "EHLO client.test\nSTARTTLS\nQUIT\n");
     fake_free(&f);
 
     /* No answer to EHLO: the command timeout. */
@@ -500,6 +538,7 @@ static void test_smtp_conn_setup_failures(void **state)
     assert_int_equal(cl.open_status, UV_ETIMEDOUT);
     assert_int_equal(cl.open.stage, SMTP_STAGE_EHLO);
     assert_int_equal(cl.open.error, UV_ETIMEDOUT);
+    assert_string_equal(buf_cstr(&f.transcript), "EHLO client.test\n");
     fake_free(&f);
 
     /* STARTTLS required, not offered. */
@@ -508,6 +547,7 @@ static void test_smtp_conn_setup_failures(void **state)
     session(&cl, &f, &cfg, "220 fake\r\n", notls, 1, NULL);
     assert_int_equal(cl.open_status, UV_ENOTSUP);
     assert_int_equal(cl.open.stage, SMTP_STAGE_TLS);
+    assert_string_equal(buf_cstr(&f.transcript), "EHLO client.test\nQUIT\n");
     fake_free(&f);
 
     /* AUTH wanted, the server offers only CRAM-MD5. */
@@ -516,6 +556,7 @@ static void test_smtp_conn_setup_failures(void **state)
     session(&cl, &f, &cfg, "220 fake\r\n", cram, 1, NULL);
     assert_int_equal(cl.open_status, UV_ENOTSUP);
     assert_int_equal(cl.open.stage, SMTP_STAGE_AUTH);
+    assert_string_equal(buf_cstr(&f.transcript), "EHLO client.test\nQUIT\n");
     fake_free(&f);
 
     /* A malformed reply. */
@@ -524,6 +565,7 @@ static void test_smtp_conn_setup_failures(void **state)
     session(&cl, &f, &cfg, "220 fake\r\n", junk, 1, NULL);
     assert_int_equal(cl.open_status, UV_EPROTO);
     assert_int_equal(cl.open.stage, SMTP_STAGE_EHLO);
+    assert_string_equal(buf_cstr(&f.transcript), "EHLO client.test\n");
     fake_free(&f);
 }
 
@@ -548,6 +590,7 @@ static void test_smtp_conn_never_sends_the_password_without_tls(void **state)
         assert_non_null(strstr(cl.open.text, "never sent without TLS"));
         assert_null(strstr(f.transcript.data, "AUTH"));
         assert_null(strstr(f.transcript.data, "aHVudGVyMg")); /* "hunter2" in base64, any alignment */
+        assert_string_equal(f.transcript.data, "EHLO client.test\nQUIT\n"); /* refused by us: QUIT */
         fake_free(&f);
     }
     /* allowed, to this machine: AUTH PLAIN goes */
@@ -756,6 +799,8 @@ static void test_smtp_pool_fails_queued_after_repeated_setup_failures(void **sta
     assert_int_equal(pr.first_code, 421);
     /* Three tries, one at a time after the first failure. */
     assert_int_equal(f.sessions, 3);
+    /* the server said it is going away: no QUIT */
+    assert_string_equal(buf_cstr(&f.transcript), "");
     fake_free(&f);
 }
 
@@ -889,6 +934,235 @@ static void test_smtp_pool_closes_idle_connections(void **state)
     fake_free(&f);
 }
 
+
+/* ---- a blocking TLS fake server in a thread, for relay_probe ---- */
+
+struct tfake {
+    int lfd;
+    int port;
+    bool starttls;          /* offer STARTTLS (else plain text throughout) */
+    const char *auth_reply; /* the answer to AUTH */
+    SSL_CTX *ctx;
+    pthread_t th;
+    /* what it saw, read after tfake_join */
+    char transcript[1024];  /* the commands, "\n" after each, AUTH's argument left out */
+    bool tls;               /* the session went over TLS */
+    const char *end;        /* after the last command: "close_notify", "eof" or "data" */
+};
+
+struct tline {
+    int fd;
+    SSL *ssl;
+    char buf[4096];
+    size_t len;
+};
+
+/* tfake_ctx - a server context with a fresh self-signed P-256 certificate for fake.test */
+static SSL_CTX *tfake_ctx(void)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    assert_non_null(key);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"fake.test", -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    assert_int_equal(SSL_CTX_use_certificate(ctx, x), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey(ctx, key), 1);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return ctx;
+}
+
+/* tl_read - some bytes into P: > 0, or 0 at the client's end, whose kind goes in *END */
+static int tl_read(struct tline *l, char *p, size_t n, const char **end)
+{
+    if (!l->ssl) {
+        ssize_t r = recv(l->fd, p, n, 0);
+        if (r > 0)
+            return (int)r;
+        *end = "eof";
+        return 0;
+    }
+    int r = SSL_read(l->ssl, p, (int)n);
+    if (r > 0)
+        return r;
+    /* close_notify is SSL_ERROR_ZERO_RETURN; a bare end of file is SSL_ERROR_SSL ("unexpected eof") */
+    *end = SSL_get_error(l->ssl, r) == SSL_ERROR_ZERO_RETURN ? "close_notify" : "eof";
+    return 0;
+}
+
+/* tl_getline - the next line without its CRLF into OUT; false at the client's end (*END says how) */
+static bool tl_getline(struct tline *l, char *out, size_t outlen, const char **end)
+{
+    for (;;) {
+        char *nl = memchr(l->buf, '\n', l->len);
+        if (nl) {
+            size_t n = (size_t)(nl - l->buf);
+            size_t k = n && nl[-1] == '\r' ? n - 1 : n;
+            snprintf(out, outlen, "%.*s", (int)k, l->buf);
+            memmove(l->buf, nl + 1, l->len - n - 1);
+            l->len -= n + 1;
+            return true;
+        }
+        if (l->len == sizeof(l->buf))
+            return false;
+        int r = tl_read(l, l->buf + l->len, sizeof(l->buf) - l->len, end);
+        if (r <= 0)
+            return false;
+        l->len += (size_t)r;
+    }
+}
+
+static void tl_put(struct tline *l, const char *s)
+{
+    if (l->ssl)
+        SSL_write(l->ssl, s, (int)strlen(s));
+    else
+        (void)!send(l->fd, s, strlen(s), MSG_NOSIGNAL);
+}
+
+static void tfake_note(struct tfake *f, const char *line)
+{
+    size_t n = strlen(f->transcript);
+    snprintf(f->transcript + n, sizeof(f->transcript) - n, "%s\n", strncmp(line, "AUTH ", 5) ? line : "AUTH");
+}
+
+static void *tfake_run(void *arg)
+{
+    struct tfake *f = arg;
+    struct tline l = { .fd = accept(f->lfd, NULL, NULL) };
+    char line[1024];
+    if (l.fd < 0)
+        return NULL;
+    struct timeval tv = { .tv_sec = 20 }; /* a client that says nothing more cannot hang the test */
+    setsockopt(l.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    f->end = "eof";
+    tl_put(&l, "220 fake.test ESMTP\r\n");
+    while (tl_getline(&l, line, sizeof(line), &f->end)) {
+        tfake_note(f, line);
+        if (strncmp(line, "EHLO", 4) == 0) {
+            tl_put(&l, f->starttls && !l.ssl ? "250-fake.test\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"
+                                            : "250-fake.test\r\n250-ENHANCEDSTATUSCODES\r\n250 AUTH PLAIN LOGIN\r\n");
+        } else if (strcmp(line, "STARTTLS") == 0 && !l.ssl) {
+            tl_put(&l, "220 2.0.0 Ready to start TLS\r\n");
+            l.ssl = SSL_new(f->ctx);
+            SSL_set_fd(l.ssl, l.fd);
+            if (SSL_accept(l.ssl) != 1)
+                break;
+            f->tls = true;
+        } else if (strncmp(line, "AUTH ", 5) == 0) {
+            tl_put(&l, f->auth_reply);
+        } else if (strcmp(line, "QUIT") == 0) {
+            tl_put(&l, "221 2.0.0 Bye\r\n");
+            /* how the client goes after QUIT's reply: close_notify (TLS) or its end of file */
+            char b[64];
+            f->end = l.len || tl_read(&l, b, sizeof(b), &f->end) > 0 ? "data" : f->end;
+            break;
+        } else {
+            tl_put(&l, "502 5.5.2 Error: command not recognized\r\n");
+        }
+    }
+    if (l.ssl) {
+        SSL_shutdown(l.ssl);
+        SSL_free(l.ssl);
+    }
+    close(l.fd);
+    return NULL;
+}
+
+/* tfake_start - listen on 127.0.0.1 and serve one session in a thread */
+static void tfake_start(struct tfake *f, bool starttls, const char *auth_reply)
+{
+    memset(f, 0, sizeof(*f));
+    f->starttls = starttls;
+    f->auth_reply = auth_reply;
+    f->ctx = tfake_ctx();
+    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t n = sizeof(a);
+    assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(f->lfd, 4), 0);
+    getsockname(f->lfd, (struct sockaddr *)&a, &n);
+    f->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&f->th, NULL, tfake_run, f), 0);
+}
+
+static void tfake_join(struct tfake *f)
+{
+    pthread_join(f->th, NULL);
+    close(f->lfd);
+    SSL_CTX_free(f->ctx);
+}
+
+/*
+ * `relay test` (relay_probe) against a server that refuses the password: the
+ * report has the reply as the server gave it, code kept, one blank between
+ * the parts; the server hears QUIT after the 535, and with TLS the session
+ * ends with close_notify, not a bare end of file ("unexpected eof while
+ * reading", as OpenSMTPD and Exim logged). An accepted login ends the same
+ * way.
+ */
+static void test_relay_probe_after_refused_auth_quits_and_closes_tls(void **state)
+{
+    (void)state;
+    static const struct {
+        bool starttls;
+        const char *auth_reply;
+        const char *line;   /* the reply as `relay test` prints and logs it; NULL: accepted */
+        const char *transcript;
+        const char *end;
+    } cases[] = {
+        { true, "535 5.7.8 Authentication failed\r\n", "535 5.7.8 Authentication failed",
+          "EHLO postino.test\nSTARTTLS\nEHLO postino.test\nAUTH\nQUIT\n", "close_notify" },
+        { true, "535 Authentication failed\r\n", "535 Authentication failed",
+          "EHLO postino.test\nSTARTTLS\nEHLO postino.test\nAUTH\nQUIT\n", "close_notify" },
+        { true, "235 2.7.0 Authentication successful\r\n", NULL,
+          "EHLO postino.test\nSTARTTLS\nEHLO postino.test\nAUTH\nQUIT\n", "close_notify" },
+        /* plain text (allowed to this machine): QUIT, then our end */
+        { false, "535 5.7.8 Authentication failed\r\n", "535 5.7.8 Authentication failed",
+          "EHLO postino.test\nAUTH\nQUIT\n", "eof" },
+    };
+    const char *helo = send_settings.helo_name;
+    send_settings.helo_name = "postino.test";
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct tfake f;
+        tfake_start(&f, cases[i].starttls, cases[i].auth_reply);
+        struct relay_def d = { .name = "t", .host = "127.0.0.1", .port = f.port,
+                               .tls = cases[i].starttls ? "starttls" : "none", .tls_verify = false,
+                               .username = "user", .password = "wrong", .allow_plain_auth = !cases[i].starttls,
+                               .max_conns = 1, .max_per_conn = 1 };
+        struct buf report = BUF_INIT;
+        struct relay_answer ans;
+        int rc = relay_probe(&d, &report, &ans);
+        tfake_join(&f);
+        char want[256];
+        if (cases[i].line)
+            snprintf(want, sizeof(want), "auth: failed: %s\n", cases[i].line);
+        else
+            snprintf(want, sizeof(want), "connect: 127.0.0.1 port %d: ok\nehlo: ok: ENHANCEDSTATUSCODES\n"
+                     "tls: encrypted\nauth: accepted\n", f.port);
+        assert_string_equal(buf_cstr(&report), want);
+        assert_int_equal(rc, cases[i].line ? -1 : 0);
+        assert_string_equal(f.transcript, cases[i].transcript);
+        assert_int_equal(f.tls, cases[i].starttls);
+        assert_string_equal(f.end, cases[i].end);
+        if (cases[i].line) {
+            /* the error line of `relay test` keeps the code: cmd_relay.c logs this */
+            char line[600];
+            assert_string_equal(ans.stage, "auth");
+            assert_string_equal(smtp_reply_line(ans.code, ans.enhanced, ans.text, line, sizeof(line)), cases[i].line);
+        }
+        buf_free(&report);
+    }
+    send_settings.helo_name = helo;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -905,6 +1179,7 @@ int main(void)
         cmocka_unit_test(test_smtp_pool_reconnects_after_421),
         cmocka_unit_test(test_smtp_pool_hold_delays_the_next_message),
         cmocka_unit_test(test_smtp_pool_closes_idle_connections),
+        cmocka_unit_test(test_relay_probe_after_refused_auth_quits_and_closes_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

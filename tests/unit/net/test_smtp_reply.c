@@ -233,6 +233,41 @@ static void test_smtp_reply_queue_id_from_parsed_reply(void **state)
     smtp_reply_free(&r);
 }
 
+/* the reply on one line as the server gave it: one blank between the parts, never two */
+static void test_smtp_reply_line_as_given(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *wire;
+        const char *line;
+    } cases[] = {
+        { "535 5.7.8 Authentication failed\r\n", "535 5.7.8 Authentication failed" },
+        { "535 Authentication failed\r\n", "535 Authentication failed" },
+        { "535 Incorrect authentication data\r\n", "535 Incorrect authentication data" },
+        { "550-5.1.1 <a@b>: Recipient address rejected:\r\n550 5.1.1 User unknown\r\n",
+          "550 5.1.1 <a@b>: Recipient address rejected: User unknown" },
+        { "250\r\n", "250" },
+        { "554 5.7.1\r\n", "554 5.7.1" },
+        { "421 bad\x01\x7f byte\r\n", "421 bad?? byte" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct smtp_reply r;
+        size_t used;
+        char line[128];
+        smtp_reply_init(&r);
+        assert_int_equal(parse(cases[i].wire, &r, &used), 1);
+        assert_string_equal(smtp_reply_line(r.code, r.enhanced, r.text.data ? r.text.data : "", line, sizeof(line)),
+                            cases[i].line);
+        smtp_reply_free(&r);
+    }
+    char line[64];
+    /* no reply at all: what went wrong locally, alone */
+    assert_string_equal(smtp_reply_line(0, "", "the server closed the connection", line, sizeof(line)),
+                        "the server closed the connection");
+    /* cut to the room given */
+    assert_string_equal(smtp_reply_line(550, "5.1.1", "a long text", line, 12), "550 5.1.1 a");
+}
+
 static void test_smtp_ehlo_extensions(void **state)
 {
     (void)state;
@@ -281,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_smtp_reply_too_many_lines_is_malformed),
         cmocka_unit_test(test_smtp_reply_queue_id_forms),
         cmocka_unit_test(test_smtp_reply_queue_id_from_parsed_reply),
+        cmocka_unit_test(test_smtp_reply_line_as_given),
         cmocka_unit_test(test_smtp_ehlo_extensions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
