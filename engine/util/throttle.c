@@ -1,7 +1,8 @@
 /*
- * throttle - a short table of keys and their failures (see throttle.h),
- * scanned under one lock: it is consulted once per password check, which
- * costs far more (yescrypt) than a scan of a few thousand keys.
+ * throttle - a short table of keys, their failures and their attempts under
+ * way (see throttle.h), scanned under one lock: it is consulted once per
+ * password check, which costs far more (yescrypt) than a scan of a few
+ * thousand keys.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -14,7 +15,8 @@
 struct throttle_key {
     char key[THROTTLE_KEY_MAX + 1];
     unsigned failures;
-    uint64_t last_ms;        /* the last attempt counted */
+    unsigned pending;        /* attempts begun, not yet settled */
+    uint64_t last_ms;        /* the last attempt begun or failed */
     uint64_t until_ms;       /* refused before this */
 };
 
@@ -39,7 +41,7 @@ struct throttle *throttle_new(const struct throttle_limits *limits)
     return t;
 }
 
-/* is K of no more use at NOW: its wait is over and its last failure forget_ms old */
+/* is K of no more use at NOW: its wait is over and it was last tried forget_ms ago */
 static bool stale(const struct throttle *t, const struct throttle_key *k, uint64_t now)
 {
     return now >= k->until_ms && now - k->last_ms >= t->lim.forget_ms;
@@ -50,20 +52,26 @@ static void drop(struct throttle *t, struct throttle_key *k)
     *k = t->keys[--t->nkeys];
 }
 
-/* the entry of KEY, or NULL; a stale one is dropped on the way */
-static struct throttle_key *find(struct throttle *t, const char *key, uint64_t now)
+/* the entry of KEY, or NULL */
+static struct throttle_key *lookup(struct throttle *t, const char *key)
 {
     char cut[THROTTLE_KEY_MAX + 1];
     snprintf(cut, sizeof(cut), "%s", key);
-    for (size_t i = 0; i < t->nkeys; i++) {
-        if (strcmp(t->keys[i].key, cut) != 0)
-            continue;
-        if (!stale(t, &t->keys[i], now))
+    for (size_t i = 0; i < t->nkeys; i++)
+        if (strcmp(t->keys[i].key, cut) == 0)
             return &t->keys[i];
-        drop(t, &t->keys[i]);
-        return NULL;
-    }
     return NULL;
+}
+
+/* the entry of KEY still of use at NOW, or NULL (a stale one is dropped) */
+static struct throttle_key *find(struct throttle *t, const char *key, uint64_t now)
+{
+    struct throttle_key *k = lookup(t, key);
+    if (k && stale(t, k, now)) {
+        drop(t, k);
+        k = NULL;
+    }
+    return k;
 }
 
 /* a new entry for KEY; when the table is full a stale entry, else the one tried longest ago, makes room */
@@ -96,11 +104,20 @@ static uint64_t wait_after(const struct throttle *t, unsigned n)
     return d < t->lim.delay_max_ms ? d : t->lim.delay_max_ms;
 }
 
+/* how long K must wait at NOW before one more attempt: its wait, or a moment when enough are under way */
+static uint64_t must_wait(const struct throttle *t, const struct throttle_key *k, uint64_t now)
+{
+    if (k->until_ms > now)
+        return k->until_ms - now;
+    unsigned left = k->failures < t->lim.failures ? t->lim.failures - k->failures : 1;
+    return k->pending >= left ? THROTTLE_BUSY_MS : 0;
+}
+
 /*
- * throttle_begin - may each of the NKEYS KEYS try at NOW_MS? 0 when all may:
- * each then counts one failure more (which throttle_reset or throttle_forgive
- * takes back), and a key at its limit is refused for the wait that follows.
- * Otherwise the milliseconds until the last of them may try, nothing counted.
+ * throttle_begin - may each of the NKEYS KEYS try at NOW_MS? 0 when all may,
+ * each then with one attempt more under way (settle it with throttle_fail,
+ * throttle_pass or throttle_reset). Otherwise the milliseconds until the
+ * last of them may try, and nothing is counted.
  */
 uint64_t throttle_begin(struct throttle *t, const char *const *keys, size_t nkeys, uint64_t now_ms)
 {
@@ -108,55 +125,62 @@ uint64_t throttle_begin(struct throttle *t, const char *const *keys, size_t nkey
     pthread_mutex_lock(&t->lock);
     for (size_t i = 0; i < nkeys; i++) {
         struct throttle_key *k = find(t, keys[i], now_ms);
-        if (k && k->until_ms > now_ms && k->until_ms - now_ms > wait)
-            wait = k->until_ms - now_ms;
+        uint64_t w = k ? must_wait(t, k, now_ms) : 0;
+        if (w > wait)
+            wait = w;
     }
     for (size_t i = 0; i < nkeys && !wait; i++) {
         struct throttle_key *k = find(t, keys[i], now_ms);
         if (!k)
             k = add(t, keys[i], now_ms);
-        k->failures++;
+        k->pending++;
         k->last_ms = now_ms;
-        if (k->failures >= t->lim.failures)
-            k->until_ms = now_ms + wait_after(t, k->failures - t->lim.failures);
     }
     pthread_mutex_unlock(&t->lock);
     return wait;
 }
 
-/* throttle_reset - KEY's attempt succeeded: forget its failures and any wait. */
-void throttle_reset(struct throttle *t, const char *key)
+/* settle one attempt of KEY under way: its entry (NULL when dropped meanwhile), called with the lock held */
+static struct throttle_key *settle(struct throttle *t, const char *key)
 {
-    char cut[THROTTLE_KEY_MAX + 1];
-    snprintf(cut, sizeof(cut), "%s", key);
+    struct throttle_key *k = lookup(t, key);
+    if (k && k->pending)
+        k->pending--;
+    return k;
+}
+
+/* throttle_fail - KEY's attempt failed at NOW_MS: one failure more; at the limit a wait, doubled each time past it. */
+void throttle_fail(struct throttle *t, const char *key, uint64_t now_ms)
+{
     pthread_mutex_lock(&t->lock);
-    for (size_t i = 0; i < t->nkeys; i++)
-        if (strcmp(t->keys[i].key, cut) == 0) {
-            drop(t, &t->keys[i]);
-            break;
-        }
+    struct throttle_key *k = settle(t, key);
+    if (!k)
+        k = add(t, key, now_ms);
+    k->failures++;
+    k->last_ms = now_ms;
+    if (k->failures >= t->lim.failures)
+        k->until_ms = now_ms + wait_after(t, k->failures - t->lim.failures);
     pthread_mutex_unlock(&t->lock);
 }
 
-/*
- * throttle_forgive - KEY's attempt did not fail after all (it succeeded for
- * another key, or could not be decided): one failure less, and no wait once
- * under the limit. A key still at its limit keeps the wait its begin set.
- */
-void throttle_forgive(struct throttle *t, const char *key)
+/* throttle_pass - KEY's attempt did not fail: its failures and wait stay as they were. */
+void throttle_pass(struct throttle *t, const char *key)
 {
-    char cut[THROTTLE_KEY_MAX + 1];
-    snprintf(cut, sizeof(cut), "%s", key);
     pthread_mutex_lock(&t->lock);
-    for (size_t i = 0; i < t->nkeys; i++) {
-        struct throttle_key *k = &t->keys[i];
-        if (strcmp(k->key, cut) != 0)
-            continue;
-        if (k->failures)
-            k->failures--;
-        if (k->failures < t->lim.failures)
-            k->until_ms = 0;
-        break;
+    settle(t, key);
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* throttle_reset - KEY's attempt succeeded: forget its failures and any wait. */
+void throttle_reset(struct throttle *t, const char *key)
+{
+    pthread_mutex_lock(&t->lock);
+    struct throttle_key *k = settle(t, key);
+    if (k) {
+        k->failures = 0;
+        k->until_ms = 0;
+        if (!k->pending)
+            drop(t, k);
     }
     pthread_mutex_unlock(&t->lock);
 }

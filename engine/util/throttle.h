@@ -4,21 +4,24 @@
  * failure, up to a ceiling. Nothing here sleeps: a refusal says how long to
  * wait and returns at once.
  *
- * throttle_new      an empty table with these limits; the caller's to free
- * throttle_begin    may every one of KEYS try now: 0, each counted as a failure
- *                   until the attempt is settled; else the milliseconds to wait
- *                   (and nothing is counted)
- * throttle_reset    KEY's attempt succeeded: its failures are forgotten
- * throttle_forgive  KEY's attempt neither failed nor succeeded: one failure less
- * throttle_failures the failures counted for KEY now (for tests and logs)
- * throttle_free     release it (NULL is fine)
+ * throttle_new       an empty table with these limits; the caller's to free
+ * throttle_begin     may every one of KEYS try now: 0, and each has one attempt
+ *                    under way until it is settled by one of the three below;
+ *                    else the milliseconds to wait (nothing is counted)
+ * throttle_fail      KEY's attempt failed: one failure more, and a wait once at the limit
+ * throttle_pass      KEY's attempt did not fail (it succeeded for another key,
+ *                    or could not be decided): nothing changes
+ * throttle_reset     KEY's attempt succeeded: its failures are forgotten
+ * throttle_failures  the failures counted for KEY now (for tests and logs)
+ * throttle_free      release it (NULL is fine)
  *
- * An attempt counts as a failure from its start, so attempts made in
- * parallel cannot slip past the limit together. The clock is the caller's
- * (milliseconds, monotonic), so tests can move it. At most max_keys keys are
- * kept: a key whose last failure is forget_ms old (and whose wait is over)
- * is dropped, and when the table is full the key tried longest ago makes
- * room. Safe to call from any number of threads.
+ * A key has at most as many attempts under way as it has failures left
+ * before its limit (one once past it), so attempts made in parallel cannot
+ * slip past the limit together; one more is refused for a second. The clock
+ * is the caller's (milliseconds, monotonic), so tests can move it. At most
+ * max_keys keys are kept: a key untried for forget_ms (its wait over) is
+ * dropped, and when the table is full the key tried longest ago makes room.
+ * Safe to call from any number of threads.
  */
 #ifndef POSTINO_UTIL_THROTTLE_H
 #define POSTINO_UTIL_THROTTLE_H
@@ -27,6 +30,7 @@
 #include <stdint.h>
 
 #define THROTTLE_KEY_MAX 96          /* longer keys are cut there */
+#define THROTTLE_BUSY_MS 1000        /* the wait when too many attempts of a key are under way */
 
 struct throttle_limits {
     unsigned failures;       /* failures allowed before the first wait (at least 1) */
@@ -40,8 +44,9 @@ struct throttle;
 
 struct throttle *throttle_new(const struct throttle_limits *limits);
 uint64_t throttle_begin(struct throttle *t, const char *const *keys, size_t nkeys, uint64_t now_ms);
+void throttle_fail(struct throttle *t, const char *key, uint64_t now_ms);
+void throttle_pass(struct throttle *t, const char *key);
 void throttle_reset(struct throttle *t, const char *key);
-void throttle_forgive(struct throttle *t, const char *key);
 unsigned throttle_failures(struct throttle *t, const char *key, uint64_t now_ms);
 void throttle_free(struct throttle *t);
 

@@ -18,11 +18,14 @@ static struct throttle *five(void)
     return throttle_new(&l);
 }
 
-/* one attempt of KEY alone at NOW that fails: the wait begin answered */
+/* one attempt of KEY alone at NOW that fails, if let: the wait begin answered */
 static uint64_t fail1(struct throttle *t, const char *key, uint64_t now)
 {
     const char *keys[] = { key };
-    return throttle_begin(t, keys, 1, now);
+    uint64_t wait = throttle_begin(t, keys, 1, now);
+    if (!wait)
+        throttle_fail(t, key, now);
+    return wait;
 }
 
 static void test_throttle_refuses_after_the_allowed_failures(void **state)
@@ -32,12 +35,13 @@ static void test_throttle_refuses_after_the_allowed_failures(void **state)
     for (int i = 0; i < 5; i++)
         assert_int_equal(fail1(t, "user:1", 1000 + (uint64_t)i), 0);
     assert_int_equal(throttle_failures(t, "user:1", 1005), 5);
-    /* the fifth failure began a 2 s wait, from its own start */
+    /* the fifth failure began a 2 s wait */
     assert_int_equal(fail1(t, "user:1", 1005), 2 * SEC - 1);
     assert_int_equal(fail1(t, "user:1", 1004 + 2 * SEC - 1), 1);
     /* a refusal counts nothing and does not lengthen the wait */
     assert_int_equal(throttle_failures(t, "user:1", 1005), 5);
     assert_int_equal(fail1(t, "user:1", 1004 + 2 * SEC), 0);
+    assert_int_equal(throttle_failures(t, "user:1", 1004 + 2 * SEC), 6);
     throttle_free(t);
 }
 
@@ -57,37 +61,64 @@ static void test_throttle_wait_doubles_up_to_the_ceiling(void **state)
     throttle_free(t);
 }
 
-static void test_throttle_reset_forgets_only_that_key(void **state)
+static void test_throttle_success_resets_the_account_and_leaves_the_address(void **state)
 {
     (void)state;
     struct throttle *t = five();
-    for (int i = 0; i < 5; i++) {
-        fail1(t, "user:1", 0);
-        fail1(t, "addr:127.0.0.1", 0);
+    const char *keys[] = { "user:1", "addr:127.0.0.1" };
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(throttle_begin(t, keys, 2, 0), 0);
+        throttle_fail(t, keys[0], 0);
+        throttle_fail(t, keys[1], 0);
     }
-    throttle_reset(t, "user:1");
+    assert_int_equal(throttle_begin(t, keys, 2, 1), 0);
+    throttle_reset(t, keys[0]);
+    throttle_pass(t, keys[1]);
     assert_int_equal(throttle_failures(t, "user:1", 1), 0);
-    assert_int_equal(fail1(t, "user:1", 1), 0);
-    assert_int_equal(fail1(t, "addr:127.0.0.1", 1), 2 * SEC - 1);
+    assert_int_equal(throttle_failures(t, "addr:127.0.0.1", 1), 4);
+    /* the address has one failure left; the account its five */
+    assert_int_equal(fail1(t, "addr:127.0.0.1", 2), 0);
+    assert_int_equal(fail1(t, "addr:127.0.0.1", 3), 2 * SEC - 1);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(fail1(t, "user:1", 3), 0);
     throttle_free(t);
 }
 
-static void test_throttle_forgive_takes_back_one_and_lifts_the_wait_under_the_limit(void **state)
+static void test_throttle_a_pass_after_the_wait_leaves_no_new_wait(void **state)
 {
     (void)state;
     struct throttle *t = five();
+    const char *keys[] = { "addr:x" };
     for (int i = 0; i < 5; i++)
         fail1(t, "addr:x", 0);
-    assert_int_not_equal(fail1(t, "addr:x", 1), 0);
-    throttle_forgive(t, "addr:x");
-    assert_int_equal(throttle_failures(t, "addr:x", 1), 4);
-    assert_int_equal(fail1(t, "addr:x", 1), 0);
-    /* at the limit again; forgiving a key still over it keeps its wait */
-    assert_int_equal(fail1(t, "addr:x", 2), 2 * SEC - 1);
-    fail1(t, "addr:x", 2 * SEC + 1);
-    throttle_forgive(t, "addr:x");
-    assert_int_equal(throttle_failures(t, "addr:x", 2 * SEC + 2), 5);
-    assert_int_not_equal(fail1(t, "addr:x", 2 * SEC + 2), 0);
+    assert_int_equal(throttle_begin(t, keys, 1, 2 * SEC), 0);
+    throttle_pass(t, "addr:x");
+    assert_int_equal(throttle_failures(t, "addr:x", 2 * SEC), 5);
+    assert_int_equal(throttle_begin(t, keys, 1, 2 * SEC), 0);
+    throttle_pass(t, "addr:x");
+    throttle_free(t);
+}
+
+static void test_throttle_attempts_under_way_cannot_pass_the_limit_together(void **state)
+{
+    (void)state;
+    struct throttle *t = five();
+    const char *keys[] = { "user:3" };
+    for (int i = 0; i < 3; i++)
+        fail1(t, "user:3", 0);
+    /* two failures left: two attempts at once, the third told to come back in a moment */
+    assert_int_equal(throttle_begin(t, keys, 1, 10), 0);
+    assert_int_equal(throttle_begin(t, keys, 1, 10), 0);
+    assert_int_equal(throttle_begin(t, keys, 1, 10), THROTTLE_BUSY_MS);
+    throttle_fail(t, "user:3", 11);
+    throttle_fail(t, "user:3", 11);
+    assert_int_equal(throttle_begin(t, keys, 1, 12), 2 * SEC - 1);
+    /* past the limit, one at a time */
+    assert_int_equal(throttle_begin(t, keys, 1, 11 + 2 * SEC), 0);
+    assert_int_equal(throttle_begin(t, keys, 1, 11 + 2 * SEC), THROTTLE_BUSY_MS);
+    throttle_pass(t, "user:3");
+    assert_int_equal(throttle_begin(t, keys, 1, 11 + 2 * SEC), 0);
+    throttle_pass(t, "user:3");
     throttle_free(t);
 }
 
@@ -99,12 +130,11 @@ static void test_throttle_one_key_waiting_refuses_all_and_counts_none(void **sta
         fail1(t, "addr:10.0.0.1", 0);
     const char *keys[] = { "user:2", "addr:10.0.0.1" };
     assert_int_equal(throttle_begin(t, keys, 2, 500), 2 * SEC - 500);
+    /* nothing of user:2 under way: five attempts of it may begin at once */
+    const char *other[] = { "user:2" };
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(throttle_begin(t, other, 1, 500), 0);
     assert_int_equal(throttle_failures(t, "user:2", 500), 0);
-    /* the same account from another address is not held back by that address */
-    const char *other[] = { "user:2", "addr:10.0.0.2" };
-    assert_int_equal(throttle_begin(t, other, 2, 500), 0);
-    assert_int_equal(throttle_failures(t, "user:2", 500), 1);
-    assert_int_equal(throttle_failures(t, "addr:10.0.0.2", 500), 1);
     throttle_free(t);
 }
 
@@ -164,8 +194,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_throttle_refuses_after_the_allowed_failures),
         cmocka_unit_test(test_throttle_wait_doubles_up_to_the_ceiling),
-        cmocka_unit_test(test_throttle_reset_forgets_only_that_key),
-        cmocka_unit_test(test_throttle_forgive_takes_back_one_and_lifts_the_wait_under_the_limit),
+        cmocka_unit_test(test_throttle_success_resets_the_account_and_leaves_the_address),
+        cmocka_unit_test(test_throttle_a_pass_after_the_wait_leaves_no_new_wait),
+        cmocka_unit_test(test_throttle_attempts_under_way_cannot_pass_the_limit_together),
         cmocka_unit_test(test_throttle_one_key_waiting_refuses_all_and_counts_none),
         cmocka_unit_test(test_throttle_forgets_a_quiet_key),
         cmocka_unit_test(test_throttle_table_is_bounded_and_drops_the_oldest),
