@@ -22,6 +22,11 @@
  * api_reply_empty  answer STATUS with no body (204)
  * api_reply_redirect  answer STATUS (302) with a Location header
  * api_token_key    the installation's token HMAC key; 0 or -1 (503 set)
+ * api_login_check  is PASSWORD that of the user REF names (login.c, throttled);
+ *                  0 with *USER, or -1 with 429 (Retry-After), 403 naming FIELD, or 503 set
+ * api_peer         the client's address (NULL when unknown)
+ * api_counts       the installation's totals for /metrics (store_counts), kept
+ *                  [http] metrics_cache seconds; NULL when the database failed
  * api_http_metrics append the HTTP counters in Prometheus text format (metrics.c)
  * api_conninfo     the database the server uses (for work that outlives a request)
  */
@@ -42,6 +47,7 @@
 
 struct api_server;
 struct MHD_Connection;
+struct sockaddr;
 
 #define API_ITEMS 0   /* api_reply_stored's STATUS for a collection: 200 with {"items": …} */
 
@@ -64,6 +70,7 @@ struct api_req {
     size_t resp_len;
     const char *resp_type;
     char *location;              /* malloc'd; a Location header */
+    unsigned retry_after;        /* seconds; a Retry-After header when not 0 */
 };
 
 PGconn *api_db(struct api_req *r);
@@ -86,6 +93,10 @@ void api_reply_text(struct api_req *r, int status, const char *type, struct buf 
 void api_reply_empty(struct api_req *r, int status);
 void api_reply_redirect(struct api_req *r, int status, const char *url);
 int api_token_key(struct api_req *r, unsigned char key[TOKEN_KEY_LEN]);
+int api_login_check(struct api_req *r, const char *ref, const char *password, const char *field,
+                    struct user_auth *user);
+const struct sockaddr *api_peer(struct api_req *r);
+json_t *api_counts(struct api_req *r, double *age_s);
 void api_http_metrics(struct api_server *s, struct buf *out);
 const char *api_conninfo(struct api_req *r);
 

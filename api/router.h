@@ -38,6 +38,7 @@ enum api_body {
 
 /* api_route.flags */
 #define API_FORGET_LOGINS 1u   /* a success changes a user or a token: the login cache is emptied */
+#define API_METRICS_LISTEN 2u  /* also served, without a login, on [http] metrics_listen (nothing else is) */
 
 struct api_route {
     const char *method;
@@ -45,7 +46,7 @@ struct api_route {
     enum api_access access;
     enum api_body body;
     api_handler_fn fn;
-    unsigned flags;        /* API_FORGET_LOGINS */
+    unsigned flags;        /* API_FORGET_LOGINS, API_METRICS_LISTEN */
 };
 
 struct api_match {

@@ -105,7 +105,7 @@ static void test_router_api_access(void **state)
                                                              strncmp(r->pattern, "/api/v1/dkim-keys", 17) == 0);
         if (strncmp(r->pattern, "/api/v1/users", 13) == 0 || secret_write)
             assert_int_equal(r->access, API_ADMIN);
-        else if (strncmp(r->pattern, "/api/", 5) == 0)
+        else if (strncmp(r->pattern, "/api/", 5) == 0 || strcmp(r->pattern, "/metrics") == 0)
             assert_int_equal(r->access, API_USER);
         else
             assert_int_equal(r->access, API_PUBLIC);
@@ -136,6 +136,19 @@ static void test_router_api_writes_to_users_and_tokens_forget_logins(void **stat
     assert_int_equal(flagged, listed);
 }
 
+static void test_router_api_only_metrics_is_served_on_metrics_listen(void **state)
+{
+    (void)state;
+    size_t flagged = 0;
+    for (size_t i = 0; api_routes[i].method; i++)
+        if (api_routes[i].flags & API_METRICS_LISTEN) {
+            assert_string_equal(api_routes[i].method, "GET");
+            assert_string_equal(api_routes[i].pattern, "/metrics");
+            flagged++;
+        }
+    assert_int_equal(flagged, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -143,6 +156,7 @@ int main(void)
         cmocka_unit_test(test_router_api_table_is_unambiguous),
         cmocka_unit_test(test_router_api_access),
         cmocka_unit_test(test_router_api_writes_to_users_and_tokens_forget_logins),
+        cmocka_unit_test(test_router_api_only_metrics_is_served_on_metrics_listen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
