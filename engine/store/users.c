@@ -174,7 +174,7 @@ int store_token_add(PGconn *conn, const char *user_ref, const char *name, const 
     int rc;
     if (pg_ok(res) && PQntuples(res) == 0) {
         PQclear(res);
-        rc = store_fail(e, STORE_ERR_LIMIT, "user %s has %u tokens, the most allowed; remove one first", email, max);
+        rc = store_fail(e, STORE_ERR_LIMIT, "user %s has the most tokens allowed (%u); remove one first", email, max);
     } else {
         rc = one_json(conn, res, &made, user_ref, "cannot add token", e);
     }

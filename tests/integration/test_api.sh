@@ -540,12 +540,12 @@ codes=$(seq 1 4 | xargs -P 4 -I{} curl -s -o /dev/null -w '%{http_code}\n' --int
 [ "$codes" = "$(printf ' 2 201\n 2 409')" ] || fail "four at once with room for two: $codes"
 REQ_FROM=127.0.0.7 req POST /api/v1/me/tokens '{"password":"erin-pass-12"}' "$ERIN"
 expect_error 409 limit_reached
-expect_json "j['error']['message']" "user erin@example.com has 8 tokens, the most allowed; remove one first"
+expect_json "j['error']['message']" "user erin@example.com has the most tokens allowed (8); remove one first"
 [ "$(psql_q "SELECT count(*) FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = 'erin@example.com'")" = 8 ] ||
     fail "erin does not have exactly 8 tokens"
 postino token create --user erin@example.com
 expect_rc 1
-expect_err "user erin@example.com has 8 tokens, the most allowed; remove one first"
+expect_err "user erin@example.com has the most tokens allowed (8); remove one first"
 req GET /api/v1/me/tokens "" "$ERIN"
 last=$(jq_get "$body" "j['items'][-1]['id']")
 req DELETE "/api/v1/me/tokens/$last" "" "$ERIN"
