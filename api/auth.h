@@ -23,8 +23,6 @@
 #define AUTH_SESSION_PREFIX "pss_"    /* a web admin session (a cookie) */
 #define AUTH_TOKEN_MAX 64            /* "pst_" and 43 base64url characters, with room */
 #define AUTH_TOKEN_HASH_LEN 64       /* hex SHA-256 */
-/* a yescrypt hash of no one's password: checking against it costs what a real check does */
-#define AUTH_DUMMY_HASH "$y$j9T$VejfIy.wRXOVrojvbCK5k1$9SsIwI8me0ohRWdwSijceJgz6ss6MUi5V9rOY3aI432"
 #define AUTH_PASSWORD_MIN 8
 #define AUTH_PASSWORD_MAX 1024
 

@@ -8,7 +8,9 @@
  * api_session_get    GET /api/v1/session: who is logged in, the CSRF token
  * api_session_rm     DELETE /api/v1/session: log out
  *
- * The page is a small application over /api/v1: every action it takes is a
+ * The password is checked by login_check (api/login.c, through
+ * api_login_check): throttled per account and per address like every other
+ * password check. The page is a small application over /api/v1: every action it takes is a
  * call of the API, checked as any other. A session is a random token in an
  * HttpOnly, SameSite=Strict cookie (Secure over HTTPS); what it changes
  * needs the X-CSRF-Token header besides (server.c).
@@ -123,33 +125,23 @@ void api_session_create(struct api_req *r)
     };
     json_t *in;
     struct user_auth u = { 0 };
-    char *hash = NULL, tok[AUTH_TOKEN_MAX + 1], thash[AUTH_TOKEN_HASH_LEN + 1], expires[64];
+    char tok[AUTH_TOKEN_MAX + 1], thash[AUTH_TOKEN_HASH_LEN + 1], expires[64];
     struct store_err e;
     if (api_body(r, fields, &in) < 0)
         return;
     const char *email = api_json_str(in, "email", ""), *pw = api_json_str(in, "password", "");
-    if (!*email || !*pw) {
+    if (!*email || !*pw)
         api_reply_error(r, 400, "invalid_field", *email ? "password" : "email", "field \"%s\" is empty",
                         *email ? "password" : "email");
-        json_decref(in);
-        return;
-    }
-    int rc = api_db(r) ? store_user_login(r->conn, email, &u, &hash, &e) : -1;
-    /* an unknown email costs the same hash as a known one: its answer tells nothing */
-    bool ok = auth_password_verify(pw, rc == 0 ? hash : AUTH_DUMMY_HASH) && rc == 0;
-    if (r->status)
-        ;
-    else if (rc < 0 && e.code != STORE_ERR_NOTFOUND)
-        api_reply_store(r, &e);
-    else if (!ok)
+    else if (!strchr(email, '@'))   /* a login names its user by email, never by id */
         api_reply_error(r, 401, "unauthorized", NULL, "the email or the password is wrong");
-    else if (!u.active)
-        api_reply_error(r, 403, "forbidden", NULL, "this user is disabled");
+    else if (api_login_check(r, email, pw, NULL, &u) < 0)
+        ;
     else if (auth_session_new(tok, thash) < 0)
         api_reply_error(r, 503, "unavailable", NULL, "cannot make a session now; try again later");
     else {
         unsigned hours = api_settings_of(r)->session_hours;
-        if (store_session_add(r->conn, u.id, thash, (int)hours, api_peer(r), expires, &e) < 0)
+        if (store_session_add(r->conn, u.id, thash, (int)hours, api_peer_text(r), expires, &e) < 0)
             api_reply_store(r, &e);
         else {
             set_session_cookie(r, tok, hours);
@@ -157,9 +149,6 @@ void api_session_create(struct api_req *r)
         }
         OPENSSL_cleanse(tok, sizeof(tok));
     }
-    if (hash)
-        OPENSSL_cleanse(hash, strlen(hash));
-    xfree(hash);
     json_decref(in);
 }
 

@@ -1,6 +1,6 @@
 /*
- * h_public - what answers without a login: /healthz, /metrics and the
- * unsubscribe page /u/TOKEN.
+ * h_public - /healthz and the unsubscribe page /u/TOKEN, which answer
+ * without a login, and /metrics (a token, or none on [http] metrics_listen).
  *
  * GET /u/TOKEN only shows a page (mail scanners follow links); POST
  * unsubscribes from the campaign's lists at once, which is what RFC 8058
@@ -14,7 +14,6 @@
 #include "api/handlers.h"
 #include "engine/mail/template.h"
 #include "engine/send/sender.h"
-#include "engine/store/counts.h"
 #include "engine/store/db.h"
 #include "engine/store/subscribers.h"
 #include "engine/util/alloc.h"
@@ -103,7 +102,10 @@ static void messages_by_relay(struct buf *out, json_t *rows)
     }
 }
 
-/* api_metrics - GET /metrics */
+/*
+ * api_metrics - GET /metrics: the database's totals (kept [http]
+ * metrics_cache seconds: api_counts), then this server's own counters.
+ */
 void api_metrics(struct api_req *r)
 {
     static const char *const states[] = { "queued", "sent", "deferred", "failed", "skipped", "cancelled", NULL };
@@ -111,12 +113,14 @@ void api_metrics(struct api_req *r)
     static const char *const import_states[] = { "queued", "running", "done", "failed", NULL };
     static const char *const bounce_classes[] = { "hard", "soft", "complaint", "policy", "unknown", NULL };
     struct buf out = BUF_INIT;
-    struct store_err e;
-    json_t *counts = NULL;
-    int up = api_db(r) && store_counts(r->conn, &counts, &e) == 0;
+    double age = 0;
+    json_t *counts = api_counts(r, &age);
     buf_appendf(&out, "# HELP postino_up Whether the database answered.\n# TYPE postino_up gauge\npostino_up %d\n",
-                up);
-    if (up) {
+                counts != NULL);
+    buf_appendf(&out, "# HELP postino_metrics_cache_age_seconds How old the totals read from the database are.\n"
+                      "# TYPE postino_metrics_cache_age_seconds gauge\npostino_metrics_cache_age_seconds %.3f\n",
+                age);
+    if (counts) {
         gauge(&out, "postino_deliveries", "Deliveries by state.", "state", json_object_get(counts, "deliveries"),
               states);
         messages_by_relay(&out, json_object_get(counts, "messages"));

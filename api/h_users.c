@@ -2,7 +2,9 @@
  * h_users - users (admin only) and a user's own password and tokens.
  *
  * An admin cannot disable or delete itself through the API (409): there
- * would be no one left to undo it. Passwords and tokens never appear in
+ * would be no one left to undo it. Changing one's password and making a
+ * token both need the current password, checked by api_login_check (wrong
+ * ones slow down per account and per address). Passwords and tokens never appear in
  * an answer except a new token, once, in the answer that creates it.
  */
 #include <stdio.h>
@@ -12,8 +14,8 @@
 
 #include "api/auth.h"
 #include "api/handlers.h"
+#include "api/settings_api.h"
 #include "engine/mail/address.h"
-#include "engine/util/alloc.h"
 
 /* api_users_ls - GET /api/v1/users */
 void api_users_ls(struct api_req *r)
@@ -173,22 +175,13 @@ void api_me_password(struct api_req *r)
         { NULL, 0, false, 0, 0, 0 },
     };
     json_t *in;
-    char id[32], *hash = NULL;
-    struct store_err e;
+    char id[32];
+    struct user_auth me;
     if (api_body(r, fields, &in) < 0)
         return;
     snprintf(id, sizeof(id), "%lld", r->user.id);
-    if (!api_db(r))
-        ;
-    else if (store_user_hash(r->conn, id, &hash, &e) < 0)
-        api_reply_store(r, &e);
-    else if (!auth_password_verify(api_json_str(in, "current_password", ""), hash))
-        api_reply_error(r, 400, "invalid_field", "current_password", "field \"current_password\" does not match");
-    else
+    if (api_login_check(r, id, api_json_str(in, "current_password", ""), "current_password", &me) == 0)
         store_password(r, id, api_json_str(in, "password", ""));
-    if (hash)
-        OPENSSL_cleanse(hash, strlen(hash));
-    xfree(hash);
     json_decref(in);
 }
 
@@ -207,24 +200,31 @@ void api_me_tokens_ls(struct api_req *r)
         api_reply_items(r, j);
 }
 
-/* api_me_tokens_create - POST /api/v1/me/tokens */
+/*
+ * api_me_tokens_create - POST /api/v1/me/tokens: the caller's password is
+ * asked again (api_login_check), so a token alone cannot make another that
+ * would outlive it; at most [api] max_tokens_per_user tokens (409).
+ */
 void api_me_tokens_create(struct api_req *r)
 {
     static const struct api_field fields[] = {
         { "name", API_FIELD_STRING, false, 100, 0, 0 },
+        { "password", API_FIELD_STRING, true, AUTH_PASSWORD_MAX, 0, 0 },
         { NULL, 0, false, 0, 0, 0 },
     };
     json_t *in, *j = NULL;
     char id[32], tok[AUTH_TOKEN_MAX + 1], hash[AUTH_TOKEN_HASH_LEN + 1];
+    struct user_auth me;
     struct store_err e;
     if (api_body(r, fields, &in) < 0)
         return;
     snprintf(id, sizeof(id), "%lld", r->user.id);
-    if (auth_token_new(tok, hash) < 0)
-        api_reply_error(r, 503, "unavailable", NULL, "cannot make a token now; try again later");
-    else if (!api_db(r))
+    if (api_login_check(r, id, api_json_str(in, "password", ""), "password", &me) < 0)
         ;
-    else if (store_token_add(r->conn, id, api_json_str(in, "name", ""), hash, &j, &e) < 0)
+    else if (auth_token_new(tok, hash) < 0)
+        api_reply_error(r, 503, "unavailable", NULL, "cannot make a token now; try again later");
+    else if (store_token_add(r->conn, id, api_json_str(in, "name", ""), hash, api_settings.max_tokens_per_user, &j,
+                             &e) < 0)
         api_reply_store(r, &e);
     else {
         json_object_set_new(j, "token", json_string(tok));

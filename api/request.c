@@ -8,13 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
+#include "api/counts_cache.h"
 #include "api/dbpool.h"
+#include "api/login.h"
 #include "api/metrics.h"
 #include "api/request.h"
 #include "api/server_int.h"
+#include "engine/store/counts.h"
 #include "engine/store/settings.h"
 #include "engine/util/alloc.h"
 #include "engine/util/log.h"
@@ -40,12 +44,11 @@ bool api_over_tls(struct api_req *r)
     return r->srv->pem.cert.len > 0;
 }
 
-/* api_peer - R's client address as text ("" when unknown). */
-const char *api_peer(struct api_req *r)
+/* api_peer_text - R's client address as text ("" when unknown). */
+const char *api_peer_text(struct api_req *r)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (!r->peer[0] && ci && ci->client_addr) {
-        const struct sockaddr *sa = ci->client_addr;
+    const struct sockaddr *sa = api_peer(r);
+    if (!r->peer[0] && sa) {
         if (sa->sa_family == AF_INET)
             inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->peer, sizeof(r->peer));
         else if (sa->sa_family == AF_INET6)
@@ -151,11 +154,12 @@ int api_body(struct api_req *r, const struct api_field *fields, json_t **out)
 {
     struct api_err e;
     *out = NULL;
-    if (r->body_len == 0 && r->match.route->body == API_BODY_OPT_JSON) {
-        *out = json_object();
-        return 0;
-    }
-    if (api_json_parse(r->body, r->body_len, out, &e) < 0 || api_json_check(*out, fields, &e) < 0) {
+    int rc;
+    if (r->body_len == 0 && r->match.route->body == API_BODY_OPT_JSON)
+        rc = api_json_check(*out = json_object(), fields, &e);   /* a required field is still missing */
+    else
+        rc = api_json_parse(r->body, r->body_len, out, &e) < 0 ? -1 : api_json_check(*out, fields, &e);
+    if (rc < 0) {
         json_decref(*out);
         *out = NULL;
         api_reply_err(r, &e);
@@ -244,7 +248,7 @@ void api_reply_error(struct api_req *r, int status, const char *code, const char
     api_reply_err(r, &e);
 }
 
-/* api_reply_store - answer a store error: 404, 409, 400 (naming its field when known), or 503 (the database's words only logged). */
+/* api_reply_store - answer a store error: 404, 409, 400 (naming its field when known), 409 (a limit), or 503 (the database's words only logged). */
 void api_reply_store(struct api_req *r, const struct store_err *e)
 {
     switch (e->code) {
@@ -256,6 +260,7 @@ void api_reply_store(struct api_req *r, const struct store_err *e)
         else
             api_reply_error(r, 400, "invalid", NULL, "%s", e->msg);
         break;
+    case STORE_ERR_LIMIT: api_reply_error(r, 409, "limit_reached", NULL, "%s", e->msg); break;
     default:
         log_error("api: %s %s: %s", r->method, r->match.route ? r->match.route->pattern : r->path, e->msg);
         api_reply_error(r, 503, "unavailable", NULL, "the database could not do this now; try again later");
@@ -333,6 +338,81 @@ int api_token_key(struct api_req *r, unsigned char key[TOKEN_KEY_LEN])
     s->key_ready = true;
     pthread_mutex_unlock(&s->key_lock);
     return 0;
+}
+
+/* api_peer - the address R came from, or NULL when MHD does not say. */
+const struct sockaddr *api_peer(struct api_req *r)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci ? ci->client_addr : NULL;
+}
+
+/*
+ * api_login_check - is PASSWORD that of the user REF names, tried from R's
+ * address (login_check: throttled per account and per address)? 0 with
+ * *USER; -1 with the answer set: 429 with Retry-After while the account or
+ * the address waits, 403 wrong_password naming FIELD (FIELD NULL, a login
+ * form: 401, the same words for an unknown user and a wrong password), 403
+ * for a disabled user, 503 when the database failed.
+ */
+int api_login_check(struct api_req *r, const char *ref, const char *password, const char *field,
+                    struct user_auth *user)
+{
+    struct store_err e;
+    unsigned wait = 0;
+    if (!api_db(r))
+        return -1;
+    switch (login_check(r->srv->throttle, r->conn, ref, password, api_peer(r), user, &wait, &e)) {
+    case LOGIN_OK:
+        return 0;
+    case LOGIN_WAIT:
+        api_reply_error(r, 429, "too_many_attempts", field ? field : "password",
+                        "too many wrong passwords; try again in %u second%s", wait, wait == 1 ? "" : "s");
+        r->retry_after = wait;
+        return -1;
+    case LOGIN_WRONG:
+        if (field)
+            api_reply_error(r, 403, "wrong_password", field, "field \"%s\" does not match", field);
+        else
+            api_reply_error(r, 401, "unauthorized", NULL, "the email or the password is wrong");
+        return -1;
+    case LOGIN_DISABLED:
+        api_reply_error(r, 403, "forbidden", NULL, "this user is disabled");
+        return -1;
+    case LOGIN_ERROR:
+    default:
+        api_reply_store(r, &e);
+        return -1;
+    }
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * api_counts - the installation's totals (store_counts' JSON, the caller's
+ * to json_decref), as kept by the server for [http] metrics_cache seconds,
+ * read anew by this request when they are older (one request at a time: the
+ * others meanwhile get the kept ones). *AGE_S is how old they are. NULL when
+ * the database failed (then, or at the kept reading).
+ */
+json_t *api_counts(struct api_req *r, double *age_s)
+{
+    json_t *counts = NULL;
+    uint64_t age = 0, now = now_ms();
+    if (!counts_cache_get(r->srv->counts, now, &counts, &age)) {
+        struct store_err e;
+        if (!api_db(r) || store_counts(r->conn, &counts, &e) < 0)
+            counts = NULL;
+        counts_cache_put(r->srv->counts, json_incref(counts), now);
+        age = now_ms() - now;
+    }
+    *age_s = (double)age / 1000.0;
+    return counts;
 }
 
 /* api_http_metrics - append S's request counters to OUT in Prometheus text format. */

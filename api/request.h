@@ -22,6 +22,12 @@
  * api_reply_empty  answer STATUS with no body (204)
  * api_reply_redirect  answer STATUS (302) with a Location header
  * api_token_key    the installation's token HMAC key; 0 or -1 (503 set)
+ * api_login_check  is PASSWORD that of the user REF names (login.c, throttled);
+ *                  0 with *USER, or -1 with 429 (Retry-After), 403 naming FIELD, or 503 set
+ * api_peer         the client's address (NULL when unknown)
+ * api_peer_text    the client's address as text ("" when unknown)
+ * api_counts       the installation's totals for /metrics (store_counts), kept
+ *                  [http] metrics_cache seconds; NULL when the database failed
  * api_http_metrics append the HTTP counters in Prometheus text format (metrics.c)
  * api_conninfo     the database the server uses (for work that outlives a request)
  */
@@ -43,6 +49,7 @@
 
 struct api_server;
 struct MHD_Connection;
+struct sockaddr;
 
 #define API_SESSION_COOKIE "postino_session"   /* the web admin's login */
 #define API_ITEMS 0   /* api_reply_stored's STATUS for a collection: 200 with {"items": …} */
@@ -59,8 +66,8 @@ struct api_req {
     const char *body_path;       /* API_BODY_FILE: the spooled body (removed after the
                                     answer unless the handler moved it) */
     struct user_auth user;       /* when the route needs a login */
-    char session_hash[65];
-    char peer[64];               /* api_peer's answer, once asked */       /* the login was the web admin's session cookie: its hash */
+    char session_hash[65];       /* the login was the web admin's session cookie: its hash */
+    char peer[64];               /* api_peer_text's answer, once asked */
     PGconn *conn;
     /* the answer */
     int status;
@@ -71,6 +78,7 @@ struct api_req {
     char *set_cookie;            /* malloc'd; a Set-Cookie header */
     const char *csp;             /* an HTML answer's Content-Security-Policy, when not the default */
     const char *cache_control;   /* when not "no-store" */
+    unsigned retry_after;        /* seconds; a Retry-After header when not 0 */
 };
 
 PGconn *api_db(struct api_req *r);
@@ -93,11 +101,15 @@ void api_reply_text(struct api_req *r, int status, const char *type, struct buf 
 void api_reply_empty(struct api_req *r, int status);
 void api_reply_redirect(struct api_req *r, int status, const char *url);
 int api_token_key(struct api_req *r, unsigned char key[TOKEN_KEY_LEN]);
+int api_login_check(struct api_req *r, const char *ref, const char *password, const char *field,
+                    struct user_auth *user);
+const struct sockaddr *api_peer(struct api_req *r);
+json_t *api_counts(struct api_req *r, double *age_s);
 void api_http_metrics(struct api_server *s, struct buf *out);
 const char *api_conninfo(struct api_req *r);
 const struct api_settings *api_settings_of(struct api_req *r);
 bool api_over_tls(struct api_req *r);
-const char *api_peer(struct api_req *r);
+const char *api_peer_text(struct api_req *r);
 const char *api_session_token(struct api_req *r);
 
 #endif

@@ -38,7 +38,8 @@ enum api_body {
 
 /* api_route.flags */
 #define API_FORGET_LOGINS 1u   /* a success changes a user or a token: the login cache is emptied */
-#define API_TRAILING_SLASH 2u  /* the path with one "/" more is this route too ("/admin/") */
+#define API_TRAILING_SLASH 4u  /* the path with one "/" more is this route too ("/admin/") */
+#define API_METRICS_LISTEN 2u  /* also served, without a login, on [http] metrics_listen (nothing else is) */
 
 struct api_route {
     const char *method;
@@ -46,7 +47,7 @@ struct api_route {
     enum api_access access;
     enum api_body body;
     api_handler_fn fn;
-    unsigned flags;        /* API_FORGET_LOGINS, API_TRAILING_SLASH */
+    unsigned flags;        /* API_FORGET_LOGINS, API_METRICS_LISTEN, API_TRAILING_SLASH */
 };
 
 struct api_match {

@@ -5,7 +5,8 @@
  *
  * R_LOGINS marks a route whose success changes a user or a token: the server
  * empties its login cache after it, so no login believed from the cache
- * outlives the change.
+ * outlives the change. API_METRICS_LISTEN marks the one route also served,
+ * without a login, on the [http] metrics_listen address.
  */
 #include <stddef.h>
 
@@ -17,7 +18,7 @@
 
 const struct api_route api_routes[] = {
     R("GET", "/healthz", API_PUBLIC, API_BODY_NONE, api_healthz),
-    R("GET", "/metrics", API_PUBLIC, API_BODY_NONE, api_metrics),
+    { "GET", "/metrics", API_USER, API_BODY_NONE, api_metrics, API_METRICS_LISTEN },
     R("GET", "/u/{token}", API_PUBLIC, API_BODY_NONE, api_unsub_page),
     R("POST", "/u/{token}", API_PUBLIC, API_BODY_ANY, api_unsub_post),
 

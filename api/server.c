@@ -4,7 +4,8 @@
  * (spool.c) under a larger one, the path checked (404/405, UTF-8), the
  * Bearer-token login (401/403, believed a while through login_cache.c), the
  * content type (415), dispatch to the route's handler, the answer sent with
- * its headers and counted (metrics.c).
+ * its headers and counted (metrics.c). With [http] metrics_listen a second
+ * daemon answers GET /metrics there without a login, and 404 to all else.
  *
  * api_server_config_from_conf  the configuration from the [http] and [api] sections
  * api_server_start             listen and serve (HTTPS with https.c's certificate)
@@ -28,6 +29,7 @@
 #include <openssl/crypto.h>
 
 #include "api/auth.h"
+#include "api/counts_cache.h"
 #include "api/dbpool.h"
 #include "api/login_cache.h"
 #include "api/metrics.h"
@@ -39,6 +41,12 @@
 #include "engine/util/alloc.h"
 #include "engine/util/log.h"
 #include "engine/util/str.h"
+#include "engine/util/throttle.h"
+
+#define THROTTLE_KEYS 10000          /* accounts and addresses with wrong passwords kept, at most */
+#define THROTTLE_FORGET_MS (24 * 3600 * 1000ULL)   /* a day without a wrong password forgets them */
+#define METRICS_THREADS 2            /* the [http] metrics_listen daemon's */
+#define METRICS_CONNECTIONS 64
 
 /* one request's state between MHD's calls */
 struct req_state {
@@ -48,6 +56,7 @@ struct req_state {
     bool too_large;
     size_t limit;
     struct spool spool;        /* API_BODY_FILE: the body goes here, not in BODY */
+    bool metrics_only;         /* came to [http] metrics_listen: no login, nothing but /metrics */
 };
 
 /* ---- one request ---- */
@@ -203,7 +212,7 @@ static void handle(struct api_req *r, struct req_state *st)
             return;
         }
     const struct api_route *rt = r->match.route;
-    if (rt->access != API_PUBLIC && authenticate(r) < 0)
+    if (rt->access != API_PUBLIC && !st->metrics_only && authenticate(r) < 0)
         return;
     if (st->too_large) {
         api_reply_error(r, 413, "too_large", NULL, "the request body is larger than %zu bytes", st->limit);
@@ -264,6 +273,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY, HTTPS_HSTS);
     if (r->status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (r->retry_after) {
+        char secs[16];
+        snprintf(secs, sizeof(secs), "%u", r->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
     if (r->location)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
     xfree(r->location);
@@ -273,19 +287,24 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
     return ok;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
-                                  const char *version, const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+/* serve - MHD's call for a request to S, on the main listener or (METRICS_ONLY) on [http] metrics_listen */
+static enum MHD_Result serve(struct api_server *s, bool metrics_only, struct MHD_Connection *mc, const char *url,
+                             const char *method, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-    struct api_server *s = cls;
     struct req_state *st = *con_cls;
-    (void)version;
     if (!st) {
         st = xcalloc(1, sizeof(*st));
         st->spool = (struct spool)SPOOL_INIT;
+        st->metrics_only = metrics_only;
         *con_cls = st;
         struct api_req r = { .srv = s, .mc = mc, .method = method, .path = url };
         st->matched = api_router_match(api_routes, method, url, &st->match);
+        if (metrics_only && !(st->matched == 0 && (st->match.route->flags & API_METRICS_LISTEN))) {
+            /* nothing else is there, not even a 405 telling what is elsewhere */
+            api_match_free(&st->match);
+            st->match.route = NULL;
+            st->matched = API_ROUTE_NOT_FOUND;
+        }
         r.match = st->match;
         bool spool = r.match.route && r.match.route->body == API_BODY_FILE;
         st->limit = spool ? s->import_max_body : s->max_body;
@@ -344,6 +363,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
     return send_reply(mc, &r);
 }
 
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    return serve(cls, false, mc, url, method, upload_data, upload_data_size, con_cls);
+}
+
+static enum MHD_Result on_metrics_request(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
+                                          const char *version, const char *upload_data, size_t *upload_data_size,
+                                          void **con_cls)
+{
+    (void)version;
+    return serve(cls, true, mc, url, method, upload_data, upload_data_size, con_cls);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     struct req_state *st = *con_cls;
@@ -395,12 +430,14 @@ static struct addrinfo *resolve_listen(const char *listen, char *err, size_t err
     return ai;
 }
 
-/* what S holds, the key material wiped (the daemon is stopped or never started) */
+/* what S holds, the key material wiped (the daemons are stopped or never started) */
 static void server_free(struct api_server *s)
 {
     dbpool_free(s->pool);
     login_cache_free(s->logins);
     http_metrics_free(s->metrics);
+    counts_cache_free(s->counts);
+    throttle_free(s->throttle);
     pthread_mutex_destroy(&s->key_lock);
     memset(s->key, 0, sizeof(s->key));
     https_forget(&s->pem);
@@ -409,34 +446,15 @@ static void server_free(struct api_server *s)
     xfree(s);
 }
 
-/* api_server_start - see server.h. */
-struct api_server *api_server_start(const struct api_server_config *cfg, char *err, size_t errlen)
+/* a daemon of S on LISTEN answering through HANDLER (HTTPS when S has a certificate); NULL with ERR */
+static struct MHD_Daemon *daemon_start(struct api_server *s, const char *listen, MHD_AccessHandlerCallback handler,
+                                       unsigned threads, unsigned connections, unsigned idle_s, char *err,
+                                       size_t errlen)
 {
-    struct addrinfo *ai = resolve_listen(cfg->set.listen, err, errlen);
+    struct addrinfo *ai = resolve_listen(listen, err, errlen);
     if (!ai)
         return NULL;
-    struct api_server *s = xcalloc(1, sizeof(*s));
-    if (https_load(&s->pem, cfg->set.tls_cert, cfg->set.tls_key, err, errlen) < 0) {
-        freeaddrinfo(ai);
-        https_forget(&s->pem);
-        xfree(s);
-        return NULL;
-    }
     bool https = s->pem.cert.len > 0;
-    pthread_mutex_init(&s->key_lock, NULL);
-    s->set = cfg->set;
-    s->max_body = cfg->set.max_body;
-    s->logins = login_cache_new(cfg->set.auth_cache_ms);
-    s->metrics = http_metrics_new(api_routes);
-    s->import_max_body = cfg->set.import_max_body;
-    s->conninfo = xstrdup(cfg->conninfo ? cfg->conninfo : "");
-    s->spool_dir = xstrdup(cfg->set.spool_dir);
-    spool_dir_make(s->spool_dir);
-    s->pool = dbpool_new(cfg->conninfo, cfg->set.db_pool);
-    /* handlers block on the database: by default a thread for each pooled connection */
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned dbconns = cfg->set.db_pool;
-    unsigned threads = cfg->set.threads ? cfg->set.threads : (unsigned)(cores > (long)dbconns ? cores : (long)dbconns);
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
@@ -450,24 +468,72 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
         { MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)HTTPS_PRIORITIES },
         { MHD_OPTION_END, 0, NULL },
     };
-    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-                              MHD_OPTION_ARRAY, tls_opts,
-                              MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                              MHD_OPTION_THREAD_POOL_SIZE, threads,
-                              MHD_OPTION_CONNECTION_TIMEOUT, cfg->set.idle_timeout_s,
-                              MHD_OPTION_CONNECTION_LIMIT, cfg->set.max_connections,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                              MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(flags, 0, NULL, NULL, handler, s,
+                                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                                            MHD_OPTION_ARRAY, tls_opts,
+                                            MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                                            MHD_OPTION_THREAD_POOL_SIZE, threads,
+                                            MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
+                                            MHD_OPTION_CONNECTION_LIMIT, connections,
+                                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                            MHD_OPTION_END);
     freeaddrinfo(ai);
-    if (!s->mhd) {
-        snprintf(err, errlen, "cannot listen on %s (address in use or not available%s)", cfg->set.listen,
+    if (!d)
+        snprintf(err, errlen, "cannot listen on %s (address in use or not available%s)", listen,
                  https ? ", or the TLS certificate refused" : "");
+    return d;
+}
+
+/* api_server_start - see server.h. */
+struct api_server *api_server_start(const struct api_server_config *cfg, char *err, size_t errlen)
+{
+    struct api_server *s = xcalloc(1, sizeof(*s));
+    pthread_mutex_init(&s->key_lock, NULL);
+    if (https_load(&s->pem, cfg->set.tls_cert, cfg->set.tls_key, err, errlen) < 0) {
         server_free(s);
         return NULL;
     }
-    log_info("api: listening on %s://%s (%u threads, %u database connections)", https ? "https" : "http",
-             cfg->set.listen, threads, cfg->set.db_pool);
+    const char *scheme = s->pem.cert.len > 0 ? "https" : "http";
+    s->set = cfg->set;
+    s->max_body = cfg->set.max_body;
+    s->logins = login_cache_new(cfg->set.auth_cache_ms);
+    s->metrics = http_metrics_new(api_routes);
+    s->counts = counts_cache_new(cfg->set.metrics_cache_s * 1000);
+    struct throttle_limits tl = {
+        .failures = cfg->set.login_failures,
+        .delay_ms = cfg->set.login_delay_s * 1000ULL,
+        .delay_max_ms = cfg->set.login_delay_max_s * 1000ULL,
+        .forget_ms = THROTTLE_FORGET_MS,
+        .max_keys = THROTTLE_KEYS,
+    };
+    s->throttle = throttle_new(&tl);
+    s->import_max_body = cfg->set.import_max_body;
+    s->conninfo = xstrdup(cfg->conninfo ? cfg->conninfo : "");
+    s->spool_dir = xstrdup(cfg->set.spool_dir);
+    spool_dir_make(s->spool_dir);
+    s->pool = dbpool_new(cfg->conninfo, cfg->set.db_pool);
+    /* handlers block on the database: by default a thread for each pooled connection */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned dbconns = cfg->set.db_pool;
+    unsigned threads = cfg->set.threads ? cfg->set.threads : (unsigned)(cores > (long)dbconns ? cores : (long)dbconns);
+    s->mhd = daemon_start(s, cfg->set.listen, on_request, threads, cfg->set.max_connections, cfg->set.idle_timeout_s,
+                          err, errlen);
+    if (!s->mhd) {
+        server_free(s);
+        return NULL;
+    }
+    if (cfg->set.metrics_listen) {
+        s->metrics_mhd = daemon_start(s, cfg->set.metrics_listen, on_metrics_request, METRICS_THREADS,
+                                      METRICS_CONNECTIONS, cfg->set.idle_timeout_s, err, errlen);
+        if (!s->metrics_mhd) {
+            MHD_stop_daemon(s->mhd);
+            server_free(s);
+            return NULL;
+        }
+        log_info("api: /metrics without a token on %s://%s", scheme, cfg->set.metrics_listen);
+    }
+    log_info("api: listening on %s://%s (%u threads, %u database connections)", scheme, cfg->set.listen, threads,
+             cfg->set.db_pool);
     return s;
 }
 
@@ -476,6 +542,8 @@ void api_server_stop(struct api_server *s)
 {
     if (!s)
         return;
+    if (s->metrics_mhd)
+        MHD_stop_daemon(s->metrics_mhd);
     MHD_stop_daemon(s->mhd);
     server_free(s);
 }

@@ -3,7 +3,8 @@
  * request.c (what handlers call); included by nothing else.
  *
  * The pieces that are theirs alone keep their own locks: the database pool
- * (dbpool.c), the counters (metrics.c), the login cache (login_cache.c).
+ * (dbpool.c), the counters (metrics.c), the login cache (login_cache.c),
+ * the totals on /metrics (counts_cache.c), the wrong passwords (throttle.h).
  */
 #ifndef POSTINO_API_SERVER_INT_H
 #define POSTINO_API_SERVER_INT_H
@@ -17,12 +18,15 @@
 #include "engine/mail/token.h"
 
 struct MHD_Daemon;
+struct counts_cache;
 struct dbpool;
 struct http_metrics;
 struct login_cache;
+struct throttle;
 
 struct api_server {
     struct MHD_Daemon *mhd;
+    struct MHD_Daemon *metrics_mhd;  /* [http] metrics_listen: /metrics alone, no login; NULL: none */
     struct dbpool *pool;
     char *conninfo;
     size_t max_body;
@@ -32,6 +36,8 @@ struct api_server {
     struct api_settings set;         /* as started */
     struct http_metrics *metrics;
     struct login_cache *logins;
+    struct counts_cache *counts;     /* the database's totals on /metrics */
+    struct throttle *throttle;       /* wrong passwords by account and address (login.c) */
     pthread_mutex_t key_lock;        /* the token key, read once */
     bool key_ready;
     unsigned char key[TOKEN_KEY_LEN];

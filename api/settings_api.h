@@ -24,6 +24,12 @@ struct api_settings {
     unsigned import_jobs;        /* imports running at once */
     size_t import_inline_max;    /* an import this small is run before the answer */
     size_t import_rejects_max;   /* bytes of an import's rejects kept */
+    const char *metrics_listen;  /* a second address serving /metrics alone, without a token; NULL: none */
+    unsigned metrics_cache_s;    /* the database's totals on /metrics are this old at most; 0: never kept */
+    unsigned max_tokens_per_user;    /* API tokens a user may hold */
+    unsigned login_failures;     /* wrong passwords (per account, per address) before a wait */
+    unsigned login_delay_s;      /* the first wait; each further wrong password doubles it */
+    unsigned login_delay_max_s;  /* the longest wait */
     unsigned session_hours;      /* a web admin login lasts this long */
 };
 

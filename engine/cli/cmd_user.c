@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "api/auth.h"
+#include "api/settings_api.h"
 #include "engine/cli/cli.h"
 #include "engine/store/users.h"
 #include "engine/util/log.h"
@@ -254,7 +255,7 @@ static int token_create(struct cli *c, int argc, char **argv)
         log_fatal("cannot make a random token");
     struct store_err e;
     json_t *t;
-    if (store_token_add(cli_db(c), user, name, hash, &t, &e) < 0) {
+    if (store_token_add(cli_db(c), user, name, hash, api_settings.max_tokens_per_user, &t, &e) < 0) {
         OPENSSL_cleanse(tok, sizeof(tok));
         return cli_fail(&e);
     }

@@ -3,7 +3,7 @@
  *
  * The JSON shapes are built by the server so the CLI and the API print the
  * same fields; no statement here selects password_hash or token_hash into
- * JSON. store_user_hash alone reads a hash, to check a password.
+ * JSON. store_user_login alone reads a hash, to check a password.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,39 +111,22 @@ int store_user_rm(PGconn *conn, const char *ref, struct store_err *e)
     return one_json(conn, res, NULL, ref, "cannot remove user", e);
 }
 
-/* store_user_hash - the password hash of the user REF names, in *HASH (the caller frees it). */
-int store_user_hash(PGconn *conn, const char *ref, char **hash, struct store_err *e)
+/*
+ * store_user_login - the user REF names (email or id), in *OUT, with its
+ * password hash in *HASH (the caller wipes and frees it); disabled users too:
+ * the caller decides. STORE_ERR_NOTFOUND when no user has that name.
+ */
+int store_user_login(PGconn *conn, const char *ref, struct user_auth *out, char **hash, struct store_err *e)
 {
     PGresult *res = pg_exec(conn,
-                            "SELECT u.password_hash FROM users u WHERE " USER_REF_MATCH(1)
-                            " ORDER BY (lower(u.email) = lower($1)) DESC LIMIT 1",
+                            "SELECT u.id, u.email, u.role, u.active, u.password_hash FROM users u WHERE "
+                            USER_REF_MATCH(1) " ORDER BY (lower(u.email) = lower($1)) DESC LIMIT 1",
                             1, &ref);
     int rc = STORE_OK;
     if (!pg_ok(res))
         rc = store_fail_db(e, conn, res, "cannot read user");
     else if (PQntuples(res) == 0)
         rc = store_fail(e, STORE_ERR_NOTFOUND, "no user \"%s\"", ref);
-    else
-        *hash = xstrdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return rc;
-}
-
-/*
- * store_user_login - the user whose email is EMAIL (any case), in *OUT, and
- * its password hash in *HASH (the caller wipes and frees it); disabled users
- * too: the caller decides. STORE_ERR_NOTFOUND when there is none.
- */
-int store_user_login(PGconn *conn, const char *email, struct user_auth *out, char **hash, struct store_err *e)
-{
-    PGresult *res = pg_exec(conn, "SELECT id, email, role, active, password_hash FROM users WHERE lower(email) = lower($1)",
-                            1, &email);
-    int rc = STORE_OK;
-    *hash = NULL;
-    if (!pg_ok(res))
-        rc = store_fail_db(e, conn, res, "cannot read user");
-    else if (PQntuples(res) == 0)
-        rc = store_fail(e, STORE_ERR_NOTFOUND, "no such user");
     else {
         out->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         snprintf(out->email, sizeof(out->email), "%s", PQgetvalue(res, 0, 1));
@@ -155,20 +138,57 @@ int store_user_login(PGconn *conn, const char *email, struct user_auth *out, cha
     return rc;
 }
 
-/* store_token_add - record TOKEN_HASH as token NAME of the user USER_REF names. */
-int store_token_add(PGconn *conn, const char *user_ref, const char *name, const char *token_hash, json_t **out,
-                    struct store_err *e)
+/*
+ * store_token_add - record TOKEN_HASH as token NAME of the user USER_REF
+ * names; STORE_ERR_LIMIT when MAX (0: no limit) tokens are already the
+ * user's. The user's row is locked while counting, so tokens made at the
+ * same moment cannot pass the limit together.
+ */
+int store_token_add(PGconn *conn, const char *user_ref, const char *name, const char *token_hash, unsigned max,
+                    json_t **out, struct store_err *e)
 {
-    const char *params[] = { user_ref, name ? name : "", token_hash };
+    char maxs[16];
     if (name && strlen(name) > 100)
         return store_fail(e, STORE_ERR_INVALID, "a token name is at most 100 characters");
+    if (pg_begin(conn) < 0)
+        return store_fail_db(e, conn, NULL, "cannot add token");
     PGresult *res = pg_exec(conn,
-                            "WITH t AS (INSERT INTO api_tokens (user_id, name, token_hash)"
-                            " SELECT u.id, $2, $3 FROM users u WHERE " USER_REF_MATCH(1)
-                            " ORDER BY (lower(u.email) = lower($1)) DESC LIMIT 1 RETURNING *)"
-                            " SELECT " TOKEN_JSON " FROM t",
-                            3, params);
-    return one_json(conn, res, out, user_ref, "cannot add token", e);
+                            "SELECT u.id, u.email FROM users u WHERE " USER_REF_MATCH(1)
+                            " ORDER BY (lower(u.email) = lower($1)) DESC LIMIT 1 FOR NO KEY UPDATE",
+                            1, &user_ref);
+    if (!pg_ok(res) || PQntuples(res) == 0) {
+        pg_rollback(conn);
+        return one_json(conn, res, NULL, user_ref, "cannot add token", e);
+    }
+    char *uid = xstrdup(PQgetvalue(res, 0, 0)), *email = xstrdup(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    snprintf(maxs, sizeof(maxs), "%u", max);
+    const char *params[] = { uid, name ? name : "", token_hash, maxs };
+    /* a statement of its own: it sees every token committed while the lock was awaited */
+    res = pg_exec(conn,
+                  "WITH t AS (INSERT INTO api_tokens (user_id, name, token_hash) SELECT $1::bigint, $2, $3"
+                  " WHERE $4::int = 0 OR (SELECT count(*) FROM api_tokens WHERE user_id = $1::bigint) < $4::int"
+                  " RETURNING *) SELECT " TOKEN_JSON " FROM t",
+                  4, params);
+    json_t *made = NULL;
+    int rc;
+    if (pg_ok(res) && PQntuples(res) == 0) {
+        PQclear(res);
+        rc = store_fail(e, STORE_ERR_LIMIT, "user %s has the most tokens allowed (%u); remove one first", email, max);
+    } else {
+        rc = one_json(conn, res, &made, user_ref, "cannot add token", e);
+    }
+    if (rc == STORE_OK && pg_commit(conn) < 0)
+        rc = store_fail_db(e, conn, NULL, "cannot add token");
+    if (rc == STORE_OK && out)
+        *out = made;
+    else
+        json_decref(made);
+    if (rc != STORE_OK)
+        pg_rollback(conn);
+    xfree(uid);
+    xfree(email);
+    return rc;
 }
 
 /* store_token_ls - the tokens of the user USER_REF names (everyone's when NULL), oldest first. */

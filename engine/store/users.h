@@ -7,9 +7,9 @@
  * store_user_set_password  replace a user's password hash
  * store_user_set_active  disable or re-enable a user
  * store_user_rm          delete a user and its tokens
- * store_user_hash        a user's password hash, for checking a password (caller frees)
- * store_user_login       a user by email with its password hash, for a login
- * store_token_add        record a token's hash for a user; *OUT is the token without its hash
+ * store_user_login       a user and its password hash, for checking a password (caller frees)
+ * store_token_add        record a token's hash for a user; *OUT is the token without its hash;
+ *                        STORE_ERR_LIMIT when the user has as many as allowed
  * store_token_ls         a user's tokens (or everyone's when USER is NULL), never hashes
  * store_token_rm         delete token ID (only USER_ID's when USER_ID > 0)
  * store_token_auth       the active-or-not user a token hash belongs to; marks it used
@@ -41,11 +41,10 @@ int store_user_get(PGconn *conn, const char *ref, json_t **out, struct store_err
 int store_user_set_password(PGconn *conn, const char *ref, const char *password_hash, struct store_err *e);
 int store_user_set_active(PGconn *conn, const char *ref, bool active, json_t **out, struct store_err *e);
 int store_user_rm(PGconn *conn, const char *ref, struct store_err *e);
-int store_user_hash(PGconn *conn, const char *ref, char **hash, struct store_err *e);
-int store_user_login(PGconn *conn, const char *email, struct user_auth *out, char **hash, struct store_err *e);
+int store_user_login(PGconn *conn, const char *ref, struct user_auth *out, char **hash, struct store_err *e);
 
-int store_token_add(PGconn *conn, const char *user_ref, const char *name, const char *token_hash, json_t **out,
-                    struct store_err *e);
+int store_token_add(PGconn *conn, const char *user_ref, const char *name, const char *token_hash, unsigned max,
+                    json_t **out, struct store_err *e);
 int store_token_ls(PGconn *conn, const char *user_ref, json_t **out, struct store_err *e);
 int store_token_rm(PGconn *conn, const char *id, long long user_id, struct store_err *e);
 int store_token_auth(PGconn *conn, const char *token_hash, struct user_auth *out, struct store_err *e);

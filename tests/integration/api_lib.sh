@@ -5,7 +5,8 @@
 #   api_stop            stop SERVER (SIGTERM, then wait), the MTA when send_lib.sh is in, the cluster
 #   req METHOD PATH [BODY|@FILE] [TOKEN] [CONTENT-TYPE] [HEADER]
 #                       sets $code, $body and $headers (names as sent); TOKEN defaults to $ADMIN;
-#                       each answer is kept in $WORK/answers.log
+#                       each answer is kept in $WORK/answers.log; sent from $REQ_FROM when set
+#                       (a loopback address such as 127.0.0.2), to $REQ_API instead of $API when set
 #   expect_code STATUS  expect_json PYEXPR VALUE (the answer as j)
 #   expect_error STATUS CODE [FIELD]   the error envelope, naming FIELD, nothing internal in it
 
@@ -42,11 +43,12 @@ req() {
     local args=(-s -o "$WORK/resp" -D "$WORK/resp.headers" -w '%{http_code}' -X "$m" --max-time 60)
     [ -n "$t" ] && args+=(-H "Authorization: Bearer $t")
     [ -n "$h" ] && args+=(-H "$h")
+    [ -n "${REQ_FROM-}" ] && args+=(--interface "$REQ_FROM")
     if [ -n "$b" ]; then
         [ -n "$ct" ] && args+=(-H "Content-Type: $ct")
         args+=(--data-binary "$b")
     fi
-    code=$(curl "${args[@]}" "$API$p")
+    code=$(curl "${args[@]}" "${REQ_API:-$API}$p")
     body=$(cat "$WORK/resp")
     headers=$(tr -d '\r' < "$WORK/resp.headers")
     out=$body err=""

@@ -11,9 +11,12 @@ source "$ROOT/tests/integration/api_lib.sh"
 api_setup 18290
 SHOTS="$ROOT/build/screens"
 
-# login EMAIL PASSWORD JAR: POST /api/v1/session, the cookie kept in JAR; sets code, body, headers
+# login EMAIL PASSWORD JAR [FROM]: POST /api/v1/session (from the address FROM), the cookie kept in JAR;
+# sets code, body, headers
 login() {
-    code=$(curl -s -o "$WORK/resp" -D "$WORK/resp.headers" -w '%{http_code}' -c "$3" -X POST --max-time 60 \
+    local from=()
+    [ -n "${4-}" ] && from=(--interface "$4")
+    code=$(curl -s "${from[@]}" -o "$WORK/resp" -D "$WORK/resp.headers" -w '%{http_code}' -c "$3" -X POST --max-time 60 \
         -H 'Content-Type: application/json' --data-binary "{\"email\":\"$1\",\"password\":\"$2\"}" "$API/api/v1/session")
     body=$(cat "$WORK/resp")
     headers=$(tr -d '\r' < "$WORK/resp.headers")
@@ -76,6 +79,19 @@ expect_error 401 unauthorized
 [ -z "$(header Set-Cookie)" ] || fail "a cookie was set on a failed login"
 login admin@example.com "" "$WORK/jar0"
 expect_error 400 invalid_field password
+
+check "wrong passwords slow the login down like every password check: 429 with Retry-After, the right one too"
+for i in 1 2 3 4 5; do
+    login user@example.com "wrong-$i" "$WORK/jarx" 127.0.0.7
+    expect_error 401 unauthorized
+done
+login user@example.com user-pass-1 "$WORK/jarx" 127.0.0.8
+expect_error 429 too_many_attempts
+ra=$(header Retry-After)
+[ -n "$ra" ] && [ "$ra" -ge 1 ] && [ "$ra" -le 4 ] || fail "Retry-After '$ra'"
+[ -z "$(header Set-Cookie)" ] || fail "a cookie was set while the account waits"
+user_logs_in() { login user@example.com user-pass-1 "$WORK/jarx" 127.0.0.8; [ "$code" = 201 ]; }
+wait_for "the account's wait to end" 20 user_logs_in
 
 check "a login sets an HttpOnly SameSite=Strict cookie (not Secure over plain HTTP) and answers the user and a CSRF token"
 login ADMIN@example.com admin-pass-1 "$WORK/admin.jar"

@@ -2,7 +2,10 @@
 # test_api - the REST API through postino serve --no-send: login and roles,
 # each resource's answers field by field, every kind of bad input answered
 # 400/404/409/413/415 with the error envelope, the public unsubscribe page
-# (GET changes nothing, POST unsubscribes and repeats 200), /healthz, /metrics.
+# (GET changes nothing, POST unsubscribes and repeats 200), /healthz, /metrics
+# (a token, or none on [http] metrics_listen; the database's totals kept
+# [http] metrics_cache seconds), a new token only with the password, wrong
+# passwords throttled per account and per address, tokens per user capped.
 source "$(dirname "$0")/lib.sh"
 
 source "$ROOT/tests/integration/api_lib.sh"
@@ -56,6 +59,8 @@ expect_rc 0
 expect_out "disabled user carol@example.com"
 
 check "serve --no-send starts the API"
+# wrong passwords: five, then 4 s, then 8 s at most; eight tokens a user
+export POSTINO_API_LOGIN_DELAY=4 POSTINO_API_LOGIN_DELAY_MAX=8 POSTINO_API_MAX_TOKENS_PER_USER=8
 POSTINO_HTTP_MAX_BODY=4096 "$BIN" serve --no-send --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVER=$!
 api_wait
@@ -443,13 +448,19 @@ check "me: own password and tokens"
 req GET /api/v1/me "" "$USER"
 expect_json "(j['email'], j['role'])" "('bob@example.com', 'user')"
 req POST /api/v1/me/password '{"current_password":"wrong-pass-1","password":"bob-pass-22"}' "$USER"
-expect_error 400 invalid_field current_password
+expect_error 403 wrong_password current_password
 req POST /api/v1/me/password '{"current_password":"admin-pass-1","password":"bob"}' "$USER"
 expect_error 400 invalid_field password
 req POST /api/v1/me/password '{"current_password":"admin-pass-1","password":"bob-pass-22"}' "$USER"
 expect_code 204
 [ "$(psql_q "SELECT count(*) FROM users WHERE email = 'bob@example.com' AND password_hash LIKE '\$y\$%'")" = 1 ] || fail "new hash"
 req POST /api/v1/me/tokens '{"name":"laptop"}' "$USER"
+expect_error 400 missing_field password
+req POST /api/v1/me/tokens "" "$USER"
+expect_error 400 missing_field password
+req POST /api/v1/me/tokens '{"name":"laptop","password":"bob-pass-2"}' "$USER"
+expect_error 403 wrong_password password
+req POST /api/v1/me/tokens '{"name":"laptop","password":"bob-pass-22"}' "$USER"
 expect_code 201
 keys "['created_at', 'id', 'last_used_at', 'name', 'token', 'user']"
 NEWTOK=$(jq_get "$body" "j['token']")
@@ -458,7 +469,7 @@ req GET /api/v1/me/tokens "" "$NEWTOK"
 expect_code 200
 expect_json "[t['name'] for t in j['items']]" "['', 'laptop']"
 case "$body" in *pst_*) fail "a token in the listing" ;; esac
-req POST /api/v1/me/tokens "" "$USER"
+req POST /api/v1/me/tokens '{"password":"bob-pass-22"}' "$USER"
 expect_code 201
 req DELETE "/api/v1/me/tokens/1" "" "$USER"
 expect_error 404 not_found
@@ -466,6 +477,81 @@ req DELETE "/api/v1/me/tokens/$NEWID" "" "$USER"
 expect_code 204
 req GET /api/v1/me "" "$NEWTOK"
 expect_error 401 unauthorized
+grep -q "bob-pass-2" serve.log && fail "a password in the log"
+
+check "wrong passwords: after five an account waits (429, Retry-After), even for the right one and from anywhere"
+# bob's five wrong passwords from two addresses, neither of which reaches five itself
+for from in 127.0.0.3 127.0.0.4 127.0.0.3 127.0.0.4 127.0.0.3; do
+    REQ_FROM=$from req POST /api/v1/me/tokens '{"password":"not-bobs-1"}' "$USER"
+    expect_error 403 wrong_password password
+done
+for from in 127.0.0.2 127.0.0.3; do
+    REQ_FROM=$from req POST /api/v1/me/tokens '{"password":"bob-pass-22"}' "$USER"
+    expect_error 429 too_many_attempts password
+    wait=$(printf '%s\n' "$headers" | sed -n 's/^Retry-After: \([0-9]*\)$/\1/p')
+    [ -n "$wait" ] && [ "$wait" -ge 1 ] && [ "$wait" -le 4 ] || fail "Retry-After '$wait' (expected 1 to 4): $headers"
+done
+REQ_FROM=127.0.0.2 req POST /api/v1/me/password '{"current_password":"bob-pass-22","password":"bob-pass-33"}' "$USER"
+expect_error 429 too_many_attempts current_password
+# another account from the same address is not held back
+REQ_FROM=127.0.0.3 req POST /api/v1/me/tokens '{"password":"admin-pass-1"}' "$ADMIN"
+expect_code 201
+[ "$(psql_q "SELECT count(*) FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = 'bob@example.com'")" = 2 ] ||
+    fail "a token was made while bob waited"
+bob_token() { REQ_FROM=127.0.0.2 req POST /api/v1/me/tokens '{"password":"bob-pass-22"}' "$USER"; [ "$code" = 201 ]; }
+wait_for "bob's wait to end" 30 bob_token
+# the right password forgot bob's failures: four wrong ones are 403 again, not 429
+for i in 1 2 3 4; do
+    REQ_FROM=127.0.0.5 req POST /api/v1/me/tokens '{"password":"not-bobs-1"}' "$USER"
+    expect_error 403 wrong_password password
+done
+
+check "wrong passwords: after five from one address, it waits whichever account it tries"
+# 127.0.0.5 has bob's four; one of the admin's makes five
+REQ_FROM=127.0.0.5 req POST /api/v1/me/password '{"current_password":"not-admins-1","password":"admin-pass-2"}'
+expect_error 403 wrong_password current_password
+REQ_FROM=127.0.0.5 req POST /api/v1/me/tokens '{"password":"admin-pass-1"}'
+expect_error 429 too_many_attempts password
+printf '%s\n' "$headers" | grep -qx 'Retry-After: [1-4]' || fail "no Retry-After of 1 to 4 s: $headers"
+REQ_FROM=127.0.0.5 req POST /api/v1/me/tokens '{"password":"bob-pass-22"}' "$USER"
+expect_error 429 too_many_attempts password
+# the same accounts elsewhere are fine (bob's right password also forgets his four)
+REQ_FROM=127.0.0.6 req POST /api/v1/me/tokens '{"password":"bob-pass-22"}' "$USER"
+expect_code 201
+admin_token() { REQ_FROM=127.0.0.5 req POST /api/v1/me/tokens '{"password":"admin-pass-1"}'; [ "$code" = 201 ]; }
+wait_for "127.0.0.5's wait to end" 30 admin_token
+grep -q "wrong password for user:[0-9]* from 127.0.0.5" serve.log || fail "wrong passwords are not logged with the address"
+grep -q -e "not-bobs-1" -e "not-admins-1" serve.log && fail "a password in the log"
+
+check "tokens per user: at most [api] max_tokens_per_user (8), over the API (409) and from the CLI"
+req POST /api/v1/users '{"email":"erin@example.com","role":"user","password":"erin-pass-12"}'
+expect_code 201
+postino token create --user erin@example.com
+expect_rc 0
+ERIN=$(printf '%s\n' "$out" | tail -1)
+for i in 2 3 4 5 6; do
+    REQ_FROM=127.0.0.7 req POST /api/v1/me/tokens "{\"name\":\"t$i\",\"password\":\"erin-pass-12\"}" "$ERIN"
+    expect_code 201
+done
+# six made, room for two: four at once make exactly two
+codes=$(seq 1 4 | xargs -P 4 -I{} curl -s -o /dev/null -w '%{http_code}\n' --interface 127.0.0.8 \
+    -H "Authorization: Bearer $ERIN" -H 'Content-Type: application/json' -d '{"password":"erin-pass-12"}' \
+    "$API/api/v1/me/tokens" | sort | uniq -c | tr -s ' ')
+[ "$codes" = "$(printf ' 2 201\n 2 409')" ] || fail "four at once with room for two: $codes"
+REQ_FROM=127.0.0.7 req POST /api/v1/me/tokens '{"password":"erin-pass-12"}' "$ERIN"
+expect_error 409 limit_reached
+expect_json "j['error']['message']" "user erin@example.com has the most tokens allowed (8); remove one first"
+[ "$(psql_q "SELECT count(*) FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE u.email = 'erin@example.com'")" = 8 ] ||
+    fail "erin does not have exactly 8 tokens"
+postino token create --user erin@example.com
+expect_rc 1
+expect_err "user erin@example.com has the most tokens allowed (8); remove one first"
+req GET /api/v1/me/tokens "" "$ERIN"
+last=$(jq_get "$body" "j['items'][-1]['id']")
+req DELETE "/api/v1/me/tokens/$last" "" "$ERIN"
+expect_code 204
+REQ_FROM=127.0.0.7 req POST /api/v1/me/tokens '{"password":"erin-pass-12"}' "$ERIN"
+expect_code 201
 
 check "unknown routes 404, wrong methods 405, a body where none is taken 415"
 req GET /api/v1/nothing
@@ -477,8 +563,14 @@ expect_error 405 method_not_allowed
 req GET /api/v1/lists '{"x":1}'
 expect_error 415 unsupported_media_type
 
-check "metrics in Prometheus text; no answer was a 500"
+check "metrics in Prometheus text, for a token only; no answer was a 500"
 req GET /metrics "" ""
+expect_error 401 unauthorized
+req GET /metrics "" "pst_not-a-real-token-at-all"
+expect_error 401 unauthorized
+req GET /metrics "" "$USER"
+expect_code 200
+req GET /metrics
 expect_code 200
 for line in 'postino_up 1' 'postino_deliveries{state="cancelled"} 3' 'postino_deliveries{state="queued"} 0' \
     'postino_campaigns{status="cancelled"} 1' 'postino_campaigns{status="draft"} 0' \
@@ -488,8 +580,12 @@ for line in 'postino_up 1' 'postino_deliveries{state="cancelled"} 3' 'postino_de
     case "$body" in *"$line"*) ;; *) fail "metrics lack: $line" ;; esac
 done
 case "$body" in *'status="500"'*) fail "a 500 was answered" ;; esac
-h=$(curl -s -D - -o /dev/null "$API/metrics")
+h=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $ADMIN" "$API/metrics")
 case "$h" in *"Content-Type: text/plain; version=0.0.4"*) ;; *) fail "metrics content type" ;; esac
+# exactly these metrics, as before the token was asked, and the age of the database's totals
+names=$(printf '%s\n' "$body" | sed -n 's/^# TYPE \([a-z_]*\) .*/\1/p' | sort | tr '\n' ' ')
+[ "$names" = "postino_bounces postino_campaigns postino_clicks_total postino_confirmations_total postino_deliveries postino_http_requests_total postino_imports postino_messages postino_metrics_cache_age_seconds postino_opens_total postino_queue_depth postino_send_rate postino_up " ] ||
+    fail "metric names: $names"
 
 check "a body over the limit sent in chunks is 413 too; parallel requests share the pool"
 python3 -c 'print("{\"name\":\"" + "a" * 10000 + "\"}")' > big2.json
@@ -610,6 +706,63 @@ SERVER=""
 for s in "$ADMIN" "$USER" admin-pass-1 relay-secret-pw panic; do
     grep -q -- "$s" serve.log && fail "serve.log holds '$s'"
 done
+
+check "[http] metrics_listen: /metrics alone there, without a token; nothing else there"
+MPORT=$((PORT + 7))
+MAPI="http://127.0.0.1:$MPORT"
+POSTINO_HTTP_METRICS_LISTEN="127.0.0.1:$MPORT" POSTINO_HTTP_METRICS_CACHE=3600 \
+    "$BIN" serve --no-send --listen "127.0.0.1:$PORT" >serve-metrics.log 2>&1 &
+SERVER=$!
+api_wait
+metrics_up() { curl -s -o /dev/null "$MAPI/metrics"; }
+wait_for "the metrics listener" 30 metrics_up
+grep -q "api: /metrics without a token on http://127.0.0.1:$MPORT" serve-metrics.log || fail "no log line for $MAPI"
+REQ_API=$MAPI req GET /metrics "" ""
+expect_code 200
+names2=$(printf '%s\n' "$body" | sed -n 's/^# TYPE \([a-z_]*\) .*/\1/p' | sort | tr '\n' ' ')
+[ "$names2" = "$names" ] || fail "metric names on $MAPI: $names2"
+case "$body" in *"postino_up 1"*) ;; *) fail "postino_up is not 1 on $MAPI" ;; esac
+for p in /healthz /api/v1/lists /api/v1/me /u/x /nothing; do
+    REQ_API=$MAPI req GET "$p"
+    expect_error 404 not_found
+done
+REQ_API=$MAPI req POST /metrics '{}'
+expect_error 404 not_found
+req GET /metrics "" ""
+expect_error 401 unauthorized
+
+check "[http] metrics_cache: the database's totals are read once a window; the age is shown"
+metric() { printf '%s\n' "$body" | sed -n "s/^$1 //p"; }
+hard_db() { psql_q "SELECT count(*) FROM bounces WHERE class = 'hard'"; }
+REQ_API=$MAPI req GET /metrics "" ""
+before=$(metric 'postino_bounces{class="hard"}')
+[ "$before" = "$(hard_db)" ] || fail "hard bounces $before, the database has $(hard_db)"
+req POST /api/v1/bounces '{"email":"bounced@example.com","type":"hard","status":"5.1.1"}'
+expect_code 201
+[ "$(hard_db)" = $((before + 1)) ] || fail "the bounce was not recorded"
+REQ_API=$MAPI req GET /metrics "" ""
+[ "$(metric 'postino_bounces{class="hard"}')" = "$before" ] || fail "read again within metrics_cache: $(metric 'postino_bounces{class="hard"}')"
+age=$(metric postino_metrics_cache_age_seconds)
+python3 -c "import sys; sys.exit(not 0 < float(sys.argv[1]) < 3600)" "$age" || fail "cache age $age"
+# the main listener shares the kept totals
+req GET /metrics
+[ "$(metric 'postino_bounces{class="hard"}')" = "$before" ] || fail "the main listener read them again"
+kill -TERM "$SERVER"
+wait "$SERVER"
+SERVER=""
+POSTINO_HTTP_METRICS_CACHE=1 "$BIN" serve --no-send --listen "127.0.0.1:$PORT" >serve-metrics.log 2>&1 &
+SERVER=$!
+api_wait
+req GET /metrics
+now=$(metric 'postino_bounces{class="hard"}')
+[ "$now" = $((before + 1)) ] || fail "hard bounces $now after a restart, expected $((before + 1))"
+req POST /api/v1/bounces '{"email":"bounced@example.com","type":"hard","status":"5.1.1"}'
+expect_code 201
+seen_again() { req GET /metrics; [ "$(metric 'postino_bounces{class="hard"}')" = $((before + 2)) ]; }
+wait_for "/metrics to show the new bounce a second later" 30 seen_again
+kill -TERM "$SERVER"
+wait "$SERVER"
+SERVER=""
 
 check "serve without --no-send runs the API beside a sender, and both stop on SIGTERM"
 "$BIN" serve --listen "127.0.0.1:$PORT" >serve-send.log 2>&1 &

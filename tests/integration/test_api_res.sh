@@ -567,7 +567,7 @@ grep -q -- "$RELAY_PW" serve.log && fail "the relay password in the serve log"
 grep -q -- "wrong-password-1" answers.log serve.log && fail "a relay password in an answer or the log"
 grep -q '"secret"' answers.log && fail "the local relay's password in an answer"
 grep -q 'PRIVATE KEY' answers.log serve.log && fail "a private key in an answer or the log"
-curl -s "$API/metrics" > metrics.txt
+curl -s -H "Authorization: Bearer $ADMIN" "$API/metrics" > metrics.txt
 grep -q 'status="500"' metrics.txt && fail "a request was answered 500"
 grep -q 'route="/api/v1/imports",status="202"' metrics.txt || fail "metrics lack the import route"
 done=$(psql_q "SELECT count(*) FROM import_jobs WHERE state = 'done'")

@@ -336,7 +336,7 @@ get "/api/v1/campaigns/$CU/stats" "$ADMIN"
   "(False, {'unique': 0, 'total': 0}, {'unique': 0, 'total': 0}, [])" ] || fail "untracked API stats: $body"
 
 check "/metrics counts opens, clicks and confirmations; routes by pattern, never a token"
-get /metrics
+get /metrics "$ADMIN"
 expect_code 200
 expect_body "postino_opens_total 3"
 expect_body "postino_clicks_total 4"

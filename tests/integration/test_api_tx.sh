@@ -491,7 +491,7 @@ rc=$?
 [ "$rc" = 0 ] || fail "send --until-done exited $rc: $(tail -3 send.log)"
 
 check "/metrics: messages by relay and state, queue depth, send rate, bounces by class"
-req GET /metrics "" ""
+req GET /metrics
 expect_code 200
 SENT_LOCAL=$(psql_q "SELECT count(*) FROM deliveries WHERE relay = 'local' AND state = 'sent'")
 [ "$SENT_LOCAL" -gt 0 ] || fail "nothing sent through local"

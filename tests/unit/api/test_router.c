@@ -115,7 +115,7 @@ static void test_router_api_access(void **state)
             assert_int_equal(r->access, API_ADMIN);
         else if (strcmp(r->method, "POST") == 0 && strcmp(r->pattern, "/api/v1/session") == 0)
             assert_int_equal(r->access, API_PUBLIC);   /* the login itself */
-        else if (strncmp(r->pattern, "/api/", 5) == 0)
+        else if (strncmp(r->pattern, "/api/", 5) == 0 || strcmp(r->pattern, "/metrics") == 0)
             assert_int_equal(r->access, API_USER);
         else
             assert_int_equal(r->access, API_PUBLIC);
@@ -147,6 +147,19 @@ static void test_router_api_writes_to_users_and_tokens_forget_logins(void **stat
     assert_int_equal(flagged, listed);
 }
 
+static void test_router_api_only_metrics_is_served_on_metrics_listen(void **state)
+{
+    (void)state;
+    size_t flagged = 0;
+    for (size_t i = 0; api_routes[i].method; i++)
+        if (api_routes[i].flags & API_METRICS_LISTEN) {
+            assert_string_equal(api_routes[i].method, "GET");
+            assert_string_equal(api_routes[i].pattern, "/metrics");
+            flagged++;
+        }
+    assert_int_equal(flagged, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_router_api_table_is_unambiguous),
         cmocka_unit_test(test_router_api_access),
         cmocka_unit_test(test_router_api_writes_to_users_and_tokens_forget_logins),
+        cmocka_unit_test(test_router_api_only_metrics_is_served_on_metrics_listen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
