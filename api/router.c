@@ -2,7 +2,8 @@
  * router - a linear scan over a small table; with a few dozen routes it
  * costs less than one database round trip. api_router_match returns 0,
  * API_ROUTE_NOT_FOUND when no pattern matches the path, or
- * API_ROUTE_BAD_METHOD when one does but not for this method.
+ * API_ROUTE_BAD_METHOD when one does but not for this method (HEAD finds
+ * the GET route).
  */
 #include <string.h>
 
@@ -49,6 +50,8 @@ int api_router_match(const struct api_route *routes, const char *method, const c
 {
     int path_seen = 0;
     memset(m, 0, sizeof(*m));
+    if (strcmp(method, "HEAD") == 0)
+        method = "GET";
     for (size_t i = 0; routes[i].method; i++) {
         if (!path_match(routes[i].pattern, path, m, 0))
             continue;

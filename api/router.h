@@ -8,6 +8,7 @@
  * A {…} segment matches one non-empty path segment, and {…}.ext one that
  * ends in .ext (the part before it captured); everything else matches
  * literally. An empty segment (a doubled or trailing slash) matches nothing.
+ * HEAD is answered as GET (the server sends the headers alone).
  */
 #ifndef POSTINO_API_ROUTER_H
 #define POSTINO_API_ROUTER_H

@@ -455,6 +455,31 @@ expect_error 405 method_not_allowed
 req GET /api/v1/lists '{"x":1}'
 expect_error 415 unsupported_media_type
 
+check "HEAD answers as GET does, with the headers alone"
+for p in /healthz /metrics /api/v1/lists /api/v1/lists/news /api/v1/lists/nosuch /api/v1/nothing /api/v1/imports \
+    "/u/$UTOK" /u/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; do
+    get=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN" "$API$p")
+    head=$(curl -s -I -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN" "$API$p")
+    [ "$head" = "$get" ] || fail "HEAD $p answered $head, GET $get"
+done
+head=$(curl -s -I -o /dev/null -w '%{http_code}' "$API/api/v1/lists")
+[ "$head" = 401 ] || fail "HEAD without a token answered $head"
+raw=$(python3 - "$PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+s.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+d = b""
+while True:
+    c = s.recv(4096)
+    if not c:
+        break
+    d += c
+length = [l.split(b": ")[1] for l in d.split(b"\r\n") if l.lower().startswith(b"content-length: ")]
+print(d.split(b"\r\n")[0].decode(), d.endswith(b"\r\n\r\n"), length != [] and int(length[0]) > 0)
+PY
+)
+[ "$raw" = "HTTP/1.1 200 OK True True" ] || fail "HEAD /healthz: $raw (status, nothing after the headers, the GET's length)"
+
 check "metrics in Prometheus text; no answer was a 500"
 req GET /metrics "" ""
 expect_code 200

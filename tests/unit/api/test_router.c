@@ -54,6 +54,11 @@ static void test_router_table(void **state)
         { "GET", "/a/1/b/2", 0, 4, 2, "1", "2" },
         { "GET", "/a/1/c/2", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
         { "get", "/api/v1/lists", API_ROUTE_BAD_METHOD, 0, 0, NULL, NULL },
+        /* HEAD is answered by the GET route; where there is none, it is not allowed */
+        { "HEAD", "/api/v1/lists", 0, 0, 0, NULL, NULL },
+        { "HEAD", "/api/v1/lists/news", 0, 2, 1, "news", NULL },
+        { "HEAD", "/api/v1/campaigns/7/send", API_ROUTE_BAD_METHOD, 0, 0, NULL, NULL },
+        { "HEAD", "/nothing", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
         /* a segment with a literal suffix: only the part before it is captured */
         { "GET", "/o/abc.gif", 0, 5, 1, "abc", NULL },
         { "GET", "/o/a.b.gif", 0, 5, 1, "a.b", NULL },
