@@ -22,7 +22,9 @@
  * api_reply_empty  answer STATUS with no body (204)
  * api_reply_redirect  answer STATUS (302) with a Location header
  * api_token_key    the installation's token HMAC key; 0 or -1 (503 set)
- * api_http_metrics append the HTTP counters in Prometheus text format (metrics.c)
+ * api_link_token   the path's signed link token, of its route's kind, decoded; 0 or -1 (404 set)
+ * api_http_metrics append the HTTP counters in Prometheus text format (metrics.c,
+ *                  deadline.c)
  * api_conninfo     the database the server uses (for work that outlives a request)
  */
 #ifndef POSTINO_API_REQUEST_H
@@ -32,6 +34,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "api/json.h"
 #include "api/router.h"
@@ -86,6 +89,7 @@ void api_reply_text(struct api_req *r, int status, const char *type, struct buf 
 void api_reply_empty(struct api_req *r, int status);
 void api_reply_redirect(struct api_req *r, int status, const char *url);
 int api_token_key(struct api_req *r, unsigned char key[TOKEN_KEY_LEN]);
+int api_link_token(struct api_req *r, uint64_t *a, uint64_t *b);
 void api_http_metrics(struct api_server *s, struct buf *out);
 const char *api_conninfo(struct api_req *r);
 

@@ -47,6 +47,8 @@ struct api_route {
     enum api_body body;
     api_handler_fn fn;
     unsigned flags;        /* API_FORGET_LOGINS */
+    char link;             /* a public link: the kind of signed token its first {…} is
+                              (engine/mail/token.h), checked before the body; 0: none */
 };
 
 struct api_match {

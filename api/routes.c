@@ -5,21 +5,24 @@
  *
  * R_LOGINS marks a route whose success changes a user or a token: the server
  * empties its login cache after it, so no login believed from the cache
- * outlives the change.
+ * outlives the change. R_LINK is a public link in messages: its {token} is
+ * a signed token of KIND, checked when the headers arrive (a forged one is
+ * 404 before any body is read) and decoded by the handler (api_link_token).
  */
 #include <stddef.h>
 
 #include "api/handlers.h"
 #include "api/router.h"
 
-#define R(m, p, a, b, f) { m, p, a, b, f, 0 }
-#define R_LOGINS(m, p, a, b, f) { m, p, a, b, f, API_FORGET_LOGINS }
+#define R(m, p, a, b, f) { m, p, a, b, f, 0, 0 }
+#define R_LOGINS(m, p, a, b, f) { m, p, a, b, f, API_FORGET_LOGINS, 0 }
+#define R_LINK(m, p, kind, b, f) { m, p, API_PUBLIC, b, f, 0, kind }
 
 const struct api_route api_routes[] = {
     R("GET", "/healthz", API_PUBLIC, API_BODY_NONE, api_healthz),
     R("GET", "/metrics", API_PUBLIC, API_BODY_NONE, api_metrics),
-    R("GET", "/u/{token}", API_PUBLIC, API_BODY_NONE, api_unsub_page),
-    R("POST", "/u/{token}", API_PUBLIC, API_BODY_ANY, api_unsub_post),
+    R_LINK("GET", "/u/{token}", 'u', API_BODY_NONE, api_unsub_page),
+    R_LINK("POST", "/u/{token}", 'u', API_BODY_ANY, api_unsub_post),
 
     R("GET", "/api/v1/lists", API_USER, API_BODY_NONE, api_lists_ls),
     R("POST", "/api/v1/lists", API_USER, API_BODY_JSON, api_lists_create),
@@ -64,9 +67,9 @@ const struct api_route api_routes[] = {
     R_LOGINS("DELETE", "/api/v1/me/tokens/{token}", API_USER, API_BODY_NONE, api_me_tokens_rm),
 
     /* confirmation, opens and clicks (h_track.c) */
-    R("GET", "/c/{token}", API_PUBLIC, API_BODY_NONE, api_confirm),
-    R("GET", "/o/{token}.gif", API_PUBLIC, API_BODY_NONE, api_track_open),
-    R("GET", "/l/{token}", API_PUBLIC, API_BODY_NONE, api_track_click),
+    R_LINK("GET", "/c/{token}", 'c', API_BODY_NONE, api_confirm),
+    R_LINK("GET", "/o/{token}.gif", 'o', API_BODY_NONE, api_track_open),
+    R_LINK("GET", "/l/{token}", 'l', API_BODY_NONE, api_track_click),
     /* transactional messages (h_tx.c) */
     R("POST", "/api/v1/tx", API_USER, API_BODY_JSON, api_tx_send),
     R("GET", "/api/v1/tx/{delivery}", API_USER, API_BODY_NONE, api_tx_get),
@@ -89,5 +92,5 @@ const struct api_route api_routes[] = {
     R("POST", "/api/v1/dkim-keys", API_ADMIN, API_BODY_JSON, api_dkim_create),
     R("DELETE", "/api/v1/dkim-keys/{id}", API_ADMIN, API_BODY_NONE, api_dkim_rm),
 
-    { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0 },
+    { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0, 0 },
 };

@@ -3,7 +3,8 @@
  * request.c (what handlers call); included by nothing else.
  *
  * The pieces that are theirs alone keep their own locks: the database pool
- * (dbpool.c), the counters (metrics.c), the login cache (login_cache.c).
+ * (dbpool.c), the counters (metrics.c), the login cache (login_cache.c),
+ * the connections' deadlines (deadline.c).
  */
 #ifndef POSTINO_API_SERVER_INT_H
 #define POSTINO_API_SERVER_INT_H
@@ -17,6 +18,7 @@
 
 struct MHD_Daemon;
 struct dbpool;
+struct deadlines;
 struct http_metrics;
 struct login_cache;
 
@@ -30,9 +32,14 @@ struct api_server {
     struct https_pem pem;            /* kept while the daemon runs */
     struct http_metrics *metrics;
     struct login_cache *logins;
+    struct deadlines *deadlines;     /* slow requests cut off (deadline.c) */
     pthread_mutex_t key_lock;        /* the token key, read once */
     bool key_ready;
     unsigned char key[TOKEN_KEY_LEN];
+    pthread_mutex_t log_lock;        /* libmicrohttpd's warnings, repeats held back (server.c) */
+    char log_last[512];
+    long log_at;
+    unsigned long log_held;
 };
 
 #endif

@@ -569,7 +569,7 @@ check "random hostile requests on every route: never a 5xx, always the envelope"
 python3 - "127.0.0.1:$PORT" "$ADMIN" "$ROOT/api/routes.c" <<'PY' > probe.log 2>&1 || fail "probe: $(tail -5 probe.log)"
 import http.client, json, random, re, sys, urllib.parse
 api, tok, table = sys.argv[1:4]
-routes = [r for r in re.findall(r'R\("(\w+)", "([^"]+)"', open(table).read())
+routes = [r for r in re.findall(r'R(?:_LINK)?\("(\w+)", "([^"]+)"', open(table).read())
           if r[1] not in ("/api/v1/me/tokens/{token}", "/api/v1/me/password")]
 nasty = ["'", "1; DROP TABLE lists; --", "9999999999999999999999", "-1", "0", "..", "caf\u00e9", "x" * 3000,
          "%25", "a@b.c", "1e5", " ", "\u202e", "null", "\\", "$1", "1'::bigint", "news", "1"]
