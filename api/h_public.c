@@ -143,25 +143,6 @@ void api_metrics(struct api_req *r)
     api_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", &out);
 }
 
-/* the subscriber and campaign TOKEN names; 0, or -1 with 404 (or 503) set */
-static int unsub_token(struct api_req *r, uint64_t *sub, uint64_t *camp)
-{
-    unsigned char key[TOKEN_KEY_LEN];
-    const char *tok = api_param(r, 0);
-    char kind = 0;
-    if (strlen(tok) > TOKEN_MAX) {
-        api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
-        return -1;
-    }
-    if (api_token_key(r, key) < 0)
-        return -1;
-    if (token_parse(key, tok, &kind, sub, camp) < 0 || kind != 'u') {
-        api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
-        return -1;
-    }
-    return 0;
-}
-
 static void unsub_page(struct api_req *r, json_t *info, bool done)
 {
     const struct embedded_file *f = embedded_find("templates/unsubscribe.html");
@@ -198,7 +179,7 @@ void api_unsub_page(struct api_req *r)
     uint64_t sub, camp;
     struct store_err e;
     json_t *info = NULL;
-    if (unsub_token(r, &sub, &camp) < 0 || !api_db(r))
+    if (api_link_token(r, &sub, &camp) < 0 || !api_db(r))
         return;
     if (store_subscription_unsub_info(r->conn, sub, camp, &info, &e) < 0) {
         if (e.code == STORE_ERR_NOTFOUND)
@@ -218,7 +199,7 @@ void api_unsub_post(struct api_req *r)
     struct store_err e;
     json_t *info = NULL;
     long changed = 0;
-    if (unsub_token(r, &sub, &camp) < 0 || !api_db(r))
+    if (api_link_token(r, &sub, &camp) < 0 || !api_db(r))
         return;
     if (store_subscription_unsub_campaign(r->conn, sub, camp, &changed, &e) < 0 ||
         store_subscription_unsub_info(r->conn, sub, camp, &info, &e) < 0) {

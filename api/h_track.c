@@ -36,32 +36,13 @@ static void count(unsigned long long *n)
     __atomic_add_fetch(n, 1, __ATOMIC_RELAXED);
 }
 
-/* track_token - decode R's {token} as KIND into A and B; -1 with 404 (or 503) set */
-static int track_token(struct api_req *r, char kind, uint64_t *a, uint64_t *b)
-{
-    unsigned char key[TOKEN_KEY_LEN];
-    const char *tok = api_param(r, 0);
-    char k = 0;
-    if (strlen(tok) > TOKEN_MAX) {
-        api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
-        return -1;
-    }
-    if (api_token_key(r, key) < 0)
-        return -1;
-    if (token_parse(key, tok, &k, a, b) < 0 || k != kind) {
-        api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
-        return -1;
-    }
-    return 0;
-}
-
 /* api_track_open - GET /o/{token}.gif */
 void api_track_open(struct api_req *r)
 {
     uint64_t delivery, zero;
     struct store_err e;
     bool recorded = false;
-    if (track_token(r, 'o', &delivery, &zero) < 0)
+    if (api_link_token(r, &delivery, &zero) < 0)
         return;
     if (api_db(r) && store_track_open(r->conn, delivery, &recorded, &e) < 0)
         log_error("api: cannot record an open of delivery %llu: %s", (unsigned long long)delivery, e.msg);
@@ -79,7 +60,7 @@ void api_track_click(struct api_req *r)
     struct store_err e;
     bool recorded = false;
     char *url = NULL;
-    if (track_token(r, 'l', &delivery, &link) < 0 || !api_db(r))
+    if (api_link_token(r, &delivery, &link) < 0 || !api_db(r))
         return;
     if (store_track_click(r->conn, delivery, link, &url, &recorded, &e) < 0) {
         if (e.code == STORE_ERR_NOTFOUND)
@@ -121,7 +102,7 @@ void api_confirm(struct api_req *r)
     uint64_t sub, list;
     struct store_err e;
     json_t *info = NULL;
-    if (track_token(r, 'c', &sub, &list) < 0 || !api_db(r))
+    if (api_link_token(r, &sub, &list) < 0 || !api_db(r))
         return;
     if (store_confirm(r->conn, sub, list, &info, &e) < 0) {
         if (e.code == STORE_ERR_NOTFOUND)

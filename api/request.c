@@ -15,6 +15,7 @@
 #include "api/counts_cache.h"
 #include "api/dbpool.h"
 #include "api/login.h"
+#include "api/deadline.h"
 #include "api/metrics.h"
 #include "api/request.h"
 #include "api/server_int.h"
@@ -415,8 +416,32 @@ json_t *api_counts(struct api_req *r, double *age_s)
     return counts;
 }
 
+/*
+ * api_link_token - R's {token} as a signed link of the kind its route takes
+ * (api_route.link), its two ids in A and B; -1 with 404 set when it is
+ * malformed, tampered with or of another kind (503 when the key cannot be read).
+ */
+int api_link_token(struct api_req *r, uint64_t *a, uint64_t *b)
+{
+    unsigned char key[TOKEN_KEY_LEN];
+    const char *tok = api_param(r, 0);
+    char kind = 0;
+    if (strlen(tok) > TOKEN_MAX) {
+        api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
+        return -1;
+    }
+    if (api_token_key(r, key) < 0)
+        return -1;
+    if (token_parse(key, tok, &kind, a, b) < 0 || !r->match.route || kind != r->match.route->link) {
+        api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
+        return -1;
+    }
+    return 0;
+}
+
 /* api_http_metrics - append S's request counters to OUT in Prometheus text format. */
 void api_http_metrics(struct api_server *s, struct buf *out)
 {
     http_metrics_print(s->metrics, out);
+    deadlines_metrics(s->deadlines, out);
 }

@@ -28,7 +28,9 @@
  * api_peer_text    the client's address as text ("" when unknown)
  * api_counts       the installation's totals for /metrics (store_counts), kept
  *                  [http] metrics_cache seconds; NULL when the database failed
- * api_http_metrics append the HTTP counters in Prometheus text format (metrics.c)
+ * api_link_token   the path's signed link token, of its route's kind, decoded; 0 or -1 (404 set)
+ * api_http_metrics append the HTTP counters in Prometheus text format (metrics.c,
+ *                  deadline.c)
  * api_conninfo     the database the server uses (for work that outlives a request)
  */
 #ifndef POSTINO_API_REQUEST_H
@@ -38,6 +40,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "api/json.h"
 #include "api/router.h"
@@ -105,6 +108,7 @@ int api_login_check(struct api_req *r, const char *ref, const char *password, co
                     struct user_auth *user);
 const struct sockaddr *api_peer(struct api_req *r);
 json_t *api_counts(struct api_req *r, double *age_s);
+int api_link_token(struct api_req *r, uint64_t *a, uint64_t *b);
 void api_http_metrics(struct api_server *s, struct buf *out);
 const char *api_conninfo(struct api_req *r);
 const struct api_settings *api_settings_of(struct api_req *r);

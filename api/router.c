@@ -2,8 +2,10 @@
  * router - a linear scan over a small table; with a few dozen routes it
  * costs less than one database round trip. api_router_match returns 0,
  * API_ROUTE_NOT_FOUND when no pattern matches the path, or
- * API_ROUTE_BAD_METHOD when one does but not for this method.
+ * API_ROUTE_BAD_METHOD when one does but not for this method (HEAD finds
+ * the GET route, unless that GET does something: API_GET_ACTS).
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "api/router.h"
@@ -48,12 +50,15 @@ static int path_match(const char *pattern, const char *path, struct api_match *m
 int api_router_match(const struct api_route *routes, const char *method, const char *path, struct api_match *m)
 {
     int path_seen = 0;
+    bool head = strcmp(method, "HEAD") == 0;
     memset(m, 0, sizeof(*m));
+    if (head)
+        method = "GET";
     for (size_t i = 0; routes[i].method; i++) {
         if (!path_match(routes[i].pattern, path, m, 0))
             continue;
         path_seen = 1;
-        if (strcmp(routes[i].method, method) != 0)
+        if (strcmp(routes[i].method, method) != 0 || (head && (routes[i].flags & API_GET_ACTS)))
             continue;
         path_match(routes[i].pattern, path, m, 1);
         m->route = &routes[i];
@@ -67,7 +72,7 @@ int api_router_match(const struct api_route *routes, const char *method, const c
             char trimmed[256];
             memcpy(trimmed, path, n - 1);
             trimmed[n - 1] = 0;
-            int rc = api_router_match(routes, method, trimmed, m);
+            int rc = api_router_match(routes, head ? "HEAD" : method, trimmed, m);
             if (rc == 0 && (m->route->flags & API_TRAILING_SLASH))
                 return 0;
             api_match_free(m);

@@ -8,6 +8,7 @@
  * A {…} segment matches one non-empty path segment, and {…}.ext one that
  * ends in .ext (the part before it captured); everything else matches
  * literally. An empty segment (a doubled or trailing slash) matches nothing.
+ * HEAD is answered as GET (the server sends the headers alone).
  */
 #ifndef POSTINO_API_ROUTER_H
 #define POSTINO_API_ROUTER_H
@@ -39,6 +40,7 @@ enum api_body {
 /* api_route.flags */
 #define API_FORGET_LOGINS 1u   /* a success changes a user or a token: the login cache is emptied */
 #define API_TRAILING_SLASH 4u  /* the path with one "/" more is this route too ("/admin/") */
+#define API_GET_ACTS 8u        /* its GET counts or confirms something: HEAD (a link checker) is 405 there */
 #define API_METRICS_LISTEN 2u  /* also served, without a login, on [http] metrics_listen (nothing else is) */
 
 struct api_route {
@@ -47,7 +49,9 @@ struct api_route {
     enum api_access access;
     enum api_body body;
     api_handler_fn fn;
-    unsigned flags;        /* API_FORGET_LOGINS, API_METRICS_LISTEN, API_TRAILING_SLASH */
+    unsigned flags;        /* API_FORGET_LOGINS, API_METRICS_LISTEN, API_TRAILING_SLASH, API_GET_ACTS */
+    char link;             /* a public link: the kind of signed token its first {…} is
+                              (engine/mail/token.h), checked before the body; 0: none */
 };
 
 struct api_match {

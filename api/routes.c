@@ -6,21 +6,27 @@
  * R_LOGINS marks a route whose success changes a user or a token: the server
  * empties its login cache after it, so no login believed from the cache
  * outlives the change. API_METRICS_LISTEN marks the one route also served,
- * without a login, on the [http] metrics_listen address.
+ * without a login, on the [http] metrics_listen address. R_LINK is a public link in messages: its {token} is
+ * a signed token of KIND, checked when the headers arrive (a forged one is
+ * 404 before any body is read) and decoded by the handler (api_link_token);
+ * R_LINK_ACTS one whose GET counts or confirms: HEAD is 405 there, so a link
+ * checker's HEAD changes nothing.
  */
 #include <stddef.h>
 
 #include "api/handlers.h"
 #include "api/router.h"
 
-#define R(m, p, a, b, f) { m, p, a, b, f, 0 }
-#define R_LOGINS(m, p, a, b, f) { m, p, a, b, f, API_FORGET_LOGINS }
+#define R(m, p, a, b, f) { m, p, a, b, f, 0, 0 }
+#define R_LOGINS(m, p, a, b, f) { m, p, a, b, f, API_FORGET_LOGINS, 0 }
+#define R_LINK(m, p, kind, b, f) { m, p, API_PUBLIC, b, f, 0, kind }
+#define R_LINK_ACTS(m, p, kind, b, f) { m, p, API_PUBLIC, b, f, API_GET_ACTS, kind }
 
 const struct api_route api_routes[] = {
     R("GET", "/healthz", API_PUBLIC, API_BODY_NONE, api_healthz),
-    { "GET", "/metrics", API_USER, API_BODY_NONE, api_metrics, API_METRICS_LISTEN },
-    R("GET", "/u/{token}", API_PUBLIC, API_BODY_NONE, api_unsub_page),
-    R("POST", "/u/{token}", API_PUBLIC, API_BODY_ANY, api_unsub_post),
+    { "GET", "/metrics", API_USER, API_BODY_NONE, api_metrics, API_METRICS_LISTEN, 0 },
+    R_LINK("GET", "/u/{token}", 'u', API_BODY_NONE, api_unsub_page),
+    R_LINK("POST", "/u/{token}", 'u', API_BODY_ANY, api_unsub_post),
 
     R("GET", "/api/v1/lists", API_USER, API_BODY_NONE, api_lists_ls),
     R("POST", "/api/v1/lists", API_USER, API_BODY_JSON, api_lists_create),
@@ -65,9 +71,9 @@ const struct api_route api_routes[] = {
     R_LOGINS("DELETE", "/api/v1/me/tokens/{token}", API_USER, API_BODY_NONE, api_me_tokens_rm),
 
     /* confirmation, opens and clicks (h_track.c) */
-    R("GET", "/c/{token}", API_PUBLIC, API_BODY_NONE, api_confirm),
-    R("GET", "/o/{token}.gif", API_PUBLIC, API_BODY_NONE, api_track_open),
-    R("GET", "/l/{token}", API_PUBLIC, API_BODY_NONE, api_track_click),
+    R_LINK_ACTS("GET", "/c/{token}", 'c', API_BODY_NONE, api_confirm),
+    R_LINK_ACTS("GET", "/o/{token}.gif", 'o', API_BODY_NONE, api_track_open),
+    R_LINK_ACTS("GET", "/l/{token}", 'l', API_BODY_NONE, api_track_click),
     /* transactional messages (h_tx.c) */
     R("POST", "/api/v1/tx", API_USER, API_BODY_JSON, api_tx_send),
     R("GET", "/api/v1/tx/{delivery}", API_USER, API_BODY_NONE, api_tx_get),
@@ -91,11 +97,11 @@ const struct api_route api_routes[] = {
     R("DELETE", "/api/v1/dkim-keys/{id}", API_ADMIN, API_BODY_NONE, api_dkim_rm),
 
     /* the web admin (h_admin.c): a page over this API, logged in with a session cookie */
-    { "GET", "/admin", API_PUBLIC, API_BODY_NONE, api_admin_index, API_TRAILING_SLASH },
+    { "GET", "/admin", API_PUBLIC, API_BODY_NONE, api_admin_index, API_TRAILING_SLASH, 0 },
     R("GET", "/admin/{file}", API_PUBLIC, API_BODY_NONE, api_admin_asset),
     R("POST", "/api/v1/session", API_PUBLIC, API_BODY_JSON, api_session_create),
     R("GET", "/api/v1/session", API_USER, API_BODY_NONE, api_session_get),
     R_LOGINS("DELETE", "/api/v1/session", API_USER, API_BODY_NONE, api_session_rm),
 
-    { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0 },
+    { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0, 0 },
 };

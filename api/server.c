@@ -1,11 +1,18 @@
 /*
- * server - libmicrohttpd glue: each request matched to its route on arrival,
- * its body gathered under a limit (413) or, for imports, spooled to a file
- * (spool.c) under a larger one, the path checked (404/405, UTF-8), the
- * Bearer-token login (401/403, believed a while through login_cache.c), the
- * content type (415), dispatch to the route's handler, the answer sent with
- * its headers and counted (metrics.c). With [http] metrics_listen a second
- * daemon answers GET /metrics there without a login, and 404 to all else.
+ * server - libmicrohttpd glue. When a request's headers arrive, before any
+ * of its body is read: its route (404/405), the path (UTF-8), the
+ * Bearer-token login (401/403, believed a while through login_cache.c) or a
+ * public link's signed token (404), and a declared length over the limit
+ * (413) are answered at once, so a body nobody may send is never taken in.
+ * Then the body is gathered under its limit (413; a public route's is 4 KiB)
+ * or, for imports, spooled to a file (spool.c) under a larger one; the
+ * content type is checked (415), the route's handler runs, and the answer is
+ * sent with its headers and counted (metrics.c). Each connection has at most
+ * [http] header_timeout for a request's headers and must send its body at
+ * [http] body_min_rate (deadline.c); one address holds at most [http]
+ * max_connections_per_address connections. With [http] metrics_listen a
+ * second daemon answers GET /metrics there without a login, and 404 to all
+ * else.
  *
  * api_server_config_from_conf  the configuration from the [http] and [api] sections
  * api_server_start             listen and serve (HTTPS with https.c's certificate)
@@ -31,6 +38,7 @@
 #include "api/auth.h"
 #include "api/counts_cache.h"
 #include "api/dbpool.h"
+#include "api/deadline.h"
 #include "api/login_cache.h"
 #include "api/metrics.h"
 #include "api/request.h"
@@ -48,10 +56,15 @@
 #define METRICS_THREADS 2            /* the [http] metrics_listen daemon's */
 #define METRICS_CONNECTIONS 64
 
+/* bytes of a public route's body, at most (a one-click unsubscribe sends 26) */
+#define API_PUBLIC_MAX_BODY 4096
+
 /* one request's state between MHD's calls */
 struct req_state {
     struct api_match match;    /* the route, matched once on arrival */
     int matched;               /* api_router_match's answer */
+    struct user_auth user;     /* the login, checked when the headers arrived */
+    bool answered;             /* answered when the headers arrived: what follows is dropped */
     struct buf body;
     bool too_large;
     size_t limit;
@@ -193,27 +206,71 @@ static int authenticate(struct api_req *r)
     return 0;
 }
 
-/* decide and produce the answer for R */
-static void handle(struct api_req *r, struct req_state *st)
+/* refuse_path - 0, or -1 with 404, 405 or 400 set when R's path has no route for its method (MATCHED) or is not UTF-8 */
+static int refuse_path(struct api_req *r, int matched)
 {
-    int m = st->matched;
-    if (m == API_ROUTE_NOT_FOUND) {
+    if (matched == API_ROUTE_NOT_FOUND) {
         api_reply_error(r, 404, "not_found", NULL, "no such resource");
-        return;
+        return -1;
     }
-    if (m == API_ROUTE_BAD_METHOD) {
+    if (matched == API_ROUTE_BAD_METHOD) {
         api_reply_error(r, 405, "method_not_allowed", NULL, "method %s is not allowed here",
                         strlen(r->method) < 16 ? r->method : "?");
-        return;
+        return -1;
     }
     for (size_t i = 0; i < r->match.nparams; i++)
         if (!str_utf8_valid(r->match.params[i], strlen(r->match.params[i]), NULL)) {
             api_reply_error(r, 400, "invalid_utf8", "id", "the path is not valid UTF-8");
-            return;
+            return -1;
         }
-    const struct api_route *rt = r->match.route;
-    if (rt->access != API_PUBLIC && !st->metrics_only && authenticate(r) < 0)
+    return 0;
+}
+
+/*
+ * on_headers - what R (its headers all there, none of its body read) is
+ * answered at once: no route (404, 405), a path not UTF-8 (400), no valid
+ * login (401, 403), a forged public link (404), a declared length over the
+ * limit (413), an import of the wrong type (415) or with nowhere to go
+ * (503). R->status is set when it is; else ST is ready for the body.
+ */
+static void on_headers(struct api_req *r, struct req_state *st)
+{
+    struct api_server *s = r->srv;
+    uint64_t a, b;
+    if (refuse_path(r, st->matched) < 0)
         return;
+    const struct api_route *rt = r->match.route;
+    if (rt->access != API_PUBLIC && !st->metrics_only) {
+        if (authenticate(r) < 0)
+            return;
+        st->user = r->user;
+    } else if (rt->link && api_link_token(r, &a, &b) < 0) {
+        return;
+    }
+    st->limit = rt->body == API_BODY_FILE ? s->import_max_body : s->max_body;
+    if (rt->access == API_PUBLIC && st->limit > API_PUBLIC_MAX_BODY)
+        st->limit = API_PUBLIC_MAX_BODY;
+    const char *cl = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > st->limit) {
+        api_reply_error(r, 413, "too_large", NULL, "the request body is larger than %zu bytes", st->limit);
+        return;
+    }
+    if (rt->body == API_BODY_FILE) {
+        /* a large body is stored only for someone allowed to send it, of a type that can be read */
+        r->content_type = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!is_file_type(r->content_type))
+            api_reply_error(r, 415, "unsupported_media_type", NULL,
+                            "the request body must be text/csv, application/xml or text/xml");
+        else if (spool_open(&st->spool, s->spool_dir) < 0)
+            api_reply_error(r, 503, "unavailable", NULL, "the request body could not be stored; try again later");
+    }
+}
+
+/* decide and produce the answer for R, whose body is all there (on_headers let it in) */
+static void handle(struct api_req *r, struct req_state *st)
+{
+    const struct api_route *rt = r->match.route;
+    r->user = st->user;
     if (st->too_large) {
         api_reply_error(r, 413, "too_large", NULL, "the request body is larger than %zu bytes", st->limit);
         return;
@@ -287,12 +344,37 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
     return ok;
 }
 
+/* the deadlines of MC (deadline.c), or NULL */
+static struct deadline *conn_deadline(struct MHD_Connection *mc)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* count R's answer, log it (the route's pattern, never the path: /u/TOKEN is a capability) and queue it */
+static enum MHD_Result answer(struct MHD_Connection *mc, struct api_req *r, const struct timespec *t0)
+{
+    struct timespec t1;
+    if (r->conn)
+        dbpool_put(r->srv->pool, r->conn);
+    r->conn = NULL;
+    http_metrics_count(r->srv->metrics, r->match.route ? r->match.index : (size_t)-1, r->status);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    log_debug("api: %s %s %d %.1f ms", strlen(r->method) < 16 ? r->method : "?",
+              r->match.route ? r->match.route->pattern : "-", r->status,
+              (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6);
+    return send_reply(mc, r);
+}
+
 /* serve - MHD's call for a request to S, on the main listener or (METRICS_ONLY) on [http] metrics_listen */
 static enum MHD_Result serve(struct api_server *s, bool metrics_only, struct MHD_Connection *mc, const char *url,
                              const char *method, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
     struct req_state *st = *con_cls;
+    struct timespec t0;
     if (!st) {
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        deadline_headers(s->deadlines, conn_deadline(mc));
         st = xcalloc(1, sizeof(*st));
         st->spool = (struct spool)SPOOL_INIT;
         st->metrics_only = metrics_only;
@@ -306,33 +388,20 @@ static enum MHD_Result serve(struct api_server *s, bool metrics_only, struct MHD
             st->matched = API_ROUTE_NOT_FOUND;
         }
         r.match = st->match;
-        bool spool = r.match.route && r.match.route->body == API_BODY_FILE;
-        st->limit = spool ? s->import_max_body : s->max_body;
-        const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > st->limit) {
-            /* refuse before reading the body (no 100 Continue); MHD closes the connection after */
-            st->too_large = true;
-            api_reply_error(&r, 413, "too_large", NULL, "the request body is larger than %zu bytes", st->limit);
-        } else if (spool) {
-            /* a large body is stored only for someone allowed to send it, of a type that can be read */
-            r.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-            if (authenticate(&r) == 0 && !is_file_type(r.content_type))
-                api_reply_error(&r, 415, "unsupported_media_type", NULL,
-                                "the request body must be text/csv, application/xml or text/xml");
-            if (!r.status && spool_open(&st->spool, s->spool_dir) < 0)
-                api_reply_error(&r, 503, "unavailable", NULL, "the request body could not be stored; try again later");
+        on_headers(&r, st);
+        if (!r.status) {
             if (r.conn)
                 dbpool_put(s->pool, r.conn);
-            if (r.status)
-                st->too_large = true;   /* whatever comes is dropped */
+            return MHD_YES;   /* the match and the login stay in ST for the answer */
         }
-        if (!r.status)
-            return MHD_YES;   /* the match stays in ST for the answer */
-        http_metrics_count(s->metrics, r.match.route ? r.match.index : (size_t)-1, r.status);
-        return send_reply(mc, &r);
+        /* answered before the body: MHD sends no 100 Continue and closes the connection after the
+           answer; should any of the body still come here, it is dropped */
+        st->answered = true;
+        return answer(mc, &r, &t0);
     }
     if (*upload_data_size) {
-        if (st->too_large || st->spool.len + st->body.len + *upload_data_size > st->limit)
+        deadline_body(s->deadlines, conn_deadline(mc), *upload_data_size);
+        if (st->answered || st->too_large || st->spool.len + st->body.len + *upload_data_size > st->limit)
             st->too_large = true;
         else if (st->spool.fd >= 0)
             spool_write(&st->spool, upload_data, *upload_data_size);
@@ -341,7 +410,9 @@ static enum MHD_Result serve(struct api_server *s, bool metrics_only, struct MHD
         *upload_data_size = 0;
         return MHD_YES;
     }
-    struct timespec t0, t1;
+    if (st->answered)
+        return MHD_YES;   /* the answer queued on arrival goes out */
+    deadline_answer(s->deadlines, conn_deadline(mc));
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct api_req r = { .srv = s, .mc = mc, .method = method, .path = url, .match = st->match };
     r.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -353,14 +424,7 @@ static enum MHD_Result serve(struct api_server *s, bool metrics_only, struct MHD
         r.body_len = st->too_large ? 0 : st->spool.len;
     }
     handle(&r, st);
-    if (r.conn)
-        dbpool_put(s->pool, r.conn);
-    http_metrics_count(s->metrics, r.match.route ? r.match.index : (size_t)-1, r.status);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    /* the route's pattern, never the path: /u/TOKEN is a capability */
-    log_debug("api: %s %s %d %.1f ms", strlen(method) < 16 ? method : "?", r.match.route ? r.match.route->pattern : "-",
-              r.status, (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-    return send_reply(mc, &r);
+    return answer(mc, &r, &t0);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
@@ -381,8 +445,10 @@ static enum MHD_Result on_metrics_request(void *cls, struct MHD_Connection *mc, 
 
 static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+    struct api_server *s = cls;
     struct req_state *st = *con_cls;
-    (void)cls, (void)mc, (void)toe;
+    (void)toe;
+    deadline_done(s->deadlines, conn_deadline(mc));
     if (st) {
         spool_drop(&st->spool);
         buf_free(&st->body);
@@ -392,12 +458,57 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, e
     }
 }
 
+/* a connection opened (watched from now on) or closed (its socket not yet) */
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct api_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? deadline_open(s->deadlines, ci->connect_fd) : NULL;
+    } else {
+        deadline_close(s->deadlines, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* a request line arrived (its headers have not) */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *mc)
+{
+    struct api_server *s = cls;
+    (void)uri;
+    deadline_request(s->deadlines, conn_deadline(mc));
+    return NULL;
+}
+
+/*
+ * libmicrohttpd's own warnings, the same one at most once a minute: each
+ * connection refused over a limit has one, and a client opening them by the
+ * thousand must not flood the log. How many were held back is told with the
+ * next one that is written.
+ */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    char msg[512];
-    (void)cls;
+    struct api_server *s = cls;
+    char msg[sizeof(s->log_last)], prev[sizeof(s->log_last)];
+    struct timespec now;
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = 0;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&s->log_lock);
+    if (strcmp(msg, s->log_last) == 0 && now.tv_sec - s->log_at < 60) {
+        s->log_held++;
+        pthread_mutex_unlock(&s->log_lock);
+        return;
+    }
+    unsigned long held = s->log_held;
+    memcpy(prev, s->log_last, sizeof(prev));
+    memcpy(s->log_last, msg, sizeof(msg));
+    s->log_at = now.tv_sec;
+    s->log_held = 0;
+    pthread_mutex_unlock(&s->log_lock);
+    if (held)
+        log_warn("api: http: %s (%lu more in the last minute)", prev, held);
     log_warn("api: http: %s", msg);
 }
 
@@ -438,7 +549,9 @@ static void server_free(struct api_server *s)
     http_metrics_free(s->metrics);
     counts_cache_free(s->counts);
     throttle_free(s->throttle);
+    deadlines_stop(s->deadlines);
     pthread_mutex_destroy(&s->key_lock);
+    pthread_mutex_destroy(&s->log_lock);
     memset(s->key, 0, sizeof(s->key));
     https_forget(&s->pem);
     xfree(s->spool_dir);
@@ -475,6 +588,9 @@ static struct MHD_Daemon *daemon_start(struct api_server *s, const char *listen,
                                             MHD_OPTION_THREAD_POOL_SIZE, threads,
                                             MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
                                             MHD_OPTION_CONNECTION_LIMIT, connections,
+                                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->set.max_connections_per_address,
+                                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                                            MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
                                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                                             MHD_OPTION_END);
     freeaddrinfo(ai);
@@ -489,6 +605,7 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
 {
     struct api_server *s = xcalloc(1, sizeof(*s));
     pthread_mutex_init(&s->key_lock, NULL);
+    pthread_mutex_init(&s->log_lock, NULL);
     if (https_load(&s->pem, cfg->set.tls_cert, cfg->set.tls_key, err, errlen) < 0) {
         server_free(s);
         return NULL;
@@ -507,6 +624,9 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
         .max_keys = THROTTLE_KEYS,
     };
     s->throttle = throttle_new(&tl);
+    struct deadline_limits lim = { cfg->set.header_timeout_s, cfg->set.idle_timeout_s, cfg->set.body_timeout_s,
+                                   cfg->set.body_min_rate };
+    s->deadlines = deadlines_start(&lim);
     s->import_max_body = cfg->set.import_max_body;
     s->conninfo = xstrdup(cfg->conninfo ? cfg->conninfo : "");
     s->spool_dir = xstrdup(cfg->set.spool_dir);
@@ -545,5 +665,7 @@ void api_server_stop(struct api_server *s)
     if (s->metrics_mhd)
         MHD_stop_daemon(s->metrics_mhd);
     MHD_stop_daemon(s->mhd);
+    if (s->log_held)
+        log_warn("api: http: %s (%lu more in the last minute)", s->log_last, s->log_held);
     server_free(s);
 }

@@ -4,7 +4,8 @@
  *
  * The pieces that are theirs alone keep their own locks: the database pool
  * (dbpool.c), the counters (metrics.c), the login cache (login_cache.c),
- * the totals on /metrics (counts_cache.c), the wrong passwords (throttle.h).
+ * the totals on /metrics (counts_cache.c), the wrong passwords (throttle.h),
+ * the connections' deadlines (deadline.c).
  */
 #ifndef POSTINO_API_SERVER_INT_H
 #define POSTINO_API_SERVER_INT_H
@@ -20,6 +21,7 @@
 struct MHD_Daemon;
 struct counts_cache;
 struct dbpool;
+struct deadlines;
 struct http_metrics;
 struct login_cache;
 struct throttle;
@@ -38,9 +40,14 @@ struct api_server {
     struct login_cache *logins;
     struct counts_cache *counts;     /* the database's totals on /metrics */
     struct throttle *throttle;       /* wrong passwords by account and address (login.c) */
+    struct deadlines *deadlines;     /* slow requests cut off (deadline.c) */
     pthread_mutex_t key_lock;        /* the token key, read once */
     bool key_ready;
     unsigned char key[TOKEN_KEY_LEN];
+    pthread_mutex_t log_lock;        /* libmicrohttpd's warnings, repeats held back (server.c) */
+    char log_last[512];
+    long log_at;
+    unsigned long log_held;
 };
 
 #endif

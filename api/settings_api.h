@@ -17,6 +17,10 @@ struct api_settings {
     unsigned auth_cache_ms;      /* a checked token is believed this long; 0: never */
     unsigned idle_timeout_s;     /* a connection quiet this long is closed */
     unsigned max_connections;    /* connections at once, at most */
+    unsigned max_connections_per_address;   /* from one client address; 0: no limit */
+    unsigned header_timeout_s;   /* a request's line and headers, at most */
+    unsigned body_timeout_s;     /* a body, at most, plus a second per body_min_rate bytes */
+    unsigned body_min_rate;      /* bytes a second */
     const char *tls_cert;        /* PEM certificate (chain); with tls_key: HTTPS */
     const char *tls_key;         /* PEM private key */
     size_t import_max_body;      /* bytes of a spooled body (an import), at most */

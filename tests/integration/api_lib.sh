@@ -9,6 +9,7 @@
 #                       (a loopback address such as 127.0.0.2), to $REQ_API instead of $API when set
 #   expect_code STATUS  expect_json PYEXPR VALUE (the answer as j)
 #   expect_error STATUS CODE [FIELD]   the error envelope, naming FIELD, nothing internal in it
+#   mktoken KIND A B    a link token signed with $KEY (the token_key setting, hex), as engine/mail/token.c
 
 api_setup() {
     PORT=$1
@@ -69,4 +70,27 @@ expect_error() {
     [ -n "${3-}" ] && expect_json "j['error'].get('field')" "$3"
     expect_json "sorted(j) == ['error'] and isinstance(j['error']['message'], str) and len(j['error']['message']) > 0" True
     case "$body" in *SQL*|*postgres*|*syntax*|*relation*|*\$1*|*violates*) fail "internals in the message: $body" ;; esac
+}
+
+mktoken() {
+    /usr/bin/python3 - "$KEY" "$1" "$2" "$3" <<'PY'
+import hmac, hashlib, sys
+key = bytes.fromhex(sys.argv[1])
+def varint(v):
+    out = bytearray()
+    while True:
+        c = v & 0x7f; v >>= 7
+        out.append(c | (0x80 if v else 0))
+        if not v: return bytes(out)
+raw = sys.argv[2].encode() + varint(int(sys.argv[3])) + varint(int(sys.argv[4]))
+raw += hmac.new(key, raw, hashlib.sha256).digest()[:10]
+b32 = "abcdefghijklmnopqrstuvwxyz234567"
+acc = bits = 0; s = ""
+for b in raw:
+    acc = (acc << 8) | b; bits += 8
+    while bits >= 5:
+        bits -= 5; s += b32[(acc >> bits) & 31]
+if bits: s += b32[(acc << (5 - bits)) & 31]
+print(s)
+PY
 }

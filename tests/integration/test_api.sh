@@ -319,28 +319,6 @@ req GET /u/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "" ""
 expect_error 404 not_found
 KEY=$(psql_q "SELECT value FROM settings WHERE key = 'token_key'")
 BOB=$(psql_q "SELECT id FROM subscribers WHERE email = 'bob@example.com'")
-mktoken() {   # mktoken KIND SUBSCRIBER CAMPAIGN: as engine/mail/token.c
-    python3 - "$KEY" "$1" "$2" "$3" <<'PY'
-import hmac, hashlib, sys
-key = bytes.fromhex(sys.argv[1])
-def varint(v):
-    out = bytearray()
-    while True:
-        c = v & 0x7f; v >>= 7
-        out.append(c | (0x80 if v else 0))
-        if not v: return bytes(out)
-raw = sys.argv[2].encode() + varint(int(sys.argv[3])) + varint(int(sys.argv[4]))
-raw += hmac.new(key, raw, hashlib.sha256).digest()[:10]
-b32 = "abcdefghijklmnopqrstuvwxyz234567"
-acc = bits = 0; s = ""
-for b in raw:
-    acc = (acc << 8) | b; bits += 8
-    while bits >= 5:
-        bits -= 5; s += b32[(acc >> bits) & 31]
-if bits: s += b32[(acc << (5 - bits)) & 31]
-print(s)
-PY
-}
 UTOK=$(mktoken u "$BOB" "$CAMP")
 req GET "/u/$UTOK" "" ""
 expect_code 200
@@ -563,6 +541,31 @@ expect_error 405 method_not_allowed
 req GET /api/v1/lists '{"x":1}'
 expect_error 415 unsupported_media_type
 
+check "HEAD answers as GET does, with the headers alone"
+for p in /healthz /metrics /api/v1/lists /api/v1/lists/news /api/v1/lists/nosuch /api/v1/nothing /api/v1/imports \
+    "/u/$UTOK" /u/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; do
+    get=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN" "$API$p")
+    head=$(curl -s -I -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN" "$API$p")
+    [ "$head" = "$get" ] || fail "HEAD $p answered $head, GET $get"
+done
+head=$(curl -s -I -o /dev/null -w '%{http_code}' "$API/api/v1/lists")
+[ "$head" = 401 ] || fail "HEAD without a token answered $head"
+raw=$(python3 - "$PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+s.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+d = b""
+while True:
+    c = s.recv(4096)
+    if not c:
+        break
+    d += c
+length = [l.split(b": ")[1] for l in d.split(b"\r\n") if l.lower().startswith(b"content-length: ")]
+print(d.split(b"\r\n")[0].decode(), d.endswith(b"\r\n\r\n"), length != [] and int(length[0]) > 0)
+PY
+)
+[ "$raw" = "HTTP/1.1 200 OK True True" ] || fail "HEAD /healthz: $raw (status, nothing after the headers, the GET's length)"
+
 check "metrics in Prometheus text, for a token only; no answer was a 500"
 req GET /metrics "" ""
 expect_error 401 unauthorized
@@ -662,7 +665,7 @@ check "random hostile requests on every route: never a 5xx, always the envelope"
 python3 - "127.0.0.1:$PORT" "$ADMIN" "$ROOT/api/routes.c" <<'PY' > probe.log 2>&1 || fail "probe: $(tail -5 probe.log)"
 import http.client, json, random, re, sys, urllib.parse
 api, tok, table = sys.argv[1:4]
-routes = [r for r in re.findall(r'R\("(\w+)", "([^"]+)"', open(table).read())
+routes = [r for r in re.findall(r'R(?:_LINK)?\("(\w+)", "([^"]+)"', open(table).read())
           if r[1] not in ("/api/v1/me/tokens/{token}", "/api/v1/me/password")]
 nasty = ["'", "1; DROP TABLE lists; --", "9999999999999999999999", "-1", "0", "..", "caf\u00e9", "x" * 3000,
          "%25", "a@b.c", "1e5", " ", "\u202e", "null", "\\", "$1", "1'::bigint", "news", "1"]

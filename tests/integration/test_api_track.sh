@@ -29,28 +29,6 @@ expect_404() {
     expect_code 404
     [ "$(jq_get "$body" "j['error']['code']")" = not_found ] || fail "not the error envelope: $body"
 }
-mktoken() {   # mktoken KIND A B: as engine/mail/token.c
-    $PY - "$KEY" "$1" "$2" "$3" <<'PYEOF'
-import hmac, hashlib, sys
-key = bytes.fromhex(sys.argv[1])
-def varint(v):
-    out = bytearray()
-    while True:
-        c = v & 0x7f; v >>= 7
-        out.append(c | (0x80 if v else 0))
-        if not v: return bytes(out)
-raw = sys.argv[2].encode() + varint(int(sys.argv[3])) + varint(int(sys.argv[4]))
-raw += hmac.new(key, raw, hashlib.sha256).digest()[:10]
-b32 = "abcdefghijklmnopqrstuvwxyz234567"
-acc = bits = 0; s = ""
-for b in raw:
-    acc = (acc << 8) | b; bits += 8
-    while bits >= 5:
-        bits -= 5; s += b32[(acc >> bits) & 31]
-if bits: s += b32[(acc << (5 - bits)) & 31]
-print(s)
-PYEOF
-}
 # tamper TOKEN: the same token with its last character changed
 tamper() { local t=$1; printf '%s%s' "${t%?}" "$([ "${t: -1}" = a ] && echo b || echo a)"; }
 sub_id() { psql_q "SELECT id FROM subscribers WHERE email = '$1'"; }

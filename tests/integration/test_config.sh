@@ -10,6 +10,10 @@ expect_rc 0
 expect_out "# configuration file: none"
 expect_out "[send] batch = 1000  (default)"
 expect_out "[http] listen = 127.0.0.1:8080  (default)"
+expect_out "[http] max_connections_per_address = 32  (default)  connections at once from one client address (0: no limit)"
+expect_out "[http] header_timeout = 10  (default)"
+expect_out "[http] body_timeout = 20  (default)"
+expect_out "[http] body_min_rate = 500  (default)"
 expect_out "[bounce] local_part = bounces  (default)"
 expect_out "[db] dir = var  (default)"
 
@@ -49,6 +53,9 @@ rm postino.conf
 POSTINO_HTTP_DB_POOL=lots postino config show
 expect_rc 1
 expect_err "[http] db_pool = \"lots\" (environment): not a number from 1 to 1000"
+POSTINO_HTTP_HEADER_TIMEOUT=0 postino config show
+expect_rc 1
+expect_err "[http] header_timeout = \"0\" (environment): not a number from 1 to 3600"
 
 check "a command's option is held to the same bounds as the setting"
 postino send --batch 0

@@ -17,14 +17,15 @@ static void h_c(struct api_req *r) { (void)r; }
 static void h_d(struct api_req *r) { (void)r; }
 
 static const struct api_route table[] = {
-    { "GET", "/api/v1/lists", API_USER, API_BODY_NONE, h_a, 0 },
-    { "POST", "/api/v1/lists", API_USER, API_BODY_JSON, h_b, 0 },
-    { "GET", "/api/v1/lists/{list}", API_USER, API_BODY_NONE, h_c, 0 },
-    { "POST", "/api/v1/campaigns/{id}/send", API_USER, API_BODY_OPT_JSON, h_d, 0 },
-    { "GET", "/a/{x}/b/{y}", API_PUBLIC, API_BODY_NONE, h_a, 0 },
-    { "GET", "/o/{t}.gif", API_PUBLIC, API_BODY_NONE, h_b, 0 },
-    { "GET", "/admin", API_PUBLIC, API_BODY_NONE, h_c, API_TRAILING_SLASH },
-    { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0 },
+    { "GET", "/api/v1/lists", API_USER, API_BODY_NONE, h_a, 0, 0 },
+    { "POST", "/api/v1/lists", API_USER, API_BODY_JSON, h_b, 0, 0 },
+    { "GET", "/api/v1/lists/{list}", API_USER, API_BODY_NONE, h_c, 0, 0 },
+    { "POST", "/api/v1/campaigns/{id}/send", API_USER, API_BODY_OPT_JSON, h_d, 0, 0 },
+    { "GET", "/a/{x}/b/{y}", API_PUBLIC, API_BODY_NONE, h_a, 0, 0 },
+    { "GET", "/o/{t}.gif", API_PUBLIC, API_BODY_NONE, h_b, 0, 0 },
+    { "GET", "/admin", API_PUBLIC, API_BODY_NONE, h_c, API_TRAILING_SLASH, 0 },
+    { "GET", "/c/{t}", API_PUBLIC, API_BODY_NONE, h_d, API_GET_ACTS, 'c' },
+    { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0, 0 },
 };
 
 static void test_router_table(void **state)
@@ -55,6 +56,15 @@ static void test_router_table(void **state)
         { "GET", "/a/1/b/2", 0, 4, 2, "1", "2" },
         { "GET", "/a/1/c/2", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
         { "get", "/api/v1/lists", API_ROUTE_BAD_METHOD, 0, 0, NULL, NULL },
+        /* HEAD is answered by the GET route; where there is none, it is not allowed */
+        { "HEAD", "/api/v1/lists", 0, 0, 0, NULL, NULL },
+        { "HEAD", "/api/v1/lists/news", 0, 2, 1, "news", NULL },
+        { "HEAD", "/api/v1/campaigns/7/send", API_ROUTE_BAD_METHOD, 0, 0, NULL, NULL },
+        { "HEAD", "/nothing", API_ROUTE_NOT_FOUND, 0, 0, NULL, NULL },
+        /* but not where GET does something (confirms, counts): a link checker's HEAD changes nothing */
+        { "GET", "/c/abc", 0, 7, 1, "abc", NULL },
+        { "HEAD", "/c/abc", API_ROUTE_BAD_METHOD, 0, 0, NULL, NULL },
+        { "HEAD", "/admin/", 0, 6, 0, NULL, NULL },
         /* a segment with a literal suffix: only the part before it is captured */
         { "GET", "/o/abc.gif", 0, 5, 1, "abc", NULL },
         { "GET", "/o/a.b.gif", 0, 5, 1, "a.b", NULL },
@@ -160,11 +170,38 @@ static void test_router_api_only_metrics_is_served_on_metrics_listen(void **stat
     assert_int_equal(flagged, 1);
 }
 
+static void test_router_api_links_are_the_public_token_routes(void **state)
+{
+    (void)state;
+    /* each public {token} route checks its kind before the body; nothing else is a link */
+    static const struct {
+        const char *route;
+        char kind;
+    } links[] = {
+        { "GET /u/{token}", 'u' }, { "POST /u/{token}", 'u' }, { "GET /c/{token}", 'c' },
+        { "GET /o/{token}.gif", 'o' }, { "GET /l/{token}", 'l' },
+    };
+    size_t seen = 0;
+    for (size_t i = 0; api_routes[i].method; i++) {
+        char name[200];
+        snprintf(name, sizeof(name), "%s %s", api_routes[i].method, api_routes[i].pattern);
+        char want = 0;
+        for (size_t k = 0; k < sizeof(links) / sizeof(links[0]); k++)
+            if (strcmp(links[k].route, name) == 0)
+                want = links[k].kind, seen++;
+        assert_int_equal(api_routes[i].link, want);
+        if (api_routes[i].access == API_PUBLIC && strstr(api_routes[i].pattern, "{token}"))
+            assert_true(want != 0);
+    }
+    assert_int_equal(seen, sizeof(links) / sizeof(links[0]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_router_table),
         cmocka_unit_test(test_router_api_table_is_unambiguous),
+        cmocka_unit_test(test_router_api_links_are_the_public_token_routes),
         cmocka_unit_test(test_router_api_access),
         cmocka_unit_test(test_router_api_writes_to_users_and_tokens_forget_logins),
         cmocka_unit_test(test_router_api_only_metrics_is_served_on_metrics_listen),
