@@ -242,8 +242,12 @@ int mime_name_check(const char *s, bool breaks, const char **why)
             continue;
         if (breaks && (*p == '\r' || *p == '\n' || *p == '\t'))
             continue;
-        *why = *p == '\r' || *p == '\n' ? "holds a line break" : *p == '\t' ? "holds a tab" : "holds a control character";
-        return -1;
+        if (*p == '\r' || *p == '\n') {
+            *why = "holds a line break";
+            return MIME_NAME_BREAK;
+        }
+        *why = *p == '\t' ? "holds a tab" : "holds a control character";
+        return *p == '\t' ? MIME_NAME_TAB : MIME_NAME_CONTROL;
     }
     return 0;
 }

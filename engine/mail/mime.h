@@ -96,13 +96,18 @@ const char *mime_strerror(int rc);
  */
 const char *mime_header_clean(const char *s, struct buf *tmp);
 
+/* What mime_name_check finds wrong. */
+enum { MIME_NAME_BREAK = -1, MIME_NAME_TAB = -2, MIME_NAME_CONTROL = -3 };
+
 /*
  * mime_name_check - the rule for a name given as input that goes into
- * headers: a From display name, a list's name, a subscriber's name. A control
- * character (C0 or DEL) is refused, except that with BREAKS a CR, LF or TAB is
- * allowed (a subscriber's name from a messy CSV file; it is written as one
- * space). Returns 0, or -1 with *WHY a static reason that follows the field's
- * name: "holds a line break", "holds a tab", "holds a control character".
+ * headers: a From display name, a list's or a campaign's name, a
+ * subscriber's name. A control character (C0 or DEL) is refused, except that
+ * with BREAKS a CR, LF or TAB is allowed (a subscriber's name from a messy CSV
+ * file; it is written as one space). Returns 0, or MIME_NAME_BREAK,
+ * MIME_NAME_TAB or MIME_NAME_CONTROL with *WHY a static reason that follows
+ * the field's name: "holds a line break", "holds a tab", "holds a control
+ * character".
  */
 int mime_name_check(const char *s, bool breaks, const char **why);
 
