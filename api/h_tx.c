@@ -16,6 +16,7 @@
 
 #include "api/handlers.h"
 #include "engine/mail/address.h"
+#include "engine/mail/mime.h"
 #include "engine/mail/template.h"
 #include "engine/send/sender.h"
 #include "engine/store/tx.h"
@@ -138,8 +139,8 @@ void api_tx_send(struct api_req *r)
         api_reply_error(r, 400, "invalid_field", "reply_to", "field \"reply_to\" is not a valid address: %s", why);
     else if (!subject)
         api_reply_error(r, 400, "missing_field", "subject", "field \"subject\" is required");
-    else if (name && strpbrk(name, "\r\n"))
-        api_reply_error(r, 400, "invalid_field", "name", "field \"name\" must be one line");
+    else if (name && mime_name_check(name, false, &why) < 0)
+        api_reply_error(r, 400, "invalid_field", "name", "field \"name\" %s", why);
     else if (data_len > TX_DATA_MAX)
         api_reply_error(r, 400, "invalid_field", "data", "field \"data\" is larger than %d bytes", TX_DATA_MAX);
     else if (tx_subject_ok(r, subject) == 0 && tx_key(r, in, key, sizeof(key)) == 0 && api_db(r)) {

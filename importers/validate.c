@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/mail/mime.h"
 #include "engine/util/alloc.h"
 #include "engine/util/str.h"
 #include "importers/validate.h"
@@ -263,12 +264,23 @@ static void row_add_attr(struct import_row *row, const char *key, const char *va
     json_string(&row->attribs, value, len);
 }
 
-static void row_set_name(struct import_row *row, const char *s, size_t len)
+/*
+ * row_set_name - the trimmed name, line breaks and tabs inside kept (they are
+ * spaces in headers); -1 with WHY for another control character, in the
+ * words of store_subscriber_add
+ */
+static int row_set_name(struct import_row *row, const char *s, size_t len, char *why, size_t whylen)
 {
+    const char *holds;
     trim_span(&s, &len);
     buf_reset(&row->name);
     buf_append(&row->name, s, len);
     row->has_name = len > 0;
+    if (mime_name_check(buf_cstr(&row->name), true, &holds) < 0) {
+        snprintf(why, whylen, "the subscriber name %s", holds);
+        return -1;
+    }
+    return 0;
 }
 
 static int row_set_email(struct import_row *row, const char *s, size_t len, char *why, size_t whylen)
@@ -304,7 +316,8 @@ static int row_set_email(struct import_row *row, const char *s, size_t len, char
 /*
  * import_row_from_csv - check record REC against the column plan C and fill
  * ROW. Returns 0, or -1 with WHY: more non-empty fields than the header has,
- * a NUL byte or invalid UTF-8 in a column (named), no or an invalid address.
+ * a NUL byte or invalid UTF-8 in a column (named), a control character in the
+ * name (line breaks and tabs are kept), no or an invalid address.
  */
 int import_row_from_csv(struct import_row *row, const struct import_columns *c, const struct csv_record *rec,
                         char *why, size_t whylen)
@@ -332,10 +345,12 @@ int import_row_from_csv(struct import_row *row, const struct import_columns *c, 
             snprintf(why, whylen, "invalid UTF-8 in column \"%.80s\" at byte %zu", c->header[i], bad + 1);
             return -1;
         }
-        if (c->kind[i] == IMPORT_COL_NAME)
-            row_set_name(row, f->data, f->len);
-        else if (c->kind[i] == IMPORT_COL_ATTR)
+        if (c->kind[i] == IMPORT_COL_NAME) {
+            if (row_set_name(row, f->data, f->len, why, whylen) < 0)
+                return -1;
+        } else if (c->kind[i] == IMPORT_COL_ATTR) {
             row_add_attr(row, c->key[i], f->data, f->len);
+        }
     }
     buf_appendc(&row->attribs, '}');
     const char *email = c->email < rec->nfields ? rec->fields[c->email].data : "";
@@ -355,8 +370,8 @@ static void row_add_list(struct import_row *row, long long id)
 /*
  * import_row_from_xml - check record REC (attribute keys renamed or skipped
  * by M; each <list> looked up in LISTS) and fill ROW. Returns 0, or -1 with
- * WHY: the reader's problem with the record, no or an invalid address, a
- * list that does not exist.
+ * WHY: the reader's problem with the record, a control character in the name,
+ * no or an invalid address, a list that does not exist.
  */
 int import_row_from_xml(struct import_row *row, const struct xml_record *rec, const struct import_map *m,
                         const struct import_lists *lists, char *why, size_t whylen)
@@ -381,8 +396,8 @@ int import_row_from_xml(struct import_row *row, const struct xml_record *rec, co
             row_add_attr(row, key, rec->attrs[i].value, strlen(rec->attrs[i].value));
     }
     buf_appendc(&row->attribs, '}');
-    if (name)
-        row_set_name(row, name, strlen(name));
+    if (name && row_set_name(row, name, strlen(name), why, whylen) < 0)
+        return -1;
     for (size_t i = 0; i < rec->nlists; i++) {
         const char *l = rec->lists[i];
         size_t len = strlen(l);

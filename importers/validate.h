@@ -12,8 +12,9 @@
  *
  * A clean row has a normalised address (address_normalize: trimmed, domain
  * lower-cased, IDN in ASCII form), a trimmed name (NULL when absent or
- * empty), and its attributes as one JSON object text (empty values left
- * out). The row functions return 0, or -1 with a one-line reason in WHY that
+ * empty; line breaks and tabs inside kept, as messy exports have them, other
+ * control characters refused: mime_name_check), and its attributes as one
+ * JSON object text (empty values left out). The row functions return 0, or -1 with a one-line reason in WHY that
  * names the column or value at fault; a rejected record never stops the import.
  */
 #ifndef POSTINO_IMPORTERS_VALIDATE_H

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine/mail/address.h"
+#include "engine/mail/mime.h"
 #include "engine/util/alloc.h"
 #include "engine/util/str.h"
 
@@ -213,8 +214,8 @@ int address_mailbox_parse(const char *in, char *name, size_t namelen, char addr[
     bool quoted = end - s >= 2 && *s == '"' && end[-1] == '"';
     if (quoted)
         s++, end--;
-    if ((size_t)(end - s) >= namelen || memchr(s, '\r', (size_t)(end - s)) || memchr(s, '\n', (size_t)(end - s))) {
-        *why = "the name is too long or holds a line break";
+    if ((size_t)(end - s) >= namelen) {
+        *why = "the name is too long";
         return -1;
     }
     /* a quoted string's \" and \\ stand for " and \ (RFC 5322 3.2.4): kept as the name is, not escaped again */
@@ -222,5 +223,14 @@ int address_mailbox_parse(const char *in, char *name, size_t namelen, char addr[
     for (const char *p = s; p < end; p++)
         name[n++] = quoted && *p == '\\' && p + 1 < end ? *++p : *p;
     name[n] = 0;
+    static const char *const faults[] = { "the name holds a line break", "the name holds a tab",
+                                          "the name holds a control character" };
+    const char *holds;
+    int rc = mime_name_check(name, false, &holds);
+    if (rc < 0) {
+        *why = faults[-rc - 1];
+        name[0] = 0;
+        return -1;
+    }
     return 0;
 }

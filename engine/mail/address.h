@@ -34,8 +34,10 @@ int address_domain_normalize(const char *in, char *out, size_t outlen, const cha
  * bare address) into the display NAME (NAMELEN bytes, quotes and surrounding
  * blanks removed; "" when none) and the normalised ADDR. Returns 0, or -1 with
  * *WHY a static reason: "expected Name <address>", the address's own reason,
- * or "the name is too long or holds a line break". The one rule for a From
- * everywhere: campaigns (CLI and API), transactional messages, [mail] from.
+ * "the name is too long", or the name's control character (mime_name_check,
+ * line breaks and tabs included): "the name holds a line break", "… a tab",
+ * "… a control character". The one rule for a From everywhere: campaigns (CLI
+ * and API), transactional messages, [mail] from.
  */
 int address_mailbox_parse(const char *in, char *name, size_t namelen, char addr[ADDRESS_MAX + 1], const char **why);
 

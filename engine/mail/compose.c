@@ -184,14 +184,14 @@ int compose_message(const struct compose_campaign *c, const struct compose_recip
     int rc = mime_build(&m, &s->msg);
     if (rc < 0) {
         *why = mime_strerror(rc);
-        return -1;
+        return COMPOSE_EVALUES;
     }
     size_t mark = out->len;
     for (size_t i = 0; i < c->nsigners; i++) {
         if (dkim_sign(c->signers[i], s->msg.data, s->msg.len, now, out) < 0) {
             buf_truncate(out, mark);
             *why = "DKIM signing failed";
-            return -1;
+            return COMPOSE_ESIGN;
         }
     }
     buf_append(out, s->msg.data, s->msg.len);

@@ -68,10 +68,19 @@ struct compose_scratch {
 
 #define COMPOSE_SCRATCH_INIT { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT }
 
+/* What compose_message reports when it fails. */
+enum {
+    COMPOSE_EVALUES = -1,  /* the message cannot be made of these values (a control character in a name or the
+                              subject, a malformed address): it never will be */
+    COMPOSE_ESIGN = -2,    /* a DKIM signature could not be made */
+};
+
 /*
  * compose_message - append to OUT the message for R in C: DKIM-Signature
- * fields (one per signer) followed by the MIME message, dated NOW. Returns 0,
- * or -1 with *WHY set to a static reason (OUT then unchanged).
+ * fields (one per signer) followed by the MIME message, dated NOW. Line
+ * breaks and tabs in the values that go into headers (names, the rendered
+ * subject) are single spaces. Returns 0, or COMPOSE_EVALUES or COMPOSE_ESIGN
+ * with *WHY set to a static reason (OUT then unchanged).
  */
 int compose_message(const struct compose_campaign *c, const struct compose_recipient *r, long long now,
                     struct compose_scratch *s, struct buf *out, const char **why);

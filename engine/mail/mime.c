@@ -4,7 +4,9 @@
  *
  * Headers are written through a small folding writer that remembers the
  * last whitespace of the current line and breaks there when the line grows
- * past 78 columns. Bodies are 7bit, quoted-printable or base64, chosen by one
+ * past 78 columns. Every value goes through mime_header_clean on its way in:
+ * a line break or tab in it is one space, so no value can end a header or
+ * start another. Bodies are 7bit, quoted-printable or base64, chosen by one
  * scan. Boundaries start with "=_", which neither quoted-printable nor base64
  * can produce, and a 7bit body is only chosen when it does not contain it.
  */
@@ -205,26 +207,75 @@ static bool needs_encoding(const char *s, size_t col, bool phrase)
     return false;
 }
 
+/* the whitespace controls a header value may bring, each run of them written as one space */
+#define WS_CONTROLS "\t\n\v\f\r"
+
+/* mime_header_clean - S with each run of whitespace holding a line break or tab made one space. */
+const char *mime_header_clean(const char *s, struct buf *tmp)
+{
+    if (!s || !s[strcspn(s, WS_CONTROLS)])
+        return s;
+    buf_reset(tmp);
+    buf_reserve(tmp, strlen(s));
+    const char *p = s;
+    while (*p) {
+        size_t text = strcspn(p, " " WS_CONTROLS);
+        buf_append(tmp, p, text);
+        p += text;
+        size_t run = strspn(p, " " WS_CONTROLS);
+        if (run == 0)
+            continue;
+        if (strspn(p, " ") == run)
+            buf_append(tmp, p, run);  /* spaces alone stay as they are */
+        else if (tmp->len > 0 && p[run])
+            buf_appendc(tmp, ' ');    /* one space inside; nothing at either end */
+        p += run;
+    }
+    return buf_cstr(tmp);
+}
+
+/* mime_name_check - no control characters in a name given as input (CR, LF and TAB allowed with BREAKS). */
+int mime_name_check(const char *s, bool breaks, const char **why)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x20 && *p != 0x7F)
+            continue;
+        if (breaks && (*p == '\r' || *p == '\n' || *p == '\t'))
+            continue;
+        if (*p == '\r' || *p == '\n') {
+            *why = "holds a line break";
+            return MIME_NAME_BREAK;
+        }
+        *why = *p == '\t' ? "holds a tab" : "holds a control character";
+        return *p == '\t' ? MIME_NAME_TAB : MIME_NAME_CONTROL;
+    }
+    return 0;
+}
+
 /* mime_header_fold - "NAME: VALUE" folded at whitespace, CRLF-terminated. */
 void mime_header_fold(struct buf *out, const char *name, const char *value)
 {
+    struct buf tmp = BUF_INIT;
     struct hw h;
     hw_begin(&h, out, name);
-    hw_appends(&h, value);
+    hw_appends(&h, mime_header_clean(value, &tmp));
     hw_end(&h);
+    buf_free(&tmp);
 }
 
 /* mime_header_text - an unstructured header, RFC 2047-encoded when not plain ASCII. */
 void mime_header_text(struct buf *out, const char *name, const char *value)
 {
-    if (!needs_encoding(value, strlen(name) + 2, false)) {
-        mime_header_fold(out, name, value);
-        return;
-    }
+    struct buf tmp = BUF_INIT;
     struct hw h;
+    value = mime_header_clean(value, &tmp);
     hw_begin(&h, out, name);
-    hw_encoded(&h, value, strlen(value));
+    if (needs_encoding(value, strlen(name) + 2, false))
+        hw_encoded(&h, value, strlen(value));
+    else
+        hw_appends(&h, value);
     hw_end(&h);
+    buf_free(&tmp);
 }
 
 /* is_atext_phrase - can DISPLAY go unquoted (atoms and single spaces)? */
@@ -240,7 +291,7 @@ static bool is_atext_phrase(const char *s)
     return true;
 }
 
-/* hw_phrase - a display name: atoms, a quoted string, or encoded-words. */
+/* hw_phrase - a display name (already through mime_header_clean): atoms, a quoted string, or encoded-words. */
 static void hw_phrase(struct hw *h, const char *display)
 {
     if (needs_encoding(display, h->out->len - h->line, true)) {
@@ -261,7 +312,9 @@ static void hw_phrase(struct hw *h, const char *display)
 /* mime_header_address - "NAME: display <addr>" or "NAME: addr". */
 void mime_header_address(struct buf *out, const char *name, const char *display, const char *addr)
 {
+    struct buf tmp = BUF_INIT;
     struct hw h;
+    display = mime_header_clean(display, &tmp);
     hw_begin(&h, out, name);
     if (display && *display) {
         hw_phrase(&h, display);
@@ -272,6 +325,7 @@ void mime_header_address(struct buf *out, const char *name, const char *display,
         hw_appends(&h, addr);
     }
     hw_end(&h);
+    buf_free(&tmp);
 }
 
 /* mime_date_format - RFC 5322 date-time of T in UTC. */
@@ -389,14 +443,17 @@ static void part_write(struct buf *out, const char *type, const char *data, size
 
 /* ---- checks ---- */
 
-/* header_ok - no line breaks or control characters; ASCII only unless UTF8; no overlong token. */
+/*
+ * header_ok - no control characters but a tab (text, UTF8: also line breaks,
+ * made spaces by mime_header_clean); ASCII only unless UTF8; no overlong token.
+ */
 static int header_ok(const char *s, bool utf8)
 {
     if (!s)
         return 0;
     size_t run = 0, len = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++, len++) {
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7F)
+        if ((*p < 0x20 && *p != '\t' && !(utf8 && strchr(WS_CONTROLS, *p))) || *p == 0x7F)
             return MIME_EHEADER;
         if (*p >= 0x80 && !utf8)
             return MIME_EHEADER;
@@ -445,9 +502,10 @@ static int message_check(const struct mime_message *m)
             return MIME_EADDR;
     }
     const char *utf8[] = { m->from_name, m->to_name, m->subject, m->list_name };
+    static const int control[] = { MIME_EFROMNAME, MIME_ETONAME, MIME_ESUBJECT, MIME_ELISTNAME };
     for (size_t i = 0; i < sizeof(utf8) / sizeof(utf8[0]); i++)
         if ((rc = header_ok(utf8[i], true)) < 0)
-            return rc;
+            return rc == MIME_EHEADER ? control[i] : rc;
     const char *ascii[] = { m->list_unsubscribe_url, m->list_id, m->delivery_id, m->message_id_domain };
     for (size_t i = 0; i < sizeof(ascii) / sizeof(ascii[0]); i++)
         if ((rc = header_ok(ascii[i], false)) < 0 || (ascii[i] && strpbrk(ascii[i], " \t<>")))
@@ -534,16 +592,19 @@ static void headers_write(const struct mime_message *m, struct buf *out, time_t 
     if (m->reply_to)
         mime_header_address(out, "Reply-To", NULL, m->reply_to);
     if (m->list_id) {
+        struct buf clean = BUF_INIT;
+        const char *phrase = mime_header_clean(m->list_name, &clean);
         struct hw h;
         hw_begin(&h, out, "List-Id");
-        if (m->list_name && *m->list_name) {
-            hw_phrase(&h, m->list_name);
+        if (phrase && *phrase) {
+            hw_phrase(&h, phrase);
             hw_append(&h, " ", 1);
         }
         hw_append(&h, "<", 1);
         hw_appends(&h, m->list_id);
         hw_append(&h, ">", 1);
         hw_end(&h);
+        buf_free(&clean);
     }
     if (m->list_unsubscribe_url || m->list_unsubscribe_mailto) {
         struct hw h;
@@ -620,10 +681,14 @@ const char *mime_strerror(int rc)
 {
     switch (rc) {
     case 0: return "success";
-    case MIME_EHEADER: return "header value with a line break, control character or overlong word";
+    case MIME_EHEADER: return "header value with a control character or overlong word";
     case MIME_EUTF8: return "subject or display name is not valid UTF-8";
     case MIME_EADDR: return "missing or malformed address";
     case MIME_ENOBODY: return "message has no body";
+    case MIME_EFROMNAME: return "the From name holds a control character";
+    case MIME_ETONAME: return "the recipient's name holds a control character";
+    case MIME_ESUBJECT: return "the subject holds a control character";
+    case MIME_ELISTNAME: return "the list name holds a control character";
     default: return "unknown error";
     }
 }

@@ -3,6 +3,8 @@
  *
  * mime_build            the whole message: headers, multipart/alternative text + HTML
  * mime_strerror         the text of a mime_build error
+ * mime_header_clean     a value as it goes into a header: line breaks and tabs made single spaces
+ * mime_name_check       may a name given as input go into headers (no control characters)?
  * mime_header_fold      one header line, folded at whitespace to 78 columns
  * mime_header_text      an unstructured header (Subject): plain, or RFC 2047 when needed
  * mime_header_address   an address header with an optional display name
@@ -12,7 +14,10 @@
  * mime_body_write       a body in that encoding, CRLF line ends
  *
  * Output uses CRLF throughout; no line exceeds 998 octets and header lines
- * stay within 78 columns except where one unbreakable token is longer. All
+ * stay within 78 columns except where one unbreakable token is longer. Every
+ * header writer passes its values through mime_header_clean first, so a line
+ * break or tab in a value (a multi-line name from a CSV file, an attribute
+ * rendered into the subject) is one space, never a new header. All
  * functions are thread-safe (no mutable shared state; randomness from a
  * per-thread pool filled by getrandom). mime_build returns 0 or a negative MIME_E* code, leaving OUT as
  * it was on error; the others cannot fail.
@@ -20,6 +25,7 @@
 #ifndef POSTINO_MAIL_MIME_H
 #define POSTINO_MAIL_MIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -29,10 +35,15 @@
 #define MIME_DATE_MAX 40
 
 enum {
-    MIME_EHEADER = -1, /* a header value with a line break, control character or overlong token */
-    MIME_EUTF8 = -2,   /* a subject or display name that is not UTF-8 */
-    MIME_EADDR = -3,   /* a missing or malformed address */
-    MIME_ENOBODY = -4, /* neither HTML nor text */
+    MIME_EHEADER = -1,   /* a machine-made header value (URL, List-Id, extra header) with a control character,
+                            blank or overlong token, or a bad extra header name */
+    MIME_EUTF8 = -2,     /* a subject or display name that is not UTF-8 */
+    MIME_EADDR = -3,     /* a missing or malformed address */
+    MIME_ENOBODY = -4,   /* neither HTML nor text */
+    MIME_EFROMNAME = -5, /* the From display name holds a control character (other than a line break or tab) */
+    MIME_ETONAME = -6,   /* the recipient's name holds one */
+    MIME_ESUBJECT = -7,  /* the subject holds one */
+    MIME_ELISTNAME = -8, /* the list name holds one */
 };
 
 enum mime_cte { MIME_CTE_AUTO = 0, MIME_7BIT, MIME_QP, MIME_BASE64 };
@@ -75,6 +86,30 @@ int mime_build(const struct mime_message *m, struct buf *out);
 
 /* mime_strerror - a static description of a mime_build result. */
 const char *mime_strerror(int rc);
+
+/*
+ * mime_header_clean - S as it goes into a header: each run of whitespace
+ * holding a CR, LF, TAB, VT or FF becomes one space, and such a run at either
+ * end goes. Returns S itself when nothing changes (no allocation), else the
+ * text of TMP (reset first; the caller frees TMP). NULL stays NULL. Other
+ * control characters are left as they are: mime_build refuses them.
+ */
+const char *mime_header_clean(const char *s, struct buf *tmp);
+
+/* What mime_name_check finds wrong. */
+enum { MIME_NAME_BREAK = -1, MIME_NAME_TAB = -2, MIME_NAME_CONTROL = -3 };
+
+/*
+ * mime_name_check - the rule for a name given as input that goes into
+ * headers: a From display name, a list's or a campaign's name, a
+ * subscriber's name. A control character (C0 or DEL) is refused, except that
+ * with BREAKS a CR, LF or TAB is allowed (a subscriber's name from a messy CSV
+ * file; it is written as one space). Returns 0, or MIME_NAME_BREAK,
+ * MIME_NAME_TAB or MIME_NAME_CONTROL with *WHY a static reason that follows
+ * the field's name: "holds a line break", "holds a tab", "holds a control
+ * character".
+ */
+int mime_name_check(const char *s, bool breaks, const char **why);
 
 /* mime_header_fold - append "NAME: VALUE" CRLF, folded before whitespace to 78 columns. */
 void mime_header_fold(struct buf *out, const char *name, const char *value);

@@ -138,7 +138,8 @@ static void do_claim(struct backend_ram *r, struct task *t)
                 d->lease_until = now + t->lease_s * 1000ull;
                 rows[n++] = (struct ledger_row){ .id = d->id, .campaign_id = d->campaign_id, .subscriber_id = d->id,
                                                  .list_id = 1, .attempts = d->attempts, .email = d->email,
-                                                 .name = "", .attribs = "{}", .list_name = "list" };
+                                                 .name = d->name ? d->name : "", .attribs = "{}",
+                                                 .list_name = "list" };
             }
         }
     r->stats.claimed += (unsigned)n;
@@ -174,6 +175,7 @@ static void do_record(struct backend_ram *r, struct task *t)
         d->code = res.code;
         snprintf(d->reply, sizeof(d->reply), "%s", res.reply);
         snprintf(d->relay, sizeof(d->relay), "%s", res.relay);
+        snprintf(d->cls, sizeof(d->cls), "%s", res.cls);
         if (strcmp(d->state, "deferred") == 0)
             d->due = now + (uint64_t)res.delay_s * 1000;
         d->owner[0] = 0;
@@ -401,8 +403,10 @@ static void ram_free(struct send_backend *b)
     struct backend_ram *r = (struct backend_ram *)b;
     for (size_t i = 0; i < r->ncamps; i++)
         json_decref(r->camps[i].row);
-    for (size_t i = 0; i < r->ndels; i++)
+    for (size_t i = 0; i < r->ndels; i++) {
         xfree(r->dels[i].email);
+        xfree(r->dels[i].name);
+    }
     xfree(r->camps);
     xfree(r->dels);
     relay_defs_free(r->relays, r->nrelays);
@@ -467,6 +471,15 @@ uint64_t backend_ram_delivery(struct send_backend *b, uint64_t campaign_id, cons
     if (campaign(r, campaign_id))
         campaign(r, campaign_id)->finished = false;
     return d->id;
+}
+
+/* backend_ram_name - see backend_ram.h. */
+void backend_ram_name(struct send_backend *b, uint64_t id, const char *name)
+{
+    struct backend_ram *r = (struct backend_ram *)b;
+    struct ram_delivery *d = &r->dels[id - 1];
+    xfree(d->name);
+    d->name = xstrdup(name);
 }
 
 /* backend_ram_relays - see backend_ram.h. */

@@ -7,6 +7,7 @@
  * backend_ram_campaign  add a running campaign from its row (as store_campaign_get gives it:
  *                       id, kind, subject, html, text, from_addr, relay...); the row is kept
  * backend_ram_delivery  queue a delivery of campaign CAMPAIGN to EMAIL; its id
+ * backend_ram_name      give the recipient of delivery ID a name (claims say "" otherwise)
  * backend_ram_relays    the relays defined from now on (copied)
  * backend_ram_down      while DOWN, ready is false and nothing is answered (as a lost
  *                       connection: requests wait, and are answered once it is back)
@@ -36,7 +37,7 @@ struct relay_def;
 
 struct ram_delivery {
     uint64_t id, campaign_id;
-    char *email;
+    char *email, *name;        /* name: NULL for none */
     char state[16];            /* queued, deferred, sent, failed */
     char owner[160];           /* the sender leasing it, or "" */
     uint64_t lease_until;      /* ms, loop time */
@@ -45,7 +46,7 @@ struct ram_delivery {
     int attempts;
     unsigned records;          /* outcomes recorded for it */
     int code;
-    char reply[256], relay[64];
+    char reply[256], relay[64], cls[16];
 };
 
 struct ram_stats {
@@ -58,6 +59,7 @@ struct ram_stats {
 struct send_backend *backend_ram_new(uv_loop_t *loop);
 void backend_ram_campaign(struct send_backend *b, json_t *row);
 uint64_t backend_ram_delivery(struct send_backend *b, uint64_t campaign, const char *email);
+void backend_ram_name(struct send_backend *b, uint64_t id, const char *name);
 void backend_ram_relays(struct send_backend *b, const struct relay_def *defs, size_t n);
 void backend_ram_down(struct send_backend *b, bool down);
 void backend_ram_latency(struct send_backend *b, unsigned ms);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/mail/mime.h"
 #include "engine/send/campaign_ops.h"
 #include "engine/send/prepare.h"
 #include "engine/store/campaigns.h"
@@ -33,13 +34,14 @@ refuse(struct campaign_refusal *why, const char *field, const char *kind, const 
     return STORE_ERR_INVALID;
 }
 
-/* how many bytes of S a refusal quotes: at most QUOTE_MAX, never half a character */
+/* how many bytes of S a refusal quotes: at most QUOTE_MAX, never half a character, none from a control character on */
 static int quoted(const char *s)
 {
-    size_t n = strlen(s);
-    if (n <= QUOTE_MAX)
+    size_t n = 0;
+    while (s[n] && n < QUOTE_MAX && (unsigned char)s[n] >= 0x20 && s[n] != 0x7F)
+        n++;
+    if (!s[n] || n < QUOTE_MAX)
         return (int)n;
-    n = QUOTE_MAX;
     while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
         n--;
     return (int)n;
@@ -60,12 +62,16 @@ int campaign_check(const struct campaign_input *in, struct campaign_checked *out
         return refuse(why, "name", "invalid_field", "the campaign name must not be empty");
     if (!utf8(in->name))
         return refuse(why, "name", "invalid_field", "the campaign name must be valid UTF-8");
+    if (mime_name_check(in->name, false, &err) < 0)
+        return refuse(why, "name", "invalid_field", "the campaign name %s", err);
     if (in->subject && !utf8(in->subject))
         return refuse(why, "subject", "invalid_field", "the subject must be valid UTF-8");
     if (in->subject && !*in->subject)
         return refuse(why, "subject", "invalid_field", "the subject must not be empty");
     if (in->subject && strpbrk(in->subject, "\r\n"))
         return refuse(why, "subject", "invalid_field", "the subject must be one line");
+    if (in->subject && mime_name_check(in->subject, true, &err) < 0)
+        return refuse(why, "subject", "invalid_field", "the subject %s", err);
     if (address_mailbox_parse(from, out->from_name, sizeof(out->from_name), out->from_addr, &err) < 0)
         return refuse(why, "from", "invalid_field", "invalid From \"%.*s\": %s", quoted(from), from, err);
     if (!utf8(out->from_name))

@@ -65,7 +65,10 @@ struct campaign_refusal {
 /*
  * campaign_check - check what of IN needs no database (the name, the subject
  * when given, the From, the Reply-To, at least one list) and fill OUT for
- * campaign_create. Returns 0, or STORE_ERR_INVALID with WHY naming the field.
+ * campaign_create. The name and the From's name hold no control character,
+ * the subject none but a tab (mime_name_check). Returns 0, or
+ * STORE_ERR_INVALID with WHY naming the field; a refusal quotes the input up
+ * to its first control character, so it stays one line.
  */
 int campaign_check(const struct campaign_input *in, struct campaign_checked *out, struct campaign_refusal *why);
 

@@ -4,8 +4,10 @@
  * render_job  set J's envelope sender, then compose it on a worker thread
  *
  * Each worker thread keeps its own compose scratch. A message that cannot
- * be composed is logged and deferred; a rendered one goes to submission
- * (job_ready); while stopping it is dropped.
+ * be made of its values (COMPOSE_EVALUES) fails for good with the reason
+ * (job_unsendable): it would fail the same way at every retry. One that
+ * could not be signed, or whose work was cancelled, is logged and deferred;
+ * a rendered one goes to submission (job_ready); while stopping it is dropped.
  */
 #include <stdio.h>
 #include <time.h>
@@ -51,10 +53,12 @@ static void render_done(uv_work_t *w, int status)
     s->rendering--;
     if (s->stop_begun) {
         job_drop(s, j);
+    } else if (status == 0 && j->rc == COMPOSE_EVALUES) {
+        job_unsendable(s, j, j->why);
     } else if (status < 0 || j->rc < 0) {
         log_error("sender: cannot compose delivery %llu: %s", (unsigned long long)j->id,
                   status < 0 ? "cancelled" : j->why);
-        job_defer(s, j, j->why ? j->why : "compose failed");
+        job_defer(s, j, status == 0 && j->why ? j->why : "compose failed");
     } else {
         job_ready(s, j);
     }

@@ -88,6 +88,22 @@ void job_defer(struct sender *s, struct job *j, const char *why)
     job_free(j);
 }
 
+/*
+ * job_unsendable - fail J for good without sending it: its message cannot be
+ * made of its values (WHY), and trying again would only make the same
+ * mistake until the maximum age. The reason is the delivery's reply; no
+ * bounce is recorded (LEDGER_CLASS_LOCAL).
+ */
+void job_unsendable(struct sender *s, struct job *j, const char *why)
+{
+    char reply[256];
+    snprintf(reply, sizeof(reply), "cannot compose: %s", why);
+    log_error("sender: delivery %llu failed: %s", (unsigned long long)j->id, reply);
+    add_result(s, j, "failed", 0, "", reply, "", 0, LEDGER_CLASS_LOCAL, "");
+    s->failed++;
+    job_free(j);
+}
+
 /* ---- claiming ---- */
 
 static void on_claimed(void *owner, const struct ledger_row *rows, size_t n, const char *err)

@@ -128,6 +128,8 @@ void job_free(struct job *j);
 void job_drop(struct sender *s, struct job *j);
 /* job_defer - record J deferred, unsent, for WHY; then free it */
 void job_defer(struct sender *s, struct job *j, const char *why);
+/* job_unsendable - record J failed for good, unsent, because its message cannot be composed (WHY); then free it */
+void job_unsendable(struct sender *s, struct job *j, const char *why);
 /* sender_pump - submit what is rendered, claim more when there is room, stop when asked */
 void sender_pump(struct sender *s);
 /* sender_maybe_stop - begin stopping; once nothing is left in flight, release the leases and close */

@@ -61,8 +61,9 @@ const char ledger_claim_sql[] =
 
 /*
  * Record: results by primary key from arrays. A deferral older than the
- * maximum age ($12 seconds since the delivery was queued) fails instead. A
- * failure adds a bounce row. Only rows this sender ($1) still leases move.
+ * maximum age ($11 seconds since the delivery was queued) fails instead. A
+ * failure adds a bounce row, but for one of class LEDGER_CLASS_LOCAL (the
+ * message could not be made; no relay saw it). Only rows this sender ($1) still leases move.
  * $2..$10 are the batch's arrays (see ledger_batch_params).
  */
 const char ledger_record_sql[] =
@@ -98,7 +99,8 @@ const char ledger_record_sql[] =
     "  SELECT upd.subscriber_id, upd.campaign_id, upd.id, s.email,"
     "    CASE WHEN upd.class IN ('hard', 'soft', 'policy') THEN upd.class ELSE 'soft' END, 'smtp',"
     "    nullif(upd.enhanced, ''), CASE WHEN upd.code > 0 THEN upd.code || ' ' ELSE '' END || upd.reply, upd.relay"
-    "  FROM upd JOIN subscribers s ON s.id = upd.subscriber_id WHERE upd.new_state = 'failed')"
+    "  FROM upd JOIN subscribers s ON s.id = upd.subscriber_id"
+    "  WHERE upd.new_state = 'failed' AND upd.class <> '" LEDGER_CLASS_LOCAL "')"
     " SELECT count(*) FROM upd";
 
 const char ledger_schedule_sql[] =

@@ -55,8 +55,16 @@ struct ledger_result {
     int code;                  /* the SMTP reply code; 0 when none came */
     const char *enhanced, *reply, *queue_id;
     long delay_s;              /* a deferral waits this long */
-    const char *cls, *relay;   /* the bounce class of a failure, or ""; the relay, or "" */
+    const char *cls, *relay;   /* the bounce class of a failure, LEDGER_CLASS_LOCAL, or ""; the relay, or "" */
 };
+
+/*
+ * The class of a failure that happened here, before any relay saw the
+ * message (it cannot be composed): the delivery fails for good with the
+ * reason as its reply, and no bounce is recorded, for it says nothing of the
+ * recipient's address.
+ */
+#define LEDGER_CLASS_LOCAL "local"
 
 struct ledger_slot;
 

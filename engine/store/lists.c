@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "engine/mail/mime.h"
 #include "engine/store/lists.h"
 #include "engine/store/pg.h"
 
@@ -21,9 +22,11 @@
 int store_list_create(PGconn *conn, const char *name, const char *optin, const char *description,
                       json_t **out, struct store_err *e)
 {
-    const char *params[] = { name, optin, description ? description : "" };
+    const char *params[] = { name, optin, description ? description : "" }, *why;
     if (!*name || strlen(name) > 200)
         return store_fail(e, STORE_ERR_INVALID, "list name must be 1 to 200 characters");
+    if (mime_name_check(name, false, &why) < 0)
+        return store_fail(e, STORE_ERR_INVALID, "the list name %s", why);
     if (strcmp(optin, "single") != 0 && strcmp(optin, "double") != 0)
         return store_fail(e, STORE_ERR_INVALID, "opt-in must be single or double, not \"%s\"", optin);
     PGresult *res = pg_exec(conn,

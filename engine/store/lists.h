@@ -1,7 +1,9 @@
 /*
  * lists - mailing lists in the store.
  *
- * store_list_create  add a list; STORE_ERR_EXISTS when the name is taken
+ * store_list_create  add a list; STORE_ERR_INVALID when the name is empty, longer than 200
+ *                    bytes or holds a control character (mime_name_check: it goes into
+ *                    List-Id and subjects), STORE_ERR_EXISTS when it is taken
  * store_list_ls      all lists with subscription counts, as a JSON array
  * store_list_get     one list (by name, or by id when the text is a number)
  * store_list_rm      delete a list and its subscriptions

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/mail/mime.h"
 #include "engine/store/lists.h"
 #include "engine/store/pg.h"
 #include "engine/store/subscribers.h"
@@ -25,7 +26,8 @@
 
 /*
  * store_subscriber_add - add S; STORE_ERR_EXISTS when the email is taken in
- * any case. Each unconfirmed subscription to a double opt-in list gets its
+ * any case, STORE_ERR_INVALID when the name holds a control character other
+ * than a line break or tab (mime_name_check, the importer's rule too). Each unconfirmed subscription to a double opt-in list gets its
  * confirmation message queued in the same transaction (store_tx_confirm).
  */
 int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **out, struct store_err *e)
@@ -40,10 +42,16 @@ int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **
     char sub_id[32];
     int rc = STORE_OK;
 
+    const char *why;
     if (s->sub_status && strcmp(s->sub_status, "confirmed") != 0 && strcmp(s->sub_status, "unconfirmed") != 0) {
         free(attribs);
         free(lists);
         return store_fail(e, STORE_ERR_INVALID, "subscription status must be confirmed or unconfirmed");
+    }
+    if (s->name && mime_name_check(s->name, true, &why) < 0) {
+        free(attribs);
+        free(lists);
+        return store_fail(e, STORE_ERR_INVALID, "the subscriber name %s", why);
     }
     if (pg_begin(conn) < 0) {
         free(attribs);

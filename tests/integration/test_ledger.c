@@ -1,7 +1,8 @@
 /*
  * test_ledger - the sender's claim statement against a real server
  * (POSTINO_TEST_DB): which rows it takes, in which order, what it skips, and
- * that it reads only the rows it claims. Each case runs in a transaction that
+ * that it reads only the rows it claims; its record statement: a failure of
+ * the message itself (LEDGER_CLASS_LOCAL) records no bounce. Each case runs in a transaction that
  * is rolled back, so the shared database is left as it was.
  */
 #include <setjmp.h>
@@ -157,6 +158,58 @@ static void test_claim_skips_who_no_longer_counts_and_moves_the_counters(void **
                             " WHERE c.name LIKE 'ledger-%' AND d.state = 'skipped' AND d.lease_owner IS NULL"), 3);
 }
 
+/* the id of the delivery to EMAIL among the claim's rows R */
+static const char *claimed_id(PGresult *r, const char *email)
+{
+    for (int i = 0; i < PQntuples(r); i++)
+        if (strcmp(PQgetvalue(r, i, CLAIM_EMAIL), email) == 0)
+            return PQgetvalue(r, i, CLAIM_ID);
+    fail_msg("%s was not claimed", email);
+    return NULL;
+}
+
+/*
+ * A failure of class LEDGER_CLASS_LOCAL (the message could not be composed)
+ * fails the delivery with its reason and adds no bounce; a relay's 5xx adds
+ * one.
+ */
+static void test_record_local_failure_adds_no_bounce(void **state)
+{
+    (void)state;
+    PGresult *r = claim("t1", "10");
+    struct ledger_batch b;
+    const char *params[LEDGER_RECORD_NPARAMS];
+    ledger_batch_init(&b);
+    ledger_batch_add(&b, &(struct ledger_result){ .id = strtoull(claimed_id(r, "s1@ledger.example"), NULL, 10),
+                                                  .state = "failed", .code = 0, .enhanced = "",
+                                                  .reply = "cannot compose: the recipient's name holds a control character",
+                                                  .queue_id = "", .cls = LEDGER_CLASS_LOCAL, .relay = "" });
+    ledger_batch_add(&b, &(struct ledger_result){ .id = strtoull(claimed_id(r, "s2@ledger.example"), NULL, 10),
+                                                  .state = "failed", .code = 550, .enhanced = "5.1.1",
+                                                  .reply = "no such user", .queue_id = "", .cls = "hard",
+                                                  .relay = "local" });
+    PQclear(r);
+    ledger_batch_params(&b, "t1", "259200", params);
+    r = PQexecParams(conn, ledger_record_sql, LEDGER_RECORD_NPARAMS, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("record: %s", PQresultErrorMessage(r));
+    assert_string_equal(PQgetvalue(r, 0, 0), "2");
+    PQclear(r);
+    ledger_batch_free(&b);
+    r = PQexec(conn, "SELECT d.state || '|' || d.smtp_code || '|' || d.smtp_reply || '|' || d.attempts"
+                     " || '|' || (SELECT count(*) FROM bounces b WHERE b.delivery_id = d.id)"
+                     " FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+                     " JOIN campaigns c ON c.id = d.campaign_id"
+                     " WHERE c.name = 'ledger-A' AND s.email IN ('s1@ledger.example', 's2@ledger.example')"
+                     " ORDER BY s.email");
+    assert_int_equal(PQntuples(r), 2);
+    assert_string_equal(PQgetvalue(r, 0, 0), "failed|0|cannot compose: the recipient's name holds a control character|1|0");
+    assert_string_equal(PQgetvalue(r, 1, 0), "failed|550|no such user|1|1");
+    PQclear(r);
+    assert_int_equal(scalar("SELECT n_failed * 100 + n_queued FROM campaigns WHERE name = 'ledger-A'"), 202);
+    assert_int_equal(scalar("SELECT count(*) FROM subscribers WHERE email = 's1@ledger.example' AND status = 'enabled'"), 1);
+}
+
 static void check_claim_plan(const char *what, int leased);
 
 /*
@@ -221,6 +274,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_leaves_rows_not_due_and_leased_and_takes_expired_leases, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_claim_skips_who_no_longer_counts_and_moves_the_counters, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_claim_reads_only_what_it_claims, fixture, rollback),
+        cmocka_unit_test_setup_teardown(test_record_local_failure_adds_no_bounce, fixture, rollback),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     PQfinish(conn);

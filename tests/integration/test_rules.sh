@@ -2,7 +2,8 @@
 # test_rules - each rule lives in one engine function: the command line and
 # the REST API refuse the same bad input, naming the same reason in the same
 # words (relays: relay_input_check; campaigns: campaign_check and
-# campaign_create, a From through address_mailbox_parse; imports: import_option),
+# campaign_create, a From through address_mailbox_parse; imports: import_option;
+# names that go into headers: mime_name_check),
 # and accept the same good input with the same result and the same warnings.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/integration/api_lib.sh"
@@ -161,5 +162,28 @@ expect_rc 0
 imp_q=$(/usr/bin/python3 -c 'import urllib.parse; print(urllib.parse.urlencode({"list": "news", "delimiter": "tab", "dry_run": "true"}))')
 req POST "/api/v1/imports?$imp_q" "@people.csv" "$ADMIN" text/csv
 [ "$code" = 200 ] || [ "$code" = 202 ] || fail "--delimiter tab over the API: HTTP $code $body"
+
+check "names: the CLI and the API refuse the same control characters with the same words (mime_name_check)"
+refused_alike 1 /api/v1/subscribers 400 invalid - subscriber add bel@example.com --name $'Bel\x07l' -- \
+    "{'email': 'bel@example.com', 'name': 'Bel\\x07l'}"
+[ "$why" = "the subscriber name holds a control character" ] || fail "a bell in a subscriber name: '$why'"
+refused_alike 1 /api/v1/lists 400 invalid - list create $'news\nletter' -- "{'name': 'news\\nletter'}"
+[ "$why" = "the list name holds a line break" ] || fail "a line break in a list name: '$why'"
+same_campaign_refusal 400 invalid_field name --name $'C\x01' --subject S --from news@example.com --list news \
+    --html body.html -- "{'name': 'C\\x01', 'subject': 'S', 'from': 'news@example.com', 'lists': ['news'], 'html': 'x'}"
+[ "$why" = "the campaign name holds a control character" ] || fail "a control character in a campaign name: '$why'"
+same_campaign_refusal 400 invalid_field from --name C --subject S --from $'News\tDesk <news@example.com>' \
+    --list news --html body.html -- \
+    "{'name': 'C', 'subject': 'S', 'from': 'News\\tDesk <news@example.com>', 'lists': ['news'], 'html': 'x'}"
+[ "$why" = 'invalid From "News": the name holds a tab' ] || fail "a tab in a From name: '$why'"
+[ "$(psql_q "SELECT count(*) FROM subscribers WHERE email = 'bel@example.com'") $(psql_q "SELECT count(*) FROM lists WHERE name LIKE 'news_letter'")" = "0 0" ] ||
+    fail "a refused subscriber or list was stored"
+# a subscriber's name may hold a line break (a multi-line name from a CSV file): kept alike
+postino subscriber add bo@example.com --name $'Bo\r\nBo'
+expect_rc 0
+req POST /api/v1/subscribers "$(js "{'email': 'cy@example.com', 'name': 'Cy\\r\\nCy'}")"
+expect_code 201
+[ "$(psql_q "SELECT string_agg(replace(name, E'\\r\\n', '|'), ',' ORDER BY email) FROM subscribers WHERE email IN ('bo@example.com', 'cy@example.com')")" = "Bo|Bo,Cy|Cy" ] ||
+    fail "the names: $(psql_q "SELECT email, name FROM subscribers")"
 
 finish

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_send - campaigns through a real Postfix submission server (STARTTLS,
 # SASL) to smtp-sink: exactly once, signed, paced, surviving relay outages,
-# 4xx/5xx answers, rate limits and kill -9 of the sender.
+# 4xx/5xx answers, rate limits and kill -9 of the sender; a message that
+# cannot be composed fails at once instead of holding the campaign open.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/integration/send_lib.sh"
 trap 'mta_stop; cleanup' EXIT
@@ -276,5 +277,42 @@ expect_rc 0
 expect_out "test message sent to someone@example.net through local: 250"
 wait_for "the test message" 20 bash -c "[ \"\$(cat $MTA/sink/* 2>/dev/null | grep -c '^X-Rcpt-Args: <someone@example.net>')\" = 1 ]"
 [ "$(psql_q "SELECT count(*) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = 'someone@example.net'")" = 0 ] || fail "test send in the ledger"
+
+check "a recipient whose message cannot be composed fails at once with the reason and send --until-done ends; a two-line name is one line in To and Subject"
+sink_clear
+postino list create odd
+printf 'email,name\nann@example.org,"Ann\r\nLee"\nbad@example.org,Bad\n' > odd.csv
+postino import odd.csv --list odd
+expect_rc 0
+# a name stored before names were checked where they come in
+psql_q "UPDATE subscribers SET name = E'Bad\\001Name' WHERE email = 'bad@example.org'" >/dev/null
+postino campaign create --name Odd --subject 'Hello {{ name }}' --from 'News <news@example.com>' --list odd \
+    --html body.html --json
+C11=$(jq_get "$out" "j['id']")
+postino campaign send "$C11"
+timeout $((40 * ${POSTINO_TEST_PATIENCE:-3})) "$BIN" send --until-done > odd.out 2>&1
+rc=$?
+[ "$rc" = 0 ] || fail "send --until-done did not end (exit $rc): $(tail -3 odd.out)"
+[ "$(campaign_status "$C11")" = finished ] || fail "campaign not finished: $(campaign_status "$C11")"
+[ "$(psql_q "SELECT d.state || '|' || d.attempts || '|' || d.smtp_code || '|' || d.smtp_reply FROM deliveries d
+             JOIN subscribers s ON s.id = d.subscriber_id WHERE d.campaign_id = $C11 AND s.email = 'bad@example.org'")" = \
+  "failed|1|0|cannot compose: the recipient's name holds a control character" ] ||
+    fail "the delivery that cannot be composed: $(psql_q "SELECT state, attempts, smtp_code, smtp_reply FROM deliveries WHERE campaign_id = $C11")"
+[ "$(psql_q "SELECT count(*) FROM bounces WHERE campaign_id = $C11") $(psql_q "SELECT status FROM subscribers WHERE email = 'bad@example.org'")" = "0 enabled" ] ||
+    fail "a message that could not be composed counted as a bounce"
+[ "$(psql_q "SELECT n_sent, n_failed FROM campaigns WHERE id = $C11")" = "1|1" ] || fail "counters"
+counters_match_ledger "$C11"
+mta_drain
+$PY - "$MTA/sink" <<'PYEOF' || fail "the two-line name in To and Subject"
+import email, email.policy, os, sys
+d = sys.argv[1]
+msgs = [open(os.path.join(d, f), 'rb').read() for f in os.listdir(d)]
+assert len(msgs) == 1, len(msgs)
+raw = msgs[0].replace(b'\r\n', b'\n').split(b'\n\n', 1)[0]  # the sink writes LF line ends
+assert b'\nTo: Ann Lee <ann@example.org>\n' in raw, raw
+assert b'\nSubject: Hello Ann Lee\n' in raw, raw
+m = email.message_from_bytes(msgs[0], policy=email.policy.default)
+assert str(m['Subject']) == 'Hello Ann Lee' and m['To'].addresses[0].display_name == 'Ann Lee', (m['Subject'], m['To'])
+PYEOF
 
 finish

@@ -128,6 +128,33 @@ static void test_import_rejects_file_defuses_spreadsheet_formulas(void **state)
     run_free(&r);
 }
 
+/* a multi-line name in quotes is kept; a name with another control character is a reject with its line */
+static void test_import_name_control_characters_rejected_line_breaks_kept(void **state)
+{
+    (void)state;
+    static const char csv[] = "email,name\r\n"
+                              "ann@example.com,\"Ann\r\nLee\"\r\n"
+                              "bel@example.com,Bel\x07l\r\n"
+                              "cy@example.com,\"Cy\tRus\"\r\n"
+                              "dee@example.com,\"Dee\r\n\x1b[2J\"\r\n"
+                              "eve@example.com,Eve\r\n";
+    char *path = write_temp(csv, sizeof(csv) - 1);
+    struct run r;
+    run_file(path, NULL, &r);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.c.read, 5);
+    assert_int_equal(r.c.rejected, 2);
+    assert_string_equal(r.seen.rows.data, "2 ann@example.com Ann\r\nLee {}\n"
+                                          "5 cy@example.com Cy\tRus {}\n"
+                                          "8 eve@example.com Eve {}\n");
+    assert_string_equal(r.rejects, "line,reason,row\n"
+                                   "4,the subscriber name holds a control character,\"bel@example.com,Bel\x07l\"\n"
+                                   "6,the subscriber name holds a control character,\"dee@example.com,\"\"Dee\r\n\x1b[2J\"\"\"\n");
+    unlink(path);
+    xfree(path);
+    run_free(&r);
+}
+
 static void test_import_latin1_converted_or_rejected_naming_the_column(void **state)
 {
     (void)state;
@@ -303,6 +330,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_import_csv_quirks_file_exact_counts),
         cmocka_unit_test(test_import_rejects_file_defuses_spreadsheet_formulas),
+        cmocka_unit_test(test_import_name_control_characters_rejected_line_breaks_kept),
         cmocka_unit_test(test_import_latin1_converted_or_rejected_naming_the_column),
         cmocka_unit_test(test_import_delimiter_detected_or_given),
         cmocka_unit_test(test_import_xml_file_exact_counts),

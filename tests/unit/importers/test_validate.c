@@ -140,6 +140,11 @@ static void test_validate_csv_rows_are_normalised(void **state)
     assert_string_equal(row.attribs.data, "{}");
     assert_int_equal(import_row_from_csv(&row, &c, mkrec(&x, 11, FIELDS("\"Yves Z\" <Yves@Example.com>")), err, sizeof(err)), 0);
     assert_string_equal(row.email, "Yves@example.com");
+    /* a name on two lines, as messy exports have it: kept (headers write the break as a space) */
+    assert_int_equal(import_row_from_csv(&row, &c, mkrec(&x, 12, FIELDS("m@example.com", " Marie\r\n\tCurie\n")),
+                                         err, sizeof(err)),
+                     0);
+    assert_string_equal(row.name.data, "Marie\r\n\tCurie");
     import_row_free(&row);
     import_columns_free(&c);
 }
@@ -156,6 +161,9 @@ static void test_validate_csv_rejects_with_a_reason(void **state)
         { FIELDS("a@localhost", "A", "x"), "invalid address \"a@localhost\": domain has no dot" },
         { FIELDS("a@example.com", "Ren\xe9", "x"), "invalid UTF-8 in column \"name\" at byte 4" },
         { FIELDS("a@example.com", "A", "x", "extra"), "4 fields, the header has 3" },
+        { FIELDS("a@example.com", "Ann\x07Lee", "x"), "the subscriber name holds a control character" },
+        { FIELDS("a@example.com", "Ann\x1b[2J", "x"), "the subscriber name holds a control character" },
+        { FIELDS("a@example.com", "Ann\x7f", "x"), "the subscriber name holds a control character" },
     };
     struct rec h, x;
     struct import_columns c;
@@ -211,6 +219,13 @@ static void test_validate_xml_rows_and_their_lists(void **state)
     rec.email = NULL;
     assert_int_equal(import_row_from_xml(&row, &rec, &m, &lists, err, sizeof(err)), -1);
     assert_string_equal(err, "no email address");
+    rec.email = "bob@example.com";
+    rec.name = "Bob\x01";
+    assert_int_equal(import_row_from_xml(&row, &rec, &m, &lists, err, sizeof(err)), -1);
+    assert_string_equal(err, "the subscriber name holds a control character");
+    rec.name = "Bob\nBuilder";
+    assert_int_equal(import_row_from_xml(&row, &rec, &m, &lists, err, sizeof(err)), 0);
+    assert_string_equal(row.name.data, "Bob\nBuilder");
     rec.problem = "two different email addresses";
     assert_int_equal(import_row_from_xml(&row, &rec, &m, &lists, err, sizeof(err)), -1);
     assert_string_equal(err, "two different email addresses");

@@ -134,6 +134,28 @@ static void test_address_mailbox_table(void **state)
     }
 }
 
+/* a From display name holds no control character, line breaks and tabs included, each named */
+static void test_address_mailbox_name_without_control_characters(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *why;
+    } cases[] = {
+        { "Sh\r\nBcc: x@example.com <shop@example.com>", "the name holds a line break" },
+        { "\"Shop\nNews\" <shop@example.com>", "the name holds a line break" },
+        { "Shop\tNews <shop@example.com>", "the name holds a tab" },
+        { "Shop\x07 <shop@example.com>", "the name holds a control character" },
+        { "\"Sh\x1b[1mop\" <shop@example.com>", "the name holds a control character" },
+        { "Shop\x7f <shop@example.com>", "the name holds a control character" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char name[256], addr[ADDRESS_MAX + 1];
+        const char *why = NULL;
+        assert_int_equal(address_mailbox_parse(cases[i].in, name, sizeof(name), addr, &why), -1);
+        assert_string_equal(why, cases[i].why);
+    }
+}
+
 static void test_address_mailbox_name_too_long(void **state)
 {
     (void)state;
@@ -141,7 +163,7 @@ static void test_address_mailbox_name_too_long(void **state)
     const char *why = NULL;
     snprintf(in, sizeof(in), "%s <a@example.com>", "A very long display name indeed");
     assert_int_equal(address_mailbox_parse(in, name, sizeof(name), addr, &why), -1);
-    assert_non_null(why);
+    assert_string_equal(why, "the name is too long");
 }
 
 /* a From display name with a quote comes out escaped once, in a quoted string */
@@ -166,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_address_mailbox_splits_name_and_address),
         cmocka_unit_test(test_address_mailbox_table),
         cmocka_unit_test(test_address_mailbox_name_too_long),
+        cmocka_unit_test(test_address_mailbox_name_without_control_characters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,6 +91,83 @@ static void test_compose_message_is_signed_personal_and_unsubscribable(void **st
     dkim_thread_cleanup();
 }
 
+/* the header lines of message M (up to the blank line), unfolded: each header on one line, after a CRLF */
+static void unfolded_headers(const char *m, struct buf *out)
+{
+    const char *end = strstr(m, "\r\n\r\n");
+    assert_non_null(end);
+    buf_appends(out, "\r\n");
+    for (const char *p = m; p < end + 2; p++) {
+        if (p[0] == '\r' && p[1] == '\n' && (p[2] == ' ' || p[2] == '\t'))
+            p++; /* a fold: the CRLF goes, the whitespace stays */
+        else
+            buf_appendc(out, *p);
+    }
+}
+
+/*
+ * line breaks and tabs in every value that goes into a header (a multi-line
+ * name from a CSV file, an attribute in the subject, the list name, the From
+ * name) are single spaces: no header ends early, lines stay within 78
+ * columns; a control character that is no line break fails with a reason
+ */
+static void test_compose_line_breaks_in_header_values_become_one_space(void **state)
+{
+    (void)state;
+    char err[TMPL_ERR_MAX];
+    const char *why = NULL;
+    const char html_src[] = "<p>Hi</p>";
+    const char subject_src[] = "Hello {{ name }}: {{ attribs.note }}";
+    struct tmpl *html = tmpl_compile(html_src, strlen(html_src), err, sizeof(err));
+    struct tmpl *subject = tmpl_compile(subject_src, strlen(subject_src), err, sizeof(err));
+    assert_non_null(html);
+    assert_non_null(subject);
+    unsigned char key[TOKEN_KEY_LEN] = "0123456789abcdef0123456789abcdef";
+    struct compose_campaign c = {
+        .id = 42, .name = "Nov", .subject = subject, .html = html, .from_name = "The\tNews\r\nDesk",
+        .from_addr = "news@example.com", .public_url = "https://news.example.com", .token_key = key,
+    };
+    json_t *attribs = json_pack("{s:s}", "note", "first line\r\nBcc: victim@example.org\n\n"
+                                                 "and a long third line that goes on and on past the fold");
+    struct compose_recipient r = { .subscriber_id = 7, .email = "ann@example.org", .name = "Ann\r\n  Lee",
+                                   .attribs = attribs, .list_id = 3, .list_name = "\nWeekly\nNews\n",
+                                   .delivery_id = "99" };
+    struct compose_scratch s = COMPOSE_SCRATCH_INIT;
+    struct buf out = BUF_INIT, h = BUF_INIT;
+    assert_int_equal(compose_message(&c, &r, 1795852800, &s, &out, &why), 0);
+    unfolded_headers(out.data, &h);
+    assert_non_null(strstr(h.data, "\r\nFrom: The News Desk <news@example.com>\r\n"));
+    assert_non_null(strstr(h.data, "\r\nTo: Ann Lee <ann@example.org>\r\n"));
+    assert_non_null(strstr(h.data, "\r\nSubject: Hello Ann Lee: first line Bcc: victim@example.org and a long third"
+                                   " line that goes on and on past the fold\r\n"));
+    assert_non_null(strstr(h.data, "\r\nList-Id: Weekly News <list-3.example.com>\r\n"));
+    assert_null(strstr(h.data, "\r\nBcc:"));
+    /* folded where it is long, each line within 78 columns, no bare CR or LF */
+    const char *end = strstr(out.data, "\r\n\r\n");
+    size_t col = 0;
+    for (const char *p = out.data; p < end; p++) {
+        if (p[0] == '\r' && p[1] == '\n') {
+            p++;
+            col = 0;
+            continue;
+        }
+        assert_true(*p != '\r' && *p != '\n' && *p != '\t');
+        assert_true(++col <= 78);
+    }
+    /* a control character that is not a line break cannot go in a header: the message is not made */
+    r.name = "Bad\x01Name";
+    buf_reset(&out);
+    assert_int_equal(compose_message(&c, &r, 1795852800, &s, &out, &why), COMPOSE_EVALUES);
+    assert_string_equal(why, "the recipient's name holds a control character");
+    assert_int_equal(out.len, 0);
+    json_decref(attribs);
+    buf_free(&out);
+    buf_free(&h);
+    compose_scratch_free(&s);
+    tmpl_free(html);
+    tmpl_free(subject);
+}
+
 static void test_compose_choose_encodings_per_campaign(void **state)
 {
     (void)state;
@@ -117,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_compose_text_source_keeps_tags_whole),
         cmocka_unit_test(test_compose_message_is_signed_personal_and_unsubscribable),
         cmocka_unit_test(test_compose_choose_encodings_per_campaign),
+        cmocka_unit_test(test_compose_line_breaks_in_header_values_become_one_space),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

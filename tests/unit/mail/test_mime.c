@@ -220,6 +220,101 @@ static void test_mime_header_address_folds_before_address(void **state)
     buf_free(&b);
 }
 
+static void test_mime_header_clean_makes_line_breaks_and_tabs_one_space(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        { "Ann\r\nLee", "Ann Lee" },
+        { "Ann \r\n  Lee", "Ann Lee" },
+        { "Ann\n\n\nLee", "Ann Lee" },
+        { "a\t\tb", "a b" },
+        { "x\vy\fz", "x y z" },
+        { "\tAnn\r\n", "Ann" },
+        { " \nAnn", "Ann" },
+        { "\r\n", "" },
+        { "bell\x07\nring", "bell\x07 ring" }, /* other controls are mime_build's to refuse */
+    };
+    struct buf tmp = BUF_INIT;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_string_equal(mime_header_clean(cases[i].in, &tmp), cases[i].want);
+    /* nothing to change: the value itself, no copy */
+    static const char *const same[] = { "Ann Lee", "a  b", " lead and trail ", "" };
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+        assert_ptr_equal(mime_header_clean(same[i], &tmp), same[i]);
+    assert_null(mime_header_clean(NULL, &tmp));
+    buf_free(&tmp);
+}
+
+/* every header writer: a line break in a value is a space, never a new header */
+static void test_mime_header_writers_never_break_a_line_for_a_value(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    mime_header_text(&b, "Subject", "Hi\r\nBcc: victim@example.com");
+    assert_string_equal(buf_cstr(&b), "Subject: Hi Bcc: victim@example.com\r\n");
+    buf_reset(&b);
+    mime_header_text(&b, "Subject", "Grüße\r\n\taus Köln");
+    assert_string_equal(buf_cstr(&b), "Subject: =?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=\r\n");
+    buf_reset(&b);
+    mime_header_fold(&b, "X-Note", "a\nb");
+    assert_string_equal(buf_cstr(&b), "X-Note: a b\r\n");
+    buf_reset(&b);
+    mime_header_address(&b, "To", "Lee,\r\nAnn", "ann@x.org");
+    assert_string_equal(buf_cstr(&b), "To: \"Lee, Ann\" <ann@x.org>\r\n");
+    buf_reset(&b);
+    mime_header_address(&b, "To", "\r\n", "ann@x.org");
+    assert_string_equal(buf_cstr(&b), "To: ann@x.org\r\n");
+    /* a long multi-line value folds at whitespace within 78 columns */
+    buf_reset(&b);
+    mime_header_text(&b, "Subject", "one two three four five six seven eight nine ten\r\n"
+                                    "eleven twelve thirteen fourteen fifteen sixteen seventeen");
+    assert_string_equal(buf_cstr(&b), "Subject: one two three four five six seven eight nine ten eleven twelve\r\n"
+                                      " thirteen fourteen fifteen sixteen seventeen\r\n");
+    /* and in a whole message */
+    struct mime_message m = sample();
+    m.subject = "Hi\r\nBcc: victim@example.com";
+    m.to_name = "Ann\nLee";
+    m.list_name = "Weekly\r\nNews";
+    buf_reset(&b);
+    assert_int_equal(mime_build(&m, &b), 0);
+    assert_non_null(strstr(b.data, "\r\nTo: Ann Lee <ann@example.org>\r\nSubject: Hi Bcc: victim@example.com\r\n"));
+    assert_non_null(strstr(b.data, "\r\nList-Id: Weekly News <weekly.example.com>\r\n"));
+    assert_null(strstr(b.data, "\r\nBcc:"));
+    buf_free(&b);
+}
+
+static void test_mime_name_check_refuses_control_characters(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        bool breaks;
+        int rc;
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        { "Ann Lee", false, 0, NULL },
+        { "Jürgen \"JJ\" Müller", false, 0, NULL },
+        { "Ann\nLee", false, MIME_NAME_BREAK, "holds a line break" },
+        { "Ann\rLee", false, MIME_NAME_BREAK, "holds a line break" },
+        { "Ann\tLee", false, MIME_NAME_TAB, "holds a tab" },
+        { "Ann\x01Lee", false, MIME_NAME_CONTROL, "holds a control character" },
+        { "Ann\r\nLee\t", true, 0, NULL },
+        { "Ann\x07", true, MIME_NAME_CONTROL, "holds a control character" },
+        { "Ann\x0bLee", true, MIME_NAME_CONTROL, "holds a control character" },
+        { "Ann\x0cLee", true, MIME_NAME_CONTROL, "holds a control character" },
+        { "Ann\x1f", true, MIME_NAME_CONTROL, "holds a control character" },
+        { "Ann\x7f", true, MIME_NAME_CONTROL, "holds a control character" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *why = NULL;
+        assert_int_equal(mime_name_check(cases[i].in, cases[i].breaks, &why), cases[i].rc);
+        if (cases[i].why)
+            assert_string_equal(why, cases[i].why);
+    }
+}
+
 static void test_mime_date_format(void **state)
 {
     (void)state;
@@ -487,11 +582,18 @@ static void test_mime_build_rejects_bad_input(void **state)
     struct buf b = BUF_INIT;
     buf_appends(&b, "prefix");
     struct mime_message m = sample();
-    m.subject = "Hi\r\nBcc: victim@example.com";
-    assert_int_equal(mime_build(&m, &b), MIME_EHEADER);
+    m.subject = "Hi\x01";
+    assert_int_equal(mime_build(&m, &b), MIME_ESUBJECT);
     m = sample();
-    m.to_name = "Ann\nLee";
-    assert_int_equal(mime_build(&m, &b), MIME_EHEADER);
+    m.to_name = "Ann\x1b[31mLee";
+    assert_int_equal(mime_build(&m, &b), MIME_ETONAME);
+    m = sample();
+    m.from_name = "News\x7f";
+    assert_int_equal(mime_build(&m, &b), MIME_EFROMNAME);
+    m = sample();
+    m.list_name = "Weekly\x08News";
+    assert_int_equal(mime_build(&m, &b), MIME_ELISTNAME);
+    assert_string_equal(mime_strerror(MIME_ETONAME), "the recipient's name holds a control character");
     m = sample();
     m.to_name = "Ann \xff";
     assert_int_equal(mime_build(&m, &b), MIME_EUTF8);
@@ -528,6 +630,9 @@ int main(void)
         cmocka_unit_test(test_mime_header_text_plain_or_encoded),
         cmocka_unit_test(test_mime_header_address_forms),
         cmocka_unit_test(test_mime_header_address_folds_before_address),
+        cmocka_unit_test(test_mime_header_clean_makes_line_breaks_and_tabs_one_space),
+        cmocka_unit_test(test_mime_header_writers_never_break_a_line_for_a_value),
+        cmocka_unit_test(test_mime_name_check_refuses_control_characters),
         cmocka_unit_test(test_mime_date_format),
         cmocka_unit_test(test_mime_body_choose),
         cmocka_unit_test(test_mime_body_write_encodings),

@@ -8,7 +8,8 @@
  * twice); a stop with messages on the wire (they finish and are recorded,
  * the rest released untouched); a relay removed while it holds messages
  * (they go through the relay that remains, once); a ledger that is away
- * for a while or fails a record.
+ * for a while or fails a record; a message that cannot be composed (failed
+ * at once, not deferred).
  *
  * Each test runs the loop until the sender has closed, with a deadline of
  * its own far beyond what the work needs; the checks are on states and
@@ -665,6 +666,43 @@ static void test_pump_ledger_away_and_failed_record_lose_nothing(void **state)
     run_free(&r);
 }
 
+/*
+ * a recipient whose message cannot be composed (a control character in the
+ * name, as stored before names were checked) fails at once with the reason,
+ * never deferred, and the sender that runs until done ends; a multi-line
+ * name (as the importer keeps it) is sent
+ */
+static void test_pump_compose_failure_fails_the_delivery_at_once(void **state)
+{
+    (void)state;
+    struct run r;
+    struct sender_config cfg = config(20, 40);
+    run_init(&r, false);
+    add_campaign(&r, 1, "campaign", NULL);
+    add_deliveries(&r, 1, 20);
+    backend_ram_name(r.be, 3, "Bad\x01Name");
+    backend_ram_name(r.be, 4, "Ann\r\n\tLee");
+    run(&r, &cfg, false);
+    assert_false(r.timed_out);
+    const struct ram_delivery *bad = backend_ram_get(r.be, 3);
+    assert_string_equal(bad->state, "failed");
+    assert_int_equal(bad->attempts, 1);
+    assert_int_equal(bad->code, 0);
+    assert_string_equal(bad->reply, "cannot compose: the recipient's name holds a control character");
+    assert_string_equal(bad->cls, "local");
+    assert_string_equal(bad->relay, "");
+    assert_int_equal(fake_got(&r.fa, bad->email), 0);
+    for (uint64_t id = 1; id <= 20; id++) {
+        const struct ram_delivery *d = backend_ram_get(r.be, id);
+        if (id != 3 && (strcmp(d->state, "sent") != 0 || fake_got(&r.fa, d->email) != 1))
+            fail_msg("delivery %llu: %s, received %u times", (unsigned long long)id, d->state, fake_got(&r.fa, d->email));
+    }
+    assert_int_equal(r.s->sent, 19);
+    assert_int_equal(r.s->failed, 1);
+    assert_int_equal(r.s->deferred, 0);
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -676,6 +714,7 @@ int main(void)
         cmocka_unit_test(test_pump_relay_removed_under_load_loses_nothing),
         cmocka_unit_test(test_pump_campaign_naming_a_removed_relay_defers),
         cmocka_unit_test(test_pump_ledger_away_and_failed_record_lose_nothing),
+        cmocka_unit_test(test_pump_compose_failure_fails_the_delivery_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
