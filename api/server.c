@@ -64,6 +64,7 @@ struct req_state {
     struct api_match match;    /* the route, matched once on arrival */
     int matched;               /* api_router_match's answer */
     struct user_auth user;     /* the login, checked when the headers arrived */
+    char session_hash[65];     /* and when it was the web admin's session cookie, its hash */
     bool answered;             /* answered when the headers arrived: what follows is dropped */
     struct buf body;
     bool too_large;
@@ -244,6 +245,7 @@ static void on_headers(struct api_req *r, struct req_state *st)
         if (authenticate(r) < 0)
             return;
         st->user = r->user;
+        memcpy(st->session_hash, r->session_hash, sizeof(st->session_hash));
     } else if (rt->link && api_link_token(r, &a, &b) < 0) {
         return;
     }
@@ -271,6 +273,7 @@ static void handle(struct api_req *r, struct req_state *st)
 {
     const struct api_route *rt = r->match.route;
     r->user = st->user;
+    memcpy(r->session_hash, st->session_hash, sizeof(r->session_hash));
     if (st->too_large) {
         api_reply_error(r, 413, "too_large", NULL, "the request body is larger than %zu bytes", st->limit);
         return;

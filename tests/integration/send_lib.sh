@@ -18,11 +18,12 @@ mta_start() {
 }
 mta_stop() { sh "$ROOT/scripts/postfix.sh" stop "$MTA" >/dev/null 2>&1 || true; }
 mta_reloads() { grep -c 'postfix/master.*: reload --' "$MTA/postfix.log" 2>/dev/null; }
+mta_reloaded_since() { [ "$(mta_reloads)" -gt "$1" ]; }   # counted anew at each poll
 mta_reload() {
     local n
     n=$(mta_reloads)
     postfix -c "$MTA" reload >/dev/null 2>&1
-    wait_for "Postfix to reload" 20 test "$(mta_reloads)" -gt "$n"
+    wait_for "Postfix to reload" 20 mta_reloaded_since "$n"
 }
 mta_conf() {
     postconf -c "$MTA" -e "$@" && mta_reload

@@ -82,7 +82,7 @@ hostile drip 40 2 127.0.0.2
 expect_json "j['other']" 200
 expect_json "sum(1 for t in j['closed_at'] if t is not None and t < 1.5)" 32
 expect_json "min(sorted(99 if t is None else t for t in j['closed_at'])[32:]) >= 2.5 and max(99 if t is None else t for t in j['closed_at']) < 12" True
-curl -s "$API/metrics" > metrics.txt
+curl -s -H "Authorization: Bearer $ADMIN" "$API/metrics" > metrics.txt
 grep -qxF 'postino_http_timeouts_total{phase="headers"} 8' metrics.txt || fail "metrics: $(grep timeouts metrics.txt)"
 req GET /healthz "" ""
 expect_code 200
@@ -93,7 +93,7 @@ expect_json "j['status']" None
 expect_json "2.5 <= j['closed_at'] < 12" True
 hostile slowbody "/u/$UTOK" 2000 150 0.5
 expect_json "(j['status'], j['sent'])" "(404, 2000)"
-curl -s "$API/metrics" > metrics.txt
+curl -s -H "Authorization: Bearer $ADMIN" "$API/metrics" > metrics.txt
 grep -qxF 'postino_http_timeouts_total{phase="body"} 1' metrics.txt || fail "metrics: $(grep timeouts metrics.txt)"
 
 check "a kept-alive connection may wait longer than header_timeout between requests"
