@@ -6,6 +6,8 @@
  */
 #include <string.h>
 
+#include <jansson.h>
+
 #include "engine/mail/subscriber_fields.h"
 #include "engine/util/str.h"
 

@@ -14,8 +14,9 @@
 #ifndef POSTINO_MAIL_SUBSCRIBER_FIELDS_H
 #define POSTINO_MAIL_SUBSCRIBER_FIELDS_H
 
-#include <jansson.h>
 #include <stdbool.h>
+
+struct json_t;   /* jansson's; this header does not bring jansson's names in (the importer has its own json_string) */
 
 #define SUBSCRIBER_NAME_MAX 1000      /* bytes */
 #define SUBSCRIBER_ATTR_KEY_MAX 200   /* bytes; the API's attr.KEY filter takes as much */
@@ -34,6 +35,6 @@ int subscriber_attr_key_check(const char *key, const char **why);
  * removing that key). On -1, *KEY is the key at fault (a pointer into
  * ATTRIBS) or NULL when the object as a whole is.
  */
-int subscriber_attribs_check(json_t *attribs, bool removals, const char **key, const char **why);
+int subscriber_attribs_check(struct json_t *attribs, bool removals, const char **key, const char **why);
 
 #endif
