@@ -8,8 +8,9 @@
 
 // each screen is a module exporting `screen`: { path, title, render(args) -> Node, adminOnly }
 import * as lists from "/admin/lists.js";
+import * as subscribers from "/admin/subscribers.js";
 
-const screens = [lists].map((m) => m.screen);
+const screens = [lists, subscribers].map((m) => m.screen);
 
 const state = { user: null, csrf: null };
 

@@ -2,12 +2,14 @@
  * h_subscribers - subscribers and their subscriptions (postino subscriber).
  *
  * api_subscribers_ls         GET /api/v1/subscribers: keyset pages, filtered by
- *                            email, list, status and attr.NAME=VALUE
+ *                            email, a search text q, list, status and attr.NAME=VALUE
  * api_subscribers_create     POST /api/v1/subscribers: one subscriber, on lists
  * api_subscribers_get        GET /api/v1/subscribers/{subscriber}
+ * api_subscribers_patch      PATCH /api/v1/subscribers/{subscriber}: name, attributes (merged)
  * api_subscribers_rm         DELETE /api/v1/subscribers/{subscriber}
  * api_subscribers_blocklist  POST /api/v1/subscribers/{subscriber}/blocklist
  * api_subscriptions_ls / _create / _rm   a subscriber's subscriptions
+ * api_subscriber_deliveries / _bounces / _events   its history, in keyset pages, newest first
  * api__subscriber_ref        the email a {subscriber} path segment names
  *
  * A subscriber is named by id or email, a list by id or name. Input is
@@ -23,6 +25,8 @@
 
 #include "api/handlers.h"
 #include "engine/mail/address.h"
+#include "engine/mail/subscriber_fields.h"
+#include "engine/store/history.h"
 #include "engine/store/lists.h"
 #include "engine/store/subscribers.h"
 #include "engine/util/str.h"
@@ -148,10 +152,10 @@ static bool subscriber_matches(json_t *s, const char *status, const char *list, 
  * in batches until the page is full, the table ends, or ATTR_SCAN_PAGES
  * batches were read. *NEXT is where the next page starts, or -1 at the end.
  */
-static int subscriber_page(PGconn *conn, const char *list, const char *status, struct page *p, long long *next,
-                           struct store_err *e)
+static int subscriber_page(PGconn *conn, const char *list, const char *status, const char *q, struct page *p,
+                           long long *next, struct store_err *e)
 {
-    struct subscriber_filter f = { .list = list, .status = status, .after = p->last };
+    struct subscriber_filter f = { .list = list, .status = status, .after = p->last, .q = q };
     f.limit = p->attrs->n ? ATTR_SCAN_PAGE : (long)p->limit;
     *next = -1;
     for (int batch = 0;; batch++) {
@@ -176,8 +180,9 @@ static int subscriber_page(PGconn *conn, const char *list, const char *status, s
 /* api_subscribers_ls - GET /api/v1/subscribers */
 void api_subscribers_ls(struct api_req *r)
 {
-    static const char *const allowed[] = { "email", "list", "status", "limit", "after", "attr.", NULL };
+    static const char *const allowed[] = { "email", "q", "list", "status", "limit", "after", "attr.", NULL };
     const char *email = api_query(r, "email"), *list = api_query(r, "list"), *status = api_query(r, "status");
+    const char *q = api_query(r, "q");
     const char *limit_s = api_query(r, "limit"), *after_s = api_query(r, "after"), *why;
     long limit = SUBSCRIBERS_LIMIT_DEFAULT, after = 0;
     char norm[ADDRESS_MAX + 1];
@@ -200,6 +205,8 @@ void api_subscribers_ls(struct api_req *r)
                                "\"status\" must be enabled, disabled or blocklisted");
     if (list && (!*list || strlen(list) > 200))
         return api_reply_error(r, 400, "invalid_field", "list", "\"list\" must be a list name or id");
+    if (email && q)
+        return api_reply_error(r, 400, "invalid_field", "q", "give \"email\" or \"q\", not both");
     if (email && address_normalize(email, norm, sizeof(norm), &why) < 0)
         return api_reply_error(r, 400, "invalid_field", "email", "\"email\" is not a valid address: %s", why);
     if (!api_db(r))
@@ -221,7 +228,7 @@ void api_subscribers_ls(struct api_req *r)
             json_decref(s);
         }
     } else {
-        rc = subscriber_page(r->conn, list, status, &p, &next, &e);
+        rc = subscriber_page(r->conn, list, status, q, &p, &next, &e);
     }
     if (rc < 0) {
         json_decref(p.items);
@@ -290,6 +297,30 @@ void api_subscribers_get(struct api_req *r)
     } else if (api__subscriber_ref(r, email) == 0 && api_db(r)) {
         api_reply_stored(r, store_subscriber_get(r->conn, email, &j, &e), &j, &e, 200);
     }
+}
+
+static const struct api_field subscriber_edit_fields[] = {
+    { "name", API_FIELD_STRING, false, SUBSCRIBER_NAME_MAX, 0, 0 },
+    { "attribs", API_FIELD_OBJECT, false, 0, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+
+/* api_subscribers_patch - PATCH /api/v1/subscribers/{subscriber} */
+void api_subscribers_patch(struct api_req *r)
+{
+    char email[256];
+    struct store_err e;
+    json_t *in, *j = NULL;
+    if (api_body(r, subscriber_edit_fields, &in) < 0)
+        return;
+    struct subscriber_edit s = { .name = api_json_str(in, "name", NULL), .attribs = json_object_get(in, "attribs") };
+    if (json_is_null(s.attribs))
+        s.attribs = NULL;
+    if (!s.name && !s.attribs)
+        api_reply_error(r, 400, "invalid", NULL, "give \"name\", \"attribs\" or both");
+    else if (api__subscriber_ref(r, email) == 0 && api_db(r))
+        api_reply_stored(r, store_subscriber_set(r->conn, email, &s, &j, &e), &j, &e, 200);
+    json_decref(in);
 }
 
 /* api_subscribers_rm - DELETE /api/v1/subscribers/{subscriber} */
@@ -363,4 +394,47 @@ void api_subscriptions_rm(struct api_req *r)
     if (api__subscriber_ref(r, email) < 0 || !api_db(r))
         return;
     api_reply_stored(r, store_subscription_rm(r->conn, email, api_param(r, 1), &j, &e), &j, &e, 200);
+}
+
+#define HISTORY_LIMIT_DEFAULT 50
+#define HISTORY_LIMIT_MAX 500
+
+/* one page of the history of {subscriber}: ?before=ID&limit=N read by READ */
+static void history(struct api_req *r, int (*read)(PGconn *, const struct history_page *, json_t **, struct store_err *))
+{
+    static const char *const allowed[] = { "before", "limit", NULL };
+    const char *before_s = api_query(r, "before"), *limit_s = api_query(r, "limit");
+    long limit = HISTORY_LIMIT_DEFAULT, before = 0;
+    char email[256];
+    struct store_err e;
+    json_t *j = NULL;
+    if (api_query_only(r, allowed) < 0)
+        return;
+    if (limit_s && str_parse_long(limit_s, 1, HISTORY_LIMIT_MAX, &limit) < 0)
+        return api_reply_error(r, 400, "invalid_field", "limit", "\"limit\" must be a number from 1 to %d",
+                               HISTORY_LIMIT_MAX);
+    if (before_s && str_parse_long(before_s, 1, LONG_MAX, &before) < 0)
+        return api_reply_error(r, 400, "invalid_field", "before", "\"before\" must be an id (the next_before of a page)");
+    if (api__subscriber_ref(r, email) < 0 || !api_db(r))
+        return;
+    struct history_page h = { .email = email, .before = before, .limit = limit };
+    api_reply_stored(r, read(r->conn, &h, &j, &e), &j, &e, 200);
+}
+
+/* api_subscriber_deliveries - GET /api/v1/subscribers/{subscriber}/deliveries */
+void api_subscriber_deliveries(struct api_req *r)
+{
+    history(r, store_history_deliveries);
+}
+
+/* api_subscriber_bounces - GET /api/v1/subscribers/{subscriber}/bounces */
+void api_subscriber_bounces(struct api_req *r)
+{
+    history(r, store_history_bounces);
+}
+
+/* api_subscriber_events - GET /api/v1/subscribers/{subscriber}/events */
+void api_subscriber_events(struct api_req *r)
+{
+    history(r, store_history_events);
 }

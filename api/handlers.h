@@ -26,6 +26,10 @@ void api_subscribers_blocklist(struct api_req *r);
 void api_subscriptions_ls(struct api_req *r);
 void api_subscriptions_create(struct api_req *r);
 void api_subscriptions_rm(struct api_req *r);
+void api_subscribers_patch(struct api_req *r);
+void api_subscriber_deliveries(struct api_req *r);
+void api_subscriber_bounces(struct api_req *r);
+void api_subscriber_events(struct api_req *r);
 /* the email a {subscriber} path segment names; 0 or -1 with the answer set */
 int api__subscriber_ref(struct api_req *r, char email[256]);
 /* request decoding shared with the fuzzer: the fields of POST /api/v1/subscribers */

@@ -81,6 +81,11 @@ const struct api_route api_routes[] = {
     R("GET", "/api/v1/subscribers/{subscriber}/subscriptions", API_USER, API_BODY_NONE, api_subscriptions_ls),
     R("POST", "/api/v1/subscribers/{subscriber}/subscriptions", API_USER, API_BODY_JSON, api_subscriptions_create),
     R("DELETE", "/api/v1/subscribers/{subscriber}/subscriptions/{list}", API_USER, API_BODY_NONE, api_subscriptions_rm),
+    /* a subscriber's edit and history (h_subscribers.c) */
+    R("PATCH", "/api/v1/subscribers/{subscriber}", API_USER, API_BODY_JSON, api_subscribers_patch),
+    R("GET", "/api/v1/subscribers/{subscriber}/deliveries", API_USER, API_BODY_NONE, api_subscriber_deliveries),
+    R("GET", "/api/v1/subscribers/{subscriber}/bounces", API_USER, API_BODY_NONE, api_subscriber_bounces),
+    R("GET", "/api/v1/subscribers/{subscriber}/events", API_USER, API_BODY_NONE, api_subscriber_events),
     R("POST", "/api/v1/imports", API_USER, API_BODY_FILE, api_imports_create),
     R("GET", "/api/v1/imports/{import}", API_USER, API_BODY_NONE, api_imports_get),
     R("GET", "/api/v1/imports/{import}/rejects", API_USER, API_BODY_NONE, api_imports_rejects),

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/mail/mime.h"
+#include "engine/mail/subscriber_fields.h"
 #include "engine/util/alloc.h"
 #include "engine/util/str.h"
 #include "importers/validate.h"
@@ -99,7 +99,7 @@ static void plan_column(struct import_columns *c, size_t i, const char *h, struc
  * with the mappings M. Exactly one column must be the email; columns with an
  * empty header are skipped. Returns 0, or -1 with ERR (no email column, two
  * of them, two name columns, a header that is not UTF-8, a --map naming no
- * column). The caller import_columns_free()s C in both cases.
+ * column, an attribute column whose name breaks subscriber_attr_key_check). The caller import_columns_free()s C in both cases.
  */
 int import_columns_from_header(struct import_columns *c, const struct csv_record *hdr, struct import_map *m,
                                char *err, size_t errlen)
@@ -139,6 +139,14 @@ int import_columns_from_header(struct import_columns *c, const struct csv_record
         snprintf(err, errlen, "the header has two %s columns (skip one with --map COLUMN=-)",
                  emails > 1 ? "email" : "name");
         return -1;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        const char *why;
+        if (c->kind[i] == IMPORT_COL_ATTR && subscriber_attr_key_check(c->key[i], &why) < 0) {
+            snprintf(err, errlen, "column %zu: the attribute name %s (rename it with --map COLUMN=KEY or skip it"
+                     " with --map COLUMN=-)", i + 1, why);
+            return -1;
+        }
     }
     return 0;
 }
@@ -276,7 +284,7 @@ static int row_set_name(struct import_row *row, const char *s, size_t len, char 
     buf_reset(&row->name);
     buf_append(&row->name, s, len);
     row->has_name = len > 0;
-    if (mime_name_check(buf_cstr(&row->name), true, &holds) < 0) {
+    if (subscriber_name_check(buf_cstr(&row->name), &holds) < 0) {
         snprintf(why, whylen, "the subscriber name %s", holds);
         return -1;
     }

@@ -1,10 +1,11 @@
 /*
- * cmd_subscriber - postino subscriber add | ls | show | rm | blocklist.
+ * cmd_subscriber - postino subscriber add | ls | show | set | history | rm | blocklist.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "engine/cli/cli.h"
+#include "engine/store/history.h"
 #include "engine/store/subscribers.h"
 #include "engine/util/alloc.h"
 #include "engine/util/str.h"
@@ -12,9 +13,12 @@
 static const char subscriber_usage[] =
     "usage: postino subscriber add EMAIL [--name NAME] [--attr KEY=VALUE]... [--list NAME]...\n"
     "                              [--status confirmed|unconfirmed] [--json]\n"
-    "       postino subscriber ls [--list NAME] [--status enabled|disabled|blocklisted]\n"
+    "       postino subscriber ls [--search TEXT] [--list NAME] [--status enabled|disabled|blocklisted]\n"
     "                             [--after ID] [--limit N] [--json]\n"
     "       postino subscriber show EMAIL [--json]\n"
+    "       postino subscriber set EMAIL [--name NAME] [--attr KEY=VALUE]... [--unset KEY]... [--json]\n"
+    "       postino subscriber history EMAIL [--deliveries | --bounces | --events] [--before ID]\n"
+    "                                  [--limit N] [--json]\n"
     "       postino subscriber rm EMAIL\n"
     "       postino subscriber blocklist EMAIL [--json]\n";
 
@@ -43,6 +47,19 @@ static void print_subscriber(json_t *s)
                json_string_value(json_object_get(l, "status")));
 }
 
+/* one --attr KEY=VALUE into ATTRIBS (a string value), or a usage error */
+static void attr_arg(struct cli *c, json_t *attribs, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg)
+        cli_usage(c, "--attr takes KEY=VALUE, not '%s'", arg);
+    char *key = xstrndup(arg, (size_t)(eq - arg));
+    if (!str_utf8_valid(eq + 1, strlen(eq + 1), NULL) || !str_utf8_valid(key, strlen(key), NULL))
+        cli_usage(c, "--attr '%s' is not valid UTF-8", key);
+    json_object_set_new(attribs, key, json_string(eq + 1));
+    xfree(key);
+}
+
 static int sub_add(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -65,14 +82,7 @@ static int sub_add(struct cli *c, int argc, char **argv)
             if (strcmp(optarg, "confirmed") != 0 && strcmp(optarg, "unconfirmed") != 0)
                 cli_usage(c, "--status must be confirmed or unconfirmed, not '%s'", optarg);
         } else if (opt == 'a') {
-            const char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg)
-                cli_usage(c, "--attr takes KEY=VALUE, not '%s'", optarg);
-            char *key = xstrndup(optarg, (size_t)(eq - optarg));
-            if (!str_utf8_valid(eq + 1, strlen(eq + 1), NULL) || !str_utf8_valid(key, strlen(key), NULL))
-                cli_usage(c, "--attr '%s' is not valid UTF-8", key);
-            json_object_set_new(attribs, key, json_string(eq + 1));
-            xfree(key);
+            attr_arg(c, attribs, optarg);
         }
     }
     if (s.name && !str_utf8_valid(s.name, strlen(s.name), NULL))
@@ -126,13 +136,16 @@ static int sub_ls(struct cli *c, int argc, char **argv)
     static const struct option opts[] = {
         { "list", required_argument, NULL, 'l' },  { "status", required_argument, NULL, 's' },
         { "after", required_argument, NULL, 'a' }, { "limit", required_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+        { "search", required_argument, NULL, 'q' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     struct subscriber_filter f = { 0 };
     int opt;
     long v;
     while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
-        if (opt == 'l') {
+        if (opt == 'q') {
+            f.q = optarg;
+        } else if (opt == 'l') {
             f.list = optarg;
         } else if (opt == 's') {
             if (strcmp(optarg, "enabled") != 0 && strcmp(optarg, "disabled") != 0 &&
@@ -182,6 +195,185 @@ static int sub_show(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+static int sub_set(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "name", required_argument, NULL, 'n' },  { "attr", required_argument, NULL, 'a' },
+        { "unset", required_argument, NULL, 'u' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct subscriber_edit s = { 0 };
+    json_t *attribs = json_object();
+    char email[ADDRESS_MAX + 1];
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        if (opt == 'n') {
+            s.name = optarg;
+        } else if (opt == 'a') {
+            attr_arg(c, attribs, optarg);
+        } else if (opt == 'u') {
+            if (!str_utf8_valid(optarg, strlen(optarg), NULL))
+                cli_usage(c, "--unset '%s' is not valid UTF-8", optarg);
+            json_object_set_new(attribs, optarg, json_null());
+        }
+    }
+    if (s.name && !str_utf8_valid(s.name, strlen(s.name), NULL))
+        cli_usage(c, "--name is not valid UTF-8");
+    cli_email_arg(cli_operand(c, argc, argv, "email address"), email);
+    if (!s.name && json_object_size(attribs) == 0)
+        cli_usage(c, "give --name, --attr or --unset");
+    s.attribs = json_object_size(attribs) ? attribs : NULL;
+    struct store_err e;
+    json_t *out = NULL;
+    int rc = store_subscriber_set(cli_db(c), email, &s, &out, &e);
+    json_decref(attribs);
+    if (rc < 0)
+        return cli_fail(&e);
+    if (c->json)
+        cli_print_json(out);
+    else
+        print_subscriber(out);
+    json_decref(out);
+    return 0;
+}
+
+/* the text of a JSON value in a table cell: a string as it is, null as -, anything else as JSON */
+static const char *cell(json_t *v, char *tmp, size_t len)
+{
+    if (!v || json_is_null(v))
+        return "-";
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v)) {
+        snprintf(tmp, len, "%lld", json_integer_value(v));
+        return tmp;
+    }
+    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    snprintf(tmp, len, "%s", t ? t : "?");
+    free(t);
+    return tmp;
+}
+
+static void print_deliveries(json_t *items)
+{
+    size_t i;
+    json_t *d;
+    char t[6][64];
+    printf("%-8s %-24s %-9s %-3s %-25s %-6s %-6s %s\n", "ID", "CAMPAIGN", "STATE", "TRY", "SENT", "OPENS", "CLICKS",
+           "REPLY");
+    json_array_foreach(items, i, d) {
+        printf("%-8s %-24s %-9s %-3s %-25s %-6s %-6s %s\n", cell(json_object_get(d, "id"), t[0], sizeof(t[0])),
+               json_string_value(json_object_get(json_object_get(d, "campaign"), "name")),
+               json_string_value(json_object_get(d, "state")), cell(json_object_get(d, "attempts"), t[1], sizeof(t[1])),
+               cell(json_object_get(d, "sent_at"), t[2], sizeof(t[2])),
+               cell(json_object_get(d, "opens"), t[3], sizeof(t[3])),
+               cell(json_object_get(d, "clicks"), t[4], sizeof(t[4])),
+               cell(json_object_get(d, "smtp_reply"), t[5], sizeof(t[5])));
+    }
+}
+
+static void print_bounces(json_t *items)
+{
+    size_t i;
+    json_t *x;
+    char t[3][64];
+    printf("%-8s %-9s %-8s %-25s %s\n", "ID", "CLASS", "STATUS", "RECEIVED", "DIAGNOSTIC");
+    json_array_foreach(items, i, x)
+        printf("%-8s %-9s %-8s %-25s %s\n", cell(json_object_get(x, "id"), t[0], sizeof(t[0])),
+               json_string_value(json_object_get(x, "class")), cell(json_object_get(x, "status"), t[1], sizeof(t[1])),
+               json_string_value(json_object_get(x, "received_at")),
+               cell(json_object_get(x, "diagnostic"), t[2], sizeof(t[2])));
+}
+
+static void print_events(json_t *items)
+{
+    size_t i, k;
+    json_t *x, *l;
+    char t[2][64];
+    printf("%-8s %-24s %-6s %-6s %-25s %s\n", "DELIVERY", "CAMPAIGN", "EVENT", "COUNT", "FIRST", "URL");
+    json_array_foreach(items, i, x) {
+        const char *camp = json_string_value(json_object_get(json_object_get(x, "campaign"), "name"));
+        json_t *o = json_object_get(x, "open");
+        cell(json_object_get(x, "id"), t[0], sizeof(t[0]));
+        if (json_is_object(o))
+            printf("%-8s %-24s %-6s %-6s %-25s\n", t[0], camp, "open", cell(json_object_get(o, "n"), t[1], sizeof(t[1])),
+                   json_string_value(json_object_get(o, "first_at")));
+        json_array_foreach(json_object_get(x, "clicks"), k, l)
+            printf("%-8s %-24s %-6s %-6s %-25s %s\n", t[0], camp, "click",
+                   cell(json_object_get(l, "n"), t[1], sizeof(t[1])), json_string_value(json_object_get(l, "first_at")),
+                   json_string_value(json_object_get(l, "url")));
+    }
+}
+
+static int sub_history(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "deliveries", no_argument, NULL, 'd' }, { "bounces", no_argument, NULL, 'b' },
+        { "events", no_argument, NULL, 'e' },     { "before", required_argument, NULL, 'B' },
+        { "limit", required_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    static const struct {
+        const char *key, *title;
+        int (*read)(PGconn *, const struct history_page *, json_t **, struct store_err *);
+        void (*print)(json_t *);
+    } parts[] = {
+        { "deliveries", "deliveries", store_history_deliveries, print_deliveries },
+        { "bounces", "bounces", store_history_bounces, print_bounces },
+        { "events", "opens and clicks", store_history_events, print_events },
+    };
+    char email[ADDRESS_MAX + 1];
+    struct history_page h = { .limit = 20 };
+    int opt, only = -1;
+    long v;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        if (opt == 'd' || opt == 'b' || opt == 'e') {
+            int which = opt == 'd' ? 0 : opt == 'b' ? 1 : 2;
+            if (only >= 0 && only != which)
+                cli_usage(c, "give one of --deliveries, --bounces and --events");
+            only = which;
+        } else if (opt == 'B') {
+            if (str_parse_long(optarg, 1, (long)1e18, &v) < 0)
+                cli_usage(c, "--before takes an id, not '%s'", optarg);
+            h.before = v;
+        } else if (opt == 'n') {
+            if (str_parse_long(optarg, 1, 500, &v) < 0)
+                cli_usage(c, "--limit takes a number from 1 to 500, not '%s'", optarg);
+            h.limit = v;
+        }
+    }
+    if (h.before && only < 0)
+        cli_usage(c, "--before pages one part: give --deliveries, --bounces or --events");
+    cli_email_arg(cli_operand(c, argc, argv, "email address"), email);
+    h.email = email;
+    PGconn *conn = cli_db(c);
+    json_t *all = json_object();
+    for (int i = 0; i < 3; i++) {
+        if (only >= 0 && only != i)
+            continue;
+        struct store_err e;
+        json_t *p = NULL;
+        if (parts[i].read(conn, &h, &p, &e) < 0) {
+            json_decref(all);
+            return cli_fail(&e);
+        }
+        if (c->json) {
+            json_object_set_new(all, parts[i].key, p);
+            continue;
+        }
+        printf("%s%s:\n", only < 0 && i > 0 ? "\n" : "", parts[i].title);
+        parts[i].print(json_object_get(p, "items"));
+        json_t *next = json_object_get(p, "next_before");
+        if (json_is_integer(next))
+            printf("(more: --%s --before %lld)\n", parts[i].key, json_integer_value(next));
+        json_decref(p);
+    }
+    if (c->json)
+        cli_print_json(only >= 0 ? json_object_get(all, parts[only].key) : all);
+    json_decref(all);
+    return 0;
+}
+
 static int sub_rm(struct cli *c, int argc, char **argv)
 {
     char email[ADDRESS_MAX + 1];
@@ -216,6 +408,7 @@ static int sub_blocklist(struct cli *c, int argc, char **argv)
 
 static const struct cli_command subscriber_commands[] = {
     { "add", sub_add, NULL },          { "ls", sub_ls, NULL }, { "show", sub_show, NULL },
+    { "set", sub_set, NULL },          { "history", sub_history, NULL },
     { "rm", sub_rm, NULL },            { "blocklist", sub_blocklist, NULL },
     { NULL, NULL, NULL },
 };

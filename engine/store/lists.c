@@ -26,7 +26,7 @@ int store_list_create(PGconn *conn, const char *name, const char *optin, const c
     if (!*name || strlen(name) > 200)
         return store_fail(e, STORE_ERR_INVALID, "list name must be 1 to 200 characters");
     if (mime_name_check(name, false, &why) < 0)
-        return store_fail(e, STORE_ERR_INVALID, "the list name %s", why);
+        return store_fail_field(e, "name", "the list name %s", why);
     if (strcmp(optin, "single") != 0 && strcmp(optin, "double") != 0)
         return store_fail(e, STORE_ERR_INVALID, "opt-in must be single or double, not \"%s\"", optin);
     PGresult *res = pg_exec(conn,

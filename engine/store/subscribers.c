@@ -9,13 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/mail/mime.h"
+#include "engine/mail/subscriber_fields.h"
 #include "engine/store/lists.h"
 #include "engine/store/pg.h"
 #include "engine/store/subscribers.h"
 #include "engine/store/tx.h"
 #include "engine/util/alloc.h"
 #include "engine/util/log.h"
+#include "engine/util/str.h"
 
 #define SUBSCRIBER_JSON                                                                    \
     "json_build_object('id', s.id, 'email', s.email, 'name', s.name, 'attribs', s.attribs," \
@@ -25,13 +26,38 @@
     "   FROM subscriptions sl JOIN lists l ON l.id = sl.list_id WHERE sl.subscriber_id = s.id))"
 
 /*
+ * the rule for a subscriber's NAME and ATTRIBS as given (either may be NULL);
+ * REMOVALS: an edit, whose null attributes remove their keys. 0, or
+ * STORE_ERR_INVALID naming the field "name" or "attribs".
+ */
+static int fields_check(const char *name, json_t *attribs, bool removals, struct store_err *e)
+{
+    const char *why, *key;
+    if (name && subscriber_name_check(name, &why) < 0)
+        return store_fail_field(e, "name", "the subscriber name %s", why);
+    if (attribs && subscriber_attribs_check(attribs, removals, &key, &why) < 0) {
+        size_t n = key ? strlen(key) : 0, shown = n > 60 ? 60 : n;
+        if (!n || !str_utf8_valid(key, n, NULL))
+            return store_fail_field(e, "attribs", key ? "an attribute name %s" : "the attributes %s", why);
+        while (shown < n && ((unsigned char)key[shown] & 0xC0) == 0x80)
+            shown--;   /* cut on a character boundary */
+        return store_fail_field(e, "attribs", "the attribute name \"%.*s%s\" %s", (int)shown, key,
+                                shown < n ? "..." : "", why);
+    }
+    return STORE_OK;
+}
+
+/*
  * store_subscriber_add - add S; STORE_ERR_EXISTS when the email is taken in
- * any case, STORE_ERR_INVALID when the name holds a control character other
- * than a line break or tab (mime_name_check, the importer's rule too). Each unconfirmed subscription to a double opt-in list gets its
+ * any case, STORE_ERR_INVALID naming the field for a name or attributes
+ * that break the rules (subscriber_fields.h: a name may hold line breaks and
+ * tabs, no other control character). Each unconfirmed subscription to a double opt-in list gets its
  * confirmation message queued in the same transaction (store_tx_confirm).
  */
 int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **out, struct store_err *e)
 {
+    if (fields_check(s->name, s->attribs, false, e) < 0)
+        return e->code;
     char *attribs = s->attribs ? json_dumps(s->attribs, JSON_COMPACT) : NULL;
     json_t *refs = json_array();
     for (size_t i = 0; i < s->nlists; i++)
@@ -42,16 +68,10 @@ int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **
     char sub_id[32];
     int rc = STORE_OK;
 
-    const char *why;
     if (s->sub_status && strcmp(s->sub_status, "confirmed") != 0 && strcmp(s->sub_status, "unconfirmed") != 0) {
         free(attribs);
         free(lists);
         return store_fail(e, STORE_ERR_INVALID, "subscription status must be confirmed or unconfirmed");
-    }
-    if (s->name && mime_name_check(s->name, true, &why) < 0) {
-        free(attribs);
-        free(lists);
-        return store_fail(e, STORE_ERR_INVALID, "the subscriber name %s", why);
     }
     if (pg_begin(conn) < 0) {
         free(attribs);
@@ -108,14 +128,55 @@ fail:
     return rc;
 }
 
-/* store_subscriber_each - call CB for each subscriber matching F, by id; CB returning non-zero stops. */
+/* a LIKE pattern finding the text of parameter N anywhere, lower-cased, its \ % _ escaped */
+#define SEARCH_PATTERN(n) \
+    "('%' || replace(replace(replace(lower($" #n "), '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')"
+
+/*
+ * the rule for a search text Q: trimmed, SUBSCRIBER_SEARCH_MIN to
+ * SUBSCRIBER_SEARCH_MAX characters of UTF-8; the trimmed text in OUT, or
+ * STORE_ERR_INVALID naming the field "q"
+ */
+static int search_text(const char *q, char out[SUBSCRIBER_SEARCH_MAX * 4 + 1], struct store_err *e)
+{
+    size_t n = strlen(q), chars = 0;
+    while (n && (*q == ' ' || *q == '\t')) {
+        q++;
+        n--;
+    }
+    while (n && (q[n - 1] == ' ' || q[n - 1] == '\t'))
+        n--;
+    if (!str_utf8_valid(q, n, NULL))
+        return store_fail_field(e, "q", "the search text is not valid UTF-8");
+    for (size_t i = 0; i < n; i++)
+        chars += ((unsigned char)q[i] & 0xC0) != 0x80;
+    if (chars < SUBSCRIBER_SEARCH_MIN)
+        return store_fail_field(e, "q", "the search text needs at least %d characters (a piece of an address or a name)",
+                                SUBSCRIBER_SEARCH_MIN);
+    if (chars > SUBSCRIBER_SEARCH_MAX)
+        return store_fail_field(e, "q", "the search text is longer than %d characters", SUBSCRIBER_SEARCH_MAX);
+    memcpy(out, q, n);
+    out[n] = 0;
+    return STORE_OK;
+}
+
+/*
+ * store_subscriber_each - call CB for each subscriber matching F, by id; CB
+ * returning non-zero stops. A search (F->q) matches the piece anywhere in the
+ * address or the name, in any letter case, LIKE's % and _ taken as they are;
+ * it is looked up in the trigram indexes of sql/014_subscriber_search.sql.
+ * STORE_ERR_INVALID (field "q") for a search text out of bounds,
+ * STORE_ERR_NOTFOUND for an unknown list.
+ */
 int store_subscriber_each(PGconn *conn, const struct subscriber_filter *f, subscriber_row_cb cb, void *arg,
                           struct store_err *e)
 {
-    char after[32], limit[32];
+    char after[32], limit[32], q[SUBSCRIBER_SEARCH_MAX * 4 + 1];
     snprintf(after, sizeof(after), "%lld", f->after);
     snprintf(limit, sizeof(limit), "%ld", f->limit);
-    const char *params[] = { f->list, f->status, after, f->limit > 0 ? limit : NULL };
+    if (f->q && search_text(f->q, q, e) < 0)
+        return e->code;
+    const char *params[] = { f->list, f->status, after, f->limit > 0 ? limit : NULL, f->q ? q : NULL };
     if (f->list) {
         json_t *l = NULL;
         int rc = store_list_get(conn, f->list, &l, e);
@@ -129,8 +190,10 @@ int store_subscriber_each(PGconn *conn, const struct subscriber_filter *f, subsc
                            " AND ($2::text IS NULL OR s.status = $2)"
                            " AND ($1::text IS NULL OR EXISTS (SELECT 1 FROM subscriptions sl JOIN lists l"
                            "   ON l.id = sl.list_id WHERE sl.subscriber_id = s.id AND " LIST_REF_MATCH(1) "))"
+                           " AND ($5::text IS NULL OR lower(s.email) LIKE " SEARCH_PATTERN(5)
+                           "   OR lower(s.name) LIKE " SEARCH_PATTERN(5) ")"
                            " ORDER BY s.id LIMIT $4::bigint",
-                           4, NULL, params, NULL, NULL, 0) ||
+                           5, NULL, params, NULL, NULL, 0) ||
         !PQsetSingleRowMode(conn))
         return store_fail_db(e, conn, NULL, "cannot list subscribers");
     int rc = STORE_OK, stop = 0;
@@ -183,6 +246,38 @@ int store_subscriber_email(PGconn *conn, const char *id, char email[256], struct
         snprintf(email, 256, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return rc;
+}
+
+/*
+ * store_subscriber_set - change the name and attributes of the subscriber
+ * EMAIL names as S says, in one statement: the attributes given are merged
+ * key by key over the stored ones, a null value removing its key (a JSON merge
+ * patch one level deep). STORE_ERR_INVALID naming the field when S breaks the
+ * rules (subscriber_fields.h), STORE_ERR_NOTFOUND for no such subscriber.
+ * *OUT is the subscriber as it is afterwards.
+ */
+int store_subscriber_set(PGconn *conn, const char *email, const struct subscriber_edit *s, json_t **out,
+                         struct store_err *e)
+{
+    if (fields_check(s->name, s->attribs, true, e) < 0)
+        return e->code;
+    char *attribs = s->attribs ? json_dumps(s->attribs, JSON_COMPACT) : NULL;
+    const char *params[] = { email, s->name, attribs };
+    PGresult *res = pg_exec(conn,
+                            "UPDATE subscribers SET name = coalesce($2, name),"
+                            " attribs = CASE WHEN $3::jsonb IS NULL THEN attribs ELSE (attribs || $3::jsonb)"
+                            "   - ARRAY(SELECT k FROM jsonb_each($3::jsonb) AS x(k, v) WHERE jsonb_typeof(v) = 'null')"
+                            "   END, updated_at = now()"
+                            " WHERE lower(email) = lower($1)",
+                            3, params);
+    free(attribs);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot change subscriber");
+    else if (strcmp(PQcmdTuples(res), "0") == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no subscriber %s", email);
+    PQclear(res);
+    return rc < 0 ? rc : store_subscriber_get(conn, email, out, e);
 }
 
 /* store_subscriber_rm - delete the subscriber EMAIL names. */

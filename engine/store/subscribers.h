@@ -7,6 +7,7 @@
  * store_subscriber_get        one subscriber with its subscriptions
  * store_subscriber_get_id     the same by id (digits only; NOTFOUND otherwise)
  * store_subscriber_email      the email of subscriber ID (a decimal string)
+ * store_subscriber_set        change a subscriber's name and attributes (attributes merged key by key)
  * store_subscriber_rm         delete one subscriber (and its subscriptions)
  * store_subscriber_blocklist  blocklist one subscriber and unsubscribe it everywhere
  * store_subscription_ls       a subscriber's subscriptions (list, status, dates)
@@ -45,6 +46,16 @@ struct subscriber_filter {
     const char *status;         /* NULL: any; enabled|disabled|blocklisted */
     long long after;            /* keyset: ids greater than this */
     long limit;                 /* 0: no limit */
+    const char *q;              /* NULL: any; else a piece of the address or the name (SUBSCRIBER_SEARCH_MIN
+                                   to SUBSCRIBER_SEARCH_MAX characters, any letter case) */
+};
+
+#define SUBSCRIBER_SEARCH_MIN 3     /* characters: what a trigram index can look up */
+#define SUBSCRIBER_SEARCH_MAX 200
+
+struct subscriber_edit {
+    const char *name;           /* NULL: unchanged */
+    json_t *attribs;            /* NULL: unchanged; else merged: each key given replaces its value, null removes it */
 };
 
 typedef int (*subscriber_row_cb)(json_t *row, void *arg);
@@ -55,6 +66,8 @@ int store_subscriber_each(PGconn *conn, const struct subscriber_filter *f, subsc
 int store_subscriber_get(PGconn *conn, const char *email, json_t **out, struct store_err *e);
 int store_subscriber_get_id(PGconn *conn, const char *id, json_t **out, struct store_err *e);
 int store_subscriber_email(PGconn *conn, const char *id, char email[256], struct store_err *e);
+int store_subscriber_set(PGconn *conn, const char *email, const struct subscriber_edit *s, json_t **out,
+                         struct store_err *e);
 int store_subscriber_rm(PGconn *conn, const char *email, struct store_err *e);
 int store_subscriber_blocklist(PGconn *conn, const char *email, json_t **out, struct store_err *e);
 int store_subscription_ls(PGconn *conn, const char *email, json_t **out, struct store_err *e);

@@ -3,7 +3,8 @@
  * api_json_check against the subscriber fields, the transactional message
  * fields and a table of every field type, the values read back, and the
  * error envelope encoded (it must always be valid JSON, whatever the input
- * quoted into it); the "from" of a transactional message (address_mailbox_parse).
+ * quoted into it); the "from" of a transactional message (address_mailbox_parse);
+ * an object field through the attribute rules (subscriber_attribs_check).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "api/json.h"
 #include "engine/store/tx.h"
 #include "engine/mail/address.h"
+#include "engine/mail/subscriber_fields.h"
 #include "engine/util/alloc.h"
 #include "engine/util/log.h"
 
@@ -58,6 +60,14 @@ static void decode(const uint8_t *data, size_t size, const struct api_field *fie
                 long long v = api_json_int(j, f->name, 0);
                 if (v < f->min || v > f->max)
                     abort();
+            }
+            if (f->type == API_FIELD_OBJECT && json_is_object(json_object_get(j, f->name))) {
+                /* the attribute rules of subscriber add and PATCH: a verdict with a reason, a key when one is at fault */
+                const char *key = NULL, *why = NULL;
+                for (int removals = 0; removals < 2; removals++)
+                    if (subscriber_attribs_check(json_object_get(j, f->name), removals, &key, &why) < 0 &&
+                        (!why || (key && !json_object_get(json_object_get(j, f->name), key))))
+                        abort();
             }
             if (f->type == API_FIELD_REFS) {
                 char **refs;

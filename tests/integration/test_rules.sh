@@ -164,10 +164,10 @@ req POST "/api/v1/imports?$imp_q" "@people.csv" "$ADMIN" text/csv
 [ "$code" = 200 ] || [ "$code" = 202 ] || fail "--delimiter tab over the API: HTTP $code $body"
 
 check "names: the CLI and the API refuse the same control characters with the same words (mime_name_check)"
-refused_alike 1 /api/v1/subscribers 400 invalid - subscriber add bel@example.com --name $'Bel\x07l' -- \
+refused_alike 1 /api/v1/subscribers 400 invalid_field name subscriber add bel@example.com --name $'Bel\x07l' -- \
     "{'email': 'bel@example.com', 'name': 'Bel\\x07l'}"
 [ "$why" = "the subscriber name holds a control character" ] || fail "a bell in a subscriber name: '$why'"
-refused_alike 1 /api/v1/lists 400 invalid - list create $'news\nletter' -- "{'name': 'news\\nletter'}"
+refused_alike 1 /api/v1/lists 400 invalid_field name list create $'news\nletter' -- "{'name': 'news\\nletter'}"
 [ "$why" = "the list name holds a line break" ] || fail "a line break in a list name: '$why'"
 same_campaign_refusal 400 invalid_field name --name $'C\x01' --subject S --from news@example.com --list news \
     --html body.html -- "{'name': 'C\\x01', 'subject': 'S', 'from': 'news@example.com', 'lists': ['news'], 'html': 'x'}"

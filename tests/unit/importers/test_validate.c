@@ -55,6 +55,9 @@ static void test_validate_header_finds_email_and_name_by_any_usual_name(void **s
     }
 }
 
+#define KEY50 "k123456789k123456789k123456789k123456789k123456789"
+#define LONG_KEY KEY50 KEY50 KEY50 KEY50 "x"    /* 201 bytes */
+
 static void test_validate_header_errors(void **state)
 {
     (void)state;
@@ -63,6 +66,10 @@ static void test_validate_header_errors(void **state)
         { FIELDS("email", "e-mail"), "the header has two email columns (skip one with --map COLUMN=-)" },
         { FIELDS("email", "name", "full name"), "the header has two name columns (skip one with --map COLUMN=-)" },
         { FIELDS("email", "Stra\xdf" "e"), "line 1: the header is not valid UTF-8 (is the file latin1? try --encoding latin1)" },
+        { FIELDS("email", "city", "a\x01" "b"), "column 3: the attribute name holds a control character (rename it with"
+          " --map COLUMN=KEY or skip it with --map COLUMN=-)" },
+        { FIELDS("email", LONG_KEY), "column 2: the attribute name is longer than 200 bytes (rename it with"
+          " --map COLUMN=KEY or skip it with --map COLUMN=-)" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct rec x;
