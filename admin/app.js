@@ -8,8 +8,10 @@
 
 // each screen is a module exporting `screen`: { path, title, render(args) -> Node, adminOnly }
 import * as lists from "/admin/lists.js";
+import * as campaigns from "/admin/campaigns.js";
+import * as templates from "/admin/templates.js";
 
-const screens = [lists].map((m) => m.screen);
+const screens = [lists, campaigns, templates].map((m) => m.screen);
 
 const state = { user: null, csrf: null };
 
