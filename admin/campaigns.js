@@ -315,7 +315,8 @@ function lifecycle(c, id) {
       el("label", { for: "f-send-at" }, "Send at"),
       el("input", { id: "f-send-at", name: "at", type: "datetime-local", required: true }),
       el("div", { class: "error", "aria-live": "polite" })),
-    el("div", { class: "field" }, el("label", { for: "f-zone" }, "Time zone"), Object.assign(tzSel, { id: "f-zone" })),
+    el("div", { class: "field", dataset: { field: "zone" } }, el("label", { for: "f-zone" }, "Time zone"),
+      Object.assign(tzSel, { id: "f-zone" }), el("div", { class: "error", "aria-live": "polite" })),
     el("button", { type: "submit" }, "Schedule"),
     el("div", { class: "form-error", role: "alert" }));
   onSubmit(sched, async (v) => {

@@ -215,6 +215,12 @@ def main():
                 and "Content Security Policy" not in e]
         assert not errs, errs
         print(f"ok {steps()} steps")
+    except Exception:
+        snap(d, "failed")
+        print("the page when it failed:", d.find_element(By.TAG_NAME, "main").text[-1500:])
+        print("console:", console_errors(d))
+        print("preview error:", texts(d, ".preview-error"), "result:", texts(d, ".result, .form-error, .error"))
+        raise
     finally:
         d.quit()
 

@@ -33,7 +33,7 @@ psql_q "WITH s AS (INSERT INTO subscribers (email, name, attribs) VALUES
         SELECT s.id, (SELECT id FROM lists WHERE name = 'news'), 'confirmed' FROM s" >/dev/null
 postino dkim add example.com --selector s1 --algorithm ed25519
 expect_rc 0
-"$BIN" serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
+POSTINO_LOG_LEVEL=debug "$BIN" serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVER=$!
 api_wait
 
@@ -171,6 +171,7 @@ mkdir -p "$SHOTS"
 if ! /usr/bin/python3 "$ROOT/tests/integration/admin_campaigns.py" "$API" "$SHOTS" "$OTHER" > browser.log 2>&1 ||
     ! grep -q '^ok ' browser.log; then
     fail "the browser run failed: $(tail -15 browser.log)"
+    psql_q "SELECT pid, state, wait_event_type, wait_event, left(query, 150) FROM pg_stat_activity WHERE datname = 'postino'" > activity.log
     finish
 fi
 for s in templates template-error template-fixed campaigns editor editor-preview editor-xss editor-test scheduled \
