@@ -10,20 +10,20 @@
 
 import { el } from "/admin/app.js";
 
-// token patterns, tried at each position in this order
+// token patterns (sticky: each tried where the scan stands), tried in this order
 const RULES = {
   common: [
-    ["tag", /^\{\{\{[^]*?\}\}\}/],
-    ["tag", /^\{\{[^]*?\}\}/],
-    ["tag", /^\[[A-Za-z][A-Za-z0-9_ -]{0,63}(%%[^\]\[\n]{0,256})?\]/],
-    ["comment", /^<!--[^]*?-->/],
-    ["html", /^<\/?[A-Za-z][^<>]*>/],
+    ["tag", /\{\{\{[^]*?\}\}\}/y],
+    ["tag", /\{\{[^]*?\}\}/y],
+    ["tag", /\[[A-Za-z][A-Za-z0-9_ -]{0,63}(%%[^\]\[\n]{0,256})?\]/y],
+    ["comment", /<!--[^]*?-->/y],
+    ["html", /<\/?[A-Za-z][^<>]*>/y],
   ],
   markdown: [
-    ["heading", /^#{1,6} [^\n]*/, (src, i) => i === 0 || src[i - 1] === "\n"],
-    ["strong", /^\*\*[^*\n]+\*\*/],
-    ["em", /^\*[^*\s][^*\n]*\*/],
-    ["link", /^\]\([^)\s]*\)/],
+    ["heading", /#{1,6} [^\n]*/y, (src, i) => i === 0 || src[i - 1] === "\n"],
+    ["strong", /\*\*[^*\n]+\*\*/y],
+    ["em", /\*[^*\s][^*\n]*\*/y],
+    ["link", /\]\([^)\s]*\)/y],
   ],
 };
 
@@ -36,10 +36,10 @@ export function tokens(src, mode) {
   while (i < src.length) {
     let hit = null;
     if ("{[<#*]".includes(src[i])) {
-      const rest = src.slice(i, i + 70000);
       for (const [kind, re, when] of rules) {
         if (when && !when(src, i)) continue;
-        const m = re.exec(rest);
+        re.lastIndex = i;
+        const m = re.exec(src);
         if (m) { hit = [kind, m[0]]; break; }
       }
     }
