@@ -9,8 +9,10 @@
 // each screen is a module exporting `screen`: { path, title, render(args) -> Node, adminOnly }
 import * as lists from "/admin/lists.js";
 import * as subscribers from "/admin/subscribers.js";
+import * as campaigns from "/admin/campaigns.js";
+import * as templates from "/admin/templates.js";
 
-const screens = [lists, subscribers].map((m) => m.screen);
+const screens = [lists, subscribers, campaigns, templates].map((m) => m.screen);
 
 const state = { user: null, csrf: null };
 

@@ -4,6 +4,11 @@
  * api_campaigns_ls / _get / _stats   every campaign; one with its bodies; its counters
  * api_campaigns_schedule / _send / _pause / _resume / _cancel   the lifecycle moves
  * api_campaigns_create       POST /api/v1/campaigns: a draft (campaign_create)
+ * api_campaigns_put          PUT /api/v1/campaigns/{campaign}: a draft or scheduled one replaced
+ *                            (campaign_update)
+ * api_campaigns_render       POST /api/v1/campaigns/preview: content not saved, rendered for a
+ *                            subscriber as {subject, html, text} (campaign_preview)
+ * api__reply_invalid_template  a 400 for what does not compile, with its line and column
  * api_campaigns_test         one message composed now and sent through a relay
  *                            (campaign_test_send)
  * api_campaigns_preview      one message composed now, answered as message/rfc822
@@ -26,14 +31,53 @@
 
 #define DELIVERIES_LIMIT_DEFAULT 100
 #define DELIVERIES_LIMIT_MAX 1000
+#define CAMPAIGNS_LIMIT_DEFAULT 100
+#define CAMPAIGNS_LIMIT_MAX 1000
 
-/* api_campaigns_ls - GET /api/v1/campaigns */
+/* api_campaigns_ls - GET /api/v1/campaigns[?after=ID&limit=N]: newest first, a keyset page */
 void api_campaigns_ls(struct api_req *r)
 {
+    static const char *const allowed[] = { "after", "limit", NULL };
+    const char *limit_s = api_query(r, "limit"), *after_s = api_query(r, "after");
+    long limit = CAMPAIGNS_LIMIT_DEFAULT, after = 0;
     struct store_err e;
     json_t *j = NULL;
+    if (api_query_only(r, allowed) < 0)
+        return;
+    if (limit_s && str_parse_long(limit_s, 1, CAMPAIGNS_LIMIT_MAX, &limit) < 0)
+        return api_reply_error(r, 400, "invalid_field", "limit", "\"limit\" must be a number from 1 to %d",
+                               CAMPAIGNS_LIMIT_MAX);
+    if (after_s && str_parse_long(after_s, 0, LONG_MAX, &after) < 0)
+        return api_reply_error(r, 400, "invalid_field", "after", "\"after\" must be a campaign id");
     if (api_db(r))
-        api_reply_stored(r, store_campaign_ls(r->conn, &j, &e), &j, &e, API_ITEMS);
+        api_reply_stored(r, store_campaign_ls(r->conn, after, limit, &j, &e), &j, &e, API_ITEMS);
+}
+
+/* api__reply_invalid_template - 400 invalid_template naming FIELD, with MSG and TMPL_ERR's line and column */
+void api__reply_invalid_template(struct api_req *r, const char *field, const char *msg, const char *tmpl_err)
+{
+    struct api_err ae = { .status = 400, .code = "invalid_template", .has_field = true };
+    unsigned long line, column;
+    snprintf(ae.field, sizeof(ae.field), "%s", field);
+    snprintf(ae.message, sizeof(ae.message), "%s", msg);
+    json_t *j = api_error_json(&ae);
+    if (tmpl_err_position(tmpl_err, &line, &column) == 0) {
+        json_t *err = json_object_get(j, "error");
+        json_object_set_new(err, "line", json_integer((json_int_t)line));
+        json_object_set_new(err, "column", json_integer((json_int_t)column));
+    }
+    api_reply_json(r, 400, j);
+}
+
+/* a refusal of campaign_check, campaign_create, campaign_update or campaign_preview */
+static void reply_refusal(struct api_req *r, const struct campaign_refusal *why)
+{
+    if (why->field && strcmp(why->kind, "invalid_template") == 0)
+        api__reply_invalid_template(r, why->field, why->e.msg, why->tmpl_err);
+    else if (why->field)
+        api_reply_error(r, 400, why->kind, why->field, "%s", why->e.msg);
+    else
+        api_reply_store(r, &why->e);
 }
 
 /* api_campaigns_get - GET /api/v1/campaigns/{campaign} */
@@ -109,15 +153,36 @@ static const struct api_field campaign_fields[] = {
     { "reply_to", API_FIELD_STRING, false, 320, 0, 0 },
     { "lists", API_FIELD_REFS, true, 100, 0, 0 },
     { "template", API_FIELD_STRING, false, 200, 0, 0 },
-    { "html", API_FIELD_STRING, true, CAMPAIGN_BODY_MAX, 0, 0 },
+    { "html", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },
+    { "markdown", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },
     { "text", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },
     { "track_opens", API_FIELD_BOOL, false, 0, 0, 0 },
     { "track_clicks", API_FIELD_BOOL, false, 0, 0, 0 },
     { NULL, 0, false, 0, 0, 0 },
 };
 
-/* api_campaigns_create - POST /api/v1/campaigns: campaign_create's answer, with its "warnings" */
-void api_campaigns_create(struct api_req *r)
+/* IN's campaign fields as campaign_input; the lists in *LISTS (api_json_refs_free) */
+static struct campaign_input campaign_in(json_t *in, char ***lists, size_t *nlists)
+{
+    api_json_refs(in, "lists", lists, nlists);
+    return (struct campaign_input){
+        .name = api_json_str(in, "name", NULL),
+        .subject = api_json_str(in, "subject", NULL),
+        .from = api_json_str(in, "from", NULL),
+        .reply_to = api_json_str(in, "reply_to", NULL),
+        .template_ref = api_json_str(in, "template", NULL),
+        .html = api_json_str(in, "html", NULL),
+        .markdown = api_json_str(in, "markdown", NULL),
+        .text = api_json_str(in, "text", NULL),
+        .lists = (const char *const *)*lists,
+        .nlists = *nlists,
+        .track_opens = api_json_bool(in, "track_opens", false),
+        .track_clicks = api_json_bool(in, "track_clicks", false),
+    };
+}
+
+/* a campaign from the body of R: ID NULL creates a draft (201), else replaces campaign ID (200) */
+static void campaign_save(struct api_req *r, const char *id)
 {
     static const char *const refs[] = { "template", NULL };
     struct campaign_checked cc;
@@ -127,35 +192,80 @@ void api_campaigns_create(struct api_req *r)
     size_t nlists = 0;
     if (api_body_refs(r, campaign_fields, refs, &in) < 0)
         return;
-    api_json_refs(in, "lists", &lists, &nlists);
-    struct campaign_input ci = {
-        .name = api_json_str(in, "name", ""),
-        .subject = api_json_str(in, "subject", NULL),
-        .from = api_json_str(in, "from", ""),
-        .reply_to = api_json_str(in, "reply_to", NULL),
-        .template_ref = api_json_str(in, "template", NULL),
-        .html = api_json_str(in, "html", ""),
-        .text = api_json_str(in, "text", NULL),
-        .lists = (const char *const *)lists,
-        .nlists = nlists,
-        .track_opens = api_json_bool(in, "track_opens", false),
-        .track_clicks = api_json_bool(in, "track_clicks", false),
-    };
+    struct campaign_input ci = campaign_in(in, &lists, &nlists);
     int rc = campaign_check(&ci, &cc, &why);
     if (rc == 0 && !api_db(r))
         goto out;
     if (rc == 0)
-        rc = campaign_create(r->conn, &cc, &j, &warnings, &why);
-    if (rc < 0 && why.field) {
-        api_reply_error(r, 400, why.kind, why.field, "%s", why.e.msg);
-    } else if (rc < 0) {
-        api_reply_store(r, &why.e);
+        rc = id ? campaign_update(r->conn, id, &cc, &j, &warnings, &why)
+                : campaign_create(r->conn, &cc, &j, &warnings, &why);
+    if (rc < 0) {
+        reply_refusal(r, &why);
     } else {
         json_object_set_new(j, "warnings", warnings);
-        api_reply_json(r, 201, j);
+        api_reply_json(r, id ? 200 : 201, j);
     }
 out:
     api_json_refs_free(lists, nlists);
+    json_decref(in);
+}
+
+/* api_campaigns_create - POST /api/v1/campaigns: campaign_create's answer, with its "warnings" */
+void api_campaigns_create(struct api_req *r)
+{
+    campaign_save(r, NULL);
+}
+
+/* api_campaigns_put - PUT /api/v1/campaigns/{campaign}: campaign_update's answer, with its "warnings" */
+void api_campaigns_put(struct api_req *r)
+{
+    campaign_save(r, api_param(r, 0));
+}
+
+static const struct api_field render_fields[] = {
+    { "name", API_FIELD_STRING, false, 200, 0, 0 },
+    { "subject", API_FIELD_STRING, false, 998, 0, 0 },
+    { "from", API_FIELD_STRING, false, 600, 0, 0 },
+    { "reply_to", API_FIELD_STRING, false, 320, 0, 0 },
+    { "lists", API_FIELD_REFS, false, 100, 0, 0 },
+    { "template", API_FIELD_STRING, false, 200, 0, 0 },
+    { "html", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },
+    { "markdown", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },
+    { "text", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },
+    { "track_opens", API_FIELD_BOOL, false, 0, 0, 0 },
+    { "track_clicks", API_FIELD_BOOL, false, 0, 0, 0 },
+    { "subscriber", API_FIELD_STRING, false, 320, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+
+/* api__render - answer campaign_preview of the campaign fields of IN inside LAYOUT (NULL: IN's template) */
+void api__render(struct api_req *r, json_t *in, json_t *layout)
+{
+    char **lists = NULL, email[ADDRESS_MAX + 1];
+    size_t nlists = 0;
+    struct campaign_refusal why;
+    const char *who = api_json_str(in, "subscriber", NULL), *bad;
+    json_t *j = NULL;
+    struct campaign_input ci = campaign_in(in, &lists, &nlists);
+    if (who && address_normalize(who, email, sizeof(email), &bad) < 0)
+        api_reply_error(r, 400, "invalid_field", "subscriber", "field \"subscriber\" is not a valid address: %s", bad);
+    else if (!api_db(r))
+        ;
+    else if (campaign_preview(r->conn, &ci, layout, who ? email : NULL, &j, &why) < 0)
+        reply_refusal(r, &why);
+    else
+        api_reply_json(r, 200, j);
+    api_json_refs_free(lists, nlists);
+}
+
+/* api_campaigns_render - POST /api/v1/campaigns/preview */
+void api_campaigns_render(struct api_req *r)
+{
+    static const char *const refs[] = { "template", NULL };
+    json_t *in;
+    if (api_body_refs(r, render_fields, refs, &in) < 0)
+        return;
+    api__render(r, in, NULL);
     json_decref(in);
 }
 

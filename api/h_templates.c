@@ -6,9 +6,12 @@
  * api_templates_create  POST /api/v1/templates: compiled first
  * api_templates_put     PUT /api/v1/templates/{template}: replaced, compiled first
  * api_templates_rm      DELETE /api/v1/templates/{template}
+ * api_templates_render  POST /api/v1/templates/preview: a template not saved, compiled and
+ *                       rendered around sample content for a subscriber (campaign_preview)
  *
  * A template is named by id or name. A subject, HTML or text that does not
- * compile is 400 naming the field, line and column.
+ * compile is 400 naming the field, with its line and column (also as
+ * "line" and "column" of the error).
  */
 #include <string.h>
 
@@ -69,7 +72,9 @@ static bool compiles(struct api_req *r, json_t *in, const char *field, bool layo
     struct tmpl *t = layout ? tmpl_compile_wrap(src, strlen(src), "", 0, err, sizeof(err))
                             : tmpl_compile(src, strlen(src), err, sizeof(err));
     if (!t) {
-        api_reply_error(r, 400, "invalid_template", field, "field \"%s\": %s", field, err);
+        char msg[TMPL_ERR_MAX + 64];
+        snprintf(msg, sizeof(msg), "field \"%s\": %s", field, err);
+        api__reply_invalid_template(r, field, msg, err);
         return false;
     }
     tmpl_free(t);
@@ -107,6 +112,36 @@ void api_templates_create(struct api_req *r)
 void api_templates_put(struct api_req *r)
 {
     template_save(r, api_param(r, 0));
+}
+
+static const struct api_field render_fields[] = {
+    { "subject", API_FIELD_STRING, false, 998, 0, 0 },
+    { "html", API_FIELD_STRING, true, TEMPLATE_BODY_MAX, 0, 0 },
+    { "text", API_FIELD_STRING, false, TEMPLATE_BODY_MAX, 0, 0 },
+    { "content", API_FIELD_STRING, false, TEMPLATE_BODY_MAX, 0, 0 },
+    { "subscriber", API_FIELD_STRING, false, 320, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+
+#define SAMPLE_CONTENT "<h1>A campaign's heading</h1>\n<p>The content of a campaign goes here.</p>"
+
+/* api_templates_render - POST /api/v1/templates/preview: checked as a save would, then rendered */
+void api_templates_render(struct api_req *r)
+{
+    json_t *in;
+    if (api_body(r, render_fields, &in) < 0)
+        return;
+    if (one_line(r, in, "subject", false) && compiles(r, in, "subject", false) && compiles(r, in, "html", true) &&
+        compiles(r, in, "text", true)) {
+        json_t *layout = json_pack("{s:O,s:O?,s:O?}", "html", json_object_get(in, "html"), "text",
+                                   json_object_get(in, "text"), "subject", json_object_get(in, "subject"));
+        json_t *body = json_pack("{s:s,s:O?}", "html", api_json_str(in, "content", SAMPLE_CONTENT), "subscriber",
+                                 json_object_get(in, "subscriber"));
+        api__render(r, body, layout);
+        json_decref(body);
+        json_decref(layout);
+    }
+    json_decref(in);
 }
 
 /* api_templates_rm - DELETE /api/v1/templates/{template} */

@@ -48,6 +48,12 @@ void api_campaigns_cancel(struct api_req *r);
 void api_campaigns_test(struct api_req *r);
 void api_campaigns_preview(struct api_req *r);
 void api_campaigns_deliveries(struct api_req *r);
+void api_campaigns_put(struct api_req *r);
+void api_campaigns_render(struct api_req *r);
+/* a 400 invalid_template naming FIELD, with the line and column TMPL_ERR (a compiler's words) gives */
+void api__reply_invalid_template(struct api_req *r, const char *field, const char *msg, const char *tmpl_err);
+/* campaign_preview of IN's campaign fields inside LAYOUT (NULL: IN's "template"), answered */
+void api__render(struct api_req *r, json_t *in, json_t *layout);
 
 /* templates (h_templates.c) */
 void api_templates_ls(struct api_req *r);
@@ -55,6 +61,7 @@ void api_templates_get(struct api_req *r);
 void api_templates_create(struct api_req *r);
 void api_templates_put(struct api_req *r);
 void api_templates_rm(struct api_req *r);
+void api_templates_render(struct api_req *r);
 
 /* relays (h_relays.c) and DKIM keys (h_dkim.c) */
 void api_relays_ls(struct api_req *r);

@@ -96,6 +96,10 @@ const struct api_route api_routes[] = {
     R("POST", "/api/v1/campaigns/{campaign}/test", API_USER, API_BODY_JSON, api_campaigns_test),
     R("GET", "/api/v1/campaigns/{campaign}/preview", API_USER, API_BODY_NONE, api_campaigns_preview),
     R("GET", "/api/v1/campaigns/{campaign}/deliveries", API_USER, API_BODY_NONE, api_campaigns_deliveries),
+    /* the campaign editor and the templates screen: save a draft again, render what is not saved */
+    R("PUT", "/api/v1/campaigns/{campaign}", API_USER, API_BODY_JSON, api_campaigns_put),
+    R("POST", "/api/v1/campaigns/preview", API_USER, API_BODY_JSON, api_campaigns_render),
+    R("POST", "/api/v1/templates/preview", API_USER, API_BODY_JSON, api_templates_render),
     R("POST", "/api/v1/relays", API_ADMIN, API_BODY_JSON, api_relays_create),
     R("DELETE", "/api/v1/relays/{relay}", API_ADMIN, API_BODY_NONE, api_relays_rm),
     R("POST", "/api/v1/dkim-keys", API_ADMIN, API_BODY_JSON, api_dkim_create),

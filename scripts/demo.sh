@@ -3,8 +3,9 @@
 # a private PostgreSQL in ./var/pg, a private Postfix submission server
 # (STARTTLS, password auth) relaying to smtp-sink in ./var/mta, a DKIM key,
 # a list imported from CSV, a campaign sent through Postfix, its stats, and
-# the delivered messages as .eml files. Safe to run again: what exists is
-# kept, and each run sends one more campaign.
+# the delivered messages as .eml files; then postino serve with the web
+# admin, and a login for it. Safe to run again: what exists is kept, and
+# each run sends one more campaign.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -61,8 +62,30 @@ echo "one of them, $one:"
 echo "----------------------------------------------------------------------"
 cat "$one"
 echo "----------------------------------------------------------------------"
+step "the web admin: postino serve (API, scheduler, a sender) on http://127.0.0.1:8080"
+if ! "$P" user ls --json | grep -q '"email": "admin@example.com"'; then
+    umask 077
+    head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$ROOT/var/admin.pw"
+    "$P" user add admin@example.com --role admin < "$ROOT/var/admin.pw" >/dev/null
+fi
+if [ -f "$ROOT/var/serve.pid" ] && kill -0 "$(cat "$ROOT/var/serve.pid")" 2>/dev/null; then
+    echo "postino serve is already running (pid $(cat "$ROOT/var/serve.pid"))"
+else
+    setsid "$P" serve --listen 127.0.0.1:8080 > "$ROOT/var/serve.log" 2>&1 < /dev/null &
+    echo $! > "$ROOT/var/serve.pid"
+    for _ in $(seq 1 300); do
+        curl -s -o /dev/null "http://127.0.0.1:8080/healthz" && break
+        kill -0 "$(cat "$ROOT/var/serve.pid")" 2>/dev/null || { cat "$ROOT/var/serve.log"; exit 1; }
+        sleep 0.1
+    done
+fi
 cat <<EOT
 
-PostgreSQL keeps running in ./var/pg and Postfix in ./var/mta:
-'make stop' stops them both (their data stay; 'make demo' starts them again).
+Open the web admin:  http://127.0.0.1:8080/admin/
+  email:     admin@example.com
+  password:  $(cat "$ROOT/var/admin.pw")   (kept in var/admin.pw)
+
+PostgreSQL keeps running in ./var/pg, Postfix in ./var/mta and postino serve
+(its log: var/serve.log): 'make stop' stops them all (their data stay;
+'make demo' starts them again).
 EOT

@@ -560,6 +560,14 @@ struct tmpl *tmpl_compile_wrap(const char *layout, size_t layout_len, const char
     return cc_finish(&c, rc);
 }
 
+/* tmpl_err_position - read back what cc_error wrote. */
+int tmpl_err_position(const char *err, unsigned long *line, unsigned long *column)
+{
+    if (strncmp(err, "content: ", 9) == 0)
+        err += 9;
+    return sscanf(err, "line %lu, column %lu:", line, column) == 2 ? 0 : -1;
+}
+
 /* ---- click tracking: href values of literal text become link ops ---- */
 
 struct track {

@@ -6,6 +6,7 @@
  * tmpl_track_links   a copy whose literal href values render through a link function
  * tmpl_render        append one recipient's rendering, HTML-escaped or plain text
  * tmpl_free          release a compiled template
+ * tmpl_err_position  the line and column a compile error names
  *
  * Syntax: {{ name }}, {{ email }}, {{ attribs.KEY }}, {{ attribs.KEY | default "x" }},
  * {{ unsubscribe_url }}, {{ campaign.subject }}, {{ campaign.name }},
@@ -87,5 +88,12 @@ void tmpl_render(const struct tmpl *t, const struct tmpl_values *v, enum tmpl_mo
 
 /* tmpl_free - release T (NULL is fine). */
 void tmpl_free(struct tmpl *t);
+
+/*
+ * tmpl_err_position - the line and column (from 1) in the compile error ERR
+ * of tmpl_compile or tmpl_compile_wrap ("content: " prefixed or not); 0, or
+ * -1 when it names none (a layout without a content placeholder).
+ */
+int tmpl_err_position(const char *err, unsigned long *line, unsigned long *column);
 
 #endif

@@ -1,18 +1,22 @@
 /*
- * campaign_ops - campaign create and test send, for every front end (see
- * campaign_ops.h). The checks run in the order a person reads the input:
+ * campaign_ops - campaign create, update, preview and test send, for every
+ * front end (see campaign_ops.h). The checks run in the order a person reads the input:
  * name, subject, From, Reply-To, lists; then what needs the database: the
  * template, the subject it may give, the bodies compiled in its layouts.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/mail/mime.h"
+#include "engine/mail/html2text.h"
+#include "engine/mail/markdown.h"
 #include "engine/send/campaign_ops.h"
 #include "engine/send/prepare.h"
 #include "engine/store/campaigns.h"
 #include "engine/store/dkim_keys.h"
+#include "engine/store/lists.h"
 #include "engine/store/relays.h"
 #include "engine/store/templates.h"
 #include "engine/util/buf.h"
@@ -52,6 +56,16 @@ static bool utf8(const char *s)
     return str_utf8_valid(s, strlen(s), NULL);
 }
 
+/* is IN's body given once, as HTML or as Markdown (or not at all, unless REQUIRED)? else refuse */
+static int body_check(const struct campaign_input *in, bool required, struct campaign_refusal *why)
+{
+    if (in->html && in->markdown)
+        return refuse(why, "markdown", "invalid_field", "give the body as html or as markdown, not both");
+    if (required && !in->html && !in->markdown)
+        return refuse(why, "html", "missing_field", "the campaign needs a body: html or markdown");
+    return 0;
+}
+
 /* campaign_check - see campaign_ops.h. */
 int campaign_check(const struct campaign_input *in, struct campaign_checked *out, struct campaign_refusal *why)
 {
@@ -81,9 +95,11 @@ int campaign_check(const struct campaign_input *in, struct campaign_checked *out
                       in->reply_to, err);
     if (in->nlists == 0)
         return refuse(why, "lists", "invalid_field", "a campaign needs at least one list");
+    if (body_check(in, true, why) < 0)
+        return STORE_ERR_INVALID;
     out->cn = (struct campaign_new){
         .name = in->name, .subject = in->subject, .reply_to = in->reply_to, .template_ref = in->template_ref,
-        .html = in->html ? in->html : "", .text = in->text, .lists = in->lists, .nlists = in->nlists,
+        .html = in->html, .markdown = in->markdown, .text = in->text, .lists = in->lists, .nlists = in->nlists,
         .track_opens = in->track_opens, .track_clicks = in->track_clicks,
     };
     return 0;
@@ -102,6 +118,24 @@ static int compiles(struct campaign_refusal *why, const char *field, const char 
     return 0;
 }
 
+/*
+ * body_html - set CN->html to the HTML body: as given, or its Markdown
+ * rendered into RENDERED. Markdown is compiled before it is rendered, so a
+ * mistake is reported at its line and column in the Markdown as typed.
+ */
+static int body_html(struct campaign_new *cn, const char *layout, struct buf *rendered, struct campaign_refusal *why)
+{
+    int rc;
+    if (!cn->markdown)
+        return compiles(why, "html", "HTML", layout, cn->html ? cn->html : "");
+    if ((rc = compiles(why, "markdown", "Markdown", layout, cn->markdown)) < 0)
+        return rc;
+    if (markdown_render(cn->markdown, strlen(cn->markdown), rendered) < 0)
+        return refuse(why, "markdown", "invalid_field", "the Markdown cannot be rendered");
+    cn->html = buf_cstr(rendered);
+    return compiles(why, "markdown", "Markdown", layout, cn->html);
+}
+
 /* the warning for a From DOMAIN with no DKIM key, appended to WARNINGS (a failed look-up counts as none) */
 static void warn_unsigned(PGconn *conn, const char *domain, json_t *warnings)
 {
@@ -117,11 +151,12 @@ static void warn_unsigned(PGconn *conn, const char *domain, json_t *warnings)
     }
 }
 
-/* campaign_create - see campaign_ops.h. */
-int campaign_create(PGconn *conn, const struct campaign_checked *c, json_t **out, json_t **warnings,
-                    struct campaign_refusal *why)
+/* save C as campaign ID (NULL: a new draft); campaign_create and campaign_update */
+static int campaign_save(PGconn *conn, const char *id, const struct campaign_checked *c, json_t **out,
+                         json_t **warnings, struct campaign_refusal *why)
 {
     struct campaign_new cn = c->cn;
+    struct buf rendered = BUF_INIT;
     json_t *tmpl = NULL;
     int rc = 0;
     *out = NULL;
@@ -139,16 +174,131 @@ int campaign_create(PGconn *conn, const struct campaign_checked *c, json_t **out
     if (!cn.subject)
         rc = refuse(why, "subject", "missing_field", "the campaign needs a subject (the template has none)");
     else if ((rc = compiles(why, "subject", "subject", NULL, cn.subject)) == 0 &&
-             (rc = compiles(why, "html", "HTML", layout_html, cn.html)) == 0 && cn.text)
+             (rc = body_html(&cn, layout_html, &rendered, why)) == 0 && cn.text)
         rc = compiles(why, "text", "text", layout_text, cn.text);
     if (rc == 0)
-        rc = store_campaign_create(conn, &cn, out, &why->e);
+        rc = id ? store_campaign_update(conn, id, &cn, out, &why->e) : store_campaign_create(conn, &cn, out, &why->e);
     json_decref(tmpl);
+    buf_free(&rendered);
     if (rc < 0)
         return rc;
     *warnings = json_array();
     warn_unsigned(conn, address_domain(c->from_addr), *warnings);
     return 0;
+}
+
+/* campaign_create - see campaign_ops.h. */
+int campaign_create(PGconn *conn, const struct campaign_checked *c, json_t **out, json_t **warnings,
+                    struct campaign_refusal *why)
+{
+    return campaign_save(conn, NULL, c, out, warnings, why);
+}
+
+/* campaign_update - see campaign_ops.h. */
+int campaign_update(PGconn *conn, const char *id, const struct campaign_checked *c, json_t **out, json_t **warnings,
+                    struct campaign_refusal *why)
+{
+    return campaign_save(conn, id, c, out, warnings, why);
+}
+
+/* the lists REFS name, as a stored campaign's "lists" (id, name, optin); 0 or a store code in WHY */
+static int preview_lists(PGconn *conn, const char *const *refs, size_t n, json_t *lists, struct campaign_refusal *why)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_t *l = NULL;
+        int rc = store_list_get(conn, refs[i], &l, &why->e);
+        if (rc < 0)
+            return rc;
+        json_array_append_new(lists, json_pack("{s:O,s:O,s:O}", "id", json_object_get(l, "id"), "name",
+                                               json_object_get(l, "name"), "optin", json_object_get(l, "optin")));
+        json_decref(l);
+    }
+    return 0;
+}
+
+/* the message of PC composed for EMAIL (a subscriber; NULL: no personal values) as {subject, html, text} */
+static int preview_compose(PGconn *conn, struct prepared_campaign *pc, const char *email, json_t **out,
+                           struct campaign_refusal *why)
+{
+    struct prepared_recipient pr;
+    struct compose_scratch s = COMPOSE_SCRATCH_INIT;
+    struct buf msg = BUF_INIT, text = BUF_INIT;
+    const char *err;
+    json_t *l = json_array_get(json_object_get(pc->row, "lists"), 0);
+    memset(&pr, 0, sizeof(pr));
+    int rc = email ? recipient_load(conn, pc, email, &pr, why->e.msg, sizeof(why->e.msg)) : 0;
+    if (rc == STORE_ERR_NOTFOUND)
+        return refuse(why, "subscriber", "invalid_field", "no subscriber \"%.*s\"", quoted(email), email);
+    if (rc < 0)
+        return why->e.code = rc;
+    if (!email) {
+        pr.r.email = "subscriber@example.com";
+        pr.r.list_id = (uint64_t)json_integer_value(json_object_get(l, "id"));
+        pr.r.list_name = json_string_value(json_object_get(l, "name"));
+    }
+    pr.r.delivery_id = "preview";
+    rc = compose_message(&pc->cc, &pr.r, (long long)time(NULL), &s, &msg, &err);
+    if (rc < 0) {
+        rc = refuse(why, NULL, NULL, "the campaign does not compose: %s", err);
+    } else {
+        if (!pc->cc.text)
+            html2text_append(&text, s.html.data ? s.html.data : "", s.html.len);
+        *out = json_pack("{s:s,s:s,s:s}", "subject", buf_cstr(&s.subject), "html", buf_cstr(&s.html), "text",
+                         pc->cc.text ? buf_cstr(&s.text) : buf_cstr(&text));
+    }
+    recipient_free(&pr);
+    compose_scratch_free(&s);
+    buf_free(&msg);
+    buf_free(&text);
+    return rc;
+}
+
+/* campaign_preview - see campaign_ops.h. */
+int campaign_preview(PGconn *conn, const struct campaign_input *in, json_t *layout, const char *email, json_t **out,
+                     struct campaign_refusal *why)
+{
+    struct campaign_new cn = { .html = in->html ? in->html : "", .markdown = in->markdown };
+    struct buf rendered = BUF_INIT;
+    struct prepared_campaign pc;
+    char from_name[601] = "", from_addr[ADDRESS_MAX + 1] = "sender@example.com";
+    const char *err;
+    json_t *tmpl = json_incref(layout), *lists = json_array(), *row = NULL;
+    int rc = 0;
+    *out = NULL;
+    memset(why, 0, sizeof(*why));
+    if (body_check(in, false, why) < 0)
+        rc = STORE_ERR_INVALID;
+    else if (in->subject && (!utf8(in->subject) || strpbrk(in->subject, "\r\n")))
+        rc = refuse(why, "subject", "invalid_field", "the subject must be one line of UTF-8");
+    else if (!tmpl && in->template_ref)
+        rc = store_template_get(conn, in->template_ref, &tmpl, &why->e);
+    if (rc == 0)
+        rc = preview_lists(conn, in->lists, in->nlists, lists, why);
+    const char *layout_html = tmpl ? json_string_value(json_object_get(tmpl, "html")) : NULL;
+    const char *layout_text = tmpl ? json_string_value(json_object_get(tmpl, "text")) : NULL;
+    const char *subject = in->subject ? in->subject : tmpl ? json_string_value(json_object_get(tmpl, "subject")) : NULL;
+    if (rc == 0 && (rc = compiles(why, "subject", "subject", NULL, subject ? subject : "")) == 0 &&
+        (rc = body_html(&cn, layout_html, &rendered, why)) == 0 && in->text)
+        rc = compiles(why, "text", "text", layout_text, in->text);
+    if (rc < 0)
+        goto out;
+    if (in->from && address_mailbox_parse(in->from, from_name, sizeof(from_name), from_addr, &err) < 0)
+        snprintf(from_addr, sizeof(from_addr), "sender@example.com");
+    row = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s?,s:O,s:O?}", "id", 0, "name", in->name ? in->name : "", "subject",
+                    subject ? subject : "", "html", cn.html, "from_name", from_name, "from_addr", from_addr, "text",
+                    in->text, "lists", lists, "template", tmpl);
+    if (campaign_prepare_row(row, &pc, why->e.msg, sizeof(why->e.msg)) < 0) {
+        rc = refuse(why, "html", "invalid_template", "%s", why->e.msg);
+        goto out;
+    }
+    rc = preview_compose(conn, &pc, email, out, why);
+    campaign_prepared_free(&pc);
+out:
+    json_decref(row);
+    json_decref(lists);
+    json_decref(tmpl);
+    buf_free(&rendered);
+    return rc;
 }
 
 /* campaign_test_send - see campaign_ops.h. */

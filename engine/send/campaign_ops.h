@@ -11,8 +11,16 @@
  *                     its template's layouts), store it as a draft, and warn of
  *                     what will go wrong when it is sent (a From domain without
  *                     a DKIM key)
+ * campaign_update     the same for a draft or scheduled campaign, replaced whole
+ * campaign_preview    render content not saved yet (a campaign's, or a template's
+ *                     around sample content) for one subscriber through the
+ *                     sender's own composer: the subject, the HTML, the text part
  * campaign_test_send  compose one message of a campaign for an address and
  *                     send it now through a relay, outside the ledger
+ *
+ * A body is HTML or Markdown (engine/mail/markdown.h): Markdown is rendered
+ * to HTML when the campaign is saved (and for each preview), and the
+ * template engine then runs on that HTML as on any other.
  *
  * Both block on the database, and campaign_test_send on the relay too: for
  * the CLI and the API's threads, never for the sender's loop.
@@ -40,7 +48,8 @@ struct campaign_input {
     const char *from;           /* "Name <addr>" or addr */
     const char *reply_to;
     const char *template_ref;   /* an id or a name */
-    const char *html;
+    const char *html;           /* the body in HTML, or */
+    const char *markdown;       /* the body in Markdown (one of the two) */
     const char *text;           /* NULL: derived from the HTML */
     const char *const *lists;   /* ids or names */
     size_t nlists;
@@ -64,8 +73,9 @@ struct campaign_refusal {
 
 /*
  * campaign_check - check what of IN needs no database (the name, the subject
- * when given, the From, the Reply-To, at least one list) and fill OUT for
- * campaign_create. The name and the From's name hold no control character,
+ * when given, the From, the Reply-To, at least one list, a body in HTML or in
+ * Markdown but not both) and fill OUT for campaign_create or
+ * campaign_update. The name and the From's name hold no control character,
  * the subject none but a tab (mime_name_check). Returns 0, or
  * STORE_ERR_INVALID with WHY naming the field; a refusal quotes the input up
  * to its first control character, so it stays one line.
@@ -79,12 +89,37 @@ int campaign_check(const struct campaign_input *in, struct campaign_checked *out
  * an array of one-line strings (both the caller's to json_decref): "no DKIM
  * key for DOMAIN: messages will go unsigned" when the From domain has no key.
  * Returns a negative store code with WHY filled otherwise: STORE_ERR_INVALID
- * with WHY->field (no subject at all, one of the three does not compile),
+ * with WHY->field (no subject at all, one of the three does not compile: a
+ * Markdown body is compiled as typed, so WHY names "markdown" and its line),
  * STORE_ERR_NOTFOUND for a list or the template unknown, STORE_ERR_DB.
  * Nothing is stored when it fails.
  */
 int campaign_create(PGconn *conn, const struct campaign_checked *c, json_t **out, json_t **warnings,
                     struct campaign_refusal *why);
+
+/*
+ * campaign_update - as campaign_create, for campaign ID, which must be a draft
+ * or scheduled (STORE_ERR_INVALID naming its state otherwise; STORE_ERR_NOTFOUND
+ * when there is none): its content and lists are replaced by C's.
+ */
+int campaign_update(PGconn *conn, const char *id, const struct campaign_checked *c, json_t **out, json_t **warnings,
+                    struct campaign_refusal *why);
+
+/*
+ * campaign_preview - IN as it would be sent to subscriber EMAIL (NULL: no
+ * personal values), saved or not: nothing in it is required (no body is an
+ * empty one; a From that does not parse is replaced), LAYOUT (a template as
+ * {html, text, subject}, not stored) replaces IN's template when given. The
+ * message goes through the sender's composer (compose_message) with no
+ * tracking, no DKIM signature and a token key of zeros, so its links carry
+ * no valid token. Returns 0 with *OUT {subject, html, text} (the text part
+ * derived from the HTML when IN has none), the caller's to json_decref; or a
+ * negative store code with WHY as campaign_create's (WHY->field "subscriber"
+ * for an EMAIL that is no subscriber, "markdown", "html", "text" or
+ * "subject" with WHY->tmpl_err for what does not compile).
+ */
+int campaign_preview(PGconn *conn, const struct campaign_input *in, json_t *layout, const char *email, json_t **out,
+                     struct campaign_refusal *why);
 
 /* what campaign_test_send did */
 struct campaign_test {

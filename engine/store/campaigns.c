@@ -15,11 +15,14 @@
 #define CAMPAIGN_SUMMARY_JSON                                                               \
     "json_build_object('id', c.id, 'name', c.name, 'subject', c.subject, 'status', c.status," \
     " 'from', CASE WHEN c.from_name = '' THEN c.from_addr ELSE c.from_name || ' <' || c.from_addr || '>' END," \
-    " 'lists', " CAMPAIGN_LISTS_JSON ", 'send_at', c.send_at, 'created_at', c.created_at)"
+    " 'lists', " CAMPAIGN_LISTS_JSON ", 'send_at', c.send_at, 'created_at', c.created_at, 'format', c.body_format," \
+    " 'counts', json_build_object('total', c.n_total, 'queued', c.n_queued, 'sent', c.n_sent, 'deferred', c.n_deferred," \
+    "   'failed', c.n_failed, 'skipped', c.n_skipped, 'cancelled', c.n_cancelled))"
 #define CAMPAIGN_JSON                                                                        \
     "json_build_object('id', c.id, 'name', c.name, 'kind', c.kind, 'relay', c.relay, 'subject', c.subject," \
     " 'status', c.status," \
     " 'from_name', c.from_name, 'from_addr', c.from_addr, 'reply_to', c.reply_to,"             \
+    " 'format', c.body_format, 'markdown', c.markdown,"                                       \
     " 'html', c.html, 'text', c.text_body, 'send_at', c.send_at, 'created_at', c.created_at,"  \
     " 'updated_at', c.updated_at, 'track_opens', c.track_opens, 'track_clicks', c.track_clicks,"  \
     " 'lists', " CAMPAIGN_LISTS_JSON ","                                                     \
@@ -31,6 +34,9 @@ static int is_id(const char *s)
     size_t n = strlen(s);
     return n > 0 && n <= 18 && strspn(s, "0123456789") == n;
 }
+
+static int exec_ok(PGconn *conn, const char *sql, int n, const char *const *params, struct store_err *e,
+                   const char *what);
 
 static int add_list(PGconn *conn, const char *campaign_id, const char *ref, struct store_err *e)
 {
@@ -54,37 +60,48 @@ static int add_list(PGconn *conn, const char *campaign_id, const char *ref, stru
     return rc;
 }
 
+/* the id of template $N, named by name or id (the name first) */
+#define TEMPLATE_ID(n)                                                                                         \
+    "(SELECT t.id FROM templates t WHERE t.name = $" #n " OR t.id = CASE WHEN $" #n " ~ '^[0-9]{1,18}$'"        \
+    "  THEN $" #n "::bigint END ORDER BY (t.name = $" #n ") DESC LIMIT 1)"
+
+/* does template REF exist (NULL: no template asked for)? STORE_ERR_NOTFOUND names it */
+static int template_known(PGconn *conn, const char *ref, struct store_err *e)
+{
+    if (!ref)
+        return STORE_OK;
+    PGresult *t = pg_exec(conn,
+                          "SELECT 1 FROM templates t WHERE t.name = $1 OR t.id = CASE WHEN $1 ~ '^[0-9]{1,18}$'"
+                          " THEN $1::bigint END",
+                          1, &ref);
+    int found = pg_ok(t) && PQntuples(t) > 0;
+    int rc = pg_ok(t) ? STORE_OK : store_fail_db(e, conn, t, "cannot read template");
+    PQclear(t);
+    if (rc == STORE_OK && !found)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no template \"%s\"", ref);
+    return rc;
+}
+
 /* store_campaign_create - add C as a draft; *OUT is the stored campaign. */
 int store_campaign_create(PGconn *conn, const struct campaign_new *c, json_t **out, struct store_err *e)
 {
     char id[32];
     int rc;
     const char *params[] = { c->name, c->subject, c->from_name, c->from_addr, c->reply_to, c->html, c->text,
-                             c->template_ref, c->track_opens ? "t" : "f", c->track_clicks ? "t" : "f" };
+                             c->template_ref, c->track_opens ? "t" : "f", c->track_clicks ? "t" : "f",
+                             c->markdown ? "markdown" : "html", c->markdown };
     if (c->nlists == 0)
         return store_fail(e, STORE_ERR_INVALID, "a campaign needs at least one list");
     if (pg_begin(conn) < 0)
         return store_fail_db(e, conn, NULL, "cannot create campaign");
-    if (c->template_ref) {
-        PGresult *t = pg_exec(conn,
-                              "SELECT 1 FROM templates t WHERE t.name = $1 OR t.id = CASE WHEN $1 ~ '^[0-9]{1,18}$'"
-                              " THEN $1::bigint END",
-                              1, &c->template_ref);
-        int found = pg_ok(t) && PQntuples(t) > 0;
-        rc = pg_ok(t) ? STORE_OK : store_fail_db(e, conn, t, "cannot read template");
-        PQclear(t);
-        if (rc == STORE_OK && !found)
-            rc = store_fail(e, STORE_ERR_NOTFOUND, "no template \"%s\"", c->template_ref);
-        if (rc < 0)
-            goto fail;
-    }
+    if ((rc = template_known(conn, c->template_ref, e)) < 0)
+        goto fail;
     PGresult *res = pg_exec(conn,
                             "INSERT INTO campaigns (name, subject, from_name, from_addr, reply_to, html, text_body,"
-                            " template_id, track_opens, track_clicks) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                            " (SELECT t.id FROM templates t WHERE t.name = $8 OR t.id = CASE WHEN $8 ~ '^[0-9]{1,18}$'"
-                            "  THEN $8::bigint END ORDER BY (t.name = $8) DESC LIMIT 1), $9::boolean, $10::boolean)"
+                            " template_id, track_opens, track_clicks, body_format, markdown)"
+                            " VALUES ($1, $2, $3, $4, $5, $6, $7, " TEMPLATE_ID(8) ", $9::boolean, $10::boolean, $11, $12)"
                             " RETURNING id",
-                            10, params);
+                            12, params);
     if (!pg_ok(res)) {
         rc = store_fail_db(e, conn, res, "cannot create campaign");
         PQclear(res);
@@ -103,13 +120,65 @@ fail:
     return rc;
 }
 
-/* store_campaign_ls - every campaign but the transactional ones, newest first, without bodies. */
-int store_campaign_ls(PGconn *conn, json_t **out, struct store_err *e)
+/* store_campaign_update - see campaigns.h. */
+int store_campaign_update(PGconn *conn, const char *id, const struct campaign_new *c, json_t **out,
+                          struct store_err *e)
 {
+    int rc;
+    const char *params[] = { id, c->name, c->subject, c->from_name, c->from_addr, c->reply_to, c->html, c->text,
+                             c->template_ref, c->track_opens ? "t" : "f", c->track_clicks ? "t" : "f",
+                             c->markdown ? "markdown" : "html", c->markdown };
+    if (!is_id(id))
+        return store_fail(e, STORE_ERR_NOTFOUND, "no campaign \"%s\" (campaigns are named by number)", id);
+    if (c->nlists == 0)
+        return store_fail(e, STORE_ERR_INVALID, "a campaign needs at least one list");
+    if (pg_begin(conn) < 0)
+        return store_fail_db(e, conn, NULL, "cannot change campaign");
+    PGresult *res = pg_exec(conn, "SELECT status, kind FROM campaigns WHERE id = $1::bigint FOR UPDATE", 1, &id);
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot read campaign");
+    else if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 1), "campaign") != 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no campaign %s", id);
+    else if (strcmp(PQgetvalue(res, 0, 0), "draft") != 0 && strcmp(PQgetvalue(res, 0, 0), "scheduled") != 0)
+        rc = store_fail(e, STORE_ERR_INVALID, "cannot edit campaign %s: it is %s (only a draft or a scheduled one)", id,
+                        PQgetvalue(res, 0, 0));
+    else
+        rc = template_known(conn, c->template_ref, e);
+    PQclear(res);
+    if (rc < 0)
+        goto fail;
+    if ((rc = exec_ok(conn,
+                      "UPDATE campaigns SET name = $2, subject = $3, from_name = $4, from_addr = $5, reply_to = $6,"
+                      " html = $7, text_body = $8, template_id = " TEMPLATE_ID(9) ", track_opens = $10::boolean,"
+                      " track_clicks = $11::boolean, body_format = $12, markdown = $13, updated_at = now()"
+                      " WHERE id = $1::bigint",
+                      13, params, e, "cannot change campaign")) < 0 ||
+        (rc = exec_ok(conn, "DELETE FROM campaign_lists WHERE campaign_id = $1::bigint", 1, params, e,
+                      "cannot change campaign")) < 0)
+        goto fail;
+    for (size_t i = 0; i < c->nlists; i++)
+        if ((rc = add_list(conn, id, c->lists[i], e)) < 0)
+            goto fail;
+    if (pg_commit(conn) < 0)
+        return store_fail_db(e, conn, NULL, "cannot change campaign");
+    return store_campaign_get(conn, id, out, e);
+fail:
+    pg_rollback(conn);
+    return rc;
+}
+
+/* store_campaign_ls - campaigns but the transactional ones, newest first, without bodies: a keyset page. */
+int store_campaign_ls(PGconn *conn, long long after, long limit, json_t **out, struct store_err *e)
+{
+    char a[24], l[24];
+    snprintf(a, sizeof(a), "%lld", after);
+    snprintf(l, sizeof(l), "%ld", limit);
+    const char *params[] = { a, limit > 0 ? l : NULL };
     PGresult *res = pg_exec(conn,
-                            "SELECT coalesce(json_agg(" CAMPAIGN_SUMMARY_JSON " ORDER BY c.id DESC), '[]') FROM campaigns c"
-                            " WHERE c.kind = 'campaign'",
-                            0, NULL);
+                            "SELECT coalesce(json_agg(" CAMPAIGN_SUMMARY_JSON " ORDER BY c.id DESC), '[]') FROM"
+                            " (SELECT * FROM campaigns WHERE kind = 'campaign' AND ($1::bigint = 0 OR id < $1::bigint)"
+                            "  ORDER BY id DESC LIMIT $2::bigint) c",
+                            2, params);
     int rc = STORE_OK;
     if (pg_ok(res))
         *out = store_json(res, 0, 0);

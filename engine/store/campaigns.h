@@ -2,8 +2,10 @@
  * campaigns - campaigns and the lists they go to.
  *
  * store_campaign_create  add a draft campaign with its lists (one transaction)
- * store_campaign_ls      every campaign (no bodies) as a JSON array, newest first; the hidden
- *                        transactional campaigns (kind "tx", engine/store/tx.h) are not listed
+ * store_campaign_update  replace a draft's or a scheduled campaign's content and lists
+ * store_campaign_ls      campaigns (no bodies, with their counters) as a JSON array, newest first,
+ *                        a keyset page; the hidden transactional campaigns (kind "tx",
+ *                        engine/store/tx.h) are not listed
  * store_campaign_get     one campaign with bodies, its template and its lists
  * store_campaign_move    a lifecycle action: schedule, send, pause, resume, cancel
  * store_campaign_send_at_check  is a text a finite time PostgreSQL understands (a schedule's time)
@@ -29,7 +31,8 @@ struct campaign_new {
     const char *from_addr;      /* normalised */
     const char *reply_to;       /* NULL when none */
     const char *template_ref;   /* NULL: no template */
-    const char *html;
+    const char *html;           /* the HTML body (rendered from MARKDOWN when that is given) */
+    const char *markdown;       /* NULL: the body was written in HTML; else its Markdown source */
     const char *text;           /* NULL: derived from the HTML */
     const char *const *lists;
     size_t nlists;
@@ -38,7 +41,17 @@ struct campaign_new {
 };
 
 int store_campaign_create(PGconn *conn, const struct campaign_new *c, json_t **out, struct store_err *e);
-int store_campaign_ls(PGconn *conn, json_t **out, struct store_err *e);
+/*
+ * store_campaign_update - replace campaign ID's content (everything of C) and
+ * its lists in one transaction, while it is a draft or scheduled (not yet
+ * started; a scheduled one keeps its time). STORE_ERR_INVALID names the
+ * state otherwise; STORE_ERR_NOTFOUND for no such campaign, list or template.
+ * *OUT is the stored campaign afterwards.
+ */
+int store_campaign_update(PGconn *conn, const char *id, const struct campaign_new *c, json_t **out,
+                          struct store_err *e);
+/* store_campaign_ls - the campaigns older than AFTER (0: from the newest), at most LIMIT (0: all) */
+int store_campaign_ls(PGconn *conn, long long after, long limit, json_t **out, struct store_err *e);
 int store_campaign_get(PGconn *conn, const char *id, json_t **out, struct store_err *e);
 
 enum campaign_action { CAMPAIGN_SCHEDULE, CAMPAIGN_SEND, CAMPAIGN_PAUSE, CAMPAIGN_RESUME, CAMPAIGN_CANCEL };

@@ -335,6 +335,28 @@ static void test_tmpl_shared_by_threads(void **state)
     tmpl_free((struct tmpl *)sh.t);
 }
 
+static void test_tmpl_err_position_reads_line_and_column(void **state)
+{
+    (void)state;
+    char err[TMPL_ERR_MAX];
+    unsigned long line = 0, col = 0;
+    const char *layout = "<div>\n  {{ content }}\n</div>";
+    const char *body = "ok\n\nbé {{ nmae }}";
+    struct tmpl *t = tmpl_compile_wrap(layout, strlen(layout), body, strlen(body), err, sizeof(err));
+    assert_null(t);
+    assert_string_equal(err, "content: line 3, column 7: unknown variable \"nmae\"");
+    assert_int_equal(tmpl_err_position(err, &line, &col), 0);
+    assert_int_equal(line, 3);
+    assert_int_equal(col, 7);
+    t = tmpl_compile("a\n{{/if}}", 9, err, sizeof(err));
+    assert_null(t);
+    assert_int_equal(tmpl_err_position(err, &line, &col), 0);
+    assert_int_equal(line, 2);
+    assert_int_equal(col, 1);
+    assert_null(tmpl_compile_wrap("<p>no content</p>", 17, "", 0, err, sizeof(err)));
+    assert_int_equal(tmpl_err_position(err, &line, &col), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_tmpl_wrap_inlines_content_with_placeholders),
         cmocka_unit_test(test_tmpl_wrap_errors),
         cmocka_unit_test(test_tmpl_error_messages),
+        cmocka_unit_test(test_tmpl_err_position_reads_line_and_column),
         cmocka_unit_test(test_tmpl_invalid_utf8_is_an_error),
         cmocka_unit_test(test_tmpl_null_values_render_empty),
         cmocka_unit_test(test_tmpl_render_appends),

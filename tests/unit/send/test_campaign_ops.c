@@ -87,6 +87,29 @@ static void test_campaign_check_refuses_each_field_in_the_shared_words(void **st
     }
 }
 
+static void test_campaign_check_takes_one_body_html_or_markdown(void **state)
+{
+    struct campaign_input in = good();
+    struct campaign_checked c;
+    struct campaign_refusal why;
+    (void)state;
+    in.html = NULL;
+    in.markdown = "# Hi {{ name }}";
+    assert_int_equal(campaign_check(&in, &c, &why), 0);
+    assert_null(c.cn.html);
+    assert_string_equal(c.cn.markdown, "# Hi {{ name }}");
+    in.html = "<p>x</p>";
+    assert_int_equal(campaign_check(&in, &c, &why), STORE_ERR_INVALID);
+    assert_string_equal(why.field, "markdown");
+    assert_string_equal(why.kind, "invalid_field");
+    assert_string_equal(why.e.msg, "give the body as html or as markdown, not both");
+    in.html = in.markdown = NULL;
+    assert_int_equal(campaign_check(&in, &c, &why), STORE_ERR_INVALID);
+    assert_string_equal(why.field, "html");
+    assert_string_equal(why.kind, "missing_field");
+    assert_string_equal(why.e.msg, "the campaign needs a body: html or markdown");
+}
+
 static void test_campaign_check_quotes_a_long_from_in_part(void **state)
 {
     char from[400];
@@ -110,6 +133,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_campaign_check_fills_the_normalised_from_and_reply_to),
         cmocka_unit_test(test_campaign_check_refuses_each_field_in_the_shared_words),
+        cmocka_unit_test(test_campaign_check_takes_one_body_html_or_markdown),
         cmocka_unit_test(test_campaign_check_quotes_a_long_from_in_part),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

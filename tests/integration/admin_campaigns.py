@@ -1,0 +1,229 @@
+"""admin_campaigns - the Templates, Campaigns and campaign editor screens in a
+real headless Chromium, as a person uses them: a template typed with a
+mistake (its line and column shown, the line marked), fixed and saved; a
+campaign written in Markdown whose preview follows the typing, with its text
+part; the preview for a subscriber named <script>alert(1)</script> showing
+the name as text, a <script> in an HTML body not run; From warned for a
+domain without a DKIM key; saved, a test message sent, sent; another
+campaign scheduled in a time zone, paused, resumed, cancelled; every screen
+390 px wide with no sideways scroll. Screenshots: SHOTS/campaigns-*.png.
+
+usage: admin_campaigns.py API_URL SHOTS_DIR OTHER_CAMPAIGN_ID   (prints "ok N steps")
+"""
+import sys
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select
+
+from admin_lib import browser, console_errors, go, login, shot, step, steps, texts
+
+API, SHOTS, OTHER = sys.argv[1], sys.argv[2], sys.argv[3]
+
+
+def snap(d, name):
+    shot(d, SHOTS, f"campaigns-{name}")
+
+
+def set_value(d, elem, value):
+    """a value put in at once (a long text), announced as typed"""
+    d.execute_script("arguments[0].value = arguments[1];"
+                     "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", elem, value)
+
+
+def srcdoc_has(text):
+    return lambda dr: text in (dr.find_element(By.CSS_SELECTOR, ".preview-frame").get_attribute("srcdoc") or "")
+
+
+def frame_text(d):
+    d.switch_to.frame(d.find_element(By.CSS_SELECTOR, ".preview-frame"))
+    try:
+        return d.find_element(By.TAG_NAME, "body").text
+    finally:
+        d.switch_to.default_content()
+
+
+def status_is(want):
+    return lambda dr: dr.find_element(By.ID, "campaign-status").text == want
+
+
+def no_sideways_scroll(d, what):
+    sw, iw = d.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert sw <= iw, f"{what}: the page is {sw} px wide in a {iw} px window"
+
+
+def main():
+    d, w = browser()
+    try:
+        step("log in; the Templates screen, empty")
+        login(d, w, API, "admin@example.com", "admin-pass-1")
+        go(d, w, API, "templates", "Templates")
+        assert "Campaigns" in texts(d, "#nav a") and "Templates" in texts(d, "#nav a"), texts(d, "#nav a")
+        snap(d, "templates")
+
+        step("a new template with a mistake: the error at its line and column, the line marked")
+        d.find_element(By.LINK_TEXT, "New template").click()
+        w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "New template"))
+        d.find_element(By.NAME, "name").send_keys("Letterhead")
+        who = d.find_element(By.CSS_SELECTOR, ".preview-card input[name=subscriber]")
+        who.send_keys("ann@example.com")
+        html = d.find_element(By.CSS_SELECTOR, "textarea[name=html]")
+        set_value(d, html, '<div class="wrap">\n  <p>Hi {{ nmae }}</p>\n  [CONTENT]\n</div>\n')
+        err = d.find_element(By.CSS_SELECTOR, ".field[data-field=html] .error")
+        want = 'field "html": line 2, column 12: unknown variable "nmae"'
+        w.until(lambda _: err.text == want)
+        marked = d.execute_script("const ls = [...document.querySelectorAll('.field[data-field=html] .hl-line')];"
+                                  "return ls.map((l, i) => l.classList.contains('hl-error') ? i + 1 : 0).filter(Boolean)")
+        assert marked == [2], marked
+        assert d.find_elements(By.CSS_SELECTOR, ".field[data-field=html] .hl-tag"), "no template tag coloured"
+        d.find_element(By.CSS_SELECTOR, ".field[data-field=html] button.goto").click()
+        assert d.switch_to.active_element == html, "the caret did not go to the error"
+        pos = d.execute_script("return arguments[0].selectionStart", html)
+        assert html.get_attribute("value")[pos:pos + 4] == "nmae", pos
+        snap(d, "template-error")
+
+        step("fixed by typing: the error goes, the preview shows the subscriber; saved")
+        html.send_keys(Keys.DELETE, Keys.DELETE, Keys.DELETE, Keys.DELETE, "name")
+        w.until(lambda _: err.text == "")
+        w.until(srcdoc_has("<p>Hi Ann Lee</p>"))
+        assert "The content of a campaign goes here." in frame_text(d)
+        d.find_element(By.CSS_SELECTOR, "form[aria-label=Template] button[type=submit]").click()
+        w.until(lambda dr: dr.current_url.split("#/templates/")[-1].isdigit())
+        w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "Template: Letterhead"))
+        w.until(srcdoc_has("<p>Hi "))
+        snap(d, "template-fixed")
+
+        step("the Campaigns screen: the campaigns with their state")
+        go(d, w, API, "campaigns", "Campaigns")
+        w.until(EC.presence_of_element_located((By.CSS_SELECTOR, "main tbody tr")))
+        names = texts(d, "main tbody td:first-child")
+        assert names[:1] == ["Autumn"] and "March 2" in names, names
+        snap(d, "campaigns")
+
+        step("a new campaign in Markdown: the preview follows the typing; the text part")
+        d.find_element(By.LINK_TEXT, "New campaign").click()
+        w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "New campaign"))
+        form = d.find_element(By.CSS_SELECTOR, "form[aria-label=Campaign]")
+        form.find_element(By.NAME, "name").send_keys("Spring <b>sale</b>")
+        form.find_element(By.NAME, "subject").send_keys("Spring for {{ name }}")
+        form.find_element(By.NAME, "from_name").send_keys("Shop")
+        form.find_element(By.NAME, "from_local").send_keys("news")
+        assert Select(form.find_element(By.NAME, "from_domain")).first_selected_option.text == "example.com"
+        form.find_element(By.CSS_SELECTOR, "input[name=lists]").click()
+        Select(form.find_element(By.NAME, "template")).select_by_visible_text("Letterhead")
+        who = d.find_element(By.CSS_SELECTOR, ".preview-card input[name=subscriber]")
+        who.clear()
+        who.send_keys("ann@example.com")
+        body = form.find_element(By.CSS_SELECTOR, "textarea[name=body]")
+        body.clear()
+        body.send_keys("# Spring\n\nHello *{{ name }}*, our **sale** starts.\n")
+        w.until(srcdoc_has("<p>Hello <em>Ann Lee</em>, our <strong>sale</strong> starts.</p>"))
+        w.until(srcdoc_has('<div class="wrap">'))
+        body.send_keys("\nFresh flowers for [you]({{ unsubscribe_url }}).")
+        w.until(lambda dr: "Fresh flowers for you." in frame_text(dr))
+        assert d.find_element(By.CSS_SELECTOR, ".preview-subject").text == "Spring for Ann Lee"
+        d.find_element(By.CSS_SELECTOR, ".preview-text-box summary").click()
+        text = d.find_element(By.CSS_SELECTOR, ".preview-text").text
+        assert "Hello Ann Lee, our sale starts." in text and "Fresh flowers for you" in text, text
+        snap(d, "editor-preview")
+
+        step("the preview for <script>alert(1)</script>: the name as text; a <script> in an HTML body does not run")
+        who.clear()
+        who.send_keys("xss@example.com")
+        w.until(lambda dr: dr.find_element(By.CSS_SELECTOR, ".preview-subject").text
+                == "Spring for <script>alert(1)</script>")
+        w.until(lambda dr: "Hello <script>alert(1)</script>, our sale starts." in frame_text(dr))
+        form.find_element(By.CSS_SELECTOR, "input[name=format][value=html]").click()
+        set_value(d, body, "<p>Hi {{ name }} from {{ attribs.city }}</p>"
+                           "<script>document.title = 'ran'; window.ran = 1;</script><p>end</p>")
+        w.until(srcdoc_has("<p>end</p>"))
+        d.switch_to.frame(d.find_element(By.CSS_SELECTOR, ".preview-frame"))
+        try:
+            shown = d.find_element(By.TAG_NAME, "body").text
+            assert "Hi <script>alert(1)</script> from <img src=x onerror=alert(2)>" in shown, shown
+            assert len(d.find_elements(By.TAG_NAME, "script")) == 1, "the subscriber's name made an element"
+            assert not d.find_elements(By.TAG_NAME, "img"), "the subscriber's attribute made an element"
+            # the script's first statement would have given the frame's document a <title>
+            assert not d.find_elements(By.CSS_SELECTOR, "title"), "the body's script ran"
+            assert d.find_element(By.TAG_NAME, "body").text.endswith("end")
+        finally:
+            d.switch_to.default_content()
+        assert d.title == "Campaigns · postino", d.title
+        assert d.find_element(By.CSS_SELECTOR, ".preview-frame").get_attribute("sandbox") == ""
+        snap(d, "editor-xss")
+
+        step("back to Markdown; From on a domain without a DKIM key is warned of; saved as a draft")
+        form.find_element(By.CSS_SELECTOR, "input[name=format][value=markdown]").click()
+        set_value(d, body, "# Spring\n\nHello *{{ name }}*, our **sale** starts.\n\n[Unsubscribe]({{ unsubscribe_url }})\n")
+        who.clear()
+        who.send_keys("ann@example.com")
+        w.until(srcdoc_has("<p>Hello <em>Ann Lee</em>"))
+        Select(form.find_element(By.NAME, "from_domain")).select_by_visible_text("another domain…")
+        form.find_element(By.NAME, "from_other").send_keys("nokey.example")
+        warn = form.find_element(By.CSS_SELECTOR, ".field[data-field=from] .warn")
+        w.until(lambda _: warn.text == "no DKIM key for nokey.example: messages will go unsigned")
+        Select(form.find_element(By.NAME, "from_domain")).select_by_visible_text("example.com")
+        w.until(lambda _: warn.text == "")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        w.until(lambda dr: dr.current_url.endswith("/edit"))
+        w.until(status_is("draft"))
+        assert d.find_element(By.CSS_SELECTOR, "main h1").text == "Campaign: Spring <b>sale</b>"
+        snap(d, "editor")
+
+        step("a test message to an address")
+        test = d.find_element(By.CSS_SELECTOR, "form[aria-label='Test message']")
+        test.find_element(By.NAME, "to").send_keys("tester@example.org", Keys.ENTER)
+        res = d.find_element(By.CSS_SELECTOR, ".lifecycle .result")
+        w.until(lambda _: res.text.startswith("Test message to tester@example.org taken by relay local (250"))
+        snap(d, "editor-test")
+
+        step("send now: the campaign runs")
+        d.find_element(By.XPATH, "//button[text()='Send now']").click()
+        w.until(lambda dr: dr.find_element(By.ID, "campaign-status").text in ("running", "finished"))
+
+        step("another campaign scheduled at 09:30 in New York, shown in that zone; paused, resumed, cancelled")
+        go(d, w, API, f"campaigns/{OTHER}/edit", "Campaign: Autumn")
+        sched = d.find_element(By.CSS_SELECTOR, "form[aria-label=Schedule]")
+        set_value(d, sched.find_element(By.NAME, "at"), "2031-03-05T09:30")
+        Select(sched.find_element(By.NAME, "zone")).select_by_value("America/New_York")
+        sched.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        w.until(status_is("scheduled"))
+        w.until(lambda dr: "scheduled for 5 Mar 2031, 09:30 (America/New_York)" in dr.find_element(By.CSS_SELECTOR, "main").text)
+        snap(d, "scheduled")
+        for button, state in (("Pause", "paused"), ("Resume", "scheduled"), ("Cancel campaign", "cancelled")):
+            w.until(EC.element_to_be_clickable((By.XPATH, f"//button[text()='{button}']"))).click()
+            w.until(status_is(state))
+        go(d, w, API, "campaigns", "Campaigns")
+        w.until(lambda dr: "cancelled" in texts(dr, "main tbody td[data-label=Status]"))
+
+        step("390 px wide: the list as cards, the editor and the templates in one column, no sideways scroll")
+        d.set_window_size(390, 844)
+        go(d, w, API, "campaigns", "Campaigns")
+        w.until(EC.presence_of_element_located((By.CSS_SELECTOR, "main tbody tr")))
+        no_sideways_scroll(d, "campaigns")
+        snap(d, "campaigns-390")
+        go(d, w, API, "campaigns/new", "New campaign")
+        w.until(srcdoc_has("Hello"))
+        no_sideways_scroll(d, "editor")
+        snap(d, "editor-390")
+        go(d, w, API, "templates", "Templates")
+        no_sideways_scroll(d, "templates")
+        snap(d, "templates-390")
+
+        errs = [e for e in console_errors(d) if "sandboxed and the 'allow-scripts' permission is not set" not in e
+                and "Content Security Policy" not in e]
+        assert not errs, errs
+        print(f"ok {steps()} steps")
+    except Exception:
+        snap(d, "failed")
+        print("the page when it failed:", d.find_element(By.TAG_NAME, "main").text[-1500:])
+        print("console:", console_errors(d))
+        print("preview error:", texts(d, ".preview-error"), "result:", texts(d, ".result, .form-error, .error"))
+        raise
+    finally:
+        d.quit()
+
+
+if __name__ == "__main__":
+    main()
