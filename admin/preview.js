@@ -3,8 +3,8 @@
 // no same origin, no forms, no navigation of this page) and its document is
 // given through the srcdoc property, so nothing of the campaign runs and
 // nothing of it can reach the admin. It inherits the admin's
-// Content-Security-Policy besides: no script at all, and no inline styles
-// or images from other sites either (see the note shown under it).
+// Content-Security-Policy besides (no script at all), which lets a message's
+// own styles and images show as a mail client would show them.
 
 import { el } from "/admin/app.js";
 
@@ -20,7 +20,7 @@ export function previewPane() {
     el("div", { class: "preview-subject-line" }, el("span", { class: "muted" }, "Subject: "), subject),
     frame,
     el("p", { class: "hint" },
-      "Scripts never run here. The admin's security policy also keeps inline styles and images from other sites out of this preview; a test message shows them."),
+      "Scripts never run here; styles and images show as in a mail client."),
     textBox);
   return {
     node,

@@ -31,10 +31,16 @@
 #include "engine/util/embedded.h"
 #include "engine/util/str.h"
 
-/* what the admin's page may load and do: its own scripts and styles, the API, nothing else */
+/*
+ * what the admin's page may load and do: its own scripts only, the API only.
+ * Inline styles and images from anywhere are allowed for the campaign
+ * preview, a sandboxed srcdoc frame that inherits this policy: a message's
+ * <style> and style="" and its images show there as in a mail client (the
+ * admin itself builds no style from data, and no script can run there).
+ */
 #define ADMIN_CSP                                                                                               \
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "      \
-    "frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https: http:; " \
+    "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 static const struct {
     const char *ext, *type;

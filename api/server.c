@@ -109,6 +109,32 @@ static bool is_file_type(const char *ct)
     return false;
 }
 
+/*
+ * the user a token's or a session's HASH stands for, in R->user: the login
+ * cache, else the database (believed a while when the user is active); 0, or
+ * -1 with 401 (GONE: there is no such token or session) or 503 set
+ */
+static int hash_login(struct api_req *r, const char *hash, bool session, const char *gone)
+{
+    struct store_err e;
+    if (login_cache_get(r->srv->logins, hash, &r->user))
+        return 0;
+    PGconn *conn = api_db(r);
+    if (!conn)
+        return -1;
+    int rc = session ? store_session_auth(conn, hash, &r->user, NULL, &e) : store_token_auth(conn, hash, &r->user, &e);
+    if (rc < 0) {
+        if (e.code == STORE_ERR_NOTFOUND)
+            api_reply_error(r, 401, "unauthorized", NULL, "%s", gone);
+        else
+            api_reply_store(r, &e);
+        return -1;
+    }
+    if (r->user.active)
+        login_cache_put(r->srv->logins, hash, &r->user);
+    return 0;
+}
+
 /* the login of R's session cookie, checked for its CSRF token when the request changes something; 0 or -1 */
 static int session_login(struct api_req *r, const char *tok)
 {
@@ -129,22 +155,7 @@ static int session_login(struct api_req *r, const char *tok)
     }
     auth_token_hash(tok, hash);
     snprintf(r->session_hash, sizeof(r->session_hash), "%s", hash);
-    if (login_cache_get(r->srv->logins, hash, &r->user))
-        return 0;
-    PGconn *conn = api_db(r);
-    if (!conn)
-        return -1;
-    struct store_err e;
-    if (store_session_auth(conn, hash, &r->user, NULL, &e) < 0) {
-        if (e.code == STORE_ERR_NOTFOUND)
-            api_reply_error(r, 401, "unauthorized", NULL, "the session has ended; log in again");
-        else
-            api_reply_store(r, &e);
-        return -1;
-    }
-    if (r->user.active)
-        login_cache_put(r->srv->logins, hash, &r->user);
-    return 0;
+    return hash_login(r, hash, true, "the session has ended; log in again");
 }
 
 /* the login of R's Bearer token TOK; 0, or -1 with 401/503 set */
@@ -159,22 +170,7 @@ static int bearer_login(struct api_req *r, const char *tok)
         return -1;
     }
     auth_token_hash(tok, hash);
-    if (login_cache_get(r->srv->logins, hash, &r->user))
-        return 0;
-    PGconn *conn = api_db(r);
-    if (!conn)
-        return -1;
-    struct store_err e;
-    if (store_token_auth(conn, hash, &r->user, &e) < 0) {
-        if (e.code == STORE_ERR_NOTFOUND)
-            api_reply_error(r, 401, "unauthorized", NULL, "the API token is not valid");
-        else
-            api_reply_store(r, &e);
-        return -1;
-    }
-    if (r->user.active)
-        login_cache_put(r->srv->logins, hash, &r->user);
-    return 0;
+    return hash_login(r, hash, false, "the API token is not valid");
 }
 
 /*

@@ -135,9 +135,11 @@ def main():
                 == "Spring for <script>alert(1)</script>")
         w.until(lambda dr: "Hello <script>alert(1)</script>, our sale starts." in frame_text(dr))
         form.find_element(By.CSS_SELECTOR, "input[name=format][value=html]").click()
-        set_value(d, body, "<p>Hi {{ name }} from {{ attribs.city }}</p>"
-                           "<script>document.title = 'ran'; window.ran = 1;</script><p>end</p>")
-        w.until(srcdoc_has("<p>end</p>"))
+        set_value(d, body, "<style>p.big { font-size: 31px; }</style>"
+                           "<p>Hi {{ name }} from {{ attribs.city }}</p>"
+                           "<script>document.title = 'ran'; window.ran = 1;</script>"
+                           "<p class=\"big\" style=\"color: rgb(255, 0, 0)\">end</p>")
+        w.until(srcdoc_has(">end</p>"))
         d.switch_to.frame(d.find_element(By.CSS_SELECTOR, ".preview-frame"))
         try:
             shown = d.find_element(By.TAG_NAME, "body").text
@@ -147,6 +149,11 @@ def main():
             # the script's first statement would have given the frame's document a <title>
             assert not d.find_elements(By.CSS_SELECTOR, "title"), "the body's script ran"
             assert d.find_element(By.TAG_NAME, "body").text.endswith("end")
+            # the campaign's own styles show, as in a mail client: a <style> element and a style attribute
+            end = d.find_element(By.CSS_SELECTOR, "p.big")
+            assert end.value_of_css_property("color") in ("rgb(255, 0, 0)", "rgba(255, 0, 0, 1)"), \
+                end.value_of_css_property("color")
+            assert end.value_of_css_property("font-size") == "31px", end.value_of_css_property("font-size")
         finally:
             d.switch_to.default_content()
         assert d.title == "Campaigns · postino", d.title

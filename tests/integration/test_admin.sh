@@ -56,7 +56,9 @@ csp=$(header Content-Security-Policy)
 for d in "default-src 'none'" "script-src 'self'" "frame-ancestors 'none'" "base-uri 'none'"; do
     case "$csp" in *"$d"*) ;; *) fail "CSP lacks $d: $csp" ;; esac
 done
-case "$csp" in *unsafe-inline*|*unsafe-eval*) fail "CSP allows inline code: $csp" ;; esac
+script_src=$(printf '%s' "$csp" | tr ';' '\n' | sed -n 's/^ *script-src //p')
+[ "$script_src" = "'self'" ] || fail "script-src is '$script_src', not only 'self': $csp"
+case "$csp" in *unsafe-eval*|*"default-src *"*) fail "CSP allows eval or anything: $csp" ;; esac
 case "$body" in *'<script type="module" src="/admin/app.js">'*) ;; *) fail "the page does not load app.js" ;; esac
 req GET /admin/app.js "" ""
 expect_code 200
@@ -64,6 +66,21 @@ case "$(header Content-Type)" in text/javascript*) ;; *) fail "app.js type $(hea
 [ "$body" = "$(cat "$ROOT/admin/app.js")" ] || fail "app.js is not the file compiled in"
 req GET /admin/admin.css "" ""
 case "$(header Content-Type)" in text/css*) ;; *) fail "admin.css type $(header Content-Type)" ;; esac
+# every block closed where it opens: one brace short puts the rules after it inside an @media
+/usr/bin/python3 - "$ROOT/admin/admin.css" <<'PY' || fail "admin.css: braces do not nest"
+import re, sys
+css = re.sub(r"/\*.*?\*/", "", open(sys.argv[1]).read(), flags=re.S)
+depth = 0
+for line in css.splitlines():
+    if depth == 1 and line.startswith((".", "#", "@", "body", "main", "input", "table", "th", "td", "a", "h1", "h2",
+                                       "button", "form", "label", ":", "*", "details", "span", "pre", "code", "ul", "li")) \
+            and "{" in line and not line.startswith(" "):
+        sys.exit(f"a rule at the top level found inside a block: {line}")
+    depth += line.count("{") - line.count("}")
+    if depth < 0:
+        sys.exit("a } closes nothing")
+sys.exit(0 if depth == 0 else f"{depth} block(s) left open")
+PY
 for p in /admin// /admin/nothing.js /admin/..%2Fsql%2F001_init.sql /admin/001_init.sql /admin/app.js.bak /admin/INDEX.HTML; do
     req GET "$p" "" ""
     expect_error 404 not_found
