@@ -8,8 +8,12 @@
 
 // each screen is a module exporting `screen`: { path, title, render(args) -> Node, adminOnly }
 import * as lists from "/admin/lists.js";
+import * as importer from "/admin/import.js";
+import * as media from "/admin/media.js";
+import * as settings from "/admin/settings.js";
+import * as account from "/admin/account.js";
 
-const screens = [lists].map((m) => m.screen);
+const screens = [lists, importer, media, settings, account].map((m) => m.screen);
 
 const state = { user: null, csrf: null };
 
@@ -190,7 +194,8 @@ async function route() {
   if (!state.user) return;
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   const shown = visibleScreens();
-  const sc = shown.find((x) => x.path === parts[0]) || shown[0];
+  // a screen not in this user's navigation still opens when named: its API calls answer 403, and it says so
+  const sc = screens.find((x) => x.path === parts[0]) || shown[0];
   for (const a of document.querySelectorAll("#nav a")) {
     if (a.dataset.path === sc.path) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
