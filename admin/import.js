@@ -238,7 +238,9 @@ async function render() {
     const head = st.file.size > PREVIEW_BYTES ? st.file.slice(0, PREVIEW_BYTES) : st.file;
     let p;
     try {
-      p = await sendFile("POST", `/api/v1/imports/preview?${query(st, { rows: PREVIEW_ROWS })}`, head, contentType(st.file));
+      const extra = { rows: PREVIEW_ROWS };
+      if (head !== st.file) extra.partial = "true";   // the file's start only: where it is cut is no error
+      p = await sendFile("POST", `/api/v1/imports/preview?${query(st, extra)}`, head, contentType(st.file));
     } catch (e) {
       if (!e.sessionEnded) fileErr.textContent = e.message;
       return;

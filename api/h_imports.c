@@ -18,7 +18,7 @@
  * renames the file and removes it when done. A running job writes how far
  * it is (rows, bytes, phase) to its row about once a second, over a second
  * connection (the import's own is inside its transaction), so a poll from
- * any server sees it. The summary carries the first rejected rows. A job whose server process is
+ * any server sees it. A job whose server process is
  * gone before it ended (same host, no such process) is reported failed:
  * its transaction died with it, so nothing of it was imported.
  */
@@ -45,7 +45,6 @@
 #include "importers/import.h"
 
 #define IMPORT_MAPS_MAX 100
-#define FIRST_REJECTS 10        /* rejected rows in a summary */
 #define PREVIEW_ROWS 20         /* rows a preview shows unless asked */
 #define PREVIEW_ROWS_MAX 200
 
@@ -230,7 +229,6 @@ static int task_run(PGconn *conn, struct import_task *t, json_t **summary, char 
         *summary = import_summary_json(&t->o, "body", &counts);
         json_object_set_new(*summary, "id", json_integer(strtoll(t->id, NULL, 10)));
         rejects_read(t->rejects_path, t->rejects_max, &rejects, &truncated);
-        json_object_set_new(*summary, "first_rejects", import_rejects_json(rejects.data, rejects.len, FIRST_REJECTS));
     }
     if (store_import_job_finish(conn, t->id, *summary, rc == 0 ? NULL : err, rejects.data, rejects.len, truncated,
                                 &e) < 0)
@@ -449,14 +447,15 @@ static int lists_known(struct api_req *r, struct import_lists *l)
 void api_imports_preview(struct api_req *r)
 {
     static const char *const allowed[] = { "list", "mode", "overwrite", "status", "delimiter", "encoding",
-                                           "map", "format", "dry_run", "rows", NULL };
+                                           "map", "format", "dry_run", "rows", "partial", NULL };
     struct import_task *t = xcalloc(1, sizeof(*t));
     struct import_map map = { 0 };
     struct import_lists lists = { 0 };
     const char *rows_arg = api_query(r, "rows");
     long rows = PREVIEW_ROWS;
     char err[1024];
-    if (task_options(r, t, allowed) < 0)
+    bool partial = false;
+    if (task_options(r, t, allowed) < 0 || query_bool(r, "partial", &partial) < 0)
         goto out;
     if (rows_arg && str_parse_long(rows_arg, 1, PREVIEW_ROWS_MAX, &rows) < 0) {
         api_reply_error(r, 400, "invalid_field", "rows", "\"rows\" must be a number from 1 to %d", PREVIEW_ROWS_MAX);
@@ -472,7 +471,7 @@ void api_imports_preview(struct api_req *r)
         import_map_add(&map, t->maps[i], err, sizeof(err));   /* checked in task_options */
     t->o.map = &map;
     t->o.path = r->body_path;
-    json_t *j = import_preview(&t->o, &lists, (size_t)rows, err, sizeof(err));
+    json_t *j = import_preview(&t->o, &lists, (size_t)rows, partial, err, sizeof(err));
     if (!j)
         api_reply_error(r, 400, "invalid_field", strstr(err, "encoding") ? "encoding" : "body", "%s", err);
     else

@@ -109,6 +109,13 @@ static void csv_field_write(FILE *f, const char *s, size_t len)
 static void reject(struct import_run_state *st, long line, const char *why, const char *raw, size_t rawlen)
 {
     st->c->rejected++;
+    if (st->c->nfirst < IMPORT_FIRST_REJECTS) {
+        struct import_reject_note *n = &st->c->first[st->c->nfirst++];
+        n->line = line;
+        snprintf(n->why, sizeof(n->why), "%s", why);
+        n->rowlen = rawlen < sizeof(n->row) ? rawlen : sizeof(n->row);
+        memcpy(n->row, raw, n->rowlen);
+    }
     if (st->rejects) {
         fprintf(st->rejects, "%ld,", line);
         csv_field_write(st->rejects, why, strlen(why));
@@ -423,6 +430,22 @@ json_t *import_summary_json(const struct import_opts *o, const char *source, con
                      (json_int_t)c->not_found, "duplicates_in_file", (json_int_t)c->duplicates, "rejected",
                      (json_int_t)c->rejected, "seconds", (double)(long long)(c->seconds * 1000 + 0.5) / 1000);
     json_object_set_new(j, "lists", lists);
+    /* the first rejected records, their text as a spreadsheet would get it in the rejects file */
+    json_t *first = json_array();
+    for (size_t i = 0; i < c->nfirst; i++) {
+        const struct import_reject_note *n = &c->first[i];
+        bool formula = n->rowlen && strchr("=+-@\t\r", n->row[0]);
+        json_t *row = import__text_json(n->row, n->rowlen, IMPORT_REJECT_ROW_MAX);
+        if (formula) {
+            json_t *guarded = json_sprintf("'%s", json_string_value(row));
+            json_decref(row);
+            row = guarded;
+        }
+        json_array_append_new(first, json_pack("{s:I, s:o, s:o}", "line", (json_int_t)n->line, "reason",
+                                               import__text_json(n->why, strlen(n->why), sizeof(n->why)), "row",
+                                               row));
+    }
+    json_object_set_new(j, "first_rejects", first);
     return j;
 }
 

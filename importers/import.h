@@ -4,7 +4,8 @@
  * import_run     the whole import of a file into the database, in one transaction
  * import_parse   read and check every record of a source, handing clean rows to a sink
  *                and writing rejects (the database-free part, used by the tests)
- * import_summary_json  what happened to every row, as `postino import --json` prints it
+ * import_summary_json  what happened to every row, as `postino import --json` prints it,
+ *                with the first rejected records (line, reason, row)
  * import_option  set one option of an import as a person gives it (the CLI's --NAME, the
  *                API's query argument NAME): list (again: one more list), format, mode,
  *                status, delimiter, encoding; -1 with WHY ("must be csv or xml, not 'x'"),
@@ -13,7 +14,6 @@
  *                only to subscribe to; -1 with WHY
  * import_preview what importing a file would read: the format, delimiter and encoding
  *                found, what each column becomes, the first rows checked (preview.c)
- * import_rejects_json  the first records of a rejects file as JSON (preview.c)
  *
  * Every record ends in exactly one counter: rejected, or (after the merge)
  * a duplicate of an earlier row, new, updated, unchanged, skipped or not
@@ -81,14 +81,14 @@ int import_parse(struct import_source *src, const struct import_opts *o, enum im
 int import_option(struct import_opts *o, const char *name, const char *value, char *why, size_t whylen);
 int import_opts_check(const struct import_opts *o, char *why, size_t whylen);
 
-json_t *import_preview(struct import_opts *o, const struct import_lists *lists, size_t max_rows, char *err,
-                       size_t errlen);
-json_t *import_rejects_json(const char *csv, size_t len, size_t max);
+json_t *import_preview(struct import_opts *o, const struct import_lists *lists, size_t max_rows, bool partial,
+                       char *err, size_t errlen);
 
 /* shared by import.c and preview.c */
 int import__csv_delimiter(struct import_source *src, const struct import_opts *o, char *err, size_t errlen);
 struct xml_reader *import__xml_open(struct import_source *src, const struct import_opts *o, void **pull,
                                     char *err, size_t errlen);
 bool import__xml_failed(void *pull);
+json_t *import__text_json(const char *s, size_t len, size_t max);
 
 #endif

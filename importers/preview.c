@@ -3,7 +3,7 @@
  *
  * import_preview       the format, delimiter and encoding, what each column
  *                      becomes, the first rows checked as the import checks them
- * import_rejects_json  the first records of a rejects file: line, reason, row
+ * import__text_json    bytes from a file as a JSON string a person can read
  *
  * Nothing here touches the database. The rows go through the functions the
  * import itself uses (validate.h), so a row shown rejected here is rejected
@@ -24,8 +24,8 @@
 
 #define PREVIEW_TEXT_MAX 2000   /* bytes of a row's text shown */
 
-/* LEN bytes at S as a JSON string: valid UTF-8 (U+FFFD for each bad byte), no NUL, at most MAX bytes */
-static json_t *text_json(const char *s, size_t len, size_t max)
+/* import__text_json - LEN bytes at S as a JSON string: valid UTF-8 (U+FFFD for each bad byte), no NUL, at most MAX bytes */
+json_t *import__text_json(const char *s, size_t len, size_t max)
 {
     struct buf b = BUF_INIT;
     size_t i = 0;
@@ -76,6 +76,7 @@ struct preview {
     struct import_opts *o;
     const struct import_lists *lists;
     size_t max_rows;
+    bool partial;       /* the file is the start of one: its last, unended record is cut */
     json_t *columns, *rows;
     bool have_header, more;
     struct import_columns cols;
@@ -107,14 +108,14 @@ static json_t *row_json(const struct import_row *row)
     for (size_t i = 0; i < row->nlists; i++)
         json_array_append_new(lists, json_integer(row->lists[i]));
     return json_pack("{s:I, s:s, s:o, s:o, s:o}", "line", (json_int_t)row->line, "email", row->email, "name",
-                     row->has_name ? text_json(row->name.data, row->name.len, PREVIEW_TEXT_MAX) : json_null(),
+                     row->has_name ? import__text_json(row->name.data, row->name.len, PREVIEW_TEXT_MAX) : json_null(),
                      "attributes", attrs ? attrs : json_object(), "lists", lists);
 }
 
 static json_t *reject_json(long line, const char *why, const char *raw, size_t rawlen)
 {
-    return json_pack("{s:I, s:s, s:o}", "line", (json_int_t)line, "rejected", why, "row",
-                     text_json(raw, rawlen, PREVIEW_TEXT_MAX));
+    return json_pack("{s:I, s:o, s:o}", "line", (json_int_t)line, "rejected", import__text_json(why, strlen(why), 400),
+                     "row", import__text_json(raw, rawlen, PREVIEW_TEXT_MAX));
 }
 
 /* a CSV record: the header plans the columns; then each row is checked, until MAX_ROWS are shown */
@@ -154,8 +155,10 @@ static int preview_csv(struct preview *p, struct import_source *src, json_t *out
     int rc = 0, got;
     while (rc == 0 && (got = import_source_read(src, &data, &len, err, errlen)) > 0)
         rc = csv_reader_feed(r, data, len, preview_csv_record, p);
-    if (rc == 0 && got == 0)
+    if (rc == 0 && got == 0 && !p->partial)
         rc = csv_reader_finish(r, preview_csv_record, p);
+    else if (rc == 0 && got == 0)
+        p->more = true;     /* the record after the last line end was cut, and more follow it */
     if (rc == -1)
         snprintf(err, errlen, "%s", csv_reader_error(r));
     csv_reader_free(r);
@@ -201,13 +204,17 @@ static int preview_xml(struct preview *p, struct import_source *src, char *err, 
  * attributes, lists} or {line, rejected, row}], more, error}. At most
  * MAX_ROWS rows are shown; MORE says there are others. A file the import
  * would refuse as a whole (no email column, bad XML) is still described,
- * with ERROR saying why. Returns the JSON (the caller's), or NULL with ERR
- * when the file cannot be opened or read, or the encoding is unknown.
+ * with ERROR saying why. PARTIAL says the file is only the start of one (a
+ * client sent its first bytes): a CSV record after the last line end is cut
+ * and left out, an XML document that ends not well-formed after some records
+ * is no error; there is more. Returns the JSON (the caller's), or
+ * NULL with ERR when the file cannot be opened or read, or the encoding is
+ * unknown.
  */
-json_t *import_preview(struct import_opts *o, const struct import_lists *lists, size_t max_rows, char *err,
-                       size_t errlen)
+json_t *import_preview(struct import_opts *o, const struct import_lists *lists, size_t max_rows, bool partial,
+                       char *err, size_t errlen)
 {
-    struct preview p = { .o = o, .lists = lists, .max_rows = max_rows };
+    struct preview p = { .o = o, .lists = lists, .max_rows = max_rows, .partial = partial };
     struct import_source *src = import_source_open(o->path, err, errlen);
     if (!src)
         return NULL;
@@ -236,52 +243,14 @@ json_t *import_preview(struct import_opts *o, const struct import_lists *lists, 
         json_decref(out);
         return NULL;
     }
+    if (rc < 0 && partial && o->format == IMPORT_FORMAT_XML && json_array_size(p.rows) > 0) {
+        rc = 0;             /* not well-formed where it was cut: the rest is in the file */
+        p.more = true;
+    }
     const char *why = rc < 0 ? read_err : p.header_err[0] ? p.header_err : NULL;
     json_object_set_new(out, "columns", p.columns);
     json_object_set_new(out, "rows", p.rows);
     json_object_set_new(out, "more", json_boolean(p.more));
-    json_object_set_new(out, "error", why ? text_json(why, strlen(why), PREVIEW_TEXT_MAX) : json_null());
+    json_object_set_new(out, "error", why ? import__text_json(why, strlen(why), PREVIEW_TEXT_MAX) : json_null());
     return out;
-}
-
-struct rejects_read {
-    json_t *items;
-    size_t max;
-    bool header;
-};
-
-static int rejects_record(const struct csv_record *rec, void *arg)
-{
-    struct rejects_read *r = arg;
-    if (!r->header) {
-        r->header = true;
-        return 0;
-    }
-    if (json_array_size(r->items) == r->max)
-        return 1;
-    long line = rec->nfields > 0 ? strtol(rec->fields[0].data, NULL, 10) : 0;
-    json_array_append_new(r->items,
-                          json_pack("{s:I, s:o, s:o}", "line", (json_int_t)line, "reason",
-                                    rec->nfields > 1 ? text_json(rec->fields[1].data, rec->fields[1].len, 400)
-                                                     : json_string(""),
-                                    "row", rec->nfields > 2 ? text_json(rec->fields[2].data, rec->fields[2].len,
-                                                                        PREVIEW_TEXT_MAX)
-                                                            : json_string("")));
-    return 0;
-}
-
-/*
- * import_rejects_json - the first MAX records of the rejects file CSV (LEN
- * bytes, "line,reason,row" as import_parse writes it) as an array of
- * {line, reason, row}; the row as written there (a formula's guard quote
- * kept). Returns a new array, empty when CSV holds none.
- */
-json_t *import_rejects_json(const char *csv, size_t len, size_t max)
-{
-    struct rejects_read r = { json_array(), max, false };
-    struct csv_reader *rd = csv_reader_new(',');
-    if (csv_reader_feed(rd, csv, len, rejects_record, &r) == 0)
-        csv_reader_finish(rd, rejects_record, &r);
-    csv_reader_free(rd);
-    return r.items;
 }

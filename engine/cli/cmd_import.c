@@ -81,7 +81,7 @@ static int preview(struct cli *c, struct import_opts *o, long rows)
                              (long long)json_integer_value(json_object_get(x, "id")));
         json_decref(all);
     }
-    j = import_preview(o, &lists, (size_t)rows, err, sizeof(err));
+    j = import_preview(o, &lists, (size_t)rows, false, err, sizeof(err));
     import_lists_free(&lists);
     if (!j) {
         log_error("cannot preview %s: %s", o->path, err);

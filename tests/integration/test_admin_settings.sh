@@ -259,6 +259,14 @@ expect_json "([(c['header'], c['field'], c.get('key')) for c in j['columns']], j
 upload POST "/api/v1/imports/preview?map=E-Mail%3D-" "$WORK/people.csv" text/csv
 expect_code 200
 expect_json "(j['error'], j['rows'])" "('the header has no email column (name one \"email\" or use --map COLUMN=email)', [])"
+# the file's start only (as the admin sends a large file's): the row cut at its end is left out
+head -c 120 "$WORK/people.csv" > "$WORK/start.csv"
+upload POST "/api/v1/imports/preview?partial=1" "$WORK/start.csv" text/csv
+expect_json "([(r['line'], r.get('email')) for r in j['rows']], j['more'], j['error'])" "([(2, 'ann@example.com')], True, None)"
+upload POST "/api/v1/imports/preview" "$WORK/start.csv" text/csv
+expect_json "([(r['line'], r.get('email')) for r in j['rows']], j['more'])" "([(2, 'ann@example.com'), (3, 'bob@example.com')], False)"
+upload POST "/api/v1/imports/preview?partial=maybe" "$WORK/start.csv" text/csv
+expect_error 400 invalid_field partial
 upload POST "/api/v1/imports/preview?rows=0" "$WORK/people.csv" text/csv
 expect_error 400 invalid_field rows
 upload POST "/api/v1/imports/preview?encoding=klingon-8" "$WORK/people.csv" text/csv

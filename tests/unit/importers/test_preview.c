@@ -1,6 +1,6 @@
 /*
  * test_preview - what an import would read, shown before it runs (import_preview),
- * the first rejects read back (import_rejects_json), the options of several lists,
+ * the first rejects kept for the summary, the options of several lists,
  * and the progress an import tells (no database).
  */
 #include <setjmp.h>
@@ -35,7 +35,7 @@ static char *preview_of(const char *path, struct import_opts *o, const struct im
 {
     char err[512];
     o->path = path;
-    json_t *j = import_preview(o, lists, rows, err, sizeof(err));
+    json_t *j = import_preview(o, lists, rows, false, err, sizeof(err));
     if (!j)
         fail_msg("preview failed: %s", err);
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -124,7 +124,7 @@ static void test_preview_latin1_detected_then_read_when_named(void **state)
     struct import_opts bad = { .encoding = "klingon-8" };
     char err[256];
     bad.path = DATA "latin1.csv";
-    assert_null(import_preview(&bad, NULL, 20, err, sizeof(err)));
+    assert_null(import_preview(&bad, NULL, 20, false, err, sizeof(err)));
     assert_string_equal(err, "unknown encoding \"klingon-8\"");
 }
 
@@ -195,23 +195,84 @@ static void test_preview_xml_rows(void **state)
     import_lists_free(&lists);
 }
 
-/* the rejects file read back: line, reason and row, the formula guard kept */
-static void test_rejects_json_first_records(void **state)
+/* the start of a file, cut in a record: that record is left out, more follows, no error */
+static void test_preview_partial_file(void **state)
 {
     (void)state;
-    static const char rej[] = "line,reason,row\n"
-                              "2,\"invalid address \"\"=cmd\"\": no @\",\"'=cmd,x\"\n"
-                              "3,no email address,\",Empty\"\n"
-                              "9,no email address,\",Nine\"\n";
-    json_t *j = import_rejects_json(rej, sizeof(rej) - 1, 2);
-    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    assert_string_equal(s, "[{\"line\":2,\"reason\":\"invalid address \\\"=cmd\\\": no @\",\"row\":\"'=cmd,x\"},"
-                           "{\"line\":3,\"reason\":\"no email address\",\"row\":\",Empty\"}]");
+    struct buf xml = BUF_INIT;
+    buf_appends(&xml, "<subscribers>");
+    for (int i = 0; i < 300; i++)
+        buf_appendf(&xml, "<subscriber email=\"s%d@example.com\"><name>S %d</name></subscriber>\n", i, i);
+    buf_appends(&xml, "<subscriber email=\"b@exa");
+    static const char csv[] = "email,name\na@example.com,A\nb@exa";
+    char err[256];
+    char *px = write_temp(xml.data, xml.len), *pc = write_temp(csv, sizeof(csv) - 1);
+    for (int partial = 0; partial < 2; partial++) {
+        struct import_opts ox = { .path = px }, oc = { .path = pc };
+        json_t *x = import_preview(&ox, NULL, 400, partial, err, sizeof(err));
+        json_t *c = import_preview(&oc, NULL, 20, partial, err, sizeof(err));
+        assert_true(json_array_size(json_object_get(x, "rows")) > 0);
+        assert_int_equal(json_array_size(json_object_get(c, "rows")), partial ? 1 : 2);
+        assert_int_equal(json_is_null(json_object_get(x, "error")), partial);
+        assert_true(json_is_null(json_object_get(c, "error")));
+        assert_int_equal(json_is_true(json_object_get(x, "more")), partial);
+        assert_int_equal(json_is_true(json_object_get(c, "more")), partial);
+        json_decref(x);
+        json_decref(c);
+    }
+    buf_free(&xml);
+    unlink(px);
+    unlink(pc);
+    xfree(px);
+    xfree(pc);
+}
+
+static int count_row(void *arg, const struct import_row *row, char *err, size_t errlen)
+{
+    (void)arg;
+    (void)row;
+    (void)err;
+    (void)errlen;
+    return 0;
+}
+
+/* the summary keeps the first rejected records: line, reason, the row (a formula after a quote, as in the rejects file) */
+static void test_summary_first_rejects(void **state)
+{
+    (void)state;
+    struct buf csv = BUF_INIT;
+    buf_appends(&csv, "email,name\n=1+2,x\nok@example.com,ok\n,empty\n");
+    for (int i = 0; i < 12; i++)
+        buf_appendf(&csv, "bad%d,B\xc3\xa9\xff\n", i);
+    char *path = write_temp(csv.data, csv.len);
+    struct import_opts o = { .format_given = true };
+    struct import_counts c = { 0 };
+    char err[256];
+    struct import_source *src = import_source_open(path, err, sizeof(err));
+    struct import_sink sink = { count_row, NULL };
+    FILE *rej = tmpfile();
+    assert_int_equal(import_parse(src, &o, IMPORT_FORMAT_CSV, NULL, &sink, rej, &c, err, sizeof(err)), 0);
+    fclose(rej);
+    import_source_close(src);
+    assert_int_equal(c.rejected, 14);
+    assert_int_equal(c.nfirst, 10);
+    json_t *j = import_summary_json(&o, "f", &c);
+    json_t *first = json_object_get(j, "first_rejects");
+    char *s = json_dumps(json_array_get(first, 0), JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(s, "{\"line\":2,\"reason\":\"invalid address \\\"=1+2\\\": no @\",\"row\":\"'=1+2,x\"}");
     free(s);
+    s = json_dumps(json_array_get(first, 1), JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(s, "{\"line\":4,\"reason\":\"no email address\",\"row\":\",empty\"}");
+    free(s);
+    /* a row that is not UTF-8 is shown with a replacement character; the tenth is the last kept */
+    json_t *third = json_array_get(first, 2);
+    assert_string_equal(json_string_value(json_object_get(third, "row")), "bad0,B\xc3\xa9\xef\xbf\xbd");
+    assert_int_equal(json_array_size(first), 10);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(first, 9), "line")), 12);
     json_decref(j);
-    j = import_rejects_json("", 0, 10);
-    assert_int_equal(json_array_size(j), 0);
-    json_decref(j);
+    buf_free(&csv);
+    unlink(path);
+    xfree(path);
 }
 
 /* "list" again is one more list; several are for subscribing only; one is needed unless blocklisting */
@@ -309,7 +370,8 @@ int main(void)
         cmocka_unit_test(test_preview_latin1_detected_then_read_when_named),
         cmocka_unit_test(test_preview_header_errors_described),
         cmocka_unit_test(test_preview_xml_rows),
-        cmocka_unit_test(test_rejects_json_first_records),
+        cmocka_unit_test(test_preview_partial_file),
+        cmocka_unit_test(test_summary_first_rejects),
         cmocka_unit_test(test_import_options_several_lists),
         cmocka_unit_test(test_import_further_lists_and_progress),
     };
