@@ -7,7 +7,7 @@
  * store_list_ls      all lists with subscription counts, as a JSON array
  * store_list_get     one list (by name, or by id when the text is a number)
  * store_list_rm      delete a list and its subscriptions
- * store_list_names   every list's id and name, nothing counted: [{id, name}]
+ * store_list_names   every list's id, name and opt-in, nothing counted: [{id, name, optin}]
  *
  * Results are new jansson references the caller json_decref()s. Each write
  * is one transaction.

@@ -67,7 +67,8 @@ int store_media_ls(PGconn *conn, long long before, long limit, json_t **out, str
     const char *params[] = { b, l };
     PGresult *res = pg_exec(conn,
                             "SELECT coalesce(json_agg(" MEDIA_JSON " ORDER BY m.id DESC), '[]') FROM"
-                            " (SELECT * FROM media WHERE $1::bigint = 0 OR id < $1::bigint ORDER BY id DESC"
+                            " (SELECT id, sha256, type, size, width, height, name, created_at, created_by FROM media"
+                            " WHERE $1::bigint = 0 OR id < $1::bigint ORDER BY id DESC"
                             " LIMIT $2::integer) m",
                             2, params);
     int rc = STORE_OK;
