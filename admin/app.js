@@ -11,8 +11,12 @@ import * as lists from "/admin/lists.js";
 import * as subscribers from "/admin/subscribers.js";
 import * as campaigns from "/admin/campaigns.js";
 import * as templates from "/admin/templates.js";
+import * as importer from "/admin/import.js";
+import * as media from "/admin/media.js";
+import * as settings from "/admin/settings.js";
+import * as account from "/admin/account.js";
 
-const screens = [lists, subscribers, campaigns, templates].map((m) => m.screen);
+const screens = [lists, subscribers, importer, campaigns, templates, media, settings, account].map((m) => m.screen);
 
 const state = { user: null, csrf: null };
 
@@ -193,7 +197,8 @@ async function route() {
   if (!state.user) return;
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   const shown = visibleScreens();
-  const sc = shown.find((x) => x.path === parts[0]) || shown[0];
+  // a screen not in this user's navigation still opens when named: its API calls answer 403, and it says so
+  const sc = screens.find((x) => x.path === parts[0]) || shown[0];
   for (const a of document.querySelectorAll("#nav a")) {
     if (a.dataset.path === sc.path) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");

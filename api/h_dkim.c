@@ -2,6 +2,7 @@
  * h_dkim - DKIM signing keys (postino dkim).
  *
  * api_dkim_ls      GET /api/v1/dkim-keys: each key with the DNS record to publish
+ *                  (name, type TXT, record: the value, zone: a zone file's line)
  * api_dkim_create  POST /api/v1/dkim-keys: a new key, generated here; the answer
  *                  is the DNS record, never the private key
  * api_dkim_rm      DELETE /api/v1/dkim-keys/{id}
@@ -20,6 +21,19 @@
 #include "engine/util/log.h"
 #include "engine/util/str.h"
 
+/* the DNS record of KEY to publish: its type, its TXT value, and the line for a zone file */
+static void record_set(json_t *key, const char *txt)
+{
+    struct buf zone = BUF_INIT;
+    const char *sel = json_string_value(json_object_get(key, "selector"));
+    const char *domain = json_string_value(json_object_get(key, "domain"));
+    dkim_zone_line(&zone, sel ? sel : "", domain ? domain : "", txt);
+    json_object_set_new(key, "type", json_string("TXT"));
+    json_object_set_new(key, "record", json_string(txt));
+    json_object_set_new(key, "zone", json_string(buf_cstr(&zone)));
+    buf_free(&zone);
+}
+
 /* api_dkim_ls - GET /api/v1/dkim-keys */
 void api_dkim_ls(struct api_req *r)
 {
@@ -37,7 +51,7 @@ void api_dkim_ls(struct api_req *r)
         struct buf rec = BUF_INIT;
         dkim_alg_parse(json_string_value(json_object_get(k, "algorithm")), &alg);
         dkim_txt_record(&rec, alg, pub ? pub : "");
-        json_object_set_new(k, "record", json_string(buf_cstr(&rec)));
+        record_set(k, buf_cstr(&rec));
         buf_free(&rec);
     }
     api_reply_items(r, j);
@@ -106,8 +120,7 @@ void api_dkim_create(struct api_req *r)
     }
     struct buf txt = BUF_INIT;
     dkim_txt_record(&txt, alg, json_string_value(json_object_get(key, "public_key")));
-    json_object_set_new(key, "type", json_string("TXT"));
-    json_object_set_new(key, "record", json_string(buf_cstr(&txt)));
+    record_set(key, buf_cstr(&txt));
     buf_free(&txt);
     api_reply_json(r, 201, key);
 out:

@@ -5,14 +5,20 @@
  *                      XML, spooled to a file by the server) imported at once
  *                      when small, else as a job run by a thread of this server
  *                      (at most [api] import_jobs at once, the others queued)
- * api_imports_get      GET /api/v1/imports/{import}: a job's state and summary
- * api_imports_rejects  GET /api/v1/imports/{import}/rejects: its rejected rows (CSV)
+ * api_imports_preview  POST /api/v1/imports/preview: the body's start read as the import
+ *                      would (import_preview): format, delimiter, encoding, what each
+ *                      column becomes, the first rows checked; nothing is written
+ * api_imports_get      GET /api/v1/imports/{import}: a job's state, progress and summary
+ * api_imports_rejects  GET /api/v1/imports/{import}/rejects: its rejected rows (CSV, a download)
  *
  * Every import is a row of import_jobs. A body of at most [api]
  * import_inline_max bytes (default 1 MB) is answered 200 with the summary
  * `postino import --json` prints; a larger one 202 with {id, state,
  * location}. The body is never in memory: the server spooled it, the job
- * renames the file and removes it when done. A job whose server process is
+ * renames the file and removes it when done. A running job writes how far
+ * it is (rows, bytes, phase) to its row about once a second, over a second
+ * connection (the import's own is inside its transaction), so a poll from
+ * any server sees it. A job whose server process is
  * gone before it ended (same host, no such process) is reported failed:
  * its transaction died with it, so nothing of it was imported.
  */
@@ -23,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -38,6 +45,8 @@
 #include "importers/import.h"
 
 #define IMPORT_MAPS_MAX 100
+#define PREVIEW_ROWS 20         /* rows a preview shows unless asked */
+#define PREVIEW_ROWS_MAX 200
 
 /* one import's options as given, owning its strings (a job's thread keeps them) */
 struct import_task {
@@ -48,6 +57,8 @@ struct import_task {
     char *list, *status, *encoding;
     char *maps[IMPORT_MAPS_MAX];
     size_t nmaps;
+    char *lists[IMPORT_LISTS_MAX + 1];   /* every "list" argument, in order */
+    size_t nlists;
     struct import_opts o;
     size_t rejects_max;
     struct import_task *next;   /* in the queue of jobs waiting for a thread */
@@ -73,13 +84,22 @@ static void task_free(struct import_task *t)
     xfree(t->encoding);
     for (size_t i = 0; i < t->nmaps; i++)
         xfree(t->maps[i]);
+    for (size_t i = 0; i < t->nlists; i++)
+        xfree(t->lists[i]);
     xfree(t);
 }
 
+/* the repeatable arguments: each "map" and each "list" */
 static enum MHD_Result map_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     struct import_task *t = cls;
     (void)kind;
+    if (strcmp(key, "list") == 0) {
+        if (t->nlists == IMPORT_LISTS_MAX + 1)
+            return MHD_NO;
+        t->lists[t->nlists++] = xstrdup(value ? value : "");
+        return MHD_YES;
+    }
     if (strcmp(key, "map") != 0)
         return MHD_YES;
     if (t->nmaps == IMPORT_MAPS_MAX)
@@ -105,24 +125,20 @@ static int query_bool(struct api_req *r, const char *name, bool *v)
     return 0;
 }
 
-/* the options of R's query string into T; -1 with 400 set */
-static int task_options(struct api_req *r, struct import_task *t)
+/* the options of R's query string into T (ALLOWED: the arguments taken); -1 with 400 set */
+static int task_options(struct api_req *r, struct import_task *t, const char *const *allowed)
 {
-    static const char *const allowed[] = { "list", "mode", "overwrite", "status", "delimiter", "encoding",
-                                           "map", "format", "dry_run", NULL };
-    const char *list = api_query(r, "list"), *status = api_query(r, "status");
+    const char *status = api_query(r, "status");
     struct import_opts *o = &t->o;
     if (api_query_only(r, allowed) < 0)
         return -1;
-    static const char *const named[] = { "list", "format", "mode", "status", "delimiter", "encoding" };
+    static const char *const named[] = { "format", "mode", "status", "delimiter", "encoding" };
     char why[128];
     for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
         const char *v = api_query(r, named[i]);
         if (v && import_option(o, named[i], v, why, sizeof(why)) < 0)
             return api_reply_error(r, 400, "invalid_field", named[i], "\"%s\" %s", named[i], why), -1;
     }
-    if (!list && o->load.mode != IMPORT_BLOCKLIST)
-        return api_reply_error(r, 400, "missing_field", "list", "query argument \"list\" is required"), -1;
     if (query_bool(r, "overwrite", &o->load.overwrite) < 0 || query_bool(r, "dry_run", &o->load.dry_run) < 0)
         return -1;
     /* the format: as named, else as the content type says */
@@ -132,6 +148,9 @@ static int task_options(struct api_req *r, struct import_task *t)
     if (MHD_get_connection_values(r->mc, MHD_GET_ARGUMENT_KIND, map_arg, t) < 0 || t->nmaps == IMPORT_MAPS_MAX)
         return api_reply_error(r, 400, "invalid_field", "map", "at most %d \"map\" arguments", IMPORT_MAPS_MAX - 1),
                -1;
+    for (size_t i = 0; i < t->nlists; i++)
+        if (import_option(o, "list", t->lists[i], why, sizeof(why)) < 0)
+            return api_reply_error(r, 400, "invalid_field", "list", "\"list\" %s", why), -1;
     struct import_map m = { 0 };
     char err[512];
     for (size_t i = 0; i < t->nmaps; i++)
@@ -140,7 +159,7 @@ static int task_options(struct api_req *r, struct import_task *t)
             return api_reply_error(r, 400, "invalid_field", "map", "\"map\": %s", err), -1;
         }
     import_map_free(&m);
-    t->list = list ? xstrdup(list) : NULL;
+    t->list = o->load.list ? xstrdup(o->load.list) : NULL;
     t->status = status ? xstrdup(status) : NULL;
     t->encoding = o->encoding ? xstrdup(o->encoding) : NULL;
     o->load.list = t->list;
@@ -157,8 +176,11 @@ static json_t *task_json(const struct import_task *t)
     json_t *maps = json_array();
     for (size_t i = 0; i < t->nmaps; i++)
         json_array_append_new(maps, json_string(t->maps[i]));
-    return json_pack("{s:s?, s:s, s:s, s:b, s:s?, s:s?, s:s?, s:o, s:b}", "list", t->list, "mode",
-                     import_mode_name(o->load.mode), "format", o->format == IMPORT_FORMAT_XML ? "xml" : "csv",
+    json_t *lists = json_array();
+    for (size_t i = 0; i < t->nlists; i++)
+        json_array_append_new(lists, json_string(t->lists[i]));
+    return json_pack("{s:s?, s:o, s:s, s:s, s:b, s:s?, s:s?, s:s?, s:o, s:b}", "list", t->list, "lists", lists,
+                     "mode", import_mode_name(o->load.mode), "format", o->format == IMPORT_FORMAT_XML ? "xml" : "csv",
                      "overwrite", o->load.overwrite, "status", t->status, "delimiter",
                      o->delimiter == '\t' ? "tab" : o->delimiter ? delim : NULL, "encoding", t->encoding, "map",
                      maps, "dry_run", o->load.dry_run);
@@ -217,12 +239,46 @@ static int task_run(PGconn *conn, struct import_task *t, json_t **summary, char 
     return rc;
 }
 
+/* a job's progress, written to its row over a connection of its own */
+struct job_progress {
+    const struct import_task *t;
+    PGconn *conn;
+    bool failed;        /* no connection: progress is not told, the import goes on */
+    struct timespec last;
+    char phase[16];
+};
+
+/* write P to the job's row: at most once a second while reading, at once when the phase changes */
+static void job_progress(void *arg, const struct import_progress *p)
+{
+    struct job_progress *jp = arg;
+    struct timespec now;
+    struct store_err e;
+    char err[512];
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    bool changed = strcmp(jp->phase, p->phase) != 0;
+    if (jp->failed || (!changed && now.tv_sec - jp->last.tv_sec < 1))
+        return;
+    if (!jp->conn && !(jp->conn = pg_connect(jp->t->conninfo, err, sizeof(err)))) {
+        log_warn("api: import %s: its progress will not be shown: %s", jp->t->id, err);
+        jp->failed = true;
+        return;
+    }
+    jp->last = now;
+    snprintf(jp->phase, sizeof(jp->phase), "%s", p->phase);
+    if (store_import_job_progress(jp->conn, jp->t->id, p->rows, p->rejected, p->bytes_read, p->phase, &e) < 0)
+        log_warn("api: import %s: %s", jp->t->id, e.msg);
+}
+
 /* one job: its own connection, the import, the outcome recorded */
 static void job_run(struct import_task *t)
 {
     char err[1024];
     struct store_err e;
     json_t *summary = NULL;
+    struct job_progress jp = { .t = t };
+    t->o.on_progress = job_progress;
+    t->o.progress_arg = &jp;
     PGconn *conn = pg_connect(t->conninfo, err, sizeof(err));
     if (!conn) {
         log_error("api: import %s cannot start: %s", t->id, err);
@@ -240,6 +296,8 @@ static void job_run(struct import_task *t)
     json_decref(summary);
     if (conn)
         PQfinish(conn);
+    if (jp.conn)
+        PQfinish(jp.conn);
     task_free(t);
 }
 
@@ -301,18 +359,29 @@ void api_imports_create(struct api_req *r)
     char err[1024], server[300], host[256] = "";
     json_t *j = NULL, *l = NULL;
     size_t inline_max = api_settings.import_inline_max;
+    static const char *const allowed[] = { "list", "mode", "overwrite", "status", "delimiter", "encoding",
+                                           "map", "format", "dry_run", NULL };
+    char why[128];
     t->rejects_max = api_settings.import_rejects_max;
-    if (task_options(r, t) < 0)
+    if (task_options(r, t, allowed) < 0)
         goto out;
+    if (import_opts_check(&t->o, why, sizeof(why)) < 0) {
+        api_reply_error(r, 400, t->list ? "invalid_field" : "missing_field", "list", "\"list\": %s", why);
+        goto out;
+    }
     if (!r->body_path || r->body_len == 0) {
         api_reply_error(r, 400, "invalid_field", "body", "the request body is empty");
         goto out;
     }
     if (!api_db(r))
         goto out;
-    if (t->list && store_list_get(r->conn, t->list, &l, &e) < 0) {
-        api_reply_store(r, &e);
-        goto out;
+    for (size_t i = 0; i < t->nlists; i++) {
+        if (store_list_get(r->conn, t->lists[i], &l, &e) < 0) {
+            api_reply_store(r, &e);
+            goto out;
+        }
+        json_decref(l);
+        l = NULL;
     }
     bool now = r->body_len <= inline_max;
     gethostname(host, sizeof(host) - 1);
@@ -355,6 +424,62 @@ out:
     json_decref(l);
     if (t)
         task_free(t);
+}
+
+/* the lists' names and ids into L; 0, or -1 with the answer set */
+static int lists_known(struct api_req *r, struct import_lists *l)
+{
+    struct store_err e;
+    json_t *all = NULL, *x;
+    size_t i;
+    if (store_list_names(r->conn, &all, &e) < 0) {
+        api_reply_store(r, &e);
+        return -1;
+    }
+    json_array_foreach(all, i, x)
+        import_lists_add(l, json_string_value(json_object_get(x, "name")),
+                         (long long)json_integer_value(json_object_get(x, "id")));
+    json_decref(all);
+    return 0;
+}
+
+/* api_imports_preview - POST /api/v1/imports/preview: what importing the body would read; nothing is written */
+void api_imports_preview(struct api_req *r)
+{
+    static const char *const allowed[] = { "list", "mode", "overwrite", "status", "delimiter", "encoding",
+                                           "map", "format", "dry_run", "rows", "partial", NULL };
+    struct import_task *t = xcalloc(1, sizeof(*t));
+    struct import_map map = { 0 };
+    struct import_lists lists = { 0 };
+    const char *rows_arg = api_query(r, "rows");
+    long rows = PREVIEW_ROWS;
+    char err[1024];
+    bool partial = false;
+    if (task_options(r, t, allowed) < 0 || query_bool(r, "partial", &partial) < 0)
+        goto out;
+    if (rows_arg && str_parse_long(rows_arg, 1, PREVIEW_ROWS_MAX, &rows) < 0) {
+        api_reply_error(r, 400, "invalid_field", "rows", "\"rows\" must be a number from 1 to %d", PREVIEW_ROWS_MAX);
+        goto out;
+    }
+    if (!r->body_path || r->body_len == 0) {
+        api_reply_error(r, 400, "invalid_field", "body", "the request body is empty");
+        goto out;
+    }
+    if (t->o.format == IMPORT_FORMAT_XML && (!api_db(r) || lists_known(r, &lists) < 0))
+        goto out;
+    for (size_t i = 0; i < t->nmaps; i++)
+        import_map_add(&map, t->maps[i], err, sizeof(err));   /* checked in task_options */
+    t->o.map = &map;
+    t->o.path = r->body_path;
+    json_t *j = import_preview(&t->o, &lists, (size_t)rows, partial, err, sizeof(err));
+    if (!j)
+        api_reply_error(r, 400, "invalid_field", strstr(err, "encoding") ? "encoding" : "body", "%s", err);
+    else
+        api_reply_json(r, 200, j);
+out:
+    import_map_free(&map);
+    import_lists_free(&lists);
+    task_free(t);
 }
 
 /* did job J's server (HOST:PID) run on this host and end before the job did */
@@ -406,6 +531,8 @@ void api_imports_rejects(struct api_req *r)
     }
     if (csv.len == 0)
         buf_appends(&csv, "line,reason,row\n");
+    /* a download, named by the import: the id is digits (the store found the job by it) */
+    r->disposition = xasprintf("attachment; filename=\"import-%s-rejects.csv\"", api_param(r, 0));
     api_reply_text(r, 200, "text/csv; charset=utf-8", &csv);
     buf_free(&csv);
 }

@@ -1,7 +1,8 @@
 /*
  * h_lists - mailing lists (postino list).
  *
- * api_lists_ls      GET /api/v1/lists: every list with its subscription counts
+ * api_lists_ls      GET /api/v1/lists: every list with its subscription counts (or, with
+ *                   counts=false, only its id, name and opt-in: nothing counted)
  * api_lists_create  POST /api/v1/lists: a new list, single or double opt-in
  * api_lists_get     GET /api/v1/lists/{list}
  * api_lists_rm      DELETE /api/v1/lists/{list}: the list and its subscriptions
@@ -14,14 +15,22 @@
 #include "api/handlers.h"
 #include "engine/store/lists.h"
 
-/* api_lists_ls - GET /api/v1/lists */
+/* api_lists_ls - GET /api/v1/lists (?counts=false: names only, nothing counted) */
 void api_lists_ls(struct api_req *r)
 {
+    static const char *const allowed[] = { "counts", NULL };
+    const char *counts = api_query(r, "counts");
     struct store_err e;
     json_t *j = NULL;
+    if (api_query_only(r, allowed) < 0)
+        return;
+    if (counts && strcmp(counts, "true") != 0 && strcmp(counts, "false") != 0)
+        return api_reply_error(r, 400, "invalid_field", "counts", "\"counts\" must be true or false");
     PGconn *c = api_db(r);
     if (c)
-        api_reply_stored(r, store_list_ls(c, &j, &e), &j, &e, API_ITEMS);
+        api_reply_stored(r, counts && strcmp(counts, "false") == 0 ? store_list_names(c, &j, &e)
+                                                                    : store_list_ls(c, &j, &e),
+                         &j, &e, API_ITEMS);
 }
 
 static const struct api_field list_fields[] = {

@@ -4,11 +4,18 @@
  * api_relays_ls      GET /api/v1/relays (the password never shown)
  * api_relays_create  POST /api/v1/relays: checked by relay_input_check, as the CLI's
  * api_relays_rm      DELETE /api/v1/relays/{relay}
+ * api_relays_test    POST /api/v1/relays/{relay}/test: one session (connect, EHLO,
+ *                    STARTTLS, AUTH, QUIT) as `postino relay test` runs it, each step
+ *                    answered with the server's reply as it came
  *
- * Writes are for admins (api/routes.c). A change reaches this process's
- * sender at once.
+ * Writes and tests are for admins (api/routes.c). A change reaches this
+ * process's sender at once. The password goes to the relay only: never to
+ * an answer or the log (a server's reply does not repeat it).
  */
+#include <string.h>
+
 #include "api/handlers.h"
+#include "engine/net/smtp.h"
 #include "engine/send/relay.h"
 #include "engine/send/sender.h"
 #include "engine/store/relays.h"
@@ -89,4 +96,57 @@ void api_relays_rm(struct api_req *r)
         sender_relays_changed();
         api_reply_empty(r, 204);
     }
+}
+
+/* the report's lines "STEP: RESULT" as [{step, ok, result}]: ok unless the result starts "failed: " */
+static json_t *steps_json(const char *report)
+{
+    json_t *a = json_array();
+    const char *p = report;
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        const char *colon = memchr(p, ':', n);
+        if (colon) {
+            const char *res = colon + 1 + (colon[1] == ' ');
+            size_t rlen = (size_t)(p + n - res);
+            bool failed = rlen >= 7 && strncmp(res, "failed:", 7) == 0;
+            json_array_append_new(a, json_pack("{s:s%, s:b, s:s%}", "step", p, (size_t)(colon - p), "ok", !failed,
+                                               "result", res, rlen));
+        }
+        p += n + (p[n] == '\n');
+    }
+    return a;
+}
+
+/* api_relays_test - POST /api/v1/relays/{relay}/test */
+void api_relays_test(struct api_req *r)
+{
+    struct store_err e;
+    struct relay_def *defs;
+    size_t n;
+    json_t *in;
+    if (api_body(r, api_no_fields, &in) < 0)
+        return;
+    json_decref(in);
+    if (!api_db(r))
+        return;
+    if (store_relay_load(r->conn, api_param(r, 0), &defs, &n, &e) < 0)
+        return api_reply_store(r, &e);
+    struct buf report = BUF_INIT;
+    struct relay_answer ans;
+    char line[600];
+    int rc = relay_probe(&defs[0], &report, &ans);
+    json_t *steps = steps_json(buf_cstr(&report));
+    if (rc == 0)
+        json_array_append_new(steps, json_pack("{s:s, s:b, s:s}", "step", "quit", "ok", true, "result", "ok"));
+    json_t *j = json_pack("{s:s, s:b, s:o}", "relay", defs[0].name, "ok", rc == 0, "steps", steps);
+    if (rc < 0) {
+        json_object_set_new(j, "failed_step", json_string(ans.stage[0] ? ans.stage : "connect"));
+        json_object_set_new(j, "code", ans.code ? json_integer(ans.code) : json_null());
+        json_object_set_new(j, "reply", json_string(smtp_reply_line(ans.code, ans.enhanced, ans.text, line,
+                                                                    sizeof(line))));
+    }
+    buf_free(&report);
+    relay_defs_free(defs, n);
+    api_reply_json(r, 200, j);
 }

@@ -70,6 +70,7 @@ void api_relays_rm(struct api_req *r);
 void api_dkim_ls(struct api_req *r);
 void api_dkim_create(struct api_req *r);
 void api_dkim_rm(struct api_req *r);
+void api_relays_test(struct api_req *r);
 
 /* bounces (h_bounces.c) */
 void api_bounces_post(struct api_req *r);
@@ -80,6 +81,13 @@ void api_bounces_get(struct api_req *r);
 void api_imports_create(struct api_req *r);
 void api_imports_get(struct api_req *r);
 void api_imports_rejects(struct api_req *r);
+void api_imports_preview(struct api_req *r);
+
+/* images for campaigns (h_media.c) */
+void api_media_create(struct api_req *r);
+void api_media_ls(struct api_req *r);
+void api_media_rm(struct api_req *r);
+void api_media_serve(struct api_req *r);
 
 /* transactional messages (h_tx.c) */
 void api_tx_send(struct api_req *r);

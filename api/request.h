@@ -79,7 +79,9 @@ struct api_req {
     const char *resp_type;
     char *location;              /* malloc'd; a Location header */
     char *set_cookie;            /* malloc'd; a Set-Cookie header */
-    const char *csp;             /* an HTML answer's Content-Security-Policy, when not the default */
+    const char *csp;             /* an HTML answer's Content-Security-Policy, when not the default;
+                                    any other answer's, when set */
+    char *disposition;           /* malloc'd; a Content-Disposition header */
     const char *cache_control;   /* when not "no-store" */
     unsigned retry_after;        /* seconds; a Retry-After header when not 0 */
 };

@@ -35,6 +35,8 @@ enum api_body {
     API_BODY_ANY,        /* whatever (public form posts) */
     API_BODY_FILE,       /* text/csv or XML, spooled to a file as it arrives ([api] import_max_body);
                             the login and content type are checked before the body is read */
+    API_BODY_IMAGE,      /* image/png, image/jpeg, image/gif or image/webp, in memory under
+                            [admin] media_max_bytes; the type is checked before the body is read */
 };
 
 /* api_route.flags */

@@ -105,6 +105,14 @@ const struct api_route api_routes[] = {
     R("POST", "/api/v1/dkim-keys", API_ADMIN, API_BODY_JSON, api_dkim_create),
     R("DELETE", "/api/v1/dkim-keys/{id}", API_ADMIN, API_BODY_NONE, api_dkim_rm),
 
+    /* the web admin's imports, settings and images: a preview of an import, a relay's test, images (h_media.c) */
+    R("POST", "/api/v1/imports/preview", API_USER, API_BODY_FILE, api_imports_preview),
+    R("POST", "/api/v1/relays/{relay}/test", API_ADMIN, API_BODY_OPT_JSON, api_relays_test),
+    R("GET", "/api/v1/media", API_USER, API_BODY_NONE, api_media_ls),
+    R("POST", "/api/v1/media", API_USER, API_BODY_IMAGE, api_media_create),
+    R("DELETE", "/api/v1/media/{id}", API_USER, API_BODY_NONE, api_media_rm),
+    R("GET", "/m/{file}", API_PUBLIC, API_BODY_NONE, api_media_serve),
+
     /* the web admin (h_admin.c): a page over this API, logged in with a session cookie */
     { "GET", "/admin", API_PUBLIC, API_BODY_NONE, api_admin_index, API_TRAILING_SLASH, 0 },
     R("GET", "/admin/{file}", API_PUBLIC, API_BODY_NONE, api_admin_asset),

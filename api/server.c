@@ -47,6 +47,7 @@
 #include "api/spool.h"
 #include "engine/store/sessions.h"
 #include "engine/util/alloc.h"
+#include "engine/util/image.h"
 #include "engine/util/log.h"
 #include "engine/util/str.h"
 #include "engine/util/throttle.h"
@@ -227,8 +228,8 @@ static int refuse_path(struct api_req *r, int matched)
  * on_headers - what R (its headers all there, none of its body read) is
  * answered at once: no route (404, 405), a path not UTF-8 (400), no valid
  * login (401, 403), a forged public link (404), a declared length over the
- * limit (413), an import of the wrong type (415) or with nowhere to go
- * (503). R->status is set when it is; else ST is ready for the body.
+ * limit (413), an import or an image of the wrong type (415), an import
+ * with nowhere to go (503). R->status is set when it is; else ST is ready for the body.
  */
 static void on_headers(struct api_req *r, struct req_state *st)
 {
@@ -245,7 +246,8 @@ static void on_headers(struct api_req *r, struct req_state *st)
     } else if (rt->link && api_link_token(r, &a, &b) < 0) {
         return;
     }
-    st->limit = rt->body == API_BODY_FILE ? s->import_max_body : s->max_body;
+    st->limit = rt->body == API_BODY_FILE ? s->import_max_body : rt->body == API_BODY_IMAGE ? s->set.media_max_bytes
+                                                                                          : s->max_body;
     if (rt->access == API_PUBLIC && st->limit > API_PUBLIC_MAX_BODY)
         st->limit = API_PUBLIC_MAX_BODY;
     const char *cl = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -261,6 +263,13 @@ static void on_headers(struct api_req *r, struct req_state *st)
                             "the request body must be text/csv, application/xml or text/xml");
         else if (spool_open(&st->spool, s->spool_dir) < 0)
             api_reply_error(r, 503, "unavailable", NULL, "the request body could not be stored; try again later");
+    } else if (rt->body == API_BODY_IMAGE) {
+        /* an image of a type never taken (SVG among them) is refused before its bytes come */
+        char why[200];
+        enum image_type t;
+        r->content_type = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (image_type_parse(r->content_type, &t, why, sizeof(why)) < 0)
+            api_reply_error(r, 415, "unsupported_media_type", "body", "%s", why);
     }
 }
 
@@ -287,6 +296,13 @@ static void handle(struct api_req *r, struct req_state *st)
         if (!is_file_type(r->content_type)) {
             api_reply_error(r, 415, "unsupported_media_type", NULL,
                             "the request body must be text/csv, application/xml or text/xml");
+            return;
+        }
+    } else if (rt->body == API_BODY_IMAGE) {
+        char why[200];
+        enum image_type t;
+        if (image_type_parse(r->content_type, &t, why, sizeof(why)) < 0) {
+            api_reply_error(r, 415, "unsupported_media_type", "body", "%s", why);
             return;
         }
     } else if (rt->body == API_BODY_NONE && r->body_len > 0) {
@@ -320,7 +336,13 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
                                        : "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                          "frame-ancestors 'none'");
         MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    } else if (r->csp) {
+        MHD_add_response_header(resp, "Content-Security-Policy", r->csp);
     }
+    if (r->disposition)
+        MHD_add_response_header(resp, "Content-Disposition", r->disposition);
+    xfree(r->disposition);
+    r->disposition = NULL;
     if (r->set_cookie)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
     xfree(r->set_cookie);

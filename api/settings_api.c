@@ -52,6 +52,8 @@ const struct setting api_table[] = {
           "seconds of the longest wait after wrong passwords"),
     SETTING_NUMBER_ENTRY("admin", "session_hours", SETTING_UNSIGNED, struct api_settings, session_hours, 12, 1, 24 * 30,
                          "hours a web admin login lasts"),
+    SETTING_NUMBER_ENTRY("admin", "media_max_bytes", SETTING_SIZE, struct api_settings, media_max_bytes,
+                         5L * 1024 * 1024, 1024, 64L * 1024 * 1024, "bytes of an uploaded image, at most"),
     { 0 },
 };
 

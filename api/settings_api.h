@@ -35,6 +35,7 @@ struct api_settings {
     unsigned login_delay_s;      /* the first wait; each further wrong password doubles it */
     unsigned login_delay_max_s;  /* the longest wait */
     unsigned session_hours;      /* a web admin login lasts this long */
+    size_t media_max_bytes;      /* bytes of an uploaded image, at most */
 };
 
 extern const struct setting api_table[];

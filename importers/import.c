@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -43,14 +44,28 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* tell O's progress callback, when there is one, that the import is in PHASE */
+static void progress_tell(const struct import_opts *o, const struct import_counts *c, struct import_source *src,
+                          const char *phase)
+{
+    if (!o->on_progress)
+        return;
+    struct import_progress p = { c->read, c->rejected, src ? import_source_pos(src) : 0,
+                                 src ? import_source_size(src) : -1, phase };
+    o->on_progress(o->progress_arg, &p);
+}
+
 static void progress(struct import_run_state *st, bool last)
 {
-    if (!st->o->progress)
+    if (!st->o->progress && !st->o->on_progress)
         return;
     double t = now_seconds();
     if (!last && t - st->last_progress < 0.25)
         return;
     st->last_progress = t;
+    progress_tell(st->o, st->c, st->src, "reading");
+    if (!st->o->progress)
+        return;
     double rate = t > st->started ? (double)st->c->read / (t - st->started) : 0;
     long long size = import_source_size(st->src);
     if (size > 0)
@@ -94,6 +109,13 @@ static void csv_field_write(FILE *f, const char *s, size_t len)
 static void reject(struct import_run_state *st, long line, const char *why, const char *raw, size_t rawlen)
 {
     st->c->rejected++;
+    if (st->c->nfirst < IMPORT_FIRST_REJECTS) {
+        struct import_reject_note *n = &st->c->first[st->c->nfirst++];
+        n->line = line;
+        snprintf(n->why, sizeof(n->why), "%s", why);
+        n->rowlen = rawlen < sizeof(n->row) ? rawlen : sizeof(n->row);
+        memcpy(n->row, raw, n->rowlen);
+    }
     if (st->rejects) {
         fprintf(st->rejects, "%ld,", line);
         csv_field_write(st->rejects, why, strlen(why));
@@ -120,20 +142,33 @@ static int csv_on_record(const struct csv_record *rec, void *arg)
         reject(st, rec->line, why, rec->raw, rec->rawlen);
         return 0;
     }
+    for (size_t i = 0; i < st->o->nmore_ids; i++)
+        import_row_add_list(&st->row, st->o->more_ids[i]);
     return st->sink->row(st->sink->arg, &st->row, st->err, st->errlen) < 0 ? -2 : 0;
+}
+
+/*
+ * import__csv_delimiter - make SRC return UTF-8 from O's encoding and tell
+ * the delimiter: O's, else the one its first line uses. -1 with ERR for an
+ * unknown encoding.
+ */
+int import__csv_delimiter(struct import_source *src, const struct import_opts *o, char *err, size_t errlen)
+{
+    size_t plen;
+    const char *peek = import_source_peek(src, &plen);
+    if (import_source_convert(src, o->encoding, err, errlen) < 0)
+        return -1;
+    if (o->delimiter)
+        return o->delimiter;
+    size_t skip = plen >= 3 && memcmp(peek, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    return csv_detect_delimiter(peek + skip, plen - skip);
 }
 
 static int parse_csv(struct import_run_state *st)
 {
-    size_t plen;
-    const char *peek = import_source_peek(st->src, &plen);
-    int delim = st->o->delimiter;
-    if (import_source_convert(st->src, st->o->encoding, st->err, st->errlen) < 0)
+    int delim = import__csv_delimiter(st->src, st->o, st->err, st->errlen);
+    if (delim < 0)
         return -1;
-    if (!delim) {
-        size_t skip = plen >= 3 && memcmp(peek, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
-        delim = csv_detect_delimiter(peek + skip, plen - skip);
-    }
     struct csv_reader *r = csv_reader_new(delim);
     const char *data;
     size_t len;
@@ -183,19 +218,43 @@ static int xml_pull_read(void *arg, char *buf, int want)
     return (int)n;
 }
 
-static int parse_xml(struct import_run_state *st)
+/*
+ * import__xml_open - an XML reader over SRC in O's encoding (NULL: as the
+ * document declares); *PULL is its input state, freed by the caller with
+ * free() after xml_reader_free. NULL with ERR when the parser cannot start.
+ */
+struct xml_reader *import__xml_open(struct import_source *src, const struct import_opts *o, void **pull,
+                                    char *err, size_t errlen)
 {
-    struct xml_pull pull = { st->src, NULL, 0, false, st->err, st->errlen };
-    const char *enc = st->o->encoding;
+    struct xml_pull *p = xcalloc(1, sizeof(*p));
+    const char *enc = o->encoding;
+    *p = (struct xml_pull){ src, NULL, 0, false, err, errlen };
     if (enc && (strcasecmp(enc, "utf-8") == 0 || strcasecmp(enc, "utf8") == 0))
         enc = NULL;
     else if (enc && strcasecmp(enc, "latin1") == 0)
         enc = "ISO-8859-1";
-    struct xml_reader *r = xml_reader_new(xml_pull_read, &pull, enc);
+    struct xml_reader *r = xml_reader_new(xml_pull_read, p, enc);
     if (!r) {
-        snprintf(st->err, st->errlen, "cannot start the XML parser");
-        return -1;
+        snprintf(err, errlen, "cannot start the XML parser");
+        xfree(p);
+        p = NULL;
     }
+    *pull = p;
+    return r;
+}
+
+/* import__xml_failed - did the input under an XML reader fail (its error is then in the ERR given) */
+bool import__xml_failed(void *pull)
+{
+    return ((struct xml_pull *)pull)->failed;
+}
+
+static int parse_xml(struct import_run_state *st)
+{
+    void *pull;
+    struct xml_reader *r = import__xml_open(st->src, st->o, &pull, st->err, st->errlen);
+    if (!r)
+        return -1;
     struct xml_record rec;
     char why[320];
     int got, rc = 0;
@@ -208,14 +267,17 @@ static int parse_xml(struct import_run_state *st)
             reject(st, rec.line, why, raw, strlen(raw));
             continue;
         }
+        for (size_t i = 0; i < st->o->nmore_ids; i++)
+            import_row_add_list(&st->row, st->o->more_ids[i]);
         if (st->sink->row(st->sink->arg, &st->row, st->err, st->errlen) < 0) {
             rc = -1;
             break;
         }
     }
-    if (got < 0 && !pull.failed)
+    if (got < 0 && !import__xml_failed(pull))
         snprintf(st->err, st->errlen, "%s", xml_reader_error(r));
     xml_reader_free(r);
+    xfree(pull);
     return got < 0 ? -1 : rc;
 }
 
@@ -251,6 +313,42 @@ int import_parse(struct import_source *src, const struct import_opts *o, enum im
     return rc;
 }
 
+/* the list named or numbered REF among LISTS: its id, or -1 */
+static long long list_ref_find(const struct import_lists *lists, const char *ref)
+{
+    long long id = import_lists_find(lists, ref);
+    if (id >= 0 || !*ref || strspn(ref, "0123456789") != strlen(ref) || strlen(ref) > 18)
+        return id;
+    long long n = strtoll(ref, NULL, 10);
+    for (size_t i = 0; i < lists->n; i++)
+        if (lists->v[i].id == n)
+            return n;
+    return -1;
+}
+
+/*
+ * the ids of O's further lists into O->more_ids, each once and not the first
+ * list; -1 with ERR naming one that does not exist
+ */
+static int more_lists_resolve(struct import_opts *o, const struct import_lists *lists, char *err, size_t errlen)
+{
+    long long first = o->load.list ? list_ref_find(lists, o->load.list) : -1;
+    o->nmore_ids = 0;
+    for (size_t i = 0; i < o->nmore; i++) {
+        long long id = list_ref_find(lists, o->more_lists[i]);
+        if (id < 0) {
+            snprintf(err, errlen, "no list \"%s\"", o->more_lists[i]);
+            return -1;
+        }
+        bool seen = id == first;
+        for (size_t k = 0; k < o->nmore_ids && !seen; k++)
+            seen = o->more_ids[k] == id;
+        if (!seen)
+            o->more_ids[o->nmore_ids++] = id;
+    }
+    return 0;
+}
+
 static int loader_sink_row(void *arg, const struct import_row *row, char *err, size_t errlen)
 {
     return import_loader_add(arg, row, err, errlen);
@@ -278,13 +376,19 @@ int import_run(PGconn *conn, struct import_opts *o, struct import_counts *c, cha
         goto out;
     }
     /* XML records may name further lists (<list>); their names are looked up as they are read. */
-    if (!(l = import_loader_begin(conn, &o->load, format == IMPORT_FORMAT_XML ? &lists : NULL, err, errlen)))
+    bool want_lists = format == IMPORT_FORMAT_XML || o->nmore > 0;
+    if (!(l = import_loader_begin(conn, &o->load, want_lists ? &lists : NULL, err, errlen)))
         goto out;
+    if (more_lists_resolve(o, &lists, err, errlen) < 0) {
+        import_loader_abort(l, err);
+        goto out;
+    }
     struct import_sink sink = { loader_sink_row, l };
     if (import_parse(src, o, format, &lists, &sink, rejects, c, err, errlen) < 0) {
         import_loader_abort(l, err);
         goto out;
     }
+    progress_tell(o, c, src, "merging");
     log_debug("import: %.2f s to read, check and send %lld rows", now_seconds() - t0, c->read);
     if (o->progress) {
         fputs("merging…", stderr);
@@ -293,6 +397,8 @@ int import_run(PGconn *conn, struct import_opts *o, struct import_counts *c, cha
     rc = import_loader_finish(l, c, err, errlen);
     if (o->progress)
         fputs("\r\033[K", stderr);
+    if (rc == 0)
+        progress_tell(o, c, src, "done");
 out:
     if (rejects && fclose(rejects) != 0 && rc == 0) {
         snprintf(err, errlen, "cannot write %s: %s", o->rejects_path, strerror(errno));
@@ -310,7 +416,12 @@ out:
 /* import_summary_json - the counts C of import O from SOURCE (a file name) as a new JSON object. */
 json_t *import_summary_json(const struct import_opts *o, const char *source, const struct import_counts *c)
 {
-    return json_pack("{s:s, s:s?, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "file", source,
+    json_t *lists = json_array();
+    if (o->load.list)
+        json_array_append_new(lists, json_string(o->load.list));
+    for (size_t i = 0; i < o->nmore; i++)
+        json_array_append_new(lists, json_string(o->more_lists[i]));
+    json_t *j = json_pack("{s:s, s:s?, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "file", source,
                      "list", o->load.list, "format", o->format == IMPORT_FORMAT_XML ? "xml" : "csv", "mode",
                      import_mode_name(o->load.mode), "dry_run", o->load.dry_run, "rows_read", (json_int_t)c->read,
                      "new_subscribers", (json_int_t)c->added, "existing_updated", (json_int_t)c->updated,
@@ -318,6 +429,24 @@ json_t *import_summary_json(const struct import_opts *o, const char *source, con
                      "unchanged", (json_int_t)c->unchanged, "skipped", (json_int_t)c->skipped, "not_found",
                      (json_int_t)c->not_found, "duplicates_in_file", (json_int_t)c->duplicates, "rejected",
                      (json_int_t)c->rejected, "seconds", (double)(long long)(c->seconds * 1000 + 0.5) / 1000);
+    json_object_set_new(j, "lists", lists);
+    /* the first rejected records, their text as a spreadsheet would get it in the rejects file */
+    json_t *first = json_array();
+    for (size_t i = 0; i < c->nfirst; i++) {
+        const struct import_reject_note *n = &c->first[i];
+        bool formula = n->rowlen && strchr("=+-@\t\r", n->row[0]);
+        json_t *row = import__text_json(n->row, n->rowlen, IMPORT_REJECT_ROW_MAX);
+        if (formula) {
+            json_t *guarded = json_sprintf("'%s", json_string_value(row));
+            json_decref(row);
+            row = guarded;
+        }
+        json_array_append_new(first, json_pack("{s:I, s:o, s:o}", "line", (json_int_t)n->line, "reason",
+                                               import__text_json(n->why, strlen(n->why), sizeof(n->why)), "row",
+                                               row));
+    }
+    json_object_set_new(j, "first_rejects", first);
+    return j;
 }
 
 /* the text of V for a message: at most 40 bytes of it */
@@ -330,7 +459,12 @@ int import_option(struct import_opts *o, const char *name, const char *value, ch
     if (strcmp(name, "list") == 0) {
         if (n == 0 || n > 200)
             return snprintf(why, whylen, "must be a list name or id"), -1;
-        o->load.list = value;
+        if (!o->load.list)
+            o->load.list = value;
+        else if (o->nmore < IMPORT_LISTS_MAX - 1)
+            o->more_lists[o->nmore++] = value;
+        else
+            return snprintf(why, whylen, "is given more than %d times", IMPORT_LISTS_MAX), -1;
     } else if (strcmp(name, "format") == 0) {
         if (strcmp(value, "csv") != 0 && strcmp(value, "xml") != 0)
             return snprintf(why, whylen, "must be csv or xml, not '%.*s'", SHOWN(value)), -1;
@@ -364,5 +498,15 @@ int import_option(struct import_opts *o, const char *name, const char *value, ch
     } else {
         return snprintf(why, whylen, "is not an import option"), -1;
     }
+    return 0;
+}
+
+/* import_opts_check - see import.h. */
+int import_opts_check(const struct import_opts *o, char *why, size_t whylen)
+{
+    if (!o->load.list && o->load.mode != IMPORT_BLOCKLIST)
+        return snprintf(why, whylen, "a list is required (except with mode blocklist)"), -1;
+    if (o->nmore && o->load.mode != IMPORT_SUBSCRIBE)
+        return snprintf(why, whylen, "several lists are for mode subscribe only"), -1;
     return 0;
 }

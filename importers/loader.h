@@ -25,6 +25,17 @@
 #include "engine/store/import_load.h"
 #include "importers/validate.h"
 
+#define IMPORT_FIRST_REJECTS 10      /* rejected records remembered for the summary */
+#define IMPORT_REJECT_ROW_MAX 400     /* bytes of such a record's text kept */
+
+/* one of the first rejected records: its line, why, and the start of its text (may hold any byte) */
+struct import_reject_note {
+    long line;
+    char why[320];
+    char row[IMPORT_REJECT_ROW_MAX];
+    size_t rowlen;
+};
+
 struct import_counts {
     long long read;         /* records in the file (header and blank lines not counted) */
     long long added;        /* new subscribers */
@@ -36,6 +47,8 @@ struct import_counts {
     long long rejected;     /* bad records */
     long long staged;       /* clean records loaded, repeats included */
     double seconds;
+    struct import_reject_note first[IMPORT_FIRST_REJECTS];   /* the first rejected records */
+    size_t nfirst;
 };
 
 struct import_loader;

@@ -366,7 +366,8 @@ int import_row_from_csv(struct import_row *row, const struct import_columns *c, 
     return row_set_email(row, email, elen, why, whylen);
 }
 
-static void row_add_list(struct import_row *row, long long id)
+/* import_row_add_list - ROW joins the list ID besides (an XML <list>, or a further list of the import). */
+void import_row_add_list(struct import_row *row, long long id)
 {
     if (row->nlists == row->caplists) {
         row->caplists = row->caplists ? row->caplists * 2 : 4;
@@ -420,7 +421,7 @@ int import_row_from_xml(struct import_row *row, const struct xml_record *rec, co
             return -1;
         }
         xfree(ln);
-        row_add_list(row, id);
+        import_row_add_list(row, id);
     }
     return row_set_email(row, email ? email : "", email ? strlen(email) : 0, why, whylen);
 }

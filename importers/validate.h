@@ -7,6 +7,7 @@
  * import_columns_free      release the column plan
  * import_lists_add / _find / _free   the lists a record may name (XML <list>)
  * import_row_init / _free  a reusable clean row
+ * import_row_add_list      the row joins one more list
  * import_row_from_csv      check and normalise one CSV record
  * import_row_from_xml      check and normalise one XML record
  *
@@ -82,6 +83,7 @@ void import_lists_free(struct import_lists *l);
 
 void import_row_init(struct import_row *row);
 void import_row_free(struct import_row *row);
+void import_row_add_list(struct import_row *row, long long id);
 int import_row_from_csv(struct import_row *row, const struct import_columns *c, const struct csv_record *rec,
                         char *why, size_t whylen);
 int import_row_from_xml(struct import_row *row, const struct xml_record *rec, const struct import_map *m,

@@ -78,6 +78,7 @@ int cmd_relay(struct cli *c, int argc, char **argv);
 int cmd_send(struct cli *c, int argc, char **argv);
 int cmd_serve(struct cli *c, int argc, char **argv);
 int cmd_user(struct cli *c, int argc, char **argv);
+int cmd_media(struct cli *c, int argc, char **argv);
 int cmd_token(struct cli *c, int argc, char **argv);
 int cmd_bounce(struct cli *c, int argc, char **argv);
 

@@ -33,6 +33,7 @@ static const char main_usage[] =
     "  user        add | ls | passwd | disable | enable | rm  (who may use the API)\n"
     "  token       create | ls | rm                         (API tokens)\n"
     "  bounce      [< MESSAGE] | ls | show | policy | rules (what came back: DSNs, complaints)\n"
+    "  media       add | ls | rm                          (images for campaigns, served at /m/)\n"
     "\n"
     "With no --db, POSTINO_DB or [db] url, postino uses its private PostgreSQL\n"
     "cluster in ./var/pg, started on demand. 'postino COMMAND --help' for more.\n"
@@ -54,6 +55,7 @@ static const struct cli_command commands[] = {
     { "user", cmd_user, "API users" },
     { "token", cmd_token, "API tokens" },
     { "bounce", cmd_bounce, "bounces" },
+    { "media", cmd_media, "images" },
     { NULL, NULL, NULL },
 };
 

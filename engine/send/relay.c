@@ -193,6 +193,22 @@ static void probe_closed(void *arg)
     (void)arg;
 }
 
+/* the report's lines for the steps of C's session before STAGE, all of which went well */
+static void probe_steps_ok(struct probe *p, struct smtp_conn *c, enum smtp_stage stage)
+{
+    if (stage > SMTP_STAGE_CONNECT)
+        buf_appendf(p->report, "connect: %s port %d: ok\n", p->r->host, p->r->port);
+    if (stage > SMTP_STAGE_EHLO) {
+        const struct smtp_ext *ext = smtp_conn_ext(c);
+        buf_appendf(p->report, "ehlo: ok:%s%s%s%s%s%s\n", ext->flags & SMTP_EXT_PIPELINING ? " PIPELINING" : "",
+                    ext->flags & SMTP_EXT_SIZE ? " SIZE" : "", ext->flags & SMTP_EXT_8BITMIME ? " 8BITMIME" : "",
+                    ext->flags & SMTP_EXT_ENHANCEDSTATUSCODES ? " ENHANCEDSTATUSCODES" : "",
+                    ext->flags & SMTP_EXT_SMTPUTF8 ? " SMTPUTF8" : "", ext->flags & SMTP_EXT_DSN ? " DSN" : "");
+    }
+    if (stage > SMTP_STAGE_TLS)
+        buf_appendf(p->report, "tls: %s\n", smtp_conn_tls(c) ? "encrypted" : "not encrypted");
+}
+
 static void probe_opened(struct smtp_conn *c, int status, const struct smtp_result *res, void *arg)
 {
     struct probe *p = arg;
@@ -203,16 +219,11 @@ static void probe_opened(struct smtp_conn *c, int status, const struct smtp_resu
         char line[600];
         answer_from(p->ans, res);
         p->ans->ok = false;
+        probe_steps_ok(p, c, res->stage);
         buf_appendf(p->report, "%s: failed: %s\n", smtp_stage_name(res->stage),
                     smtp_reply_line(res->code, res->enhanced, res->text, line, sizeof(line)));
     } else {
-        const struct smtp_ext *ext = smtp_conn_ext(c);
-        buf_appendf(p->report, "connect: %s port %d: ok\n", p->r->host, p->r->port);
-        buf_appendf(p->report, "ehlo: ok:%s%s%s%s%s%s\n", ext->flags & SMTP_EXT_PIPELINING ? " PIPELINING" : "",
-                    ext->flags & SMTP_EXT_SIZE ? " SIZE" : "", ext->flags & SMTP_EXT_8BITMIME ? " 8BITMIME" : "",
-                    ext->flags & SMTP_EXT_ENHANCEDSTATUSCODES ? " ENHANCEDSTATUSCODES" : "",
-                    ext->flags & SMTP_EXT_SMTPUTF8 ? " SMTPUTF8" : "", ext->flags & SMTP_EXT_DSN ? " DSN" : "");
-        buf_appendf(p->report, "tls: %s\n", smtp_conn_tls(c) ? "encrypted" : "not encrypted");
+        probe_steps_ok(p, c, SMTP_STAGE_AUTH);
         buf_appendf(p->report, "auth: %s\n", p->r->username ? "accepted" : "not used (no user configured)");
         p->ans->ok = true;
         snprintf(p->ans->stage, sizeof(p->ans->stage), "auth");
@@ -220,7 +231,12 @@ static void probe_opened(struct smtp_conn *c, int status, const struct smtp_resu
     smtp_conn_close(c, probe_closed, p);
 }
 
-/* relay_probe - open one session to R and close it; REPORT gets a line per step. 0 when it all worked. */
+/*
+ * relay_probe - open one session to R and close it; REPORT gets a line per
+ * step ("connect: HOST port N: ok", "ehlo: ok: EXTENSIONS", "tls: encrypted",
+ * "auth: accepted"), up to the one that failed with the server's reply as it
+ * came ("auth: failed: 535 5.7.8 …"). 0 when it all worked.
+ */
 int relay_probe(const struct relay_def *r, struct buf *report, struct relay_answer *ans)
 {
     struct smtp_pool_config pc;

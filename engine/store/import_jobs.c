@@ -13,6 +13,7 @@
     "json_build_object('id', j.id, 'state', j.state, 'location', '/api/v1/imports/' || j.id,"  \
     " 'server', j.server, 'options', j.options, 'bytes', j.bytes, 'summary', j.summary, 'error', j.error,"         \
     " 'rejects_bytes', coalesce(octet_length(j.rejects), 0), 'rejects_truncated', j.rejects_truncated," \
+    " 'progress', j.progress,"                                                                 \
     " 'created_at', j.created_at, 'started_at', j.started_at, 'finished_at', j.finished_at)"
 
 /* store_import_job_create - a new job (running when RUNNING, else queued); its id in ID. */
@@ -47,6 +48,25 @@ int store_import_job_start(PGconn *conn, const char *id, struct store_err *e)
                             " WHERE " JOB_ID_MATCH(1) " AND state = 'queued'",
                             1, &id);
     int rc = pg_ok(res) ? STORE_OK : store_fail_db(e, conn, res, "cannot start the import");
+    PQclear(res);
+    return rc;
+}
+
+/* store_import_job_progress - how far running job ID is: ROWS read, REJECTED, BYTES_READ of its body, PHASE. */
+int store_import_job_progress(PGconn *conn, const char *id, long long rows, long long rejected, long long bytes_read,
+                              const char *phase, struct store_err *e)
+{
+    char rows_s[32], rej_s[32], bytes_s[32];
+    snprintf(rows_s, sizeof(rows_s), "%lld", rows);
+    snprintf(rej_s, sizeof(rej_s), "%lld", rejected);
+    snprintf(bytes_s, sizeof(bytes_s), "%lld", bytes_read);
+    const char *params[] = { id, rows_s, rej_s, bytes_s, phase };
+    PGresult *res = pg_exec(conn,
+                            "UPDATE import_jobs j SET progress = json_build_object('rows', $2::bigint, 'rejected',"
+                            " $3::bigint, 'bytes_read', least($4::bigint, j.bytes), 'phase', $5::text)"
+                            " WHERE " JOB_ID_MATCH(1) " AND state = 'running'",
+                            5, params);
+    int rc = pg_ok(res) ? STORE_OK : store_fail_db(e, conn, res, "cannot record the import's progress");
     PQclear(res);
     return rc;
 }

@@ -65,3 +65,12 @@ int store_list_rm(PGconn *conn, const char *ref, struct store_err *e)
     return store_deleted(conn, res, e, "list", ref,
                          "list \"%s\" is used by a campaign; remove it from the campaign first", "cannot remove list");
 }
+
+/* store_list_names - every list's id, name and opt-in, by name, without counting anything. */
+int store_list_names(PGconn *conn, json_t **out, struct store_err *e)
+{
+    return store_json_all(conn,
+                          "SELECT coalesce(json_agg(json_build_object('id', l.id, 'name', l.name, 'optin', l.optin)"
+                          " ORDER BY l.name), '[]') FROM lists l",
+                          out, e, "cannot list lists");
+}

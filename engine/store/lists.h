@@ -7,6 +7,7 @@
  * store_list_ls      all lists with subscription counts, as a JSON array
  * store_list_get     one list (by name, or by id when the text is a number)
  * store_list_rm      delete a list and its subscriptions
+ * store_list_names   every list's id, name and opt-in, nothing counted: [{id, name, optin}]
  *
  * Results are new jansson references the caller json_decref()s. Each write
  * is one transaction.
@@ -28,5 +29,6 @@ int store_list_create(PGconn *conn, const char *name, const char *optin, const c
 int store_list_ls(PGconn *conn, json_t **out, struct store_err *e);
 int store_list_get(PGconn *conn, const char *ref, json_t **out, struct store_err *e);
 int store_list_rm(PGconn *conn, const char *ref, struct store_err *e);
+int store_list_names(PGconn *conn, json_t **out, struct store_err *e);
 
 #endif

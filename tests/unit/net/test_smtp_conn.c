@@ -1102,8 +1102,8 @@ static void tfake_join(struct tfake *f)
 
 /*
  * `relay test` (relay_probe) against a server that refuses the password: the
- * report has the reply as the server gave it, code kept, one blank between
- * the parts; the server hears QUIT after the 535, and with TLS the session
+ * report has the steps that went well, then the reply as the server gave it,
+ * code kept, one blank between the parts; the server hears QUIT after the 535, and with TLS the session
  * ends with close_notify, not a bare end of file ("unexpected eof while
  * reading", as OpenSMTPD and Exim logged). An accepted login ends the same
  * way.
@@ -1142,8 +1142,11 @@ static void test_relay_probe_after_refused_auth_quits_and_closes_tls(void **stat
         int rc = relay_probe(&d, &report, &ans);
         tfake_join(&f);
         char want[256];
+        /* the steps that went well, then the one that failed with the reply as it came */
         if (cases[i].line)
-            snprintf(want, sizeof(want), "auth: failed: %s\n", cases[i].line);
+            snprintf(want, sizeof(want), "connect: 127.0.0.1 port %d: ok\nehlo: ok: ENHANCEDSTATUSCODES\n"
+                     "tls: %s\nauth: failed: %s\n", f.port, cases[i].starttls ? "encrypted" : "not encrypted",
+                     cases[i].line);
         else
             snprintf(want, sizeof(want), "connect: 127.0.0.1 port %d: ok\nehlo: ok: ENHANCEDSTATUSCODES\n"
                      "tls: encrypted\nauth: accepted\n", f.port);
