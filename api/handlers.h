@@ -64,6 +64,8 @@ void api_dkim_rm(struct api_req *r);
 void api_bounces_post(struct api_req *r);
 void api_bounces_ls(struct api_req *r);
 void api_bounces_get(struct api_req *r);
+void api_bounce_rules_ls(struct api_req *r);
+void api_bounce_policy_ls(struct api_req *r);
 
 /* imports over HTTP (h_imports.c) */
 void api_imports_create(struct api_req *r);
@@ -106,5 +108,11 @@ void api_confirm(struct api_req *r);
 void api_track_open(struct api_req *r);
 void api_track_click(struct api_req *r);
 void api_track_metrics(struct buf *out);
+
+/* the web admin's dashboard and campaign report, and retrying failed deliveries (h_report.c) */
+void api_dashboard(struct api_req *r);
+void api_campaigns_report(struct api_req *r);
+void api_campaigns_domains(struct api_req *r);
+void api_campaigns_retry(struct api_req *r);
 
 #endif

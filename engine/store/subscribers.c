@@ -375,7 +375,8 @@ int store_subscription_unsub_info(PGconn *conn, uint64_t subscriber_id, uint64_t
 
 /*
  * store_subscription_unsub_campaign - mark the subscriber unsubscribed on each
- * list of the campaign; *CHANGED how many moved.
+ * list of the campaign; *CHANGED how many moved. One that moved counts as one
+ * unsubscribe of the campaign's, today (daily_counts).
  */
 int store_subscription_unsub_campaign(PGconn *conn, uint64_t subscriber_id, uint64_t campaign_id, long *changed,
                                       struct store_err *e)
@@ -384,7 +385,11 @@ int store_subscription_unsub_campaign(PGconn *conn, uint64_t subscriber_id, uint
                               "WITH u AS (UPDATE subscriptions SET status = 'unsubscribed', updated_at = now()"
                               "   WHERE subscriber_id = $1::bigint AND status <> 'unsubscribed'"
                               "   AND list_id IN (SELECT list_id FROM campaign_lists WHERE campaign_id = $2::bigint)"
-                              "   AND EXISTS (SELECT 1 FROM campaigns WHERE id = $2::bigint) RETURNING 1)"
+                              "   AND EXISTS (SELECT 1 FROM campaigns WHERE id = $2::bigint) RETURNING 1),"
+                              /* one unsubscribe of the campaign's, however many of its lists it left */
+                              " n AS (INSERT INTO daily_counts AS dc (day, campaign_id, unsubscribes)"
+                              "   SELECT (now() AT TIME ZONE 'UTC')::date, $2::bigint, 1 WHERE EXISTS (SELECT 1 FROM u)"
+                              "   ON CONFLICT (day, campaign_id) DO UPDATE SET unsubscribes = dc.unsubscribes + 1)"
                               " SELECT (SELECT count(*) FROM u),"
                               "   EXISTS (SELECT 1 FROM subscribers WHERE id = $1::bigint)"
                               "   AND EXISTS (SELECT 1 FROM campaigns WHERE id = $2::bigint)",
