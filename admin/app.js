@@ -8,8 +8,11 @@
 
 // each screen is a module exporting `screen`: { path, title, render(args) -> Node, adminOnly }
 import * as lists from "/admin/lists.js";
+import * as dashboard from "/admin/dashboard.js";
+import * as report from "/admin/report.js";
+import * as bounces from "/admin/bounces.js";
 
-const screens = [lists].map((m) => m.screen);
+const screens = [dashboard, lists, report, bounces].map((m) => m.screen);
 
 const state = { user: null, csrf: null };
 

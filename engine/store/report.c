@@ -62,7 +62,8 @@ static const char warnings_sql[] =
     "     THEN 'the messages of \"' || name || '\" go out unsigned'"
     "     ELSE 'the messages of ' || n || ' campaigns in progress go out unsigned' END, id, dom FROM unsigned"
     "   UNION ALL SELECT 5, 'complaint_rate', 'complaint rate ' || round(100.0 * complaints / sent, 2) || '%'"
-    "     || ' over the last " STR(REPORT_DAYS) " days (' || complaints || ' complaints, ' || sent || ' sent):'"
+    "     || ' over the last " STR(REPORT_DAYS) " days (' || complaints"
+    "     || CASE WHEN complaints = 1 THEN ' complaint' ELSE ' complaints' END || ' for ' || sent || ' sent):'"
     "     || ' over 0.1%, mailbox providers refuse bulk mail', NULL, NULL FROM tot"
     "     WHERE sent > 0 AND complaints > " STR(REPORT_COMPLAINT_RATE) " * sent)";
 
