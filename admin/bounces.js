@@ -128,7 +128,7 @@ async function one(id) {
     el("p", { class: "crumbs" }, el("a", { href: "#/bounces" }, "Bounces")),
     el("h1", {}, `Bounce ${b.id}`),
     el("section", { class: "card", "aria-labelledby": "h-fields" }, el("h2", { id: "h-fields" }, "What was read from it"),
-      el("dl", { class: "facts" }, facts.map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]))),
+      el("dl", { class: "facts" }, facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]))),
     el("section", { class: "card", "aria-labelledby": "h-raw" }, el("h2", { id: "h-raw" }, "The report as received"),
       b.original === null ? el("p", { class: "muted" }, "None kept (a rejection at sending time, or a provider's event).")
         : [b.original_truncated ? el("p", { class: "muted" }, "Cut at the size kept.") : null,

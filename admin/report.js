@@ -79,8 +79,10 @@ function recipientList(id, state) {
       el("th", {}, state === "deferred" ? "Next attempt" : "Last attempt"))),
     body);
   let after = 0;
+  let pages = 0;
   const load = async (fresh) => {
     if (fresh) after = 0;
+    pages = fresh ? 1 : pages + 1;
     const page = await api("GET", `/api/v1/campaigns/${encodeURIComponent(id)}/deliveries?state=${state}&limit=${PAGE}&after=${after}`);
     const rows = page.items.map((x) => el("tr", { dataset: { delivery: String(x.id) } },
       el("td", { "data-label": "Recipient" }, el("div", {}, x.email), x.name ? el("div", { class: "muted" }, x.name) : null),
@@ -101,7 +103,9 @@ function recipientList(id, state) {
     more.disabled = true;
     try { await load(false); } catch (e) { if (!e.sessionEnded) toast(e.message); } finally { more.disabled = false; }
   });
-  return { node: el("div", {}, el("div", { class: "table-wrap" }, table), empty, more), load };
+  // refresh - the first page again, unless more pages were asked for (they stay as read)
+  const refresh = () => (pages <= 1 ? load(true) : Promise.resolve());
+  return { node: el("div", {}, el("div", { class: "table-wrap" }, table), empty, more), load, refresh };
 }
 
 // the retry button: what a dry run says may be retried, then the retry itself
@@ -223,11 +227,10 @@ async function report(id) {
     parts.domains.removeAttribute("aria-busy");
   }).catch((e) => { if (!e.sessionEnded) parts.domains.replaceChildren(el("p", { class: "form-error" }, e.message)); });
 
-  // live: the counters every few seconds while it runs; the lists and the rest when they moved
+  // live: the counters and the deferred every few seconds while it runs; the rest when the counters moved
   const key = (s) => [s.status, s.sent, s.failed, s.deferred, s.queued, s.skipped, s.cancelled].join();
   if (st.status === "running") {
     poll(node, LIVE_MS, async () => {
-      if (st.status !== "running") return;
       const next = await api("GET", `${base}/stats`);
       const moved = key(next) !== key(st);
       st = next;
@@ -237,11 +240,14 @@ async function report(id) {
         parts.outcome.replaceChildren(outcomePart(st, rep));
         parts.links.replaceChildren(linksPart(st));
         parts.timeline.replaceChildren(timelinePart(st, rep));
-        await Promise.all([failed.load(true), deferred.load(true), retry.draw(st)]);
+        await Promise.all([failed.refresh(), retry.draw(st)]);
       }
+      // a deferred delivery is being tried again now and then (its counters stay): read them every time
+      await deferred.refresh();
       node.dataset.status = st.status;
       node.querySelector("h1 .badge").replaceWith(statusBadge(st.status));
       setLive();
+      return st.status === "running";   // finished, paused or cancelled: nothing moves any more
     }, errline);
   }
   return node;

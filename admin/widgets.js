@@ -111,30 +111,41 @@ export function barChart({ title, points, note, id }) {
     el("details", {}, el("summary", {}, `${title} as a table`), table));
 }
 
-// poll - call FN every MS milliseconds while NODE is on the page; stops for good when the screen is left
-// (another route, or the screen drawn again). FN's errors are shown once in ERRLINE (an element) if given.
+// the polls running now, on the root element (data-polls) for whoever checks that a screen left stops its own
+let polling = 0;
+function countPolls(d) {
+  polling += d;
+  document.documentElement.dataset.polls = String(polling);
+}
+
+// poll - call FN every MS milliseconds while NODE is on the page, until FN answers false; stops for good when
+// the screen is left (another route, or the screen drawn again). FN's errors are shown in ERRLINE if given.
 export function poll(node, ms, fn, errline) {
   let timer = null;
   let stopped = false;
   const stop = () => {
+    if (stopped) return;
     stopped = true;
     clearTimeout(timer);
     window.removeEventListener("hashchange", stop);
+    countPolls(-1);
   };
   const tick = async () => {
     if (stopped) return;
     if (!node.isConnected) return stop();
+    let more = true;
     try {
-      await fn();
+      more = (await fn()) !== false;
       if (errline) errline.textContent = "";
     } catch (e) {
       if (e.sessionEnded) return stop();
       if (errline) errline.textContent = `Could not refresh: ${e.message}`;
     }
-    if (!stopped && node.isConnected) timer = setTimeout(tick, ms);
+    if (more && !stopped && node.isConnected) timer = setTimeout(tick, ms);
     else stop();
   };
   window.addEventListener("hashchange", stop);
+  countPolls(1);
   timer = setTimeout(tick, ms);
   return stop;
 }

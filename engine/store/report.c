@@ -37,13 +37,23 @@ static const char progress_sql[] =
 
 /*
  * The warnings, in the order they are shown. A relay test's outcome is not
- * stored: what the senders last said (the senders table, every second) is
- * what there is, and it covers every sender on every machine.
+ * stored: what there is, is what the ledger recorded of the last attempts
+ * (a relay that gave no reply at all) and what the senders last said (the
+ * senders table, every second, every sender on every machine: waiting on a
+ * relay that fails or asks to slow down).
  */
 static const char warnings_sql[] =
     " live AS (SELECT name, status, seen_at FROM senders WHERE seen_at > now() - interval '60 seconds'),"
     " busy AS (SELECT count(*) AS n FROM campaigns WHERE kind = 'campaign' AND status = 'running'"
     "   AND n_queued + n_deferred > 0),"
+    /* a relay that did not answer (no reply at all: refused, unreachable, timed out) in the last ten
+       minutes, as the deferred deliveries of the running campaigns (at most REPORT_CAMPAIGNS) recorded
+       it: one such delivery per campaign is enough, found on deliveries_campaign_state_id_idx */
+    " mute AS (SELECT x.relay, max(x.reply) AS reply, max(x.at) AS at FROM (SELECT id FROM campaigns"
+    "     WHERE status = 'running' ORDER BY id LIMIT " STR(REPORT_CAMPAIGNS) ") c"
+    "   CROSS JOIN LATERAL (SELECT d.relay, d.smtp_reply AS reply, d.updated_at AS at FROM deliveries d"
+    "     WHERE d.campaign_id = c.id AND d.state = 'deferred' AND d.smtp_code = 0 AND d.relay IS NOT NULL"
+    "     AND d.updated_at > now() - interval '10 minutes' ORDER BY d.id LIMIT 1) x GROUP BY x.relay),"
     " unsigned AS (SELECT x.dom, min(x.id) AS id, min(x.name) AS name, count(*) AS n FROM (SELECT c.id, c.name,"
     "     regexp_replace(c.from_addr, '^.*@', '') AS dom FROM campaigns c"
     "     WHERE c.kind = 'campaign' AND c.status IN ('running', 'paused', 'scheduled')) x"
@@ -52,6 +62,8 @@ static const char warnings_sql[] =
     "   SELECT 1 AS o, 'no_relay' AS code,"
     "     'no relay is configured: nothing can be sent until one is added' AS message,"
     "     NULL::bigint AS campaign, NULL::text AS domain WHERE NOT EXISTS (SELECT 1 FROM relays)"
+    "   UNION ALL SELECT 2, 'relay', 'relay ' || relay || ' did not answer (' || coalesce(nullif(reply, ''), 'no reply')"
+    "     || '): deliveries wait to be tried again', NULL, NULL FROM mute"
     "   UNION ALL SELECT 2, 'sender', 'sender ' || name || ' is ' || status, NULL, NULL FROM live"
     "     WHERE status LIKE 'waiting:%' AND status NOT LIKE '%paces sending%'"
     "   UNION ALL SELECT 3, 'no_sender', busy.n || CASE WHEN busy.n = 1 THEN ' campaign is' ELSE ' campaigns are' END"

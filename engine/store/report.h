@@ -34,8 +34,10 @@
  * "bounces", "complaints", "unsubscribes", "subscribers"} x REPORT_DAYS],
  * "totals": {the same summed, "complaint_rate"}, "senders": [...],
  * "relays": n, "warnings": [{"code", "message", "campaign"?, "domain"?}]}.
- * Warnings: no_relay, sender (a sender waiting on a relay that fails or holds
- * it back), no_sender (campaigns running, no sender seen for a minute),
+ * Warnings: no_relay, relay (a relay gave no reply at all to a delivery of a
+ * running campaign in the last ten minutes), sender (a sender waiting on a
+ * relay that fails or holds it back), no_sender (campaigns running, no
+ * sender seen for a minute),
  * no_dkim (a From domain of a campaign in progress without a key),
  * complaint_rate (over REPORT_COMPLAINT_RATE in the last 30 days).
  */
