@@ -3,7 +3,7 @@
 // charts (each with its table). Refreshed every few seconds while it is shown.
 
 import { api, el } from "/admin/app.js";
-import { barChart, duration, num, poll, progress, statusBadge, when } from "/admin/widgets.js";
+import { barChart, duration, num, plural, poll, progress, statusBadge, when } from "/admin/widgets.js";
 
 const SERIES = [
   ["sent", "Sent"], ["bounces", "Bounces"], ["complaints", "Complaints"],
@@ -51,9 +51,9 @@ function charts(d) {
 function totals(d) {
   const t = d.totals;
   return el("p", { class: "muted" },
-    `Days in UTC, today last. ${num(t.sent)} sent, ${num(t.bounces)} bounces, ${num(t.complaints)} complaints `,
-    `(${t.complaint_rate === null ? "no rate: nothing sent" : `${(100 * t.complaint_rate).toFixed(3)}% of sent`}), `,
-    `${num(t.unsubscribes)} unsubscribes through a message's link, ${num(t.subscribers)} new subscribers.`);
+    `Days in UTC, today last. ${num(t.sent)} sent, ${plural(t.bounces, "bounce")}, ${plural(t.complaints, "complaint")} `,
+    `(${t.complaint_rate === null ? "no rate: nothing sent" : `${(100 * t.complaint_rate).toFixed(2)}% of sent`}), `,
+    `${plural(t.unsubscribes, "unsubscribe")} through a message's link, ${plural(t.subscribers, "new subscriber")}.`);
 }
 
 function senders(d) {

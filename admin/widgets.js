@@ -38,6 +38,9 @@ export function when(ts) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
+// plural - N and WORD, with an s unless N is 1 ("1 complaint", "2 complaints")
+export const plural = (n, word) => `${num(n)} ${word}${Number(n) === 1 ? "" : "s"}`;
+
 // statusBadge - a campaign's or a delivery's state as a labelled badge
 export function statusBadge(status) {
   return el("span", { class: `badge badge-${status}` }, status);
@@ -59,7 +62,8 @@ export function progress(c) {
     ["deferred", c.deferred], ["queued", c.queued],
   ];
   const done = (c.sent || 0) + (c.failed || 0) + (c.skipped || 0) + (c.cancelled || 0);
-  const words = `${pct(done, total, 0)} done: ${parts.map(([k, v]) => `${num(v)} ${k}`).join(", ")} of ${num(total)}`;
+  const words = total === 0 ? "not started: no recipients yet"
+    : `${pct(done, total, 0)} done: ${parts.map(([k, v]) => `${num(v)} ${k}`).join(", ")} of ${num(total)}`;
   const bar = el("div", { class: "progress", role: "img", "aria-label": words });
   for (const [k, v] of parts) {
     if (!v || !total) continue;
@@ -73,7 +77,7 @@ export function progress(c) {
 // barChart - a figure with TITLE, one bar per point ({label, value, long}: long is the label in the table
 // and the bar's tooltip), the total or a NOTE in the caption, and the figures as a table under a disclosure
 export function barChart({ title, points, note, id }) {
-  const W = 300, H = 120, top = 14, bottom = 18, left = 4;
+  const W = 240, H = 100, top = 14, bottom = 16, left = 2;
   const max = Math.max(0, ...points.map((p) => p.value));
   const total = points.reduce((s, p) => s + p.value, 0);
   const n = points.length || 1;
@@ -86,9 +90,10 @@ export function barChart({ title, points, note, id }) {
   chart.append(svg("line", { x1: left, x2: W, y1: H - bottom, y2: H - bottom, class: "axis" }));
   points.forEach((p, i) => {
     const h = max ? ((H - top - bottom) * p.value) / max : 0;
+    const bw = Math.max(Math.min(step * 0.76, 16), 0.5);
     const bar = svg("rect", {
-      x: (left + i * step + step * 0.12).toFixed(2), y: (H - bottom - h).toFixed(2),
-      width: Math.max(step * 0.76, 0.5).toFixed(2), height: h.toFixed(2), class: p.value ? "bar" : "bar zero",
+      x: (left + i * step + (step - bw) / 2).toFixed(2), y: (H - bottom - h).toFixed(2),
+      width: bw.toFixed(2), height: h.toFixed(2), class: p.value ? "bar" : "bar zero",
     }, svg("title", {}, `${p.long}: ${num(p.value)}`));
     chart.append(bar);
   });
