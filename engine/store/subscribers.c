@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/store/daily.h"
 #include "engine/store/lists.h"
 #include "engine/store/pg.h"
 #include "engine/store/subscribers.h"
@@ -62,7 +63,8 @@ int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **
                             " v AS (SELECT DISTINCT ON (l.id) l.id, l.optin, coalesce($5, CASE WHEN l.optin = 'double'"
                             "   THEN 'unconfirmed' ELSE 'confirmed' END) AS status FROM l),"
                             " i AS (INSERT INTO subscriptions (subscriber_id, list_id, status)"
-                            "   SELECT s.id, v.id, v.status FROM s, v ON CONFLICT (subscriber_id, list_id) DO NOTHING)"
+                            "   SELECT s.id, v.id, v.status FROM s, v ON CONFLICT (subscriber_id, list_id) DO NOTHING),"
+                            " n AS (" DAILY_SUBSCRIBERS_SQL("(SELECT count(*) FROM s)") ")"
                             " SELECT s.id, (SELECT r.ref FROM r WHERE r.ord NOT IN (SELECT ord FROM l) ORDER BY r.ord"
                             "   LIMIT 1), EXISTS (SELECT 1 FROM v WHERE v.optin = 'double' AND v.status = 'unconfirmed')"
                             " FROM s",
