@@ -8,9 +8,9 @@
 --   bounces       every bounce but complaints (the sender's own 5xx
 --   complaints    rejections included): the trigger below, per statement
 --   unsubscribes  store_subscription_unsub_campaign: a message's link
---   subscribers   new subscribers: the statements that make them
---                 (engine/store/daily.h; a trigger with a transition table
---                 made an import into an empty table twice as slow)
+--   subscribers   new subscribers: noted by the statements that make them
+--                 in subscriber_adds, folded in here by the dashboard's read
+--                 (engine/store/daily.h says why)
 -- Nothing refers to campaigns: the history outlives a deleted campaign.
 CREATE TABLE daily_counts (
     day          date NOT NULL,
@@ -22,7 +22,15 @@ CREATE TABLE daily_counts (
     subscribers  bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (day, campaign_id)
 );
-CREATE INDEX daily_counts_campaign_idx ON daily_counts (campaign_id, day) WHERE campaign_id <> 0;
+CREATE INDEX daily_counts_campaign_idx ON daily_counts (campaign_id, day) WHERE campaign_id > 0;
+
+-- New subscribers as their writers note them, a row per statement: appending
+-- waits for nobody. store_dashboard moves them into daily_counts (a DELETE ...
+-- RETURNING, so each note is counted once whoever reads first).
+CREATE TABLE subscriber_adds (
+    day date NOT NULL,
+    n   bigint NOT NULL CHECK (n > 0)
+);
 
 CREATE FUNCTION daily_count_bounces() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

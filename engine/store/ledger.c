@@ -91,7 +91,7 @@ const char ledger_record_sql[] =
     "    n_deferred = cp.n_deferred - x.from_deferred + x.to_deferred,"
     "    n_sent = cp.n_sent + x.to_sent, n_failed = cp.n_failed + x.to_failed, updated_at = now()"
     "  FROM x WHERE cp.id = x.campaign_id),"
-    " day AS (INSERT INTO daily_counts AS dc (day, campaign_id, sent)"
+    " daily AS (INSERT INTO daily_counts AS dc (day, campaign_id, sent)"
     "  SELECT (now() AT TIME ZONE 'UTC')::date, x.campaign_id, x.to_sent FROM x WHERE x.to_sent > 0"
     "  ON CONFLICT (day, campaign_id) DO UPDATE SET sent = dc.sent + excluded.sent),"
     " b AS (INSERT INTO bounces (subscriber_id, campaign_id, delivery_id, email, class, source, status, diagnostic,"

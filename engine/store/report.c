@@ -48,12 +48,15 @@ static const char warnings_sql[] =
     "   AND n_queued + n_deferred > 0),"
     /* a relay that did not answer (no reply at all: refused, unreachable, timed out) in the last ten
        minutes, as the deferred deliveries of the running campaigns (at most REPORT_CAMPAIGNS) recorded
-       it: one such delivery per campaign is enough, found on deliveries_campaign_state_id_idx */
+       it: the last REPORT_DEFERRED_SAMPLE deferred of each campaign are looked at, from
+       deliveries_campaign_state_id_idx, whatever their number (a relay down for long soon leaves no
+       other kind) */
     " mute AS (SELECT x.relay, max(x.reply) AS reply, max(x.at) AS at FROM (SELECT id FROM campaigns"
     "     WHERE status = 'running' ORDER BY id LIMIT " STR(REPORT_CAMPAIGNS) ") c"
-    "   CROSS JOIN LATERAL (SELECT d.relay, d.smtp_reply AS reply, d.updated_at AS at FROM deliveries d"
-    "     WHERE d.campaign_id = c.id AND d.state = 'deferred' AND d.smtp_code = 0 AND d.relay IS NOT NULL"
-    "     AND d.updated_at > now() - interval '10 minutes' ORDER BY d.id LIMIT 1) x GROUP BY x.relay),"
+    "   CROSS JOIN LATERAL (SELECT d.relay, d.smtp_reply AS reply, d.updated_at AS at, d.smtp_code FROM deliveries d"
+    "     WHERE d.campaign_id = c.id AND d.state = 'deferred' ORDER BY d.id DESC"
+    "     LIMIT " STR(REPORT_DEFERRED_SAMPLE) ") x"
+    "   WHERE x.smtp_code = 0 AND x.relay IS NOT NULL AND x.at > now() - interval '10 minutes' GROUP BY x.relay),"
     " unsigned AS (SELECT x.dom, min(x.id) AS id, min(x.name) AS name, count(*) AS n FROM (SELECT c.id, c.name,"
     "     reverse(split_part(reverse(c.from_addr), '@', 1)) AS dom FROM campaigns c"
     "     WHERE c.kind = 'campaign' AND c.status IN ('running', 'paused', 'scheduled')) x"
@@ -81,10 +84,17 @@ static const char warnings_sql[] =
 
 static const char dashboard_sql[] =
     "WITH today AS (SELECT (now() AT TIME ZONE 'UTC')::date AS d),"
+    /* the new subscribers noted since the last read, folded into their days (and counted here, which
+       reads daily_counts as it was before this statement) */
+    " moved AS (DELETE FROM subscriber_adds RETURNING day, n),"
+    " folded AS (INSERT INTO daily_counts AS dc (day, campaign_id, subscribers)"
+    "   SELECT day, 0, sum(n) FROM moved GROUP BY day"
+    "   ON CONFLICT (day, campaign_id) DO UPDATE SET subscribers = dc.subscribers + excluded.subscribers),"
     " days AS (SELECT g::date AS day FROM today,"
     "   generate_series(today.d - (" STR(REPORT_DAYS) " - 1), today.d, interval '1 day') g),"
     " dc AS (SELECT day, sum(sent) sent, sum(bounces) bounces, sum(complaints) complaints,"
-    "   sum(unsubscribes) unsubscribes, sum(subscribers) subscribers FROM daily_counts, today"
+    "   sum(unsubscribes) unsubscribes, sum(subscribers) subscribers FROM (SELECT day, sent, bounces, complaints,"
+    "     unsubscribes, subscribers FROM daily_counts UNION ALL SELECT day, 0, 0, 0, 0, n FROM moved) x, today"
     "   WHERE day >= today.d - (" STR(REPORT_DAYS) " - 1) GROUP BY day),"
     " series AS (SELECT days.day, coalesce(dc.sent, 0)::bigint sent, coalesce(dc.bounces, 0)::bigint bounces,"
     "   coalesce(dc.complaints, 0)::bigint complaints, coalesce(dc.unsubscribes, 0)::bigint unsubscribes,"
@@ -146,10 +156,10 @@ static const char report_sql[] =
     "   FROM span CROSS JOIN LATERAL generate_series(span.t0, span.t1, span.step) g"
     "   LEFT JOIN o ON o.t = g LEFT JOIN k ON k.t = g),"
     " days AS (SELECT day, sent, bounces, complaints, unsubscribes FROM daily_counts"
-    "   WHERE campaign_id = $1::bigint AND campaign_id <> 0 ORDER BY day DESC LIMIT 90)"
+    "   WHERE campaign_id = $1::bigint AND campaign_id > 0 ORDER BY day DESC LIMIT 90)"
     " SELECT json_build_object('id', c.id, 'status', c.status,"
     " 'unsubscribes', (SELECT coalesce(sum(unsubscribes), 0) FROM daily_counts"
-    "   WHERE campaign_id = $1::bigint AND campaign_id <> 0),"
+    "   WHERE campaign_id = $1::bigint AND campaign_id > 0),"
     " 'days', (SELECT coalesce(json_agg(json_build_object('day', day, 'sent', sent, 'bounces', bounces,"
     "   'complaints', complaints, 'unsubscribes', unsubscribes) ORDER BY day), '[]') FROM days),"
     " 'timeline', json_build_object('bucket', c.bucket, 'points', (SELECT coalesce(json_agg(json_build_object("

@@ -11,7 +11,9 @@
  * store_campaign_domains a campaign's recipients by domain, with their states
  *
  * The days come from daily_counts (sql/015_report_counts.sql), kept by the
- * writes themselves; a campaign's report reads that campaign's rows only
+ * writes themselves (the dashboard's read folds in the new subscribers noted
+ * since the last one: engine/store/daily.h); a campaign's report reads that
+ * campaign's rows only
  * (its opens, clicks and deliveries, through indexes on the campaign), so it
  * costs what the campaign is, never what the tables hold. JSON results are the
  * caller's to json_decref().
@@ -28,6 +30,7 @@
 #define REPORT_CAMPAIGNS 50     /* the most campaigns in progress it lists */
 #define REPORT_DOMAINS 10       /* a report's domains, the rest summed as one */
 #define REPORT_COMPLAINT_RATE 0.001   /* over this share of complaints to sent, a warning */
+#define REPORT_DEFERRED_SAMPLE 1000   /* a running campaign's last deferred deliveries read for a silent relay */
 
 /*
  * store_dashboard - *OUT is {"campaigns": [...], "days": [{"day", "sent",
@@ -35,7 +38,8 @@
  * "totals": {the same summed, "complaint_rate"}, "senders": [...],
  * "relays": n, "warnings": [{"code", "message", "campaign"?, "domain"?}]}.
  * Warnings: no_relay, relay (a relay gave no reply at all to a delivery of a
- * running campaign in the last ten minutes), sender (a sender waiting on a
+ * running campaign in the last ten minutes, among its last
+ * REPORT_DEFERRED_SAMPLE deferred), sender (a sender waiting on a
  * relay that fails or holds it back), no_sender (campaigns running, no
  * sender seen for a minute),
  * no_dkim (a From domain of a campaign in progress without a key),

@@ -336,7 +336,7 @@ for s in dashboard-warn dashboard-warn-390 running running-390 finished finished
     [ -s "$SHOTS/report-$s.png" ] || fail "no screenshot report-$s.png"
 done
 
-check "new subscribers are counted once by what makes them: not by an import's dry run or its repeat; a transactional message's new recipient"
+check "new subscribers are counted once by what makes them (not by an import's dry run or repeat; a transactional message's new recipient), folded in once by the dashboard"
 postino import people.csv --list news --dry-run
 postino import people.csv --list news
 expect_rc 0
@@ -346,7 +346,11 @@ req POST /api/v1/tx '{"template":"newsletter","to":"tx-new@example.net","subject
 expect_code 201
 req POST /api/v1/tx '{"template":"newsletter","to":"user1@example.org","subject":"Hi again","from":"news@example.com"}'
 expect_code 201
+[ "$(psql_q "SELECT count(*) FROM subscriber_adds")" = 1 ] || fail "the notes waiting: $(psql_q "SELECT * FROM subscriber_adds")"
 dash
+expect_json "(j['totals']['subscribers'], j['days'][-1]['subscribers'])" "(12, 12)"
+[ "$(psql_q "SELECT count(*) FROM subscriber_adds")" = 0 ] || fail "the dashboard did not fold the notes in"
+dash   # read again: each note counted once
 expect_json "(j['totals']['subscribers'], j['days'][-1]['subscribers'])" "(12, 12)"
 
 finish
