@@ -8,15 +8,19 @@
 
 // each screen is a module exporting `screen`: { path, title, render(args) -> Node, adminOnly }
 import * as lists from "/admin/lists.js";
+import * as dashboard from "/admin/dashboard.js";
 import * as subscribers from "/admin/subscribers.js";
 import * as campaigns from "/admin/campaigns.js";
 import * as templates from "/admin/templates.js";
+import * as report from "/admin/report.js";
+import * as bounces from "/admin/bounces.js";
 import * as importer from "/admin/import.js";
 import * as media from "/admin/media.js";
 import * as settings from "/admin/settings.js";
 import * as account from "/admin/account.js";
 
-const screens = [lists, subscribers, importer, campaigns, templates, media, settings, account].map((m) => m.screen);
+const screens = [dashboard, lists, subscribers, importer, campaigns, templates, report, bounces, media, settings,
+  account].map((m) => m.screen);
 
 const state = { user: null, csrf: null };
 

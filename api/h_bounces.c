@@ -6,6 +6,9 @@
  *                   any returned mail) or JSON {email, type, status, reason, campaign}
  * api_bounces_ls    GET /api/v1/bounces?campaign=&class=&before=&limit=
  * api_bounces_get   GET /api/v1/bounces/{bounce}
+ * api_bounce_rules_ls   GET /api/v1/bounce-rules: the ordered rules (postino bounce rules)
+ * api_bounce_policy_ls  GET /api/v1/bounce-policy: each class's threshold and action
+ *                       (postino bounce policy)
  *
  * The work is engine/store/bounces.c's, the same as `postino bounce`.
  */
@@ -106,4 +109,22 @@ void api_bounces_get(struct api_req *r)
     if (!api_db(r))
         return;
     api_reply_stored(r, store_bounce_get(r->conn, id, &out, &e), &out, &e, 200);
+}
+
+/* api_bounce_rules_ls - GET /api/v1/bounce-rules */
+void api_bounce_rules_ls(struct api_req *r)
+{
+    struct store_err e;
+    json_t *out = NULL;
+    if (api_db(r))
+        api_reply_stored(r, store_bounce_rules_ls(r->conn, &out, &e), &out, &e, API_ITEMS);
+}
+
+/* api_bounce_policy_ls - GET /api/v1/bounce-policy */
+void api_bounce_policy_ls(struct api_req *r)
+{
+    struct store_err e;
+    json_t *out = NULL;
+    if (api_db(r))
+        api_reply_stored(r, store_bounce_policy_ls(r->conn, &out, &e), &out, &e, API_ITEMS);
 }

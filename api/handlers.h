@@ -76,6 +76,8 @@ void api_relays_test(struct api_req *r);
 void api_bounces_post(struct api_req *r);
 void api_bounces_ls(struct api_req *r);
 void api_bounces_get(struct api_req *r);
+void api_bounce_rules_ls(struct api_req *r);
+void api_bounce_policy_ls(struct api_req *r);
 
 /* imports over HTTP (h_imports.c) */
 void api_imports_create(struct api_req *r);
@@ -125,5 +127,11 @@ void api_confirm(struct api_req *r);
 void api_track_open(struct api_req *r);
 void api_track_click(struct api_req *r);
 void api_track_metrics(struct buf *out);
+
+/* the web admin's dashboard and campaign report, and retrying failed deliveries (h_report.c) */
+void api_dashboard(struct api_req *r);
+void api_campaigns_report(struct api_req *r);
+void api_campaigns_domains(struct api_req *r);
+void api_campaigns_retry(struct api_req *r);
 
 #endif

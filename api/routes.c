@@ -120,5 +120,13 @@ const struct api_route api_routes[] = {
     R("GET", "/api/v1/session", API_USER, API_BODY_NONE, api_session_get),
     R_LOGINS("DELETE", "/api/v1/session", API_USER, API_BODY_NONE, api_session_rm),
 
+    /* the web admin's dashboard, campaign reports and bounces (h_report.c, h_bounces.c) */
+    R("GET", "/api/v1/dashboard", API_USER, API_BODY_NONE, api_dashboard),
+    R("GET", "/api/v1/campaigns/{campaign}/report", API_USER, API_BODY_NONE, api_campaigns_report),
+    R("GET", "/api/v1/campaigns/{campaign}/domains", API_USER, API_BODY_NONE, api_campaigns_domains),
+    R("POST", "/api/v1/campaigns/{campaign}/retry", API_USER, API_BODY_OPT_JSON, api_campaigns_retry),
+    R("GET", "/api/v1/bounce-rules", API_USER, API_BODY_NONE, api_bounce_rules_ls),
+    R("GET", "/api/v1/bounce-policy", API_USER, API_BODY_NONE, api_bounce_policy_ls),
+
     { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0, 0 },
 };

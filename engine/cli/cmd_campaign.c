@@ -1,6 +1,6 @@
 /*
  * cmd_campaign - postino campaign create | ls | show | preview | schedule |
- * send | pause | resume | cancel | test | stats.
+ * send | pause | resume | cancel | test | stats | retry.
  *
  * Creating a campaign and sending a test message are engine functions
  * (engine/send/campaign_ops.h) the API calls too: this file reads the
@@ -18,6 +18,7 @@
 #include "engine/send/campaign_ops.h"
 #include "engine/send/prepare.h"
 #include "engine/store/campaigns.h"
+#include "engine/store/retry.h"
 #include "engine/util/alloc.h"
 #include "engine/util/file.h"
 #include "engine/util/log.h"
@@ -35,6 +36,8 @@ static const char campaign_usage[] =
     "       postino campaign send ID | pause ID | resume ID | cancel ID\n"
     "       postino campaign test ID --to ADDR [--relay NAME]  (one message now, not in the ledger)\n"
     "       postino campaign stats ID [--watch] [--json]\n"
+    "       postino campaign retry ID [--class hard|soft|policy|unknown]... [--dry-run] [--json]\n"
+    "                                 (failed deliveries sent again; default classes soft, policy, unknown)\n"
     "\n"
     "States: draft -> scheduled -> running -> finished, or paused / cancelled.\n"
     "'send' starts at once: the audience is fixed in the delivery ledger and any\n"
@@ -413,6 +416,66 @@ static int campaign_test_cmd(struct cli *c, int argc, char **argv)
     return ans->ok ? 0 : 1;
 }
 
+/* how many of the failed deliveries were not retried and why, from store_campaign_retry's "not_retried" */
+static void print_not_retried(json_t *r)
+{
+    json_t *why = json_object_get(r, "not_retried");
+    long long acc = json_integer_value(json_object_get(why, "accepted"));
+    long long sup = json_integer_value(json_object_get(why, "suppressed"));
+    long long cls = json_integer_value(json_object_get(why, "class"));
+    if (acc)
+        printf("  not retried: %lld accepted by a relay once\n", acc);
+    if (sup)
+        printf("  not retried: %lld whose recipient no longer counts (blocklisted, disabled or unsubscribed)\n", sup);
+    if (cls) {
+        size_t i;
+        json_t *k;
+        printf("  not retried: %lld of a class not asked for (asked:", cls);
+        json_array_foreach(json_object_get(r, "classes"), i, k)
+            printf(" %s", json_string_value(k));
+        printf(")\n");
+    }
+}
+
+/* campaign retry ID [--class C]... [--dry-run]: store_campaign_retry */
+static int campaign_retry(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "class", required_argument, NULL, 'c' }, { "dry-run", no_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+    };
+    const char *classes[RETRY_CLASSES_MAX + 1];
+    size_t n = 0;
+    bool dry = false;
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        if (opt == 'n')
+            dry = true;
+        else if (opt == 'c' && n == RETRY_CLASSES_MAX + 1)
+            cli_usage(c, "at most %d --class", RETRY_CLASSES_MAX);
+        else if (opt == 'c')
+            classes[n++] = optarg;
+    }
+    const char *id = cli_operand(c, argc, argv, "campaign id");
+    struct store_err e;
+    json_t *r;
+    if (store_campaign_retry(cli_db(c), id, classes, n, dry, &r, &e) < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        cli_print_json(r);
+    } else if (dry) {
+        printf("campaign %s: %lld of %lld failed deliveries would be queued again (dry run)\n", id,
+               json_integer_value(json_object_get(r, "retryable")), json_integer_value(json_object_get(r, "failed")));
+        print_not_retried(r);
+    } else {
+        printf("campaign %s is %s: %lld failed deliveries queued again\n", id,
+               json_string_value(json_object_get(r, "status")), json_integer_value(json_object_get(r, "requeued")));
+        print_not_retried(r);
+    }
+    json_decref(r);
+    return 0;
+}
+
 static const struct cli_command campaign_commands[] = {
     { "create", campaign_create_cmd, NULL }, { "edit", campaign_edit_cmd, NULL },
     { "ls", campaign_ls, NULL },
@@ -420,7 +483,8 @@ static const struct cli_command campaign_commands[] = {
     { "schedule", campaign_schedule, NULL }, { "send", campaign_send, NULL },
     { "pause", campaign_pause, NULL },       { "resume", campaign_resume, NULL },
     { "cancel", campaign_cancel, NULL },     { "test", campaign_test_cmd, NULL },
-    { "stats", campaign_stats, NULL },       { NULL, NULL, NULL },
+    { "stats", campaign_stats, NULL },       { "retry", campaign_retry, NULL },
+    { NULL, NULL, NULL },
 };
 
 /* cmd_campaign - postino campaign SUBCOMMAND. */

@@ -10,12 +10,13 @@
 #define DELIVERY_STATE                                                                      \
     "CASE WHEN d.state IN ('queued', 'deferred') AND d.lease_until > now() THEN 'sending' ELSE d.state END"
 #define DELIVERY_JSON                                                                       \
-    "json_build_object('id', d.id, 'subscriber_id', d.subscriber_id, 'email', s.email,"      \
+    "json_build_object('id', d.id, 'subscriber_id', d.subscriber_id, 'email', s.email, 'name', s.name," \
     " 'state', " DELIVERY_STATE ", 'attempts', d.attempts, 'relay', d.relay,"                 \
     " 'smtp_code', d.smtp_code, 'smtp_enhanced', d.smtp_enhanced, 'smtp_reply', d.smtp_reply," \
     " 'queue_id', d.queue_id, 'next_attempt_at', CASE WHEN d.state IN ('queued', 'deferred')"  \
     "   THEN d.next_attempt_at END, 'created_at', d.created_at, 'updated_at', d.updated_at,"    \
-    " 'sent_at', d.sent_at)"
+    " 'sent_at', d.sent_at, 'bounce_class', (SELECT b.class FROM bounces b WHERE b.delivery_id = d.id" \
+    "   ORDER BY b.id DESC LIMIT 1))"
 
 /*
  * store_delivery_page - *OUT is {"items": [...], "next_after": id or null}:
@@ -34,7 +35,13 @@ int store_delivery_page(PGconn *conn, const struct delivery_filter *f, json_t **
                             " FROM campaigns c LEFT JOIN LATERAL (SELECT d.id, " DELIVERY_JSON " AS j"
                             "   FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
                             "   WHERE d.campaign_id = c.id AND d.id > $3::bigint"
-                            "   AND ($2::text IS NULL OR " DELIVERY_STATE " = $2)"
+                            /* the stored state as an equality where it can be (folded once $2 is known),
+                               so that deliveries_campaign_state_id_idx reads the page in id order: a
+                               page of a million-recipient campaign's failures reads that page only */
+                            "   AND ($2::text IS NULL OR $2 = 'sending' OR d.state = $2)"
+                            "   AND ($2::text IS DISTINCT FROM 'sending' OR d.state IN ('queued', 'deferred'))"
+                            "   AND ($2::text IS NULL OR $2 NOT IN ('queued', 'deferred', 'sending')"
+                            "     OR " DELIVERY_STATE " = $2)"
                             "   ORDER BY d.id LIMIT $4::int) p ON true"
                             " WHERE c.id = CASE WHEN $1 ~ '^[0-9]{1,18}$' THEN $1::bigint END GROUP BY c.id",
                             4, params);

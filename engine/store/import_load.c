@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/store/daily.h"
 #include "engine/store/import_load.h"
 #include "engine/store/lists.h"
 #include "engine/store/pg.h"
@@ -552,6 +553,13 @@ int store_import_load_finish(struct store_import_load *l, struct import_load_cou
               l->ndirect, l->nstage);
     if (load_merge(l, c, e) < 0)
         goto fail;
+    if (!l->o.dry_run && l->o.mode == IMPORT_SUBSCRIBE && c->added > 0) {
+        char n[32];
+        const char *p_n[] = { n };
+        snprintf(n, sizeof(n), "%lld", c->added);
+        if (load_exec(l, DAILY_SUBSCRIBERS_SQL("$1::bigint"), 1, p_n, NULL, "cannot count the new subscribers", e) < 0)
+            goto fail;
+    }
     int rc = load_command(l, l->o.dry_run ? "ROLLBACK" : "COMMIT", e);
     l->in_tx = false;
     return rc;

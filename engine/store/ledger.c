@@ -35,11 +35,7 @@ const char ledger_claim_sql[] =
     "    FOR UPDATE OF d SKIP LOCKED) x LIMIT $2::int),"
     " cs AS MATERIALIZED (SELECT c.id, c.tid, c.state, s.email, s.name, s.attribs,"
     "    CASE WHEN c.kind = 'tx' THEN s.status = 'blocklisted'"
-    "    ELSE s.status <> 'enabled' OR NOT EXISTS (SELECT 1 FROM subscriptions sl"
-    "      JOIN campaign_lists cl ON cl.list_id = sl.list_id AND cl.campaign_id = c.campaign_id"
-    "      JOIN lists l ON l.id = sl.list_id"
-    "      WHERE sl.subscriber_id = c.subscriber_id"
-    "        AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))) END AS skip"
+    "    ELSE " LEDGER_GONE_SQL("s", "c.subscriber_id", "c.campaign_id") " END AS skip"
     "  FROM c JOIN subscribers s ON s.id = c.subscriber_id),"
     " u AS (UPDATE deliveries d SET"
     "    state = CASE WHEN c.skip THEN 'skipped' ELSE d.state END,"
@@ -61,16 +57,18 @@ const char ledger_claim_sql[] =
 
 /*
  * Record: results by primary key from arrays. A deferral older than the
- * maximum age ($11 seconds since the delivery was queued) fails instead. A
- * failure adds a bounce row, but for one of class LEDGER_CLASS_LOCAL (the
- * message could not be made; no relay saw it). Only rows this sender ($1) still leases move.
+ * maximum age ($11 seconds since the delivery was queued, or queued again by
+ * a retry) fails instead. A failure adds a bounce row, but for one of class
+ * LEDGER_CLASS_LOCAL (the message could not be made; no relay saw it); what
+ * was sent counts in the day's daily_counts. Only rows this sender ($1) still leases move.
  * $2..$10 are the batch's arrays (see ledger_batch_params).
  */
 const char ledger_record_sql[] =
     "WITH r AS (SELECT * FROM unnest($2::bigint[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[],"
     "    $8::int[], $9::text[], $10::text[]) AS r(id, state, code, enhanced, reply, queue_id, delay, class, relay)),"
     " upd AS (UPDATE deliveries d SET"
-    "    state = CASE WHEN r.state = 'deferred' AND d.created_at < now() - make_interval(secs => $11::int)"
+    "    state = CASE WHEN r.state = 'deferred'"
+    "                  AND coalesce(d.requeued_at, d.created_at) < now() - make_interval(secs => $11::int)"
     "                 THEN 'failed' ELSE r.state END,"
     "    attempts = d.attempts + 1, smtp_code = r.code, smtp_enhanced = nullif(r.enhanced, ''),"
     "    smtp_reply = r.reply, queue_id = nullif(r.queue_id, ''), relay = r.relay,"
@@ -82,18 +80,21 @@ const char ledger_record_sql[] =
     "  WHERE d.id = r.id AND old.id = r.id AND d.lease_owner = $1 AND d.state IN ('queued', 'deferred')"
     "  RETURNING d.id, d.campaign_id, d.subscriber_id, d.state AS new_state, old.state AS old_state,"
     "    r.class, r.code, r.enhanced, r.reply, r.relay),"
+    " x AS (SELECT campaign_id,"
+    "    count(*) FILTER (WHERE old_state = 'queued') AS from_queued,"
+    "    count(*) FILTER (WHERE old_state = 'deferred') AS from_deferred,"
+    "    count(*) FILTER (WHERE new_state = 'deferred') AS to_deferred,"
+    "    count(*) FILTER (WHERE new_state = 'sent') AS to_sent,"
+    "    count(*) FILTER (WHERE new_state = 'failed') AS to_failed"
+    "  FROM upd GROUP BY campaign_id),"
     " cnt AS (UPDATE campaigns cp SET"
     "    n_queued = cp.n_queued - x.from_queued,"
     "    n_deferred = cp.n_deferred - x.from_deferred + x.to_deferred,"
     "    n_sent = cp.n_sent + x.to_sent, n_failed = cp.n_failed + x.to_failed, updated_at = now()"
-    "  FROM (SELECT campaign_id,"
-    "      count(*) FILTER (WHERE old_state = 'queued') AS from_queued,"
-    "      count(*) FILTER (WHERE old_state = 'deferred') AS from_deferred,"
-    "      count(*) FILTER (WHERE new_state = 'deferred') AS to_deferred,"
-    "      count(*) FILTER (WHERE new_state = 'sent') AS to_sent,"
-    "      count(*) FILTER (WHERE new_state = 'failed') AS to_failed"
-    "    FROM upd GROUP BY campaign_id) x"
-    "  WHERE cp.id = x.campaign_id),"
+    "  FROM x WHERE cp.id = x.campaign_id),"
+    " daily AS (INSERT INTO daily_counts AS dc (day, campaign_id, sent)"
+    "  SELECT (now() AT TIME ZONE 'UTC')::date, x.campaign_id, x.to_sent FROM x WHERE x.to_sent > 0"
+    "  ON CONFLICT (day, campaign_id) DO UPDATE SET sent = dc.sent + excluded.sent),"
     " b AS (INSERT INTO bounces (subscriber_id, campaign_id, delivery_id, email, class, source, status, diagnostic,"
     "    remote_mta)"
     "  SELECT upd.subscriber_id, upd.campaign_id, upd.id, s.email,"

@@ -28,6 +28,19 @@
 
 #include "engine/util/buf.h"
 
+/*
+ * LEDGER_GONE_SQL - an SQL condition: the recipient of a campaign's delivery
+ * no longer counts (not enabled, or subscribed to none of the campaign's lists
+ * in a way that counts: confirmed, or unconfirmed on a single opt-in list).
+ * S names the subscribers row; SUB and CAMP are SQL for the subscriber's and
+ * the campaign's ids. The claim skips such a delivery; a retry leaves it failed.
+ */
+#define LEDGER_GONE_SQL(s, sub, camp)                                                                       \
+    "(" s ".status <> 'enabled' OR NOT EXISTS (SELECT 1 FROM subscriptions sl"                             \
+    " JOIN campaign_lists cl ON cl.list_id = sl.list_id AND cl.campaign_id = " camp                        \
+    " JOIN lists l ON l.id = sl.list_id WHERE sl.subscriber_id = " sub                                     \
+    " AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))))"
+
 extern const char ledger_claim_sql[];
 extern const char ledger_schedule_sql[];
 extern const char ledger_finish_sql[];

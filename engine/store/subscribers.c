@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/mail/subscriber_fields.h"
+#include "engine/store/daily.h"
 #include "engine/store/lists.h"
 #include "engine/store/pg.h"
 #include "engine/store/subscribers.h"
@@ -90,7 +91,8 @@ int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **
                             " v AS (SELECT DISTINCT ON (l.id) l.id, l.optin, coalesce($5, CASE WHEN l.optin = 'double'"
                             "   THEN 'unconfirmed' ELSE 'confirmed' END) AS status FROM l),"
                             " i AS (INSERT INTO subscriptions (subscriber_id, list_id, status)"
-                            "   SELECT s.id, v.id, v.status FROM s, v ON CONFLICT (subscriber_id, list_id) DO NOTHING)"
+                            "   SELECT s.id, v.id, v.status FROM s, v ON CONFLICT (subscriber_id, list_id) DO NOTHING),"
+                            " n AS (" DAILY_SUBSCRIBERS_SQL("(SELECT count(*) FROM s)") ")"
                             " SELECT s.id, (SELECT r.ref FROM r WHERE r.ord NOT IN (SELECT ord FROM l) ORDER BY r.ord"
                             "   LIMIT 1), EXISTS (SELECT 1 FROM v WHERE v.optin = 'double' AND v.status = 'unconfirmed')"
                             " FROM s",
@@ -478,7 +480,8 @@ int store_subscription_unsub_info(PGconn *conn, uint64_t subscriber_id, uint64_t
 
 /*
  * store_subscription_unsub_campaign - mark the subscriber unsubscribed on each
- * list of the campaign; *CHANGED how many moved.
+ * list of the campaign; *CHANGED how many moved. One that moved counts as one
+ * unsubscribe of the campaign's, today (daily_counts).
  */
 int store_subscription_unsub_campaign(PGconn *conn, uint64_t subscriber_id, uint64_t campaign_id, long *changed,
                                       struct store_err *e)
@@ -487,7 +490,11 @@ int store_subscription_unsub_campaign(PGconn *conn, uint64_t subscriber_id, uint
                               "WITH u AS (UPDATE subscriptions SET status = 'unsubscribed', updated_at = now()"
                               "   WHERE subscriber_id = $1::bigint AND status <> 'unsubscribed'"
                               "   AND list_id IN (SELECT list_id FROM campaign_lists WHERE campaign_id = $2::bigint)"
-                              "   AND EXISTS (SELECT 1 FROM campaigns WHERE id = $2::bigint) RETURNING 1)"
+                              "   AND EXISTS (SELECT 1 FROM campaigns WHERE id = $2::bigint) RETURNING 1),"
+                              /* one unsubscribe of the campaign's, however many of its lists it left */
+                              " n AS (INSERT INTO daily_counts AS dc (day, campaign_id, unsubscribes)"
+                              "   SELECT (now() AT TIME ZONE 'UTC')::date, $2::bigint, 1 WHERE EXISTS (SELECT 1 FROM u)"
+                              "   ON CONFLICT (day, campaign_id) DO UPDATE SET unsubscribes = dc.unsubscribes + 1)"
                               " SELECT (SELECT count(*) FROM u),"
                               "   EXISTS (SELECT 1 FROM subscribers WHERE id = $1::bigint)"
                               "   AND EXISTS (SELECT 1 FROM campaigns WHERE id = $2::bigint)",

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "engine/mail/token.h"
+#include "engine/store/daily.h"
 #include "engine/store/pg.h"
 #include "engine/store/settings.h"
 #include "engine/store/tx.h"
@@ -34,7 +35,8 @@ static const char template_sql[] =
 static const char recipient_sql[] =
     "WITH i AS (INSERT INTO subscribers (email, name) SELECT $1, coalesce($2, '')"
     "   WHERE NOT EXISTS (SELECT 1 FROM subscribers WHERE lower(email) = lower($1))"
-    "   ON CONFLICT (lower(email)) DO NOTHING RETURNING id, status)"
+    "   ON CONFLICT (lower(email)) DO NOTHING RETURNING id, status),"
+    " n AS (" DAILY_SUBSCRIBERS_SQL("(SELECT count(*) FROM i)") ")"
     " SELECT id, status FROM i UNION ALL SELECT id, status FROM subscribers WHERE lower(email) = lower($1)";
 
 /* the hidden campaign of this template, subject and sender: made on first use, always running */

@@ -38,13 +38,15 @@ def main():
         assert err.text == "the email or the password is wrong", err.text
         shot(d, SHOTS, "login-error")
 
-        step("the right password (typed, sent with Enter): the lists screen")
+        step("the right password (typed, sent with Enter): the dashboard, then the lists screen")
         pw = d.find_element(By.CSS_SELECTOR, "input[name=password]")
         pw.clear()
         pw.send_keys("admin-pass-1", Keys.ENTER)
-        w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "Lists"))
+        w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "Dashboard"))
         who = d.find_element(By.ID, "who").text
         assert "admin@example.com" in who, who
+        d.find_element(By.CSS_SELECTOR, "#nav a[href='#/lists']").click()
+        w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "Lists"))
         assert d.find_element(By.CSS_SELECTOR, "#nav a[aria-current=page]").text == "Lists"
         w.until(EC.presence_of_element_located((By.CSS_SELECTOR, "main table tbody tr")))
         names = texts(d, "main tbody td:first-child")
