@@ -328,7 +328,9 @@ int store_campaign_move(PGconn *conn, const char *id, enum campaign_action actio
  * store_campaign_stats - the campaign's state and counters with the send rate
  * over the last minute, an ETA, the deliveries waiting on a retry, and what
  * tracking saw: opens and clicks (unique: deliveries; total: every one) and
- * the clicks of each tracked link. Each part reads this campaign's rows
+ * the clicks of each tracked link, from the counts the writes keep
+ * (sql/019: track_hours, link_counts, campaign_bounce_counts), a few rows
+ * whatever the campaign's size. Each part reads this campaign's rows
  * through an index on the campaign named as a value, not as c.id: the planner
  * then knows which campaign it is, and a campaign with few rows in a table
  * whose rows are mostly another's is not read by a scan of the whole table.
@@ -343,27 +345,28 @@ int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct stor
                             " 'total', c.n_total, 'queued', c.n_queued, 'sent', c.n_sent, 'deferred', c.n_deferred,"
                             " 'failed', c.n_failed, 'skipped', c.n_skipped, 'cancelled', c.n_cancelled,"
                             " 'rate_per_s', r.rate, 'next_retry_at', r.next_retry,"
-                            " 'bounces', (SELECT coalesce(json_object_agg(b.class, b.n), '{}') FROM"
-                            "   (SELECT class, count(*) n FROM bounces WHERE campaign_id = $1::bigint GROUP BY class) b),"
+                            " 'bounces', (SELECT coalesce(json_object_agg(b.class, b.n ORDER BY b.class), '{}')"
+                            "   FROM campaign_bounce_counts b WHERE b.campaign_id = $1::bigint),"
                             " 'eta_s', CASE WHEN r.rate > 0 THEN round((c.n_queued + c.n_deferred) / r.rate) END,"
                             " 'senders', (SELECT coalesce(json_agg(json_build_object('name', sd.name, 'status', sd.status,"
                             "   'seen_at', sd.seen_at) ORDER BY sd.name), '[]') FROM senders sd"
                             "   WHERE sd.seen_at > now() - interval '10 seconds'),"
                             " 'track_opens', c.track_opens, 'track_clicks', c.track_clicks,"
-                            " 'opens', (SELECT json_build_object('unique', count(*), 'total', coalesce(sum(o.n), 0))"
-                            "   FROM opens o WHERE o.campaign_id = $1::bigint),"
-                            " 'clicks', (SELECT json_build_object('unique', count(DISTINCT k.delivery_id),"
-                            "   'total', coalesce(sum(k.n), 0)) FROM clicks k WHERE k.campaign_id = $1::bigint),"
+                            " 'opens', json_build_object('unique', t.opens, 'total', t.opens_total),"
+                            " 'clicks', json_build_object('unique', t.clickers, 'total', t.clicks_total),"
                             " 'links', (SELECT coalesce(json_agg(json_build_object('id', l.id, 'url', l.url,"
                             "   'unique', coalesce(k.u, 0), 'total', coalesce(k.t, 0)) ORDER BY l.idx, l.id), '[]')"
-                            "   FROM links l LEFT JOIN (SELECT link_id, count(*) u, sum(n) t FROM clicks"
-                            "     WHERE campaign_id = $1::bigint GROUP BY link_id) k ON k.link_id = l.id"
+                            "   FROM links l LEFT JOIN LATERAL (SELECT sum(uniq) u, sum(total) t FROM link_counts k"
+                            "     WHERE k.link_id = l.id) k ON true"
                             "   WHERE l.campaign_id = $1::bigint))"
                             " FROM campaigns c CROSS JOIN LATERAL (SELECT"
                             "   round((SELECT count(*) FROM deliveries d WHERE d.campaign_id = $1::bigint AND d.state = 'sent'"
                             "     AND d.sent_at > now() - interval '60 seconds') / 60.0, 1) AS rate,"
                             "   (SELECT min(next_attempt_at) FROM deliveries d WHERE d.campaign_id = $1::bigint"
                             "     AND d.state = 'deferred') AS next_retry) r"
+                            " CROSS JOIN (SELECT coalesce(sum(opens), 0) AS opens, coalesce(sum(opens_total), 0) AS opens_total,"
+                            "   coalesce(sum(clickers), 0) AS clickers, coalesce(sum(clicks_total), 0) AS clicks_total"
+                            "   FROM track_hours WHERE campaign_id = $1::bigint) t"
                             " WHERE c.id = $1::bigint",
                             1, &id);
     return store_json_row(conn, res, out, e, "cannot read campaign", "no campaign %s", id);

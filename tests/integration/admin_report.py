@@ -131,10 +131,18 @@ def finished(d, w, c):
     w.until(lambda dr: len(rows(dr, "failed")) == 3)
     assert [e for e, _, _ in rows(d, "failed")] == ["user3@example.org", "user5@example.org", "xss@example.org"]
     assert not d.find_element(By.CSS_SELECTOR, "table.recipients[data-state=deferred]").is_displayed()
+    opener = w.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button.retry-open")))
+    assert opener.text == "Retry failed deliveries (3 failed)…", opener.text
+    assert not d.find_elements(By.CSS_SELECTOR, "button.retry-button"), "the dry run ran before it was asked for"
+    step("Retry asks first (a dry run), by keyboard: what will be retried and what not")
+    d.execute_script("arguments[0].focus()", opener)
+    d.switch_to.active_element.send_keys(Keys.ENTER)
     button = w.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button.retry-button")))
     assert button.text == "Retry 2 failed deliveries", button.text
-    note = d.find_element(By.CSS_SELECTOR, ".retry p.muted").text
-    assert "Not retried: 1 whose address is now blocklisted, disabled or unsubscribed." in note, note
+    assert d.switch_to.active_element == button, "the confirmation does not take the focus"
+    note = d.find_element(By.CSS_SELECTOR, ".retry p.retry-summary").text
+    assert note == ("Of 3 failed, 2 can be tried again. "
+                    "Not retried: 1 whose address is now blocklisted, disabled or unsubscribed."), note
     tiles = dict(zip(texts(d, ".tile .tile-label"), texts(d, ".tile .tile-value")))
     assert (tiles["Delivered"], tiles["Failed"], tiles["Bounced"]) == ("8", "3", "3"), tiles
     assert polls(d) == "0", "a finished report still polls"
@@ -149,7 +157,13 @@ def finished(d, w, c):
                                              "2 failed deliveries queued again; the campaign is running."))
     w.until(lambda dr: (lambda r: r and r[0] == "finished" and r[1] == ["user5@example.org"]
                         and (r[2]["Delivered"], r[2]["Queued"], r[2]["Failed"]) == ("10", "0", "1"))(report_now(dr)))
+    w.until(lambda dr: dr.find_element(By.CSS_SELECTOR, "button.retry-open").text
+            == "Retry failed deliveries (1 failed)…")
+    d.find_element(By.CSS_SELECTOR, "button.retry-open").click()
     w.until(lambda dr: dr.find_element(By.CSS_SELECTOR, "button.retry-button").text == "Nothing to retry")
+    assert not d.find_element(By.CSS_SELECTOR, "button.retry-button").is_enabled()
+    d.find_element(By.CSS_SELECTOR, "button.retry-cancel").click()
+    w.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button.retry-open")))
     whole(d, w, "retried")
 
 
