@@ -33,7 +33,7 @@ struct parser {
     struct buf sql;
     char **params;
     size_t nparams, cap;
-    int first, depth, tests;
+    int array, depth, tests;
     char *err;
     size_t errlen;
     bool failed;
@@ -293,7 +293,7 @@ static void param(struct parser *p, const char *value, const char *cast)
         p->params = xrealloc(p->params, p->cap * sizeof(*p->params));
     }
     p->params[p->nparams++] = xstrdup(value);
-    buf_appendf(&p->sql, "$%zu::%s", (size_t)p->first + p->nparams - 1, cast);
+    buf_appendf(&p->sql, "($%d::text[])[%zu]::%s", p->array, p->nparams, cast);
 }
 
 /* what a value token is */
@@ -325,7 +325,7 @@ struct fieldref {
     enum field f;
     const char *name;
     size_t at;
-    size_t key;         /* F_ATTR: the key's parameter number */
+    char key[48];       /* F_ATTR: the key's value, as SQL: ($A::text[])[K] */
 };
 
 /* the SQL of FR's value compared as type T */
@@ -336,26 +336,26 @@ static void field_sql(struct parser *p, const struct fieldref *fr, enum vtype t)
         buf_appends(&p->sql, col[fr->f]);
         return;
     }
-    size_t k = fr->key;
+    const char *k = fr->key;
     switch (t) {
-    case V_TEXT: buf_appendf(&p->sql, "(s.attribs->>$%zu::text)", k); break;
+    case V_TEXT: buf_appendf(&p->sql, "(s.attribs->>%s)", k); break;
     case V_NUMBER:
         buf_appendf(&p->sql,
-                    "(CASE WHEN jsonb_typeof(s.attribs->$%zu::text) = 'number'"
-                    " OR (s.attribs->>$%zu::text) ~ '^\\s*-?[0-9]+(\\.[0-9]+)?\\s*$'"
-                    " THEN (s.attribs->>$%zu::text)::numeric END)",
+                    "(CASE WHEN jsonb_typeof(s.attribs->%s) = 'number'"
+                    " OR (s.attribs->>%s) ~ '^\\s*-?[0-9]+(\\.[0-9]+)?\\s*$'"
+                    " THEN (s.attribs->>%s)::numeric END)",
                     k, k, k);
         break;
     case V_DATE:
         buf_appendf(&p->sql,
-                    "(CASE WHEN (s.attribs->>$%zu::text) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'"
-                    " THEN left(s.attribs->>$%zu::text, 10) END)",
+                    "(CASE WHEN (s.attribs->>%s) ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'"
+                    " THEN left(s.attribs->>%s, 10) END)",
                     k, k);
         break;
     case V_BOOL:
         buf_appendf(&p->sql,
-                    "(CASE jsonb_typeof(s.attribs->$%zu::text) WHEN 'boolean' THEN (s.attribs->>$%zu::text)::boolean"
-                    " WHEN 'string' THEN CASE lower(s.attribs->>$%zu::text) WHEN 'true' THEN true"
+                    "(CASE jsonb_typeof(s.attribs->%s) WHEN 'boolean' THEN (s.attribs->>%s)::boolean"
+                    " WHEN 'string' THEN CASE lower(s.attribs->>%s) WHEN 'true' THEN true"
                     " WHEN 'false' THEN false END END)",
                     k, k, k);
         break;
@@ -448,8 +448,8 @@ static int field_test(struct parser *p)
         /* the key is a value too; written once, referred to by number */
         size_t mark = p->sql.len;
         param(p, p->tok.text, "text");
+        snprintf(fr.key, sizeof(fr.key), "%s", p->sql.data + mark);
         buf_truncate(&p->sql, mark);
-        fr.key = (size_t)p->first + p->nparams - 1;
         if (next(p) < 0)
             return -1;
     }
@@ -527,7 +527,7 @@ static int field_test(struct parser *p)
     }
     if (is_word(p, "exists")) {
         if (fr.f == F_ATTR)
-            buf_appendf(&p->sql, "(s.attribs ? $%zu::text)", fr.key);
+            buf_appendf(&p->sql, "(s.attribs ? %s)", fr.key);
         else if (fr.f == F_NAME)
             buf_appends(&p->sql, "coalesce(s.name <> '', false)");
         else
@@ -704,9 +704,9 @@ static int term(struct parser *p) { return chain(p, factor, "and", "AND"); }
 static int expr(struct parser *p) { return chain(p, term, "or", "OR"); }
 
 /* segment_compile - see segment.h. */
-int segment_compile(const char *src, int first, struct segment_sql *out, char *err, size_t errlen)
+int segment_compile(const char *src, int array, struct segment_sql *out, char *err, size_t errlen)
 {
-    struct parser p = { .src = src, .len = strlen(src), .first = first, .err = err, .errlen = errlen };
+    struct parser p = { .src = src, .len = strlen(src), .array = array, .err = err, .errlen = errlen };
     buf_init(&p.sql);
     int rc;
     if (p.len > SEGMENT_MAX_LEN)
@@ -746,4 +746,23 @@ void segment_sql_free(struct segment_sql *sql)
         free(sql->params[i]);
     free(sql->params);
     memset(sql, 0, sizeof(*sql));
+}
+
+/* segment_params_literal - see segment.h. */
+char *segment_params_literal(const struct segment_sql *sql)
+{
+    struct buf b;
+    buf_init(&b);
+    buf_appendc(&b, '{');
+    for (size_t i = 0; i < sql->nparams; i++) {
+        buf_appends(&b, i ? ",\"" : "\"");
+        for (const char *c = sql->params[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                buf_appendc(&b, '\\');
+            buf_appendc(&b, *c);
+        }
+        buf_appendc(&b, '"');
+    }
+    buf_appendc(&b, '}');
+    return buf_detach(&b, NULL);
 }

@@ -2,10 +2,15 @@
  * segment - the filter language that picks part of an audience, compiled to
  * a SQL condition over one subscriber (the row `s` of subscribers) in which
  * every value is a bound parameter: no text of the expression is ever
- * spliced into SQL, only the compiler's own words and $N placeholders.
+ * spliced into SQL, only the compiler's own words and placeholders. The
+ * values travel as one text[] parameter $A, each read as ($A::text[])[K]
+ * with its cast: one parameter whatever the filter, so the same SQL runs from
+ * libpq and from PL/pgSQL's EXECUTE ... USING (segment_params_literal makes
+ * the array's text).
  *
- * segment_compile     parse EXPR; the SQL condition and its values
- * segment_sql_free    free what segment_compile made
+ * segment_compile         parse EXPR; the SQL condition and its values
+ * segment_params_literal  the values as the text of a PostgreSQL text[]
+ * segment_sql_free        free what segment_compile made
  *
  * The language:
  *   expr   := term { "or" term }          term := factor { "and" factor }
@@ -49,16 +54,19 @@
 
 struct segment_sql {
     char *sql;          /* a boolean SQL expression over subscribers s */
-    char **params;      /* the values of $FIRST.. in order */
+    char **params;      /* the values, ($A::text[])[1] first */
     size_t nparams;
 };
 
 /*
- * segment_compile - compile EXPR; its values become $FIRST, $FIRST+1, ...
- * 0 and *OUT filled, or -1 with a one-line message in ERR (of ERRLEN bytes)
- * and *OUT untouched.
+ * segment_compile - compile EXPR; its values are read from the text[]
+ * parameter number ARRAY. 0 and *OUT filled, or -1 with a one-line message in
+ * ERR (of ERRLEN bytes) and *OUT untouched.
  */
-int segment_compile(const char *expr, int first, struct segment_sql *out, char *err, size_t errlen);
+int segment_compile(const char *expr, int array, struct segment_sql *out, char *err, size_t errlen);
+
+/* segment_params_literal - SQL's values as a text[] literal ({"a","b\"c"}); the caller frees it */
+char *segment_params_literal(const struct segment_sql *sql);
 
 /* segment_sql_free - free what segment_compile put in SQL; it may be compiled into again */
 void segment_sql_free(struct segment_sql *sql);

@@ -2,7 +2,8 @@
  * fuzz_segment - libFuzzer target for the segment filter language: the input
  * is a filter as a person or a program might send it. A compiled filter must
  * hold only the compiler's words: no quote of its own beyond the literals the
- * compiler writes, every placeholder numbered within its values; a refused
+ * compiler writes, every placeholder an element of the one values array that
+ * exists; a refused
  * one must say where, on one line.
  */
 #include <stddef.h>
@@ -24,8 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (segment_compile(expr, 5, &q, err, sizeof(err)) == 0) {
         for (const char *c = q.sql; *c; c++) {
             if (*c == '$' && c[1] >= '0' && c[1] <= '9') {
-                long n = strtol(c + 1, NULL, 10);
-                if (n < 5 || n >= 5 + (long)q.nparams)
+                /* ($5::text[])[K] with K among the values */
+                if (strncmp(c, "$5::text[])[", 12) != 0)
+                    __builtin_trap();
+                long k = strtol(c + 12, NULL, 10);
+                if (k < 1 || k > (long)q.nparams)
                     __builtin_trap();
             }
             /* text the input chose would show as a byte the compiler never writes */

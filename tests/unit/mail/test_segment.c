@@ -29,9 +29,9 @@ static struct segment_sql ok(const char *expr, int first)
 static void test_segment_sql_and_values(void **state)
 {
     (void)state;
-    struct segment_sql q = ok("attribs.city = \"Roma\" and created_at > 2026-01-01", 3);
-    assert_string_equal(q.sql, "((coalesce((s.attribs->>$3::text) = $4::text, false)"
-                               " AND coalesce(s.created_at > $5::timestamptz, false)))");
+    struct segment_sql q = ok("attribs.city = \"Roma\" and created_at > 2026-01-01", 1);
+    assert_string_equal(q.sql, "((coalesce((s.attribs->>($1::text[])[1]::text) = ($1::text[])[2]::text, false)"
+                               " AND coalesce(s.created_at > ($1::text[])[3]::timestamptz, false)))");
     assert_int_equal(q.nparams, 3);
     assert_string_equal(q.params[0], "city");
     assert_string_equal(q.params[1], "Roma");
@@ -40,49 +40,49 @@ static void test_segment_sql_and_values(void **state)
 
     q = ok("NOT bounced(hard) Or opened(campaign = 12, within = 30d)", 1);
     assert_string_equal(q.sql,
-                        "((NOT EXISTS (SELECT 1 FROM bounces b WHERE b.subscriber_id = s.id AND b.class = $1::text))"
+                        "((NOT EXISTS (SELECT 1 FROM bounces b WHERE b.subscriber_id = s.id AND b.class = ($1::text[])[1]::text))"
                         " OR (EXISTS (SELECT 1 FROM opens x JOIN deliveries d ON d.id = x.delivery_id"
-                        " WHERE d.subscriber_id = s.id AND x.campaign_id = $2::bigint AND x.last_at > now() - $3::interval)))");
+                        " WHERE d.subscriber_id = s.id AND x.campaign_id = ($1::text[])[2]::bigint AND x.last_at > now() - ($1::text[])[3]::interval)))");
     assert_string_equal(q.params[0], "hard");
     assert_string_equal(q.params[1], "12");
     assert_string_equal(q.params[2], "30 days");
     segment_sql_free(&q);
 
     q = ok("email contains \"50%_off\\\\\" and name starts_with \"Ann\"", 1);
-    assert_string_equal(q.sql, "((coalesce(lower(s.email) LIKE lower($1::text), false)"
-                               " AND coalesce(lower(s.name) LIKE lower($2::text), false)))");
+    assert_string_equal(q.sql, "((coalesce(lower(s.email) LIKE lower(($1::text[])[1]::text), false)"
+                               " AND coalesce(lower(s.name) LIKE lower(($1::text[])[2]::text), false)))");
     assert_string_equal(q.params[0], "%50\\%\\_off\\\\%");
     assert_string_equal(q.params[1], "Ann%");
     segment_sql_free(&q);
 
     /* != is not =, so a missing attribute is "not Roma"; in keeps its values apart */
     q = ok("attribs.city != \"Roma\" and attribs.plan in (\"pro\", \"team\")", 1);
-    assert_string_equal(q.sql, "((NOT coalesce((s.attribs->>$1::text) = $2::text, false)"
-                               " AND coalesce((s.attribs->>$3::text) IN ($4::text, $5::text), false)))");
+    assert_string_equal(q.sql, "((NOT coalesce((s.attribs->>($1::text[])[1]::text) = ($1::text[])[2]::text, false)"
+                               " AND coalesce((s.attribs->>($1::text[])[3]::text) IN (($1::text[])[4]::text, ($1::text[])[5]::text), false)))");
     segment_sql_free(&q);
 
     /* the value's type says how an attribute is read */
     q = ok("attribs.age >= 18 and attribs.vip = TRUE and attribs.since < 2025-06-01 and attribs.\"first name\" exists", 1);
-    assert_non_null(strstr(q.sql, ")::numeric END) >= $2::numeric"));
+    assert_non_null(strstr(q.sql, ")::numeric END) >= ($1::text[])[2]::numeric"));
     assert_non_null(strstr(q.sql, "::boolean WHEN 'string' THEN"));
-    assert_non_null(strstr(q.sql, "left(s.attribs->>$5::text, 10) END) < $6::text"));
-    assert_non_null(strstr(q.sql, "(s.attribs ? $7::text)"));
+    assert_non_null(strstr(q.sql, "left(s.attribs->>($1::text[])[5]::text, 10) END) < ($1::text[])[6]::text"));
+    assert_non_null(strstr(q.sql, "(s.attribs ? ($1::text[])[7]::text)"));
     assert_string_equal(q.params[3], "true");
     assert_string_equal(q.params[6], "first name");
     segment_sql_free(&q);
 
     q = ok("in_list(\"vip\") and in_list(7) and complained(since = 2026-03-01T10:00:00+01:00) and sent()", 1);
-    assert_non_null(strstr(q.sql, "sl.status = 'confirmed' AND l.name = $1::text)"));
-    assert_non_null(strstr(q.sql, "l.id = $2::bigint)"));
-    assert_non_null(strstr(q.sql, "b.class = 'complaint' AND b.received_at >= $3::timestamptz)"));
+    assert_non_null(strstr(q.sql, "sl.status = 'confirmed' AND l.name = ($1::text[])[1]::text)"));
+    assert_non_null(strstr(q.sql, "l.id = ($1::text[])[2]::bigint)"));
+    assert_non_null(strstr(q.sql, "b.class = 'complaint' AND b.received_at >= ($1::text[])[3]::timestamptz)"));
     assert_non_null(strstr(q.sql, "d.state = 'sent')"));
     assert_string_equal(q.params[2], "2026-03-01T10:00:00+01:00");
     segment_sql_free(&q);
 
     /* precedence: and binds tighter than or; not takes one factor */
     q = ok("id = 1 or id = 2 and not (id = 3 or id = 4)", 1);
-    assert_string_equal(q.sql, "((coalesce(s.id = $1::bigint, false)) OR (coalesce(s.id = $2::bigint, false)"
-                               " AND NOT ((coalesce(s.id = $3::bigint, false)) OR (coalesce(s.id = $4::bigint, false)))))");
+    assert_string_equal(q.sql, "((coalesce(s.id = ($1::text[])[1]::bigint, false)) OR (coalesce(s.id = ($1::text[])[2]::bigint, false)"
+                               " AND NOT ((coalesce(s.id = ($1::text[])[3]::bigint, false)) OR (coalesce(s.id = ($1::text[])[4]::bigint, false)))))");
     segment_sql_free(&q);
 }
 
@@ -94,7 +94,7 @@ static void test_segment_injection_is_a_value(void **state)
         "name = \"x'); DROP TABLE subscribers; --\"",
         "attribs.\"a' OR 1=1 --\" = \"v\"",
         "attribs.\"k\\\" $1 \" exists",
-        "email = \"$1::text) OR (true\"",
+        "email = \"($1::text[])[1]::text) OR (true\"",
         "in_list(\"vip') OR true OR ('\")",
         "bounced(hard, campaign = 3) and name contains \"%' OR '1'='1\"",
     };
@@ -126,6 +126,17 @@ static void test_segment_injection_is_a_value(void **state)
     segment_sql_free(&q);
     q = ok(hostile[1], 1);
     assert_string_equal(q.params[0], "a' OR 1=1 --");
+    segment_sql_free(&q);
+}
+
+/* the values as one text[]: quotes and backslashes escaped, nothing else touched */
+static void test_segment_params_literal(void **state)
+{
+    (void)state;
+    struct segment_sql q = ok("name = \"a\\\"b\" or name = \"c\\\\d\" or name = \"{x, y}\" or name = \"\"", 1);
+    char *lit = segment_params_literal(&q);
+    assert_string_equal(lit, "{\"a\\\"b\",\"c\\\\d\",\"{x, y}\",\"\"}");
+    free(lit);
     segment_sql_free(&q);
 }
 
@@ -249,6 +260,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_segment_sql_and_values),
         cmocka_unit_test(test_segment_injection_is_a_value),
+        cmocka_unit_test(test_segment_params_literal),
         cmocka_unit_test(test_segment_errors_say_where),
         cmocka_unit_test(test_segment_limits),
     };
