@@ -3,9 +3,11 @@
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/store/campaigns.h"
+#include "engine/store/segments.h"
 #include "engine/store/lists.h"
 #include "engine/store/pg.h"
 
@@ -26,6 +28,9 @@
     " 'html', c.html, 'text', c.text_body, 'send_at', c.send_at, 'created_at', c.created_at,"  \
     " 'updated_at', c.updated_at, 'track_opens', c.track_opens, 'track_clicks', c.track_clicks,"  \
     " 'lists', " CAMPAIGN_LISTS_JSON ","                                                     \
+    " 'segment', (SELECT json_build_object('id', g.id, 'name', g.name, 'filter', g.filter)"   \
+    "   FROM segments g WHERE g.id = c.segment_id), 'filter', c.filter,"                       \
+    " 'audience_filter', c.audience_filter,"                                                  \
     " 'template', (SELECT json_build_object('id', t.id, 'name', t.name, 'html', t.html,"       \
     "   'text', t.text_body) FROM templates t WHERE t.id = c.template_id))"
 
@@ -82,6 +87,39 @@ static int template_known(PGconn *conn, const char *ref, struct store_err *e)
     return rc;
 }
 
+/*
+ * audience_set - campaign ID's segment or filter as C says (neither: its
+ * lists alone). A filter is compiled by the one compiler and kept with its
+ * values for campaign_audience (sql/022); STORE_ERR_NOTFOUND for no such
+ * segment, STORE_ERR_INVALID (field "filter") for a filter refused.
+ */
+static int audience_set(PGconn *conn, const char *id, const struct campaign_new *c, struct store_err *e)
+{
+    struct segment_sql q = { 0 };
+    char *values = NULL;
+    if (c->filter) {
+        if (store_filter_check(c->filter, "filter", &q, e) < 0)
+            return e->code;
+        values = segment_params_literal(&q);
+    }
+    const char *params[] = { id, c->segment, c->filter, q.sql, values };
+    PGresult *res = pg_exec(conn,
+                            "UPDATE campaigns c SET segment_id = (SELECT g.id FROM segments g WHERE " SEGMENT_REF_MATCH(2)
+                            "   ORDER BY (g.name = $2) DESC LIMIT 1),"
+                            " filter = $3, filter_sql = $4, filter_params = $5::text[]"
+                            " WHERE c.id = $1::bigint RETURNING ($2::text IS NULL OR c.segment_id IS NOT NULL)",
+                            5, params);
+    free(values);
+    segment_sql_free(&q);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot set the campaign's audience");
+    else if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no segment \"%s\"", c->segment);
+    PQclear(res);
+    return rc;
+}
+
 /* store_campaign_create - add C as a draft; *OUT is the stored campaign. */
 int store_campaign_create(PGconn *conn, const struct campaign_new *c, json_t **out, struct store_err *e)
 {
@@ -112,6 +150,8 @@ int store_campaign_create(PGconn *conn, const struct campaign_new *c, json_t **o
     for (size_t i = 0; i < c->nlists; i++)
         if ((rc = add_list(conn, id, c->lists[i], e)) < 0)
             goto fail;
+    if ((rc = audience_set(conn, id, c, e)) < 0)
+        goto fail;
     if (pg_commit(conn) < 0)
         return store_fail_db(e, conn, NULL, "cannot create campaign");
     return store_campaign_get(conn, id, out, e);
@@ -159,6 +199,8 @@ int store_campaign_update(PGconn *conn, const char *id, const struct campaign_ne
     for (size_t i = 0; i < c->nlists; i++)
         if ((rc = add_list(conn, id, c->lists[i], e)) < 0)
             goto fail;
+    if ((rc = audience_set(conn, id, c, e)) < 0)
+        goto fail;
     if (pg_commit(conn) < 0)
         return store_fail_db(e, conn, NULL, "cannot change campaign");
     return store_campaign_get(conn, id, out, e);
@@ -198,22 +240,15 @@ int store_campaign_get(PGconn *conn, const char *id, json_t **out, struct store_
 }
 
 /*
- * The audience: distinct over the campaign's lists, enabled subscribers whose
- * subscription counts (confirmed; unconfirmed too on single opt-in lists),
- * each with the first such list (by id) it is mailed through.
+ * The audience: campaign_audience (sql/022) makes the deliveries of the
+ * campaign's lists narrowed by its segment or filter; the filter it started
+ * with is noted beside the counters.
  */
 const char store_campaign_materialise_sql[] =
-    "WITH ins AS (INSERT INTO deliveries (campaign_id, subscriber_id, list_id)"
-    " SELECT DISTINCT ON (sl.subscriber_id) $1::bigint, sl.subscriber_id, sl.list_id"
-    " FROM campaign_lists cl JOIN lists l ON l.id = cl.list_id"
-    " JOIN subscriptions sl ON sl.list_id = cl.list_id"
-    " JOIN subscribers s ON s.id = sl.subscriber_id"
-    " WHERE cl.campaign_id = $1::bigint AND s.status = 'enabled'"
-    "   AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))"
-    " ORDER BY sl.subscriber_id, sl.list_id"
-    " ON CONFLICT (campaign_id, subscriber_id) WHERE data IS NULL DO NOTHING RETURNING 1)"
-    " UPDATE campaigns SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now(),"
-    "   n_total = n_total + (SELECT count(*) FROM ins), n_queued = n_queued + (SELECT count(*) FROM ins)"
+    "WITH ins AS (SELECT campaign_audience($1::bigint) AS n)"
+    " UPDATE campaigns c SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now(),"
+    "   n_total = n_total + (SELECT n FROM ins), n_queued = n_queued + (SELECT n FROM ins),"
+    "   audience_filter = " CAMPAIGN_AUDIENCE_FILTER
     " WHERE id = $1::bigint RETURNING n_total";
 
 /* Legal moves: for each action, the states it may start from and the state it leads to. */
