@@ -25,23 +25,15 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
-from admin_lib import browser, console_errors, go, login, shot, step, steps, texts
+from admin_lib import capture, go, login, session, step, tab_reaches, texts
 
 API, SHOTS, PHASE, ARGS = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 XSS = "<script>alert(1)</script>"
 
 
 def whole(d, w, name, width=1280):
-    """a screenshot of the whole page at WIDTH px, and no sideways scrolling"""
-    d.set_window_size(width, 900)
-    w.until(lambda dr: dr.execute_script("return window.innerWidth") <= width)
-    height = d.execute_script("return document.documentElement.scrollHeight")
-    d.set_window_size(width, min(height + 150, 6000))
-    sw = d.execute_script("return document.documentElement.scrollWidth")
-    iw = d.execute_script("return window.innerWidth")
-    assert sw <= iw, f"{name}: the page scrolls sideways at {width} px: {sw} > {iw}"
-    shot(d, SHOTS, f"report-{name}")
-    d.set_window_size(1280, 900)
+    """SHOTS/report-NAME.png: the whole page at WIDTH px, with no sideways scrolling"""
+    capture(d, w, SHOTS, f"report-{name}", width, whole=True)
 
 
 def no_markup(d):
@@ -229,32 +221,16 @@ def end(d, w, c, l):
     assert [a.text for a in links][:2] == ["Later", "Spring <b>sale</b>"], [a.text for a in links]
     no_markup(d)
     whole(d, w, "list")
-    d.find_element(By.TAG_NAME, "body").click()
-    seen = set()
-    for _ in range(40):   # the navigation grows with the screens; stop once the three are reached
-        d.switch_to.active_element.send_keys(Keys.TAB)
-        seen.add(d.switch_to.active_element.text)
-        if {"Dashboard", "Reports", "Bounces"} <= seen:
-            break
-    assert {"Dashboard", "Reports", "Bounces"} <= seen, seen
+    tab_reaches(d, ["Dashboard", "Reports", "Bounces"])   # the navigation grows with the screens
 
 
 PHASES = {"dashboard-warn": dashboard_warn, "live": live, "finished": finished, "bounces": bounces, "end": end}
 
 
 def main():
-    d, w = browser()
-    try:
+    with session(SHOTS, f"report-failure-{PHASE}") as (d, w):
         login(d, w, API, "admin@example.com", "admin-pass-1")
         PHASES[PHASE](d, w, *ARGS)
-        errors = console_errors(d)
-        assert not errors, f"errors in the browser console: {errors}"
-    except Exception:
-        shot(d, SHOTS, f"report-failure-{PHASE}")
-        raise
-    finally:
-        d.quit()
-    print(f"ok {steps()} steps")
 
 
 if __name__ == "__main__":
