@@ -205,6 +205,9 @@ def send_and_watch(d, w):
     step("send now; the report from the Reports screen reaches finished with the refused recipient failed")
     d.find_element(By.XPATH, "//button[text()='Send now']").click()
     w.until(lambda dr: dr.find_element(By.ID, "campaign-status").text in ("running", "finished"))
+    campaign = d.current_url.split("#/campaigns/")[1].split("/")[0]
+    link = w.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".lifecycle a.report-link")))
+    assert link.get_attribute("href").endswith(f"#/report/{campaign}"), link.get_attribute("href")
     snap(d, w, "editor-sent")
     nav(d, w, "Campaigns", "Campaigns")
     w.until(lambda dr: texts(dr, "main tbody td[data-label=Name]") == ["Spring sale"])
@@ -217,6 +220,7 @@ def send_and_watch(d, w):
     status, failed, tiles = report_now(d)
     assert failed[0][0] == REFUSED and failed[0][1] == REFUSAL, failed
     assert (tiles["Delivered"], tiles["Failed"], tiles["Queued"], tiles["Bounced"]) == ("3", "1", "0", "1"), tiles
+    w.until(lambda dr: texts(dr, "table.domains tbody tr") == ["example.org\t4\t3\t0\t1\t0\t0"])
     button = w.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button.retry-button")))
     assert button.text == "Retry 1 failed delivery", button.text
     snap(d, w, "report-failed", narrow=True)
@@ -230,6 +234,7 @@ def retry(d, w, button):
     w.until(EC.text_to_be_present_in_element((By.ID, "toast"), "1 failed delivery queued again; the campaign is running."))
     w.until(lambda dr: (lambda r: r and r[0] == "finished" and r[1] == []
                         and (r[2]["Delivered"], r[2]["Failed"], r[2]["Queued"]) == ("4", "0", "0"))(report_now(dr)))
+    w.until(lambda dr: texts(dr, "table.domains tbody tr") == ["example.org\t4\t4\t0\t0\t0\t0"])
     snap(d, w, "report-retried", narrow=True)
 
     step("the sink got one message for each recipient, the retried one once")
