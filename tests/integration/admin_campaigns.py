@@ -17,7 +17,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
-from admin_lib import capture, go, login, preview_has, preview_text, session, set_value, shot, step, texts
+from admin_lib import (capture, go, login, new_campaign, preview_for, preview_has, preview_text, session, set_value,
+                       shot, step, texts)
 
 API, SHOTS, OTHER = sys.argv[1], sys.argv[2], sys.argv[3]
 
@@ -49,8 +50,7 @@ def main():
         d.find_element(By.LINK_TEXT, "New template").click()
         w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "New template"))
         d.find_element(By.NAME, "name").send_keys("Letterhead")
-        who = d.find_element(By.CSS_SELECTOR, ".preview-card input[name=subscriber]")
-        who.send_keys("ann@example.com")
+        preview_for(d, "ann@example.com")
         html = d.find_element(By.CSS_SELECTOR, "textarea[name=html]")
         set_value(d, html, '<div class="wrap">\n  <p>Hi {{ nmae }}</p>\n  [CONTENT]\n</div>\n')
         err = d.find_element(By.CSS_SELECTOR, ".field[data-field=html] .error")
@@ -85,19 +85,11 @@ def main():
         snap(d, "campaigns")
 
         step("a new campaign in Markdown: the preview follows the typing; the text part")
-        d.find_element(By.LINK_TEXT, "New campaign").click()
-        w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "New campaign"))
-        form = d.find_element(By.CSS_SELECTOR, "form[aria-label=Campaign]")
-        form.find_element(By.NAME, "name").send_keys("Spring <b>sale</b>")
-        form.find_element(By.NAME, "subject").send_keys("Spring for {{ name }}")
-        form.find_element(By.NAME, "from_name").send_keys("Shop")
-        form.find_element(By.NAME, "from_local").send_keys("news")
+        form = new_campaign(d, w, "Spring <b>sale</b>", "Spring for {{ name }}", "Shop", "news")
         assert Select(form.find_element(By.NAME, "from_domain")).first_selected_option.text == "example.com"
         form.find_element(By.CSS_SELECTOR, "input[name=lists]").click()
         Select(form.find_element(By.NAME, "template")).select_by_visible_text("Letterhead")
-        who = d.find_element(By.CSS_SELECTOR, ".preview-card input[name=subscriber]")
-        who.clear()
-        who.send_keys("ann@example.com")
+        preview_for(d, "ann@example.com")
         body = form.find_element(By.CSS_SELECTOR, "textarea[name=body]")
         body.clear()
         body.send_keys("# Spring\n\nHello *{{ name }}*, our **sale** starts.\n")
@@ -112,8 +104,7 @@ def main():
         snap(d, "editor-preview")
 
         step("the preview for <script>alert(1)</script>: the name as text; a <script> in an HTML body does not run")
-        who.clear()
-        who.send_keys("xss@example.com")
+        preview_for(d, "xss@example.com")
         w.until(lambda dr: dr.find_element(By.CSS_SELECTOR, ".preview-subject").text
                 == "Spring for <script>alert(1)</script>")
         w.until(lambda dr: "Hello <script>alert(1)</script>, our sale starts." in preview_text(dr))
@@ -146,8 +137,7 @@ def main():
         step("back to Markdown; From on a domain without a DKIM key is warned of; saved as a draft")
         form.find_element(By.CSS_SELECTOR, "input[name=format][value=markdown]").click()
         set_value(d, body, "# Spring\n\nHello *{{ name }}*, our **sale** starts.\n\n[Unsubscribe]({{ unsubscribe_url }})\n")
-        who.clear()
-        who.send_keys("ann@example.com")
+        preview_for(d, "ann@example.com")
         w.until(preview_has("<p>Hello <em>Ann Lee</em>"))
         Select(form.find_element(By.NAME, "from_domain")).select_by_visible_text("another domain…")
         form.find_element(By.NAME, "from_other").send_keys("nokey.example")

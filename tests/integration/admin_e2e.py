@@ -29,7 +29,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 
-from admin_lib import capture, login, logout, preview_has, preview_text, session, step, texts
+from admin_lib import (capture, import_counts, login, logout, new_campaign, preview_for, preview_has,
+                       preview_text, session, step, texts)
 
 API, SHOTS, WORK, SINK, ACCEPT = sys.argv[1:6]
 DOWNLOADS = f"{WORK}/downloads"
@@ -41,8 +42,11 @@ PEOPLE = {"ann@example.org": "Ann Lee", "bob@example.org": "Bob Stone", "carol@e
 TESTER = "tester@example.net"
 
 
-def snap(d, w, name, narrow=False):
-    """SHOTS/e2e-NAME.png, the whole page at 1280 px; with NARROW, e2e-NAME-390.png at 390 px too"""
+def snap(d, w, name, narrow=False, calm=False):
+    """SHOTS/e2e-NAME.png, the whole page at 1280 px; with NARROW, e2e-NAME-390.png at 390 px too;
+    with CALM, once the last toast has gone (the README shows these)"""
+    if calm:
+        w.until(lambda dr: dr.find_element(By.ID, "toast").text == "")
     capture(d, w, SHOTS, f"e2e-{name}", whole=True)
     if narrow:
         capture(d, w, SHOTS, f"e2e-{name}-390", 390, whole=True)
@@ -128,7 +132,7 @@ def import_people(d, w):
     assert box.is_selected(), "the only list is not checked"
     opts.find_element(By.CSS_SELECTOR, "button[value=import]").click()
     w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".summary h2"), "Imported"))
-    counts = {e.get_attribute("data-count"): e.text for e in d.find_elements(By.CSS_SELECTOR, ".summary dd[data-count]")}
+    counts = import_counts(d)
     assert counts == {"rows_read": "8", "new_subscribers": "4", "existing_updated": "0", "already_subscribed": "0",
                       "skipped": "0", "not_found": "0", "duplicates_in_file": "1", "rejected": "3"}, counts
     rejects = texts(d, ".summary table.rejects tbody tr")
@@ -154,17 +158,9 @@ def import_people(d, w):
 def write_campaign(d, w):
     step("a new campaign written in Markdown: the preview follows the typing")
     nav(d, w, "Campaigns", "Campaigns")
-    d.find_element(By.LINK_TEXT, "New campaign").click()
-    w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "New campaign"))
-    form = d.find_element(By.CSS_SELECTOR, "form[aria-label=Campaign]")
-    form.find_element(By.NAME, "name").send_keys("Spring sale")
-    form.find_element(By.NAME, "subject").send_keys('Spring sale for {{ name | default "friends" }}')
-    form.find_element(By.NAME, "from_name").send_keys("The Shop")
-    form.find_element(By.NAME, "from_local").send_keys("news")
+    form = new_campaign(d, w, "Spring sale", 'Spring sale for {{ name | default "friends" }}', "The Shop", "news")
     form.find_element(By.XPATH, f".//label[contains(., '{LIST}')]/input[@name='lists']").click()
-    who = d.find_element(By.CSS_SELECTOR, ".preview-card input[name=subscriber]")
-    who.clear()
-    who.send_keys("ann@example.org")
+    preview_for(d, "ann@example.org")
     body = form.find_element(By.CSS_SELECTOR, "textarea[name=body]")
     body.clear()
     body.send_keys("# Spring sale\n\nHello *{{ name }}*,\n")
@@ -223,7 +219,7 @@ def send_and_watch(d, w):
     w.until(lambda dr: texts(dr, "table.domains tbody tr") == ["example.org\t4\t3\t0\t1\t0\t0"])
     button = w.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button.retry-button")))
     assert button.text == "Retry 1 failed delivery", button.text
-    snap(d, w, "report-failed", narrow=True)
+    snap(d, w, "report-failed", narrow=True, calm=True)
     return button
 
 
@@ -249,7 +245,7 @@ def dashboard(d, w):
     step("the dashboard: the day's messages in its charts")
     nav(d, w, "Dashboard", "Dashboard")
     w.until(lambda dr: dr.find_element(By.ID, "chart-sent").get_attribute("data-total") == "4")
-    snap(d, w, "dashboard", narrow=True)
+    snap(d, w, "dashboard", narrow=True, calm=True)
 
 
 def log_out(d, w):

@@ -19,7 +19,9 @@ state, with a generous deadline, never for a fixed time.
     tab_reaches(d, labels)       Tab from the page until each label has had the focus
     texts(d, css)                the text of each element matching CSS, read at one moment
     set_value(d, elem, value)    a long value put in at once, announced as typed
-    preview_has(text), preview_text(d)   the campaign or template editor's preview frame
+    preview_has(text), preview_text(d), preview_for(d, email)   the editors' preview
+    new_campaign(d, w, ...)      New campaign pressed, its name, subject and From typed in
+    import_counts(d)             the import summary's counts
     sql(q)                       one value from the test's private database ($WORK/var/pg/run)
     console_errors(d, ignore)    SEVERE console lines, not counting 4xx answers the test asked for
 """
@@ -180,6 +182,29 @@ def preview_text(d):
         return d.find_element(By.TAG_NAME, "body").text
     finally:
         d.switch_to.default_content()
+
+
+def preview_for(d, email):
+    """the editor's preview made for the subscriber EMAIL (typed in place of whoever it was for)"""
+    who = d.find_element(By.CSS_SELECTOR, ".preview-card input[name=subscriber]")
+    who.clear()
+    who.send_keys(email)
+
+
+def new_campaign(d, w, name, subject, from_name, from_local):
+    """on the Campaigns screen: New campaign pressed, NAME, SUBJECT and the From's name and the part
+    before its @ typed in (the domain as offered); the form"""
+    d.find_element(By.LINK_TEXT, "New campaign").click()
+    w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "New campaign"))
+    form = d.find_element(By.CSS_SELECTOR, "form[aria-label=Campaign]")
+    for field, value in (("name", name), ("subject", subject), ("from_name", from_name), ("from_local", from_local)):
+        form.find_element(By.NAME, field).send_keys(value)
+    return form
+
+
+def import_counts(d):
+    """the counts of the import's summary on the Import screen, {name: text}"""
+    return {e.get_attribute("data-count"): e.text for e in d.find_elements(By.CSS_SELECTOR, ".summary dd[data-count]")}
 
 
 def sql(q):

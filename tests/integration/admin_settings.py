@@ -28,7 +28,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
-from admin_lib import PSQL, capture, go, login, logout, session, shot, sql, step, texts
+from admin_lib import PSQL, capture, go, import_counts, login, logout, session, shot, sql, step, texts
 
 API, SHOTS, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 MTA_PORT, RELAY_PW = os.environ["MTA_PORT"], os.environ["RELAY_PW"]
@@ -84,7 +84,7 @@ def import_screen(d, w):
         opts.find_element(By.CSS_SELECTOR, f"input[name=list][value={name}]").click()
     opts.find_element(By.CSS_SELECTOR, "button[value=dry]").click()
     w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".summary h2"), "Dry run: nothing was written"))
-    counts = {e.get_attribute("data-count"): e.text for e in d.find_elements(By.CSS_SELECTOR, ".summary dd[data-count]")}
+    counts = import_counts(d)
     # ann, bob, carol and dan came in with the API's import: already on both lists
     assert counts == {"rows_read": "3,008", "new_subscribers": "3,000", "existing_updated": "0", "already_subscribed": "4",
                       "skipped": "0", "not_found": "0", "duplicates_in_file": "1", "rejected": "3"}, counts
@@ -112,7 +112,7 @@ def import_screen(d, w):
             "AND pid <> pg_backend_pid()")
         locker.wait()
     w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".summary h2"), "Imported"))
-    counts = {e.get_attribute("data-count"): e.text for e in d.find_elements(By.CSS_SELECTOR, ".summary dd[data-count]")}
+    counts = import_counts(d)
     assert counts["new_subscribers"] == "3,000" and counts["rejected"] == "3", counts
     assert sql("SELECT count(*) FROM subscribers WHERE email LIKE 'reader%@example.net'") == "3000"
     assert sql("SELECT attribs::text FROM subscribers WHERE email = 'reader7@example.net'") == '{"town": "Town 0"}'
