@@ -80,8 +80,8 @@ def report_now(d):
         return [r.dataset.status, failed, tiles];""")
 
 
-def status_is(d, code, cookie):
-    """the HTTP status of GET /api/v1/lists sent with the Cookie header COOKIE, as another client would send it"""
+def lists_answer(cookie, code):
+    """GET /api/v1/lists sent with the Cookie header COOKIE, as another client would send it, answers CODE"""
     req = urllib.request.Request(f"{API}/api/v1/lists", headers={"Cookie": cookie, "Accept": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=60) as res:
@@ -251,7 +251,7 @@ def dashboard(d, w):
 def log_out(d, w):
     step("log out: the login in place of the admin; the old session cookie gets 401 from the API")
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
-    status_is(d, 200, cookie)
+    lists_answer(cookie, 200)
     logout(d, w)
     assert "You have logged out." in d.find_element(By.CSS_SELECTOR, ".login .form-error").text
     d.get(API + "/admin/")
@@ -259,7 +259,7 @@ def log_out(d, w):
     assert d.find_element(By.ID, "nav").get_attribute("hidden") is not None, "the navigation shows after logout"
     assert not d.find_elements(By.CSS_SELECTOR, "main table"), "a screen shows after logout"
     snap(d, w, "logged-out")
-    status_is(d, 401, cookie)
+    lists_answer(cookie, 401)
 
 
 def main():
