@@ -18,6 +18,7 @@ state, with a generous deadline, never for a fixed time.
     no_sideways_scroll(d, what)  the page is no wider than the window
     tab_reaches(d, labels)       Tab from the page until each label has had the focus
     texts(d, css)                the text of each element matching CSS, read at one moment
+    until_shows(w, read, want)   wait until READ(driver) gives WANT (a screen redrawn meanwhile is read again)
     set_value(d, elem, value)    a long value put in at once, announced as typed
     preview_has(text), preview_text(d), preview_for(d, email)   the editors' preview
     new_campaign(d, w, ...)      New campaign pressed, its name, subject and From typed in
@@ -31,7 +32,7 @@ import os
 import subprocess
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -162,6 +163,20 @@ def tab_reaches(d, labels, start="body", tries=40):
 def texts(d, css):
     """the innerText of every element matching CSS, read at one moment (no stale elements)"""
     return d.execute_script("return [...document.querySelectorAll(arguments[0])].map((e) => e.innerText)", css)
+
+
+def until_shows(w, read, want):
+    """wait until READ(driver), the screen read at one moment, gives WANT: a screen that polls and
+    draws itself again is read again; on a timeout, an AssertionError saying what it showed last"""
+    seen = [None]
+
+    def shows(dr):
+        seen[0] = read(dr)
+        return seen[0] == want
+    try:
+        w.until(shows)
+    except TimeoutException:
+        raise AssertionError(f"the screen shows {seen[0]!r}, expected {want!r}") from None
 
 
 def set_value(d, elem, value):
