@@ -246,11 +246,13 @@ async function report(id) {
     section("By recipient domain", "h-domains", parts.domains));
   await Promise.all([failed.load(true), deferred.load(true), retry.draw(st)]);
   // the domains are the costly part (every delivery of the campaign, counted at most once a minute
-  // while it runs, kept once it is over): asked for apart, once
-  api("GET", `${base}/domains`).then((d) => {
+  // while it runs, kept once it is over): asked for apart, once, and once more when a running
+  // campaign ends
+  const loadDomains = () => api("GET", `${base}/domains`).then((d) => {
     parts.domains.replaceChildren(domainsTable(d));
     parts.domains.removeAttribute("aria-busy");
   }).catch((e) => { if (!e.sessionEnded) parts.domains.replaceChildren(el("p", { class: "form-error" }, e.message)); });
+  loadDomains();
 
   // live: the counters and the deferred every few seconds while it runs; the rest when the counters moved
   // live, while it runs, every few seconds: the counters and the outcome, the failed when there are more,
@@ -273,7 +275,7 @@ async function report(id) {
       }
       parts.outcome.replaceChildren(outcomePart(st, rep));
       parts.links.replaceChildren(linksPart(st));
-      await Promise.all([moreFailed || ended ? failed.refresh() : null, deferred.refresh()]);
+      await Promise.all([moreFailed || ended ? failed.refresh() : null, deferred.refresh(), ended ? loadDomains() : null]);
       node.dataset.status = st.status;
       node.querySelector("h1 .badge").replaceWith(statusBadge(st.status));
       setLive();

@@ -25,23 +25,15 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
-from admin_lib import browser, console_errors, go, login, shot, step, steps, texts
+from admin_lib import capture, go, login, session, step, tab_reaches, texts, until_shows
 
 API, SHOTS, PHASE, ARGS = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 XSS = "<script>alert(1)</script>"
 
 
 def whole(d, w, name, width=1280):
-    """a screenshot of the whole page at WIDTH px, and no sideways scrolling"""
-    d.set_window_size(width, 900)
-    w.until(lambda dr: dr.execute_script("return window.innerWidth") <= width)
-    height = d.execute_script("return document.documentElement.scrollHeight")
-    d.set_window_size(width, min(height + 150, 6000))
-    sw = d.execute_script("return document.documentElement.scrollWidth")
-    iw = d.execute_script("return window.innerWidth")
-    assert sw <= iw, f"{name}: the page scrolls sideways at {width} px: {sw} > {iw}"
-    shot(d, SHOTS, f"report-{name}")
-    d.set_window_size(1280, 900)
+    """SHOTS/report-NAME.png: the whole page at WIDTH px, with no sideways scrolling"""
+    capture(d, w, SHOTS, f"report-{name}", width, whole=True)
 
 
 def no_markup(d):
@@ -80,18 +72,18 @@ def report_now(d):
 def dashboard_warn(d, w, c, l, dead):
     step("the dashboard: the relay that does not answer, the missing DKIM key, the campaign in progress")
     go(d, w, API, "", "Dashboard")
-    w.until(lambda dr: dr.find_elements(By.CSS_SELECTOR, "li.warning[data-code=relay]"))
-    relay = d.find_element(By.CSS_SELECTOR, "li.warning[data-code=relay]").text
-    assert relay == (f"relay local did not answer (cannot connect to 127.0.0.1:{dead}: connection refused): "
-                     "deliveries wait to be tried again"), relay
-    dkim = d.find_element(By.CSS_SELECTOR, "li.warning[data-code=no_dkim]")
-    assert dkim.find_element(By.CSS_SELECTOR, "span").text == \
-        'no DKIM key for nodkim.example: the messages of "Later" go out unsigned', dkim.text
-    assert dkim.find_element(By.CSS_SELECTOR, "a").get_attribute("href").endswith(f"#/report/{l}")
-    names = texts(d, ".progress-table tbody td:first-child")
-    assert names == ["Spring <b>sale</b>", "Later"], names
-    bar = d.find_element(By.CSS_SELECTOR, f"tr[data-campaign='{c}'] .progress").get_attribute("aria-label")
-    assert bar.endswith("of 11"), bar
+    # the dashboard draws itself again every few seconds: what it shows is read at one moment
+    until_shows(w, lambda dr: dr.execute_script("""
+        const q = (css) => document.querySelector(css);
+        const bar = q(`tr[data-campaign='${arguments[0]}'] .progress`);
+        return [q("li.warning[data-code=relay]")?.innerText, q("li.warning[data-code=no_dkim] span")?.innerText,
+                q("li.warning[data-code=no_dkim] a")?.getAttribute("href"),
+                [...document.querySelectorAll(".progress-table tbody td:first-child")].map((td) => td.innerText),
+                bar && / of 11$/.test(bar.getAttribute("aria-label"))];""", c),
+                [f"relay local did not answer (cannot connect to 127.0.0.1:{dead}: connection refused): "
+                 "deliveries wait to be tried again",
+                 'no DKIM key for nodkim.example: the messages of "Later" go out unsigned', f"#/report/{l}",
+                 ["Spring <b>sale</b>", "Later"], True])
     no_markup(d)
     assert polls(d) == "1", polls(d)
     assert [a.text for a in d.find_elements(By.CSS_SELECTOR, "#nav a")][:1] == ["Dashboard"]
@@ -243,32 +235,16 @@ def end(d, w, c, l):
     assert [a.text for a in links][:2] == ["Later", "Spring <b>sale</b>"], [a.text for a in links]
     no_markup(d)
     whole(d, w, "list")
-    d.find_element(By.TAG_NAME, "body").click()
-    seen = set()
-    for _ in range(40):   # the navigation grows with the screens; stop once the three are reached
-        d.switch_to.active_element.send_keys(Keys.TAB)
-        seen.add(d.switch_to.active_element.text)
-        if {"Dashboard", "Reports", "Bounces"} <= seen:
-            break
-    assert {"Dashboard", "Reports", "Bounces"} <= seen, seen
+    tab_reaches(d, ["Dashboard", "Reports", "Bounces"])   # the navigation grows with the screens
 
 
 PHASES = {"dashboard-warn": dashboard_warn, "live": live, "finished": finished, "bounces": bounces, "end": end}
 
 
 def main():
-    d, w = browser()
-    try:
+    with session(SHOTS, f"report-failure-{PHASE}") as (d, w):
         login(d, w, API, "admin@example.com", "admin-pass-1")
         PHASES[PHASE](d, w, *ARGS)
-        errors = console_errors(d)
-        assert not errors, f"errors in the browser console: {errors}"
-    except Exception:
-        shot(d, SHOTS, f"report-failure-{PHASE}")
-        raise
-    finally:
-        d.quit()
-    print(f"ok {steps()} steps")
 
 
 if __name__ == "__main__":
