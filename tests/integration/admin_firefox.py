@@ -43,6 +43,19 @@ SCREENS = [
     ("Settings", "#/settings", "Settings", "document.querySelector('main').textContent.includes('mx-local')"),
     ("Account", "#/account", "Your account", "document.querySelector('main').textContent.includes('Logged in as admin@example.com')"),
 ]
+# a screen inside a list: after the list's screen, its link with this text is clicked; then the heading
+# (its start) and a JS test of the content drawn; the screenshot's name
+INNER = {
+    "Subscribers": ("xss@example.org", "xss@example.org",
+                    f"document.querySelector('main input[name=name]').value === {json.dumps(XSS)}", "subscriber"),
+    "Campaigns": ("Spring <b>sale</b>", "Campaign: Spring <b>sale</b>",
+                  "document.querySelector('main .preview-frame').srcdoc.includes('Hello User')", "campaign"),
+    "Templates": ("Firefox layout", "Template: Firefox layout",
+                  "document.querySelector('main .preview-frame').srcdoc.includes('Unsubscribe')", "template"),
+    "Reports": ("Spring <b>sale</b>", "Report: Spring <b>sale</b>",
+                "document.querySelector('main h2') !== null && document.querySelector('main [aria-busy=true]') === null", "report"),
+    "Bounces": (None, "Bounce ", "document.querySelector('main dl.facts').textContent.includes('user3@example.org')", "bounce"),
+}
 _steps = [0]
 
 
@@ -92,14 +105,24 @@ class Page:
 
     def click(self, css):
         """a mouse click at the middle of the element CSS, scrolled into view; it must be what the point hits"""
+        self.click_found(f"document.querySelector({json.dumps(css)})", css)
+
+    def click_link(self, text):
+        """a mouse click on the link of main whose text is TEXT (its first link when TEXT is None)"""
+        find = "document.querySelector('main tbody a')" if text is None else \
+            f"[...document.querySelectorAll('main a')].find((a) => a.textContent === {json.dumps(text)})"
+        self.click_found(find, f"the link {text}")
+
+    def click_found(self, find, what):
+        """a mouse click on the element the JS expression FIND gives (WHAT names it in errors)"""
         x, y = self.js(f"""(() => {{
-            const e = document.querySelector({json.dumps(css)});
-            if (!e) throw new Error("no element " + {json.dumps(css)});
+            const e = {find};
+            if (!e) throw new Error("no element: " + {json.dumps(what)});
             e.scrollIntoView({{ block: "center" }});
             const r = e.getBoundingClientRect();
             const x = Math.round(r.x + r.width / 2), y = Math.round(r.y + r.height / 2);
             const hit = document.elementFromPoint(x, y);
-            if (!hit || !(hit === e || e.contains(hit))) throw new Error({json.dumps(css)} + " is covered at its middle");
+            if (!hit || !(hit === e || e.contains(hit))) throw new Error({json.dumps(what)} + " is covered at its middle");
             return [x, y];
         }})()""")
         self.ff.command("input.performActions", {"context": self.ctx, "actions": [{
@@ -124,6 +147,10 @@ class Page:
     def no_sideways_scroll(self, where):
         sw, iw = self.js("[document.documentElement.scrollWidth, window.innerWidth]")
         assert sw <= iw, f"{where} at {self.width} px scrolls sideways: scrollWidth {sw} > innerWidth {iw}"
+        # a check box beside a label on two lines was once squeezed to a few pixels
+        small = self.js("[...document.querySelectorAll('main input[type=checkbox], main input[type=radio]')]"
+                        ".filter((e) => e.offsetParent !== null && e.getBoundingClientRect().width < 11).map((e) => e.name)")
+        assert not small, f"{where} at {self.width} px: check boxes squeezed: {small}"
 
 
 def problems(ff, since=0):
@@ -164,6 +191,13 @@ def every_screen(p, ff):
         if title == "Subscribers":
             assert p.js("document.querySelectorAll('main script, main td script').length") == 0, "the name became a script element"
         p.shot(title.lower())
+        if title in INNER:
+            link, h1_start, inner, name = INNER[title]
+            p.click_link(link)
+            p.wait(f"document.querySelector('main h1')?.textContent.startsWith({json.dumps(h1_start)}) && ({inner})",
+                   f"the {name} opened from {title}: its heading '{h1_start}' and its content")
+            p.no_sideways_scroll(f"the {name}")
+            p.shot(name)
         new = problems(ff, seen)
         assert not new, f"{title} at {p.width} px: {new}"
 
