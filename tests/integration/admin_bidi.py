@@ -7,6 +7,7 @@ with a deadline; events that arrive meanwhile are kept in order.
     ff = Firefox(port)          start Firefox on a fresh profile, connect, open a session
     ff.command(method, params)  send a command, return its result (raises BidiError)
     ff.events(method)           the events of METHOD received so far, in order
+    ff.forget()                 forget the events received so far
     ff.pump(seconds)            read the events that arrive for SECONDS (nothing sent)
     ff.close()                  end the session, stop Firefox, remove the profile
 """
@@ -119,6 +120,9 @@ class Firefox:
 
     def events(self, method):
         return [m["params"] for m in self.received if m["method"] == method]
+
+    def forget(self):
+        self.received.clear()
 
     def close(self):
         if self.ws is not None:

@@ -156,7 +156,7 @@ class Page:
 def problems(ff, since=0):
     """console errors, JS exceptions and prompts reported by Firefox (from the event numbered SINCE on)"""
     out = [f"{e['type']} {e['level']}: {e['text']}" for e in ff.events("log.entryAdded") if e["level"] == "error"]
-    out += [f"a {p['type']} prompt opened: {p.get('message')}" for p in ff.events("browsingContext.userPromptOpened")]
+    out += [f"prompt {p['type']} opened: {p.get('message')}" for p in ff.events("browsingContext.userPromptOpened")]
     return out[since:]
 
 
@@ -258,9 +258,9 @@ def main():
         while len(problems(ff)) < 2 and time.time() < end:
             ff.pump(0.2)
         got = problems(ff)
-        assert got == ["console error: probe", "a alert prompt opened: probe"], got
+        assert got == ["console error: probe", "prompt alert opened: probe"], got
         ff.command("browsingContext.handleUserPrompt", {"context": p.ctx, "accept": True})
-        ff.received.clear()
+        ff.forget()
 
         for width, height in ((1280, 900), (390, 844)):
             p.viewport(width, height)
@@ -273,7 +273,7 @@ def main():
             keyboard(p)
             step(f"{width} px: log out")
             logout(p)
-            ff.pump(0.5)   # what was logged while the last screen closed
+            ff.pump(0.5)   # and what came after the last command
             assert not problems(ff), f"at {width} px: {problems(ff)}"
     except Exception:
         if p is not None:
