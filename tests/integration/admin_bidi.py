@@ -1,5 +1,5 @@
 """admin_bidi - a small WebDriver BiDi client for Firefox, with no geckodriver:
-Firefox started headless with its own remote agent
+Firefox started headless with its own BiDi server
 (--remote-debugging-port), spoken to over its WebSocket with Debian's
 python3-websocket. Commands carry an id and wait for the answer of that id
 with a deadline; events that arrive meanwhile are kept in order.
