@@ -34,6 +34,7 @@ struct parser {
     char **params;
     size_t nparams, cap;
     int array, depth, tests;
+    bool negated;       /* under an odd number of NOTs */
     char *err;
     size_t errlen;
     bool failed;
@@ -414,6 +415,26 @@ static int count_test(struct parser *p, size_t at)
     return 0;
 }
 
+/*
+ * A test's condition opens with test_open and closes with test_close. A test
+ * on a missing attribute is NULL in SQL; NOT NULL is NULL, which would make
+ * `not a = v` drop the subscribers without a. Under an odd number of NOTs
+ * (counting the one `!=` adds) the test is made false instead of NULL;
+ * elsewhere NULL and false pick the same rows, and the bare test lets the
+ * planner use what it knows of the column.
+ */
+static void test_open(struct parser *p, bool not)
+{
+    if (not)
+        buf_appends(&p->sql, "NOT ");
+    buf_appends(&p->sql, p->negated != not ? "coalesce(" : "(");
+}
+
+static void test_close(struct parser *p, bool not)
+{
+    buf_appends(&p->sql, p->negated != not ? ", false)" : ")");
+}
+
 /* field test */
 static int field_test(struct parser *p)
 {
@@ -463,12 +484,13 @@ static int field_test(struct parser *p)
         bool eq = strcmp(op, "=") == 0 || strcmp(op, "!=") == 0;
         if (!eq && (t == V_BOOL || fr.f == F_STATUS))
             return fail_at(p, opat, "%s is compared with = or != only", t == V_BOOL ? "true or false" : "status");
-        buf_appends(&p->sql, strcmp(op, "!=") == 0 ? "NOT coalesce(" : "coalesce(");
+        bool not = strcmp(op, "!=") == 0;
+        test_open(p, not);
         field_sql(p, &fr, t);
         buf_appendf(&p->sql, " %s ", eq ? "=" : op);
         if (value_sql(p, &fr, t) < 0)
             return -1;
-        buf_appends(&p->sql, ", false)");
+        test_close(p, not);
         return 0;
     }
     if (is_word(p, "in")) {
@@ -480,7 +502,7 @@ static int field_test(struct parser *p)
             return -1;
         if (t == V_BOOL)
             return fail_at(p, p->tok.at, "in takes strings, numbers or dates, not true or false");
-        buf_appends(&p->sql, "coalesce(");
+        test_open(p, false);
         field_sql(p, &fr, t);
         buf_appends(&p->sql, " IN (");
         for (int n = 0;; n++) {
@@ -502,7 +524,8 @@ static int field_test(struct parser *p)
             if (next(p) < 0)
                 return -1;
         }
-        buf_appends(&p->sql, "), false)");
+        buf_appends(&p->sql, ")");
+        test_close(p, false);
         return next(p);
     }
     if (is_word(p, "contains") || is_word(p, "starts_with")) {
@@ -514,14 +537,15 @@ static int field_test(struct parser *p)
         if (fr.f != F_EMAIL && fr.f != F_NAME && fr.f != F_ATTR)
             return fail_at(p, fr.at, "%s cannot be searched with %s", fr.name, contains ? "contains" : "starts_with");
         char *pat = like_pattern(p->tok.text, contains ? "%" : "", "%");
-        buf_appends(&p->sql, "coalesce(");
+        test_open(p, false);
         if (fr.f == F_ATTR)
             buf_appends(&p->sql, "lower"), field_sql(p, &fr, V_TEXT);
         else
             field_sql(p, &fr, V_TEXT);
         buf_appends(&p->sql, " LIKE lower(");
         param(p, pat, "text");
-        buf_appends(&p->sql, "), false)");
+        buf_appends(&p->sql, ")");
+        test_close(p, false);
         free(pat);
         return next(p);
     }
@@ -529,7 +553,7 @@ static int field_test(struct parser *p)
         if (fr.f == F_ATTR)
             buf_appendf(&p->sql, "(s.attribs ? %s)", fr.key);
         else if (fr.f == F_NAME)
-            buf_appends(&p->sql, "coalesce(s.name <> '', false)");
+            buf_appends(&p->sql, "(s.name <> '')");
         else
             buf_appends(&p->sql, "true");
         return next(p);
@@ -665,7 +689,9 @@ static int factor(struct parser *p)
     int rc;
     if (is_word(p, "not")) {
         buf_appends(&p->sql, "NOT ");
+        p->negated = !p->negated;
         rc = next(p) < 0 ? -1 : factor(p);
+        p->negated = !p->negated;
     } else if (p->tok.kind == T_LP) {
         rc = next(p) < 0 || expr(p) < 0 ? -1 : 0;
         if (rc == 0 && p->tok.kind != T_RP) {

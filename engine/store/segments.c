@@ -197,9 +197,15 @@ int store_segment_count(PGconn *conn, const char *segment, const char *filter, c
         else
             buf_appends(&sql, "$1::bigint[] IS NULL AND ");
         buf_appendf(&sql, "(%s)", cond);
+        /* as campaign_audience does (sql/022): hashes, not a loop of look-ups per subscriber */
         const char *params[] = { nlists > 0 ? buf_cstr(&ids) : NULL, values };
-        PGresult *res = pg_exec(conn, buf_cstr(&sql), 2, params);
-        rc = store_json_row(conn, res, out, e, "cannot count the segment", "nothing counted");
+        if (pg_begin(conn) < 0 || pg_command(conn, "SET LOCAL enable_nestloop = off", NULL, 0) < 0) {
+            rc = store_fail_db(e, conn, NULL, "cannot count the segment");
+        } else {
+            PGresult *res = pg_exec(conn, buf_cstr(&sql), 2, params);
+            rc = store_json_row(conn, res, out, e, "cannot count the segment", "nothing counted");
+        }
+        pg_rollback(conn);   /* a read: nothing to keep */
     }
     buf_free(&ids);
     buf_free(&sql);

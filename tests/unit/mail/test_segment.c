@@ -30,8 +30,8 @@ static void test_segment_sql_and_values(void **state)
 {
     (void)state;
     struct segment_sql q = ok("attribs.city = \"Roma\" and created_at > 2026-01-01", 1);
-    assert_string_equal(q.sql, "((coalesce((s.attribs->>($1::text[])[1]::text) = ($1::text[])[2]::text, false)"
-                               " AND coalesce(s.created_at > ($1::text[])[3]::timestamptz, false)))");
+    assert_string_equal(q.sql, "((((s.attribs->>($1::text[])[1]::text) = ($1::text[])[2]::text)"
+                               " AND (s.created_at > ($1::text[])[3]::timestamptz)))");
     assert_int_equal(q.nparams, 3);
     assert_string_equal(q.params[0], "city");
     assert_string_equal(q.params[1], "Roma");
@@ -49,8 +49,8 @@ static void test_segment_sql_and_values(void **state)
     segment_sql_free(&q);
 
     q = ok("email contains \"50%_off\\\\\" and name starts_with \"Ann\"", 1);
-    assert_string_equal(q.sql, "((coalesce(lower(s.email) LIKE lower(($1::text[])[1]::text), false)"
-                               " AND coalesce(lower(s.name) LIKE lower(($1::text[])[2]::text), false)))");
+    assert_string_equal(q.sql, "(((lower(s.email) LIKE lower(($1::text[])[1]::text))"
+                               " AND (lower(s.name) LIKE lower(($1::text[])[2]::text))))");
     assert_string_equal(q.params[0], "%50\\%\\_off\\\\%");
     assert_string_equal(q.params[1], "Ann%");
     segment_sql_free(&q);
@@ -58,7 +58,14 @@ static void test_segment_sql_and_values(void **state)
     /* != is not =, so a missing attribute is "not Roma"; in keeps its values apart */
     q = ok("attribs.city != \"Roma\" and attribs.plan in (\"pro\", \"team\")", 1);
     assert_string_equal(q.sql, "((NOT coalesce((s.attribs->>($1::text[])[1]::text) = ($1::text[])[2]::text, false)"
-                               " AND coalesce((s.attribs->>($1::text[])[3]::text) IN (($1::text[])[4]::text, ($1::text[])[5]::text), false)))");
+                               " AND ((s.attribs->>($1::text[])[3]::text) IN (($1::text[])[4]::text, ($1::text[])[5]::text))))");
+    segment_sql_free(&q);
+
+    /* a test is made false rather than NULL only under an odd number of NOTs */
+    q = ok("not not attribs.a = 1 and not attribs.b != \"x\" and not (id = 1 and not id = 2)", 1);
+    assert_non_null(strstr(q.sql, "NOT NOT ((CASE WHEN"));
+    assert_non_null(strstr(q.sql, "AND NOT NOT ((s.attribs->>($1::text[])[3]::text) = ($1::text[])[4]::text)"));
+    assert_non_null(strstr(q.sql, "AND NOT ((coalesce(s.id = ($1::text[])[5]::bigint, false) AND NOT (s.id = ($1::text[])[6]::bigint))))"));
     segment_sql_free(&q);
 
     /* the value's type says how an attribute is read */
@@ -81,7 +88,7 @@ static void test_segment_sql_and_values(void **state)
 
     /* precedence: and binds tighter than or; not takes one factor */
     q = ok("id = 1 or id = 2 and not (id = 3 or id = 4)", 1);
-    assert_string_equal(q.sql, "((coalesce(s.id = ($1::text[])[1]::bigint, false)) OR (coalesce(s.id = ($1::text[])[2]::bigint, false)"
+    assert_string_equal(q.sql, "(((s.id = ($1::text[])[1]::bigint)) OR ((s.id = ($1::text[])[2]::bigint)"
                                " AND NOT ((coalesce(s.id = ($1::text[])[3]::bigint, false)) OR (coalesce(s.id = ($1::text[])[4]::bigint, false)))))");
     segment_sql_free(&q);
 }
