@@ -33,6 +33,12 @@ const char *api_conninfo(struct api_req *r)
     return r->srv->conninfo;
 }
 
+/* api_previews - the rendered previews R's server keeps (preview_cache.h). */
+struct preview_cache *api_previews(struct api_req *r)
+{
+    return r->srv->previews;
+}
+
 /* api_settings_of - the settings R's server was started with. */
 const struct api_settings *api_settings_of(struct api_req *r)
 {
