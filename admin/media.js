@@ -89,7 +89,8 @@ export function mediaPicker(onPick) {
   const more = el("div", { class: "actions" });
   const node = el("div", { class: "media-picker", hidden: true },
     el("div", { class: "field" }, el("label", { for: altId }, "Alt text"), alt,
-      el("div", { class: "hint" }, "Read out where the image does not show; empty: the image's name.")),
+      el("div", { class: "hint" }, "Read out where the image does not show; empty: the image's name."),
+      el("div", { class: "error", "aria-live": "polite" })),   // showErrors() of the form it is in clears it
     status, list, more);
   const pick = (m) => el("li", {},
     el("button", { type: "button", class: "secondary pick", title: m.url, onclick: () => {

@@ -114,7 +114,7 @@ void api_admin_asset(struct api_req *r)
 void api_admin_preview(struct api_req *r)
 {
     struct buf b = BUF_INIT;
-    if (preview_cache_get(api_previews(r), r->user.id, api_param(r, 0), &b) < 0) {
+    if (preview_cache_get(api_previews(r), api_now_ms(), r->user.id, api_param(r, 0), &b) < 0) {
         buf_free(&b);
         api_reply_error(r, 404, "not_found", NULL, "no such preview (it lasts a few minutes): preview again");
         return;

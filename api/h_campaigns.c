@@ -247,8 +247,8 @@ static json_t *preview_keep(struct api_req *r, json_t *j)
 {
     char id[PREVIEW_ID_LEN + 1], url[64];
     json_t *html = json_object_get(j, "html");
-    if (!json_is_string(html) ||
-        preview_cache_put(api_previews(r), r->user.id, json_string_value(html), json_string_length(html), id) < 0) {
+    if (!json_is_string(html) || preview_cache_put(api_previews(r), api_now_ms(), r->user.id, json_string_value(html),
+                                                   json_string_length(html), id) < 0) {
         json_object_set_new(j, "url", json_null());
         return j;
     }

@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -21,6 +20,7 @@ struct preview_slot {
     char id[PREVIEW_ID_LEN + 1];   /* "" when the slot is free */
     long long user;
     uint64_t made_ms;
+    uint64_t seq;                  /* the order of making: the oldest has the least */
     char *html;                    /* malloc'd */
     size_t len;
 };
@@ -29,16 +29,10 @@ struct preview_cache {
     unsigned ttl_ms;
     size_t max_bytes;
     size_t bytes;                  /* of the documents kept */
+    uint64_t seq;                  /* the last document's */
     pthread_mutex_t lock;
     struct preview_slot slots[PREVIEW_CACHE_SLOTS];
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* empty slot S */
 static void slot_drop(struct preview_cache *c, struct preview_slot *s)
@@ -66,7 +60,7 @@ static struct preview_slot *oldest(struct preview_cache *c, bool only_user, long
         if (!s->id[0] || (only_user && s->user != user))
             continue;
         (*n)++;
-        if (!o || s->made_ms < o->made_ms)
+        if (!o || s->seq < o->seq)
             o = s;
     }
     return o;
@@ -100,11 +94,11 @@ struct preview_cache *preview_cache_new(unsigned ttl_ms, size_t max_bytes)
 }
 
 /*
- * preview_cache_put - keep a copy of the LEN bytes of HTML for USER, under a
- * new random id written to ID. Returns 0, -EFBIG when LEN alone is over the
+ * preview_cache_put - keep a copy of the LEN bytes of HTML for USER from NOW
+ * on, under a new random id written to ID. Returns 0, -EFBIG when LEN alone is over the
  * cache's bytes, or -EIO when no random id could be made.
  */
-int preview_cache_put(struct preview_cache *c, long long user, const char *html, size_t len,
+int preview_cache_put(struct preview_cache *c, uint64_t now, long long user, const char *html, size_t len,
                       char id[PREVIEW_ID_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
@@ -122,12 +116,12 @@ int preview_cache_put(struct preview_cache *c, long long user, const char *html,
     memcpy(copy, html, len);
     copy[len] = 0;
     pthread_mutex_lock(&c->lock);
-    uint64_t now = now_ms();
     drop_expired(c, now);
     struct preview_slot *s = make_room(c, user, len);
     memcpy(s->id, id, sizeof(s->id));
     s->user = user;
     s->made_ms = now;
+    s->seq = ++c->seq;
     s->html = copy;
     s->len = len;
     c->bytes += len;
@@ -136,16 +130,15 @@ int preview_cache_put(struct preview_cache *c, long long user, const char *html,
 }
 
 /*
- * preview_cache_get - append the document ID of USER to OUT. Returns 0, or
+ * preview_cache_get - append the document ID of USER, at NOW, to OUT. Returns 0, or
  * -ENOENT when there is none: never was, expired, dropped, or another user's.
  */
-int preview_cache_get(struct preview_cache *c, long long user, const char *id, struct buf *out)
+int preview_cache_get(struct preview_cache *c, uint64_t now, long long user, const char *id, struct buf *out)
 {
     int rc = -ENOENT;
     if (strlen(id) != PREVIEW_ID_LEN)
         return rc;
     pthread_mutex_lock(&c->lock);
-    uint64_t now = now_ms();
     for (size_t i = 0; i < PREVIEW_CACHE_SLOTS; i++) {
         struct preview_slot *s = &c->slots[i];
         if (!s->id[0] || CRYPTO_memcmp(s->id, id, PREVIEW_ID_LEN) != 0)

@@ -393,7 +393,8 @@ int api_login_check(struct api_req *r, const char *ref, const char *password, co
     }
 }
 
-static uint64_t now_ms(void)
+/* api_now_ms - milliseconds of CLOCK_MONOTONIC (a clock that never goes back). */
+uint64_t api_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -410,13 +411,13 @@ static uint64_t now_ms(void)
 json_t *api_counts(struct api_req *r, double *age_s)
 {
     json_t *counts = NULL;
-    uint64_t age = 0, now = now_ms();
+    uint64_t age = 0, now = api_now_ms();
     if (!counts_cache_get(r->srv->counts, now, &counts, &age)) {
         struct store_err e;
         if (!api_db(r) || store_counts(r->conn, &counts, &e) < 0)
             counts = NULL;
         counts_cache_put(r->srv->counts, json_incref(counts), now);
-        age = now_ms() - now;
+        age = api_now_ms() - now;
     }
     *age_s = (double)age / 1000.0;
     return counts;

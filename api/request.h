@@ -33,6 +33,7 @@
  *                  deadline.c)
  * api_conninfo     the database the server uses (for work that outlives a request)
  * api_previews     the server's rendered previews for the web admin (preview_cache.h)
+ * api_now_ms       milliseconds of a clock that never goes back (CLOCK_MONOTONIC)
  */
 #ifndef POSTINO_API_REQUEST_H
 #define POSTINO_API_REQUEST_H
@@ -116,6 +117,7 @@ int api_link_token(struct api_req *r, uint64_t *a, uint64_t *b);
 void api_http_metrics(struct api_server *s, struct buf *out);
 const char *api_conninfo(struct api_req *r);
 struct preview_cache *api_previews(struct api_req *r);
+uint64_t api_now_ms(void);
 const struct api_settings *api_settings_of(struct api_req *r);
 bool api_over_tls(struct api_req *r);
 const char *api_peer_text(struct api_req *r);

@@ -2,16 +2,21 @@
 real headless Chromium, as a person uses them: a template typed with a
 mistake (its line and column shown, the line marked), fixed and saved; a
 campaign written in Markdown whose preview follows the typing, with its text
-part; the preview for a subscriber named <script>alert(1)</script> showing
-the name as text, a <script> in an HTML body not run; From warned for a
+part; the preview, a document of its own at /admin/preview/ID in a frame
+with sandbox="", for a subscriber named <script>alert(1)</script> showing
+the name as text, a <script> and an onerror image in an HTML body not run,
+the body's own styles and images shown; an uploaded image put in the body at
+the caret from the editor's picker, as Markdown and as HTML; From warned for a
 domain without a DKIM key; saved, a test message sent, sent; another
 campaign scheduled in a time zone, paused, resumed, cancelled; every screen
 390 px wide with no sideways scroll. Screenshots: SHOTS/campaigns-*.png.
 
-usage: admin_campaigns.py API_URL SHOTS_DIR OTHER_CAMPAIGN_ID   (prints "ok N steps")
+usage: admin_campaigns.py API_URL SHOTS_DIR OTHER_CAMPAIGN_ID LOGO_URL   (prints "ok N steps")
+LOGO_URL is the public address of the uploaded 120x80 logo.png.
 """
 import sys
 
+from selenium.common.exceptions import NoSuchElementException, NoSuchFrameException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -19,7 +24,7 @@ from selenium.webdriver.support.ui import Select
 
 from admin_lib import browser, console_errors, go, login, shot, step, steps, texts
 
-API, SHOTS, OTHER = sys.argv[1], sys.argv[2], sys.argv[3]
+API, SHOTS, OTHER, LOGO = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 
 
 def snap(d, name):
@@ -32,16 +37,42 @@ def set_value(d, elem, value):
                      "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", elem, value)
 
 
-def srcdoc_has(text):
-    return lambda dr: text in (dr.find_element(By.CSS_SELECTOR, ".preview-frame").get_attribute("srcdoc") or "")
+def in_frame(d, read):
+    """READ(d) inside the preview frame; None while the frame is between two documents"""
+    try:
+        d.switch_to.frame(d.find_element(By.CSS_SELECTOR, ".preview-frame"))
+        return read(d)
+    except (NoSuchFrameException, NoSuchElementException, StaleElementReferenceException):
+        return None
+    finally:
+        d.switch_to.default_content()
+
+
+def frame_html(d):
+    return in_frame(d, lambda dr: dr.find_element(By.TAG_NAME, "body").get_attribute("innerHTML")) or ""
 
 
 def frame_text(d):
-    d.switch_to.frame(d.find_element(By.CSS_SELECTOR, ".preview-frame"))
-    try:
-        return d.find_element(By.TAG_NAME, "body").text
-    finally:
-        d.switch_to.default_content()
+    return in_frame(d, lambda dr: dr.find_element(By.TAG_NAME, "body").text) or ""
+
+
+def preview_has(text):
+    return lambda dr: text in frame_html(dr)
+
+
+def insert_image(d, w, body, at, alt, name):
+    """the caret put at AT in BODY, the picker opened, ALT typed, the image NAME chosen"""
+    d.execute_script("arguments[0].focus(); arguments[0].setSelectionRange(arguments[1], arguments[1])", body, at)
+    button = d.find_element(By.XPATH, "//div[@class='insert-image']/button")
+    button.click()
+    picker = d.find_element(By.CSS_SELECTOR, ".media-picker")
+    w.until(lambda _: picker.is_displayed() and button.get_attribute("aria-expanded") == "true")
+    picker.find_element(By.CSS_SELECTOR, "input").send_keys(alt, Keys.ENTER)   # Enter submits nothing
+    pick = w.until(EC.element_to_be_clickable(
+        (By.XPATH, f"//div[contains(@class, 'media-picker')]//button[span = '{name}']")))
+    pick.click()
+    w.until(lambda _: not picker.is_displayed() and button.get_attribute("aria-expanded") == "false")
+    assert d.switch_to.active_element == body, "the caret did not go back to the body"
 
 
 def status_is(want):
@@ -86,12 +117,14 @@ def main():
         step("fixed by typing: the error goes, the preview shows the subscriber; saved")
         html.send_keys(Keys.DELETE, Keys.DELETE, Keys.DELETE, Keys.DELETE, "name")
         w.until(lambda _: err.text == "")
-        w.until(srcdoc_has("<p>Hi Ann Lee</p>"))
+        w.until(preview_has("<p>Hi Ann Lee</p>"))
+        src = d.find_element(By.CSS_SELECTOR, ".preview-frame").get_attribute("src")
+        assert src.startswith(API + "/admin/preview/") and len(src) == len(API) + len("/admin/preview/") + 32, src
         assert "The content of a campaign goes here." in frame_text(d)
         d.find_element(By.CSS_SELECTOR, "form[aria-label=Template] button[type=submit]").click()
         w.until(lambda dr: dr.current_url.split("#/templates/")[-1].isdigit())
         w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "Template: Letterhead"))
-        w.until(srcdoc_has("<p>Hi "))
+        w.until(preview_has("<p>Hi "))
         snap(d, "template-fixed")
 
         step("the Campaigns screen: the campaigns with their state")
@@ -118,8 +151,8 @@ def main():
         body = form.find_element(By.CSS_SELECTOR, "textarea[name=body]")
         body.clear()
         body.send_keys("# Spring\n\nHello *{{ name }}*, our **sale** starts.\n")
-        w.until(srcdoc_has("<p>Hello <em>Ann Lee</em>, our <strong>sale</strong> starts.</p>"))
-        w.until(srcdoc_has('<div class="wrap">'))
+        w.until(preview_has("<p>Hello <em>Ann Lee</em>, our <strong>sale</strong> starts.</p>"))
+        w.until(preview_has('<div class="wrap">'))
         body.send_keys("\nFresh flowers for [you]({{ unsubscribe_url }}).")
         w.until(lambda dr: "Fresh flowers for you." in frame_text(dr))
         assert d.find_element(By.CSS_SELECTOR, ".preview-subject").text == "Spring for Ann Lee"
@@ -135,37 +168,64 @@ def main():
                 == "Spring for <script>alert(1)</script>")
         w.until(lambda dr: "Hello <script>alert(1)</script>, our sale starts." in frame_text(dr))
         form.find_element(By.CSS_SELECTOR, "input[name=format][value=html]").click()
-        set_value(d, body, "<style>p.big { font-size: 31px; }</style>"
-                           "<p>Hi {{ name }} from {{ attribs.city }}</p>"
-                           "<script>document.title = 'ran'; window.ran = 1;</script>"
-                           "<p class=\"big\" style=\"color: rgb(255, 0, 0)\">end</p>")
-        w.until(srcdoc_has(">end</p>"))
+        html = ("<style>p.big { font-size: 31px; }</style>"
+                "<p>Hi {{ name }} from {{ attribs.city }}</p>"
+                "<script>document.title = 'ran'; window.ran = 1;</script>"
+                "<img class=\"broken\" src=\"x\" onerror=\"document.title = 'onerror ran'\">"
+                "<p class=\"big\" style=\"color: rgb(255, 0, 0)\">end</p>\n")
+        set_value(d, body, html)
+        w.until(preview_has(">end</p>"))
+        # an uploaded image from the editor's picker, at the end, as HTML; its alt text the image's name
+        insert_image(d, w, body, len(html), "", "logo.png")
+        assert body.get_attribute("value") == html + f'<img src="{LOGO}" alt="logo">', body.get_attribute("value")
+        w.until(preview_has('alt="logo"'))
+        # the image is shown once it has come (no width or height given: its own 120x80)
+        w.until(lambda dr: in_frame(dr, lambda f: f.find_element(By.CSS_SELECTOR, "img[alt=logo]")
+                                    .get_property("naturalWidth")) == 120)
         d.switch_to.frame(d.find_element(By.CSS_SELECTOR, ".preview-frame"))
         try:
             shown = d.find_element(By.TAG_NAME, "body").text
             assert "Hi <script>alert(1)</script> from <img src=x onerror=alert(2)>" in shown, shown
             assert len(d.find_elements(By.TAG_NAME, "script")) == 1, "the subscriber's name made an element"
-            assert not d.find_elements(By.TAG_NAME, "img"), "the subscriber's attribute made an element"
-            # the script's first statement would have given the frame's document a <title>
-            assert not d.find_elements(By.CSS_SELECTOR, "title"), "the body's script ran"
+            imgs = [i.get_attribute("class") or i.get_attribute("alt") for i in d.find_elements(By.TAG_NAME, "img")]
+            assert imgs == ["broken", "logo"], f"the subscriber's attribute made an element: {imgs}"
+            # the script's first statement, or the broken image's handler, would have given the frame's
+            # document a <title>
+            assert not d.find_elements(By.CSS_SELECTOR, "title"), "the body's script or onerror ran"
             assert d.find_element(By.TAG_NAME, "body").text.endswith("end")
             # the campaign's own styles show, as in a mail client: a <style> element and a style attribute
             end = d.find_element(By.CSS_SELECTOR, "p.big")
             assert end.value_of_css_property("color") in ("rgb(255, 0, 0)", "rgba(255, 0, 0, 1)"), \
                 end.value_of_css_property("color")
             assert end.value_of_css_property("font-size") == "31px", end.value_of_css_property("font-size")
+            logo = d.find_element(By.CSS_SELECTOR, "img[alt=logo]")
+            assert (logo.size["width"], logo.size["height"]) == (120, 80), logo.size
         finally:
             d.switch_to.default_content()
         assert d.title == "Campaigns · postino", d.title
-        assert d.find_element(By.CSS_SELECTOR, ".preview-frame").get_attribute("sandbox") == ""
+        frame = d.find_element(By.CSS_SELECTOR, ".preview-frame")
+        assert frame.get_attribute("sandbox") == ""
+        assert not d.execute_script("return arguments[0].hasAttribute('srcdoc')", frame), "the frame has a srcdoc"
+        d.execute_script("arguments[0].scrollIntoView()", frame)
         snap(d, "editor-xss")
 
         step("back to Markdown; From on a domain without a DKIM key is warned of; saved as a draft")
         form.find_element(By.CSS_SELECTOR, "input[name=format][value=markdown]").click()
-        set_value(d, body, "# Spring\n\nHello *{{ name }}*, our **sale** starts.\n\n[Unsubscribe]({{ unsubscribe_url }})\n")
+        md = "# Spring\n\nHello *{{ name }}*, our **sale** starts.\n\n[Unsubscribe]({{ unsubscribe_url }})\n"
+        set_value(d, body, md)
         who.clear()
         who.send_keys("ann@example.com")
-        w.until(srcdoc_has("<p>Hello <em>Ann Lee</em>"))
+        w.until(preview_has("<p>Hello <em>Ann Lee</em>"))
+
+        step("an uploaded image put in the Markdown body at the caret, its alt text typed; shown in the preview")
+        at = md.index("starts.\n") + len("starts.\n")
+        insert_image(d, w, body, at, "Our logo [1]", "logo.png")
+        want = md[:at] + f"![Our logo \\[1\\]]({LOGO})" + md[at:]
+        assert body.get_attribute("value") == want, body.get_attribute("value")
+        w.until(preview_has('alt="Our logo [1]"'))
+        w.until(lambda dr: in_frame(dr, lambda f: f.find_element(By.CSS_SELECTOR, "img")
+                                    .get_property("naturalWidth")) == 120)
+        snap(d, "editor-image")
         Select(form.find_element(By.NAME, "from_domain")).select_by_visible_text("another domain…")
         form.find_element(By.NAME, "from_other").send_keys("nokey.example")
         warn = form.find_element(By.CSS_SELECTOR, ".field[data-field=from] .warn")
@@ -211,16 +271,34 @@ def main():
         no_sideways_scroll(d, "campaigns")
         snap(d, "campaigns-390")
         go(d, w, API, "campaigns/new", "New campaign")
-        w.until(srcdoc_has("Hello"))
+        w.until(preview_has("Hello"))
         no_sideways_scroll(d, "editor")
         snap(d, "editor-390")
+        d.find_element(By.XPATH, "//div[@class='insert-image']/button").click()
+        w.until(EC.element_to_be_clickable((By.XPATH, "//div[contains(@class, 'media-picker')]//button[span = 'logo.png']")))
+        d.execute_script("arguments[0].scrollIntoView()", d.find_element(By.CSS_SELECTOR, ".media-picker"))
+        no_sideways_scroll(d, "the image picker")
+        snap(d, "editor-image-390")
         go(d, w, API, "templates", "Templates")
         no_sideways_scroll(d, "templates")
         snap(d, "templates-390")
 
-        errs = [e for e in console_errors(d) if "sandboxed and the 'allow-scripts' permission is not set" not in e
-                and "Content Security Policy" not in e]
+        # nothing refused by the admin's own strict policy either (an inline style would be)
+        errs = [e for e in console_errors(d) if "sandboxed and the 'allow-scripts' permission is not set" not in e]
         assert not errs, errs
+
+        step("the admin's page refuses what its policy does not allow: a style attribute, an image from elsewhere")
+        probe = d.execute_script("""
+            const p = document.createElement('p');
+            p.setAttribute('style', 'color: rgb(1, 2, 3)');
+            document.body.append(p);
+            const color = getComputedStyle(p).color;
+            p.remove();
+            return color""")
+        assert probe != "rgb(1, 2, 3)", "a style attribute applied on the admin's page"
+        d.execute_script("const i = document.createElement('img'); i.id = 'probe'; i.src = arguments[0];"
+                         "document.body.append(i)", LOGO.replace("127.0.0.1", "localhost"))
+        w.until(lambda dr: any("Content Security Policy" in e and "img-src" in e for e in console_errors(dr)))
         print(f"ok {steps()} steps")
     except Exception:
         snap(d, "failed")
