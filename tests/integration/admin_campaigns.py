@@ -60,8 +60,8 @@ def preview_has(text):
     return lambda dr: text in frame_html(dr)
 
 
-def insert_image(d, w, body, at, alt, name):
-    """the caret put at AT in BODY, the picker opened, ALT typed, the image NAME chosen"""
+def insert_image(d, w, body, at, alt, name, shot_name=None):
+    """the caret put at AT in BODY, the picker opened, ALT typed (a screenshot SHOT_NAME), the image NAME chosen"""
     d.execute_script("arguments[0].focus(); arguments[0].setSelectionRange(arguments[1], arguments[1])", body, at)
     button = d.find_element(By.XPATH, "//div[@class='insert-image']/button")
     button.click()
@@ -70,6 +70,10 @@ def insert_image(d, w, body, at, alt, name):
     picker.find_element(By.CSS_SELECTOR, "input").send_keys(alt, Keys.ENTER)   # Enter submits nothing
     pick = w.until(EC.element_to_be_clickable(
         (By.XPATH, f"//div[contains(@class, 'media-picker')]//button[span = '{name}']")))
+    assert pick.find_element(By.TAG_NAME, "img").get_property("naturalWidth") > 0, "the picker's thumbnail"
+    if shot_name:
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'})", picker)
+        snap(d, shot_name)
     pick.click()
     w.until(lambda _: not picker.is_displayed() and button.get_attribute("aria-expanded") == "false")
     assert d.switch_to.active_element == body, "the caret did not go back to the body"
@@ -209,6 +213,19 @@ def main():
         d.execute_script("arguments[0].scrollIntoView()", frame)
         snap(d, "editor-xss")
 
+        step("the preview's address opened alone, outside the sandboxed frame: its own policy runs nothing either")
+        editor_tab, src = d.current_window_handle, frame.get_attribute("src")
+        d.switch_to.new_window("tab")
+        try:
+            d.get(src)
+            w.until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.big")))
+            w.until(lambda dr: dr.find_element(By.CSS_SELECTOR, "img[alt=logo]").get_property("naturalWidth") == 120)
+            assert not d.find_elements(By.CSS_SELECTOR, "title"), "the body's script or onerror ran"
+            assert d.find_element(By.CSS_SELECTOR, "p.big").value_of_css_property("font-size") == "31px"
+        finally:
+            d.close()
+            d.switch_to.window(editor_tab)
+
         step("back to Markdown; From on a domain without a DKIM key is warned of; saved as a draft")
         form.find_element(By.CSS_SELECTOR, "input[name=format][value=markdown]").click()
         md = "# Spring\n\nHello *{{ name }}*, our **sale** starts.\n\n[Unsubscribe]({{ unsubscribe_url }})\n"
@@ -219,12 +236,14 @@ def main():
 
         step("an uploaded image put in the Markdown body at the caret, its alt text typed; shown in the preview")
         at = md.index("starts.\n") + len("starts.\n")
-        insert_image(d, w, body, at, "Our logo [1]", "logo.png")
+        insert_image(d, w, body, at, "Our logo [1]", "logo.png", "editor-image-picker")
         want = md[:at] + f"![Our logo \\[1\\]]({LOGO})" + md[at:]
         assert body.get_attribute("value") == want, body.get_attribute("value")
         w.until(preview_has('alt="Our logo [1]"'))
         w.until(lambda dr: in_frame(dr, lambda f: f.find_element(By.CSS_SELECTOR, "img")
                                     .get_property("naturalWidth")) == 120)
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'})",
+                         d.find_element(By.CSS_SELECTOR, ".preview-frame"))
         snap(d, "editor-image")
         Select(form.find_element(By.NAME, "from_domain")).select_by_visible_text("another domain…")
         form.find_element(By.NAME, "from_other").send_keys("nokey.example")
@@ -276,7 +295,7 @@ def main():
         snap(d, "editor-390")
         d.find_element(By.XPATH, "//div[@class='insert-image']/button").click()
         w.until(EC.element_to_be_clickable((By.XPATH, "//div[contains(@class, 'media-picker')]//button[span = 'logo.png']")))
-        d.execute_script("arguments[0].scrollIntoView()", d.find_element(By.CSS_SELECTOR, ".media-picker"))
+        d.execute_script("arguments[0].scrollIntoView()", d.find_element(By.CSS_SELECTOR, ".insert-image"))
         no_sideways_scroll(d, "the image picker")
         snap(d, "editor-image-390")
         go(d, w, API, "templates", "Templates")

@@ -190,7 +190,7 @@ if ! /usr/bin/python3 "$ROOT/tests/integration/admin_campaigns.py" "$API" "$SHOT
     psql_q "SELECT pid, state, wait_event_type, wait_event, left(query, 150) FROM pg_stat_activity WHERE datname = 'postino'" > activity.log
     finish
 fi
-for s in templates template-error template-fixed campaigns editor editor-preview editor-xss editor-image editor-test \
+for s in templates template-error template-fixed campaigns editor editor-preview editor-xss editor-image editor-image-picker editor-test \
          scheduled campaigns-390 editor-390 editor-image-390 templates-390; do
     [ -s "$SHOTS/campaigns-$s.png" ] || fail "no screenshot campaigns-$s.png"
 done
