@@ -365,7 +365,10 @@ function lifecycle(c, id) {
     el("h2", {}, "Test and send"),
     test,
     ["draft", "scheduled"].includes(s) ? sched : null,
-    moves, out);
+    moves,
+    ["draft", "scheduled"].includes(s) ? null
+      : el("p", {}, el("a", { class: "report-link", href: `#/report/${enc(id)}` }, "Open the campaign's report")),
+    out);
 }
 
 function render(args) {

@@ -86,7 +86,7 @@ function rowsTable(rows) {
     el("tbody", {}, rows.map((r) => r.rejected !== undefined
       ? el("tr", { class: "rejected" },
         el("td", { "data-label": "Line", class: "num" }, String(r.line)),
-        el("td", { "data-label": "Rejected", colspan: 3 }, el("strong", {}, "Rejected: "), r.rejected,
+        el("td", { colspan: 3 }, el("strong", {}, "Rejected: "), r.rejected,
           el("div", { class: "raw" }, el("code", {}, r.row))))
       : el("tr", {},
         el("td", { "data-label": "Line", class: "num" }, String(r.line)),
@@ -227,7 +227,7 @@ async function render() {
   const { items: lists } = await api("GET", "/api/v1/lists?counts=false");   // names only: nothing counted
   const st = { file: null, delimiter: "", encoding: "", maps: [] };
   const previewBox = el("div", { class: "preview", "aria-live": "polite" });
-  const result = el("div", { class: "result" });
+  const result = el("div", { class: "import-result" });
   const optionsBox = el("section", { class: "card options", hidden: true },
     el("h2", {}, "3. Where the rows go"), optionsForm(st, lists, result));
   const fileErr = el("div", { class: "form-error", role: "alert" });

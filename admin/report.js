@@ -108,15 +108,15 @@ function recipientList(id, state) {
   return { node: el("div", {}, el("div", { class: "table-wrap" }, table), empty, more), load, refresh };
 }
 
-// the retry button: what a dry run says may be retried, then the retry itself
+// the retry: a button from the counters; what a dry run says may be retried (it reads every failed
+// delivery of the campaign, so only when asked), then the retry itself once confirmed
 function retryPart(id) {
   const box = el("div", { class: "retry" });
-  const draw = async (st) => {
-    if (!["running", "paused", "finished"].includes(st.status) || st.failed === 0) {
-      box.replaceChildren();
-      return;
-    }
-    const dry = await api("POST", `/api/v1/campaigns/${encodeURIComponent(id)}/retry`, { dry_run: true });
+  const url = `/api/v1/campaigns/${encodeURIComponent(id)}/retry`;
+  const note = el("p", { class: "muted" }, "A retry is a new attempt on the same ledger rows: nobody who was sent this message gets it again.");
+  const fail = (e) => { if (!e.sessionEnded) box.append(el("p", { class: "form-error", role: "alert" }, e.message)); };
+  // confirm - what the dry run said, with the button that retries
+  const confirm = (dry, open) => {
     const nr = dry.not_retried;
     const why = [
       nr.accepted ? `${num(nr.accepted)} accepted by a relay once` : null,
@@ -125,20 +125,43 @@ function retryPart(id) {
     ].filter(Boolean);
     const button = el("button", { type: "button", class: "retry-button", disabled: dry.retryable === 0 },
       dry.retryable === 0 ? "Nothing to retry" : `Retry ${num(dry.retryable)} failed deliver${dry.retryable === 1 ? "y" : "ies"}`);
+    const cancel = el("button", { type: "button", class: "secondary retry-cancel" }, "Cancel");
+    cancel.addEventListener("click", () => { box.replaceChildren(open, note); open.focus(); });
     button.addEventListener("click", async () => {
       button.disabled = true;
       try {
-        const r = await api("POST", `/api/v1/campaigns/${encodeURIComponent(id)}/retry`, {});
+        const r = await api("POST", url, {});
         toast(`${num(r.requeued)} failed deliver${r.requeued === 1 ? "y" : "ies"} queued again; the campaign is ${r.status}.`);
         rerender();
       } catch (e) {
-        if (!e.sessionEnded) box.append(el("p", { class: "form-error", role: "alert" }, e.message));
+        fail(e);
         button.disabled = false;
       }
     });
-    box.replaceChildren(button,
-      el("p", { class: "muted" }, "A retry is a new attempt on the same ledger rows: nobody who was sent this message gets it again.",
-        why.length ? ` Not retried: ${why.join("; ")}.` : ""));
+    box.replaceChildren(el("div", { class: "actions" }, button, cancel),
+      el("p", { class: "muted retry-summary" }, `Of ${num(dry.failed)} failed, ${num(dry.retryable)} can be tried again.`,
+        why.length ? ` Not retried: ${why.join("; ")}.` : ""), note);
+    (dry.retryable === 0 ? cancel : button).focus();
+  };
+  const draw = async (st) => {
+    if (!["running", "paused", "finished"].includes(st.status) || st.failed === 0) {
+      box.replaceChildren();
+      return;
+    }
+    if (box.querySelector(".retry-button")) return;   // a confirmation on screen stays until answered
+    const open = el("button", { type: "button", class: "retry-open" },
+      `Retry failed deliveries (${num(st.failed)} failed)…`);
+    open.addEventListener("click", async () => {
+      open.disabled = true;
+      try {
+        confirm(await api("POST", url, { dry_run: true }), open);
+      } catch (e) {
+        fail(e);
+      } finally {
+        open.disabled = false;
+      }
+    });
+    box.replaceChildren(open, note);
   };
   return { node: box, draw };
 }
@@ -176,12 +199,13 @@ function domainsTable(d) {
     el("td", { "data-label": "Queued", class: "num" }, num(x.queued)),
     el("td", { "data-label": "Skipped", class: "num" }, num(x.skipped + x.cancelled)));
   if (d.domains.length === 0) return el("p", { class: "empty" }, "No recipients yet.");
-  return el("div", { class: "table-wrap" }, el("table", { class: "cards domains" },
+  return el("div", {}, el("p", { class: "muted domains-counted" }, `Counted ${when(d.counted_at)}.`),
+    el("div", { class: "table-wrap" }, el("table", { class: "cards domains" },
     el("thead", {}, el("tr", {}, el("th", {}, "Domain"), el("th", { class: "num" }, "Recipients"),
       el("th", { class: "num" }, "Sent"), el("th", { class: "num" }, "Deferred"), el("th", { class: "num" }, "Failed"),
       el("th", { class: "num" }, "Queued"), el("th", { class: "num" }, "Skipped"))),
     el("tbody", {}, d.domains.map((x) => row(x, x.domain)),
-      d.other_domains ? row(d.other_domains, `${num(d.other_domains.domains)} other domains`) : null)));
+      d.other_domains ? row(d.other_domains, `${num(d.other_domains.domains)} other domains`) : null))));
 }
 
 function section(title, id, ...children) {
@@ -221,11 +245,14 @@ async function report(id) {
     section("Clicks per link", "h-links", parts.links),
     section("By recipient domain", "h-domains", parts.domains));
   await Promise.all([failed.load(true), deferred.load(true), retry.draw(st)]);
-  // the domains are the costly part (every delivery of the campaign): asked for apart, once
-  api("GET", `${base}/domains`).then((d) => {
+  // the domains are the costly part (every delivery of the campaign, counted at most once a minute
+  // while it runs, kept once it is over): asked for apart, once, and once more when a running
+  // campaign ends
+  const loadDomains = () => api("GET", `${base}/domains`).then((d) => {
     parts.domains.replaceChildren(domainsTable(d));
     parts.domains.removeAttribute("aria-busy");
   }).catch((e) => { if (!e.sessionEnded) parts.domains.replaceChildren(el("p", { class: "form-error" }, e.message)); });
+  loadDomains();
 
   // live: the counters and the deferred every few seconds while it runs; the rest when the counters moved
   // live, while it runs, every few seconds: the counters and the outcome, the failed when there are more,
@@ -248,7 +275,7 @@ async function report(id) {
       }
       parts.outcome.replaceChildren(outcomePart(st, rep));
       parts.links.replaceChildren(linksPart(st));
-      await Promise.all([moreFailed || ended ? failed.refresh() : null, deferred.refresh()]);
+      await Promise.all([moreFailed || ended ? failed.refresh() : null, deferred.refresh(), ended ? loadDomains() : null]);
       node.dataset.status = st.status;
       node.querySelector("h1 .badge").replaceWith(statusBadge(st.status));
       setLive();

@@ -17,6 +17,14 @@ void api_lists_create(struct api_req *r);
 void api_lists_get(struct api_req *r);
 void api_lists_rm(struct api_req *r);
 
+/* segments (h_segments.c) */
+void api_segments_ls(struct api_req *r);
+void api_segments_create(struct api_req *r);
+void api_segments_get(struct api_req *r);
+void api_segments_patch(struct api_req *r);
+void api_segments_rm(struct api_req *r);
+void api_segments_count(struct api_req *r);
+
 /* subscribers and their subscriptions (h_subscribers.c) */
 void api_subscribers_ls(struct api_req *r);
 void api_subscribers_create(struct api_req *r);

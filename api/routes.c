@@ -39,6 +39,13 @@ const struct api_route api_routes[] = {
     R("DELETE", "/api/v1/subscribers/{subscriber}", API_USER, API_BODY_NONE, api_subscribers_rm),
     R("POST", "/api/v1/subscribers/{subscriber}/blocklist", API_USER, API_BODY_OPT_JSON, api_subscribers_blocklist),
 
+    R("GET", "/api/v1/segments", API_USER, API_BODY_NONE, api_segments_ls),
+    R("POST", "/api/v1/segments", API_USER, API_BODY_JSON, api_segments_create),
+    R("POST", "/api/v1/segments/count", API_USER, API_BODY_JSON, api_segments_count),
+    R("GET", "/api/v1/segments/{segment}", API_USER, API_BODY_NONE, api_segments_get),
+    R("PATCH", "/api/v1/segments/{segment}", API_USER, API_BODY_JSON, api_segments_patch),
+    R("DELETE", "/api/v1/segments/{segment}", API_USER, API_BODY_NONE, api_segments_rm),
+
     R("GET", "/api/v1/campaigns", API_USER, API_BODY_NONE, api_campaigns_ls),
     R("GET", "/api/v1/campaigns/{campaign}", API_USER, API_BODY_NONE, api_campaigns_get),
     R("GET", "/api/v1/campaigns/{campaign}/stats", API_USER, API_BODY_NONE, api_campaigns_stats),

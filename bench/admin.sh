@@ -1,7 +1,9 @@
 #!/bin/bash
-# admin.sh - the web admin's main pages (dashboard, a campaign's report,
-# bounces, one bounce) at 10,000 subscribers and again at 1,000,000, against
-# themselves: the API calls each page makes, timed from loopback.
+# admin.sh - the web admin's pages (dashboard, lists, subscribers found and
+# filtered, one subscriber, campaigns, the editor, import, settings, account,
+# images, a campaign's report, bounces, one bounce) at 10,000 subscribers and
+# again at 1,000,000, against themselves: the API calls each page makes on
+# load, timed from loopback.
 #
 # In a private cluster under build/bench/admin: S1 subscribers (default
 # 10,000), a finished campaign A to all of them (1% failed with a bounce, a
@@ -13,9 +15,10 @@
 # finished campaign of each size), the rest stay the same pages. Prints
 #   admin dashboard: p95 4.1 ms at 10000, 4.3 ms at 1000000: ratio 1.05 (goal <= 2)
 # A page whose work does not grow with the tables stays near 1. A finished
-# campaign's report reads that campaign's rows (its failures, opens and
-# clicks), so it grows with the campaign (100 times larger here): printed, no
-# goal. Its domains (every delivery of the campaign) are printed apart.
+# campaign's report reads counts kept by the writes, and its domains as
+# counted once when the campaign was over: the first load, which counts them
+# (every delivery of the campaign), is printed apart (domains-count), as is
+# what Retry's dry run reads when it is pressed (every failed delivery).
 set -eu
 S1=${S1:-10000}
 S2=${S2:-1000000}
@@ -36,7 +39,7 @@ unset POSTINO_DB POSTINO_CONFIG
 SERVER=""
 stop() {
     [ -n "$SERVER" ] && kill -TERM "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-    "$BIN" db stop >/dev/null 2>&1 || true
+    [ -n "${KEEP-}" ] || "$BIN" db stop >/dev/null 2>&1 || true
 }
 trap stop EXIT
 q() { "$PSQL" -X -q -A -t -h "$WORK/var/pg/run" -U postino -d postino -c "$1"; }
@@ -108,6 +111,8 @@ q "INSERT INTO subscriptions (subscriber_id, list_id, status) SELECT s.id, l.id,
    WHERE c.name = 'S' AND s.id <= (SELECT min(id) + 9 FROM subscribers) ORDER BY s.id" >/dev/null
 q "VACUUM ANALYZE" >/dev/null
 A=$(q "SELECT id FROM campaigns WHERE name = 'A'")
+ALL=$(q "SELECT id FROM lists WHERE name = 'all'")
+SUB=$(q "SELECT id FROM subscribers ORDER BY id OFFSET $((S1 / 2)) LIMIT 1")
 S=$(q "SELECT id FROM campaigns WHERE name = 'S'")
 
 start() {
@@ -129,12 +134,18 @@ call() {
 }
 
 # page NAME CALL...: the p95 in ms over R loads of the page, each load its calls one after the other
-# (a CALL is "METHOD PATH [JSON]"); every answer must be 200. One load first, not timed.
+# (a CALL is "METHOD PATH [JSON]"); every answer must be 200. One load first, not counted in the
+# p95: its time, in ms, is left in first.NAME.
 page() {
     local name=$1 c t total i
     shift
     local calls=("$@")
-    for c in "${calls[@]}"; do call $c >/dev/null; done
+    total=0
+    for c in "${calls[@]}"; do
+        t=$(call $c)
+        total=$(echo "$total + ${t#* }" | bc)
+    done
+    echo "$total * 1000" | bc | xargs printf '%.1f' > "first.$name"
     : > "times.$name"
     for i in $(seq 1 "$R"); do
         total=0
@@ -156,12 +167,26 @@ measure() {
         echo "dashboard=$(page dashboard 'GET /api/v1/dashboard')"
         echo "report-finished=$(page report "GET /api/v1/campaigns/$camp/stats" "GET /api/v1/campaigns/$camp/report" \
             "GET /api/v1/campaigns/$camp/deliveries?state=failed&limit=50" \
-            "GET /api/v1/campaigns/$camp/deliveries?state=deferred&limit=50" \
-            "POST /api/v1/campaigns/$camp/retry {\"dry_run\":true}")"
-        echo "domains-finished=$(page domains "GET /api/v1/campaigns/$camp/domains")"
+            "GET /api/v1/campaigns/$camp/deliveries?state=deferred&limit=50" "GET /api/v1/campaigns/$camp/domains")"
+        echo "domains-count=$(cat first.report)"
+        echo "retry-dry-run=$(page retry "POST /api/v1/campaigns/$camp/retry {\"dry_run\":true}")"
         echo "report-running=$(page running "GET /api/v1/campaigns/$S/stats" "GET /api/v1/campaigns/$S/report" \
             "GET /api/v1/campaigns/$S/deliveries?state=failed&limit=50" "GET /api/v1/campaigns/$S/deliveries?state=deferred&limit=50" \
-            "POST /api/v1/campaigns/$S/retry {\"dry_run\":true}" "GET /api/v1/campaigns/$S/domains")"
+            "GET /api/v1/campaigns/$S/domains")"
+        echo "lists=$(page lists 'GET /api/v1/lists')"
+        echo "subscribers=$(page subscribers 'GET /api/v1/lists' 'GET /api/v1/subscribers?limit=50')"
+        echo "subscribers-search=$(page search 'GET /api/v1/subscribers?limit=50&q=sub9876')"
+        echo "subscribers-filter=$(page filter "GET /api/v1/subscribers?limit=50&list=$ALL&status=enabled&attr.city=Roma")"
+        echo "subscriber=$(page subscriber "GET /api/v1/subscribers/$SUB" "GET /api/v1/subscribers/$SUB/subscriptions" \
+            'GET /api/v1/lists' "GET /api/v1/subscribers/$SUB/deliveries?limit=20" \
+            "GET /api/v1/subscribers/$SUB/bounces?limit=20" "GET /api/v1/subscribers/$SUB/events?limit=20")"
+        echo "campaigns=$(page campaigns 'GET /api/v1/campaigns?limit=50')"
+        echo "campaign-editor=$(page editor "GET /api/v1/campaigns/$S" 'GET /api/v1/lists' 'GET /api/v1/templates' \
+            'GET /api/v1/dkim-keys' 'GET /api/v1/subscribers?limit=20')"
+        echo "import=$(page import 'GET /api/v1/lists')"
+        echo "settings=$(page settings 'GET /api/v1/relays' 'GET /api/v1/dkim-keys' 'GET /api/v1/users')"
+        echo "account=$(page account 'GET /api/v1/me/tokens' 'GET /api/v1/me')"
+        echo "images=$(page images 'GET /api/v1/media?limit=48')"
         echo "bounces=$(page bounces 'GET /api/v1/bounces?limit=50' 'GET /api/v1/bounce-rules' 'GET /api/v1/bounce-policy')"
         echo "bounces-complaints=$(page complaints 'GET /api/v1/bounces?class=complaint&limit=50')"
         echo "bounces-of-campaign=$(page ofcampaign "GET /api/v1/bounces?campaign=$camp&class=policy&limit=50")"
@@ -184,7 +209,8 @@ while IFS='=' read -r name small; do
     large=$(sed -n "s/^$name=//p" large.times)
     ratio=$(echo "scale=2; $large / $small" | bc | sed 's/^\./0./')
     case "$name" in
-    report-finished|domains-finished) goal="(a campaign $((S2 / S1)) times larger: grows with the campaign)" ;;
+    domains-count) goal="(the first load of a finished campaign's report: its domains counted, once; no goal)" ;;
+    retry-dry-run) goal="(Retry pressed: reads every failed delivery, 1% of the campaign; no goal)" ;;
     *) goal="(goal <= 2)" ;;
     esac
     echo "admin $name: p95 $small ms at $S1, $large ms at $S2: ratio $ratio $goal"

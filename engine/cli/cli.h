@@ -68,6 +68,7 @@ void cli_close(struct cli *c);
 int cmd_config(struct cli *c, int argc, char **argv);
 int cmd_db(struct cli *c, int argc, char **argv);
 int cmd_list(struct cli *c, int argc, char **argv);
+int cmd_segment(struct cli *c, int argc, char **argv);
 int cmd_subscriber(struct cli *c, int argc, char **argv);
 int cmd_import(struct cli *c, int argc, char **argv);
 int cmd_template(struct cli *c, int argc, char **argv);

@@ -27,7 +27,10 @@
 static const char campaign_usage[] =
     "usage: postino campaign create --name N --subject S --from \"Name <addr>\" --list L [--list L2]...\n"
     "                               [--template T] (--html FILE | --markdown FILE) [--text FILE]\n"
-    "                               [--reply-to ADDR] [--track-opens] [--track-clicks] [--json]\n"
+    "                               [--reply-to ADDR] [--track-opens] [--track-clicks]\n"
+    "                               [--segment S | --filter EXPR] [--json]\n"
+    "                               (--segment, --filter: only the lists' subscribers the segment or\n"
+    "                               filter picks, as it is when the campaign starts: postino segment --help)\n"
     "       postino campaign edit ID   (the same options: a draft or scheduled campaign replaced whole)\n"
     "       postino campaign ls [--json]\n"
     "       postino campaign show ID [--json]\n"
@@ -62,7 +65,8 @@ static int campaign_save_cmd(struct cli *c, int argc, char **argv, bool edit)
         { "template", required_argument, NULL, 't' }, { "html", required_argument, NULL, 'H' },
         { "text", required_argument, NULL, 'T' },     { "reply-to", required_argument, NULL, 'r' },
         { "track-opens", no_argument, NULL, 'O' },    { "track-clicks", no_argument, NULL, 'C' },
-        { "markdown", required_argument, NULL, 'M' }, { "help", no_argument, NULL, 'h' },
+        { "markdown", required_argument, NULL, 'M' }, { "segment", required_argument, NULL, 'g' },
+        { "filter", required_argument, NULL, 'F' },   { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     struct campaign_input ci = { 0 };
@@ -83,6 +87,8 @@ static int campaign_save_cmd(struct cli *c, int argc, char **argv, bool edit)
         case 'r': ci.reply_to = optarg; break;
         case 'O': ci.track_opens = true; break;
         case 'C': ci.track_clicks = true; break;
+        case 'g': ci.segment = optarg; break;
+        case 'F': ci.filter = optarg; break;
         }
     }
     if (edit)
@@ -200,6 +206,16 @@ static int campaign_show(struct cli *c, int argc, char **argv)
         printf("reply-to: %s\ntemplate: %s\nlists:    ", rt ? rt : "-",
                json_is_object(t) ? json_string_value(json_object_get(t, "name")) : "-");
         print_lists(json_object_get(k, "lists"));
+        json_t *g = json_object_get(k, "segment");
+        const char *f = json_string_value(json_object_get(k, "filter"));
+        const char *af = json_string_value(json_object_get(k, "audience_filter"));
+        if (json_is_object(g))
+            printf("\nsegment:  %s (%s)", json_string_value(json_object_get(g, "name")),
+                   json_string_value(json_object_get(g, "filter")));
+        else if (f)
+            printf("\nfilter:   %s", f);
+        if (af)
+            printf("\nstarted with the filter: %s", af);
         printf("\ncreated:  %s\nhtml:     %zu bytes\ntext:     %s\n", json_string_value(json_object_get(k, "created_at")),
                strlen(json_string_value(json_object_get(k, "html"))),
                json_is_string(json_object_get(k, "text")) ? "given" : "derived from the HTML");

@@ -12,6 +12,7 @@
 #include "engine/mail/mime.h"
 #include "engine/mail/html2text.h"
 #include "engine/mail/markdown.h"
+#include "engine/mail/segment.h"
 #include "engine/send/campaign_ops.h"
 #include "engine/send/prepare.h"
 #include "engine/store/campaigns.h"
@@ -95,12 +96,23 @@ int campaign_check(const struct campaign_input *in, struct campaign_checked *out
                       in->reply_to, err);
     if (in->nlists == 0)
         return refuse(why, "lists", "invalid_field", "a campaign needs at least one list");
+    if (in->segment && in->filter)
+        return refuse(why, "filter", "invalid_field", "a campaign takes a segment or a filter, not both");
+    if (in->segment && !*in->segment)
+        return refuse(why, "segment", "invalid_field", "the segment must not be empty");
+    if (in->filter) {
+        struct segment_sql q;
+        char ferr[300];
+        if (segment_compile(in->filter, 1, &q, ferr, sizeof(ferr)) < 0)
+            return refuse(why, "filter", "invalid_field", "the filter: %s", ferr);
+        segment_sql_free(&q);
+    }
     if (body_check(in, true, why) < 0)
         return STORE_ERR_INVALID;
     out->cn = (struct campaign_new){
         .name = in->name, .subject = in->subject, .reply_to = in->reply_to, .template_ref = in->template_ref,
         .html = in->html, .markdown = in->markdown, .text = in->text, .lists = in->lists, .nlists = in->nlists,
-        .track_opens = in->track_opens, .track_clicks = in->track_clicks,
+        .segment = in->segment, .filter = in->filter, .track_opens = in->track_opens, .track_clicks = in->track_clicks,
     };
     return 0;
 }

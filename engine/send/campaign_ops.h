@@ -53,6 +53,8 @@ struct campaign_input {
     const char *text;           /* NULL: derived from the HTML */
     const char *const *lists;   /* ids or names */
     size_t nlists;
+    const char *segment;        /* NULL, or a saved segment (id or name) narrowing the lists, or */
+    const char *filter;         /* NULL, or a filter of its own (engine/mail/segment.h) */
     bool track_opens, track_clicks;
 };
 

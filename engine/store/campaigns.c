@@ -3,9 +3,11 @@
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/store/campaigns.h"
+#include "engine/store/segments.h"
 #include "engine/store/lists.h"
 #include "engine/store/pg.h"
 
@@ -26,6 +28,9 @@
     " 'html', c.html, 'text', c.text_body, 'send_at', c.send_at, 'created_at', c.created_at,"  \
     " 'updated_at', c.updated_at, 'track_opens', c.track_opens, 'track_clicks', c.track_clicks,"  \
     " 'lists', " CAMPAIGN_LISTS_JSON ","                                                     \
+    " 'segment', (SELECT json_build_object('id', g.id, 'name', g.name, 'filter', g.filter)"   \
+    "   FROM segments g WHERE g.id = c.segment_id), 'filter', c.filter,"                       \
+    " 'audience_filter', c.audience_filter,"                                                  \
     " 'template', (SELECT json_build_object('id', t.id, 'name', t.name, 'html', t.html,"       \
     "   'text', t.text_body) FROM templates t WHERE t.id = c.template_id))"
 
@@ -82,6 +87,39 @@ static int template_known(PGconn *conn, const char *ref, struct store_err *e)
     return rc;
 }
 
+/*
+ * audience_set - campaign ID's segment or filter as C says (neither: its
+ * lists alone). A filter is compiled by the one compiler and kept with its
+ * values for campaign_audience (sql/022); STORE_ERR_NOTFOUND for no such
+ * segment, STORE_ERR_INVALID (field "filter") for a filter refused.
+ */
+static int audience_set(PGconn *conn, const char *id, const struct campaign_new *c, struct store_err *e)
+{
+    struct segment_sql q = { 0 };
+    char *values = NULL;
+    if (c->filter) {
+        if (store_filter_check(c->filter, "filter", &q, e) < 0)
+            return e->code;
+        values = segment_params_literal(&q);
+    }
+    const char *params[] = { id, c->segment, c->filter, q.sql, values };
+    PGresult *res = pg_exec(conn,
+                            "UPDATE campaigns c SET segment_id = (SELECT g.id FROM segments g WHERE " SEGMENT_REF_MATCH(2)
+                            "   ORDER BY (g.name = $2) DESC LIMIT 1),"
+                            " filter = $3, filter_sql = $4, filter_params = $5::text[]"
+                            " WHERE c.id = $1::bigint RETURNING ($2::text IS NULL OR c.segment_id IS NOT NULL)",
+                            5, params);
+    free(values);
+    segment_sql_free(&q);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot set the campaign's audience");
+    else if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no segment \"%s\"", c->segment);
+    PQclear(res);
+    return rc;
+}
+
 /* store_campaign_create - add C as a draft; *OUT is the stored campaign. */
 int store_campaign_create(PGconn *conn, const struct campaign_new *c, json_t **out, struct store_err *e)
 {
@@ -112,6 +150,8 @@ int store_campaign_create(PGconn *conn, const struct campaign_new *c, json_t **o
     for (size_t i = 0; i < c->nlists; i++)
         if ((rc = add_list(conn, id, c->lists[i], e)) < 0)
             goto fail;
+    if ((rc = audience_set(conn, id, c, e)) < 0)
+        goto fail;
     if (pg_commit(conn) < 0)
         return store_fail_db(e, conn, NULL, "cannot create campaign");
     return store_campaign_get(conn, id, out, e);
@@ -159,6 +199,8 @@ int store_campaign_update(PGconn *conn, const char *id, const struct campaign_ne
     for (size_t i = 0; i < c->nlists; i++)
         if ((rc = add_list(conn, id, c->lists[i], e)) < 0)
             goto fail;
+    if ((rc = audience_set(conn, id, c, e)) < 0)
+        goto fail;
     if (pg_commit(conn) < 0)
         return store_fail_db(e, conn, NULL, "cannot change campaign");
     return store_campaign_get(conn, id, out, e);
@@ -198,22 +240,15 @@ int store_campaign_get(PGconn *conn, const char *id, json_t **out, struct store_
 }
 
 /*
- * The audience: distinct over the campaign's lists, enabled subscribers whose
- * subscription counts (confirmed; unconfirmed too on single opt-in lists),
- * each with the first such list (by id) it is mailed through.
+ * The audience: campaign_audience (sql/022) makes the deliveries of the
+ * campaign's lists narrowed by its segment or filter; the filter it started
+ * with is noted beside the counters.
  */
 const char store_campaign_materialise_sql[] =
-    "WITH ins AS (INSERT INTO deliveries (campaign_id, subscriber_id, list_id)"
-    " SELECT DISTINCT ON (sl.subscriber_id) $1::bigint, sl.subscriber_id, sl.list_id"
-    " FROM campaign_lists cl JOIN lists l ON l.id = cl.list_id"
-    " JOIN subscriptions sl ON sl.list_id = cl.list_id"
-    " JOIN subscribers s ON s.id = sl.subscriber_id"
-    " WHERE cl.campaign_id = $1::bigint AND s.status = 'enabled'"
-    "   AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))"
-    " ORDER BY sl.subscriber_id, sl.list_id"
-    " ON CONFLICT (campaign_id, subscriber_id) WHERE data IS NULL DO NOTHING RETURNING 1)"
-    " UPDATE campaigns SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now(),"
-    "   n_total = n_total + (SELECT count(*) FROM ins), n_queued = n_queued + (SELECT count(*) FROM ins)"
+    "WITH ins AS (SELECT campaign_audience($1::bigint) AS n)"
+    " UPDATE campaigns c SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now(),"
+    "   n_total = n_total + (SELECT n FROM ins), n_queued = n_queued + (SELECT n FROM ins),"
+    "   audience_filter = " CAMPAIGN_AUDIENCE_FILTER
     " WHERE id = $1::bigint RETURNING n_total";
 
 /* Legal moves: for each action, the states it may start from and the state it leads to. */
@@ -328,7 +363,9 @@ int store_campaign_move(PGconn *conn, const char *id, enum campaign_action actio
  * store_campaign_stats - the campaign's state and counters with the send rate
  * over the last minute, an ETA, the deliveries waiting on a retry, and what
  * tracking saw: opens and clicks (unique: deliveries; total: every one) and
- * the clicks of each tracked link. Each part reads this campaign's rows
+ * the clicks of each tracked link, from the counts the writes keep
+ * (sql/019: track_hours, link_counts, campaign_bounce_counts), a few rows
+ * whatever the campaign's size. Each part reads this campaign's rows
  * through an index on the campaign named as a value, not as c.id: the planner
  * then knows which campaign it is, and a campaign with few rows in a table
  * whose rows are mostly another's is not read by a scan of the whole table.
@@ -343,27 +380,28 @@ int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct stor
                             " 'total', c.n_total, 'queued', c.n_queued, 'sent', c.n_sent, 'deferred', c.n_deferred,"
                             " 'failed', c.n_failed, 'skipped', c.n_skipped, 'cancelled', c.n_cancelled,"
                             " 'rate_per_s', r.rate, 'next_retry_at', r.next_retry,"
-                            " 'bounces', (SELECT coalesce(json_object_agg(b.class, b.n), '{}') FROM"
-                            "   (SELECT class, count(*) n FROM bounces WHERE campaign_id = $1::bigint GROUP BY class) b),"
+                            " 'bounces', (SELECT coalesce(json_object_agg(b.class, b.n ORDER BY b.class), '{}')"
+                            "   FROM campaign_bounce_counts b WHERE b.campaign_id = $1::bigint),"
                             " 'eta_s', CASE WHEN r.rate > 0 THEN round((c.n_queued + c.n_deferred) / r.rate) END,"
                             " 'senders', (SELECT coalesce(json_agg(json_build_object('name', sd.name, 'status', sd.status,"
                             "   'seen_at', sd.seen_at) ORDER BY sd.name), '[]') FROM senders sd"
                             "   WHERE sd.seen_at > now() - interval '10 seconds'),"
                             " 'track_opens', c.track_opens, 'track_clicks', c.track_clicks,"
-                            " 'opens', (SELECT json_build_object('unique', count(*), 'total', coalesce(sum(o.n), 0))"
-                            "   FROM opens o WHERE o.campaign_id = $1::bigint),"
-                            " 'clicks', (SELECT json_build_object('unique', count(DISTINCT k.delivery_id),"
-                            "   'total', coalesce(sum(k.n), 0)) FROM clicks k WHERE k.campaign_id = $1::bigint),"
+                            " 'opens', json_build_object('unique', t.opens, 'total', t.opens_total),"
+                            " 'clicks', json_build_object('unique', t.clickers, 'total', t.clicks_total),"
                             " 'links', (SELECT coalesce(json_agg(json_build_object('id', l.id, 'url', l.url,"
                             "   'unique', coalesce(k.u, 0), 'total', coalesce(k.t, 0)) ORDER BY l.idx, l.id), '[]')"
-                            "   FROM links l LEFT JOIN (SELECT link_id, count(*) u, sum(n) t FROM clicks"
-                            "     WHERE campaign_id = $1::bigint GROUP BY link_id) k ON k.link_id = l.id"
+                            "   FROM links l LEFT JOIN LATERAL (SELECT sum(uniq) u, sum(total) t FROM link_counts k"
+                            "     WHERE k.link_id = l.id) k ON true"
                             "   WHERE l.campaign_id = $1::bigint))"
                             " FROM campaigns c CROSS JOIN LATERAL (SELECT"
                             "   round((SELECT count(*) FROM deliveries d WHERE d.campaign_id = $1::bigint AND d.state = 'sent'"
                             "     AND d.sent_at > now() - interval '60 seconds') / 60.0, 1) AS rate,"
                             "   (SELECT min(next_attempt_at) FROM deliveries d WHERE d.campaign_id = $1::bigint"
                             "     AND d.state = 'deferred') AS next_retry) r"
+                            " CROSS JOIN (SELECT coalesce(sum(opens), 0) AS opens, coalesce(sum(opens_total), 0) AS opens_total,"
+                            "   coalesce(sum(clickers), 0) AS clickers, coalesce(sum(clicks_total), 0) AS clicks_total"
+                            "   FROM track_hours WHERE campaign_id = $1::bigint) t"
                             " WHERE c.id = $1::bigint",
                             1, &id);
     return store_json_row(conn, res, out, e, "cannot read campaign", "no campaign %s", id);

@@ -36,6 +36,8 @@ struct campaign_new {
     const char *text;           /* NULL: derived from the HTML */
     const char *const *lists;
     size_t nlists;
+    const char *segment;        /* NULL, or a segment (id or name) narrowing the lists' audience, or */
+    const char *filter;         /* NULL, or a filter of the campaign's own (compiled by the store) */
     bool track_opens;           /* an open image in each message */
     bool track_clicks;          /* links through /l/ */
 };
@@ -69,5 +71,8 @@ int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct stor
 
 /* The statement that materialises campaign $1's audience (used by send and by the scheduler). */
 extern const char store_campaign_materialise_sql[];
+
+/* what campaign c's audience is narrowed by when it starts: its segment's filter then, or its own */
+#define CAMPAIGN_AUDIENCE_FILTER "coalesce((SELECT g.filter FROM segments g WHERE g.id = c.segment_id), c.filter)"
 
 #endif

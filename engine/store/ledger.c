@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/store/campaigns.h"
 #include "engine/store/ledger.h"
 #include "engine/util/alloc.h"
 
@@ -106,18 +107,11 @@ const char ledger_record_sql[] =
 
 const char ledger_schedule_sql[] =
     "WITH due AS (SELECT id FROM campaigns WHERE status = 'scheduled' AND send_at <= now()"
-    "  FOR UPDATE SKIP LOCKED),"
-    " ins AS (INSERT INTO deliveries (campaign_id, subscriber_id, list_id)"
-    "  SELECT DISTINCT ON (cl.campaign_id, sl.subscriber_id) cl.campaign_id, sl.subscriber_id, sl.list_id"
-    "  FROM due JOIN campaign_lists cl ON cl.campaign_id = due.id JOIN lists l ON l.id = cl.list_id"
-    "  JOIN subscriptions sl ON sl.list_id = cl.list_id JOIN subscribers s ON s.id = sl.subscriber_id"
-    "  WHERE s.status = 'enabled' AND (sl.status = 'confirmed' OR (sl.status = 'unconfirmed' AND l.optin = 'single'))"
-    "  ORDER BY cl.campaign_id, sl.subscriber_id, sl.list_id"
-    "  ON CONFLICT (campaign_id, subscriber_id) WHERE data IS NULL DO NOTHING RETURNING campaign_id)"
+    "  ORDER BY id FOR UPDATE SKIP LOCKED),"
+    " ins AS (SELECT id, campaign_audience(id) AS n FROM due)"
     " UPDATE campaigns c SET status = 'running', started_at = coalesce(c.started_at, now()), updated_at = now(),"
-    "  n_total = c.n_total + (SELECT count(*) FROM ins WHERE ins.campaign_id = c.id),"
-    "  n_queued = c.n_queued + (SELECT count(*) FROM ins WHERE ins.campaign_id = c.id)"
-    " FROM due WHERE c.id = due.id RETURNING c.id";
+    "  n_total = c.n_total + ins.n, n_queued = c.n_queued + ins.n, audience_filter = " CAMPAIGN_AUDIENCE_FILTER
+    " FROM ins WHERE c.id = ins.id RETURNING c.id";
 
 const char ledger_finish_sql[] =
     "UPDATE campaigns SET status = 'finished', finished_at = now(), updated_at = now()"

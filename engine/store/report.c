@@ -139,22 +139,24 @@ int store_dashboard(PGconn *conn, json_t **out, struct store_err *e)
  * A campaign's report. Every part names the campaign as the value $1 (so the
  * planner reads it through the indexes on campaign_id whatever the other
  * campaigns hold): its days (daily_counts_campaign_idx), its first opens and
- * clicks (opens_campaign_idx, clicks_campaign_idx).
+ * clicks by hour (track_hours, kept by the writes: sql/019), summed into the
+ * chart's buckets, UTC hours or days.
  */
 static const char report_sql[] =
     "WITH c AS (SELECT id, status, started_at,"
     "   CASE WHEN started_at IS NULL OR now() - started_at <= interval '3 days' THEN 'hour' ELSE 'day' END AS bucket"
     "   FROM campaigns WHERE id = $1::bigint),"
-    " span AS (SELECT c.bucket, ('1 ' || c.bucket)::interval AS step, date_trunc(c.bucket, c.started_at) AS t0,"
+    /* buckets as UTC wall-clock times (timestamp), so that a day is a UTC day whatever the session's zone */
+    " span AS (SELECT c.bucket, ('1 ' || c.bucket)::interval AS step,"
+    "   date_trunc(c.bucket, c.started_at AT TIME ZONE 'UTC') AS t0,"
     "   date_trunc(c.bucket, least(now(), c.started_at + CASE c.bucket WHEN 'hour' THEN interval '71 hours'"
-    "     ELSE interval '59 days' END)) AS t1 FROM c WHERE c.started_at IS NOT NULL),"
-    " o AS (SELECT date_trunc(span.bucket, x.first_at) AS t, count(*) AS n FROM span, opens x"
-    "   WHERE x.campaign_id = $1::bigint AND x.first_at >= span.t0 AND x.first_at < span.t1 + span.step GROUP BY 1),"
-    " k AS (SELECT date_trunc(span.bucket, x.first_at) AS t, count(*) AS n FROM span, clicks x"
-    "   WHERE x.campaign_id = $1::bigint AND x.first_at >= span.t0 AND x.first_at < span.t1 + span.step GROUP BY 1),"
-    " pts AS (SELECT g AS at, coalesce(o.n, 0) AS opens, coalesce(k.n, 0) AS clicks"
+    "     ELSE interval '59 days' END) AT TIME ZONE 'UTC') AS t1 FROM c WHERE c.started_at IS NOT NULL),"
+    " ok AS (SELECT date_trunc(span.bucket, x.hour AT TIME ZONE 'UTC') AS t, sum(x.opens) AS opens,"
+    "   sum(x.clicks) AS clicks FROM span, track_hours x WHERE x.campaign_id = $1::bigint"
+    "   AND x.hour >= span.t0 AT TIME ZONE 'UTC' AND x.hour < (span.t1 + span.step) AT TIME ZONE 'UTC' GROUP BY 1),"
+    " pts AS (SELECT g AT TIME ZONE 'UTC' AS at, coalesce(ok.opens, 0) AS opens, coalesce(ok.clicks, 0) AS clicks"
     "   FROM span CROSS JOIN LATERAL generate_series(span.t0, span.t1, span.step) g"
-    "   LEFT JOIN o ON o.t = g LEFT JOIN k ON k.t = g),"
+    "   LEFT JOIN ok ON ok.t = g),"
     " days AS (SELECT day, sent, bounces, complaints, unsubscribes FROM daily_counts"
     "   WHERE campaign_id = $1::bigint AND campaign_id > 0 ORDER BY day DESC LIMIT 90)"
     " SELECT json_build_object('id', c.id, 'status', c.status,"
@@ -178,33 +180,105 @@ int store_campaign_report(PGconn *conn, const char *id, json_t **out, struct sto
 /*
  * A campaign's recipients by domain: every delivery of the campaign
  * (deliveries_campaign_state_id_idx) with its subscriber's address, grouped.
- * The costliest part of a report (a second or two at a million recipients),
- * so it is asked for apart. The domain is what follows the last '@' (reversed
- * twice: a third cheaper than a regular expression over a million addresses).
+ * The costliest count of a report (a second or two at a million recipients),
+ * so it is kept in campaign_domains (sql/019) and counted again only when
+ * what is kept may be out of date: counted more than REPORT_DOMAINS_AGE
+ * seconds ago while the campaign goes on, or before its last change (a
+ * retry, a cancel) once it is over. The domain is what follows the last '@'
+ * (reversed twice: a third cheaper than a regular expression over a million
+ * addresses).
  */
 static const char domains_sql[] =
-    "WITH c AS (SELECT id FROM campaigns WHERE id = $1::bigint),"
+    "WITH c AS (SELECT id, status FROM campaigns WHERE id = $1::bigint),"
     " dom AS (SELECT reverse(split_part(reverse(s.email), '@', 1)) AS domain, count(*) AS total,"
     "   count(*) FILTER (WHERE d.state = 'sent') AS sent, count(*) FILTER (WHERE d.state = 'queued') AS queued,"
     "   count(*) FILTER (WHERE d.state = 'deferred') AS deferred, count(*) FILTER (WHERE d.state = 'failed') AS failed,"
     "   count(*) FILTER (WHERE d.state = 'skipped') AS skipped,"
     "   count(*) FILTER (WHERE d.state = 'cancelled') AS cancelled"
     "   FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.campaign_id = $1::bigint GROUP BY 1),"
-    " ranked AS (SELECT dom.*, row_number() OVER (ORDER BY total DESC, domain) AS rn FROM dom)"
-    " SELECT json_build_object('id', c.id,"
+    " ranked AS (SELECT dom.*, row_number() OVER (ORDER BY total DESC, domain) AS rn FROM dom),"
+    " counted AS (SELECT c.id, c.status, json_build_object('id', c.id, 'counted_at', statement_timestamp(),"
     " 'domains', (SELECT coalesce(json_agg(json_build_object('domain', domain, 'total', total, 'sent', sent,"
     "   'queued', queued, 'deferred', deferred, 'failed', failed, 'skipped', skipped, 'cancelled', cancelled)"
     "   ORDER BY rn), '[]') FROM ranked WHERE rn <= " STR(REPORT_DOMAINS) "),"
     " 'other_domains', (SELECT json_build_object('domains', count(*), 'total', sum(total), 'sent', sum(sent),"
     "   'queued', sum(queued), 'deferred', sum(deferred), 'failed', sum(failed), 'skipped', sum(skipped),"
-    "   'cancelled', sum(cancelled)) FROM ranked WHERE rn > " STR(REPORT_DOMAINS) " HAVING count(*) > 0))"
-    " FROM c";
+    "   'cancelled', sum(cancelled)) FROM ranked WHERE rn > " STR(REPORT_DOMAINS) " HAVING count(*) > 0)) AS body"
+    "   FROM c),"
+    " kept AS (INSERT INTO campaign_domains (campaign_id, counted_at, status, body)"
+    "   SELECT id, statement_timestamp(), status, body FROM counted"
+    "   ON CONFLICT (campaign_id) DO UPDATE SET counted_at = excluded.counted_at, status = excluded.status,"
+    "     body = excluded.body)"
+    " SELECT body::text FROM counted";
+
+/*
+ * What is kept of campaign $1's domains, and whether it is fresh: counted
+ * lately, or, once the campaign is over, counted when it was already over
+ * (the status the count saw: a count made while a cancel was under way saw
+ * the deliveries before it) and not changed since.
+ */
+static const char domains_kept_sql[] =
+    "SELECT k.body::text, CASE WHEN c.status IN ('finished', 'cancelled')"
+    "   THEN k.status = c.status AND k.counted_at >= c.updated_at"
+    "   ELSE k.counted_at > now() - interval '" STR(REPORT_DOMAINS_AGE) " seconds' END"
+    " FROM campaign_domains k JOIN campaigns c ON c.id = k.campaign_id WHERE k.campaign_id = $1::bigint";
+
+/* one counter of a campaign's domains at a time: the others read what was kept, or wait for the count */
+#define DOMAINS_LOCK(how) "SELECT " how "(7262952, ($1::bigint % 2147483647)::int)"
+
+/* the kept domains of ID into *OUT when there are (and, with FRESH_ONLY, fresh); 1 when so, 0 when not, <0 on error */
+static int domains_kept(PGconn *conn, const char *id, bool fresh_only, json_t **out, struct store_err *e)
+{
+    PGresult *res = pg_exec(conn, domains_kept_sql, 1, &id);
+    int rc = 0;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot read the campaign's domains");
+    else if (PQntuples(res) == 1 && (!fresh_only || strcmp(PQgetvalue(res, 0, 1), "t") == 0)) {
+        *out = store_json(res, 0, 0);
+        rc = 1;
+    }
+    PQclear(res);
+    return rc;
+}
 
 /* store_campaign_domains - see report.h. */
 int store_campaign_domains(PGconn *conn, const char *id, json_t **out, struct store_err *e)
 {
     if (!campaign_ref(id, e))
         return e->code;
-    PGresult *res = pg_exec(conn, domains_sql, 1, &id);
-    return store_json_row(conn, res, out, e, "cannot read the campaign's domains", "no campaign %s", id);
+    int rc = domains_kept(conn, id, true, out, e);
+    if (rc != 0)
+        return rc > 0 ? STORE_OK : rc;
+    if (pg_begin(conn) < 0)
+        return store_fail_db(e, conn, NULL, "cannot read the campaign's domains");
+    /* another is counting: what was kept, if anything was, rather than a wait */
+    PGresult *res = pg_exec(conn, DOMAINS_LOCK("pg_try_advisory_xact_lock"), 1, &id);
+    bool mine = pg_ok(res) && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    rc = pg_ok(res) ? 0 : store_fail_db(e, conn, res, "cannot read the campaign's domains");
+    PQclear(res);
+    if (rc == 0 && !mine) {
+        rc = domains_kept(conn, id, false, out, e);
+        if (rc == 0) {
+            res = pg_exec(conn, DOMAINS_LOCK("pg_advisory_xact_lock"), 1, &id);
+            rc = pg_ok(res) ? 0 : store_fail_db(e, conn, res, "cannot read the campaign's domains");
+            PQclear(res);
+        }
+    }
+    /* counted by the one before, while this one waited */
+    if (rc == 0)
+        rc = domains_kept(conn, id, true, out, e);
+    if (rc == 0) {
+        res = pg_exec(conn, domains_sql, 1, &id);
+        rc = store_json_row(conn, res, out, e, "cannot read the campaign's domains", "no campaign %s", id);
+    }
+    if (rc < 0) {
+        pg_rollback(conn);
+        return rc;
+    }
+    if (pg_commit(conn) < 0) {
+        json_decref(*out);
+        *out = NULL;
+        return store_fail_db(e, conn, NULL, "cannot keep the campaign's domains");
+    }
+    return STORE_OK;
 }

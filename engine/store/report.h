@@ -29,6 +29,7 @@
 #define REPORT_DAYS 30          /* the dashboard's days, today included */
 #define REPORT_CAMPAIGNS 50     /* the most campaigns in progress it lists */
 #define REPORT_DOMAINS 10       /* a report's domains, the rest summed as one */
+#define REPORT_DOMAINS_AGE 60   /* a campaign in progress: its domains counted again after this many seconds */
 #define REPORT_COMPLAINT_RATE 0.001   /* over this share of complaints to sent, a warning */
 #define REPORT_DEFERRED_SAMPLE 1000   /* a running campaign's last deferred deliveries read for a silent relay */
 
@@ -62,9 +63,12 @@ int store_campaign_report(PGconn *conn, const char *id, json_t **out, struct sto
  * store_campaign_domains - *OUT is {"id", "domains": [{"domain", "total",
  * "sent", "queued", "deferred", "failed", "skipped", "cancelled"}] (the
  * REPORT_DOMAINS largest by recipients), "other_domains": {"domains", and the
- * same summed over the rest} or null}. It reads every delivery of the
- * campaign: a second or two at a million. STORE_ERR_NOTFOUND for no such
- * campaign.
+ * same summed over the rest} or null, "counted_at": when they were counted}.
+ * Counting reads every delivery of the campaign (a second or two at a
+ * million), so a count is kept: read again while the campaign goes on for
+ * REPORT_DOMAINS_AGE seconds, and for good once it is over (until a retry or
+ * a cancel changes it); while one caller counts, the others get what was
+ * kept before, if anything was. STORE_ERR_NOTFOUND for no such campaign.
  */
 int store_campaign_domains(PGconn *conn, const char *id, json_t **out, struct store_err *e);
 

@@ -13,14 +13,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 
-from admin_lib import browser, console_errors, shot, step, steps, texts
+from admin_lib import capture, logout, resize, session, shot, step, tab_reaches, texts
 
 API, SHOTS = sys.argv[1], sys.argv[2]
 
 
 def main():
-    d, w = browser()
-    try:
+    with session(SHOTS, "failure") as (d, w):
         step("the login page")
         d.get(API + "/admin/")
         w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "form input[name=email]")))
@@ -83,41 +82,19 @@ def main():
         w.until(lambda dr: name not in texts(dr, "main tbody td:first-child"))
 
         step("keyboard: Tab from the page reaches the navigation and the log-out button")
-        d.find_element(By.TAG_NAME, "body").click()
-        seen = set()
-        for _ in range(40):   # the navigation grows with the screens; stop once both are reached
-            d.switch_to.active_element.send_keys(Keys.TAB)
-            seen.add(d.switch_to.active_element.text)
-            if "Lists" in seen and "Log out" in seen:
-                break
-        assert "Lists" in seen and "Log out" in seen, seen
+        tab_reaches(d, ["Lists", "Log out"])   # the navigation grows with the screens
 
         step("390 px wide: no sideways scrolling, the table becomes cards")
-        d.set_window_size(390, 844)
-        w.until(lambda dr: dr.execute_script("return window.innerWidth") <= 400)
-        sw = d.execute_script("return document.documentElement.scrollWidth")
-        iw = d.execute_script("return window.innerWidth")
-        assert sw <= iw, f"the page scrolls sideways: {sw} > {iw}"
+        resize(d, w, 390)
         assert not d.find_element(By.CSS_SELECTOR, "main thead").is_displayed(), "the table head shows at 390 px"
-        shot(d, SHOTS, "lists-390")
-        d.set_window_size(1280, 900)
+        capture(d, w, SHOTS, "lists-390", 390)
 
         step("log out: the login form again, and the admin refuses the old session")
-        d.find_element(By.XPATH, "//button[text()='Log out']").click()
-        w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "form input[name=email]")))
+        logout(d, w)
         d.get(API + "/admin/#/lists")
         w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "form input[name=email]")))
         assert not d.find_elements(By.CSS_SELECTOR, "main table"), "the lists show after logout"
         shot(d, SHOTS, "logged-out")
-
-        errors = console_errors(d)
-        assert not errors, f"errors in the browser console: {errors}"
-    except Exception:
-        shot(d, SHOTS, "failure")
-        raise
-    finally:
-        d.quit()
-    print(f"ok {steps()} steps")
 
 
 if __name__ == "__main__":

@@ -4,60 +4,34 @@ mistake (its line and column shown, the line marked), fixed and saved; a
 campaign written in Markdown whose preview follows the typing, with its text
 part; the preview, a document of its own at /admin/preview/ID in a frame
 with sandbox="", for a subscriber named <script>alert(1)</script> showing
-the name as text, a <script> and an onerror image in an HTML body not run,
-the body's own styles and images shown; an uploaded image put in the body at
-the caret from the editor's picker, as Markdown and as HTML; From warned for a
+the name as text, a <script> and an onerror image in an HTML body not run
+(in the frame, and at its address opened alone), the body's own styles and
+images shown; an uploaded image put in the body at the caret from the
+editor's picker, as Markdown and as HTML; From warned for a
 domain without a DKIM key; saved, a test message sent, sent; another
 campaign scheduled in a time zone, paused, resumed, cancelled; every screen
-390 px wide with no sideways scroll. Screenshots: SHOTS/campaigns-*.png.
+390 px wide with no sideways scroll; the admin's own page refusing an
+inline style and an image from elsewhere. Screenshots: SHOTS/campaigns-*.png.
 
 usage: admin_campaigns.py API_URL SHOTS_DIR OTHER_CAMPAIGN_ID LOGO_URL   (prints "ok N steps")
 LOGO_URL is the public address of the uploaded 120x80 logo.png.
 """
 import sys
 
-from selenium.common.exceptions import NoSuchElementException, NoSuchFrameException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
-from admin_lib import browser, console_errors, go, login, shot, step, steps, texts
+from admin_lib import (capture, console_errors, go, in_preview, login, new_campaign, preview_for, preview_has,
+                       preview_text, session, set_value, shot, step, texts)
 
 API, SHOTS, OTHER, LOGO = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+SANDBOXED = "sandboxed and the 'allow-scripts' permission is not set"
 
 
 def snap(d, name):
     shot(d, SHOTS, f"campaigns-{name}")
-
-
-def set_value(d, elem, value):
-    """a value put in at once (a long text), announced as typed"""
-    d.execute_script("arguments[0].value = arguments[1];"
-                     "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", elem, value)
-
-
-def in_frame(d, read):
-    """READ(d) inside the preview frame; None while the frame is between two documents"""
-    try:
-        d.switch_to.frame(d.find_element(By.CSS_SELECTOR, ".preview-frame"))
-        return read(d)
-    except (NoSuchFrameException, NoSuchElementException, StaleElementReferenceException):
-        return None
-    finally:
-        d.switch_to.default_content()
-
-
-def frame_html(d):
-    return in_frame(d, lambda dr: dr.find_element(By.TAG_NAME, "body").get_attribute("innerHTML")) or ""
-
-
-def frame_text(d):
-    return in_frame(d, lambda dr: dr.find_element(By.TAG_NAME, "body").text) or ""
-
-
-def preview_has(text):
-    return lambda dr: text in frame_html(dr)
 
 
 def insert_image(d, w, body, at, alt, name, shot_name=None):
@@ -79,18 +53,23 @@ def insert_image(d, w, body, at, alt, name, shot_name=None):
     assert d.switch_to.active_element == body, "the caret did not go back to the body"
 
 
+def logo_width(d, css):
+    """the natural width of the image CSS in the preview frame, once it has come; None before"""
+    return in_preview(d, lambda f: f.find_element(By.CSS_SELECTOR, css).get_property("naturalWidth"))
+
+
 def status_is(want):
     return lambda dr: dr.find_element(By.ID, "campaign-status").text == want
 
 
-def no_sideways_scroll(d, what):
-    sw, iw = d.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
-    assert sw <= iw, f"{what}: the page is {sw} px wide in a {iw} px window"
+def failed(d):
+    print("the page when it failed:", d.find_element(By.TAG_NAME, "main").text[-1500:])
+    print("preview error:", texts(d, ".preview-error"), "result:", texts(d, ".result, .form-error, .error"))
 
 
 def main():
-    d, w = browser()
-    try:
+    # the preview frame is sandboxed: the browser may say so when a campaign's script is not run
+    with session(SHOTS, "campaigns-failed", ignore=(SANDBOXED,), on_failure=failed) as (d, w):
         step("log in; the Templates screen, empty")
         login(d, w, API, "admin@example.com", "admin-pass-1")
         go(d, w, API, "templates", "Templates")
@@ -101,8 +80,7 @@ def main():
         d.find_element(By.LINK_TEXT, "New template").click()
         w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "New template"))
         d.find_element(By.NAME, "name").send_keys("Letterhead")
-        who = d.find_element(By.CSS_SELECTOR, ".preview-card input[name=subscriber]")
-        who.send_keys("ann@example.com")
+        preview_for(d, "ann@example.com")
         html = d.find_element(By.CSS_SELECTOR, "textarea[name=html]")
         set_value(d, html, '<div class="wrap">\n  <p>Hi {{ nmae }}</p>\n  [CONTENT]\n</div>\n')
         err = d.find_element(By.CSS_SELECTOR, ".field[data-field=html] .error")
@@ -124,7 +102,7 @@ def main():
         w.until(preview_has("<p>Hi Ann Lee</p>"))
         src = d.find_element(By.CSS_SELECTOR, ".preview-frame").get_attribute("src")
         assert src.startswith(API + "/admin/preview/") and len(src) == len(API) + len("/admin/preview/") + 32, src
-        assert "The content of a campaign goes here." in frame_text(d)
+        assert "The content of a campaign goes here." in preview_text(d)
         d.find_element(By.CSS_SELECTOR, "form[aria-label=Template] button[type=submit]").click()
         w.until(lambda dr: dr.current_url.split("#/templates/")[-1].isdigit())
         w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "Template: Letterhead"))
@@ -139,26 +117,18 @@ def main():
         snap(d, "campaigns")
 
         step("a new campaign in Markdown: the preview follows the typing; the text part")
-        d.find_element(By.LINK_TEXT, "New campaign").click()
-        w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "New campaign"))
-        form = d.find_element(By.CSS_SELECTOR, "form[aria-label=Campaign]")
-        form.find_element(By.NAME, "name").send_keys("Spring <b>sale</b>")
-        form.find_element(By.NAME, "subject").send_keys("Spring for {{ name }}")
-        form.find_element(By.NAME, "from_name").send_keys("Shop")
-        form.find_element(By.NAME, "from_local").send_keys("news")
+        form = new_campaign(d, w, "Spring <b>sale</b>", "Spring for {{ name }}", "Shop", "news")
         assert Select(form.find_element(By.NAME, "from_domain")).first_selected_option.text == "example.com"
         form.find_element(By.CSS_SELECTOR, "input[name=lists]").click()
         Select(form.find_element(By.NAME, "template")).select_by_visible_text("Letterhead")
-        who = d.find_element(By.CSS_SELECTOR, ".preview-card input[name=subscriber]")
-        who.clear()
-        who.send_keys("ann@example.com")
+        preview_for(d, "ann@example.com")
         body = form.find_element(By.CSS_SELECTOR, "textarea[name=body]")
         body.clear()
         body.send_keys("# Spring\n\nHello *{{ name }}*, our **sale** starts.\n")
         w.until(preview_has("<p>Hello <em>Ann Lee</em>, our <strong>sale</strong> starts.</p>"))
         w.until(preview_has('<div class="wrap">'))
         body.send_keys("\nFresh flowers for [you]({{ unsubscribe_url }}).")
-        w.until(lambda dr: "Fresh flowers for you." in frame_text(dr))
+        w.until(lambda dr: "Fresh flowers for you." in preview_text(dr))
         assert d.find_element(By.CSS_SELECTOR, ".preview-subject").text == "Spring for Ann Lee"
         d.find_element(By.CSS_SELECTOR, ".preview-text-box summary").click()
         text = d.find_element(By.CSS_SELECTOR, ".preview-text").text
@@ -166,11 +136,10 @@ def main():
         snap(d, "editor-preview")
 
         step("the preview for <script>alert(1)</script>: the name as text; a <script> in an HTML body does not run")
-        who.clear()
-        who.send_keys("xss@example.com")
+        preview_for(d, "xss@example.com")
         w.until(lambda dr: dr.find_element(By.CSS_SELECTOR, ".preview-subject").text
                 == "Spring for <script>alert(1)</script>")
-        w.until(lambda dr: "Hello <script>alert(1)</script>, our sale starts." in frame_text(dr))
+        w.until(lambda dr: "Hello <script>alert(1)</script>, our sale starts." in preview_text(dr))
         form.find_element(By.CSS_SELECTOR, "input[name=format][value=html]").click()
         html = ("<style>p.big { font-size: 31px; }</style>"
                 "<p>Hi {{ name }} from {{ attribs.city }}</p>"
@@ -183,9 +152,7 @@ def main():
         insert_image(d, w, body, len(html), "", "logo.png")
         assert body.get_attribute("value") == html + f'<img src="{LOGO}" alt="logo">', body.get_attribute("value")
         w.until(preview_has('alt="logo"'))
-        # the image is shown once it has come (no width or height given: its own 120x80)
-        w.until(lambda dr: in_frame(dr, lambda f: f.find_element(By.CSS_SELECTOR, "img[alt=logo]")
-                                    .get_property("naturalWidth")) == 120)
+        w.until(lambda dr: logo_width(dr, "img[alt=logo]") == 120)   # shown once it has come: its own 120x80
         d.switch_to.frame(d.find_element(By.CSS_SELECTOR, ".preview-frame"))
         try:
             shown = d.find_element(By.TAG_NAME, "body").text
@@ -230,8 +197,7 @@ def main():
         form.find_element(By.CSS_SELECTOR, "input[name=format][value=markdown]").click()
         md = "# Spring\n\nHello *{{ name }}*, our **sale** starts.\n\n[Unsubscribe]({{ unsubscribe_url }})\n"
         set_value(d, body, md)
-        who.clear()
-        who.send_keys("ann@example.com")
+        preview_for(d, "ann@example.com")
         w.until(preview_has("<p>Hello <em>Ann Lee</em>"))
 
         step("an uploaded image put in the Markdown body at the caret, its alt text typed; shown in the preview")
@@ -240,8 +206,7 @@ def main():
         want = md[:at] + f"![Our logo \\[1\\]]({LOGO})" + md[at:]
         assert body.get_attribute("value") == want, body.get_attribute("value")
         w.until(preview_has('alt="Our logo [1]"'))
-        w.until(lambda dr: in_frame(dr, lambda f: f.find_element(By.CSS_SELECTOR, "img")
-                                    .get_property("naturalWidth")) == 120)
+        w.until(lambda dr: logo_width(dr, "img") == 120)
         d.execute_script("arguments[0].scrollIntoView({block: 'center'})",
                          d.find_element(By.CSS_SELECTOR, ".preview-frame"))
         snap(d, "editor-image")
@@ -284,26 +249,20 @@ def main():
         w.until(lambda dr: "cancelled" in texts(dr, "main tbody td[data-label=Status]"))
 
         step("390 px wide: the list as cards, the editor and the templates in one column, no sideways scroll")
-        d.set_window_size(390, 844)
         go(d, w, API, "campaigns", "Campaigns")
         w.until(EC.presence_of_element_located((By.CSS_SELECTOR, "main tbody tr")))
-        no_sideways_scroll(d, "campaigns")
-        snap(d, "campaigns-390")
+        capture(d, w, SHOTS, "campaigns-campaigns-390", 390)
         go(d, w, API, "campaigns/new", "New campaign")
         w.until(preview_has("Hello"))
-        no_sideways_scroll(d, "editor")
-        snap(d, "editor-390")
+        capture(d, w, SHOTS, "campaigns-editor-390", 390)
         d.find_element(By.XPATH, "//div[@class='insert-image']/button").click()
         w.until(EC.element_to_be_clickable((By.XPATH, "//div[contains(@class, 'media-picker')]//button[span = 'logo.png']")))
-        d.execute_script("arguments[0].scrollIntoView()", d.find_element(By.CSS_SELECTOR, ".insert-image"))
-        no_sideways_scroll(d, "the image picker")
-        snap(d, "editor-image-390")
+        capture(d, w, SHOTS, "campaigns-editor-image-390", 390, scroll_to=".insert-image")
         go(d, w, API, "templates", "Templates")
-        no_sideways_scroll(d, "templates")
-        snap(d, "templates-390")
+        capture(d, w, SHOTS, "campaigns-templates-390", 390)
 
-        # nothing refused by the admin's own strict policy either (an inline style would be)
-        errs = [e for e in console_errors(d) if "sandboxed and the 'allow-scripts' permission is not set" not in e]
+        # nothing was refused by the admin's own strict policy (an inline style would have been)
+        errs = console_errors(d, (SANDBOXED,))
         assert not errs, errs
 
         step("the admin's page refuses what its policy does not allow: a style attribute, an image from elsewhere")
@@ -315,19 +274,9 @@ def main():
             p.remove();
             return color""")
         assert probe != "rgb(1, 2, 3)", "a style attribute applied on the admin's page"
-        d.execute_script("const i = document.createElement('img'); i.id = 'probe'; i.src = arguments[0];"
-                         "document.body.append(i)", LOGO.replace("127.0.0.1", "localhost"))
+        d.execute_script("const i = document.createElement('img'); i.src = arguments[0]; document.body.append(i)",
+                         LOGO.replace("127.0.0.1", "localhost"))
         w.until(lambda dr: any("Content Security Policy" in e and "img-src" in e for e in console_errors(dr)))
-        print(f"ok {steps()} steps")
-    except Exception:
-        snap(d, "failed")
-        print("the page when it failed:", d.find_element(By.TAG_NAME, "main").text[-1500:])
-        print("console:", console_errors(d))
-        print("preview error:", texts(d, ".preview-error"), "result:", texts(d, ".result, .form-error, .error"))
-        raise
-    finally:
-        d.quit()
-
 
 if __name__ == "__main__":
     main()

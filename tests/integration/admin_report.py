@@ -25,23 +25,15 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
-from admin_lib import browser, console_errors, go, login, shot, step, steps, texts
+from admin_lib import capture, go, login, session, step, tab_reaches, texts, until_shows
 
 API, SHOTS, PHASE, ARGS = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 XSS = "<script>alert(1)</script>"
 
 
 def whole(d, w, name, width=1280):
-    """a screenshot of the whole page at WIDTH px, and no sideways scrolling"""
-    d.set_window_size(width, 900)
-    w.until(lambda dr: dr.execute_script("return window.innerWidth") <= width)
-    height = d.execute_script("return document.documentElement.scrollHeight")
-    d.set_window_size(width, min(height + 150, 6000))
-    sw = d.execute_script("return document.documentElement.scrollWidth")
-    iw = d.execute_script("return window.innerWidth")
-    assert sw <= iw, f"{name}: the page scrolls sideways at {width} px: {sw} > {iw}"
-    shot(d, SHOTS, f"report-{name}")
-    d.set_window_size(1280, 900)
+    """SHOTS/report-NAME.png: the whole page at WIDTH px, with no sideways scrolling"""
+    capture(d, w, SHOTS, f"report-{name}", width, whole=True)
 
 
 def no_markup(d):
@@ -80,18 +72,18 @@ def report_now(d):
 def dashboard_warn(d, w, c, l, dead):
     step("the dashboard: the relay that does not answer, the missing DKIM key, the campaign in progress")
     go(d, w, API, "", "Dashboard")
-    w.until(lambda dr: dr.find_elements(By.CSS_SELECTOR, "li.warning[data-code=relay]"))
-    relay = d.find_element(By.CSS_SELECTOR, "li.warning[data-code=relay]").text
-    assert relay == (f"relay local did not answer (cannot connect to 127.0.0.1:{dead}: connection refused): "
-                     "deliveries wait to be tried again"), relay
-    dkim = d.find_element(By.CSS_SELECTOR, "li.warning[data-code=no_dkim]")
-    assert dkim.find_element(By.CSS_SELECTOR, "span").text == \
-        'no DKIM key for nodkim.example: the messages of "Later" go out unsigned', dkim.text
-    assert dkim.find_element(By.CSS_SELECTOR, "a").get_attribute("href").endswith(f"#/report/{l}")
-    names = texts(d, ".progress-table tbody td:first-child")
-    assert names == ["Spring <b>sale</b>", "Later"], names
-    bar = d.find_element(By.CSS_SELECTOR, f"tr[data-campaign='{c}'] .progress").get_attribute("aria-label")
-    assert bar.endswith("of 11"), bar
+    # the dashboard draws itself again every few seconds: what it shows is read at one moment
+    until_shows(w, lambda dr: dr.execute_script("""
+        const q = (css) => document.querySelector(css);
+        const bar = q(`tr[data-campaign='${arguments[0]}'] .progress`);
+        return [q("li.warning[data-code=relay]")?.innerText, q("li.warning[data-code=no_dkim] span")?.innerText,
+                q("li.warning[data-code=no_dkim] a")?.getAttribute("href"),
+                [...document.querySelectorAll(".progress-table tbody td:first-child")].map((td) => td.innerText),
+                bar && / of 11$/.test(bar.getAttribute("aria-label"))];""", c),
+                [f"relay local did not answer (cannot connect to 127.0.0.1:{dead}: connection refused): "
+                 "deliveries wait to be tried again",
+                 'no DKIM key for nodkim.example: the messages of "Later" go out unsigned', f"#/report/{l}",
+                 ["Spring <b>sale</b>", "Later"], True])
     no_markup(d)
     assert polls(d) == "1", polls(d)
     assert [a.text for a in d.find_elements(By.CSS_SELECTOR, "#nav a")][:1] == ["Dashboard"]
@@ -131,10 +123,18 @@ def finished(d, w, c):
     w.until(lambda dr: len(rows(dr, "failed")) == 3)
     assert [e for e, _, _ in rows(d, "failed")] == ["user3@example.org", "user5@example.org", "xss@example.org"]
     assert not d.find_element(By.CSS_SELECTOR, "table.recipients[data-state=deferred]").is_displayed()
+    opener = w.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button.retry-open")))
+    assert opener.text == "Retry failed deliveries (3 failed)…", opener.text
+    assert not d.find_elements(By.CSS_SELECTOR, "button.retry-button"), "the dry run ran before it was asked for"
+    step("Retry asks first (a dry run), by keyboard: what will be retried and what not")
+    d.execute_script("arguments[0].focus()", opener)
+    d.switch_to.active_element.send_keys(Keys.ENTER)
     button = w.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button.retry-button")))
     assert button.text == "Retry 2 failed deliveries", button.text
-    note = d.find_element(By.CSS_SELECTOR, ".retry p.muted").text
-    assert "Not retried: 1 whose address is now blocklisted, disabled or unsubscribed." in note, note
+    assert d.switch_to.active_element == button, "the confirmation does not take the focus"
+    note = d.find_element(By.CSS_SELECTOR, ".retry p.retry-summary").text
+    assert note == ("Of 3 failed, 2 can be tried again. "
+                    "Not retried: 1 whose address is now blocklisted, disabled or unsubscribed."), note
     tiles = dict(zip(texts(d, ".tile .tile-label"), texts(d, ".tile .tile-value")))
     assert (tiles["Delivered"], tiles["Failed"], tiles["Bounced"]) == ("8", "3", "3"), tiles
     assert polls(d) == "0", "a finished report still polls"
@@ -149,7 +149,13 @@ def finished(d, w, c):
                                              "2 failed deliveries queued again; the campaign is running."))
     w.until(lambda dr: (lambda r: r and r[0] == "finished" and r[1] == ["user5@example.org"]
                         and (r[2]["Delivered"], r[2]["Queued"], r[2]["Failed"]) == ("10", "0", "1"))(report_now(dr)))
+    w.until(lambda dr: dr.find_element(By.CSS_SELECTOR, "button.retry-open").text
+            == "Retry failed deliveries (1 failed)…")
+    d.find_element(By.CSS_SELECTOR, "button.retry-open").click()
     w.until(lambda dr: dr.find_element(By.CSS_SELECTOR, "button.retry-button").text == "Nothing to retry")
+    assert not d.find_element(By.CSS_SELECTOR, "button.retry-button").is_enabled()
+    d.find_element(By.CSS_SELECTOR, "button.retry-cancel").click()
+    w.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "button.retry-open")))
     whole(d, w, "retried")
 
 
@@ -229,32 +235,16 @@ def end(d, w, c, l):
     assert [a.text for a in links][:2] == ["Later", "Spring <b>sale</b>"], [a.text for a in links]
     no_markup(d)
     whole(d, w, "list")
-    d.find_element(By.TAG_NAME, "body").click()
-    seen = set()
-    for _ in range(40):   # the navigation grows with the screens; stop once the three are reached
-        d.switch_to.active_element.send_keys(Keys.TAB)
-        seen.add(d.switch_to.active_element.text)
-        if {"Dashboard", "Reports", "Bounces"} <= seen:
-            break
-    assert {"Dashboard", "Reports", "Bounces"} <= seen, seen
+    tab_reaches(d, ["Dashboard", "Reports", "Bounces"])   # the navigation grows with the screens
 
 
 PHASES = {"dashboard-warn": dashboard_warn, "live": live, "finished": finished, "bounces": bounces, "end": end}
 
 
 def main():
-    d, w = browser()
-    try:
+    with session(SHOTS, f"report-failure-{PHASE}") as (d, w):
         login(d, w, API, "admin@example.com", "admin-pass-1")
         PHASES[PHASE](d, w, *ARGS)
-        errors = console_errors(d)
-        assert not errors, f"errors in the browser console: {errors}"
-    except Exception:
-        shot(d, SHOTS, f"report-failure-{PHASE}")
-        raise
-    finally:
-        d.quit()
-    print(f"ok {steps()} steps")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ Every screen at 1280 px and 390 px (no sideways scrolling). Waits for states,
 never for a fixed time.
 
 usage: admin_settings.py API_URL SHOTS_DIR WORK_DIR   (prints "ok N steps" at the end)
-env: PSQL, PGHOST_RUN (the test's database), MTA_PORT (Postfix), RELAY_PW
+env: WORK (the test's directory, its database in var/pg/run), MTA_PORT (Postfix), RELAY_PW
 """
 import os
 import subprocess
@@ -28,38 +28,15 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
-from admin_lib import browser, console_errors, go, login, shot, step, steps, texts
+from admin_lib import PSQL, capture, go, import_counts, login, logout, session, shot, sql, step, texts
 
 API, SHOTS, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
-PSQL = [os.environ["PSQL"], "-X", "-q", "-A", "-t", "-h", os.environ["PGHOST_RUN"], "-U", "postino", "-d", "postino"]
 MTA_PORT, RELAY_PW = os.environ["MTA_PORT"], os.environ["RELAY_PW"]
-
-
-def sql(q):
-    return subprocess.run(PSQL + ["-c", q], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def no_markup_elements(d):
     """the subscriber's markup was shown as text: no element was made of it"""
     assert not d.find_elements(By.CSS_SELECTOR, "main script, main img[src='x']"), "markup became an element"
-
-
-def into_view(d, css):
-    d.execute_script("document.querySelector(arguments[0]).scrollIntoView({block: 'start'})", css)
-
-
-def narrow(d, w, name, css=None):
-    """the screen at 390 px (scrolled to CSS): no sideways scrolling; a screenshot"""
-    d.set_window_size(390, 844)
-    w.until(lambda dr: dr.execute_script("return window.innerWidth") <= 400)
-    sw = d.execute_script("return document.documentElement.scrollWidth")
-    iw = d.execute_script("return window.innerWidth")
-    assert sw <= iw, f"{name}: the page scrolls sideways: {sw} > {iw}"
-    if css:
-        into_view(d, css)
-    shot(d, SHOTS, name)
-    d.set_window_size(1280, 900)
-    w.until(lambda dr: dr.execute_script("return window.innerWidth") > 1000)
 
 
 def form_error(d, css):
@@ -98,7 +75,7 @@ def import_screen(d, w):
     w.until(lambda dr: "town: Lyon" in texts(dr, "table.preview-rows tbody tr")[0])
     assert Select(d.find_element(By.CSS_SELECTOR, "tr[data-column=Note] select")).first_selected_option.get_attribute("value") == "skip"
     assert d.find_element(By.CSS_SELECTOR, "tr[data-column=Note] td:last-child").text == "—"
-    into_view(d, "table.mapping")
+    d.execute_script("document.querySelector('table.mapping').scrollIntoView({block: 'start'})")
     shot(d, SHOTS, "import-mapping")
 
     step("import: two lists chosen, a dry run: exact counts and the first rejects; nothing written")
@@ -107,7 +84,7 @@ def import_screen(d, w):
         opts.find_element(By.CSS_SELECTOR, f"input[name=list][value={name}]").click()
     opts.find_element(By.CSS_SELECTOR, "button[value=dry]").click()
     w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".summary h2"), "Dry run: nothing was written"))
-    counts = {e.get_attribute("data-count"): e.text for e in d.find_elements(By.CSS_SELECTOR, ".summary dd[data-count]")}
+    counts = import_counts(d)
     # ann, bob, carol and dan came in with the API's import: already on both lists
     assert counts == {"rows_read": "3,008", "new_subscribers": "3,000", "existing_updated": "0", "already_subscribed": "4",
                       "skipped": "0", "not_found": "0", "duplicates_in_file": "1", "rejected": "3"}, counts
@@ -135,7 +112,7 @@ def import_screen(d, w):
             "AND pid <> pg_backend_pid()")
         locker.wait()
     w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, ".summary h2"), "Imported"))
-    counts = {e.get_attribute("data-count"): e.text for e in d.find_elements(By.CSS_SELECTOR, ".summary dd[data-count]")}
+    counts = import_counts(d)
     assert counts["new_subscribers"] == "3,000" and counts["rejected"] == "3", counts
     assert sql("SELECT count(*) FROM subscribers WHERE email LIKE 'reader%@example.net'") == "3000"
     assert sql("SELECT attribs::text FROM subscribers WHERE email = 'reader7@example.net'") == '{"town": "Town 0"}'
@@ -151,7 +128,7 @@ def import_screen(d, w):
     assert got[0] == 200 and got[1].startswith("attachment;"), got[:2]
     assert got[2] == ('line,reason,row\n4,"invalid address ""not-an-email"": no @",not-an-email;Nobody;Nice;\n'
                       '5,no email address,;Empty;Lille;\n6,"invalid address ""=1+2"": no @","\'=1+2;Formula;Rome;"\n'), got[2]
-    narrow(d, w, "import-390", ".summary")
+    capture(d, w, SHOTS, "import-390", 390, scroll_to=".summary")
 
 
 def media_screen(d, w):
@@ -186,7 +163,7 @@ def media_screen(d, w):
     w.until(lambda dr: form_error(dr, "form[aria-label='Upload an image']") == "the file is a PNG image, not image/jpeg as declared")
     assert len(d.find_elements(By.CSS_SELECTOR, ".media-item")) == before + 1
     shot(d, SHOTS, "media-error")
-    narrow(d, w, "media-390")
+    capture(d, w, SHOTS, "media-390", 390)
 
     step("images: one removed after its warning")
     item = d.find_element(By.CSS_SELECTOR, ".media-item")
@@ -241,7 +218,7 @@ def relays(d, w):
     box.find_element(By.CSS_SELECTOR, "button.danger").click()
     w.until(lambda dr: not dr.find_elements(By.CSS_SELECTOR, "tr[data-relay=badpw]"))
     assert sql("SELECT count(*) FROM relays WHERE name = 'badpw'") == "0"
-    narrow(d, w, "settings-390")
+    capture(d, w, SHOTS, "settings-390", 390)
 
 
 def dkim(d, w):
@@ -260,7 +237,7 @@ def dkim(d, w):
     key.find_element(By.XPATH, ".//button[text()='Copy value']").click()
     w.until(lambda dr: dr.find_element(By.ID, "toast").text in ("Copied.", "Select the text and copy it (Ctrl+C)."))
     shot(d, SHOTS, "settings-dkim")
-    narrow(d, w, "settings-dkim-390", "[data-key='mail2025._domainkey.shop.example.com']")
+    capture(d, w, SHOTS, "settings-dkim-390", 390, scroll_to="[data-key='mail2025._domainkey.shop.example.com']")
     key.find_element(By.XPATH, ".//button[text()='Remove']").click()
     box = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "[data-key='mail2025._domainkey.shop.example.com'] [role=alertdialog]")))
     box.find_element(By.CSS_SELECTOR, "button.danger").click()
@@ -289,7 +266,7 @@ def users(d, w):
     me = d.find_element(By.CSS_SELECTOR, "tr[data-user='admin@example.com']")
     assert "(you)" in me.text and not me.find_elements(By.TAG_NAME, "button"), me.text
     shot(d, SHOTS, "settings-users")
-    narrow(d, w, "settings-users-390")
+    capture(d, w, SHOTS, "settings-users-390", 390)
     d.find_element(By.CSS_SELECTOR, "tr[data-user='carol@example.com']").find_element(By.XPATH, ".//button[text()='Remove']").click()
     box = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "[role=alertdialog]")))
     box.find_element(By.CSS_SELECTOR, "button.danger").click()
@@ -307,7 +284,7 @@ def account(d, w, password):
     token = once.find_element(By.CSS_SELECTOR, "input.token-value").get_attribute("value")
     assert token.startswith("pst_") and "shown this once" in once.text, once.text
     shot(d, SHOTS, "account-token")
-    narrow(d, w, "account-390")
+    capture(d, w, SHOTS, "account-390", 390)
     once.find_element(By.XPATH, ".//button[text()='Done']").click()
     row = w.until(EC.presence_of_element_located((By.XPATH, "//table[contains(@class,'tokens')]//tr[td/strong[text()='browser <b>test</b>']]")))
     assert token not in d.page_source, "the token is shown again"
@@ -318,8 +295,7 @@ def account(d, w, password):
 
 
 def main():
-    d, w = browser()
-    try:
+    with session(SHOTS, "settings-failure") as (d, w):
         step("log in as the admin: the navigation has Import, Images, Settings and Account")
         login(d, w, API, "admin@example.com", "admin-pass-1")
         nav = [a.text for a in d.find_elements(By.CSS_SELECTOR, "#nav a")]
@@ -333,8 +309,7 @@ def main():
         account(d, w, "admin-pass-1")
 
         step("the user role: no Settings in the navigation; #/settings typed says the server refused it (403)")
-        d.find_element(By.XPATH, "//button[text()='Log out']").click()
-        w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "form input[name=email]")))
+        logout(d, w)
         login(d, w, API, "user@example.com", "user-pass-1")
         nav = [a.text for a in d.find_elements(By.CSS_SELECTOR, "#nav a")]
         assert "Settings" not in nav and "Import" in nav and "Account" in nav, nav
@@ -359,15 +334,6 @@ def main():
         w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "form input[name=email]")))
         login(d, w, API, "user@example.com", "user-pass-9")
         assert "user@example.com" in d.find_element(By.ID, "who").text
-
-        errors = console_errors(d)
-        assert not errors, f"errors in the browser console: {errors}"
-    except Exception:
-        shot(d, SHOTS, "settings-failure")
-        raise
-    finally:
-        d.quit()
-    print(f"ok {steps()} steps")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,6 @@ goes to SHOTS/subscribers-*.png. Waits for states, never for a fixed time.
 
 usage: admin_subscribers.py API_URL SHOTS_DIR ANN_ID XSS_ID   (prints "ok N steps" at the end)
 """
-import glob
-import os
-import subprocess
 import sys
 
 from selenium.webdriver.common.by import By
@@ -20,30 +17,19 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
-from admin_lib import browser, console_errors, go, login, shot, step, steps, texts
+from admin_lib import capture, go, login, resize, session, shot, sql, step, tab_reaches, texts
 
 API, SHOTS, ANN, XSS = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-PSQL = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[-1]
 
 
-def db(sql):
-    """one value from the test's private database"""
-    return subprocess.run([PSQL, "-X", "-q", "-A", "-t", "-h", os.environ["WORK"] + "/var/pg/run", "-U", "postino",
-                           "-d", "postino", "-c", sql], capture_output=True, text=True, check=True).stdout.strip()
-
-
-def snap(d, name, top=False, whole=False):
-    """SHOTS/subscribers-NAME.png: of the page from its top with TOP, all of its height with WHOLE"""
+def snap(d, w, name, top=False, whole=False, width=1280):
+    """SHOTS/subscribers-NAME.png at WIDTH px: of the page from its top with TOP, all of its height with WHOLE"""
     if top or whole:
         d.execute_script("window.scrollTo(0, 0)")
-    if not whole:
+    if whole or width != 1280:
+        capture(d, w, SHOTS, f"subscribers-{name}", width, whole=whole)
+    else:
         shot(d, SHOTS, f"subscribers-{name}")
-        return
-    size = d.get_window_size()
-    height = d.execute_script("return document.documentElement.scrollHeight")
-    d.set_window_size(size["width"], min(height + 200, 6000))
-    shot(d, SHOTS, f"subscribers-{name}")
-    d.set_window_size(size["width"], size["height"])
 
 
 def emails(d):
@@ -77,16 +63,8 @@ def rows_of(d, section):
         ".map((r) => [...r.querySelectorAll('td')].map((c) => c.innerText))", f"#{section}")
 
 
-def no_sideways(d):
-    sw = d.execute_script("return document.documentElement.scrollWidth")
-    iw = d.execute_script("return window.innerWidth")
-    assert sw <= iw, f"the page scrolls sideways: {sw} > {iw}"
-
-
 def main():
-    d, w = browser()
-    d.set_script_timeout(60)
-    try:
+    with session(SHOTS, "subscribers-failure") as (d, w):
         step("log in; the Subscribers screen is in the navigation")
         login(d, w, API, "admin@example.com", "admin-pass-1")
         d.find_element(By.CSS_SELECTOR, "#nav a[href='#/subscribers']").click()
@@ -103,20 +81,20 @@ def main():
         names = texts(d, "main table.subs tbody td[data-label=Name]")
         assert "<script>alert(1)</script>" in names, names[:5]
         assert not d.find_elements(By.CSS_SELECTOR, "main script"), "a name became a script element"
-        snap(d, "list", top=True)
+        snap(d, w, "list", top=True)
 
         step("a search of two characters: refused beside the search field")
         search(d, w, q="an")
         err = d.find_element(By.CSS_SELECTOR, "form[role=search] .field[data-field=q] .error").text
         assert err == "the search text needs at least 3 characters (a piece of an address or a name)", err
-        snap(d, "search-short")
+        snap(d, w, "search-short")
 
         step("a search by a piece of a name, any case: one subscriber")
         search(d, w, q="SMI")
         assert emails(d) == ["ann@example.com"], emails(d)
         assert not d.find_elements(By.CSS_SELECTOR, "form[role=search] .field.invalid"), "the error stayed"
         assert texts(d, ".pager span")[0] == "Page 1: 1 shown (IDs %s–%s)" % (ANN, ANN), texts(d, ".pager span")
-        snap(d, "search")
+        snap(d, w, "search")
 
         step("filter by list: weekly, 121 subscribers in pages of 50")
         search(d, w, list="weekly")
@@ -125,13 +103,13 @@ def main():
             and e[-1] == "pager049@paging.example", (e[:2], e[-1])
         assert not d.find_element(By.XPATH, "//div[contains(@class,'pager')]/button[text()='Next →']") \
             .get_attribute("disabled")
-        snap(d, "list-filter")
+        snap(d, w, "list-filter")
 
         step("page forward twice, then back twice")
         pager(d, w, "Next →", 2)
         e = emails(d)
         assert (len(e), e[0], e[-1]) == (50, "pager050@paging.example", "pager099@paging.example"), (e[0], e[-1])
-        snap(d, "page-2")
+        snap(d, w, "page-2")
         pager(d, w, "Next →", 3)
         e = emails(d)
         assert (len(e), e[0], e[-1]) == (21, "pager100@paging.example", "pager120@paging.example"), (e[0], e[-1])
@@ -167,7 +145,7 @@ def main():
             ("Spring <b>sale</b>", "open", "—", "3"),
             ("Spring <b>sale</b>", "click", "https://shop.example/<b>deal</b>?a=1&b=2", "2")], ev
         assert not d.find_elements(By.CSS_SELECTOR, "main b"), "markup in a campaign name, diagnostic or URL became an element"
-        snap(d, "one", whole=True)
+        snap(d, w, "one", whole=True)
 
         step("an attribute with no name: refused beside the attributes, nothing saved")
         d.find_element(By.XPATH, "//button[text()='Add attribute']").click()
@@ -178,8 +156,8 @@ def main():
         d.find_element(By.XPATH, "//form[@aria-label='Subscriber details']//button[text()='Save']").click()
         err = w.until(lambda dr: dr.find_element(By.CSS_SELECTOR, ".field[data-field=attribs] .error").text)
         assert err == "an attribute name is empty", err
-        assert db(f"SELECT attribs::text FROM subscribers WHERE id = {ANN}") == '{"plan": "pro", "tier": "gold"}'
-        snap(d, "edit-error")
+        assert sql(f"SELECT attribs::text FROM subscribers WHERE id = {ANN}") == '{"plan": "pro", "tier": "gold"}'
+        snap(d, w, "edit-error")
         d.find_elements(By.CSS_SELECTOR, ".attr-row")[-1].find_element(By.XPATH, ".//button[text()='Remove']").click()
 
         step("edit the name and an attribute, add one with markup, remove one: saved, in the database")
@@ -195,14 +173,14 @@ def main():
         d.find_elements(By.CSS_SELECTOR, ".attr-row")[1].find_element(By.XPATH, ".//button[text()='Remove']").click()
         details = d.find_element(By.CSS_SELECTOR, "form[aria-label='Subscriber details']")
         details.find_element(By.XPATH, ".//button[text()='Save']").click()
-        w.until(lambda dr: db(f"SELECT name FROM subscribers WHERE id = {ANN}") == "Ann Browser")
+        w.until(lambda dr: sql(f"SELECT name FROM subscribers WHERE id = {ANN}") == "Ann Browser")
         w.until(EC.staleness_of(details))   # the screen drawn again after the save: what follows finds the new one
-        assert db(f"SELECT attribs::text FROM subscribers WHERE id = {ANN}") == \
-            '{"plan": "enterprise", "source": "admin <b>form</b>"}', db(f"SELECT attribs::text FROM subscribers WHERE id = {ANN}")
+        assert sql(f"SELECT attribs::text FROM subscribers WHERE id = {ANN}") == \
+            '{"plan": "enterprise", "source": "admin <b>form</b>"}', sql(f"SELECT attribs::text FROM subscribers WHERE id = {ANN}")
         w.until(lambda dr: [x.get_attribute("value") for x in dr.find_elements(By.CSS_SELECTOR, ".attr-key")] ==
                 ["plan", "source"])
         assert not d.find_elements(By.CSS_SELECTOR, "main b"), "the attribute's markup became an element"
-        snap(d, "edited")
+        snap(d, w, "edited")
 
         step("unsubscribe from weekly (kept, unsubscribed); unsubscribe from news and subscribe again")
         def sub_button(listname, label):
@@ -213,30 +191,20 @@ def main():
         w.until(lambda dr: rows_of(dr, "subscriptions")[0][1] == "unsubscribed")
         sub_button("news", "Resubscribe").click()
         w.until(lambda dr: [r[:2] for r in rows_of(dr, "subscriptions")] == [["news", "confirmed"], ["weekly", "unsubscribed"]])
-        assert db(f"SELECT string_agg(l.name || '=' || sl.status, ',' ORDER BY l.name) FROM subscriptions sl"
+        assert sql(f"SELECT string_agg(l.name || '=' || sl.status, ',' ORDER BY l.name) FROM subscriptions sl"
                   f" JOIN lists l ON l.id = sl.list_id WHERE sl.subscriber_id = {ANN}") == "news=confirmed,weekly=unsubscribed"
-        snap(d, "unsubscribed")
+        snap(d, w, "unsubscribed")
 
         step("keyboard: Tab reaches the attribute buttons, Save, Resubscribe, Blocklist and Delete")
-        d.find_element(By.CSS_SELECTOR, "main h1").click()
-        seen = set()
-        for _ in range(40):
-            d.switch_to.active_element.send_keys(Keys.TAB)
-            seen.add(d.switch_to.active_element.text)
-        for b in ("Save", "Add attribute", "Remove", "Resubscribe", "Blocklist", "Delete"):
-            assert b in seen, (b, seen)
+        tab_reaches(d, ["Save", "Add attribute", "Remove", "Resubscribe", "Blocklist", "Delete"], start="main h1")
 
         step("390 px wide: no sideways scrolling, the tables become cards")
-        d.set_window_size(390, 844)
-        w.until(lambda dr: dr.execute_script("return window.innerWidth") <= 400)
-        no_sideways(d)
+        resize(d, w, 390)
         assert not d.find_element(By.CSS_SELECTOR, "#deliveries thead").is_displayed(), "the table head shows at 390 px"
-        snap(d, "one-390", whole=True)
+        snap(d, w, "one-390", whole=True, width=390)
         go(d, w, API, "subscribers", "Subscribers")
         w.until(EC.presence_of_element_located((By.CSS_SELECTOR, "main table.subs tbody tr")))
-        no_sideways(d)
-        snap(d, "list-390", top=True)
-        d.set_window_size(1280, 900)
+        snap(d, w, "list-390", top=True, width=390)
 
         step("the subscriber named <script>alert(1)</script>, with markup in an attribute: text everywhere")
         go(d, w, API, f"subscribers/{XSS}", "xss@example.com")
@@ -257,7 +225,7 @@ def main():
         search(d, w, q="script")
         assert texts(d, "main table.subs tbody td[data-label=Name]") == ["<script>alert(1)</script>"]
         assert not d.find_elements(By.CSS_SELECTOR, "main script, main img"), "markup became an element"
-        snap(d, "xss")
+        snap(d, w, "xss")
 
         step("blocklist bob after the confirmation")
         search(d, w, q="jones")
@@ -272,8 +240,8 @@ def main():
         assert rows_of(d, "subscriptions")[0] == ["news", "unsubscribed", "single", rows_of(d, "subscriptions")[0][3],
                                                   "blocklisted"], rows_of(d, "subscriptions")
         assert not d.find_elements(By.XPATH, "//button[text()='Resubscribe']"), "a blocklisted subscriber offers Resubscribe"
-        assert db("SELECT status FROM subscribers WHERE email = 'bob@example.org'") == "blocklisted"
-        snap(d, "blocklist")
+        assert sql("SELECT status FROM subscribers WHERE email = 'bob@example.org'") == "blocklisted"
+        snap(d, w, "blocklist")
 
         step("delete deal@ after the confirmation: back on the list, gone")
         go(d, w, API, "subscribers", "Subscribers")
@@ -290,10 +258,10 @@ def main():
         box = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "[role=alertdialog]")))
         box.find_element(By.CSS_SELECTOR, "button.danger").click()
         w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "Subscribers"))
-        w.until(lambda dr: db("SELECT count(*) FROM subscribers WHERE email = 'deal@example.org'") == "0")
+        w.until(lambda dr: sql("SELECT count(*) FROM subscribers WHERE email = 'deal@example.org'") == "0")
         search(d, w, q="0%_")
         assert emails(d) == [], emails(d)
-        snap(d, "deleted")
+        snap(d, w, "deleted")
 
         step("add a subscriber from the screen, on a list; its page opens")
         d.find_element(By.CSS_SELECTOR, "details.add-sub summary").click()
@@ -305,16 +273,7 @@ def main():
         w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "carol@example.net"))
         w.until(lambda dr: rows_of(dr, "subscriptions") and rows_of(dr, "subscriptions")[0][:2] == ["news", "confirmed"])
         assert not d.find_elements(By.CSS_SELECTOR, "main i"), "the name's markup became an element"
-        snap(d, "added", top=True)
-
-        errors = console_errors(d)
-        assert not errors, f"errors in the browser console: {errors}"
-    except Exception:
-        shot(d, SHOTS, "subscribers-failure")
-        raise
-    finally:
-        d.quit()
-    print(f"ok {steps()} steps")
+        snap(d, w, "added", top=True)
 
 
 if __name__ == "__main__":

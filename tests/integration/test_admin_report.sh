@@ -286,6 +286,24 @@ expect_json "(j['unsubscribes'], sum(p['opens'] for p in j['timeline']['points']
 expect_json "[(d['day'], d['sent'], d['bounces'], d['unsubscribes']) for d in j['days']]" "[('$TODAY', 10, 3, 1)]"
 req GET "/api/v1/campaigns/$C/domains"
 expect_json "[(d['domain'], d['total'], d['sent'], d['failed']) for d in j['domains']]" "[('example.org', 11, 10, 1)]"
+counted=$(jq_get "$body" "j['counted_at']")
+
+check "an ended campaign's domains are counted once and kept until the campaign changes"
+# an address changed behind postino's back changes no campaign: what was counted stays
+psql_q "UPDATE subscribers SET email = 'user2@moved.example' WHERE email = 'user2@example.org'" >/dev/null
+req GET "/api/v1/campaigns/$C/domains"
+expect_json "(j['counted_at'], [(d['domain'], d['total']) for d in j['domains']])" "('$counted', [('example.org', 11)])"
+# a change of the campaign (a retry, a cancel: its updated_at) has them counted again
+psql_q "UPDATE campaigns SET updated_at = now() WHERE id = $C" >/dev/null
+req GET "/api/v1/campaigns/$C/domains"
+expect_json "j['counted_at'] != '$counted'" True
+expect_json "[(d['domain'], d['total']) for d in j['domains']]" "[('example.org', 10), ('moved.example', 1)]"
+counted=$(jq_get "$body" "j['counted_at']")
+req GET "/api/v1/campaigns/$C/domains"
+expect_json "j['counted_at']" "$counted"
+psql_q "UPDATE subscribers SET email = 'user2@example.org' WHERE email = 'user2@moved.example';
+        UPDATE campaigns SET updated_at = now() WHERE id = $C" >/dev/null
+
 req POST /api/v1/bounces "{\"email\":\"user6@example.org\",\"type\":\"complaint\",\"campaign\":$C}"
 expect_code 201
 dash
@@ -352,5 +370,47 @@ expect_json "(j['totals']['subscribers'], j['days'][-1]['subscribers'])" "(12, 1
 [ "$(psql_q "SELECT count(*) FROM subscriber_adds")" = 0 ] || fail "the dashboard did not fold the notes in"
 dash   # read again: each note counted once
 expect_json "(j['totals']['subscribers'], j['days'][-1]['subscribers'])" "(12, 12)"
+
+check "opens and clicks are counted as they come: unique and total, per link, one clicker for two links at once"
+D2=$(psql_q "SELECT d.id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.campaign_id = $C AND s.email = 'user2@example.org'")
+L1=$(psql_q "SELECT min(id) FROM links WHERE campaign_id = $C")
+L2=$(psql_q "INSERT INTO links (campaign_id, idx, url) VALUES ($C, 99, 'https://second.example/') RETURNING id")
+curl -s -o /dev/null "$open_url"   # user1 again: one more open, not one more opener
+# user2 clicks both links at the same moment, as a mail gateway fetching every link does: the second
+# statement waits for the first and sees its row, so user2 is one clicker
+$PY - "$WORK/var/pg/run" "$C" "$D2" "$L1" "$L2" <<'PYEOF' || fail "two links clicked at once"
+import sys, threading, time, psycopg2
+host, c, d, l1, l2 = sys.argv[1:]
+ins = ("INSERT INTO clicks (link_id, delivery_id, campaign_id) VALUES (%s, %s, %s)"
+       " ON CONFLICT (link_id, delivery_id) DO UPDATE SET n = clicks.n + 1, last_at = now()")
+a = psycopg2.connect(host=host, user="postino", dbname="postino")
+b = psycopg2.connect(host=host, user="postino", dbname="postino")
+b.autocommit = True
+a.cursor().execute(ins, (l1, d, c))          # a's first click, not yet committed
+t = threading.Thread(target=lambda: b.cursor().execute(ins, (l2, d, c)))
+t.start()
+w = psycopg2.connect(host=host, user="postino", dbname="postino")
+w.autocommit = True
+deadline = time.time() + 60
+while True:                                  # b waits on a's lock on the delivery
+    cur = w.cursor()
+    cur.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+    if cur.fetchone()[0] == 1:
+        break
+    assert time.time() < deadline, "the second click never waited for the first"
+    time.sleep(0.05)
+a.commit()
+t.join(60)
+assert not t.is_alive()
+PYEOF
+req GET "/api/v1/campaigns/$C/stats"
+expect_json "(j['opens'], j['clicks'])" "({'unique': 1, 'total': 2}, {'unique': 2, 'total': 3})"
+expect_json "[(l['url'], l['unique'], l['total']) for l in j['links']][-1]" "('https://second.example/', 1, 1)"
+expect_json "sum(l['unique'] for l in j['links'])" 3
+expect_json "j['bounces'] == $(psql_q "SELECT json_object_agg(class, n) FROM (SELECT class, count(*) n FROM bounces WHERE campaign_id = $C GROUP BY 1) x") and sum(j['bounces'].values()) > 0" True
+[ "$(psql_q "SELECT count(DISTINCT delivery_id) || '|' || count(*) || '|' || sum(n) FROM clicks WHERE campaign_id = $C")" = "2|3|3" ] ||
+    fail "the clicks table: $(psql_q "SELECT link_id, delivery_id, n FROM clicks WHERE campaign_id = $C")"
+req GET "/api/v1/campaigns/$C/report"
+expect_json "(sum(p['opens'] for p in j['timeline']['points']), sum(p['clicks'] for p in j['timeline']['points']))" "(1, 3)"
 
 finish
