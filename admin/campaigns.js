@@ -2,12 +2,14 @@
 // state and counters, a page at a time) and the campaign editor
 // (#/campaigns/new, #/campaigns/ID/edit): name, subject, From (the domains
 // with a DKIM key offered, another warned of), Reply-To, lists, template, a
-// body in Markdown or HTML with its syntax coloured, a live preview for a
+// body in Markdown or HTML with its syntax coloured and the uploaded images
+// to put in it at the caret, a live preview for a
 // chosen subscriber in a sandboxed frame with the derived text part; then a
 // test message, a schedule in a time zone, send, pause, resume, cancel.
 
 import { api, el, field, onSubmit, rerender, showErrors, toast } from "/admin/app.js";
 import { codeField, errorPosition } from "/admin/code.js";
+import { mediaPicker } from "/admin/media.js";
 import { debounce, previewPane } from "/admin/preview.js";
 
 const PAGE = 50;
@@ -110,6 +112,30 @@ function mailbox(name, addr) {
   return /[",;:<>@()\[\]\\.]/.test(name) ? `"${name.replace(/["\\]/g, "\\$&")}" <${addr}>` : `${name} <${addr}>`;
 }
 
+// an uploaded image M with ALT as a body of format FMT writes it: Markdown ![alt](url), or HTML <img>
+function imageMarkup(fmt, m, alt) {
+  if (fmt === "html") {
+    const attr = (v) => v.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    return `<img src="${attr(m.url)}" alt="${attr(alt)}">`;
+  }
+  const url = m.url.replace(/[ ()<>]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `![${alt.replace(/[\\[\]]/g, "\\$&")}](${url})`;
+}
+
+// the button and picker that put an uploaded image in the code area CODE at its caret, as format FMT() writes it
+function imageInserter(code, fmt) {
+  const button = el("button", { type: "button", class: "secondary small", "aria-expanded": "false" }, "Insert an image…");
+  const picker = mediaPicker((m, alt) => {
+    const t = code.input;
+    t.focus();
+    t.setRangeText(imageMarkup(fmt(), m, alt), t.selectionStart, t.selectionEnd, "end");
+    t.dispatchEvent(new Event("input", { bubbles: true }));   // coloured, previewed
+    button.setAttribute("aria-expanded", "false");
+  });
+  button.addEventListener("click", () => button.setAttribute("aria-expanded", String(picker.toggle())));
+  return el("div", { class: "insert-image" }, button, picker.node);
+}
+
 function checkbox(name, value, label, checked) {
   const id = `f-${name}-${value}-${Math.random().toString(36).slice(2, 6)}`;
   return el("label", { class: "check", for: id },
@@ -183,7 +209,8 @@ async function editor(id) {
     listBox,
     field({ label: "Template", name: "template", value: camp.template ? camp.template.id : "",
       options: [["", "none"], ...templates.items.map((t) => [t.id, t.name])] }),
-    formatBox, body.node, ownText, text.node,
+    formatBox, body.node, imageInserter(body, () => form.querySelector("input[name=format]:checked").value),
+    ownText, text.node,
     el("div", { class: "checks-row" },
       checkbox("track_opens", "1", "Track opens", camp.track_opens), checkbox("track_clicks", "1", "Track clicks", camp.track_clicks)),
     el("div", { class: "form-error", role: "alert" }),

@@ -1,7 +1,8 @@
 // media.js - the Images screen: images for campaigns uploaded (PNG, JPEG, GIF
 // or WebP; the server checks the bytes are the type they claim and refuses
 // SVG), kept once by content, shown newest first a page at a time with the
-// public address a campaign uses, and removed after a warning.
+// public address a campaign uses, and removed after a warning. And the
+// picker the campaign editor opens to put one of them in a body.
 
 import { api, el, rerender, showErrors, toast } from "/admin/app.js";
 import { bytes, confirmBox, copyButton, num, sendFile } from "/admin/upload.js";
@@ -70,14 +71,68 @@ function card(m) {
   return item;
 }
 
+// a page of images, newest first: before the id BEFORE (null: the newest)
+const mediaPage = (before) => api("GET", `/api/v1/media?limit=${PAGE}${before ? `&before=${encodeURIComponent(before)}` : ""}`);
+
+// the words an image's alt text starts from: its name without the extension
+const altOf = (m) => (m.name || "").replace(/\.[A-Za-z0-9]{1,5}$/, "");
+
+// mediaPicker - the uploaded images to choose one from, with its alt text: { node, toggle() -> open };
+// ONPICK(image, alt) when one is chosen (the picker closes then)
+export function mediaPicker(onPick) {
+  const altId = `f-image-alt-${Math.random().toString(36).slice(2, 8)}`;
+  // no name: not a field of the form it is in; Enter there does not submit that form
+  const alt = el("input", { id: altId, autocomplete: "off", placeholder: "what the image shows",
+    onkeydown: (ev) => { if (ev.key === "Enter") ev.preventDefault(); } });
+  const list = el("ul", { class: "media-picks", "aria-label": "Images" });
+  const status = el("p", { class: "muted", role: "status" });
+  const more = el("div", { class: "actions" });
+  const node = el("div", { class: "media-picker", hidden: true },
+    el("div", { class: "field" }, el("label", { for: altId }, "Alt text"), alt,
+      el("div", { class: "hint" }, "Read out where the image does not show; empty: the image's name."),
+      el("div", { class: "error", "aria-live": "polite" })),   // showErrors() of the form it is in clears it
+    status, list, more);
+  const pick = (m) => el("li", {},
+    el("button", { type: "button", class: "secondary pick", title: m.url, onclick: () => {
+      onPick(m, alt.value.trim() || altOf(m));
+      node.hidden = true;
+    } }, el("img", { src: `/m/${m.file}`, alt: "", loading: "lazy", width: m.width, height: m.height }),
+    el("span", {}, m.name || m.file)));
+  const load = async (before) => {
+    more.replaceChildren();
+    status.textContent = "Loading…";
+    try {
+      const page = await mediaPage(before);
+      list.append(...page.items.map(pick));
+      status.textContent = list.children.length ? "" : "No images yet: upload them on the Images screen.";
+      if (page.next_before) {
+        more.append(el("button", { type: "button", class: "secondary small", onclick: () => load(page.next_before) },
+          "Older images"));
+      }
+    } catch (e) {
+      if (!e.sessionEnded) status.textContent = e.message;
+    }
+  };
+  const toggle = () => {
+    node.hidden = !node.hidden;
+    if (!node.hidden) {
+      list.replaceChildren();
+      load(null);
+      alt.focus();
+    }
+    return !node.hidden;
+  };
+  return { node, toggle };
+}
+
 async function render() {
-  const first = await api("GET", `/api/v1/media?limit=${PAGE}`);
+  const first = await mediaPage(null);
   const grid = el("ul", { class: "media-grid", "aria-label": "Images" }, first.items.map(card));
   const more = el("div", { class: "actions" });
   let next = first.next_before;
   const moreButton = () => (next ? el("button", { type: "button", class: "secondary", onclick: async (ev) => {
     ev.target.disabled = true;
-    const page = await api("GET", `/api/v1/media?limit=${PAGE}&before=${encodeURIComponent(next)}`);
+    const page = await mediaPage(next);
     grid.append(...page.items.map(card));
     next = page.next_before;
     more.replaceChildren(moreButton() || "");

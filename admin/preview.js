@@ -1,14 +1,15 @@
 // preview.js - a message as a subscriber would get it: its subject, its HTML
 // in a sandboxed frame, its text part. The frame has sandbox="" (no scripts,
-// no same origin, no forms, no navigation of this page) and its document is
-// given through the srcdoc property, so nothing of the campaign runs and
-// nothing of it can reach the admin. It inherits the admin's
-// Content-Security-Policy besides (no script at all), which lets a message's
-// own styles and images show as a mail client would show them.
+// no same origin, no forms, no navigation of this page) and loads the HTML
+// from the address the preview's answer gives (/admin/preview/ID, kept a few
+// minutes for this user alone), served with a policy of its own: the
+// message's styles and images show as a mail client would show them, no
+// script runs, and the document is sandboxed even outside this frame. The
+// admin's own policy stays strict (no inline style, images from here only).
 
 import { el } from "/admin/app.js";
 
-// previewPane - { node, show({subject, html, text}), fail(message) }
+// previewPane - { node, show({subject, url, text}), fail(message) }
 export function previewPane() {
   const subject = el("p", { class: "preview-subject" });
   const frame = el("iframe", { class: "preview-frame", sandbox: "", title: "The HTML part, as rendered", referrerpolicy: "no-referrer" });
@@ -22,21 +23,23 @@ export function previewPane() {
     el("p", { class: "hint" },
       "Scripts never run here; styles and images show as in a mail client."),
     textBox);
-  return {
-    node,
-    frame,
-    show(p) {
-      status.textContent = "";
-      subject.textContent = p.subject;
-      frame.srcdoc = p.html;        // a property: the frame parses it, this page never does
-      text.textContent = p.text;
-      node.classList.remove("stale");
-    },
-    fail(message) {
-      status.textContent = message;
-      node.classList.add("stale");
-    },
+  const fail = (message) => {
+    status.textContent = message;
+    node.classList.add("stale");
   };
+  const show = (p) => {
+    status.textContent = "";
+    subject.textContent = p.subject;
+    text.textContent = p.text;
+    if (!p.url) {
+      frame.removeAttribute("src");
+      fail("The message is too large to show here; send a test message to see it.");
+      return;
+    }
+    frame.src = p.url;   // the frame loads it; this page never parses it
+    node.classList.remove("stale");
+  };
+  return { node, frame, show, fail };
 }
 
 // debounce - FN called once WAIT ms after the last call

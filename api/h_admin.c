@@ -4,6 +4,7 @@
  *
  * api_admin_index    GET /admin (and /admin/): the page
  * api_admin_asset    GET /admin/{file}: a script, a style sheet, an icon
+ * api_admin_preview  GET /admin/preview/{id}: a rendered message's HTML, for the preview frame
  * api_session_create POST /api/v1/session: email and password to a session cookie
  * api_session_get    GET /api/v1/session: who is logged in, the CSRF token
  * api_session_rm     DELETE /api/v1/session: log out
@@ -23,6 +24,7 @@
 
 #include "api/auth.h"
 #include "api/handlers.h"
+#include "api/preview_cache.h"
 #include "api/request.h"
 #include "engine/store/sessions.h"
 #include "engine/store/users.h"
@@ -32,15 +34,22 @@
 #include "engine/util/str.h"
 
 /*
- * what the admin's page may load and do: its own scripts only, the API only.
- * Inline styles and images from anywhere are allowed for the campaign
- * preview, a sandboxed srcdoc frame that inherits this policy: a message's
- * <style> and style="" and its images show there as in a mail client (the
- * admin itself builds no style from data, and no script can run there).
+ * what the admin's page may load and do: its own scripts, style sheet and
+ * images only, the API only; frames from here only (the preview).
  */
-#define ADMIN_CSP                                                                                               \
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https: http:; " \
-    "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+#define ADMIN_CSP                                                                                  \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " \
+    "frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+/*
+ * what a message's preview may do, as a mail client shows it: its own
+ * <style> and style="", images from anywhere; no script, no plugin, no
+ * form, no fetch; a sandbox of its own (no same origin, so nothing of it
+ * reaches the admin even when its frame's sandbox attribute were lost);
+ * framed by the admin only.
+ */
+#define PREVIEW_CSP \
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; sandbox; frame-ancestors 'self'"
 
 static const struct {
     const char *ext, *type;
@@ -95,6 +104,23 @@ void api_admin_index(struct api_req *r)
 void api_admin_asset(struct api_req *r)
 {
     reply_asset(r, api_param(r, 0));
+}
+
+/*
+ * api_admin_preview - GET /admin/preview/{id}: the HTML a preview of this
+ * user rendered (api__render) in the last [admin] preview_seconds, with
+ * PREVIEW_CSP; 404 for any other id, another user's included.
+ */
+void api_admin_preview(struct api_req *r)
+{
+    struct buf b = BUF_INIT;
+    if (preview_cache_get(api_previews(r), api_now_ms(), r->user.id, api_param(r, 0), &b) < 0) {
+        buf_free(&b);
+        api_reply_error(r, 404, "not_found", NULL, "no such preview (it lasts a few minutes): preview again");
+        return;
+    }
+    r->csp = PREVIEW_CSP;
+    api_reply_text(r, 200, "text/html; charset=utf-8", &b);
 }
 
 /* set R's cookie to TOKEN for HOURS (TOKEN "" and HOURS 0: remove it) */

@@ -7,7 +7,8 @@
  * api_campaigns_put          PUT /api/v1/campaigns/{campaign}: a draft or scheduled one replaced
  *                            (campaign_update)
  * api_campaigns_render       POST /api/v1/campaigns/preview: content not saved, rendered for a
- *                            subscriber as {subject, html, text} (campaign_preview)
+ *                            subscriber as {subject, html, text} (campaign_preview), and the
+ *                            "url" of the HTML for the admin's frame (h_admin.c)
  * api__reply_invalid_template  a 400 for what does not compile, with its line and column
  * api_campaigns_test         one message composed now and sent through a relay
  *                            (campaign_test_send)
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "api/preview_cache.h"
 #include "engine/mail/address.h"
 #include "engine/mail/smtp_reply.h"
 #include "engine/send/campaign_ops.h"
@@ -146,18 +148,32 @@ void api_campaigns_cancel(struct api_req *r)
     campaign_move(r, CAMPAIGN_CANCEL);
 }
 
+/*
+ * a campaign's fields, the one list a save and a preview both take: SAVE
+ * marks those a save requires (a preview of a draft being written requires
+ * none of them)
+ */
+#define CAMPAIGN_FIELDS(save)                                           \
+    { "name", API_FIELD_STRING, save, 200, 0, 0 },                      \
+    { "subject", API_FIELD_STRING, false, 998, 0, 0 },                  \
+    { "from", API_FIELD_STRING, save, 600, 0, 0 },                      \
+    { "reply_to", API_FIELD_STRING, false, 320, 0, 0 },                 \
+    { "lists", API_FIELD_REFS, save, 100, 0, 0 },                       \
+    { "template", API_FIELD_STRING, false, 200, 0, 0 },                 \
+    { "html", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },       \
+    { "markdown", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },   \
+    { "text", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },       \
+    { "track_opens", API_FIELD_BOOL, false, 0, 0, 0 },                  \
+    { "track_clicks", API_FIELD_BOOL, false, 0, 0, 0 }
+
 static const struct api_field campaign_fields[] = {
-    { "name", API_FIELD_STRING, true, 200, 0, 0 },
-    { "subject", API_FIELD_STRING, false, 998, 0, 0 },
-    { "from", API_FIELD_STRING, true, 600, 0, 0 },
-    { "reply_to", API_FIELD_STRING, false, 320, 0, 0 },
-    { "lists", API_FIELD_REFS, true, 100, 0, 0 },
-    { "template", API_FIELD_STRING, false, 200, 0, 0 },
-    { "html", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },
-    { "markdown", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },
-    { "text", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },
-    { "track_opens", API_FIELD_BOOL, false, 0, 0, 0 },
-    { "track_clicks", API_FIELD_BOOL, false, 0, 0, 0 },
+    CAMPAIGN_FIELDS(true),
+    { NULL, 0, false, 0, 0, 0 },
+};
+
+static const struct api_field render_fields[] = {
+    CAMPAIGN_FIELDS(false),
+    { "subscriber", API_FIELD_STRING, false, 320, 0, 0 },
     { NULL, 0, false, 0, 0, 0 },
 };
 
@@ -222,21 +238,24 @@ void api_campaigns_put(struct api_req *r)
     campaign_save(r, api_param(r, 0));
 }
 
-static const struct api_field render_fields[] = {
-    { "name", API_FIELD_STRING, false, 200, 0, 0 },
-    { "subject", API_FIELD_STRING, false, 998, 0, 0 },
-    { "from", API_FIELD_STRING, false, 600, 0, 0 },
-    { "reply_to", API_FIELD_STRING, false, 320, 0, 0 },
-    { "lists", API_FIELD_REFS, false, 100, 0, 0 },
-    { "template", API_FIELD_STRING, false, 200, 0, 0 },
-    { "html", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },
-    { "markdown", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },
-    { "text", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },
-    { "track_opens", API_FIELD_BOOL, false, 0, 0, 0 },
-    { "track_clicks", API_FIELD_BOOL, false, 0, 0, 0 },
-    { "subscriber", API_FIELD_STRING, false, 320, 0, 0 },
-    { NULL, 0, false, 0, 0, 0 },
-};
+/*
+ * J (campaign_preview's {subject, html, text}) with its "url": where the web
+ * admin's frame reads the HTML, kept a few minutes for this user alone
+ * (api_admin_preview); null when the HTML is too large to keep.
+ */
+static json_t *preview_keep(struct api_req *r, json_t *j)
+{
+    char id[PREVIEW_ID_LEN + 1], url[64];
+    json_t *html = json_object_get(j, "html");
+    if (!json_is_string(html) || preview_cache_put(api_previews(r), api_now_ms(), r->user.id, json_string_value(html),
+                                                   json_string_length(html), id) < 0) {
+        json_object_set_new(j, "url", json_null());
+        return j;
+    }
+    snprintf(url, sizeof(url), "/admin/preview/%s", id);
+    json_object_set_new(j, "url", json_string(url));
+    return j;
+}
 
 /* api__render - answer campaign_preview of the campaign fields of IN inside LAYOUT (NULL: IN's template) */
 void api__render(struct api_req *r, json_t *in, json_t *layout)
@@ -254,7 +273,7 @@ void api__render(struct api_req *r, json_t *in, json_t *layout)
     else if (campaign_preview(r->conn, &ci, layout, who ? email : NULL, &j, &why) < 0)
         reply_refusal(r, &why);
     else
-        api_reply_json(r, 200, j);
+        api_reply_json(r, 200, preview_keep(r, j));
     api_json_refs_free(lists, nlists);
 }
 

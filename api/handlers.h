@@ -122,6 +122,7 @@ void api_me_tokens_rm(struct api_req *r);
 /* the web admin: its page, its assets, its login (h_admin.c) */
 void api_admin_index(struct api_req *r);
 void api_admin_asset(struct api_req *r);
+void api_admin_preview(struct api_req *r);
 void api_session_create(struct api_req *r);
 void api_session_get(struct api_req *r);
 void api_session_rm(struct api_req *r);

@@ -33,6 +33,12 @@ const char *api_conninfo(struct api_req *r)
     return r->srv->conninfo;
 }
 
+/* api_previews - the rendered previews R's server keeps (preview_cache.h). */
+struct preview_cache *api_previews(struct api_req *r)
+{
+    return r->srv->previews;
+}
+
 /* api_settings_of - the settings R's server was started with. */
 const struct api_settings *api_settings_of(struct api_req *r)
 {
@@ -387,7 +393,8 @@ int api_login_check(struct api_req *r, const char *ref, const char *password, co
     }
 }
 
-static uint64_t now_ms(void)
+/* api_now_ms - milliseconds of CLOCK_MONOTONIC (a clock that never goes back). */
+uint64_t api_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -404,13 +411,13 @@ static uint64_t now_ms(void)
 json_t *api_counts(struct api_req *r, double *age_s)
 {
     json_t *counts = NULL;
-    uint64_t age = 0, now = now_ms();
+    uint64_t age = 0, now = api_now_ms();
     if (!counts_cache_get(r->srv->counts, now, &counts, &age)) {
         struct store_err e;
         if (!api_db(r) || store_counts(r->conn, &counts, &e) < 0)
             counts = NULL;
         counts_cache_put(r->srv->counts, json_incref(counts), now);
-        age = now_ms() - now;
+        age = api_now_ms() - now;
     }
     *age_s = (double)age / 1000.0;
     return counts;

@@ -32,6 +32,8 @@
  * api_http_metrics append the HTTP counters in Prometheus text format (metrics.c,
  *                  deadline.c)
  * api_conninfo     the database the server uses (for work that outlives a request)
+ * api_previews     the server's rendered previews for the web admin (preview_cache.h)
+ * api_now_ms       milliseconds of a clock that never goes back (CLOCK_MONOTONIC)
  */
 #ifndef POSTINO_API_REQUEST_H
 #define POSTINO_API_REQUEST_H
@@ -51,6 +53,7 @@
 #include "engine/util/buf.h"
 
 struct api_server;
+struct preview_cache;
 struct MHD_Connection;
 struct sockaddr;
 
@@ -113,6 +116,8 @@ json_t *api_counts(struct api_req *r, double *age_s);
 int api_link_token(struct api_req *r, uint64_t *a, uint64_t *b);
 void api_http_metrics(struct api_server *s, struct buf *out);
 const char *api_conninfo(struct api_req *r);
+struct preview_cache *api_previews(struct api_req *r);
+uint64_t api_now_ms(void);
 const struct api_settings *api_settings_of(struct api_req *r);
 bool api_over_tls(struct api_req *r);
 const char *api_peer_text(struct api_req *r);

@@ -123,6 +123,7 @@ const struct api_route api_routes[] = {
     /* the web admin (h_admin.c): a page over this API, logged in with a session cookie */
     { "GET", "/admin", API_PUBLIC, API_BODY_NONE, api_admin_index, API_TRAILING_SLASH, 0 },
     R("GET", "/admin/{file}", API_PUBLIC, API_BODY_NONE, api_admin_asset),
+    R("GET", "/admin/preview/{id}", API_USER, API_BODY_NONE, api_admin_preview),
     R("POST", "/api/v1/session", API_PUBLIC, API_BODY_JSON, api_session_create),
     R("GET", "/api/v1/session", API_USER, API_BODY_NONE, api_session_get),
     R_LOGINS("DELETE", "/api/v1/session", API_USER, API_BODY_NONE, api_session_rm),

@@ -41,6 +41,7 @@
 #include "api/deadline.h"
 #include "api/login_cache.h"
 #include "api/metrics.h"
+#include "api/preview_cache.h"
 #include "api/request.h"
 #include "api/server.h"
 #include "api/server_int.h"
@@ -569,6 +570,7 @@ static void server_free(struct api_server *s)
     login_cache_free(s->logins);
     http_metrics_free(s->metrics);
     counts_cache_free(s->counts);
+    preview_cache_free(s->previews);
     throttle_free(s->throttle);
     deadlines_stop(s->deadlines);
     pthread_mutex_destroy(&s->key_lock);
@@ -637,6 +639,7 @@ struct api_server *api_server_start(const struct api_server_config *cfg, char *e
     s->logins = login_cache_new(cfg->set.auth_cache_ms);
     s->metrics = http_metrics_new(api_routes);
     s->counts = counts_cache_new(cfg->set.metrics_cache_s * 1000);
+    s->previews = preview_cache_new(cfg->set.preview_seconds * 1000, cfg->set.preview_cache_bytes);
     struct throttle_limits tl = {
         .failures = cfg->set.login_failures,
         .delay_ms = cfg->set.login_delay_s * 1000ULL,

@@ -4,8 +4,9 @@
  *
  * The pieces that are theirs alone keep their own locks: the database pool
  * (dbpool.c), the counters (metrics.c), the login cache (login_cache.c),
- * the totals on /metrics (counts_cache.c), the wrong passwords (throttle.h),
- * the connections' deadlines (deadline.c).
+ * the totals on /metrics (counts_cache.c), the admin's previews
+ * (preview_cache.c), the wrong passwords (throttle.h), the connections'
+ * deadlines (deadline.c).
  */
 #ifndef POSTINO_API_SERVER_INT_H
 #define POSTINO_API_SERVER_INT_H
@@ -24,6 +25,7 @@ struct dbpool;
 struct deadlines;
 struct http_metrics;
 struct login_cache;
+struct preview_cache;
 struct throttle;
 
 struct api_server {
@@ -39,6 +41,7 @@ struct api_server {
     struct http_metrics *metrics;
     struct login_cache *logins;
     struct counts_cache *counts;     /* the database's totals on /metrics */
+    struct preview_cache *previews;  /* the web admin's rendered previews (preview_cache.c) */
     struct throttle *throttle;       /* wrong passwords by account and address (login.c) */
     struct deadlines *deadlines;     /* slow requests cut off (deadline.c) */
     pthread_mutex_t key_lock;        /* the token key, read once */

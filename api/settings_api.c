@@ -54,6 +54,11 @@ const struct setting api_table[] = {
                          "hours a web admin login lasts"),
     SETTING_NUMBER_ENTRY("admin", "media_max_bytes", SETTING_SIZE, struct api_settings, media_max_bytes,
                          5L * 1024 * 1024, 1024, 64L * 1024 * 1024, "bytes of an uploaded image, at most"),
+    SETTING_NUMBER_ENTRY("admin", "preview_seconds", SETTING_UNSIGNED, struct api_settings, preview_seconds, 600, 1,
+                         86400, "seconds a rendered preview stays at its /admin/preview/ID address"),
+    SETTING_NUMBER_ENTRY("admin", "preview_cache_bytes", SETTING_SIZE, struct api_settings, preview_cache_bytes,
+                         64L * 1024 * 1024, 1024L * 1024, 4096L * 1024 * 1024,
+                         "bytes of rendered previews the server keeps, at most (the oldest go first)"),
     { 0 },
 };
 

@@ -36,6 +36,8 @@ struct api_settings {
     unsigned login_delay_max_s;  /* the longest wait */
     unsigned session_hours;      /* a web admin login lasts this long */
     size_t media_max_bytes;      /* bytes of an uploaded image, at most */
+    unsigned preview_seconds;    /* a rendered preview is kept this long for the admin's frame */
+    size_t preview_cache_bytes;  /* bytes of rendered previews kept, at most */
 };
 
 extern const struct setting api_table[];

@@ -21,6 +21,7 @@ state, with a generous deadline, never for a fixed time.
     until_shows(w, read, want)   wait until READ(driver) gives WANT (a screen redrawn meanwhile is read again)
     set_value(d, elem, value)    a long value put in at once, announced as typed
     preview_has(text), preview_text(d), preview_for(d, email)   the editors' preview
+    in_preview(d, read)          READ(driver) inside the preview frame's document
     new_campaign(d, w, ...)      New campaign pressed, its name, subject and From typed in
     import_counts(d)             the import summary's counts
     sql(q)                       one value from the test's private database ($WORK/var/pg/run)
@@ -32,7 +33,8 @@ import os
 import subprocess
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import (NoSuchElementException, NoSuchFrameException, StaleElementReferenceException,
+                                        TimeoutException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -185,18 +187,27 @@ def set_value(d, elem, value):
                      "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", elem, value)
 
 
+def in_preview(d, read):
+    """READ(driver) inside the editor's preview frame (its document is /admin/preview/ID); None while
+    the frame is between two documents"""
+    try:
+        d.switch_to.frame(d.find_element(By.CSS_SELECTOR, ".preview-frame"))
+        return read(d)
+    except (NoSuchFrameException, NoSuchElementException, StaleElementReferenceException):
+        return None
+    finally:
+        d.switch_to.default_content()
+
+
 def preview_has(text):
-    """a wait's condition: the editor's preview frame holds TEXT in its source"""
-    return lambda dr: text in (dr.find_element(By.CSS_SELECTOR, ".preview-frame").get_attribute("srcdoc") or "")
+    """a wait's condition: the editor's preview frame holds TEXT in its document's body (as serialised)"""
+    return lambda dr: text in (in_preview(dr, lambda f: f.find_element(By.TAG_NAME, "body").get_attribute("innerHTML"))
+                               or "")
 
 
 def preview_text(d):
     """the text the editor's preview frame shows"""
-    d.switch_to.frame(d.find_element(By.CSS_SELECTOR, ".preview-frame"))
-    try:
-        return d.find_element(By.TAG_NAME, "body").text
-    finally:
-        d.switch_to.default_content()
+    return in_preview(d, lambda f: f.find_element(By.TAG_NAME, "body").text) or ""
 
 
 def preview_for(d, email):

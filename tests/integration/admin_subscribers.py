@@ -171,8 +171,10 @@ def main():
         d.switch_to.active_element.send_keys("source", Keys.TAB)
         d.switch_to.active_element.send_keys("admin <b>form</b>")
         d.find_elements(By.CSS_SELECTOR, ".attr-row")[1].find_element(By.XPATH, ".//button[text()='Remove']").click()
-        d.find_element(By.XPATH, "//form[@aria-label='Subscriber details']//button[text()='Save']").click()
+        details = d.find_element(By.CSS_SELECTOR, "form[aria-label='Subscriber details']")
+        details.find_element(By.XPATH, ".//button[text()='Save']").click()
         w.until(lambda dr: sql(f"SELECT name FROM subscribers WHERE id = {ANN}") == "Ann Browser")
+        w.until(EC.staleness_of(details))   # the screen drawn again after the save: what follows finds the new one
         assert sql(f"SELECT attribs::text FROM subscribers WHERE id = {ANN}") == \
             '{"plan": "enterprise", "source": "admin <b>form</b>"}', sql(f"SELECT attribs::text FROM subscribers WHERE id = {ANN}")
         w.until(lambda dr: [x.get_attribute("value") for x in dr.find_elements(By.CSS_SELECTOR, ".attr-key")] ==

@@ -1,6 +1,8 @@
 #!/bin/bash
 # test_admin - the web admin served by postino serve: its page and assets
-# (compiled in, with their content types and a strict CSP), the session login
+# (compiled in, with their content types and a strict CSP: no inline style,
+# images from here only), a message's preview served apart (its own CSP, its
+# user alone, for [admin] preview_seconds), the session login
 # (cookie flags, one answer for a wrong password and an unknown email, the
 # CSRF token required on every change, a cross-site form refused, logout,
 # a session ended by a password change, by disabling the user, by its
@@ -56,8 +58,11 @@ csp=$(header Content-Security-Policy)
 for d in "default-src 'none'" "script-src 'self'" "frame-ancestors 'none'" "base-uri 'none'"; do
     case "$csp" in *"$d"*) ;; *) fail "CSP lacks $d: $csp" ;; esac
 done
-script_src=$(printf '%s' "$csp" | tr ';' '\n' | sed -n 's/^ *script-src //p')
-[ "$script_src" = "'self'" ] || fail "script-src is '$script_src', not only 'self': $csp"
+directive() { printf '%s' "$csp" | tr ';' '\n' | sed -n "s/^ *$1 //p"; }
+[ "$(directive script-src)" = "'self'" ] || fail "script-src is '$(directive script-src)', not only 'self': $csp"
+[ "$(directive style-src)" = "'self'" ] || fail "style-src is '$(directive style-src)', not only 'self': $csp"
+[ "$(directive img-src)" = "'self' data:" ] || fail "img-src is '$(directive img-src)', not 'self' data:: $csp"
+[ "$(directive frame-src)" = "'self'" ] || fail "frame-src is '$(directive frame-src)', not 'self': $csp"
 case "$csp" in *unsafe-eval*|*"default-src *"*) fail "CSP allows eval or anything: $csp" ;; esac
 case "$body" in *'<script type="module" src="/admin/app.js">'*) ;; *) fail "the page does not load app.js" ;; esac
 req GET /admin/app.js "" ""
@@ -161,6 +166,65 @@ creq POST /api/v1/dkim-keys "$WORK/user.jar" '{"domain":"example.com","selector"
 expect_error 403 forbidden
 creq GET /api/v1/lists "$WORK/user.jar"
 expect_code 200
+
+PREVIEW_CSP="default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; sandbox; frame-ancestors 'self'"
+PREVIEW_HTML='<p style="color: red">Hi</p><img src="https://example.com/a.png" onerror="alert(1)"><script>alert(2)</script>'
+# preview JAR CSRF PATH BODY: POST a preview; sets url (its address) and html (the HTML the answer holds)
+preview() {
+    creq POST "$3" "$1" "$4" "$2"
+    expect_code 200
+    url=$(jq_get "$body" "j['url']")
+    html=$(jq_get "$body" "j['html']")
+    printf '%s' "$url" | grep -qE '^/admin/preview/[0-9a-f]{32}$' || fail "the preview's url '$url'"
+}
+
+check "a preview's HTML is served at its url with its own CSP (sandboxed, no script), to its user alone"
+preview "$WORK/admin.jar" "$CSRF" /api/v1/campaigns/preview \
+    "$(/usr/bin/python3 -c 'import json,sys; print(json.dumps({"html": sys.argv[1]}))' "$PREVIEW_HTML")"
+[ "$html" = "$PREVIEW_HTML" ] || fail "the rendered HTML is '$html'"
+creq GET "$url" "$WORK/admin.jar"
+expect_code 200
+[ "$body" = "$PREVIEW_HTML" ] || fail "the preview's document is '$body'"
+[ "$(header Content-Security-Policy)" = "$PREVIEW_CSP" ] || fail "the preview's CSP: $(header Content-Security-Policy)"
+[ "$(header Content-Type)" = "text/html; charset=utf-8" ] || fail "the preview's type: $(header Content-Type)"
+[ "$(header X-Content-Type-Options)" = nosniff ] || fail "X-Content-Type-Options: $(header X-Content-Type-Options)"
+[ "$(header Cache-Control)" = no-store ] || fail "Cache-Control: $(header Cache-Control)"
+[ "$(header Referrer-Policy)" = no-referrer ] || fail "Referrer-Policy: $(header Referrer-Policy)"
+ADMIN_URL=$url
+creq GET "$ADMIN_URL" "$WORK/user.jar"
+expect_error 404 not_found
+req GET "$ADMIN_URL" "" ""
+expect_error 401 unauthorized
+creq GET "/admin/preview/$(printf '%032d' 0)" "$WORK/admin.jar"
+expect_error 404 not_found
+creq GET "${ADMIN_URL}0" "$WORK/admin.jar"
+expect_error 404 not_found
+preview "$WORK/user.jar" "$UCSRF" /api/v1/templates/preview '{"html":"<div class=\"t\">[CONTENT]</div>","content":"<b>tpl</b>"}'
+creq GET "$url" "$WORK/user.jar"
+expect_code 200
+[ "$body" = '<div class="t"><b>tpl</b></div>' ] || fail "the template's preview is '$body'"
+[ "$(header Content-Security-Policy)" = "$PREVIEW_CSP" ] || fail "the template preview's CSP: $(header Content-Security-Policy)"
+creq GET "$url" "$WORK/admin.jar"
+expect_error 404 not_found
+creq GET "$ADMIN_URL" "$WORK/admin.jar"
+expect_code 200
+grep -q "${ADMIN_URL#/admin/preview/}" serve.log && fail "a preview's id is in the log"
+
+check "a preview lasts [admin] preview_seconds, then its url is 404"
+kill -TERM "$SERVER"
+wait "$SERVER"
+POSTINO_ADMIN_PREVIEW_SECONDS=2 "$BIN" serve --no-send --listen "127.0.0.1:$PORT" >>serve.log 2>&1 &
+SERVER=$!
+api_wait
+t0=$(date +%s%N)
+preview "$WORK/admin.jar" "$CSRF" /api/v1/campaigns/preview '{"html":"<p>soon gone</p>"}'
+creq GET "$url" "$WORK/admin.jar"
+# a machine too busy to ask within the 2 s cannot tell; any quicker one must be given the document
+[ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 2000 ] || [ "$code" = 200 ] || fail "a fresh preview is $code"
+preview_gone() { creq GET "$url" "$WORK/admin.jar"; [ "$code" = 404 ]; }
+wait_for "the preview to expire" 10 preview_gone
+expect_error 404 not_found
+[ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 2000 ] || fail "the preview was gone before 2 s"
 
 check "logout ends the session at once and removes the cookie"
 login admin@example.com admin-pass-1 "$WORK/out.jar"

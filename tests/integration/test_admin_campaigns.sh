@@ -7,9 +7,11 @@
 # /api/v1/templates/preview (content not saved, for a subscriber, errors at
 # their line and column), the campaign list's pages and counters; in the
 # browser a template fixed after an error, a campaign written in Markdown with
-# its preview following the typing, subscriber data shown as text and no
-# script run in the preview, a test message found in the sink, a schedule in
-# a time zone, send, pause, resume and cancel. Screenshots in build/screens.
+# its preview (a document of its own, /admin/preview/ID) following the typing,
+# subscriber data shown as text and no script run in the preview, the body's
+# styles and images shown there, an uploaded image put in the body from the
+# editor's picker, a test message found in the sink, a schedule in a time
+# zone, send, pause, resume and cancel. Screenshots in build/screens.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/integration/api_lib.sh"
 source "$ROOT/tests/integration/send_lib.sh"
@@ -33,9 +35,22 @@ psql_q "WITH s AS (INSERT INTO subscribers (email, name, attribs) VALUES
         SELECT s.id, (SELECT id FROM lists WHERE name = 'news'), 'confirmed' FROM s" >/dev/null
 postino dkim add example.com --selector s1 --algorithm ed25519
 expect_rc 0
-POSTINO_LOG_LEVEL=debug "$BIN" serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
+/usr/bin/python3 - "$WORK/logo.png" <<'PY'
+import struct, sys, zlib
+w, h = 120, 80
+raw = b"".join(b"\x00" + b"".join(bytes([x * 2 % 256, y * 3 % 256, 160]) for x in range(w)) for y in range(h))
+def chunk(t, b):
+    return struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b) & 0xffffffff)
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                              + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+PY
+POSTINO_HTTP_PUBLIC_URL=$API POSTINO_LOG_LEVEL=debug "$BIN" serve --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
 SERVER=$!
 api_wait
+req POST "/api/v1/media?name=logo.png" "@$WORK/logo.png" "$ADMIN" image/png
+expect_code 201
+LOGO=$(jq_get "$body" "j['url']")
+[ "$LOGO" = "$API/m/$(sha256sum "$WORK/logo.png" | cut -d' ' -f1).png" ] || fail "the logo's url: $LOGO"
 
 check "a campaign in Markdown is stored as written and as its CommonMark HTML (raw HTML omitted, tags kept whole)"
 MD=$'# Hello {{ name }}\n\nSee [our site](https://example.com/?a=1&b=2) and **{{ attribs.city | default "nowhere" }}**.\n\n<script>alert(3)</script>\n\n[Unsubscribe]({{ unsubscribe_url }})\n'
@@ -108,6 +123,7 @@ req POST /api/v1/campaigns/preview '{"subject":"Hi {{ name }}","markdown":"Dear 
 expect_code 200
 expect_json "(j['subject'], j['html'])" "('Hi <script>alert(1)</script>', '<p>Dear <em>&lt;script&gt;alert(1)&lt;/script&gt;</em> of &lt;img src=x onerror=alert(2)&gt;</p>\n<ul>\n<li>one</li>\n<li>two</li>\n</ul>\n')"
 expect_json "repr(j['text'])" "'Dear <script>alert(1)</script> of <img src=x onerror=alert(2)>\\n\\n* one\\n* two\\n'"
+expect_json "__import__('re').fullmatch('/admin/preview/[0-9a-f]{32}', j['url']) is not None" True
 req POST /api/v1/campaigns/preview '{"html":"<p>{{ name | default \"friend\" }} {{ list.name }}</p>","text":"T {{ email }}","lists":["news"]}'
 expect_code 200
 expect_json "(j['subject'], j['html'], j['text'])" "('', '<p>friend news</p>', 'T subscriber@example.com')"
@@ -168,14 +184,14 @@ psql_q "INSERT INTO campaigns (name, subject, from_addr, html) VALUES ('Autumn',
 OTHER=$(head -1 "$WORK/other.id")
 psql_q "INSERT INTO campaign_lists (campaign_id, list_id) SELECT $OTHER, id FROM lists WHERE name = 'news'" >/dev/null
 mkdir -p "$SHOTS"
-if ! /usr/bin/python3 "$ROOT/tests/integration/admin_campaigns.py" "$API" "$SHOTS" "$OTHER" > browser.log 2>&1 ||
+if ! /usr/bin/python3 "$ROOT/tests/integration/admin_campaigns.py" "$API" "$SHOTS" "$OTHER" "$LOGO" > browser.log 2>&1 ||
     ! grep -q '^ok ' browser.log; then
     fail "the browser run failed: $(tail -15 browser.log)"
     psql_q "SELECT pid, state, wait_event_type, wait_event, left(query, 150) FROM pg_stat_activity WHERE datname = 'postino'" > activity.log
     finish
 fi
-for s in templates template-error template-fixed campaigns editor editor-preview editor-xss editor-test scheduled \
-         campaigns-390 editor-390 templates-390; do
+for s in templates template-error template-fixed campaigns editor editor-preview editor-xss editor-image editor-image-picker editor-test \
+         scheduled campaigns-390 editor-390 editor-image-390 templates-390; do
     [ -s "$SHOTS/campaigns-$s.png" ] || fail "no screenshot campaigns-$s.png"
 done
 NEWC=$(psql_q "SELECT id FROM campaigns WHERE name = 'Spring <b>sale</b>'")

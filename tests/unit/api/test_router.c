@@ -125,7 +125,8 @@ static void test_router_api_access(void **state)
             assert_int_equal(r->access, API_ADMIN);
         else if (strcmp(r->method, "POST") == 0 && strcmp(r->pattern, "/api/v1/session") == 0)
             assert_int_equal(r->access, API_PUBLIC);   /* the login itself */
-        else if (strncmp(r->pattern, "/api/", 5) == 0 || strcmp(r->pattern, "/metrics") == 0)
+        else if (strncmp(r->pattern, "/api/", 5) == 0 || strcmp(r->pattern, "/metrics") == 0 ||
+                 strcmp(r->pattern, "/admin/preview/{id}") == 0)   /* a user's own rendered preview */
             assert_int_equal(r->access, API_USER);
         else
             assert_int_equal(r->access, API_PUBLIC);
