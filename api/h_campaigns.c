@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "engine/mail/segment.h"
 #include "api/preview_cache.h"
 #include "engine/mail/address.h"
 #include "engine/mail/smtp_reply.h"
@@ -163,6 +164,8 @@ void api_campaigns_cancel(struct api_req *r)
     { "html", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },       \
     { "markdown", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },   \
     { "text", API_FIELD_STRING, false, CAMPAIGN_BODY_MAX, 0, 0 },       \
+    { "segment", API_FIELD_STRING, false, 200, 0, 0 },                  \
+    { "filter", API_FIELD_STRING, false, SEGMENT_MAX_LEN, 0, 0 },       \
     { "track_opens", API_FIELD_BOOL, false, 0, 0, 0 },                  \
     { "track_clicks", API_FIELD_BOOL, false, 0, 0, 0 }
 
@@ -192,6 +195,8 @@ static struct campaign_input campaign_in(json_t *in, char ***lists, size_t *nlis
         .text = api_json_str(in, "text", NULL),
         .lists = (const char *const *)*lists,
         .nlists = *nlists,
+        .segment = api_json_str(in, "segment", NULL),
+        .filter = api_json_str(in, "filter", NULL),
         .track_opens = api_json_bool(in, "track_opens", false),
         .track_clicks = api_json_bool(in, "track_clicks", false),
     };

@@ -138,6 +138,25 @@ expect_error 400 invalid_field filter
 req POST /api/v1/segments/count '{"filter":"in_list(vip"}'
 expect_error 400 invalid_field filter
 expect_json "j['error']['message']" 'the filter: line 1, column 9: expected a list'"'"'s name (a string) or number, found "vip"'
+check "the API: a campaign narrowed by a segment or a filter, and the refusals"
+req POST /api/v1/campaigns '{"name":"api seg","subject":"Hi","from":"news@seg.example","lists":["news"],"html":"<p>x</p>","segment":"young"}'
+expect_code 201
+expect_json "(j['segment']['name'], j['segment']['filter'], j['filter'], j['audience_filter'])" "('young', 'attribs.age < 20', None, None)"
+req POST /api/v1/campaigns '{"name":"api filter","subject":"Hi","from":"news@seg.example","lists":["news"],"html":"<p>x</p>","filter":"attribs.city = \"Roma\""}'
+expect_code 201
+expect_json "(j['segment'], j['filter'])" "(None, 'attribs.city = \"Roma\"')"
+req POST /api/v1/campaigns '{"name":"api bad","subject":"Hi","from":"news@seg.example","lists":["news"],"html":"<p>x</p>","filter":"attribs.city ="}'
+expect_error 400 invalid_field filter
+expect_json "j['error']['message']" 'the filter: line 1, column 15: expected a value (a "string", a number, a date such as 2026-01-31, true or false), found the end'
+req POST /api/v1/campaigns '{"name":"api both","subject":"Hi","from":"news@seg.example","lists":["news"],"html":"<p>x</p>","filter":"id > 0","segment":"young"}'
+expect_error 400 invalid_field filter
+req POST /api/v1/campaigns '{"name":"api none","subject":"Hi","from":"news@seg.example","lists":["news"],"html":"<p>x</p>","segment":"nobody"}'
+expect_error 404 not_found
+[ "$(psql_q "SELECT string_agg(name, ',' ORDER BY id) FROM campaigns WHERE name LIKE 'api %'")" = "api seg,api filter" ] ||
+    fail "a refused campaign was saved"
+req DELETE /api/v1/segments/young
+expect_error 409 exists
+psql_q "DELETE FROM campaigns WHERE name = 'api seg'" >/dev/null
 req DELETE /api/v1/segments/young
 expect_code 204
 req DELETE /api/v1/segments/young
