@@ -11,9 +11,9 @@ import { api, el, field, onSubmit, rerender, showErrors, toast } from "/admin/ap
 import { codeField, errorPosition } from "/admin/code.js";
 import { mediaPicker } from "/admin/media.js";
 import { debounce, previewPane } from "/admin/preview.js";
+import { num } from "/admin/widgets.js";
 
 const PAGE = 50;
-const num = (n) => Number(n || 0).toLocaleString("en");
 const enc = encodeURIComponent;
 
 // ---- time zones: a wall time in a zone, the instant it is, and back
@@ -142,12 +142,77 @@ function checkbox(name, value, label, checked) {
     el("input", { type: "checkbox", id, name, value, checked }), " ", label);
 }
 
+// audienceBox - who of the lists gets it: everyone, a saved segment or a filter of the campaign's own,
+// with the live count of that audience (the count the sender would make when the campaign starts)
+function audienceBox(camp, segments) {
+  const mode = camp.segment ? "segment" : camp.filter ? "filter" : "all";
+  const radio = (v, label) => el("label", { class: "check" },
+    el("input", { type: "radio", name: "audience", value: v, checked: mode === v }), ` ${label}`);
+  const segField = field({ label: "Segment", name: "segment", value: camp.segment ? camp.segment.id : "",
+    options: segments.map((g) => [g.id, g.name]) });
+  const filterField = field({ label: "Filter", name: "filter", type: "textarea", rows: 3, value: camp.filter || "",
+    hint: 'e.g. attribs.city = "Roma" and opened(within = 90d) and not bounced(hard)' });
+  const shownFilter = el("p", { class: "hint segment-filter" });
+  segField.append(shownFilter);
+  const counted = el("p", { class: "audience-count", role: "status", "aria-live": "polite" });
+  const node = el("fieldset", { class: "field audience", dataset: { field: "audience" } },
+    el("legend", {}, "Audience"),
+    el("div", { class: "checks-row" }, radio("all", "Everyone on the lists"),
+      radio("segment", "A saved segment"), radio("filter", "A filter")),
+    segField, filterField, counted, el("div", { class: "error" }));
+  const chosen = () => node.querySelector("input[name=audience]:checked").value;
+  const sync = () => {
+    segField.hidden = chosen() !== "segment";
+    filterField.hidden = chosen() !== "filter";
+    const g = segments.find((x) => String(x.id) === segField.querySelector("select").value);
+    shownFilter.textContent = g ? g.filter : "";
+  };
+  if (!segments.length) node.querySelector("input[value=segment]").disabled = true;
+  node.addEventListener("change", sync);
+  sync();
+  let seq = 0;
+  const count = debounce(async (v) => {
+    const mine = ++seq;
+    sync();
+    const req = { lists: v.lists || [] };
+    if (v.segment !== undefined) req.segment = String(v.segment);
+    if (v.filter !== undefined) req.filter = v.filter;
+    showErrors(node, null);
+    if (!req.lists.length) {
+      counted.textContent = "Choose a list to see how many would get it.";
+      return;
+    }
+    counted.textContent = "Counting…";
+    try {
+      const r = await api("POST", "/api/v1/segments/count", req);
+      if (mine !== seq) return;
+      counted.textContent = `${num(r.count)} subscriber${r.count === 1 ? "" : "s"} would get it now.`;
+    } catch (e) {
+      if (e.sessionEnded || mine !== seq) return;
+      counted.textContent = "";
+      if (e.field === "filter" && chosen() === "filter") showErrors(node, e);
+      else counted.textContent = e.message;
+    }
+  }, 400);
+  return {
+    node,
+    count,
+    concerns: (t) => t.name === "audience" || t.name === "segment" || t.name === "filter" || t.name === "lists",
+    // the fields the API takes, from the form's data V
+    value(v) {
+      if (chosen() === "segment" && v.get("segment")) return { segment: String(v.get("segment")) };
+      if (chosen() === "filter") return { filter: String(v.get("filter") || "") };
+      return {};
+    },
+  };
+}
+
 async function editor(id) {
   const isNew = id === null;
-  const [c, lists, templates, keys, subs] = await Promise.all([
+  const [c, lists, templates, keys, subs, segments] = await Promise.all([
     isNew ? null : api("GET", `/api/v1/campaigns/${enc(id)}`),
     api("GET", "/api/v1/lists"), api("GET", "/api/v1/templates"), api("GET", "/api/v1/dkim-keys"),
-    api("GET", "/api/v1/subscribers?limit=20"),
+    api("GET", "/api/v1/subscribers?limit=20"), api("GET", "/api/v1/segments"),
   ]);
   const camp = c || { name: "", subject: "", from_name: "", from_addr: "", reply_to: null, lists: [], template: null,
     format: "markdown", markdown: "# Hello {{ name | default \"there\" }}\n\nWrite here.\n\n[Unsubscribe]({{ unsubscribe_url }})\n",
@@ -187,6 +252,7 @@ async function editor(id) {
     lists.items.length ? lists.items.map((l) => checkbox("lists", l.id, l.name, camp.lists.some((x) => x.id === l.id)))
       : el("p", { class: "muted" }, "No lists yet."),
     el("div", { class: "error", "aria-live": "polite" }));
+  const audience = audienceBox(camp, segments.items);
   const format = camp.format === "html" ? "html" : "markdown";
   const formatBox = el("fieldset", { class: "field radios", dataset: { field: "format" } },
     el("legend", {}, "Body written in"),
@@ -206,7 +272,7 @@ async function editor(id) {
     field({ label: "Subject", name: "subject", value: camp.subject, hint: "placeholders allowed: Hello {{ name }}" }),
     fromField,
     field({ label: "Reply-To", name: "reply_to", type: "email", value: camp.reply_to || "" }),
-    listBox,
+    listBox, audience.node,
     field({ label: "Template", name: "template", value: camp.template ? camp.template.id : "",
       options: [["", "none"], ...templates.items.map((t) => [t.id, t.name])] }),
     formatBox, body.node, imageInserter(body, () => form.querySelector("input[name=format]:checked").value),
@@ -231,6 +297,7 @@ async function editor(id) {
     const ids = v.getAll("lists").map(Number);
     if (ids.length || !preview) out.lists = ids;
     if (v.get("template")) out.template = Number(v.get("template"));
+    if (!preview) Object.assign(out, audience.value(v));   // a preview renders the body: the audience is counted apart
     out[fmt] = v.get("body");
     if (v.get("own_text")) out.text = v.get("text");
     out.track_opens = !!v.get("track_opens");
@@ -271,11 +338,21 @@ async function editor(id) {
       pane.fail(e.message);
     }
   }, 350);
-  form.addEventListener("input", refresh);
+  const recount = () => {
+    const v = new FormData(form);
+    audience.count({ lists: v.getAll("lists").map(Number), ...audience.value(v) });
+  };
+  form.addEventListener("input", (ev) => {
+    if (audience.concerns(ev.target)) recount();
+    else refresh();
+  });
+  const audienceOnly = (t) => t.name === "audience" || t.name === "segment" || t.name === "filter";
   form.addEventListener("change", (ev) => {
     if (ev.target.name === "format") body.setMode(ev.target.value);
-    refresh();
+    if (audience.concerns(ev.target)) recount();
+    if (!audienceOnly(ev.target)) refresh();
   });
+  recount();
   whoInput.addEventListener("input", refresh);
   refresh();
 

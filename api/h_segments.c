@@ -7,7 +7,7 @@
  * api_segments_get     GET /api/v1/segments/{segment}
  * api_segments_patch   PATCH /api/v1/segments/{segment} {name?, filter?, description?}
  * api_segments_rm      DELETE /api/v1/segments/{segment}
- * api_segments_count   POST /api/v1/segments/count {segment | filter, lists?}
+ * api_segments_count   POST /api/v1/segments/count {segment | filter | neither, lists?}
  *
  * A bad filter is 400 invalid_field "filter", its line and column in the message.
  */
@@ -103,9 +103,7 @@ void api_segments_count(struct api_req *r)
         return;
     const char *segment = api_json_str(in, "segment", NULL), *filter = api_json_str(in, "filter", NULL);
     api_json_refs(in, "lists", &lists, &n);
-    if ((segment == NULL) == (filter == NULL))
-        api_reply_error(r, 400, "invalid_field", "filter", "a count takes \"segment\" or \"filter\", one of the two");
-    else if (api_db(r))
+    if (api_db(r))
         api_reply_stored(r, store_segment_count(r->conn, segment, filter, (const char *const *)lists, n, &j, &e), &j,
                          &e, 200);
     api_json_refs_free(lists, n);

@@ -157,9 +157,14 @@ int store_segment_count(PGconn *conn, const char *segment, const char *filter, c
     struct segment_sql q = { 0 };
     char *cond = NULL, *values = NULL;
     int rc = STORE_OK;
-    if ((segment == NULL) == (filter == NULL))
-        return store_fail_field(e, "filter", "a count takes a segment or a filter");
-    if (filter) {
+    if (segment && filter)
+        return store_fail_field(e, "filter", "a count takes a segment or a filter, not both");
+    if (!segment && !filter && nlists == 0)
+        return store_fail_field(e, "filter", "a count takes a segment, a filter or lists");
+    if (!segment && !filter) {
+        cond = xstrdup("true");   /* the lists' audience as it is */
+        values = xstrdup("{}");
+    } else if (filter) {
         if (store_filter_check(filter, "filter", &q, e) < 0)
             return e->code;
         cond = q.sql, q.sql = NULL;

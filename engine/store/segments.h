@@ -43,9 +43,10 @@ int store_segment_rm(PGconn *conn, const char *ref, struct store_err *e);
 
 /*
  * store_segment_count - *OUT is {"count": N}: the subscribers SEGMENT (a
- * reference) or FILTER (a text; exactly one of the two) picks; with NLISTS
- * list references, only those a campaign to those lists would mail (enabled,
- * subscription confirmed, or unconfirmed on a single opt-in list), each once.
+ * reference) or FILTER (a text; not both) picks; with NLISTS list
+ * references, only those a campaign to those lists would mail (enabled,
+ * subscription confirmed, or unconfirmed on a single opt-in list), each once
+ * (with neither segment nor filter: all of those).
  */
 int store_segment_count(PGconn *conn, const char *segment, const char *filter, const char *const *lists,
                         size_t nlists, json_t **out, struct store_err *e);

@@ -35,6 +35,8 @@ psql_q "WITH s AS (INSERT INTO subscribers (email, name, attribs) VALUES
         SELECT s.id, (SELECT id FROM lists WHERE name = 'news'), 'confirmed' FROM s" >/dev/null
 postino dkim add example.com --selector s1 --algorithm ed25519
 expect_rc 0
+postino segment add romans --filter 'attribs.city = "Rome"'
+expect_rc 0
 /usr/bin/python3 - "$WORK/logo.png" <<'PY'
 import struct, sys, zlib
 w, h = 120, 80
@@ -191,6 +193,7 @@ if ! /usr/bin/python3 "$ROOT/tests/integration/admin_campaigns.py" "$API" "$SHOT
     finish
 fi
 for s in templates template-error template-fixed campaigns editor editor-preview editor-xss editor-image editor-image-picker editor-test \
+         editor-audience editor-audience-error \
          scheduled campaigns-390 editor-390 editor-image-390 templates-390; do
     [ -s "$SHOTS/campaigns-$s.png" ] || fail "no screenshot campaigns-$s.png"
 done
@@ -205,6 +208,8 @@ grep -l '^X-Rcpt-Args: <tester@example.org>' "$MTA"/sink/* | head -1 | xargs gre
 [ "$(psql_q "SELECT to_char(send_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM campaigns WHERE id = $OTHER")" = "2031-03-05 14:30" ] ||
     fail "send_at is $(psql_q "SELECT send_at AT TIME ZONE 'UTC' FROM campaigns WHERE id = $OTHER") UTC, expected 2031-03-05 14:30"
 [ "$(campaign_status "$OTHER")" = cancelled ] || fail "the other campaign is $(campaign_status "$OTHER"), not cancelled"
+[ "$(psql_q "SELECT g.name FROM campaigns c JOIN segments g ON g.id = c.segment_id WHERE c.id = $OTHER")" = romans ] ||
+    fail "the segment chosen in the editor was not saved"
 finished() { [ "$(campaign_status "$NEWC")" = finished ]; }
 wait_for "the campaign sent from the browser to finish" 60 finished
 [ "$(sink_rcpts | grep -c -x -e ann@example.com -e xss@example.com)" = 2 ] || fail "the sink got: $(sink_rcpts | tr '\n' ' ')"

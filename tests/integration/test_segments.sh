@@ -135,6 +135,10 @@ req POST /api/v1/segments/count '{"filter":"attribs.city contains \"ROMA\"","lis
 expect_json "j['count']" 19
 req POST /api/v1/segments/count '{"filter":"id > 0","segment":"young"}'
 expect_error 400 invalid_field filter
+req POST /api/v1/segments/count '{}'
+expect_error 400 invalid_field filter
+req POST /api/v1/segments/count '{"lists":["news","vip"]}'
+expect_json "j['count']" 40
 req POST /api/v1/segments/count '{"filter":"in_list(vip"}'
 expect_error 400 invalid_field filter
 expect_json "j['error']['message']" 'the filter: line 1, column 9: expected a list'"'"'s name (a string) or number, found "vip"'
