@@ -43,7 +43,7 @@ function editButton(l, row) {
     const form = el("form", { class: "row card", novalidate: true, "aria-label": `Edit list ${l.name}` },
       field({ label: "Name", name: "name", value: l.name, required: true }),
       field({ label: "Opt-in", name: "optin", value: l.optin, options: OPTINS,
-        hint: "a change applies to new subscriptions; the others keep their status" }),
+        hint: "applies to new subscriptions" }),
       field({ label: "Description", name: "description", value: l.description || "" }),
       el("div", { class: "actions" },
         el("button", { type: "submit" }, "Save"),
@@ -54,7 +54,13 @@ function editButton(l, row) {
       const body = {};   // only what changed
       for (const k of ["name", "optin", "description"]) if (v[k] !== (l[k] || "")) body[k] = v[k];
       if (Object.keys(body).length === 0) return close();
-      const n = await api("PATCH", `/api/v1/lists/${encodeURIComponent(l.id)}`, body);
+      let n;
+      try {
+        n = await api("PATCH", `/api/v1/lists/${encodeURIComponent(l.id)}`, body);
+      } catch (e) {
+        if (e.code === "exists") e.field = "name";   // the name is taken: said beside it
+        throw e;
+      }
       toast(`List "${n.name}" saved.`);
       rerender();
     });
