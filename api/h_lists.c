@@ -12,8 +12,6 @@
  * and the API alike. A store failure is "not found", "exists", a field's
  * fault or the database away.
  */
-#include <string.h>
-
 #include "api/handlers.h"
 #include "engine/store/lists.h"
 
