@@ -224,7 +224,7 @@ function optionsForm(st, lists, result) {
 }
 
 async function render() {
-  const { items: lists } = await api("GET", "/api/v1/lists?counts=false");   // names only: nothing counted
+  const { items: lists } = await api("GET", "/api/v1/lists");
   const st = { file: null, delimiter: "", encoding: "", maps: [] };
   const previewBox = el("div", { class: "preview", "aria-live": "polite" });
   const result = el("div", { class: "import-result" });

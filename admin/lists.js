@@ -1,15 +1,17 @@
-// lists.js - the Lists screen: every list with its subscribers by status;
-// make one; delete one, having said what goes with it.
+// lists.js - the Lists screen: every list with its subscriptions by status;
+// make one; change its name, description or opt-in in place; delete one,
+// having said what goes with it (or which campaigns keep it).
 
 import { api, el, field, onSubmit, rerender, toast } from "/admin/app.js";
 
 const num = (n) => Number(n || 0).toLocaleString("en");
+const plural = (n, word) => `${num(n)} ${word}${Number(n) === 1 ? "" : "s"}`;
+const OPTINS = [["single", "single: subscribed at once"], ["double", "double: confirmed by email"]];
 
 function createForm() {
   const form = el("form", { class: "row", novalidate: true, "aria-label": "New list" },
     field({ label: "Name", name: "name", required: true, hint: "how campaigns and imports name it" }),
-    field({ label: "Opt-in", name: "optin", value: "single",
-      options: [["single", "single: subscribed at once"], ["double", "double: confirmed by email"]] }),
+    field({ label: "Opt-in", name: "optin", value: "single", options: OPTINS }),
     field({ label: "Description", name: "description" }),
     el("button", { type: "submit" }, "Create list"),
     el("div", { class: "form-error", role: "alert" }));
@@ -23,31 +25,102 @@ function createForm() {
   return form;
 }
 
-// the row's delete button: asks first, saying how many subscriptions go with the list
+// the row opened under ROW (one at a time), holding NODE; closing it gives the focus back to BACK
+function openBelow(row, node, back) {
+  const tbody = row.parentNode;
+  for (const r of tbody.querySelectorAll("tr.confirm-row")) r.remove();
+  const extra = el("tr", { class: "confirm-row" }, el("td", { colspan: 7 }, node));
+  const close = () => { extra.remove(); back.focus(); };
+  extra.addEventListener("keydown", (ev) => { if (ev.key === "Escape") close(); });
+  row.after(extra);
+  return close;
+}
+
+// the row's edit button: name, description and opt-in in a small form under the row
+function editButton(l, row) {
+  const button = el("button", { type: "button", class: "secondary", "aria-label": `Edit list ${l.name}` }, "Edit");
+  button.addEventListener("click", () => {
+    const form = el("form", { class: "row card", novalidate: true, "aria-label": `Edit list ${l.name}` },
+      field({ label: "Name", name: "name", value: l.name, required: true }),
+      field({ label: "Opt-in", name: "optin", value: l.optin, options: OPTINS,
+        hint: "applies to new subscriptions" }),
+      field({ label: "Description", name: "description", value: l.description || "" }),
+      el("div", { class: "actions" },
+        el("button", { type: "submit" }, "Save"),
+        el("button", { type: "button", class: "secondary", onclick: () => close() }, "Cancel")),
+      el("div", { class: "form-error", role: "alert" }));
+    const close = openBelow(row, form, button);
+    onSubmit(form, async (v) => {
+      const body = {};   // only what changed
+      for (const k of ["name", "optin", "description"]) if (v[k] !== (l[k] || "")) body[k] = v[k];
+      if (Object.keys(body).length === 0) return close();
+      let n;
+      try {
+        n = await api("PATCH", `/api/v1/lists/${encodeURIComponent(l.id)}`, body);
+      } catch (e) {
+        if (e.code === "exists") e.field = "name";   // the name is taken: said beside it
+        throw e;
+      }
+      toast(`List "${n.name}" saved.`);
+      rerender();
+    });
+    form.querySelector("input").focus();
+  });
+  return button;
+}
+
+// what deleting L removes, or which campaigns keep it, read when asked
+function deleteText(l) {
+  const s = l.subscribers || {};
+  const total = (s.confirmed || 0) + (s.unconfirmed || 0) + (s.unsubscribed || 0);
+  const parts = [["confirmed", s.confirmed], ["unconfirmed", s.unconfirmed], ["unsubscribed", s.unsubscribed]]
+    .filter(([, n]) => n).map(([k, n]) => `${num(n)} ${k}`);
+  return `Delete the list "${l.name}"? This removes its ${plural(total, "subscription")}` +
+    (parts.length ? ` (${parts.join(", ")})` : "") + ". ";
+}
+
+// the row's delete button: reads the list again, then asks, saying how many subscriptions go with it
 function deleteButton(l, row) {
-  return el("button", {
-    type: "button", class: "danger",
-    onclick: () => {
-      const subs = l.subscribers || {};
-      const total = (subs.confirmed || 0) + (subs.unconfirmed || 0) + (subs.unsubscribed || 0);
-      const box = el("div", { class: "card confirm", role: "alertdialog", "aria-label": `Delete list ${l.name}` },
-        el("p", {}, `Delete the list "${l.name}" and its ${num(total)} subscription${total === 1 ? "" : "s"}? `,
-          "The subscribers stay, with their other lists, history and unsubscribes."),
-        el("div", { class: "actions" },
-          el("button", { type: "button", class: "danger", onclick: async () => {
-            try {
-              await api("DELETE", `/api/v1/lists/${encodeURIComponent(l.id)}`);
-              toast(`List "${l.name}" deleted.`);
-              rerender();
-            } catch (e) {
-              box.replaceChildren(el("p", { class: "form-error", role: "alert" }, e.message));
-            }
-          } }, "Delete"),
-          el("button", { type: "button", class: "secondary", onclick: () => box.remove() }, "Keep it")));
-      row.after(el("tr", {}, el("td", { colspan: 7 }, box)));
+  const button = el("button", { type: "button", class: "danger", "aria-label": `Delete list ${l.name}` }, "Delete");
+  button.addEventListener("click", async () => {
+    const box = el("div", { class: "card confirm", role: "alertdialog", "aria-label": `Delete list ${l.name}` });
+    const close = openBelow(row, box, button);
+    let cur;
+    try {
+      cur = await api("GET", `/api/v1/lists/${encodeURIComponent(l.id)}`);
+    } catch (e) {
+      box.replaceChildren(el("p", { class: "form-error", role: "alert" }, e.message));
+      return;
+    }
+    const keep = el("button", { type: "button", class: "secondary", onclick: () => close() }, "Keep it");
+    if (cur.campaigns && cur.campaigns.length) {
+      const names = cur.campaigns.map((c) => `"${c.name}" (${c.status})`).join(", ");
+      box.replaceChildren(
+        el("p", {}, `The list "${cur.name}" cannot be deleted: ${cur.campaigns.length === 1 ? "campaign" : "campaigns"} `,
+          names, ` ${cur.campaigns.length === 1 ? "uses" : "use"} it. Remove it from `,
+          cur.campaigns.length === 1 ? "the campaign" : "them", " first."),
+        el("div", { class: "actions" }, el("button", { type: "button", class: "secondary", onclick: () => close() },
+          "Close")));
       box.querySelector("button").focus();
-    },
-  }, "Delete");
+      return;
+    }
+    box.replaceChildren(
+      el("p", {}, deleteText(cur), "The subscribers stay, with their other lists, history and unsubscribes."),
+      el("div", { class: "actions" },
+        el("button", { type: "button", class: "danger", onclick: async () => {
+          try {
+            await api("DELETE", `/api/v1/lists/${encodeURIComponent(l.id)}`);
+            toast(`List "${l.name}" deleted.`);
+            rerender();
+          } catch (e) {
+            box.replaceChildren(el("p", { class: "form-error", role: "alert" }, e.message), keep);
+            keep.focus();
+          }
+        } }, "Delete"),
+        keep));
+    box.querySelector("button").focus();
+  });
+  return button;
 }
 
 // the screen's content
@@ -55,14 +128,14 @@ async function render() {
   const { items } = await api("GET", "/api/v1/lists");
   const rows = items.map((l) => {
     const s = l.subscribers || {};
-    const row = el("tr", {},
+    const row = el("tr", { dataset: { list: l.id } },
       el("td", { "data-label": "Name" }, el("strong", {}, l.name)),
       el("td", { "data-label": "Opt-in" }, l.optin),
       el("td", { "data-label": "Description", class: "muted" }, l.description || ""),
       el("td", { "data-label": "Confirmed", class: "num" }, num(s.confirmed)),
       el("td", { "data-label": "Unconfirmed", class: "num" }, num(s.unconfirmed)),
       el("td", { "data-label": "Unsubscribed", class: "num" }, num(s.unsubscribed)));
-    row.append(el("td", {}, deleteButton(l, row)));
+    row.append(el("td", { class: "row-buttons" }, editButton(l, row), " ", deleteButton(l, row)));
     return row;
   });
   return el("section", {},

@@ -1,36 +1,30 @@
 /*
  * h_lists - mailing lists (postino list).
  *
- * api_lists_ls      GET /api/v1/lists: every list with its subscription counts (or, with
- *                   counts=false, only its id, name and opt-in: nothing counted)
+ * api_lists_ls      GET /api/v1/lists: every list with its subscriptions counted by status
  * api_lists_create  POST /api/v1/lists: a new list, single or double opt-in
- * api_lists_get     GET /api/v1/lists/{list}
+ * api_lists_get     GET /api/v1/lists/{list}: its counts and the campaigns that use it
+ * api_lists_patch   PATCH /api/v1/lists/{list}: a new name, description or opt-in
  * api_lists_rm      DELETE /api/v1/lists/{list}: the list and its subscriptions
  *
- * A list is named by id or name. Input is checked here before the store
- * sees it; a store failure is "not found", "exists" or the database away.
+ * A list is named by id or name. The body's shape is checked here; what a
+ * name or an opt-in may be, the store says (store_list_check) for the CLI
+ * and the API alike. A store failure is "not found", "exists", a field's
+ * fault or the database away.
  */
-#include <string.h>
-
 #include "api/handlers.h"
 #include "engine/store/lists.h"
 
-/* api_lists_ls - GET /api/v1/lists (?counts=false: names only, nothing counted) */
+/* api_lists_ls - GET /api/v1/lists */
 void api_lists_ls(struct api_req *r)
 {
-    static const char *const allowed[] = { "counts", NULL };
-    const char *counts = api_query(r, "counts");
     struct store_err e;
     json_t *j = NULL;
-    if (api_query_only(r, allowed) < 0)
+    if (api_query_only(r, NULL) < 0)
         return;
-    if (counts && strcmp(counts, "true") != 0 && strcmp(counts, "false") != 0)
-        return api_reply_error(r, 400, "invalid_field", "counts", "\"counts\" must be true or false");
     PGconn *c = api_db(r);
     if (c)
-        api_reply_stored(r, counts && strcmp(counts, "false") == 0 ? store_list_names(c, &j, &e)
-                                                                    : store_list_ls(c, &j, &e),
-                         &j, &e, API_ITEMS);
+        api_reply_stored(r, store_list_ls(c, &j, &e), &j, &e, API_ITEMS);
 }
 
 static const struct api_field list_fields[] = {
@@ -48,11 +42,7 @@ void api_lists_create(struct api_req *r)
     if (api_body(r, list_fields, &in) < 0)
         return;
     const char *name = api_json_str(in, "name", ""), *optin = api_json_str(in, "optin", "single");
-    if (!*name)
-        api_reply_error(r, 400, "invalid_field", "name", "field \"name\" must not be empty");
-    else if (strcmp(optin, "single") != 0 && strcmp(optin, "double") != 0)
-        api_reply_error(r, 400, "invalid_field", "optin", "field \"optin\" must be \"single\" or \"double\"");
-    else if (api_db(r))
+    if (api_db(r))
         api_reply_stored(r, store_list_create(r->conn, name, optin, api_json_str(in, "description", ""), &j, &e), &j,
                          &e, 201);
     json_decref(in);
@@ -65,6 +55,30 @@ void api_lists_get(struct api_req *r)
     json_t *j = NULL;
     if (api_db(r))
         api_reply_stored(r, store_list_get(r->conn, api_param(r, 0), &j, &e), &j, &e, 200);
+}
+
+static const struct api_field list_edit_fields[] = {
+    { "name", API_FIELD_STRING, false, 200, 0, 0 },
+    { "optin", API_FIELD_STRING, false, 16, 0, 0 },
+    { "description", API_FIELD_STRING, false, 10000, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+
+/* api_lists_patch - PATCH /api/v1/lists/{list} */
+void api_lists_patch(struct api_req *r)
+{
+    json_t *in, *j = NULL;
+    struct store_err e;
+    if (api_body(r, list_edit_fields, &in) < 0)
+        return;
+    struct list_edit s = { .name = api_json_str(in, "name", NULL),
+                           .description = api_json_str(in, "description", NULL),
+                           .optin = api_json_str(in, "optin", NULL) };
+    if (!s.name && !s.description && !s.optin)
+        api_reply_error(r, 400, "invalid", NULL, "give \"name\", \"description\" or \"optin\"");
+    else if (api_db(r))
+        api_reply_stored(r, store_list_set(r->conn, api_param(r, 0), &s, &j, &e), &j, &e, 200);
+    json_decref(in);
 }
 
 /* api_lists_rm - DELETE /api/v1/lists/{list} */

@@ -15,6 +15,7 @@
 void api_lists_ls(struct api_req *r);
 void api_lists_create(struct api_req *r);
 void api_lists_get(struct api_req *r);
+void api_lists_patch(struct api_req *r);
 void api_lists_rm(struct api_req *r);
 
 /* segments (h_segments.c) */

@@ -31,6 +31,7 @@ const struct api_route api_routes[] = {
     R("GET", "/api/v1/lists", API_USER, API_BODY_NONE, api_lists_ls),
     R("POST", "/api/v1/lists", API_USER, API_BODY_JSON, api_lists_create),
     R("GET", "/api/v1/lists/{list}", API_USER, API_BODY_NONE, api_lists_get),
+    R("PATCH", "/api/v1/lists/{list}", API_USER, API_BODY_JSON, api_lists_patch),
     R("DELETE", "/api/v1/lists/{list}", API_USER, API_BODY_NONE, api_lists_rm),
 
     R("GET", "/api/v1/subscribers", API_USER, API_BODY_NONE, api_subscribers_ls),

@@ -1,5 +1,5 @@
 /*
- * cmd_list - postino list create | ls | show | rm.
+ * cmd_list - postino list create | ls | show | set | rm.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +11,7 @@ static const char list_usage[] =
     "usage: postino list create NAME [--optin single|double] [--description TEXT] [--json]\n"
     "       postino list ls [--json]\n"
     "       postino list show NAME|ID [--json]\n"
+    "       postino list set NAME|ID [--name NEW] [--description TEXT] [--optin single|double] [--json]\n"
     "       postino list rm NAME|ID\n";
 
 static void print_list_line(json_t *l)
@@ -103,7 +104,47 @@ static int list_show(struct cli *c, int argc, char **argv)
         printf("confirmed:    %lld\n", json_integer_value(json_object_get(s, "confirmed")));
         printf("unconfirmed:  %lld\n", json_integer_value(json_object_get(s, "unconfirmed")));
         printf("unsubscribed: %lld\n", json_integer_value(json_object_get(s, "unsubscribed")));
+        size_t i;
+        json_t *u;
+        json_array_foreach(json_object_get(l, "campaigns"), i, u)
+            printf("%s %s (%s)\n", i ? "             " : "used by:     ", json_string_value(json_object_get(u, "name")),
+                   json_string_value(json_object_get(u, "status")));
     }
+    json_decref(l);
+    return 0;
+}
+
+static int list_set(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "name", required_argument, NULL, 'n' },
+        { "description", required_argument, NULL, 'd' },
+        { "optin", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct list_edit s = { 0 };
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        if (opt == 'n')
+            s.name = optarg;
+        else if (opt == 'd')
+            s.description = optarg;
+        else if (opt == 'o')
+            s.optin = optarg;
+    }
+    const char *ref = cli_operand(c, argc, argv, "list name or id");
+    if (!s.name && !s.description && !s.optin)
+        cli_usage(c, "give --name, --description or --optin");
+    struct store_err e;
+    json_t *l;
+    if (store_list_set(cli_db(c), ref, &s, &l, &e) < 0)
+        return cli_fail(&e);
+    if (c->json)
+        cli_print_json(l);
+    else
+        printf("changed list \"%s\" (id %lld, %s opt-in)\n", json_string_value(json_object_get(l, "name")),
+               json_integer_value(json_object_get(l, "id")), json_string_value(json_object_get(l, "optin")));
     json_decref(l);
     return 0;
 }
@@ -123,7 +164,7 @@ static int list_rm(struct cli *c, int argc, char **argv)
 
 static const struct cli_command list_commands[] = {
     { "create", list_create, NULL }, { "ls", list_ls, NULL }, { "show", list_show, NULL },
-    { "rm", list_rm, NULL },         { NULL, NULL, NULL },
+    { "set", list_set, NULL },       { "rm", list_rm, NULL },  { NULL, NULL, NULL },
 };
 
 /* cmd_list - postino list SUBCOMMAND. */

@@ -1,7 +1,10 @@
 """admin_browser - drive the web admin in a real headless Chromium (Debian's
 chromium and chromium-driver through python3-selenium), as a person would:
 log in (a wrong password first), make a list whose name is markup, find it
-shown as text, delete it through its confirmation, use the keyboard, look at
+shown as text, delete it through its confirmation, read a list's counts by
+status, change its name, opt-in and description with the keyboard (a taken
+or empty name refused beside the field), read what deleting it would remove
+and that a list a campaign uses is not deleted, use the keyboard, look at
 the page 390 px wide, log out and find the admin closed. Saves a screenshot
 of each screen under SHOTS. Waits for states, never for a fixed time.
 
@@ -16,6 +19,20 @@ from selenium.webdriver.support import expected_conditions as EC
 from admin_lib import capture, logout, resize, session, shot, step, tab_reaches, texts
 
 API, SHOTS = sys.argv[1], sys.argv[2]
+
+
+def row_of(d, name):
+    """the Lists table's row of the list NAME"""
+    return [r for r in d.find_elements(By.CSS_SELECTOR, "main tbody tr[data-list]")
+            if r.find_element(By.CSS_SELECTOR, "td").text == name][0]
+
+
+def cells(d, name):
+    """the texts of the row of list NAME, but its buttons"""
+    return d.execute_script(
+        "const r = [...document.querySelectorAll('main tbody tr[data-list]')]"
+        ".find((r) => r.cells[0].innerText === arguments[0]);"
+        "return r ? [...r.cells].slice(0, 6).map((c) => c.innerText) : null", name)
 
 
 def main():
@@ -49,7 +66,7 @@ def main():
         assert d.find_element(By.CSS_SELECTOR, "#nav a[aria-current=page]").text == "Lists"
         w.until(EC.presence_of_element_located((By.CSS_SELECTOR, "main table tbody tr")))
         names = texts(d, "main tbody td:first-child")
-        assert names == ["weekly"], names
+        assert names == ["kept", "weekly"], names
         shot(d, SHOTS, "lists")
 
         step("a list named with markup is made and shown as its characters")
@@ -81,6 +98,71 @@ def main():
         box.find_element(By.CSS_SELECTOR, "button.danger").click()
         w.until(lambda dr: name not in texts(dr, "main tbody td:first-child"))
 
+        step("each list's subscriptions by status")
+        assert cells(d, "weekly") == ["weekly", "single", "", "2", "1", "1"], cells(d, "weekly")
+        assert cells(d, "kept")[3:] == ["0", "0", "0"], cells(d, "kept")
+
+        step("edit: a form under the row, the name focused; a taken name is refused beside the field")
+        row_of(d, "weekly").find_element(By.XPATH, ".//button[text()='Edit']").click()
+        form = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "form[aria-label='Edit list weekly']")))
+        name_in = form.find_element(By.NAME, "name")
+        assert d.switch_to.active_element == name_in, "the name field does not have the focus"
+        assert name_in.get_attribute("value") == "weekly"
+        label = form.find_element(By.CSS_SELECTOR, f"label[for='{name_in.get_attribute('id')}']")
+        assert label.text == "Name", label.text
+        name_in.send_keys(Keys.CONTROL, "a")
+        name_in.send_keys("kept", Keys.ENTER)
+        err = form.find_element(By.CSS_SELECTOR, ".field[data-field=name] .error")
+        w.until(lambda _: err.text != "")
+        assert err.text == 'list "kept" already exists', err.text
+        shot(d, SHOTS, "lists-edit-error")
+        name_in.send_keys(Keys.CONTROL, "a")
+        name_in.send_keys(Keys.DELETE, Keys.ENTER)
+        w.until(lambda _: err.text == "the list name must be 1 to 200 characters")
+
+        step("edit with the keyboard: a new name, double opt-in, a description; Enter saves")
+        name_in.send_keys("Weekly digest", Keys.TAB)
+        optin = d.switch_to.active_element
+        assert optin.get_attribute("name") == "optin", optin.get_attribute("name")
+        optin.send_keys(Keys.ARROW_DOWN)
+        optin.send_keys(Keys.TAB)
+        desc = d.switch_to.active_element
+        assert desc.get_attribute("name") == "description", desc.get_attribute("name")
+        desc.send_keys("Every Monday", Keys.ENTER)
+        w.until(lambda dr: "Weekly digest" in texts(dr, "main tbody tr[data-list] td:first-child"))
+        assert cells(d, "Weekly digest") == ["Weekly digest", "double", "Every Monday", "2", "1", "1"], \
+            cells(d, "Weekly digest")
+        shot(d, SHOTS, "lists-edited")
+
+        step("Escape closes the form and gives the focus back to its Edit button")
+        edit = row_of(d, "kept").find_element(By.XPATH, ".//button[text()='Edit']")
+        edit.click()
+        form = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "form[aria-label='Edit list kept']")))
+        d.switch_to.active_element.send_keys(Keys.ESCAPE)
+        w.until(lambda dr: not dr.find_elements(By.CSS_SELECTOR, "form[aria-label='Edit list kept']"))
+        assert d.switch_to.active_element == edit, "the focus did not go back to Edit"
+
+        step("delete says what it removes (by status) and that the subscribers stay; Keep it keeps it")
+        row_of(d, "Weekly digest").find_element(By.CSS_SELECTOR, "button.danger").click()
+        box = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "[role=alertdialog]")))
+        w.until(lambda _: "Delete the list" in box.text)
+        assert box.text.startswith('Delete the list "Weekly digest"? This removes its 4 subscriptions '
+                                   "(2 confirmed, 1 unconfirmed, 1 unsubscribed). The subscribers stay"), box.text
+        assert d.switch_to.active_element.text == "Delete", d.switch_to.active_element.text
+        shot(d, SHOTS, "lists-delete-counts")
+        box.find_element(By.XPATH, ".//button[text()='Keep it']").click()
+        w.until(lambda dr: not dr.find_elements(By.CSS_SELECTOR, "[role=alertdialog]"))
+
+        step("a list a campaign uses: the confirmation names the campaign and offers no Delete")
+        row_of(d, "kept").find_element(By.CSS_SELECTOR, "button.danger").click()
+        box = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "[role=alertdialog]")))
+        w.until(lambda _: "cannot be deleted" in box.text)
+        assert 'The list "kept" cannot be deleted: campaign "Spring" (draft) uses it.' in box.text, box.text
+        assert not box.find_elements(By.CSS_SELECTOR, "button.danger"), "a Delete button for a list in use"
+        shot(d, SHOTS, "lists-delete-refused")
+        d.switch_to.active_element.send_keys(Keys.ESCAPE)
+        w.until(lambda dr: not dr.find_elements(By.CSS_SELECTOR, "[role=alertdialog]"))
+
         step("keyboard: Tab from the page reaches the navigation and the log-out button")
         tab_reaches(d, ["Lists", "Log out"])   # the navigation grows with the screens
 
@@ -88,6 +170,11 @@ def main():
         resize(d, w, 390)
         assert not d.find_element(By.CSS_SELECTOR, "main thead").is_displayed(), "the table head shows at 390 px"
         capture(d, w, SHOTS, "lists-390", 390)
+        resize(d, w, 390)
+        row_of(d, "kept").find_element(By.XPATH, ".//button[text()='Edit']").click()
+        w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "form[aria-label='Edit list kept']")))
+        capture(d, w, SHOTS, "lists-edit-390", 390)
+        d.switch_to.active_element.send_keys(Keys.ESCAPE)
 
         step("log out: the login form again, and the admin refuses the old session")
         logout(d, w)

@@ -256,15 +256,26 @@ expect_code 201
 psql_q "UPDATE admin_sessions SET expires_at = now() - interval '1 second' WHERE user_id = (SELECT id FROM users WHERE email = 'user@example.com')" >/dev/null
 wait_for "an expired session to be refused" 10 session_dead "$WORK/u4.jar"
 
-check "the pages in headless Chromium: login, lists, escaping, keyboard, logout (screenshots in build/screens)"
+check "the pages in headless Chromium: login, lists (counts, editing, what a delete removes), escaping, keyboard, logout (screenshots in build/screens)"
 psql_q "INSERT INTO subscribers (email, name) VALUES ('xss@example.com', '<script>alert(1)</script>')" >/dev/null
+for s in w1 w2 w3 w4; do postino subscriber add "$s@example.com" --list weekly; expect_rc 0; done
+psql_q "UPDATE subscriptions SET status = 'unconfirmed' WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = 'w3@example.com')" >/dev/null
+psql_q "UPDATE subscriptions SET status = 'unsubscribed' WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = 'w4@example.com')" >/dev/null
+postino list create kept
+expect_rc 0
+printf '<p>hi</p>' > "$WORK/spring.html"
+postino campaign create --name Spring --subject S --from news@example.com --list kept --html "$WORK/spring.html"
+expect_rc 0
 mkdir -p "$SHOTS"
 /usr/bin/python3 "$ROOT/tests/integration/admin_browser.py" "$API" "$SHOTS" > browser.log 2>&1 ||
     fail "the browser run failed: $(tail -5 browser.log)"
 grep -q '^ok ' browser.log || fail "the browser run reported nothing"
-for s in login login-error lists lists-created lists-delete lists-390 logged-out; do
+for s in login login-error lists lists-created lists-delete lists-edit-error lists-edited lists-delete-counts \
+    lists-delete-refused lists-390 lists-edit-390 logged-out; do
     [ -s "$SHOTS/$s.png" ] || fail "no screenshot $s.png"
 done
 [ "$(psql_q "SELECT count(*) FROM lists WHERE name = 'Monthly <b>news</b>'")" = 0 ] || fail "the list made in the browser was not deleted"
+[ "$(psql_q "SELECT name, optin, description FROM lists WHERE id = (SELECT list_id FROM subscriptions WHERE subscriber_id = (SELECT id FROM subscribers WHERE email = 'w1@example.com'))")" = "Weekly digest|double|Every Monday" ] ||
+    fail "the list changed in the browser: $(psql_q "SELECT name, optin, description FROM lists ORDER BY id")"
 
 finish

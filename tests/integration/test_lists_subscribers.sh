@@ -1,7 +1,23 @@
 #!/bin/bash
 # test_lists_subscribers - list and subscriber commands, each bad input, and
-# that every command is one transaction.
+# that every command is one transaction; changing a list through the CLI and
+# PATCH /api/v1/lists/{list}; each list's counts by status (list_counts, kept
+# by the writes) equal to what subscriptions holds after every kind of write,
+# two imports into one list at once included.
 source "$(dirname "$0")/lib.sh"
+source "$ROOT/tests/integration/api_lib.sh"
+api_setup 18285
+
+# counts_exact: every list's counts, as the CLI and the API read them, are those of subscriptions
+counts_exact() {
+    local want got
+    want=$(psql_q "SELECT coalesce(string_agg(l.name || ':' || (SELECT count(*) FILTER (WHERE s.status = 'confirmed')
+        || '/' || count(*) FILTER (WHERE s.status = 'unconfirmed') || '/' || count(*) FILTER (WHERE s.status = 'unsubscribed')
+        FROM subscriptions s WHERE s.list_id = l.id), ' ' ORDER BY l.name), '') FROM lists l")
+    postino list ls --json
+    got=$(jq_get "$out" "' '.join('%s:%d/%d/%d' % (l['name'], l['subscribers']['confirmed'], l['subscribers']['unconfirmed'], l['subscribers']['unsubscribed']) for l in j)")
+    [ "$got" = "$want" ] || fail "counts after $1: $got, subscriptions hold $want"
+}
 
 check "list create with defaults and options"
 postino list create news --description "Monthly news"
@@ -165,7 +181,16 @@ postino campaign create --name U --subject S --from news@example.com --list inus
 expect_rc 0
 postino list rm inuse
 expect_rc 1
-expect_err 'list "inuse" is used by a campaign; remove it from the campaign first'
+expect_err 'list "inuse" is used by campaign "U"; remove it from the campaign first'
+expect_err_lines 1
+postino list show inuse
+expect_out "used by:      U (draft)"
+postino list show inuse --json
+[ "$(jq_get "$out" "[(c['name'], c['status']) for c in j['campaigns']]")" = "[('U', 'draft')]" ] || fail "campaigns of inuse"
+postino campaign create --name V --subject S --from news@example.com --list inuse --template framed --html body.html
+postino list rm inuse
+expect_rc 1
+expect_err 'list "inuse" is used by campaigns "U", "V"; remove it from them first'
 postino template rm framed
 expect_rc 1
 expect_err 'template "framed" is used by campaigns'
@@ -182,8 +207,153 @@ postino template rm spare
 expect_rc 1
 expect_err 'no template "spare"'
 
+check "list set: a new name, description and opt-in, any of them; the same rule as create"
+postino list create renamed-me --description "first words"
+expect_rc 0
+postino list set renamed-me --name fresh --json
+expect_rc 0
+[ "$(jq_get "$out" "(j['name'], j['description'], j['optin'])")" = "('fresh', 'first words', 'single')" ] || fail "rename only"
+postino list set fresh --description "Weekly digest" --optin double
+expect_rc 0
+expect_out 'changed list "fresh"'
+expect_out "double opt-in"
+postino list show fresh --json
+[ "$(jq_get "$out" "(j['name'], j['description'], j['optin'])")" = "('fresh', 'Weekly digest', 'double')" ] || fail "description and opt-in"
+id=$(jq_get "$out" "j['id']")
+postino list set "$id" --description ""
+expect_rc 0
+postino list show fresh --json
+[ "$(jq_get "$out" "j['description']")" = "" ] || fail "description emptied by id"
+postino list set fresh --name news
+expect_rc 1
+expect_err 'list "news" already exists'
+expect_err_lines 1
+postino list set fresh --optin triple
+expect_rc 1
+expect_err 'opt-in must be single or double, not "triple"'
+expect_err_lines 1
+postino list set fresh --name $'two\nlines'
+expect_rc 1
+expect_err "the list name holds a line break"
+postino list set fresh --name ""
+expect_rc 1
+expect_err "the list name must be 1 to 200 characters"
+postino list set nosuchlist --name x
+expect_rc 1
+expect_err 'no list "nosuchlist"'
+postino list set fresh
+expect_rc 2
+expect_err "give --name, --description or --optin"
+postino list show fresh --json
+[ "$(jq_get "$out" "(j['name'], j['description'], j['optin'])")" = "('fresh', '', 'double')" ] || fail "a refused change was written"
+
+check "counts by status are those of subscriptions after adds, unsubscribes, blocklist, rm and list rm"
+counts_exact "the changes above"
+for i in 1 2 3 4 5; do postino subscriber add "c$i@count.example" --list fresh --list news; done
+postino subscriber add c6@count.example --list fresh --status confirmed
+postino list show fresh --json
+[ "$(jq_get "$out" "j['subscribers']")" = "{'confirmed': 1, 'unconfirmed': 5, 'unsubscribed': 0}" ] || fail "fresh after adds"
+counts_exact "adds"
+postino subscriber blocklist c1@count.example
+counts_exact "a blocklist"
+postino subscriber rm c2@count.example
+expect_rc 0
+counts_exact "a subscriber removed"
+postino list show fresh --json
+[ "$(jq_get "$out" "j['subscribers']")" = "{'confirmed': 1, 'unconfirmed': 3, 'unsubscribed': 1}" ] || fail "fresh after blocklist and rm"
+psql_q "UPDATE subscriptions SET status = 'confirmed' WHERE subscriber_id IN (SELECT id FROM subscribers WHERE email LIKE 'c_@count.example') AND status = 'unconfirmed'" >/dev/null
+counts_exact "an update by hand"
+printf 'email\nc3@count.example\nc4@count.example\nnew1@count.example\n' > unsub.csv
+postino import unsub.csv --list fresh --mode unsubscribe
+expect_rc 0
+counts_exact "an unsubscribe import"
+
+check "imports are counted, two into one list at once too"
+for f in a b; do
+    { echo email; for i in $(seq 1 3000); do echo "imp$i-$f@count.example"; done; for i in $(seq 1 500); do echo "both$i@count.example"; done; } > "imp-$f.csv"
+done
+"$BIN" import imp-a.csv --list fresh > imp-a.out 2>&1 &
+pa=$!
+"$BIN" import imp-b.csv --list fresh > imp-b.out 2>&1 &
+pb=$!
+for i in $(seq 1 20); do "$BIN" subscriber add "side$i@count.example" --list fresh --list news >/dev/null 2>&1; done
+wait $pa || fail "the first import failed: $(cat imp-a.out)"
+wait $pb || fail "the second import failed: $(cat imp-b.out)"
+[ "$(psql_q "SELECT count(*) FROM subscriptions s JOIN lists l ON l.id = s.list_id WHERE l.name = 'fresh'")" = 6525 ] ||
+    fail "imports at once left $(psql_q "SELECT count(*) FROM subscriptions s JOIN lists l ON l.id = s.list_id WHERE l.name = 'fresh'") subscriptions"
+counts_exact "two imports at once"
+postino import imp-a.csv --list fresh --overwrite
+counts_exact "an import over what is there"
+postino list rm news
+expect_rc 0
+counts_exact "a list removed"
+[ "$(psql_q "SELECT count(*) FROM list_counts c WHERE NOT EXISTS (SELECT 1 FROM lists l WHERE l.id = c.list_id)")" = 0 ] ||
+    fail "counts of a removed list stayed"
+psql_q "TRUNCATE subscribers CASCADE" >/dev/null
+counts_exact "TRUNCATE"
+
+check "the API: PATCH a list's fields, 409, 404, 400 naming the field; GET one names its campaigns"
+api_admin
+"$BIN" serve --no-send --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
+SERVER=$!
+api_wait
+req PATCH /api/v1/lists/fresh '{"name":"fresher"}'
+expect_code 200
+expect_json "(j['name'], j['description'], j['optin'], j['campaigns'])" "('fresher', '', 'double', [])"
+req PATCH /api/v1/lists/fresher '{"description":"Über news","optin":"single"}'
+expect_code 200
+expect_json "(j['name'], j['description'], j['optin'])" "('fresher', 'Über news', 'single')"
+FID=$(jq_get "$body" "j['id']")
+req PATCH "/api/v1/lists/$FID" '{"optin":"double"}'
+expect_json "j['optin']" double
+req PATCH /api/v1/lists/fresher '{"name":"inuse"}'
+expect_error 409 exists
+expect_json "j['error']['message']" 'list "inuse" already exists'
+req PATCH /api/v1/lists/nosuch '{"name":"x"}'
+expect_error 404 not_found
+req PATCH /api/v1/lists/fresher '{"optin":"triple"}'
+expect_error 400 invalid_field optin
+expect_json "j['error']['message']" 'opt-in must be single or double, not "triple"'
+req PATCH /api/v1/lists/fresher '{"name":""}'
+expect_error 400 invalid_field name
+req PATCH /api/v1/lists/fresher "{\"name\":\"$(printf 'n%.0s' $(seq 1 201))\"}"
+expect_error 400 invalid_field name
+req PATCH /api/v1/lists/fresher '{"name":"a\u0007b"}'
+expect_error 400 invalid_field name
+req PATCH /api/v1/lists/fresher '{"colour":"red"}'
+expect_error 400 unknown_field colour
+req PATCH /api/v1/lists/fresher '{"name":5}'
+expect_error 400 invalid_field name
+req PATCH /api/v1/lists/fresher '{}'
+expect_error 400 invalid
+req GET /api/v1/lists/fresher
+expect_json "(j['name'], j['description'], j['optin'])" "('fresher', 'Über news', 'double')"
+req POST /api/v1/lists '{"name":"x","optin":"triple"}'
+expect_error 400 invalid_field optin
+expect_json "j['error']['message']" 'opt-in must be single or double, not "triple"'
+req GET /api/v1/lists/inuse
+expect_json "[c['name'] for c in j['campaigns']]" "['U', 'V']"
+req DELETE /api/v1/lists/inuse
+expect_error 409 exists
+expect_json "j['error']['message']" 'list "inuse" is used by campaigns "U", "V"; remove it from them first'
+req GET "/api/v1/lists?counts=false"
+expect_error 400 unknown_field counts
+
+check "the API's counts follow its writes"
+req POST /api/v1/subscribers '{"email":"api1@count.example","lists":["fresher"]}'
+expect_code 201
+req POST /api/v1/subscribers '{"email":"api2@count.example","lists":["fresher"],"subscription_status":"confirmed"}'
+expect_code 201
+req GET /api/v1/lists/fresher
+expect_json "j['subscribers']" "{'confirmed': 1, 'unconfirmed': 1, 'unsubscribed': 0}"
+req DELETE /api/v1/subscribers/api2@count.example/subscriptions/fresher
+req GET /api/v1/lists
+expect_json "[l['subscribers'] for l in j['items'] if l['name'] == 'fresher']" "[{'confirmed': 0, 'unconfirmed': 1, 'unsubscribed': 1}]"
+counts_exact "the API's writes"
+api_stop
+
 check "--help on every command"
-for c in "list" "list create" "subscriber" "subscriber add" "subscriber ls"; do
+for c in "list" "list create" "list set" "subscriber" "subscriber add" "subscriber ls"; do
     # shellcheck disable=SC2086
     postino $c --help
     expect_rc 0
