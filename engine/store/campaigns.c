@@ -90,7 +90,7 @@ static int template_known(PGconn *conn, const char *ref, struct store_err *e)
 /*
  * audience_set - campaign ID's segment or filter as C says (neither: its
  * lists alone). A filter is compiled by the one compiler and kept with its
- * values for campaign_audience (sql/022); STORE_ERR_NOTFOUND for no such
+ * values for campaign_audience (sql/021); STORE_ERR_NOTFOUND for no such
  * segment, STORE_ERR_INVALID (field "filter") for a filter refused.
  */
 static int audience_set(PGconn *conn, const char *id, const struct campaign_new *c, struct store_err *e)
@@ -240,7 +240,7 @@ int store_campaign_get(PGconn *conn, const char *id, json_t **out, struct store_
 }
 
 /*
- * The audience: campaign_audience (sql/022) makes the deliveries of the
+ * The audience: campaign_audience (sql/021) makes the deliveries of the
  * campaign's lists narrowed by its segment or filter; the filter it started
  * with is noted beside the counters.
  */

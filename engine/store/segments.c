@@ -3,7 +3,7 @@
  *
  * A filter is compiled here, by the one compiler, whenever it is saved: the
  * store keeps its text and the compiled condition with its values, read as
- * ($2::text[])[K] (SEGMENT_VALUES), which is where campaign_audience (sql/022)
+ * ($2::text[])[K] (SEGMENT_VALUES), which is where campaign_audience (sql/021)
  * and the counts below put them.
  */
 #include <stdbool.h>
@@ -202,7 +202,7 @@ int store_segment_count(PGconn *conn, const char *segment, const char *filter, c
         else
             buf_appends(&sql, "$1::bigint[] IS NULL AND ");
         buf_appendf(&sql, "(%s)", cond);
-        /* as campaign_audience does (sql/022): hashes, not a loop of look-ups per subscriber */
+        /* as campaign_audience does (sql/021): hashes, not a loop of look-ups per subscriber */
         const char *params[] = { nlists > 0 ? buf_cstr(&ids) : NULL, values };
         if (pg_begin(conn) < 0 || pg_command(conn, "SET LOCAL enable_nestloop = off", NULL, 0) < 0) {
             rc = store_fail_db(e, conn, NULL, "cannot count the segment");

@@ -1,4 +1,4 @@
--- 022_segments: part of an audience picked by a filter (engine/mail/segment.h),
+-- 021_segments: part of an audience picked by a filter (engine/mail/segment.h),
 -- saved by name, or given to one campaign.
 --
 -- A filter is kept as written (filter) and as postino compiled it when it was
