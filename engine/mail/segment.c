@@ -72,6 +72,23 @@ static int fail_at(struct parser *p, size_t at, const char *fmt, ...)
     return -1;
 }
 
+/*
+ * TEXT as an error may show it, into OUT (N >= 48 bytes): at most 40 bytes,
+ * cut at a character's start, a control character shown as '?', so that the
+ * message stays one line of valid UTF-8.
+ */
+static const char *shown(const char *text, char *out, size_t n)
+{
+    size_t len = strlen(text), i;
+    if (len > 40)
+        for (len = 40; len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80; len--)
+            ;
+    for (i = 0; i < len && i + 1 < n; i++)
+        out[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
+    out[i] = '\0';
+    return out;
+}
+
 /* the current token in words, for "found ..." */
 static const char *tok_words(const struct parser *p, char *tmp, size_t n)
 {
@@ -85,7 +102,11 @@ static const char *tok_words(const struct parser *p, char *tmp, size_t n)
     case T_RP: return "\")\"";
     case T_COMMA: return "\",\"";
     case T_DOT: return "\".\"";
-    default: snprintf(tmp, n, "\"%.40s\"", p->tok.text); return tmp;
+    default: {
+        char v[48];
+        snprintf(tmp, n, "\"%s\"", shown(p->tok.text, v, sizeof(v)));
+        return tmp;
+    }
     }
 }
 
@@ -371,7 +392,8 @@ static int value_sql(struct parser *p, const struct fieldref *fr, enum vtype t)
         return fail_at(p, p->tok.at, "%s is compared with %s, not %s", fr->name, vtype_name[want[fr->f]], vtype_name[t]);
     if (fr->f == F_STATUS && strcmp(p->tok.text, "enabled") != 0 && strcmp(p->tok.text, "disabled") != 0 &&
         strcmp(p->tok.text, "blocklisted") != 0)
-        return fail_at(p, p->tok.at, "status is \"enabled\", \"disabled\" or \"blocklisted\", not \"%.40s\"", p->tok.text);
+        return fail_at(p, p->tok.at, "status is \"enabled\", \"disabled\" or \"blocklisted\", not \"%s\"",
+                       shown(p->tok.text, (char[48]){ 0 }, 48));
     if (fr->f == F_ID && strchr(p->tok.text, '.'))
         return fail_at(p, p->tok.at, "id is a whole number, not %s", p->tok.text);
     if (fr->f == F_ATTR && t == V_DATE && p->tok.date_time)
@@ -447,9 +469,9 @@ static int field_test(struct parser *p)
     if (i == sizeof(names) / sizeof(names[0])) {
         if (p->tok.kind == T_IDENT)
             return fail_at(p, p->tok.at,
-                           "unknown field \"%.40s\" (email, name, status, id, created_at, attribs.KEY; or in_list, sent,"
+                           "unknown field \"%s\" (email, name, status, id, created_at, attribs.KEY; or in_list, sent,"
                            " opened, clicked, bounced, complained followed by \"(\")",
-                           p->tok.text);
+                           shown(p->tok.text, (char[48]){ 0 }, 48));
         EXPECTED(p, "a field, a predicate, \"not\" or \"(\"");
     }
     fr.f = (enum field)i;
@@ -665,8 +687,9 @@ static int predicate(struct parser *p)
             for (i = 0; i < 4 && !is_word(p, classes[i]); i++)
                 ;
             if (i == 4)
-                return fail_at(p, p->tok.at, "a bounce's class is hard, soft, policy or unknown, not \"%.40s\"%s",
-                               p->tok.text, is_word(p, "complaint") ? " (complaints: complained())" : "");
+                return fail_at(p, p->tok.at, "a bounce's class is hard, soft, policy or unknown, not \"%s\"%s",
+                               shown(p->tok.text, (char[48]){ 0 }, 48),
+                               is_word(p, "complaint") ? " (complaints: complained())" : "");
             buf_appends(&p->sql, "= ");
             param(p, classes[i], "text");
             class_given = true;

@@ -3,8 +3,8 @@
  * is a filter as a person or a program might send it. A compiled filter must
  * hold only the compiler's words: no quote of its own beyond the literals the
  * compiler writes, every placeholder an element of the one values array that
- * exists; a refused
- * one must say where, on one line.
+ * exists; a refused one must say where, on one line of valid UTF-8 (what it
+ * quotes of the filter cut at a character, its control characters shown as ?).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine/mail/segment.h"
+#include "engine/util/str.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
         }
         segment_sql_free(&q);
-    } else if (strncmp(err, "line ", 5) != 0 || strchr(err, '\n')) {
+    } else if (strncmp(err, "line ", 5) != 0 || strchr(err, '\n') || !str_utf8_valid(err, strlen(err), NULL)) {
         __builtin_trap();
     }
     free(expr);

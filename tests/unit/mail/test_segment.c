@@ -193,6 +193,13 @@ static void test_segment_errors_say_where(void **state)
         { "name = \"caf\xc3\"", "line 1, column 1: the filter is not valid UTF-8 text" },
         { "name = \"tab\there\"", "line 1, column 12: a control character in a string (write \\n or \\t)" },
         { "\xc3\xa9\xc3\xa9 = 1", "line 1, column 1: unexpected byte 0xc3" },
+        { "status = \"a\\nb\"", "line 1, column 10: status is \"enabled\", \"disabled\" or \"blocklisted\", not \"a?b\"" },
+        { "status = \"0123456789012345678901234567890123456789\xc3\xa9\"",
+          "line 1, column 10: status is \"enabled\", \"disabled\" or \"blocklisted\", not"
+          " \"0123456789012345678901234567890123456789\"" },
+        { "status = \"012345678901234567890123456789012345678\xc3\xa9\"",
+          "line 1, column 10: status is \"enabled\", \"disabled\" or \"blocklisted\", not"
+          " \"012345678901234567890123456789012345678\"" },
         { "name = \"\xc3\xa9\" and x", "line 1, column 16: unknown field \"x\" (email, name, status, id, created_at,"
                                     " attribs.KEY; or in_list, sent, opened, clicked, bounced, complained followed by \"(\")" },
     };
