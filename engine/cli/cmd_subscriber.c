@@ -93,7 +93,7 @@ static int sub_add(struct cli *c, int argc, char **argv)
     s.lists = lists;
     struct store_err e;
     json_t *out = NULL;
-    int rc = store_subscriber_add(cli_db(c), &s, &out, &e);
+    int rc = store_subscriber_add(cli_db_consent(c), &s, &out, &e);
     json_decref(attribs);
     xfree(lists);
     if (rc < 0)
@@ -381,7 +381,7 @@ static int sub_rm(struct cli *c, int argc, char **argv)
         ;
     cli_email_arg(cli_operand(c, argc, argv, "email address"), email);
     struct store_err e;
-    if (store_subscriber_rm(cli_db(c), email, &e) < 0)
+    if (store_subscriber_rm(cli_db_consent(c), email, &e) < 0)
         return cli_fail(&e);
     if (!c->json)
         printf("removed subscriber %s\n", email);
@@ -396,7 +396,7 @@ static int sub_blocklist(struct cli *c, int argc, char **argv)
     cli_email_arg(cli_operand(c, argc, argv, "email address"), email);
     struct store_err e;
     json_t *s;
-    if (store_subscriber_blocklist(cli_db(c), email, &s, &e) < 0)
+    if (store_subscriber_blocklist(cli_db_consent(c), email, &s, &e) < 0)
         return cli_fail(&e);
     if (c->json)
         cli_print_json(s);
