@@ -79,20 +79,21 @@ CREATE TRIGGER subscriptions_consent_del AFTER DELETE ON subscriptions REFERENCI
     FOR EACH STATEMENT EXECUTE FUNCTION consent_note();
 
 -- A list deleted: the rows of its subscriptions, deleted with it after it was
--- gone, get its name.
-CREATE FUNCTION consent_list_names() RETURNS trigger LANGUAGE plpgsql AS $$
+-- gone, get its name when the transaction commits (a deferred trigger: the
+-- foreign key's cascade records them after the list's own triggers ran).
+CREATE FUNCTION consent_list_name() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE consent c SET list_name = o.name FROM old_lists o WHERE c.list_id = o.id AND c.list_name = '';
+    UPDATE consent SET list_name = OLD.name WHERE list_id = OLD.id AND list_name = '';
     RETURN NULL;
 END $$;
-CREATE TRIGGER lists_consent_names AFTER DELETE ON lists REFERENCING OLD TABLE AS old_lists
-    FOR EACH STATEMENT EXECUTE FUNCTION consent_list_names();
+CREATE CONSTRAINT TRIGGER lists_consent_name AFTER DELETE ON lists DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION consent_list_name();
 
 -- Fired under session_replication_role replica too (the importer's fast path).
 ALTER TABLE subscriptions ENABLE ALWAYS TRIGGER subscriptions_consent_ins;
 ALTER TABLE subscriptions ENABLE ALWAYS TRIGGER subscriptions_consent_upd;
 ALTER TABLE subscriptions ENABLE ALWAYS TRIGGER subscriptions_consent_del;
-ALTER TABLE lists ENABLE ALWAYS TRIGGER lists_consent_names;
+ALTER TABLE lists ENABLE ALWAYS TRIGGER lists_consent_name;
 
 -- bounce_apply (sql/004) again: its policy's unsubscribes are recorded as
 -- via bounce or complaint, actor 'bounce:ID' (the bounce row), whatever the

@@ -92,7 +92,9 @@ int store_subscriber_export(PGconn *conn, const char *email, json_t **out, struc
     json_t *tables = json_object();
     const char *params[] = { id, addr };
     for (size_t i = 0; rc == STORE_OK && i < sizeof(sections) / sizeof(sections[0]); i++) {
-        PGresult *res = pg_exec(conn, sections[i].sql, 2, params);
+        char sql[2048];   /* both parameters typed, whichever the section uses */
+        snprintf(sql, sizeof(sql), "SELECT (%s) FROM (SELECT $1::bigint, $2::text) AS p", sections[i].sql);
+        PGresult *res = pg_exec(conn, sql, 2, params);
         if (!pg_ok(res) || PQntuples(res) != 1)
             rc = store_fail_db(e, conn, res, "cannot export subscriber");
         else
