@@ -326,6 +326,14 @@ const eventRows = (x) => [
     el("td", { "data-label": "Last" }, when(c.last_at)))),
 ];
 
+const consentRow = (c) => [el("tr", {},
+  el("td", { "data-label": "When" }, when(c.at)),
+  el("td", { "data-label": "List", class: "wrap" }, c.list_deleted ? `${c.list} (deleted)` : c.list),
+  el("td", { "data-label": "Change" }, `${c.from_status || "none"} → ${c.to_status || "removed"}`),
+  el("td", { "data-label": "How" }, el("span", { class: "badge" }, c.via)),
+  el("td", { "data-label": "By", class: "wrap" }, c.actor || "—"),
+  el("td", { "data-label": "Client", class: "wrap" }, [c.ip, c.user_agent].filter((x) => x).join(" · ") || "—"))];
+
 function dangerZone(s) {
   const block = el("button", { type: "button", class: "danger", disabled: s.status === "blocklisted" }, "Blocklist");
   block.addEventListener("click", () => confirmBox(block, `Blocklist ${s.email}`,
@@ -344,8 +352,33 @@ function dangerZone(s) {
       toast(`${s.email} is deleted.`);
       location.hash = "#/subscribers";
     }));
-  return el("div", { class: "card" }, el("h2", {}, "Blocklist or delete"),
-    el("div", { class: "actions" }, block, del));
+  const exp = el("button", { type: "button", class: "secondary" }, "Export (JSON)");
+  exp.addEventListener("click", async () => {
+    try {
+      const doc = await api("GET", `/api/v1/subscribers/${s.id}/export`);
+      const a = el("a", { download: `subscriber-${s.id}.json`,
+        href: URL.createObjectURL(new Blob([JSON.stringify(doc, null, 2)], { type: "application/json" })) });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    } catch (e) {
+      if (!e.sessionEnded) toast(e.message);
+    }
+  });
+  const erase = el("button", { type: "button", class: "danger" }, "Erase");
+  erase.addEventListener("click", () => confirmBox(erase, `Erase ${s.email}`,
+    `Erase ${s.email} for good? Everything stored about it goes: the subscriber, its subscriptions and consent ` +
+    "records, deliveries, opens, clicks and bounces, and the rejected import rows and unmatched bounces that name it. " +
+    "If it is blocklisted, complained or left every list, only a salted hash of the address is kept so that it is " +
+    "never added or imported again. Past campaigns' counts stay as they are. This cannot be undone.",
+    "Erase", async () => {
+      const r = await api("POST", `/api/v1/subscribers/${s.id}/erase`);
+      toast(r.suppressed ? `${s.email} is erased; it stays suppressed (${r.suppressed}).` : `${s.email} is erased.`);
+      location.hash = "#/subscribers";
+    }));
+  return el("div", { class: "card" }, el("h2", {}, "Blocklist, delete or erase"),
+    el("div", { class: "actions" }, block, del, exp, erase));
 }
 
 async function renderOne(id) {
@@ -366,6 +399,8 @@ async function renderOne(id) {
       ["Received", "Class", "Status", "Diagnostic", "Campaign", "Action"], bounceRow, "Nothing came back."),
     history(s.id, "Opens and clicks", "events",
       ["Campaign", "Event", "Link", "Times", "First", "Last"], eventRows, "No open or click recorded."),
+    history(s.id, "Consent", "consent",
+      ["When", "List", "Change", "How", "By", "Client"], consentRow, "No subscription change recorded."),
   ]);
   return el("section", { class: "subscriber" },
     el("p", { class: "crumbs" }, el("a", { href: "#/subscribers" }, "← Subscribers")),

@@ -55,6 +55,7 @@ struct import_task {
     char *path;                 /* the spooled body */
     char *rejects_path;
     char *list, *status, *encoding;
+    char actor[300];            /* who imports (api_actor) */
     char *maps[IMPORT_MAPS_MAX];
     size_t nmaps;
     char *lists[IMPORT_LISTS_MAX + 1];   /* every "list" argument, in order */
@@ -159,6 +160,8 @@ static int task_options(struct api_req *r, struct import_task *t, const char *co
             return api_reply_error(r, 400, "invalid_field", "map", "\"map\": %s", err), -1;
         }
     import_map_free(&m);
+    api_actor(r, t->actor, sizeof(t->actor));
+    o->load.actor = t->actor;
     t->list = o->load.list ? xstrdup(o->load.list) : NULL;
     t->status = status ? xstrdup(status) : NULL;
     t->encoding = o->encoding ? xstrdup(o->encoding) : NULL;

@@ -85,7 +85,7 @@ void api_lists_patch(struct api_req *r)
 void api_lists_rm(struct api_req *r)
 {
     struct store_err e;
-    if (!api_db(r))
+    if (api_consent(r, NULL) < 0)
         return;
     api_reply_stored(r, store_list_rm(r->conn, api_param(r, 0), &e), NULL, &e, 204);
 }

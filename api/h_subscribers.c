@@ -10,6 +10,10 @@
  * api_subscribers_blocklist  POST /api/v1/subscribers/{subscriber}/blocklist
  * api_subscriptions_ls / _create / _rm   a subscriber's subscriptions
  * api_subscriber_deliveries / _bounces / _events   its history, in keyset pages, newest first
+ * api_subscriber_consent     GET .../consent: how and by whom its subscriptions changed, the same way
+ * api_subscriber_export      GET .../export: every row that mentions it, in one document (privacy.h)
+ * api_subscriber_erase       POST .../erase: its data removed everywhere, a salted hash kept when
+ *                            it must stay suppressed
  * api__subscriber_ref        the email a {subscriber} path segment names
  *
  * A subscriber is named by id or email, a list by id or name. Input is
@@ -26,8 +30,10 @@
 #include "api/handlers.h"
 #include "engine/mail/address.h"
 #include "engine/mail/subscriber_fields.h"
+#include "engine/store/consent.h"
 #include "engine/store/history.h"
 #include "engine/store/lists.h"
+#include "engine/store/privacy.h"
 #include "engine/store/subscribers.h"
 #include "engine/util/str.h"
 
@@ -266,7 +272,7 @@ void api_subscribers_create(struct api_req *r)
     } else if (status && strcmp(status, "confirmed") != 0 && strcmp(status, "unconfirmed") != 0) {
         api_reply_error(r, 400, "invalid_field", "subscription_status",
                         "field \"subscription_status\" must be \"confirmed\" or \"unconfirmed\"");
-    } else if (api_db(r)) {
+    } else if (api_consent(r, NULL) == 0) {
         api_json_refs(in, "lists", &lists, &nlists);
         struct subscriber_new s = {
             .email = norm,
@@ -328,7 +334,7 @@ void api_subscribers_rm(struct api_req *r)
 {
     char email[256];
     struct store_err e;
-    if (api__subscriber_ref(r, email) < 0 || !api_db(r))
+    if (api__subscriber_ref(r, email) < 0 || api_consent(r, NULL) < 0)
         return;
     api_reply_stored(r, store_subscriber_rm(r->conn, email, &e), NULL, &e, 204);
 }
@@ -342,7 +348,7 @@ void api_subscribers_blocklist(struct api_req *r)
     if (api_body(r, api_no_fields, &in) < 0)
         return;
     json_decref(in);
-    if (api__subscriber_ref(r, email) == 0 && api_db(r))
+    if (api__subscriber_ref(r, email) == 0 && api_consent(r, NULL) == 0)
         api_reply_stored(r, store_subscriber_blocklist(r->conn, email, &j, &e), &j, &e, 200);
 }
 
@@ -378,7 +384,7 @@ void api_subscriptions_create(struct api_req *r)
         api_reply_error(r, 400, "invalid_field", "list", "field \"list\" must name a list");
     else if (status && strcmp(status, "confirmed") != 0 && strcmp(status, "unconfirmed") != 0)
         api_reply_error(r, 400, "invalid_field", "status", "field \"status\" must be \"confirmed\" or \"unconfirmed\"");
-    else if (api__subscriber_ref(r, email) == 0 && api_db(r)) {
+    else if (api__subscriber_ref(r, email) == 0 && api_consent(r, NULL) == 0) {
         int rc = store_subscription_set(r->conn, email, list, status, &created, &j, &e);
         api_reply_stored(r, rc, &j, &e, created ? 201 : 200);
     }
@@ -391,7 +397,7 @@ void api_subscriptions_rm(struct api_req *r)
     char email[256];
     struct store_err e;
     json_t *j = NULL;
-    if (api__subscriber_ref(r, email) < 0 || !api_db(r))
+    if (api__subscriber_ref(r, email) < 0 || api_consent(r, NULL) < 0)
         return;
     api_reply_stored(r, store_subscription_rm(r->conn, email, api_param(r, 1), &j, &e), &j, &e, 200);
 }
@@ -437,4 +443,35 @@ void api_subscriber_bounces(struct api_req *r)
 void api_subscriber_events(struct api_req *r)
 {
     history(r, store_history_events);
+}
+
+/* api_subscriber_consent - GET /api/v1/subscribers/{subscriber}/consent */
+void api_subscriber_consent(struct api_req *r)
+{
+    history(r, store_consent_page);
+}
+
+/* api_subscriber_export - GET /api/v1/subscribers/{subscriber}/export */
+void api_subscriber_export(struct api_req *r)
+{
+    char email[256];
+    struct store_err e;
+    json_t *j = NULL;
+    static const char *const none[] = { NULL };
+    if (api_query_only(r, none) < 0 || api__subscriber_ref(r, email) < 0 || !api_db(r))
+        return;
+    api_reply_stored(r, store_subscriber_export(r->conn, email, &j, &e), &j, &e, 200);
+}
+
+/* api_subscriber_erase - POST /api/v1/subscribers/{subscriber}/erase */
+void api_subscriber_erase(struct api_req *r)
+{
+    char email[256];
+    struct store_err e;
+    json_t *in, *j = NULL;
+    if (api_body(r, api_no_fields, &in) < 0)
+        return;
+    json_decref(in);
+    if (api__subscriber_ref(r, email) == 0 && api_consent(r, NULL) == 0)
+        api_reply_stored(r, store_subscriber_erase(r->conn, email, &j, &e), &j, &e, 200);
 }

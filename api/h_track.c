@@ -102,7 +102,7 @@ void api_confirm(struct api_req *r)
     uint64_t sub, list;
     struct store_err e;
     json_t *info = NULL;
-    if (api_link_token(r, &sub, &list) < 0 || !api_db(r))
+    if (api_link_token(r, &sub, &list) < 0 || api_consent(r, "confirmation") < 0)
         return;
     if (store_confirm(r->conn, sub, list, &info, &e) < 0) {
         if (e.code == STORE_ERR_NOTFOUND)

@@ -19,6 +19,7 @@
 #include "api/metrics.h"
 #include "api/request.h"
 #include "api/server_int.h"
+#include "engine/store/consent.h"
 #include "engine/store/counts.h"
 #include "engine/store/settings.h"
 #include "engine/util/alloc.h"
@@ -70,6 +71,41 @@ const char *api_session_token(struct api_req *r)
     if (!r->session_hash[0])
         return NULL;
     return MHD_lookup_connection_value(r->mc, MHD_COOKIE_KIND, API_SESSION_COOKIE);
+}
+
+/* api_actor - see request.h. */
+void api_actor(struct api_req *r, char *out, size_t len)
+{
+    if (r->user.token_id)
+        snprintf(out, len, "token:%lld", r->user.token_id);
+    else if (r->user.id)
+        snprintf(out, len, "user:%s", r->user.email);
+    else
+        snprintf(out, len, "%s", "");
+}
+
+/* api_consent - see request.h. */
+int api_consent(struct api_req *r, const char *via)
+{
+    char actor[300];
+    PGconn *conn = api_db(r);
+    if (!conn)
+        return -1;
+    int rc;
+    if (via && (strcmp(via, "confirmation") == 0 || strcmp(via, "unsubscribe") == 0 || strcmp(via, "form") == 0 ||
+                strcmp(via, "preferences") == 0)) {
+        const char *ua = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+        rc = store_consent_session(conn, via, "subscriber", api_peer_text(r), ua ? ua : "", "");
+    } else {
+        api_actor(r, actor, sizeof(actor));
+        rc = store_consent_session(conn, via ? via : r->session_hash[0] ? "admin" : "api", actor, "", "", "");
+    }
+    if (rc < 0) {
+        api_reply_error(r, 503, "unavailable", NULL, "the database is not available; try again later");
+        return -1;
+    }
+    r->consent_set = true;
+    return 0;
 }
 
 /* api_db - R's database connection, borrowed on first use; NULL with 503 set. */

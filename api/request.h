@@ -34,6 +34,11 @@
  * api_conninfo     the database the server uses (for work that outlives a request)
  * api_previews     the server's rendered previews for the web admin (preview_cache.h)
  * api_now_ms       milliseconds of a clock that never goes back (CLOCK_MONOTONIC)
+ * api_actor        who R's login is, as consent records name it: "user:EMAIL" or "token:ID"
+ * api_consent      say how R's subscription changes are made (consent.h): VIA, or by the
+ *                  login when NULL (admin for the web admin's session, api otherwise); a
+ *                  public page's VIA names the subscriber with the client's address and
+ *                  User-Agent. Set on R's connection until the answer; 0 or -1 (503 set)
  */
 #ifndef POSTINO_API_REQUEST_H
 #define POSTINO_API_REQUEST_H
@@ -87,6 +92,7 @@ struct api_req {
     char *disposition;           /* malloc'd; a Content-Disposition header */
     const char *cache_control;   /* when not "no-store" */
     unsigned retry_after;        /* seconds; a Retry-After header when not 0 */
+    bool consent_set;            /* api_consent set the connection's postino.* settings */
 };
 
 PGconn *api_db(struct api_req *r);
@@ -122,5 +128,7 @@ const struct api_settings *api_settings_of(struct api_req *r);
 bool api_over_tls(struct api_req *r);
 const char *api_peer_text(struct api_req *r);
 const char *api_session_token(struct api_req *r);
+void api_actor(struct api_req *r, char *out, size_t len);
+int api_consent(struct api_req *r, const char *via);
 
 #endif

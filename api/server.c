@@ -46,6 +46,7 @@
 #include "api/server.h"
 #include "api/server_int.h"
 #include "api/spool.h"
+#include "engine/store/consent.h"
 #include "engine/store/sessions.h"
 #include "engine/util/alloc.h"
 #include "engine/util/image.h"
@@ -377,6 +378,8 @@ static struct deadline *conn_deadline(struct MHD_Connection *mc)
 static enum MHD_Result answer(struct MHD_Connection *mc, struct api_req *r, const struct timespec *t0)
 {
     struct timespec t1;
+    if (r->conn && r->consent_set && PQstatus(r->conn) == CONNECTION_OK)
+        store_consent_reset(r->conn);   /* the next request on the connection says its own */
     if (r->conn)
         dbpool_put(r->srv->pool, r->conn);
     r->conn = NULL;

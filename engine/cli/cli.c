@@ -4,9 +4,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pwd.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/cli/cli.h"
+#include "engine/store/consent.h"
 #include "engine/util/log.h"
 
 /* cli_target - resolve the database target once; fatal when it cannot be. */
@@ -31,6 +34,28 @@ PGconn *cli_db(struct cli *c)
             log_fatal("%s", err);
     }
     return c->conn;
+}
+
+/* cli_actor - who runs the command, as consent records name it: "cli:LOGIN". */
+void cli_actor(char *out, size_t len)
+{
+    const struct passwd *pw = getpwuid(geteuid());
+    const char *login = pw ? pw->pw_name : getenv("USER");
+    snprintf(out, len, "cli:%s", login ? login : "");
+}
+
+/*
+ * cli_db_consent - cli_db's connection, on which every later change of a
+ * subscription is recorded as the command line's (via cli, cli_actor).
+ */
+PGconn *cli_db_consent(struct cli *c)
+{
+    char actor[300];
+    PGconn *conn = cli_db(c);
+    cli_actor(actor, sizeof(actor));
+    if (store_consent_session(conn, "cli", actor, "", "", "") < 0)
+        log_fatal("cannot reach the database");
+    return conn;
 }
 
 /* cli_close - close the connection and forget the target. */

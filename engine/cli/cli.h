@@ -3,6 +3,9 @@
  *
  * cli_db          the database connection, opened (and the private cluster
  *                 started) on first use; failure is fatal with one line
+ * cli_db_consent  the same, on which subscription changes are recorded as the command
+ *                 line's (via cli, actor cli:LOGIN; sql/022_consent.sql)
+ * cli_actor       "cli:LOGIN", who runs the command
  * cli_target      the resolved database target
  * cli_parse       getopt_long over a command's options with --help handled
  * cli_no_operands parse a command that takes no operand and no option but --help
@@ -54,6 +57,8 @@ struct cli_command {
 };
 
 PGconn *cli_db(struct cli *c);
+void cli_actor(char *out, size_t len);
+PGconn *cli_db_consent(struct cli *c);
 struct db_target *cli_target(struct cli *c);
 int cli_parse(struct cli *c, int argc, char **argv, const char *shortopts, const struct option *longopts);
 void cli_no_operands(struct cli *c, int argc, char **argv);

@@ -190,6 +190,9 @@ int cmd_import(struct cli *c, int argc, char **argv)
         cli_usage(c, "--list: %s", why);
     o.progress = isatty(STDERR_FILENO);
     struct import_counts counts;
+    char actor[300];
+    cli_actor(actor, sizeof(actor));
+    o.load.actor = actor;
     int rc = import_run(cli_db(c), &o, &counts, err, sizeof(err));
     import_map_free(&map);
     if (rc < 0) {

@@ -155,7 +155,7 @@ static int list_rm(struct cli *c, int argc, char **argv)
         ;
     const char *ref = cli_operand(c, argc, argv, "list name or id");
     struct store_err e;
-    if (store_list_rm(cli_db(c), ref, &e) < 0)
+    if (store_list_rm(cli_db_consent(c), ref, &e) < 0)
         return cli_fail(&e);
     if (!c->json)
         printf("removed list \"%s\"\n", ref);

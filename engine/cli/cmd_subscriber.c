@@ -1,11 +1,13 @@
 /*
- * cmd_subscriber - postino subscriber add | ls | show | set | history | rm | blocklist.
+ * cmd_subscriber - postino subscriber add | ls | show | set | history | consent | export | erase | rm | blocklist.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "engine/cli/cli.h"
+#include "engine/store/consent.h"
 #include "engine/store/history.h"
+#include "engine/store/privacy.h"
 #include "engine/store/subscribers.h"
 #include "engine/util/alloc.h"
 #include "engine/util/str.h"
@@ -19,6 +21,9 @@ static const char subscriber_usage[] =
     "       postino subscriber set EMAIL [--name NAME] [--attr KEY=VALUE]... [--unset KEY]... [--json]\n"
     "       postino subscriber history EMAIL [--deliveries | --bounces | --events] [--before ID]\n"
     "                                  [--limit N] [--json]\n"
+    "       postino subscriber consent EMAIL [--before ID] [--limit N] [--json]\n"
+    "       postino subscriber export EMAIL\n"
+    "       postino subscriber erase EMAIL [--json]\n"
     "       postino subscriber rm EMAIL\n"
     "       postino subscriber blocklist EMAIL [--json]\n";
 
@@ -93,7 +98,7 @@ static int sub_add(struct cli *c, int argc, char **argv)
     s.lists = lists;
     struct store_err e;
     json_t *out = NULL;
-    int rc = store_subscriber_add(cli_db(c), &s, &out, &e);
+    int rc = store_subscriber_add(cli_db_consent(c), &s, &out, &e);
     json_decref(attribs);
     xfree(lists);
     if (rc < 0)
@@ -381,7 +386,7 @@ static int sub_rm(struct cli *c, int argc, char **argv)
         ;
     cli_email_arg(cli_operand(c, argc, argv, "email address"), email);
     struct store_err e;
-    if (store_subscriber_rm(cli_db(c), email, &e) < 0)
+    if (store_subscriber_rm(cli_db_consent(c), email, &e) < 0)
         return cli_fail(&e);
     if (!c->json)
         printf("removed subscriber %s\n", email);
@@ -396,7 +401,7 @@ static int sub_blocklist(struct cli *c, int argc, char **argv)
     cli_email_arg(cli_operand(c, argc, argv, "email address"), email);
     struct store_err e;
     json_t *s;
-    if (store_subscriber_blocklist(cli_db(c), email, &s, &e) < 0)
+    if (store_subscriber_blocklist(cli_db_consent(c), email, &s, &e) < 0)
         return cli_fail(&e);
     if (c->json)
         cli_print_json(s);
@@ -406,10 +411,104 @@ static int sub_blocklist(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+static int sub_consent(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "before", required_argument, NULL, 'B' }, { "limit", required_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+    };
+    char email[ADDRESS_MAX + 1];
+    struct history_page h = { .limit = 50 };
+    int opt;
+    long v;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        if (opt == 'B') {
+            if (str_parse_long(optarg, 1, (long)1e18, &v) < 0)
+                cli_usage(c, "--before takes an id, not '%s'", optarg);
+            h.before = v;
+        } else if (opt == 'n') {
+            if (str_parse_long(optarg, 1, 500, &v) < 0)
+                cli_usage(c, "--limit takes a number from 1 to 500, not '%s'", optarg);
+            h.limit = v;
+        }
+    }
+    cli_email_arg(cli_operand(c, argc, argv, "email address"), email);
+    h.email = email;
+    struct store_err e;
+    json_t *p = NULL;
+    if (store_consent_page(cli_db(c), &h, &p, &e) < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        cli_print_json(p);
+        json_decref(p);
+        return 0;
+    }
+    size_t i;
+    json_t *x;
+    char t[3][64];
+    printf("%-8s %-25s %-20s %-12s %-12s %-12s %-28s %s\n", "ID", "AT", "LIST", "FROM", "TO", "VIA", "ACTOR",
+           "IP / USER AGENT");
+    json_array_foreach(json_object_get(p, "items"), i, x) {
+        const char *ua = json_string_value(json_object_get(x, "user_agent"));
+        printf("%-8s %-25s %-20s %-12s %-12s %-12s %-28s %s%s%s\n", cell(json_object_get(x, "id"), t[0], sizeof(t[0])),
+               json_string_value(json_object_get(x, "at")), json_string_value(json_object_get(x, "list")),
+               cell(json_object_get(x, "from_status"), t[1], sizeof(t[1])),
+               cell(json_object_get(x, "to_status"), t[2], sizeof(t[2])), json_string_value(json_object_get(x, "via")),
+               json_string_value(json_object_get(x, "actor")), json_string_value(json_object_get(x, "ip")),
+               ua && *ua ? " " : "", ua ? ua : "");
+    }
+    json_t *next = json_object_get(p, "next_before");
+    if (json_is_integer(next))
+        printf("(more: --before %lld)\n", json_integer_value(next));
+    json_decref(p);
+    return 0;
+}
+
+/* postino subscriber export EMAIL: the document is JSON whatever --json says */
+static int sub_export(struct cli *c, int argc, char **argv)
+{
+    char email[ADDRESS_MAX + 1];
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    cli_email_arg(cli_operand(c, argc, argv, "email address"), email);
+    struct store_err e;
+    json_t *doc;
+    if (store_subscriber_export(cli_db(c), email, &doc, &e) < 0)
+        return cli_fail(&e);
+    cli_print_json(doc);
+    json_decref(doc);
+    return 0;
+}
+
+static int sub_erase(struct cli *c, int argc, char **argv)
+{
+    char email[ADDRESS_MAX + 1];
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    cli_email_arg(cli_operand(c, argc, argv, "email address"), email);
+    struct store_err e;
+    json_t *out;
+    if (store_subscriber_erase(cli_db_consent(c), email, &out, &e) < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        cli_print_json(out);
+    } else {
+        const char *why = json_string_value(json_object_get(out, "suppressed"));
+        printf("erased subscriber %s", email);
+        if (why)
+            printf("; its address stays suppressed (%s), kept only as a salted hash", why);
+        putchar('\n');
+    }
+    json_decref(out);
+    return 0;
+}
+
 static const struct cli_command subscriber_commands[] = {
     { "add", sub_add, NULL },          { "ls", sub_ls, NULL }, { "show", sub_show, NULL },
     { "set", sub_set, NULL },          { "history", sub_history, NULL },
-    { "rm", sub_rm, NULL },            { "blocklist", sub_blocklist, NULL },
+    { "consent", sub_consent, NULL },  { "export", sub_export, NULL },
+    { "erase", sub_erase, NULL },      { "rm", sub_rm, NULL },
+    { "blocklist", sub_blocklist, NULL },
     { NULL, NULL, NULL },
 };
 

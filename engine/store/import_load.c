@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/store/consent.h"
 #include "engine/store/daily.h"
 #include "engine/store/import_load.h"
 #include "engine/store/lists.h"
@@ -54,6 +55,7 @@ struct store_import_load {
     bool extra_lists;           /* some row names lists of its own */
     bool direct;                /* the target was empty: new rows go straight into subscribers */
     bool repeats;               /* some row may repeat the address of an earlier one */
+    bool suppressions;          /* some address was erased and stays suppressed */
     long long nstage, ndirect;  /* rows sent to import_stage, to subscribers */
     struct buf out;             /* rows for import_stage */
     struct buf out_direct;      /* rows for subscribers */
@@ -182,9 +184,16 @@ struct store_import_load *store_import_load_begin(PGconn *conn, const struct imp
     /* JIT compilation costs most of a second per statement here and gains nothing on these plans. */
     if (load_command(l, "SET LOCAL work_mem = '256MB'", e) < 0 || load_command(l, "SET LOCAL jit = off", e) < 0)
         goto fail;
+    if (store_consent_context(conn, "import", o->actor, "", "", "") < 0) {
+        store_fail_db(e, conn, NULL, "cannot start the import");
+        goto fail;
+    }
     if (o->list && load_resolve_list(l, e) < 0)
         goto fail;
-    if (o->mode == IMPORT_SUBSCRIBE && load_check_empty(l, e) < 0)
+    if (load_query_bool(l, "SELECT EXISTS (SELECT 1 FROM suppressions)", &l->suppressions, e) < 0)
+        goto fail;
+    /* suppressed addresses are taken out of the staged rows: none may go straight into subscribers */
+    if (o->mode == IMPORT_SUBSCRIBE && !l->suppressions && load_check_empty(l, e) < 0)
         goto fail;
     if (load_command(l,
                      "CREATE TEMP TABLE import_stage (rn bigint NOT NULL, email text NOT NULL, name text,"
@@ -466,6 +475,10 @@ static const char sql_sub_direct[] =
 static const char sql_drop_repeats[] =
     "DELETE FROM import_stage st USING subscribers s WHERE lower(s.email) = lower(st.email)";
 
+/* Addresses erased earlier that stay suppressed: never subscribed again (skipped). */
+static const char sql_drop_suppressed[] =
+    "DELETE FROM import_stage st USING suppressions x WHERE x.hash = suppression_hash(st.email)";
+
 /* Subscribe the rows copied straight into subscribers; drop the staged rows that repeat them. */
 static int load_merge_direct(struct store_import_load *l, const char *const *p_list, struct store_err *e)
 {
@@ -512,7 +525,7 @@ static int load_merge(struct store_import_load *l, struct import_load_counts *c,
     const char *list_id = l->list_id[0] ? l->list_id : NULL;
     const char *p_rows[] = { list_id, l->o.overwrite ? "true" : "false" };
     const char *p_list[] = { list_id, l->status };
-    long long existing = 0, outcomes[3];
+    long long existing = 0, outcomes[3], suppressed = 0;
     bool once = !l->repeats;    /* each address at most once in import_stage */
     if (l->direct && load_merge_direct(l, p_list, e) < 0)
         return STORE_ERR_DB;
@@ -520,6 +533,9 @@ static int load_merge(struct store_import_load *l, struct import_load_counts *c,
         c->added = l->ndirect;
         return STORE_OK;
     }
+    if (l->suppressions && l->o.mode == IMPORT_SUBSCRIBE &&
+        load_exec(l, sql_drop_suppressed, 0, NULL, &suppressed, "cannot merge", e) < 0)
+        return STORE_ERR_DB;
     if (load_exec(l, once ? sql_rows_once : sql_rows, 2, p_rows, &existing, "cannot merge", e) < 0)
         return STORE_ERR_DB;
     int rc = l->o.mode == IMPORT_UNSUBSCRIBE ? load_merge_unsubscribe(l, once, existing, p_list, c, e)
@@ -532,9 +548,9 @@ static int load_merge(struct store_import_load *l, struct import_load_counts *c,
     c->added += l->ndirect;
     c->updated = outcomes[0];
     c->unchanged = outcomes[1];
-    c->skipped = outcomes[2];
-    /* Every loaded row is the first of an existing address, a new one, an unknown one, or a repeat. */
-    c->duplicates = c->staged - existing - c->added - c->not_found;
+    c->skipped = outcomes[2] + suppressed;
+    /* Every loaded row is suppressed, or the first of an existing address, a new one, an unknown one, or a repeat. */
+    c->duplicates = c->staged - suppressed - existing - c->added - c->not_found;
     return STORE_OK;
 }
 

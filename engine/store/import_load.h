@@ -10,6 +10,8 @@
  * store_import_load_abort   give up: end the COPY with an error and roll back
  * store_import_load_free    release the handle, rolling back what was not finished
  *
+ * Every subscription change is recorded as via import (sql/022_consent.sql).
+ *
  * An import lands whole or not at all. Everything from begin to finish is one
  * transaction on the caller's connection (which it must not use otherwise
  * meanwhile): nothing is committed before finish succeeds, and every failure
@@ -31,7 +33,8 @@
  *   subscribe    added: created and subscribed; updated: existing and subscribed
  *                now, or (overwrite) name replaced / attribs merged key by key;
  *                unchanged: already subscribed, nothing to change; skipped:
- *                blocklisted, or unsubscribed from the list (never resubscribed)
+ *                blocklisted, or unsubscribed from the list (never resubscribed),
+ *                or an address erased earlier that stays suppressed (privacy.h)
  *   unsubscribe  updated: subscription marked unsubscribed; unchanged: not on
  *                the list or already unsubscribed; not_found: no such subscriber
  *   blocklist    added: created blocklisted; updated: blocklisted now (and
@@ -58,6 +61,8 @@ struct import_load_opts {
     const char *status;     /* confirmed | unconfirmed; NULL: by the list's opt-in */
     bool overwrite;         /* existing subscribers: replace the name, merge the attributes */
     bool dry_run;           /* count everything, write nothing */
+    const char *actor;      /* who imports, for the consent records: "user:EMAIL", "token:ID",
+                               "cli:LOGIN"; NULL: "" */
 };
 
 struct import_load_row {

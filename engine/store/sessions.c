@@ -60,6 +60,7 @@ int store_session_auth(PGconn *conn, const char *session_hash, struct user_auth 
         snprintf(out->email, sizeof(out->email), "%s", PQgetvalue(res, 0, 1));
         snprintf(out->role, sizeof(out->role), "%s", PQgetvalue(res, 0, 2));
         out->active = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+        out->token_id = 0;
         if (expires_at)
             snprintf(expires_at, 64, "%s", PQgetvalue(res, 0, 4));
     }

@@ -52,7 +52,8 @@ static int fields_check(const char *name, json_t *attribs, bool removals, struct
  * store_subscriber_add - add S; STORE_ERR_EXISTS when the email is taken in
  * any case, STORE_ERR_INVALID naming the field for a name or attributes
  * that break the rules (subscriber_fields.h: a name may hold line breaks and
- * tabs, no other control character). Each unconfirmed subscription to a double opt-in list gets its
+ * tabs, no other control character), STORE_ERR_EXISTS too for an address
+ * erased earlier that stays suppressed (privacy.h). Each unconfirmed subscription to a double opt-in list gets its
  * confirmation message queued in the same transaction (store_tx_confirm).
  */
 int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **out, struct store_err *e)
@@ -81,8 +82,8 @@ int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **
     }
     /* the subscriber and its subscriptions in one statement; a list named twice counts once */
     PGresult *res = pg_exec(conn,
-                            "WITH s AS (INSERT INTO subscribers (email, name, attribs) VALUES ($1, $2, $3::jsonb)"
-                            "   RETURNING id),"
+                            "WITH s AS (INSERT INTO subscribers (email, name, attribs) SELECT $1, $2, $3::jsonb"
+                            "   WHERE NOT suppressed($1) RETURNING id),"
                             " r AS (SELECT x.ref, x.ord FROM jsonb_array_elements_text($4::jsonb) WITH ORDINALITY"
                             "   AS x(ref, ord)),"
                             " l AS (SELECT DISTINCT ON (r.ord) r.ord, l.id, l.optin FROM r JOIN lists l"
@@ -104,6 +105,11 @@ int store_subscriber_add(PGconn *conn, const struct subscriber_new *s, json_t **
             rc = store_fail(e, STORE_ERR_EXISTS, "subscriber %s already exists", s->email);
         else
             rc = store_fail_db(e, conn, res, "cannot add subscriber");
+        PQclear(res);
+        goto fail;
+    }
+    if (PQntuples(res) == 0) {
+        rc = store_fail(e, STORE_ERR_EXISTS, "subscriber %s was erased and stays suppressed", s->email);
         PQclear(res);
         goto fail;
     }

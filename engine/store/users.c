@@ -132,6 +132,7 @@ int store_user_login(PGconn *conn, const char *ref, struct user_auth *out, char 
         snprintf(out->email, sizeof(out->email), "%s", PQgetvalue(res, 0, 1));
         snprintf(out->role, sizeof(out->role), "%s", PQgetvalue(res, 0, 2));
         out->active = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+        out->token_id = 0;
         *hash = xstrdup(PQgetvalue(res, 0, 4));
     }
     PQclear(res);
@@ -247,7 +248,7 @@ int store_token_auth(PGconn *conn, const char *token_hash, struct user_auth *out
                             "WITH t AS (SELECT t.id, t.last_used_at FROM api_tokens t WHERE t.token_hash = $1),"
                             " touch AS (UPDATE api_tokens SET last_used_at = now() WHERE id = (SELECT id FROM t)"
                             "   AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute'))"
-                            " SELECT u.id, u.email, u.role, u.active FROM users u JOIN api_tokens a ON a.user_id = u.id"
+                            " SELECT u.id, u.email, u.role, u.active, a.id FROM users u JOIN api_tokens a ON a.user_id = u.id"
                             " WHERE a.id = (SELECT id FROM t)",
                             1, &token_hash);
     int rc = STORE_OK;
@@ -260,6 +261,7 @@ int store_token_auth(PGconn *conn, const char *token_hash, struct user_auth *out
         snprintf(out->email, sizeof(out->email), "%s", PQgetvalue(res, 0, 1));
         snprintf(out->role, sizeof(out->role), "%s", PQgetvalue(res, 0, 2));
         out->active = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+        out->token_id = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
     }
     PQclear(res);
     return rc;

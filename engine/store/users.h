@@ -32,6 +32,7 @@ struct user_auth {
     char email[256];
     char role[16];
     bool active;
+    long long token_id;     /* the API token logged in with; 0: a password or session login */
 };
 
 int store_user_add(PGconn *conn, const char *email, const char *role, const char *password_hash, json_t **out,

@@ -275,6 +275,32 @@ def main():
         assert not d.find_elements(By.CSS_SELECTOR, "main i"), "the name's markup became an element"
         snap(d, w, "added", top=True)
 
+        step("carol's Consent section: the subscription made on this screen, via admin, by the signed-in user")
+        w.until(lambda dr: rows_of(dr, "consent"))
+        row = rows_of(d, "consent")[0]
+        assert row[1:5] == ["news", "none → confirmed", "admin", "user:admin@example.com"], row
+        d.execute_script("document.getElementById('consent').scrollIntoView()")
+        snap(d, w, "consent")
+        resize(d, w, 390)
+        d.execute_script("document.getElementById('consent').scrollIntoView()")
+        snap(d, w, "consent-390", width=390)
+        resize(d, w, 1280)
+
+        step("erase bob after a confirmation that says what it does: gone, a salted hash kept")
+        go(d, w, API, "subscribers", "Subscribers")
+        search(d, w, q="jones")
+        d.find_element(By.LINK_TEXT, "bob@example.org").click()
+        w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "bob@example.org"))
+        w.until(EC.element_to_be_clickable((By.XPATH, "//button[text()='Erase']"))).click()
+        box = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "[role=alertdialog]")))
+        assert "salted hash" in box.text and "cannot be undone" in box.text, box.text
+        snap(d, w, "erase-confirm")
+        box.find_element(By.CSS_SELECTOR, "button.danger").click()
+        w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "Subscribers"))
+        w.until(lambda dr: sql("SELECT count(*) FROM subscribers WHERE email = 'bob@example.org'") == "0")
+        assert sql("SELECT reason FROM suppressions") == "blocklisted"
+        snap(d, w, "erased")
+
 
 if __name__ == "__main__":
     main()

@@ -273,7 +273,7 @@ rm -f "$SHOTS"/subscribers-*.png
     fail "the browser run failed: $(tail -5 browser.log)"
 grep -q '^ok ' browser.log || fail "the browser run reported nothing"
 for s in list search-short search list-filter page-2 one edit-error edited unsubscribed one-390 list-390 xss blocklist \
-         deleted added; do
+         deleted added consent consent-390 erase-confirm erased; do
     [ -s "$SHOTS/subscribers-$s.png" ] || fail "no screenshot subscribers-$s.png"
 done
 
@@ -284,7 +284,8 @@ check "what the browser did is in the database"
     fail "ann is still subscribed to weekly"
 [ "$(psql_q "SELECT sl.status FROM subscriptions sl JOIN lists l ON l.id = sl.list_id WHERE sl.subscriber_id = $ANN AND l.name = 'news'")" = confirmed ] ||
     fail "ann is not back on news"
-[ "$(psql_q "SELECT status FROM subscribers WHERE email = 'bob@example.org'")" = blocklisted ] || fail "bob is not blocklisted"
+[ "$(psql_q "SELECT count(*) FROM subscribers WHERE email = 'bob@example.org'")" = 0 ] || fail "bob was not erased"
+[ "$(psql_q "SELECT reason FROM suppressions")" = blocklisted ] || fail "bob's address is not suppressed"
 [ "$(psql_q "SELECT count(*) FROM subscribers WHERE email = 'deal@example.org'")" = 0 ] || fail "deal@ was not deleted"
 [ "$(psql_q "SELECT name FROM subscribers WHERE email = 'carol@example.net'")" = "Carol <i>New</i>" ] || fail "the subscriber added in the browser is not there"
 
