@@ -34,6 +34,11 @@
  * api_conninfo     the database the server uses (for work that outlives a request)
  * api_previews     the server's rendered previews for the web admin (preview_cache.h)
  * api_now_ms       milliseconds of a clock that never goes back (CLOCK_MONOTONIC)
+ * api_header       a request header's value, or NULL
+ * api_same_site    does a public form's POST come from this site's own page (Origin, else Referer)?
+ * api_via_set      say on the request's connection how its subscription changes are made
+ *                  (store_via_set: VIA, actor 'subscriber', the client's address and User-Agent)
+ * api_via_reset    undo api_via_set (always, before the connection goes back to the pool)
  */
 #ifndef POSTINO_API_REQUEST_H
 #define POSTINO_API_REQUEST_H
@@ -86,6 +91,7 @@ struct api_req {
                                     any other answer's, when set */
     char *disposition;           /* malloc'd; a Content-Disposition header */
     const char *cache_control;   /* when not "no-store" */
+    const char *referrer_policy; /* an HTML answer's Referrer-Policy, when not "no-referrer" */
     unsigned retry_after;        /* seconds; a Retry-After header when not 0 */
 };
 
@@ -122,5 +128,9 @@ const struct api_settings *api_settings_of(struct api_req *r);
 bool api_over_tls(struct api_req *r);
 const char *api_peer_text(struct api_req *r);
 const char *api_session_token(struct api_req *r);
+const char *api_header(struct api_req *r, const char *name);
+bool api_same_site(struct api_req *r);
+int api_via_set(struct api_req *r, const char *via);
+void api_via_reset(struct api_req *r);
 
 #endif
