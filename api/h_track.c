@@ -129,7 +129,8 @@ void api_confirm_page(struct api_req *r)
     json_t *info = NULL;
     if (api_link_token(r, &sub, &list) < 0 || !api_db(r))
         return;
-    confirm_answer(r, store_confirm_info(r->conn, sub, list, &info, &e), info, &e);
+    int rc = store_confirm_info(r->conn, sub, list, &info, &e);
+    confirm_answer(r, rc, info, &e);
 }
 
 /* api_confirm_post - POST /c/{token}: the button's form, from this site's page */
