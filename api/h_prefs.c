@@ -68,11 +68,11 @@ static void attrs_html(json_t *p, struct buf *out)
     struct tmpl *t = load("templates/preferences_attr.html");
     const char *list = mail_settings.prefs_attributes ? mail_settings.prefs_attributes : "";
     json_t *attribs = json_object_get(p, "attribs");
-    char key[201];
+    char buf[201];
     for (const char *s = list; *s;) {
         size_t n = strcspn(s, ",");
-        snprintf(key, sizeof(key), "%.*s", (int)(n < 200 ? n : 200), s);
-        str_trim(key);
+        snprintf(buf, sizeof(buf), "%.*s", (int)(n < 200 ? n : 200), s);
+        const char *key = str_trim(buf);
         s += n + (s[n] == ',');
         if (!*key)
             continue;
@@ -185,6 +185,7 @@ struct posted {
     const char *token;          /* the path's token, to be matched */
     bool token_ok, seen_token;
     const char *action;         /* "" until given */
+    const char *bad;            /* the field a refused pair is, when it is one this page takes */
     char *name;
     json_t *attribs;
     uint64_t shown[PREFS_LISTS_MAX], ticked[PREFS_LISTS_MAX];
@@ -216,6 +217,7 @@ static int field(const char *name, const char *value, void *arg, const char **wh
         f->token_ok = strcmp(value, f->token) == 0;
     } else if (strcmp(name, "action") == 0) {
         if (strcmp(value, "save") != 0 && strcmp(value, "unsubscribe_all") != 0) {
+            f->bad = "action";
             *why = "field \"action\" must be save or unsubscribe_all";
             return -1;
         }
@@ -227,10 +229,12 @@ static int field(const char *name, const char *value, void *arg, const char **wh
         if (!f->attribs)
             f->attribs = json_object();
         json_object_set_new(f->attribs, name + 5, json_string(value));
-    } else if (strcmp(name, "shown") == 0) {
-        return list_id(value, f->shown, &f->nshown, why);
-    } else if (strcmp(name, "list") == 0) {
-        return list_id(value, f->ticked, &f->nticked, why);
+    } else if (strcmp(name, "shown") == 0 || strcmp(name, "list") == 0) {
+        bool shown = name[0] == 's';
+        int rc = shown ? list_id(value, f->shown, &f->nshown, why) : list_id(value, f->ticked, &f->nticked, why);
+        if (rc < 0)
+            f->bad = shown ? "shown" : "list";
+        return rc;
     } else {
         *why = "the form has a field this page does not take";
         return -1;
@@ -296,7 +300,7 @@ void api_prefs_post(struct api_req *r)
                                "the request body must be application/x-www-form-urlencoded");
     struct posted f = { .token = api_param(r, 0), .action = "" };
     if (form_parse(r->body ? r->body : "", r->body_len, field, &f, &why) < 0)
-        api_reply_error(r, 400, "invalid_field", NULL, "%s", why);
+        api_reply_error(r, 400, "invalid_field", f.bad, "%s", why);
     else if (!f.seen_token || !f.token_ok)
         api_reply_error(r, 403, "forbidden", "token", "field \"token\" must be this page's own");
     else if (!*f.action)
