@@ -61,6 +61,7 @@ static const struct api_field list_edit_fields[] = {
     { "name", API_FIELD_STRING, false, 200, 0, 0 },
     { "optin", API_FIELD_STRING, false, 16, 0, 0 },
     { "description", API_FIELD_STRING, false, 10000, 0, 0 },
+    { "public", API_FIELD_BOOL, false, 0, 0, 0 },
     { NULL, 0, false, 0, 0, 0 },
 };
 
@@ -74,8 +75,11 @@ void api_lists_patch(struct api_req *r)
     struct list_edit s = { .name = api_json_str(in, "name", NULL),
                            .description = api_json_str(in, "description", NULL),
                            .optin = api_json_str(in, "optin", NULL) };
-    if (!s.name && !s.description && !s.optin)
-        api_reply_error(r, 400, "invalid", NULL, "give \"name\", \"description\" or \"optin\"");
+    json_t *pub = json_object_get(in, "public");
+    if (pub)
+        s.is_public = json_is_true(pub) ? "true" : "false";
+    if (!s.name && !s.description && !s.optin && !s.is_public)
+        api_reply_error(r, 400, "invalid", NULL, "give \"name\", \"description\", \"optin\" or \"public\"");
     else if (api_db(r))
         api_reply_stored(r, store_list_set(r->conn, api_param(r, 0), &s, &j, &e), &j, &e, 200);
     json_decref(in);

@@ -201,8 +201,8 @@ void api_unsub_post(struct api_req *r)
     long changed = 0;
     if (api_link_token(r, &sub, &camp) < 0 || api_consent(r, "unsubscribe") < 0)
         return;
-    if (store_subscription_unsub_campaign(r->conn, sub, camp, &changed, &e) < 0 ||
-        store_subscription_unsub_info(r->conn, sub, camp, &info, &e) < 0) {
+    int rc = store_subscription_unsub_campaign(r->conn, sub, camp, &changed, &e);
+    if (rc < 0 || store_subscription_unsub_info(r->conn, sub, camp, &info, &e) < 0) {
         if (e.code == STORE_ERR_NOTFOUND)
             api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
         else

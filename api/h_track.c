@@ -1,7 +1,12 @@
 /*
- * h_track - the public links in messages other than /u: double opt-in
- * confirmation /c/TOKEN, the open image /o/TOKEN.gif and tracked links
- * /l/TOKEN, and their counters for /metrics.
+ * h_track - the public links in messages other than /u and /p: double
+ * opt-in confirmation /c/TOKEN, the open image /o/TOKEN.gif and tracked
+ * links /l/TOKEN, and their counters for /metrics.
+ *
+ * GET /c/TOKEN only shows a page with a Confirm button (mail scanners and
+ * link previewers follow links); its POST, sent from that page (Origin or
+ * Referer of this site), confirms. An open or a click is recorded by its GET:
+ * that is what the image and the link are; they change no subscription.
  *
  * Every token is HMAC-signed (engine/mail/token.h); one that is malformed,
  * tampered with or of another kind is 404. The image answers for every
@@ -75,7 +80,7 @@ void api_track_click(struct api_req *r)
     xfree(url);
 }
 
-/* confirm_page - the confirmation page for INFO (store_confirm's answer) */
+/* confirm_page - the confirmation page for INFO (store_confirm's answer, or store_confirm_info's on a GET) */
 static void confirm_page(struct api_req *r, json_t *info)
 {
     const struct embedded_file *f = embedded_find("templates/confirmed.html");
@@ -86,37 +91,65 @@ static void confirm_page(struct api_req *r, json_t *info)
     const char *status = json_string_value(json_object_get(info, "status"));
     const char *sstatus = json_string_value(json_object_get(info, "subscriber_status"));
     /* blocklisted first: such a subscriber gets no mail whatever the subscription says */
-    const char *state = sstatus && strcmp(sstatus, "blocklisted") == 0 ? "blocklisted" : status;
+    const char *state = sstatus && strcmp(sstatus, "blocklisted") == 0 ? "blocklisted"
+                        : status && strcmp(status, "unconfirmed") == 0 ? "pending"
+                                                                       : status;
     json_t *attribs = json_pack("{s:s}", "state", state ? state : "");
-    struct tmpl_values v = { .list_name = json_string_value(json_object_get(info, "list")), .attribs = attribs };
-    struct buf html = BUF_INIT;
+    struct buf url = BUF_INIT, html = BUF_INIT;
+    buf_appendf(&url, "/c/%s", api_param(r, 0));
+    struct tmpl_values v = { .list_name = json_string_value(json_object_get(info, "list")), .attribs = attribs,
+                             .confirm_url = buf_cstr(&url) };
     tmpl_render(t, &v, TMPL_HTML, &html);
+    /* the button's POST carries this site as its Origin (api_same_site), never the token elsewhere */
+    r->referrer_policy = "same-origin";
     api_reply_page(r, 200, &html);
     json_decref(attribs);
+    buf_free(&url);
     tmpl_free(t);
 }
 
-/* api_confirm - GET /c/{token} */
-void api_confirm(struct api_req *r)
+/* confirm_answer - the page for the store call's outcome RC, or the error */
+static void confirm_answer(struct api_req *r, int rc, json_t *info, const struct store_err *e)
+{
+    if (rc == 0)
+        confirm_page(r, info);
+    else if (e->code == STORE_ERR_NOTFOUND)
+        api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
+    else
+        api_reply_store(r, e);
+    json_decref(info);
+}
+
+/* api_confirm_page - GET /c/{token}: what the link would confirm, and a button; nothing changes */
+void api_confirm_page(struct api_req *r)
 {
     uint64_t sub, list;
     struct store_err e;
     json_t *info = NULL;
-    if (api_link_token(r, &sub, &list) < 0 || api_consent(r, "confirmation") < 0)
+    if (api_link_token(r, &sub, &list) < 0 || !api_db(r))
         return;
-    if (store_confirm(r->conn, sub, list, &info, &e) < 0) {
-        if (e.code == STORE_ERR_NOTFOUND)
-            api_reply_error(r, 404, "not_found", NULL, "this link is not valid");
-        else
-            api_reply_store(r, &e);
+    int rc = store_confirm_info(r->conn, sub, list, &info, &e);
+    confirm_answer(r, rc, info, &e);
+}
+
+/* api_confirm_post - POST /c/{token}: the button's form, from this site's page */
+void api_confirm_post(struct api_req *r)
+{
+    uint64_t sub, list;
+    struct store_err e;
+    json_t *info = NULL;
+    if (api_link_token(r, &sub, &list) < 0)
         return;
-    }
-    if (json_is_true(json_object_get(info, "changed"))) {
+    if (!api_same_site(r))
+        return api_reply_error(r, 403, "forbidden", NULL, "this form must be sent from its own page");
+    if (api_consent(r, "confirmation") < 0)
+        return;
+    int rc = store_confirm(r->conn, sub, list, &info, &e);
+    if (rc == 0 && json_is_true(json_object_get(info, "changed"))) {
         count(&n_confirms);
         log_info("api: subscriber %llu confirmed on list %llu", (unsigned long long)sub, (unsigned long long)list);
     }
-    confirm_page(r, info);
-    json_decref(info);
+    confirm_answer(r, rc, info, &e);
 }
 
 /* api_track_metrics - append the open, click and confirmation counters to OUT (Prometheus text). */

@@ -136,7 +136,10 @@ void api_unsub_page(struct api_req *r);
 void api_unsub_post(struct api_req *r);
 
 /* confirmation, opens and clicks (h_track.c) */
-void api_confirm(struct api_req *r);
+void api_confirm_page(struct api_req *r);
+void api_confirm_post(struct api_req *r);
+void api_prefs_page(struct api_req *r);
+void api_prefs_post(struct api_req *r);
 void api_track_open(struct api_req *r);
 void api_track_click(struct api_req *r);
 void api_track_metrics(struct buf *out);

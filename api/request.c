@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <microhttpd.h>
@@ -21,6 +22,7 @@
 #include "api/server_int.h"
 #include "engine/store/consent.h"
 #include "engine/store/counts.h"
+#include "engine/send/settings_send.h"
 #include "engine/store/settings.h"
 #include "engine/util/alloc.h"
 #include "engine/util/log.h"
@@ -94,7 +96,7 @@ int api_consent(struct api_req *r, const char *via)
     int rc;
     if (via && (strcmp(via, "confirmation") == 0 || strcmp(via, "unsubscribe") == 0 || strcmp(via, "form") == 0 ||
                 strcmp(via, "preferences") == 0)) {
-        const char *ua = MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+        const char *ua = api_header(r, MHD_HTTP_HEADER_USER_AGENT);
         rc = store_consent_session(conn, via, "subscriber", api_peer_text(r), ua ? ua : "", "");
     } else {
         api_actor(r, actor, sizeof(actor));
@@ -487,4 +489,51 @@ void api_http_metrics(struct api_server *s, struct buf *out)
 {
     http_metrics_print(s->metrics, out);
     deadlines_metrics(s->deadlines, out);
+}
+
+/* api_header - the value of R's header NAME, or NULL. */
+const char *api_header(struct api_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, name);
+}
+
+/* origin_len - the length of URL's scheme://authority part, or 0 when it has none */
+static size_t origin_len(const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (!p || p == url)
+        return 0;
+    p += 3;
+    size_t n = strcspn(p, "/?#");
+    return n ? (size_t)(p - url) + n : 0;
+}
+
+/* same_origin - does URL (an Origin, or a Referer) name the origin of [http] public_url or of R's Host? */
+static bool same_origin(struct api_req *r, const char *url)
+{
+    size_t n = origin_len(url);
+    if (!n)
+        return false;
+    const char *pub = mail_settings.public_url ? mail_settings.public_url : "";
+    size_t pn = origin_len(pub);
+    if (pn == n && strncasecmp(url, pub, n) == 0)
+        return true;
+    const char *host = api_header(r, MHD_HTTP_HEADER_HOST);
+    const char *authority = strstr(url, "://") + 3;
+    return host && *host && strlen(host) == (size_t)(url + n - authority) &&
+           strncasecmp(authority, host, strlen(host)) == 0;
+}
+
+/*
+ * api_same_site - whether R, a POST of a public form, comes from a page of
+ * this site: its Origin names [http] public_url's origin or the Host asked
+ * for; with no Origin (or "null"), its Referer does. Neither: false.
+ */
+bool api_same_site(struct api_req *r)
+{
+    const char *origin = api_header(r, "Origin");
+    if (origin && strcmp(origin, "null") != 0)
+        return same_origin(r, origin);
+    const char *referer = api_header(r, "Referer");
+    return referer && same_origin(r, referer);
 }

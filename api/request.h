@@ -39,6 +39,8 @@
  *                  login when NULL (admin for the web admin's session, api otherwise); a
  *                  public page's VIA names the subscriber with the client's address and
  *                  User-Agent. Set on R's connection until the answer; 0 or -1 (503 set)
+ * api_header       a request header's value, or NULL
+ * api_same_site    does a public form's POST come from this site's own page (Origin, else Referer)?
  */
 #ifndef POSTINO_API_REQUEST_H
 #define POSTINO_API_REQUEST_H
@@ -91,6 +93,7 @@ struct api_req {
                                     any other answer's, when set */
     char *disposition;           /* malloc'd; a Content-Disposition header */
     const char *cache_control;   /* when not "no-store" */
+    const char *referrer_policy; /* an HTML answer's Referrer-Policy, when not "no-referrer" */
     unsigned retry_after;        /* seconds; a Retry-After header when not 0 */
     bool consent_set;            /* api_consent set the connection's postino.* settings */
 };
@@ -130,5 +133,7 @@ const char *api_peer_text(struct api_req *r);
 const char *api_session_token(struct api_req *r);
 void api_actor(struct api_req *r, char *out, size_t len);
 int api_consent(struct api_req *r, const char *via);
+const char *api_header(struct api_req *r, const char *name);
+bool api_same_site(struct api_req *r);
 
 #endif

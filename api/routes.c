@@ -9,8 +9,9 @@
  * without a login, on the [http] metrics_listen address. R_LINK is a public link in messages: its {token} is
  * a signed token of KIND, checked when the headers arrive (a forged one is
  * 404 before any body is read) and decoded by the handler (api_link_token);
- * R_LINK_ACTS one whose GET counts or confirms: HEAD is 405 there, so a link
- * checker's HEAD changes nothing.
+ * R_LINK_ACTS one whose GET counts (an open, a click): HEAD is 405 there, so a link
+ * checker's HEAD counts nothing. No GET changes a subscription: /u, /c and /p
+ * show a page whose form POSTs.
  */
 #include <stddef.h>
 
@@ -27,6 +28,9 @@ const struct api_route api_routes[] = {
     { "GET", "/metrics", API_USER, API_BODY_NONE, api_metrics, API_METRICS_LISTEN, 0 },
     R_LINK("GET", "/u/{token}", 'u', API_BODY_NONE, api_unsub_page),
     R_LINK("POST", "/u/{token}", 'u', API_BODY_ANY, api_unsub_post),
+    /* the preference page (h_prefs.c): its token may be forged or expired, which it says on a page */
+    R("GET", "/p/{token}", API_PUBLIC, API_BODY_NONE, api_prefs_page),
+    R("POST", "/p/{token}", API_PUBLIC, API_BODY_ANY, api_prefs_post),
 
     R("GET", "/api/v1/lists", API_USER, API_BODY_NONE, api_lists_ls),
     R("POST", "/api/v1/lists", API_USER, API_BODY_JSON, api_lists_create),
@@ -79,7 +83,8 @@ const struct api_route api_routes[] = {
     R_LOGINS("DELETE", "/api/v1/me/tokens/{token}", API_USER, API_BODY_NONE, api_me_tokens_rm),
 
     /* confirmation, opens and clicks (h_track.c) */
-    R_LINK_ACTS("GET", "/c/{token}", 'c', API_BODY_NONE, api_confirm),
+    R_LINK("GET", "/c/{token}", 'c', API_BODY_NONE, api_confirm_page),
+    R_LINK("POST", "/c/{token}", 'c', API_BODY_ANY, api_confirm_post),
     R_LINK_ACTS("GET", "/o/{token}.gif", 'o', API_BODY_NONE, api_track_open),
     R_LINK_ACTS("GET", "/l/{token}", 'l', API_BODY_NONE, api_track_click),
     /* transactional messages (h_tx.c) */

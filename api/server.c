@@ -337,7 +337,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
                                 r->csp ? r->csp
                                        : "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                          "frame-ancestors 'none'");
-        MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(resp, "Referrer-Policy", r->referrer_policy ? r->referrer_policy : "no-referrer");
     } else if (r->csp) {
         MHD_add_response_header(resp, "Content-Security-Policy", r->csp);
     }

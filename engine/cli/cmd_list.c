@@ -11,7 +11,8 @@ static const char list_usage[] =
     "usage: postino list create NAME [--optin single|double] [--description TEXT] [--json]\n"
     "       postino list ls [--json]\n"
     "       postino list show NAME|ID [--json]\n"
-    "       postino list set NAME|ID [--name NEW] [--description TEXT] [--optin single|double] [--json]\n"
+    "       postino list set NAME|ID [--name NEW] [--description TEXT] [--optin single|double]\n"
+    "                              [--public yes|no] [--json]\n"
     "       postino list rm NAME|ID\n";
 
 static void print_list_line(json_t *l)
@@ -100,6 +101,7 @@ static int list_show(struct cli *c, int argc, char **argv)
         printf("name:         %s\n", json_string_value(json_object_get(l, "name")));
         printf("optin:        %s\n", json_string_value(json_object_get(l, "optin")));
         printf("description:  %s\n", json_string_value(json_object_get(l, "description")));
+        printf("public:       %s\n", json_is_true(json_object_get(l, "public")) ? "yes" : "no");
         printf("created:      %s\n", json_string_value(json_object_get(l, "created_at")));
         printf("confirmed:    %lld\n", json_integer_value(json_object_get(s, "confirmed")));
         printf("unconfirmed:  %lld\n", json_integer_value(json_object_get(s, "unconfirmed")));
@@ -120,6 +122,7 @@ static int list_set(struct cli *c, int argc, char **argv)
         { "name", required_argument, NULL, 'n' },
         { "description", required_argument, NULL, 'd' },
         { "optin", required_argument, NULL, 'o' },
+        { "public", required_argument, NULL, 'p' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -132,10 +135,14 @@ static int list_set(struct cli *c, int argc, char **argv)
             s.description = optarg;
         else if (opt == 'o')
             s.optin = optarg;
+        else if (opt == 'p' && strcmp(optarg, "yes") != 0 && strcmp(optarg, "no") != 0)
+            cli_usage(c, "--public must be yes or no, not '%s'", optarg);
+        else if (opt == 'p')
+            s.is_public = strcmp(optarg, "yes") == 0 ? "true" : "false";
     }
     const char *ref = cli_operand(c, argc, argv, "list name or id");
-    if (!s.name && !s.description && !s.optin)
-        cli_usage(c, "give --name, --description or --optin");
+    if (!s.name && !s.description && !s.optin && !s.is_public)
+        cli_usage(c, "give --name, --description, --optin or --public");
     struct store_err e;
     json_t *l;
     if (store_list_set(cli_db(c), ref, &s, &l, &e) < 0)

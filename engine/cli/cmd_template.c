@@ -25,8 +25,9 @@ static const char template_usage[] =
     "A template wraps campaign bodies: it must say where the body goes with\n"
     "[CONTENT] or {{ content }}. Variables: {{ name }}, {{ email }}, {{ attribs.KEY }},\n"
     "{{ attribs.KEY | default \"friend\" }}, {{ unsubscribe_url }}, {{ campaign.subject }},\n"
-    "{{ campaign.name }}, {{ list.name }}, {{#if attribs.KEY}}...{{else}}...{{/if}};\n"
-    "phpList's [EMAIL], [NAME], [FIRSTNAME], [ATTR%%default], [UNSUBSCRIBEURL] too.\n";
+    "{{ campaign.name }}, {{ list.name }}, {{ preferences_url }},\n"
+    "{{#if attribs.KEY}}...{{else}}...{{/if}}; phpList's [EMAIL], [NAME], [FIRSTNAME],\n"
+    "[ATTR%%default], [UNSUBSCRIBEURL], [PREFERENCES] too.\n";
 
 /* check_layout - exit 1 naming the file, line and column unless SRC compiles as a layout. */
 static void check_layout(const char *what, const char *src, size_t len)

@@ -44,6 +44,17 @@ void compose_confirm_url(const char *public_url, const unsigned char *key, uint6
     buf_appends(out, tok);
 }
 
+/* compose_preferences_url - PUBLIC_URL/p/TOKEN naming (SUBSCRIBER_ID, the day of NOW). */
+void compose_preferences_url(const char *public_url, const unsigned char *key, uint64_t subscriber_id, long long now,
+                             struct buf *out)
+{
+    char tok[TOKEN_MAX + 1];
+    token_make(key, 'p', subscriber_id, now > 0 ? (uint64_t)(now / 86400) : 0, tok, sizeof(tok));
+    buf_appends(out, public_url);
+    buf_appends(out, "/p/");
+    buf_appends(out, tok);
+}
+
 /* delivery_number - the delivery id D names, when it is a number (not "preview" or "test") */
 static bool delivery_number(const char *d, uint64_t *id)
 {
@@ -134,6 +145,8 @@ int compose_message(const struct compose_campaign *c, const struct compose_recip
     buf_reset(&s->text);
     buf_reset(&s->msg);
     compose_unsubscribe_url(c, r, &s->url);
+    buf_reset(&s->prefs);
+    compose_preferences_url(c->public_url, c->token_key, r->subscriber_id, now, &s->prefs);
     struct tmpl_values v = {
         .email = r->email,
         .name = r->name,
@@ -142,6 +155,7 @@ int compose_message(const struct compose_campaign *c, const struct compose_recip
         .campaign_name = c->name,
         .campaign_subject = NULL,
         .list_name = r->list_name,
+        .preferences_url = s->prefs.data,
     };
     if (tracked && c->link_ids) {
         v.link = link_url;
@@ -208,6 +222,7 @@ void compose_scratch_free(struct compose_scratch *s)
     buf_free(&s->url);
     buf_free(&s->listid);
     buf_free(&s->confirm);
+    buf_free(&s->prefs);
 }
 
 struct pick {
@@ -218,11 +233,11 @@ struct pick {
     struct buf tmp;
 };
 
-/* own_page - is URL one of PUBLIC_URL's own pages (/u/, /c/, /l/, /o/)? */
+/* own_page - is URL one of PUBLIC_URL's own pages (/u/, /c/, /l/, /o/, /p/)? */
 static bool own_page(const struct pick *p, const char *url)
 {
     const char *rest = url + p->plen;
-    return strncmp(url, p->public_url, p->plen) == 0 && rest[0] == '/' && strchr("ucol", rest[1]) && rest[1] &&
+    return strncmp(url, p->public_url, p->plen) == 0 && rest[0] == '/' && strchr("ucolp", rest[1]) && rest[1] &&
            rest[2] == '/';
 }
 

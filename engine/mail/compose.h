@@ -5,6 +5,7 @@
  * compose_scratch_free   release a thread's scratch buffers
  * compose_track_links    the HTML template with its links rewritten for click tracking
  * compose_confirm_url    the double opt-in confirmation URL of a subscription
+ * compose_preferences_url  the preference page's URL of a subscriber, dated today
  *
  * Tracking (opens: a 1x1 image at the end of the HTML body; clicks: each
  * http(s) link through PUBLIC_URL/l/TOKEN) applies to messages of a
@@ -63,10 +64,10 @@ struct compose_recipient {
 };
 
 struct compose_scratch {
-    struct buf subject, html, text, msg, url, listid, confirm;
+    struct buf subject, html, text, msg, url, listid, confirm, prefs;
 };
 
-#define COMPOSE_SCRATCH_INIT { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT }
+#define COMPOSE_SCRATCH_INIT { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT }
 
 /* What compose_message reports when it fails. */
 enum {
@@ -94,7 +95,7 @@ void compose_scratch_free(struct compose_scratch *s);
  * compose_track_links - a copy of the compiled HTML template HTML whose
  * http(s) links are tracked: every href of an <a> or <area> that is literal
  * text, absolute http: or https:, at most LINKS_URL_MAX bytes, and not a link
- * to PUBLIC_URL's own pages (/u/, /c/, /l/, /o/). {{ unsubscribe_url }}, a
+ * to PUBLIC_URL's own pages (/u/, /c/, /l/, /o/, /p/). {{ unsubscribe_url }}, a
  * link with a variable in it, mailto:, anchors and relative links stay as
  * they are. *URLS gets the distinct URLs (decoded: &amp; is &) in order of
  * first appearance, *NURLS their number; link I of the copy is (*URLS)[I].
@@ -107,6 +108,14 @@ void compose_links_free(char **urls, size_t n);
 /* compose_confirm_url - append PUBLIC_URL/c/TOKEN (kind 'c', SUBSCRIBER_ID, LIST_ID, signed with KEY) to OUT. */
 void compose_confirm_url(const char *public_url, const unsigned char *key, uint64_t subscriber_id, uint64_t list_id,
                          struct buf *out);
+
+/*
+ * compose_preferences_url - append PUBLIC_URL/p/TOKEN to OUT: kind 'p',
+ * SUBSCRIBER_ID and the day of NOW (days since 1970-01-01, UTC), signed with
+ * KEY. The page takes it for [preferences] token_days from that day.
+ */
+void compose_preferences_url(const char *public_url, const unsigned char *key, uint64_t subscriber_id, long long now,
+                             struct buf *out);
 
 /*
  * compose_choose_encodings - choose each part's transfer encoding once per

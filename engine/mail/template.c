@@ -40,6 +40,8 @@ enum var_id {
     V_LIST_NAME,
     V_CONTENT,
     V_CONFIRM_URL,
+    V_PREFS_URL,
+    V_PREFS_LINK,
     V_LINK,          /* a tracked link (tmpl_track_links): OFF is its index, ALT the href as written */
 };
 
@@ -187,6 +189,7 @@ static const struct {
     { "list.name", V_LIST_NAME },
     { "content", V_CONTENT },
     { "confirm_url", V_CONFIRM_URL },
+    { "preferences_url", V_PREFS_URL },
 };
 
 /*
@@ -410,6 +413,8 @@ static const struct {
     { "UNSUBSCRIBE", V_UNSUB_LINK },
     { "CONTENT", V_CONTENT },
     { "CONFIRMATIONURL", V_CONFIRM_URL },
+    { "PREFERENCESURL", V_PREFS_URL },
+    { "PREFERENCES", V_PREFS_LINK },
 };
 
 static bool is_bracket_char(char ch)
@@ -791,6 +796,8 @@ static void val_get(struct val *val, const struct tmpl *t, const struct tmpl_op 
     case V_CAMPAIGN_SUBJECT: val_str(val, v->campaign_subject); break;
     case V_LIST_NAME: val_str(val, v->list_name); break;
     case V_CONFIRM_URL: val_str(val, v->confirm_url); break;
+    case V_PREFS_URL:
+    case V_PREFS_LINK: val_str(val, v->preferences_url); break;
     default: val_str(val, v->content); break;
     }
 }
@@ -851,10 +858,10 @@ static void render_var(const struct tmpl *t, const struct tmpl_op *op, const str
         put(out, t->pool + op->aoff, op->alen, html && !(op->flags & (F_ALT_RAW | F_RAW)));
     } else if (op->var == V_CONTENT) {
         buf_append(out, val.s, val.n);
-    } else if (op->var == V_UNSUB_LINK && html && val.n) {
+    } else if ((op->var == V_UNSUB_LINK || op->var == V_PREFS_LINK) && html && val.n) {
         buf_append(out, "<a href=\"", 9);
         html_escape(out, val.s, val.n);
-        buf_append(out, "\">Unsubscribe</a>", 17);
+        buf_appends(out, op->var == V_UNSUB_LINK ? "\">Unsubscribe</a>" : "\">Preferences</a>");
     } else {
         put(out, val.s, val.n, html && !(op->flags & F_RAW));
     }

@@ -10,10 +10,11 @@
  *
  * Syntax: {{ name }}, {{ email }}, {{ attribs.KEY }}, {{ attribs.KEY | default "x" }},
  * {{ unsubscribe_url }}, {{ campaign.subject }}, {{ campaign.name }},
- * {{ list.name }}, {{ confirm_url }}, {{ content }}; {{{ ... }}} renders without escaping;
+ * {{ list.name }}, {{ confirm_url }}, {{ preferences_url }}, {{ content }}; {{{ ... }}} renders without escaping;
  * {{#if VAR}}…{{else}}…{{/if}}, {{#if VAR == "v"}} and != nest. phpList's
  * placeholders work case-insensitively: [EMAIL], [NAME], [FIRSTNAME],
- * [UNSUBSCRIBEURL], [UNSUBSCRIBE], [CONFIRMATIONURL], [CONTENT], [ATTR] and [ATTR%%default]; a
+ * [UNSUBSCRIBEURL], [UNSUBSCRIBE], [CONFIRMATIONURL],
+ * [PREFERENCESURL], [PREFERENCES], [CONTENT], [ATTR] and [ATTR%%default]; a
  * bracketed word naming no attribute of the recipient stays as written.
  *
  * Compile errors (syntax, unknown variable, invalid UTF-8) come back as one
@@ -48,6 +49,7 @@ struct tmpl_values {
     const char *list_name;
     const char *content;         /* {{ content }} / [CONTENT] of a template compiled alone; inserted raw */
     const char *confirm_url;     /* {{ confirm_url }}: the double opt-in confirmation link */
+    const char *preferences_url; /* {{ preferences_url }}: the subscriber's preference page */
     /* link: append the URL of tracked link IDX (tmpl_track_links); NULL: links render as written */
     void (*link)(const void *ctx, unsigned idx, struct buf *out);
     const void *link_ctx;

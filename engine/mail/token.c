@@ -135,7 +135,10 @@ int token_make(const unsigned char key[TOKEN_KEY_LEN], char kind, uint64_t a, ui
     return (int)o;
 }
 
-/* token_parse - verify TOKEN and decode it; 0, or -1 when it is not one of ours. */
+/*
+ * token_parse - verify TOKEN and decode it; 0, TOKEN_EFORGED when it is well
+ * formed but its signature does not match, or -1 when it is not a token.
+ */
 int token_parse(const unsigned char key[TOKEN_KEY_LEN], const char *token, char *kind, uint64_t *a, uint64_t *b)
 {
     unsigned char raw[64];
@@ -166,7 +169,7 @@ int token_parse(const unsigned char key[TOKEN_KEY_LEN], const char *token, char 
     unsigned char m[32];
     mac(key, raw, plen, m);
     if (CRYPTO_memcmp(m, raw + plen, TOKEN_MAC_LEN) != 0)
-        return -1;
+        return TOKEN_EFORGED;
     if (get_varint(raw, plen, &off, a) < 0 || get_varint(raw, plen, &off, b) < 0 || off != plen)
         return -1;
     *kind = (char)raw[0];

@@ -2,7 +2,8 @@
  * token - short HMAC-signed tokens naming what a link or bounce address is about.
  *
  * token_make   encode KIND and two ids, signed with KEY, as lower-case base32
- * token_parse  check and decode one; -1 when malformed or tampered with
+ * token_parse  check and decode one; -1 when malformed, TOKEN_EFORGED when
+ *              well formed but not signed with KEY (altered, or of another key)
  *
  * Used in unsubscribe/confirm/open/click URLs and in VERP bounce addresses:
  * lower-case base32 survives both URLs and case-folding mail systems. The
@@ -18,6 +19,7 @@
 #define TOKEN_KEY_LEN 32
 #define TOKEN_MAC_LEN 10
 #define TOKEN_MAX 64
+#define TOKEN_EFORGED (-2)   /* token_parse: base32 of the right shape, signature wrong */
 
 int token_make(const unsigned char key[TOKEN_KEY_LEN], char kind, uint64_t a, uint64_t b, char *out, size_t outlen);
 int token_parse(const unsigned char key[TOKEN_KEY_LEN], const char *token, char *kind, uint64_t *a, uint64_t *b);

@@ -44,6 +44,10 @@ const struct setting mail_table[] = {
                        "envelope sender's local part, before +token"),
     SETTING_NUMBER_ENTRY("bounce", "keep", SETTING_SIZE, struct mail_settings, bounce_keep, BOUNCE_KEEP_DEFAULT, 0,
                          1 << 20, "bytes of the original kept with a bounce"),
+    SETTING_NUMBER_ENTRY("preferences", "token_days", SETTING_UNSIGNED, struct mail_settings, prefs_token_days, 90, 1,
+                         3650, "days a preference link works after its message was made"),
+    SETTING_TEXT_ENTRY("preferences", "attributes", struct mail_settings, prefs_attributes, NULL,
+                       "attributes a subscriber may edit on the preference page, comma-separated"),
     { 0 },
 };
 

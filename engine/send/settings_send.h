@@ -5,7 +5,8 @@
  * send_table, send_settings  [send]: the sender's batches, leases, retries, flushes, how often
  *                            relays are read again; the SMTP client's name and timeouts
  * mail_table, mail_settings  [mail] from, unsubscribe_mailto, confirm_subject; [http]
- *                            public_url; [bounce] domain, local_part, keep
+ *                            public_url; [bounce] domain, local_part, keep; [preferences]
+ *                            token_days, attributes
  * settings_send_load         both, from the configuration; 0, or -1 with ERR naming the value
  *
  * Until settings_send_load runs, both structs hold the tables' defaults (a
@@ -34,6 +35,8 @@ struct mail_settings {
     const char *bounce_domain;       /* the envelope sender's domain; NULL: the From's */
     const char *bounce_local_part;   /* the envelope sender's local part before "+token" */
     size_t bounce_keep;              /* bytes of a bounce kept with it */
+    unsigned prefs_token_days;       /* a preference link (/p/TOKEN) works this many days after its message */
+    const char *prefs_attributes;    /* the attributes a subscriber edits there, comma-separated; NULL: none */
 };
 
 extern const struct setting send_table[];

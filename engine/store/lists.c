@@ -21,7 +21,7 @@
 
 #define LIST_FIELDS(subs)                                                                \
     "'id', l.id, 'name', l.name, 'optin', l.optin, 'description', l.description,"        \
-    " 'created_at', l.created_at, 'subscribers', " subs
+    " 'public', l.public, 'created_at', l.created_at, 'subscribers', " subs
 
 /* A list row l with its counts k (from LIST_COUNTED) as JSON. */
 #define LIST_JSON "json_build_object(" LIST_FIELDS("coalesce(k.subs, " LIST_ZERO ")") ")"
@@ -82,19 +82,21 @@ int store_list_create(PGconn *conn, const char *name, const char *optin, const c
 /* store_list_set - change what S gives (NULL members stay) of the list REF names; *OUT is the list as it is now. */
 int store_list_set(PGconn *conn, const char *ref, const struct list_edit *s, json_t **out, struct store_err *e)
 {
-    const char *params[] = { ref, s->name, s->description, s->optin };
-    if (!s->name && !s->description && !s->optin)
-        return store_fail(e, STORE_ERR_INVALID, "give a new name, description or opt-in");
+    const char *params[] = { ref, s->name, s->description, s->optin, s->is_public };
+    if (!s->name && !s->description && !s->optin && !s->is_public)
+        return store_fail(e, STORE_ERR_INVALID, "give a new name, description, opt-in or public");
     if (store_list_check(s->name, s->optin, e) < 0)
         return e->code;
+    if (s->is_public && strcmp(s->is_public, "true") != 0 && strcmp(s->is_public, "false") != 0)
+        return store_fail_field(e, "public", "public must be true or false, not \"%s\"", s->is_public);
     PGresult *res = pg_exec(conn,
                             "WITH l AS (UPDATE lists u SET name = coalesce($2, u.name),"
                             "  description = coalesce($3, u.description), optin = coalesce($4, u.optin),"
-                            "  updated_at = now()"
+                            "  public = coalesce($5::boolean, u.public), updated_at = now()"
                             "  WHERE u.id = (SELECT l.id FROM lists l WHERE " LIST_REF_MATCH(1)
                             "   ORDER BY (l.name = $1) DESC LIMIT 1) RETURNING u.*),"
                             LIST_COUNTED " SELECT " LIST_JSON_FULL " FROM l LEFT JOIN counted k ON k.list_id = l.id",
-                            4, params);
+                            5, params);
     if (pg_ok(res) && PQntuples(res) == 0) {
         PQclear(res);
         return store_fail(e, STORE_ERR_NOTFOUND, "no list \"%s\"", ref);

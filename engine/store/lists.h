@@ -7,7 +7,8 @@
  *                    List-Id and subjects), or the opt-in is not single or double
  * store_list_create  add a list; STORE_ERR_INVALID as store_list_check, STORE_ERR_EXISTS
  *                    when the name is taken
- * store_list_set     change a list's name, description or opt-in (any of them); the same
+ * store_list_set     change a list's name, description, opt-in or public flag (whether the
+ *                    preference page offers it; any of them); the same
  *                    errors, STORE_ERR_NOTFOUND when there is no such list. Subscriptions
  *                    keep their status when the opt-in changes
  * store_list_ls      all lists with their subscriptions counted by status, as a JSON array
@@ -39,6 +40,7 @@ struct list_edit {
     const char *name;
     const char *description;
     const char *optin;
+    const char *is_public;      /* "true" or "false": shown on the preference page */
 };
 
 int store_list_check(const char *name, const char *optin, struct store_err *e);

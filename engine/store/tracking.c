@@ -120,3 +120,20 @@ int store_confirm(PGconn *conn, uint64_t subscriber_id, uint64_t list_id, json_t
                             2, params);
     return store_json_row(conn, res, out, e, "cannot confirm", "no such subscription");
 }
+
+/* store_confirm_info - see tracking.h. */
+int store_confirm_info(PGconn *conn, uint64_t subscriber_id, uint64_t list_id, json_t **out, struct store_err *e)
+{
+    char sid[24], lid[24];
+    snprintf(sid, sizeof(sid), "%" PRIu64, subscriber_id);
+    snprintf(lid, sizeof(lid), "%" PRIu64, list_id);
+    const char *params[] = { sid, lid };
+    PGresult *res = pg_exec(conn,
+                            "SELECT json_build_object('list', l.name, 'status', sl.status,"
+                            "   'subscriber_status', s.status, 'changed', false)"
+                            " FROM subscriptions sl JOIN subscribers s ON s.id = sl.subscriber_id"
+                            " JOIN lists l ON l.id = sl.list_id"
+                            " WHERE sl.subscriber_id = $1::bigint AND sl.list_id = $2::bigint",
+                            2, params);
+    return store_json_row(conn, res, out, e, "cannot read confirmation link", "no such subscription");
+}

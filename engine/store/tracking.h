@@ -7,6 +7,7 @@
  * store_track_click   count a click of a delivery on a link; the link's URL
  * store_confirm       confirm an unconfirmed subscription unless the
  *                     subscriber is blocklisted; what it is afterwards
+ * store_confirm_info  what a confirmation link names, changing nothing
  *
  * A delivery that is gone records nothing and is no error: the image and
  * the redirect still answer. STORE_ERR_NOTFOUND for an unknown link or
@@ -46,5 +47,8 @@ int store_track_click(PGconn *conn, uint64_t delivery_id, uint64_t link_id, char
  * "changed": bool}. STORE_ERR_NOTFOUND when there is no such subscription.
  */
 int store_confirm(PGconn *conn, uint64_t subscriber_id, uint64_t list_id, json_t **out, struct store_err *e);
+
+/* store_confirm_info - *OUT as store_confirm's, "changed" false, for the subscription as it is. */
+int store_confirm_info(PGconn *conn, uint64_t subscriber_id, uint64_t list_id, json_t **out, struct store_err *e);
 
 #endif

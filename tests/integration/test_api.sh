@@ -88,7 +88,7 @@ case "$h" in *"WWW-Authenticate: Bearer"*) ;; *) fail "no WWW-Authenticate on 40
 check "lists: create 201, read by name and id, duplicate 409, delete 204 then 404"
 req POST /api/v1/lists '{"name":"news","optin":"single","description":"Monthly news"}'
 expect_code 201
-keys "['created_at', 'description', 'id', 'name', 'optin', 'subscribers']"
+keys "['created_at', 'description', 'id', 'name', 'optin', 'public', 'subscribers']"
 expect_json "(j['name'], j['optin'], j['description'], j['subscribers'])" "('news', 'single', 'Monthly news', {'confirmed': 0, 'unconfirmed': 0, 'unsubscribed': 0})"
 NEWS=$(jq_get "$body" "j['id']")
 req POST /api/v1/lists '{"name":"vip","optin":"double"}'

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_api_track - the public links other than /u through the real server
 # (postino serve with its sender, a private Postfix with smtp-sink):
-# double opt-in confirmation /c/TOKEN (and {{ confirm_url }} in a message),
+# double opt-in confirmation /c/TOKEN (a GET shows the button, its POST confirms;
+# and {{ confirm_url }} in a message),
 # campaigns with open and click tracking sent through Postfix, the open
 # image and rewritten links taken from the delivered messages and fetched,
 # the exact 302 Location, tampered tokens 404, stats in the CLI and the API,
@@ -21,6 +22,13 @@ get() {
     body=$(tr -d '\0' < "$WORK/resp")
     headers=$(tr -d '\r' < "$WORK/hdrs" | sed 's/^\([^:]*\):/\L\1:/')
     out=$body err=""
+}
+# post PATH [ORIGIN]: POST an empty form as the page's button does (Origin: ORIGIN, default this server)
+post() {
+    code=$(curl -s -o "$WORK/resp" -D "$WORK/hdrs" -w '%{http_code}' --max-time 20 -X POST \
+        -H "Origin: ${2-$API}" -H 'Content-Type: application/x-www-form-urlencoded' --data '' "$API$1")
+    body=$(tr -d '\0' < "$WORK/resp")
+    headers=$(tr -d '\r' < "$WORK/hdrs" | sed 's/^\([^:]*\):/\L\1:/')
 }
 expect_header() { printf '%s\n' "$headers" | grep -qxF "$1" || fail "no header '$1' in: $headers"; }
 expect_body() { case "$body" in *"$1"*) ;; *) fail "the answer lacks: $1" ;; esac; }
@@ -58,18 +66,33 @@ expect_404
 KEY=$(psql_q "SELECT value FROM settings WHERE key = 'token_key'")
 [ ${#KEY} = 64 ] || fail "no token key"
 
-check "confirm: GET /c/TOKEN confirms an unconfirmed subscription and says so with the list name; repeated, 200"
+check "confirm: GET (and HEAD) /c/TOKEN shows a Confirm button and changes nothing; its POST confirms; repeated, 200"
 CTOK=$(mktoken c "$(sub_id dan@example.org)" "$(list_id news)")
 get "/c/$CTOK"
 expect_code 200
 expect_header "content-type: text/html; charset=utf-8"
+expect_header "referrer-policy: same-origin"
+expect_body "<h1>Confirm your subscription</h1>"
+expect_body "<form method=\"post\" action=\"/c/$CTOK\">"
+expect_body '<span class="list">news</span>'
+[ "$(sub_status dan@example.org news)" = unconfirmed ] || fail "GET /c confirmed"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -I "$API/c/$CTOK")" = 200 ] || fail "HEAD /c is not 200"
+[ "$(sub_status dan@example.org news)" = unconfirmed ] || fail "HEAD /c confirmed"
+post "/c/$CTOK" "https://elsewhere.example"
+expect_code 403
+[ "$(sub_status dan@example.org news)" = unconfirmed ] || fail "a POST from another site confirmed"
+post "/c/$CTOK"
+expect_code 200
 expect_body "<h1>Subscription confirmed</h1>"
 expect_body '<span class="list">news</span>'
-[ "$(sub_status dan@example.org news)" = confirmed ] || fail "GET /c did not confirm"
+[ "$(sub_status dan@example.org news)" = confirmed ] || fail "POST /c did not confirm"
+post "/c/$CTOK"
+expect_code 200
+expect_body "<h1>Subscription confirmed</h1>"
 get "/c/$CTOK"
 expect_code 200
 expect_body "<h1>Subscription confirmed</h1>"
-[ "$(sub_status dan@example.org news)" = confirmed ] || fail "a repeated GET /c changed the subscription"
+[ "$(sub_status dan@example.org news)" = confirmed ] || fail "a repeated /c changed the subscription"
 
 check "confirm: a tampered token, a token of another kind, an unknown subscription: 404, nothing changed"
 ETOK=$(mktoken c "$(sub_id eve@example.org)" "$(list_id news)")
@@ -81,6 +104,10 @@ get "/c/$(mktoken c "$(sub_id eve@example.org)" 999999)"
 expect_404
 get "/c/$(mktoken c "$(sub_id eve@example.org)" "$(list_id plain)")"
 expect_404
+post "/c/$(tamper "$ETOK")"
+expect_404
+post "/c/$(mktoken c "$(sub_id eve@example.org)" 999999)"
+expect_404
 get "/c/not-base32!"
 expect_404
 get "/c/$(printf 'a%.0s' $(seq 1 80))"
@@ -89,14 +116,14 @@ expect_404
 
 check "confirm: an unsubscribed subscription and a blocklisted subscriber are not confirmed, and the page says so"
 psql_q "UPDATE subscriptions SET status = 'unsubscribed' WHERE subscriber_id = $(sub_id fay@example.org)" >/dev/null
-get "/c/$(mktoken c "$(sub_id fay@example.org)" "$(list_id news)")"
+post "/c/$(mktoken c "$(sub_id fay@example.org)" "$(list_id news)")"
 expect_code 200
 expect_body "<h1>Subscription not confirmed</h1>"
 expect_body 'You unsubscribed from <span class="list">news</span>, and this link does not subscribe you again.'
 [ "$(sub_status fay@example.org news)" = unsubscribed ] || fail "an unsubscribed subscription was confirmed"
 # blocklisted with the subscription still unconfirmed (as after a complaint recorded elsewhere)
 psql_q "UPDATE subscribers SET status = 'blocklisted' WHERE email = 'gus@example.org'" >/dev/null
-get "/c/$(mktoken c "$(sub_id gus@example.org)" "$(list_id news)")"
+post "/c/$(mktoken c "$(sub_id gus@example.org)" "$(list_id news)")"
 expect_code 200
 expect_body "<h1>Subscription not confirmed</h1>"
 expect_body 'This address no longer receives mail from us, so it was not subscribed to <span class="list">news</span>.'
@@ -120,7 +147,10 @@ PYEOF
 [ "$CURL_C" = "$API/c/$ETOK" ] || fail "confirm_url is '$CURL_C', expected $API/c/$ETOK"
 get "${CURL_C#$API}"
 expect_code 200
-[ "$(sub_status eve@example.org news)" = confirmed ] || fail "the message's confirm link did not confirm"
+[ "$(sub_status eve@example.org news)" = unconfirmed ] || fail "following the message's confirm link confirmed"
+post "${CURL_C#$API}"
+expect_code 200
+[ "$(sub_status eve@example.org news)" = confirmed ] || fail "the message's confirm page did not confirm"
 
 check "tracking is off by default; --track-opens --track-clicks turn it on"
 cat > tracked.html <<'EOF'

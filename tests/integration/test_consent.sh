@@ -92,7 +92,7 @@ expect_consent imp@example.org letters "letters|-|confirmed|import|token:$TOKEN_
 check "confirmation: /c/TOKEN records via confirmation with the client's address and User-Agent"
 postino subscriber add dbl@example.org --list letters
 DBL=$(sub_id dbl@example.org)
-code=$(curl -s -o /dev/null -w '%{http_code}' -A "$UA" "$API/c/$(mktoken c "$DBL" "$(list_id letters)")")
+code=$(curl -s -o /dev/null -w '%{http_code}' -A "$UA" -X POST -H "Origin: $API" "$API/c/$(mktoken c "$DBL" "$(list_id letters)")")
 [ "$code" = 200 ] || fail "confirm: HTTP $code"
 expect_consent dbl@example.org letters "letters|-|unconfirmed|cli|cli:$LOGIN||
 letters|unconfirmed|confirmed|confirmation|subscriber|127.0.0.1|$UA"

@@ -31,6 +31,7 @@ static int setup(void **state)
         .campaign_subject = "News & views",
         .list_name = "Weekly",
         .content = "<p>body</p>",
+        .preferences_url = "https://x.example/p/t?x=1&y=2",
     };
     return 0;
 }
@@ -158,6 +159,10 @@ static void test_tmpl_phplist_placeholders(void **state)
     check("[UNSUBSCRIBEURL]", TMPL_HTML, "https://x.example/u?a=1&amp;b=2");
     check("[UNSUBSCRIBE]", TMPL_HTML, "<a href=\"https://x.example/u?a=1&amp;b=2\">Unsubscribe</a>");
     check("[UNSUBSCRIBE]", TMPL_TEXT, "https://x.example/u?a=1&b=2");
+    check("[PREFERENCESURL]", TMPL_HTML, "https://x.example/p/t?x=1&amp;y=2");
+    check("[Preferences]", TMPL_HTML, "<a href=\"https://x.example/p/t?x=1&amp;y=2\">Preferences</a>");
+    check("[PREFERENCES]", TMPL_TEXT, "https://x.example/p/t?x=1&y=2");
+    check("{{ preferences_url }}", TMPL_TEXT, "https://x.example/p/t?x=1&y=2");
     check("[HTML]", TMPL_HTML, "&lt;b&gt;&amp;&quot;&#39;&lt;/b&gt;");
 }
 

@@ -50,12 +50,17 @@ static void test_token_tampering_is_refused(void **state)
     token_make(key, 'u', 7, 9, tok, sizeof(tok));
     memcpy(other, key, sizeof(other));
     other[0] ^= 1;
-    assert_int_equal(token_parse(other, tok, &kind, &a, &b), -1);
+    assert_int_equal(token_parse(other, tok, &kind, &a, &b), TOKEN_EFORGED);
     for (size_t i = 0; i < strlen(tok); i++) {
         char t2[TOKEN_MAX + 1];
         strcpy(t2, tok);
         t2[i] = t2[i] == 'a' ? 'b' : 'a';
-        assert_int_equal(token_parse(key, t2, &kind, &a, &b), -1);
+        int rc = token_parse(key, t2, &kind, &a, &b);
+        /* the last character carries padding bits: changed there, the token may not even be base32 of bytes */
+        if (i + 1 < strlen(tok))
+            assert_int_equal(rc, TOKEN_EFORGED);
+        else
+            assert_true(rc == TOKEN_EFORGED || rc == -1);
     }
     assert_int_equal(token_parse(key, "", &kind, &a, &b), -1);
     assert_int_equal(token_parse(key, "not-base32!", &kind, &a, &b), -1);
