@@ -62,6 +62,8 @@ static const struct api_field list_edit_fields[] = {
     { "optin", API_FIELD_STRING, false, 16, 0, 0 },
     { "description", API_FIELD_STRING, false, 10000, 0, 0 },
     { "public", API_FIELD_BOOL, false, 0, 0, 0 },
+    { "welcome_template", API_FIELD_STRING, false, 200, 0, 0 },
+    { "welcome_subject", API_FIELD_STRING, false, 998, 0, 0 },
     { NULL, 0, false, 0, 0, 0 },
 };
 
@@ -74,12 +76,16 @@ void api_lists_patch(struct api_req *r)
         return;
     struct list_edit s = { .name = api_json_str(in, "name", NULL),
                            .description = api_json_str(in, "description", NULL),
-                           .optin = api_json_str(in, "optin", NULL) };
-    json_t *pub = json_object_get(in, "public");
+                           .optin = api_json_str(in, "optin", NULL),
+                           .welcome_subject = api_json_str(in, "welcome_subject", NULL) };
+    json_t *pub = json_object_get(in, "public"), *welcome = json_object_get(in, "welcome_template");
     if (pub)
         s.is_public = json_is_true(pub) ? "true" : "false";
-    if (!s.name && !s.description && !s.optin && !s.is_public)
-        api_reply_error(r, 400, "invalid", NULL, "give \"name\", \"description\", \"optin\" or \"public\"");
+    if (welcome)   /* null: none */
+        s.welcome = json_is_string(welcome) ? json_string_value(welcome) : "";
+    if (!s.name && !s.description && !s.optin && !s.is_public && !s.welcome && !s.welcome_subject)
+        api_reply_error(r, 400, "invalid", NULL,
+                        "give \"name\", \"description\", \"optin\", \"public\", \"welcome_template\" or \"welcome_subject\"");
     else if (api_db(r))
         api_reply_stored(r, store_list_set(r->conn, api_param(r, 0), &s, &j, &e), &j, &e, 200);
     json_decref(in);

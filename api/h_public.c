@@ -139,6 +139,7 @@ void api_metrics(struct api_req *r)
     }
     json_decref(counts);
     api_track_metrics(&out);
+    api_forms_metrics(&out);
     api_http_metrics(r->srv, &out);
     api_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", &out);
 }

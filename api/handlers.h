@@ -144,6 +144,14 @@ void api_track_open(struct api_req *r);
 void api_track_click(struct api_req *r);
 void api_track_metrics(struct buf *out);
 
+/* public signup forms (h_forms.c) */
+void api_signup_page(struct api_req *r);
+void api_signup_script(struct api_req *r);
+void api_signup_challenge(struct api_req *r);
+void api_signup_post(struct api_req *r);
+void api_lists_form(struct api_req *r);
+void api_forms_metrics(struct buf *out);
+
 /* the web admin's dashboard and campaign report, and retrying failed deliveries (h_report.c) */
 void api_dashboard(struct api_req *r);
 void api_campaigns_report(struct api_req *r);

@@ -89,6 +89,12 @@ void api_actor(struct api_req *r, char *out, size_t len)
 /* api_consent - see request.h. */
 int api_consent(struct api_req *r, const char *via)
 {
+    return api_consent_form(r, via, "");
+}
+
+/* api_consent_form - see request.h. */
+int api_consent_form(struct api_req *r, const char *via, const char *form_hash)
+{
     char actor[300];
     PGconn *conn = api_db(r);
     if (!conn)
@@ -97,7 +103,7 @@ int api_consent(struct api_req *r, const char *via)
     if (via && (strcmp(via, "confirmation") == 0 || strcmp(via, "unsubscribe") == 0 || strcmp(via, "form") == 0 ||
                 strcmp(via, "preferences") == 0)) {
         const char *ua = api_header(r, MHD_HTTP_HEADER_USER_AGENT);
-        rc = store_consent_session(conn, via, "subscriber", api_peer_text(r), ua ? ua : "", "");
+        rc = store_consent_session(conn, via, "subscriber", api_peer_text(r), ua ? ua : "", form_hash);
     } else {
         api_actor(r, actor, sizeof(actor));
         rc = store_consent_session(conn, via ? via : r->session_hash[0] ? "admin" : "api", actor, "", "", "");

@@ -39,6 +39,7 @@
  *                  login when NULL (admin for the web admin's session, api otherwise); a
  *                  public page's VIA names the subscriber with the client's address and
  *                  User-Agent. Set on R's connection until the answer; 0 or -1 (503 set)
+ * api_consent_form the same for a public form's post, with the hash of the form's text
  * api_header       a request header's value, or NULL
  * api_same_site    does a public form's POST come from this site's own page (Origin, else Referer)?
  */
@@ -94,6 +95,7 @@ struct api_req {
     char *disposition;           /* malloc'd; a Content-Disposition header */
     const char *cache_control;   /* when not "no-store" */
     const char *referrer_policy; /* an HTML answer's Referrer-Policy, when not "no-referrer" */
+    bool cors_any;               /* Access-Control-Allow-Origin: * (a signup form on any site) */
     unsigned retry_after;        /* seconds; a Retry-After header when not 0 */
     bool consent_set;            /* api_consent set the connection's postino.* settings */
 };
@@ -133,6 +135,7 @@ const char *api_peer_text(struct api_req *r);
 const char *api_session_token(struct api_req *r);
 void api_actor(struct api_req *r, char *out, size_t len);
 int api_consent(struct api_req *r, const char *via);
+int api_consent_form(struct api_req *r, const char *via, const char *form_hash);
 const char *api_header(struct api_req *r, const char *name);
 bool api_same_site(struct api_req *r);
 

@@ -31,11 +31,17 @@ const struct api_route api_routes[] = {
     /* the preference page (h_prefs.c): its token may be forged or expired, which it says on a page */
     R("GET", "/p/{token}", API_PUBLIC, API_BODY_NONE, api_prefs_page),
     R("POST", "/p/{token}", API_PUBLIC, API_BODY_ANY, api_prefs_post),
+    /* public signup forms (h_forms.c) */
+    R("GET", "/s/signup.js", API_PUBLIC, API_BODY_NONE, api_signup_script),
+    R("GET", "/s/challenge", API_PUBLIC, API_BODY_NONE, api_signup_challenge),
+    R("GET", "/s/{lists}", API_PUBLIC, API_BODY_NONE, api_signup_page),
+    R("POST", "/s", API_PUBLIC, API_BODY_ANY, api_signup_post),
 
     R("GET", "/api/v1/lists", API_USER, API_BODY_NONE, api_lists_ls),
     R("POST", "/api/v1/lists", API_USER, API_BODY_JSON, api_lists_create),
     R("GET", "/api/v1/lists/{list}", API_USER, API_BODY_NONE, api_lists_get),
     R("PATCH", "/api/v1/lists/{list}", API_USER, API_BODY_JSON, api_lists_patch),
+    R("GET", "/api/v1/lists/{list}/form", API_USER, API_BODY_NONE, api_lists_form),
     R("DELETE", "/api/v1/lists/{list}", API_USER, API_BODY_NONE, api_lists_rm),
 
     R("GET", "/api/v1/subscribers", API_USER, API_BODY_NONE, api_subscribers_ls),

@@ -341,6 +341,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
     } else if (r->csp) {
         MHD_add_response_header(resp, "Content-Security-Policy", r->csp);
     }
+    if (r->cors_any)
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
     if (r->disposition)
         MHD_add_response_header(resp, "Content-Disposition", r->disposition);
     xfree(r->disposition);

@@ -121,6 +121,8 @@ static int db_init(struct cli *c, int argc, char **argv)
         rc = install_default_template(c, "newsletter");
     if (rc == 0)
         rc = install_default_template(c, "confirm"); /* the double opt-in confirmation (engine/store/tx.h) */
+    if (rc == 0)
+        rc = install_default_template(c, "signup"); /* the hosted signup page (api/h_forms.c) */
     return rc;
 }
 

@@ -1,10 +1,13 @@
 /*
- * cmd_list - postino list create | ls | show | set | rm.
+ * cmd_list - postino list create | ls | show | set | form | rm.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "engine/cli/cli.h"
+#include "engine/mail/signup.h"
+#include "engine/send/settings_send.h"
+#include "engine/store/forms.h"
 #include "engine/store/lists.h"
 
 static const char list_usage[] =
@@ -12,7 +15,9 @@ static const char list_usage[] =
     "       postino list ls [--json]\n"
     "       postino list show NAME|ID [--json]\n"
     "       postino list set NAME|ID [--name NEW] [--description TEXT] [--optin single|double]\n"
-    "                              [--public yes|no] [--json]\n"
+    "                              [--public yes|no] [--welcome TEMPLATE|none] [--welcome-subject TEXT]\n"
+    "                              [--json]\n"
+    "       postino list form NAME|ID[,NAME|ID...] [--json]\n"
     "       postino list rm NAME|ID\n";
 
 static void print_list_line(json_t *l)
@@ -102,6 +107,9 @@ static int list_show(struct cli *c, int argc, char **argv)
         printf("optin:        %s\n", json_string_value(json_object_get(l, "optin")));
         printf("description:  %s\n", json_string_value(json_object_get(l, "description")));
         printf("public:       %s\n", json_is_true(json_object_get(l, "public")) ? "yes" : "no");
+        const char *w = json_string_value(json_object_get(l, "welcome_template"));
+        printf("welcome:      %s%s%s%s\n", w ? w : "none", w ? " (subject \"" : "",
+               w ? json_string_value(json_object_get(l, "welcome_subject")) : "", w ? "\")" : "");
         printf("created:      %s\n", json_string_value(json_object_get(l, "created_at")));
         printf("confirmed:    %lld\n", json_integer_value(json_object_get(s, "confirmed")));
         printf("unconfirmed:  %lld\n", json_integer_value(json_object_get(s, "unconfirmed")));
@@ -123,6 +131,8 @@ static int list_set(struct cli *c, int argc, char **argv)
         { "description", required_argument, NULL, 'd' },
         { "optin", required_argument, NULL, 'o' },
         { "public", required_argument, NULL, 'p' },
+        { "welcome", required_argument, NULL, 'w' },
+        { "welcome-subject", required_argument, NULL, 's' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -139,10 +149,14 @@ static int list_set(struct cli *c, int argc, char **argv)
             cli_usage(c, "--public must be yes or no, not '%s'", optarg);
         else if (opt == 'p')
             s.is_public = strcmp(optarg, "yes") == 0 ? "true" : "false";
+        else if (opt == 'w')
+            s.welcome = strcmp(optarg, "none") == 0 ? "" : optarg;
+        else if (opt == 's')
+            s.welcome_subject = optarg;
     }
     const char *ref = cli_operand(c, argc, argv, "list name or id");
-    if (!s.name && !s.description && !s.optin && !s.is_public)
-        cli_usage(c, "give --name, --description, --optin or --public");
+    if (!s.name && !s.description && !s.optin && !s.is_public && !s.welcome && !s.welcome_subject)
+        cli_usage(c, "give --name, --description, --optin, --public, --welcome or --welcome-subject");
     struct store_err e;
     json_t *l;
     if (store_list_set(cli_db(c), ref, &s, &l, &e) < 0)
@@ -169,9 +183,43 @@ static int list_rm(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+/* list form - the signup snippet of the public lists named (h_forms.c serves what it posts to) */
+static int list_form(struct cli *c, int argc, char **argv)
+{
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    const char *refs = cli_operand(c, argc, argv, "list name or id");
+    struct store_err e;
+    json_t *lists;
+    if (store_form_lists_text(cli_db(c), refs, &lists, &e) < 0)
+        return cli_fail(&e);
+    struct buf html = BUF_INIT, url = BUF_INIT;
+    signup_snippet(lists, mail_settings.public_url, mail_settings.forms_pow_bits, &html);
+    const char *base = mail_settings.public_url ? mail_settings.public_url : "";
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/')
+        n--;
+    buf_appendf(&url, "%.*s/s/", (int)n, base);
+    size_t i;
+    json_t *l;
+    json_array_foreach(lists, i, l) buf_appendf(&url, "%s%lld", i ? "," : "", json_integer_value(json_object_get(l, "id")));
+    if (c->json) {
+        json_t *j = json_pack("{s:s, s:s}", "html", buf_cstr(&html), "url", buf_cstr(&url));
+        cli_print_json(j);
+        json_decref(j);
+    } else {
+        printf("%s\n<!-- the hosted page: %s -->\n", buf_cstr(&html), buf_cstr(&url));
+    }
+    buf_free(&html);
+    buf_free(&url);
+    json_decref(lists);
+    return 0;
+}
+
 static const struct cli_command list_commands[] = {
     { "create", list_create, NULL }, { "ls", list_ls, NULL }, { "show", list_show, NULL },
-    { "set", list_set, NULL },       { "rm", list_rm, NULL },  { NULL, NULL, NULL },
+    { "set", list_set, NULL },       { "form", list_form, NULL }, { "rm", list_rm, NULL },
+    { NULL, NULL, NULL },
 };
 
 /* cmd_list - postino list SUBCOMMAND. */

@@ -1,5 +1,5 @@
 /*
- * settings_send - the [send], [mail], [http] public_url and [bounce] tables
+ * settings_send - the [send], [mail], [http] public_url, [bounce], [preferences] and [forms] tables
  * (see settings_send.h).
  */
 #include <stddef.h>
@@ -48,6 +48,16 @@ const struct setting mail_table[] = {
                          3650, "days a preference link works after its message was made"),
     SETTING_TEXT_ENTRY("preferences", "attributes", struct mail_settings, prefs_attributes, NULL,
                        "attributes a subscriber may edit on the preference page, comma-separated"),
+    SETTING_NUMBER_ENTRY("forms", "confirm_interval", SETTING_UNSIGNED, struct mail_settings, forms_confirm_interval,
+                         600, 0, 30 * 86400, "seconds: a signup form mails one address at most once in this long"),
+    SETTING_NUMBER_ENTRY("forms", "ip_limit", SETTING_UNSIGNED, struct mail_settings, forms_ip_limit, 20, 0, 1000000,
+                         "signup posts per hour from one client address (0: no limit)"),
+    SETTING_NUMBER_ENTRY("forms", "address_limit", SETTING_UNSIGNED, struct mail_settings, forms_address_limit, 5, 0,
+                         1000000, "signup posts per hour naming one email address (0: no limit)"),
+    SETTING_NUMBER_ENTRY("forms", "pow_bits", SETTING_UNSIGNED, struct mail_settings, forms_pow_bits, 0, 0, 24,
+                         "proof of work a signup form asks of the browser, in bits (0: none; 16: about 0.1 s)"),
+    SETTING_NUMBER_ENTRY("forms", "pow_max_age", SETTING_UNSIGNED, struct mail_settings, forms_pow_max_age, 3600, 60,
+                         86400, "seconds a signup form's proof-of-work challenge is good for"),
     { 0 },
 };
 

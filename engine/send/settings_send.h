@@ -37,6 +37,11 @@ struct mail_settings {
     size_t bounce_keep;              /* bytes of a bounce kept with it */
     unsigned prefs_token_days;       /* a preference link (/p/TOKEN) works this many days after its message */
     const char *prefs_attributes;    /* the attributes a subscriber edits there, comma-separated; NULL: none */
+    unsigned forms_confirm_interval; /* seconds: a form mails an address at most once in this long */
+    unsigned forms_ip_limit;         /* signup posts per hour from one client address; 0: no limit */
+    unsigned forms_address_limit;    /* signup posts per hour naming one address; 0: no limit */
+    unsigned forms_pow_bits;         /* a signup's proof of work, in leading zero bits; 0: none asked */
+    unsigned forms_pow_max_age;      /* seconds a proof-of-work challenge is good for */
 };
 
 extern const struct setting send_table[];

@@ -12,6 +12,7 @@
 
 #include "engine/mail/mime.h"
 #include "engine/store/lists.h"
+#include "engine/mail/template.h"
 #include "engine/store/pg.h"
 
 /* pg_try_advisory_xact_lock key: one reader at a time folds the notes; the others read them as they are */
@@ -21,7 +22,9 @@
 
 #define LIST_FIELDS(subs)                                                                \
     "'id', l.id, 'name', l.name, 'optin', l.optin, 'description', l.description,"        \
-    " 'public', l.public, 'created_at', l.created_at, 'subscribers', " subs
+    " 'public', l.public, 'welcome_template', (SELECT t.name FROM templates t"                  \
+    "   WHERE t.id = l.welcome_template_id), 'welcome_subject', l.welcome_subject,"             \
+    " 'created_at', l.created_at, 'subscribers', " subs
 
 /* A list row l with its counts k (from LIST_COUNTED) as JSON. */
 #define LIST_JSON "json_build_object(" LIST_FIELDS("coalesce(k.subs, " LIST_ZERO ")") ")"
@@ -82,21 +85,48 @@ int store_list_create(PGconn *conn, const char *name, const char *optin, const c
 /* store_list_set - change what S gives (NULL members stay) of the list REF names; *OUT is the list as it is now. */
 int store_list_set(PGconn *conn, const char *ref, const struct list_edit *s, json_t **out, struct store_err *e)
 {
-    const char *params[] = { ref, s->name, s->description, s->optin, s->is_public };
-    if (!s->name && !s->description && !s->optin && !s->is_public)
-        return store_fail(e, STORE_ERR_INVALID, "give a new name, description, opt-in or public");
+    const char *params[] = { ref, s->name, s->description, s->optin, s->is_public, s->welcome, s->welcome_subject };
+    char err[TMPL_ERR_MAX];
+    if (!s->name && !s->description && !s->optin && !s->is_public && !s->welcome && !s->welcome_subject)
+        return store_fail(e, STORE_ERR_INVALID, "give a new name, description, opt-in, public or welcome message");
     if (store_list_check(s->name, s->optin, e) < 0)
         return e->code;
     if (s->is_public && strcmp(s->is_public, "true") != 0 && strcmp(s->is_public, "false") != 0)
         return store_fail_field(e, "public", "public must be true or false, not \"%s\"", s->is_public);
+    if (s->welcome_subject) {
+        struct tmpl *t = tmpl_compile(s->welcome_subject, strlen(s->welcome_subject), err, sizeof(err));
+        if (!t)
+            return store_fail_field(e, "welcome_subject", "the welcome subject: %s", err);
+        tmpl_free(t);
+        if (!*s->welcome_subject || strlen(s->welcome_subject) > 998 || strpbrk(s->welcome_subject, "\r\n"))
+            return store_fail_field(e, "welcome_subject", "the welcome subject must be one line of 1 to 998 bytes");
+    }
+    if (s->welcome && *s->welcome) {
+        PGresult *res = pg_exec(conn,
+                                "SELECT 1 FROM templates WHERE name = $1"
+                                " OR id = CASE WHEN $1 ~ '^[0-9]{1,18}$' THEN $1::bigint END",
+                                1, &s->welcome);
+        int found = pg_ok(res) && PQntuples(res) > 0;
+        int rc = pg_ok(res) ? STORE_OK : store_fail_db(e, conn, res, "cannot read templates");
+        PQclear(res);
+        if (rc < 0)
+            return rc;
+        if (!found)
+            return store_fail_field(e, "welcome", "no template \"%.200s\"", s->welcome);
+    }
     PGresult *res = pg_exec(conn,
                             "WITH l AS (UPDATE lists u SET name = coalesce($2, u.name),"
                             "  description = coalesce($3, u.description), optin = coalesce($4, u.optin),"
-                            "  public = coalesce($5::boolean, u.public), updated_at = now()"
+                            "  public = coalesce($5::boolean, u.public),"
+                            "  welcome_template_id = CASE WHEN $6::text IS NULL THEN u.welcome_template_id"
+                            "    WHEN $6 = '' THEN NULL ELSE (SELECT t.id FROM templates t WHERE t.name = $6"
+                            "    OR t.id = CASE WHEN $6 ~ '^[0-9]{1,18}$' THEN $6::bigint END"
+                            "    ORDER BY (t.name = $6) DESC LIMIT 1) END,"
+                            "  welcome_subject = coalesce($7, u.welcome_subject), updated_at = now()"
                             "  WHERE u.id = (SELECT l.id FROM lists l WHERE " LIST_REF_MATCH(1)
                             "   ORDER BY (l.name = $1) DESC LIMIT 1) RETURNING u.*),"
                             LIST_COUNTED " SELECT " LIST_JSON_FULL " FROM l LEFT JOIN counted k ON k.list_id = l.id",
-                            5, params);
+                            7, params);
     if (pg_ok(res) && PQntuples(res) == 0) {
         PQclear(res);
         return store_fail(e, STORE_ERR_NOTFOUND, "no list \"%s\"", ref);

@@ -40,7 +40,9 @@ struct list_edit {
     const char *name;
     const char *description;
     const char *optin;
-    const char *is_public;      /* "true" or "false": shown on the preference page */
+    const char *is_public;      /* "true" or "false": shown on the preference page, open to signup forms */
+    const char *welcome;        /* the welcome message's template (name or id); "": none */
+    const char *welcome_subject;    /* its subject (a template, text mode) */
 };
 
 int store_list_check(const char *name, const char *optin, struct store_err *e);

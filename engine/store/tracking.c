@@ -12,7 +12,9 @@
 
 #include "engine/store/pg.h"
 #include "engine/store/tracking.h"
+#include "engine/store/tx.h"
 #include "engine/util/alloc.h"
+#include "engine/util/log.h"
 
 /* store_links_save - see tracking.h. */
 int store_links_save(PGconn *conn, uint64_t campaign_id, char *const *urls, size_t n, uint64_t *ids,
@@ -106,6 +108,8 @@ int store_confirm(PGconn *conn, uint64_t subscriber_id, uint64_t list_id, json_t
     snprintf(sid, sizeof(sid), "%" PRIu64, subscriber_id);
     snprintf(lid, sizeof(lid), "%" PRIu64, list_id);
     const char *params[] = { sid, lid };
+    if (pg_begin(conn) < 0)
+        return store_fail_db(e, conn, NULL, "cannot confirm");
     PGresult *res = pg_exec(conn,
                             "WITH u AS (UPDATE subscriptions sl SET status = 'confirmed', updated_at = now()"
                             "   FROM subscribers s WHERE sl.subscriber_id = $1::bigint AND sl.list_id = $2::bigint"
@@ -118,7 +122,27 @@ int store_confirm(PGconn *conn, uint64_t subscriber_id, uint64_t list_id, json_t
                             " JOIN lists l ON l.id = sl.list_id"
                             " WHERE sl.subscriber_id = $1::bigint AND sl.list_id = $2::bigint",
                             2, params);
-    return store_json_row(conn, res, out, e, "cannot confirm", "no such subscription");
+    int rc = store_json_row(conn, res, out, e, "cannot confirm", "no such subscription");
+    /* the list's welcome message, with the confirmation or not at all */
+    int queued;
+    const char *skipped = NULL;
+    if (rc == STORE_OK && json_is_true(json_object_get(*out, "changed")) &&
+        (rc = store_tx_welcome(conn, sid, list_id, &queued, &skipped, e)) < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    if (rc < 0) {
+        pg_rollback(conn);
+        return rc;
+    }
+    if (skipped)
+        log_warn("subscriber %s: no welcome message sent: %s", sid, skipped);
+    if (pg_commit(conn) < 0) {
+        json_decref(*out);
+        *out = NULL;
+        return store_fail_db(e, conn, NULL, "cannot confirm");
+    }
+    return STORE_OK;
 }
 
 /* store_confirm_info - see tracking.h. */

@@ -6,6 +6,7 @@
  * "Name <addr>"), [mail] confirm_subject, [http] public_url (the base of the
  * confirmation link).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,8 @@ static const char get_sql[] =
 static const char confirm_lists_sql[] =
     "SELECT sl.list_id, s.email FROM subscriptions sl JOIN lists l ON l.id = sl.list_id"
     " JOIN subscribers s ON s.id = sl.subscriber_id"
-    " WHERE sl.subscriber_id = $1::bigint AND sl.status = 'unconfirmed' AND l.optin = 'double'"
+    " WHERE sl.subscriber_id = $1::bigint AND sl.status = 'unconfirmed'"
+    "   AND (l.optin = 'double' OR sl.list_id = ANY ($2::bigint[]))"
     "   AND s.status <> 'blocklisted'"
     "   AND NOT EXISTS (SELECT 1 FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id AND c.kind = 'tx'"
     "     JOIN templates t ON t.id = c.template_id AND t.name = '" CONFIRM_TEMPLATE "'"
@@ -252,13 +254,27 @@ static int confirm_from(PGconn *conn, char *name, size_t namelen, char addr[ADDR
 /* store_tx_confirm - see tx.h. */
 int store_tx_confirm(PGconn *conn, const char *sub_id, int *queued, const char **skipped, struct store_err *e)
 {
+    return store_tx_confirm_lists(conn, sub_id, NULL, 0, queued, skipped, e);
+}
+
+/* store_tx_confirm_lists - see tx.h. */
+int store_tx_confirm_lists(PGconn *conn, const char *sub_id, const uint64_t *also, size_t nalso, int *queued,
+                           const char **skipped, struct store_err *e)
+{
     char from_name[256], from_addr[ADDRESS_MAX + 1], id[32], tok[TOKEN_MAX + 1];
     unsigned char key[TOKEN_KEY_LEN];
     enum tx_refusal why;
     int rc = STORE_OK;
     *queued = 0;
     *skipped = NULL;
-    PGresult *res = pg_exec(conn, confirm_lists_sql, 1, &sub_id);
+    struct buf ids = BUF_INIT;
+    buf_appends(&ids, "{");
+    for (size_t i = 0; i < nalso; i++)
+        buf_appendf(&ids, "%s%" PRIu64, i ? "," : "", also[i]);
+    buf_appends(&ids, "}");
+    const char *cp[] = { sub_id, buf_cstr(&ids) };
+    PGresult *res = pg_exec(conn, confirm_lists_sql, 2, cp);
+    buf_free(&ids);
     if (!pg_ok(res)) {
         rc = store_fail_db(e, conn, res, "cannot read subscriptions");
         PQclear(res);
@@ -312,3 +328,51 @@ int store_tx_confirm(PGconn *conn, const char *sub_id, int *queued, const char *
     return rc;
 }
 
+
+/* store_tx_welcome - see tx.h. */
+int store_tx_welcome(PGconn *conn, const char *sub_id, uint64_t list_id, int *queued, const char **skipped,
+                     struct store_err *e)
+{
+    char from_name[256], from_addr[ADDRESS_MAX + 1], id[32], lid[24];
+    enum tx_refusal why;
+    *queued = 0;
+    *skipped = NULL;
+    snprintf(lid, sizeof(lid), "%" PRIu64, list_id);
+    const char *p[] = { sub_id, lid };
+    PGresult *res = pg_exec(conn,
+                            "SELECT l.welcome_template_id, l.welcome_subject, s.email FROM lists l, subscribers s"
+                            " WHERE l.id = $2::bigint AND s.id = $1::bigint AND l.welcome_template_id IS NOT NULL"
+                            "   AND s.status <> 'blocklisted'",
+                            2, p);
+    if (!pg_ok(res)) {
+        int rc = store_fail_db(e, conn, res, "cannot read the list's welcome message");
+        PQclear(res);
+        return rc;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return STORE_OK;
+    }
+    int f = confirm_from(conn, from_name, sizeof(from_name), from_addr, skipped, e);
+    if (f < 0) {
+        PQclear(res);
+        if (f == -1)
+            *skipped = "no From for welcome messages: set [mail] from";
+        return f == -2 ? STORE_ERR_DB : STORE_OK;
+    }
+    struct tx_new t = {
+        .template_ref = PQgetvalue(res, 0, 0),
+        .to = PQgetvalue(res, 0, 2),
+        .subject = PQgetvalue(res, 0, 1),
+        .from_name = from_name,
+        .from_addr = from_addr,
+        .list_id = lid,
+    };
+    int q = tx_queue(conn, &t, id, &why, e);
+    PQclear(res);
+    if (q == 1) {
+        *queued = 1;
+        return STORE_OK;
+    }
+    return q < 0 ? q : store_fail(e, STORE_ERR_DB, "cannot queue the welcome message");
+}

@@ -6,6 +6,8 @@
  * store_tx_get           one transactional delivery: state, last reply, queue id
  * store_tx_confirm       queue the double opt-in confirmations a new subscriber needs
  *                        (inside the caller's transaction)
+ * store_tx_confirm_lists the same, with single opt-in lists that need one too
+ * store_tx_welcome       queue a list's welcome message to a new member (caller's transaction)
  *
  * Each message is a delivery of a hidden campaign of kind "tx", one per
  * (template, subject, From, Reply-To, relay), made on first use and always running:
@@ -24,6 +26,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/mail/address.h"
 #include "engine/store/store.h"
@@ -68,6 +71,23 @@ int store_tx_get(PGconn *conn, const char *id, json_t **out, struct store_err *e
  * *SKIPPED says why (a static string), which is not an error.
  */
 int store_tx_confirm(PGconn *conn, const char *sub_id, int *queued, const char **skipped, struct store_err *e);
+
+/*
+ * store_tx_confirm_lists - store_tx_confirm, and also for the unconfirmed
+ * subscriptions to the NALSO single opt-in lists ALSO (a form re-joining an
+ * unsubscribed address asks its owner first).
+ */
+int store_tx_confirm_lists(PGconn *conn, const char *sub_id, const uint64_t *also, size_t nalso, int *queued,
+                           const char **skipped, struct store_err *e);
+
+/*
+ * store_tx_welcome - queue list LIST_ID's welcome message (lists.welcome_template_id,
+ * its subject lists.welcome_subject) to subscriber SUB_ID, inside the caller's
+ * transaction. *QUEUED 0 when the list has none or the subscriber is
+ * blocklisted; with no From, none is queued and *SKIPPED says why.
+ */
+int store_tx_welcome(PGconn *conn, const char *sub_id, uint64_t list_id, int *queued, const char **skipped,
+                     struct store_err *e);
 
 
 #endif
