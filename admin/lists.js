@@ -1,12 +1,15 @@
 // lists.js - the Lists screen: every list with its subscriptions by status;
-// make one; change its name, description or opt-in in place; delete one,
-// having said what goes with it (or which campaigns keep it).
+// make one; change its name, description, opt-in, whether it is public and
+// its welcome message in place; the signup form to paste into a site, and
+// the hosted page; delete one, having said what goes with it (or which
+// campaigns keep it).
 
 import { api, el, field, onSubmit, rerender, toast } from "/admin/app.js";
 
 const num = (n) => Number(n || 0).toLocaleString("en");
 const plural = (n, word) => `${num(n)} ${word}${Number(n) === 1 ? "" : "s"}`;
 const OPTINS = [["single", "single: subscribed at once"], ["double", "double: confirmed by email"]];
+const PUBLICS = [["yes", "public"], ["no", "private"]];
 
 function createForm() {
   const form = el("form", { class: "row", novalidate: true, "aria-label": "New list" },
@@ -36,15 +39,31 @@ function openBelow(row, node, back) {
   return close;
 }
 
-// the row's edit button: name, description and opt-in in a small form under the row
+// the row's edit button: name, description, opt-in, public and the welcome message in a small form under the row
 function editButton(l, row) {
   const button = el("button", { type: "button", class: "secondary", "aria-label": `Edit list ${l.name}` }, "Edit");
-  button.addEventListener("click", () => {
+  button.addEventListener("click", async () => {
+    let templates = [];
+    try {
+      templates = (await api("GET", "/api/v1/templates")).items || [];
+    } catch (e) {
+      toast(e.message);
+      return;
+    }
+    const cur = { name: l.name, optin: l.optin, description: l.description || "", public: l.public ? "yes" : "no",
+      welcome_template: l.welcome_template || "", welcome_subject: l.welcome_subject || "" };
     const form = el("form", { class: "row card", novalidate: true, "aria-label": `Edit list ${l.name}` },
-      field({ label: "Name", name: "name", value: l.name, required: true }),
-      field({ label: "Opt-in", name: "optin", value: l.optin, options: OPTINS,
+      field({ label: "Name", name: "name", value: cur.name, required: true }),
+      field({ label: "Opt-in", name: "optin", value: cur.optin, options: OPTINS,
         hint: "applies to new subscriptions" }),
-      field({ label: "Description", name: "description", value: l.description || "" }),
+      field({ label: "Description", name: "description", value: cur.description }),
+      field({ label: "Public", name: "public", value: cur.public, options: PUBLICS,
+        hint: "public lists are on signup forms and the preference page" }),
+      field({ label: "Welcome message", name: "welcome_template", value: cur.welcome_template,
+        options: [["", "none"], ...templates.map((t) => [t.name, t.name])],
+        hint: "sent when someone joins (single opt-in) or confirms (double)" }),
+      field({ label: "Welcome subject", name: "welcome_subject", value: cur.welcome_subject,
+        hint: "{{ list.name }} is the list's name" }),
       el("div", { class: "actions" },
         el("button", { type: "submit" }, "Save"),
         el("button", { type: "button", class: "secondary", onclick: () => close() }, "Cancel")),
@@ -52,7 +71,9 @@ function editButton(l, row) {
     const close = openBelow(row, form, button);
     onSubmit(form, async (v) => {
       const body = {};   // only what changed
-      for (const k of ["name", "optin", "description"]) if (v[k] !== (l[k] || "")) body[k] = v[k];
+      for (const k of Object.keys(cur)) if (v[k] !== cur[k]) body[k] = v[k];
+      if ("public" in body) body.public = body.public === "yes";
+      if (body.welcome_template === "") body.welcome_template = null;
       if (Object.keys(body).length === 0) return close();
       let n;
       try {
@@ -65,6 +86,50 @@ function editButton(l, row) {
       rerender();
     });
     form.querySelector("input").focus();
+  });
+  return button;
+}
+
+// the row's form button: the snippet to paste into a site, and the hosted page
+function formButton(l, row) {
+  const button = el("button", { type: "button", class: "secondary", "aria-label": `Signup form of list ${l.name}` },
+    "Form");
+  button.addEventListener("click", async () => {
+    const box = el("div", { class: "card signup-form", role: "dialog", "aria-label": `Signup form of list ${l.name}` });
+    const close = openBelow(row, box, button);
+    const done = el("button", { type: "button", class: "secondary", onclick: () => close() }, "Close");
+    if (!l.public) {
+      box.replaceChildren(el("p", {}, `The list "${l.name}" is private: make it public (Edit) to offer it on a `,
+        "signup form."), el("div", { class: "actions" }, done));
+      done.focus();
+      return;
+    }
+    let f;
+    try {
+      f = await api("GET", `/api/v1/lists/${encodeURIComponent(l.id)}/form`);
+    } catch (e) {
+      box.replaceChildren(el("p", { class: "form-error", role: "alert" }, e.message), done);
+      done.focus();
+      return;
+    }
+    const code = el("textarea", { readonly: true, rows: 9, class: "snippet", "aria-label": "The form's HTML" }, f.html);
+    const copy = el("button", { type: "button", onclick: async () => {
+      code.select();
+      try {
+        await navigator.clipboard.writeText(f.html);
+        toast("The form's HTML is copied.");
+      } catch {
+        toast("Select the text and copy it.");
+      }
+    } }, "Copy");
+    box.replaceChildren(
+      el("p", {}, "Paste this into any page of your site. It posts to postino, with a hidden field that catches ",
+        "bots; the answer never tells whether an address was known."),
+      code,
+      el("p", {}, "Or link to the hosted page: ",
+        el("a", { href: f.url, target: "_blank", rel: "noopener", class: "hosted" }, f.url)),
+      el("div", { class: "actions" }, copy, done));
+    copy.focus();
   });
   return button;
 }
@@ -129,13 +194,15 @@ async function render() {
   const rows = items.map((l) => {
     const s = l.subscribers || {};
     const row = el("tr", { dataset: { list: l.id } },
-      el("td", { "data-label": "Name" }, el("strong", {}, l.name)),
+      el("td", { "data-label": "Name" }, el("strong", {}, l.name),
+        l.public ? null : el("span", { class: "muted" }, " (private)")),
       el("td", { "data-label": "Opt-in" }, l.optin),
       el("td", { "data-label": "Description", class: "muted" }, l.description || ""),
       el("td", { "data-label": "Confirmed", class: "num" }, num(s.confirmed)),
       el("td", { "data-label": "Unconfirmed", class: "num" }, num(s.unconfirmed)),
       el("td", { "data-label": "Unsubscribed", class: "num" }, num(s.unsubscribed)));
-    row.append(el("td", { class: "row-buttons" }, editButton(l, row), " ", deleteButton(l, row)));
+    row.append(el("td", { class: "row-buttons" }, editButton(l, row), " ", formButton(l, row), " ",
+      deleteButton(l, row)));
     return row;
   });
   return el("section", {},

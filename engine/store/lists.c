@@ -112,7 +112,7 @@ int store_list_set(PGconn *conn, const char *ref, const struct list_edit *s, jso
         if (rc < 0)
             return rc;
         if (!found)
-            return store_fail_field(e, "welcome", "no template \"%.200s\"", s->welcome);
+            return store_fail_field(e, "welcome_template", "no template \"%.200s\"", s->welcome);
     }
     PGresult *res = pg_exec(conn,
                             "WITH l AS (UPDATE lists u SET name = coalesce($2, u.name),"

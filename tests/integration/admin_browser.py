@@ -15,8 +15,9 @@ import sys
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select
 
-from admin_lib import capture, logout, resize, session, shot, step, tab_reaches, texts
+from admin_lib import capture, logout, resize, session, shot, sql, step, tab_reaches, texts
 
 API, SHOTS = sys.argv[1], sys.argv[2]
 
@@ -24,7 +25,7 @@ API, SHOTS = sys.argv[1], sys.argv[2]
 def row_of(d, name):
     """the Lists table's row of the list NAME"""
     return [r for r in d.find_elements(By.CSS_SELECTOR, "main tbody tr[data-list]")
-            if r.find_element(By.CSS_SELECTOR, "td").text == name][0]
+            if r.find_element(By.CSS_SELECTOR, "td strong").text == name][0]
 
 
 def cells(d, name):
@@ -141,6 +142,37 @@ def main():
         d.switch_to.active_element.send_keys(Keys.ESCAPE)
         w.until(lambda dr: not dr.find_elements(By.CSS_SELECTOR, "form[aria-label='Edit list kept']"))
         assert d.switch_to.active_element == edit, "the focus did not go back to Edit"
+
+        step("the signup form: the snippet to paste and the hosted page's link")
+        row_of(d, "kept").find_element(By.XPATH, ".//button[text()='Form']").click()
+        box = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "[role=dialog][aria-label='Signup form of list kept']")))
+        w.until(lambda _: box.find_elements(By.CSS_SELECTOR, "textarea.snippet"))
+        code = box.find_element(By.CSS_SELECTOR, "textarea.snippet").get_attribute("value")
+        kept = sql("SELECT id FROM lists WHERE name = 'kept'")
+        assert f'<input type="hidden" name="list" value="{kept}">' in code and 'name="website"' in code, code
+        assert box.find_element(By.CSS_SELECTOR, "a.hosted").get_attribute("href").endswith(f"/s/{kept}")
+        shot(d, SHOTS, "lists-form")
+        d.switch_to.active_element.send_keys(Keys.ESCAPE)
+        w.until(lambda dr: not dr.find_elements(By.CSS_SELECTOR, "[role=dialog][aria-label='Signup form of list kept']"))
+
+        step("edit: private, a welcome message and its subject; the row says private and its form is refused")
+        row_of(d, "kept").find_element(By.XPATH, ".//button[text()='Edit']").click()
+        form = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "form[aria-label='Edit list kept']")))
+        Select(form.find_element(By.NAME, "public")).select_by_value("no")
+        Select(form.find_element(By.NAME, "welcome_template")).select_by_value("newsletter")
+        subj = form.find_element(By.NAME, "welcome_subject")
+        subj.send_keys(Keys.CONTROL, "a")
+        subj.send_keys("Hello from {{ list.name }}")
+        shot(d, SHOTS, "lists-edit-welcome")
+        form.find_element(By.XPATH, ".//button[text()='Save']").click()
+        w.until(lambda dr: "kept (private)" in texts(dr, "main tbody td:first-child"))
+        got = sql("SELECT l.public::text || ' ' || t.name || ' ' || l.welcome_subject FROM lists l"
+                  " JOIN templates t ON t.id = l.welcome_template_id WHERE l.name = 'kept'")
+        assert got == "false newsletter Hello from {{ list.name }}", got
+        row_of(d, "kept").find_element(By.XPATH, ".//button[text()='Form']").click()
+        box = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "[role=dialog][aria-label='Signup form of list kept']")))
+        assert 'The list "kept" is private' in box.text, box.text
+        d.switch_to.active_element.send_keys(Keys.ESCAPE)
 
         step("delete says what it removes (by status) and that the subscribers stay; Keep it keeps it")
         row_of(d, "Weekly digest").find_element(By.CSS_SELECTOR, "button.danger").click()

@@ -88,7 +88,7 @@ case "$h" in *"WWW-Authenticate: Bearer"*) ;; *) fail "no WWW-Authenticate on 40
 check "lists: create 201, read by name and id, duplicate 409, delete 204 then 404"
 req POST /api/v1/lists '{"name":"news","optin":"single","description":"Monthly news"}'
 expect_code 201
-keys "['created_at', 'description', 'id', 'name', 'optin', 'public', 'subscribers']"
+keys "['created_at', 'description', 'id', 'name', 'optin', 'public', 'subscribers', 'welcome_subject', 'welcome_template']"
 expect_json "(j['name'], j['optin'], j['description'], j['subscribers'])" "('news', 'single', 'Monthly news', {'confirmed': 0, 'unconfirmed': 0, 'unsubscribed': 0})"
 NEWS=$(jq_get "$body" "j['id']")
 req POST /api/v1/lists '{"name":"vip","optin":"double"}'
@@ -358,7 +358,7 @@ expect_error 400 invalid
 
 check "templates, relays (no password), DKIM keys (public side only)"
 req GET /api/v1/templates
-expect_json "[t['name'] for t in j['items']]" "['confirm', 'newsletter']"
+expect_json "[t['name'] for t in j['items']]" "['confirm', 'newsletter', 'signup']"
 req GET /api/v1/templates/newsletter
 expect_code 200
 expect_json "'html' in j and j['name'] == 'newsletter'" True
@@ -587,7 +587,7 @@ h=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $ADMIN" "$API/metrics")
 case "$h" in *"Content-Type: text/plain; version=0.0.4"*) ;; *) fail "metrics content type" ;; esac
 # exactly these metrics, as before the token was asked, and the age of the database's totals
 names=$(printf '%s\n' "$body" | sed -n 's/^# TYPE \([a-z_]*\) .*/\1/p' | sort | tr '\n' ' ')
-[ "$names" = "postino_bounces postino_campaigns postino_clicks_total postino_confirmations_total postino_deliveries postino_http_requests_total postino_http_timeouts_total postino_imports postino_messages postino_metrics_cache_age_seconds postino_opens_total postino_queue_depth postino_send_rate postino_up " ] ||
+[ "$names" = "postino_bounces postino_campaigns postino_clicks_total postino_confirmations_total postino_deliveries postino_http_requests_total postino_http_timeouts_total postino_imports postino_messages postino_metrics_cache_age_seconds postino_opens_total postino_queue_depth postino_send_rate postino_signup_honeypot_total postino_signup_limited_total postino_signups_total postino_up " ] ||
     fail "metric names: $names"
 
 check "a body over the limit sent in chunks is 413 too; parallel requests share the pool"

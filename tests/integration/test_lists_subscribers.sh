@@ -243,7 +243,7 @@ expect_rc 1
 expect_err 'no list "nosuchlist"'
 postino list set fresh
 expect_rc 2
-expect_err "give --name, --description or --optin"
+expect_err "give --name, --description, --optin, --public, --welcome or --welcome-subject"
 postino list show fresh --json
 [ "$(jq_get "$out" "(j['name'], j['description'], j['optin'])")" = "('fresh', '', 'double')" ] || fail "a refused change was written"
 

@@ -15,7 +15,7 @@ postino db init
 expect_rc 0
 expect_no_out "installed the default template"
 postino template ls --json
-[ "$(jq_get "$out" "[t['name'] for t in j]")" = "['confirm', 'newsletter']" ] || fail "templates after init"
+[ "$(jq_get "$out" "[t['name'] for t in j]")" = "['confirm', 'newsletter', 'signup']" ] || fail "templates after init"
 
 check "template add compiles; errors name file, line and column"
 printf '<html><body><h1>{{ list.name }}</h1>\n[CONTENT]\n<p><a href="{{ unsubscribe_url }}">unsubscribe</a></p></body></html>\n' > layout.html
