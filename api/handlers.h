@@ -62,6 +62,9 @@ void api_campaigns_preview(struct api_req *r);
 void api_campaigns_deliveries(struct api_req *r);
 void api_campaigns_put(struct api_req *r);
 void api_campaigns_render(struct api_req *r);
+void api_campaigns_patch(struct api_req *r);
+void api_campaigns_rm(struct api_req *r);
+void api_campaigns_clone(struct api_req *r);
 /* a 400 invalid_template naming FIELD, with the line and column TMPL_ERR (a compiler's words) gives */
 void api__reply_invalid_template(struct api_req *r, const char *field, const char *msg, const char *tmpl_err);
 /* campaign_preview of IN's campaign fields inside LAYOUT (NULL: IN's "template"), answered */
@@ -72,6 +75,7 @@ void api_templates_ls(struct api_req *r);
 void api_templates_get(struct api_req *r);
 void api_templates_create(struct api_req *r);
 void api_templates_put(struct api_req *r);
+void api_templates_patch(struct api_req *r);
 void api_templates_rm(struct api_req *r);
 void api_templates_render(struct api_req *r);
 

@@ -293,7 +293,7 @@ void api_reply_error(struct api_req *r, int status, const char *code, const char
     api_reply_err(r, &e);
 }
 
-/* api_reply_store - answer a store error: 404, 409, 400 (naming its field when known), 409 (a limit), or 503 (the database's words only logged). */
+/* api_reply_store - answer a store error: 404, 409, 400 (naming its field when known), 409 (a limit, a state), or 503 (the database's words only logged). */
 void api_reply_store(struct api_req *r, const struct store_err *e)
 {
     switch (e->code) {
@@ -306,6 +306,7 @@ void api_reply_store(struct api_req *r, const struct store_err *e)
             api_reply_error(r, 400, "invalid", NULL, "%s", e->msg);
         break;
     case STORE_ERR_LIMIT: api_reply_error(r, 409, "limit_reached", NULL, "%s", e->msg); break;
+    case STORE_ERR_CONFLICT: api_reply_error(r, 409, "conflict", e->field, "%s", e->msg); break;
     default:
         log_error("api: %s %s: %s", r->method, r->match.route ? r->match.route->pattern : r->path, e->msg);
         api_reply_error(r, 503, "unavailable", NULL, "the database could not do this now; try again later");
