@@ -42,6 +42,7 @@ void api_subscriber_events(struct api_req *r);
 void api_subscriber_consent(struct api_req *r);
 void api_subscriber_export(struct api_req *r);
 void api_subscriber_erase(struct api_req *r);
+void api_subscribers_bulk(struct api_req *r);
 /* the email a {subscriber} path segment names; 0 or -1 with the answer set */
 int api__subscriber_ref(struct api_req *r, char email[256]);
 /* request decoding shared with the fuzzer: the fields of POST /api/v1/subscribers */

@@ -150,6 +150,8 @@ const struct api_route api_routes[] = {
     R("DELETE", "/api/v1/campaigns/{campaign}", API_USER, API_BODY_NONE, api_campaigns_rm),
     R("POST", "/api/v1/campaigns/{campaign}/clone", API_USER, API_BODY_OPT_JSON, api_campaigns_clone),
     R("PATCH", "/api/v1/templates/{template}", API_USER, API_BODY_JSON, api_templates_patch),
+    /* one change to many subscribers (h_subscribers.c) */
+    R("POST", "/api/v1/subscribers/bulk", API_USER, API_BODY_JSON, api_subscribers_bulk),
 
     { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0, 0 },
 };
