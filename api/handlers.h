@@ -102,6 +102,9 @@ void api_imports_get(struct api_req *r);
 void api_imports_rejects(struct api_req *r);
 void api_imports_preview(struct api_req *r);
 
+/* a list's subscribers streamed out (h_exports.c) */
+void api_exports_get(struct api_req *r);
+
 /* images for campaigns (h_media.c) */
 void api_media_create(struct api_req *r);
 void api_media_ls(struct api_req *r);

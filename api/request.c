@@ -242,6 +242,10 @@ int api_body_refs(struct api_req *r, const struct api_field *fields, const char 
 static void set_reply(struct api_req *r, int status, char *data, size_t len, const char *type)
 {
     xfree(r->resp);
+    if (r->stream_free)   /* a stream answered before is replaced: it is freed unsent */
+        r->stream_free(r->stream_arg);
+    r->stream_read = NULL;
+    r->stream_free = NULL;
     r->status = status;
     r->resp = data;
     r->resp_len = len;
@@ -344,6 +348,19 @@ void api_reply_text(struct api_req *r, int status, const char *type, struct buf 
 void api_reply_page(struct api_req *r, int status, struct buf *html)
 {
     api_reply_text(r, status, "text/html; charset=utf-8", html);
+}
+
+/*
+ * api_reply_stream - answer 200 of content type TYPE with the body READ gives
+ * while it is sent; FREE_FN (ARG) is called once when the answer is done
+ * with, sent whole or not (the server's, through libmicrohttpd).
+ */
+void api_reply_stream(struct api_req *r, const char *type, api_stream_read read, api_stream_free free_fn, void *arg)
+{
+    set_reply(r, 200, NULL, 0, type);
+    r->stream_read = read;
+    r->stream_free = free_fn;
+    r->stream_arg = arg;
 }
 
 /* api_reply_empty - answer STATUS with no body. */

@@ -152,6 +152,8 @@ const struct api_route api_routes[] = {
     R("PATCH", "/api/v1/templates/{template}", API_USER, API_BODY_JSON, api_templates_patch),
     /* one change to many subscribers (h_subscribers.c) */
     R("POST", "/api/v1/subscribers/bulk", API_USER, API_BODY_JSON, api_subscribers_bulk),
+    /* a list's subscribers as CSV or JSON, streamed (h_exports.c) */
+    R("GET", "/api/v1/exports", API_USER, API_BODY_NONE, api_exports_get),
 
     { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0, 0 },
 };

@@ -23,6 +23,7 @@ static const char main_usage[] =
     "  list        create | ls | show | rm                  (mailing lists)\n"
     "  subscriber  add | ls | show | rm | blocklist         (subscribers)\n"
     "  import      FILE --list NAME [options]               (subscribers from CSV or XML)\n"
+    "  export      --list NAME [--segment S] [--format F]   (subscribers as CSV or JSON, streamed)\n"
     "  segment     add | ls | show | set | count | rm       (part of an audience, by a filter)\n"
     "  template    add | ls | show | rm                     (layouts campaigns go in)\n"
     "  campaign    create | ls | show | preview | schedule | send | pause | resume | cancel | test | stats\n"
@@ -46,6 +47,7 @@ static const struct cli_command commands[] = {
     { "list", cmd_list, "mailing lists" },
     { "subscriber", cmd_subscriber, "subscribers" },
     { "import", cmd_import, "import subscribers" },
+    { "export", cmd_export, "export subscribers" },
     { "segment", cmd_segment, "segments" },
     { "template", cmd_template, "templates" },
     { "campaign", cmd_campaign, "campaigns" },
