@@ -153,6 +153,16 @@ expect_error 404 not_found
 req DELETE "/api/v1/campaigns/$K"
 expect_error 404 not_found
 [ "$(psql_q "SELECT count(*) FROM campaign_lists WHERE campaign_id = $K")" = 0 ] || fail "the deleted campaign's lists stayed"
+postino campaign rm "$C"
+expect_rc 1
+expect_err "cannot remove campaign $C: it is paused (only a draft or a scheduled one; its ledger stays)"
+postino campaign clone "$C"
+expect_rc 0
+expect_out '"Renamed (copy)": a draft copy of campaign'
+K2=$(psql_q "SELECT id FROM campaigns WHERE name = 'Renamed (copy)'")
+postino campaign rm "$K2"
+expect_rc 0
+expect_out_eq "removed campaign $K2"
 
 check "PATCH of a template: the fields given, the whole compiled again"
 req POST /api/v1/templates '{"name":"Base","subject":"From the base","html":"<div>{{ content }}</div>","text":"T: {{ content }}"}'
