@@ -14,6 +14,10 @@
  *                            (campaign_test_send)
  * api_campaigns_preview      one message composed now, answered as message/rfc822
  * api_campaigns_deliveries   the ledger of a campaign, by keyset page
+ * api_campaigns_patch        PATCH /api/v1/campaigns/{campaign}: the fields given changed
+ *                            (campaign_patch); 409 naming those a started campaign keeps
+ * api_campaigns_rm           DELETE /api/v1/campaigns/{campaign}: one not started (store_campaign_rm)
+ * api_campaigns_clone        POST /api/v1/campaigns/{campaign}/clone: a new draft (store_campaign_clone)
  *
  * A campaign is named by id; lists and the template by id or name.
  */
@@ -72,10 +76,25 @@ void api__reply_invalid_template(struct api_req *r, const char *field, const cha
     api_reply_json(r, 400, j);
 }
 
-/* a refusal of campaign_check, campaign_create, campaign_update or campaign_preview */
+/* 409 naming every field a started campaign keeps: "field" the first, "fields" all of them */
+static void reply_conflict(struct api_req *r, const struct campaign_refusal *why)
+{
+    struct api_err ae = { .status = 409, .code = "conflict", .has_field = true };
+    snprintf(ae.field, sizeof(ae.field), "%s", why->refused[0]);
+    snprintf(ae.message, sizeof(ae.message), "%.*s", (int)sizeof(ae.message) - 1, why->e.msg);
+    json_t *j = api_error_json(&ae), *fields = json_array();
+    for (size_t i = 0; i < why->nrefused; i++)
+        json_array_append_new(fields, json_string(why->refused[i]));
+    json_object_set_new(json_object_get(j, "error"), "fields", fields);
+    api_reply_json(r, 409, j);
+}
+
+/* a refusal of campaign_check, campaign_create, campaign_update, campaign_patch or campaign_preview */
 static void reply_refusal(struct api_req *r, const struct campaign_refusal *why)
 {
-    if (why->field && strcmp(why->kind, "invalid_template") == 0)
+    if (why->nrefused > 0)
+        reply_conflict(r, why);
+    else if (why->field && strcmp(why->kind, "invalid_template") == 0)
         api__reply_invalid_template(r, why->field, why->e.msg, why->tmpl_err);
     else if (why->field)
         api_reply_error(r, 400, why->kind, why->field, "%s", why->e.msg);
@@ -174,6 +193,11 @@ static const struct api_field campaign_fields[] = {
     { NULL, 0, false, 0, 0, 0 },
 };
 
+static const struct api_field patch_fields[] = {
+    CAMPAIGN_FIELDS(false),
+    { NULL, 0, false, 0, 0, 0 },
+};
+
 static const struct api_field render_fields[] = {
     CAMPAIGN_FIELDS(false),
     { "subscriber", API_FIELD_STRING, false, 320, 0, 0 },
@@ -241,6 +265,53 @@ void api_campaigns_create(struct api_req *r)
 void api_campaigns_put(struct api_req *r)
 {
     campaign_save(r, api_param(r, 0));
+}
+
+/* api_campaigns_patch - PATCH /api/v1/campaigns/{campaign}: campaign_patch's answer, with its "warnings" */
+void api_campaigns_patch(struct api_req *r)
+{
+    static const char *const refs[] = { "template", NULL };
+    struct campaign_refusal why;
+    json_t *in, *j = NULL, *warnings = NULL, *v;
+    const char *key;
+    char **lists = NULL;
+    size_t nlists = 0;
+    unsigned given = 0;
+    if (api_body_refs(r, patch_fields, refs, &in) < 0)
+        return;
+    json_object_foreach(in, key, v)
+        given |= campaign_field_bit(key);
+    struct campaign_input ci = campaign_in(in, &lists, &nlists);
+    if (api_db(r)) {
+        if (campaign_patch(r->conn, api_param(r, 0), &ci, given, &j, &warnings, &why) < 0) {
+            reply_refusal(r, &why);
+        } else {
+            json_object_set_new(j, "warnings", warnings);
+            api_reply_json(r, 200, j);
+        }
+    }
+    api_json_refs_free(lists, nlists);
+    json_decref(in);
+}
+
+/* api_campaigns_rm - DELETE /api/v1/campaigns/{campaign}: 204, or 409 once it has started */
+void api_campaigns_rm(struct api_req *r)
+{
+    struct store_err e;
+    if (api_db(r))
+        api_reply_stored(r, store_campaign_rm(r->conn, api_param(r, 0), &e), NULL, &e, 204);
+}
+
+/* api_campaigns_clone - POST /api/v1/campaigns/{campaign}/clone: 201 with the new draft */
+void api_campaigns_clone(struct api_req *r)
+{
+    struct store_err e;
+    json_t *in, *j = NULL;
+    if (api_body(r, api_no_fields, &in) < 0)
+        return;
+    if (api_db(r))
+        api_reply_stored(r, store_campaign_clone(r->conn, api_param(r, 0), &j, &e), &j, &e, 201);
+    json_decref(in);
 }
 
 /*

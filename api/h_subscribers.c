@@ -14,6 +14,8 @@
  * api_subscriber_export      GET .../export: every row that mentions it, in one document (privacy.h)
  * api_subscriber_erase       POST .../erase: its data removed everywhere, a salted hash kept when
  *                            it must stay suppressed
+ * api_subscribers_bulk       POST /api/v1/subscribers/bulk: one action on every subscriber a
+ *                            segment or filter picks, counted (store_subscriber_bulk)
  * api__subscriber_ref        the email a {subscriber} path segment names
  *
  * A subscriber is named by id or email, a list by id or name. Input is
@@ -29,7 +31,9 @@
 
 #include "api/handlers.h"
 #include "engine/mail/address.h"
+#include "engine/mail/segment.h"
 #include "engine/mail/subscriber_fields.h"
+#include "engine/store/bulk.h"
 #include "engine/store/consent.h"
 #include "engine/store/history.h"
 #include "engine/store/lists.h"
@@ -474,4 +478,35 @@ void api_subscriber_erase(struct api_req *r)
     json_decref(in);
     if (api__subscriber_ref(r, email) == 0 && api_consent(r, NULL) == 0)
         api_reply_stored(r, store_subscriber_erase(r->conn, email, &j, &e), &j, &e, 200);
+}
+
+/* api_subscribers_bulk - POST /api/v1/subscribers/bulk {action, list?, segment? | filter?, status?, dry_run?} */
+void api_subscribers_bulk(struct api_req *r)
+{
+    static const struct api_field fields[] = {
+        { "action", API_FIELD_STRING, true, 20, 0, 0 },
+        { "list", API_FIELD_STRING, false, 200, 0, 0 },
+        { "segment", API_FIELD_STRING, false, 200, 0, 0 },
+        { "filter", API_FIELD_STRING, false, SEGMENT_MAX_LEN, 0, 0 },
+        { "status", API_FIELD_STRING, false, 20, 0, 0 },
+        { "dry_run", API_FIELD_BOOL, false, 0, 0, 0 },
+        { NULL, 0, false, 0, 0, 0 },
+    };
+    static const char *const refs[] = { "list", "segment", NULL };
+    struct store_err e;
+    json_t *in, *j = NULL;
+    if (api_body_refs(r, fields, refs, &in) < 0)
+        return;
+    struct bulk_job job = {
+        .list = api_json_str(in, "list", NULL),
+        .segment = api_json_str(in, "segment", NULL),
+        .filter = api_json_str(in, "filter", NULL),
+        .status = api_json_str(in, "status", NULL),
+        .dry_run = api_json_bool(in, "dry_run", false),
+    };
+    if (store_bulk_action_parse(api_json_str(in, "action", ""), &job.action, &e) < 0)
+        api_reply_store(r, &e);
+    else if (api_db(r) && api_consent(r, NULL) == 0)
+        api_reply_stored(r, store_subscriber_bulk(r->conn, &job, &j, &e), &j, &e, 200);
+    json_decref(in);
 }

@@ -5,6 +5,8 @@
  * api_templates_get     GET /api/v1/templates/{template}
  * api_templates_create  POST /api/v1/templates: compiled first
  * api_templates_put     PUT /api/v1/templates/{template}: replaced, compiled first
+ * api_templates_patch   PATCH /api/v1/templates/{template}: the fields given replaced, the
+ *                       whole compiled first
  * api_templates_rm      DELETE /api/v1/templates/{template}
  * api_templates_render  POST /api/v1/templates/preview: a template not saved, compiled and
  *                       rendered around sample content for a subscriber (campaign_preview)
@@ -81,13 +83,11 @@ static bool compiles(struct api_req *r, json_t *in, const char *field, bool layo
     return true;
 }
 
-/* a template from the body of R: REF NULL adds, else replaces */
-static void template_save(struct api_req *r, const char *ref)
+/* the template IN (checked against template_fields): REF NULL adds it, else it replaces REF */
+static void template_save(struct api_req *r, const char *ref, json_t *in)
 {
     struct store_err e;
-    json_t *in, *j = NULL;
-    if (api_body(r, template_fields, &in) < 0)
-        return;
+    json_t *j = NULL;
     struct template_new t = {
         .name = api_json_str(in, "name", ""),
         .subject = api_json_str(in, "subject", NULL),
@@ -99,19 +99,65 @@ static void template_save(struct api_req *r, const char *ref)
     else if (one_line(r, in, "subject", false) && compiles(r, in, "subject", false) && compiles(r, in, "html", true) &&
              compiles(r, in, "text", true) && api_db(r))
         api_reply_stored(r, store_template_save(r->conn, ref, &t, &j, &e), &j, &e, ref ? 200 : 201);
-    json_decref(in);
 }
 
 /* api_templates_create - POST /api/v1/templates */
 void api_templates_create(struct api_req *r)
 {
-    template_save(r, NULL);
+    json_t *in;
+    if (api_body(r, template_fields, &in) == 0)
+        template_save(r, NULL, in);
+    json_decref(in);
 }
 
 /* api_templates_put - PUT /api/v1/templates/{template} */
 void api_templates_put(struct api_req *r)
 {
-    template_save(r, api_param(r, 0));
+    json_t *in;
+    if (api_body(r, template_fields, &in) == 0)
+        template_save(r, api_param(r, 0), in);
+    json_decref(in);
+}
+
+static const struct api_field patch_fields[] = {
+    { "name", API_FIELD_STRING, false, 200, 0, 0 },
+    { "subject", API_FIELD_STRING, false, 998, 0, 0 },
+    { "html", API_FIELD_STRING, false, TEMPLATE_BODY_MAX, 0, 0 },
+    { "text", API_FIELD_STRING, false, TEMPLATE_BODY_MAX, 0, 0 },
+    { NULL, 0, false, 0, 0, 0 },
+};
+
+/*
+ * api_templates_patch - PATCH /api/v1/templates/{template}: the fields given
+ * replace the stored ones (null clears the subject or the text), then saved
+ * and checked as a PUT of the whole would be
+ */
+void api_templates_patch(struct api_req *r)
+{
+    static const char *const keys[] = { "name", "subject", "html", "text" };
+    struct store_err e;
+    json_t *in, *cur = NULL;
+    if (api_body(r, patch_fields, &in) < 0)
+        return;
+    if (json_object_size(in) == 0) {
+        api_reply_error(r, 400, "invalid", NULL, "give at least one of \"name\", \"subject\", \"html\", \"text\"");
+    } else if (!api_db(r)) {
+        ;
+    } else if (store_template_get(r->conn, api_param(r, 0), &cur, &e) < 0) {
+        api_reply_store(r, &e);
+    } else {
+        json_t *merged = json_object();
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+            json_t *v = json_object_get(in, keys[i]);
+            json_object_set(merged, keys[i], v ? v : json_object_get(cur, keys[i]));
+        }
+        char ref[32];
+        snprintf(ref, sizeof(ref), "%lld", (long long)json_integer_value(json_object_get(cur, "id")));
+        template_save(r, ref, merged);
+        json_decref(merged);
+    }
+    json_decref(cur);
+    json_decref(in);
 }
 
 static const struct api_field render_fields[] = {

@@ -42,6 +42,7 @@ void api_subscriber_events(struct api_req *r);
 void api_subscriber_consent(struct api_req *r);
 void api_subscriber_export(struct api_req *r);
 void api_subscriber_erase(struct api_req *r);
+void api_subscribers_bulk(struct api_req *r);
 /* the email a {subscriber} path segment names; 0 or -1 with the answer set */
 int api__subscriber_ref(struct api_req *r, char email[256]);
 /* request decoding shared with the fuzzer: the fields of POST /api/v1/subscribers */
@@ -62,6 +63,9 @@ void api_campaigns_preview(struct api_req *r);
 void api_campaigns_deliveries(struct api_req *r);
 void api_campaigns_put(struct api_req *r);
 void api_campaigns_render(struct api_req *r);
+void api_campaigns_patch(struct api_req *r);
+void api_campaigns_rm(struct api_req *r);
+void api_campaigns_clone(struct api_req *r);
 /* a 400 invalid_template naming FIELD, with the line and column TMPL_ERR (a compiler's words) gives */
 void api__reply_invalid_template(struct api_req *r, const char *field, const char *msg, const char *tmpl_err);
 /* campaign_preview of IN's campaign fields inside LAYOUT (NULL: IN's "template"), answered */
@@ -72,6 +76,7 @@ void api_templates_ls(struct api_req *r);
 void api_templates_get(struct api_req *r);
 void api_templates_create(struct api_req *r);
 void api_templates_put(struct api_req *r);
+void api_templates_patch(struct api_req *r);
 void api_templates_rm(struct api_req *r);
 void api_templates_render(struct api_req *r);
 
@@ -96,6 +101,9 @@ void api_imports_create(struct api_req *r);
 void api_imports_get(struct api_req *r);
 void api_imports_rejects(struct api_req *r);
 void api_imports_preview(struct api_req *r);
+
+/* a list's subscribers streamed out (h_exports.c) */
+void api_exports_get(struct api_req *r);
 
 /* images for campaigns (h_media.c) */
 void api_media_create(struct api_req *r);

@@ -248,6 +248,10 @@ int api_body_refs(struct api_req *r, const struct api_field *fields, const char 
 static void set_reply(struct api_req *r, int status, char *data, size_t len, const char *type)
 {
     xfree(r->resp);
+    if (r->stream_free)   /* a stream answered before is replaced: it is freed unsent */
+        r->stream_free(r->stream_arg);
+    r->stream_read = NULL;
+    r->stream_free = NULL;
     r->status = status;
     r->resp = data;
     r->resp_len = len;
@@ -299,7 +303,7 @@ void api_reply_error(struct api_req *r, int status, const char *code, const char
     api_reply_err(r, &e);
 }
 
-/* api_reply_store - answer a store error: 404, 409, 400 (naming its field when known), 409 (a limit), or 503 (the database's words only logged). */
+/* api_reply_store - answer a store error: 404, 409, 400 (naming its field when known), 409 (a limit, a state), or 503 (the database's words only logged). */
 void api_reply_store(struct api_req *r, const struct store_err *e)
 {
     switch (e->code) {
@@ -312,6 +316,7 @@ void api_reply_store(struct api_req *r, const struct store_err *e)
             api_reply_error(r, 400, "invalid", NULL, "%s", e->msg);
         break;
     case STORE_ERR_LIMIT: api_reply_error(r, 409, "limit_reached", NULL, "%s", e->msg); break;
+    case STORE_ERR_CONFLICT: api_reply_error(r, 409, "conflict", e->field, "%s", e->msg); break;
     default:
         log_error("api: %s %s: %s", r->method, r->match.route ? r->match.route->pattern : r->path, e->msg);
         api_reply_error(r, 503, "unavailable", NULL, "the database could not do this now; try again later");
@@ -349,6 +354,19 @@ void api_reply_text(struct api_req *r, int status, const char *type, struct buf 
 void api_reply_page(struct api_req *r, int status, struct buf *html)
 {
     api_reply_text(r, status, "text/html; charset=utf-8", html);
+}
+
+/*
+ * api_reply_stream - answer 200 of content type TYPE with the body READ gives
+ * while it is sent; FREE_FN (ARG) is called once when the answer is done
+ * with, sent whole or not (the server's, through libmicrohttpd).
+ */
+void api_reply_stream(struct api_req *r, const char *type, api_stream_read read, api_stream_free free_fn, void *arg)
+{
+    set_reply(r, 200, NULL, 0, type);
+    r->stream_read = read;
+    r->stream_free = free_fn;
+    r->stream_arg = arg;
 }
 
 /* api_reply_empty - answer STATUS with no body. */

@@ -21,6 +21,8 @@
  * api_reply_text   answer with text of content type TYPE (the buffer is taken)
  * api_reply_empty  answer STATUS with no body (204)
  * api_reply_redirect  answer STATUS (302) with a Location header
+ * api_reply_stream answer 200 with a body READ produces piece by piece while it
+ *                  is sent (of unknown length: chunked), FREE called once after
  * api_token_key    the installation's token HMAC key; 0 or -1 (503 set)
  * api_login_check  is PASSWORD that of the user REF names (login.c, throttled);
  *                  0 with *USER, or -1 with 429 (Retry-After), 403 naming FIELD, or 503 set
@@ -51,6 +53,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "api/json.h"
 #include "api/router.h"
@@ -67,6 +70,16 @@ struct sockaddr;
 
 #define API_SESSION_COOKIE "postino_session"   /* the web admin's login */
 #define API_ITEMS 0   /* api_reply_stored's STATUS for a collection: 200 with {"items": …} */
+
+/*
+ * A streamed body's producer: up to MAX bytes into BUF, as libmicrohttpd's
+ * content reader: the count, or API_STREAM_END, or API_STREAM_ERROR (the
+ * connection is then closed, so the client sees the body cut short).
+ */
+typedef ssize_t (*api_stream_read)(void *arg, uint64_t pos, char *buf, size_t max);
+typedef void (*api_stream_free)(void *arg);
+#define API_STREAM_END ((ssize_t)-1)     /* MHD_CONTENT_READER_END_OF_STREAM */
+#define API_STREAM_ERROR ((ssize_t)-2)   /* MHD_CONTENT_READER_END_WITH_ERROR */
 
 struct api_req {
     struct api_server *srv;
@@ -98,6 +111,9 @@ struct api_req {
     bool cors_any;               /* Access-Control-Allow-Origin: * (a signup form on any site) */
     unsigned retry_after;        /* seconds; a Retry-After header when not 0 */
     bool consent_set;            /* api_consent set the connection's postino.* settings */
+    api_stream_read stream_read; /* api_reply_stream's: the body is produced while it is sent */
+    api_stream_free stream_free;
+    void *stream_arg;
 };
 
 PGconn *api_db(struct api_req *r);
@@ -119,6 +135,7 @@ void api_reply_page(struct api_req *r, int status, struct buf *html);
 void api_reply_text(struct api_req *r, int status, const char *type, struct buf *text);
 void api_reply_empty(struct api_req *r, int status);
 void api_reply_redirect(struct api_req *r, int status, const char *url);
+void api_reply_stream(struct api_req *r, const char *type, api_stream_read read, api_stream_free free_fn, void *arg);
 int api_token_key(struct api_req *r, unsigned char key[TOKEN_KEY_LEN]);
 int api_login_check(struct api_req *r, const char *ref, const char *password, const char *field,
                     struct user_auth *user);

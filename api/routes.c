@@ -151,5 +151,15 @@ const struct api_route api_routes[] = {
     R("GET", "/api/v1/bounce-rules", API_USER, API_BODY_NONE, api_bounce_rules_ls),
     R("GET", "/api/v1/bounce-policy", API_USER, API_BODY_NONE, api_bounce_policy_ls),
 
+    /* partial changes, campaigns removed and copied (h_campaigns.c, h_templates.c) */
+    R("PATCH", "/api/v1/campaigns/{campaign}", API_USER, API_BODY_JSON, api_campaigns_patch),
+    R("DELETE", "/api/v1/campaigns/{campaign}", API_USER, API_BODY_NONE, api_campaigns_rm),
+    R("POST", "/api/v1/campaigns/{campaign}/clone", API_USER, API_BODY_OPT_JSON, api_campaigns_clone),
+    R("PATCH", "/api/v1/templates/{template}", API_USER, API_BODY_JSON, api_templates_patch),
+    /* one change to many subscribers (h_subscribers.c) */
+    R("POST", "/api/v1/subscribers/bulk", API_USER, API_BODY_JSON, api_subscribers_bulk),
+    /* a list's subscribers as CSV or JSON, streamed (h_exports.c) */
+    R("GET", "/api/v1/exports", API_USER, API_BODY_NONE, api_exports_get),
+
     { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0, 0 },
 };

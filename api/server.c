@@ -59,6 +59,8 @@
 #define METRICS_THREADS 2            /* the [http] metrics_listen daemon's */
 #define METRICS_CONNECTIONS 64
 
+#define API_STREAM_BLOCK (64 * 1024)   /* bytes a streamed answer's reader is asked for at a time */
+
 /* bytes of a public route's body, at most (a one-click unsubscribe sends 26) */
 #define API_PUBLIC_MAX_BODY 4096
 
@@ -323,9 +325,19 @@ static void handle(struct api_req *r, struct req_state *st)
 
 static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(r->resp_len, r->resp ? r->resp : (void *)"", r->resp ? MHD_RESPMEM_MUST_FREE
-                                                                                             : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp;
+    if (r->stream_read) {
+        /* a body produced while it is sent (api_reply_stream): MHD calls stream_free when done with it */
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, API_STREAM_BLOCK, r->stream_read, r->stream_arg,
+                                                 r->stream_free);
+        if (!resp) {
+            r->stream_free(r->stream_arg);
+            return MHD_NO;
+        }
+    } else {
+        resp = MHD_create_response_from_buffer(r->resp_len, r->resp ? r->resp : (void *)"",
+                                               r->resp ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    }
     r->resp = NULL;
     if (r->resp_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->resp_type);

@@ -76,6 +76,7 @@ int cmd_list(struct cli *c, int argc, char **argv);
 int cmd_segment(struct cli *c, int argc, char **argv);
 int cmd_subscriber(struct cli *c, int argc, char **argv);
 int cmd_import(struct cli *c, int argc, char **argv);
+int cmd_export(struct cli *c, int argc, char **argv);
 int cmd_template(struct cli *c, int argc, char **argv);
 int cmd_campaign(struct cli *c, int argc, char **argv);
 int cmd_dkim(struct cli *c, int argc, char **argv);

@@ -1,6 +1,6 @@
 /*
  * cmd_campaign - postino campaign create | ls | show | preview | schedule |
- * send | pause | resume | cancel | test | stats | retry.
+ * send | pause | resume | cancel | test | stats | retry | rm | clone.
  *
  * Creating a campaign and sending a test message are engine functions
  * (engine/send/campaign_ops.h) the API calls too: this file reads the
@@ -41,6 +41,8 @@ static const char campaign_usage[] =
     "       postino campaign stats ID [--watch] [--json]\n"
     "       postino campaign retry ID [--class hard|soft|policy|unknown]... [--dry-run] [--json]\n"
     "                                 (failed deliveries sent again; default classes soft, policy, unknown)\n"
+    "       postino campaign rm ID      (a draft or scheduled one; a started one keeps its ledger)\n"
+    "       postino campaign clone ID [--json]   (a new draft 'NAME (copy)': same content and audience)\n"
     "\n"
     "States: draft -> scheduled -> running -> finished, or paused / cancelled.\n"
     "'send' starts at once: the audience is fixed in the delivery ledger and any\n"
@@ -492,6 +494,39 @@ static int campaign_retry(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+/* campaign rm ID: store_campaign_rm */
+static int campaign_rm(struct cli *c, int argc, char **argv)
+{
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    const char *id = cli_operand(c, argc, argv, "campaign id");
+    struct store_err e;
+    if (store_campaign_rm(cli_db(c), id, &e) < 0)
+        return cli_fail(&e);
+    if (!c->json)
+        printf("removed campaign %s\n", id);
+    return 0;
+}
+
+/* campaign clone ID: store_campaign_clone */
+static int campaign_clone(struct cli *c, int argc, char **argv)
+{
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    const char *id = cli_operand(c, argc, argv, "campaign id");
+    struct store_err e;
+    json_t *out;
+    if (store_campaign_clone(cli_db(c), id, &out, &e) < 0)
+        return cli_fail(&e);
+    if (c->json)
+        cli_print_json(out);
+    else
+        printf("campaign %lld \"%s\": a draft copy of campaign %s\n", json_integer_value(json_object_get(out, "id")),
+               json_string_value(json_object_get(out, "name")), id);
+    json_decref(out);
+    return 0;
+}
+
 static const struct cli_command campaign_commands[] = {
     { "create", campaign_create_cmd, NULL }, { "edit", campaign_edit_cmd, NULL },
     { "ls", campaign_ls, NULL },
@@ -500,6 +535,7 @@ static const struct cli_command campaign_commands[] = {
     { "pause", campaign_pause, NULL },       { "resume", campaign_resume, NULL },
     { "cancel", campaign_cancel, NULL },     { "test", campaign_test_cmd, NULL },
     { "stats", campaign_stats, NULL },       { "retry", campaign_retry, NULL },
+    { "rm", campaign_rm, NULL },             { "clone", campaign_clone, NULL },
     { NULL, NULL, NULL },
 };
 

@@ -1,10 +1,12 @@
 /*
- * cmd_subscriber - postino subscriber add | ls | show | set | history | consent | export | erase | rm | blocklist.
+ * cmd_subscriber - postino subscriber add | ls | show | set | history | consent | export | erase | rm | blocklist
+ * | bulk.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "engine/cli/cli.h"
+#include "engine/store/bulk.h"
 #include "engine/store/consent.h"
 #include "engine/store/history.h"
 #include "engine/store/privacy.h"
@@ -25,7 +27,11 @@ static const char subscriber_usage[] =
     "       postino subscriber export EMAIL\n"
     "       postino subscriber erase EMAIL [--json]\n"
     "       postino subscriber rm EMAIL\n"
-    "       postino subscriber blocklist EMAIL [--json]\n";
+    "       postino subscriber blocklist EMAIL [--json]\n"
+    "       postino subscriber bulk subscribe|unsubscribe|blocklist|delete (--segment S | --filter EXPR)\n"
+    "                               [--list L] [--status confirmed|unconfirmed] [--dry-run] [--json]\n"
+    "                               (every subscriber the segment or filter picks, in one transaction;\n"
+    "                               --list for subscribe and unsubscribe; --status for subscribe)\n";
 
 static const struct option plain_opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 
@@ -411,6 +417,45 @@ static int sub_blocklist(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+/* subscriber bulk ACTION (--segment S | --filter EXPR) [--list L] [--status S] [--dry-run]: store_subscriber_bulk */
+static int sub_bulk(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "list", required_argument, NULL, 'l' },   { "segment", required_argument, NULL, 'g' },
+        { "filter", required_argument, NULL, 'F' }, { "status", required_argument, NULL, 's' },
+        { "dry-run", no_argument, NULL, 'n' },      { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct bulk_job j = { 0 };
+    struct store_err e;
+    json_t *out;
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
+        switch (opt) {
+        case 'l': j.list = optarg; break;
+        case 'g': j.segment = optarg; break;
+        case 'F': j.filter = optarg; break;
+        case 's': j.status = optarg; break;
+        case 'n': j.dry_run = true; break;
+        default: cli_usage(c, "unknown option");
+        }
+    }
+    const char *action = cli_operand(c, argc, argv, "action (" BULK_ACTIONS ")");
+    if (store_bulk_action_parse(action, &j.action, &e) < 0 || store_subscriber_bulk(cli_db_consent(c), &j, &out, &e) < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        cli_print_json(out);
+    } else {
+        long long matched = json_integer_value(json_object_get(out, "matched"));
+        long long changed = json_integer_value(json_object_get(out, "changed"));
+        printf("%s%s: %lld of %lld subscriber%s picked%s%s%s\n", action, j.dry_run ? " (dry run, nothing changed)" : "",
+               changed, matched, matched == 1 ? "" : "s", j.dry_run ? " would change" : " changed",
+               j.list ? " on list " : "", j.list ? j.list : "");
+    }
+    json_decref(out);
+    return 0;
+}
+
 static int sub_consent(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -508,7 +553,7 @@ static const struct cli_command subscriber_commands[] = {
     { "set", sub_set, NULL },          { "history", sub_history, NULL },
     { "consent", sub_consent, NULL },  { "export", sub_export, NULL },
     { "erase", sub_erase, NULL },      { "rm", sub_rm, NULL },
-    { "blocklist", sub_blocklist, NULL },
+    { "blocklist", sub_blocklist, NULL }, { "bulk", sub_bulk, NULL },
     { NULL, NULL, NULL },
 };
 

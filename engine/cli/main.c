@@ -21,11 +21,13 @@ static const char main_usage[] =
     "  config      show                                    (every setting, its value and where it came from)\n"
     "  db          init | migrate | status | start | stop   (the database and its schema)\n"
     "  list        create | ls | show | rm                  (mailing lists)\n"
-    "  subscriber  add | ls | show | rm | blocklist         (subscribers)\n"
+    "  subscriber  add | ls | show | rm | blocklist | bulk  (subscribers)\n"
     "  import      FILE --list NAME [options]               (subscribers from CSV or XML)\n"
+    "  export      --list NAME [--segment S] [--format F]   (subscribers as CSV or JSON, streamed)\n"
     "  segment     add | ls | show | set | count | rm       (part of an audience, by a filter)\n"
     "  template    add | ls | show | rm                     (layouts campaigns go in)\n"
     "  campaign    create | ls | show | preview | schedule | send | pause | resume | cancel | test | stats\n"
+    "              | retry | rm | clone\n"
     "  dkim        add | ls | record | rm                   (DKIM keys and their DNS records)\n"
     "  dns         DOMAIN --ip ADDR                         (the SPF, DKIM and DMARC records to publish)\n"
     "  relay       add | ls | rm | test                     (the SMTP submission servers to send through)\n"
@@ -46,6 +48,7 @@ static const struct cli_command commands[] = {
     { "list", cmd_list, "mailing lists" },
     { "subscriber", cmd_subscriber, "subscribers" },
     { "import", cmd_import, "import subscribers" },
+    { "export", cmd_export, "export subscribers" },
     { "segment", cmd_segment, "segments" },
     { "template", cmd_template, "templates" },
     { "campaign", cmd_campaign, "campaigns" },

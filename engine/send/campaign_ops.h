@@ -17,6 +17,10 @@
  *                     sender's own composer: the subject, the HTML, the text part
  * campaign_test_send  compose one message of a campaign for an address and
  *                     send it now through a relay, outside the ledger
+ * campaign_patch      change some fields of a campaign (campaign_patch.c): the
+ *                     rest as stored, checked as campaign_update checks; once
+ *                     it has started, only what is in no message (its name)
+ * campaign_field_bit  the CAMPAIGN_F_ bit of a field's name, as the API names it
  *
  * A body is HTML or Markdown (engine/mail/markdown.h): Markdown is rendered
  * to HTML when the campaign is saved (and for each preview), and the
@@ -71,6 +75,8 @@ struct campaign_refusal {
                                    else the input field at fault, as the API names it */
     const char *kind;           /* with FIELD: "invalid_field", "missing_field" or "invalid_template" */
     char tmpl_err[TMPL_ERR_MAX];   /* invalid_template: the compiler's words alone (line, column, what) */
+    const char *refused[16];    /* campaign_patch's STORE_ERR_CONFLICT: every field it may not change */
+    size_t nrefused;
 };
 
 /*
@@ -143,5 +149,38 @@ struct campaign_test {
  */
 int campaign_test_send(PGconn *conn, const char *id, const char *to, const char *relay, struct campaign_test *out,
                        struct store_err *e);
+
+/* The fields campaign_patch takes, one bit each (the order of campaign_field_names). */
+enum {
+    CAMPAIGN_F_NAME = 1u << 0, CAMPAIGN_F_SUBJECT = 1u << 1, CAMPAIGN_F_FROM = 1u << 2, CAMPAIGN_F_REPLY_TO = 1u << 3,
+    CAMPAIGN_F_TEMPLATE = 1u << 4, CAMPAIGN_F_HTML = 1u << 5, CAMPAIGN_F_MARKDOWN = 1u << 6, CAMPAIGN_F_TEXT = 1u << 7,
+    CAMPAIGN_F_LISTS = 1u << 8, CAMPAIGN_F_SEGMENT = 1u << 9, CAMPAIGN_F_FILTER = 1u << 10,
+    CAMPAIGN_F_TRACK_OPENS = 1u << 11, CAMPAIGN_F_TRACK_CLICKS = 1u << 12,
+};
+#define CAMPAIGN_F_COUNT 13
+/* what a started campaign may still change: nothing of it is in a message */
+#define CAMPAIGN_F_AFTER_START CAMPAIGN_F_NAME
+
+extern const char *const campaign_field_names[CAMPAIGN_F_COUNT];
+
+/* campaign_field_bit - the CAMPAIGN_F_ bit of field NAME ("subject"), or 0 */
+unsigned campaign_field_bit(const char *name);
+
+/*
+ * campaign_patch - change the fields of campaign ID that GIVEN (CAMPAIGN_F_
+ * bits) names to IN's values (NULL clears an optional one: subject, then the
+ * template's; reply_to; template; text; segment; filter); every other field
+ * keeps its stored value. Giving a segment clears the filter and the other
+ * way round; giving html clears markdown and the other way round. A draft or
+ * scheduled campaign is then checked and saved as campaign_check and
+ * campaign_update do, with the same refusals. A running, paused, finished or
+ * cancelled one has sent, or may have sent, messages: a change of any field
+ * but its name is STORE_ERR_CONFLICT, with WHY->e.field the first and
+ * WHY->refused every field refused, and nothing changes. Returns 0 with *OUT
+ * and *WARNINGS as campaign_update's (no warnings for a rename), or a
+ * negative store code with WHY: also STORE_ERR_INVALID when GIVEN is 0.
+ */
+int campaign_patch(PGconn *conn, const char *id, const struct campaign_input *in, unsigned given, json_t **out,
+                   json_t **warnings, struct campaign_refusal *why);
 
 #endif

@@ -424,3 +424,96 @@ int store_campaign_send_at_check(PGconn *conn, const char *when, struct store_er
     PQclear(res);
     return rc;
 }
+
+/* is status S one a campaign has before it starts? */
+static bool not_started(const char *s)
+{
+    return strcmp(s, "draft") == 0 || strcmp(s, "scheduled") == 0;
+}
+
+/* store_campaign_rename - see campaigns.h. */
+int store_campaign_rename(PGconn *conn, const char *id, const char *name, json_t **out, struct store_err *e)
+{
+    if (!is_id(id))
+        return store_fail(e, STORE_ERR_NOTFOUND, "no campaign \"%s\" (campaigns are named by number)", id);
+    const char *params[] = { id, name };
+    PGresult *res = pg_exec(conn,
+                            "UPDATE campaigns SET name = $2, updated_at = now()"
+                            " WHERE id = $1::bigint AND kind = 'campaign' RETURNING id",
+                            2, params);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot rename campaign");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no campaign %s", id);
+    PQclear(res);
+    return rc < 0 ? rc : store_campaign_get(conn, id, out, e);
+}
+
+/* store_campaign_rm - see campaigns.h. */
+int store_campaign_rm(PGconn *conn, const char *id, struct store_err *e)
+{
+    if (!is_id(id))
+        return store_fail(e, STORE_ERR_NOTFOUND, "no campaign \"%s\" (campaigns are named by number)", id);
+    /* one statement: the state is read under the row's lock the DELETE takes */
+    PGresult *res = pg_exec(conn,
+                            "WITH c AS (SELECT id, status FROM campaigns WHERE id = $1::bigint AND kind = 'campaign'"
+                            "   FOR UPDATE),"
+                            " d AS (DELETE FROM campaigns x USING c WHERE x.id = c.id"
+                            "   AND c.status IN ('draft', 'scheduled') RETURNING x.id)"
+                            " SELECT c.status, (SELECT count(*) FROM d) FROM c",
+                            1, &id);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot remove campaign");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no campaign %s", id);
+    else if (!not_started(PQgetvalue(res, 0, 0)))
+        rc = store_fail(e, STORE_ERR_CONFLICT,
+                        "cannot remove campaign %s: it is %s (only a draft or a scheduled one; its ledger stays)", id,
+                        PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return rc;
+}
+
+/* store_campaign_clone - see campaigns.h. */
+int store_campaign_clone(PGconn *conn, const char *id, json_t **out, struct store_err *e)
+{
+    char newid[32];
+    if (!is_id(id))
+        return store_fail(e, STORE_ERR_NOTFOUND, "no campaign \"%s\" (campaigns are named by number)", id);
+    if (pg_begin(conn) < 0)
+        return store_fail_db(e, conn, NULL, "cannot copy campaign");
+    /* the name: " (copy)" after as much of the original as fits in 200 characters */
+    PGresult *res = pg_exec(conn,
+                            "INSERT INTO campaigns (name, subject, from_name, from_addr, reply_to, template_id, html,"
+                            " text_body, track_opens, track_clicks, body_format, markdown, segment_id, filter,"
+                            " filter_sql, filter_params)"
+                            " SELECT left(name, 193) || ' (copy)', subject, from_name, from_addr, reply_to, template_id,"
+                            " html, text_body, track_opens, track_clicks, body_format, markdown, segment_id, filter,"
+                            " filter_sql, filter_params FROM campaigns WHERE id = $1::bigint AND kind = 'campaign'"
+                            " RETURNING id",
+                            1, &id);
+    int rc = STORE_OK;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot copy campaign");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no campaign %s", id);
+    else
+        snprintf(newid, sizeof(newid), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (rc == STORE_OK) {
+        const char *params[] = { newid, id };
+        rc = exec_ok(conn,
+                     "INSERT INTO campaign_lists (campaign_id, list_id)"
+                     " SELECT $1::bigint, list_id FROM campaign_lists WHERE campaign_id = $2::bigint",
+                     2, params, e, "cannot copy campaign");
+    }
+    if (rc < 0) {
+        pg_rollback(conn);
+        return rc;
+    }
+    if (pg_commit(conn) < 0)
+        return store_fail_db(e, conn, NULL, "cannot copy campaign");
+    return store_campaign_get(conn, newid, out, e);
+}

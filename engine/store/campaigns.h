@@ -11,6 +11,9 @@
  * store_campaign_send_at_check  is a text a finite time PostgreSQL understands (a schedule's time)
  * store_campaign_stats   counters, rate, ETA, opens and clicks of one campaign
  * store_campaign_start   materialise the audience into deliveries and mark it running
+ * store_campaign_rename  change a campaign's name, whatever its state
+ * store_campaign_rm      remove a campaign that has not started
+ * store_campaign_clone   a new draft with a campaign's content, lists and audience
  *
  * IDs are decimal strings as the user typed them; a non-number is "no campaign".
  */
@@ -68,6 +71,28 @@ int store_campaign_move(PGconn *conn, const char *id, enum campaign_action actio
                         struct store_err *e);
 int store_campaign_send_at_check(PGconn *conn, const char *when, struct store_err *e);
 int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct store_err *e);
+
+/*
+ * store_campaign_rename - campaign ID's name becomes NAME (checked by the
+ * caller: campaign_check), in any state: the name is in no message.
+ * STORE_ERR_NOTFOUND for no such campaign; *OUT the campaign afterwards.
+ */
+int store_campaign_rename(PGconn *conn, const char *id, const char *name, json_t **out, struct store_err *e);
+
+/*
+ * store_campaign_rm - delete campaign ID while it is a draft or scheduled
+ * (nothing of it sent, no ledger). STORE_ERR_CONFLICT naming its state
+ * otherwise, STORE_ERR_NOTFOUND for no such campaign.
+ */
+int store_campaign_rm(PGconn *conn, const char *id, struct store_err *e);
+
+/*
+ * store_campaign_clone - a new draft with campaign ID's subject, From,
+ * Reply-To, template, bodies, tracking, lists and segment or filter, named
+ * "NAME (copy)" (the name cut to fit 200 characters), whatever ID's state.
+ * One transaction. *OUT the new campaign; STORE_ERR_NOTFOUND for no such one.
+ */
+int store_campaign_clone(PGconn *conn, const char *id, json_t **out, struct store_err *e);
 
 /* The statement that materialises campaign $1's audience (used by send and by the scheduler). */
 extern const char store_campaign_materialise_sql[];

@@ -150,11 +150,39 @@ static int list_ids(PGconn *conn, const char *const *refs, size_t n, struct buf 
     return STORE_OK;
 }
 
+/* store_segment_cond - see segments.h. */
+int store_segment_cond(PGconn *conn, const char *segment, const char *filter, char **cond, char **values,
+                       struct store_err *e)
+{
+    struct segment_sql q = { 0 };
+    int rc = STORE_OK;
+    *cond = *values = NULL;
+    if (filter) {
+        if (store_filter_check(filter, "filter", &q, e) < 0)
+            return e->code;
+        *cond = q.sql, q.sql = NULL;
+        *values = segment_params_literal(&q);
+        segment_sql_free(&q);
+        return STORE_OK;
+    }
+    PGresult *res = pg_exec(conn,
+                            "SELECT g.sql, g.params::text FROM segments g WHERE " SEGMENT_REF_MATCH(1)
+                            " ORDER BY (g.name = $1) DESC LIMIT 1",
+                            1, &segment);
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot read the segment");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no segment \"%s\"", segment);
+    else
+        *cond = xstrdup(PQgetvalue(res, 0, 0)), *values = xstrdup(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return rc;
+}
+
 /* store_segment_count - see segments.h. */
 int store_segment_count(PGconn *conn, const char *segment, const char *filter, const char *const *lists,
                         size_t nlists, json_t **out, struct store_err *e)
 {
-    struct segment_sql q = { 0 };
     char *cond = NULL, *values = NULL;
     int rc = STORE_OK;
     if (segment && filter)
@@ -164,26 +192,8 @@ int store_segment_count(PGconn *conn, const char *segment, const char *filter, c
     if (!segment && !filter) {
         cond = xstrdup("true");   /* the lists' audience as it is */
         values = xstrdup("{}");
-    } else if (filter) {
-        if (store_filter_check(filter, "filter", &q, e) < 0)
-            return e->code;
-        cond = q.sql, q.sql = NULL;
-        values = segment_params_literal(&q);
-        segment_sql_free(&q);
-    } else {
-        PGresult *res = pg_exec(conn,
-                                "SELECT g.sql, g.params::text FROM segments g WHERE " SEGMENT_REF_MATCH(1)
-                                " ORDER BY (g.name = $1) DESC LIMIT 1",
-                                1, &segment);
-        if (!pg_ok(res))
-            rc = store_fail_db(e, conn, res, "cannot read the segment");
-        else if (PQntuples(res) == 0)
-            rc = store_fail(e, STORE_ERR_NOTFOUND, "no segment \"%s\"", segment);
-        else
-            cond = xstrdup(PQgetvalue(res, 0, 0)), values = xstrdup(PQgetvalue(res, 0, 1));
-        PQclear(res);
-        if (rc < 0)
-            return rc;
+    } else if ((rc = store_segment_cond(conn, segment, filter, &cond, &values, e)) < 0) {
+        return rc;
     }
     struct buf ids, sql;
     buf_init(&ids);

@@ -11,6 +11,7 @@
  * store_segment_count  how many subscribers a segment or a filter picks, alone
  *                      or within lists as a campaign's audience
  * store_filter_check   compile a filter for FIELD: the condition and values to keep
+ * store_segment_cond   the condition of a saved segment or of a filter, for a query of one's own
  *
  * A segment's JSON: {id, name, description, filter, created_at, updated_at};
  * the compiled form stays in the store. Each write is one statement.
@@ -53,5 +54,16 @@ int store_segment_count(PGconn *conn, const char *segment, const char *filter, c
 
 /* store_filter_check - compile FILTER into *OUT (segment_sql_free it); STORE_ERR_INVALID on FIELD otherwise */
 int store_filter_check(const char *filter, const char *field, struct segment_sql *out, struct store_err *e);
+
+/*
+ * store_segment_cond - the SQL condition over subscribers s that SEGMENT (a
+ * reference) or FILTER (a text, compiled now) is, in *COND, and its values
+ * as a text[] literal in *VALUES, read by the condition as $2 (SEGMENT_VALUES):
+ * a query using it passes *VALUES as its parameter $2. Both the caller's to
+ * free. FILTER wins when both are given. STORE_ERR_NOTFOUND for no such
+ * segment, STORE_ERR_INVALID (field "filter") for a filter refused.
+ */
+int store_segment_cond(PGconn *conn, const char *segment, const char *filter, char **cond, char **values,
+                       struct store_err *e);
 
 #endif

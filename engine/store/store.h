@@ -12,7 +12,7 @@
  *                 by the program (the store never reads the configuration)
  *
  * Codes map one-to-one onto what callers show: the CLI exits 1 with the
- * message; the API answers 404 / 409 / 400 / 409 / 503.
+ * message; the API answers 404 / 409 / 400 / 409 / 409 / 503.
  */
 #ifndef POSTINO_STORE_STORE_H
 #define POSTINO_STORE_STORE_H
@@ -28,6 +28,7 @@ enum store_code {
     STORE_ERR_EXISTS = -3,
     STORE_ERR_INVALID = -4,
     STORE_ERR_LIMIT = -5,      /* as many as allowed already */
+    STORE_ERR_CONFLICT = -6,   /* not in the state it would have to be in (a campaign already started) */
 };
 
 /* What the store needs of the settings (copied by store_settings_set; the strings must outlive the store). */
