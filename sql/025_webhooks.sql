@@ -357,24 +357,26 @@ BEGIN
             done_at = CASE WHEN r.ok OR now() >= w.created_at + win THEN now() END
         FROM r WHERE w.id = r.id AND w.state = 'queued'
         RETURNING w.id),
+    re AS MATERIALIZED (SELECT r.*, w.endpoint_id, w.type FROM r JOIN webhook_events w ON w.id = r.id),
     logged AS (
         INSERT INTO webhook_attempts (endpoint_id, event_id, type, ok, status, latency_ms, error)
-        SELECT w.endpoint_id, w.id, w.type, r.ok, r.status, r.latency, left(r.error, 500)
-        FROM r JOIN webhook_events w ON w.id = r.id ORDER BY r.ord)
+        SELECT re.endpoint_id, re.id, re.type, re.ok, re.status, re.latency, left(re.error, 500) FROM re ORDER BY re.ord),
+    -- per endpoint: its last success in the batch, and the failures after it (all of them when none)
+    lastok AS (SELECT endpoint_id, max(ord) FILTER (WHERE ok) AS ord FROM re GROUP BY endpoint_id),
+    s AS (SELECT re.endpoint_id, l.ord AS last_ok_ord,
+                 count(*) FILTER (WHERE NOT re.ok AND re.ord > coalesce(l.ord, 0)) AS fails,
+                 (array_agg(re.error ORDER BY re.ord DESC) FILTER (WHERE NOT re.ok))[1] AS last_error
+          FROM re JOIN lastok l ON l.endpoint_id = re.endpoint_id GROUP BY re.endpoint_id, l.ord)
     UPDATE webhook_endpoints e SET
-        failures = CASE WHEN s.last_ok_ord IS NOT NULL THEN s.fails_after_ok ELSE e.failures + s.fails END,
+        failures = CASE WHEN s.last_ok_ord IS NOT NULL THEN s.fails ELSE e.failures + s.fails END,
         failing_since = CASE WHEN s.last_ok_ord IS NOT NULL
-                             THEN CASE WHEN s.fails_after_ok > 0 THEN now() END
+                             THEN CASE WHEN s.fails > 0 THEN now() END
                              ELSE coalesce(e.failing_since, now()) END,
         last_success_at = CASE WHEN s.last_ok_ord IS NOT NULL THEN now() ELSE e.last_success_at END,
         last_error = coalesce(s.last_error, e.last_error)
-    FROM (SELECT w.endpoint_id, count(*) FILTER (WHERE NOT r.ok) AS fails, max(r.ord) FILTER (WHERE r.ok) AS last_ok_ord,
-                 count(*) FILTER (WHERE NOT r.ok AND r.ord > coalesce((SELECT max(r2.ord) FROM r r2
-                     JOIN webhook_events w2 ON w2.id = r2.id WHERE r2.ok AND w2.endpoint_id = w.endpoint_id), 0))
-                     AS fails_after_ok,
-                 (array_agg(r.error ORDER BY r.ord DESC) FILTER (WHERE NOT r.ok))[1] AS last_error
-          FROM r JOIN webhook_events w ON w.id = r.id GROUP BY w.endpoint_id) s
-    WHERE e.id = s.endpoint_id;
+    FROM s WHERE e.id = s.endpoint_id
+      AND (s.last_ok_ord IS NULL OR s.fails > 0 OR e.failures <> 0 OR e.last_success_at IS NULL
+           OR e.last_success_at < now() - interval '1 second');
 
     UPDATE webhook_endpoints e SET enabled = false, disabled_at = now(), updated_at = now(),
         disabled_reason = format('disabled after %s failed attempts in a row since %s; the last: %s', e.failures,

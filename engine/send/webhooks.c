@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "engine/net/webhook_sign.h"
@@ -34,7 +35,7 @@ const struct setting webhooks_table[] = {
     WH_U("connect_timeout", connect_timeout_s, 5, 1, 300, "seconds to connect to an endpoint, at most"),
     WH_U("timeout", timeout_s, 15, 1, 600, "seconds for a whole request, at most"),
     WH_U("concurrency", concurrency, 32, 1, 10000, "requests in flight per worker, at most"),
-    WH_U("batch", batch, 200, 1, 10000, "events claimed at once, at most"),
+    WH_U("batch", batch, 200, 1, 10000, "events claimed at once, at most (claimed ahead of the requests)"),
     WH_U("backoff", backoff_s, 5, 1, 3600, "seconds before the first retry, doubling (an hour at most)"),
     WH_U("retry_window", retry_window_s, 86400, 1, 30 * 86400, "seconds an event is retried before it is dead"),
     WH_U("disable_after_failures", disable_after_failures, 1000, 1, 100000000,
@@ -151,6 +152,9 @@ struct wh_worker {
     long long *ids;
     int *status, *latency;
     char **error;
+    /* claimed, not yet sent (leased all the same) */
+    struct wh_send *head, *tail;
+    size_t waiting;
     bool sync_needed;
     uint64_t pruned_at;
     unsigned long long sent, failed;
@@ -159,9 +163,48 @@ struct wh_worker {
 struct wh_send {
     struct wh_worker *w;
     long long id;
+    char *url, *secret, *body;
+    size_t len;
+    struct wh_send *next;
 };
 
 static void tick(struct wh_worker *w);
+static void on_sent(void *arg, const struct http_result *r);
+
+static void send_free(struct wh_send *s)
+{
+    OPENSSL_cleanse(s->secret, strlen(s->secret));
+    xfree(s->secret);
+    xfree(s->url);
+    xfree(s->body);
+    xfree(s);
+}
+
+/* start the waiting requests while there is room */
+static void pump(struct wh_worker *w)
+{
+    struct buf hb = BUF_INIT;
+    while (w->head && !w->stopping && http_client_inflight(w->hc) < webhooks_settings.concurrency) {
+        struct wh_send *s = w->head;
+        w->head = s->next;
+        if (!w->head)
+            w->tail = NULL;
+        w->waiting--;
+        char msgid[40];
+        snprintf(msgid, sizeof(msgid), "msg_%lld", s->id);
+        const char *h[7];
+        buf_reset(&hb);
+        struct http_result bad = { 0 };
+        if (sign_headers(msgid, s->secret, s->body, s->len, &hb, h) < 0) {
+            snprintf(bad.error, sizeof(bad.error), "the endpoint's secret is not a whsec_ secret");
+            on_sent(s, &bad);
+        } else if (http_client_post(w->hc, s->url, h, s->body, s->len, on_sent, s) < 0) {
+            snprintf(bad.error, sizeof(bad.error), "cannot start the request");
+            on_sent(s, &bad);
+        }
+    }
+    buf_free(&hb);
+}
 
 static void on_timer(uv_timer_t *t)
 {
@@ -232,7 +275,8 @@ static void on_sent(void *arg, const struct http_result *r)
         w->failed++;
     else
         w->sent++;
-    xfree(s);
+    send_free(s);
+    pump(w);
     tick(w);
 }
 
@@ -322,30 +366,25 @@ static void on_claimed(struct pg_async *pa, PGresult *res, void *arg)
         return;
     }
     int rows = PQntuples(res);
-    struct buf hb = BUF_INIT;
     for (int i = 0; i < rows; i++) {
         struct wh_send *s = xcalloc(1, sizeof(*s));
         s->w = w;
         s->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        char msgid[40];
-        snprintf(msgid, sizeof(msgid), "msg_%lld", s->id);
-        const char *body = PQgetvalue(res, i, 4);
-        size_t len = (size_t)PQgetlength(res, i, 4);
-        const char *h[7];
-        buf_reset(&hb);
-        struct http_result bad = { 0 };
-        if (sign_headers(msgid, PQgetvalue(res, i, 3), body, len, &hb, h) < 0) {
-            snprintf(bad.error, sizeof(bad.error), "the endpoint's secret is not a whsec_ secret");
-            on_sent(s, &bad);
-        } else if (http_client_post(w->hc, PQgetvalue(res, i, 2), h, body, len, on_sent, s) < 0) {
-            snprintf(bad.error, sizeof(bad.error), "cannot start the request");
-            on_sent(s, &bad);
-        }
+        s->url = xstrdup(PQgetvalue(res, i, 2));
+        s->secret = xstrdup(PQgetvalue(res, i, 3));
+        s->len = (size_t)PQgetlength(res, i, 4);
+        s->body = xmemdup(PQgetvalue(res, i, 4), s->len + 1);
+        if (w->tail)
+            w->tail->next = s;
+        else
+            w->head = s;
+        w->tail = s;
+        w->waiting++;
     }
-    buf_free(&hb);
     PQclear(res);
     if (rows == 0)
         arm(w, webhooks_settings.poll_ms);
+    pump(w);
     tick(w);
 }
 
@@ -433,14 +472,11 @@ static void tick(struct wh_worker *w)
         pg_async_query(w->db, "SELECT webhook_prune($1::interval)", 1, p, on_plain, w);
         return;
     }
-    size_t inflight = http_client_inflight(w->hc);
-    if (inflight >= webhooks_settings.concurrency || uv_is_active((uv_handle_t *)&w->timer))
+    /* claim ahead: a batch while fewer than a round of requests wait */
+    if (w->waiting >= webhooks_settings.concurrency || uv_is_active((uv_handle_t *)&w->timer))
         return;
-    size_t room = webhooks_settings.concurrency - inflight;
-    if (room > webhooks_settings.batch)
-        room = webhooks_settings.batch;
     char n[16], lease[32];
-    snprintf(n, sizeof(n), "%zu", room);
+    snprintf(n, sizeof(n), "%u", webhooks_settings.batch);
     snprintf(lease, sizeof(lease), "%u seconds", webhooks_settings.timeout_s * 2 + 30);
     const char *p[] = { n, lease };
     if (pg_async_query_prepared(w->db, "wh_claim",
@@ -449,10 +485,23 @@ static void tick(struct wh_worker *w)
         arm(w, 1000);
 }
 
+/* stop: what was claimed and not sent is let go (its lease ends with this connection) */
+static void drop_waiting(struct wh_worker *w)
+{
+    while (w->head) {
+        struct wh_send *s = w->head;
+        w->head = s->next;
+        send_free(s);
+    }
+    w->tail = NULL;
+    w->waiting = 0;
+}
+
 static void on_wake(uv_async_t *a)
 {
     struct wh_worker *w = a->data;
     w->stopping = true;
+    drop_waiting(w);
     uv_timer_stop(&w->timer);
     tick(w);
 }
@@ -462,6 +511,7 @@ static void on_signal(uv_signal_t *s, int sig)
     struct wh_worker *w = s->data;
     log_info("webhooks: signal %d: finishing what is in flight", sig);
     w->stopping = true;
+    drop_waiting(w);
     uv_timer_stop(&w->timer);
     tick(w);
 }
