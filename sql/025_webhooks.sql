@@ -56,8 +56,8 @@ CREATE TABLE webhook_events (
     last_status     int,
     last_error      text,
     done_at         timestamptz
-);
-CREATE INDEX webhook_events_ready_idx ON webhook_events (next_attempt_at, id) WHERE state = 'queued';
+) WITH (fillfactor = 70);   -- room for the lease's updates to stay on their page (HOT)
+CREATE INDEX webhook_events_due_idx ON webhook_events (endpoint_id, next_attempt_at, id) WHERE state = 'queued';
 CREATE INDEX webhook_events_subject_idx ON webhook_events (endpoint_id, subject, id) WHERE state = 'queued';
 CREATE INDEX webhook_events_endpoint_idx ON webhook_events (endpoint_id, created_at, id);
 
@@ -311,17 +311,30 @@ SELECT webhook_triggers_sync();
 -- webhook_claim - lease up to N events that are due, for LEASE, to this
 -- backend: the oldest first, none behind an earlier queued event of its
 -- subject and endpoint. Their signing secret and the body to send come along.
+-- Each enabled endpoint's due events are read in index order, 4 N at most, so
+-- a claim costs the same whatever the backlog; an event waiting for an
+-- earlier one that failed waits until that one's next attempt
+-- (webhook_record), so what fills those 4 N is mostly sendable. The lease is
+-- checked again on the row locked: another worker may have taken it since.
 CREATE FUNCTION webhook_claim(n int, lease interval)
 RETURNS TABLE (id bigint, endpoint_id bigint, url text, secret text, body text, attempts int)
 LANGUAGE sql AS $$
-    WITH c AS (
-        SELECT r.id FROM webhook_events r JOIN webhook_endpoints e ON e.id = r.endpoint_id AND e.enabled
-        WHERE r.state = 'queued' AND r.next_attempt_at <= now()
-          AND CASE WHEN r.lease_pid IS NULL OR r.lease_until < now() THEN true
-                   ELSE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.lease_pid) END
-          AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.endpoint_id = r.endpoint_id
-                          AND p.subject = r.subject AND p.state = 'queued' AND p.id < r.id)
-        ORDER BY r.next_attempt_at, r.id LIMIT n
+    WITH cand AS (
+        SELECT x.id, x.next_attempt_at FROM webhook_endpoints e CROSS JOIN LATERAL (
+            SELECT r.id, r.subject, r.next_attempt_at, r.lease_pid, r.lease_until FROM webhook_events r
+            WHERE r.endpoint_id = e.id AND r.state = 'queued' AND r.next_attempt_at <= now()
+            ORDER BY r.next_attempt_at, r.id LIMIT n * 4) x
+        WHERE e.enabled
+          AND (x.lease_pid IS NULL OR x.lease_until < now()
+               OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = x.lease_pid))
+          AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.endpoint_id = e.id
+                          AND p.subject = x.subject AND p.state = 'queued' AND p.id < x.id)
+        ORDER BY x.next_attempt_at, x.id LIMIT n),
+    c AS (
+        SELECT r.id FROM webhook_events r JOIN cand ON cand.id = r.id
+        WHERE r.state = 'queued'
+          AND (r.lease_pid IS NULL OR r.lease_until < now()
+               OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.lease_pid))
         FOR UPDATE OF r SKIP LOCKED)
     UPDATE webhook_events w SET lease_pid = pg_backend_pid(), lease_until = now() + lease, attempts = w.attempts + 1
     FROM c, webhook_endpoints e WHERE w.id = c.id AND e.id = w.endpoint_id
@@ -356,7 +369,12 @@ BEGIN
             lease_pid = NULL, lease_until = NULL, last_status = r.status, last_error = left(r.error, 500),
             done_at = CASE WHEN r.ok OR now() >= w.created_at + win THEN now() END
         FROM r WHERE w.id = r.id AND w.state = 'queued'
-        RETURNING w.id),
+        RETURNING w.id, w.endpoint_id, w.subject, w.state, w.next_attempt_at),
+    -- the later events of a subject whose event failed wait for its next attempt
+    pushed AS (
+        UPDATE webhook_events f SET next_attempt_at = h.next_attempt_at
+        FROM upd h WHERE h.state = 'queued' AND f.endpoint_id = h.endpoint_id AND f.subject = h.subject
+          AND f.state = 'queued' AND f.id > h.id AND f.next_attempt_at < h.next_attempt_at),
     re AS MATERIALIZED (SELECT r.*, w.endpoint_id, w.type FROM r JOIN webhook_events w ON w.id = r.id),
     logged AS (
         INSERT INTO webhook_attempts (endpoint_id, event_id, type, ok, status, latency_ms, error)
