@@ -155,8 +155,8 @@ struct wh_worker {
     /* claimed, not yet sent (leased all the same) */
     struct wh_send *head, *tail;
     size_t waiting;
-    bool sync_needed;
-    uint64_t pruned_at;
+    bool sync_needed, analyze_needed;
+    uint64_t pruned_at, analyzed_at, claim_started;
     unsigned long long sent, failed;
 };
 
@@ -366,6 +366,12 @@ static void on_claimed(struct pg_async *pa, PGresult *res, void *arg)
         return;
     }
     int rows = PQntuples(res);
+    /* a slow claim: the planner's idea of the outbox is stale (it was empty when last analyzed) */
+    uint64_t ms = (uv_hrtime() - w->claim_started) / 1000000;
+    if (ms > 100 && uv_now(w->loop) - w->analyzed_at > 30000) {
+        log_debug("webhooks: a claim took %llu ms: analyzing the outbox", (unsigned long long)ms);
+        w->analyze_needed = true;
+    }
     for (int i = 0; i < rows; i++) {
         struct wh_send *s = xcalloc(1, sizeof(*s));
         s->w = w;
@@ -463,6 +469,12 @@ static void tick(struct wh_worker *w)
         pg_async_query(w->db, "SELECT webhook_triggers_sync()", 0, NULL, on_plain, w);
         return;
     }
+    if (w->analyze_needed) {
+        w->analyze_needed = false;
+        w->analyzed_at = uv_now(w->loop);
+        pg_async_query(w->db, "ANALYZE webhook_events", 0, NULL, on_plain, w);
+        return;
+    }
     uint64_t now = uv_now(w->loop);
     if (now - w->pruned_at > 3600 * 1000) {
         w->pruned_at = now;
@@ -479,6 +491,7 @@ static void tick(struct wh_worker *w)
     snprintf(n, sizeof(n), "%u", webhooks_settings.batch);
     snprintf(lease, sizeof(lease), "%u seconds", webhooks_settings.timeout_s * 2 + 30);
     const char *p[] = { n, lease };
+    w->claim_started = uv_hrtime();
     if (pg_async_query_prepared(w->db, "wh_claim",
                                 "SELECT id, endpoint_id, url, secret, body FROM webhook_claim($1::int, $2::interval)",
                                 2, p, on_claimed, w) < 0)
