@@ -177,9 +177,7 @@ int webhook_url_check(const char *url, bool allow_private, char *why, size_t why
     struct webhook_url u;
     if (webhook_url_parse(url, &u, why, whylen) < 0)
         return -1;
-    if (allow_private)
-        return 0;
-    if (webhook_host_private(u.host)) {
+    if (!allow_private && webhook_host_private(u.host)) {
         snprintf(why, whylen, "url's host %s is a loopback, link-local or private address ([webhooks] allow_private)",
                  u.host);
         return -1;
@@ -190,7 +188,7 @@ int webhook_url_check(const char *url, bool allow_private, char *why, size_t why
         snprintf(why, whylen, "url's host %s cannot be resolved: %s", u.host, gai_strerror(rc));
         return -1;
     }
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+    for (struct addrinfo *ai = res; ai && !allow_private; ai = ai->ai_next) {
         if (webhook_addr_private(ai->ai_addr)) {
             char addr[INET6_ADDRSTRLEN] = "?";
             const void *src = ai->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr

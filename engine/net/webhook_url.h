@@ -7,8 +7,9 @@
  * webhook_addr_private is an address loopback, link-local, private, shared, multicast or
  *                      reserved (IPv4 and IPv6, an IPv4 inside an IPv6 one included)
  * webhook_host_private the same for a host written as an address literal; false for a name
- * webhook_url_check    webhook_url_parse, then resolve the host: every address it has must be
- *                      public unless ALLOW_PRIVATE; -1 with WHY (one line) otherwise
+ * webhook_url_check    webhook_url_parse, then resolve the host (a name that resolves to nothing
+ *                      is refused): every address it has must be public unless ALLOW_PRIVATE;
+ *                      -1 with WHY (one line) otherwise
  *
  * The worker checks again at connect time each address it is about to use, so a name
  * that resolves differently later (DNS rebinding) reaches no private address either.

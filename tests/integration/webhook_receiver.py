@@ -71,7 +71,7 @@ class Receiver:
                 ts = headers.get("webhook-timestamp", "")
                 sig = headers.get("webhook-signature", "")
                 secret = self.secret
-                if secret is None and self.args.secret_file:
+                if not secret and self.args.secret_file:   # not known yet: read again
                     secret = open(self.args.secret_file).read().strip()
                 ok = bool(secret) and verify(secret, msg_id, ts, body, sig)
                 try:
