@@ -203,6 +203,18 @@ assert got == ["subscriber.created", "subscriber.confirmed", "subscriber.unsubsc
 PY
 grep "\"id\": \"msg_$E\"" recv.log | grep -q "sub@example.org" && fail "the erased event carries the address"
 
+check "a subscriber's export holds its webhook events; its erasure removes those delivered"
+postino subscriber add erase-me@example.org
+ER=$(last_event "$EP" subscriber.created)
+wait_for "event $ER done" 20 event_done "$ER"
+postino subscriber export erase-me@example.org
+expect_rc 0
+[ "$(jq_get "$out" "[e['id'] for e in j['tables']['webhook_events']]")" = "[$ER]" ] || fail "the export lacks event $ER"
+postino subscriber erase erase-me@example.org
+expect_rc 0
+[ "$(psql_q "SELECT count(*) FROM webhook_events WHERE payload::text LIKE '%erase-me@example.org%'")" = 0 ] ||
+    fail "an event still names the erased address"
+
 check "replay one event and a time range"
 no_queued() { [ "$(psql_q "SELECT count(*) FROM webhook_events WHERE endpoint_id = $EP AND state = 'queued'")" = 0 ]; }
 wait_for "nothing queued" 30 no_queued
