@@ -2,22 +2,27 @@
 # test_webhooks - outgoing webhooks, end to end, to a local receiver
 # (webhook_receiver.py) that verifies every signature with the Standard
 # Webhooks algorithm: endpoints through the CLI and the API, a private
-# destination refused unless allowed, the secret shown once and in no
-# listing, answer or log, no event from a change that rolled back, a
-# receiver answering 500 then 200 getting the event once it recovers, order
-# per subscriber, the delivery log and replay, an endpoint that keeps failing
-# disabled with its reason; then 10,000 events flowing while the delivering
-# process is killed (kill -9) three times: none lost, and a duplicate only of
-# an event that was in flight at a kill (each counted and printed).
+# destination refused unless allowed, no redirect followed, the timeout, TLS
+# verified (a self-signed receiver refused, accepted with [webhooks]
+# ca_file), the secret shown once and in no listing, answer or log, no event
+# from a change that rolled back, a receiver answering 500 then 200 getting
+# the event once it recovers, order per subscriber, a subscriber's events in
+# its export and gone with its erasure, the delivery log and replay, an
+# endpoint that keeps failing disabled with its reason; then 10,000 events
+# flowing while the delivering process is killed (kill -9) three times: none
+# lost, and a duplicate only of an event that was in flight at a kill (each
+# counted and printed).
 source "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 source "$ROOT/tests/integration/api_lib.sh"
 api_setup 18390
 RPORT=18901
 RECV=""
+RECV_TLS=""
 WORKER=""
 stop_all() {
     [ -n "$WORKER" ] && kill -9 "$WORKER" 2>/dev/null && wait "$WORKER" 2>/dev/null
+    [ -n "$RECV_TLS" ] && kill "$RECV_TLS" 2>/dev/null && wait "$RECV_TLS" 2>/dev/null
     [ -n "$RECV" ] && kill "$RECV" 2>/dev/null && wait "$RECV" 2>/dev/null
     api_stop
 }
@@ -131,6 +136,37 @@ grep -q '"type": "webhook.test", "data": {"endpoint_id": '"$EP"'}, "ok": true, "
     fail "the receiver did not verify the test event"
 req POST "/api/v1/webhooks/$EP/test"
 expect_json "(j['ok'], j['status'])" "(True, 200)"
+
+check "no redirect followed; the total timeout; TLS verified against the system's CAs or [webhooks] ca_file"
+echo 302 > status
+postino webhook test "$EP"
+expect_rc 1
+expect_err "webhook $EP: HTTP 302 in"
+grep -q '"path": "/elsewhere"' recv.log && fail "a redirect was followed"
+echo sleep:3 > status
+POSTINO_WEBHOOKS_TIMEOUT=1 "$BIN" webhook test "$EP" >/dev/null 2>timeout.err
+grep -q "webhook $EP: Timeout was reached" timeout.err || fail "no timeout: $(cat timeout.err)"
+rm -f status
+openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key -out tls.crt -days 1 -subj /CN=localhost \
+    -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
+$PY "$ROOT/tests/integration/webhook_receiver.py" --port $((RPORT + 1)) --secret-file secret --log recv-tls.log \
+    --tls-cert tls.crt --tls-key tls.key >recv-tls.err 2>&1 &
+RECV_TLS=$!
+tls_up() { (exec 3<>"/dev/tcp/127.0.0.1/$((RPORT + 1))") 2>/dev/null; }
+wait_for "the TLS receiver to listen" 10 tls_up
+postino webhook add "https://127.0.0.1:$((RPORT + 1))/tls" --events subscriber.created --secret-file secret
+expect_rc 0
+TLS_EP=$(psql_q "SELECT max(id) FROM webhook_endpoints")
+postino webhook test "$TLS_EP"
+expect_rc 1
+expect_err "SSL"
+POSTINO_WEBHOOKS_CA_FILE="$WORK/tls.crt" "$BIN" webhook test "$TLS_EP" >tls.out 2>&1 || fail "with its CA: $(cat tls.out)"
+grep -q "webhook $TLS_EP: HTTP 200 in" tls.out || fail "with its CA: $(cat tls.out)"
+grep -q '"ok": true, "status": 200' recv-tls.log || fail "the TLS receiver verified nothing"
+postino webhook rm "$TLS_EP"
+kill "$RECV_TLS"
+wait "$RECV_TLS" 2>/dev/null
+RECV_TLS=""
 
 check "a change that rolls back leaves no event; one that commits has its event, delivered and verified"
 psql_q "BEGIN; INSERT INTO subscribers (email) VALUES ('rolled@example.org'); ROLLBACK;" >/dev/null

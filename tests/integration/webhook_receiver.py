@@ -9,8 +9,10 @@ Each request is one JSON line in --log:
   {"id": webhook-id, "type", "data", "ok": signature valid, "status": answered,
    "t": receipt time (epoch seconds, float), "ts": webhook-timestamp}
 Options: --fail-first N answers 500 to the first N requests (then 200);
---fail-all answers 500 to all; --status-file F: when F exists, its content
-(a number) is the status answered. Writes its port to --port-file once it listens.
+--fail-all answers 500 to all; --status-file F: when F exists, its content is
+the status answered (a 3xx with a Location to /elsewhere), or "sleep:N" to wait N
+seconds before answering 200. --tls-cert/--tls-key: HTTPS. Writes its port to
+--port-file once it listens.
 """
 import argparse
 import asyncio
@@ -19,6 +21,7 @@ import hashlib
 import hmac
 import json
 import os
+import ssl
 import sys
 import time
 
@@ -44,8 +47,11 @@ class Receiver:
     def status_for(self):
         self.n += 1
         if self.args.status_file and os.path.exists(self.args.status_file):
+            text = open(self.args.status_file).read().strip()
+            if text.startswith("sleep:"):
+                return text
             try:
-                return int(open(self.args.status_file).read().strip() or "200")
+                return int(text or "200")
             except ValueError:
                 return 200
         if self.args.fail_all or self.n <= self.args.fail_first:
@@ -58,6 +64,8 @@ class Receiver:
                 line = await reader.readline()
                 if not line:
                     break
+                path = line.decode("latin-1").split(" ")[1] if b" " in line else ""
+
                 headers = {}
                 while True:
                     h = await reader.readline()
@@ -79,11 +87,15 @@ class Receiver:
                 except ValueError:
                     j = {}
                 status = self.status_for() if ok else 401
+                if isinstance(status, str):
+                    await asyncio.sleep(float(status.split(":")[1]))
+                    status = 200
                 self.log.write(json.dumps({"id": msg_id, "type": j.get("type"), "data": j.get("data"), "ok": ok,
-                                           "status": status, "t": t, "ts": ts}) + "\n")
+                                           "status": status, "t": t, "ts": ts, "path": path}) + "\n")
                 reply = b"fine" if status == 200 else b"not now"
-                writer.write(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n%s"
-                             % (status, len(reply), reply))
+                extra = b"Location: /elsewhere\r\n" if 300 <= status < 400 else b""
+                writer.write(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n%s\r\n%s"
+                             % (status, len(reply), extra, reply))
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
@@ -101,9 +113,15 @@ async def main():
     p.add_argument("--fail-first", type=int, default=0)
     p.add_argument("--fail-all", action="store_true")
     p.add_argument("--status-file")
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
     args = p.parse_args()
     r = Receiver(args)
-    server = await asyncio.start_server(r.handle, args.listen, args.port, backlog=512)
+    ctx = None
+    if args.tls_cert:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+    server = await asyncio.start_server(r.handle, args.listen, args.port, backlog=512, ssl=ctx)
     port = server.sockets[0].getsockname()[1]
     if args.port_file:
         with open(args.port_file + ".tmp", "w") as f:
