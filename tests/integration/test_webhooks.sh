@@ -286,6 +286,10 @@ wait_for "the waiting events delivered once enabled" 60 no_queued
 check "the triggers follow the endpoints: none enabled on deliveries while no endpoint wants delivery events"
 [ "$(psql_q "SELECT tgenabled FROM pg_trigger WHERE tgname = 'deliveries_webhook_upd'")" = D ] || fail "deliveries' trigger enabled"
 [ "$(psql_q "SELECT tgenabled FROM pg_trigger WHERE tgname = 'subscribers_webhook_ins'")" = A ] || fail "subscribers' trigger not enabled"
+req PATCH "/api/v1/webhooks/$EP" '{"events": ["delivery.sent", "nope"]}'
+expect_error 400 invalid_field events
+req PATCH "/api/v1/webhooks/$EP" '{"events": ["delivery.sent", "delivery.failed"]}'
+expect_json "j['events']" "['delivery.sent', 'delivery.failed']"
 postino webhook set "$EP" --events 'delivery.sent'
 expect_rc 0
 [ "$(psql_q "SELECT tgenabled FROM pg_trigger WHERE tgname = 'deliveries_webhook_upd'")" = A ] || fail "deliveries' trigger not enabled"
