@@ -6,8 +6,9 @@
 # verified (a self-signed receiver refused, accepted with [webhooks]
 # ca_file), the secret shown once and in no listing, answer or log, no event
 # from a change that rolled back, a receiver answering 500 then 200 getting
-# the event once it recovers, order per subscriber, a subscriber's events in
-# its export and gone with its erasure, the delivery log and replay, an
+# the event once it recovers, order per subscriber, a campaign sent through
+# smtp-sink reporting its start, each delivery and its end, a subscriber's
+# events in its export and gone with its erasure, the delivery log and replay, an
 # endpoint that keeps failing disabled with its reason; then 10,000 events
 # flowing while the delivering process is killed (kill -9) three times: none
 # lost, and a duplicate only of an event that was in flight at a kill (each
@@ -21,6 +22,7 @@ RECV=""
 RECV_TLS=""
 WORKER=""
 stop_all() {
+    sh "$ROOT/scripts/postfix.sh" stop "$WORK/mta" >/dev/null 2>&1
     [ -n "$WORKER" ] && kill -9 "$WORKER" 2>/dev/null && wait "$WORKER" 2>/dev/null
     [ -n "$RECV_TLS" ] && kill "$RECV_TLS" 2>/dev/null && wait "$RECV_TLS" 2>/dev/null
     [ -n "$RECV" ] && kill "$RECV" 2>/dev/null && wait "$RECV" 2>/dev/null
@@ -297,6 +299,44 @@ expect_rc 0
 postino webhook rm "$EP"
 expect_rc 0
 [ "$(psql_q "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%webhook%' AND tgenabled <> 'D'")" = 0 ] || fail "triggers left enabled"
+
+check "the sender's writes report too: campaign.started, delivery.sent for each recipient, campaign.finished"
+SINK_PORT=$((RPORT + 100))
+sh "$ROOT/scripts/postfix.sh" sink "$WORK/mta" "$SINK_PORT" >/dev/null || fail "cannot start smtp-sink"
+postino webhook add "http://127.0.0.1:$RPORT/send" --secret-file secret \
+    --events campaign.started,delivery.sent,campaign.finished
+expect_rc 0
+SEP=$(psql_q "SELECT max(id) FROM webhook_endpoints")
+postino list create sendlist
+for i in 1 2 3; do postino subscriber add "rcpt$i@example.org" --list sendlist; done
+postino dkim add example.com --selector t1
+postino relay add sink --host 127.0.0.1 --port "$SINK_PORT" --tls none
+echo '<p>Hello {{ name }}</p>' > body.html
+postino campaign create --name Hooked --subject Hi --from 'News <news@example.com>' --list sendlist \
+    --template newsletter --html body.html
+expect_rc 0
+CID=$(psql_q "SELECT max(id) FROM campaigns")
+postino campaign send "$CID"
+expect_rc 0
+"$BIN" send --until-done > send.log 2>&1 || fail "the sender failed: $(tail -3 send.log)"
+sep_done() { [ "$(psql_q "SELECT count(*) FROM webhook_events WHERE endpoint_id = $SEP AND state = 'done'")" = 5 ]; }
+wait_for "5 events to the send endpoint delivered" 30 sep_done
+$PY - "$CID" <<'PY' || fail "the sender's events are not as they should be"
+import json, sys
+cid = int(sys.argv[1])
+got = [l for l in map(json.loads, open("recv.log")) if l["status"] == 200 and l["type"] in
+       ("campaign.started", "delivery.sent", "campaign.finished") and (l["data"] or {}).get("campaign_id", (l["data"] or {}).get("id")) == cid]
+types = [l["type"] for l in got]
+assert types.count("campaign.started") == 1 and types.count("campaign.finished") == 1, types
+sent = sorted(l["data"]["email"] for l in got if l["type"] == "delivery.sent")
+assert sent == ["rcpt1@example.org", "rcpt2@example.org", "rcpt3@example.org"], sent
+t = {l["type"]: l["t"] for l in got if l["type"].startswith("campaign.")}
+assert t["campaign.started"] < t["campaign.finished"], t
+fin = [l["data"] for l in got if l["type"] == "campaign.finished"][0]
+assert (fin["status"], fin["sent"], fin["total"]) == ("finished", 3, 3), fin
+PY
+postino webhook rm "$SEP"
+sh "$ROOT/scripts/postfix.sh" stop "$WORK/mta" >/dev/null 2>&1
 
 check "serve stops cleanly (SIGTERM) with its webhook worker"
 kill -TERM "$SERVER"
