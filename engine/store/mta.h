@@ -1,0 +1,45 @@
+/*
+ * mta - what Postfix did with each delivery, from its log, into the ledger.
+ *
+ * store_mta_position_get  where reading a log file got to
+ * store_mta_apply         record a batch of log events and the new position, in one transaction
+ *
+ * Events are matched to deliveries by queue id and recipient
+ * (sql/027_mta_log.sql, mta_event_apply); a bounce or an expiry is also a
+ * bounce row (store_bounce_record_mta), counted once with its DSN. Applying
+ * the same events twice changes nothing. Both return 0 or a store error.
+ */
+#ifndef POSTINO_STORE_MTA_H
+#define POSTINO_STORE_MTA_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine/mail/mta_log.h"
+#include "engine/store/store.h"
+
+/* A position in a log file: which file (inode, first line) and how far (bytes of complete lines). */
+struct mta_pos {
+    long long inode;       /* 0: none saved */
+    char first_line[65];   /* SHA-256 of the first line, hex; "" while the file has no complete line */
+    long long read_to;
+};
+
+struct mta_apply_stats {
+    long events;     /* delivery events in the batch */
+    long changed;    /* deliveries whose state changed */
+    long bounces;    /* bounce rows added */
+};
+
+/* store_mta_position_get - the saved position of PATH into *POS (all zero when none). */
+int store_mta_position_get(PGconn *conn, const char *path, struct mta_pos *pos, struct store_err *e);
+
+/*
+ * store_mta_apply - apply the N events EV read from PATH (LINES lines in all)
+ * and save POS as PATH's position, all or nothing. Adds to *ST.
+ */
+int store_mta_apply(PGconn *conn, const char *path, const struct mta_event *ev, size_t n, long lines,
+                    const struct mta_pos *pos, struct mta_apply_stats *st, struct store_err *e);
+
+#endif
