@@ -17,14 +17,8 @@
 #include <stddef.h>
 
 #include "engine/mail/mta_log.h"
+#include "engine/net/mta_tail.h"
 #include "engine/store/store.h"
-
-/* A position in a log file: which file (inode, first line) and how far (bytes of complete lines). */
-struct mta_pos {
-    long long inode;       /* 0: none saved */
-    char first_line[65];   /* SHA-256 of the first line, hex; "" while the file has no complete line */
-    long long read_to;
-};
 
 struct mta_apply_stats {
     long events;     /* delivery events in the batch */
