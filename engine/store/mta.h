@@ -3,6 +3,7 @@
  *
  * store_mta_position_get  where reading a log file got to
  * store_mta_apply         record a batch of log events and the new position, in one transaction
+ * MTA_DELIVERY_JSON       a delivery's state from the log, as the listings show it
  *
  * Events are matched to deliveries by queue id and recipient
  * (sql/027_mta_log.sql, mta_event_apply); a bounce or an expiry is also a
@@ -19,6 +20,11 @@
 #include "engine/mail/mta_log.h"
 #include "engine/net/mta_tail.h"
 #include "engine/store/store.h"
+
+/* A delivery D's state as Postfix's log told it, a JSON object or null (for the listings that show deliveries). */
+#define MTA_DELIVERY_JSON(d)                                                                                   \
+    "(SELECT json_build_object('state', m.state, 'host', m.host, 'dsn', m.dsn, 'reason', m.reason,"           \
+    " 'deferrals', m.deferrals, 'at', m.at) FROM delivery_mta m WHERE m.delivery_id = " d ".id)"
 
 struct mta_apply_stats {
     long events;     /* delivery events in the batch */
