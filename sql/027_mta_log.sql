@@ -14,6 +14,8 @@ CREATE TABLE delivery_mta (
     reason      text,             -- its text, as Postfix logged it in parentheses
     deferrals   int NOT NULL DEFAULT 0,
     at          timestamptz NOT NULL,   -- when Postfix logged the latest event
+    log_inode   bigint,                 -- and where: the log file and the line's byte offset in it
+    log_offset  bigint,
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX delivery_mta_state_idx ON delivery_mta (state, at);
@@ -43,10 +45,12 @@ CREATE UNIQUE INDEX bounces_mta_delivery_key ON bounces (delivery_id) WHERE sour
 -- the address before rewriting) find the delivery; RCPT '' with ST 'expired'
 -- is qmgr's expiry of every still-deferred recipient of QID. Returns the rows
 -- whose state changed (none when nothing matched or the event was already
--- applied): a final state is kept, a deferral counts once (a deferral no later
--- than the latest event is the same one read again).
+-- applied): a final state is kept, a deferral counts once. INODE_ and OFF_
+-- name the line: a deferral logged before the latest event, or in the same
+-- second at an offset not after it in the same file, is one read again (a
+-- maillog_file's timestamps have whole seconds).
 CREATE FUNCTION mta_event_apply(qid text, rcpt text, orig text, st text, at_ timestamptz, host_ text, dsn_ text,
-                                reason_ text)
+                                reason_ text, inode_ bigint, off_ bigint)
 RETURNS TABLE (delivery_id bigint, state text, dsn text, reason text, host text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -56,7 +60,7 @@ DECLARE
 BEGIN
     IF st = 'expired' AND rcpt = '' THEN
         RETURN QUERY
-        UPDATE delivery_mta m SET state = 'expired', at = at_, updated_at = now()
+        UPDATE delivery_mta m SET state = 'expired', at = at_, log_inode = inode_, log_offset = off_, updated_at = now()
         FROM deliveries dl
         WHERE dl.queue_id = qid AND m.delivery_id = dl.id AND m.state = 'deferred' AND m.at <= at_
         RETURNING m.delivery_id, m.state, m.dsn, m.reason, m.host;
@@ -70,9 +74,9 @@ BEGIN
     END IF;
     SELECT * INTO cur FROM delivery_mta m WHERE m.delivery_id = d FOR UPDATE;
     IF NOT FOUND THEN
-        INSERT INTO delivery_mta AS m (delivery_id, state, host, dsn, reason, deferrals, at)
+        INSERT INTO delivery_mta AS m (delivery_id, state, host, dsn, reason, deferrals, at, log_inode, log_offset)
         VALUES (d, st, nullif(host_, ''), nullif(dsn_, ''), nullif(reason_, ''),
-                CASE WHEN st = 'deferred' THEN 1 ELSE 0 END, at_)
+                CASE WHEN st = 'deferred' THEN 1 ELSE 0 END, at_, inode_, off_)
         ON CONFLICT ON CONSTRAINT delivery_mta_pkey DO NOTHING
         RETURNING m.delivery_id, m.state, m.dsn, m.reason, m.host INTO delivery_id, state, dsn, reason, host;
         IF FOUND THEN
@@ -80,13 +84,15 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    IF cur.state <> 'deferred' OR at_ < cur.at OR (st = 'deferred' AND at_ = cur.at) THEN
+    IF cur.state <> 'deferred' OR at_ < cur.at
+       OR (st = 'deferred' AND at_ = cur.at AND inode_ = cur.log_inode AND off_ <= cur.log_offset) THEN
         RETURN;
     END IF;
     RETURN QUERY
     UPDATE delivery_mta m SET state = st, host = coalesce(nullif(host_, ''), CASE WHEN st = 'deferred' THEN NULL ELSE m.host END),
         dsn = coalesce(nullif(dsn_, ''), m.dsn), reason = coalesce(nullif(reason_, ''), m.reason),
-        deferrals = m.deferrals + CASE WHEN st = 'deferred' THEN 1 ELSE 0 END, at = at_, updated_at = now()
+        deferrals = m.deferrals + CASE WHEN st = 'deferred' THEN 1 ELSE 0 END, at = at_, log_inode = inode_,
+        log_offset = off_, updated_at = now()
     WHERE m.delivery_id = d
     RETURNING m.delivery_id, m.state, m.dsn, m.reason, m.host;
 END $$;

@@ -22,6 +22,7 @@
 
 struct events {
     struct mta_event *ev;
+    long long *off;   /* where each event's line starts in its file */
     size_t n, cap;
 };
 
@@ -42,6 +43,7 @@ static long parse_batch(const struct buf *b, time_t cutoff, struct mta_pos *next
         if (evs->n == evs->cap) {
             evs->cap = evs->cap ? evs->cap * 2 : 256;
             evs->ev = xrealloc(evs->ev, evs->cap * sizeof(*evs->ev));
+            evs->off = xrealloc(evs->off, evs->cap * sizeof(*evs->off));
         }
         struct mta_event *ev = &evs->ev[evs->n];
         if (mta_log_parse(p, len, now, ev) == 1) {
@@ -49,7 +51,7 @@ static long parse_batch(const struct buf *b, time_t cutoff, struct mta_pos *next
                 next->read_to -= (long long)(end - p);
                 break;
             }
-            evs->n++;
+            evs->off[evs->n++] = next->read_to - (long long)(end - p);
         }
         lines++;
         p += len;
@@ -83,7 +85,7 @@ int mta_watch_once(PGconn *conn, const char *path, unsigned settle_s, struct mta
         if (next.inode == pos.inode && next.read_to == pos.read_to && strcmp(next.first_line, pos.first_line) == 0)
             break;   /* the first line is too new: wait */
         struct mta_apply_stats as = { 0 };
-        if (store_mta_apply(conn, path, evs.ev, evs.n, lines, &next, &as, &e) < 0) {
+        if (store_mta_apply(conn, path, evs.ev, evs.off, evs.n, lines, &next, &as, &e) < 0) {
             snprintf(err, errlen, "%s", e.msg);
             rc = -1;
             break;
@@ -98,6 +100,7 @@ int mta_watch_once(PGconn *conn, const char *path, unsigned settle_s, struct mta
     }
     buf_free(&b);
     xfree(evs.ev);
+    xfree(evs.off);
     return rc;
 }
 

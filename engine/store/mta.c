@@ -22,7 +22,7 @@ static const char position_set_sql[] =
 
 static const char apply_sql[] =
     "SELECT delivery_id, state, coalesce(dsn, ''), coalesce(reason, ''), host"
-    " FROM mta_event_apply($1, $2, $3, $4, $5::timestamptz, $6, $7, $8)";
+    " FROM mta_event_apply($1, $2, $3, $4, $5::timestamptz, $6, $7, $8, $9::bigint, $10::bigint)";
 
 /* store_mta_position_get - see mta.h. */
 int store_mta_position_get(PGconn *conn, const char *path, struct mta_pos *pos, struct store_err *e)
@@ -60,16 +60,20 @@ static const char *state_of(enum mta_status s)
 }
 
 /* one event: its changes, and a bounce row for a bounce or an expiry */
-static int apply_one(PGconn *conn, const struct mta_event *ev, struct mta_apply_stats *st, struct store_err *e)
+static int apply_one(PGconn *conn, const struct mta_event *ev, long long inode, long long off,
+                     struct mta_apply_stats *st, struct store_err *e)
 {
-    char at[64], host[MTA_HOST_MAX + 100];
+    char at[64], host[MTA_HOST_MAX + 100], ino[32], offs[32];
+    snprintf(ino, sizeof(ino), "%lld", inode);
+    snprintf(offs, sizeof(offs), "%lld", off);
     struct tm tm;
     gmtime_r(&ev->time, &tm);
     size_t n = strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm);
     snprintf(at + n, sizeof(at) - n, ".%06d+00", ev->usec);
     host_text(ev, host, sizeof(host));
-    const char *params[] = { ev->queue_id, ev->to, ev->orig_to, state_of(ev->status), at, host, ev->dsn, ev->reason };
-    PGresult *res = pg_exec(conn, apply_sql, 8, params);
+    const char *params[] = { ev->queue_id, ev->to, ev->orig_to, state_of(ev->status), at, host, ev->dsn, ev->reason,
+                             ino, offs };
+    PGresult *res = pg_exec(conn, apply_sql, 10, params);
     if (!pg_ok(res)) {
         int rc = store_fail_db(e, conn, res, "cannot record the log event");
         PQclear(res);
@@ -92,8 +96,8 @@ static int apply_one(PGconn *conn, const struct mta_event *ev, struct mta_apply_
 }
 
 /* store_mta_apply - see mta.h. */
-int store_mta_apply(PGconn *conn, const char *path, const struct mta_event *ev, size_t n, long lines,
-                    const struct mta_pos *pos, struct mta_apply_stats *st, struct store_err *e)
+int store_mta_apply(PGconn *conn, const char *path, const struct mta_event *ev, const long long *off, size_t n,
+                    long lines, const struct mta_pos *pos, struct mta_apply_stats *st, struct store_err *e)
 {
     struct mta_apply_stats add = { 0 };
     if (pg_begin(conn) < 0)
@@ -101,7 +105,7 @@ int store_mta_apply(PGconn *conn, const char *path, const struct mta_event *ev, 
     int rc = STORE_OK;
     for (size_t i = 0; i < n && rc == STORE_OK; i++) {
         add.events++;
-        rc = apply_one(conn, &ev[i], &add, e);
+        rc = apply_one(conn, &ev[i], pos->inode, off[i], &add, e);
     }
     if (rc == STORE_OK) {
         char inode[32], read_to[32], nlines[32], nev[32];

@@ -36,10 +36,11 @@ struct mta_apply_stats {
 int store_mta_position_get(PGconn *conn, const char *path, struct mta_pos *pos, struct store_err *e);
 
 /*
- * store_mta_apply - apply the N events EV read from PATH (LINES lines in all)
- * and save POS as PATH's position, all or nothing. Adds to *ST.
+ * store_mta_apply - apply the N events EV read from PATH (LINES lines in all;
+ * event I's line starts at byte OFF[I] of POS's file) and save POS as PATH's
+ * position, all or nothing. Adds to *ST.
  */
-int store_mta_apply(PGconn *conn, const char *path, const struct mta_event *ev, size_t n, long lines,
-                    const struct mta_pos *pos, struct mta_apply_stats *st, struct store_err *e);
+int store_mta_apply(PGconn *conn, const char *path, const struct mta_event *ev, const long long *off, size_t n,
+                    long lines, const struct mta_pos *pos, struct mta_apply_stats *st, struct store_err *e);
 
 #endif
