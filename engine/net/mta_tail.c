@@ -35,7 +35,7 @@ static int first_line_hash(int fd, char out[65])
 }
 
 /* whole lines of FD from OFF (at most MAX bytes) onto OUT; *END after them (a line over the limit skipped) */
-static int read_lines(int fd, long long off, size_t max, struct buf *out, long long *end)
+static int read_lines_raw(int fd, long long off, size_t max, struct buf *out, long long *end)
 {
     *end = off;
     buf_reserve(out, max);
@@ -47,8 +47,9 @@ static int read_lines(int fd, long long off, size_t max, struct buf *out, long l
     if (nl) {
         out->len += (size_t)(nl - b + 1);
         *end = off + (nl - b + 1);
-        return 0;
     }
+    if (nl)
+        return 0;
     if ((size_t)n < MTA_TAIL_LINE_MAX)
         return 0;   /* a line still being written */
     /* a line longer than anything we read: skip to its end, when it has one */
@@ -66,6 +67,14 @@ static int read_lines(int fd, long long off, size_t max, struct buf *out, long l
         }
         at += n;
     }
+}
+
+/* read_lines_raw, then OUT's contents ended again: what was read past the last line end is not OUT's */
+static int read_lines(int fd, long long off, size_t max, struct buf *out, long long *end)
+{
+    int rc = read_lines_raw(fd, off, max, out, end);
+    out->data[out->len] = 0;
+    return rc;
 }
 
 /* the rest of the rotated file PATH.1 when it is POS's file; 1 when it had lines */
