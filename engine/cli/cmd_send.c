@@ -12,8 +12,10 @@
 
 #include "api/server.h"
 #include "engine/cli/cli.h"
+#include "engine/send/mta_watch.h"
 #include "engine/send/sender.h"
 #include "engine/send/webhooks.h"
+#include "engine/send/settings_send.h"
 #include "engine/util/alloc.h"
 #include "engine/util/log.h"
 #include "engine/util/str.h"
@@ -85,6 +87,7 @@ static const char serve_usage[] =
     "SIGINT or SIGTERM. With --tls-cert and --tls-key (PEM files; [http] tls_cert,\n"
     "tls_key) it answers HTTPS itself; otherwise put it behind a TLS proxy.\n"
     "It delivers webhooks too (as postino webhooks does) unless --no-webhooks.\n"
+    "With [mta] log set, it also follows Postfix's log (as postino mta follow).\n"
     "The other options are those of postino send.\n";
 
 /* serve_value - the value of option NAME at ARGV[*I] ("--name V" or "--name=V"), or NULL when it is another */
@@ -166,6 +169,11 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         return 1;
     }
     struct webhooks_thread *wh = no_webhooks ? NULL : webhooks_thread_start(cfg.conninfo);
+    struct mta_watch *mta = NULL;
+    if (mail_settings.mta_log && *mail_settings.mta_log &&
+        !(mta = mta_watch_start(cfg.conninfo, mail_settings.mta_log, mail_settings.mta_poll_ms,
+                                mail_settings.mta_settle_s, err, sizeof(err))))
+        log_warn("%s", err);
     int rc = 0;
     if (no_send) {
         int sig = 0;
@@ -175,6 +183,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         rc = run_sender(c, argc, argv);
     }
     webhooks_thread_stop(wh);
+    mta_watch_stop(mta);
     api_server_stop(api);
     xfree(spool);
     return rc;

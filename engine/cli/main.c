@@ -39,6 +39,7 @@ static const char main_usage[] =
     "  media       add | ls | rm                          (images for campaigns, served at /m/)\n"
     "  webhook     add | ls | show | set | enable | disable | rm | test | log | replay  (signed HTTP callbacks)\n"
     "  webhooks                                            (deliver webhooks: the worker alone)\n"
+    "  mta         follow [FILE] [--once]                   (what Postfix did with each message, from its log)\n"
     "\n"
     "With no --db, POSTINO_DB or [db] url, postino uses its private PostgreSQL\n"
     "cluster in ./var/pg, started on demand. 'postino COMMAND --help' for more.\n"
@@ -65,6 +66,7 @@ static const struct cli_command commands[] = {
     { "media", cmd_media, "images" },
     { "webhook", cmd_webhook, "webhook endpoints" },
     { "webhooks", cmd_webhooks, "the webhook worker" },
+    { "mta", cmd_mta, "Postfix's delivery log" },
     { NULL, NULL, NULL },
 };
 
