@@ -40,6 +40,9 @@ static const struct privacy_section {
     { "deliveries", ROWS("to_jsonb(d) || jsonb_build_object('campaign', c.name) ORDER BY d.id",
                          "FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
                          " WHERE d.subscriber_id = $1::bigint") },
+    { "delivery_mta", ROWS("to_jsonb(m) ORDER BY m.delivery_id",
+                           "FROM delivery_mta m JOIN deliveries d ON d.id = m.delivery_id"
+                           " WHERE d.subscriber_id = $1::bigint") },
     { "opens", ROWS("to_jsonb(o) ORDER BY o.delivery_id",
                     "FROM opens o JOIN deliveries d ON d.id = o.delivery_id WHERE d.subscriber_id = $1::bigint") },
     { "clicks", ROWS("to_jsonb(k) || jsonb_build_object('url', l.url) ORDER BY k.delivery_id, k.link_id",
