@@ -16,6 +16,7 @@
 
 #include "engine/send/backend.h"
 #include "engine/send/prepare.h"
+#include "engine/store/abtests.h"
 #include "engine/store/dbq.h"
 #include "engine/store/ledger.h"
 #include "engine/store/pg.h"
@@ -225,6 +226,21 @@ static int pg_prepare(struct send_backend *b, uint64_t id, struct prepared_campa
     return rc;
 }
 
+static int pg_ab_decide(struct send_backend *b, size_t *n, char *err, size_t errlen)
+{
+    struct backend_pg *p = (struct backend_pg *)b;
+    struct store_err e;
+    *n = 0;
+    PGconn *conn = pg_connect(p->conninfo, err, errlen);
+    if (!conn)
+        return -1;
+    int rc = store_ab_decide_due(conn, n, &e);
+    if (rc < 0)
+        snprintf(err, errlen, "%s", e.msg);
+    PQfinish(conn);
+    return rc < 0 ? -1 : 0;
+}
+
 static void on_queue_closed(void *owner)
 {
     struct backend_pg *p = owner;
@@ -259,6 +275,7 @@ static const struct send_backend_ops pg_ops = {
     .running = pg_running,
     .relays = pg_relays,
     .prepare = pg_prepare,
+    .ab_decide = pg_ab_decide,
     .close = pg_close,
     .free = pg_free,
 };

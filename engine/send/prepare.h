@@ -38,7 +38,23 @@ struct prepared_campaign {
     char *public_url;
     uint64_t *link_ids, *confirm_lists;   /* tracking (engine/send/track.c) */
     size_t nconfirm_lists;
+    struct prepared_variant *variants;  /* an A/B test's variants (NULL: none), nvariants of them */
+    size_t nvariants;
 };
+
+/*
+ * An A/B test's variant: the campaign's compose form with the variant's
+ * subject, and its own body and From name when it has them. Its templates
+ * are its own (NULL: the campaign's, shared).
+ */
+struct prepared_variant {
+    struct compose_campaign cc;
+    struct tmpl *subject, *html, *text;
+    uint64_t *link_ids;
+};
+
+/* campaign_variant - the compose form of variant V (1..4) of PC, or PC's own for 0 or a variant it does not have */
+const struct compose_campaign *campaign_variant(const struct prepared_campaign *pc, int v);
 
 struct prepared_recipient {
     struct compose_recipient r;
