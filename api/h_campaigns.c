@@ -18,6 +18,9 @@
  *                            (campaign_patch); 409 naming those a started campaign keeps
  * api_campaigns_rm           DELETE /api/v1/campaigns/{campaign}: one not started (store_campaign_rm)
  * api_campaigns_clone        POST /api/v1/campaigns/{campaign}/clone: a new draft (store_campaign_clone)
+ * api_campaigns_ab           GET /api/v1/campaigns/{campaign}/ab: the A/B test's results (store_ab_show)
+ * api_campaigns_ab_pick      POST /api/v1/campaigns/{campaign}/ab/pick: the winner sent to the rest
+ *                            (store_ab_pick)
  *
  * A campaign is named by id; lists and the template by id or name.
  */
@@ -31,6 +34,7 @@
 #include "engine/mail/smtp_reply.h"
 #include "engine/send/campaign_ops.h"
 #include "engine/send/prepare.h"
+#include "engine/store/abtests.h"
 #include "engine/store/campaigns.h"
 #include "engine/store/deliveries.h"
 #include "engine/util/log.h"
@@ -186,7 +190,8 @@ void api_campaigns_cancel(struct api_req *r)
     { "segment", API_FIELD_STRING, false, 200, 0, 0 },                  \
     { "filter", API_FIELD_STRING, false, SEGMENT_MAX_LEN, 0, 0 },       \
     { "track_opens", API_FIELD_BOOL, false, 0, 0, 0 },                  \
-    { "track_clicks", API_FIELD_BOOL, false, 0, 0, 0 }
+    { "track_clicks", API_FIELD_BOOL, false, 0, 0, 0 },                 \
+    { "ab", API_FIELD_OBJECT, false, 0, 0, 0 }
 
 static const struct api_field campaign_fields[] = {
     CAMPAIGN_FIELDS(true),
@@ -223,6 +228,7 @@ static struct campaign_input campaign_in(json_t *in, char ***lists, size_t *nlis
         .filter = api_json_str(in, "filter", NULL),
         .track_opens = api_json_bool(in, "track_opens", false),
         .track_clicks = api_json_bool(in, "track_clicks", false),
+        .ab = json_object_get(in, "ab"),
     };
 }
 
@@ -291,6 +297,35 @@ void api_campaigns_patch(struct api_req *r)
         }
     }
     api_json_refs_free(lists, nlists);
+    json_decref(in);
+}
+
+/* api_campaigns_ab - GET /api/v1/campaigns/{campaign}/ab: the A/B test and each variant's results */
+void api_campaigns_ab(struct api_req *r)
+{
+    struct store_err e;
+    json_t *j = NULL;
+    if (api_db(r))
+        api_reply_stored(r, store_ab_show(r->conn, api_param(r, 0), &j, &e), &j, &e, 200);
+}
+
+/*
+ * api_campaigns_ab_pick - POST /api/v1/campaigns/{campaign}/ab/pick {"variant": N}: variant N
+ * (without it: the best so far by the test's metric) wins now and goes to the rest (store_ab_pick)
+ */
+void api_campaigns_ab_pick(struct api_req *r)
+{
+    static const struct api_field fields[] = {
+        { "variant", API_FIELD_INT, false, 0, 1, ABTEST_VARIANTS_MAX },
+        { NULL, 0, false, 0, 0, 0 },
+    };
+    struct store_err e;
+    json_t *in, *j = NULL;
+    if (api_body(r, fields, &in) < 0)
+        return;
+    int v = (int)json_integer_value(json_object_get(in, "variant"));
+    if (api_db(r))
+        api_reply_stored(r, store_ab_pick(r->conn, api_param(r, 0), v, "manual", &j, &e), &j, &e, 200);
     json_decref(in);
 }
 
