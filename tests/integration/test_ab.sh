@@ -252,4 +252,34 @@ diff expected2.txt sink2.txt > diff2.txt || fail "subjects differ from the deliv
 counters_match_ledger "$C2"
 grep -q "A/B test(s) decided" serve.log || fail "serve did not log the decision"
 
+SHOTS="$ROOT/build/screens"
+mkdir -p "$SHOTS"
+browser() {   # browser PHASE ARGS...: one phase of admin_ab.py, its output in browser-PHASE.log
+    local phase=$1
+    shift
+    /usr/bin/python3 "$ROOT/tests/integration/admin_ab.py" "$API" "$SHOTS" "$phase" "$@" > "browser-$phase.log" 2>&1 ||
+        fail "the browser's $phase phase failed: $(tail -5 "browser-$phase.log")"
+    grep -q '^ok ' "browser-$phase.log" || fail "the browser's $phase phase reported nothing"
+}
+
+check "admin: the editor's A/B box saves a test; a decided test's report marks its winner"
+browser editor
+browser report "$C2" 3
+
+check "admin: the report's button picks the winner of a running manual test; the rest gets it, once"
+postino list create gamma
+add_subscribers gamma 201 206
+postino campaign create --name Gamma --from 'Team <news@example.com>' --list gamma --html body.html --track-opens \
+    --variant-subject 'Gamma A' --variant-subject 'Gamma B' --ab-sample 2 --ab-window 1h --ab-pick manual --json
+C3=$(jq_get "$out" "j['id']")
+postino campaign send "$C3"
+expect_rc 0
+wait_for "the sample of 2 sent" 120 sent_is "$C3" 2
+browser pick "$C3" 2
+wait_for "campaign $C3 finished" 180 is_finished "$C3"
+mta_drain
+wait_for "36 in the sink" 60 bash -c "[ \$(ls $MTA/sink | wc -l) = 36 ]"
+[ "$(sink_table | grep -c '|Gamma B|')" = 5 ] || fail "variant 2 went to $(sink_table | grep -c '|Gamma B|'), not 5"
+[ "$(sink_table | cut -d'|' -f1 | sort | uniq -d | wc -l)" = 0 ] || fail "a recipient got two messages"
+
 finish
