@@ -274,6 +274,21 @@ static int campaign_show(struct cli *c, int argc, char **argv)
                json_is_string(json_object_get(k, "text")) ? "given" : "derived from the HTML");
         printf("tracking: opens %s, clicks %s\n", json_is_true(json_object_get(k, "track_opens")) ? "on" : "off",
                json_is_true(json_object_get(k, "track_clicks")) ? "on" : "off");
+        json_t *ab = json_object_get(k, "ab"), *v, *sample;
+        size_t i;
+        if (json_is_object(ab)) {
+            sample = json_object_get(ab, "sample");
+            printf("A/B test: sample %s%.0lld, by unique %s, window %lld s, %s pick\n",
+                   json_is_string(sample) ? json_string_value(sample) : "", json_integer_value(sample),
+                   json_string_value(json_object_get(ab, "metric")), json_integer_value(json_object_get(ab, "window")),
+                   json_string_value(json_object_get(ab, "pick")));
+            json_array_foreach(json_object_get(ab, "variants"), i, v) {
+                const char *vf = json_string_value(json_object_get(v, "from_name"));
+                printf("  variant %lld: %s%s%s%s\n", json_integer_value(json_object_get(v, "n")),
+                       json_string_value(json_object_get(v, "subject")),
+                       json_is_string(json_object_get(v, "html")) ? " (own body)" : "", vf ? " from " : "", vf ? vf : "");
+            }
+        }
     }
     json_decref(k);
     return 0;

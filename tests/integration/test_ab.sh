@@ -110,6 +110,11 @@ jq_get "$out" "(j['ab']['sample'], j['ab']['window'], j['ab']['pick'], j['ab']['
 [ "$(cat ab.txt)" = "('50%', 3600, 'manual', 'opens', ['Subject A', 'Subject B'], 'Team B')" ] || fail "stored test: $(cat ab.txt)"
 postino campaign ab "$C1"
 expect_rc 0; expect_out "winner: not yet (the window ends when the campaign starts)"
+postino campaign show "$C1"
+expect_rc 0
+expect_out "A/B test: sample 50%, by unique opens, window 3600 s, manual pick"
+expect_out "  variant 1: Subject A
+  variant 2: Subject B (own body) from Team B"
 
 check "send: a reproducible sample of 20, ten per variant, the other 20 held; the counters agree"
 postino campaign send "$C1"
@@ -281,5 +286,17 @@ mta_drain
 wait_for "36 in the sink" 60 bash -c "[ \$(ls $MTA/sink | wc -l) = 36 ]"
 [ "$(sink_table | grep -c '|Gamma B|')" = 5 ] || fail "variant 2 went to $(sink_table | grep -c '|Gamma B|'), not 5"
 [ "$(sink_table | cut -d'|' -f1 | sort | uniq -d | wc -l)" = 0 ] || fail "a recipient got two messages"
+
+check "a campaign cancelled during its test: the held rest is cancelled too; the counters agree"
+postino campaign create --name Delta --from 'Team <news@example.com>' --list gamma --html body.html --track-opens \
+    --variant-subject 'Delta A' --variant-subject 'Delta B' --ab-sample 2 --ab-window 1h --json
+C4=$(jq_get "$out" "j['id']")
+postino campaign send "$C4"
+postino campaign cancel "$C4"
+expect_rc 0
+[ "$(q "SELECT n_held || '/' || n_cancelled + n_sent || '/' || (SELECT count(*) FROM deliveries WHERE campaign_id = $C4
+        AND state = 'held') FROM campaigns WHERE id = $C4")" = "0/6/0" ] ||
+    fail "after the cancel: $(q "SELECT n_held, n_cancelled, n_sent FROM campaigns WHERE id = $C4")"
+counters_match_ledger "$C4"
 
 finish
