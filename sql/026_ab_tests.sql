@@ -40,6 +40,8 @@ ALTER TABLE deliveries DROP CONSTRAINT deliveries_state_check;
 ALTER TABLE deliveries ADD CONSTRAINT deliveries_state_check
     CHECK (state IN ('queued', 'sent', 'deferred', 'failed', 'skipped', 'cancelled', 'held'));
 ALTER TABLE campaigns ADD COLUMN n_held bigint NOT NULL DEFAULT 0;
+-- A variant's deliveries, for its results (only those of A/B tests are in it).
+CREATE INDEX deliveries_variant_idx ON deliveries (campaign_id, variant) WHERE variant IS NOT NULL;
 
 -- campaign_ab_hold - split the MADE deliveries campaign_audience just made
 -- for campaign CID into its A/B test's sample and rest; returns how many are

@@ -83,11 +83,10 @@ static int best_variant(PGconn *conn, const char *id, const char *metric, int nv
     long long scores[ABTEST_VARIANTS_MAX] = { 0 };
     const char *params[] = { id, metric };
     PGresult *res = pg_exec(conn,
-                            "SELECT d.variant, count(*) FILTER (WHERE CASE WHEN $2 = 'clicks'"
-                            "   THEN EXISTS (SELECT 1 FROM clicks k WHERE k.delivery_id = d.id)"
-                            "   ELSE EXISTS (SELECT 1 FROM opens o WHERE o.delivery_id = d.id) END)"
-                            " FROM deliveries d WHERE d.campaign_id = $1::bigint AND d.variant IS NOT NULL"
-                            " GROUP BY d.variant",
+                            "SELECT d.variant, count(DISTINCT d.id) FROM deliveries d"
+                            " WHERE d.id IN (SELECT o.delivery_id FROM opens o WHERE $2 = 'opens' AND o.campaign_id = $1::bigint"
+                            "   UNION ALL SELECT k.delivery_id FROM clicks k WHERE $2 = 'clicks' AND k.campaign_id = $1::bigint)"
+                            " AND d.variant IS NOT NULL GROUP BY d.variant",
                             2, params);
     if (!pg_ok(res)) {
         int rc = store_fail_db(e, conn, res, "cannot count the A/B test's results");

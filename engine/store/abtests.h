@@ -37,7 +37,9 @@
  * The test's results, campaign ID (SQL for its id): each variant's
  * recipients, sent, unique opens and clicks and their rates (per cent of
  * sent), the held rest, when the window ends, the winner. Unique opens and
- * clicks are deliveries that opened or clicked.
+ * clicks are deliveries that opened or clicked. Each variant's deliveries
+ * are read through deliveries_variant_idx, its opens and clicks from the
+ * campaign's own (as many as there were, whatever the audience's size).
  */
 #define AB_RESULTS_JSON(id)                                                                                          \
     "(SELECT json_build_object('metric', a.metric, 'sample', " AB_SAMPLE_JSON("a") ", 'window_s', a.window_s,"    \
@@ -45,14 +47,16 @@
     " 'window_ends_at', cp.started_at + make_interval(secs => a.window_s),"                                        \
     " 'winner', a.winner, 'decided_at', a.decided_at, 'decided_by', a.decided_by,"                                 \
     " 'variants', (SELECT json_agg(json_build_object('n', v.n, 'subject', v.subject, 'from_name', v.from_name,"   \
-    "   'own_body', v.html IS NOT NULL, 'recipients', r.recipients, 'sent', r.sent, 'opens', r.opens,"             \
-    "   'clicks', r.clicks, 'open_rate', CASE WHEN r.sent > 0 THEN round(100.0 * r.opens / r.sent, 1) END,"     \
-    "   'click_rate', CASE WHEN r.sent > 0 THEN round(100.0 * r.clicks / r.sent, 1) END) ORDER BY v.n)"          \
-    "   FROM campaign_variants v CROSS JOIN LATERAL (SELECT count(*) AS recipients,"                               \
-    "     count(*) FILTER (WHERE d.state = 'sent') AS sent,"                                                       \
-    "     count(*) FILTER (WHERE EXISTS (SELECT 1 FROM opens o WHERE o.delivery_id = d.id)) AS opens,"           \
-    "     count(*) FILTER (WHERE EXISTS (SELECT 1 FROM clicks k WHERE k.delivery_id = d.id)) AS clicks"          \
-    "     FROM deliveries d WHERE d.campaign_id = a.campaign_id AND d.variant = v.n) r"                            \
+    "   'own_body', v.html IS NOT NULL, 'recipients', r.recipients, 'sent', r.sent, 'opens', o.n,"                 \
+    "   'clicks', k.n, 'open_rate', CASE WHEN r.sent > 0 THEN round(100.0 * o.n / r.sent, 1) END,"               \
+    "   'click_rate', CASE WHEN r.sent > 0 THEN round(100.0 * k.n / r.sent, 1) END) ORDER BY v.n)"              \
+    "   FROM campaign_variants v"                                                                                   \
+    "   CROSS JOIN LATERAL (SELECT count(*) AS recipients, count(*) FILTER (WHERE d.state = 'sent') AS sent"        \
+    "     FROM deliveries d WHERE d.campaign_id = " id " AND d.variant = v.n) r"                                   \
+    "   CROSS JOIN LATERAL (SELECT count(*) AS n FROM opens x JOIN deliveries d ON d.id = x.delivery_id"            \
+    "     WHERE x.campaign_id = " id " AND d.variant = v.n) o"                                                     \
+    "   CROSS JOIN LATERAL (SELECT count(DISTINCT x.delivery_id) AS n FROM clicks x"                                \
+    "     JOIN deliveries d ON d.id = x.delivery_id WHERE x.campaign_id = " id " AND d.variant = v.n) k"          \
     "   WHERE v.campaign_id = a.campaign_id))"                                                                     \
     " FROM campaign_ab a JOIN campaigns cp ON cp.id = a.campaign_id WHERE a.campaign_id = " id ")"
 
