@@ -219,6 +219,24 @@ expect_json "(j['subject'], j['ab']['sample'], j['ab']['window'], j['ab']['pick'
 req POST "/api/v1/campaigns/$C2/ab/pick" '{"variant": 1}'
 expect_error 400 invalid
 expect_json "j['error']['message']" "campaign $C2 is draft: a winner is picked while it runs or is paused"
+req POST /api/v1/campaigns "{$base, \"subject\": \"Plain\"}"
+expect_code 201
+CP=$(jq_get "$body" "j['id']")
+expect_json "j['ab']" None
+req GET "/api/v1/campaigns/$CP/ab"
+expect_error 404 not_found
+req PATCH "/api/v1/campaigns/$CP" '{"ab": {"variants": [{"subject": "P1"}, {"subject": "P2"}, {"subject": "P3"}, {"subject": "P4"}], "sample": "5%", "window": "30m", "metric": "clicks"}}'
+expect_code 200
+expect_json "([v['subject'] for v in j['ab']['variants']], j['ab']['sample'], j['ab']['window'])" "(['P1', 'P2', 'P3', 'P4'], '5%', 1800)"
+req PATCH "/api/v1/campaigns/$CP" '{"name": "Beta plain"}'
+expect_code 200
+expect_json "(j['name'], len(j['ab']['variants']))" "('Beta plain', 4)"
+req PATCH "/api/v1/campaigns/$CP" '{"ab": null}'
+expect_code 200
+expect_json "j['ab']" None
+[ "$(q "SELECT count(*) FROM campaign_variants WHERE campaign_id = $CP")" = 0 ] || fail "the variants stayed"
+req DELETE "/api/v1/campaigns/$CP"
+expect_code 204
 req POST "/api/v1/campaigns/$C2/send"
 expect_code 200
 expect_json "(j['total'], j['held'], j['queued'])" "(30, 21, 9)"
