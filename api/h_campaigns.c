@@ -437,14 +437,18 @@ void api_campaigns_test(struct api_req *r)
     json_decref(in);
 }
 
-/* api_campaigns_preview - GET /api/v1/campaigns/{campaign}/preview?email=ADDR: the signed message */
+/* api_campaigns_preview - GET /api/v1/campaigns/{campaign}/preview?email=ADDR[&variant=N]: the signed message */
 void api_campaigns_preview(struct api_req *r)
 {
-    static const char *const allowed[] = { "email", NULL };
-    const char *who = api_query(r, "email"), *why;
+    static const char *const allowed[] = { "email", "variant", NULL };
+    const char *who = api_query(r, "email"), *why, *variant_s = api_query(r, "variant");
     char email[ADDRESS_MAX + 1];
+    long variant = 0;
     if (api_query_only(r, allowed) < 0)
         return;
+    if (variant_s && str_parse_long(variant_s, 1, ABTEST_VARIANTS_MAX, &variant) < 0)
+        return api_reply_error(r, 400, "invalid_field", "variant", "\"variant\" must be a number from 1 to %d",
+                               ABTEST_VARIANTS_MAX);
     if (!who)
         return api_reply_error(r, 400, "missing_field", "email", "query argument \"email\" is required");
     if (address_normalize(who, email, sizeof(email), &why) < 0)
@@ -454,7 +458,7 @@ void api_campaigns_preview(struct api_req *r)
     struct buf msg = BUF_INIT;
     struct compose_for_info info;
     struct store_err ce;
-    int rc = compose_for(r->conn, api_param(r, 0), email, false, "preview", &msg, &info, ce.msg, sizeof(ce.msg));
+    int rc = compose_for(r->conn, api_param(r, 0), email, false, "preview", (int)variant, &msg, &info, ce.msg, sizeof(ce.msg));
     if (rc < 0) {
         ce.code = rc;
         buf_free(&msg);
@@ -469,7 +473,7 @@ void api_campaigns_deliveries(struct api_req *r)
 {
     static const char *const allowed[] = { "state", "limit", "after", NULL };
     static const char *const states[] = { "queued", "sending", "sent", "deferred", "failed", "skipped", "cancelled",
-                                          NULL };
+                                          "held", NULL };
     const char *state = api_query(r, "state"), *limit_s = api_query(r, "limit"), *after_s = api_query(r, "after");
     long limit = DELIVERIES_LIMIT_DEFAULT, after = 0;
     struct store_err e;

@@ -43,7 +43,8 @@ static const char campaign_usage[] =
     "       postino campaign edit ID   (the same options: a draft or scheduled campaign replaced whole)\n"
     "       postino campaign ls [--json]\n"
     "       postino campaign show ID [--json]\n"
-    "       postino campaign preview ID --subscriber EMAIL   (the exact signed message, on stdout)\n"
+    "       postino campaign preview ID --subscriber EMAIL [--variant N]   (the exact signed message,\n"
+    "                                 on stdout; N: that variant of its A/B test)\n"
     "       postino campaign schedule ID --at TIME            (e.g. '2026-12-01 09:00 Europe/Rome')\n"
     "       postino campaign send ID | pause ID | resume ID | cancel ID\n"
     "       postino campaign test ID --to ADDR [--relay NAME]  (one message now, not in the ledger)\n"
@@ -297,14 +298,20 @@ static int campaign_show(struct cli *c, int argc, char **argv)
 static int campaign_preview_cmd(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "subscriber", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+        { "subscriber", required_argument, NULL, 's' }, { "variant", required_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },             { NULL, 0, NULL, 0 },
     };
     const char *who = NULL;
     char email[ADDRESS_MAX + 1];
-    int opt;
-    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1)
+    int opt, variant = 0;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
         if (opt == 's')
             who = optarg;
+        else if (opt == 'v' && (strlen(optarg) != 1 || optarg[0] < '1' || optarg[0] > '4'))
+            cli_usage(c, "--variant takes a variant's number, 1 to 4");
+        else if (opt == 'v')
+            variant = optarg[0] - '0';
+    }
     const char *id = cli_operand(c, argc, argv, "campaign id");
     if (!who)
         cli_usage(c, "campaign preview needs --subscriber EMAIL");
@@ -312,7 +319,7 @@ static int campaign_preview_cmd(struct cli *c, int argc, char **argv)
     struct buf msg = BUF_INIT;
     struct compose_for_info info;
     char err[1024];
-    if (compose_for(cli_db(c), id, email, false, "preview", &msg, &info, err, sizeof(err)) < 0)
+    if (compose_for(cli_db(c), id, email, false, "preview", variant, &msg, &info, err, sizeof(err)) < 0)
         log_fatal("%s", err);
     if (info.unsigned_warning)
         log_warn("no DKIM key for %s: the message is unsigned", address_domain(info.from_addr));

@@ -375,7 +375,7 @@ int campaign_test_send(PGconn *conn, const char *id, const char *to, const char 
     int rc = store_relay_load(conn, relay, &defs, &ndefs, e);
     if (rc < 0)
         return rc;
-    rc = compose_for(conn, id, to, true, "test", &msg, &info, e->msg, sizeof(e->msg));
+    rc = compose_for(conn, id, to, true, "test", 0, &msg, &info, e->msg, sizeof(e->msg));
     if (rc < 0) {
         e->code = rc;
     } else {

@@ -320,12 +320,13 @@ void recipient_free(struct prepared_recipient *pr)
  * messages are: a subscriber's own values, or (with ANY_ADDRESS, when EMAIL
  * is no subscriber) the campaign's first list and no personal values. The
  * message is appended to MSG; OUT gets the From address and whether no DKIM
- * key signed it. Returns 0, or a negative store code with ERR:
+ * key signed it. VARIANT (1..4) composes that variant of the campaign's A/B
+ * test instead of its own content (0). Returns 0, or a negative store code with ERR:
  * STORE_ERR_NOTFOUND (no such campaign or subscriber), STORE_ERR_INVALID
- * (the campaign does not compile or compose), STORE_ERR_DB.
+ * (the campaign does not compile or compose, or has no such variant), STORE_ERR_DB.
  */
 int compose_for(PGconn *conn, const char *id, const char *email, bool any_address, const char *delivery_id,
-                struct buf *msg, struct compose_for_info *out, char *err, size_t errlen)
+                int variant, struct buf *msg, struct compose_for_info *out, char *err, size_t errlen)
 {
     struct prepared_campaign pc;
     struct prepared_recipient pr;
@@ -337,6 +338,12 @@ int compose_for(PGconn *conn, const char *id, const char *email, bool any_addres
         return rc;
     snprintf(out->from_addr, sizeof(out->from_addr), "%s", pc.cc.from_addr);
     json_t *none = json_object();
+    if (variant < 0 || (size_t)variant > pc.nvariants) {
+        snprintf(err, errlen, "campaign %s has no variant %d", id, variant);
+        rc = STORE_ERR_INVALID;
+        memset(&pr, 0, sizeof(pr));
+        goto out;
+    }
     if ((rc = recipient_load(conn, &pc, email, &pr, err, errlen)) < 0) {
         json_t *l = json_array_get(json_object_get(pc.row, "lists"), 0);
         if (!any_address || rc != STORE_ERR_NOTFOUND)
@@ -349,7 +356,7 @@ int compose_for(PGconn *conn, const char *id, const char *email, bool any_addres
         pr.r.list_name = json_string_value(json_object_get(l, "name"));
     }
     pr.r.delivery_id = delivery_id;
-    if (compose_message(&pc.cc, &pr.r, (long long)time(NULL), &scratch, msg, &why) < 0) {
+    if (compose_message(campaign_variant(&pc, variant), &pr.r, (long long)time(NULL), &scratch, msg, &why) < 0) {
         snprintf(err, errlen, "cannot compose campaign %s for %s: %s", id, email, why);
         rc = STORE_ERR_INVALID;
     }

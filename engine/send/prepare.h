@@ -9,8 +9,9 @@
  * campaign_prepared_free  release it
  * recipient_load          one subscriber as a compose recipient (for preview and test)
  * recipient_free          release it
- * compose_for             one message of a campaign for one address, composed now
- *                         (the preview and the test message)
+ * compose_for             one message of a campaign (or of one of its A/B test's
+ *                         variants) for one address, composed now (the preview and
+ *                         the test message)
  *
  * Errors are one line naming the thing: the campaign, the template line and
  * column, the DKIM key that cannot be loaded. A From domain without a key
@@ -74,6 +75,6 @@ int recipient_load(PGconn *conn, const struct prepared_campaign *pc, const char 
                    char *err, size_t errlen);
 void recipient_free(struct prepared_recipient *pr);
 int compose_for(PGconn *conn, const char *id, const char *email, bool any_address, const char *delivery_id,
-                struct buf *msg, struct compose_for_info *out, char *err, size_t errlen);
+                int variant, struct buf *msg, struct compose_for_info *out, char *err, size_t errlen);
 
 #endif

@@ -116,6 +116,18 @@ expect_out "A/B test: sample 50%, by unique opens, window 3600 s, manual pick"
 expect_out "  variant 1: Subject A
   variant 2: Subject B (own body) from Team B"
 
+postino campaign preview "$C1" --subscriber user1@example.org --variant 2
+expect_rc 0
+expect_out "Subject: Subject B"
+expect_out "From: Team B <news@example.com>"
+expect_out "Body B for User 1."
+postino campaign preview "$C1" --subscriber user1@example.org
+expect_rc 0
+expect_out "Subject: Subject A"
+expect_out "Main body for User 1."
+postino campaign preview "$C1" --subscriber user1@example.org --variant 3
+expect_rc 1; expect_err "campaign $C1 has no variant 3"
+
 check "send: a reproducible sample of 20, ten per variant, the other 20 held; the counters agree"
 postino campaign send "$C1"
 expect_rc 0
@@ -128,6 +140,15 @@ expect_rc 0
 [ "$(q "SELECT count(*) FROM (SELECT d.variant, row_number() OVER (ORDER BY md5('$C1:' || d.subscriber_id), d.id) rn
         FROM deliveries d WHERE d.campaign_id = $C1) x
         WHERE (rn <= 20 AND variant = (rn - 1) % 2 + 1) OR (rn > 20 AND variant IS NULL)")" = 40 ] || fail "the sample is not the md5 order"
+
+req GET "/api/v1/campaigns/$C1/deliveries?state=held&limit=1000"
+expect_code 200
+expect_json "(len(j['items']), {d['state'] for d in j['items']})" "(20, {'held'})"
+req GET "/api/v1/campaigns/$C1/preview?email=user2@example.org&variant=2" "" "$ADMIN" ""
+expect_code 200
+case "$body" in *"Subject: Subject B"*) ;; *) fail "the API's preview of variant 2: $(printf '%s' "$body" | head -c 300)" ;; esac
+req GET "/api/v1/campaigns/$C1/preview?email=user2@example.org&variant=9"
+expect_error 400 invalid_field variant
 
 check "the sender sends the sample only; the held rest waits; the campaign does not finish"
 wait_for "20 sent" 120 sent_is "$C1" 20
