@@ -28,6 +28,7 @@ struct backend_pg {
     const char *conninfo;
     struct dbq claimq, recordq;
     unsigned closing;           /* queues not yet closed */
+    PGconn *abconn;             /* ab_decide's blocking connection, kept between rounds (one at a time) */
     backend_closed_cb closed_cb;
 };
 
@@ -231,13 +232,15 @@ static int pg_ab_decide(struct send_backend *b, size_t *n, char *err, size_t err
     struct backend_pg *p = (struct backend_pg *)b;
     struct store_err e;
     *n = 0;
-    PGconn *conn = pg_connect(p->conninfo, err, errlen);
-    if (!conn)
+    if (p->abconn && PQstatus(p->abconn) != CONNECTION_OK) {
+        PQfinish(p->abconn);
+        p->abconn = NULL;
+    }
+    if (!p->abconn && !(p->abconn = pg_connect(p->conninfo, err, errlen)))
         return -1;
-    int rc = store_ab_decide_due(conn, n, &e);
+    int rc = store_ab_decide_due(p->abconn, n, &e);
     if (rc < 0)
         snprintf(err, errlen, "%s", e.msg);
-    PQfinish(conn);
     return rc < 0 ? -1 : 0;
 }
 
@@ -259,6 +262,9 @@ static void pg_close(struct send_backend *b, backend_closed_cb cb)
 
 static void pg_free(struct send_backend *b)
 {
+    struct backend_pg *p = (struct backend_pg *)b;
+    if (p->abconn)
+        PQfinish(p->abconn);
     xfree(b);
 }
 
