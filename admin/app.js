@@ -17,10 +17,11 @@ import * as bounces from "/admin/bounces.js";
 import * as importer from "/admin/import.js";
 import * as media from "/admin/media.js";
 import * as settings from "/admin/settings.js";
+import * as webhooks from "/admin/webhooks.js";
 import * as account from "/admin/account.js";
 
 const screens = [dashboard, lists, subscribers, importer, campaigns, templates, report, bounces, media, settings,
-  account].map((m) => m.screen);
+  webhooks, account].map((m) => m.screen);
 
 const state = { user: null, csrf: null };
 

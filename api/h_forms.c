@@ -329,12 +329,10 @@ static int limited(struct api_req *r, struct posted *p, json_t *lists, const cha
     bool over;
     if (!limit)
         return 0;
-    char low[ADDRESS_MAX + 1];
-    size_t n = strlen(value) < ADDRESS_MAX ? strlen(value) : ADDRESS_MAX;
-    for (size_t i = 0; i < n; i++)   /* an address in any case is one address, as subscribers are */
-        low[i] = (char)(value[i] >= 'A' && value[i] <= 'Z' ? value[i] + 32 : value[i]);
-    low[n] = 0;
-    hex_sha256(low, n, hash);
+    if (strcmp(what, "addr") == 0)
+        store_form_addr_hash(value, hash);   /* an address in any case is one address, as subscribers are */
+    else
+        hex_sha256(value, strlen(value), hash);
     snprintf(key, sizeof(key), "%s:%s", what, hash);
     if (store_form_hit(r->conn, key, limit, HOUR, &over, &e) < 0) {
         api_reply_store(r, &e);
@@ -473,12 +471,7 @@ void api_lists_form(struct api_req *r)
         return api_reply_store(r, &e);
     struct buf html = BUF_INIT, url = BUF_INIT;
     signup_snippet(lists, mail_settings.public_url, mail_settings.forms_pow_bits, &html);
-    const char *base = mail_settings.public_url ? mail_settings.public_url : "";
-    size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/')
-        n--;
-    buf_appendf(&url, "%.*s/s/%lld", (int)n, base,
-                (long long)json_integer_value(json_object_get(json_array_get(lists, 0), "id")));
+    signup_url(lists, mail_settings.public_url, &url);
     api_reply_json(r, 200, json_pack("{s:s, s:s}", "html", buf_cstr(&html), "url", buf_cstr(&url)));
     buf_free(&html);
     buf_free(&url);

@@ -91,6 +91,16 @@ void api_dkim_create(struct api_req *r);
 void api_dkim_rm(struct api_req *r);
 void api_relays_test(struct api_req *r);
 
+/* webhook endpoints (h_webhooks.c) */
+void api_webhooks_ls(struct api_req *r);
+void api_webhooks_create(struct api_req *r);
+void api_webhooks_get(struct api_req *r);
+void api_webhooks_patch(struct api_req *r);
+void api_webhooks_rm(struct api_req *r);
+void api_webhooks_test(struct api_req *r);
+void api_webhooks_log(struct api_req *r);
+void api_webhooks_replay(struct api_req *r);
+
 /* bounces (h_bounces.c) */
 void api_bounces_post(struct api_req *r);
 void api_bounces_ls(struct api_req *r);

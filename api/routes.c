@@ -163,6 +163,15 @@ const struct api_route api_routes[] = {
     R("POST", "/api/v1/subscribers/bulk", API_USER, API_BODY_JSON, api_subscribers_bulk),
     /* a list's subscribers as CSV or JSON, streamed (h_exports.c) */
     R("GET", "/api/v1/exports", API_USER, API_BODY_NONE, api_exports_get),
+    /* webhook endpoints (h_webhooks.c): read by users, written, tested and replayed by admins */
+    R("GET", "/api/v1/webhooks", API_USER, API_BODY_NONE, api_webhooks_ls),
+    R("POST", "/api/v1/webhooks", API_ADMIN, API_BODY_JSON, api_webhooks_create),
+    R("GET", "/api/v1/webhooks/{webhook}", API_USER, API_BODY_NONE, api_webhooks_get),
+    R("PATCH", "/api/v1/webhooks/{webhook}", API_ADMIN, API_BODY_JSON, api_webhooks_patch),
+    R("DELETE", "/api/v1/webhooks/{webhook}", API_ADMIN, API_BODY_NONE, api_webhooks_rm),
+    R("POST", "/api/v1/webhooks/{webhook}/test", API_ADMIN, API_BODY_OPT_JSON, api_webhooks_test),
+    R("GET", "/api/v1/webhooks/{webhook}/log", API_USER, API_BODY_NONE, api_webhooks_log),
+    R("POST", "/api/v1/webhooks/{webhook}/replay", API_ADMIN, API_BODY_JSON, api_webhooks_replay),
 
     { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0, 0 },
 };

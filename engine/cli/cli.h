@@ -88,5 +88,8 @@ int cmd_user(struct cli *c, int argc, char **argv);
 int cmd_media(struct cli *c, int argc, char **argv);
 int cmd_token(struct cli *c, int argc, char **argv);
 int cmd_bounce(struct cli *c, int argc, char **argv);
+int cmd_webhook(struct cli *c, int argc, char **argv);
+int cmd_webhooks(struct cli *c, int argc, char **argv);
+int cmd_mta(struct cli *c, int argc, char **argv);
 
 #endif

@@ -417,6 +417,14 @@ static void print_stats(json_t *st)
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(st, "bounces"), k, v) printf("  bounces %-6s %lld\n", k, json_integer_value(v));
+    json_t *mta = json_object_get(st, "mta");
+    long long mta_n[4], mta_sum = 0;
+    static const char *const mta_states[] = { "delivered", "deferred", "bounced", "expired" };
+    for (size_t s = 0; s < 4; s++)
+        mta_sum += mta_n[s] = json_integer_value(json_object_get(mta, mta_states[s]));
+    if (mta_sum > 0)
+        printf("  %-10s %lld delivered, %lld deferred, %lld bounced, %lld expired (Postfix's log)\n", "receivers",
+               mta_n[0], mta_n[1], mta_n[2], mta_n[3]);
     static const char *const tracked[] = { "opens", "clicks" };
     for (size_t t = 0; t < 2; t++) {
         json_t *o = json_object_get(st, tracked[t]);

@@ -195,14 +195,7 @@ static int list_form(struct cli *c, int argc, char **argv)
         return cli_fail(&e);
     struct buf html = BUF_INIT, url = BUF_INIT;
     signup_snippet(lists, mail_settings.public_url, mail_settings.forms_pow_bits, &html);
-    const char *base = mail_settings.public_url ? mail_settings.public_url : "";
-    size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/')
-        n--;
-    buf_appendf(&url, "%.*s/s/", (int)n, base);
-    size_t i;
-    json_t *l;
-    json_array_foreach(lists, i, l) buf_appendf(&url, "%s%lld", i ? "," : "", json_integer_value(json_object_get(l, "id")));
+    signup_url(lists, mail_settings.public_url, &url);
     if (c->json) {
         json_t *j = json_pack("{s:s, s:s}", "html", buf_cstr(&html), "url", buf_cstr(&url));
         cli_print_json(j);

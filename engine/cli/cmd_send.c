@@ -12,7 +12,10 @@
 
 #include "api/server.h"
 #include "engine/cli/cli.h"
+#include "engine/send/mta_watch.h"
 #include "engine/send/sender.h"
+#include "engine/send/webhooks.h"
+#include "engine/send/settings_send.h"
 #include "engine/util/alloc.h"
 #include "engine/util/log.h"
 #include "engine/util/str.h"
@@ -76,13 +79,15 @@ int cmd_send(struct cli *c, int argc, char **argv)
 }
 
 static const char serve_usage[] =
-    "usage: postino serve [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE] [--no-send]\n"
+    "usage: postino serve [--listen ADDR:PORT] [--tls-cert FILE --tls-key FILE] [--no-send] [--no-webhooks]\n"
     "                     [--until-done] [--name NAME] [--batch N] [--max-inflight N]\n"
     "\n"
     "The REST API (on [http] listen, default 127.0.0.1:8080) beside the scheduler\n"
     "and a sender in the same process; with --no-send the API alone, until\n"
     "SIGINT or SIGTERM. With --tls-cert and --tls-key (PEM files; [http] tls_cert,\n"
     "tls_key) it answers HTTPS itself; otherwise put it behind a TLS proxy.\n"
+    "It delivers webhooks too (as postino webhooks does) unless --no-webhooks.\n"
+    "With [mta] log set, it also follows Postfix's log (as postino mta follow).\n"
     "The other options are those of postino send.\n";
 
 /* serve_value - the value of option NAME at ARGV[*I] ("--name V" or "--name=V"), or NULL when it is another */
@@ -101,13 +106,16 @@ static const char *serve_value(struct cli *c, int argc, char **argv, int *i, con
 }
 
 /* serve_take_options - take the API's options and --help out of ARGV into CFG; the new argc */
-static int serve_take_options(struct cli *c, int argc, char **argv, struct api_server_config *cfg, bool *no_send)
+static int serve_take_options(struct cli *c, int argc, char **argv, struct api_server_config *cfg, bool *no_send,
+                              bool *no_webhooks)
 {
     int out = 1;
     const char *v;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--no-send") == 0) {
             *no_send = true;
+        } else if (strcmp(argv[i], "--no-webhooks") == 0) {
+            *no_webhooks = true;
         } else if ((v = serve_value(c, argc, argv, &i, "--listen"))) {
             cfg->set.listen = v;
         } else if ((v = serve_value(c, argc, argv, &i, "--tls-cert"))) {
@@ -129,11 +137,11 @@ static int serve_take_options(struct cli *c, int argc, char **argv, struct api_s
 int cmd_serve(struct cli *c, int argc, char **argv)
 {
     struct api_server_config cfg;
-    bool no_send = false;
+    bool no_send = false, no_webhooks = false;
     char err[512];
     c->usage = serve_usage;
     cfg.set = api_settings;
-    argc = serve_take_options(c, argc, argv, &cfg, &no_send);
+    argc = serve_take_options(c, argc, argv, &cfg, &no_send, &no_webhooks);
     if (no_send && argc > 1)
         cli_usage(c, "unexpected argument '%s' with --no-send", argv[1]);
     if (!cfg.set.tls_cert != !cfg.set.tls_key)
@@ -160,6 +168,12 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         xfree(spool);
         return 1;
     }
+    struct webhooks_thread *wh = no_webhooks ? NULL : webhooks_thread_start(cfg.conninfo);
+    struct mta_watch *mta = NULL;
+    if (mail_settings.mta_log && *mail_settings.mta_log &&
+        !(mta = mta_watch_start(cfg.conninfo, mail_settings.mta_log, mail_settings.mta_poll_ms,
+                                mail_settings.mta_settle_s, err, sizeof(err))))
+        log_warn("%s", err);
     int rc = 0;
     if (no_send) {
         int sig = 0;
@@ -168,6 +182,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     } else {
         rc = run_sender(c, argc, argv);
     }
+    webhooks_thread_stop(wh);
+    mta_watch_stop(mta);
     api_server_stop(api);
     xfree(spool);
     return rc;

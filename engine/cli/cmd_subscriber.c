@@ -269,16 +269,22 @@ static void print_deliveries(json_t *items)
 {
     size_t i;
     json_t *d;
-    char t[6][64];
-    printf("%-8s %-24s %-9s %-3s %-25s %-6s %-6s %s\n", "ID", "CAMPAIGN", "STATE", "TRY", "SENT", "OPENS", "CLICKS",
-           "REPLY");
+    char t[6][64], mta[320];
+    printf("%-8s %-24s %-9s %-3s %-25s %-6s %-6s %-40s %s\n", "ID", "CAMPAIGN", "STATE", "TRY", "SENT", "OPENS",
+           "CLICKS", "RECEIVER (POSTFIX)", "REPLY");
     json_array_foreach(items, i, d) {
-        printf("%-8s %-24s %-9s %-3s %-25s %-6s %-6s %s\n", cell(json_object_get(d, "id"), t[0], sizeof(t[0])),
+        json_t *m = json_object_get(d, "mta");
+        if (json_is_object(m))
+            snprintf(mta, sizeof(mta), "%s %s", json_string_value(json_object_get(m, "state")),
+                     json_is_string(json_object_get(m, "host")) ? json_string_value(json_object_get(m, "host")) : "");
+        else
+            snprintf(mta, sizeof(mta), "-");
+        printf("%-8s %-24s %-9s %-3s %-25s %-6s %-6s %-40s %s\n", cell(json_object_get(d, "id"), t[0], sizeof(t[0])),
                json_string_value(json_object_get(json_object_get(d, "campaign"), "name")),
                json_string_value(json_object_get(d, "state")), cell(json_object_get(d, "attempts"), t[1], sizeof(t[1])),
                cell(json_object_get(d, "sent_at"), t[2], sizeof(t[2])),
                cell(json_object_get(d, "opens"), t[3], sizeof(t[3])),
-               cell(json_object_get(d, "clicks"), t[4], sizeof(t[4])),
+               cell(json_object_get(d, "clicks"), t[4], sizeof(t[4])), mta,
                cell(json_object_get(d, "smtp_reply"), t[5], sizeof(t[5])));
     }
 }

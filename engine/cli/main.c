@@ -37,6 +37,9 @@ static const char main_usage[] =
     "  token       create | ls | rm                         (API tokens)\n"
     "  bounce      [< MESSAGE] | ls | show | policy | rules (what came back: DSNs, complaints)\n"
     "  media       add | ls | rm                          (images for campaigns, served at /m/)\n"
+    "  webhook     add | ls | show | set | enable | disable | rm | test | log | replay  (signed HTTP callbacks)\n"
+    "  webhooks                                            (deliver webhooks: the worker alone)\n"
+    "  mta         follow [FILE] [--once]                   (what Postfix did with each message, from its log)\n"
     "\n"
     "With no --db, POSTINO_DB or [db] url, postino uses its private PostgreSQL\n"
     "cluster in ./var/pg, started on demand. 'postino COMMAND --help' for more.\n"
@@ -61,6 +64,9 @@ static const struct cli_command commands[] = {
     { "token", cmd_token, "API tokens" },
     { "bounce", cmd_bounce, "bounces" },
     { "media", cmd_media, "images" },
+    { "webhook", cmd_webhook, "webhook endpoints" },
+    { "webhooks", cmd_webhooks, "the webhook worker" },
+    { "mta", cmd_mta, "Postfix's delivery log" },
     { NULL, NULL, NULL },
 };
 

@@ -68,6 +68,17 @@ void signup_snippet(json_t *lists, const char *public_url, unsigned pow_bits, st
     tmpl_free(t);
 }
 
+/* signup_url - see signup.h. */
+void signup_url(json_t *lists, const char *public_url, struct buf *out)
+{
+    json_t *b = base(public_url);
+    size_t i;
+    json_t *l;
+    buf_appendf(out, "%s/s/", json_string_value(b));
+    json_decref(b);
+    json_array_foreach(lists, i, l) buf_appendf(out, "%s%lld", i ? "," : "", json_integer_value(json_object_get(l, "id")));
+}
+
 /* signup_page - see signup.h. */
 int signup_page(const char *src, json_t *attribs, struct buf *out, char *err, size_t errlen)
 {

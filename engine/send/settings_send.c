@@ -58,6 +58,12 @@ const struct setting mail_table[] = {
                          "proof of work a signup form asks of the browser, in bits (0: none; 16: about 0.1 s)"),
     SETTING_NUMBER_ENTRY("forms", "pow_max_age", SETTING_UNSIGNED, struct mail_settings, forms_pow_max_age, 3600, 60,
                          86400, "seconds a signup form's proof-of-work challenge is good for"),
+    SETTING_TEXT_ENTRY("mta", "log", struct mail_settings, mta_log, NULL,
+                       "Postfix's log (maillog_file or mail.log) that serve follows into the ledger (none: not read)"),
+    SETTING_NUMBER_ENTRY("mta", "poll_ms", SETTING_UNSIGNED, struct mail_settings, mta_poll_ms, 1000, 50, 600000,
+                         "milliseconds between reads of Postfix's log"),
+    SETTING_NUMBER_ENTRY("mta", "settle", SETTING_UNSIGNED, struct mail_settings, mta_settle_s, 10, 0, 3600,
+                         "seconds a log line waits before it is matched (the ledger records queue ids in batches)"),
     { 0 },
 };
 

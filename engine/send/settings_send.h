@@ -6,7 +6,7 @@
  *                            relays are read again; the SMTP client's name and timeouts
  * mail_table, mail_settings  [mail] from, unsubscribe_mailto, confirm_subject; [http]
  *                            public_url; [bounce] domain, local_part, keep; [preferences]
- *                            token_days, attributes
+ *                            token_days, attributes; [mta] log, poll_ms, settle
  * settings_send_load         both, from the configuration; 0, or -1 with ERR naming the value
  *
  * Until settings_send_load runs, both structs hold the tables' defaults (a
@@ -42,6 +42,9 @@ struct mail_settings {
     unsigned forms_address_limit;    /* signup posts per hour naming one address; 0: no limit */
     unsigned forms_pow_bits;         /* a signup's proof of work, in leading zero bits; 0: none asked */
     unsigned forms_pow_max_age;      /* seconds a proof-of-work challenge is good for */
+    const char *mta_log;             /* Postfix's log that serve follows; NULL: none */
+    unsigned mta_poll_ms;            /* how often it is read */
+    unsigned mta_settle_s;           /* a log event younger than this waits for the next read */
 };
 
 extern const struct setting send_table[];

@@ -276,6 +276,89 @@ static const struct dsn_recipient *failed_rcpt(const struct dsn_report *r)
     return NULL;
 }
 
+/* the class of a failure with STATUS and DIAG: the code when it decides, else the first matching rule (its id in RULE_ID) */
+static int failure_class(PGconn *conn, const char *status, const char *diag, const char **cls, char rule_id[32],
+                         struct store_err *e)
+{
+    enum bounce_class rule = BOUNCE_NONE;
+    int x = 0;
+    rule_id[0] = 0;
+    if (classify_report(status, diag, BOUNCE_NONE) == classify_report(status, diag, BOUNCE_SOFT) ||
+        (x = rule_match(conn, diag, &rule, rule_id, e)) == 0) {
+        enum bounce_class c = classify_report(status, diag, rule);
+        if (c != rule)
+            rule_id[0] = 0;
+        *cls = bounce_class_name(c);
+    }
+    return x < 0 ? x : 0;
+}
+
+/* one bounce per delivery from the log and its DSN: the lock both writers take, in their transaction */
+static int delivery_bounce_lock(PGconn *conn, long long delivery, struct store_err *e)
+{
+    char id[32];
+    snprintf(id, sizeof(id), "%lld", delivery);
+    const char *p = id;
+    PGresult *res = pg_exec(conn, "SELECT pg_advisory_xact_lock(7262952, ($1::bigint % 2147483647)::int)", 1, &p);
+    int rc = pg_ok(res) ? 0 : store_fail_db(e, conn, res, "cannot lock the delivery's bounces");
+    PQclear(res);
+    return rc;
+}
+
+/*
+ * dsn_onto_log_bounce - when the log already recorded delivery M's bounce,
+ * attach the report to that row instead of counting it again: 1 (and *OUT the
+ * bounce) when it did, 0 when there was none, or a store error.
+ */
+static int dsn_onto_log_bounce(PGconn *conn, const struct match *m, const struct row *row, json_t **out,
+                               struct store_err *e)
+{
+    char del[32];
+    struct buf mid = BUF_INIT;
+    snprintf(del, sizeof(del), "%lld", m->delivery);
+    text_clean(&mid, row->message_id ? row->message_id : "", row->message_id ? strlen(row->message_id) : 0);
+    const char *params[] = { del, mid.len ? mid.data : NULL, row->original, row->truncated ? "t" : "f",
+                             row->remote_mta };
+    PGresult *res = pg_exec(conn,
+                            "UPDATE bounces b SET message_id = coalesce(b.message_id, $2), original = $3,"
+                            " original_truncated = $4::boolean, remote_mta = coalesce(b.remote_mta, $5)"
+                            " WHERE b.delivery_id = $1::bigint AND b.source = 'mta' RETURNING b.id",
+                            5, params);
+    buf_free(&mid);
+    int rc = 0;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot record the bounce");
+    else if (PQntuples(res) == 1)
+        rc = bounce_json_by_id(conn, PQgetvalue(res, 0, 0), false, out, e) < 0 ? STORE_ERR_DB : 1;
+    PQclear(res);
+    return rc;
+}
+
+/* insert ROW, or attach it to the log's bounce of the same delivery: in one transaction under the delivery's lock */
+static int bounce_insert_once(PGconn *conn, const struct row *row, json_t **out, struct store_err *e)
+{
+    if (!row->m->delivery)
+        return bounce_insert(conn, row, out, e);
+    bool own = PQtransactionStatus(conn) == PQTRANS_IDLE;
+    if (own && pg_begin(conn) < 0)
+        return store_fail(e, STORE_ERR_DB, "cannot record the bounce: %s", PQerrorMessage(conn));
+    int rc = delivery_bounce_lock(conn, row->m->delivery, e);
+    if (rc == 0)
+        rc = dsn_onto_log_bounce(conn, row->m, row, out, e);
+    if (rc == 0)
+        rc = bounce_insert(conn, row, out, e);
+    if (own) {
+        if (rc < 0)
+            pg_rollback(conn);
+        else if (pg_commit(conn) < 0) {
+            json_decref(*out);
+            *out = NULL;
+            return store_fail(e, STORE_ERR_DB, "cannot record the bounce: %s", PQerrorMessage(conn));
+        }
+    }
+    return rc < 0 ? rc : STORE_OK;
+}
+
 static int ingest(PGconn *conn, const struct dsn_report *r, const struct bounce_intake *in, const char *original,
                   bool truncated, json_t **out, struct store_err *e)
 {
@@ -308,15 +391,7 @@ static int ingest(PGconn *conn, const struct dsn_report *r, const struct bounce_
     } else {
         const char *status = rc ? rc->status : r->text_status;
         const char *diag = rc ? rc->diagnostic : r->text_diagnostic;
-        enum bounce_class rule = BOUNCE_NONE;
-        if (classify_report(status, diag, BOUNCE_NONE) == classify_report(status, diag, BOUNCE_SOFT) ||
-            (x = rule_match(conn, diag, &rule, rule_id, e)) == 0) {
-            enum bounce_class cls = classify_report(status, diag, rule);
-            if (cls != rule)
-                rule_id[0] = 0;
-            row.cls = bounce_class_name(cls);
-        }
-        if (x < 0)
+        if ((x = failure_class(conn, status, diag, &row.cls, rule_id, e)) < 0)
             return x;
         row.status = status;
         row.diagnostic = diag;
@@ -324,7 +399,7 @@ static int ingest(PGconn *conn, const struct dsn_report *r, const struct bounce_
     }
     row.rule_id = rule_id;
     json_t *b = NULL;
-    int rc2 = bounce_insert(conn, &row, &b, e);
+    int rc2 = r->kind == DSN_KIND_ARF ? bounce_insert(conn, &row, &b, e) : bounce_insert_once(conn, &row, &b, e);
     if (rc2 < 0)
         return rc2;
     *out = json_pack("{s:b,s:s,s:o}", "matched", 1, "matched_by", m.how, "bounce", b);
@@ -557,4 +632,42 @@ int store_bounce_rule_rm(PGconn *conn, long long id, struct store_err *e)
         rc = store_fail(e, STORE_ERR_NOTFOUND, "no bounce rule %lld", id);
     PQclear(res);
     return rc;
+}
+
+/* store_bounce_record_mta - see bounces.h. */
+int store_bounce_record_mta(PGconn *conn, long long delivery, const char *status, const char *reason,
+                            const char *host, bool *recorded, struct store_err *e)
+{
+    struct match m = { 0 };
+    *recorded = false;
+    int x = match_delivery(conn, delivery, 0, &m, "queue id", e);
+    if (x <= 0)
+        return x;
+    if ((x = delivery_bounce_lock(conn, delivery, e)) < 0)
+        return x;
+    char del[32];
+    snprintf(del, sizeof(del), "%lld", delivery);
+    const char *p = del;
+    PGresult *res = pg_exec(conn, "SELECT 1 FROM bounces WHERE delivery_id = $1::bigint AND class <> 'complaint' LIMIT 1",
+                            1, &p);
+    if (!pg_ok(res)) {
+        x = store_fail_db(e, conn, res, "cannot read the delivery's bounces");
+        PQclear(res);
+        return x;
+    }
+    bool seen = PQntuples(res) > 0;
+    PQclear(res);
+    if (seen)
+        return STORE_OK;
+    const char *cls = NULL;
+    char rule_id[32];
+    if ((x = failure_class(conn, status, reason, &cls, rule_id, e)) < 0)
+        return x;
+    struct row row = { &m, cls, "mta", status, reason, host, rule_id, NULL, NULL, false };
+    json_t *b = NULL;
+    if ((x = bounce_insert(conn, &row, &b, e)) < 0)
+        return x;
+    json_decref(b);
+    *recorded = true;
+    return STORE_OK;
 }

@@ -3,6 +3,7 @@
  *
  * store_bounce_ingest_raw   one raw message sent to the bounce address (DSN, ARF, prose)
  * store_bounce_ingest_json  one provider webhook event {email, type, status, reason, campaign?}
+ * store_bounce_record_mta   a failure Postfix logged for a delivery (postino mta follow)
  * store_bounce_ls           bounces, newest first, by campaign and class
  * store_bounce_get          one bounce with its stored original
  * store_bounce_policy_ls    the per-class threshold and action
@@ -23,6 +24,7 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "engine/store/store.h"
@@ -55,6 +57,18 @@ int store_bounce_ingest_raw(PGconn *conn, const char *data, size_t len, const st
  * event, STORE_ERR_NOTFOUND for an unknown subscriber. *OUT is the bounce.
  */
 int store_bounce_ingest_json(PGconn *conn, json_t *event, json_t **out, struct store_err *e);
+
+/*
+ * store_bounce_record_mta - record that Postfix's log shows DELIVERY bounced
+ * or expired (STATUS "5.1.1", REASON the logged text, HOST the receiving
+ * server or NULL), classified as a DSN with that status and text would be.
+ * One bounce per delivery whichever comes first: nothing is recorded when the
+ * delivery has a bounce already (its DSN came first), and a DSN that comes
+ * later is attached to this row (store_bounce_ingest_raw). Runs in the
+ * caller's transaction. *RECORDED says whether a row was added.
+ */
+int store_bounce_record_mta(PGconn *conn, long long delivery, const char *status, const char *reason,
+                            const char *host, bool *recorded, struct store_err *e);
 
 struct bounce_filter {
     long long campaign;   /* 0: any */

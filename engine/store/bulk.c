@@ -45,8 +45,8 @@ static const char *const action_sql[] = {
         " u AS (UPDATE subscriptions x SET status = 'unsubscribed', updated_at = now() FROM c"
         "   WHERE x.subscriber_id = c.id AND x.status <> 'unsubscribed')",
     [BULK_DELETE] =
-        " w AS (SELECT m.id FROM m),"
-        " c AS (DELETE FROM subscribers s USING w WHERE NOT $4 AND s.id = w.id RETURNING 1)",
+        (" w AS (SELECT m.id FROM m),"
+         " c AS (DELETE FROM subscribers s USING w WHERE NOT $4 AND s.id = w.id RETURNING 1)"),
 };
 
 /* store_bulk_action_parse - see bulk.h. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "engine/store/deliveries.h"
+#include "engine/store/mta.h"
 #include "engine/store/pg.h"
 
 /* the state as the API shows it: a leased queued or deferred row is being sent */
@@ -16,7 +17,7 @@
     " 'queue_id', d.queue_id, 'next_attempt_at', CASE WHEN d.state IN ('queued', 'deferred')"  \
     "   THEN d.next_attempt_at END, 'created_at', d.created_at, 'updated_at', d.updated_at,"    \
     " 'sent_at', d.sent_at, 'bounce_class', (SELECT b.class FROM bounces b WHERE b.delivery_id = d.id" \
-    "   ORDER BY b.id DESC LIMIT 1))"
+    "   ORDER BY b.id DESC LIMIT 1), 'mta', " MTA_DELIVERY_JSON("d") ")"
 
 /*
  * store_delivery_page - *OUT is {"items": [...], "next_after": id or null}:

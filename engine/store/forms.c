@@ -124,8 +124,8 @@ int store_form_pow_spend(PGconn *conn, const char *challenge, unsigned keep_s, b
     return STORE_OK;
 }
 
-/* addr_hash - hex SHA-256 of the lower-cased ADDR (ASCII case: the domain's; local parts are kept as they are seen) */
-static void addr_hash(const char *addr, char out[65])
+/* store_form_addr_hash - see forms.h. */
+void store_form_addr_hash(const char *addr, char out[65])
 {
     unsigned char md[32];
     unsigned mdlen = 0;
@@ -202,7 +202,7 @@ static int signup_list(PGconn *conn, const char *sub, uint64_t list, bool *joine
 static int mail_due(PGconn *conn, const struct form_signup *s, struct store_err *e)
 {
     char hash[65], secs[16];
-    addr_hash(s->email, hash);
+    store_form_addr_hash(s->email, hash);
     snprintf(secs, sizeof(secs), "%u", s->confirm_interval);
     const char *p[] = { hash, secs };
     PGresult *res = pg_exec(conn,

@@ -67,6 +67,8 @@ int store_form_lists_text(PGconn *conn, const char *text, json_t **out, struct s
 int store_form_hit(PGconn *conn, const char *key, unsigned limit, unsigned window_s, bool *over, struct store_err *e);
 int store_form_pow_spend(PGconn *conn, const char *challenge, unsigned keep_s, bool *fresh, struct store_err *e);
 int store_form_signup(PGconn *conn, const struct form_signup *s, struct form_outcome *o, struct store_err *e);
+/* store_form_addr_hash - hex SHA-256 of ADDR lower-cased (ASCII), as form_mails and the limits key it */
+void store_form_addr_hash(const char *addr, char out[65]);
 /* *HTML is malloc'd (xfree), or NULL */
 int store_form_page(PGconn *conn, char **html, struct store_err *e);
 

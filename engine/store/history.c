@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "engine/store/history.h"
+#include "engine/store/mta.h"
 #include "engine/store/pg.h"
 
 #define CAMPAIGN_REF "json_build_object('id', c.id, 'name', c.name, 'kind', c.kind)"
@@ -47,7 +48,8 @@ int store_history_deliveries(PGconn *conn, const struct history_page *h, json_t 
                         " 'next_attempt_at', CASE WHEN d.state IN ('queued', 'deferred') THEN d.next_attempt_at END,"
                         " 'created_at', d.created_at, 'updated_at', d.updated_at, 'sent_at', d.sent_at,"
                         " 'opens', coalesce((SELECT o.n FROM opens o WHERE o.delivery_id = d.id), 0),"
-                        " 'clicks', coalesce((SELECT sum(k.n) FROM clicks k WHERE k.delivery_id = d.id), 0)) AS j"
+                        " 'clicks', coalesce((SELECT sum(k.n) FROM clicks k WHERE k.delivery_id = d.id), 0),"
+                        " 'mta', " MTA_DELIVERY_JSON("d") ") AS j"
                         " FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
                         " WHERE d.subscriber_id = s.id" BELOW("d.id") " ORDER BY d.id DESC LIMIT $3::int"),
                 out, e, "cannot read the subscriber's deliveries");

@@ -430,7 +430,8 @@ static const char sql_block_counts[] =
  * May the new subscribers' subscriptions skip the per-row foreign key checks?
  * Only for a superuser (session_replication_role), and only when no trigger
  * other than those of the foreign keys would be skipped on the two tables
- * (one enabled ALWAYS, as the list counts' are, fires under replica too):
+ * (one enabled ALWAYS, as the list counts' are, fires under replica too; one
+ * disabled, as a webhook trigger no endpoint wants, fires under neither):
  * the rows reference subscribers inserted by this very statement and a list
  * locked FOR SHARE since the start, so the checks could not fail.
  */
@@ -438,7 +439,7 @@ static bool load_can_skip_fk(struct store_import_load *l)
 {
     PGresult *res = pg_exec(l->conn,
                             "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
-                            " AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'A'"
+                            " AND NOT EXISTS (SELECT 1 FROM pg_trigger WHERE NOT tgisinternal AND tgenabled NOT IN ('A', 'D')"
                             "  AND tgrelid IN ('subscribers'::regclass, 'subscriptions'::regclass))",
                             0, NULL);
     bool ok = pg_ok(res) && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;

@@ -15,7 +15,9 @@
 #include "engine/store/pg.h"
 #include "engine/store/prefs.h"
 #include "engine/store/subscribers.h"
+#include "engine/store/tx.h"
 #include "engine/util/alloc.h"
+#include "engine/util/log.h"
 
 /* store_prefs_get - see prefs.h. */
 int store_prefs_get(PGconn *conn, uint64_t subscriber_id, json_t **out, struct store_err *e)
@@ -85,9 +87,34 @@ static bool in(const uint64_t *ids, size_t n, uint64_t id)
     return false;
 }
 
+/*
+ * welcome - the list's welcome message to a subscriber who joined it here
+ * (single opt-in: confirmed at once), in a transaction of its own right after
+ * the join's; a failure is logged, the join stands.
+ */
+static void welcome(PGconn *conn, uint64_t sub, uint64_t list)
+{
+    struct store_err e;
+    char sid[24];
+    int queued;
+    const char *skipped = NULL;
+    snprintf(sid, sizeof(sid), "%" PRIu64, sub);
+    if (pg_begin(conn) < 0)
+        return;
+    if (store_tx_welcome(conn, sid, list, &queued, &skipped, &e) < 0) {
+        log_warn("subscriber %s: no welcome message sent: %s", sid, e.msg);
+        pg_rollback(conn);
+        return;
+    }
+    if (skipped)
+        log_warn("subscriber %s: no welcome message sent: %s", sid, skipped);
+    if (pg_commit(conn) < 0)
+        log_warn("subscriber %s: no welcome message sent: cannot commit", sid);
+}
+
 /* move - join or leave list L (a row of store_prefs_get's lists) as C says; its name appended to JOINED or LEFT */
-static int move(PGconn *conn, const char *email, bool blocklisted, json_t *l, const struct prefs_change *c,
-                json_t *joined, json_t *left, struct store_err *e)
+static int move(PGconn *conn, uint64_t sub, const char *email, bool blocklisted, json_t *l,
+                const struct prefs_change *c, json_t *joined, json_t *left, struct store_err *e)
 {
     uint64_t id = (uint64_t)json_integer_value(json_object_get(l, "id"));
     const char *status = json_string_value(json_object_get(l, "status"));
@@ -102,6 +129,8 @@ static int move(PGconn *conn, const char *email, bool blocklisted, json_t *l, co
     if (want) {
         bool created;
         rc = store_subscription_set(conn, email, ref, NULL, &created, &got, e);
+        if (rc == STORE_OK && strcmp(json_string_value(json_object_get(got, "status")) ?: "", "confirmed") == 0)
+            welcome(conn, sub, id);
     } else {
         rc = store_subscription_rm(conn, email, ref, &got, e);
     }
@@ -134,7 +163,7 @@ int store_prefs_apply(PGconn *conn, uint64_t subscriber_id, const struct prefs_c
         json_array_foreach(json_object_get(p, "lists"), i, l) {
             if (rc < 0)
                 break;
-            rc = move(conn, email, blocklisted, l, c, joined, left, e);
+            rc = move(conn, subscriber_id, email, blocklisted, l, c, joined, left, e);
         }
     }
     json_decref(p);

@@ -15,6 +15,9 @@
 
 #define ROWS(expr, from) "SELECT coalesce(json_agg(" expr "), '[]') " from
 
+/* a webhook event about the subscriber (sql/025_webhooks.sql): of its subject, or naming its address */
+#define WEBHOOK_EVENT_OF "(w.subject = 'subscriber:' || $1::bigint OR lower(w.payload->>'email') = lower($2))"
+
 /* the lines of an import's rejects (escape-encoded bytea) that mention $2 */
 #define REJECT_LINES                                                                                       \
     "(SELECT coalesce(json_agg(x.line ORDER BY x.n), '[]') FROM regexp_split_to_table("                    \
@@ -50,6 +53,9 @@ static const struct privacy_section {
                           ") ORDER BY j.id",
                           "FROM import_jobs j WHERE j.rejects IS NOT NULL"
                           " AND text_mentions(encode(j.rejects, 'escape'), $2)") },
+    { "webhook_events", ROWS("json_build_object('id', w.id, 'endpoint_id', w.endpoint_id, 'type', w.type,"
+                             " 'created_at', w.created_at, 'state', w.state, 'payload', w.payload) ORDER BY w.id",
+                             "FROM webhook_events w WHERE " WEBHOOK_EVENT_OF) },
 };
 
 /* the id and stored address of the subscriber EMAIL names (FOR UPDATE when LOCK), and why it stays suppressed */
@@ -167,6 +173,11 @@ static int erase_rows(PGconn *conn, const char *const *params, const char *reaso
                    "   WHERE NOT text_mentions(x.line, $2)), ''), 'escape')"
                    " WHERE $1::bigint IS NOT NULL AND j.rejects IS NOT NULL"
                    " AND text_mentions(encode(j.rejects, 'escape'), $2)",
+                   params, removed, e) < 0 ||
+        /* events still queued are delivered (the erasure's own event after them), then pruned */
+        erase_step(conn, "webhook_events",
+                   "DELETE FROM webhook_events w WHERE $1::bigint IS NOT NULL AND w.state <> 'queued' AND "
+                   WEBHOOK_EVENT_OF,
                    params, removed, e) < 0 ||
         erase_count_cascade(conn, params, removed, e) < 0 ||
         erase_step(conn, "subscribers", "DELETE FROM subscribers WHERE id = $1::bigint AND $2::text IS NOT NULL",

@@ -41,6 +41,7 @@ SCREENS = [
     ("Bounces", "#/bounces", "Bounces", has_cell("user3@example.org")),
     ("Images", "#/media", "Images", "document.querySelector('main .media-grid img') !== null"),
     ("Settings", "#/settings", "Settings", "document.querySelector('main').textContent.includes('mx-local')"),
+    ("Webhooks", "#/webhooks", "Webhooks", "document.querySelector('main').textContent.includes('No webhook yet.')"),
     ("Account", "#/account", "Your account", "document.querySelector('main').textContent.includes('Logged in as admin@example.com')"),
 ]
 # a screen inside a list: after the list's screen, its link with this text is clicked; then the heading

@@ -218,7 +218,7 @@ check "export: one document with every table that holds the subscriber, from the
 postino subscriber export victim@example.org
 expect_rc 0
 EXPORT=$out
-[ "$(jq_get "$EXPORT" "(j['email'], sorted(j['tables']))")" = "('victim@example.org', ['bounces', 'bounces_unmatched', 'clicks', 'consent', 'deliveries', 'import_jobs', 'opens', 'subscribers', 'subscriptions'])" ] \
+[ "$(jq_get "$EXPORT" "(j['email'], sorted(j['tables']))")" = "('victim@example.org', ['bounces', 'bounces_unmatched', 'clicks', 'consent', 'deliveries', 'import_jobs', 'opens', 'subscribers', 'subscriptions', 'webhook_events'])" ] \
     || fail "export tables: $(jq_get "$EXPORT" "sorted(j['tables'])")"
 [ "$(jq_get "$EXPORT" "(j['tables']['subscribers'][0]['attribs'], [s['list'] for s in j['tables']['subscriptions']], len(j['tables']['consent']), len(j['tables']['deliveries']), j['tables']['deliveries'][0]['campaign'], j['tables']['opens'][0]['n'], j['tables']['clicks'][0]['url'], j['tables']['bounces'][0]['diagnostic'])")" \
     = "({'city': 'Roma'}, ['news'], 1, 1, 'Past', 3, 'https://example.com/a', '452 mailbox full')" ] || fail "export rows: $EXPORT"

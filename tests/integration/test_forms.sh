@@ -190,6 +190,16 @@ expect_code 200
 [ "$(subs new3@example.org)" = "news=unconfirmed weekly=confirmed" ] || fail "new3: $(subs new3@example.org)"
 grep -q 'held: \[forms\] confirm_interval' serve.log || fail "the log does not say the mail was held"
 
+check "joining a single opt-in list on the preference page sends its welcome message too"
+postino subscriber add pj@example.org --name Pia --list news --status confirmed
+KEY=$(psql_q "SELECT value FROM settings WHERE key = 'token_key'")
+PTOK=$(mktoken p "$(sub_id pj@example.org)" "$($PY -c 'import time; print(int(time.time()) // 86400)')")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Origin: $API" --data "token=$PTOK&action=save&name=Pia&shown=$NEWS&shown=$WEEKLY&list=$NEWS&list=$WEEKLY" "$API/p/$PTOK")
+[ "$code" = 200 ] || fail "preferences: HTTP $code"
+[ "$(subs pj@example.org)" = "news=confirmed weekly=confirmed" ] || fail "pj: $(subs pj@example.org)"
+[ "$(mails pj@example.org hello)" = 1 ] || fail "welcome mails to pj: $(mails pj@example.org hello)"
+wait_for "the welcome to pj" 30 sink_has pj@example.org "Welcome to weekly, Pia!" "Welcome to weekly"
+
 check "the per-address limit: the 5th post naming one address in an hour is 429, and it names nothing"
 for i in 1 2 3 4; do post "email=lim%40example.org&list=$WEEKLY"; expect_code 200; done
 post "email=LIM%40example.org&list=$WEEKLY"
