@@ -207,6 +207,71 @@ function audienceBox(camp, segments) {
   };
 }
 
+// abBox - an A/B test: 2 to 4 subjects, the sample, the metric, the window, who picks; off: no test.
+// A variant's own body or From name (set through the API or the CLI) is kept as it is.
+function abBox(camp) {
+  const ab = camp.ab || null;
+  const kept = ab ? ab.variants : [];
+  const on = checkbox("ab_on", "1", "Test 2 to 4 subjects on a sample first (A/B test)", !!ab);
+  const subjects = el("div", { class: "ab-variants" });
+  const addSubject = (value) => {
+    const n = subjects.children.length + 1;
+    subjects.append(el("div", { class: "ab-variant" },
+      el("label", { for: `f-ab-v${n}` }, `Variant ${n}`),
+      el("input", { id: `f-ab-v${n}`, name: "ab_subject", value: value || "", placeholder: "Subject" })));
+    add.hidden = subjects.children.length >= 4;
+  };
+  const add = el("button", { type: "button", class: "secondary small" }, "Add a variant");
+  add.addEventListener("click", () => addSubject(""));
+  const variants = el("div", { class: "field", dataset: { field: "ab.variants" } },
+    el("span", { class: "label" }, "Subjects"), subjects, add,
+    el("div", { class: "hint" }, "each sampled subscriber gets one of them, in equal parts"),
+    el("div", { class: "error", "aria-live": "polite" }));
+  (kept.length ? kept.map((v) => v.subject) : [camp.subject || "", ""]).forEach(addSubject);
+  const sample = field({ label: "Sample", name: "ab.sample", value: ab ? String(ab.sample) : "20%",
+    hint: "a share (20%) or a number of subscribers (5000)" });
+  const metric = field({ label: "Winner by", name: "ab.metric", value: ab ? ab.metric : "opens",
+    options: [["opens", "unique opens"], ["clicks", "unique clicks"]] });
+  const windowF = field({ label: "Test runs for", name: "ab.window", value: ab ? windowText(ab.window) : "4h",
+    hint: "30m, 4h, 2d…; then the winner goes to the rest" });
+  const pick = field({ label: "Winner picked", name: "ab.pick", value: ab ? ab.pick : "auto",
+    options: [["auto", "automatically"], ["manual", "by me"]] });
+  const parts = el("div", { class: "ab-parts" }, variants,
+    el("div", { class: "ab-row" }, sample, metric, windowF, pick));
+  const node = el("fieldset", { class: "field ab-box", dataset: { field: "ab" } },
+    el("legend", {}, "A/B test"), on, parts, el("div", { class: "error" }));
+  const sync = () => { parts.hidden = !on.querySelector("input").checked; };
+  on.querySelector("input").addEventListener("change", sync);
+  sync();
+  return {
+    node,
+    // the API's "ab" from the form's data V: null when off
+    value(v) {
+      if (!v.get("ab_on")) return null;
+      const subs = v.getAll("ab_subject").map(String).filter((x) => x.trim() !== "");
+      return {
+        variants: subs.map((subject, i) => {
+          const k = kept[i];
+          const out = { subject };
+          if (k && k.html) out.html = k.html;
+          if (k && k.from_name) out.from_name = k.from_name;
+          return out;
+        }),
+        sample: /^[0-9]+$/.test(String(v.get("ab.sample")).trim()) ? Number(v.get("ab.sample")) : String(v.get("ab.sample")).trim(),
+        metric: v.get("ab.metric"),
+        window: String(v.get("ab.window")).trim(),
+        pick: v.get("ab.pick"),
+      };
+    },
+  };
+}
+
+// windowText - seconds as the shortest of 2d, 4h, 30m, 90s
+function windowText(s) {
+  for (const [u, n] of [["d", 86400], ["h", 3600], ["m", 60]]) if (s % n === 0) return `${s / n}${u}`;
+  return `${s}s`;
+}
+
 async function editor(id) {
   const isNew = id === null;
   const [c, lists, templates, keys, subs, segments] = await Promise.all([
@@ -253,6 +318,7 @@ async function editor(id) {
       : el("p", { class: "muted" }, "No lists yet."),
     el("div", { class: "error", "aria-live": "polite" }));
   const audience = audienceBox(camp, segments.items);
+  const abTest = abBox(camp);
   const format = camp.format === "html" ? "html" : "markdown";
   const formatBox = el("fieldset", { class: "field radios", dataset: { field: "format" } },
     el("legend", {}, "Body written in"),
@@ -279,6 +345,7 @@ async function editor(id) {
     ownText, text.node,
     el("div", { class: "checks-row" },
       checkbox("track_opens", "1", "Track opens", camp.track_opens), checkbox("track_clicks", "1", "Track clicks", camp.track_clicks)),
+    abTest.node,
     el("div", { class: "form-error", role: "alert" }),
     el("ul", { class: "warnings", "aria-live": "polite" }),
     el("div", { class: "actions" },
@@ -302,6 +369,8 @@ async function editor(id) {
     if (v.get("own_text")) out.text = v.get("text");
     out.track_opens = !!v.get("track_opens");
     out.track_clicks = !!v.get("track_clicks");
+    if (!preview) out.ab = abTest.value(v);
+    if (!preview && out.ab && !out.subject) delete out.subject;   // the first variant's
     if (preview && !out.name) delete out.name;
     return out;
   };

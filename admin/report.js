@@ -3,7 +3,8 @@
 // unsubscribes; every failed and deferred recipient with the relay's reply,
 // and one button that sends the failed ones again (the same ledger rows:
 // nobody already sent gets a second message); opens and clicks over time and
-// per link; the recipients by domain. #/report alone lists the campaigns.
+// per link; an A/B test's variants side by side, the winner marked (or a button
+// to pick it); the recipients by domain. #/report alone lists the campaigns.
 
 import { api, el, rerender, toast } from "/admin/app.js";
 import { barChart, duration, num, pct, poll, progress, statusBadge, when } from "/admin/widgets.js";
@@ -189,6 +190,44 @@ function linksPart(st) {
       el("td", { "data-label": "Total", class: "num" }, num(l.total)))))));
 }
 
+// abPart - an A/B test's variants (sent, unique opens and clicks, rates), the winner marked; before it is
+// picked, a button per variant sends that one to the rest now
+function abPart(st, id) {
+  const ab = st.ab;
+  const rate = (r) => (r === null ? "–" : `${r}%`);
+  const open = !ab.winner && (st.status === "running" || st.status === "paused") && ab.test_size !== null;
+  const choose = async (n, button) => {
+    button.disabled = true;
+    try {
+      await api("POST", `/api/v1/campaigns/${encodeURIComponent(id)}/ab/pick`, { variant: n });
+      toast(`Variant ${n} goes to the rest.`);
+      rerender();
+    } catch (e) {
+      button.disabled = false;
+      if (!e.sessionEnded) toast(e.message);
+    }
+  };
+  const state = ab.winner ? `Variant ${ab.winner} won (${ab.decided_by === "auto" ? "picked automatically" : "picked by hand"} ${when(ab.decided_at)}) and went to the rest.`
+    : ab.test_size === null ? `The sample (${ab.sample}) is chosen when the campaign starts.`
+    : `${num(ab.test_size)} in the sample, ${num(ab.held)} waiting for the winner; by unique ${ab.metric}, ${ab.pick === "auto" ? `picked automatically ${when(ab.window_ends_at)}` : "picked by you"}.`;
+  return el("div", {},
+    el("p", { class: "ab-state" }, state),
+    el("div", { class: "table-wrap" }, el("table", { class: "cards ab-variants" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Variant"), el("th", {}, "Subject"), el("th", { class: "num" }, "Sent"),
+        el("th", { class: "num" }, "Unique opens"), el("th", { class: "num" }, "Unique clicks"), open ? el("th", {}, "") : null)),
+      el("tbody", {}, ab.variants.map((v) => el("tr", { class: v.n === ab.winner ? "winner" : "", dataset: { variant: String(v.n) } },
+        el("td", { "data-label": "Variant" }, `${v.n}`, v.n === ab.winner ? el("span", { class: "badge status-finished" }, "winner") : null),
+        el("td", { "data-label": "Subject" }, v.subject, v.own_body ? el("span", { class: "muted" }, " (own body)") : null),
+        el("td", { "data-label": "Sent", class: "num" }, num(v.sent)),
+        el("td", { "data-label": "Unique opens", class: "num" }, `${num(v.opens)} · ${rate(v.open_rate)}`),
+        el("td", { "data-label": "Unique clicks", class: "num" }, `${num(v.clicks)} · ${rate(v.click_rate)}`),
+        open ? el("td", {}, (() => {
+          const b = el("button", { type: "button", class: "secondary small" }, `Send ${v.n} to the rest`);
+          b.addEventListener("click", () => choose(v.n, b));
+          return b;
+        })()) : null))))));
+}
+
 function domainsTable(d) {
   const row = (x, name) => el("tr", {},
     el("td", { "data-label": "Domain" }, name),
@@ -223,6 +262,7 @@ async function report(id) {
     outcome: el("div", {}, outcomePart(st, rep)),
     timeline: el("div", {}, timelinePart(st, rep)),
     links: el("div", {}, linksPart(st)),
+    ab: el("div", {}, st.ab ? abPart(st, id) : null),
     domains: el("div", { "aria-busy": "true" }, el("p", { class: "muted" }, "Counting the recipients by domain…")),
   };
   const liveLine = el("p", { class: "muted live" });
@@ -239,6 +279,7 @@ async function report(id) {
     liveLine, errline,
     section("Progress", "h-progress", parts.progress),
     section("Outcome", "h-outcome", parts.outcome),
+    st.ab ? section("A/B test", "h-ab", parts.ab) : null,
     section("Failed recipients", "h-failed", retry.node, failed.node),
     section("Deferred recipients", "h-deferred", deferred.node),
     section("Opens and clicks over time", "h-timeline", parts.timeline),
@@ -275,6 +316,7 @@ async function report(id) {
       }
       parts.outcome.replaceChildren(outcomePart(st, rep));
       parts.links.replaceChildren(linksPart(st));
+      if (st.ab) parts.ab.replaceChildren(abPart(st, id));
       await Promise.all([moreFailed || ended ? failed.refresh() : null, deferred.refresh(), ended ? loadDomains() : null]);
       node.dataset.status = st.status;
       node.querySelector("h1 .badge").replaceWith(statusBadge(st.status));

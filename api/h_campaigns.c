@@ -18,6 +18,9 @@
  *                            (campaign_patch); 409 naming those a started campaign keeps
  * api_campaigns_rm           DELETE /api/v1/campaigns/{campaign}: one not started (store_campaign_rm)
  * api_campaigns_clone        POST /api/v1/campaigns/{campaign}/clone: a new draft (store_campaign_clone)
+ * api_campaigns_ab           GET /api/v1/campaigns/{campaign}/ab: the A/B test's results (store_ab_show)
+ * api_campaigns_ab_pick      POST /api/v1/campaigns/{campaign}/ab/pick: the winner sent to the rest
+ *                            (store_ab_pick)
  *
  * A campaign is named by id; lists and the template by id or name.
  */
@@ -31,6 +34,7 @@
 #include "engine/mail/smtp_reply.h"
 #include "engine/send/campaign_ops.h"
 #include "engine/send/prepare.h"
+#include "engine/store/abtests.h"
 #include "engine/store/campaigns.h"
 #include "engine/store/deliveries.h"
 #include "engine/util/log.h"
@@ -186,7 +190,8 @@ void api_campaigns_cancel(struct api_req *r)
     { "segment", API_FIELD_STRING, false, 200, 0, 0 },                  \
     { "filter", API_FIELD_STRING, false, SEGMENT_MAX_LEN, 0, 0 },       \
     { "track_opens", API_FIELD_BOOL, false, 0, 0, 0 },                  \
-    { "track_clicks", API_FIELD_BOOL, false, 0, 0, 0 }
+    { "track_clicks", API_FIELD_BOOL, false, 0, 0, 0 },                 \
+    { "ab", API_FIELD_OBJECT, false, 0, 0, 0 }
 
 static const struct api_field campaign_fields[] = {
     CAMPAIGN_FIELDS(true),
@@ -223,6 +228,7 @@ static struct campaign_input campaign_in(json_t *in, char ***lists, size_t *nlis
         .filter = api_json_str(in, "filter", NULL),
         .track_opens = api_json_bool(in, "track_opens", false),
         .track_clicks = api_json_bool(in, "track_clicks", false),
+        .ab = json_object_get(in, "ab"),
     };
 }
 
@@ -291,6 +297,35 @@ void api_campaigns_patch(struct api_req *r)
         }
     }
     api_json_refs_free(lists, nlists);
+    json_decref(in);
+}
+
+/* api_campaigns_ab - GET /api/v1/campaigns/{campaign}/ab: the A/B test and each variant's results */
+void api_campaigns_ab(struct api_req *r)
+{
+    struct store_err e;
+    json_t *j = NULL;
+    if (api_db(r))
+        api_reply_stored(r, store_ab_show(r->conn, api_param(r, 0), &j, &e), &j, &e, 200);
+}
+
+/*
+ * api_campaigns_ab_pick - POST /api/v1/campaigns/{campaign}/ab/pick {"variant": N}: variant N
+ * (without it: the best so far by the test's metric) wins now and goes to the rest (store_ab_pick)
+ */
+void api_campaigns_ab_pick(struct api_req *r)
+{
+    static const struct api_field fields[] = {
+        { "variant", API_FIELD_INT, false, 0, 1, ABTEST_VARIANTS_MAX },
+        { NULL, 0, false, 0, 0, 0 },
+    };
+    struct store_err e;
+    json_t *in, *j = NULL;
+    if (api_body(r, fields, &in) < 0)
+        return;
+    int v = (int)json_integer_value(json_object_get(in, "variant"));
+    if (api_db(r))
+        api_reply_stored(r, store_ab_pick(r->conn, api_param(r, 0), v, "manual", &j, &e), &j, &e, 200);
     json_decref(in);
 }
 
@@ -402,14 +437,18 @@ void api_campaigns_test(struct api_req *r)
     json_decref(in);
 }
 
-/* api_campaigns_preview - GET /api/v1/campaigns/{campaign}/preview?email=ADDR: the signed message */
+/* api_campaigns_preview - GET /api/v1/campaigns/{campaign}/preview?email=ADDR[&variant=N]: the signed message */
 void api_campaigns_preview(struct api_req *r)
 {
-    static const char *const allowed[] = { "email", NULL };
-    const char *who = api_query(r, "email"), *why;
+    static const char *const allowed[] = { "email", "variant", NULL };
+    const char *who = api_query(r, "email"), *why, *variant_s = api_query(r, "variant");
     char email[ADDRESS_MAX + 1];
+    long variant = 0;
     if (api_query_only(r, allowed) < 0)
         return;
+    if (variant_s && str_parse_long(variant_s, 1, ABTEST_VARIANTS_MAX, &variant) < 0)
+        return api_reply_error(r, 400, "invalid_field", "variant", "\"variant\" must be a number from 1 to %d",
+                               ABTEST_VARIANTS_MAX);
     if (!who)
         return api_reply_error(r, 400, "missing_field", "email", "query argument \"email\" is required");
     if (address_normalize(who, email, sizeof(email), &why) < 0)
@@ -419,7 +458,7 @@ void api_campaigns_preview(struct api_req *r)
     struct buf msg = BUF_INIT;
     struct compose_for_info info;
     struct store_err ce;
-    int rc = compose_for(r->conn, api_param(r, 0), email, false, "preview", &msg, &info, ce.msg, sizeof(ce.msg));
+    int rc = compose_for(r->conn, api_param(r, 0), email, false, "preview", (int)variant, &msg, &info, ce.msg, sizeof(ce.msg));
     if (rc < 0) {
         ce.code = rc;
         buf_free(&msg);
@@ -434,7 +473,7 @@ void api_campaigns_deliveries(struct api_req *r)
 {
     static const char *const allowed[] = { "state", "limit", "after", NULL };
     static const char *const states[] = { "queued", "sending", "sent", "deferred", "failed", "skipped", "cancelled",
-                                          NULL };
+                                          "held", NULL };
     const char *state = api_query(r, "state"), *limit_s = api_query(r, "limit"), *after_s = api_query(r, "after");
     long limit = DELIVERIES_LIMIT_DEFAULT, after = 0;
     struct store_err e;

@@ -66,6 +66,8 @@ void api_campaigns_render(struct api_req *r);
 void api_campaigns_patch(struct api_req *r);
 void api_campaigns_rm(struct api_req *r);
 void api_campaigns_clone(struct api_req *r);
+void api_campaigns_ab(struct api_req *r);
+void api_campaigns_ab_pick(struct api_req *r);
 /* a 400 invalid_template naming FIELD, with the line and column TMPL_ERR (a compiler's words) gives */
 void api__reply_invalid_template(struct api_req *r, const char *field, const char *msg, const char *tmpl_err);
 /* campaign_preview of IN's campaign fields inside LAYOUT (NULL: IN's "template"), answered */

@@ -155,6 +155,9 @@ const struct api_route api_routes[] = {
     R("PATCH", "/api/v1/campaigns/{campaign}", API_USER, API_BODY_JSON, api_campaigns_patch),
     R("DELETE", "/api/v1/campaigns/{campaign}", API_USER, API_BODY_NONE, api_campaigns_rm),
     R("POST", "/api/v1/campaigns/{campaign}/clone", API_USER, API_BODY_OPT_JSON, api_campaigns_clone),
+    /* A/B tests (h_campaigns.c) */
+    R("GET", "/api/v1/campaigns/{campaign}/ab", API_USER, API_BODY_NONE, api_campaigns_ab),
+    R("POST", "/api/v1/campaigns/{campaign}/ab/pick", API_USER, API_BODY_OPT_JSON, api_campaigns_ab_pick),
     R("PATCH", "/api/v1/templates/{template}", API_USER, API_BODY_JSON, api_templates_patch),
     /* one change to many subscribers (h_subscribers.c) */
     R("POST", "/api/v1/subscribers/bulk", API_USER, API_BODY_JSON, api_subscribers_bulk),

@@ -1,6 +1,6 @@
 /*
  * cmd_campaign - postino campaign create | ls | show | preview | schedule |
- * send | pause | resume | cancel | test | stats | retry | rm | clone.
+ * send | pause | resume | cancel | test | stats | retry | rm | clone | ab.
  *
  * Creating a campaign and sending a test message are engine functions
  * (engine/send/campaign_ops.h) the API calls too: this file reads the
@@ -17,6 +17,7 @@
 #include "engine/mail/smtp_reply.h"
 #include "engine/send/campaign_ops.h"
 #include "engine/send/prepare.h"
+#include "engine/store/abtests.h"
 #include "engine/store/campaigns.h"
 #include "engine/store/retry.h"
 #include "engine/util/alloc.h"
@@ -29,12 +30,21 @@ static const char campaign_usage[] =
     "                               [--template T] (--html FILE | --markdown FILE) [--text FILE]\n"
     "                               [--reply-to ADDR] [--track-opens] [--track-clicks]\n"
     "                               [--segment S | --filter EXPR] [--json]\n"
+    "                               [--variant-subject S --variant-subject S2 [...up to 4]\n"
+    "                                [--variant-html FILE] [--variant-from NAME] after a subject]\n"
+    "                                --ab-sample 20%|5000 --ab-window 4h [--ab-metric opens|clicks]\n"
+    "                                [--ab-pick auto|manual]]\n"
+    "                               (an A/B test: the sample gets the variants, evenly; after the\n"
+    "                               window the winner goes to the rest; --subject then defaults to\n"
+    "                               the first variant's; --variant-html and --variant-from belong to\n"
+    "                               the --variant-subject before them)\n"
     "                               (--segment, --filter: only the lists' subscribers the segment or\n"
     "                               filter picks, as it is when the campaign starts: postino segment --help)\n"
     "       postino campaign edit ID   (the same options: a draft or scheduled campaign replaced whole)\n"
     "       postino campaign ls [--json]\n"
     "       postino campaign show ID [--json]\n"
-    "       postino campaign preview ID --subscriber EMAIL   (the exact signed message, on stdout)\n"
+    "       postino campaign preview ID --subscriber EMAIL [--variant N]   (the exact signed message,\n"
+    "                                 on stdout; N: that variant of its A/B test)\n"
     "       postino campaign schedule ID --at TIME            (e.g. '2026-12-01 09:00 Europe/Rome')\n"
     "       postino campaign send ID | pause ID | resume ID | cancel ID\n"
     "       postino campaign test ID --to ADDR [--relay NAME]  (one message now, not in the ledger)\n"
@@ -43,6 +53,8 @@ static const char campaign_usage[] =
     "                                 (failed deliveries sent again; default classes soft, policy, unknown)\n"
     "       postino campaign rm ID      (a draft or scheduled one; a started one keeps its ledger)\n"
     "       postino campaign clone ID [--json]   (a new draft 'NAME (copy)': same content and audience)\n"
+    "       postino campaign ab ID [--pick N|best] [--json]   (the A/B test's results; --pick:\n"
+    "                                 variant N, or the best so far, wins now and goes to the rest)\n"
     "\n"
     "States: draft -> scheduled -> running -> finished, or paused / cancelled.\n"
     "'send' starts at once: the audience is fixed in the delivery ledger and any\n"
@@ -58,6 +70,28 @@ static void print_refusal(const struct campaign_refusal *why, const char *html_p
         log_error("%s", why->e.msg);
 }
 
+/*
+ * ab_variant_flag - a --variant-html (FILE, read here) or --variant-from
+ * (NAME) for the variant whose --variant-subject came last in VS; before any
+ * --variant-subject it is a usage error.
+ */
+static void ab_variant_flag(struct cli *c, json_t *vs, const char *key, const char *value)
+{
+    json_t *v = json_array_get(vs, json_array_size(vs) - 1);
+    char err[512];
+    if (!json_array_size(vs))
+        cli_usage(c, "--variant-html and --variant-from belong to the --variant-subject before them (give that first)");
+    if (strcmp(key, "html") == 0) {
+        struct buf body = BUF_INIT;
+        if (file_read(value, CAMPAIGN_BODY_MAX, &body, err, sizeof(err)) < 0)
+            log_fatal("%s", err);
+        json_object_set_new(v, "html", json_string(buf_cstr(&body)));
+        buf_free(&body);
+    } else {
+        json_object_set_new(v, key, json_string(value));
+    }
+}
+
 /* campaign create, or campaign edit ID (EDIT): the options read, the engine's rules applied, the outcome printed */
 static int campaign_save_cmd(struct cli *c, int argc, char **argv, bool edit)
 {
@@ -69,8 +103,13 @@ static int campaign_save_cmd(struct cli *c, int argc, char **argv, bool edit)
         { "track-opens", no_argument, NULL, 'O' },    { "track-clicks", no_argument, NULL, 'C' },
         { "markdown", required_argument, NULL, 'M' }, { "segment", required_argument, NULL, 'g' },
         { "filter", required_argument, NULL, 'F' },   { "help", no_argument, NULL, 'h' },
+        { "variant-subject", required_argument, NULL, 'V' }, { "variant-html", required_argument, NULL, 'X' },
+        { "variant-from", required_argument, NULL, 'Y' },    { "ab-sample", required_argument, NULL, 'S' },
+        { "ab-metric", required_argument, NULL, 'E' },       { "ab-window", required_argument, NULL, 'W' },
+        { "ab-pick", required_argument, NULL, 'P' },
         { NULL, 0, NULL, 0 },
     };
+    json_t *ab = json_object(), *vsub = json_array();   /* the A/B test, its variants */
     struct campaign_input ci = { 0 };
     const char *html_path = NULL, *text_path = NULL, *md_path = NULL, *id = NULL;
     const char **lists = xcalloc((size_t)argc, sizeof(*lists));
@@ -91,14 +130,25 @@ static int campaign_save_cmd(struct cli *c, int argc, char **argv, bool edit)
         case 'C': ci.track_clicks = true; break;
         case 'g': ci.segment = optarg; break;
         case 'F': ci.filter = optarg; break;
+        case 'V': json_array_append_new(vsub, json_pack("{ss}", "subject", optarg)); break;
+        case 'X': ab_variant_flag(c, vsub, "html", optarg); break;
+        case 'Y': ab_variant_flag(c, vsub, "from_name", optarg); break;
+        case 'S': json_object_set_new(ab, "sample", json_string(optarg)); break;
+        case 'E': json_object_set_new(ab, "metric", json_string(optarg)); break;
+        case 'W': json_object_set_new(ab, "window", json_string(optarg)); break;
+        case 'P': json_object_set_new(ab, "pick", json_string(optarg)); break;
         }
+    }
+    if (json_array_size(vsub) || json_object_size(ab)) {
+        json_object_set(ab, "variants", vsub);
+        ci.ab = ab;
     }
     if (edit)
         id = cli_operand(c, argc, argv, "campaign id");
     else if (optind < argc)
         cli_usage(c, "unexpected argument '%s'", argv[optind]);
-    if (!ci.name || !ci.subject || !ci.from || !(html_path || md_path) || !ci.nlists)
-        cli_usage(c, "campaign %s needs --name, --subject, --from, --list and --html or --markdown",
+    if (!ci.name || !(ci.subject || json_array_size(vsub)) || !ci.from || !(html_path || md_path) || !ci.nlists)
+        cli_usage(c, "campaign %s needs --name, --subject (or --variant-subject), --from, --list and --html or --markdown",
                   edit ? "edit" : "create");
     struct buf html = BUF_INIT, text = BUF_INIT;
     const char *body_path = md_path ? md_path : html_path;
@@ -124,6 +174,8 @@ static int campaign_save_cmd(struct cli *c, int argc, char **argv, bool edit)
     buf_free(&html);
     buf_free(&text);
     xfree(lists);
+    json_decref(ab);
+    json_decref(vsub);
     if (rc < 0) {
         print_refusal(&why, body_path, text_path);
         return 1;
@@ -223,6 +275,21 @@ static int campaign_show(struct cli *c, int argc, char **argv)
                json_is_string(json_object_get(k, "text")) ? "given" : "derived from the HTML");
         printf("tracking: opens %s, clicks %s\n", json_is_true(json_object_get(k, "track_opens")) ? "on" : "off",
                json_is_true(json_object_get(k, "track_clicks")) ? "on" : "off");
+        json_t *ab = json_object_get(k, "ab"), *v, *sample;
+        size_t i;
+        if (json_is_object(ab)) {
+            sample = json_object_get(ab, "sample");
+            printf("A/B test: sample %s%.0lld, by unique %s, window %lld s, %s pick\n",
+                   json_is_string(sample) ? json_string_value(sample) : "", json_integer_value(sample),
+                   json_string_value(json_object_get(ab, "metric")), json_integer_value(json_object_get(ab, "window")),
+                   json_string_value(json_object_get(ab, "pick")));
+            json_array_foreach(json_object_get(ab, "variants"), i, v) {
+                const char *vf = json_string_value(json_object_get(v, "from_name"));
+                printf("  variant %lld: %s%s%s%s\n", json_integer_value(json_object_get(v, "n")),
+                       json_string_value(json_object_get(v, "subject")),
+                       json_is_string(json_object_get(v, "html")) ? " (own body)" : "", vf ? " from " : "", vf ? vf : "");
+            }
+        }
     }
     json_decref(k);
     return 0;
@@ -231,14 +298,20 @@ static int campaign_show(struct cli *c, int argc, char **argv)
 static int campaign_preview_cmd(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "subscriber", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+        { "subscriber", required_argument, NULL, 's' }, { "variant", required_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },             { NULL, 0, NULL, 0 },
     };
     const char *who = NULL;
     char email[ADDRESS_MAX + 1];
-    int opt;
-    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1)
+    int opt, variant = 0;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
         if (opt == 's')
             who = optarg;
+        else if (opt == 'v' && (strlen(optarg) != 1 || optarg[0] < '1' || optarg[0] > '4'))
+            cli_usage(c, "--variant takes a variant's number, 1 to 4");
+        else if (opt == 'v')
+            variant = optarg[0] - '0';
+    }
     const char *id = cli_operand(c, argc, argv, "campaign id");
     if (!who)
         cli_usage(c, "campaign preview needs --subscriber EMAIL");
@@ -246,7 +319,7 @@ static int campaign_preview_cmd(struct cli *c, int argc, char **argv)
     struct buf msg = BUF_INIT;
     struct compose_for_info info;
     char err[1024];
-    if (compose_for(cli_db(c), id, email, false, "preview", &msg, &info, err, sizeof(err)) < 0)
+    if (compose_for(cli_db(c), id, email, false, "preview", variant, &msg, &info, err, sizeof(err)) < 0)
         log_fatal("%s", err);
     if (info.unsigned_warning)
         log_warn("no DKIM key for %s: the message is unsigned", address_domain(info.from_addr));
@@ -255,9 +328,81 @@ static int campaign_preview_cmd(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+/* an A/B test's results (AB_RESULTS_JSON) as a table; nothing for null */
+static void print_ab(json_t *ab)
+{
+    json_t *v, *sample = json_object_get(ab, "sample");
+    size_t i;
+    if (!json_is_object(ab))
+        return;
+    long long w = json_integer_value(json_object_get(ab, "winner"));
+    printf("  A/B test: sample ");
+    if (json_is_string(sample))
+        printf("%s", json_string_value(sample));
+    else
+        printf("%lld", json_integer_value(sample));
+    printf(" (%lld recipients), by unique %s, window %lld s, %s pick; %lld held for the winner\n",
+           json_integer_value(json_object_get(ab, "test_size")), json_string_value(json_object_get(ab, "metric")),
+           json_integer_value(json_object_get(ab, "window_s")), json_string_value(json_object_get(ab, "pick")),
+           json_integer_value(json_object_get(ab, "held")));
+    printf("    %-3s %-8s %-8s %-14s %-14s %s\n", "", "RECIP.", "SENT", "UNIQUE OPENS", "UNIQUE CLICKS", "SUBJECT");
+    json_array_foreach(json_object_get(ab, "variants"), i, v) {
+        long long n = json_integer_value(json_object_get(v, "n"));
+        char o[40], k[40];
+        json_t *or = json_object_get(v, "open_rate"), *cr = json_object_get(v, "click_rate");
+        snprintf(o, sizeof(o), "%lld (%.1f%%)", json_integer_value(json_object_get(v, "opens")),
+                 json_is_number(or) ? json_number_value(or) : 0.0);
+        snprintf(k, sizeof(k), "%lld (%.1f%%)", json_integer_value(json_object_get(v, "clicks")),
+                 json_is_number(cr) ? json_number_value(cr) : 0.0);
+        printf("    %c%-2lld %-8lld %-8lld %-14s %-14s %s\n", n == w ? '*' : ' ', n,
+               json_integer_value(json_object_get(v, "recipients")), json_integer_value(json_object_get(v, "sent")), o,
+               k, json_string_value(json_object_get(v, "subject")));
+    }
+    if (w)
+        printf("    winner: variant %lld (%s, %s)\n", w, json_string_value(json_object_get(ab, "decided_by")),
+               json_string_value(json_object_get(ab, "decided_at")));
+    else
+        printf("    winner: not yet (the window ends %s)\n",
+               json_string_value(json_object_get(ab, "window_ends_at")) ? json_string_value(json_object_get(ab, "window_ends_at"))
+                                                                        : "when the campaign starts");
+}
+
+/* campaign ab ID [--pick N]: the test's results, or variant N made the winner */
+static int campaign_ab(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "pick", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    };
+    const char *pick = NULL;
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1)
+        if (opt == 'p')
+            pick = optarg;
+    const char *id = cli_operand(c, argc, argv, "campaign id");
+    struct store_err e;
+    json_t *out;
+    bool best = pick && strcmp(pick, "best") == 0;
+    if (pick && !best && (strlen(pick) != 1 || pick[0] < '1' || pick[0] > '4'))
+        cli_usage(c, "--pick takes a variant's number, 1 to 4, or best");
+    int rc = pick ? store_ab_pick(cli_db(c), id, best ? 0 : pick[0] - '0', "manual", &out, &e)
+                  : store_ab_show(cli_db(c), id, &out, &e);
+    if (rc < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        cli_print_json(out);
+    } else {
+        printf("campaign %s \"%s\": %s\n", id, json_string_value(json_object_get(out, "name")),
+               json_string_value(json_object_get(out, "status")));
+        print_ab(json_object_get(out, "ab"));
+    }
+    json_decref(out);
+    return 0;
+}
+
 static void print_stats(json_t *st)
 {
-    static const char *const counters[] = { "total", "queued", "sent", "deferred", "failed", "skipped", "cancelled" };
+    static const char *const counters[] = { "total", "queued", "sent", "deferred", "failed", "skipped", "cancelled",
+                                            "held" };
     printf("campaign %lld \"%s\": %s\n", json_integer_value(json_object_get(st, "id")),
            json_string_value(json_object_get(st, "name")), json_string_value(json_object_get(st, "status")));
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
@@ -290,6 +435,7 @@ static void print_stats(json_t *st)
         else
             printf("  %-10s not tracked\n", tracked[t]);
     }
+    print_ab(json_object_get(st, "ab"));
     size_t i;
     json_t *sd;
     json_array_foreach(json_object_get(st, "senders"), i, sd)
@@ -544,6 +690,7 @@ static const struct cli_command campaign_commands[] = {
     { "cancel", campaign_cancel, NULL },     { "test", campaign_test_cmd, NULL },
     { "stats", campaign_stats, NULL },       { "retry", campaign_retry, NULL },
     { "rm", campaign_rm, NULL },             { "clone", campaign_clone, NULL },
+    { "ab", campaign_ab, NULL },
     { NULL, NULL, NULL },
 };
 

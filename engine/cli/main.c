@@ -27,7 +27,7 @@ static const char main_usage[] =
     "  segment     add | ls | show | set | count | rm       (part of an audience, by a filter)\n"
     "  template    add | ls | show | rm                     (layouts campaigns go in)\n"
     "  campaign    create | ls | show | preview | schedule | send | pause | resume | cancel | test | stats\n"
-    "              | retry | rm | clone\n"
+    "              | retry | rm | clone | ab   (ab: an A/B test's results and winner)\n"
     "  dkim        add | ls | record | rm                   (DKIM keys and their DNS records)\n"
     "  dns         DOMAIN --ip ADDR                         (the SPF, DKIM and DMARC records to publish)\n"
     "  relay       add | ls | rm | test                     (the SMTP submission servers to send through)\n"

@@ -17,6 +17,8 @@
  * running    count the running campaigns (transactional ones while they have something to send)
  * relays     the relays defined now (the callback owns them: relay_defs_free)
  * prepare    campaign ID made ready for composing (runs on a worker thread, may block)
+ * ab_decide  pick the winners of the A/B tests whose window has passed, *N of them (runs on
+ *            a worker thread, may block; NULL in a backend with no A/B tests)
  * close      drop what is asked and not begun, then CB(owner) once closed
  * free       release the backend (after close's callback, or if never started)
  *
@@ -66,6 +68,7 @@ struct send_backend_ops {
     void (*relays)(struct send_backend *b, backend_relays_cb cb);
     int (*prepare)(struct send_backend *b, uint64_t id, struct prepared_campaign *pc, bool *unsigned_warning,
                    char *err, size_t errlen);
+    int (*ab_decide)(struct send_backend *b, size_t *n, char *err, size_t errlen);
     void (*close)(struct send_backend *b, backend_closed_cb cb);
     void (*free)(struct send_backend *b);
 };

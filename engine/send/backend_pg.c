@@ -16,6 +16,7 @@
 
 #include "engine/send/backend.h"
 #include "engine/send/prepare.h"
+#include "engine/store/abtests.h"
 #include "engine/store/dbq.h"
 #include "engine/store/ledger.h"
 #include "engine/store/pg.h"
@@ -27,6 +28,7 @@ struct backend_pg {
     const char *conninfo;
     struct dbq claimq, recordq;
     unsigned closing;           /* queues not yet closed */
+    PGconn *abconn;             /* ab_decide's blocking connection, kept between rounds (one at a time) */
     backend_closed_cb closed_cb;
 };
 
@@ -225,6 +227,23 @@ static int pg_prepare(struct send_backend *b, uint64_t id, struct prepared_campa
     return rc;
 }
 
+static int pg_ab_decide(struct send_backend *b, size_t *n, char *err, size_t errlen)
+{
+    struct backend_pg *p = (struct backend_pg *)b;
+    struct store_err e;
+    *n = 0;
+    if (p->abconn && PQstatus(p->abconn) != CONNECTION_OK) {
+        PQfinish(p->abconn);
+        p->abconn = NULL;
+    }
+    if (!p->abconn && !(p->abconn = pg_connect(p->conninfo, err, errlen)))
+        return -1;
+    int rc = store_ab_decide_due(p->abconn, n, &e);
+    if (rc < 0)
+        snprintf(err, errlen, "%s", e.msg);
+    return rc < 0 ? -1 : 0;
+}
+
 static void on_queue_closed(void *owner)
 {
     struct backend_pg *p = owner;
@@ -243,6 +262,9 @@ static void pg_close(struct send_backend *b, backend_closed_cb cb)
 
 static void pg_free(struct send_backend *b)
 {
+    struct backend_pg *p = (struct backend_pg *)b;
+    if (p->abconn)
+        PQfinish(p->abconn);
     xfree(b);
 }
 
@@ -259,6 +281,7 @@ static const struct send_backend_ops pg_ops = {
     .running = pg_running,
     .relays = pg_relays,
     .prepare = pg_prepare,
+    .ab_decide = pg_ab_decide,
     .close = pg_close,
     .free = pg_free,
 };

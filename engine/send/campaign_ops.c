@@ -67,6 +67,43 @@ static int body_check(const struct campaign_input *in, bool required, struct cam
     return 0;
 }
 
+/* is S a subject as campaign_check takes it? else refuse for FIELD, WHAT naming it ("the subject") */
+static int subject_check(const char *s, const char *field, const char *what, struct campaign_refusal *why)
+{
+    const char *err;
+    if (!utf8(s))
+        return refuse(why, field, "invalid_field", "%s must be valid UTF-8", what);
+    if (!*s)
+        return refuse(why, field, "invalid_field", "%s must not be empty", what);
+    if (strpbrk(s, "\r\n"))
+        return refuse(why, field, "invalid_field", "%s must be one line", what);
+    if (mime_name_check(s, true, &err) < 0)
+        return refuse(why, field, "invalid_field", "%s %s", what, err);
+    return 0;
+}
+
+/* IN's A/B test read into AB and checked: its settings, its variants' subjects and From names, its metric tracked */
+static int ab_check(const struct campaign_input *in, struct abtest *ab, struct campaign_refusal *why)
+{
+    const char *field, *err;
+    char msg[300], what[64];
+    if (abtest_parse(in->ab, ab, &field, msg, sizeof(msg)) < 0)
+        return refuse(why, field, "invalid_field", "%s", msg);
+    for (size_t i = 0; i < ab->nvariants; i++) {
+        snprintf(what, sizeof(what), "the subject of variant %zu", i + 1);
+        if (subject_check(ab->v[i].subject, "ab.variants", what, why) < 0)
+            return STORE_ERR_INVALID;
+        if (ab->v[i].from_name && (!utf8(ab->v[i].from_name) || mime_name_check(ab->v[i].from_name, false, &err) < 0))
+            return refuse(why, "ab.variants", "invalid_field", "the From name of variant %zu must be one line of UTF-8",
+                          i + 1);
+    }
+    if (!strcmp(ab->metric, "opens") && !in->track_opens)
+        return refuse(why, "ab.metric", "invalid_field", "the A/B test picks by opens: the campaign must track opens");
+    if (!strcmp(ab->metric, "clicks") && !in->track_clicks)
+        return refuse(why, "ab.metric", "invalid_field", "the A/B test picks by clicks: the campaign must track clicks");
+    return 0;
+}
+
 /* campaign_check - see campaign_ops.h. */
 int campaign_check(const struct campaign_input *in, struct campaign_checked *out, struct campaign_refusal *why)
 {
@@ -109,11 +146,16 @@ int campaign_check(const struct campaign_input *in, struct campaign_checked *out
     }
     if (body_check(in, true, why) < 0)
         return STORE_ERR_INVALID;
+    if (in->ab && !json_is_null(in->ab) && ab_check(in, &out->ab, why) < 0)
+        return STORE_ERR_INVALID;
     out->cn = (struct campaign_new){
         .name = in->name, .subject = in->subject, .reply_to = in->reply_to, .template_ref = in->template_ref,
         .html = in->html, .markdown = in->markdown, .text = in->text, .lists = in->lists, .nlists = in->nlists,
         .segment = in->segment, .filter = in->filter, .track_opens = in->track_opens, .track_clicks = in->track_clicks,
+        .ab = in->ab && !json_is_null(in->ab) ? &out->ab : NULL,
     };
+    if (out->cn.ab && !out->cn.subject)
+        out->cn.subject = out->ab.v[0].subject;
     return 0;
 }
 
@@ -188,6 +230,14 @@ static int campaign_save(PGconn *conn, const char *id, const struct campaign_che
     else if ((rc = compiles(why, "subject", "subject", NULL, cn.subject)) == 0 &&
              (rc = body_html(&cn, layout_html, &rendered, why)) == 0 && cn.text)
         rc = compiles(why, "text", "text", layout_text, cn.text);
+    if (rc == 0 && c->cn.ab) {
+        cn.ab = &c->ab;   /* C's own copy: C may have been copied since campaign_check */
+        for (size_t i = 0; i < c->ab.nvariants && rc == 0; i++) {
+            if ((rc = compiles(why, "ab.variants", "subject of a variant", NULL, c->ab.v[i].subject)) == 0 &&
+                c->ab.v[i].html)
+                rc = compiles(why, "ab.variants", "HTML of a variant", layout_html, c->ab.v[i].html);
+        }
+    }
     if (rc == 0)
         rc = id ? store_campaign_update(conn, id, &cn, out, &why->e) : store_campaign_create(conn, &cn, out, &why->e);
     json_decref(tmpl);
@@ -325,7 +375,7 @@ int campaign_test_send(PGconn *conn, const char *id, const char *to, const char 
     int rc = store_relay_load(conn, relay, &defs, &ndefs, e);
     if (rc < 0)
         return rc;
-    rc = compose_for(conn, id, to, true, "test", &msg, &info, e->msg, sizeof(e->msg));
+    rc = compose_for(conn, id, to, true, "test", 0, &msg, &info, e->msg, sizeof(e->msg));
     if (rc < 0) {
         e->code = rc;
     } else {

@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "engine/mail/abtest.h"
 #include "engine/mail/address.h"
 #include "engine/mail/template.h"
 #include "engine/send/relay.h"
@@ -60,12 +61,14 @@ struct campaign_input {
     const char *segment;        /* NULL, or a saved segment (id or name) narrowing the lists, or */
     const char *filter;         /* NULL, or a filter of its own (engine/mail/segment.h) */
     bool track_opens, track_clicks;
+    json_t *ab;                 /* NULL, or an A/B test in its JSON form (engine/mail/abtest.h) */
 };
 
 /* a campaign campaign_check passed, for campaign_create; its strings point into the input's */
 struct campaign_checked {
     struct campaign_new cn;
     char from_name[601], from_addr[ADDRESS_MAX + 1], reply_addr[ADDRESS_MAX + 1];
+    struct abtest ab;           /* when cn.ab is set: the test, its strings in the input's JSON */
 };
 
 /* why campaign_check or campaign_create refused */
@@ -155,9 +158,9 @@ enum {
     CAMPAIGN_F_NAME = 1u << 0, CAMPAIGN_F_SUBJECT = 1u << 1, CAMPAIGN_F_FROM = 1u << 2, CAMPAIGN_F_REPLY_TO = 1u << 3,
     CAMPAIGN_F_TEMPLATE = 1u << 4, CAMPAIGN_F_HTML = 1u << 5, CAMPAIGN_F_MARKDOWN = 1u << 6, CAMPAIGN_F_TEXT = 1u << 7,
     CAMPAIGN_F_LISTS = 1u << 8, CAMPAIGN_F_SEGMENT = 1u << 9, CAMPAIGN_F_FILTER = 1u << 10,
-    CAMPAIGN_F_TRACK_OPENS = 1u << 11, CAMPAIGN_F_TRACK_CLICKS = 1u << 12,
+    CAMPAIGN_F_TRACK_OPENS = 1u << 11, CAMPAIGN_F_TRACK_CLICKS = 1u << 12, CAMPAIGN_F_AB = 1u << 13,
 };
-#define CAMPAIGN_F_COUNT 13
+#define CAMPAIGN_F_COUNT 14
 /* what a started campaign may still change: nothing of it is in a message */
 #define CAMPAIGN_F_AFTER_START CAMPAIGN_F_NAME
 

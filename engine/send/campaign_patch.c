@@ -24,7 +24,7 @@
 
 const char *const campaign_field_names[CAMPAIGN_F_COUNT] = {
     "name", "subject", "from",    "reply_to", "template",    "html",        "markdown",
-    "text", "lists",   "segment", "filter",   "track_opens", "track_clicks",
+    "text", "lists",   "segment", "filter",   "track_opens", "track_clicks", "ab",
 };
 
 /* campaign_field_bit - see campaign_ops.h. */
@@ -100,6 +100,7 @@ static void merge(struct stored *s, const struct campaign_input *in, unsigned gi
         .filter = str_of(c, "filter"),
         .track_opens = json_is_true(json_object_get(c, "track_opens")),
         .track_clicks = json_is_true(json_object_get(c, "track_clicks")),
+        .ab = json_is_object(json_object_get(c, "ab")) ? json_object_get(c, "ab") : NULL,
     };
     if (given & CAMPAIGN_F_NAME)
         out->name = in->name;
@@ -129,6 +130,8 @@ static void merge(struct stored *s, const struct campaign_input *in, unsigned gi
         out->track_opens = in->track_opens;
     if (given & CAMPAIGN_F_TRACK_CLICKS)
         out->track_clicks = in->track_clicks;
+    if (given & CAMPAIGN_F_AB)
+        out->ab = in->ab;
 }
 
 /* STORE_ERR_CONFLICT for campaign ID in STATUS: the fields of REFUSED named in WHY */

@@ -1,6 +1,7 @@
 /*
  * housekeeping - every fourth tick (each tick while stopping), through the
- * backend's claim lane: start scheduled campaigns whose time has come,
+ * backend's claim lane: start scheduled campaigns whose time has come (and,
+ * on a worker thread, send the winners of A/B tests whose window has passed),
  * finish those with nothing left, say what this sender does (heartbeat),
  * count the running campaigns (until_done stops when none is); on its
  * record lane, renew the leases on rows held long.
@@ -65,6 +66,34 @@ static void on_renewed(void *owner, void *arg, const char *err)
     backend_ok(err, "renewing leases");
 }
 
+static void ab_work(uv_work_t *w)
+{
+    struct sender *s = w->data;
+    s->ab_rc = s->be->ops->ab_decide(s->be, &s->ab_decided, s->ab_err, sizeof(s->ab_err));
+}
+
+static void ab_done(uv_work_t *w, int status)
+{
+    struct sender *s = w->data;
+    s->ab_busy = false;
+    if (status == 0 && s->ab_rc < 0)
+        log_error("sender: deciding A/B tests: %s", s->ab_err);
+    else if (status == 0 && s->ab_decided > 0)
+        log_info("sender: %zu A/B test(s) decided: the winner goes to the rest", s->ab_decided);
+    sender_pump(s);
+}
+
+/* the A/B tests whose window has passed decided on a worker thread (the switch blocks), one round at a time */
+static void ab_decide(struct sender *s)
+{
+    if (s->ab_busy || !s->be->ops->ab_decide || s->stop_begun)
+        return;
+    s->ab_busy = true;
+    s->ab_work.data = s;
+    if (uv_queue_work(s->loop, &s->ab_work, ab_work, ab_done) < 0)
+        s->ab_busy = false;
+}
+
 /* housekeeping - renew leases, then queue one round, unless one is under way, the claim connection is down or S is leaving */
 void housekeeping(struct sender *s)
 {
@@ -86,8 +115,10 @@ void housekeeping(struct sender *s)
     campaigns_forget_idle(s);
     if (uv_now(s->loop) - s->relays_loaded_at >= s->cfg.set.relay_reload_s * 1000u)
         relays_reload(s);
-    if (s->cfg.schedule)
+    if (s->cfg.schedule) {
         s->be->ops->schedule(s->be, on_scheduled);
+        ab_decide(s);
+    }
     s->be->ops->finish(s->be, on_finished);
     if (s->nrelays == 0)
         snprintf(s->status, sizeof(s->status), "idle: no relay is configured");

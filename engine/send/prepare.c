@@ -139,6 +139,55 @@ static int compile_row(struct prepared_campaign *pc, const char *id, char *err, 
     return 0;
 }
 
+/*
+ * prepare_variants - PC's A/B test variants (its row's "ab"), each the
+ * campaign's compose form with its own subject, and its own body (text
+ * derived from it) and From name when given; with CONN, a variant's own
+ * links are tracked. 0, or -1 with ERR.
+ */
+static int prepare_variants(PGconn *conn, struct prepared_campaign *pc, const char *id, char *err, size_t errlen)
+{
+    json_t *vs = json_object_get(json_object_get(pc->row, "ab"), "variants"), *v;
+    json_t *t = json_object_get(pc->row, "template");
+    const char *layout_html = json_is_object(t) ? jstr(t, "html") : NULL;
+    const char *layout_text = json_is_object(t) ? jstr(t, "text") : NULL;
+    size_t i;
+    if (!json_is_array(vs) || json_array_size(vs) == 0)
+        return 0;
+    pc->variants = xcalloc(json_array_size(vs), sizeof(*pc->variants));
+    json_array_foreach(vs, i, v) {
+        struct prepared_variant *pv = &pc->variants[i];
+        char what[80];
+        pc->nvariants = i + 1;
+        pv->cc = pc->cc;
+        snprintf(what, sizeof(what), "campaign %s variant %zu subject", id, i + 1);
+        if (!(pv->subject = compile_part(what, NULL, jstr(v, "subject") ? jstr(v, "subject") : "", err, errlen)))
+            return -1;
+        pv->cc.subject = pv->subject;
+        if (jstr(v, "from_name"))
+            pv->cc.from_name = jstr(v, "from_name");
+        if (!jstr(v, "html"))
+            continue;
+        snprintf(what, sizeof(what), "campaign %s variant %zu HTML", id, i + 1);
+        if (!(pv->html = compile_part(what, layout_html, jstr(v, "html"), err, errlen)))
+            return -1;
+        pv->text = derive_text(layout_html, layout_text, jstr(v, "html"));
+        pv->cc.html = pv->html;
+        pv->cc.text = pv->text;
+        pv->cc.link_ids = NULL;
+        if (conn && campaign_track_variant(conn, pc, pv, err, errlen) < 0)
+            return -1;
+        compose_choose_encodings(&pv->cc);
+    }
+    return 0;
+}
+
+/* campaign_variant - see prepare.h. */
+const struct compose_campaign *campaign_variant(const struct prepared_campaign *pc, int v)
+{
+    return v >= 1 && (size_t)v <= pc->nvariants ? &pc->variants[v - 1].cc : &pc->cc;
+}
+
 /* load and compile campaign ID into PC; 0, or a negative store code with ERR (PC then freed) */
 static int prepare(PGconn *conn, const char *id, struct prepared_campaign *pc, bool *unsigned_warning, char *err,
                    size_t errlen)
@@ -166,6 +215,8 @@ static int prepare(PGconn *conn, const char *id, struct prepared_campaign *pc, b
     if (campaign_track_prepare(conn, pc, err, errlen) < 0)
         goto fail;
     compose_choose_encodings(&pc->cc);
+    if (prepare_variants(conn, pc, id, err, errlen) < 0)
+        goto fail;
     return 0;
 fail:
     campaign_prepared_free(pc);
@@ -184,6 +235,10 @@ int campaign_prepare_row(json_t *row, struct prepared_campaign *pc, char *err, s
         return -1;
     }
     compose_choose_encodings(&pc->cc);
+    if (prepare_variants(NULL, pc, id, err, errlen) < 0) {
+        campaign_prepared_free(pc);
+        return -1;
+    }
     return 0;
 }
 
@@ -203,6 +258,13 @@ void campaign_prepared_free(struct prepared_campaign *pc)
     tmpl_free(pc->subject);
     tmpl_free(pc->html);
     tmpl_free(pc->text);
+    for (size_t i = 0; i < pc->nvariants; i++) {
+        tmpl_free(pc->variants[i].subject);
+        tmpl_free(pc->variants[i].html);
+        tmpl_free(pc->variants[i].text);
+        xfree(pc->variants[i].link_ids);
+    }
+    xfree(pc->variants);
     json_decref(pc->row);
     xfree(pc->public_url);
     campaign_track_free(pc);
@@ -258,12 +320,13 @@ void recipient_free(struct prepared_recipient *pr)
  * messages are: a subscriber's own values, or (with ANY_ADDRESS, when EMAIL
  * is no subscriber) the campaign's first list and no personal values. The
  * message is appended to MSG; OUT gets the From address and whether no DKIM
- * key signed it. Returns 0, or a negative store code with ERR:
+ * key signed it. VARIANT (1..4) composes that variant of the campaign's A/B
+ * test instead of its own content (0). Returns 0, or a negative store code with ERR:
  * STORE_ERR_NOTFOUND (no such campaign or subscriber), STORE_ERR_INVALID
- * (the campaign does not compile or compose), STORE_ERR_DB.
+ * (the campaign does not compile or compose, or has no such variant), STORE_ERR_DB.
  */
 int compose_for(PGconn *conn, const char *id, const char *email, bool any_address, const char *delivery_id,
-                struct buf *msg, struct compose_for_info *out, char *err, size_t errlen)
+                int variant, struct buf *msg, struct compose_for_info *out, char *err, size_t errlen)
 {
     struct prepared_campaign pc;
     struct prepared_recipient pr;
@@ -275,6 +338,12 @@ int compose_for(PGconn *conn, const char *id, const char *email, bool any_addres
         return rc;
     snprintf(out->from_addr, sizeof(out->from_addr), "%s", pc.cc.from_addr);
     json_t *none = json_object();
+    if (variant < 0 || (size_t)variant > pc.nvariants) {
+        snprintf(err, errlen, "campaign %s has no variant %d", id, variant);
+        rc = STORE_ERR_INVALID;
+        memset(&pr, 0, sizeof(pr));
+        goto out;
+    }
     if ((rc = recipient_load(conn, &pc, email, &pr, err, errlen)) < 0) {
         json_t *l = json_array_get(json_object_get(pc.row, "lists"), 0);
         if (!any_address || rc != STORE_ERR_NOTFOUND)
@@ -287,7 +356,7 @@ int compose_for(PGconn *conn, const char *id, const char *email, bool any_addres
         pr.r.list_name = json_string_value(json_object_get(l, "name"));
     }
     pr.r.delivery_id = delivery_id;
-    if (compose_message(&pc.cc, &pr.r, (long long)time(NULL), &scratch, msg, &why) < 0) {
+    if (compose_message(campaign_variant(&pc, variant), &pr.r, (long long)time(NULL), &scratch, msg, &why) < 0) {
         snprintf(err, errlen, "cannot compose campaign %s for %s: %s", id, email, why);
         rc = STORE_ERR_INVALID;
     }

@@ -9,8 +9,9 @@
  * campaign_prepared_free  release it
  * recipient_load          one subscriber as a compose recipient (for preview and test)
  * recipient_free          release it
- * compose_for             one message of a campaign for one address, composed now
- *                         (the preview and the test message)
+ * compose_for             one message of a campaign (or of one of its A/B test's
+ *                         variants) for one address, composed now (the preview and
+ *                         the test message)
  *
  * Errors are one line naming the thing: the campaign, the template line and
  * column, the DKIM key that cannot be loaded. A From domain without a key
@@ -38,7 +39,23 @@ struct prepared_campaign {
     char *public_url;
     uint64_t *link_ids, *confirm_lists;   /* tracking (engine/send/track.c) */
     size_t nconfirm_lists;
+    struct prepared_variant *variants;  /* an A/B test's variants (NULL: none), nvariants of them */
+    size_t nvariants;
 };
+
+/*
+ * An A/B test's variant: the campaign's compose form with the variant's
+ * subject, and its own body and From name when it has them. Its templates
+ * are its own (NULL: the campaign's, shared).
+ */
+struct prepared_variant {
+    struct compose_campaign cc;
+    struct tmpl *subject, *html, *text;
+    uint64_t *link_ids;
+};
+
+/* campaign_variant - the compose form of variant V (1..4) of PC, or PC's own for 0 or a variant it does not have */
+const struct compose_campaign *campaign_variant(const struct prepared_campaign *pc, int v);
 
 struct prepared_recipient {
     struct compose_recipient r;
@@ -58,6 +75,6 @@ int recipient_load(PGconn *conn, const struct prepared_campaign *pc, const char 
                    char *err, size_t errlen);
 void recipient_free(struct prepared_recipient *pr);
 int compose_for(PGconn *conn, const char *id, const char *email, bool any_address, const char *delivery_id,
-                struct buf *msg, struct compose_for_info *out, char *err, size_t errlen);
+                int variant, struct buf *msg, struct compose_for_info *out, char *err, size_t errlen);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "engine/mail/compose.h"
 #include "engine/mail/token.h"
+#include "engine/send/prepare.h"
 #include "engine/send/sender_int.h"
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
@@ -42,7 +43,7 @@ static void render_work(uv_work_t *w)
         .delivery_id = delivery,
     };
     buf_reserve(&j->msg, thread_last_len + thread_last_len / 8);
-    j->rc = compose_message(&j->camp->pc.cc, &r, (long long)time(NULL), thread_scratch, &j->msg, &j->why);
+    j->rc = compose_message(campaign_variant(&j->camp->pc, j->variant), &r, (long long)time(NULL), thread_scratch, &j->msg, &j->why);
     thread_last_len = j->msg.len;
 }
 

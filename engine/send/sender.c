@@ -120,6 +120,7 @@ static void on_claimed(void *owner, const struct ledger_row *rows, size_t n, con
         j->subscriber_id = rows[i].subscriber_id;
         j->list_id = rows[i].list_id;
         j->attempts = rows[i].attempts;
+        j->variant = rows[i].variant;
         j->email = xstrdup(rows[i].email);
         j->name = xstrdup(rows[i].name);
         j->list_name = xstrdup(rows[i].list_name);

@@ -64,6 +64,7 @@ struct job {
     struct campaign_rt *camp;
     uint64_t id, subscriber_id, list_id;
     int attempts;
+    int variant;               /* an A/B test's variant; 0: the campaign's own content */
     char *email, *name, *list_name;
     json_t *attribs;
     struct buf msg;
@@ -98,6 +99,11 @@ struct sender {
     unsigned inflight;          /* claimed, not yet in a recorded batch */
     unsigned rendering;
     bool claim_busy, housekeeping_busy;
+    bool ab_busy;               /* A/B tests being decided on a worker thread (ab_work) */
+    uv_work_t ab_work;
+    size_t ab_decided;
+    int ab_rc;
+    char ab_err[256];
     uint64_t renewed_at;        /* ms, loop time of the last lease renewal */
     uint64_t hold_until;        /* ms, loop time: no new message starts before (back-pressure) */
     uint64_t claim_after;       /* ms, loop time: the last claim found nothing; no other before */

@@ -57,6 +57,33 @@ int campaign_track_prepare(PGconn *conn, struct prepared_campaign *pc, char *err
     return 0;
 }
 
+/* campaign_track_variant - see track.h. */
+int campaign_track_variant(PGconn *conn, struct prepared_campaign *pc, struct prepared_variant *v, char *err,
+                           size_t errlen)
+{
+    char **urls;
+    size_t n;
+    struct store_err e;
+    if (!json_is_true(json_object_get(pc->row, "track_clicks")) || !v->html)
+        return 0;
+    struct tmpl *t = compose_track_links(v->html, pc->public_url, &urls, &n);
+    uint64_t *ids = xcalloc(n ? n : 1, sizeof(*ids));
+    if (store_links_save(conn, pc->cc.id, urls, n, ids, &e) < 0) {
+        snprintf(err, errlen, "campaign %llu: %s", (unsigned long long)pc->cc.id, e.msg);
+        tmpl_free(t);
+        xfree(ids);
+        compose_links_free(urls, n);
+        return -1;
+    }
+    compose_links_free(urls, n);
+    tmpl_free(v->html);
+    v->html = t;
+    v->cc.html = t;
+    v->link_ids = ids;
+    v->cc.link_ids = ids;
+    return 0;
+}
+
 /* campaign_track_free - release PC's tracking data. */
 void campaign_track_free(struct prepared_campaign *pc)
 {

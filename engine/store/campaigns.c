@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/store/abtests.h"
 #include "engine/store/campaigns.h"
 #include "engine/store/segments.h"
 #include "engine/store/lists.h"
@@ -19,7 +20,8 @@
     " 'from', CASE WHEN c.from_name = '' THEN c.from_addr ELSE c.from_name || ' <' || c.from_addr || '>' END," \
     " 'lists', " CAMPAIGN_LISTS_JSON ", 'send_at', c.send_at, 'created_at', c.created_at, 'format', c.body_format," \
     " 'counts', json_build_object('total', c.n_total, 'queued', c.n_queued, 'sent', c.n_sent, 'deferred', c.n_deferred," \
-    "   'failed', c.n_failed, 'skipped', c.n_skipped, 'cancelled', c.n_cancelled))"
+    "   'failed', c.n_failed, 'skipped', c.n_skipped, 'cancelled', c.n_cancelled, 'held', c.n_held),"     \
+    " 'ab', EXISTS (SELECT 1 FROM campaign_ab a WHERE a.campaign_id = c.id))"
 #define CAMPAIGN_JSON                                                                        \
     "json_build_object('id', c.id, 'name', c.name, 'kind', c.kind, 'relay', c.relay, 'subject', c.subject," \
     " 'status', c.status," \
@@ -30,7 +32,7 @@
     " 'lists', " CAMPAIGN_LISTS_JSON ","                                                     \
     " 'segment', (SELECT json_build_object('id', g.id, 'name', g.name, 'filter', g.filter)"   \
     "   FROM segments g WHERE g.id = c.segment_id), 'filter', c.filter,"                       \
-    " 'audience_filter', c.audience_filter,"                                                  \
+    " 'audience_filter', c.audience_filter, 'ab', " AB_JSON("c") ","                        \
     " 'template', (SELECT json_build_object('id', t.id, 'name', t.name, 'html', t.html,"       \
     "   'text', t.text_body) FROM templates t WHERE t.id = c.template_id))"
 
@@ -150,7 +152,7 @@ int store_campaign_create(PGconn *conn, const struct campaign_new *c, json_t **o
     for (size_t i = 0; i < c->nlists; i++)
         if ((rc = add_list(conn, id, c->lists[i], e)) < 0)
             goto fail;
-    if ((rc = audience_set(conn, id, c, e)) < 0)
+    if ((rc = audience_set(conn, id, c, e)) < 0 || (rc = store_ab_save(conn, id, c->ab, e)) < 0)
         goto fail;
     if (pg_commit(conn) < 0)
         return store_fail_db(e, conn, NULL, "cannot create campaign");
@@ -199,7 +201,7 @@ int store_campaign_update(PGconn *conn, const char *id, const struct campaign_ne
     for (size_t i = 0; i < c->nlists; i++)
         if ((rc = add_list(conn, id, c->lists[i], e)) < 0)
             goto fail;
-    if ((rc = audience_set(conn, id, c, e)) < 0)
+    if ((rc = audience_set(conn, id, c, e)) < 0 || (rc = store_ab_save(conn, id, c->ab, e)) < 0)
         goto fail;
     if (pg_commit(conn) < 0)
         return store_fail_db(e, conn, NULL, "cannot change campaign");
@@ -245,9 +247,11 @@ int store_campaign_get(PGconn *conn, const char *id, json_t **out, struct store_
  * with is noted beside the counters.
  */
 const char store_campaign_materialise_sql[] =
-    "WITH ins AS (SELECT campaign_audience($1::bigint) AS n)"
+    "WITH a AS MATERIALIZED (SELECT campaign_audience($1::bigint) AS n),"
+    " ins AS MATERIALIZED (SELECT n, campaign_ab_hold($1::bigint, n) AS held FROM a)"
     " UPDATE campaigns c SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now(),"
-    "   n_total = n_total + (SELECT n FROM ins), n_queued = n_queued + (SELECT n FROM ins),"
+    "   n_total = n_total + (SELECT n FROM ins), n_queued = n_queued + (SELECT n - held FROM ins),"
+    "   n_held = n_held + (SELECT held FROM ins),"
     "   audience_filter = " CAMPAIGN_AUDIENCE_FILTER
     " WHERE id = $1::bigint RETURNING n_total";
 
@@ -307,10 +311,11 @@ static int apply_move(PGconn *conn, const char *id, enum campaign_action action,
     case CAMPAIGN_CANCEL:
         return exec_ok(conn,
                        "WITH c AS (UPDATE deliveries SET state = 'cancelled', lease_owner = NULL, lease_until = NULL,"
-                       "   updated_at = now() WHERE campaign_id = $1::bigint AND state IN ('queued', 'deferred')"
+                       "   updated_at = now() WHERE campaign_id = $1::bigint AND state IN ('queued', 'deferred', 'held')"
                        "   RETURNING state)"
                        " UPDATE campaigns SET status = 'cancelled', finished_at = now(), updated_at = now(),"
-                       "   n_cancelled = n_cancelled + n_queued + n_deferred, n_queued = 0, n_deferred = 0"
+                       "   n_cancelled = n_cancelled + n_queued + n_deferred + n_held, n_queued = 0, n_deferred = 0,"
+                       "   n_held = 0"
                        " WHERE id = $1::bigint",
                        1, p1, e, "cannot cancel campaign");
     }
@@ -378,7 +383,8 @@ int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct stor
                             "SELECT json_build_object('id', c.id, 'name', c.name, 'status', c.status,"
                             " 'send_at', c.send_at, 'started_at', c.started_at, 'finished_at', c.finished_at,"
                             " 'total', c.n_total, 'queued', c.n_queued, 'sent', c.n_sent, 'deferred', c.n_deferred,"
-                            " 'failed', c.n_failed, 'skipped', c.n_skipped, 'cancelled', c.n_cancelled,"
+                            " 'failed', c.n_failed, 'skipped', c.n_skipped, 'cancelled', c.n_cancelled, 'held', c.n_held,"
+                            " 'ab', " AB_RESULTS_JSON("$1::bigint") ","
                             " 'rate_per_s', r.rate, 'next_retry_at', r.next_retry,"
                             " 'bounces', (SELECT coalesce(json_object_agg(b.class, b.n ORDER BY b.class), '{}')"
                             "   FROM campaign_bounce_counts b WHERE b.campaign_id = $1::bigint),"
@@ -514,6 +520,14 @@ int store_campaign_clone(PGconn *conn, const char *id, json_t **out, struct stor
                      "INSERT INTO campaign_lists (campaign_id, list_id)"
                      " SELECT $1::bigint, list_id FROM campaign_lists WHERE campaign_id = $2::bigint",
                      2, params, e, "cannot copy campaign");
+        if (rc == STORE_OK)
+            rc = exec_ok(conn,
+                         "WITH a AS (INSERT INTO campaign_ab (campaign_id, sample_pct, sample_count, metric, window_s, pick)"
+                         "   SELECT $1::bigint, sample_pct, sample_count, metric, window_s, pick FROM campaign_ab"
+                         "   WHERE campaign_id = $2::bigint)"
+                         " INSERT INTO campaign_variants (campaign_id, n, subject, html, from_name)"
+                         " SELECT $1::bigint, n, subject, html, from_name FROM campaign_variants WHERE campaign_id = $2::bigint",
+                         2, params, e, "cannot copy campaign");
     }
     if (rc < 0) {
         pg_rollback(conn);

@@ -27,6 +27,8 @@
 
 #include "engine/store/store.h"
 
+struct abtest;
+
 struct campaign_new {
     const char *name;
     const char *subject;
@@ -43,6 +45,7 @@ struct campaign_new {
     const char *filter;         /* NULL, or a filter of the campaign's own (compiled by the store) */
     bool track_opens;           /* an open image in each message */
     bool track_clicks;          /* links through /l/ */
+    const struct abtest *ab;    /* NULL, or an A/B test (its variants' bodies already rendered to HTML) */
 };
 
 int store_campaign_create(PGconn *conn, const struct campaign_new *c, json_t **out, struct store_err *e);

@@ -45,14 +45,15 @@ const char ledger_claim_sql[] =
     "    updated_at = now()"
     "  FROM cs c WHERE d.ctid = c.tid AND d.id = c.id"
     "  RETURNING d.id, d.campaign_id, d.subscriber_id, d.list_id, d.attempts, c.skip, c.state AS old_state,"
-    "    c.email, c.name, c.attribs, d.data, d.to_name),"
+    "    c.email, c.name, c.attribs, d.data, d.to_name, d.variant),"
     " k AS (UPDATE campaigns cp SET n_skipped = cp.n_skipped + x.n, n_queued = cp.n_queued - x.q,"
     "    n_deferred = cp.n_deferred - x.df"
     "  FROM (SELECT campaign_id, count(*) AS n, count(*) FILTER (WHERE old_state = 'queued') AS q,"
     "      count(*) FILTER (WHERE old_state = 'deferred') AS df FROM u WHERE skip GROUP BY campaign_id) x"
     "  WHERE cp.id = x.campaign_id)"
     " SELECT u.id, u.campaign_id, u.subscriber_id, u.email, coalesce(u.to_name, u.name),"
-    "   CASE WHEN u.data IS NULL THEN u.attribs ELSE u.attribs || u.data END, u.list_id, l.name, u.attempts"
+    "   CASE WHEN u.data IS NULL THEN u.attribs ELSE u.attribs || u.data END, u.list_id, l.name, u.attempts,"
+    "   coalesce(u.variant, 0)"
     " FROM u LEFT JOIN lists l ON l.id = u.list_id"
     " WHERE NOT u.skip ORDER BY u.id";
 
@@ -108,14 +109,16 @@ const char ledger_record_sql[] =
 const char ledger_schedule_sql[] =
     "WITH due AS (SELECT id FROM campaigns WHERE status = 'scheduled' AND send_at <= now()"
     "  ORDER BY id FOR UPDATE SKIP LOCKED),"
-    " ins AS (SELECT id, campaign_audience(id) AS n FROM due)"
+    " a AS MATERIALIZED (SELECT id, campaign_audience(id) AS n FROM due),"
+    " ins AS MATERIALIZED (SELECT id, n, campaign_ab_hold(id, n) AS held FROM a)"
     " UPDATE campaigns c SET status = 'running', started_at = coalesce(c.started_at, now()), updated_at = now(),"
-    "  n_total = c.n_total + ins.n, n_queued = c.n_queued + ins.n, audience_filter = " CAMPAIGN_AUDIENCE_FILTER
+    "  n_total = c.n_total + ins.n, n_queued = c.n_queued + ins.n - ins.held, n_held = c.n_held + ins.held,"
+    "  audience_filter = " CAMPAIGN_AUDIENCE_FILTER
     " FROM ins WHERE c.id = ins.id RETURNING c.id";
 
 const char ledger_finish_sql[] =
     "UPDATE campaigns SET status = 'finished', finished_at = now(), updated_at = now()"
-    " WHERE status = 'running' AND kind = 'campaign' AND n_queued = 0 AND n_deferred = 0"
+    " WHERE status = 'running' AND kind = 'campaign' AND n_queued = 0 AND n_deferred = 0 AND n_held = 0"
     " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = campaigns.id"
     "   AND d.state IN ('queued', 'deferred'))"
     " RETURNING id";
@@ -153,6 +156,7 @@ int ledger_claim_rows(const PGresult *res, struct ledger_row **rows)
         r->name = PQgetvalue(res, i, CLAIM_NAME);
         r->attribs = PQgetvalue(res, i, CLAIM_ATTRIBS);
         r->list_name = PQgetvalue(res, i, CLAIM_LIST_NAME);
+        r->variant = atoi(PQgetvalue(res, i, CLAIM_VARIANT));
     }
     return n;
 }

@@ -52,12 +52,13 @@ extern const char ledger_running_sql[];
 
 /* Claimed row columns, in order. */
 enum { CLAIM_ID, CLAIM_CAMPAIGN, CLAIM_SUBSCRIBER, CLAIM_EMAIL, CLAIM_NAME, CLAIM_ATTRIBS, CLAIM_LIST,
-       CLAIM_LIST_NAME, CLAIM_ATTEMPTS };
+       CLAIM_LIST_NAME, CLAIM_ATTEMPTS, CLAIM_VARIANT };
 
 /* One claimed delivery, as a sender reads it; the strings belong to whoever hands the row over. */
 struct ledger_row {
     uint64_t id, campaign_id, subscriber_id, list_id;
     int attempts;
+    int variant;                                    /* an A/B test's variant (1..4); 0: the campaign's own content */
     const char *email, *name, *attribs, *list_name; /* attribs: a JSON object */
 };
 

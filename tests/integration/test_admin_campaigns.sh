@@ -167,7 +167,7 @@ expect_json "(j['error']['line'], j['error']['column'])" "(2, 5)"
 check "the campaign list: newest first, keyset pages, each with its counters and format"
 req GET "/api/v1/campaigns?limit=1"
 expect_code 200
-expect_json "[(c['id'], c['format'], c['counts']) for c in j['items']]" "[($CLIC, 'markdown', {'total': 0, 'queued': 0, 'sent': 0, 'deferred': 0, 'failed': 0, 'skipped': 0, 'cancelled': 0})]"
+expect_json "[(c['id'], c['format'], c['counts']) for c in j['items']]" "[($CLIC, 'markdown', {'total': 0, 'queued': 0, 'sent': 0, 'deferred': 0, 'failed': 0, 'skipped': 0, 'cancelled': 0, 'held': 0})]"
 req GET "/api/v1/campaigns?limit=1&after=$CLIC"
 expect_json "[c['id'] for c in j['items']]" "[$MDC]"
 req GET "/api/v1/campaigns?after=$MDC"
