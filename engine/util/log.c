@@ -68,7 +68,7 @@ void log_set_program(const char *name)
 /* log_errors - the number of messages logged at error level or worse. */
 unsigned long log_errors(void)
 {
-    return log_error_count;
+    return __atomic_load_n(&log_error_count, __ATOMIC_RELAXED);
 }
 
 static void json_escape(struct buf *out, const char *s)
@@ -135,7 +135,7 @@ static void log_vwrite(enum log_level level, const char *fmt, va_list ap)
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     if (level >= LOG_ERROR)
-        log_error_count++;
+        __atomic_add_fetch(&log_error_count, 1, __ATOMIC_RELAXED);   /* any thread may log */
     if (level < log_level)
         return;
     va_list ap;
