@@ -46,7 +46,7 @@ int store_ab_save(PGconn *conn, const char *id, const struct abtest *ab, struct 
                   6, pa, e, "cannot save the A/B test")) < 0)
         return rc;
     for (size_t i = 0; i < ab->nvariants; i++) {
-        char n[8];
+        char n[24];
         snprintf(n, sizeof(n), "%zu", i + 1);
         const char *pv[] = { id, n, ab->v[i].subject, ab->v[i].html, ab->v[i].from_name };
         if ((rc = run(conn,
