@@ -29,6 +29,35 @@ static void confirm_lists(struct prepared_campaign *pc)
     pc->cc.nconfirm_lists = pc->nconfirm_lists;
 }
 
+/*
+ * track_links - *HTML (the campaign's or a variant's) replaced by its copy with
+ * tracked links, the links stored for PC's campaign and their ids in *IDS;
+ * CC (the composing context that renders it) told both. 0, or -1 with ERR.
+ */
+static int track_links(PGconn *conn, struct prepared_campaign *pc, struct tmpl **html, uint64_t **ids_out,
+                       struct compose_campaign *cc, char *err, size_t errlen)
+{
+    char **urls;
+    size_t n;
+    struct store_err e;
+    struct tmpl *t = compose_track_links(*html, pc->public_url, &urls, &n);
+    uint64_t *ids = xcalloc(n ? n : 1, sizeof(*ids));
+    if (store_links_save(conn, pc->cc.id, urls, n, ids, &e) < 0) {
+        snprintf(err, errlen, "campaign %llu: %s", (unsigned long long)pc->cc.id, e.msg);
+        tmpl_free(t);
+        xfree(ids);
+        compose_links_free(urls, n);
+        return -1;
+    }
+    compose_links_free(urls, n);
+    tmpl_free(*html);
+    *html = t;
+    cc->html = t;
+    *ids_out = ids;
+    cc->link_ids = ids;
+    return 0;
+}
+
 /* campaign_track_prepare - see track.h. */
 int campaign_track_prepare(PGconn *conn, struct prepared_campaign *pc, char *err, size_t errlen)
 {
@@ -36,52 +65,16 @@ int campaign_track_prepare(PGconn *conn, struct prepared_campaign *pc, char *err
     pc->cc.track_opens = json_is_true(json_object_get(pc->row, "track_opens"));
     if (!json_is_true(json_object_get(pc->row, "track_clicks")))
         return 0;
-    char **urls;
-    size_t n;
-    struct store_err e;
-    struct tmpl *t = compose_track_links(pc->html, pc->public_url, &urls, &n);
-    uint64_t *ids = xcalloc(n ? n : 1, sizeof(*ids));
-    if (store_links_save(conn, pc->cc.id, urls, n, ids, &e) < 0) {
-        snprintf(err, errlen, "campaign %llu: %s", (unsigned long long)pc->cc.id, e.msg);
-        tmpl_free(t);
-        xfree(ids);
-        compose_links_free(urls, n);
-        return -1;
-    }
-    compose_links_free(urls, n);
-    tmpl_free(pc->html);
-    pc->html = t;
-    pc->cc.html = t;
-    pc->link_ids = ids;
-    pc->cc.link_ids = ids;
-    return 0;
+    return track_links(conn, pc, &pc->html, &pc->link_ids, &pc->cc, err, errlen);
 }
 
 /* campaign_track_variant - see track.h. */
 int campaign_track_variant(PGconn *conn, struct prepared_campaign *pc, struct prepared_variant *v, char *err,
                            size_t errlen)
 {
-    char **urls;
-    size_t n;
-    struct store_err e;
     if (!json_is_true(json_object_get(pc->row, "track_clicks")) || !v->html)
         return 0;
-    struct tmpl *t = compose_track_links(v->html, pc->public_url, &urls, &n);
-    uint64_t *ids = xcalloc(n ? n : 1, sizeof(*ids));
-    if (store_links_save(conn, pc->cc.id, urls, n, ids, &e) < 0) {
-        snprintf(err, errlen, "campaign %llu: %s", (unsigned long long)pc->cc.id, e.msg);
-        tmpl_free(t);
-        xfree(ids);
-        compose_links_free(urls, n);
-        return -1;
-    }
-    compose_links_free(urls, n);
-    tmpl_free(v->html);
-    v->html = t;
-    v->cc.html = t;
-    v->link_ids = ids;
-    v->cc.link_ids = ids;
-    return 0;
+    return track_links(conn, pc, &v->html, &v->link_ids, &v->cc, err, errlen);
 }
 
 /* campaign_track_free - release PC's tracking data. */
