@@ -377,7 +377,7 @@ expect_rc 0
 req GET "/api/v1/campaigns/$CAMP/deliveries?state=sent&limit=3"
 expect_code 200
 expect_json "len(j['items'])" 3
-expect_json "sorted(j['items'][0])" "['attempts', 'bounce_class', 'created_at', 'email', 'id', 'name', 'next_attempt_at', 'queue_id', 'relay', 'sent_at', 'smtp_code', 'smtp_enhanced', 'smtp_reply', 'state', 'subscriber_id', 'updated_at']"
+expect_json "sorted(j['items'][0])" "['attempts', 'bounce_class', 'created_at', 'email', 'id', 'mta', 'name', 'next_attempt_at', 'queue_id', 'relay', 'sent_at', 'smtp_code', 'smtp_enhanced', 'smtp_reply', 'state', 'subscriber_id', 'updated_at']"
 expect_json "all(d['state'] == 'sent' and d['smtp_code'] == 250 and d['attempts'] == 1 and d['relay'] == 'local' and d['queue_id'] and d['sent_at'] for d in j['items'])" True
 expect_json "[d['id'] for d in j['items']] == sorted(d['id'] for d in j['items'])" True
 NEXT=$(jq_get "$body" "j['next_after']")
