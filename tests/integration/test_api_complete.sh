@@ -39,7 +39,7 @@ add olga@example.com --name 'Ольга Петрова' --attr city=Москва
 add emoji@example.com --name 'Zoë 😀 Ünïcode'
 add plain@example.com --name 'Plain Person' --attr plan=pro
 add greek@example.com --name 'Ελένη' --attr plan=pro
-postino serve --listen "127.0.0.1:$PORT" --no-send > "$WORK/serve.log" 2>&1 &
+"$BIN" serve --listen "127.0.0.1:$PORT" --no-send > "$WORK/serve.log" 2>&1 &
 SERVER=$!
 api_wait
 
