@@ -73,7 +73,12 @@ run_campaign First news
 C1=$C
 for u in 1 2 3 4; do wait_for "user$u delivered" 60 logged "to=<user$u@example.org>, relay=127.0.0.1\[127.0.0.1\]:15026.*status=sent" 1; done
 wait_for "user5 bounced" 60 logged "to=<user5@example.org>.*status=bounced" 1
-for a in user6@example.org x1@closed.test x2@closed.test; do
+# user6 (a 450 from the inner relay) is counted once at least: Postfix's queue
+# manager may find its file still locked by the agent that deferred it ("skipped,
+# still being delivered") and then leave it for minutes; the closed port's two
+# are retried every second and counted many times
+wait_for "user6@example.org deferred" 60 logged "to=<user6@example.org>.*status=deferred" 1
+for a in x1@closed.test x2@closed.test; do
     wait_for "$a deferred twice" 60 logged "to=<$a>.*status=deferred" 2
 done
 Q6=$(qid_of user6@example.org "$C1") QX1=$(qid_of x1@closed.test "$C1") QX2=$(qid_of x2@closed.test "$C1")
