@@ -169,6 +169,7 @@ void api_signup_page(struct api_req *r);
 void api_signup_script(struct api_req *r);
 void api_signup_challenge(struct api_req *r);
 void api_signup_post(struct api_req *r);
+void api_signup_preflight(struct api_req *r);
 void api_lists_form(struct api_req *r);
 void api_forms_metrics(struct buf *out);
 

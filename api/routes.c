@@ -36,6 +36,7 @@ const struct api_route api_routes[] = {
     R("GET", "/s/challenge", API_PUBLIC, API_BODY_NONE, api_signup_challenge),
     R("GET", "/s/{lists}", API_PUBLIC, API_BODY_NONE, api_signup_page),
     R("POST", "/s", API_PUBLIC, API_BODY_ANY, api_signup_post),
+    R("OPTIONS", "/s", API_PUBLIC, API_BODY_NONE, api_signup_preflight),
 
     R("GET", "/api/v1/lists", API_USER, API_BODY_NONE, api_lists_ls),
     R("POST", "/api/v1/lists", API_USER, API_BODY_JSON, api_lists_create),
