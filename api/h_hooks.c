@@ -48,9 +48,11 @@ static int secret_read(struct api_req *r, const char *setting, const char *file,
         api_reply_error(r, 503, "unavailable", NULL, "the webhook's key cannot be read");
         return -1;
     }
-    while (out->len && (out->data[out->len - 1] == '\n' || out->data[out->len - 1] == '\r' ||
-                        out->data[out->len - 1] == ' ' || out->data[out->len - 1] == '\t'))
-        out->len--;
+    size_t n = out->len;
+    while (n && (out->data[n - 1] == '\n' || out->data[n - 1] == '\r' || out->data[n - 1] == ' ' ||
+                 out->data[n - 1] == '\t'))
+        n--;
+    buf_truncate(out, n);
     buf_cstr(out);
     return 0;
 }
