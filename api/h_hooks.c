@@ -74,7 +74,7 @@ static json_t *body_json(struct api_req *r, enum hook_provider p)
     return j;
 }
 
-/* 0 when the store call failed only because of the event (unknown address, bad field) */
+/* did the store call fail only because of the event (no such subscriber, a field it refuses) */
 static bool event_refused(int rc, const struct store_err *e)
 {
     return rc == STORE_ERR_NOTFOUND || rc == STORE_ERR_INVALID || (rc < 0 && e->code != STORE_ERR_DB);

@@ -202,7 +202,9 @@ static void postmark_map(json_t *o, json_t *events, size_t *ignored)
     const char *reason = str_of(o, "Details");
     if (!reason)
         reason = str_of(o, "Description");
-    add(events, ignored, str_of(o, "Email"), verdict, NULL, strcmp(verdict, "complaint") == 0 ? "Postmark spam complaint" : reason);
+    if (strcmp(verdict, "complaint") == 0)
+        reason = "Postmark spam complaint";
+    add(events, ignored, str_of(o, "Email"), verdict, NULL, reason);
 }
 
 /* Mailgun: event-data's failed (permanent; temporary only once given up, reason "old") or complained */
