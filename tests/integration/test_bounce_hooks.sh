@@ -24,6 +24,18 @@ for a in ses-hard ses-full ses-complaint sg-hard sg-blocked sg-dropped sg-deferr
     expect_rc 0
 done
 
+check "with no [hooks] settings there is no webhook: 404 for each provider"
+"$BIN" serve --no-send --listen "127.0.0.1:$PORT" >serve-none.log 2>&1 &
+SERVER=$!
+api_wait
+for p in ses sendgrid postmark mailgun; do
+    req POST "/hooks/$p" '{}' ""
+    expect_error 404 not_found
+done
+kill -TERM "$SERVER"
+wait "$SERVER" || fail "serve did not stop cleanly: $(tail -3 serve-none.log)"
+SERVER=""
+
 export POSTINO_HOOKS_SES_TOPICS="arn:aws:sns:us-east-1:123456789012:other, $TOPIC"
 export POSTINO_HOOKS_SNS_CERT_DIR="$WORK/keys/certs" POSTINO_HOOKS_SNS_CA_FILE="$WORK/keys/ca.pem"
 export POSTINO_HOOKS_SENDGRID_PUBLIC_KEY_FILE="$WORK/keys/sendgrid.pub"
@@ -204,6 +216,17 @@ refused
 post mailgun mg1.json
 refused
 expect_json "j['error']['message']" "this message was taken before"
+
+check "ids past their time are deleted when the next message comes"
+psql_q "UPDATE hook_seen SET expires_at = now() - interval '1 second' WHERE provider = 'ses'" >/dev/null
+kept=$(psql_q "SELECT count(*) FROM hook_seen WHERE provider <> 'ses'")
+$HOOKS mailgun keys "$FIX/mailgun_failed_temporary.json" mge.json
+post mailgun mge.json
+expect_code 200
+[ "$(psql_q "SELECT count(*) FROM hook_seen WHERE provider = 'ses'")" = 0 ] || fail "expired ids kept"
+[ "$(psql_q "SELECT count(*) FROM hook_seen")" = "$((kept + 1))" ] || fail "hook_seen: $(psql_q "SELECT provider, id FROM hook_seen")"
+[ "$(psql_q "SELECT count(*) FROM hook_seen WHERE expires_at BETWEEN now() + interval '6 days 23 hours' AND now() + interval '7 days 1 minute'")" = "$((kept + 1))" ] ||
+    fail "ids are not kept [hooks] replay_keep (7 days)"
 
 check "an address no subscriber has is counted as ignored; a body that is not JSON is 400"
 $HOOKS mailgun keys "$FIX/mailgun_complained.json" mgx.json
