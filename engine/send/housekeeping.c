@@ -127,9 +127,10 @@ void housekeeping(struct sender *s)
     else if (!s->inflight && !s->status[0])
         snprintf(s->status, sizeof(s->status), "idle");
     for (size_t i = 0; i < s->nrelays; i++) {
-        /* messages waiting in a pool with none on the wire: the relay's pace holds them */
+        /* messages waiting in a pool with none on the wire: the relay's pace (or its shared budget) holds them */
         struct relay_rt *r = s->relays[i];
-        if (smtp_pool_queued(r->pool) > 0 && smtp_pool_in_flight(r->pool) == 0 && smtp_pool_conns(r->pool) > 0) {
+        if (smtp_pool_queued(r->pool) > 0 && smtp_pool_in_flight(r->pool) == 0 &&
+            (smtp_pool_conns(r->pool) > 0 || smtp_pool_paced(r->pool))) {
             char rate[48] = "", quota[64] = "";
             if (r->def->rate > 0)
                 snprintf(rate, sizeof(rate), "rate %.4g/s", r->def->rate);

@@ -138,6 +138,9 @@ const char ledger_release_sql[] =
     "  WHERE lk.held AND lease_owner = $1 AND state IN ('queued', 'deferred'))"
     " DELETE FROM senders USING lk WHERE lk.held AND name = $1";
 
+const char ledger_budget_sql[] = "SELECT granted, wait_ms FROM relay_budget_take($1, $2::int, $3::float8, $4::bigint,"
+                                 " $5::bigint)";
+
 /* a transactional campaign runs for ever: it counts while it has something to send */
 const char ledger_running_sql[] =
     "SELECT count(*) FROM campaigns WHERE status = 'running' AND (kind = 'campaign' OR n_queued + n_deferred > 0)";
