@@ -34,6 +34,7 @@ struct mailbox {
     struct buf in;        /* plaintext read and not yet taken */
     size_t off;           /* taken up to here */
     struct buf raw, out;  /* scratch for the socket's bytes */
+    unsigned timeout_ms;  /* any one wait on the server */
     bool watch_stop;      /* a read also returns when stop_fd is readable */
     bool stopped, closed;
     /* IMAP */
@@ -94,7 +95,7 @@ static void deadline_in(struct timespec *d, unsigned ms)
 static int sock_write_all(struct mailbox *mb, const char *p, size_t len, char *err, size_t errlen)
 {
     struct timespec dl;
-    deadline_in(&dl, mb->o.timeout_s * 1000);
+    deadline_in(&dl, mb->timeout_ms);
     while (len > 0) {
         ssize_t n = send(mb->fd, p, len, MSG_NOSIGNAL);
         if (n > 0) {
@@ -178,7 +179,7 @@ static int conn_fill(struct mailbox *mb, const struct timespec *deadline, char *
 static int conn_line(struct mailbox *mb, const char **line, size_t *len, char *err, size_t errlen)
 {
     struct timespec dl;
-    deadline_in(&dl, mb->o.timeout_s * 1000);
+    deadline_in(&dl, mb->timeout_ms);
     for (;;) {
         const char *p = mb->in.data + mb->off;
         size_t avail = mb->in.len - mb->off;
@@ -210,7 +211,7 @@ static int conn_line(struct mailbox *mb, const char **line, size_t *len, char *e
 static int conn_bytes(struct mailbox *mb, uint64_t n, struct buf *out, size_t keep, char *err, size_t errlen)
 {
     struct timespec dl;
-    deadline_in(&dl, mb->o.timeout_s * 1000);
+    deadline_in(&dl, mb->timeout_ms);
     uint64_t kept = 0;
     while (n > 0) {
         size_t avail = mb->in.len - mb->off;
@@ -221,7 +222,7 @@ static int conn_bytes(struct mailbox *mb, uint64_t n, struct buf *out, size_t ke
             if (rc == 1)
                 return fail(err, errlen, "the server did not send the message within %u seconds", mb->o.timeout_s);
             if (rc == 0)
-                deadline_in(&dl, mb->o.timeout_s * 1000);
+                deadline_in(&dl, mb->timeout_ms);
             continue;
         }
         size_t take = avail < n ? avail : (size_t)n;
@@ -245,7 +246,7 @@ static int conn_tls(struct mailbox *mb, char *err, size_t errlen)
     if (!mb->tls)
         return fail(err, errlen, "cannot start TLS for %s", mb->o.url->host);
     struct timespec dl;
-    deadline_in(&dl, mb->o.timeout_s * 1000);
+    deadline_in(&dl, mb->timeout_ms);
     for (;;) {
         int hs = tls_conn_handshake(mb->tls);
         if (flush_tls(mb, err, errlen) < 0)
@@ -292,7 +293,7 @@ static int conn_connect(struct mailbox *mb, char *err, size_t errlen)
         struct pollfd pf = { fd, POLLOUT, 0 };
         int so = 0;
         socklen_t sl = sizeof(so);
-        if (poll(&pf, 1, (int)mb->o.timeout_s * 1000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0 ||
+        if (poll(&pf, 1, (int)mb->timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0 ||
             so != 0) {
             last = so ? so : ETIMEDOUT;
             close(fd);
@@ -730,7 +731,7 @@ static int pop3_multiline(struct mailbox *mb, struct buf *out, size_t keep, uint
     struct timespec dl;
     bool line_start = true;
     *total = 0;
-    deadline_in(&dl, mb->o.timeout_s * 1000);
+    deadline_in(&dl, mb->timeout_ms);
     for (;;) {
         const char *p = mb->in.data + mb->off;
         size_t avail = mb->in.len - mb->off;
@@ -742,7 +743,7 @@ static int pop3_multiline(struct mailbox *mb, struct buf *out, size_t keep, uint
             if (rc == 1)
                 return fail(err, errlen, "the server did not send the message within %u seconds", mb->o.timeout_s);
             if (rc == 0)
-                deadline_in(&dl, mb->o.timeout_s * 1000);
+                deadline_in(&dl, mb->timeout_ms);
             continue;
         }
         size_t n = nl ? (size_t)(nl - p) + 1 : avail;
@@ -911,29 +912,50 @@ static int pop3_pass(struct mailbox *mb, mailbox_msg_fn fn, void *arg, unsigned 
 
 /* ---- both ---- */
 
-/* mailbox_open - see mailbox.h. */
-struct mailbox *mailbox_open(const struct mailbox_opts *o, char *err, size_t errlen)
+static struct mailbox *mailbox_new(const struct mailbox_opts *o)
 {
     struct mailbox *mb = xcalloc(1, sizeof(*mb));
     mb->o = *o;
     mb->fd = -1;
     if (!mb->o.timeout_s)
         mb->o.timeout_s = 60;
+    mb->timeout_ms = mb->o.timeout_s * 1000;
     if (!mb->o.head_bytes || mb->o.head_bytes > mb->o.max_size)
         mb->o.head_bytes = mb->o.max_size;
-    char why[300];
-    mb->ctx = tls_ctx_new(o->ca_file, why, sizeof(why));
-    int rc = mb->ctx ? conn_connect(mb, err, errlen) : fail(err, errlen, "%s", why);
-    if (rc == 0 && o->url->implicit_tls)
-        rc = conn_tls(mb, err, errlen);
+    return mb;
+}
+
+static struct mailbox *mailbox_greet(struct mailbox *mb, int rc, char *err, size_t errlen)
+{
     if (rc == 0)
-        rc = o->url->proto == MAILBOX_IMAP ? imap_open(mb, err, errlen) : pop3_open(mb, err, errlen);
+        rc = mb->o.url->proto == MAILBOX_IMAP ? imap_open(mb, err, errlen) : pop3_open(mb, err, errlen);
     if (rc < 0) {
         mb->closed = true;
         mailbox_close(mb);
         return NULL;
     }
     return mb;
+}
+
+/* mailbox_open - see mailbox.h. */
+struct mailbox *mailbox_open(const struct mailbox_opts *o, char *err, size_t errlen)
+{
+    struct mailbox *mb = mailbox_new(o);
+    char why[300];
+    mb->ctx = tls_ctx_new(o->ca_file, why, sizeof(why));
+    int rc = mb->ctx ? conn_connect(mb, err, errlen) : fail(err, errlen, "%s", why);
+    if (rc == 0 && o->url->implicit_tls)
+        rc = conn_tls(mb, err, errlen);
+    return mailbox_greet(mb, rc, err, errlen);
+}
+
+/* mailbox__open_fd - see mailbox.h. */
+struct mailbox *mailbox__open_fd(const struct mailbox_opts *o, int fd, unsigned timeout_ms, char *err, size_t errlen)
+{
+    struct mailbox *mb = mailbox_new(o);
+    mb->fd = fd;
+    mb->timeout_ms = timeout_ms;
+    return mailbox_greet(mb, 0, err, errlen);
 }
 
 /* mailbox_pass - see mailbox.h. */
@@ -964,7 +986,7 @@ void mailbox_close(struct mailbox *mb)
         return;
     if (!mb->closed && mb->fd >= 0) {
         char msg[300];
-        mb->o.timeout_s = mb->o.timeout_s < 5 ? mb->o.timeout_s : 5;
+        mb->timeout_ms = mb->timeout_ms < 5000 ? mb->timeout_ms : 5000;
         if (mb->o.url->proto == MAILBOX_IMAP)
             imap_cmd(mb, "LOGOUT", msg, sizeof(msg), "LOGOUT");
         /* POP3 without its pass: no QUIT, so that nothing marked is removed */

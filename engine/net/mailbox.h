@@ -74,4 +74,11 @@ bool mailbox_can_idle(const struct mailbox *mb);
 uint32_t mailbox_uidvalidity(const struct mailbox *mb);
 void mailbox_close(struct mailbox *mb);
 
+/*
+ * mailbox__open_fd - a session on the connected socket FD with no TLS at
+ * all and every wait bounded by TIMEOUT_MS (0: what has arrived only), for
+ * the fuzz target and tests; the session closes FD. Never for a real server.
+ */
+struct mailbox *mailbox__open_fd(const struct mailbox_opts *o, int fd, unsigned timeout_ms, char *err, size_t errlen);
+
 #endif
