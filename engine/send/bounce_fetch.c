@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -190,40 +191,67 @@ static bool wait_or_stop(struct bounce_fetch *f, unsigned seconds)
     return poll(&pf, 1, (int)(seconds > 86400 ? 86400 : seconds) * 1000) > 0;
 }
 
+/*
+ * a folder whose UIDVALIDITY changed was made anew: its UIDs name other
+ * messages. Nothing is kept by UID between sessions (a message is known by
+ * its key), so this is only said.
+ */
+static void uidvalidity_note(const struct bounce_fetch *f, uint32_t now, uint32_t *last)
+{
+    if (*last && now && now != *last)
+        log_info("bounce: mailbox %s: UIDVALIDITY changed from %u to %u (the folder was made anew)", f->cfg.url_text,
+                 *last, now);
+    if (now)
+        *last = now;
+}
+
+static void summary(const struct bounce_fetch *f, struct bounce_fetch_stats *st)
+{
+    if (st->read)
+        log_info("bounce: mailbox %s: %u read, %u bounces, %u unmatched, %u recorded already, %u removed",
+                 f->cfg.url_text, st->read, st->bounces, st->unmatched, st->repeats, st->removed);
+    memset(st, 0, sizeof(*st));
+}
+
+/* IDLE: the server says when mail arrives, and the folder is read again then; -1 with ERR, 0 when stopped */
+static int idle_loop(struct bounce_fetch *f, struct mailbox *mb, PGconn *conn, char *err, size_t errlen)
+{
+    struct bounce_fetch_stats st = { 0 };
+    for (;;) {
+        int r = mailbox_idle(mb, IDLE_MAX_S, err, errlen);
+        if (r == 2)
+            return 0;
+        if (r < 0 || passes(mb, conn, &f->cfg, &st, err, errlen) < 0)
+            return -1;
+        summary(f, &st);
+    }
+}
+
 static void *fetch_main(void *arg)
 {
     struct bounce_fetch *f = arg;
     PGconn *conn = NULL;
     char err[700], last[700] = "";
+    uint32_t uidvalidity = 0;
     bool stop = false;
     while (!stop) {
         struct bounce_fetch_stats st = { 0 };
-        int rc = -1;
         struct mailbox *mb = NULL;
-        if (!conn && !(conn = pg_connect(f->conninfo, err, sizeof(err))))
-            ;
-        else if (!(mb = mailbox_open(&f->cfg.opts, err, sizeof(err))))
-            ;
-        else if ((rc = passes(mb, conn, &f->cfg, &st, err, sizeof(err))) == 0 && mailbox_can_idle(mb)) {
-            /* IDLE: the server says when mail arrives; the folder is read again then */
-            for (;;) {
-                int r = mailbox_idle(mb, IDLE_MAX_S, err, sizeof(err));
-                if (r == 2) {
-                    stop = true;
-                    break;
-                }
-                if (r < 0 || (r = passes(mb, conn, &f->cfg, &st, err, sizeof(err))) < 0) {
-                    rc = -1;
-                    break;
-                }
-                if (st.read)
-                    log_info("bounce: mailbox %s: %u read, %u bounces, %u unmatched, %u recorded already, %u removed",
-                             f->cfg.url_text, st.read, st.bounces, st.unmatched, st.repeats, st.removed);
-                memset(&st, 0, sizeof(st));
+        int rc = -1;
+        if (!conn)
+            conn = pg_connect(f->conninfo, err, sizeof(err));
+        if (conn && (mb = mailbox_open(&f->cfg.opts, err, sizeof(err)))) {
+            uidvalidity_note(f, mailbox_uidvalidity(mb), &uidvalidity);
+            rc = passes(mb, conn, &f->cfg, &st, err, sizeof(err));
+            summary(f, &st);
+            if (rc == 0 && mailbox_can_idle(mb)) {
+                last[0] = 0;
+                rc = idle_loop(f, mb, conn, err, sizeof(err));
+                stop = rc == 0;
             }
+            mailbox_close(mb);
         }
-        mailbox_close(mb);
-        if (rc < 0 && !stop) {
+        if (rc < 0) {
             if (strcmp(err, last) != 0)
                 log_warn("bounce: mailbox %s: %s (trying again every %u s)", f->cfg.url_text, err, f->cfg.interval_s);
             snprintf(last, sizeof(last), "%s", err);
@@ -231,11 +259,8 @@ static void *fetch_main(void *arg)
                 PQfinish(conn);
                 conn = NULL;
             }
-        } else if (rc == 0) {
+        } else {
             last[0] = 0;
-            if (st.read)
-                log_info("bounce: mailbox %s: %u read, %u bounces, %u unmatched, %u recorded already, %u removed",
-                         f->cfg.url_text, st.read, st.bounces, st.unmatched, st.repeats, st.removed);
         }
         if (!stop)
             stop = wait_or_stop(f, f->cfg.interval_s);
