@@ -196,7 +196,8 @@ int mailbox__pop3_pass(struct mailbox *mb, mailbox_msg_fn fn, void *arg, unsigne
         }
         big = big || total > mb->o.max_size;
         struct mailbox_msg m = { .data = buf_cstr(&mb->body), .len = mb->body.len,
-                                 .size = items[i].size == UINT64_MAX ? total : items[i].size, .too_large = big };
+                                 .size = items[i].size == UINT64_MAX || total > items[i].size ? total : items[i].size,
+                                 .too_large = big };
         if (big && m.len > mb->o.head_bytes)
             m.len = mb->o.head_bytes;
         snprintf(m.id, sizeof(m.id), "%s", items[i].uidl);

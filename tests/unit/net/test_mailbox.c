@@ -135,6 +135,23 @@ static void test_mailbox_pop3_deletes_what_was_taken_at_quit(void **state)
     buf_free(&sent);
 }
 
+static void test_mailbox_pop3_larger_than_listed_is_too_large(void **state)
+{
+    (void)state;
+    struct seen s = { BUF_INIT, 0 };
+    struct buf sent = BUF_INIT, script = BUF_INIT;
+    char err[512] = "";
+    buf_appends(&script, "+OK ready\r\n+OK\r\n+OK in\r\n+OK\r\n1 u-one\r\n.\r\n+OK\r\n1 10\r\n.\r\n+OK\r\n");
+    for (int i = 0; i < 100; i++)
+        buf_appends(&script, "0123456789abcdefghijklmnopqrstuvwxyz\r\n");   /* 38 bytes a line: 3800 */
+    buf_appends(&script, ".\r\n+OK Marked\r\n+OK bye\r\n");
+    assert_int_equal(run(MAILBOX_POP3, NULL, buf_cstr(&script), &s, &sent, err, sizeof(err)), 0);
+    assert_string_equal(buf_cstr(&s.msgs), "u-one|1|3800|0123456789ab\n");
+    buf_free(&s.msgs);
+    buf_free(&sent);
+    buf_free(&script);
+}
+
 static void test_mailbox_pop3_stopped_pass_keeps_the_message(void **state)
 {
     (void)state;
@@ -156,6 +173,7 @@ int main(void)
         cmocka_unit_test(test_mailbox_imap_login_refused_is_one_line),
         cmocka_unit_test(test_mailbox_imap_refuses_a_body_larger_than_asked),
         cmocka_unit_test(test_mailbox_pop3_deletes_what_was_taken_at_quit),
+        cmocka_unit_test(test_mailbox_pop3_larger_than_listed_is_too_large),
         cmocka_unit_test(test_mailbox_pop3_stopped_pass_keeps_the_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
