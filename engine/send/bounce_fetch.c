@@ -233,7 +233,7 @@ static void *fetch_main(void *arg)
     PGconn *conn = NULL;
     char err[700], last[700] = "";
     uint32_t uidvalidity = 0;
-    bool stop = false;
+    bool stop = false, said_no_idle = false;
     while (!stop) {
         struct bounce_fetch_stats st = { 0 };
         struct mailbox *mb = NULL;
@@ -244,6 +244,11 @@ static void *fetch_main(void *arg)
             uidvalidity_note(f, mailbox_uidvalidity(mb), &uidvalidity);
             rc = passes(mb, conn, &f->cfg, &st, err, sizeof(err));
             summary(f, &st);
+            if (rc == 0 && !mailbox_can_idle(mb) && !said_no_idle) {
+                log_info("bounce: mailbox %s: the server offers no IDLE: read every %u s", f->cfg.url_text,
+                         f->cfg.interval_s);
+                said_no_idle = true;
+            }
             if (rc == 0 && mailbox_can_idle(mb)) {
                 last[0] = 0;
                 rc = idle_loop(f, mb, conn, err, sizeof(err));

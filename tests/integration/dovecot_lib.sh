@@ -3,7 +3,8 @@
 # configuration under $WORK/dovecot (never /etc/dovecot), listens on loopback
 # only, and is stopped by dovecot_stop (put it in the test's trap).
 #   dovecot_start IMAP IMAPS POP3S   ports: IMAP with STARTTLS, implicit TLS, POP3 over TLS
-#       a CA and a certificate for 127.0.0.1 made with openssl ($DOVECOT/ca.pem
+#       on 127.0.0.1, and on 127.0.0.2 as a server without IDLE;
+#       a CA and a certificate for both made with openssl ($DOVECOT/ca.pem
 #       verifies it), one user "bounces" with password $DOVECOT_PASSWORD
 #       (passwd-file), mail in $MAILDIR (owned by nobody, as the mail user)
 #   dovecot_stop                 stop it (the master and every process it started)
@@ -21,7 +22,7 @@ dovecot_start() {
         -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
     openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$DOVECOT/key.pem" \
         -out "$DOVECOT/cert.csr" 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > "$DOVECOT/ext.cnf"
+    printf 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2\nbasicConstraints=CA:FALSE\n' > "$DOVECOT/ext.cnf"
     openssl x509 -req -in "$DOVECOT/cert.csr" -CA "$DOVECOT/ca.pem" -CAkey "$DOVECOT/ca.key" -CAcreateserial \
         -days 2 -extfile "$DOVECOT/ext.cnf" -out "$DOVECOT/cert.pem" 2>/dev/null
     echo "bounces:{PLAIN}$DOVECOT_PASSWORD" > "$DOVECOT/passwd"
@@ -32,7 +33,7 @@ state_dir = $DOVECOT/state
 instance_name = postino-test-$$
 log_path = $DOVECOT/dovecot.log
 protocols = imap pop3
-listen = 127.0.0.1
+listen = 127.0.0.1, 127.0.0.2
 ssl = required
 ssl_cert = <$DOVECOT/cert.pem
 ssl_key = <$DOVECOT/key.pem
@@ -77,6 +78,12 @@ service stats {
 }
 protocol imap {
   imap_idle_notify_interval = 1 mins
+}
+# on 127.0.0.2 the server offers no IDLE: the client reads it every interval
+local 127.0.0.2 {
+  protocol imap {
+    imap_capability = IMAP4rev1 SASL-IR LITERAL+ ID ENABLE MOVE UIDPLUS
+  }
 }
 mailbox_idle_check_interval = 1 secs
 EOF

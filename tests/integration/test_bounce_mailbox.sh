@@ -182,6 +182,22 @@ SERVER=""
 grep -q "bounce: reading mailbox $IMAPS_URL" serve.log || fail "serve.log: $(cat serve.log)"
 grep -q "$DOVECOT_PASSWORD" serve.log && fail "the password is in serve's log"
 
+check "bounce fetch goes on reading; a server without IDLE is read every interval"
+POSTINO_BOUNCE_MAILBOX="imaps://bounces@127.0.0.2:$IMAPS/INBOX" POSTINO_BOUNCE_MAILBOX_INTERVAL=1 \
+    "$BIN" bounce fetch > fetch.log 2>&1 &
+SERVER=$!
+no_idle() { grep -q "the server offers no IDLE: read every 1 s" fetch.log; }
+wait_for "the reader to find no IDLE" 15 no_idle
+dsn mailbox_postfix_5.1.1 10 user19@example.org
+maildir_put mail/10.eml
+wait_for "user19's bounce, read at the next interval" 15 has_row user19@example.org
+wait_for "the message deleted" 15 inbox_empty
+kill -TERM "$SERVER"
+wait "$SERVER"
+[ $? = 0 ] || fail "bounce fetch exited badly: $(tail -3 fetch.log)"
+SERVER=""
+[ "$(row_of user19@example.org)" = "hard 5.1.1 dsn blocklist true" ] || fail "user19: $(row_of user19@example.org)"
+
 check "kill -9 after some rows were committed and before the removal: the run again records each message once"
 # five auto-replies first (their UIDs assigned before the DSNs arrive), then three DSNs;
 # bounces is locked against writes, so the fetcher commits the five and waits on the first DSN
