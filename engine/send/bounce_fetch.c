@@ -110,11 +110,13 @@ static int on_message(void *arg, const struct mailbox_msg *m)
     }
     json_t *b = json_object_get(out, "bounce");
     if (json_is_true(json_object_get(out, "repeat"))) {
+        bool matched = json_is_true(json_object_get(out, "matched"));
+        json_t *id = json_object_get(out, matched ? "bounce_id" : "unmatched_id");
+        if (!id)
+            id = json_object_get(b, "id");
         x->st->repeats++;
-        log_info("bounce: mailbox message %s was recorded already (%s %lld)", m->id,
-                 json_is_true(json_object_get(out, "matched")) ? "bounce" : "unmatched",
-                 (long long)json_integer_value(json_object_get(out, json_is_true(json_object_get(out, "matched"))
-                                                                            ? "bounce_id" : "unmatched_id")));
+        log_info("bounce: mailbox message %s was recorded already (%s %lld)", m->id, matched ? "bounce" : "unmatched",
+                 (long long)json_integer_value(id));
     } else if (json_is_true(json_object_get(out, "matched"))) {
         x->st->bounces++;
         log_info("bounce: mailbox message %s: bounce %lld %s %s", m->id,

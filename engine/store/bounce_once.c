@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -89,19 +90,31 @@ static int too_large(PGconn *conn, const char *data, size_t len, uint64_t size, 
     return rc;
 }
 
-/* put KEY on the row OUT names (a row found by its Message-ID may carry another message's key already) */
+/*
+ * put KEY on the row OUT names. A row this transaction did not write was
+ * there before (the same report recorded through the pipe, or another copy
+ * with its Message-ID): OUT then says "repeat", as nothing new was recorded,
+ * and the row keeps the key it had, if any.
+ */
 static int key_set(PGconn *conn, json_t *out, const char *key, struct store_err *e)
 {
+    static const char bounce_sql[] =
+        "WITH r AS (SELECT id, xmin::text::bigint = txid_current() % 4294967296 AS fresh FROM bounces"
+        "  WHERE id = $1::bigint)"
+        " UPDATE bounces b SET raw_key = coalesce(b.raw_key, $2) FROM r WHERE b.id = r.id RETURNING r.fresh";
+    static const char unmatched_sql[] =
+        "WITH r AS (SELECT id, xmin::text::bigint = txid_current() % 4294967296 AS fresh FROM bounces_unmatched"
+        "  WHERE id = $1::bigint)"
+        " UPDATE bounces_unmatched b SET raw_key = coalesce(b.raw_key, $2) FROM r WHERE b.id = r.id RETURNING r.fresh";
     bool matched = json_is_true(json_object_get(out, "matched"));
     json_t *idv = matched ? json_object_get(json_object_get(out, "bounce"), "id") : json_object_get(out, "unmatched_id");
     char id[32];
     snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(idv));
     const char *params[] = { id, key };
-    PGresult *res = pg_exec(conn,
-                            matched ? "UPDATE bounces SET raw_key = $2 WHERE id = $1::bigint AND raw_key IS NULL"
-                                    : "UPDATE bounces_unmatched SET raw_key = $2 WHERE id = $1::bigint AND raw_key IS NULL",
-                            2, params);
+    PGresult *res = pg_exec(conn, matched ? bounce_sql : unmatched_sql, 2, params);
     int rc = pg_ok(res) ? STORE_OK : store_fail_db(e, conn, res, "cannot record the message's key");
+    if (rc == STORE_OK && (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "t") != 0))
+        json_object_set_new(out, "repeat", json_true());
     PQclear(res);
     return rc;
 }

@@ -32,7 +32,9 @@ void store_bounce_raw_key(const char *data, size_t len, uint64_t size, char key[
  * key already, nothing is recorded and *OUT is {"repeat": true, "matched":
  * bool, "bounce_id" | "unmatched_id": N}; else the message goes through
  * store_bounce_ingest_raw (IN as for the pipe) and the row it made carries the
- * key (*OUT as that function's, with "repeat": false). A message too large to
+ * key (*OUT as that function's, with "repeat": false; true when that row was
+ * there before: the report came through the pipe, or as another copy with
+ * the same Message-ID). A message too large to
  * read whole (SIZE > LEN: DATA is its head) is kept in bounces_unmatched as
  * "too large" with its head. *OUT is the caller's to json_decref().
  */

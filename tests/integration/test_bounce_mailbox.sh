@@ -96,6 +96,18 @@ expect_rc 0
 [ "$(bounces)" = 2 ] || fail "$(bounces) bounces"
 [ "$(maildir_count)" = 0 ] && [ "$(maildir_count Processed)" = 5 ] || fail "not moved"
 
+check "a report the pipe recorded, found in the mailbox as well, is recognised as recorded"
+dsn mailbox_exim_5.2.2 20 user20@example.org
+postino_in mail/20.eml bounce
+expect_rc 0
+expect_out "soft 5.2.2 user20@example.org"
+maildir_put mail/20.eml
+POSTINO_BOUNCE_MAILBOX="$IMAPS_URL" POSTINO_BOUNCE_MAILBOX_MOVE=Processed postino bounce fetch --once
+expect_rc 0
+expect_out "1 read, 0 bounces, 0 unmatched, 1 recorded already, 1 removed"
+[ "$(psql_q "SELECT count(*) FROM bounces WHERE email = 'user20@example.org'")" = 1 ] || fail "user20 counted twice"
+[ "$(bounces)" = 3 ] && [ "$(maildir_count)" = 0 ] && [ "$(maildir_count Processed)" = 6 ] || fail "not moved"
+
 check "IMAP with STARTTLS and no folder to move to: the messages are deleted"
 dsn mailbox_postfix_5.1.1 5 user6@example.org
 maildir_put mail/5.eml
@@ -103,7 +115,7 @@ POSTINO_BOUNCE_MAILBOX="imap://bounces@127.0.0.1:$IMAP" postino bounce fetch --o
 expect_rc 0
 expect_out "1 read, 1 bounces, 0 unmatched, 0 recorded already, 1 removed"
 [ "$(row_of user6@example.org)" = "hard 5.1.1 dsn blocklist true" ] || fail "user6: $(row_of user6@example.org)"
-[ "$(maildir_count)" = 0 ] && [ "$(maildir_count Processed)" = 5 ] || fail "not deleted"
+[ "$(maildir_count)" = 0 ] && [ "$(maildir_count Processed)" = 6 ] || fail "not deleted"
 
 check "POP3 over TLS: a hard bounce and a delay notice recorded, both deleted at QUIT"
 dsn mailbox_postfix_5.1.1 6 user7@example.org
@@ -246,6 +258,6 @@ for i in 16 17 18; do
     [ "$(row_of "user$i@example.org")" = "hard 5.1.1 dsn blocklist true" ] || fail "user$i: $(row_of "user$i@example.org")"
 done
 [ "$(maildir_count)" = 0 ] || fail "INBOX has $(maildir_count)"
-[ "$(maildir_count Processed)" = 15 ] || fail "Processed has $(maildir_count Processed)"
+[ "$(maildir_count Processed)" = 16 ] || fail "Processed has $(maildir_count Processed)"
 
 finish
