@@ -58,7 +58,7 @@ int settings_load_all(char *err, size_t errlen)
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
         if (settings_load(tables[i].table, tables[i].values, err, errlen) < 0)
             return -1;
-    if (webhooks_settings_check(err, errlen) < 0)
+    if (webhooks_settings_check(err, errlen) < 0 || settings_send_check(err, errlen) < 0)
         return -1;
     store_settings_set(&(struct store_settings){ .mail_from = mail_settings.from,
                                                  .confirm_subject = mail_settings.confirm_subject,
