@@ -16,6 +16,8 @@
 const struct setting send_table[] = {
     SEND_U("batch", batch, 1000, 1, 100000, "deliveries per claim"),
     SEND_U("max_inflight", max_inflight, 4000, 1, 1000000, "claimed and not yet recorded, at most"),
+    SEND_U("max_inflight_kb", max_inflight_kb, 8192, 64, 4194304,
+           "kilobytes of messages composed and not yet sent, at most (one message may exceed it)"),
     SEND_U("lease", lease_s, 300, 5, 86400, "seconds a claim holds its deliveries (renewed while held)"),
     SEND_U("retry_base", retry_base_s, 60, 1, 86400, "seconds before the first retry of a deferral, doubling"),
     SEND_U("retry_max", retry_max_s, 3600, 1, 7 * 86400, "seconds between retries, at most"),

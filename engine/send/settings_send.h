@@ -23,6 +23,7 @@
 #include "engine/util/settings.h"
 
 struct send_settings {
+    unsigned max_inflight_kb;
     unsigned batch, max_inflight, lease_s, retry_base_s, retry_max_s, max_age_s, flush_ms, flush_rows;
     unsigned prepared_keep_s, relay_reload_s;
     const char *helo_name;     /* NULL: the host's name */
