@@ -640,10 +640,16 @@ static void verdict_recipient(const struct dsn_report *r, struct dsn_verdict *v)
         c[n++] = r->addrs[i];
     c[n++] = r->orig_hmxmr_rcpt;
     c[n++] = r->orig_to;
+    char from[ADDRESS_MAX + 1] = "";
+    if (r->kind == DSN_KIND_AUTOREPLY) {
+        copy_addr(from, sizeof(from), r->from);   /* an auto-reply concerns whoever answered */
+        c[n++] = from;
+    }
     for (size_t i = 0; i < n; i++) {
         char norm[ADDRESS_MAX + 1];
         const char *why;
-        if (c[i][0] && !own_address(r, c[i]) && address_normalize(c[i], norm, sizeof(norm), &why) == 0) {
+        if (c[i][0] && !own_address(r, c[i]) && strncasecmp(c[i], "redacted@", 9) != 0 &&
+            address_normalize(c[i], norm, sizeof(norm), &why) == 0) {
             snprintf(v->recipient, sizeof(v->recipient), "%s", norm);
             return;
         }
@@ -692,8 +698,8 @@ int dsn_verdict(const struct dsn_report *r, dsn_rule_fn rule, void *arg, struct 
         v->why = "a delay warning, not a bounce";
     }
     if (v->cls == BOUNCE_DELAY || (r->kind == DSN_KIND_DSN && !v->rcpt)) {
-        if (v->rcpt)
-            snprintf(v->status, sizeof(v->status), "%s", v->rcpt->status);
+        snprintf(v->status, sizeof(v->status), "%s", v->rcpt ? v->rcpt->status : r->text_status);
+        v->diagnostic = v->rcpt ? v->rcpt->diagnostic : r->text_diagnostic;
         return 0;
     }
     /* the most specific code: the Status field, unless vague, then the server's words, then the prose */
