@@ -69,7 +69,7 @@ expect_error 401 unauthorized
 check "bounce rules and policy read as postino bounce rules and policy show them"
 req GET /api/v1/bounce-rules
 expect_code 200
-expect_json "[(r['position'], r['class']) for r in j['items']]" "[(10, 'policy'), (20, 'soft'), (30, 'hard'), (40, 'hard'), (50, 'soft')]"
+expect_json "[(r['position'], r['class']) for r in j['items']]" "[(10, 'soft'), (20, 'policy'), (30, 'policy'), (40, 'hard'), (50, 'policy'), (60, 'hard'), (70, 'soft')]"
 req GET /api/v1/bounce-policy
 expect_json "[(p['class'], p['threshold'], p['consecutive'], p['action']) for p in j['items']]" \
     "[('hard', 1, False, 'blocklist'), ('soft', 3, True, 'disable'), ('complaint', 1, False, 'blocklist'), ('policy', 1, False, 'none'), ('unknown', 1, False, 'none')]"
