@@ -345,6 +345,9 @@ req GET "/api/v1/bounces?class=bogus"
 expect_error 400 invalid class
 req GET "/api/v1/bounces?campaign=0"
 expect_error 400 invalid campaign
+printf 'From: someone@example.net\nTo: bounces@example.com\nSubject: hello\n\nAre you there?\n' > hello.eml
+req POST /api/v1/bounces @hello.eml "$ADMIN" message/rfc822
+expect_json "(j['matched'], j['reason'])" "(False, 'not a bounce')"
 browser bounces "$C" "$DSN"
 
 check "the dashboard and the report at the end: the charts and their tables, the tracked links, the campaigns"
