@@ -24,11 +24,11 @@ const SENDING = "a sending problem: the receiver refused the sender, not the rec
 const UNVERIFIED = "no valid VERP token and not from a trusted path: recorded, never acted on";
 
 function classCell(b) {
-  return [classBadge(b.class), b.sending_problem ? el("span", { class: "badge note-sending", title: SENDING }, "sending problem") : null];
+  return [classBadge(b.class), b.sending_problem ? " " : null, b.sending_problem ? el("span", { class: "badge note-sending", title: SENDING }, "sending problem") : null];
 }
 
 function actionCell(b) {
-  return [b.action || "–", b.unverified ? el("span", { class: "badge note-unverified", title: UNVERIFIED }, "unverified") : null];
+  return [b.action || "–", b.unverified ? " " : null, b.unverified ? el("span", { class: "badge note-unverified", title: UNVERIFIED }, "unverified") : null];
 }
 
 function bounceRow(b) {

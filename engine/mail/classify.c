@@ -24,9 +24,20 @@ static const char *const mailbox_words[] = { "user unknown", "no such user", "un
                                              "mailbox unavailable", "invalid recipient", "recipient address rejected",
                                              "no mailbox", NULL };
 
+/* words that blame the sender whatever the code (a 5.1.8, an SPF failure under 5.1.0, a blocklist under 5.1.3) */
+static const char *const sender_words[] = { "sender address rejected", "sender verify failed", "spf", "dmarc", "dkim",
+                                            "unauthenticated", "blocklist", "block list", "blacklist", "black list",
+                                            "blocked using", "spamhaus", "reputation", "banned sender", NULL };
+static const char *const full_words[] = { "mailbox full", "mailbox is full", "over quota", "quota exceeded",
+                                          "out of storage", "insufficient storage", NULL };
+
 /* classify_status - the bounce class an enhanced status code (and its text) stand for. */
 enum bounce_class classify_status(const char *enhanced, const char *text)
 {
+    if (mentions(text, full_words))
+        return BOUNCE_SOFT;       /* a full mailbox is never hard */
+    if (mentions(text, sender_words))
+        return BOUNCE_POLICY;     /* the receiver refused the sender, not the recipient */
     if (enhanced && strlen(enhanced) >= 5 && enhanced[1] == '.') {
         int subject = enhanced[2] - '0';
         const char *detail = enhanced + 4;

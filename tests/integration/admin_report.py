@@ -169,6 +169,7 @@ def bounces(d, w, c, dsn):
     classes = texts(d, "table.bounces tbody td:nth-child(3)")
     assert "policy sending problem" in classes and all(c == "policy sending problem" for c in classes if c.startswith("policy")), classes
     w.until(lambda dr: texts(dr, "table.unmatched tbody td:nth-child(5)")[:1] == ["not a bounce"])
+    whole(d, w, "bounces-all")
     form = d.find_element(By.CSS_SELECTOR, "form[aria-label='Filter bounces']")
     Select(form.find_element(By.NAME, "class")).select_by_value("hard")
     form.find_element(By.NAME, "campaign").send_keys(str(c), Keys.ENTER)

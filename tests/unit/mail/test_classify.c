@@ -28,6 +28,9 @@ static void test_classify_smtp_table(void **state)
         { 0, 1, 554, "5.4.4", "Unable to route", OUTCOME_FAIL, BOUNCE_HARD, 0, 0 },   /* no such host or domain */
         { 0, 1, 554, "5.4.6", "Routing loop detected", OUTCOME_FAIL, BOUNCE_SOFT, 0, 0 },
         { 0, 1, 554, "", "Transaction failed", OUTCOME_FAIL, BOUNCE_HARD, 0, 0 },
+        { 0, 1, 553, "5.1.8", "<b@example.com>: Sender address rejected: Domain not found", OUTCOME_FAIL, BOUNCE_POLICY, 0, 0 },
+        { 0, 1, 550, "5.1.0", "SPF check failed for 192.0.2.1", OUTCOME_FAIL, BOUNCE_POLICY, 0, 0 },
+        { 0, 1, 550, "5.1.1", "mailbox is full", OUTCOME_FAIL, BOUNCE_SOFT, 0, 0 },
         { 0, 1, 450, "4.2.0", "Mailbox busy", OUTCOME_DEFER, BOUNCE_NONE, 0, 0 },
         { 0, 1, 450, "4.7.1", "Client host rejected: too many messages, slow down", OUTCOME_DEFER, BOUNCE_NONE, 1, 0 },
         { 0, 1, 452, "4.3.1", "Insufficient system storage", OUTCOME_DEFER, BOUNCE_NONE, 0, 0 },
