@@ -20,7 +20,6 @@ ALTER TABLE bounces_unmatched
     ADD COLUMN status     text,
     ADD COLUMN email      text,
     ADD COLUMN diagnostic text;
-CREATE INDEX bounces_unmatched_received_idx ON bounces_unmatched (id);
 
 -- policy is the class of refusals that blame the SENDER (reputation,
 -- blocklists, spam content, authentication): a sending problem, never a reason
