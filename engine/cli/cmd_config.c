@@ -9,13 +9,15 @@
  *
  * The tables: the command line's own ([db], [log]) here; [send] and [mail],
  * [http] public_url, [bounce] in engine/send/settings_send.c; [http] and [api]
- * in api/settings_api.c. The store is handed what it uses (store_settings_set).
+ * in api/settings_api.c; [hooks] in api/settings_hooks.c. The store is handed
+ * what it uses (store_settings_set).
  */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/settings_api.h"
+#include "api/settings_hooks.h"
 #include "engine/cli/cli.h"
 #include "engine/send/settings_send.h"
 #include "engine/send/webhooks.h"
@@ -47,6 +49,7 @@ static const struct {
     { mail_table, &mail_settings },
     { api_table, &api_settings },
     { webhooks_table, &webhooks_settings },
+    { hooks_table, &hooks_settings },
 };
 
 /* settings_load_all - see above. */

@@ -11,7 +11,8 @@
  *            than MAX_AGE_S seconds fails instead
  * renew      extend OWNER's leases by LEASE_S seconds
  * release    give back what OWNER leases, unsent, and forget OWNER
- * heartbeat  say what OWNER (on HOST, process PID) is doing
+ * heartbeat  say what OWNER (on HOST, process PID) is doing, and give back what senders
+ *            that are gone leased (their connection, and so their lock, ended): the count
  * schedule   start the scheduled campaigns whose time has come; their ids
  * finish     mark finished the running campaigns with nothing left; their ids
  * running    count the running campaigns (transactional ones while they have something to send)
@@ -61,7 +62,7 @@ struct send_backend_ops {
     void (*renew)(struct send_backend *b, const char *owner, unsigned lease_s, backend_done_cb cb);
     void (*release)(struct send_backend *b, const char *owner, backend_done_cb cb);
     void (*heartbeat)(struct send_backend *b, const char *owner, const char *host, int pid, const char *status,
-                      backend_done_cb cb);
+                      backend_count_cb cb);
     void (*schedule)(struct send_backend *b, backend_ids_cb cb);
     void (*finish)(struct send_backend *b, backend_ids_cb cb);
     void (*running)(struct send_backend *b, backend_count_cb cb);

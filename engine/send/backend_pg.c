@@ -137,15 +137,6 @@ static void pg_release(struct send_backend *b, const char *owner, backend_done_c
     push_done(&p->claimq, NULL, ledger_release_sql, 1, params, cb, NULL);
 }
 
-static void pg_heartbeat(struct send_backend *b, const char *owner, const char *host, int pid, const char *status,
-                         backend_done_cb cb)
-{
-    struct backend_pg *p = (struct backend_pg *)b;
-    char spid[16];
-    snprintf(spid, sizeof(spid), "%d", pid);
-    const char *params[] = { owner, host, spid, status };
-    push_done(&p->claimq, NULL, ledger_heartbeat_sql, 4, params, cb, NULL);
-}
 
 static void on_ids(void *owner, PGresult *res, void *arg)
 {
@@ -184,6 +175,18 @@ static void on_count(void *owner, PGresult *res, void *arg)
     long n = pg_ok(res) && PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 0)) : 0;
     r->cb.count(p->base.owner, n, res_err(res));
     xfree(r);
+}
+
+static void pg_heartbeat(struct send_backend *b, const char *owner, const char *host, int pid, const char *status,
+                         backend_count_cb cb)
+{
+    struct backend_pg *p = (struct backend_pg *)b;
+    char spid[16];
+    snprintf(spid, sizeof(spid), "%d", pid);
+    const char *params[] = { owner, host, spid, status };
+    struct req *r = req_new(NULL);
+    r->cb.count = cb;
+    dbq_push(&p->claimq, ledger_heartbeat_sql, 4, params, on_count, r);
 }
 
 static void pg_running(struct send_backend *b, backend_count_cb cb)

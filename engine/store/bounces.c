@@ -524,6 +524,12 @@ int store_bounce_ingest_json(PGconn *conn, json_t *event, json_t **out, struct s
     return bounce_insert(conn, &row, out, e);
 }
 
+/* store_bounce_ingest_signed - see bounces.h. */
+int store_bounce_ingest_signed(PGconn *conn, json_t *event, json_t **out, struct store_err *e)
+{
+    return store_bounce_ingest_json(conn, event, out, e);
+}
+
 #define UNMATCHED_JSON                                                                                        \
     "json_build_object('id', u.id, 'received_at', u.received_at, 'reason', u.reason, 'kind', u.kind,"          \
     " 'class', u.class, 'status', u.status, 'email', u.email, 'diagnostic', u.diagnostic,"                     \

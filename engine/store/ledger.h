@@ -5,7 +5,8 @@
  *                         recipients who left since the start are marked skipped on the way
  * ledger_schedule_sql     start every scheduled campaign whose time has come (materialise)
  * ledger_finish_sql       mark running campaigns with nothing left to send finished
- * ledger_heartbeat_sql    say what sender $1 on host $2 (pid $3) is doing ($4)
+ * ledger_heartbeat_sql    say what sender $1 on host $2 (pid $3) is doing ($4); give back the
+ *                         leases of senders that are gone: the number of deliveries given back
  * ledger_renew_sql        extend the leases sender $1 holds by $2 s
  * ledger_release_sql      give back what sender $1 leases, unsent, and take it off the senders table
  * ledger_running_sql      count the running campaigns (a transactional one while it has something to send)
