@@ -532,7 +532,7 @@ static bool looks_like_delay(const struct dsn_report *r, const char *text)
     static const char *const bodies[] = { "this is a warning message only", "has not yet been delivered",
                                           "will continue to try", "will retry", "is being retried", "still trying",
                                           "delivery attempts will continue", "no action is required on your part",
-                                          "this is just a warning", "temporarily deferred", NULL };
+                                          "this is just a warning", NULL };
     return mentions(r->subject, subjects) || mentions(text, bodies);
 }
 
