@@ -79,7 +79,7 @@ expect_out_eq "mailbox $IMAPS_URL: 4 read, 2 bounces, 2 unmatched, 0 recorded al
 [ "$(row_of user4@example.org)" = "soft 5.2.2 dsn none true" ] || fail "user4: $(row_of user4@example.org)"
 [ "$(psql_q "SELECT status FROM subscribers WHERE email = 'user2@example.org'")" = blocklisted ] ||
     fail "the hard bounce's policy did not act"
-[ "$(psql_q "SELECT reason FROM bounces_unmatched WHERE subject = 'Out of office: Mailbox (3)'")" = "not a bounce" ] ||
+[ "$(psql_q "SELECT reason FROM bounces_unmatched WHERE subject = 'Out of office: Mailbox (3)'")" = "an auto-reply, not a bounce" ] ||
     fail "auto-reply: $(psql_q "SELECT reason, subject FROM bounces_unmatched")"
 got=$(psql_q "SELECT reason || ' ' || original_truncated || ' ' || (original LIKE 'Return-Path:%') FROM bounces_unmatched
               WHERE reason LIKE 'too large%'")
@@ -126,7 +126,7 @@ expect_rc 0
 expect_out "2 read, 1 bounces, 1 unmatched, 0 recorded already, 2 removed"
 [ "$(row_of user7@example.org)" = "hard 5.1.1 dsn blocklist true" ] || fail "user7: $(row_of user7@example.org)"
 [ "$(psql_q "SELECT reason FROM bounces_unmatched WHERE raw_key IS NOT NULL AND original LIKE '%Action: delayed%'")" = \
-  "no failed recipient (a delay or delivery notice)" ] || fail "the delay notice"
+  "a delay warning, not a bounce" ] || fail "the delay notice"
 [ "$(maildir_count)" = 0 ] || fail "INBOX still has $(maildir_count)"
 
 check "a wrong password: one clear line, exit 1, nothing recorded, the message left"
