@@ -29,7 +29,8 @@
 #define BOUNCE_READ_MAX (10u << 20)
 
 static const char bounce_usage[] =
-    "usage: postino bounce [--recipient ADDR] [--trusted] [--keep BYTES] [--json] < MESSAGE\n"
+    "usage: postino bounce [--recipient ADDR] [--client-address=ADDR] [--trusted] [--keep BYTES] [--json]\n"
+    "                      < MESSAGE\n"
     "       postino bounce ls [--campaign ID] [--class hard|soft|complaint|policy|unknown] [--limit N]\n"
     "                         [--before ID] [--json]\n"
     "       postino bounce ls --unmatched [--class autoreply|delay|hard|...] [--limit N] [--before ID] [--json]\n"
@@ -44,12 +45,15 @@ static const char bounce_usage[] =
     "                          [--reason TEXT] [--campaign ID] [--json]   (as a provider's webhook reports it)\n"
     "\n"
     "With no subcommand: one message on stdin, for Postfix's pipe transport\n"
-    "(argv=postino bounce --recipient ${original_recipient}). Exit 0 when it is\n"
+    "(argv=postino bounce --recipient ${original_recipient}\n"
+    "--client-address=${client_address}). Exit 0 when it is\n"
     "recorded (a message that is not a bounce is kept as unmatched), 75 when the\n"
     "database is unreachable: Postfix keeps the message and retries.\n"
     "A report acts on the subscriber (blocklist, unsubscribe, disable) only when\n"
-    "its VERP token is valid, or with --trusted (a path only genuine reports can\n"
-    "take); any other is recorded as unverified and shown, never acted on.\n"
+    "its VERP token is valid, or it was made on this host (--client-address given\n"
+    "and empty: Postfix's own report, not mail from the network), or with --trusted\n"
+    "(a path only genuine reports can take); any other is recorded as unverified\n"
+    "and shown, never acted on.\n"
     "Class policy is a sending problem (the receiver refused the sender: reputation,\n"
     "blocklist, content, authentication) and never suppresses the recipient.\n";
 
@@ -93,6 +97,7 @@ static int bounce_intake(struct cli *c, int argc, char **argv)
     static const struct option opts[] = {
         { "recipient", required_argument, NULL, 'r' }, { "keep", required_argument, NULL, 'k' },
         { "trusted", no_argument, NULL, 't' },        { "help", no_argument, NULL, 'h' },
+        { "client-address", required_argument, NULL, 'c' },
         { NULL, 0, NULL, 0 },
     };
     struct bounce_intake in = { 0 };
@@ -104,6 +109,8 @@ static int bounce_intake(struct cli *c, int argc, char **argv)
         switch (opt) {
         case 'r': in.envelope_to = optarg; break;
         case 't': in.trusted = true; break;
+        /* Postfix's ${client_address}: empty for a message made on this host (its own DSNs), not received */
+        case 'c': in.trusted |= optarg[0] == 0; break;
         case 'k':
             if (settings_set(mail_table, "keep", optarg, &mail_settings, why, sizeof(why)) < 0)
                 cli_usage(c, "--keep %s bytes", why);

@@ -26,7 +26,7 @@ bounce_mta_setup() {
 # the pipe transport's command: keep a copy, then hand the message to postino
 f=\$(mktemp "$BOUNCE_CAPTURE/dsn.XXXXXX")
 cat > "\$f"
-exec "$BIN" --db "postgresql://postino@/postino?host=$WORK/var/pg/run" bounce --recipient "\$1" < "\$f"
+exec "$BIN" --db "postgresql://postino@/postino?host=$WORK/var/pg/run" bounce --recipient "\$1" --client-address="\$2" < "\$f"
 EOF
     chmod 755 "$WORK/bounce-pipe.sh"
     cat >> "$MTA/master.cf" <<EOF
@@ -38,7 +38,7 @@ EOF
   -o smtpd_recipient_restrictions=permit_mynetworks,reject
   -o content_filter=relay:[127.0.0.1]:$SINK_PORT
 postino-bounce unix - n n - - pipe
-  flags=q user=postgres argv=$WORK/bounce-pipe.sh \${original_recipient}
+  flags=q user=postgres argv=$WORK/bounce-pipe.sh \${original_recipient} \${client_address}
 EOF
     echo "$domain postino-bounce:" > "$MTA/transport"
     postconf -c "$MTA" -e "relayhost = [127.0.0.1]:$inner" "transport_maps = texthash:$MTA/transport" \

@@ -19,7 +19,7 @@ postino db init
 expect_rc 0
 api_admin
 psql_q "INSERT INTO lists (name) VALUES ('news');
-  INSERT INTO subscribers (email, name) SELECT 'user' || i || '@example.org', 'U' || i FROM generate_series(1, 5) i;
+  INSERT INTO subscribers (email, name) SELECT 'user' || i || '@example.org', 'U' || i FROM generate_series(1, 6) i;
   INSERT INTO subscriptions (subscriber_id, list_id, status) SELECT s.id, l.id, 'confirmed' FROM subscribers s, lists l;
   INSERT INTO campaigns (name, subject, from_addr, html, status, started_at, finished_at)
     VALUES ('News', 'News', 'news@example.com', 'x', 'finished', now() - interval '1 hour', now());
@@ -68,6 +68,18 @@ postino_in trusted1.eml bounce --recipient bounces@bounce.test --trusted
 expect_rc 0
 expect_out "matched by recipient) -> blocklist"
 [ "$(status_of user1@example.org)" = blocklisted ] || fail "the trusted report did not act"
+
+check "through the pipe as the README wires it: from the network (a client address) unverified; made by Postfix itself (none) acts"
+dsn net3 user6@example.org
+postino_in net3.eml bounce --recipient bounces@bounce.test --client-address=203.0.113.9
+expect_rc 0
+expect_out "matched by recipient, unverified) -> none"
+[ "$(status_of user6@example.org)" = enabled ] || fail "a report from the network suppressed user3"
+dsn local3 user6@example.org
+postino_in local3.eml bounce --recipient bounces@bounce.test --client-address=
+expect_rc 0
+expect_out "matched by recipient) -> blocklist"
+[ "$(status_of user6@example.org)" = blocklisted ] || fail "Postfix's own report did not act"
 
 check "X-Postino-Delivery alone (a plain id, not signed) finds the delivery but does not verify"
 dsn header2 user2@example.org "" "X-Postino-Delivery: $(delivery user2@example.org)"
