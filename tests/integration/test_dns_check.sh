@@ -294,4 +294,15 @@ expect_error 400 invalid_field domain
 req GET "/api/v1/dns/check?domain=example.test&bogus=1"
 expect_code 400
 
+check "the admin's DNS check in headless Chromium (screenshots in build/screens/dns-*)"
+SHOTS="$ROOT/build/screens"
+mkdir -p "$SHOTS"
+rm -f "$SHOTS"/dns-*.png
+/usr/bin/python3 "$ROOT/tests/integration/admin_dns.py" "$API" "$SHOTS" > "$WORK/browser.log" 2>&1 ||
+    fail "the browser script failed: $(tail -20 "$WORK/browser.log")"
+grep -q '^ok [0-9]* steps' "$WORK/browser.log" || fail "the browser script did not finish"
+for s in dns-good dns-good-narrow dns-broken dns-broken-narrow; do
+    [ -s "$SHOTS/$s.png" ] || fail "no screenshot $s.png"
+done
+
 finish
