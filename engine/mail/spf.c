@@ -528,16 +528,21 @@ static enum spf_result qual_result(char q)
     return q == '-' ? SPF_FAIL : q == '~' ? SPF_SOFTFAIL : q == '?' ? SPF_NEUTRAL : SPF_PASS;
 }
 
+/* T as written: qualifier (when not +), name, ":domain" or ":network", "/prefix" when not the whole address */
 static void term_text(const struct spf_term *t, char *out, size_t len)
 {
-    char net[64] = "";
+    char net[64] = "", q[2] = { t->qual, '\0' };
     size_t i;
     for (i = 0; mechs[i].mech != t->mech; i++)
         ;
-    if (t->mech == SPF_IP4 || t->mech == SPF_IP6)
+    if (t->mech == SPF_IP4 || t->mech == SPF_IP6) {
+        int bits = t->mech == SPF_IP4 ? t->cidr4 : t->cidr6;
         inet_ntop(t->mech == SPF_IP4 ? AF_INET : AF_INET6, t->addr, net, sizeof(net));
-    snprintf(out, len, "%s%s%s%s%s", t->qual == '+' ? "" : (char[]){ t->qual, 0 }, mechs[i].name,
-             t->spec || net[0] ? ":" : "", t->spec ? t->spec : net, "");
+        if (bits != (t->mech == SPF_IP4 ? 32 : 128))
+            snprintf(net + strlen(net), sizeof(net) - strlen(net), "/%d", bits);
+    }
+    snprintf(out, len, "%s%s%s%s", t->qual == '+' ? "" : q, mechs[i].name, t->spec || net[0] ? ":" : "",
+             t->spec ? t->spec : net);
 }
 
 static enum spf_result check_host(struct spf_ctx *x, const char *domain, int depth)

@@ -99,7 +99,7 @@ static void test_dnscheck_good_domain_all_ok(void **state)
     json_t *f = eval(good, &in);
     assert_int_equal(json_array_size(f), 7);
     assert_string_equal(finding(f, "spf", "example.test"),
-                        "ok|SPF of example.test permits 192.0.2.10 (ip4:192.0.2.0 in example.test; 0 DNS lookups)|-");
+                        "ok|SPF of example.test permits 192.0.2.10 (ip4:192.0.2.0/24 in example.test; 0 DNS lookups)|-");
     assert_string_equal(finding(f, "dkim", "s1._domainkey.example.test"),
                         "ok|s1._domainkey.example.test publishes the rsa key postino signs with|-");
     assert_string_equal(finding(f, "dmarc", "_dmarc.example.test"),

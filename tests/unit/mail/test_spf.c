@@ -184,7 +184,7 @@ static void test_spf_check_include_redirect_mx(void **state)
     assert_string_equal(o.why, "mx:example.test in _spf.example.test");
     assert_int_equal(o.lookups, 3);
     assert_int_equal(run(zone, "198.51.100.7", "example.test", &o), SPF_PASS);
-    assert_string_equal(o.why, "ip4:198.51.100.0 in _inc.example.test");
+    assert_string_equal(o.why, "ip4:198.51.100.0/24 in _inc.example.test");
     assert_int_equal(run(zone, "192.0.2.20", "example.test", &o), SPF_FAIL);
     assert_string_equal(o.why, "-all in _spf.example.test");
     assert_int_equal(o.all_qual, 0);   /* the top record has no all: redirect decides */
