@@ -266,6 +266,17 @@ postino dns check 'exa mple' --ip 192.0.2.10
 expect_rc 2
 expect_err 'domain "exa mple" is not a valid domain'
 
+check "the resolver from the configuration file ([dns] servers with its port); a bad one refused at start"
+printf '[dns]\nservers = 127.0.0.1:%s\nip = 192.0.2.10\n' "$DNS_PORT" > "$WORK/dns.conf"
+unset POSTINO_DNS_SERVERS
+postino --config "$WORK/dns.conf" dns check example.test --json
+export POSTINO_DNS_SERVERS="127.0.0.1:$DNS_PORT"
+expect_rc 0
+expect_json_out "(j['ip'], j['errors'], j['ok'])" "('192.0.2.10', 0, 8)"
+POSTINO_DNS_SERVERS="not an address" postino dns check example.test
+expect_rc 1
+expect_err '[dns] servers = "not an address": not a list of addresses with optional ports'
+
 check "a server that does not answer: the deadline holds, every lookup a temperror"
 start=$SECONDS
 POSTINO_DNS_SERVERS=127.0.0.1:9 POSTINO_DNS_TIMEOUT_MS=1500 POSTINO_DNS_TRY_MS=300 \
