@@ -233,7 +233,12 @@ static int check_dmarc(const struct dnscheck_in *in, struct dns_cache *c, json_t
         return NEED;
     const char *at = name;
     bool inherited = false;
-    if ((a->status == DNS_NXDOMAIN || a->status == DNS_NODATA) && strcmp(org, in->domain) != 0) {
+    /* no DMARC record at the domain (no name, no TXT, or only other TXT): the organizational domain's */
+    bool none = a->status != DNS_SERVFAIL && a->status != DNS_TIMEOUT;
+    for (size_t i = 0; a->status == DNS_OK && i < a->n; i++)
+        if (dmarc_is_record(a->rr[i].text))
+            none = false;
+    if (none && strcmp(org, in->domain) != 0) {
         a = dns_cache_get(c, oname, DNS_T_TXT);
         if (!a)
             return NEED;

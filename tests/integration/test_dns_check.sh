@@ -13,8 +13,10 @@ api_setup 18590
 DNS_PORT=18591
 KNOT="$WORK/knot"
 KNOT_PID=""
+SILENT_PID=""
 
 knot_stop() {
+    [ -n "$SILENT_PID" ] && kill "$SILENT_PID" 2>/dev/null
     if [ -n "$KNOT_PID" ]; then
         kill -TERM "$KNOT_PID" 2>/dev/null
         wait "$KNOT_PID" 2>/dev/null
@@ -277,13 +279,29 @@ POSTINO_DNS_SERVERS="not an address" postino dns check example.test
 expect_rc 1
 expect_err '[dns] servers = "not an address": not a list of addresses with optional ports'
 
-check "a server that does not answer: the deadline holds, every lookup a temperror"
-start=$SECONDS
-POSTINO_DNS_SERVERS=127.0.0.1:9 POSTINO_DNS_TIMEOUT_MS=1500 POSTINO_DNS_TRY_MS=300 \
+check "a server that never answers: the whole check ends at its deadline, every lookup reported as timed out"
+SILENT_PORT=18592
+/usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+print("bound", flush=True)
+while True:
+    s.recvfrom(4096)   # read and never answer' "$SILENT_PORT" > "$WORK/silent.out" 2>&1 &
+SILENT_PID=$!
+wait_for "the silent server to bind" 10 grep -q bound "$WORK/silent.out"
+start=$(date +%s%N)
+POSTINO_DNS_SERVERS=127.0.0.1:$SILENT_PORT POSTINO_DNS_TIMEOUT_MS=2000 POSTINO_DNS_TRY_MS=30000 \
     postino dns check example.test --ip 192.0.2.10 --json
+took=$((($(date +%s%N) - start) / 1000000))
+kill "$SILENT_PID" 2>/dev/null
+wait "$SILENT_PID" 2>/dev/null
+SILENT_PID=""
 expect_rc 1
-[ $((SECONDS - start)) -le 10 ] || fail "the check took $((SECONDS - start)) s"
+# a try waits 30 s, the check 2 s: it ends at its deadline, long before a try would (start-up included)
+[ "$took" -ge 2000 ] && [ "$took" -lt 20000 ] || fail "the check took $took ms"
 expect_json_out "sorted(set(f['level'] for f in j['findings'] if f['check'] != 'alignment'))" "['error']"
+expect_json_out "[f['message'] for f in j['findings'] if f['check'] == 'spf'][0]" \
+    "the SPF record of example.test could not be read (temperror): DNS lookup of TXT example.test failed: timed out"
 
 check "the API: GET /api/v1/dns/check answers the same report"
 api_admin
