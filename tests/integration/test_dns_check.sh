@@ -4,7 +4,8 @@
 # configuration and zones under this test's directory, serves example.test
 # (every record right), broken.test (one thing wrong per name) and
 # 2.0.192.in-addr.arpa (PTR of the TEST-NET-1 senders); [dns] servers
-# points the check at it. Each case asserts the exact level of the finding
+# points the check at it (one apex answer is too big for UDP: c-ares goes on
+# over TCP). Each case asserts the exact level of the finding
 # it breaks, the good domain is all ok, the exit status follows the errors,
 # and GET /api/v1/dns/check answers the same.
 source "$(dirname "$0")/lib.sh"
@@ -70,6 +71,8 @@ mail            AAAA  2001:db8::10
 ; SPF through include (no match), redirect, then mx: the sending address is the MX host's
 @               TXT   "v=spf1 include:_inc.example.test redirect=_spf.example.test"
 @               TXT   "google-site-verification=abc"
+; more TXT at the apex than a UDP answer holds (1232 octets with EDNS): the answer comes over TCP
+@               TXT   $(/usr/bin/python3 -c 'print(" ".join("\"" + chr(97 + i) * 250 + "\"" for i in range(6)))')
 _inc            TXT   "v=spf1 ip4:198.51.100.0/24 -all"
 _spf            TXT   "v=spf1 ip6:2001:db8:1::/48 mx:example.test -all"
 s1._domainkey   TXT   ( $(txt "$GOOD_S1") )
