@@ -136,7 +136,8 @@ static int check_spf(const struct dnscheck_in *in, struct dns_cache *c, json_t *
 
 /* ---- DKIM ---- */
 
-static int check_key(const struct dnscheck_in *in, struct dns_cache *c, const struct dnscheck_key *k, json_t *arr)
+static int check_key(const struct dnscheck_in *in, struct dns_cache *c, const struct dnscheck_key *k, json_t *arr,
+                     size_t *verified)
 {
     char name[DNS_NAME_MAX + 80], why[200];
     snprintf(name, sizeof(name), "%s._domainkey.%s", k->selector, in->domain);
@@ -172,8 +173,10 @@ static int check_key(const struct dnscheck_in *in, struct dns_cache *c, const st
         add(arr, "dkim", name, "error", fix, "the record at %s allows h=%s, not sha256", name, r.hashes);
     } else if (r.testing) {
         add(arr, "dkim", name, "warning", fix, "the record at %s has t=y: receivers treat it as a test", name);
+        (*verified)++;
     } else {
         add(arr, "dkim", name, "ok", NULL, "%s publishes the %s key postino signs with", name, kt);
+        (*verified)++;
     }
     dkim_record_free(&r);
     buf_free(&want);
@@ -181,7 +184,8 @@ static int check_key(const struct dnscheck_in *in, struct dns_cache *c, const st
     return 0;
 }
 
-static int check_dkim(const struct dnscheck_in *in, struct dns_cache *c, json_t *arr)
+/* the DKIM findings; *VERIFIED counts the keys whose published record matches */
+static int check_dkim(const struct dnscheck_in *in, struct dns_cache *c, json_t *arr, size_t *verified)
 {
     int need = 0;
     size_t checked = 0;
@@ -190,7 +194,7 @@ static int check_dkim(const struct dnscheck_in *in, struct dns_cache *c, json_t 
         if (in->selector && strcmp(in->selector, in->keys[i].selector) != 0)
             continue;
         checked++;
-        need |= check_key(in, c, &in->keys[i], arr);
+        need |= check_key(in, c, &in->keys[i], arr, verified);
     }
     if (checked == 0 && in->selector) {
         snprintf(fix, sizeof(fix), "postino dkim add %s --selector %s", in->domain, in->selector);
@@ -282,15 +286,21 @@ static int check_dmarc(const struct dnscheck_in *in, struct dns_cache *c, json_t
     return 0;
 }
 
-static void check_alignment(const struct dnscheck_in *in, json_t *arr, const struct dmarc_record *rec, bool have)
+/* alignment with the From domain: DKIM's d= (postino signs with the From domain's keys; VERIFIED of them
+ * have a matching record) and the envelope domain */
+static void check_alignment(const struct dnscheck_in *in, json_t *arr, const struct dmarc_record *rec, bool have,
+                            size_t verified)
 {
     const char *e = in->bounce_domain ? in->bounce_domain : in->domain;
     bool ds = have && rec->adkim_strict, ss = have && rec->aspf_strict;
-    bool dkim_ok = in->nkeys > 0;
+    bool dkim_ok = in->nkeys > 0 && verified > 0;
     char fix[DNS_NAME_MAX + 120];
     if (dkim_ok) {
         add(arr, "alignment", "dkim", "ok", NULL, "DKIM d=%s aligns with the From domain %s (adkim=%c)", in->domain,
             in->domain, ds ? 's' : 'r');
+    } else if (in->nkeys > 0) {
+        add(arr, "alignment", "dkim", "error", "publish the DKIM record of the dkim finding above",
+            "DKIM d=%s would align with the From domain, but no key of it verifies against the DNS", in->domain);
     } else {
         snprintf(fix, sizeof(fix), "postino dkim add %s, then publish the record it prints", in->domain);
         add(arr, "alignment", "dkim", "error", fix, "no DKIM signature of %s: nothing aligns by DKIM", in->domain);
@@ -395,12 +405,13 @@ int dnscheck_eval(const struct dnscheck_in *in, struct dns_cache *cache, json_t 
     json_t *arr = json_array();
     struct dmarc_record rec;
     bool have = false;
+    size_t verified = 0;
     int need = check_spf(in, cache, arr);
-    need |= check_dkim(in, cache, arr);
+    need |= check_dkim(in, cache, arr, &verified);
     if (check_dmarc(in, cache, arr, &rec, &have))
         need = NEED;
-    else
-        check_alignment(in, arr, &rec, have);
+    else if (!need)
+        check_alignment(in, arr, &rec, have, verified);
     need |= check_mx(in, cache, arr);
     need |= check_ptr(in, cache, arr);
     if (need) {

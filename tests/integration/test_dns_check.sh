@@ -213,6 +213,7 @@ postino dns check wrongkey.broken.test --ip 192.0.2.10 --json
 expect_rc 1
 expect_level dkim s1._domainkey.wrongkey.broken.test error
 expect_level spf wrongkey.broken.test ok
+expect_level alignment dkim error
 expect_json_out "'another key' in [f['message'] for f in j['findings'] if f['check'] == 'dkim'][0]" True
 expect_json_out "'$WRONG_S1'[-40:] in [f['fix'] for f in j['findings'] if f['check'] == 'dkim'][0].replace('\" \"', '')" True
 postino dns check revoked.broken.test --ip 192.0.2.10 --json

@@ -166,7 +166,11 @@ static void test_dnscheck_broken_records(void **state)
 static void test_dnscheck_alignment(void **state)
 {
     (void)state;
-    static const char *const zone[] = { "_dmarc.example.test TXT v=DMARC1; p=reject; aspf=s", NULL };
+    static const char *const zone[] = {
+        "_dmarc.example.test TXT v=DMARC1; p=reject; aspf=s",
+        "s1._domainkey.example.test TXT v=DKIM1; p=" KEY,
+        NULL,
+    };
     struct dnscheck_in in = input("example.test");
     in.bounce_domain = "bounces.example.test";
     json_t *f = eval(zone, &in);
@@ -175,6 +179,16 @@ static void test_dnscheck_alignment(void **state)
                         "example.test (aspf=s): DMARC rests on DKIM alone|[bounce] domain = example.test in postino.conf");
     assert_string_equal(finding(f, "alignment", "dkim"),
                         "ok|DKIM d=example.test aligns with the From domain example.test (adkim=r)|-");
+    json_decref(f);
+    static const char *const revoked[] = { "s1._domainkey.example.test TXT v=DKIM1; p=", NULL };
+    f = eval(revoked, &in);
+    assert_string_equal(finding(f, "alignment", "dkim"),
+                        "error|DKIM d=example.test would align with the From domain, but no key of it verifies "
+                        "against the DNS|publish the DKIM record of the dkim finding above");
+    /* no DMARC record: relaxed alignment, bounces.example.test is under example.test */
+    assert_string_equal(finding(f, "alignment", "spf"),
+                        "ok|the envelope domain bounces.example.test aligns with the From domain example.test "
+                        "(aspf=r)|-");
     json_decref(f);
     in.nkeys = 0;
     in.bounce_domain = "bounces.other.test";
