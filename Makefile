@@ -41,7 +41,7 @@ else
 
 BUILD   ?= build
 CC      ?= gcc
-PKGS     = libpq openssl libuv libcurl libxml-2.0 jansson libmicrohttpd inih libidn2 libcrypt gmime-3.0 libcmark
+PKGS     = libpq openssl libuv libcurl libxml-2.0 jansson libmicrohttpd inih libidn2 libcrypt gmime-3.0 libcmark libcares
 PKG_MISSING := $(shell pkg-config --exists $(PKGS) 2>/dev/null || pkg-config --print-errors --exists $(PKGS) 2>&1 | head -1)
 ifneq ($(PKG_MISSING),)
 $(error pkg-config: $(PKG_MISSING) (run: sh scripts/deps.sh))

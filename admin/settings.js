@@ -1,14 +1,15 @@
 // settings.js - the Settings screen (admins): relays (add with every field,
 // test with each step of the session shown, remove), DKIM keys (make one,
-// the DNS record to copy, remove) and users (add, disable and enable, reset
-// a password, remove). The server refuses all of it to the user role (403),
+// the DNS record to copy, remove), the DNS check (what the DNS says of a
+// domain now, each finding with the record that fixes it) and users (add,
+// disable and enable, reset a password, remove). The server refuses all of it to the user role (403),
 // whatever this page shows; a relay's password and a key's private half are
 // never in any answer.
 
 import { api, el, field, me, onSubmit, rerender, toast } from "/admin/app.js";
 import { confirmBox, copyButton } from "/admin/upload.js";
 
-const SECTIONS = [["relays", "Relays"], ["dkim", "DKIM keys"], ["users", "Users"]];
+const SECTIONS = [["relays", "Relays"], ["dkim", "DKIM keys"], ["dns", "DNS check"], ["users", "Users"]];
 
 // a confirmation under table row ROW (COLS wide)
 function confirmRow(row, cols, message, yes, doit) {
@@ -172,6 +173,56 @@ async function dkimSection() {
     el("section", { class: "card" }, el("h2", {}, "Make a key"), dkimForm()));
 }
 
+// ---- DNS check ----
+
+const CHECK_NAMES = { spf: "SPF", dkim: "DKIM", dmarc: "DMARC", alignment: "Alignment", mx: "MX", ptr: "PTR" };
+
+// the findings of report REP, each with its level, what was found and the fix to copy
+function dnsReport(rep) {
+  const summary = `${rep.ok} ok · ${rep.warnings} warning${rep.warnings === 1 ? "" : "s"} · ${rep.errors} error${rep.errors === 1 ? "" : "s"}`;
+  return el("section", { class: "card dns-report", "aria-live": "polite" },
+    el("h2", {}, `${rep.domain}`, el("span", { class: "muted" }, rep.ip ? ` · sending from ${rep.ip}` : " · no sending address given")),
+    el("p", { class: rep.errors ? "dns-summary bad" : "dns-summary" }, summary,
+      rep.bounce_domain !== rep.domain ? el("span", { class: "muted" }, ` · envelope domain ${rep.bounce_domain}`) : null),
+    el("ul", { class: "findings" }, rep.findings.map((f) => el("li", { class: `finding lv-${f.level}`, dataset: { check: f.check, name: f.name } },
+      el("div", { class: "finding-head" },
+        el("span", { class: `badge lv-${f.level}` }, f.level),
+        el("strong", {}, CHECK_NAMES[f.check] || f.check), " ", el("code", { class: "finding-name" }, f.name)),
+      el("p", { class: "finding-msg" }, f.message),
+      f.fix ? el("div", { class: "finding-fix" }, el("span", { class: "muted" }, "Fix: "), el("code", {}, f.fix), " ",
+        copyButton("Copy fix", f.fix)) : null))));
+}
+
+async function dnsSection() {
+  const { items } = await api("GET", "/api/v1/dkim-keys");
+  const domains = [...new Set(items.map((k) => k.domain))];
+  const out = el("div", { class: "dns-out" });
+  const form = el("form", { class: "row", novalidate: true, "aria-label": "DNS check" },
+    field({ label: "Domain", name: "domain", required: true, value: domains[0] || "", hint: "the From domain mail is sent with",
+      attrs: { list: "dns-domains" } }),
+    el("datalist", { id: "dns-domains" }, domains.map((d) => el("option", { value: d }))),
+    field({ label: "Sending address", name: "ip", hint: "the IP mail leaves from; empty: [dns] ip" }),
+    field({ label: "Selector", name: "selector", hint: "only this DKIM key; empty: every key" }),
+    el("button", { type: "submit" }, "Check"),
+    el("div", { class: "form-error", role: "alert" }));
+  onSubmit(form, async (v) => {
+    const q = new URLSearchParams({ domain: v.domain });
+    if (v.ip) q.set("ip", v.ip);
+    if (v.selector) q.set("selector", v.selector);
+    out.replaceChildren(el("p", { class: "muted" }, `Asking the DNS about ${v.domain}…`));
+    try {
+      out.replaceChildren(dnsReport(await api("GET", `/api/v1/dns/check?${q}`)));
+    } catch (e) {
+      out.replaceChildren();
+      throw e;
+    }
+  });
+  return el("div", {},
+    el("p", { class: "muted" }, "Asks the DNS now: SPF for the sending address, each DKIM key's record, DMARC and alignment, "
+      + "MX of the bounce domain, the sending address's reverse name. Each finding comes with the record that fixes it."),
+    el("section", { class: "card" }, form), out);
+}
+
 // ---- users ----
 
 function userForm() {
@@ -260,7 +311,8 @@ async function render(args) {
     }
     throw e;
   }
-  const body = which === "relays" ? await relaysSection() : which === "dkim" ? await dkimSection() : await usersSection(users);
+  const body = which === "relays" ? await relaysSection() : which === "dkim" ? await dkimSection()
+    : which === "dns" ? await dnsSection() : await usersSection(users);
   return el("section", { class: "settings" },
     el("h1", {}, "Settings"),
     el("nav", { class: "tabs", "aria-label": "Settings" }, SECTIONS.map(([p, label]) =>

@@ -86,6 +86,7 @@ void api_templates_render(struct api_req *r);
 void api_relays_ls(struct api_req *r);
 void api_relays_create(struct api_req *r);
 void api_relays_rm(struct api_req *r);
+void api_dns_check(struct api_req *r);
 void api_dkim_ls(struct api_req *r);
 void api_dkim_create(struct api_req *r);
 void api_dkim_rm(struct api_req *r);

@@ -76,6 +76,7 @@ const struct api_route api_routes[] = {
     R("GET", "/api/v1/templates/{template}", API_USER, API_BODY_NONE, api_templates_get),
     R("GET", "/api/v1/relays", API_USER, API_BODY_NONE, api_relays_ls),
     R("GET", "/api/v1/dkim-keys", API_USER, API_BODY_NONE, api_dkim_ls),
+    R("GET", "/api/v1/dns/check", API_USER, API_BODY_NONE, api_dns_check),
     R("POST", "/api/v1/bounces", API_USER, API_BODY_ANY, api_bounces_post),
     R("GET", "/api/v1/bounces", API_USER, API_BODY_NONE, api_bounces_ls),
     R("GET", "/api/v1/bounces/{bounce}", API_USER, API_BODY_NONE, api_bounces_get),

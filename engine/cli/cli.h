@@ -81,6 +81,7 @@ int cmd_template(struct cli *c, int argc, char **argv);
 int cmd_campaign(struct cli *c, int argc, char **argv);
 int cmd_dkim(struct cli *c, int argc, char **argv);
 int cmd_dns(struct cli *c, int argc, char **argv);
+int cmd_dns_check(struct cli *c, int argc, char **argv);
 int cmd_relay(struct cli *c, int argc, char **argv);
 int cmd_send(struct cli *c, int argc, char **argv);
 int cmd_serve(struct cli *c, int argc, char **argv);

@@ -19,6 +19,7 @@
 #include "api/settings_api.h"
 #include "api/settings_hooks.h"
 #include "engine/cli/cli.h"
+#include "engine/send/dns_report.h"
 #include "engine/send/settings_send.h"
 #include "engine/send/webhooks.h"
 #include "engine/store/store.h"
@@ -50,6 +51,7 @@ static const struct {
     { api_table, &api_settings },
     { webhooks_table, &webhooks_settings },
     { hooks_table, &hooks_settings },
+    { dns_table, &dns_settings },
 };
 
 /* settings_load_all - see above. */
@@ -58,7 +60,8 @@ int settings_load_all(char *err, size_t errlen)
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
         if (settings_load(tables[i].table, tables[i].values, err, errlen) < 0)
             return -1;
-    if (webhooks_settings_check(err, errlen) < 0 || settings_send_check(err, errlen) < 0)
+    if (webhooks_settings_check(err, errlen) < 0 || settings_send_check(err, errlen) < 0 ||
+        dns_settings_check(err, errlen) < 0)
         return -1;
     store_settings_set(&(struct store_settings){ .mail_from = mail_settings.from,
                                                  .confirm_subject = mail_settings.confirm_subject,

@@ -1,5 +1,5 @@
 /*
- * cmd_dkim - postino dkim add | ls | record | rm, and postino dns.
+ * cmd_dkim - postino dkim add | ls | record | rm, and postino dns (dns check: cmd_dns_check.c).
  *
  * dkim add generates a key pair, stores it, and prints the DNS record to
  * publish (name, type, value, and a zone-file line), as an SMTP VPS's
@@ -28,6 +28,7 @@ static const char dkim_usage[] =
 
 static const char dns_usage[] =
     "usage: postino dns DOMAIN --ip ADDR [--ip ADDR]... [--rua MAILTO] [--json]\n"
+    "       postino dns check DOMAIN [--ip ADDR] [--selector S] [--json]\n"
     "\n"
     "Prints the SPF, DKIM and DMARC records to publish for DOMAIN sending from ADDR.\n";
 
@@ -237,6 +238,10 @@ int cmd_dns(struct cli *c, int argc, char **argv)
     const char *rua = NULL;
     char domain[ADDRESS_MAX + 1], rua_addr[ADDRESS_MAX + 16];
     int opt, nip = 0, rc = 0;
+    if (argc > 1 && strcmp(argv[1], "check") == 0) {
+        optind = 0;
+        return cmd_dns_check(c, argc - 1, argv + 1);
+    }
     c->usage = dns_usage;
     optind = 0;
     buf_appends(&spf, "v=spf1");

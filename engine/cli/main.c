@@ -30,6 +30,7 @@ static const char main_usage[] =
     "              | retry | rm | clone | ab   (ab: an A/B test's results and winner)\n"
     "  dkim        add | ls | record | rm                   (DKIM keys and their DNS records)\n"
     "  dns         DOMAIN --ip ADDR                         (the SPF, DKIM and DMARC records to publish)\n"
+    "              | check DOMAIN [--ip ADDR]               (what the DNS says now, each finding with its fix)\n"
     "  relay       add | ls | rm | test                     (the SMTP submission servers to send through)\n"
     "  send        [--until-done]                           (a sender: claims, renders, signs, submits)\n"
     "  serve       [--listen ADDR:PORT] [--no-send]         (the API, the scheduler and senders)\n"
