@@ -2,7 +2,7 @@
  * main - the postino command: global options, configuration, dispatch.
  *
  * Global options may stand anywhere before "--": --config FILE, --db CONNINFO,
- * --json, --log-format text|json, --log-level LEVEL. They are taken out of
+ * --json, --log-format text|json|journal, --log-level LEVEL. They are taken out of
  * argv before the subcommand parses its own.
  */
 #include <stdio.h>
@@ -14,7 +14,7 @@
 #include "engine/util/log.h"
 
 static const char main_usage[] =
-    "usage: postino [--config FILE] [--db CONNINFO] [--json] [--log-format text|json]\n"
+    "usage: postino [--config FILE] [--db CONNINFO] [--json] [--log-format text|json|journal]\n"
     "               [--log-level debug|info|warning|error] COMMAND ...\n"
     "\n"
     "commands:\n"
@@ -142,9 +142,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "postino: fatal: %s\n", err);
         return 1;
     }
-    if (log_setup(g.log_level ? g.log_level : cli_settings.log_level,
-                  g.log_format ? g.log_format : cli_settings.log_format) < 0) {
-        fprintf(stderr, "postino: error: log level must be debug|info|warning|error and format text|json\n");
+    if (cli_log_setup(g.log_level, g.log_format) < 0) {
+        fprintf(stderr, "postino: error: log level must be debug|info|warning|error and format text|json|journal\n");
         return EXIT_USAGE;
     }
     c.json = g.json;

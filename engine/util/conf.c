@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,15 @@ struct conf_entry {
 static struct conf_entry *entries;
 static size_t nentries;
 static char *loaded_path;
+
+/* the readings conf_reload replaced: their strings stay valid (settings point into them) until conf_free */
+struct conf_retired {
+    struct conf_entry *entries;
+    size_t n;
+};
+static struct conf_retired *retired;
+static size_t nretired;
+static pthread_rwlock_t conf_lock = PTHREAD_RWLOCK_INITIALIZER;   /* conf_reload against readers */
 
 /* conf_set - set SECTION.KEY to VALUE, replacing an earlier value. */
 void conf_set(const char *section, const char *key, const char *value)
@@ -78,6 +88,47 @@ int conf_load(const char *explicit_path, char *err, size_t errlen)
     return 0;
 }
 
+static void entries_free(struct conf_entry *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        xfree(e[i].section);
+        xfree(e[i].key);
+        xfree(e[i].value);
+    }
+    xfree(e);
+}
+
+/* conf_reload - read the file conf_load read once more, as a whole; see conf.h. */
+int conf_reload(char *err, size_t errlen)
+{
+    if (!loaded_path)
+        return 0;
+    FILE *fp = fopen(loaded_path, "r");
+    if (!fp) {
+        snprintf(err, errlen, "cannot read configuration file %s: %s", loaded_path, strerror(errno));
+        return -1;
+    }
+    pthread_rwlock_wrlock(&conf_lock);
+    struct conf_entry *old = entries;
+    size_t nold = nentries;
+    entries = NULL;
+    nentries = 0;
+    int line = ini_parse_file(fp, conf_ini_handler, NULL);
+    fclose(fp);
+    if (line != 0) {
+        entries_free(entries, nentries);
+        entries = old;
+        nentries = nold;
+        pthread_rwlock_unlock(&conf_lock);
+        snprintf(err, errlen, "configuration file %s: syntax error at line %d", loaded_path, line);
+        return -1;
+    }
+    retired = xrealloc(retired, (nretired + 1) * sizeof(*retired));
+    retired[nretired++] = (struct conf_retired){ old, nold };
+    pthread_rwlock_unlock(&conf_lock);
+    return 0;
+}
+
 /* conf_env - POSTINO_SECTION_KEY from the environment. The name is built in
  * the caller's stack: conf_get runs on worker and HTTP threads at once. */
 static const char *conf_env(const char *section, const char *key)
@@ -99,11 +150,15 @@ const char *conf_get_from(const char *section, const char *key, const char **fro
     if (v)
         return v;
     *from = "file";
-    for (size_t i = 0; i < nentries; i++)
+    v = NULL;
+    pthread_rwlock_rdlock(&conf_lock);
+    for (size_t i = 0; i < nentries && !v; i++)
         if (strcmp(entries[i].section, section) == 0 && strcmp(entries[i].key, key) == 0)
-            return entries[i].value;
-    *from = NULL;
-    return NULL;
+            v = entries[i].value;
+    pthread_rwlock_unlock(&conf_lock);
+    if (!v)
+        *from = NULL;
+    return v;
 }
 
 /* conf_get - SECTION.KEY from the environment, else the file, else DEF. */
@@ -122,14 +177,14 @@ const char *conf_path(void)
 /* conf_free - drop all values. */
 void conf_free(void)
 {
-    for (size_t i = 0; i < nentries; i++) {
-        xfree(entries[i].section);
-        xfree(entries[i].key);
-        xfree(entries[i].value);
-    }
-    xfree(entries);
+    entries_free(entries, nentries);
     entries = NULL;
     nentries = 0;
+    for (size_t i = 0; i < nretired; i++)
+        entries_free(retired[i].entries, retired[i].n);
+    xfree(retired);
+    retired = NULL;
+    nretired = 0;
     xfree(loaded_path);
     loaded_path = NULL;
 }

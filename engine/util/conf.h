@@ -5,6 +5,9 @@
  * conf_get        a value: POSTINO_SECTION_KEY from the environment first, then the file
  * conf_get_from   a value and where it came from ("environment" or "file"), or NULL
  * conf_path       the file that was read, or NULL
+ * conf_reload     read that file again, as a whole (a running service's SIGHUP);
+ *                 0, or -1 with ERR and the values read before kept. The strings
+ *                 of the reading it replaces stay valid until conf_free.
  * conf_free       forget everything
  *
  * conf_load returns 0, or -1 with a one-line reason in ERR (file missing when
@@ -14,8 +17,8 @@
  * The modules do not call these: they are handed structs filled from
  * their tables of settings (settings.h) once at start.
  *
- * conf_get and conf_get_long may be called from any thread; conf_load,
- * conf_set and conf_free only before other threads start or after they end.
+ * conf_get, conf_get_from and conf_reload may be called from any thread;
+ * conf_load, conf_set and conf_free only before other threads start or after they end.
  */
 #ifndef POSTINO_UTIL_CONF_H
 #define POSTINO_UTIL_CONF_H
@@ -26,6 +29,7 @@ int conf_load(const char *explicit_path, char *err, size_t errlen);
 const char *conf_get(const char *section, const char *key, const char *def);
 const char *conf_get_from(const char *section, const char *key, const char **from);
 const char *conf_path(void);
+int conf_reload(char *err, size_t errlen);
 void conf_set(const char *section, const char *key, const char *value);
 void conf_free(void);
 

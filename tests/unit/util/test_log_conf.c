@@ -46,6 +46,69 @@ static void test_log_json_line_is_one_escaped_object(void **state)
     buf_free(&b);
 }
 
+static void test_log_journal_line_has_syslog_priority(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    log_format_line(&b, LOG_FORMAT_JOURNAL, LOG_ERROR, "postino", "relay refused");
+    assert_string_equal(buf_cstr(&b), "<3>error: relay refused\n");
+    buf_reset(&b);
+    log_format_line(&b, LOG_FORMAT_JOURNAL, LOG_WARN, "postino", "two\nlines");
+    assert_string_equal(buf_cstr(&b), "<4>warning: two lines\n");
+    buf_reset(&b);
+    log_format_line(&b, LOG_FORMAT_JOURNAL, LOG_INFO, "postino", "ready");
+    assert_string_equal(buf_cstr(&b), "<6>ready\n");
+    buf_reset(&b);
+    log_format_line(&b, LOG_FORMAT_JOURNAL, LOG_DEBUG, "postino", "x");
+    assert_string_equal(buf_cstr(&b), "<7>debug: x\n");
+    buf_reset(&b);
+    log_format_line(&b, LOG_FORMAT_JOURNAL, LOG_FATAL, "postino", "x");
+    assert_string_equal(buf_cstr(&b), "<2>fatal: x\n");
+    buf_free(&b);
+    assert_int_equal(log_setup(NULL, "journal"), 0);
+    assert_int_equal(log_setup(NULL, "text"), 0);
+}
+
+static void test_log_journal_detected_only_on_its_stream(void **state)
+{
+    (void)state;
+    unsetenv("JOURNAL_STREAM");
+    assert_false(log_journal_detected());
+    setenv("JOURNAL_STREAM", "1:1", 1);   /* another stream than this standard error */
+    assert_false(log_journal_detected());
+    unsetenv("JOURNAL_STREAM");
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_conf_reload_replaces_whole_and_keeps_old_strings(void **state)
+{
+    (void)state;
+    char err[256], path[] = "/tmp/postino-reload-XXXXXX";
+    close(mkstemp(path));
+    write_file(path, "[send]\nbatch = 10\nhelo_name = one\n");
+    assert_int_equal(conf_load(path, err, sizeof(err)), 0);
+    const char *old = conf_get("send", "helo_name", NULL);
+    assert_string_equal(old, "one");
+    write_file(path, "[send]\nhelo_name = two\n");
+    assert_int_equal(conf_reload(err, sizeof(err)), 0);
+    assert_string_equal(conf_get("send", "helo_name", NULL), "two");
+    assert_null(conf_get("send", "batch", NULL));   /* a key gone from the file is gone */
+    assert_string_equal(old, "one");                  /* what settings pointed at is still there */
+    write_file(path, "[send]\nhelo_name = three\nnot a line\n");
+    assert_int_equal(conf_reload(err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "line 3"));
+    assert_string_equal(conf_get("send", "helo_name", NULL), "two");   /* a bad file changes nothing */
+    conf_free();
+    unlink(path);
+}
+
 static void test_log_setup_rejects_unknown_names(void **state)
 {
     (void)state;
@@ -175,6 +238,9 @@ int main(void)
         cmocka_unit_test(test_log_text_line_names_severity),
         cmocka_unit_test(test_log_json_line_is_one_escaped_object),
         cmocka_unit_test(test_log_setup_rejects_unknown_names),
+        cmocka_unit_test(test_log_journal_line_has_syslog_priority),
+        cmocka_unit_test(test_log_journal_detected_only_on_its_stream),
+        cmocka_unit_test(test_conf_reload_replaces_whole_and_keeps_old_strings),
         cmocka_unit_test(test_conf_file_then_environment),
         cmocka_unit_test(test_conf_named_file_must_exist_and_parse),
         cmocka_unit_test(test_conf_get_from_threads_at_once),
