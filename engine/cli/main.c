@@ -20,6 +20,7 @@ static const char main_usage[] =
     "commands:\n"
     "  config      show                                    (every setting, its value and where it came from)\n"
     "  db          init | migrate | status | start | stop   (the database and its schema)\n"
+    "              | psql [--read-only] | backup FILE | restore FILE\n"
     "  list        create | ls | show | rm                  (mailing lists)\n"
     "  subscriber  add | ls | show | rm | blocklist | bulk  (subscribers)\n"
     "  import      FILE --list NAME [options]               (subscribers from CSV or XML)\n"
@@ -40,6 +41,7 @@ static const char main_usage[] =
     "  webhook     add | ls | show | set | enable | disable | rm | test | log | replay  (signed HTTP callbacks)\n"
     "  webhooks                                            (deliver webhooks: the worker alone)\n"
     "  mta         follow [FILE] [--once]                   (what Postfix did with each message, from its log)\n"
+    "  setup       --domain DOMAIN [--dry-run] ...          (as root: user, database, Postfix, keys, DNS records)\n"
     "\n"
     "With no --db, POSTINO_DB or [db] url, postino uses its private PostgreSQL\n"
     "cluster in ./var/pg, started on demand. 'postino COMMAND --help' for more.\n"
@@ -67,6 +69,7 @@ static const struct cli_command commands[] = {
     { "webhook", cmd_webhook, "webhook endpoints" },
     { "webhooks", cmd_webhooks, "the webhook worker" },
     { "mta", cmd_mta, "Postfix's delivery log" },
+    { "setup", cmd_setup, "this machine, made ready" },
     { NULL, NULL, NULL },
 };
 

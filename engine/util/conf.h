@@ -9,6 +9,11 @@
  *                 0, or -1 with ERR and the values read before kept. The strings
  *                 of the reading it replaces stay valid until conf_free.
  * conf_free       forget everything
+ * conf_file_set   in the file PATH, make SECTION's KEY read " = VALUE": its line
+ *                 replaced, or added at the end of the section (the section at
+ *                 the end of the file when it has none); comments, order and the
+ *                 file's mode and owner kept; written whole and renamed into place.
+ *                 *CHANGED says whether the file changed. 0, or -1 with ERR.
  *
  * conf_load returns 0, or -1 with a one-line reason in ERR (file missing when
  * named explicitly, syntax error with its line number). A missing ./postino.conf
@@ -23,6 +28,7 @@
 #ifndef POSTINO_UTIL_CONF_H
 #define POSTINO_UTIL_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 int conf_load(const char *explicit_path, char *err, size_t errlen);
@@ -32,5 +38,7 @@ const char *conf_path(void);
 int conf_reload(char *err, size_t errlen);
 void conf_set(const char *section, const char *key, const char *value);
 void conf_free(void);
+int conf_file_set(const char *path, const char *section, const char *key, const char *value, bool *changed,
+                  char *err, size_t errlen);
 
 #endif
