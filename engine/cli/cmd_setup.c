@@ -21,6 +21,7 @@
  * A step that fails stops setup with one line; running it again resumes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -94,8 +95,9 @@ static void argv_line(struct buf *b, char *const argv[])
 }
 
 /*
- * run - run ARGV (a program found in PATH), as USER when not NULL; its output
- * in OUT (NULL: passed through), its standard error passed through. The exit
+ * run - run ARGV (a program found in PATH), as USER when not NULL. A question
+ * (OUT not NULL) has its output in OUT and its standard error dropped (postconf
+ * warns of what it does not know yet); a change (OUT NULL) shows both. The exit
  * status, or -1 when it could not run.
  */
 static int run(char *const argv[], const char *user, struct buf *out)
@@ -109,7 +111,10 @@ static int run(char *const argv[], const char *user, struct buf *out)
         return -1;
     if (pid == 0) {
         if (out) {
+            int null = open("/dev/null", O_WRONLY);
             dup2(pfd[1], 1);
+            if (null >= 0)
+                dup2(null, 2);
             close(pfd[0]);
             close(pfd[1]);
         }
@@ -381,12 +386,12 @@ static void postconf_change(struct setup *s, const char *flag, const char *setti
     change(s, argv, NULL);
 }
 
-/* the value of main.cf's NAME as written (its $names not expanded), trimmed; "" when it has none */
+/* the value main.cf sets NAME to (its $names not expanded), trimmed; "" when it sets none (a default is not kept) */
 static void main_value(struct setup *s, const char *name, struct buf *out)
 {
     buf_reset(out);
-    if (postconf(s, out, "-h", name, NULL) != 0)
-        log_fatal("setup: postconf -h %s failed", name);
+    if (postconf(s, out, "-n", "-h", name) != 0)
+        log_fatal("setup: postconf -n -h %s failed", name);
     char *t = xstrdup(str_trim((char *)buf_cstr(out)));
     buf_reset(out);
     buf_appends(out, t);
@@ -496,11 +501,6 @@ static void setup_postfix(struct setup *s)
         xfree(set);
     }
     xfree(entry);
-    main_value(s, "postino-bounce_destination_recipient_limit", &v);
-    if (strcmp(v.data, "1") == 0)
-        say("postino-bounce_destination_recipient_limit is 1");
-    else
-        postconf_change(s, "-e", "postino-bounce_destination_recipient_limit = 1");
     /* the pipe, as the postino user, with this binary and this configuration */
     char *pipe_entry = xasprintf("postino-bounce/unix = postino-bounce unix - n n - - pipe flags=q user=%s "
                                  "argv=%s --config %s bounce --recipient ${original_recipient}",
@@ -515,6 +515,12 @@ static void setup_postfix(struct setup *s)
     xfree(want);
     xfree(have);
     xfree(pipe_entry);
+    /* one recipient per delivery: each DSN's --recipient names its own VERP address */
+    main_value(s, "postino-bounce_destination_recipient_limit", &v);
+    if (strcmp(v.data, "1") == 0)
+        say("postino-bounce_destination_recipient_limit is 1");
+    else
+        postconf_change(s, "-e", "postino-bounce_destination_recipient_limit = 1");
     /* submission on 587, as an SMTP VPS has it, when nothing listens there */
     if (has_submission(s)) {
         say("master.cf has a submission service");
@@ -593,7 +599,9 @@ static int child_dns(struct setup *s)
 static const char *postfix_hostname(struct setup *s)
 {
     struct buf v = BUF_INIT;
-    main_value(s, "myhostname", &v);
+    postconf(s, &v, "-h", "myhostname", NULL);
+    str_trim((char *)buf_cstr(&v));
+    v.len = strlen(v.data);
     static char host[256];
     snprintf(host, sizeof(host), "%s", v.len ? v.data : "");
     buf_free(&v);
