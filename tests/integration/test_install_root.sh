@@ -181,6 +181,9 @@ echo secret >"$WORK/relay.pw"
 chmod 644 "$WORK/relay.pw"
 as_postino relay add vps --host 127.0.0.1 --port 587 --user test --password-file "$WORK/relay.pw" --tls-verify no
 expect_rc 0
+# the service reads the relays at a reload (it runs with [send] relay_reload = 3600, so at nothing else)
+kill -HUP "$SERVICE_PID"
+wait_for "the sender to take the relay at the reload" 20 grep -q "relay vps added" "$WORK/service.log"
 as_postino list create news
 for i in $(seq 1 19); do as_postino subscriber add "user$i@example.org" --list news; done
 as_postino subscriber add dead@example.org --list news
@@ -196,7 +199,7 @@ wait_for "campaign $C1 to finish" 60 finished "$C1"
 bounced() { [ "$(pgq "SELECT count(*) FROM bounces b JOIN subscribers s ON s.id = b.subscriber_id WHERE s.email = 'dead@example.org' AND b.class = 'hard'")" = 1 ]; }
 wait_for "the DSN for dead@example.org to come back through the pipe" 90 bounced
 [ "$(pgq "SELECT status FROM subscribers WHERE email = 'dead@example.org'")" = blocklisted ] || fail "dead@example.org not blocklisted"
-grep -q 'postino-bounce.*status=sent (delivered via postino-bounce service)' "$MTA/postfix.log" ||
+grep -q 'relay=postino-bounce, .*status=sent (delivered via postino-bounce service (bounce 1: hard 5.1.1 dead@example.org' "$MTA/postfix.log" ||
     fail "Postfix's log shows no delivery to the pipe"
 [ "$(pgq "SELECT count(*) FROM bounces")" = 1 ] || fail "bounces: $(pgq "SELECT count(*) FROM bounces")"
 
@@ -208,11 +211,16 @@ as_postino relay rm vps
 as_postino relay add vps --host 127.0.0.1 --port 587 --user test --password-file "$WORK/relay.pw" --tls-verify no --rate 5/s
 expect_rc 0
 readies=$(grep -c '^READY=1' "$NOTIFY_LOG")
+reloadings=$(grep -c '^RELOADING=1' "$NOTIFY_LOG")
+sed -i 's/^level = info$/level = debug/' "$CONF"
 kill -HUP "$SERVICE_PID"
-wait_for "RELOADING=1" 20 grep -q '^RELOADING=1' "$NOTIFY_LOG"
+more_reloading() { [ "$(grep -c '^RELOADING=1' "$NOTIFY_LOG")" -gt "$reloadings" ]; }
+wait_for "RELOADING=1" 20 more_reloading
 more_ready() { [ "$(grep -c '^READY=1' "$NOTIFY_LOG")" -gt "$readies" ]; }
 wait_for "READY=1 after the reload" 20 more_ready
 wait_for "the reload's log line" 20 grep -q "reload: the configuration was read again" "$WORK/service.log"
+curl -s -m 5 http://127.0.0.1:8080/healthz >/dev/null
+wait_for "debug lines (each request), as the configuration now asks" 20 grep -q "^postino: debug: api: GET /healthz" "$WORK/service.log"
 wait_for "the sender to take the paced relay" 20 grep -q "relay vps changed" "$WORK/service.log"
 kill -0 "$SERVICE_PID" 2>/dev/null || fail "the service died on SIGHUP"
 grep -q '^<' "$WORK/service.log" && fail "journal priority prefixes without the journal"
