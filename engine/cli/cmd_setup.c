@@ -69,6 +69,7 @@ struct setup {
     char bounce_domain[ADDRESS_MAX + 16];
     char *conninfo;     /* the database postino uses */
     bool local_db;      /* Debian's cluster on this machine: role and database made here */
+    bool postfix_changed;   /* a postconf change was made: check and reload */
     char self[4096];    /* this binary, for the pipe */
 };
 
@@ -384,6 +385,7 @@ static void postconf_change(struct setup *s, const char *flag, const char *setti
     char *argv[] = { "postconf", "-c", (char *)(s->postfix_dir ? s->postfix_dir : "/etc/postfix"), (char *)flag,
                      (char *)setting, NULL };
     change(s, argv, NULL);
+    s->postfix_changed = true;
 }
 
 /* the value main.cf sets NAME to (its $names not expanded), trimmed; "" when it sets none (a default is not kept) */
@@ -538,7 +540,9 @@ static void setup_postfix(struct setup *s)
         say("the submission service needs Postfix's TLS certificate (smtpd_tls_cert_file) and SASL "
             "(smtpd_sasl_type) set up: see postfix's TLS_README and SASL_README");
     }
-    if (!s->dry) {
+    if (!s->dry && !s->postfix_changed) {
+        say("Postfix's configuration is as wanted: no check or reload needed");
+    } else if (!s->dry) {
         const char *dir = s->postfix_dir ? s->postfix_dir : "/etc/postfix";
         char *check[] = { "postfix", "-c", (char *)dir, "check", NULL };
         change(s, check, NULL);

@@ -77,6 +77,12 @@ static void test_log_journal_detected_only_on_its_stream(void **state)
     assert_false(log_journal_detected());
     setenv("JOURNAL_STREAM", "1:1", 1);   /* another stream than this standard error */
     assert_false(log_journal_detected());
+    struct stat st;
+    char v[64];
+    assert_int_equal(fstat(2, &st), 0);   /* as systemd sets it: standard error's device:inode */
+    snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+    setenv("JOURNAL_STREAM", v, 1);
+    assert_true(log_journal_detected());
     unsetenv("JOURNAL_STREAM");
 }
 
