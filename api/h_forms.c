@@ -403,6 +403,14 @@ static void signup(struct api_req *r, struct posted *p, const char *email, json_
     done(r, p, lists);
 }
 
+/* api_signup_preflight - OPTIONS /s: another site's script may post JSON here (no credentials are taken) */
+void api_signup_preflight(struct api_req *r)
+{
+    r->cors_any = true;
+    r->cors_preflight = true;
+    api_reply_empty(r, 204);
+}
+
 /* api_signup_post - POST /s */
 void api_signup_post(struct api_req *r)
 {

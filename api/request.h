@@ -109,6 +109,7 @@ struct api_req {
     const char *cache_control;   /* when not "no-store" */
     const char *referrer_policy; /* an HTML answer's Referrer-Policy, when not "no-referrer" */
     bool cors_any;               /* Access-Control-Allow-Origin: * (a signup form on any site) */
+    bool cors_preflight;         /* with cors_any: the answer to a preflight (POST with Content-Type) */
     unsigned retry_after;        /* seconds; a Retry-After header when not 0 */
     bool consent_set;            /* api_consent set the connection's postino.* settings */
     api_stream_read stream_read; /* api_reply_stream's: the body is produced while it is sent */

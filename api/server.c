@@ -355,6 +355,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *mc, struct api_req *r)
     }
     if (r->cors_any)
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+    if (r->cors_any && r->cors_preflight) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", "POST");
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Content-Type");
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "86400");
+    }
     if (r->disposition)
         MHD_add_response_header(resp, "Content-Disposition", r->disposition);
     xfree(r->disposition);

@@ -1,5 +1,5 @@
 /*
- * cmd_bounce - postino bounce [intake] | ls | show | policy | rules.
+ * cmd_bounce - postino bounce [intake] | ls | show | policy | rules | add | fetch.
  *
  * With no subcommand, one message is read on standard input, as Postfix's
  * pipe transport delivers it, and recorded (store_bounce_ingest_raw). Its exit
@@ -7,6 +7,8 @@
  * bounce, or kept as unmatched), 75 (EX_TEMPFAIL) when the database cannot be
  * reached or fails, so that Postfix keeps the message and retries.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 
 #include "engine/cli/cli.h"
 #include "engine/mail/classify.h"
+#include "engine/send/bounce_fetch.h"
 #include "engine/store/bounces.h"
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
@@ -30,6 +33,7 @@ static const char bounce_usage[] =
     "       postino bounce ls [--campaign ID] [--class hard|soft|complaint|policy|unknown] [--limit N]\n"
     "                         [--before ID] [--json]\n"
     "       postino bounce show ID [--json]\n"
+    "       postino bounce fetch [--once] [--json]   (the [bounce] mailbox, over IMAP or POP3)\n"
     "       postino bounce policy [CLASS [--threshold N] [--action none|disable|unsubscribe|blocklist|delete]\n"
     "                             [--consecutive yes|no]] [--json]\n"
     "       postino bounce rules [--json]\n"
@@ -417,8 +421,71 @@ static int bounce_add(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+/*
+ * bounce fetch: the [bounce] mailbox read into the ledger. --once: one
+ * session (exit 1 with one line when the mailbox or the database fails);
+ * without it, reading goes on (IDLE or every interval) until a signal.
+ */
+static int bounce_fetch(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "once", no_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    };
+    bool once = false;
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1)
+        if (opt == 'o')
+            once = true;
+    if (optind < argc)
+        cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    struct bounce_fetch_config *cfg = xmalloc(sizeof(*cfg));
+    char err[1024];
+    int rc = 0;
+    if (bounce_fetch_config(cfg, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        xfree(cfg);
+        return 1;
+    }
+    PGconn *conn = cli_db(c);
+    if (once) {
+        struct bounce_fetch_stats st = { 0 };
+        if (bounce_fetch_once(conn, cfg, &st, err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            rc = 1;
+        }
+        if (c->json) {
+            json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "mailbox", cfg->url_text, "read", (json_int_t)st.read,
+                                  "bounces", (json_int_t)st.bounces, "unmatched", (json_int_t)st.unmatched,
+                                  "repeats", (json_int_t)st.repeats, "removed", (json_int_t)st.removed);
+            cli_print_json(j);
+            json_decref(j);
+        } else if (rc == 0)
+            printf("mailbox %s: %u read, %u bounces, %u unmatched, %u recorded already, %u removed\n", cfg->url_text,
+                   st.read, st.bounces, st.unmatched, st.repeats, st.removed);
+    } else {
+        sigset_t stop;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &stop, NULL);
+        struct bounce_fetch *f = bounce_fetch_start(c->target.conninfo, cfg, err, sizeof(err));
+        if (!f) {
+            log_error("%s", err);
+            rc = 1;
+        } else {
+            int sig = 0;
+            sigwait(&stop, &sig);
+            log_info("bounce: signal %d: stopping", sig);
+            bounce_fetch_stop(f);
+        }
+    }
+    explicit_bzero(cfg->password, sizeof(cfg->password));
+    xfree(cfg);
+    return rc;
+}
+
 static const struct cli_command bounce_commands[] = {
-    { "add", bounce_add, NULL },
+    { "add", bounce_add, NULL },         { "fetch", bounce_fetch, NULL },
     { "ls", bounce_ls, NULL },         { "show", bounce_show, NULL }, { "policy", bounce_policy, NULL },
     { "rules", bounce_rules, NULL },   { NULL, NULL, NULL },
 };

@@ -503,6 +503,12 @@ int store_bounce_ingest_json(PGconn *conn, json_t *event, json_t **out, struct s
     return bounce_insert(conn, &row, out, e);
 }
 
+/* store_bounce_ingest_signed - see bounces.h. */
+int store_bounce_ingest_signed(PGconn *conn, json_t *event, json_t **out, struct store_err *e)
+{
+    return store_bounce_ingest_json(conn, event, out, e);
+}
+
 /* store_bounce_ls - see bounces.h. */
 int store_bounce_ls(PGconn *conn, const struct bounce_filter *f, json_t **out, struct store_err *e)
 {

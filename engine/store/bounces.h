@@ -3,6 +3,7 @@
  *
  * store_bounce_ingest_raw   one raw message sent to the bounce address (DSN, ARF, prose)
  * store_bounce_ingest_json  one provider webhook event {email, type, status, reason, campaign?}
+ * store_bounce_ingest_signed  the same for an event from an email service's signed webhook
  * store_bounce_record_mta   a failure Postfix logged for a delivery (postino mta follow)
  * store_bounce_ls           bounces, newest first, by campaign and class
  * store_bounce_get          one bounce with its stored original
@@ -57,6 +58,14 @@ int store_bounce_ingest_raw(PGconn *conn, const char *data, size_t len, const st
  * event, STORE_ERR_NOTFOUND for an unknown subscriber. *OUT is the bounce.
  */
 int store_bounce_ingest_json(PGconn *conn, json_t *event, json_t **out, struct store_err *e);
+
+/*
+ * store_bounce_ingest_signed - store_bounce_ingest_json for an event from an
+ * email service's webhook whose signature was checked (api/h_hooks.c): a
+ * trusted path, whose events may suppress an address as the local Postfix
+ * pipe's reports do.
+ */
+int store_bounce_ingest_signed(PGconn *conn, json_t *event, json_t **out, struct store_err *e);
 
 /*
  * store_bounce_record_mta - record that Postfix's log shows DELIVERY bounced

@@ -198,7 +198,7 @@ static int signup_list(PGconn *conn, const char *sub, uint64_t list, bool *joine
     return STORE_OK;
 }
 
-/* may a form mail S's address now? Notes that it does (form_mails); 1 yes, 0 not yet, or an error */
+/* may a form mail S's address now (not mailed within confirm_interval)? 1 yes, 0 not yet, or an error */
 static int mail_due(PGconn *conn, const struct form_signup *s, struct store_err *e)
 {
     char hash[65], secs[16];
@@ -206,19 +206,27 @@ static int mail_due(PGconn *conn, const struct form_signup *s, struct store_err 
     snprintf(secs, sizeof(secs), "%u", s->confirm_interval);
     const char *p[] = { hash, secs };
     PGresult *res = pg_exec(conn,
-                            "INSERT INTO form_mails AS m (addr_hash, sent_at) VALUES ($1, now())"
-                            " ON CONFLICT (addr_hash) DO UPDATE SET sent_at = now()"
-                            "   WHERE m.sent_at <= now() - make_interval(secs => $2::int)"
-                            " RETURNING 1",
+                            "SELECT 1 FROM form_mails"
+                            " WHERE addr_hash = $1 AND sent_at > now() - make_interval(secs => $2::int)",
                             2, p);
-    if (!pg_ok(res)) {
-        int rc = store_fail_db(e, conn, res, "cannot read when the address was last mailed");
-        PQclear(res);
-        return rc;
-    }
-    int due = PQntuples(res) == 1;
+    int rc = pg_ok(res) ? PQntuples(res) == 0 : store_fail_db(e, conn, res, "cannot read when the address was last mailed");
     PQclear(res);
-    return due;
+    return rc;
+}
+
+/* mail_stamp - the address was mailed now (the caller holds its lock, see store_form_signup) */
+static int mail_stamp(PGconn *conn, const struct form_signup *s, struct store_err *e)
+{
+    char hash[65];
+    store_form_addr_hash(s->email, hash);
+    const char *p[] = { hash };
+    PGresult *res = pg_exec(conn,
+                            "INSERT INTO form_mails (addr_hash, sent_at) VALUES ($1, now())"
+                            " ON CONFLICT (addr_hash) DO UPDATE SET sent_at = now()",
+                            1, p);
+    int rc = pg_ok(res) ? STORE_OK : store_fail_db(e, conn, res, "cannot record when the address was mailed");
+    PQclear(res);
+    return rc;
 }
 
 /* store_form_signup - see forms.h. */
@@ -277,12 +285,13 @@ int store_form_signup(PGconn *conn, const struct form_signup *s, struct form_out
             if (skipped)
                 log_warn("form: no confirmation message sent: %s", skipped);
             for (size_t i = 0; i < nwelcome; i++) {
-                if ((rc = store_tx_welcome(conn, sub, welcome[i], &queued, &skipped, e)) < 0)
+                if ((rc = store_tx_welcome(conn, sub, welcome[i], &queued, e)) < 0)
                     goto fail;
                 o->mailed += queued;
-                if (skipped)
-                    log_warn("form: no welcome message sent: %s", skipped);
             }
+            /* held for confirm_interval only once something was mailed */
+            if (o->mailed && (rc = mail_stamp(conn, s, e)) < 0)
+                goto fail;
         }
     }
     if (pg_commit(conn) < 0)

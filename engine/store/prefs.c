@@ -97,19 +97,15 @@ static void welcome(PGconn *conn, uint64_t sub, uint64_t list)
     struct store_err e;
     char sid[24];
     int queued;
-    const char *skipped = NULL;
     snprintf(sid, sizeof(sid), "%" PRIu64, sub);
     if (pg_begin(conn) < 0)
         return;
-    if (store_tx_welcome(conn, sid, list, &queued, &skipped, &e) < 0) {
+    if (store_tx_welcome(conn, sid, list, &queued, &e) < 0) {
         log_warn("subscriber %s: no welcome message sent: %s", sid, e.msg);
         pg_rollback(conn);
-        return;
-    }
-    if (skipped)
-        log_warn("subscriber %s: no welcome message sent: %s", sid, skipped);
-    if (pg_commit(conn) < 0)
+    } else if (pg_commit(conn) < 0) {
         log_warn("subscriber %s: no welcome message sent: cannot commit", sid);
+    }
 }
 
 /* move - join or leave list L (a row of store_prefs_get's lists) as C says; its name appended to JOINED or LEFT */

@@ -125,9 +125,8 @@ int store_confirm(PGconn *conn, uint64_t subscriber_id, uint64_t list_id, json_t
     int rc = store_json_row(conn, res, out, e, "cannot confirm", "no such subscription");
     /* the list's welcome message, with the confirmation or not at all */
     int queued;
-    const char *skipped = NULL;
     if (rc == STORE_OK && json_is_true(json_object_get(*out, "changed")) &&
-        (rc = store_tx_welcome(conn, sid, list_id, &queued, &skipped, e)) < 0) {
+        (rc = store_tx_welcome(conn, sid, list_id, &queued, e)) < 0) {
         json_decref(*out);
         *out = NULL;
     }
@@ -135,8 +134,6 @@ int store_confirm(PGconn *conn, uint64_t subscriber_id, uint64_t list_id, json_t
         pg_rollback(conn);
         return rc;
     }
-    if (skipped)
-        log_warn("subscriber %s: no welcome message sent: %s", sid, skipped);
     if (pg_commit(conn) < 0) {
         json_decref(*out);
         *out = NULL;

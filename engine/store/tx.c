@@ -20,6 +20,7 @@
 #include "engine/store/tx.h"
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
+#include "engine/util/log.h"
 #include "engine/util/str.h"
 
 #define CONFIRM_TEMPLATE "confirm"
@@ -225,9 +226,9 @@ int store_tx_get(PGconn *conn, const char *id, json_t **out, struct store_err *e
     return store_json_row(conn, res, out, e, "cannot read delivery", "no transactional delivery %s", id);
 }
 
-/* the From of confirmations: [mail] from, else noreply@ the first DKIM key's domain; 0 or -1 (*SKIPPED) */
-static int confirm_from(PGconn *conn, char *name, size_t namelen, char addr[ADDRESS_MAX + 1], const char **skipped,
-                        struct store_err *e)
+/* the From of confirmations: [mail] from, else noreply@ the first DKIM key's domain; 0 or -1 (*SKIPPED: NO_FROM) */
+static int confirm_from(PGconn *conn, char *name, size_t namelen, char addr[ADDRESS_MAX + 1], const char *no_from,
+                        const char **skipped, struct store_err *e)
 {
     const char *why, *from = store_settings.mail_from;
     if (from) {
@@ -247,7 +248,29 @@ static int confirm_from(PGconn *conn, char *name, size_t namelen, char addr[ADDR
     PQclear(res);
     name[0] = 0;
     if (rc < 0)
-        *skipped = "no From for confirmation messages: set [mail] from";
+        *skipped = no_from;
+    return rc;
+}
+
+/*
+ * to_mail - run SQL (its rows: what to mail) and find the From. 1 with *RES
+ * the rows to mail; 0 when there is nothing to mail, or no From (*SKIPPED
+ * says why); a store error when the database failed (WHAT names the read).
+ */
+static int to_mail(PGconn *conn, const char *sql, int n, const char *const *params, const char *what,
+                   const char *no_from, char *from_name, size_t namelen, char from_addr[ADDRESS_MAX + 1],
+                   const char **skipped, PGresult **res, struct store_err *e)
+{
+    *res = pg_exec(conn, sql, n, params);
+    int rc = pg_ok(*res) ? (PQntuples(*res) > 0) : store_fail_db(e, conn, *res, what);
+    if (rc == 1) {
+        int f = confirm_from(conn, from_name, namelen, from_addr, no_from, skipped, e);
+        rc = f == -2 ? STORE_ERR_DB : f == -1 ? 0 : 1;
+    }
+    if (rc < 1) {
+        PQclear(*res);
+        *res = NULL;
+    }
     return rc;
 }
 
@@ -273,22 +296,13 @@ int store_tx_confirm_lists(PGconn *conn, const char *sub_id, const uint64_t *als
         buf_appendf(&ids, "%s%" PRIu64, i ? "," : "", also[i]);
     buf_appends(&ids, "}");
     const char *cp[] = { sub_id, buf_cstr(&ids) };
-    PGresult *res = pg_exec(conn, confirm_lists_sql, 2, cp);
+    PGresult *res;
+    int m = to_mail(conn, confirm_lists_sql, 2, cp, "cannot read subscriptions",
+                    "no From for confirmation messages: set [mail] from", from_name, sizeof(from_name), from_addr,
+                    skipped, &res, e);
     buf_free(&ids);
-    if (!pg_ok(res)) {
-        rc = store_fail_db(e, conn, res, "cannot read subscriptions");
-        PQclear(res);
-        return rc;
-    }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return STORE_OK;
-    }
-    int f = confirm_from(conn, from_name, sizeof(from_name), from_addr, skipped, e);
-    if (f < 0) {
-        PQclear(res);
-        return f == -2 ? STORE_ERR_DB : STORE_OK;
-    }
+    if (m < 1)
+        return m;
     if (store_secret(conn, "token_key", key, sizeof(key), e) < 0) {
         PQclear(res);
         return e->code;
@@ -330,36 +344,25 @@ int store_tx_confirm_lists(PGconn *conn, const char *sub_id, const uint64_t *als
 
 
 /* store_tx_welcome - see tx.h. */
-int store_tx_welcome(PGconn *conn, const char *sub_id, uint64_t list_id, int *queued, const char **skipped,
-                     struct store_err *e)
+int store_tx_welcome(PGconn *conn, const char *sub_id, uint64_t list_id, int *queued, struct store_err *e)
 {
     char from_name[256], from_addr[ADDRESS_MAX + 1], id[32], lid[24];
+    const char *skipped = NULL;
     enum tx_refusal why;
+    PGresult *res;
     *queued = 0;
-    *skipped = NULL;
     snprintf(lid, sizeof(lid), "%" PRIu64, list_id);
     const char *p[] = { sub_id, lid };
-    PGresult *res = pg_exec(conn,
-                            "SELECT l.welcome_template_id, l.welcome_subject, s.email FROM lists l, subscribers s"
-                            " WHERE l.id = $2::bigint AND s.id = $1::bigint AND l.welcome_template_id IS NOT NULL"
-                            "   AND s.status <> 'blocklisted'",
-                            2, p);
-    if (!pg_ok(res)) {
-        int rc = store_fail_db(e, conn, res, "cannot read the list's welcome message");
-        PQclear(res);
-        return rc;
-    }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return STORE_OK;
-    }
-    int f = confirm_from(conn, from_name, sizeof(from_name), from_addr, skipped, e);
-    if (f < 0) {
-        PQclear(res);
-        if (f == -1)
-            *skipped = "no From for welcome messages: set [mail] from";
-        return f == -2 ? STORE_ERR_DB : STORE_OK;
-    }
+    int m = to_mail(conn,
+                    "SELECT l.welcome_template_id, l.welcome_subject, s.email FROM lists l, subscribers s"
+                    " WHERE l.id = $2::bigint AND s.id = $1::bigint AND l.welcome_template_id IS NOT NULL"
+                    "   AND s.status <> 'blocklisted'",
+                    2, p, "cannot read the list's welcome message", "no From for welcome messages: set [mail] from",
+                    from_name, sizeof(from_name), from_addr, &skipped, &res, e);
+    if (skipped)
+        log_warn("subscriber %s: no welcome message sent: %s", sub_id, skipped);
+    if (m < 1)
+        return m;
     struct tx_new t = {
         .template_ref = PQgetvalue(res, 0, 0),
         .to = PQgetvalue(res, 0, 2),

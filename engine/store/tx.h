@@ -84,10 +84,9 @@ int store_tx_confirm_lists(PGconn *conn, const char *sub_id, const uint64_t *als
  * store_tx_welcome - queue list LIST_ID's welcome message (lists.welcome_template_id,
  * its subject lists.welcome_subject) to subscriber SUB_ID, inside the caller's
  * transaction. *QUEUED 0 when the list has none or the subscriber is
- * blocklisted; with no From, none is queued and *SKIPPED says why.
+ * blocklisted; with no From, none is queued and the reason is logged.
  */
-int store_tx_welcome(PGconn *conn, const char *sub_id, uint64_t list_id, int *queued, const char **skipped,
-                     struct store_err *e);
+int store_tx_welcome(PGconn *conn, const char *sub_id, uint64_t list_id, int *queued, struct store_err *e);
 
 
 #endif

@@ -32,6 +32,19 @@ get() {
     body=$(tr -d '\0' < "$WORK/resp")
     headers=$(tr -d '\r' < "$WORK/hdrs" | sed 's/^\([^:]*\):/\L\1:/')
 }
+# solve CHALLENGE: a nonce for a challenge of 12 bits
+solve() {
+    $PY - "$1" <<'PYEOF'
+import hashlib, sys
+c = sys.argv[1]
+n = 0
+while True:
+    d = hashlib.sha256(f"{c}:{n}".encode()).digest()
+    if int.from_bytes(d[:4], "big") >> 20 == 0:
+        print(n); break
+    n += 1
+PYEOF
+}
 expect_body() { case "$body" in *"$1"*) ;; *) fail "the answer lacks: $1" ;; esac; }
 expect_no_body() { case "$body" in *"$1"*) fail "the answer has: $1" ;; esac; }
 expect_header() { case "$headers" in *"$1"*) ;; *) fail "the headers lack: $1" ;; esac; }
@@ -293,17 +306,7 @@ expect_code 200
 expect_header "access-control-allow-origin: *"
 CH=$(jq_get "$body" "j['challenge']")
 [ "$(jq_get "$body" "j['bits']")" = 12 ] || fail "bits: $body"
-NONCE=$($PY - "$CH" <<'PYEOF'
-import hashlib, sys
-c = sys.argv[1]
-n = 0
-while True:
-    d = hashlib.sha256(f"{c}:{n}".encode()).digest()
-    if int.from_bytes(d[:4], "big") >> 20 == 0:
-        print(n); break
-    n += 1
-PYEOF
-)
+NONCE=$(solve "$CH")
 BAD=$((NONCE + 1))
 $PY -c "import hashlib,sys; d=hashlib.sha256(b'$CH:$BAD').digest(); sys.exit(0 if int.from_bytes(d[:4],'big')>>20 else 1)" ||
     BAD=$((NONCE + 2))
@@ -337,5 +340,34 @@ PTOK=$(mktoken p "$(sub_id walker@example.org)" "$($PY -c 'import time; print(in
 [ "$(subs walker@example.org)" = "news=confirmed weekly=unsubscribed" ] || fail "walker after the pages: $(subs walker@example.org)"
 [ "$(psql_q "SELECT string_agg(via, ' ' ORDER BY id) FROM consent WHERE subscriber_id = $(sub_id walker@example.org)")" = \
   "form form confirmation preferences" ] || fail "walker's consent: $(psql_q "SELECT via FROM consent WHERE subscriber_id = $(sub_id walker@example.org)")"
+
+check "another site: the snippet's script and a JSON post work across origins, and nothing is loaded from elsewhere"
+headers=$(curl -s -o /dev/null -D - -X OPTIONS -H "Origin: http://127.0.0.1:18199" -H "Access-Control-Request-Method: POST" \
+    -H "Access-Control-Request-Headers: content-type" --max-time 20 "$API/s" | tr -d '\r' | sed 's/^\([^:]*\):/\L\1:/')
+case "$headers" in "HTTP/1.1 204"*) ;; *) fail "the preflight: $headers" ;; esac
+expect_header "access-control-allow-origin: *"
+expect_header "access-control-allow-methods: POST"
+expect_header "access-control-allow-headers: Content-Type"
+req GET /api/v1/lists/weekly/form
+SNIP=$(jq_get "$body" "j['html']")
+SNIP_HASH=$(printf '%s' "$body" | $PY -c 'import hashlib, json, sys; print(hashlib.sha256(json.load(sys.stdin)["html"].encode()).hexdigest())')
+mkdir -p site
+{ echo '<!doctype html><html><head><meta charset="utf-8"><title>Elsewhere</title></head><body><h2>Our newsletter</h2>'
+  printf '%s\n' "$SNIP"
+  echo '</body></html>'; } > site/index.html
+grep -q "<script src=\"$API/s/signup.js\"" site/index.html || fail "the snippet does not load its script from the server"
+[ "$(grep -o 'src="[^"]*"' site/index.html | grep -vc "^src=\"$API/")" = 0 ] || fail "the snippet loads from elsewhere"
+$PY -m http.server 18199 --bind 127.0.0.1 --directory site > site.log 2>&1 &
+SITE=$!
+wait_for "the other site" 20 curl -sf -o /dev/null http://127.0.0.1:18199/
+get /s/challenge
+CH=$(jq_get "$body" "j['challenge']")
+"$PY" "$ROOT/tests/integration/forms_browser.py" --site http://127.0.0.1:18199/ "$API" fetched@example.org "$CH" \
+    "$(solve "$CH")" "$WEEKLY" "$ROOT/build/screens" >> browser.out 2>&1 || fail "browser: $(tail -5 browser.out)"
+kill "$SITE" 2>/dev/null
+[ "$(subs elsewhere@example.org)" = "weekly=confirmed" ] || fail "the snippet's signup: $(subs elsewhere@example.org)"
+[ "$(subs fetched@example.org)" = "weekly=confirmed" ] || fail "the JSON signup: $(subs fetched@example.org)"
+[ "$(psql_q "SELECT form_hash FROM consent WHERE subscriber_id = $(sub_id elsewhere@example.org)")" = \
+  "$SNIP_HASH" ] || fail "the consent's form hash is not the snippet's"
 
 finish
