@@ -10,6 +10,9 @@
 #   make coverage   line coverage per directory (unit and integration tests)
 #   make bench      the benchmarks in bench/ (ratios against references)
 #   make fuzz       the libFuzzer targets (clang)
+#   make install    binary, man pages, systemd units, example configuration (PREFIX, DESTDIR)
+#   make uninstall  remove them (an edited configuration stays)
+#   make deb        the Debian package, in build/deb
 #   make clean
 #
 # Two passes. The flags of the libraries come from pkg-config, and a make
@@ -21,7 +24,7 @@
 # packages are there. `make clean` and `make stop` need no packages.
 
 ifeq ($(POSTINO_DEPS),)
-NODEPS_GOALS := clean stop
+NODEPS_GOALS := clean stop uninstall
 GOALS := $(or $(MAKECMDGOALS),all)
 ifeq ($(filter-out $(NODEPS_GOALS),$(GOALS)),)
 .PHONY: $(GOALS)
@@ -29,6 +32,8 @@ clean:
 	rm -rf build postino
 stop:
 	@bash scripts/stop.sh
+uninstall:
+	@sh scripts/install.sh uninstall
 else
 .PHONY: $(GOALS) deps-then-make
 $(GOALS): deps-then-make
@@ -41,7 +46,8 @@ else
 
 BUILD   ?= build
 CC      ?= gcc
-PKGS     = libpq openssl libuv libcurl libxml-2.0 jansson libmicrohttpd inih libidn2 libcrypt gmime-3.0 libcmark libcares
+PKGS     = libpq openssl libuv libcurl libxml-2.0 jansson libmicrohttpd inih libidn2 libcrypt gmime-3.0 libcmark \
+           libcares libsystemd
 PKG_MISSING := $(shell pkg-config --exists $(PKGS) 2>/dev/null || pkg-config --print-errors --exists $(PKGS) 2>&1 | head -1)
 ifneq ($(PKG_MISSING),)
 $(error pkg-config: $(PKG_MISSING) (run: sh scripts/deps.sh))
@@ -71,7 +77,8 @@ ITEST_C  := $(sort $(wildcard tests/integration/test_*.c))
 ITEST_BIN:= $(ITEST_C:tests/%.c=$(BUILD)/tests/%)
 EMBED    := $(sort $(wildcard sql/*.sql templates/* admin/*))
 
-.PHONY: all check test coverage tsan openapi-lint unit unit-asan integration fuzz fuzz-smoke demo bench clean deps tests stop
+.PHONY: all check test coverage tsan openapi-lint unit unit-asan integration fuzz fuzz-smoke demo bench clean deps tests stop \
+        install uninstall deb
 all: postino
 
 postino: $(BUILD)/postino
@@ -188,6 +195,21 @@ clean:
 
 stop:
 	@bash scripts/stop.sh
+
+# Installation: PREFIX (/usr/local), DESTDIR, SYSCONFDIR (/etc), UNITDIR; scripts/install.sh.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL_ENV = DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" UNITDIR="$(UNITDIR)" \
+              BIN="$(BUILD)/postino"
+install: postino
+	@$(INSTALL_ENV) sh scripts/install.sh install
+uninstall:
+	@$(INSTALL_ENV) sh scripts/install.sh uninstall
+
+# The Debian package (debian/): dpkg-buildpackage into build/deb.
+deb:
+	@sh scripts/deb.sh
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 endif

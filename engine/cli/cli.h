@@ -49,6 +49,9 @@ struct cli_settings {
 extern struct cli_settings cli_settings;
 
 int settings_load_all(char *err, size_t errlen);
+int cli_log_setup(const char *level, const char *format);
+struct send_settings;
+int settings_reload(struct send_settings *send, char *err, size_t errlen);
 
 struct cli_command {
     const char *name;
@@ -92,5 +95,6 @@ int cmd_bounce(struct cli *c, int argc, char **argv);
 int cmd_webhook(struct cli *c, int argc, char **argv);
 int cmd_webhooks(struct cli *c, int argc, char **argv);
 int cmd_mta(struct cli *c, int argc, char **argv);
+int cmd_setup(struct cli *c, int argc, char **argv);
 
 #endif

@@ -4,6 +4,11 @@
  *
  * settings_load_all  fill every module's settings from the configuration; the
  *                    first value not allowed is refused with its name (main exits)
+ * cli_log_setup      the log's level and format: the command line's, else the
+ *                    configuration's; journal when none names a format and
+ *                    standard error is systemd's journal
+ * settings_reload    SIGHUP: the configuration file read again; [log] applied
+ *                    and [send] handed back; 0, or -1 with ERR (nothing applied)
  * cmd_config         config show: every setting, its value and where it came
  *                    from (default, file, environment); secrets never shown
  *
@@ -25,6 +30,7 @@
 #include "engine/store/store.h"
 #include "engine/util/buf.h"
 #include "engine/util/conf.h"
+#include "engine/util/log.h"
 #include "engine/util/settings.h"
 
 struct cli_settings cli_settings;
@@ -36,7 +42,8 @@ static const struct setting cli_table[] = {
     SETTING_TEXT_ENTRY("db", "pg_bindir", struct cli_settings, db.pg_bindir, NULL,
                        "PostgreSQL's programs (none: the newest installed)"),
     SETTING_TEXT_ENTRY("log", "level", struct cli_settings, log_level, "info", "debug, info, warning or error"),
-    SETTING_TEXT_ENTRY("log", "format", struct cli_settings, log_format, "text", "text or json"),
+    SETTING_TEXT_ENTRY("log", "format", struct cli_settings, log_format, "text",
+                       "text, json or journal (none set, under systemd: journal)"),
     { 0 },
 };
 
@@ -66,6 +73,42 @@ int settings_load_all(char *err, size_t errlen)
     store_settings_set(&(struct store_settings){ .mail_from = mail_settings.from,
                                                  .confirm_subject = mail_settings.confirm_subject,
                                                  .public_url = mail_settings.public_url });
+    return 0;
+}
+
+static const char *cmdline_level, *cmdline_format;   /* --log-level, --log-format */
+
+/* apply CS's [log] under the command line's options; 0, or -1 for a name not allowed */
+static int log_apply(const struct cli_settings *cs)
+{
+    const char *from, *format = cmdline_format ? cmdline_format : cs->log_format;
+    if (!cmdline_format && !conf_get_from("log", "format", &from) && log_journal_detected())
+        format = "journal";
+    return log_setup(cmdline_level ? cmdline_level : cs->log_level, format);
+}
+
+/* cli_log_setup - see above; LEVEL and FORMAT from the command line (NULL: not given). */
+int cli_log_setup(const char *level, const char *format)
+{
+    cmdline_level = level;
+    cmdline_format = format;
+    return log_apply(&cli_settings);
+}
+
+/* settings_reload - see above; SEND (may be NULL) gets the [send] settings read. */
+int settings_reload(struct send_settings *send, char *err, size_t errlen)
+{
+    struct cli_settings cs;
+    struct send_settings ss;
+    if (conf_reload(err, errlen) < 0 || settings_load(cli_table, &cs, err, errlen) < 0 ||
+        settings_load(send_table, &ss, err, errlen) < 0)
+        return -1;
+    if (log_apply(&cs) < 0) {
+        snprintf(err, errlen, "configuration: [log] level must be debug|info|warning|error and format text|json|journal");
+        return -1;
+    }
+    if (send)
+        *send = ss;
     return 0;
 }
 

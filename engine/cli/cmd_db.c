@@ -1,8 +1,15 @@
 /*
- * cmd_db - postino db init | migrate | status | start | stop.
+ * cmd_db - postino db init | migrate | status | start | stop | psql | backup | restore.
+ *
+ * psql, backup and restore run PostgreSQL's own programs (psql, pg_dump -Fc,
+ * pg_restore) on the database postino uses, in place of this process: their
+ * exit status is the command's.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/cli/cli.h"
 #include "engine/store/migrate.h"
@@ -17,7 +24,10 @@ static const char db_usage[] =
     "       postino db migrate   apply pending schema migrations, each in its own transaction\n"
     "       postino db status    the server in use and each migration, applied or pending [--json]\n"
     "       postino db start     start the private cluster in ./var/pg (initdb on first use)\n"
-    "       postino db stop      stop the private cluster\n";
+    "       postino db stop      stop the private cluster\n"
+    "       postino db psql [--read-only] [-- PSQL-ARGS...]   psql on the database (read-only: no transaction may write)\n"
+    "       postino db backup FILE    pg_dump -Fc of the database into FILE\n"
+    "       postino db restore FILE   pg_restore of FILE into the database (what it holds is replaced)\n";
 
 static struct db_target *private_target(struct cli *c, const char *verb)
 {
@@ -163,9 +173,90 @@ static int db_status(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+/* pg_program - PostgreSQL's program NAME: the private cluster's, else the one in PATH (Debian's wrapper) */
+static char *pg_program(struct cli *c, const char *name)
+{
+    return c->target.private_cluster ? xasprintf("%s/%s", c->target.cluster.bindir, name) : xstrdup(name);
+}
+
+/* exec_pg - run ARGV[0] (a PostgreSQL program) in place of postino; returns only when it cannot */
+static int exec_pg(struct cli *c, char **argv)
+{
+    fflush(stdout);
+    if (c->conn)
+        PQfinish(c->conn);   /* the target (its conninfo, in ARGV) stays */
+    c->conn = NULL;
+    execvp(argv[0], argv);
+    log_error("cannot run %s: %s", argv[0], strerror(errno));
+    return 1;
+}
+
+/* the database reached (the private cluster started) and its conninfo; fatal when it cannot be */
+static const char *db_reached(struct cli *c)
+{
+    raw_conn(c);
+    return c->target.conninfo;
+}
+
+static int db_psql(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "read-only", no_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    };
+    bool read_only = false;
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1)
+        if (opt == 'r')
+            read_only = true;
+    const char *conninfo = db_reached(c);
+    if (read_only) {
+        const char *old = getenv("PGOPTIONS");
+        char *v = xasprintf("%s%s-c default_transaction_read_only=on", old ? old : "", old && *old ? " " : "");
+        setenv("PGOPTIONS", v, 1);
+        xfree(v);
+    }
+    char **args = xcalloc((size_t)(argc - optind) + 4, sizeof(*args));
+    int n = 0;
+    args[n++] = pg_program(c, "psql");
+    args[n++] = "--dbname";
+    args[n++] = (char *)conninfo;
+    for (int i = optind; i < argc; i++)
+        args[n++] = argv[i];
+    args[n] = NULL;
+    return exec_pg(c, args);
+}
+
+static const struct option help_opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+
+static int db_backup(struct cli *c, int argc, char **argv)
+{
+    while (cli_parse(c, argc, argv, "h", help_opts) != -1)
+        ;
+    const char *file = cli_operand(c, argc, argv, "file");
+    const char *conninfo = db_reached(c);
+    char *args[] = { pg_program(c, "pg_dump"), "--format=custom", "--no-owner", "--file", (char *)file, "--dbname",
+                     (char *)conninfo, NULL };
+    return exec_pg(c, args);
+}
+
+static int db_restore(struct cli *c, int argc, char **argv)
+{
+    while (cli_parse(c, argc, argv, "h", help_opts) != -1)
+        ;
+    const char *file = cli_operand(c, argc, argv, "file");
+    if (access(file, R_OK) < 0)
+        log_fatal("cannot read %s: %s", file, strerror(errno));
+    const char *conninfo = db_reached(c);
+    /* what the dump holds replaces what is there, in one transaction: an error leaves the database as it was */
+    char *args[] = { pg_program(c, "pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
+                     "--exit-on-error", "--dbname", (char *)conninfo, (char *)file, NULL };
+    return exec_pg(c, args);
+}
+
 static const struct cli_command db_commands[] = {
     { "init", db_init, NULL },       { "migrate", db_migrate, NULL }, { "status", db_status, NULL },
-    { "start", db_start, NULL },     { "stop", db_stop, NULL },       { NULL, NULL, NULL },
+    { "start", db_start, NULL },     { "stop", db_stop, NULL },       { "psql", db_psql, NULL },
+    { "backup", db_backup, NULL },   { "restore", db_restore, NULL }, { NULL, NULL, NULL },
 };
 
 /* cmd_db - postino db SUBCOMMAND. */

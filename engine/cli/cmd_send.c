@@ -19,6 +19,7 @@
 #include "engine/send/settings_send.h"
 #include "engine/util/alloc.h"
 #include "engine/util/log.h"
+#include "engine/util/notify.h"
 #include "engine/util/str.h"
 
 static const char send_usage[] =
@@ -30,7 +31,9 @@ static const char send_usage[] =
     "sends it through the relays. Run as many as you like, on as many machines:\n"
     "they share the work through the database. --until-done stops once no\n"
     "campaign is running and nothing is in flight. SIGTERM finishes what is in\n"
-    "flight, records it, and stops.\n";
+    "flight within [send] drain_timeout, records it, releases the rest to the\n"
+    "ledger, and stops. SIGHUP reads the configuration ([log], [send]) and the\n"
+    "relays again. Under systemd (Type=notify) it tells when it is ready.\n";
 
 static int run_sender(struct cli *c, int argc, char **argv)
 {
@@ -52,18 +55,26 @@ static int run_sender(struct cli *c, int argc, char **argv)
         case 'b':
             if (settings_set(send_table, "batch", optarg, &cfg.set, why, sizeof(why)) < 0)
                 cli_usage(c, "--batch %s", why);
+            cfg.batch_given = true;
             break;
         case 'm':
             if (settings_set(send_table, "max_inflight", optarg, &cfg.set, why, sizeof(why)) < 0)
                 cli_usage(c, "--max-inflight %s", why);
+            cfg.max_inflight_given = true;
             break;
         }
     }
     if (optind < argc)
         cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    /* a reload asked while starting waits for the sender's handler (sender_run unblocks it) */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup, NULL);
     /* the connection proves the database is there and migrated; the sender opens its own */
     cli_db(c);
     cfg.conninfo = c->target.conninfo;
+    cfg.reload = settings_reload;
     if (!getenv("UV_THREADPOOL_SIZE")) {
         char n[24];
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -85,7 +96,7 @@ static const char serve_usage[] =
     "\n"
     "The REST API (on [http] listen, default 127.0.0.1:8080) beside the scheduler\n"
     "and a sender in the same process; with --no-send the API alone, until\n"
-    "SIGINT or SIGTERM. With --tls-cert and --tls-key (PEM files; [http] tls_cert,\n"
+    "SIGINT or SIGTERM (SIGHUP: [log] read again). With --tls-cert and --tls-key (PEM files; [http] tls_cert,\n"
     "tls_key) it answers HTTPS itself; otherwise put it behind a TLS proxy.\n"
     "It delivers webhooks too (as postino webhooks does) unless --no-webhooks.\n"
     "With [mta] log set, it also follows Postfix's log (as postino mta follow).\n"
@@ -156,6 +167,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     /*
      * The server's threads never see a stop signal (they inherit this mask).
      * With --no-send this thread waits for it; otherwise it stays pending
@@ -187,7 +199,16 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     int rc = 0;
     if (no_send) {
         int sig = 0;
-        sigwait(&stop, &sig);
+        notify_ready("serving the API");
+        while (sigwait(&stop, &sig) == 0 && sig == SIGHUP) {
+            notify_reloading();
+            if (settings_reload(NULL, err, sizeof(err)) < 0)
+                log_error("reload: %s; the running configuration stays", err);
+            else
+                log_info("reload: the configuration was read again; [log] applies now, the other sections at the next start");
+            notify_ready("serving the API");
+        }
+        notify_stopping();
         log_info("api: signal %d: stopping", sig);
     } else {
         rc = run_sender(c, argc, argv);

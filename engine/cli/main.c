@@ -2,7 +2,7 @@
  * main - the postino command: global options, configuration, dispatch.
  *
  * Global options may stand anywhere before "--": --config FILE, --db CONNINFO,
- * --json, --log-format text|json, --log-level LEVEL. They are taken out of
+ * --json, --log-format text|json|journal, --log-level LEVEL. They are taken out of
  * argv before the subcommand parses its own.
  */
 #include <stdio.h>
@@ -14,12 +14,13 @@
 #include "engine/util/log.h"
 
 static const char main_usage[] =
-    "usage: postino [--config FILE] [--db CONNINFO] [--json] [--log-format text|json]\n"
+    "usage: postino [--config FILE] [--db CONNINFO] [--json] [--log-format text|json|journal]\n"
     "               [--log-level debug|info|warning|error] COMMAND ...\n"
     "\n"
     "commands:\n"
     "  config      show                                    (every setting, its value and where it came from)\n"
     "  db          init | migrate | status | start | stop   (the database and its schema)\n"
+    "              | psql [--read-only] | backup FILE | restore FILE\n"
     "  list        create | ls | show | rm                  (mailing lists)\n"
     "  subscriber  add | ls | show | rm | blocklist | bulk  (subscribers)\n"
     "  import      FILE --list NAME [options]               (subscribers from CSV or XML)\n"
@@ -41,6 +42,7 @@ static const char main_usage[] =
     "  webhook     add | ls | show | set | enable | disable | rm | test | log | replay  (signed HTTP callbacks)\n"
     "  webhooks                                            (deliver webhooks: the worker alone)\n"
     "  mta         follow [FILE] [--once]                   (what Postfix did with each message, from its log)\n"
+    "  setup       --domain DOMAIN [--dry-run] ...          (as root: user, database, Postfix, keys, DNS records)\n"
     "\n"
     "With no --db, POSTINO_DB or [db] url, postino uses its private PostgreSQL\n"
     "cluster in ./var/pg, started on demand. 'postino COMMAND --help' for more.\n"
@@ -68,6 +70,7 @@ static const struct cli_command commands[] = {
     { "webhook", cmd_webhook, "webhook endpoints" },
     { "webhooks", cmd_webhooks, "the webhook worker" },
     { "mta", cmd_mta, "Postfix's delivery log" },
+    { "setup", cmd_setup, "this machine, made ready" },
     { NULL, NULL, NULL },
 };
 
@@ -143,9 +146,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "postino: fatal: %s\n", err);
         return 1;
     }
-    if (log_setup(g.log_level ? g.log_level : cli_settings.log_level,
-                  g.log_format ? g.log_format : cli_settings.log_format) < 0) {
-        fprintf(stderr, "postino: error: log level must be debug|info|warning|error and format text|json\n");
+    if (cli_log_setup(g.log_level, g.log_format) < 0) {
+        fprintf(stderr, "postino: error: log level must be debug|info|warning|error and format text|json|journal\n");
         return EXIT_USAGE;
     }
     c.json = g.json;

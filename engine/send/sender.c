@@ -39,6 +39,7 @@
 #include "engine/store/store.h"
 #include "engine/util/alloc.h"
 #include "engine/util/log.h"
+#include "engine/util/notify.h"
 
 /* an idle sender looks for due deliveries this often (the tick is 250 ms) */
 #define CLAIM_IDLE_MS 200
@@ -285,10 +286,12 @@ void sender_maybe_stop(struct sender *s)
         return;
     sender_begin_stop(s);
     flush_results(s);
-    if (s->pools_open > 0 || s->rendering > 0 || s->flushing || s->batches[0].n || s->batches[1].n ||
+    /* on the wire: awaited until [send] drain_timeout, then given up (released below, not recorded) */
+    bool wire = s->pools_open > 0 || s->rendering > 0;
+    if ((wire && !s->drain_expired) || s->flushing || s->batches[0].n || s->batches[1].n ||
         !s->be->ops->idle(s->be))
         return;
-    for (struct campaign_rt *c = s->camps; c; c = c->next)
+    for (struct campaign_rt *c = s->camps; c && !s->drain_expired; c = c->next)
         if (c->state == CAMP_PREPARING)
             return;
     if (!s->deregistering && s->be->ops->ready(s->be)) {
@@ -299,22 +302,44 @@ void sender_maybe_stop(struct sender *s)
     s->closed = true;
     uv_timer_stop(&s->tick);
     uv_timer_stop(&s->flush_timer);
+    uv_timer_stop(&s->drain_timer);
     pthread_mutex_lock(&wake_lock);
     wake_handle = NULL;
     pthread_mutex_unlock(&wake_lock);
+    if (wire) {
+        /* the pools and renderings cannot end in time: the loop stops with them; the process is ending */
+        s->abandoned = true;
+        uv_stop(s->loop);
+        return;
+    }
+    uv_close((uv_handle_t *)&s->drain_timer, NULL);
     uv_close((uv_handle_t *)&s->wake, NULL);
     uv_close((uv_handle_t *)&s->tick, NULL);
     uv_close((uv_handle_t *)&s->flush_timer, NULL);
     if (s->signals) {
         uv_close((uv_handle_t *)&s->sigint, NULL);
         uv_close((uv_handle_t *)&s->sigterm, NULL);
+        uv_close((uv_handle_t *)&s->sighup, NULL);
     }
     s->be->ops->close(s->be, on_backend_closed);
+}
+
+/* [send] drain_timeout is over: what is still on the wire is released to the ledger, not awaited */
+static void on_drain_timeout(uv_timer_t *t)
+{
+    struct sender *s = t->data;
+    log_warn("sender %s: [send] drain_timeout (%u s) is over: %u message%s still in flight go%s back to the ledger",
+             s->name, s->cfg.set.drain_timeout_s, s->inflight, s->inflight == 1 ? "" : "s",
+             s->inflight == 1 ? "es" : "");
+    s->drain_expired = true;
+    sender_maybe_stop(s);
 }
 
 /* sender_stop - see sender.h. */
 void sender_stop(struct sender *s)
 {
+    if (!s->stopping)
+        uv_timer_start(&s->drain_timer, on_drain_timeout, (uint64_t)s->cfg.set.drain_timeout_s * 1000u, 0);
     s->stopping = true;
     sender_pump(s);
 }
@@ -326,8 +351,40 @@ static void on_signal(uv_signal_t *h, int signum)
         log_warn("sender: second signal; leaving now (leases return what was not recorded)");
         exit(1);
     }
-    log_info("sender: signal %d: finishing what is in flight, then stopping", signum);
+    log_info("sender: signal %d: finishing what is in flight (%u s at most), then stopping", signum,
+             s->cfg.set.drain_timeout_s);
+    notify_stopping();
     sender_stop(s);
+}
+
+/* SIGHUP: the configuration (through cfg.reload) and the relays, read again */
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    struct sender *s = h->data;
+    char err[512];
+    (void)signum;
+    if (s->stopping)
+        return;
+    notify_reloading();
+    if (s->cfg.reload) {
+        struct send_settings set;
+        if (s->cfg.reload(&set, err, sizeof(err)) < 0) {
+            log_error("reload: %s; the running configuration stays", err);
+        } else {
+            if (s->cfg.batch_given)
+                set.batch = s->cfg.set.batch;
+            if (s->cfg.max_inflight_given)
+                set.max_inflight = s->cfg.set.max_inflight;
+            if (set.batch > set.max_inflight)
+                set.batch = set.max_inflight;
+            s->cfg.set = set;
+            log_info("reload: the configuration was read again; [log] and [send] apply now, the other sections "
+                     "at the next start");
+        }
+    }
+    log_info("reload: reading the relays again");
+    relays_reload(s);
+    notify_ready("sending");
 }
 
 /* sender_config_init - see sender.h. */
@@ -363,7 +420,8 @@ struct sender *sender_new(uv_loop_t *loop, const struct sender_config *cfg, stru
     ledger_batch_init(&s->batches[1]);
     uv_timer_init(s->loop, &s->tick);
     uv_timer_init(s->loop, &s->flush_timer);
-    s->tick.data = s->flush_timer.data = s;
+    uv_timer_init(s->loop, &s->drain_timer);
+    s->tick.data = s->flush_timer.data = s->drain_timer.data = s;
     uv_timer_start(&s->tick, on_tick, 250, 250);
     uv_async_init(s->loop, &s->wake, on_wake);
     s->wake.data = s;
@@ -430,18 +488,28 @@ int sender_run(const struct sender_config *cfg)
     relay_defs_free(defs, ndefs);
     uv_signal_init(loop, &s->sigint);
     uv_signal_init(loop, &s->sigterm);
-    s->sigint.data = s->sigterm.data = s;
+    uv_signal_init(loop, &s->sighup);
+    s->sigint.data = s->sigterm.data = s->sighup.data = s;
     uv_signal_start(&s->sigint, on_signal, SIGINT);
     uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s->sighup, on_sighup, SIGHUP);
     s->signals = true;
-    /* a stop asked while starting (serve blocks the signals until now) is taken now, by the handlers */
+    /* a stop or reload asked while starting (serve blocks the signals until now) is taken now, by the handlers */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
+    notify_ready("sending");
 
     uv_run(loop, UV_RUN_DEFAULT);
+    if (s->abandoned) {
+        /* the loop still holds the connections cut at drain_timeout: they close as the process exits */
+        log_info("sender %s: stopped (%lu sent, %lu deferred, %lu failed); what was on the wire was released",
+                 s->name, s->sent, s->deferred, s->failed);
+        return 0;
+    }
 
     sender_free(s);
     be->ops->free(be);

@@ -4,7 +4,13 @@
  * sender_config_init  a configuration from send_settings: scheduling on, no name
  * sender_run  run a sender until SIGINT/SIGTERM (or, with until_done, until no
  *             campaign is running and nothing is in flight); 0, or -1 when it
- *             could not start (one line logged)
+ *             could not start (one line logged). It tells systemd it is ready
+ *             once its loop runs, and that it stops at the signal. SIGTERM
+ *             drains: what is on the wire has [send] drain_timeout seconds to
+ *             finish and be recorded; then the rest is released to the ledger
+ *             (a message cut on the wire may be sent again by the next sender,
+ *             as after a crash). SIGHUP reads the configuration again through
+ *             cfg->reload (a refused one changes nothing) and the relays.
  * sender_wake make the sender running in this process (if any) claim at once;
  *             callable from any thread (the API after queueing a transactional
  *             message); other processes' senders claim it at their next tick
@@ -48,6 +54,9 @@ struct sender_config {
     bool until_done;
     bool schedule;             /* start scheduled campaigns whose time has come */
     struct send_settings set;  /* [send]: batch, max_inflight, lease, retries, flushes... */
+    bool batch_given, max_inflight_given;  /* set by the command line: a reload keeps them */
+    /* SIGHUP: read the configuration again into SET (0), or refuse it (-1, ERR); NULL: relays only */
+    int (*reload)(struct send_settings *set, char *err, size_t errlen);
 };
 
 struct relay_def;

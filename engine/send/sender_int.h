@@ -122,8 +122,11 @@ struct sender {
     unsigned ticks;
     long running_campaigns;
     uv_timer_t tick, flush_timer;
-    uv_signal_t sigint, sigterm;
-    bool signals;               /* sigint and sigterm are set up (sender_run) */
+    uv_signal_t sigint, sigterm, sighup;
+    bool signals;               /* sigint, sigterm and sighup are set up (sender_run) */
+    uv_timer_t drain_timer;     /* started by the stop signal: [send] drain_timeout */
+    bool drain_expired;         /* what is still on the wire is given up: released, not awaited */
+    bool abandoned;             /* the loop was stopped with pools or renderings left (drain_expired) */
     uv_async_t wake;
     unsigned long sent, deferred, failed;
     int exit_code;

@@ -31,6 +31,8 @@ const struct setting send_table[] = {
     SEND_U("command_timeout_ms", command_timeout_ms, 120000, 100, 3600000, "waiting for a relay's answer, at most"),
     SEND_U("reconnect_min_ms", reconnect_min_ms, 1000, 10, 600000, "first wait before connecting again"),
     SEND_U("reconnect_max_ms", reconnect_max_ms, 60000, 10, 3600000, "longest wait before connecting again"),
+    SEND_U("drain_timeout", drain_timeout_s, 30, 1, 3600,
+           "seconds a stopping sender lets messages on the wire finish; the rest goes back to the ledger"),
     { 0 },
 };
 

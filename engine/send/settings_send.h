@@ -28,6 +28,7 @@ struct send_settings {
     unsigned prepared_keep_s, relay_reload_s;
     const char *helo_name;     /* NULL: the host's name */
     unsigned connect_timeout_ms, command_timeout_ms, reconnect_min_ms, reconnect_max_ms;
+    unsigned drain_timeout_s;  /* a stopping sender waits this long for what is on the wire */
 };
 
 struct mail_settings {

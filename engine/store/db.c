@@ -45,6 +45,10 @@ PGconn *db_open(struct db_target *t, enum db_open_mode mode, char *err, size_t e
     PGconn *conn = pg_connect(t->conninfo, err, errlen);
     if (!conn || mode == DB_OPEN_RAW)
         return conn;
+    if (migrate_newer(conn, err, errlen) != 0) {   /* a newer postino migrated it: this one must not work on it */
+        PQfinish(conn);
+        return NULL;
+    }
     int pending = migrate_pending(conn, err, errlen);
     if (pending > 0 && t->private_cluster) {
         int applied;

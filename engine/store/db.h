@@ -6,7 +6,9 @@
  *                    PostgreSQL programs in [db] pg_bindir (S->pg_bindir, NULL: found)
  * db_open            connect; for the private cluster start it first and apply
  *                    pending migrations; for a named server refuse to work on
- *                    an out-of-date schema (the operator runs db migrate)
+ *                    an out-of-date schema (the operator runs db migrate);
+ *                    refuse, on any server, a schema newer than this binary
+ *                    knows (the operator upgrades postino)
  * db_target_free     release a target
  * db_ping            is the database answering a query
  *

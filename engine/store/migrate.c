@@ -4,6 +4,7 @@
  * The files come from the embedded table (scripts/embed.sh), already sorted
  * by path, so numbering decides the order.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -129,6 +130,45 @@ fail_msg:
     return -1;
 }
 
+/* whether VERSION is one of the migrations compiled in */
+static bool known_version(const char *version)
+{
+    char v[128];
+    for (const struct embedded_file *f = embedded_files; f->path; f++)
+        if (migration_version(f, v, sizeof(v)) && strcmp(v, version) == 0)
+            return true;
+    return false;
+}
+
+/* migrate_newer - see migrate.h. */
+int migrate_newer(PGconn *conn, char *err, size_t errlen)
+{
+    PGresult *res;
+    char latest[128] = "", newest[128] = "";
+    int n = 0;
+    if (applied_versions(conn, &res, err, errlen) < 0)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *v = PQgetvalue(res, i, 0);
+        if (!known_version(v)) {
+            n++;
+            if (strcmp(v, newest) > 0)
+                snprintf(newest, sizeof(newest), "%s", v);
+        }
+    }
+    PQclear(res);
+    char v[128];
+    for (const struct embedded_file *f = embedded_files; f->path; f++)
+        if (migration_version(f, v, sizeof(v)))
+            snprintf(latest, sizeof(latest), "%s", v);   /* sorted: the last is the latest */
+    if (n > 0)
+        snprintf(err, errlen,
+                 "the database's schema is newer than this postino knows (it has %s; this postino ends at %s): "
+                 "upgrade postino",
+                 newest, latest);
+    return n;
+}
+
 /* migrate_apply - apply what is pending; *APPLIED counts them. 0, or -1 with ERR. */
 int migrate_apply(PGconn *conn, int *applied, char *err, size_t errlen)
 {
@@ -138,6 +178,10 @@ int migrate_apply(PGconn *conn, int *applied, char *err, size_t errlen)
     if (pg_command(conn, create_table_sql, err, errlen) < 0 ||
         pg_command(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", err, errlen) < 0)
         return -1;
+    if (migrate_newer(conn, err, errlen) != 0) {
+        pg_command(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")", NULL, 0);
+        return -1;
+    }
     for (const struct embedded_file *f = embedded_files; f->path && rc == 0; f++) {
         if (!migration_version(f, version, sizeof(version)))
             continue;

@@ -3,7 +3,12 @@
  *
  * migrate_status   each migration with the time it was applied, or pending
  * migrate_pending  how many are not applied yet (-1 on error)
- * migrate_apply    apply the pending ones in order, each in its own transaction
+ * migrate_newer    how many applied versions this binary does not know (a newer
+ *                  postino migrated the database); when some, ERR says to upgrade
+ *                  postino in one line; -1 on error
+ * migrate_apply    apply the pending ones in order, each in its own transaction,
+ *                  under the advisory lock (senders may run meanwhile); refused
+ *                  when the schema is newer than this binary
  *
  * Applied versions are recorded in schema_migrations. Concurrent migrators
  * serialise on an advisory lock. Errors return -1 with one line in ERR naming
@@ -22,6 +27,7 @@ struct migration_status {
 
 int migrate_status(PGconn *conn, struct migration_status **out, size_t *n, char *err, size_t errlen);
 int migrate_pending(PGconn *conn, char *err, size_t errlen);
+int migrate_newer(PGconn *conn, char *err, size_t errlen);
 int migrate_apply(PGconn *conn, int *applied, char *err, size_t errlen);
 
 #endif

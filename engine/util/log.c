@@ -2,13 +2,16 @@
  * log - leveled logging to stderr.
  *
  * Text: "postino: warning: message". JSON: {"time":…,"level":…,"program":…,"msg":…}
- * with the message escaped, one object a line. Each line is written with one
+ * with the message escaped, one object a line. Journal: "<4>warning: message",
+ * the syslog priority in front as systemd-journald reads it from a service's
+ * standard error (the journal names the program itself). Each line is written with one
  * write(2) so lines from several threads do not interleave.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,8 +26,10 @@ static const char *log_program = "postino";
 static unsigned long log_error_count;
 
 static const char *const level_names[] = { "debug", "info", "warning", "error", "fatal", "panic" };
+/* syslog priorities of the levels: debug 7, info 6, warning 4, error 3, fatal crit 2, panic alert 1 */
+static const int level_priorities[] = { 7, 6, 4, 3, 2, 1 };
 
-/* log_setup - set level (debug|info|warning|error) and format (text|json); NULL keeps one. */
+/* log_setup - set level (debug|info|warning|error) and format (text|json|journal); NULL keeps one. */
 int log_setup(const char *level, const char *format)
 {
     if (level) {
@@ -41,10 +46,23 @@ int log_setup(const char *level, const char *format)
             log_format = LOG_FORMAT_TEXT;
         else if (str_eq_nocase(format, "json"))
             log_format = LOG_FORMAT_JSON;
+        else if (str_eq_nocase(format, "journal"))
+            log_format = LOG_FORMAT_JOURNAL;
         else
             return -1;
     }
     return 0;
+}
+
+/* log_journal_detected - whether standard error is systemd's journal (JOURNAL_STREAM names its device:inode). */
+bool log_journal_detected(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) < 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
 /* log_set_level - messages below LEVEL are dropped. */
@@ -106,6 +124,13 @@ void log_format_line(struct buf *out, enum log_format format, enum log_level lev
         buf_appends(out, "\",\"msg\":\"");
         json_escape(out, msg);
         buf_appends(out, "\"}\n");
+    } else if (format == LOG_FORMAT_JOURNAL) {
+        buf_appendf(out, "<%d>", level_priorities[level]);
+        if (level != LOG_INFO)
+            buf_appendf(out, "%s: ", level_names[level]);
+        for (const char *p = msg; *p; p++)   /* one journal entry: a newline in the message would start another */
+            buf_appendc(out, *p == '\n' ? ' ' : *p);
+        buf_appendc(out, '\n');
     } else {
         buf_appendf(out, "%s: ", program);
         if (level != LOG_INFO)

@@ -1,7 +1,8 @@
 /*
  * log - leveled logging to stderr, as human text or one JSON object a line.
  *
- * log_setup       choose level and format (text|json); 0 or -1 for an unknown name
+ * log_setup       choose level and format (text|json|journal); 0 or -1 for an unknown name
+ * log_journal_detected  whether standard error is systemd's journal (JOURNAL_STREAM)
  * log_debug … log_error   write one message when the level allows
  * log_fatal       write, run atexit handlers and exit(1)
  * log_panic       a bug: write and abort()
@@ -13,14 +14,17 @@
 #ifndef POSTINO_UTIL_LOG_H
 #define POSTINO_UTIL_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL, LOG_PANIC };
-enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON, LOG_FORMAT_JOURNAL };
 
 int log_setup(const char *level, const char *format);
 void log_set_level(enum log_level level);
 void log_set_format(enum log_format format);
 void log_set_program(const char *name);
 unsigned long log_errors(void);
+bool log_journal_detected(void);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)

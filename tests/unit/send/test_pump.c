@@ -542,6 +542,45 @@ static void test_pump_stop_finishes_the_wire_and_releases_the_rest(void **state)
     run_free(&r);
 }
 
+static void drain_watch(struct run *r)
+{
+    if (r->step == 0 && r->fa.on_wire >= 2) {
+        r->step = 1;
+        sender_stop(r->s);
+    }
+}
+
+/*
+ * a stop whose wire never finishes: after [send] drain_timeout the messages on
+ * it are given up, every claimed row is released to the ledger untouched, and
+ * the loop is let go with the cut connections in it (the process is ending:
+ * the run stays reachable, as a process's memory does until it exits)
+ */
+static void test_pump_stop_releases_the_wire_after_drain_timeout(void **state)
+{
+    (void)state;
+    static struct run r;
+    struct sender_config cfg = config(20, 40);
+    cfg.until_done = false;
+    cfg.set.drain_timeout_s = 1;
+    run_init(&r, false);
+    r.fa.stall = true;
+    r.on_watch = drain_watch;
+    add_campaign(&r, 1, "campaign", NULL);
+    add_deliveries(&r, 1, 100);
+    run(&r, &cfg, false);
+    assert_false(r.timed_out);
+    assert_int_equal(r.step, 1);
+    assert_true(r.s->drain_expired);
+    assert_true(r.s->abandoned);
+    size_t leased;
+    assert_int_equal(backend_ram_count(r.be, "queued", &leased), 100);
+    assert_int_equal(leased, 0);
+    assert_true(backend_ram_stats(r.be)->released);
+    for (uint64_t id = 1; id <= 100; id++)
+        assert_int_equal(backend_ram_get(r.be, id)->attempts, 0);
+}
+
 /* relays a and b hold their answers until a holds two messages on its wire and more in its pool; then a is removed */
 static void remove_watch(struct run *r)
 {
@@ -711,6 +750,7 @@ int main(void)
         cmocka_unit_test(test_pump_slow_down_answer_holds_new_messages),
         cmocka_unit_test(test_pump_stalled_relay_keeps_leases_and_claims_no_more),
         cmocka_unit_test(test_pump_stop_finishes_the_wire_and_releases_the_rest),
+        cmocka_unit_test(test_pump_stop_releases_the_wire_after_drain_timeout),
         cmocka_unit_test(test_pump_relay_removed_under_load_loses_nothing),
         cmocka_unit_test(test_pump_campaign_naming_a_removed_relay_defers),
         cmocka_unit_test(test_pump_ledger_away_and_failed_record_lose_nothing),

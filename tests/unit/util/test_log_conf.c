@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -44,6 +45,123 @@ static void test_log_json_line_is_one_escaped_object(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "program")), "postino");
     json_decref(j);
     buf_free(&b);
+}
+
+static void test_log_journal_line_has_syslog_priority(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    log_format_line(&b, LOG_FORMAT_JOURNAL, LOG_ERROR, "postino", "relay refused");
+    assert_string_equal(buf_cstr(&b), "<3>error: relay refused\n");
+    buf_reset(&b);
+    log_format_line(&b, LOG_FORMAT_JOURNAL, LOG_WARN, "postino", "two\nlines");
+    assert_string_equal(buf_cstr(&b), "<4>warning: two lines\n");
+    buf_reset(&b);
+    log_format_line(&b, LOG_FORMAT_JOURNAL, LOG_INFO, "postino", "ready");
+    assert_string_equal(buf_cstr(&b), "<6>ready\n");
+    buf_reset(&b);
+    log_format_line(&b, LOG_FORMAT_JOURNAL, LOG_DEBUG, "postino", "x");
+    assert_string_equal(buf_cstr(&b), "<7>debug: x\n");
+    buf_reset(&b);
+    log_format_line(&b, LOG_FORMAT_JOURNAL, LOG_FATAL, "postino", "x");
+    assert_string_equal(buf_cstr(&b), "<2>fatal: x\n");
+    buf_free(&b);
+    assert_int_equal(log_setup(NULL, "journal"), 0);
+    assert_int_equal(log_setup(NULL, "text"), 0);
+}
+
+static void test_log_journal_detected_only_on_its_stream(void **state)
+{
+    (void)state;
+    unsetenv("JOURNAL_STREAM");
+    assert_false(log_journal_detected());
+    setenv("JOURNAL_STREAM", "1:1", 1);   /* another stream than this standard error */
+    assert_false(log_journal_detected());
+    struct stat st;
+    char v[64];
+    assert_int_equal(fstat(2, &st), 0);   /* as systemd sets it: standard error's device:inode */
+    snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+    setenv("JOURNAL_STREAM", v, 1);
+    assert_true(log_journal_detected());
+    unsetenv("JOURNAL_STREAM");
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_conf_reload_replaces_whole_and_keeps_old_strings(void **state)
+{
+    (void)state;
+    char err[256], path[] = "/tmp/postino-reload-XXXXXX";
+    close(mkstemp(path));
+    write_file(path, "[send]\nbatch = 10\nhelo_name = one\n");
+    assert_int_equal(conf_load(path, err, sizeof(err)), 0);
+    const char *old = conf_get("send", "helo_name", NULL);
+    assert_string_equal(old, "one");
+    write_file(path, "[send]\nhelo_name = two\n");
+    assert_int_equal(conf_reload(err, sizeof(err)), 0);
+    assert_string_equal(conf_get("send", "helo_name", NULL), "two");
+    assert_null(conf_get("send", "batch", NULL));   /* a key gone from the file is gone */
+    assert_string_equal(old, "one");                  /* what settings pointed at is still there */
+    write_file(path, "[send]\nhelo_name = three\nnot a line\n");
+    assert_int_equal(conf_reload(err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "line 3"));
+    assert_string_equal(conf_get("send", "helo_name", NULL), "two");   /* a bad file changes nothing */
+    conf_free();
+    unlink(path);
+}
+
+static char *read_all(const char *path)
+{
+    static char text[4096];
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = 0;
+    fclose(f);
+    return text;
+}
+
+static void test_conf_file_set_replaces_adds_and_keeps_the_rest(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *before, *section, *key, *value, *after;
+        bool changed;
+    } cases[] = {
+        { "# top\n[db]\nurl = old\ndir = x\n", "db", "url", "new", "# top\n[db]\nurl = new\ndir = x\n", true },
+        { "[db]\nurl = same\n", "db", "url", "same", "[db]\nurl = same\n", false },
+        { "[db]\n#url = commented\ndir = x\n\n[log]\nlevel = info\n", "db", "url", "u",
+          "[db]\n#url = commented\ndir = x\nurl = u\n\n[log]\nlevel = info\n", true },
+        { "[db]\nurl = a\n", "bounce", "domain", "b.example", "[db]\nurl = a\n\n[bounce]\ndomain = b.example\n", true },
+        { "[bounce]\n# the domain\n[db]\nurl = a", "bounce", "domain", "b", "[bounce]\ndomain = b\n# the domain\n[db]\nurl = a\n",
+          true },
+        { "[log]\nurl = not this one\n[db]\n  url=x\n", "db", "url", "y", "[log]\nurl = not this one\n[db]\nurl = y\n", true },
+        { "", "db", "url", "a", "[db]\nurl = a\n", true },
+    };
+    char err[256], path[] = "/tmp/postino-set-XXXXXX";
+    close(mkstemp(path));
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bool changed;
+        write_file(path, cases[i].before);
+        chmod(path, 0640);
+        assert_int_equal(conf_file_set(path, cases[i].section, cases[i].key, cases[i].value, &changed, err,
+                                       sizeof(err)), 0);
+        assert_string_equal(read_all(path), cases[i].after);
+        assert_int_equal(changed, cases[i].changed);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0640);
+    }
+    unlink(path);
+    bool changed;
+    assert_int_equal(conf_file_set("/nonexistent/postino.conf", "db", "url", "x", &changed, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "/nonexistent/postino.conf"));
 }
 
 static void test_log_setup_rejects_unknown_names(void **state)
@@ -175,6 +293,10 @@ int main(void)
         cmocka_unit_test(test_log_text_line_names_severity),
         cmocka_unit_test(test_log_json_line_is_one_escaped_object),
         cmocka_unit_test(test_log_setup_rejects_unknown_names),
+        cmocka_unit_test(test_log_journal_line_has_syslog_priority),
+        cmocka_unit_test(test_log_journal_detected_only_on_its_stream),
+        cmocka_unit_test(test_conf_reload_replaces_whole_and_keeps_old_strings),
+        cmocka_unit_test(test_conf_file_set_replaces_adds_and_keeps_the_rest),
         cmocka_unit_test(test_conf_file_then_environment),
         cmocka_unit_test(test_conf_named_file_must_exist_and_parse),
         cmocka_unit_test(test_conf_get_from_threads_at_once),
