@@ -505,7 +505,8 @@ static void setup_postfix(struct setup *s)
     xfree(entry);
     /* the pipe, as the postino user, with this binary and this configuration */
     char *pipe_entry = xasprintf("postino-bounce/unix = postino-bounce unix - n n - - pipe flags=q user=%s "
-                                 "argv=%s --config %s bounce --recipient ${original_recipient}",
+                                 "argv=%s --config %s bounce --recipient ${original_recipient}"
+                                 " --client-address=${client_address}",
                                  SETUP_USER, s->self, s->conf);
     buf_reset(&v);
     postconf(s, &v, "-M", "postino-bounce/unix", NULL);

@@ -169,7 +169,7 @@ def media_screen(d, w):
     item = d.find_element(By.CSS_SELECTOR, ".media-item")
     item.find_element(By.CSS_SELECTOR, "button.danger").click()
     box = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, ".media-item [role=alertdialog]")))
-    assert "broken image" in box.text, box.text
+    w.until(lambda _: "broken image" in box.text)
     box.find_element(By.CSS_SELECTOR, "button.danger").click()
     w.until(lambda dr: len(dr.find_elements(By.CSS_SELECTOR, ".media-item")) == before)
 
@@ -214,7 +214,7 @@ def relays(d, w):
     row = d.find_element(By.CSS_SELECTOR, "tr[data-relay=badpw]")
     row.find_element(By.XPATH, ".//button[text()='Remove']").click()
     box = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "[role=alertdialog]")))
-    assert 'Remove the relay "badpw"?' in box.text, box.text
+    w.until(lambda _: 'Remove the relay "badpw"?' in box.text)
     box.find_element(By.CSS_SELECTOR, "button.danger").click()
     w.until(lambda dr: not dr.find_elements(By.CSS_SELECTOR, "tr[data-relay=badpw]"))
     assert sql("SELECT count(*) FROM relays WHERE name = 'badpw'") == "0"

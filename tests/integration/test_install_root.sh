@@ -133,7 +133,7 @@ grep -qx "domain = bounces.example.com" "$CONF" || fail "[bounce] domain not set
 [ "$(pgq "SELECT current_user")" = postino ] || fail "postino cannot log in by peer authentication: $(pgq "SELECT 1")"
 [ "$(pgq "SELECT count(*) FROM settings WHERE key = 'token_key'")" = 1 ] || fail "no HMAC secret"
 [ "$(pgq "SELECT count(*) FROM dkim_keys WHERE domain = 'example.com'")" = 1 ] || fail "no DKIM key"
-postconf -c "$MTA" -M postino-bounce/unix | grep -q "user=postino argv=$PREFIX/bin/postino --config $CONF bounce --recipient \${original_recipient}" ||
+postconf -c "$MTA" -M postino-bounce/unix | grep -q "user=postino argv=$PREFIX/bin/postino --config $CONF bounce --recipient \${original_recipient} --client-address=\${client_address}" ||
     fail "pipe: $(postconf -c "$MTA" -M postino-bounce/unix)"
 
 check "postino setup again: nothing to change"
