@@ -19,6 +19,7 @@
 #include "engine/send/prepare.h"
 #include "engine/store/abtests.h"
 #include "engine/store/campaigns.h"
+#include "engine/store/providers.h"
 #include "engine/store/retry.h"
 #include "engine/util/alloc.h"
 #include "engine/util/file.h"
@@ -447,15 +448,22 @@ static void print_stats(json_t *st)
 static int stats_once(struct cli *c, const char *id)
 {
     struct store_err e;
-    json_t *st;
-    if (store_campaign_stats(cli_db(c), id, &st, &e) < 0) {
+    json_t *st = NULL, *prov = NULL;
+    if (store_campaign_stats(cli_db(c), id, &st, &e) < 0 || store_provider_campaign(cli_db(c), id, &prov, &e) < 0) {
+        json_decref(st);
         cli_fail(&e);
         return -1;
     }
-    if (c->json)
+    /* by mailbox provider, from Postfix's log and the bounces (the API's GET /campaigns/{id}/providers) */
+    json_object_set(st, "providers", json_object_get(prov, "providers"));
+    json_decref(prov);
+    if (c->json) {
         cli_print_json(st);
-    else
+    } else {
         print_stats(st);
+        printf("  by provider:\n");
+        provider_table_print(json_object_get(st, "providers"), false);
+    }
     const char *status = json_string_value(json_object_get(st, "status"));
     int ended = status && (strcmp(status, "finished") == 0 || strcmp(status, "cancelled") == 0);
     json_decref(st);

@@ -40,6 +40,7 @@ static const char main_usage[] =
     "  webhook     add | ls | show | set | enable | disable | rm | test | log | replay  (signed HTTP callbacks)\n"
     "  webhooks                                            (deliver webhooks: the worker alone)\n"
     "  mta         follow [FILE] [--once]                   (what Postfix did with each message, from its log)\n"
+    "  provider    ls | show | add | set | rm | match | stats  (mailbox providers: their domains, hosts, counts)\n"
     "\n"
     "With no --db, POSTINO_DB or [db] url, postino uses its private PostgreSQL\n"
     "cluster in ./var/pg, started on demand. 'postino COMMAND --help' for more.\n"
@@ -67,6 +68,7 @@ static const struct cli_command commands[] = {
     { "webhook", cmd_webhook, "webhook endpoints" },
     { "webhooks", cmd_webhooks, "the webhook worker" },
     { "mta", cmd_mta, "Postfix's delivery log" },
+    { "provider", cmd_provider, "mailbox providers" },
     { NULL, NULL, NULL },
 };
 
