@@ -39,6 +39,10 @@ int provider_name_check(const char *name, const char **why)
         *why = "\"other\" stands for every delivery of no provider";
         return -1;
     }
+    if (strcmp(name, "match") == 0 || strcmp(name, "stats") == 0) {
+        *why = "\"match\" and \"stats\" name the API's /providers/match and /providers/stats";
+        return -1;
+    }
     return 0;
 }
 

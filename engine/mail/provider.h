@@ -26,7 +26,7 @@
 /*
  * provider_name_check - NAME is 1 to PROVIDER_NAME_MAX characters of a-z,
  * 0-9 and '-', starting with a letter or a digit, and not "other" (the
- * name of every delivery of no provider).
+ * name of every delivery of no provider), "match" or "stats" (paths of the API).
  */
 int provider_name_check(const char *name, const char **why);
 
