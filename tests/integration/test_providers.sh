@@ -260,6 +260,16 @@ expect_code 204
 req DELETE /api/v1/providers/beta
 expect_code 404
 
+check "the web admin in headless Chromium: the report by provider, the Providers screen (screenshots in build/screens)"
+SHOTS="$ROOT/build/screens"
+mkdir -p "$SHOTS"
+WORK="$WORK" /usr/bin/python3 "$ROOT/tests/integration/admin_providers.py" "$API" "$SHOTS" "$C" "$d2" > browser.log 2>&1 ||
+    fail "browser: $(tail -30 browser.log)"
+grep -q '^ok ' browser.log || fail "the browser reported nothing"
+for s in report report-390 screen screen-390 add-error remove-390; do
+    [ -s "$SHOTS/providers-$s.png" ] || fail "no screenshot providers-$s.png"
+done
+
 check "a removed provider's deliveries count as other"
 postino provider rm yahoo
 expect_rc 0
