@@ -19,7 +19,7 @@ export function providerTable(rows, cls) {
   const b = (r, k) => num(r.bounces[k]);
   return el("div", { class: "table-wrap" }, el("table", { class: `cards ${cls}` },
     el("thead", {}, el("tr", {}, el("th", {}, "Provider"),
-      ["Delivered", "Deferred", "Deferrals", "Bounced", "Hard", "Soft", "Policy", "Complaints", "Median", "95th pct."]
+      ["Delivered", "Deferred", "Deferrals", "Bounced (log)", "Hard", "Soft", "Policy", "Complaints", "Median", "95th pct."]
         .map((h) => el("th", { class: "num" }, h)))),
     el("tbody", {}, rows.map((r) => el("tr", { dataset: { provider: r.provider } },
       el("td", { "data-label": "Provider" }, r.label || r.provider),
