@@ -97,21 +97,30 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT nullif(rtrim(lower(split_part(host, '[', 1)), '.'), '')
 $$;
 
+-- These are PL/pgSQL, whose statements are planned once per session: the
+-- log's reader calls them for every event.
+
 -- provider_by_domain - the domain pattern naming DOM, and its provider
 CREATE FUNCTION provider_by_domain(dom text, OUT provider_id int, OUT pattern text)
-LANGUAGE sql STABLE AS $$
-    SELECT d.provider_id, d.pattern FROM provider_domains d
-    WHERE d.pattern = ANY (SELECT array_to_string(l[1:k], '.') || CASE WHEN k = cardinality(l) THEN '' ELSE '.*' END
-                           FROM (SELECT string_to_array(dom, '.') AS l) x, generate_series(1, cardinality(x.l)) k)
-    ORDER BY d.pattern = dom DESC, length(d.pattern) DESC LIMIT 1
-$$;
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    labels text[] := string_to_array(dom, '.');
+    keys text[] := ARRAY[dom];
+BEGIN
+    FOR k IN 1 .. coalesce(cardinality(labels), 0) - 1 LOOP
+        keys := keys || (array_to_string(labels[1:k], '.') || '.*');
+    END LOOP;
+    SELECT d.provider_id, d.pattern INTO provider_id, pattern FROM provider_domains d
+    WHERE d.pattern = ANY (keys) ORDER BY d.pattern = dom DESC, length(d.pattern) DESC LIMIT 1;
+END $$;
 
 -- provider_by_mx - the receiving-host pattern HOST (a host name) matches, and its provider
 CREATE FUNCTION provider_by_mx(host text, OUT provider_id int, OUT pattern text)
-LANGUAGE sql STABLE AS $$
-    SELECT m.provider_id, m.pattern FROM provider_mx m
-    WHERE host LIKE replace(m.pattern, '*', '%') ORDER BY length(m.pattern) DESC, m.pattern LIMIT 1
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    SELECT m.provider_id, m.pattern INTO provider_id, pattern FROM provider_mx m
+    WHERE host LIKE replace(m.pattern, '*', '%') ORDER BY length(m.pattern) DESC, m.pattern LIMIT 1;
+END $$;
 
 -- provider_match - the provider of mail to DOM taken by HOST (a host name, or
 -- NULL when none is known), how it was found ('domain', 'mx' or 'learned')
@@ -127,15 +136,25 @@ BEGIN
         SELECT l.provider_id, 'learned', l.mx_host INTO provider_id, how, pattern
         FROM provider_learned l WHERE l.domain = dom;
     END IF;
+    IF provider_id IS NULL THEN
+        how := NULL;
+        pattern := NULL;
+    END IF;
 END $$;
 
 -- provider_of - the provider of mail to DOM before it is sent (by its
 -- domain, else as learned), or NULL
 CREATE FUNCTION provider_of(dom text) RETURNS int
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce((SELECT provider_id FROM provider_by_domain(dom)),
-                    (SELECT provider_id FROM provider_learned WHERE domain = dom))
-$$;
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    p int;
+BEGIN
+    SELECT b.provider_id INTO p FROM provider_by_domain(dom) b;
+    IF p IS NULL THEN
+        SELECT l.provider_id INTO p FROM provider_learned l WHERE l.domain = dom;
+    END IF;
+    RETURN p;
+END $$;
 
 -- Each delivery Postfix's log told of carries its campaign, its provider and,
 -- once delivered, how long it took from its submission: the per-provider
@@ -216,10 +235,13 @@ CREATE TRIGGER provider_counts_add AFTER INSERT OR UPDATE ON delivery_mta
 -- provider_of_bounce - the provider of a bounce's delivery: as the log found
 -- it, else by the bounced address
 CREATE FUNCTION provider_of_bounce(delivery bigint, email text) RETURNS int
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce((SELECT m.provider_id FROM delivery_mta m WHERE m.delivery_id = delivery),
-                    provider_of(provider_domain_of(email)))
-$$;
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    p int;
+BEGIN
+    SELECT m.provider_id INTO p FROM delivery_mta m WHERE m.delivery_id = delivery;
+    RETURN coalesce(p, provider_of(provider_domain_of(email)));
+END $$;
 
 -- provider_complaint_add - a complaint counted for its provider
 CREATE FUNCTION provider_complaint_add() RETURNS trigger
