@@ -232,15 +232,18 @@ END $$;
 CREATE TRIGGER provider_counts_add AFTER INSERT OR UPDATE ON delivery_mta
     FOR EACH ROW EXECUTE FUNCTION provider_counts_add();
 
--- provider_of_bounce - the provider of a bounce's delivery: as the log found
--- it, else by the bounced address
+-- provider_of_bounce - the provider of a bounce: its delivery's, as the log
+-- found it (delivery_mta; none: "other"), else by the bounced address
 CREATE FUNCTION provider_of_bounce(delivery bigint, email text) RETURNS int
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    p int;
+    m delivery_mta;
 BEGIN
-    SELECT m.provider_id INTO p FROM delivery_mta m WHERE m.delivery_id = delivery;
-    RETURN coalesce(p, provider_of(provider_domain_of(email)));
+    SELECT * INTO m FROM delivery_mta x WHERE x.delivery_id = delivery;
+    IF FOUND THEN
+        RETURN m.provider_id;
+    END IF;
+    RETURN provider_of(provider_domain_of(email));
 END $$;
 
 -- provider_complaint_add - a complaint counted for its provider

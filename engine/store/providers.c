@@ -368,12 +368,26 @@ int store_provider_match(PGconn *conn, const char *target, const char *relay, js
     " count(*) FILTER (WHERE x.class = 'policy') AS policy, count(*) FILTER (WHERE x.class = 'unknown') AS unknown," \
     " count(*) FILTER (WHERE x.class = 'complaint') AS complaints"
 
+/*
+ * The bounce rows x WHERE COND (of the parameters), by provider: a bounce of a
+ * delivery the log told of is its provider's (delivery_mta's, found when the
+ * log was read), another by its address's domain, each domain looked up once
+ * (provider_of_bounce, sql/033, is the same rule for one bounce).
+ */
+#define BOUNCES_BY_PROVIDER(cond, day)                                                                        \
+    " b0 AS (SELECT " day " AS day, CASE WHEN m.delivery_id IS NOT NULL THEN coalesce(m.provider_id, 0) END AS pid,"  \
+    "   CASE WHEN m.delivery_id IS NULL THEN provider_domain_of(x.email) END AS dom, x.class"                  \
+    "   FROM bounces x LEFT JOIN delivery_mta m ON m.delivery_id = x.delivery_id WHERE " cond "),"            \
+    " bd AS (SELECT d.dom, coalesce(provider_of(d.dom), 0) AS pid FROM (SELECT DISTINCT dom FROM b0"            \
+    "   WHERE dom IS NOT NULL) d),"                                                                              \
+    " b AS (SELECT x.day, coalesce(x.pid, bd.pid) AS pid, " BOUNCE_COUNTS                                       \
+    "   FROM b0 x LEFT JOIN bd ON bd.dom = x.dom GROUP BY 1, 2),"
+
 static const char campaign_sql[] =
     "WITH c AS (SELECT id FROM campaigns WHERE id = $1::bigint),"
     " m AS (SELECT coalesce(x.provider_id, 0) AS pid, " MTA_COUNTS
     "   FROM delivery_mta x WHERE x.campaign_id = $1::bigint GROUP BY 1),"
-    " b AS (SELECT coalesce(provider_of_bounce(x.delivery_id, x.email), 0) AS pid, " BOUNCE_COUNTS
-    "   FROM bounces x WHERE x.campaign_id = $1::bigint GROUP BY 1),"
+    BOUNCES_BY_PROVIDER("x.campaign_id = $1::bigint", "NULL::date")
     " r AS (SELECT coalesce(m.pid, b.pid) AS pid, coalesce(m.delivered, 0) AS delivered, " ROW_JSON " AS j"
     "   FROM m FULL JOIN b ON b.pid = m.pid LEFT JOIN providers p ON p.id = coalesce(m.pid, b.pid))"
     " SELECT json_build_object('id', c.id, 'providers', (SELECT coalesce(json_agg(r.j ORDER BY r.pid = 0,"
@@ -402,10 +416,9 @@ static const char stats_sql[] =
     " m AS (SELECT (x.at AT TIME ZONE 'UTC')::date AS day, coalesce(x.provider_id, 0) AS pid, " MTA_COUNTS
     "   FROM delivery_mta x, span WHERE x.at >= span.d0::timestamp AT TIME ZONE 'UTC'"
     "   AND x.at < (span.d1 + 1)::timestamp AT TIME ZONE 'UTC' GROUP BY 1, 2),"
-    " b AS (SELECT (x.received_at AT TIME ZONE 'UTC')::date AS day,"
-    "   coalesce(provider_of_bounce(x.delivery_id, x.email), 0) AS pid, " BOUNCE_COUNTS
-    "   FROM bounces x, span WHERE x.received_at >= span.d0::timestamp AT TIME ZONE 'UTC'"
-    "   AND x.received_at < (span.d1 + 1)::timestamp AT TIME ZONE 'UTC' GROUP BY 1, 2),"
+    BOUNCES_BY_PROVIDER("x.received_at >= $1::date::timestamp AT TIME ZONE 'UTC'"
+                        " AND x.received_at < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'",
+                        "(x.received_at AT TIME ZONE 'UTC')::date")
     " r AS (SELECT coalesce(m.day, b.day) AS day, coalesce(m.pid, b.pid) AS pid,"
     "   (jsonb_build_object('day', coalesce(m.day, b.day)) || " ROW_JSON "::jsonb) AS j"
     "   FROM m FULL JOIN b ON b.day = m.day AND b.pid = m.pid LEFT JOIN providers p ON p.id = coalesce(m.pid, b.pid))"
