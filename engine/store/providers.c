@@ -344,13 +344,18 @@ int store_provider_match(PGconn *conn, const char *target, const char *relay, js
     return STORE_OK;
 }
 
-/* The counts of one group of delivery_mta rows x, by provider: the columns of the "m" part below. */
+/*
+ * The counts of one group of delivery_mta rows x, by provider: the columns of
+ * the "m" part below (grouped by x.provider_id as it is, so that a campaign's
+ * rows come in the order of delivery_mta_campaign_idx, read alone; the two
+ * percentiles from one sort).
+ */
 #define MTA_COUNTS                                                                                              \
     "count(*) FILTER (WHERE x.state = 'delivered') AS delivered,"                                              \
     " count(*) FILTER (WHERE x.state = 'deferred') AS deferred, coalesce(sum(x.deferrals), 0) AS deferrals,"  \
     " count(*) FILTER (WHERE x.state = 'bounced') AS bounced, count(*) FILTER (WHERE x.state = 'expired') AS expired," \
-    " percentile_cont(0.5) WITHIN GROUP (ORDER BY x.delivered_s) FILTER (WHERE x.state = 'delivered') AS med,"   \
-    " percentile_cont(0.95) WITHIN GROUP (ORDER BY x.delivered_s) FILTER (WHERE x.state = 'delivered') AS p95"
+    " percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY x.delivered_s)"                                   \
+    "   FILTER (WHERE x.state = 'delivered') AS pct"
 
 /* One provider's row of counts r (from m, b and providers p), as JSON. */
 #define ROW_JSON                                                                                               \
@@ -360,7 +365,7 @@ int store_provider_match(PGconn *conn, const char *target, const char *relay, js
     " 'bounces', json_build_object('hard', coalesce(b.hard, 0), 'soft', coalesce(b.soft, 0),"                  \
     "   'policy', coalesce(b.policy, 0), 'unknown', coalesce(b.unknown, 0)),"                                   \
     " 'complaints', coalesce(b.complaints, 0),"                                                                 \
-    " 'delivery_s', json_build_object('median', round(m.med::numeric, 1), 'p95', round(m.p95::numeric, 1)))"
+    " 'delivery_s', json_build_object('median', round(m.pct[1]::numeric, 1), 'p95', round(m.pct[2]::numeric, 1)))"
 
 /* The bounce rows x by provider and class: the columns of the "b" part below. */
 #define BOUNCE_COUNTS                                                                                          \
@@ -371,13 +376,14 @@ int store_provider_match(PGconn *conn, const char *target, const char *relay, js
 /*
  * The bounce rows x WHERE COND (of the parameters), by provider: a bounce of a
  * delivery the log told of is its provider's (delivery_mta's, found when the
- * log was read), another by its address's domain, each domain looked up once
+ * log was read; one look-up by key each, not a join reading all of
+ * delivery_mta), another by its address's domain, each domain looked up once
  * (provider_of_bounce, sql/033, is the same rule for one bounce).
  */
 #define BOUNCES_BY_PROVIDER(cond, day)                                                                        \
-    " b0 AS (SELECT " day " AS day, CASE WHEN m.delivery_id IS NOT NULL THEN coalesce(m.provider_id, 0) END AS pid,"  \
-    "   CASE WHEN m.delivery_id IS NULL THEN provider_domain_of(x.email) END AS dom, x.class"                  \
-    "   FROM bounces x LEFT JOIN delivery_mta m ON m.delivery_id = x.delivery_id WHERE " cond "),"            \
+    " b1 AS MATERIALIZED (SELECT " day " AS day, x.email, x.class, (SELECT coalesce(m.provider_id, 0) FROM delivery_mta m"     \
+    "   WHERE m.delivery_id = x.delivery_id) AS pid FROM bounces x WHERE " cond "),"                              \
+    " b0 AS (SELECT day, pid, CASE WHEN pid IS NULL THEN provider_domain_of(email) END AS dom, class FROM b1),"  \
     " bd AS (SELECT d.dom, coalesce(provider_of(d.dom), 0) AS pid FROM (SELECT DISTINCT dom FROM b0"            \
     "   WHERE dom IS NOT NULL) d),"                                                                              \
     " b AS (SELECT x.day, coalesce(x.pid, bd.pid) AS pid, " BOUNCE_COUNTS                                       \
@@ -386,7 +392,7 @@ int store_provider_match(PGconn *conn, const char *target, const char *relay, js
 static const char campaign_sql[] =
     "WITH c AS (SELECT id FROM campaigns WHERE id = $1::bigint),"
     " m AS (SELECT coalesce(x.provider_id, 0) AS pid, " MTA_COUNTS
-    "   FROM delivery_mta x WHERE x.campaign_id = $1::bigint GROUP BY 1),"
+    "   FROM delivery_mta x WHERE x.campaign_id = $1::bigint GROUP BY x.provider_id),"
     BOUNCES_BY_PROVIDER("x.campaign_id = $1::bigint", "NULL::date")
     " r AS (SELECT coalesce(m.pid, b.pid) AS pid, coalesce(m.delivered, 0) AS delivered, " ROW_JSON " AS j"
     "   FROM m FULL JOIN b ON b.pid = m.pid LEFT JOIN providers p ON p.id = coalesce(m.pid, b.pid))"
