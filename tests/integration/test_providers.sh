@@ -125,6 +125,17 @@ expect_code 200
 microsoft 1 1 $d2 0 0 - 0
 yahoo 1 0 0 0 0 - 1
 other 1 0 0 0 0 - 0" ] || fail "stats: $(rows "$body" "j['days']")"
+api_days=$(rows "$body" "j['days']")
+postino provider stats --since "$today" --until "$today" --json
+expect_rc 0
+[ "$(rows "$out" "j['days']")" = "$api_days" ] || fail "provider stats: $out"
+postino provider stats --until "$today"
+expect_rc 0
+printf '%s\n' "$out" | grep -qE "^  $today +google +5 " || fail "provider stats table: $out"
+postino provider stats --since 2026-02-30
+expect_rc 1
+expect_err_lines 1
+expect_err 'invalid since "2026-02-30": not a date'
 req GET "/api/v1/providers/stats?since=$today&until=2020-01-01"
 expect_error 400 invalid_field since
 req GET "/api/v1/providers/stats?since=yesterday"
