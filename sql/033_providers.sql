@@ -97,7 +97,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT nullif(rtrim(lower(split_part(host, '[', 1)), '.'), '')
 $$;
 
--- These are PL/pgSQL, whose statements are planned once per session: the
+-- These are PL/pgSQL, whose statements are planned once per connection: the
 -- log's reader calls them for every event.
 
 -- provider_by_domain - the domain pattern naming DOM, and its provider
