@@ -3,8 +3,9 @@
  * reports, and what came back.
  *
  * api_bounces_post  POST /api/v1/bounces: message/rfc822 (a DSN, an ARF report,
- *                   any returned mail) or JSON {email, type, status, reason, campaign}
- * api_bounces_ls    GET /api/v1/bounces?campaign=&class=&before=&limit=
+ *                   any returned mail) or JSON {email, type, status, reason, campaign};
+ *                   an API key vouches for the report (a trusted path)
+ * api_bounces_ls    GET /api/v1/bounces?campaign=&class=&before=&limit=&unmatched=
  * api_bounces_get   GET /api/v1/bounces/{bounce}
  * api_bounce_rules_ls   GET /api/v1/bounce-rules: the ordered rules (postino bounce rules)
  * api_bounce_policy_ls  GET /api/v1/bounce-policy: each class's threshold and action
@@ -52,7 +53,7 @@ void api_bounces_post(struct api_req *r)
         }
         if (!api_db(r))
             goto done;
-        rc = store_bounce_ingest_raw(r->conn, r->body, r->body_len, &(struct bounce_intake){ .local_part = mail_settings.bounce_local_part }, &out, &e);
+        rc = store_bounce_ingest_raw(r->conn, r->body, r->body_len, &(struct bounce_intake){ .local_part = mail_settings.bounce_local_part, .trusted = true }, &out, &e);
     } else {
         api_reply_error(r, 415, "unsupported_media_type", NULL,
                         "a bounce is message/rfc822 (the report as received) or application/json");
@@ -66,7 +67,7 @@ done:
 /* api_bounces_ls - GET /api/v1/bounces */
 void api_bounces_ls(struct api_req *r)
 {
-    static const char *const allowed[] = { "campaign", "class", "before", "limit", NULL };
+    static const char *const allowed[] = { "campaign", "class", "before", "limit", "unmatched", NULL };
     struct bounce_filter f = { 0 };
     struct store_err e;
     json_t *out = NULL;
@@ -89,10 +90,19 @@ void api_bounces_ls(struct api_req *r)
             return api_reply_error(r, 400, "invalid", "limit", "limit must be from 1 to 1000");
         f.limit = v;
     }
+    const char *unmatched = api_query(r, "unmatched");
+    if (unmatched && strcmp(unmatched, "true") && strcmp(unmatched, "false"))
+        return api_reply_error(r, 400, "invalid", "unmatched", "unmatched must be true or false");
+    f.unmatched = unmatched && strcmp(unmatched, "true") == 0;
+    if (f.unmatched && campaign)
+        return api_reply_error(r, 400, "invalid", "campaign", "an unmatched report names no campaign");
     f.cls = api_query(r, "class");
     if (f.cls && strcmp(f.cls, "hard") && strcmp(f.cls, "soft") && strcmp(f.cls, "complaint") &&
-        strcmp(f.cls, "policy") && strcmp(f.cls, "unknown"))
-        return api_reply_error(r, 400, "invalid", "class", "class must be hard, soft, complaint, policy or unknown");
+        strcmp(f.cls, "policy") && strcmp(f.cls, "unknown") &&
+        (!f.unmatched || (strcmp(f.cls, "autoreply") && strcmp(f.cls, "delay"))))
+        return api_reply_error(r, 400, "invalid", "class",
+                               f.unmatched ? "class must be hard, soft, complaint, policy, unknown, autoreply or delay"
+                                           : "class must be hard, soft, complaint, policy or unknown");
     if (!api_db(r))
         return;
     api_reply_stored(r, store_bounce_ls(r->conn, &f, &out, &e), &out, &e, API_ITEMS);

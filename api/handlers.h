@@ -117,6 +117,11 @@ void api_bounces_ls(struct api_req *r);
 void api_bounces_get(struct api_req *r);
 void api_bounce_rules_ls(struct api_req *r);
 void api_bounce_policy_ls(struct api_req *r);
+/* email services' signed webhooks (h_hooks.c) */
+void api_hook_ses(struct api_req *r);
+void api_hook_sendgrid(struct api_req *r);
+void api_hook_postmark(struct api_req *r);
+void api_hook_mailgun(struct api_req *r);
 
 /* imports over HTTP (h_imports.c) */
 void api_imports_create(struct api_req *r);

@@ -37,6 +37,11 @@ const struct api_route api_routes[] = {
     R("GET", "/s/{lists}", API_PUBLIC, API_BODY_NONE, api_signup_page),
     R("POST", "/s", API_PUBLIC, API_BODY_ANY, api_signup_post),
     R("OPTIONS", "/s", API_PUBLIC, API_BODY_NONE, api_signup_preflight),
+    /* email services' webhooks (h_hooks.c): no login, each message's signature is checked instead */
+    R("POST", "/hooks/ses", API_PUBLIC, API_BODY_ANY, api_hook_ses),
+    R("POST", "/hooks/sendgrid", API_PUBLIC, API_BODY_ANY, api_hook_sendgrid),
+    R("POST", "/hooks/postmark", API_PUBLIC, API_BODY_ANY, api_hook_postmark),
+    R("POST", "/hooks/mailgun", API_PUBLIC, API_BODY_ANY, api_hook_mailgun),
 
     R("GET", "/api/v1/lists", API_USER, API_BODY_NONE, api_lists_ls),
     R("POST", "/api/v1/lists", API_USER, API_BODY_JSON, api_lists_create),

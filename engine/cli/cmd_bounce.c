@@ -1,5 +1,5 @@
 /*
- * cmd_bounce - postino bounce [intake] | ls | show | policy | rules.
+ * cmd_bounce - postino bounce [intake] | ls | show | policy | rules | add | fetch.
  *
  * With no subcommand, one message is read on standard input, as Postfix's
  * pipe transport delivers it, and recorded (store_bounce_ingest_raw). Its exit
@@ -7,6 +7,8 @@
  * bounce, or kept as unmatched), 75 (EX_TEMPFAIL) when the database cannot be
  * reached or fails, so that Postfix keeps the message and retries.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 
 #include "engine/cli/cli.h"
 #include "engine/mail/classify.h"
+#include "engine/send/bounce_fetch.h"
 #include "engine/store/bounces.h"
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
@@ -26,14 +29,16 @@
 #define BOUNCE_READ_MAX (10u << 20)
 
 static const char bounce_usage[] =
-    "usage: postino bounce [--recipient ADDR] [--keep BYTES] [--json] < MESSAGE\n"
+    "usage: postino bounce [--recipient ADDR] [--trusted] [--keep BYTES] [--json] < MESSAGE\n"
     "       postino bounce ls [--campaign ID] [--class hard|soft|complaint|policy|unknown] [--limit N]\n"
     "                         [--before ID] [--json]\n"
+    "       postino bounce ls --unmatched [--class autoreply|delay|hard|...] [--limit N] [--before ID] [--json]\n"
     "       postino bounce show ID [--json]\n"
+    "       postino bounce fetch [--once] [--json]   (the [bounce] mailbox, over IMAP or POP3)\n"
     "       postino bounce policy [CLASS [--threshold N] [--action none|disable|unsubscribe|blocklist|delete]\n"
     "                             [--consecutive yes|no]] [--json]\n"
     "       postino bounce rules [--json]\n"
-    "       postino bounce rules add REGEX --class C [--position N] [--description TEXT] [--json]\n"
+    "       postino bounce rules add REGEX --class C [--position N] [--beats-code] [--description TEXT] [--json]\n"
     "       postino bounce rules rm ID\n"
     "       postino bounce add EMAIL --type hard|soft|complaint|policy|unknown|bounce [--status 5.1.1]\n"
     "                          [--reason TEXT] [--campaign ID] [--json]   (as a provider's webhook reports it)\n"
@@ -41,7 +46,19 @@ static const char bounce_usage[] =
     "With no subcommand: one message on stdin, for Postfix's pipe transport\n"
     "(argv=postino bounce --recipient ${original_recipient}). Exit 0 when it is\n"
     "recorded (a message that is not a bounce is kept as unmatched), 75 when the\n"
-    "database is unreachable: Postfix keeps the message and retries.\n";
+    "database is unreachable: Postfix keeps the message and retries.\n"
+    "A report acts on the subscriber (blocklist, unsubscribe, disable) only when\n"
+    "its VERP token is valid, or with --trusted (a path only genuine reports can\n"
+    "take); any other is recorded as unverified and shown, never acted on.\n"
+    "Class policy is a sending problem (the receiver refused the sender: reputation,\n"
+    "blocklist, content, authentication) and never suppresses the recipient.\n";
+
+/* a class bounces are recorded with (not autoreply or delay, which are never bounces) */
+static bool recorded_class(const char *name)
+{
+    enum bounce_class c = bounce_class_parse(name);
+    return c != BOUNCE_NONE && c != BOUNCE_AUTOREPLY && c != BOUNCE_DELAY;
+}
 
 static const struct option plain_opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 
@@ -75,7 +92,8 @@ static int bounce_intake(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "recipient", required_argument, NULL, 'r' }, { "keep", required_argument, NULL, 'k' },
-        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+        { "trusted", no_argument, NULL, 't' },        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     struct bounce_intake in = { 0 };
     char why[128];
@@ -85,6 +103,7 @@ static int bounce_intake(struct cli *c, int argc, char **argv)
     while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
         switch (opt) {
         case 'r': in.envelope_to = optarg; break;
+        case 't': in.trusted = true; break;
         case 'k':
             if (settings_set(mail_table, "keep", optarg, &mail_settings, why, sizeof(why)) < 0)
                 cli_usage(c, "--keep %s bytes", why);
@@ -118,11 +137,13 @@ static int bounce_intake(struct cli *c, int argc, char **argv)
         cli_print_json(res);
     } else if (json_is_true(json_object_get(res, "matched"))) {
         json_t *b = json_object_get(res, "bounce");
-        printf("bounce %lld: %s %s %s (campaign %lld, delivery %lld, matched by %s) -> %s\n", jint(b, "id"),
+        printf("bounce %lld: %s %s %s (campaign %lld, delivery %lld, matched by %s%s) -> %s\n", jint(b, "id"),
                jstr(b, "class"), jstr(b, "status"), jstr(b, "email"), jint(b, "campaign_id"), jint(b, "delivery_id"),
-               jstr(res, "matched_by"), jstr(b, "action"));
+               jstr(res, "matched_by"), json_is_true(json_object_get(res, "verified")) ? "" : ", unverified",
+               jstr(b, "action"));
     } else {
-        printf("unmatched %lld: %s\n", jint(res, "unmatched_id"), jstr(res, "reason"));
+        printf("unmatched %lld: %s (%s %s %s)\n", jint(res, "unmatched_id"), jstr(res, "reason"), jstr(res, "class"),
+               jstr(res, "status"), jstr(res, "email"));
     }
     json_decref(res);
     return 0;
@@ -133,7 +154,8 @@ static int bounce_ls(struct cli *c, int argc, char **argv)
     static const struct option opts[] = {
         { "campaign", required_argument, NULL, 'c' }, { "class", required_argument, NULL, 'C' },
         { "limit", required_argument, NULL, 'l' },    { "before", required_argument, NULL, 'b' },
-        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+        { "unmatched", no_argument, NULL, 'u' },      { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     struct bounce_filter f = { 0 };
     long v;
@@ -147,9 +169,11 @@ static int bounce_ls(struct cli *c, int argc, char **argv)
             break;
         case 'C':
             if (bounce_class_parse(optarg) == BOUNCE_NONE)
-                cli_usage(c, "--class must be hard, soft, complaint, policy or unknown, not '%s'", optarg);
+                cli_usage(c, "--class must be hard, soft, complaint, policy, unknown, autoreply or delay, not '%s'",
+                          optarg);
             f.cls = optarg;
             break;
+        case 'u': f.unmatched = true; break;
         case 'l':
             if (str_parse_long(optarg, 1, 100000, &v) < 0)
                 cli_usage(c, "--limit must be from 1 to 100000");
@@ -164,23 +188,39 @@ static int bounce_ls(struct cli *c, int argc, char **argv)
     }
     if (optind < argc)
         cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    if (f.unmatched && f.campaign)
+        cli_usage(c, "--campaign: an unmatched report names no campaign");
+    if (!f.unmatched && f.cls && !recorded_class(f.cls))
+        cli_usage(c, "--class %s: auto-replies and delay warnings are not bounces (see --unmatched)", f.cls);
     struct store_err e;
     json_t *rows;
     if (store_bounce_ls(cli_db(c), &f, &rows, &e) < 0)
         return cli_fail(&e);
     if (c->json) {
         cli_print_json(rows);
+    } else if (f.unmatched) {
+        size_t i;
+        json_t *b;
+        printf("%-8s %-25s %-9s %-9s %-7s %-32s %s\n", "ID", "RECEIVED", "KIND", "CLASS", "STATUS", "EMAIL", "REASON");
+        json_array_foreach(rows, i, b) {
+            printf("%-8lld %-25.25s %-9s %-9s %-7s %-32s %s\n", jint(b, "id"), jstr(b, "received_at"), jstr(b, "kind"),
+                   jstr(b, "class"), jstr(b, "status"), jstr(b, "email"), jstr(b, "reason"));
+        }
     } else {
         size_t i;
         json_t *b;
-        printf("%-8s %-25s %-9s %-7s %-6s %-8s %-11s %s\n", "ID", "RECEIVED", "CLASS", "STATUS", "SOURCE", "CAMPAIGN",
-               "ACTION", "EMAIL");
+        printf("%-8s %-25s %-9s %-7s %-6s %-8s %-11s %-32s %s\n", "ID", "RECEIVED", "CLASS", "STATUS", "SOURCE",
+               "CAMPAIGN", "ACTION", "EMAIL", "NOTE");
         json_array_foreach(rows, i, b) {
             char camp[24] = "-";
             if (json_is_integer(json_object_get(b, "campaign_id")))
                 snprintf(camp, sizeof(camp), "%lld", jint(b, "campaign_id"));
-            printf("%-8lld %-25.25s %-9s %-7s %-6s %-8s %-11s %s\n", jint(b, "id"), jstr(b, "received_at"),
-                   jstr(b, "class"), jstr(b, "status"), jstr(b, "source"), camp, jstr(b, "action"), jstr(b, "email"));
+            bool unverified = json_is_true(json_object_get(b, "unverified"));
+            bool sending = json_is_true(json_object_get(b, "sending_problem"));
+            printf("%-8lld %-25.25s %-9s %-7s %-6s %-8s %-11s %-32s %s%s%s\n", jint(b, "id"), jstr(b, "received_at"),
+                   jstr(b, "class"), jstr(b, "status"), jstr(b, "source"), camp, jstr(b, "action"), jstr(b, "email"),
+                   sending ? "sending problem" : "", sending && unverified ? ", " : "",
+                   unverified ? "unverified: not acted on" : "");
         }
     }
     json_decref(rows);
@@ -203,13 +243,19 @@ static int bounce_show(struct cli *c, int argc, char **argv)
         cli_print_json(b);
     } else {
         static const char *const keys[] = { "email", "class", "status", "diagnostic", "remote_mta", "source",
-                                             "action", "subscriber_status", "received_at", "message_id", NULL };
+                                             "action", "matched_by", "subscriber_status", "received_at", "message_id",
+                                             NULL };
         printf("id:           %lld\n", jint(b, "id"));
         for (size_t i = 0; keys[i]; i++)
             printf("%-13s %s\n", keys[i], jstr(b, keys[i]));
         printf("%-13s %lld\n", "campaign_id", jint(b, "campaign_id"));
         printf("%-13s %lld\n", "delivery_id", jint(b, "delivery_id"));
         printf("%-13s %lld\n", "subscriber_id", jint(b, "subscriber_id"));
+        if (json_is_true(json_object_get(b, "sending_problem")))
+            printf("%-13s %s\n", "note", "a sending problem: the receiver refused the sender, not the recipient");
+        if (json_is_true(json_object_get(b, "unverified")))
+            printf("%-13s %s\n", "verified",
+                   "no: no valid VERP token and not from a trusted path; recorded, never acted on");
         if (json_is_string(json_object_get(b, "original")))
             printf("original%s:\n%s\n", json_is_true(json_object_get(b, "original_truncated")) ? " (truncated)" : "",
                    jstr(b, "original"));
@@ -263,7 +309,7 @@ static int bounce_policy(struct cli *c, int argc, char **argv)
     json_t *out;
     if (optind < argc) {
         const char *cls = cli_operand(c, argc, argv, "bounce class");
-        if (bounce_class_parse(cls) == BOUNCE_NONE)
+        if (!recorded_class(cls))
             cli_usage(c, "a bounce class is hard, soft, complaint, policy or unknown, not '%s'", cls);
         if (!set)
             cli_usage(c, "policy %s needs --threshold, --action or --consecutive", cls);
@@ -295,26 +341,29 @@ static int bounce_policy(struct cli *c, int argc, char **argv)
 
 static void print_rule(json_t *r)
 {
-    printf("%-4lld %-5lld %-9s %s\n", jint(r, "id"), jint(r, "position"), jstr(r, "class"), jstr(r, "pattern"));
+    printf("%-4lld %-5lld %-9s %-5s %s\n", jint(r, "id"), jint(r, "position"), jstr(r, "class"),
+           json_is_true(json_object_get(r, "beats_code")) ? "yes" : "no", jstr(r, "pattern"));
 }
 
 static int rules_add(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "class", required_argument, NULL, 'C' },       { "position", required_argument, NULL, 'p' },
-        { "description", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        { "description", required_argument, NULL, 'd' }, { "beats-code", no_argument, NULL, 'B' },
+        { "help", no_argument, NULL, 'h' },              { NULL, 0, NULL, 0 },
     };
     const char *cls = NULL, *desc = NULL;
+    bool beats = false;
     long pos = 100;
     int opt;
     while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1) {
         switch (opt) {
         case 'C':
-            if (bounce_class_parse(optarg) == BOUNCE_NONE)
+            if (!recorded_class(optarg))
                 cli_usage(c, "--class must be hard, soft, complaint, policy or unknown, not '%s'", optarg);
             cls = optarg;
             break;
+        case 'B': beats = true; break;
         case 'p':
             if (str_parse_long(optarg, -1000000, 1000000, &pos) < 0)
                 cli_usage(c, "--position takes a number");
@@ -327,7 +376,7 @@ static int rules_add(struct cli *c, int argc, char **argv)
         cli_usage(c, "rules add needs --class");
     struct store_err e;
     json_t *r;
-    if (store_bounce_rule_add(cli_db(c), (int)pos, pattern, cls, desc, &r, &e) < 0)
+    if (store_bounce_rule_add(cli_db(c), (int)pos, pattern, cls, beats, desc, &r, &e) < 0)
         return cli_fail(&e);
     if (c->json)
         cli_print_json(r);
@@ -371,7 +420,7 @@ static int bounce_rules(struct cli *c, int argc, char **argv)
     } else {
         size_t i;
         json_t *r;
-        printf("%-4s %-5s %-9s %s\n", "ID", "POS", "CLASS", "PATTERN");
+        printf("%-4s %-5s %-9s %-5s %s\n", "ID", "POS", "CLASS", "BEATS", "PATTERN");
         json_array_foreach(out, i, r)
             print_rule(r);
     }
@@ -417,8 +466,71 @@ static int bounce_add(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+/*
+ * bounce fetch: the [bounce] mailbox read into the ledger. --once: one
+ * session (exit 1 with one line when the mailbox or the database fails);
+ * without it, reading goes on (IDLE or every interval) until a signal.
+ */
+static int bounce_fetch(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "once", no_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    };
+    bool once = false;
+    int opt;
+    while ((opt = cli_parse(c, argc, argv, "h", opts)) != -1)
+        if (opt == 'o')
+            once = true;
+    if (optind < argc)
+        cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    struct bounce_fetch_config *cfg = xmalloc(sizeof(*cfg));
+    char err[1024];
+    int rc = 0;
+    if (bounce_fetch_config(cfg, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        xfree(cfg);
+        return 1;
+    }
+    PGconn *conn = cli_db(c);
+    if (once) {
+        struct bounce_fetch_stats st = { 0 };
+        if (bounce_fetch_once(conn, cfg, &st, err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            rc = 1;
+        }
+        if (c->json) {
+            json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "mailbox", cfg->url_text, "read", (json_int_t)st.read,
+                                  "bounces", (json_int_t)st.bounces, "unmatched", (json_int_t)st.unmatched,
+                                  "repeats", (json_int_t)st.repeats, "removed", (json_int_t)st.removed);
+            cli_print_json(j);
+            json_decref(j);
+        } else if (rc == 0)
+            printf("mailbox %s: %u read, %u bounces, %u unmatched, %u recorded already, %u removed\n", cfg->url_text,
+                   st.read, st.bounces, st.unmatched, st.repeats, st.removed);
+    } else {
+        sigset_t stop;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &stop, NULL);
+        struct bounce_fetch *f = bounce_fetch_start(c->target.conninfo, cfg, err, sizeof(err));
+        if (!f) {
+            log_error("%s", err);
+            rc = 1;
+        } else {
+            int sig = 0;
+            sigwait(&stop, &sig);
+            log_info("bounce: signal %d: stopping", sig);
+            bounce_fetch_stop(f);
+        }
+    }
+    explicit_bzero(cfg->password, sizeof(cfg->password));
+    xfree(cfg);
+    return rc;
+}
+
 static const struct cli_command bounce_commands[] = {
-    { "add", bounce_add, NULL },
+    { "add", bounce_add, NULL },         { "fetch", bounce_fetch, NULL },
     { "ls", bounce_ls, NULL },         { "show", bounce_show, NULL }, { "policy", bounce_policy, NULL },
     { "rules", bounce_rules, NULL },   { NULL, NULL, NULL },
 };

@@ -419,7 +419,11 @@ static void print_stats(json_t *st)
         printf("  %-10s %s\n", "next retry", retry);
     const char *k;
     json_t *v;
-    json_object_foreach(json_object_get(st, "bounces"), k, v) printf("  bounces %-6s %lld\n", k, json_integer_value(v));
+    json_object_foreach(json_object_get(st, "bounces"), k, v) {
+        printf("  bounces %-6s %lld%s\n", k, json_integer_value(v),
+               strcmp(k, "policy") == 0 ? "  (a sending problem: the receivers refused the sender, not the recipients)"
+                                        : "");
+    }
     json_t *mta = json_object_get(st, "mta");
     long long mta_n[4], mta_sum = 0;
     static const char *const mta_states[] = { "delivered", "deferred", "bounced", "expired" };

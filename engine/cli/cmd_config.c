@@ -9,13 +9,15 @@
  *
  * The tables: the command line's own ([db], [log]) here; [send] and [mail],
  * [http] public_url, [bounce] in engine/send/settings_send.c; [http] and [api]
- * in api/settings_api.c. The store is handed what it uses (store_settings_set).
+ * in api/settings_api.c; [hooks] in api/settings_hooks.c. The store is handed
+ * what it uses (store_settings_set).
  */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/settings_api.h"
+#include "api/settings_hooks.h"
 #include "engine/cli/cli.h"
 #include "engine/send/settings_send.h"
 #include "engine/send/webhooks.h"
@@ -47,6 +49,7 @@ static const struct {
     { mail_table, &mail_settings },
     { api_table, &api_settings },
     { webhooks_table, &webhooks_settings },
+    { hooks_table, &hooks_settings },
 };
 
 /* settings_load_all - see above. */
@@ -55,7 +58,7 @@ int settings_load_all(char *err, size_t errlen)
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
         if (settings_load(tables[i].table, tables[i].values, err, errlen) < 0)
             return -1;
-    if (webhooks_settings_check(err, errlen) < 0)
+    if (webhooks_settings_check(err, errlen) < 0 || settings_send_check(err, errlen) < 0)
         return -1;
     store_settings_set(&(struct store_settings){ .mail_from = mail_settings.from,
                                                  .confirm_subject = mail_settings.confirm_subject,

@@ -12,6 +12,7 @@
 
 #include "api/server.h"
 #include "engine/cli/cli.h"
+#include "engine/send/bounce_fetch.h"
 #include "engine/send/mta_watch.h"
 #include "engine/send/sender.h"
 #include "engine/send/webhooks.h"
@@ -174,6 +175,15 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         !(mta = mta_watch_start(cfg.conninfo, mail_settings.mta_log, mail_settings.mta_poll_ms,
                                 mail_settings.mta_settle_s, err, sizeof(err))))
         log_warn("%s", err);
+    struct bounce_fetch *bf = NULL;
+    if (mail_settings.bounce_mailbox && *mail_settings.bounce_mailbox) {
+        struct bounce_fetch_config *bcfg = xmalloc(sizeof(*bcfg));
+        if (bounce_fetch_config(bcfg, err, sizeof(err)) < 0 ||
+            !(bf = bounce_fetch_start(cfg.conninfo, bcfg, err, sizeof(err))))
+            log_warn("%s", err);
+        explicit_bzero(bcfg->password, sizeof(bcfg->password));
+        xfree(bcfg);
+    }
     int rc = 0;
     if (no_send) {
         int sig = 0;
@@ -184,6 +194,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     }
     webhooks_thread_stop(wh);
     mta_watch_stop(mta);
+    bounce_fetch_stop(bf);
     api_server_stop(api);
     xfree(spool);
     return rc;

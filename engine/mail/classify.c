@@ -24,14 +24,27 @@ static const char *const mailbox_words[] = { "user unknown", "no such user", "un
                                              "mailbox unavailable", "invalid recipient", "recipient address rejected",
                                              "no mailbox", NULL };
 
+/* words that blame the sender whatever the code (a 5.1.8, an SPF failure under 5.1.0, a blocklist under 5.1.3) */
+static const char *const sender_words[] = { "sender address rejected", "sender verify failed", "spf", "dmarc", "dkim",
+                                            "unauthenticated", "blocklist", "block list", "blacklist", "black list",
+                                            "blocked using", "spamhaus", "reputation", "banned sender", NULL };
+static const char *const full_words[] = { "mailbox full", "mailbox is full", "over quota", "quota exceeded",
+                                          "out of storage", "insufficient storage", NULL };
+
 /* classify_status - the bounce class an enhanced status code (and its text) stand for. */
 enum bounce_class classify_status(const char *enhanced, const char *text)
 {
+    if (mentions(text, full_words))
+        return BOUNCE_SOFT;       /* a full mailbox is never hard */
+    if (mentions(text, sender_words))
+        return BOUNCE_POLICY;     /* the receiver refused the sender, not the recipient */
     if (enhanced && strlen(enhanced) >= 5 && enhanced[1] == '.') {
         int subject = enhanced[2] - '0';
         const char *detail = enhanced + 4;
         if (subject == 1)
             return BOUNCE_HARD;                                     /* addressing: bad mailbox or domain */
+        if (subject == 4 && strcmp(detail, "4") == 0 && enhanced[0] == '5')
+            return BOUNCE_HARD;                                     /* 5.4.4: no host or domain by that name */
         if (subject == 2)
             return strcmp(detail, "1") == 0 ? BOUNCE_HARD : BOUNCE_SOFT; /* 2.1 disabled; 2.2 full */
         if (subject == 3 || subject == 4 || subject == 5 || subject == 6)
@@ -80,6 +93,8 @@ const char *bounce_class_name(enum bounce_class cls)
     case BOUNCE_SOFT: return "soft";
     case BOUNCE_POLICY: return "policy";
     case BOUNCE_COMPLAINT: return "complaint";
+    case BOUNCE_AUTOREPLY: return "autoreply";
+    case BOUNCE_DELAY: return "delay";
     case BOUNCE_NONE:
     case BOUNCE_UNKNOWN: break;
     }
@@ -87,34 +102,32 @@ const char *bounce_class_name(enum bounce_class cls)
 }
 
 /* classify_report - see classify.h. */
-enum bounce_class classify_report(const char *status, const char *diagnostic, enum bounce_class rule)
+enum bounce_class classify_report(const char *status, const char *diagnostic, enum bounce_class rule,
+                                  bool rule_beats_code)
 {
+    bool transient = status && status[0] == '4';
     bool specific = status && strlen(status) >= 5 && status[1] == '.' && status[2] >= '1' && status[2] <= '7' &&
                     status[3] == '.';
+    if (rule != BOUNCE_NONE && (rule_beats_code || !specific))
+        return transient && rule == BOUNCE_HARD ? BOUNCE_SOFT : rule;
     if (specific) {
         if (status[2] == '7')
             return BOUNCE_POLICY;
-        if (status[0] == '4')
+        if (transient)
             return BOUNCE_SOFT;   /* retried until it expired: never proof the mailbox is gone */
         return classify_status(status, NULL);
     }
-    if (rule != BOUNCE_NONE)
-        return rule;
     enum bounce_class c = classify_status(NULL, diagnostic);
-    if (c != BOUNCE_UNKNOWN)
-        return c;
-    if (status && status[0] == '5')
-        return BOUNCE_HARD;
-    if (status && status[0] == '4')
+    if (transient && (c == BOUNCE_HARD || c == BOUNCE_UNKNOWN))
         return BOUNCE_SOFT;
-    return BOUNCE_UNKNOWN;
+    return c;
 }
 
 /* bounce_class_parse - the class NAME stands for; BOUNCE_NONE when it names none. */
 enum bounce_class bounce_class_parse(const char *name)
 {
-    static const enum bounce_class all[] = { BOUNCE_HARD, BOUNCE_SOFT, BOUNCE_POLICY, BOUNCE_COMPLAINT,
-                                             BOUNCE_UNKNOWN };
+    static const enum bounce_class all[] = { BOUNCE_HARD,    BOUNCE_SOFT,      BOUNCE_POLICY, BOUNCE_COMPLAINT,
+                                             BOUNCE_UNKNOWN, BOUNCE_AUTOREPLY, BOUNCE_DELAY };
     for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++)
         if (strcmp(name, bounce_class_name(all[i])) == 0)
             return all[i];

@@ -10,6 +10,7 @@
 #include <gmime/gmime.h>
 
 #include "engine/mail/dsn.h"
+#include "engine/mail/html2text.h"
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
 #include "engine/util/str.h"
@@ -222,6 +223,8 @@ static void orig_field(void *arg, int group, const char *name, const char *value
         copy_addr(r->orig_return_path, sizeof(r->orig_return_path), value);
     else if (str_eq_nocase(name, "To") && !r->orig_to[0])
         copy_addr(r->orig_to, sizeof(r->orig_to), value);
+    else if (str_eq_nocase(name, "X-HmXmrOriginalRecipient") && !r->orig_hmxmr_rcpt[0])
+        copy_addr(r->orig_hmxmr_rcpt, sizeof(r->orig_hmxmr_rcpt), value);
 }
 
 /* the decoded content of a leaf part, or the text of an embedded message, into OUT (bounded) */
@@ -253,12 +256,16 @@ static void orig_message(struct dsn_report *r, GMimeMessage *m)
         copy_addr(r->orig_return_path, sizeof(r->orig_return_path), v);
     if (!r->orig_to[0] && (v = g_mime_object_get_header(o, "To")))
         copy_addr(r->orig_to, sizeof(r->orig_to), v);
+    if (!r->orig_hmxmr_rcpt[0] && (v = g_mime_object_get_header(o, "X-HmXmrOriginalRecipient")))
+        copy_addr(r->orig_hmxmr_rcpt, sizeof(r->orig_hmxmr_rcpt), v);
 }
 
 struct walk {
     struct dsn_report *r;
     struct buf text;    /* the first text/plain part: a prose bounce's words */
+    struct buf html;    /* the first text/html part, for a report that has no plain text */
     bool report;        /* inside a multipart/report */
+    bool original;      /* inside the returned original: its parts are not the report's words */
 };
 
 static void walk(struct walk *w, GMimeObject *o, int depth)
@@ -297,11 +304,16 @@ static void walk(struct walk *w, GMimeObject *o, int depth)
     } else if (GMIME_IS_MESSAGE_PART(o)) {
         GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
         if (m) {
+            bool was = w->original;
             orig_message(w->r, m);
+            w->original = true;
             walk(w, g_mime_message_get_mime_part(m), depth + 1);
+            w->original = was;
         }
-    } else if (g_mime_content_type_is_type(ct, "text", "plain") && w->text.len == 0) {
+    } else if (g_mime_content_type_is_type(ct, "text", "plain") && w->text.len == 0 && !w->original) {
         part_bytes(o, &w->text);
+    } else if (g_mime_content_type_is_type(ct, "text", "html") && w->html.len == 0 && !w->original) {
+        part_bytes(o, &w->html);
     }
     buf_free(&b);
 }
@@ -323,10 +335,17 @@ static bool looks_like_bounce(const struct dsn_report *r, const char *text)
     static const char *const subjects[] = { "undeliver", "delivery status", "delivery failure", "delivery failed",
                                             "failure notice", "returned mail", "mail delivery", "non-delivery",
                                             "nondelivery", "could not be delivered", "delivery notification",
-                                            "not delivered", NULL };
+                                            "not delivered", "delivery problem", "message delayed",
+                                            "delayed mail", "warning: message", "couldn't be delivered",
+                                            "message not delivered", "unzustellbar", "non remis", "no se puede entregar",
+                                            "non recapitabile", "onbestelbaar", NULL };
     static const char *const bodies[] = { "qmail-send", "wasn't able to deliver", "could not be delivered",
                                           "permanent error", "delivery has failed", "undeliverable",
                                           "could not be reached", "delivery to the following recipient",
+                                          "couldn't be delivered", "mail delivery software",
+                                          "following addresses had permanent fatal errors", "message could not be delivered",
+                                          "unable to deliver your message", "delivery to the following recipients failed",
+                                          "this is a permanent error", "your message to the following recipients cannot be delivered",
                                           NULL };
     for (size_t i = 0; senders[i]; i++)
         if (strcasestr(r->from, senders[i]))
@@ -391,7 +410,8 @@ static const char *prose_original(const char *text)
     static const char *const marks[] = { "--- Below this line is a copy of the message",
                                          "------ This is a copy of the message", "--- Original message",
                                          "----- Original Message", "Original message follows",
-                                         "--- The header of the original message", "Return-Path:",
+                                         "--- The header of the original message", "Original message headers:",
+                                         "------ Original message header", "Return-Path:",
                                          "Received:", NULL };
     const char *best = NULL;
     for (size_t i = 0; marks[i]; i++) {
@@ -429,6 +449,26 @@ static void read_prose(struct dsn_report *r, const char *text)
     xfree(t);
 }
 
+/* a header of the report itself that says it was sent automatically in answer */
+static void auto_field(struct dsn_report *r, const char *name, const char *value)
+{
+    if (!value)
+        return;
+    if (str_eq_nocase(name, "Auto-Submitted"))
+        r->auto_header = r->auto_header || strncasecmp(value + strspn(value, " \t"), "no", 2) != 0;
+    else if (str_eq_nocase(name, "X-Autoreply") || str_eq_nocase(name, "X-Autorespond") ||
+             str_eq_nocase(name, "X-Autoresponder"))
+        r->auto_header = true;
+    else if (str_eq_nocase(name, "Precedence") && strcasestr(value, "auto_reply"))
+        r->auto_header = true;
+    else if (str_eq_nocase(name, "X-Failed-Recipients") && !r->failed_rcpt[0]) {
+        char first[DSN_LINE_MAX];
+        copy_text(first, sizeof(first), value, strcspn(value, ","));
+        copy_addr(r->failed_rcpt, sizeof(r->failed_rcpt), first);
+    } else if (str_eq_nocase(name, "To") && !r->to[0])
+        copy_addr(r->to, sizeof(r->to), value);
+}
+
 /* the report's own header, read by hand when GMime is not trusted with the message */
 static void top_field(void *arg, int group, const char *name, const char *value)
 {
@@ -443,17 +483,71 @@ static void top_field(void *arg, int group, const char *name, const char *value)
         copy_str(r->subject, sizeof(r->subject), value);
     else if ((str_eq_nocase(name, "X-Original-To") || str_eq_nocase(name, "Delivered-To")) && !r->envelope_to[0])
         copy_addr(r->envelope_to, sizeof(r->envelope_to), value);
+    else
+        auto_field(r, name, value);
 }
 
 static void top_headers(struct dsn_report *r, GMimeMessage *m)
 {
     GMimeObject *o = GMIME_OBJECT(m);
+    static const char *const autos[] = { "Auto-Submitted", "X-Autoreply", "X-Autorespond", "X-Autoresponder",
+                                         "Precedence", "X-Failed-Recipients", "To", NULL };
     const char *v;
     copy_str(r->message_id, sizeof(r->message_id), g_mime_object_get_header(o, "Message-Id"));
     copy_str(r->from, sizeof(r->from), g_mime_object_get_header(o, "From"));
     copy_str(r->subject, sizeof(r->subject), g_mime_message_get_subject(m));
     if ((v = g_mime_object_get_header(o, "X-Original-To")) || (v = g_mime_object_get_header(o, "Delivered-To")))
         copy_addr(r->envelope_to, sizeof(r->envelope_to), v);
+    for (size_t i = 0; autos[i]; i++)
+        auto_field(r, autos[i], g_mime_object_get_header(o, autos[i]));
+}
+
+static bool mentions(const char *text, const char *const *words)
+{
+    for (size_t i = 0; words[i]; i++)
+        if (strcasestr(text, words[i]))
+            return true;
+    return false;
+}
+
+/* an out-of-office or other automatic answer, in the languages it is most often sent in */
+static bool looks_like_autoreply(const struct dsn_report *r)
+{
+    static const char *const subjects[] = { "out of office", "out of the office", "automatic reply", "auto reply",
+                                            "autoreply", "auto-reply", "auto response", "autoresponse", "vacation",
+                                            "away from", "abwesenheit", "automatische antwort", "r\xc3\xa9ponse automatique",
+                                            "reponse automatique", "absence", "respuesta autom\xc3\xa1tica",
+                                            "fuera de la oficina", "risposta automatica", "fuori ufficio",
+                                            "automatisch antwoord", "afwezig", "autosvar", "resposta autom\xc3\xa1tica",
+                                            "automaattinen vastaus", "odpowied\xc5\xba automatyczna", "i am away",
+                                            "on leave", "on holiday", NULL };
+    return r->auto_header || mentions(r->subject, subjects);
+}
+
+/* a prose report that only warns of a delay: the server still retries */
+static bool looks_like_delay(const struct dsn_report *r, const char *text)
+{
+    static const char *const subjects[] = { "(delay)", "delayed", "delivery delay", "still being retried",
+                                            "mail delivery warning", "warning: could not send", NULL };
+    static const char *const bodies[] = { "this is a warning message only", "has not yet been delivered",
+                                          "will continue to try", "will retry", "is being retried", "still trying",
+                                          "delivery attempts will continue", "no action is required on your part",
+                                          "this is just a warning", NULL };
+    return mentions(r->subject, subjects) || mentions(text, bodies);
+}
+
+/* a complaint a feedback loop sent without ARF (Microsoft's JMRP format, abuse desks' forwards) */
+static bool looks_like_complaint(const struct dsn_report *r, const char *text)
+{
+    static const char *const subjects[] = { "complaint about message", "abuse report", "spam report", "spam complaint",
+                                            "email abuse", "fbl report", "feedback loop", NULL };
+    static const char *const bodies[] = { "this is an email abuse report", "reported as spam", "marked as spam",
+                                          "marked it as spam", "complaint about a message", NULL };
+    if (r->orig_hmxmr_rcpt[0])
+        return true;
+    if (!r->orig_to[0] && !r->orig_delivery[0])
+        return false;   /* no returned original: nothing says which message it is about */
+    return mentions(r->subject, subjects) || mentions(text, bodies);
 }
 
 /* dsn_parse - see dsn.h. */
@@ -468,7 +562,7 @@ int dsn_parse(const char *data, size_t len, struct dsn_report *out)
     text[len] = 0;
     pthread_once(&gmime_once, gmime_setup);
 
-    struct walk w = { out, BUF_INIT, false };
+    struct walk w = { out, BUF_INIT, BUF_INIT, false, false };
     GMimeMessage *m = NULL;
     if (count_containers(text) <= DSN_MAX_CONTAINERS) {
         GMimeStream *s = g_mime_stream_mem_new_with_buffer(data, len);
@@ -487,14 +581,24 @@ int dsn_parse(const char *data, size_t len, struct dsn_report *out)
         fields_each(text, body ? (size_t)(body - text) : strlen(text), top_field, out);
         buf_appends(&w.text, body ? body + 2 : text);
     }
+    if (w.text.len == 0 && w.html.len > 0)
+        html2text_append(&w.text, w.html.data, w.html.len);
     if (out->kind == DSN_KIND_DSN && out->nrcpt == 0)
         out->kind = DSN_KIND_OTHER;
+    const char *prose = w.text.len ? buf_cstr(&w.text) : text;
     if (out->kind == DSN_KIND_OTHER) {
-        const char *prose = w.text.len ? buf_cstr(&w.text) : text;
         if (looks_like_bounce(out, prose)) {
             out->kind = DSN_KIND_TEXT;
+            out->delayed = looks_like_delay(out, prose);
             read_prose(out, prose);
+        } else if (looks_like_complaint(out, prose)) {
+            out->kind = DSN_KIND_ARF;
+            snprintf(out->feedback_type, sizeof(out->feedback_type), "abuse");
+        } else if (looks_like_autoreply(out)) {
+            out->kind = DSN_KIND_AUTOREPLY;
         }
+    } else if (out->kind == DSN_KIND_DSN && w.text.len) {
+        read_prose(out, prose);   /* the human-readable part: words a Diagnostic-Code may lack */
     }
     if (!out->orig_delivery[0]) {
         /* an original returned inline or as plain text still carries its header */
@@ -503,7 +607,125 @@ int dsn_parse(const char *data, size_t len, struct dsn_report *out)
             fields_each(hdr + 1, strcspn(hdr + 1, "\n"), orig_field, out);
     }
     buf_free(&w.text);
+    buf_free(&w.html);
     xfree(text);
+    return 0;
+}
+
+/* a specific enhanced code: subject and detail not both zero */
+static bool status_specific(const char *st)
+{
+    return st && st[0] && st[1] == '.' && st[2] && !(st[2] == '0' && st[3] == '.' && st[4] == '0' && !st[5]);
+}
+
+/* an address of the report that is the sender's own (our bounce address), not the recipient's */
+static bool own_address(const struct dsn_report *r, const char *a)
+{
+    return (r->to[0] && strcasecmp(a, r->to) == 0) || (r->envelope_to[0] && strcasecmp(a, r->envelope_to) == 0) ||
+           (r->orig_return_path[0] && strcasecmp(a, r->orig_return_path) == 0) ||
+           (r->arf_mail_from[0] && strcasecmp(a, r->arf_mail_from) == 0);
+}
+
+static void verdict_recipient(const struct dsn_report *r, struct dsn_verdict *v)
+{
+    const char *c[DSN_MAX_ADDRS + 8];
+    size_t n = 0;
+    if (v->rcpt) {
+        c[n++] = v->rcpt->final_rcpt;
+        c[n++] = v->rcpt->original_rcpt;
+    }
+    c[n++] = r->arf_rcpt_to;
+    c[n++] = r->failed_rcpt;
+    for (size_t i = 0; i < r->naddrs; i++)
+        c[n++] = r->addrs[i];
+    c[n++] = r->orig_hmxmr_rcpt;
+    c[n++] = r->orig_to;
+    char from[ADDRESS_MAX + 1] = "";
+    if (r->kind == DSN_KIND_AUTOREPLY) {
+        copy_addr(from, sizeof(from), r->from);   /* an auto-reply concerns whoever answered */
+        c[n++] = from;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char norm[ADDRESS_MAX + 1];
+        const char *why;
+        if (c[i][0] && !own_address(r, c[i]) && strncasecmp(c[i], "redacted@", 9) != 0 &&
+            address_normalize(c[i], norm, sizeof(norm), &why) == 0) {
+            snprintf(v->recipient, sizeof(v->recipient), "%s", norm);
+            return;
+        }
+    }
+}
+
+/* dsn_verdict - see dsn.h. */
+int dsn_verdict(const struct dsn_report *r, dsn_rule_fn rule, void *arg, struct dsn_verdict *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->diagnostic = "";
+    if (r->kind == DSN_KIND_DSN) {
+        for (size_t i = 0; i < r->nrcpt && !v->rcpt; i++)
+            if (strcmp(r->rcpt[i].action, "failed") == 0 || (!r->rcpt[i].action[0] && r->rcpt[i].status[0] == '5'))
+                v->rcpt = &r->rcpt[i];
+        if (!v->rcpt) {
+            for (size_t i = 0; i < r->nrcpt && !v->rcpt; i++)
+                if (strcmp(r->rcpt[i].action, "delayed") == 0 || r->rcpt[i].status[0] == '4')
+                    v->rcpt = &r->rcpt[i];
+            v->cls = v->rcpt ? BOUNCE_DELAY : BOUNCE_NONE;
+            v->why = v->rcpt ? "a delay warning, not a bounce" : "no failed recipient (a delivery notice)";
+        }
+    }
+    verdict_recipient(r, v);
+    if (r->kind == DSN_KIND_OTHER) {
+        v->why = "not a bounce";
+        return 0;
+    }
+    if (r->kind == DSN_KIND_AUTOREPLY) {
+        v->cls = BOUNCE_AUTOREPLY;
+        v->why = "an auto-reply, not a bounce";
+        return 0;
+    }
+    if (r->kind == DSN_KIND_ARF) {
+        static const char *const complaints[] = { "abuse", "fraud", "opt-out", "optout", NULL };
+        v->diagnostic = r->feedback_type;
+        for (size_t i = 0; complaints[i]; i++)
+            if (strcmp(r->feedback_type, complaints[i]) == 0)
+                v->cls = BOUNCE_COMPLAINT;
+        if (v->cls == BOUNCE_NONE)
+            v->why = "a feedback report that is not a complaint";
+        return 0;
+    }
+    if (r->kind == DSN_KIND_TEXT && r->delayed) {
+        v->cls = BOUNCE_DELAY;
+        v->why = "a delay warning, not a bounce";
+    }
+    if (v->cls == BOUNCE_DELAY || (r->kind == DSN_KIND_DSN && !v->rcpt)) {
+        snprintf(v->status, sizeof(v->status), "%s", v->rcpt ? v->rcpt->status : r->text_status);
+        v->diagnostic = v->rcpt ? v->rcpt->diagnostic : r->text_diagnostic;
+        return 0;
+    }
+    /* the most specific code: the Status field, unless vague, then the server's words, then the prose */
+    const char *diag = v->rcpt && v->rcpt->diagnostic[0] ? v->rcpt->diagnostic : r->text_diagnostic;
+    char found[16] = "";
+    const char *st = v->rcpt ? v->rcpt->status : r->text_status;
+    if (!status_specific(st)) {
+        if (v->rcpt && find_status(v->rcpt->diagnostic, found, sizeof(found)) == 0 && status_specific(found))
+            st = found;
+        else if (find_status(r->text_diagnostic, found, sizeof(found)) == 0 && status_specific(found) &&
+                 (!st[0] || st[0] == found[0]))
+            st = found;
+    }
+    snprintf(v->status, sizeof(v->status), "%s", st);
+    v->diagnostic = diag;
+    if (rule) {
+        /* the rules read the server's words; a DSN's own prose too when they say nothing */
+        if (rule(arg, diag, &v->rule) < 0)
+            return -1;
+        if (v->rule.cls == BOUNCE_NONE && diag != r->text_diagnostic && r->text_diagnostic[0] &&
+            rule(arg, r->text_diagnostic, &v->rule) < 0)
+            return -1;
+    }
+    v->cls = classify_report(v->status, diag, v->rule.cls, v->rule.beats_code);
+    if (v->cls != v->rule.cls)
+        memset(&v->rule, 0, sizeof(v->rule));
     return 0;
 }
 
@@ -534,6 +756,7 @@ const char *dsn_kind_name(enum dsn_kind kind)
     case DSN_KIND_DSN: return "dsn";
     case DSN_KIND_ARF: return "arf";
     case DSN_KIND_TEXT: return "text";
+    case DSN_KIND_AUTOREPLY: return "autoreply";
     case DSN_KIND_OTHER: break;
     }
     return "other";

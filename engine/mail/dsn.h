@@ -4,8 +4,9 @@
  * bounces (qmail, older Exchange) that name the failed address in prose.
  *
  * dsn_parse        parse one raw message (untrusted) into a dsn_report
+ * dsn_verdict      what a parsed report says: class, status, recipient, the words
  * dsn_verp_token   the TOKEN of a LOCAL+TOKEN@DOMAIN bounce address
- * dsn_kind_name    "dsn", "arf", "text", "other"
+ * dsn_kind_name    "dsn", "arf", "text", "autoreply", "other"
  *
  * GMime 3 reads the MIME structure; this module reads the delivery-status and
  * feedback-report fields itself and takes nothing else on trust: the input is
@@ -19,7 +20,10 @@
 
 #include <stddef.h>
 
+#include <stdbool.h>
+
 #include "engine/mail/address.h"
+#include "engine/mail/classify.h"
 
 #define DSN_MAX_INPUT (4u << 20)     /* bytes parsed; the rest is ignored */
 #define DSN_MAX_DEPTH 8              /* MIME levels walked */
@@ -34,6 +38,7 @@ enum dsn_kind {
     DSN_KIND_DSN,     /* multipart/report; report-type=delivery-status */
     DSN_KIND_ARF,     /* multipart/report; report-type=feedback-report */
     DSN_KIND_TEXT,    /* a bounce in prose */
+    DSN_KIND_AUTOREPLY, /* an out-of-office or other automatic answer: never a bounce */
 };
 
 struct dsn_recipient {
@@ -52,6 +57,10 @@ struct dsn_report {
     char from[DSN_LINE_MAX];
     char subject[DSN_LINE_MAX];
     char envelope_to[DSN_LINE_MAX];   /* X-Original-To, else Delivered-To */
+    char to[ADDRESS_MAX + 1];         /* the report's To (our own bounce address) */
+    char failed_rcpt[ADDRESS_MAX + 1]; /* the first address of X-Failed-Recipients (Exim) */
+    bool auto_header;                 /* Auto-Submitted: auto-replied, X-Autoreply, Precedence: auto_reply... */
+    bool delayed;                     /* a prose warning that delivery is only delayed */
     char reporting_mta[DSN_LINE_MAX];
     /* RFC 3464 per-recipient blocks */
     size_t nrcpt;
@@ -60,6 +69,7 @@ struct dsn_report {
     char orig_delivery[32];           /* X-Postino-Delivery */
     char orig_return_path[DSN_LINE_MAX];
     char orig_to[DSN_LINE_MAX];
+    char orig_hmxmr_rcpt[ADDRESS_MAX + 1]; /* X-HmXmrOriginalRecipient (Microsoft's feedback loop) */
     /* RFC 5965 */
     char feedback_type[32];           /* lower-case */
     char arf_mail_from[DSN_LINE_MAX];
@@ -86,5 +96,38 @@ int dsn_parse(const char *data, size_t len, struct dsn_report *out);
 int dsn_verp_token(const char *addr, const char *local, char *out, size_t outlen);
 
 const char *dsn_kind_name(enum dsn_kind kind);
+
+/*
+ * A bounce rule's verdict on some words: CLS (BOUNCE_NONE when no rule
+ * matched), BEATS_CODE when the rule decides even over a specific status code,
+ * ID the rule's id ("" none). Returns 0, or -1 when the rules could not be read.
+ */
+struct dsn_rule_hit {
+    enum bounce_class cls;
+    bool beats_code;
+    char id[32];
+};
+typedef int (*dsn_rule_fn)(void *arg, const char *text, struct dsn_rule_hit *hit);
+
+struct dsn_verdict {
+    enum bounce_class cls;           /* BOUNCE_NONE: not a bounce (see WHY) */
+    const char *why;                 /* for BOUNCE_NONE, BOUNCE_AUTOREPLY, BOUNCE_DELAY: what it is instead */
+    const struct dsn_recipient *rcpt; /* a DSN's failed (or delayed) recipient, or NULL */
+    char status[16];                 /* the most specific code the report gives; "" none */
+    char recipient[ADDRESS_MAX + 1]; /* whom it concerns, as the report names it; "" unknown */
+    const char *diagnostic;          /* the remote server's words (points into the report) */
+    struct dsn_rule_hit rule;        /* the rule that decided, if one did */
+};
+
+/*
+ * dsn_verdict - classify R: the kind (a delay warning or an auto-reply is no
+ * bounce), the most specific status code (a vague x.0.0 Status gives way to
+ * a specific code in the Diagnostic-Code or the prose), the recipient (the
+ * report's fields, then X-Failed-Recipients or the prose's addresses, then the
+ * returned original's headers) and the class (classify_report, with RULE
+ * called on the diagnostic words; RULE may be NULL). Returns 0, or -1 when
+ * RULE failed.
+ */
+int dsn_verdict(const struct dsn_report *r, dsn_rule_fn rule, void *arg, struct dsn_verdict *v);
 
 #endif

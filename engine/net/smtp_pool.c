@@ -54,6 +54,12 @@ struct smtp_pool {
     unsigned failures; /* setups failed in a row (or drops) */
     uint64_t retry_at; /* no new connection before this */
     uint64_t hold_until; /* no message given out before this */
+    void (*budget)(void *arg, unsigned want);
+    void *budget_arg;
+    unsigned budget_max;
+    unsigned long allowance; /* with a budget: messages granted, not yet given out */
+    bool asking;             /* a budget request is unanswered */
+    uint64_t ask_at;         /* no budget request before this */
     struct smtp_result last;
     struct buf last_text;
     char last_enhanced[16];
@@ -155,7 +161,8 @@ static void on_pool_closed(uv_handle_t *h)
 
 static void maybe_finish(struct smtp_pool *p)
 {
-    if (p->closing && p->nconns == 0 && !uv_is_closing((uv_handle_t *)&p->timer))
+    /* an unanswered budget request answers to this pool: it waits for it */
+    if (p->closing && p->nconns == 0 && !p->asking && !uv_is_closing((uv_handle_t *)&p->timer))
         uv_close((uv_handle_t *)&p->timer, on_pool_closed);
 }
 
@@ -276,12 +283,25 @@ static void assign(struct smtp_pool *p)
     for (struct pconn *pc = p->conns; pc && p->head; pc = pc->next) {
         if (!pc->ready || pc->closing || pc->msg || !smtp_conn_ready(pc->conn))
             continue;
+        if (p->budget && !p->allowance) {
+            if (p->asking || p->closing)
+                return;
+            if (now < p->ask_at) {
+                schedule(p, p->ask_at - now);
+                return;
+            }
+            p->asking = true;
+            p->budget(p->budget_arg, p->queued < p->budget_max ? (unsigned)p->queued : p->budget_max);
+            return;   /* smtp_pool_grant pumps again */
+        }
         uint64_t wait = ratelimit_acquire(&p->rl, 1, uv_now(p->loop));
         if (wait) {
             schedule(p, wait == UINT64_MAX ? 60000 : wait);
             return;
         }
         struct pmsg *m = queue_pop(p);
+        if (p->budget)
+            p->allowance--;
         int rc = smtp_conn_send(pc->conn, m->from, m->rcpt, m->data, m->len, on_sent, pc);
         if (rc == UV_EINVAL || rc == UV_E2BIG) {
             struct smtp_result res = { .stage = SMTP_STAGE_MAIL, .error = rc, .enhanced = "",
@@ -413,6 +433,9 @@ int smtp_pool_create(uv_loop_t *loop, const struct smtp_pool_config *cfg, struct
     p->max_failures = cfg->max_connect_failures ? cfg->max_connect_failures : 5;
     p->idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : 5000;
     ratelimit_init(&p->rl, &cfg->limits, uv_now(loop));
+    p->budget = cfg->budget;
+    p->budget_arg = cfg->budget_arg;
+    p->budget_max = cfg->budget_max ? cfg->budget_max : 100;
     uv_timer_init(loop, &p->timer);
     p->timer.data = p;
     *out = p;
@@ -491,6 +514,31 @@ void smtp_pool_hold(struct smtp_pool *p, unsigned ms)
     uint64_t until = uv_now(p->loop) + ms;
     if (until > p->hold_until)
         p->hold_until = until;
+}
+
+/*
+ * smtp_pool_grant - the answer to the pool's budget request: N more messages
+ * may go; with none, ask again in WAIT_MS. A closing pool waits for it.
+ */
+void smtp_pool_grant(struct smtp_pool *p, unsigned n, unsigned wait_ms)
+{
+    p->asking = false;
+    p->allowance += n;
+    if (!n)
+        p->ask_at = uv_now(p->loop) + (wait_ms ? wait_ms : 1000);
+    pool_pump(p);
+}
+
+/* smtp_pool_allowance - messages granted by the budget and not yet given to a connection. */
+unsigned long smtp_pool_allowance(const struct smtp_pool *p)
+{
+    return p->allowance;
+}
+
+/* smtp_pool_paced - see smtp_pool.h. */
+bool smtp_pool_paced(const struct smtp_pool *p)
+{
+    return p->budget && !p->allowance && (p->asking || uv_now(p->loop) < p->ask_at);
 }
 
 /*

@@ -8,6 +8,9 @@
  * smtp_pool_in_flight  messages being sent
  * smtp_pool_conns      connections open or opening (at most max_conns)
  * smtp_pool_hold       give no message to a connection for a while (back-pressure)
+ * smtp_pool_grant      the answer to a budget request: N more messages, or a wait
+ * smtp_pool_allowance  messages granted and not yet given to a connection
+ * smtp_pool_paced      does the budget hold its messages back now (asking, or told to wait)
  * smtp_pool_close      cancel what waits, let what is in flight finish, QUIT, free
  *
  * At most max_conns connections carry messages, each up to max_messages before
@@ -19,10 +22,17 @@
  * resends a message a server may have seen. After max_connect_failures setups
  * in a row fail with no connection working, every queued message gets that
  * setup failure as its result. Nothing here decides bounce or defer.
+ *
+ * A pool with a budget (a relay's rate and quota shared by several senders)
+ * also needs an allowance for each message: when it has none and messages
+ * wait, it asks BUDGET(BUDGET_ARG, WANT) once for up to budget_max more, and
+ * sends nothing further until smtp_pool_grant answers (with 0 and a wait,
+ * it asks again after that wait).
  */
 #ifndef POSTINO_NET_SMTP_POOL_H
 #define POSTINO_NET_SMTP_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <uv.h>
@@ -38,6 +48,9 @@ struct smtp_pool_config {
     unsigned reconnect_max_ms;      /* 0: 60000 */
     unsigned max_connect_failures;  /* 0: 5 */
     unsigned idle_timeout_ms;       /* an idle connection QUITs after this; 0: 5000 */
+    void (*budget)(void *arg, unsigned want); /* NULL: no budget (the limits alone pace) */
+    void *budget_arg;
+    unsigned budget_max;            /* the most asked at once; 0: 100 */
 };
 
 struct smtp_pool;
@@ -54,6 +67,9 @@ size_t smtp_pool_queued(const struct smtp_pool *p);
 size_t smtp_pool_in_flight(const struct smtp_pool *p);
 unsigned smtp_pool_conns(const struct smtp_pool *p);
 void smtp_pool_hold(struct smtp_pool *p, unsigned ms);
+void smtp_pool_grant(struct smtp_pool *p, unsigned n, unsigned wait_ms);
+unsigned long smtp_pool_allowance(const struct smtp_pool *p);
+bool smtp_pool_paced(const struct smtp_pool *p);
 void smtp_pool_close(struct smtp_pool *p, smtp_close_cb cb, void *arg);
 
 #endif

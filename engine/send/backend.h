@@ -11,7 +11,10 @@
  *            than MAX_AGE_S seconds fails instead
  * renew      extend OWNER's leases by LEASE_S seconds
  * release    give back what OWNER leases, unsent, and forget OWNER
- * heartbeat  say what OWNER (on HOST, process PID) is doing
+ * heartbeat  say what OWNER (on HOST, process PID) is doing, and give back what senders
+ *            that are gone leased (their connection, and so their lock, ended): the count
+ * budget     up to WANT more messages for relay NAME under its limits, shared by every
+ *            sender (NULL in a backend with no other senders): the count, or 0 and a wait
  * schedule   start the scheduled campaigns whose time has come; their ids
  * finish     mark finished the running campaigns with nothing left; their ids
  * running    count the running campaigns (transactional ones while they have something to send)
@@ -51,6 +54,7 @@ typedef void (*backend_ids_cb)(void *owner, const uint64_t *ids, size_t n, const
 typedef void (*backend_count_cb)(void *owner, long count, const char *err);
 typedef void (*backend_relays_cb)(void *owner, struct relay_def *defs, size_t n, const char *err);
 typedef void (*backend_closed_cb)(void *owner);
+typedef void (*backend_budget_cb)(void *owner, void *arg, unsigned granted, unsigned wait_ms, const char *err);
 
 struct send_backend_ops {
     bool (*ready)(struct send_backend *b);
@@ -61,7 +65,9 @@ struct send_backend_ops {
     void (*renew)(struct send_backend *b, const char *owner, unsigned lease_s, backend_done_cb cb);
     void (*release)(struct send_backend *b, const char *owner, backend_done_cb cb);
     void (*heartbeat)(struct send_backend *b, const char *owner, const char *host, int pid, const char *status,
-                      backend_done_cb cb);
+                      backend_count_cb cb);
+    void (*budget)(struct send_backend *b, const char *name, unsigned want, double rate, long quota,
+                   long period_s, backend_budget_cb cb, void *arg);
     void (*schedule)(struct send_backend *b, backend_ids_cb cb);
     void (*finish)(struct send_backend *b, backend_ids_cb cb);
     void (*running)(struct send_backend *b, backend_count_cb cb);

@@ -40,6 +40,7 @@ struct req {
         backend_ids_cb ids;
         backend_count_cb count;
         backend_relays_cb relays;
+        backend_budget_cb budget;
     } cb;
     void *arg;
 };
@@ -137,14 +138,31 @@ static void pg_release(struct send_backend *b, const char *owner, backend_done_c
     push_done(&p->claimq, NULL, ledger_release_sql, 1, params, cb, NULL);
 }
 
-static void pg_heartbeat(struct send_backend *b, const char *owner, const char *host, int pid, const char *status,
-                         backend_done_cb cb)
+
+static void on_budget(void *owner, PGresult *res, void *arg)
+{
+    struct backend_pg *p = owner;
+    struct req *r = arg;
+    bool ok = pg_ok(res) && PQntuples(res) == 1;
+    unsigned granted = ok ? (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    unsigned wait_ms = ok ? (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10) : 0;
+    r->cb.budget(p->base.owner, r->arg, granted, wait_ms, res_err(res));
+    xfree(r);
+}
+
+static void pg_budget(struct send_backend *b, const char *name, unsigned want, double rate, long quota,
+                      long period_s, backend_budget_cb cb, void *arg)
 {
     struct backend_pg *p = (struct backend_pg *)b;
-    char spid[16];
-    snprintf(spid, sizeof(spid), "%d", pid);
-    const char *params[] = { owner, host, spid, status };
-    push_done(&p->claimq, NULL, ledger_heartbeat_sql, 4, params, cb, NULL);
+    char w[16], rt[32], q[24], per[24];
+    snprintf(w, sizeof(w), "%u", want);
+    snprintf(rt, sizeof(rt), "%.17g", rate);
+    snprintf(q, sizeof(q), "%ld", quota);
+    snprintf(per, sizeof(per), "%ld", period_s);
+    const char *params[] = { name, w, rt, q, per };
+    struct req *r = req_new(arg);
+    r->cb.budget = cb;
+    dbq_push_named(&p->claimq, "postino_budget", ledger_budget_sql, 5, params, on_budget, r);
 }
 
 static void on_ids(void *owner, PGresult *res, void *arg)
@@ -184,6 +202,18 @@ static void on_count(void *owner, PGresult *res, void *arg)
     long n = pg_ok(res) && PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 0)) : 0;
     r->cb.count(p->base.owner, n, res_err(res));
     xfree(r);
+}
+
+static void pg_heartbeat(struct send_backend *b, const char *owner, const char *host, int pid, const char *status,
+                         backend_count_cb cb)
+{
+    struct backend_pg *p = (struct backend_pg *)b;
+    char spid[16];
+    snprintf(spid, sizeof(spid), "%d", pid);
+    const char *params[] = { owner, host, spid, status };
+    struct req *r = req_new(NULL);
+    r->cb.count = cb;
+    dbq_push(&p->claimq, ledger_heartbeat_sql, 4, params, on_count, r);
 }
 
 static void pg_running(struct send_backend *b, backend_count_cb cb)
@@ -276,6 +306,7 @@ static const struct send_backend_ops pg_ops = {
     .renew = pg_renew,
     .release = pg_release,
     .heartbeat = pg_heartbeat,
+    .budget = pg_budget,
     .schedule = pg_schedule,
     .finish = pg_finish,
     .running = pg_running,

@@ -249,7 +249,7 @@ static void run_task(struct backend_ram *r, struct task *t)
     case T_HEARTBEAT:
         r->stats.heartbeats++;
         snprintf(r->stats.status, sizeof(r->stats.status), "%s", t->status);
-        t->cb.done(r->base.owner, t->arg, NULL);
+        t->cb.count(r->base.owner, 0, NULL);
         break;
     case T_SCHEDULE:
         t->cb.ids(r->base.owner, NULL, 0, NULL); /* campaigns are added running */
@@ -328,12 +328,12 @@ static void ram_release(struct send_backend *b, const char *owner, backend_done_
 }
 
 static void ram_heartbeat(struct send_backend *b, const char *owner, const char *host, int pid, const char *status,
-                          backend_done_cb cb)
+                          backend_count_cb cb)
 {
     (void)host, (void)pid;
     struct task *t = ask((struct backend_ram *)b, T_HEARTBEAT, owner);
     snprintf(t->status, sizeof(t->status), "%s", status);
-    t->cb.done = cb;
+    t->cb.count = cb;
 }
 
 static void ram_schedule(struct send_backend *b, backend_ids_cb cb)

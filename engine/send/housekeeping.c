@@ -2,7 +2,8 @@
  * housekeeping - every fourth tick (each tick while stopping), through the
  * backend's claim lane: start scheduled campaigns whose time has come (and,
  * on a worker thread, send the winners of A/B tests whose window has passed),
- * finish those with nothing left, say what this sender does (heartbeat),
+ * finish those with nothing left, say what this sender does and give back
+ * what senders that are gone leased (heartbeat),
  * count the running campaigns (until_done stops when none is); on its
  * record lane, renew the leases on rows held long.
  *
@@ -54,10 +55,11 @@ static void on_running(void *owner, long count, const char *err)
     sender_pump(s);
 }
 
-static void on_heartbeat(void *owner, void *arg, const char *err)
+static void on_heartbeat(void *owner, long given_back, const char *err)
 {
-    (void)owner, (void)arg;
-    backend_ok(err, "heartbeat");
+    (void)owner;
+    if (backend_ok(err, "heartbeat") && given_back > 0)
+        log_info("sender: %ld deliveries leased by a sender that is gone are free again", given_back);
 }
 
 static void on_renewed(void *owner, void *arg, const char *err)
@@ -125,9 +127,10 @@ void housekeeping(struct sender *s)
     else if (!s->inflight && !s->status[0])
         snprintf(s->status, sizeof(s->status), "idle");
     for (size_t i = 0; i < s->nrelays; i++) {
-        /* messages waiting in a pool with none on the wire: the relay's pace holds them */
+        /* messages waiting in a pool with none on the wire: the relay's pace (or its shared budget) holds them */
         struct relay_rt *r = s->relays[i];
-        if (smtp_pool_queued(r->pool) > 0 && smtp_pool_in_flight(r->pool) == 0 && smtp_pool_conns(r->pool) > 0) {
+        if (smtp_pool_queued(r->pool) > 0 && smtp_pool_in_flight(r->pool) == 0 &&
+            (smtp_pool_conns(r->pool) > 0 || smtp_pool_paced(r->pool))) {
             char rate[48] = "", quota[64] = "";
             if (r->def->rate > 0)
                 snprintf(rate, sizeof(rate), "rate %.4g/s", r->def->rate);

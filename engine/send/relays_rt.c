@@ -6,6 +6,9 @@
  * relay_new      a relay and its pool for a definition, or NULL
  * relays_reload  read the relays again through the backend
  *
+ * A relay with a rate or a quota shares them with every other sender through
+ * the ledger (sql/035_relay_budget.sql): its pool asks for slices of them.
+ *
  * A new relay is added, a changed one replaced, a removed one retired: its
  * pool finishes what is on the wire and gives back what waits in it. A
  * reading that fails, or finds no relay, keeps the relays in use; a relay
@@ -33,6 +36,38 @@ struct relay_rt *relay_named(struct sender *s, const char *name)
     return NULL;
 }
 
+static void on_budget(void *owner, void *arg, unsigned granted, unsigned wait_ms, const char *err)
+{
+    (void)owner;
+    struct relay_rt *r = arg;
+    if (!backend_ok(err, "asking for the relay's budget"))
+        wait_ms = 1000;
+    smtp_pool_grant(r->pool, granted, wait_ms);
+}
+
+/* budget_ask - R's pool wants up to WANT more messages of the relay's budget, shared by every sender */
+static void budget_ask(void *arg, unsigned want)
+{
+    struct relay_rt *r = arg;
+    r->s->be->ops->budget(r->s->be, r->def->name, want, r->def->rate, r->def->quota, r->def->quota_period_s,
+                          on_budget, r);
+}
+
+/*
+ * budget_slice - how much of DEF's budget a sender asks for at once: a
+ * quarter of a second's rate, a fiftieth of the quota, 100 at most. Small
+ * slices keep the senders' shares even; each costs one statement.
+ */
+static unsigned budget_slice(const struct relay_def *def)
+{
+    double n = 100;
+    if (def->rate > 0 && def->rate / 4 < n)
+        n = def->rate / 4;
+    if (def->quota > 0 && (double)def->quota / 50 < n)
+        n = (double)def->quota / 50;
+    return n < 1 ? 1 : (unsigned)n;
+}
+
 /* relay_new - a relay for DEF, whose strings it takes over (DEF is left empty); NULL when its pool cannot be made */
 struct relay_rt *relay_new(struct sender *s, struct relay_def *def)
 {
@@ -43,6 +78,12 @@ struct relay_rt *relay_new(struct sender *s, struct relay_def *def)
     *r->def = *def;
     memset(def, 0, sizeof(*def));
     relay_pool_config(r->def, &pc);
+    /* the relay's limits hold for all senders together: each message also needs a share of them */
+    if ((r->def->rate > 0 || r->def->quota > 0) && s->be->ops->budget) {
+        pc.budget = budget_ask;
+        pc.budget_arg = r;
+        pc.budget_max = budget_slice(r->def);
+    }
     if (smtp_pool_create(s->loop, &pc, &r->pool) < 0) {
         log_error("sender: cannot set up relay %s", r->def->name);
         relay_defs_free(r->def, 1);

@@ -2,6 +2,8 @@
  * render - messages composed and signed on libuv's worker threads.
  *
  * render_job  set J's envelope sender, then compose it on a worker thread
+ *             once the bytes held allow ([send] max_inflight_kb)
+ * render_more start what waits for room
  *
  * Each worker thread keeps its own compose scratch. A message that cannot
  * be made of its values (COMPOSE_EVALUES) fails for good with the reason
@@ -61,13 +63,16 @@ static void render_done(uv_work_t *w, int status)
                   status < 0 ? "cancelled" : j->why);
         job_defer(s, j, status == 0 && j->why ? j->why : "compose failed");
     } else {
+        j->bytes = j->msg.len;
+        s->msg_bytes += j->bytes;
+        s->msg_guess = j->bytes;
         job_ready(s, j);
     }
     sender_pump(s);
 }
 
-/* render_job - J's envelope sender from its campaign, then J composed on a worker thread (render_done) */
-void render_job(struct sender *s, struct job *j)
+/* start - compose J on a worker thread now (render_done) */
+static void start(struct sender *s, struct job *j)
 {
     char tok[TOKEN_MAX + 1];
     token_make(j->camp->pc.token_key, 'b', j->id, j->camp->id, tok, sizeof(tok));
@@ -77,5 +82,51 @@ void render_job(struct sender *s, struct job *j)
     if (uv_queue_work(s->loop, &j->work, render_work, render_done) < 0) {
         s->rendering--;
         job_defer(s, j, "cannot queue rendering");
+    }
+}
+
+/*
+ * room - may one more message be composed: the bytes of those composed and
+ * not yet sent, and of those being composed (guessed from the last one), stay
+ * under [send] max_inflight_kb; one at a time always may, however large.
+ */
+static bool room(const struct sender *s)
+{
+    size_t cap = (size_t)s->cfg.set.max_inflight_kb * 1024;
+    size_t guess = s->msg_guess ? s->msg_guess : 16384;
+    return (s->msg_bytes == 0 && s->rendering == 0) || s->msg_bytes + (s->rendering + 1) * guess <= cap;
+}
+
+/* render_job - J's envelope sender from its campaign, then J composed when the bytes held allow (render_more) */
+void render_job(struct sender *s, struct job *j)
+{
+    /* made again (its relay changed): the message it had is gone with the old pool */
+    s->msg_bytes -= j->bytes;
+    j->bytes = 0;
+    buf_free(&j->msg);
+    j->next = NULL;
+    if (s->torender_tail)
+        s->torender_tail->next = j;
+    else
+        s->torender_head = j;
+    s->torender_tail = j;
+    s->ntorender++;
+    render_more(s);
+}
+
+/* render_more - see sender_int.h. */
+void render_more(struct sender *s)
+{
+    while (s->torender_head && (s->stop_begun || room(s))) {
+        struct job *j = s->torender_head;
+        s->torender_head = j->next;
+        if (!s->torender_head)
+            s->torender_tail = NULL;
+        s->ntorender--;
+        j->next = NULL;
+        if (s->stop_begun)
+            job_drop(s, j);
+        else
+            start(s, j);
     }
 }

@@ -65,6 +65,7 @@ void job_free(struct job *j)
 {
     if (j->camp)
         j->camp->jobs--;
+    j->s->msg_bytes -= j->bytes;
     xfree(j->email);
     xfree(j->name);
     xfree(j->list_name);
@@ -154,6 +155,7 @@ static void claim(struct sender *s)
 void sender_pump(struct sender *s)
 {
     submit_ready(s);
+    render_more(s);
     if (s->stopping) {
         sender_maybe_stop(s);
         return;
@@ -166,7 +168,8 @@ void sender_pump(struct sender *s)
     if (uv_now(s->loop) < s->hold_until || uv_now(s->loop) < s->claim_after)
         return;
     /* claim when at least half a batch fits and rendered messages are not piling up */
-    if (s->inflight + s->cfg.set.batch / 2 > s->cfg.set.max_inflight || s->nready + s->rendering > s->cfg.set.batch)
+    if (s->inflight + s->cfg.set.batch / 2 > s->cfg.set.max_inflight ||
+        s->nready + s->rendering + s->ntorender > s->cfg.set.batch)
         return;
     claim(s);
 }
@@ -256,6 +259,7 @@ static void sender_begin_stop(struct sender *s)
         return;
     s->stop_begun = true;
     submit_ready(s);
+    render_more(s);
     for (size_t i = 0; i < s->nrelays; i++)
         smtp_pool_close(s->relays[i]->pool, on_pool_closed, s);
 }

@@ -29,9 +29,10 @@
  *
  * The loop never blocks: PostgreSQL through pg_async, SMTP through the relay
  * pools, and campaign preparation and per-recipient rendering and signing on
- * libuv's worker threads. Memory is bounded by max_inflight deliveries,
- * whatever the campaign's size. A crash can only duplicate messages a relay
- * accepted that were not yet recorded: leases return everything else.
+ * libuv's worker threads. Memory is bounded by max_inflight deliveries and by
+ * max_inflight_kb of composed messages, whatever the campaign's size or the
+ * message's. A crash can only duplicate messages a relay accepted that were
+ * not yet recorded: leases return everything else.
  */
 #ifndef POSTINO_SEND_SENDER_H
 #define POSTINO_SEND_SENDER_H

@@ -68,6 +68,7 @@ struct job {
     char *email, *name, *list_name;
     json_t *attribs;
     struct buf msg;
+    size_t bytes;              /* the composed message's size, counted in s->msg_bytes until J is done */
     char env_from[600];
     const char *why;
     int rc;
@@ -98,6 +99,10 @@ struct sender {
     bool flushing;
     unsigned inflight;          /* claimed, not yet in a recorded batch */
     unsigned rendering;
+    struct job *torender_head, *torender_tail; /* to compose once the bytes held allow (render_more) */
+    unsigned ntorender;
+    size_t msg_bytes;           /* composed messages not yet done with (ready, in the pools, on the wire) */
+    size_t msg_guess;           /* the last composed message's size: what one being composed will take */
     bool claim_busy, housekeeping_busy;
     bool ab_busy;               /* A/B tests being decided on a worker thread (ab_work) */
     uv_work_t ab_work;
@@ -124,6 +129,10 @@ struct sender {
     int exit_code;
     int closing_handles;
 };
+
+/* render.c */
+/* render_more - compose queued jobs while the bytes held allow; drop them while stopping */
+void render_more(struct sender *s);
 
 /* sender.c */
 /* backend_ok - whether a backend answer succeeded (ERR is NULL); if not, logs WHAT failed and why */

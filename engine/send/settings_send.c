@@ -3,7 +3,10 @@
  * (see settings_send.h).
  */
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
+#include "engine/mail/mailbox_proto.h"
 #include "engine/send/settings_send.h"
 #include "engine/store/bounces.h"
 
@@ -13,6 +16,8 @@
 const struct setting send_table[] = {
     SEND_U("batch", batch, 1000, 1, 100000, "deliveries per claim"),
     SEND_U("max_inflight", max_inflight, 4000, 1, 1000000, "claimed and not yet recorded, at most"),
+    SEND_U("max_inflight_kb", max_inflight_kb, 8192, 64, 4194304,
+           "kilobytes of messages composed and not yet sent, at most (one message may exceed it)"),
     SEND_U("lease", lease_s, 300, 5, 86400, "seconds a claim holds its deliveries (renewed while held)"),
     SEND_U("retry_base", retry_base_s, 60, 1, 86400, "seconds before the first retry of a deferral, doubling"),
     SEND_U("retry_max", retry_max_s, 3600, 1, 7 * 86400, "seconds between retries, at most"),
@@ -44,6 +49,22 @@ const struct setting mail_table[] = {
                        "envelope sender's local part, before +token"),
     SETTING_NUMBER_ENTRY("bounce", "keep", SETTING_SIZE, struct mail_settings, bounce_keep, BOUNCE_KEEP_DEFAULT, 0,
                          1 << 20, "bytes of the original kept with a bounce"),
+    SETTING_TEXT_ENTRY("bounce", "mailbox", struct mail_settings, bounce_mailbox, NULL,
+                       "a mailbox bounces arrive in, read by bounce fetch and serve: imaps://USER@HOST[:PORT]/FOLDER,"
+                       " imap:// (STARTTLS), pop3s:// or pop3:// (STLS) (none: not read)"),
+    SETTING_TEXT_ENTRY("bounce", "mailbox_password_file", struct mail_settings, bounce_mailbox_password_file, NULL,
+                       "file holding the mailbox's password (its first line)"),
+    SETTING_TEXT_ENTRY("bounce", "mailbox_move", struct mail_settings, bounce_mailbox_move, NULL,
+                       "IMAP folder a recorded message is moved to (none: it is deleted)"),
+    SETTING_TEXT_ENTRY("bounce", "mailbox_ca_file", struct mail_settings, bounce_mailbox_ca_file, NULL,
+                       "CA certificates the mailbox server's certificate is verified with (none: the system's)"),
+    SETTING_NUMBER_ENTRY("bounce", "mailbox_interval", SETTING_UNSIGNED, struct mail_settings, bounce_mailbox_interval,
+                         60, 1, 86400, "seconds between readings of a mailbox whose server has no IDLE, or after an error"),
+    SETTING_NUMBER_ENTRY("bounce", "mailbox_max_size", SETTING_SIZE, struct mail_settings, bounce_mailbox_max_size,
+                         10 << 20, 64 << 10, 1 << 30, "bytes of a mailbox message read, at most (a larger one is kept"
+                         " as too large, with its head)"),
+    SETTING_NUMBER_ENTRY("bounce", "mailbox_timeout", SETTING_UNSIGNED, struct mail_settings, bounce_mailbox_timeout,
+                         60, 1, 3600, "seconds the mailbox server may take to answer"),
     SETTING_NUMBER_ENTRY("preferences", "token_days", SETTING_UNSIGNED, struct mail_settings, prefs_token_days, 90, 1,
                          3650, "days a preference link works after its message was made"),
     SETTING_TEXT_ENTRY("preferences", "attributes", struct mail_settings, prefs_attributes, NULL,
@@ -83,4 +104,33 @@ int settings_send_load(char *err, size_t errlen)
     if (settings_load(send_table, &send_settings, err, errlen) < 0)
         return -1;
     return settings_load(mail_table, &mail_settings, err, errlen);
+}
+
+/* settings_send_check - see settings_send.h. */
+int settings_send_check(char *err, size_t errlen)
+{
+    const struct mail_settings *m = &mail_settings;
+    struct mailbox_url u;
+    const char *why;
+    if (!m->bounce_mailbox || !*m->bounce_mailbox)
+        return 0;
+    if (mailbox_url_parse(m->bounce_mailbox, &u, &why) < 0) {
+        snprintf(err, errlen, "[bounce] mailbox: %s", why);
+        return -1;
+    }
+    if (!m->bounce_mailbox_password_file || !*m->bounce_mailbox_password_file) {
+        snprintf(err, errlen, "[bounce] mailbox_password_file: required when [bounce] mailbox is set");
+        return -1;
+    }
+    if (m->bounce_mailbox_move && *m->bounce_mailbox_move) {
+        if (u.proto == MAILBOX_POP3) {
+            snprintf(err, errlen, "[bounce] mailbox_move: a POP3 mailbox has no folders (its messages are deleted)");
+            return -1;
+        }
+        if (strpbrk(m->bounce_mailbox_move, "\r\n") || strlen(m->bounce_mailbox_move) > 200) {
+            snprintf(err, errlen, "[bounce] mailbox_move: a folder name of at most 200 characters on one line");
+            return -1;
+        }
+    }
+    return 0;
 }

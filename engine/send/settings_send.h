@@ -6,7 +6,9 @@
  *                            relays are read again; the SMTP client's name and timeouts
  * mail_table, mail_settings  [mail] from, unsubscribe_mailto, confirm_subject; [http]
  *                            public_url; [bounce] domain, local_part, keep; [preferences]
- *                            token_days, attributes; [mta] log, poll_ms, settle
+ *                            token_days, attributes; [mta] log, poll_ms, settle; [bounce]
+ *                            mailbox, mailbox_password_file, mailbox_move, mailbox_ca_file,
+ *                            mailbox_interval, mailbox_max_size, mailbox_timeout
  * settings_send_load         both, from the configuration; 0, or -1 with ERR naming the value
  *
  * Until settings_send_load runs, both structs hold the tables' defaults (a
@@ -21,6 +23,7 @@
 #include "engine/util/settings.h"
 
 struct send_settings {
+    unsigned max_inflight_kb;
     unsigned batch, max_inflight, lease_s, retry_base_s, retry_max_s, max_age_s, flush_ms, flush_rows;
     unsigned prepared_keep_s, relay_reload_s;
     const char *helo_name;     /* NULL: the host's name */
@@ -45,6 +48,13 @@ struct mail_settings {
     const char *mta_log;             /* Postfix's log that serve follows; NULL: none */
     unsigned mta_poll_ms;            /* how often it is read */
     unsigned mta_settle_s;           /* a log event younger than this waits for the next read */
+    const char *bounce_mailbox;      /* the bounce mailbox's URL; NULL: none read */
+    const char *bounce_mailbox_password_file; /* its password's file (never the password itself) */
+    const char *bounce_mailbox_move; /* IMAP folder recorded messages go to; NULL: deleted */
+    const char *bounce_mailbox_ca_file; /* CAs for its server's certificate; NULL: the system's */
+    unsigned bounce_mailbox_interval; /* seconds between readings without IDLE, or after an error */
+    size_t bounce_mailbox_max_size;  /* a larger message is kept as too large */
+    unsigned bounce_mailbox_timeout; /* seconds the server may take to answer */
 };
 
 extern const struct setting send_table[];
@@ -53,5 +63,8 @@ extern struct send_settings send_settings;
 extern struct mail_settings mail_settings;
 
 int settings_send_load(char *err, size_t errlen);
+
+/* settings_send_check - what one value cannot say: the [bounce] mailbox settings together; 0, or -1 with ERR. */
+int settings_send_check(char *err, size_t errlen);
 
 #endif

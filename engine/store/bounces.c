@@ -22,7 +22,8 @@
     "json_build_object('id', b.id, 'subscriber_id', b.subscriber_id, 'campaign_id', b.campaign_id,"        \
     " 'delivery_id', b.delivery_id, 'email', b.email, 'class', b.class, 'source', b.source,"                \
     " 'status', b.status, 'diagnostic', b.diagnostic, 'remote_mta', b.remote_mta, 'action', b.action,"      \
-    " 'rule_id', b.rule_id, 'received_at', b.received_at,"                                                  \
+    " 'rule_id', b.rule_id, 'received_at', b.received_at, 'unverified', b.unverified,"                       \
+    " 'matched_by', b.matched_by, 'sending_problem', b.class = 'policy',"                                      \
     " 'subscriber_status', (SELECT s.status FROM subscribers s WHERE s.id = b.subscriber_id))"
 
 static const char delivery_by_id_sql[] =
@@ -37,19 +38,21 @@ static const char delivery_by_email_sql[] =
     " ORDER BY d.id DESC LIMIT 1";
 
 static const char rule_sql[] =
-    "SELECT id, class FROM bounce_rules WHERE $1 ~* pattern ORDER BY position, id LIMIT 1";
+    "SELECT id, class, beats_code FROM bounce_rules WHERE $1 ~* pattern ORDER BY position, id LIMIT 1";
 
 static const char insert_sql[] =
     "WITH ins AS (INSERT INTO bounces (subscriber_id, campaign_id, delivery_id, email, class, source, status,"
-    "    diagnostic, remote_mta, rule_id, message_id, original, original_truncated)"
-    "  VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5, $6, $7, $8, $9, $10::bigint, $11, $12, $13::boolean)"
+    "    diagnostic, remote_mta, rule_id, message_id, original, original_truncated, unverified, matched_by)"
+    "  VALUES ($1::bigint, $2::bigint, $3::bigint, $4, $5, $6, $7, $8, $9, $10::bigint, $11, $12, $13::boolean,"
+    "    $14::boolean, $15)"
     "  ON CONFLICT (message_id, lower(email)) WHERE message_id IS NOT NULL DO NOTHING RETURNING id)"
     " SELECT coalesce((SELECT id FROM ins),"
     "  (SELECT id FROM bounces WHERE message_id = $11 AND lower(email) = lower($4) ORDER BY id LIMIT 1))";
 
 static const char unmatched_sql[] =
-    "INSERT INTO bounces_unmatched (reason, envelope_to, sender, subject, message_id, original, original_truncated)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7::boolean) RETURNING id";
+    "INSERT INTO bounces_unmatched (reason, envelope_to, sender, subject, message_id, original, original_truncated,"
+    " kind, class, status, email, diagnostic)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7::boolean, $8, $9, $10, $11, $12) RETURNING id";
 
 /* text_clean - LEN bytes of S as valid UTF-8 text into OUT: NULs dropped, bad bytes as '?' */
 static void text_clean(struct buf *out, const char *s, size_t len)
@@ -118,17 +121,20 @@ static size_t report_addrs(const struct dsn_report *r, const struct dsn_recipien
     if (r->kind == DSN_KIND_ARF && r->arf_rcpt_to[0])
         out[n++] = r->arf_rcpt_to;
     if (r->kind == DSN_KIND_TEXT)
-        for (size_t i = 0; i < r->naddrs; i++)
+        for (size_t i = 0; i < r->naddrs && i < DSN_MAX_ADDRS - 1; i++)
             out[n++] = r->addrs[i];
     if (r->kind != DSN_KIND_DSN && r->orig_to[0])
         out[n++] = r->orig_to;
+    if (r->failed_rcpt[0])
+        out[n++] = r->failed_rcpt;
     return n;
 }
 
-/* find the delivery R concerns; 1 matched, 0 not, or a store error */
-static int match_report(PGconn *conn, const struct dsn_report *r, const struct dsn_recipient *rc,
+/* find the delivery R concerns (V its verdict); 1 matched, 0 not, or a store error */
+static int match_report(PGconn *conn, const struct dsn_report *r, const struct dsn_verdict *v,
                         const struct bounce_intake *in, struct match *m, struct store_err *e)
 {
+    const struct dsn_recipient *rc = v->rcpt;
     unsigned char key[TOKEN_KEY_LEN];
     const char *local = in->local_part;
     const char *cands[] = { in->envelope_to, r->envelope_to, r->orig_return_path, r->arf_mail_from };
@@ -145,8 +151,11 @@ static int match_report(PGconn *conn, const struct dsn_report *r, const struct d
         if (x != 0)
             return x;
     }
-    const char *addrs[DSN_MAX_ADDRS + 4];
-    size_t naddrs = report_addrs(r, rc, addrs);
+    const char *addrs[DSN_MAX_ADDRS + 5];
+    size_t naddrs = 0;
+    if (v->recipient[0])
+        addrs[naddrs++] = v->recipient;
+    naddrs += report_addrs(r, rc, addrs + naddrs);
     long hdr;
     if (r->orig_delivery[0] && str_parse_long(r->orig_delivery, 1, INT64_MAX, &hdr) == 0) {
         struct match h;
@@ -174,11 +183,10 @@ static int match_report(PGconn *conn, const struct dsn_report *r, const struct d
     return 0;
 }
 
-/* the first bounce rule matching TEXT: its class (BOUNCE_NONE when none) and id in RULE_ID */
-static int rule_match(PGconn *conn, const char *text, enum bounce_class *cls, char rule_id[32], struct store_err *e)
+/* the first bounce rule matching TEXT into HIT (cls BOUNCE_NONE when none); 0 or a store error */
+static int rule_hit(PGconn *conn, const char *text, struct dsn_rule_hit *hit, struct store_err *e)
 {
-    *cls = BOUNCE_NONE;
-    rule_id[0] = 0;
+    memset(hit, 0, sizeof(*hit));
     if (!text || !*text)
         return 0;
     PGresult *res = pg_exec(conn, rule_sql, 1, &text);
@@ -186,11 +194,24 @@ static int rule_match(PGconn *conn, const char *text, enum bounce_class *cls, ch
     if (!pg_ok(res))
         rc = store_fail_db(e, conn, res, "cannot read the bounce rules");
     else if (PQntuples(res) == 1) {
-        snprintf(rule_id, 32, "%s", PQgetvalue(res, 0, 0));
-        *cls = bounce_class_parse(PQgetvalue(res, 0, 1));
+        snprintf(hit->id, sizeof(hit->id), "%s", PQgetvalue(res, 0, 0));
+        hit->cls = bounce_class_parse(PQgetvalue(res, 0, 1));
+        hit->beats_code = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
     }
     PQclear(res);
     return rc;
+}
+
+struct rule_ctx {
+    PGconn *conn;
+    struct store_err *e;
+};
+
+/* dsn_verdict's rule callback: the database's bounce rules */
+static int rule_cb(void *arg, const char *text, struct dsn_rule_hit *hit)
+{
+    struct rule_ctx *c = arg;
+    return rule_hit(c->conn, text, hit, c->e) < 0 ? -1 : 0;
 }
 
 static int bounce_json_by_id(PGconn *conn, const char *id, bool full, json_t **out, struct store_err *e)
@@ -209,6 +230,7 @@ struct row {
     const char *cls, *source, *status, *diagnostic, *remote_mta, *rule_id, *message_id;
     const char *original;
     bool truncated;
+    bool unverified;   /* came by an untrusted path without a valid token: recorded, never acted on */
 };
 
 static int bounce_insert(PGconn *conn, const struct row *r, json_t **out, struct store_err *e)
@@ -224,8 +246,9 @@ static int bounce_insert(PGconn *conn, const struct row *r, json_t **out, struct
     const char *params[] = { sub, r->m->campaign ? camp : NULL, r->m->delivery ? del : NULL, r->m->email, r->cls,
                              r->source, r->status && *r->status ? r->status : NULL, diag.len ? diag.data : NULL,
                              mta.len ? mta.data : NULL, r->rule_id && *r->rule_id ? r->rule_id : NULL,
-                             mid.len ? mid.data : NULL, r->original, r->truncated ? "t" : "f" };
-    PGresult *res = pg_exec(conn, insert_sql, 13, params);
+                             mid.len ? mid.data : NULL, r->original, r->truncated ? "t" : "f",
+                             r->unverified ? "t" : "f", r->m->how };
+    PGresult *res = pg_exec(conn, insert_sql, 15, params);
     int rc = STORE_OK;
     if (!pg_ok(res) || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
         rc = store_fail_db(e, conn, res, "cannot record the bounce");
@@ -238,59 +261,52 @@ static int bounce_insert(PGconn *conn, const struct row *r, json_t **out, struct
     return rc;
 }
 
-static int unmatched_insert(PGconn *conn, const struct dsn_report *r, const struct bounce_intake *in,
-                            const char *reason, const char *original, bool truncated, json_t **out,
-                            struct store_err *e)
+static int unmatched_insert(PGconn *conn, const struct dsn_report *r, const struct dsn_verdict *v,
+                            const struct bounce_intake *in, const char *reason, const char *original, bool truncated,
+                            json_t **out, struct store_err *e)
 {
-    struct buf to = BUF_INIT, from = BUF_INIT, subj = BUF_INIT, mid = BUF_INIT;
+    struct buf to = BUF_INIT, from = BUF_INIT, subj = BUF_INIT, mid = BUF_INIT, diag = BUF_INIT;
     const char *env = in->envelope_to ? in->envelope_to : r->envelope_to;
+    const char *cls = v->cls != BOUNCE_NONE ? bounce_class_name(v->cls) : NULL;
     text_clean(&to, env, strlen(env));
     text_clean(&from, r->from, strlen(r->from));
     text_clean(&subj, r->subject, strlen(r->subject));
     text_clean(&mid, r->message_id, strlen(r->message_id));
+    text_clean(&diag, v->diagnostic, strlen(v->diagnostic));
     const char *params[] = { reason, to.len ? to.data : NULL, from.len ? from.data : NULL,
-                             subj.len ? subj.data : NULL, mid.len ? mid.data : NULL, original, truncated ? "t" : "f" };
-    PGresult *res = pg_exec(conn, unmatched_sql, 7, params);
+                             subj.len ? subj.data : NULL, mid.len ? mid.data : NULL, original, truncated ? "t" : "f",
+                             dsn_kind_name(r->kind), cls, v->status[0] ? v->status : NULL,
+                             v->recipient[0] ? v->recipient : NULL, diag.len ? diag.data : NULL };
+    PGresult *res = pg_exec(conn, unmatched_sql, 12, params);
     int rc = STORE_OK;
     if (!pg_ok(res))
         rc = store_fail_db(e, conn, res, "cannot keep the unmatched message");
     else
-        *out = json_pack("{s:b,s:I,s:s,s:s}", "matched", 0, "unmatched_id", (json_int_t)atoll(PQgetvalue(res, 0, 0)),
-                         "reason", reason, "kind", dsn_kind_name(r->kind));
+        *out = json_pack("{s:b,s:I,s:s,s:s,s:s?,s:s?,s:s?}", "matched", 0, "unmatched_id",
+                         (json_int_t)atoll(PQgetvalue(res, 0, 0)), "reason", reason, "kind", dsn_kind_name(r->kind),
+                         "class", cls, "status", v->status[0] ? v->status : NULL, "email",
+                         v->recipient[0] ? v->recipient : NULL);
     PQclear(res);
     buf_free(&to);
     buf_free(&from);
     buf_free(&subj);
     buf_free(&mid);
+    buf_free(&diag);
     return rc;
-}
-
-/* the failed recipient of a DSN: Action failed (or none given with a 5.x.x status); NULL when none */
-static const struct dsn_recipient *failed_rcpt(const struct dsn_report *r)
-{
-    for (size_t i = 0; i < r->nrcpt; i++) {
-        const struct dsn_recipient *rc = &r->rcpt[i];
-        if (strcmp(rc->action, "failed") == 0 || (!rc->action[0] && rc->status[0] == '5'))
-            return rc;
-    }
-    return NULL;
 }
 
 /* the class of a failure with STATUS and DIAG: the code when it decides, else the first matching rule (its id in RULE_ID) */
 static int failure_class(PGconn *conn, const char *status, const char *diag, const char **cls, char rule_id[32],
                          struct store_err *e)
 {
-    enum bounce_class rule = BOUNCE_NONE;
-    int x = 0;
-    rule_id[0] = 0;
-    if (classify_report(status, diag, BOUNCE_NONE) == classify_report(status, diag, BOUNCE_SOFT) ||
-        (x = rule_match(conn, diag, &rule, rule_id, e)) == 0) {
-        enum bounce_class c = classify_report(status, diag, rule);
-        if (c != rule)
-            rule_id[0] = 0;
-        *cls = bounce_class_name(c);
-    }
-    return x < 0 ? x : 0;
+    struct dsn_rule_hit hit;
+    int x = rule_hit(conn, diag, &hit, e);
+    if (x < 0)
+        return x;
+    enum bounce_class c = classify_report(status, diag, hit.cls, hit.beats_code);
+    snprintf(rule_id, 32, "%s", c == hit.cls ? hit.id : "");
+    *cls = bounce_class_name(c);
+    return 0;
 }
 
 /* one bounce per delivery from the log and its DSN: the lock both writers take, in their transaction */
@@ -362,47 +378,51 @@ static int bounce_insert_once(PGconn *conn, const struct row *row, json_t **out,
 static int ingest(PGconn *conn, const struct dsn_report *r, const struct bounce_intake *in, const char *original,
                   bool truncated, json_t **out, struct store_err *e)
 {
-    const struct dsn_recipient *rc = NULL;
-    const char *why = NULL;
-    char reason[128];
-    if (r->kind == DSN_KIND_OTHER)
-        why = "not a bounce";
-    else if (r->kind == DSN_KIND_ARF && strcmp(r->feedback_type, "abuse") != 0) {
-        snprintf(reason, sizeof(reason), "feedback type \"%.40s\" is not a complaint", r->feedback_type);
-        why = reason;
-    } else if (r->kind == DSN_KIND_DSN && !(rc = failed_rcpt(r)))
-        why = "no failed recipient (a delay or delivery notice)";
-    if (why)
-        return unmatched_insert(conn, r, in, why, original, truncated, out, e);
+    struct dsn_verdict v;
+    struct rule_ctx rc_ = { conn, e };
+    if (dsn_verdict(r, rule_cb, &rc_, &v) < 0)
+        return STORE_ERR_DB;
+    if (v.cls == BOUNCE_NONE || v.cls == BOUNCE_AUTOREPLY || v.cls == BOUNCE_DELAY) {
+        char reason[128];
+        const char *why = v.why ? v.why : "not a bounce";
+        if (r->kind == DSN_KIND_ARF && v.cls == BOUNCE_NONE) {
+            snprintf(reason, sizeof(reason), "feedback type \"%.40s\" is not a complaint", r->feedback_type);
+            why = reason;
+        }
+        return unmatched_insert(conn, r, &v, in, why, original, truncated, out, e);
+    }
 
     struct match m = { 0 };
-    int x = match_report(conn, r, rc, in, &m, e);
+    int x = match_report(conn, r, &v, in, &m, e);
     if (x < 0)
         return x;
     if (x == 0)
-        return unmatched_insert(conn, r, in, "names no delivery postino knows", original, truncated, out, e);
+        return unmatched_insert(conn, r, &v, in, "names no delivery postino knows", original, truncated, out, e);
 
-    struct row row = { &m, NULL, dsn_kind_name(r->kind), NULL, NULL, NULL, NULL, r->message_id, original, truncated };
-    char rule_id[32] = "";
+    /* only a signed token or a trusted path proves the report genuine; the rest is shown, not acted on */
+    bool verified = in->trusted || strcmp(m.how, "token") == 0;
+    struct row row = { &m, bounce_class_name(v.cls), dsn_kind_name(r->kind), NULL, NULL, NULL, v.rule.id, r->message_id,
+                       original, truncated, !verified };
     if (r->kind == DSN_KIND_ARF) {
-        row.cls = bounce_class_name(BOUNCE_COMPLAINT);
-        row.diagnostic = "feedback-type: abuse";
+        char fb[64];
+        snprintf(fb, sizeof(fb), "feedback-type: %s", r->feedback_type);
+        row.diagnostic = fb;
         row.remote_mta = r->reporting_mta;
-    } else {
-        const char *status = rc ? rc->status : r->text_status;
-        const char *diag = rc ? rc->diagnostic : r->text_diagnostic;
-        if ((x = failure_class(conn, status, diag, &row.cls, rule_id, e)) < 0)
-            return x;
-        row.status = status;
-        row.diagnostic = diag;
-        row.remote_mta = rc && rc->remote_mta[0] ? rc->remote_mta : r->reporting_mta;
+        json_t *b = NULL;
+        int rc2 = bounce_insert(conn, &row, &b, e);
+        if (rc2 < 0)
+            return rc2;
+        *out = json_pack("{s:b,s:s,s:b,s:o}", "matched", 1, "matched_by", m.how, "verified", verified, "bounce", b);
+        return STORE_OK;
     }
-    row.rule_id = rule_id;
+    row.status = v.status;
+    row.diagnostic = v.diagnostic;
+    row.remote_mta = v.rcpt && v.rcpt->remote_mta[0] ? v.rcpt->remote_mta : r->reporting_mta;
     json_t *b = NULL;
-    int rc2 = r->kind == DSN_KIND_ARF ? bounce_insert(conn, &row, &b, e) : bounce_insert_once(conn, &row, &b, e);
+    int rc2 = bounce_insert_once(conn, &row, &b, e);
     if (rc2 < 0)
         return rc2;
-    *out = json_pack("{s:b,s:s,s:o}", "matched", 1, "matched_by", m.how, "bounce", b);
+    *out = json_pack("{s:b,s:s,s:b,s:o}", "matched", 1, "matched_by", m.how, "verified", verified, "bounce", b);
     return STORE_OK;
 }
 
@@ -428,7 +448,8 @@ static enum bounce_class event_class(const char *type)
     for (size_t i = 0; complaint[i]; i++)
         if (strcasecmp(type, complaint[i]) == 0)
             return BOUNCE_COMPLAINT;
-    return bounce_class_parse(type);
+    enum bounce_class c = bounce_class_parse(type);
+    return c == BOUNCE_AUTOREPLY || c == BOUNCE_DELAY ? BOUNCE_NONE : c;
 }
 
 /* store_bounce_ingest_json - see bounces.h. */
@@ -489,19 +510,30 @@ int store_bounce_ingest_json(PGconn *conn, json_t *event, json_t **out, struct s
     m.campaign = camp_s[0] ? atoll(camp_s) : 0;
     PQclear(res);
 
-    char rule_id[32] = "";
+    struct dsn_rule_hit hit = { 0 };
     if (cls == BOUNCE_NONE) {
-        enum bounce_class rule;
-        int rc = rule_match(conn, reason, &rule, rule_id, e);
+        int rc = rule_hit(conn, reason, &hit, e);
         if (rc < 0)
             return rc;
-        cls = classify_report(st, reason, rule);
-        if (cls != rule)
-            rule_id[0] = 0;
+        cls = classify_report(st, reason, hit.cls, hit.beats_code);
+        if (cls != hit.cls)
+            hit.id[0] = 0;
     }
-    struct row row = { &m, bounce_class_name(cls), "api", st, reason, NULL, rule_id, NULL, NULL, false };
+    m.how = "event";
+    struct row row = { &m, bounce_class_name(cls), "api", st, reason, NULL, hit.id, NULL, NULL, false, false };
     return bounce_insert(conn, &row, out, e);
 }
+
+/* store_bounce_ingest_signed - see bounces.h. */
+int store_bounce_ingest_signed(PGconn *conn, json_t *event, json_t **out, struct store_err *e)
+{
+    return store_bounce_ingest_json(conn, event, out, e);
+}
+
+#define UNMATCHED_JSON                                                                                        \
+    "json_build_object('id', u.id, 'received_at', u.received_at, 'reason', u.reason, 'kind', u.kind,"          \
+    " 'class', u.class, 'status', u.status, 'email', u.email, 'diagnostic', u.diagnostic,"                     \
+    " 'sender', u.sender, 'subject', u.subject, 'envelope_to', u.envelope_to, 'matched', false)"
 
 /* store_bounce_ls - see bounces.h. */
 int store_bounce_ls(PGconn *conn, const struct bounce_filter *f, json_t **out, struct store_err *e)
@@ -511,12 +543,20 @@ int store_bounce_ls(PGconn *conn, const struct bounce_filter *f, json_t **out, s
     snprintf(before, sizeof(before), "%lld", f->before);
     snprintf(limit, sizeof(limit), "%ld", f->limit > 0 ? f->limit : 100);
     const char *params[] = { f->campaign ? camp : NULL, f->cls, f->before ? before : NULL, limit };
-    PGresult *res = pg_exec(conn,
-                            "SELECT coalesce(json_agg(x.j ORDER BY x.id DESC), '[]') FROM (SELECT b.id, " BOUNCE_JSON
-                            " AS j FROM bounces b WHERE ($1::bigint IS NULL OR b.campaign_id = $1::bigint)"
-                            " AND ($2::text IS NULL OR b.class = $2) AND ($3::bigint IS NULL OR b.id < $3::bigint)"
-                            " ORDER BY b.id DESC LIMIT $4::int) x",
-                            4, params);
+    PGresult *res;
+    if (f->unmatched)
+        res = pg_exec(conn,
+                      "SELECT coalesce(json_agg(x.j ORDER BY x.id DESC), '[]') FROM (SELECT u.id, " UNMATCHED_JSON
+                      " AS j FROM bounces_unmatched u WHERE $1::bigint IS NULL AND ($2::text IS NULL OR u.class = $2)"
+                      " AND ($3::bigint IS NULL OR u.id < $3::bigint) ORDER BY u.id DESC LIMIT $4::int) x",
+                      4, params);
+    else
+        res = pg_exec(conn,
+                      "SELECT coalesce(json_agg(x.j ORDER BY x.id DESC), '[]') FROM (SELECT b.id, " BOUNCE_JSON
+                      " AS j FROM bounces b WHERE ($1::bigint IS NULL OR b.campaign_id = $1::bigint)"
+                      " AND ($2::text IS NULL OR b.class = $2) AND ($3::bigint IS NULL OR b.id < $3::bigint)"
+                      " ORDER BY b.id DESC LIMIT $4::int) x",
+                      4, params);
     int rc = STORE_OK;
     if (pg_ok(res))
         *out = store_json(res, 0, 0);
@@ -558,6 +598,10 @@ int store_bounce_policy_set(PGconn *conn, const char *cls, int threshold, const 
                             json_t **out, struct store_err *e)
 {
     char t[16];
+    if (cls && strcmp(cls, "policy") == 0 && action && strcmp(action, "none") != 0)
+        return store_fail(e, STORE_ERR_INVALID,
+                          "action: the policy class is a sending problem (the receiver refused the sender) and never "
+                          "suppresses the recipient");
     snprintf(t, sizeof(t), "%d", threshold);
     const char *params[] = { cls, threshold > 0 ? t : NULL, action, consecutive < 0 ? NULL : consecutive ? "t" : "f" };
     PGresult *res = pg_exec(conn,
@@ -583,7 +627,7 @@ int store_bounce_rules_ls(PGconn *conn, json_t **out, struct store_err *e)
 {
     PGresult *res = pg_exec(conn,
                             "SELECT coalesce(json_agg(json_build_object('id', r.id, 'position', r.position,"
-                            " 'pattern', r.pattern, 'class', r.class, 'description', r.description)"
+                            " 'pattern', r.pattern, 'class', r.class, 'beats_code', r.beats_code, 'description', r.description)"
                             " ORDER BY r.position, r.id), '[]') FROM bounce_rules r",
                             0, NULL);
     int rc = STORE_OK;
@@ -596,17 +640,18 @@ int store_bounce_rules_ls(PGconn *conn, json_t **out, struct store_err *e)
 }
 
 /* store_bounce_rule_add - see bounces.h. */
-int store_bounce_rule_add(PGconn *conn, int position, const char *pattern, const char *cls, const char *description,
-                          json_t **out, struct store_err *e)
+int store_bounce_rule_add(PGconn *conn, int position, const char *pattern, const char *cls, bool beats_code,
+                          const char *description, json_t **out, struct store_err *e)
 {
     char pos[16];
     snprintf(pos, sizeof(pos), "%d", position);
-    const char *params[] = { pos, pattern, cls, description ? description : "" };
+    const char *params[] = { pos, pattern, cls, description ? description : "", beats_code ? "t" : "f" };
     PGresult *res = pg_exec(conn,
-                            "INSERT INTO bounce_rules (position, pattern, class, description)"
-                            " VALUES ($1::int, $2, $3, $4) RETURNING json_build_object('id', id, 'position', position,"
-                            " 'pattern', pattern, 'class', class, 'description', description)",
-                            4, params);
+                            "INSERT INTO bounce_rules (position, pattern, class, description, beats_code)"
+                            " VALUES ($1::int, $2, $3, $4, $5::boolean) RETURNING json_build_object('id', id,"
+                            " 'position', position, 'pattern', pattern, 'class', class, 'beats_code', beats_code,"
+                            " 'description', description)",
+                            5, params);
     int rc = STORE_OK;
     if (pg_ok(res))
         *out = store_json(res, 0, 0);
@@ -663,7 +708,8 @@ int store_bounce_record_mta(PGconn *conn, long long delivery, const char *status
     char rule_id[32];
     if ((x = failure_class(conn, status, reason, &cls, rule_id, e)) < 0)
         return x;
-    struct row row = { &m, cls, "mta", status, reason, host, rule_id, NULL, NULL, false };
+    m.how = "log";
+    struct row row = { &m, cls, "mta", status, reason, host, rule_id, NULL, NULL, false, false };
     json_t *b = NULL;
     if ((x = bounce_insert(conn, &row, &b, e)) < 0)
         return x;

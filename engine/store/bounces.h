@@ -3,8 +3,9 @@
  *
  * store_bounce_ingest_raw   one raw message sent to the bounce address (DSN, ARF, prose)
  * store_bounce_ingest_json  one provider webhook event {email, type, status, reason, campaign?}
+ * store_bounce_ingest_signed  the same for an event from an email service's signed webhook
  * store_bounce_record_mta   a failure Postfix logged for a delivery (postino mta follow)
- * store_bounce_ls           bounces, newest first, by campaign and class
+ * store_bounce_ls           bounces (or the unmatched reports), newest first, by campaign and class
  * store_bounce_get          one bounce with its stored original
  * store_bounce_policy_ls    the per-class threshold and action
  * store_bounce_policy_set   change one class's policy
@@ -36,16 +37,24 @@ struct bounce_intake {
     const char *local_part;    /* the VERP local part ([bounce] local_part): required */
     size_t keep_bytes;         /* 0: BOUNCE_KEEP_DEFAULT */
     unsigned recent_days;      /* how far back an address is matched to a delivery; 0: 30 */
+    bool trusted;              /* the path vouches for the report (a pipe marked trusted, an API key);
+                                  false (a mailbox, an unmarked pipe): only a valid VERP token lets it act */
 };
 
 /*
  * store_bounce_ingest_raw - read the LEN bytes at DATA (untrusted) as one
- * message to the bounce address, find the delivery it concerns (VERP token,
- * then X-Postino-Delivery of the returned original when the report names the
- * same recipient, then the recipient's most recent delivery) and record it.
- * *OUT is {"matched": true, "bounce": {...}} or {"matched": false,
- * "unmatched_id": N, "reason": "..."}: a message that is not a bounce or names
- * no delivery is kept in bounces_unmatched, never dropped.
+ * message to the bounce address, classify it (dsn_verdict with the bounce
+ * rules), find the delivery it concerns (VERP token, then X-Postino-Delivery
+ * of the returned original when the report names the same recipient, then the
+ * recipient's most recent delivery) and record it. Unless IN->trusted, only a
+ * report matched by a valid token can act on the subscriber: any other is
+ * recorded with unverified = true, which the policy ignores (X-Postino-Delivery
+ * is a plain id, not signed, so it finds but does not prove). *OUT is
+ * {"matched": true, "matched_by": ..., "verified": B, "bounce": {...}} or
+ * {"matched": false, "unmatched_id": N, "reason": "...", "kind": ..., "class":
+ * ..., "status": ..., "email": ...}: an auto-reply, a delay warning, anything
+ * that is not a bounce and a bounce that names no delivery are kept in
+ * bounces_unmatched with what they say, never dropped.
  */
 int store_bounce_ingest_raw(PGconn *conn, const char *data, size_t len, const struct bounce_intake *in,
                             json_t **out, struct store_err *e);
@@ -57,6 +66,14 @@ int store_bounce_ingest_raw(PGconn *conn, const char *data, size_t len, const st
  * event, STORE_ERR_NOTFOUND for an unknown subscriber. *OUT is the bounce.
  */
 int store_bounce_ingest_json(PGconn *conn, json_t *event, json_t **out, struct store_err *e);
+
+/*
+ * store_bounce_ingest_signed - store_bounce_ingest_json for an event from an
+ * email service's webhook whose signature was checked (api/h_hooks.c): a
+ * trusted path, whose events may suppress an address as the local Postfix
+ * pipe's reports do.
+ */
+int store_bounce_ingest_signed(PGconn *conn, json_t *event, json_t **out, struct store_err *e);
 
 /*
  * store_bounce_record_mta - record that Postfix's log shows DELIVERY bounced
@@ -71,6 +88,7 @@ int store_bounce_record_mta(PGconn *conn, long long delivery, const char *status
                             const char *host, bool *recorded, struct store_err *e);
 
 struct bounce_filter {
+    bool unmatched;       /* the reports recorded as no bounce (bounces_unmatched) instead; campaign unused */
     long long campaign;   /* 0: any */
     const char *cls;      /* NULL: any */
     long long before;     /* keyset: ids below this; 0: from the newest */
@@ -85,8 +103,9 @@ int store_bounce_policy_ls(PGconn *conn, json_t **out, struct store_err *e);
 int store_bounce_policy_set(PGconn *conn, const char *cls, int threshold, const char *action, int consecutive,
                             json_t **out, struct store_err *e);
 int store_bounce_rules_ls(PGconn *conn, json_t **out, struct store_err *e);
-int store_bounce_rule_add(PGconn *conn, int position, const char *pattern, const char *cls, const char *description,
-                          json_t **out, struct store_err *e);
+/* store_bounce_rule_add - BEATS_CODE: the rule decides even over a specific status code. */
+int store_bounce_rule_add(PGconn *conn, int position, const char *pattern, const char *cls, bool beats_code,
+                          const char *description, json_t **out, struct store_err *e);
 int store_bounce_rule_rm(PGconn *conn, long long id, struct store_err *e);
 
 #endif

@@ -25,9 +25,11 @@
  * second per thousand at 100,000 due.) The skip test is materialised once
  * per row; the locked rows are updated through their ctid (and id, in case
  * a row moved meanwhile). tests/integration/test_ledger.c holds it to this.
+ * A sender claims only while it holds its advisory lock (sql/034_sender_locks.sql).
  */
 const char ledger_claim_sql[] =
-    "WITH rc AS (SELECT id, kind FROM campaigns WHERE status = 'running' ORDER BY kind = 'tx' DESC, id),"
+    "WITH lk AS MATERIALIZED (SELECT sender_lock($1) AS held),"
+    " rc AS (SELECT id, kind FROM campaigns, lk WHERE lk.held AND status = 'running' ORDER BY kind = 'tx' DESC, id),"
     " c AS (SELECT x.id, x.tid, x.state, x.subscriber_id, rc.id AS campaign_id, rc.kind FROM rc CROSS JOIN LATERAL ("
     "    SELECT d.id, d.ctid AS tid, d.state, d.subscriber_id FROM deliveries d"
     "    WHERE d.campaign_id = rc.id AND d.state IN ('queued', 'deferred') AND d.next_attempt_at <= now()"
@@ -123,18 +125,21 @@ const char ledger_finish_sql[] =
     "   AND d.state IN ('queued', 'deferred'))"
     " RETURNING id";
 
-const char ledger_heartbeat_sql[] =
-    "INSERT INTO senders (name, host, pid, status) VALUES ($1, $2, $3::int, $4)"
-    " ON CONFLICT (name) DO UPDATE SET seen_at = now(), status = excluded.status";
+const char ledger_heartbeat_sql[] = "SELECT sender_beat($1, $2, $3::int, $4)";
 
 const char ledger_renew_sql[] =
     "UPDATE deliveries SET lease_until = now() + make_interval(secs => $2::int)"
     " WHERE lease_owner = $1 AND state IN ('queued', 'deferred')";
 
+/* only by the sender that holds the name's lock (not by a second one under a name in use) */
 const char ledger_release_sql[] =
-    "WITH r AS (UPDATE deliveries SET lease_owner = NULL, lease_until = NULL"
-    "  WHERE lease_owner = $1 AND state IN ('queued', 'deferred'))"
-    " DELETE FROM senders WHERE name = $1";
+    "WITH lk AS MATERIALIZED (SELECT sender_lock($1) AS held),"
+    " r AS (UPDATE deliveries SET lease_owner = NULL, lease_until = NULL FROM lk"
+    "  WHERE lk.held AND lease_owner = $1 AND state IN ('queued', 'deferred'))"
+    " DELETE FROM senders USING lk WHERE lk.held AND name = $1";
+
+const char ledger_budget_sql[] = "SELECT granted, wait_ms FROM relay_budget_take($1, $2::int, $3::float8, $4::bigint,"
+                                 " $5::bigint)";
 
 /* a transactional campaign runs for ever: it counts while it has something to send */
 const char ledger_running_sql[] =

@@ -5,9 +5,12 @@
  *                         recipients who left since the start are marked skipped on the way
  * ledger_schedule_sql     start every scheduled campaign whose time has come (materialise)
  * ledger_finish_sql       mark running campaigns with nothing left to send finished
- * ledger_heartbeat_sql    say what sender $1 on host $2 (pid $3) is doing ($4)
+ * ledger_heartbeat_sql    say what sender $1 on host $2 (pid $3) is doing ($4); give back the
+ *                         leases of senders that are gone: the number of deliveries given back
  * ledger_renew_sql        extend the leases sender $1 holds by $2 s
  * ledger_release_sql      give back what sender $1 leases, unsent, and take it off the senders table
+ * ledger_budget_sql       up to $2 more messages for relay $1 under its rate $3 (per second) and
+ *                         quota $4 per $5 s, shared by all senders (sql/035_relay_budget.sql)
  * ledger_running_sql      count the running campaigns (a transactional one while it has something to send)
  * ledger_claim_rows       the rows of a claim's result, as struct ledger_row
  * ledger_batch_*          results gathered for ledger_record_sql; ledger_batch_params makes its
@@ -49,6 +52,7 @@ extern const char ledger_renew_sql[];
 extern const char ledger_record_sql[];
 extern const char ledger_release_sql[];
 extern const char ledger_running_sql[];
+extern const char ledger_budget_sql[];
 
 /* Claimed row columns, in order. */
 enum { CLAIM_ID, CLAIM_CAMPAIGN, CLAIM_SUBSCRIBER, CLAIM_EMAIL, CLAIM_NAME, CLAIM_ATTRIBS, CLAIM_LIST,

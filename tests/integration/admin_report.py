@@ -163,8 +163,13 @@ def bounces(d, w, c, dsn):
     step("bounces: the rules, the policy, the list filtered by class and campaign")
     go(d, w, API, "bounces", "Bounces")
     w.until(lambda dr: len(texts(dr, "table.bounces tbody tr")) > 0)
-    assert len(texts(d, "table.rules tbody tr")) == 5
+    assert len(texts(d, "table.rules tbody tr")) == 7
     assert texts(d, "table.policy tbody td:first-child") == ["hard", "soft", "complaint", "policy", "unknown"]
+    assert texts(d, "table.policy tr[data-cls=policy] td:last-child")[0].startswith("nothing, ever (a sending problem")
+    classes = texts(d, "table.bounces tbody td:nth-child(3)")
+    assert "policy sending problem" in classes and all(c == "policy sending problem" for c in classes if c.startswith("policy")), classes
+    w.until(lambda dr: texts(dr, "table.unmatched tbody td:nth-child(5)")[:1] == ["not a bounce"])
+    whole(d, w, "bounces-all")
     form = d.find_element(By.CSS_SELECTOR, "form[aria-label='Filter bounces']")
     Select(form.find_element(By.NAME, "class")).select_by_value("hard")
     form.find_element(By.NAME, "campaign").send_keys(str(c), Keys.ENTER)

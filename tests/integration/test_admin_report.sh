@@ -69,7 +69,7 @@ expect_error 401 unauthorized
 check "bounce rules and policy read as postino bounce rules and policy show them"
 req GET /api/v1/bounce-rules
 expect_code 200
-expect_json "[(r['position'], r['class']) for r in j['items']]" "[(10, 'policy'), (20, 'soft'), (30, 'hard'), (40, 'hard'), (50, 'soft')]"
+expect_json "[(r['position'], r['class']) for r in j['items']]" "[(10, 'soft'), (20, 'policy'), (30, 'policy'), (40, 'hard'), (50, 'policy'), (60, 'hard'), (70, 'soft')]"
 req GET /api/v1/bounce-policy
 expect_json "[(p['class'], p['threshold'], p['consecutive'], p['action']) for p in j['items']]" \
     "[('hard', 1, False, 'blocklist'), ('soft', 3, True, 'disable'), ('complaint', 1, False, 'blocklist'), ('policy', 1, False, 'none'), ('unknown', 1, False, 'none')]"
@@ -345,6 +345,9 @@ req GET "/api/v1/bounces?class=bogus"
 expect_error 400 invalid class
 req GET "/api/v1/bounces?campaign=0"
 expect_error 400 invalid campaign
+printf 'From: someone@example.net\nTo: bounces@example.com\nSubject: hello\n\nAre you there?\n' > hello.eml
+req POST /api/v1/bounces @hello.eml "$ADMIN" message/rfc822
+expect_json "(j['matched'], j['reason'])" "(False, 'not a bounce')"
 browser bounces "$C" "$DSN"
 
 check "the dashboard and the report at the end: the charts and their tables, the tracked links, the campaigns"

@@ -161,7 +161,14 @@ psql_q "INSERT INTO subscriptions (subscriber_id, list_id, status) SELECT s.id, 
 sed "s/@DELIVERY@/$D/" "$ROOT/tests/data/dsn/arf_abuse.eml" > arf.eml
 postino_in arf.eml bounce --recipient abuse-desk@bounce.test
 expect_rc 0
-expect_out "complaint"
+expect_out "complaint - user2@example.org (campaign $C1, delivery $D, matched by header, unverified) -> none"
+[ "$(psql_q "SELECT status FROM subscribers WHERE email = 'user2@example.org'")" = enabled ] ||
+    fail "a complaint without a token from an untrusted path acted"
+sed -e "s/@DELIVERY@/$D/" -e 's/^Message-ID: <.*>/Message-ID: <arf.trusted@fbl.example.net>/I' \
+    "$ROOT/tests/data/dsn/arf_abuse.eml" > arf-trusted.eml
+postino_in arf-trusted.eml bounce --recipient abuse-desk@bounce.test --trusted
+expect_rc 0
+expect_out "complaint - user2@example.org (campaign $C1, delivery $D, matched by header) -> blocklist"
 [ "$(psql_q "SELECT s.status || ' ' || count(*) FILTER (WHERE sl.status <> 'unsubscribed')
              FROM subscribers s JOIN subscriptions sl ON sl.subscriber_id = s.id
              WHERE s.email = 'user2@example.org' GROUP BY s.status")" = "blocklisted 0" ] || fail "complaint action"
@@ -191,9 +198,14 @@ expect_rc 0
 expect_out "hard 5.1.1 user12@example.org"
 expect_out "matched by token"
 
-check "actions unsubscribe and delete; a deleted subscriber's bounce keeps the address"
+check "actions unsubscribe and delete; a deleted subscriber's bounce keeps the address; policy (a sending problem) never acts"
 postino bounce policy policy --action unsubscribe
+expect_rc 1
+expect_err "never suppresses the recipient"
 postino bounce add user10@example.org --type policy
+expect_out "-> none"
+postino bounce policy unknown --action unsubscribe
+postino bounce add user10@example.org --type unknown
 expect_out "-> unsubscribe"
 [ "$(psql_q "SELECT s.status || ' ' || sl.status FROM subscribers s JOIN subscriptions sl ON sl.subscriber_id = s.id
              WHERE s.email = 'user10@example.org'")" = "enabled unsubscribed" ] || fail "unsubscribe action"
@@ -204,18 +216,27 @@ expect_out "-> delete"
 [ "$(psql_q "SELECT coalesce(subscriber_id::text, 'null') || ' ' || action FROM bounces
              WHERE email = 'user14@example.org'")" = "null delete" ] || fail "the deleted subscriber's bounce"
 
-check "prose bounces (qmail, Exchange): the address in the text, matched to its recent delivery"
+check "prose bounces (qmail, Exchange): the address in the text, matched to its recent delivery; without a token only a trusted pipe acts"
 postino_in "$ROOT/tests/data/dsn/qmail_5.1.1.eml" bounce
 expect_rc 0
 expect_out "hard 5.1.1 user9@example.org"
-expect_out "matched by recipient"
-[ "$(psql_q "SELECT source || ' ' || action FROM bounces WHERE email = 'user9@example.org' AND source = 'text'")" = \
-  "text blocklist" ] || fail "qmail bounce row"
+expect_out "matched by recipient, unverified) -> none"
+[ "$(psql_q "SELECT status FROM subscribers WHERE email = 'user9@example.org'")" = enabled ] || fail "unverified report acted"
+sed 's/^Message-ID: <.*>/Message-ID: <qmail.trusted@example.net>/I' "$ROOT/tests/data/dsn/qmail_5.1.1.eml" > qmail-trusted.eml
+postino_in qmail-trusted.eml bounce --trusted
+expect_rc 0
+expect_out "matched by recipient) -> blocklist"
+[ "$(psql_q "SELECT source || ' ' || action || ' ' || unverified FROM bounces WHERE email = 'user9@example.org' AND source = 'text'
+             ORDER BY id")" = "text none true
+text blocklist false" ] || fail "qmail bounce rows"
 postino_in "$ROOT/tests/data/dsn/exchange_text.eml" bounce
 expect_rc 0
 expect_out "unmatched"
-[ "$(psql_q "SELECT reason FROM bounces_unmatched WHERE message_id = '<ndr.77@corp.example.net>'")" = \
-  "names no delivery postino knows" ] || fail "exchange bounce for a stranger"
+[ "$(psql_q "SELECT reason || ' ' || class || ' ' || status || ' ' || email FROM bounces_unmatched
+             WHERE message_id = '<ndr.77@corp.example.net>'")" = \
+  "names no delivery postino knows hard 5.1.1 jane.doe@corp.example.net" ] || fail "exchange bounce for a stranger"
+postino bounce ls --unmatched
+expect_out "jane.doe@corp.example.net"
 
 check "bounce rules: the first matching rule decides; added and removed; a bad expression refused"
 postino bounce rules add 'frobnicated' --class hard --position 5 --json
@@ -239,5 +260,6 @@ postino bounce policy hard --action explode
 expect_rc 2
 postino bounce policy
 expect_out "complaint          1  total       blocklist"
+expect_out "policy             1  total       none"
 
 finish

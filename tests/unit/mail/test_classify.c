@@ -25,8 +25,12 @@ static void test_classify_smtp_table(void **state)
         { 0, 1, 554, "5.7.1", "Message rejected as spam", OUTCOME_FAIL, BOUNCE_POLICY, 0, 0 },
         { 0, 1, 550, "", "Your IP is listed on a blocklist", OUTCOME_FAIL, BOUNCE_POLICY, 0, 0 },
         { 0, 1, 550, "", "No such user here", OUTCOME_FAIL, BOUNCE_HARD, 0, 0 },
-        { 0, 1, 554, "5.4.4", "Unable to route", OUTCOME_FAIL, BOUNCE_SOFT, 0, 0 },
+        { 0, 1, 554, "5.4.4", "Unable to route", OUTCOME_FAIL, BOUNCE_HARD, 0, 0 },   /* no such host or domain */
+        { 0, 1, 554, "5.4.6", "Routing loop detected", OUTCOME_FAIL, BOUNCE_SOFT, 0, 0 },
         { 0, 1, 554, "", "Transaction failed", OUTCOME_FAIL, BOUNCE_HARD, 0, 0 },
+        { 0, 1, 553, "5.1.8", "<b@example.com>: Sender address rejected: Domain not found", OUTCOME_FAIL, BOUNCE_POLICY, 0, 0 },
+        { 0, 1, 550, "5.1.0", "SPF check failed for 192.0.2.1", OUTCOME_FAIL, BOUNCE_POLICY, 0, 0 },
+        { 0, 1, 550, "5.1.1", "mailbox is full", OUTCOME_FAIL, BOUNCE_SOFT, 0, 0 },
         { 0, 1, 450, "4.2.0", "Mailbox busy", OUTCOME_DEFER, BOUNCE_NONE, 0, 0 },
         { 0, 1, 450, "4.7.1", "Client host rejected: too many messages, slow down", OUTCOME_DEFER, BOUNCE_NONE, 1, 0 },
         { 0, 1, 452, "4.3.1", "Insufficient system storage", OUTCOME_DEFER, BOUNCE_NONE, 0, 0 },
@@ -62,28 +66,38 @@ static void test_classify_report_table(void **state)
     (void)state;
     static const struct {
         const char *status, *diagnostic;
-        enum bounce_class rule, want;
+        enum bounce_class rule;
+        bool beats;
+        enum bounce_class want;
     } cases[] = {
-        { "5.1.1", "550 5.1.1 User unknown", BOUNCE_NONE, BOUNCE_HARD },
-        { "5.1.2", "Host or domain name not found", BOUNCE_NONE, BOUNCE_HARD },
-        { "5.2.2", "552 Mailbox full", BOUNCE_NONE, BOUNCE_SOFT },
-        { "4.2.0", "450 Try again later", BOUNCE_NONE, BOUNCE_SOFT },          /* deferred, then expired */
-        { "4.1.1", "450 User unknown (temporary)", BOUNCE_NONE, BOUNCE_SOFT },  /* a 4xx never proves death */
-        { "5.4.4", "Unable to route", BOUNCE_NONE, BOUNCE_SOFT },
-        { "5.7.1", "Rejected: user unknown", BOUNCE_HARD, BOUNCE_POLICY },      /* the code beats rule and words */
-        { "4.7.1", "Greylisted", BOUNCE_NONE, BOUNCE_POLICY },
-        { "5.1.1", "mailbox full", BOUNCE_SOFT, BOUNCE_HARD },                  /* specific code beats the rule */
-        { "5.0.0", "mailbox is full", BOUNCE_SOFT, BOUNCE_SOFT },               /* vague code: the rule decides */
-        { "5.0.0", "whatever", BOUNCE_NONE, BOUNCE_HARD },                      /* then the class digit */
-        { "4.0.0", "whatever", BOUNCE_NONE, BOUNCE_SOFT },
-        { "", "Your IP is listed on a blocklist", BOUNCE_NONE, BOUNCE_POLICY }, /* then the words */
-        { "", "no such user", BOUNCE_NONE, BOUNCE_HARD },
-        { "", "something happened", BOUNCE_NONE, BOUNCE_UNKNOWN },
-        { NULL, NULL, BOUNCE_NONE, BOUNCE_UNKNOWN },
-        { "", "", BOUNCE_COMPLAINT, BOUNCE_COMPLAINT },
+        { "5.1.1", "550 5.1.1 User unknown", BOUNCE_NONE, false, BOUNCE_HARD },
+        { "5.1.2", "Host or domain name not found", BOUNCE_NONE, false, BOUNCE_HARD },
+        { "5.2.2", "552 Mailbox full", BOUNCE_NONE, false, BOUNCE_SOFT },
+        { "4.2.0", "450 Try again later", BOUNCE_NONE, false, BOUNCE_SOFT },          /* deferred, then expired */
+        { "4.1.1", "450 User unknown (temporary)", BOUNCE_NONE, false, BOUNCE_SOFT },  /* a 4xx never proves death */
+        { "4.1.1", "450 User unknown", BOUNCE_HARD, true, BOUNCE_SOFT },              /* not even with a rule */
+        { "5.4.4", "Unable to route", BOUNCE_NONE, false, BOUNCE_HARD },              /* no host by that name */
+        { "4.4.4", "Unable to route", BOUNCE_NONE, false, BOUNCE_SOFT },
+        { "5.4.1", "Unable to route", BOUNCE_NONE, false, BOUNCE_SOFT },
+        { "5.7.1", "Rejected: user unknown", BOUNCE_HARD, false, BOUNCE_POLICY },     /* the code beats a plain rule */
+        { "5.7.1", "Recipient address rejected: no such user", BOUNCE_HARD, true, BOUNCE_HARD }, /* the recipient's fault */
+        { "5.1.8", "Sender address rejected", BOUNCE_POLICY, true, BOUNCE_POLICY },   /* x.1.x blaming the sender */
+        { "5.1.0", "SPF check failed", BOUNCE_POLICY, true, BOUNCE_POLICY },
+        { "5.1.1", "mailbox full", BOUNCE_SOFT, true, BOUNCE_SOFT },                  /* full is never hard */
+        { "4.7.1", "Greylisted", BOUNCE_NONE, false, BOUNCE_POLICY },
+        { "5.1.1", "mailbox full", BOUNCE_SOFT, false, BOUNCE_HARD },                 /* specific code beats the rule */
+        { "5.0.0", "mailbox is full", BOUNCE_SOFT, false, BOUNCE_SOFT },              /* vague code: the rule decides */
+        { "5.0.0", "whatever", BOUNCE_NONE, false, BOUNCE_UNKNOWN },                  /* undecided: no action */
+        { "4.0.0", "whatever", BOUNCE_NONE, false, BOUNCE_SOFT },
+        { "", "Your IP is listed on a blocklist", BOUNCE_NONE, false, BOUNCE_POLICY }, /* then the words */
+        { "", "no such user", BOUNCE_NONE, false, BOUNCE_HARD },
+        { "", "something happened", BOUNCE_NONE, false, BOUNCE_UNKNOWN },
+        { NULL, NULL, BOUNCE_NONE, false, BOUNCE_UNKNOWN },
+        { "", "", BOUNCE_COMPLAINT, false, BOUNCE_COMPLAINT },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-        assert_int_equal(classify_report(cases[i].status, cases[i].diagnostic, cases[i].rule), cases[i].want);
+        assert_int_equal(classify_report(cases[i].status, cases[i].diagnostic, cases[i].rule, cases[i].beats),
+                         cases[i].want);
 }
 
 static void test_bounce_class_parse(void **state)
@@ -94,6 +108,8 @@ static void test_bounce_class_parse(void **state)
     assert_int_equal(bounce_class_parse("policy"), BOUNCE_POLICY);
     assert_int_equal(bounce_class_parse("complaint"), BOUNCE_COMPLAINT);
     assert_int_equal(bounce_class_parse("unknown"), BOUNCE_UNKNOWN);
+    assert_int_equal(bounce_class_parse("autoreply"), BOUNCE_AUTOREPLY);
+    assert_int_equal(bounce_class_parse("delay"), BOUNCE_DELAY);
     assert_int_equal(bounce_class_parse("Hard"), BOUNCE_NONE);
     assert_int_equal(bounce_class_parse(""), BOUNCE_NONE);
     assert_int_equal(bounce_class_parse(NULL), BOUNCE_NONE);

@@ -39,7 +39,7 @@ static struct dsn_report *parse_text(const char *text)
 
 static enum bounce_class class_of(const struct dsn_recipient *rc)
 {
-    return classify_report(rc->status, rc->diagnostic, BOUNCE_NONE);
+    return classify_report(rc->status, rc->diagnostic, BOUNCE_NONE, false);
 }
 
 static void test_dsn_postfix_hard_5_1_1(void **state)
@@ -128,7 +128,7 @@ static void test_dsn_qmail_prose(void **state)
     assert_non_null(strstr(r->text_diagnostic, "User unknown"));
     assert_string_equal(r->orig_delivery, "42");
     assert_string_equal(r->orig_to, "user9@example.org");
-    assert_int_equal(classify_report(r->text_status, r->text_diagnostic, BOUNCE_NONE), BOUNCE_HARD);
+    assert_int_equal(classify_report(r->text_status, r->text_diagnostic, BOUNCE_NONE, false), BOUNCE_HARD);
     free(r);
 }
 
@@ -149,9 +149,14 @@ static void test_dsn_auto_reply_is_not_a_bounce(void **state)
 {
     (void)state;
     struct dsn_report *r = parse_file("vacation.eml");
-    assert_int_equal(r->kind, DSN_KIND_OTHER);
+    struct dsn_verdict v;
+    assert_int_equal(r->kind, DSN_KIND_AUTOREPLY);
     assert_int_equal(r->nrcpt, 0);
     assert_int_equal(r->naddrs, 0);
+    assert_int_equal(dsn_verdict(r, NULL, NULL, &v), 0);
+    assert_int_equal(v.cls, BOUNCE_AUTOREPLY);
+    assert_string_equal(v.recipient, "jane@example.org");
+    assert_string_equal(dsn_kind_name(r->kind), "autoreply");
     free(r);
 }
 
