@@ -18,10 +18,11 @@ import * as importer from "/admin/import.js";
 import * as media from "/admin/media.js";
 import * as settings from "/admin/settings.js";
 import * as webhooks from "/admin/webhooks.js";
+import * as providers from "/admin/providers.js";
 import * as account from "/admin/account.js";
 
-const screens = [dashboard, lists, subscribers, importer, campaigns, templates, report, bounces, media, settings,
-  webhooks, account].map((m) => m.screen);
+const screens = [dashboard, lists, subscribers, importer, campaigns, templates, report, bounces, providers, media,
+  settings, webhooks, account].map((m) => m.screen);
 
 const state = { user: null, csrf: null };
 

@@ -4,9 +4,12 @@
 // and one button that sends the failed ones again (the same ledger rows:
 // nobody already sent gets a second message); opens and clicks over time and
 // per link; an A/B test's variants side by side, the winner marked (or a button
-// to pick it); the recipients by domain. #/report alone lists the campaigns.
+// to pick it); the recipients by domain and by mailbox provider (what Postfix's
+// log told, the bounces and complaints, the time to delivery). #/report alone
+// lists the campaigns.
 
 import { api, el, rerender, toast } from "/admin/app.js";
+import { providerTable } from "/admin/providers.js";
 import { barChart, duration, num, pct, poll, progress, statusBadge, when } from "/admin/widgets.js";
 
 const LIVE_MS = 3000;
@@ -264,6 +267,7 @@ async function report(id) {
     links: el("div", {}, linksPart(st)),
     ab: el("div", {}, st.ab ? abPart(st, id) : null),
     domains: el("div", { "aria-busy": "true" }, el("p", { class: "muted" }, "Counting the recipients by domain…")),
+    providers: el("div", { "aria-busy": "true" }, el("p", { class: "muted" }, "Counting by mailbox provider…")),
   };
   const liveLine = el("p", { class: "muted live" });
   const errline = el("p", { class: "form-error", role: "alert" });
@@ -284,7 +288,8 @@ async function report(id) {
     section("Deferred recipients", "h-deferred", deferred.node),
     section("Opens and clicks over time", "h-timeline", parts.timeline),
     section("Clicks per link", "h-links", parts.links),
-    section("By recipient domain", "h-domains", parts.domains));
+    section("By recipient domain", "h-domains", parts.domains),
+    section("By mailbox provider", "h-providers", parts.providers));
   await Promise.all([failed.load(true), deferred.load(true), retry.draw(st)]);
   // the domains are the costly part (every delivery of the campaign, counted at most once a minute
   // while it runs, kept once it is over): asked for apart, once, and once more when a running
@@ -294,6 +299,12 @@ async function report(id) {
     parts.domains.removeAttribute("aria-busy");
   }).catch((e) => { if (!e.sessionEnded) parts.domains.replaceChildren(el("p", { class: "form-error" }, e.message)); });
   loadDomains();
+  // by provider: what Postfix's log told of each delivery (postino mta follow) and the bounces
+  const loadProviders = () => api("GET", `${base}/providers`).then((p) => {
+    parts.providers.replaceChildren(providerTable(p.providers, "report-providers"));
+    parts.providers.removeAttribute("aria-busy");
+  }).catch((e) => { if (!e.sessionEnded) parts.providers.replaceChildren(el("p", { class: "form-error" }, e.message)); });
+  loadProviders();
 
   // live: the counters and the deferred every few seconds while it runs; the rest when the counters moved
   // live, while it runs, every few seconds: the counters and the outcome, the failed when there are more,
@@ -313,6 +324,7 @@ async function report(id) {
         rep = await api("GET", `${base}/report`);
         parts.timeline.replaceChildren(timelinePart(st, rep));
         await retry.draw(st);
+        loadProviders();
       }
       parts.outcome.replaceChildren(outcomePart(st, rep));
       parts.links.replaceChildren(linksPart(st));

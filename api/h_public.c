@@ -102,6 +102,24 @@ static void messages_by_relay(struct buf *out, json_t *rows)
     }
 }
 
+/* postino_provider_events_total by provider (named ones and "other") and event */
+static void provider_events(struct buf *out, json_t *rows)
+{
+    static const char *const events[] = { "delivered", "bounced", "expired", "deferral", "complaint" };
+    size_t i;
+    json_t *row;
+    buf_appends(out, "# HELP postino_provider_events_total What mailbox providers did, from Postfix's log and"
+                     " complaints, by provider.\n# TYPE postino_provider_events_total counter\n");
+    json_array_foreach(rows, i, row) {
+        for (size_t k = 0; k < 5; k++) {
+            buf_appends(out, "postino_provider_events_total{provider=\"");
+            label_value(out, json_string_value(json_array_get(row, 0)));
+            buf_appendf(out, "\",event=\"%s\"} %lld\n", events[k],
+                        (long long)json_integer_value(json_array_get(row, k + 1)));
+        }
+    }
+}
+
 /*
  * api_metrics - GET /metrics: the database's totals (kept [http]
  * metrics_cache seconds: api_counts), then this server's own counters.
@@ -136,6 +154,7 @@ void api_metrics(struct api_req *r)
               import_states);
         gauge(&out, "postino_bounces", "Bounces and complaints recorded, by class.", "class",
               json_object_get(counts, "bounces"), bounce_classes);
+        provider_events(&out, json_object_get(counts, "providers"));
     }
     json_decref(counts);
     api_track_metrics(&out);

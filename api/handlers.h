@@ -102,6 +102,16 @@ void api_webhooks_test(struct api_req *r);
 void api_webhooks_log(struct api_req *r);
 void api_webhooks_replay(struct api_req *r);
 
+/* h_providers.c */
+void api_providers_ls(struct api_req *r);
+void api_providers_create(struct api_req *r);
+void api_providers_get(struct api_req *r);
+void api_providers_patch(struct api_req *r);
+void api_providers_rm(struct api_req *r);
+void api_providers_match(struct api_req *r);
+void api_providers_stats(struct api_req *r);
+void api_campaigns_providers(struct api_req *r);
+
 /* bounces (h_bounces.c) */
 void api_bounces_post(struct api_req *r);
 void api_bounces_ls(struct api_req *r);

@@ -179,6 +179,15 @@ const struct api_route api_routes[] = {
     R("POST", "/api/v1/webhooks/{webhook}/test", API_ADMIN, API_BODY_OPT_JSON, api_webhooks_test),
     R("GET", "/api/v1/webhooks/{webhook}/log", API_USER, API_BODY_NONE, api_webhooks_log),
     R("POST", "/api/v1/webhooks/{webhook}/replay", API_ADMIN, API_BODY_JSON, api_webhooks_replay),
+    /* mailbox providers (h_providers.c): read by users, written by admins */
+    R("GET", "/api/v1/providers", API_USER, API_BODY_NONE, api_providers_ls),
+    R("POST", "/api/v1/providers", API_ADMIN, API_BODY_JSON, api_providers_create),
+    R("GET", "/api/v1/providers/match", API_USER, API_BODY_NONE, api_providers_match),
+    R("GET", "/api/v1/providers/stats", API_USER, API_BODY_NONE, api_providers_stats),
+    R("GET", "/api/v1/providers/{provider}", API_USER, API_BODY_NONE, api_providers_get),
+    R("PATCH", "/api/v1/providers/{provider}", API_ADMIN, API_BODY_JSON, api_providers_patch),
+    R("DELETE", "/api/v1/providers/{provider}", API_ADMIN, API_BODY_NONE, api_providers_rm),
+    R("GET", "/api/v1/campaigns/{campaign}/providers", API_USER, API_BODY_NONE, api_campaigns_providers),
 
     { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0, 0 },
 };

@@ -96,5 +96,9 @@ int cmd_webhook(struct cli *c, int argc, char **argv);
 int cmd_webhooks(struct cli *c, int argc, char **argv);
 int cmd_mta(struct cli *c, int argc, char **argv);
 int cmd_setup(struct cli *c, int argc, char **argv);
+int cmd_provider(struct cli *c, int argc, char **argv);
+
+/* provider_table_print - per-provider counts as a table (cmd_provider.c; campaign stats prints them too) */
+void provider_table_print(json_t *rows, bool days);
 
 #endif

@@ -19,6 +19,7 @@
 #include "engine/send/prepare.h"
 #include "engine/store/abtests.h"
 #include "engine/store/campaigns.h"
+#include "engine/store/providers.h"
 #include "engine/store/retry.h"
 #include "engine/util/alloc.h"
 #include "engine/util/file.h"
@@ -58,7 +59,9 @@ static const char campaign_usage[] =
     "\n"
     "States: draft -> scheduled -> running -> finished, or paused / cancelled.\n"
     "'send' starts at once: the audience is fixed in the delivery ledger and any\n"
-    "running sender ('postino send' or 'postino serve') sends it.\n";
+    "running sender ('postino send' or 'postino serve') sends it.\n"
+    "'stats' ends with the campaign's deliveries by mailbox provider (postino provider),\n"
+    "read again every 30 s with --watch, and once it ends.\n";
 
 /* the words for a refused campaign: a body read from a file is named by its path, as an editor would */
 static void print_refusal(const struct campaign_refusal *why, const char *html_path, const char *text_path)
@@ -447,21 +450,43 @@ static void print_stats(json_t *st)
                json_string_value(json_object_get(sd, "status")));
 }
 
-/* stats_once - print ID's stats once; 1 when the campaign has ended (finished or cancelled), 0, or -1 */
-static int stats_once(struct cli *c, const char *id)
+/* with --watch, the table by provider (read through every delivery Postfix's log told of) every this many rounds */
+#define STATS_PROVIDERS_EVERY 15
+
+/*
+ * stats_once - print ID's stats once; 1 when the campaign has ended (finished
+ * or cancelled), 0, or -1. The counts by provider are read again in round
+ * ROUND when it is a multiple of STATS_PROVIDERS_EVERY or the campaign has
+ * ended, else those kept in *KEPT are shown (the caller's to json_decref).
+ */
+static int stats_once(struct cli *c, const char *id, unsigned round, json_t **kept)
 {
     struct store_err e;
-    json_t *st;
+    json_t *st = NULL, *prov = NULL;
     if (store_campaign_stats(cli_db(c), id, &st, &e) < 0) {
         cli_fail(&e);
         return -1;
     }
-    if (c->json)
-        cli_print_json(st);
-    else
-        print_stats(st);
     const char *status = json_string_value(json_object_get(st, "status"));
     int ended = status && (strcmp(status, "finished") == 0 || strcmp(status, "cancelled") == 0);
+    if (!*kept || ended || round % STATS_PROVIDERS_EVERY == 0) {
+        if (store_provider_campaign(cli_db(c), id, &prov, &e) < 0) {
+            json_decref(st);
+            cli_fail(&e);
+            return -1;
+        }
+        json_decref(*kept);
+        *kept = prov;
+    }
+    /* by mailbox provider, from Postfix's log and the bounces (the API's GET /campaigns/{id}/providers) */
+    json_object_set(st, "providers", json_object_get(*kept, "providers"));
+    if (c->json) {
+        cli_print_json(st);
+    } else {
+        print_stats(st);
+        printf("  by provider:\n");
+        provider_table_print(json_object_get(st, "providers"), false);
+    }
     json_decref(st);
     fflush(stdout);
     return ended;
@@ -478,13 +503,16 @@ static int campaign_stats(struct cli *c, int argc, char **argv)
         if (opt == 'w')
             watch = 1;
     const char *id = cli_operand(c, argc, argv, "campaign id");
-    int rc = stats_once(c, id);
+    json_t *kept = NULL;
+    unsigned round = 0;
+    int rc = stats_once(c, id, round, &kept);
     while (watch && rc == 0) {
         sleep(2);
         if (!c->json)
             printf("\n");
-        rc = stats_once(c, id);
+        rc = stats_once(c, id, ++round, &kept);
     }
+    json_decref(kept);
     return rc < 0 ? 1 : 0;
 }
 

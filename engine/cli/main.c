@@ -43,6 +43,7 @@ static const char main_usage[] =
     "  webhooks                                            (deliver webhooks: the worker alone)\n"
     "  mta         follow [FILE] [--once]                   (what Postfix did with each message, from its log)\n"
     "  setup       --domain DOMAIN [--dry-run] ...          (as root: user, database, Postfix, keys, DNS records)\n"
+    "  provider    ls | show | add | set | rm | match | stats  (mailbox providers: their domains, hosts, counts)\n"
     "\n"
     "With no --db, POSTINO_DB or [db] url, postino uses its private PostgreSQL\n"
     "cluster in ./var/pg, started on demand. 'postino COMMAND --help' for more.\n"
@@ -71,6 +72,7 @@ static const struct cli_command commands[] = {
     { "webhooks", cmd_webhooks, "the webhook worker" },
     { "mta", cmd_mta, "Postfix's delivery log" },
     { "setup", cmd_setup, "this machine, made ready" },
+    { "provider", cmd_provider, "mailbox providers" },
     { NULL, NULL, NULL },
 };
 

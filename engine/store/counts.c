@@ -8,7 +8,9 @@
  * store_counts - the totals, from one scan of the ledger (what /metrics shows):
  * {"deliveries": {state: n}, "messages": [[relay, state, n]] (relayed ones),
  *  "due": n (queued or deferred and due now), "sent_last_minute": n,
- *  "campaigns": {status: n}, "imports": {state: n}, "bounces": {class: n}}.
+ *  "campaigns": {status: n}, "imports": {state: n}, "bounces": {class: n},
+ *  "providers": [[name, delivered, bounced, expired, deferrals, complaints]]
+ *  (provider_counts, sql/033: every provider, and "other" for the rest)}.
  */
 int store_counts(PGconn *conn, json_t **out, struct store_err *e)
 {
@@ -29,7 +31,15 @@ int store_counts(PGconn *conn, json_t **out, struct store_err *e)
                             " 'imports', (SELECT coalesce(json_object_agg(state, n), '{}') FROM"
                             "   (SELECT state, count(*) n FROM import_jobs GROUP BY state) i),"
                             " 'bounces', (SELECT coalesce(json_object_agg(class, n), '{}') FROM"
-                            "   (SELECT class, count(*) n FROM bounces GROUP BY class) b))",
+                            "   (SELECT class, count(*) n FROM bounces GROUP BY class) b),"
+                            " 'providers', (SELECT json_agg(json_build_array(name, delivered, bounced, expired, deferrals,"
+                            "   complaints) ORDER BY name = 'other', name) FROM (SELECT coalesce(p.name, 'other') name,"
+                            "   sum(coalesce(c.delivered, 0))::bigint delivered, sum(coalesce(c.bounced, 0))::bigint bounced,"
+                            "   sum(coalesce(c.expired, 0))::bigint expired, sum(coalesce(c.deferrals, 0))::bigint deferrals,"
+                            "   sum(coalesce(c.complaints, 0))::bigint complaints FROM (SELECT id, name FROM providers"
+                            "   UNION ALL SELECT 0, 'other') p0 FULL JOIN provider_counts c ON c.provider_id = p0.id"
+                            "   LEFT JOIN providers p ON p.id = coalesce(p0.id, c.provider_id)"
+                            "   GROUP BY 1) x))",
                             0, NULL);
     int rc = STORE_OK;
     if (!pg_ok(res))

@@ -39,6 +39,7 @@ SCREENS = [
     ("Templates", "#/templates", "Templates", has_cell("Firefox layout")),
     ("Reports", "#/report", "Reports", has_cell("Spring <b>sale</b>")),
     ("Bounces", "#/bounces", "Bounces", has_cell("user3@example.org")),
+    ("Providers", "#/providers", "Mailbox providers", "document.querySelector('main').textContent.includes('gmail.com')"),
     ("Images", "#/media", "Images", "document.querySelector('main .media-grid img') !== null"),
     ("Settings", "#/settings", "Settings", "document.querySelector('main').textContent.includes('mx-local')"),
     ("Webhooks", "#/webhooks", "Webhooks", "document.querySelector('main').textContent.includes('No webhook yet.')"),
