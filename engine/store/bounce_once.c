@@ -12,7 +12,6 @@
 #include "engine/store/bounce_once.h"
 #include "engine/store/pg.h"
 #include "engine/util/buf.h"
-#include "engine/util/str.h"
 
 static const char seen_sql[] =
     "SELECT 'bounce', id FROM bounces WHERE raw_key = $1"
@@ -28,25 +27,6 @@ void store_bounce_raw_key(const char *data, size_t len, uint64_t size, char key[
         snprintf(key + 2 * i, 3, "%02x", md[i]);
     if (size > len)
         snprintf(key + 64, BOUNCE_RAW_KEY_MAX - 64, ":%" PRIu64, size);
-}
-
-/* the LEN bytes at S as text PostgreSQL takes: NULs dropped, bytes that are not UTF-8 as '?' */
-static void head_text(struct buf *out, const char *s, size_t len)
-{
-    while (len > 0) {
-        size_t bad = len;
-        if (str_utf8_valid(s, len, &bad))
-            bad = len;
-        for (size_t i = 0; i < bad; i++)
-            if (s[i])
-                buf_appendc(out, s[i]);
-        if (bad >= len)
-            break;
-        buf_appendc(out, '?');
-        s += bad + 1;
-        len -= bad + 1;
-    }
-    buf_cstr(out);
 }
 
 /* the row KEY names already: 1 (*OUT says which), 0 none, or a store error */
@@ -73,7 +53,7 @@ static int too_large(PGconn *conn, const char *data, size_t len, uint64_t size, 
     char reason[128];
     struct buf head = BUF_INIT;
     snprintf(reason, sizeof(reason), "too large: %" PRIu64 " bytes (at most %zu are read)", size, max_size);
-    head_text(&head, data, len < keep ? len : keep);
+    bounce_text_clean(&head, data, len < keep ? len : keep);
     const char *params[] = { reason, head.data ? head.data : "", key };
     PGresult *res = pg_exec(conn,
                             "INSERT INTO bounces_unmatched (reason, original, original_truncated, raw_key)"

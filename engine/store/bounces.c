@@ -54,8 +54,8 @@ static const char unmatched_sql[] =
     " kind, class, status, email, diagnostic)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7::boolean, $8, $9, $10, $11, $12) RETURNING id";
 
-/* text_clean - LEN bytes of S as valid UTF-8 text into OUT: NULs dropped, bad bytes as '?' */
-static void text_clean(struct buf *out, const char *s, size_t len)
+/* bounce_text_clean - see bounces.h. */
+void bounce_text_clean(struct buf *out, const char *s, size_t len)
 {
     buf_reset(out);
     while (len > 0) {
@@ -240,9 +240,9 @@ static int bounce_insert(PGconn *conn, const struct row *r, json_t **out, struct
     snprintf(sub, sizeof(sub), "%lld", r->m->subscriber);
     snprintf(camp, sizeof(camp), "%lld", r->m->campaign);
     snprintf(del, sizeof(del), "%lld", r->m->delivery);
-    text_clean(&diag, r->diagnostic ? r->diagnostic : "", r->diagnostic ? strlen(r->diagnostic) : 0);
-    text_clean(&mta, r->remote_mta ? r->remote_mta : "", r->remote_mta ? strlen(r->remote_mta) : 0);
-    text_clean(&mid, r->message_id ? r->message_id : "", r->message_id ? strlen(r->message_id) : 0);
+    bounce_text_clean(&diag, r->diagnostic ? r->diagnostic : "", r->diagnostic ? strlen(r->diagnostic) : 0);
+    bounce_text_clean(&mta, r->remote_mta ? r->remote_mta : "", r->remote_mta ? strlen(r->remote_mta) : 0);
+    bounce_text_clean(&mid, r->message_id ? r->message_id : "", r->message_id ? strlen(r->message_id) : 0);
     const char *params[] = { sub, r->m->campaign ? camp : NULL, r->m->delivery ? del : NULL, r->m->email, r->cls,
                              r->source, r->status && *r->status ? r->status : NULL, diag.len ? diag.data : NULL,
                              mta.len ? mta.data : NULL, r->rule_id && *r->rule_id ? r->rule_id : NULL,
@@ -268,11 +268,11 @@ static int unmatched_insert(PGconn *conn, const struct dsn_report *r, const stru
     struct buf to = BUF_INIT, from = BUF_INIT, subj = BUF_INIT, mid = BUF_INIT, diag = BUF_INIT;
     const char *env = in->envelope_to ? in->envelope_to : r->envelope_to;
     const char *cls = v->cls != BOUNCE_NONE ? bounce_class_name(v->cls) : NULL;
-    text_clean(&to, env, strlen(env));
-    text_clean(&from, r->from, strlen(r->from));
-    text_clean(&subj, r->subject, strlen(r->subject));
-    text_clean(&mid, r->message_id, strlen(r->message_id));
-    text_clean(&diag, v->diagnostic, strlen(v->diagnostic));
+    bounce_text_clean(&to, env, strlen(env));
+    bounce_text_clean(&from, r->from, strlen(r->from));
+    bounce_text_clean(&subj, r->subject, strlen(r->subject));
+    bounce_text_clean(&mid, r->message_id, strlen(r->message_id));
+    bounce_text_clean(&diag, v->diagnostic, strlen(v->diagnostic));
     const char *params[] = { reason, to.len ? to.data : NULL, from.len ? from.data : NULL,
                              subj.len ? subj.data : NULL, mid.len ? mid.data : NULL, original, truncated ? "t" : "f",
                              dsn_kind_name(r->kind), cls, v->status[0] ? v->status : NULL,
@@ -332,7 +332,7 @@ static int dsn_onto_log_bounce(PGconn *conn, const struct match *m, const struct
     char del[32];
     struct buf mid = BUF_INIT;
     snprintf(del, sizeof(del), "%lld", m->delivery);
-    text_clean(&mid, row->message_id ? row->message_id : "", row->message_id ? strlen(row->message_id) : 0);
+    bounce_text_clean(&mid, row->message_id ? row->message_id : "", row->message_id ? strlen(row->message_id) : 0);
     const char *params[] = { del, mid.len ? mid.data : NULL, row->original, row->truncated ? "t" : "f",
                              row->remote_mta };
     PGresult *res = pg_exec(conn,
@@ -435,7 +435,7 @@ int store_bounce_ingest_raw(PGconn *conn, const char *data, size_t len, const st
     size_t keep = in->keep_bytes ? in->keep_bytes : BOUNCE_KEEP_DEFAULT;
     bool truncated = len > keep;
     dsn_parse(data, len, r);
-    text_clean(&orig, data, truncated ? keep : len);
+    bounce_text_clean(&orig, data, truncated ? keep : len);
     int rc = ingest(conn, r, in, buf_cstr(&orig), truncated, out, e);
     buf_free(&orig);
     xfree(r);

@@ -29,6 +29,7 @@
 #include <stddef.h>
 
 #include "engine/store/store.h"
+#include "engine/util/buf.h"
 
 #define BOUNCE_KEEP_DEFAULT (64u << 10)   /* bytes of the original kept with a bounce */
 
@@ -66,6 +67,12 @@ int store_bounce_ingest_raw(PGconn *conn, const char *data, size_t len, const st
  * event, STORE_ERR_NOTFOUND for an unknown subscriber. *OUT is the bounce.
  */
 int store_bounce_ingest_json(PGconn *conn, json_t *event, json_t **out, struct store_err *e);
+
+/*
+ * bounce_text_clean - LEN bytes of S (untrusted) as text PostgreSQL takes,
+ * into OUT (reset first): NULs dropped, bytes that are not UTF-8 as '?'.
+ */
+void bounce_text_clean(struct buf *out, const char *s, size_t len);
 
 /*
  * store_bounce_ingest_signed - store_bounce_ingest_json for an event from an
