@@ -593,10 +593,10 @@ static int child_dns(struct setup *s)
     }
     printf("Bounce MX (bounces come back to this Postfix):\nname:  %s\ntype:  MX\nvalue: 10 %s.\n\n", s->bounce_domain,
            s->mx);
-    printf("Once published, these answer with the values above:\n"
-           "  dig +short TXT %s\n  dig +short TXT _dmarc.%s\n  dig +short MX %s\n"
-           "and 'postino dkim record %s' names each DKIM key's TXT record.\n",
-           s->domain, s->domain, s->bounce_domain, s->domain);
+    printf("Once published, 'postino dns check %s --ip %s' verifies them: SPF for that address, each\n"
+           "DKIM key against its record, DMARC and its alignment with the From domain, the bounce\n"
+           "domain's MX, and the address's reverse name; each finding ok, warning or error with its fix.\n",
+           s->domain, s->ip ? s->ip : "ADDR");
     return 0;
 }
 
