@@ -260,4 +260,16 @@ done
 [ "$(maildir_count)" = 0 ] || fail "INBOX has $(maildir_count)"
 [ "$(maildir_count Processed)" = 16 ] || fail "Processed has $(maildir_count Processed)"
 
+check "a forged report in the mailbox (no valid token, naming a recent recipient) is recorded unverified, never acted on"
+dsn mailbox_postfix_5.1.1 30 user30@example.org
+sed -i 's/bounces+[a-z2-7]*@bounce.test/bounces+forgedtoken@bounce.test/g' mail/30.eml
+maildir_put mail/30.eml
+POSTINO_BOUNCE_MAILBOX="$IMAPS_URL" POSTINO_BOUNCE_MAILBOX_MOVE=Processed postino bounce fetch --once
+expect_rc 0
+expect_out "1 read, 1 bounces"
+[ "$(psql_q "SELECT class || ' ' || action || ' ' || unverified FROM bounces WHERE email = 'user30@example.org'")" = \
+  "hard none true" ] || fail "user30: $(psql_q "SELECT * FROM bounces WHERE email = 'user30@example.org'")"
+[ "$(psql_q "SELECT status FROM subscribers WHERE email = 'user30@example.org'")" = enabled ] ||
+    fail "a forged report suppressed user30"
+
 finish
