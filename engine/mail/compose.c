@@ -186,7 +186,7 @@ int compose_message(const struct compose_campaign *c, const struct compose_recip
         .list_unsubscribe_mailto = c->transactional ? NULL : c->unsubscribe_mailto,
         .list_name = r->list_name,
         .list_id = c->transactional ? NULL : s->listid.data,
-        .delivery_id = r->delivery_id,
+        .delivery_id = r->delivery_header ? r->delivery_header : r->delivery_id,
         .date = (time_t)now,
         .html = s->html.data,
         .html_len = s->html.len,

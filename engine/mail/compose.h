@@ -60,7 +60,8 @@ struct compose_recipient {
     json_t *attribs;
     uint64_t list_id;                /* the list this recipient is mailed through */
     const char *list_name;
-    const char *delivery_id;         /* X-Postino-Delivery; NULL: none */
+    const char *delivery_id;         /* the delivery's id; X-Postino-Delivery unless delivery_header; NULL: none */
+    const char *delivery_header;     /* X-Postino-Delivery when not the id alone (ID.TOKEN: signed), or NULL */
 };
 
 struct compose_scratch {

@@ -66,7 +66,7 @@ struct dsn_report {
     size_t nrcpt;
     struct dsn_recipient rcpt[DSN_MAX_RCPTS];
     /* the returned original (message/rfc822 or text/rfc822-headers, or inline in a text bounce) */
-    char orig_delivery[32];           /* X-Postino-Delivery */
+    char orig_delivery[100];          /* X-Postino-Delivery: ID.TOKEN (or ID alone) */
     char orig_return_path[DSN_LINE_MAX];
     char orig_to[DSN_LINE_MAX];
     char orig_hmxmr_rcpt[ADDRESS_MAX + 1]; /* X-HmXmrOriginalRecipient (Microsoft's feedback loop) */

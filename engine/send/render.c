@@ -43,6 +43,7 @@ static void render_work(uv_work_t *w)
         .list_id = j->list_id,
         .list_name = j->list_name,
         .delivery_id = delivery,
+        .delivery_header = j->delivery_header,
     };
     buf_reserve(&j->msg, thread_last_len + thread_last_len / 8);
     j->rc = compose_message(campaign_variant(&j->camp->pc, j->variant), &r, (long long)time(NULL), thread_scratch, &j->msg, &j->why);
@@ -77,6 +78,7 @@ static void start(struct sender *s, struct job *j)
     char tok[TOKEN_MAX + 1];
     token_make(j->camp->pc.token_key, 'b', j->id, j->camp->id, tok, sizeof(tok));
     snprintf(j->env_from, sizeof(j->env_from), "%s+%s@%s", j->camp->bounce_local, tok, j->camp->bounce_domain);
+    snprintf(j->delivery_header, sizeof(j->delivery_header), "%llu.%s", (unsigned long long)j->id, tok);
     j->work.data = j;
     s->rendering++;
     if (uv_queue_work(s->loop, &j->work, render_work, render_done) < 0) {

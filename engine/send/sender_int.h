@@ -70,6 +70,7 @@ struct job {
     struct buf msg;
     size_t bytes;              /* the composed message's size, counted in s->msg_bytes until J is done */
     char env_from[600];
+    char delivery_header[100]; /* X-Postino-Delivery: the id and the VERP token, so a returned copy proves itself */
     const char *why;
     int rc;
     uv_work_t work;

@@ -78,6 +78,7 @@ struct match {
     long long delivery, campaign, subscriber;
     char email[ADDRESS_MAX + 1];
     const char *how;
+    bool signed_;      /* proved by a signed token: the VERP address's, or the delivery header's */
 };
 
 /* the delivery a result row names, into M; 1 when there was one, 0 when not, or a store error */
@@ -92,6 +93,7 @@ static int match_row(PGconn *conn, PGresult *res, struct match *m, const char *h
         m->subscriber = atoll(PQgetvalue(res, 0, 2));
         snprintf(m->email, sizeof(m->email), "%s", PQgetvalue(res, 0, 3));
         m->how = how;
+        m->signed_ = strcmp(how, "token") == 0;
         rc = 1;
     }
     PQclear(res);
@@ -156,15 +158,25 @@ static int match_report(PGconn *conn, const struct dsn_report *r, const struct d
     if (v->recipient[0])
         addrs[naddrs++] = v->recipient;
     naddrs += report_addrs(r, rc, addrs + naddrs);
+    /* X-Postino-Delivery: ID.TOKEN (the VERP token: signed), or a bare ID as older messages carry */
     long hdr;
-    if (r->orig_delivery[0] && str_parse_long(r->orig_delivery, 1, INT64_MAX, &hdr) == 0) {
+    char id[sizeof(r->orig_delivery)], *dot;
+    snprintf(id, sizeof(id), "%s", r->orig_delivery);
+    if ((dot = strchr(id, '.')) != NULL)
+        *dot = 0;
+    if (id[0] && str_parse_long(id, 1, INT64_MAX, &hdr) == 0) {
         struct match h;
-        int x = match_delivery(conn, hdr, 0, &h, "header", e);
+        char kind;
+        uint64_t a, b;
+        const char *tok = strchr(r->orig_delivery, '.');
+        bool sig = tok && token_parse(key, tok + 1, &kind, &a, &b) == 0 && kind == 'b' && a == (uint64_t)hdr;
+        int x = match_delivery(conn, hdr, sig ? (long long)b : 0, &h, "header", e);
         if (x < 0)
             return x;
         for (size_t i = 0; x == 1 && i < naddrs; i++)
             if (strcasecmp(addrs[i], h.email) == 0) {
                 *m = h;
+                m->signed_ = sig;
                 return 1;
             }
     }
@@ -400,7 +412,7 @@ static int ingest(PGconn *conn, const struct dsn_report *r, const struct bounce_
         return unmatched_insert(conn, r, &v, in, "names no delivery postino knows", original, truncated, out, e);
 
     /* only a signed token or a trusted path proves the report genuine; the rest is shown, not acted on */
-    bool verified = in->trusted || strcmp(m.how, "token") == 0;
+    bool verified = in->trusted || m.signed_;
     struct row row = { &m, bounce_class_name(v.cls), dsn_kind_name(r->kind), NULL, NULL, NULL, v.rule.id, r->message_id,
                        original, truncated, !verified };
     if (r->kind == DSN_KIND_ARF) {

@@ -48,9 +48,10 @@ struct bounce_intake {
  * rules), find the delivery it concerns (VERP token, then X-Postino-Delivery
  * of the returned original when the report names the same recipient, then the
  * recipient's most recent delivery) and record it. Unless IN->trusted, only a
- * report matched by a valid token can act on the subscriber: any other is
- * recorded with unverified = true, which the policy ignores (X-Postino-Delivery
- * is a plain id, not signed, so it finds but does not prove). *OUT is
+ * report matched by a valid token (the VERP address's, or X-Postino-Delivery's
+ * "ID.TOKEN") can act on the subscriber: any other is recorded with
+ * unverified = true, which the policy ignores (a bare id finds the delivery
+ * but proves nothing). *OUT is
  * {"matched": true, "matched_by": ..., "verified": B, "bounce": {...}} or
  * {"matched": false, "unmatched_id": N, "reason": "...", "kind": ..., "class":
  * ..., "status": ..., "email": ...}: an auto-reply, a delay warning, anything

@@ -203,7 +203,8 @@ for f in sorted(os.listdir(sink)):
     m = email.message_from_bytes(open(os.path.join(sink, f), 'rb').read(), policy=email.policy.default)
     rcpt = re.search(r'<([^>]+)>', m['X-Rcpt-Args']).group(1)
     html = m.get_body(('html',)).get_content()
-    delivery = str(m['X-Postino-Delivery'])
+    delivery, token = str(m['X-Postino-Delivery']).split('.', 1)   # the id, signed by the VERP token
+    assert '<bounces+%s@' % token in str(m['X-Mail-Args']), (token, m['X-Mail-Args'])
     unsub = re.search(r'<a href="([^"]*)">Unsubscribe</a>', html).group(1)
     assert unsub == str(m['List-Unsubscribe'])[1:-1] and '/u/' in unsub, unsub
     assert '<a href="mailto:help@example.com">mail us</a>' in html

@@ -19,7 +19,7 @@ postino db init
 expect_rc 0
 api_admin
 psql_q "INSERT INTO lists (name) VALUES ('news');
-  INSERT INTO subscribers (email, name) SELECT 'user' || i || '@example.org', 'U' || i FROM generate_series(1, 6) i;
+  INSERT INTO subscribers (email, name) SELECT 'user' || i || '@example.org', 'U' || i FROM generate_series(1, 7) i;
   INSERT INTO subscriptions (subscriber_id, list_id, status) SELECT s.id, l.id, 'confirmed' FROM subscribers s, lists l;
   INSERT INTO campaigns (name, subject, from_addr, html, status, started_at, finished_at)
     VALUES ('News', 'News', 'news@example.com', 'x', 'finished', now() - interval '1 hour', now());
@@ -104,6 +104,19 @@ postino_in token2.eml bounce --recipient "bounces+$TOK@bounce.test"
 expect_rc 0
 expect_out "matched by token) -> blocklist"
 [ "$(status_of user2@example.org)" = blocklisted ] || fail "the genuine token did not act"
+
+check "X-Postino-Delivery as postino writes it (the id and its signed token) verifies; with a forged token it does not"
+D7=$(delivery user7@example.org)
+dsn header7bad user7@example.org "" "X-Postino-Delivery: $D7.$(mktoken b "$D7" "$((C + 1))")"
+postino_in header7bad.eml bounce
+expect_rc 0
+expect_out "unverified) -> none"
+[ "$(status_of user7@example.org)" = enabled ] || fail "a header with another campaign's token suppressed user7"
+dsn header7 user7@example.org "" "X-Postino-Delivery: $D7.$(mktoken b "$D7" "$C")"
+postino_in header7.eml bounce
+expect_rc 0
+expect_out "matched by header) -> blocklist"
+[ "$(status_of user7@example.org)" = blocklisted ] || fail "the signed delivery header did not act"
 
 check "POST /api/v1/bounces: no key, refused and nothing recorded; with a key (a trusted path), it acts"
 "$BIN" serve --no-send --listen "127.0.0.1:$PORT" >serve.log 2>&1 &
