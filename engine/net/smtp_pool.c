@@ -60,6 +60,11 @@ struct smtp_pool {
     unsigned long allowance; /* with a budget: messages granted, not yet given out */
     bool asking;             /* a budget request is unanswered */
     uint64_t ask_at;         /* no budget request before this */
+    void (*slots)(void *arg, unsigned want);
+    void *slots_arg;
+    unsigned held;           /* with slots: the connections it may have now */
+    bool slots_asking;       /* a slots request is unanswered */
+    uint64_t slots_ask_at;   /* no slots request from the pump before this */
     struct smtp_result last;
     struct buf last_text;
     char last_enhanced[16];
@@ -162,7 +167,7 @@ static void on_pool_closed(uv_handle_t *h)
 static void maybe_finish(struct smtp_pool *p)
 {
     /* an unanswered budget request answers to this pool: it waits for it */
-    if (p->closing && p->nconns == 0 && !p->asking && !uv_is_closing((uv_handle_t *)&p->timer))
+    if (p->closing && p->nconns == 0 && !p->asking && !p->slots_asking && !uv_is_closing((uv_handle_t *)&p->timer))
         uv_close((uv_handle_t *)&p->timer, on_pool_closed);
 }
 
@@ -280,9 +285,14 @@ static void assign(struct smtp_pool *p)
         schedule(p, p->hold_until - now);
         return;
     }
+    unsigned busy = 0;
+    for (struct pconn *pc = p->conns; pc; pc = pc->next)
+        busy += pc->msg != NULL;
     for (struct pconn *pc = p->conns; pc && p->head; pc = pc->next) {
         if (!pc->ready || pc->closing || pc->msg || !smtp_conn_ready(pc->conn))
             continue;
+        if (p->slots && busy >= p->held)
+            break;   /* as many on the wire as slots held: the rest close when idle */
         if (p->budget && !p->allowance) {
             if (p->asking || p->closing)
                 return;
@@ -318,6 +328,7 @@ static void assign(struct smtp_pool *p)
             continue;
         }
         pc->msg = m;
+        busy++;
         pc->idle_since = 0;
         p->in_flight++;
     }
@@ -366,6 +377,18 @@ static void pump_once(struct smtp_pool *p)
     if (want > p->max_conns)
         want = p->max_conns;
     uint64_t now = uv_now(p->loop);
+    if (p->slots) {
+        if (want > p->held && now >= p->slots_ask_at)
+            smtp_pool_ask_slots(p);
+        /* more open than slots held: idle ones close now */
+        for (struct pconn *pc = p->conns; pc && active > p->held; pc = pc->next)
+            if (!pc->closing && !pc->msg) {
+                pconn_close(pc);
+                active--;
+            }
+        if (want > p->held)
+            want = p->held;
+    }
     if (active < want && now < p->retry_at) {
         schedule(p, p->retry_at - now);
         return;
@@ -436,6 +459,8 @@ int smtp_pool_create(uv_loop_t *loop, const struct smtp_pool_config *cfg, struct
     p->budget = cfg->budget;
     p->budget_arg = cfg->budget_arg;
     p->budget_max = cfg->budget_max ? cfg->budget_max : 100;
+    p->slots = cfg->slots;
+    p->slots_arg = cfg->slots_arg;
     uv_timer_init(loop, &p->timer);
     p->timer.data = p;
     *out = p;
@@ -533,6 +558,41 @@ void smtp_pool_grant(struct smtp_pool *p, unsigned n, unsigned wait_ms)
 unsigned long smtp_pool_allowance(const struct smtp_pool *p)
 {
     return p->allowance;
+}
+
+/* smtp_pool_wanted - see smtp_pool.h: the messages' need, or the connections still open (idle ones keep theirs) */
+unsigned smtp_pool_wanted(const struct smtp_pool *p)
+{
+    size_t want = p->queued + p->in_flight;
+    unsigned open = smtp_pool_conns(p);
+    if (want < open)
+        want = open;
+    return want > p->max_conns ? p->max_conns : (unsigned)want;
+}
+
+/* smtp_pool_starved - see smtp_pool.h. */
+bool smtp_pool_starved(const struct smtp_pool *p)
+{
+    return p->slots && p->held == 0 && p->queued > 0 && p->in_flight == 0;
+}
+
+/* smtp_pool_ask_slots - see smtp_pool.h. */
+void smtp_pool_ask_slots(struct smtp_pool *p)
+{
+    if (!p->slots || p->slots_asking || p->closing)
+        return;
+    p->slots_asking = true;
+    p->slots_ask_at = uv_now(p->loop) + 1000;
+    p->slots(p->slots_arg, smtp_pool_wanted(p));
+}
+
+/* smtp_pool_slots - see smtp_pool.h. */
+void smtp_pool_slots(struct smtp_pool *p, unsigned held)
+{
+    p->slots_asking = false;
+    if (held != SMTP_POOL_SLOTS_UNKNOWN)
+        p->held = held;
+    pool_pump(p);
 }
 
 /* smtp_pool_paced - see smtp_pool.h. */

@@ -11,6 +11,11 @@
  * smtp_pool_grant      the answer to a budget request: N more messages, or a wait
  * smtp_pool_allowance  messages granted and not yet given to a connection
  * smtp_pool_paced      does the budget hold its messages back now (asking, or told to wait)
+ * smtp_pool_starved    messages wait and every connection slot is held by other senders
+ * smtp_pool_ask_slots  ask for slots now (its owner, at each heartbeat: that gives back what is not wanted)
+ * smtp_pool_slots      the answer to a slots request: how many connections it may have now
+ *                      (SMTP_POOL_SLOTS_UNKNOWN: the request failed, nothing changes)
+ * smtp_pool_wanted     how many connections it wants: for its messages, or open (idle ones until they close)
  * smtp_pool_close      cancel what waits, let what is in flight finish, QUIT, free
  *
  * At most max_conns connections carry messages, each up to max_messages before
@@ -28,6 +33,12 @@
  * wait, it asks BUDGET(BUDGET_ARG, WANT) once for up to budget_max more, and
  * sends nothing further until smtp_pool_grant answers (with 0 and a wait,
  * it asks again after that wait).
+ *
+ * A pool with slots (a relay's connection cap shared by several senders)
+ * opens no more connections than it holds slots: when it wants more it asks
+ * SLOTS(SLOTS_ARG, WANT) (at most once a second), and smtp_pool_slots says
+ * how many it holds now; with fewer than are open, idle connections close
+ * and busy ones close once their message is done.
  */
 #ifndef POSTINO_NET_SMTP_POOL_H
 #define POSTINO_NET_SMTP_POOL_H
@@ -51,6 +62,8 @@ struct smtp_pool_config {
     void (*budget)(void *arg, unsigned want); /* NULL: no budget (the limits alone pace) */
     void *budget_arg;
     unsigned budget_max;            /* the most asked at once; 0: 100 */
+    void (*slots)(void *arg, unsigned want); /* NULL: max_conns alone caps the connections */
+    void *slots_arg;
 };
 
 struct smtp_pool;
@@ -70,6 +83,11 @@ void smtp_pool_hold(struct smtp_pool *p, unsigned ms);
 void smtp_pool_grant(struct smtp_pool *p, unsigned n, unsigned wait_ms);
 unsigned long smtp_pool_allowance(const struct smtp_pool *p);
 bool smtp_pool_paced(const struct smtp_pool *p);
+#define SMTP_POOL_SLOTS_UNKNOWN 0xffffffffu
+bool smtp_pool_starved(const struct smtp_pool *p);
+void smtp_pool_ask_slots(struct smtp_pool *p);
+void smtp_pool_slots(struct smtp_pool *p, unsigned held);
+unsigned smtp_pool_wanted(const struct smtp_pool *p);
 void smtp_pool_close(struct smtp_pool *p, smtp_close_cb cb, void *arg);
 
 #endif

@@ -15,6 +15,8 @@
  *            that are gone leased (their connection, and so their lock, ended): the count
  * budget     up to WANT more messages for relay NAME under its limits, shared by every
  *            sender (NULL in a backend with no other senders): the count, or 0 and a wait
+ * slots      OWNER wants WANT of relay NAME's MAX_CONNS connection slots, shared by every
+ *            sender (NULL in a backend with no other senders): how many it holds now
  * schedule   start the scheduled campaigns whose time has come; their ids
  * finish     mark finished the running campaigns with nothing left; their ids
  * running    count the running campaigns (transactional ones while they have something to send)
@@ -55,6 +57,7 @@ typedef void (*backend_count_cb)(void *owner, long count, const char *err);
 typedef void (*backend_relays_cb)(void *owner, struct relay_def *defs, size_t n, const char *err);
 typedef void (*backend_closed_cb)(void *owner);
 typedef void (*backend_budget_cb)(void *owner, void *arg, unsigned granted, unsigned wait_ms, const char *err);
+typedef void (*backend_slots_cb)(void *owner, void *arg, unsigned held, const char *err);
 
 struct send_backend_ops {
     bool (*ready)(struct send_backend *b);
@@ -68,6 +71,8 @@ struct send_backend_ops {
                       backend_count_cb cb);
     void (*budget)(struct send_backend *b, const char *name, unsigned want, double rate, long quota,
                    long period_s, backend_budget_cb cb, void *arg);
+    void (*slots)(struct send_backend *b, const char *owner, const char *name, unsigned max_conns, unsigned want,
+                  backend_slots_cb cb, void *arg);
     void (*schedule)(struct send_backend *b, backend_ids_cb cb);
     void (*finish)(struct send_backend *b, backend_ids_cb cb);
     void (*running)(struct send_backend *b, backend_count_cb cb);

@@ -41,6 +41,7 @@ struct req {
         backend_count_cb count;
         backend_relays_cb relays;
         backend_budget_cb budget;
+        backend_slots_cb slots;
     } cb;
     void *arg;
 };
@@ -163,6 +164,29 @@ static void pg_budget(struct send_backend *b, const char *name, unsigned want, d
     struct req *r = req_new(arg);
     r->cb.budget = cb;
     dbq_push_named(&p->claimq, "postino_budget", ledger_budget_sql, 5, params, on_budget, r);
+}
+
+static void on_slots(void *owner, PGresult *res, void *arg)
+{
+    struct backend_pg *p = owner;
+    struct req *r = arg;
+    bool ok = pg_ok(res) && PQntuples(res) == 1;
+    r->cb.slots(p->base.owner, r->arg, ok ? (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10) : 0, res_err(res));
+    xfree(r);
+}
+
+/* on the claim lane: the slots are locks of the claim connection's session, as the sender's own lock is */
+static void pg_slots(struct send_backend *b, const char *owner, const char *name, unsigned max_conns, unsigned want,
+                     backend_slots_cb cb, void *arg)
+{
+    struct backend_pg *p = (struct backend_pg *)b;
+    char mc[16], w[16];
+    snprintf(mc, sizeof(mc), "%u", max_conns);
+    snprintf(w, sizeof(w), "%u", want);
+    const char *params[] = { owner, name, mc, w };
+    struct req *r = req_new(arg);
+    r->cb.slots = cb;
+    dbq_push_named(&p->claimq, "postino_slots", ledger_slots_sql, 4, params, on_slots, r);
 }
 
 static void on_ids(void *owner, PGresult *res, void *arg)
@@ -307,6 +331,7 @@ static const struct send_backend_ops pg_ops = {
     .release = pg_release,
     .heartbeat = pg_heartbeat,
     .budget = pg_budget,
+    .slots = pg_slots,
     .schedule = pg_schedule,
     .finish = pg_finish,
     .running = pg_running,

@@ -126,11 +126,18 @@ void housekeeping(struct sender *s)
         snprintf(s->status, sizeof(s->status), "idle: no relay is configured");
     else if (!s->inflight && !s->status[0])
         snprintf(s->status, sizeof(s->status), "idle");
+    /* the relays' connection slots: asked for again, what is not wanted given back */
+    for (size_t i = 0; i < s->nrelays; i++)
+        smtp_pool_ask_slots(s->relays[i]->pool);
     for (size_t i = 0; i < s->nrelays; i++) {
         /* messages waiting in a pool with none on the wire: the relay's pace (or its shared budget) holds them */
         struct relay_rt *r = s->relays[i];
-        if (smtp_pool_queued(r->pool) > 0 && smtp_pool_in_flight(r->pool) == 0 &&
-            (smtp_pool_conns(r->pool) > 0 || smtp_pool_paced(r->pool))) {
+        if (smtp_pool_starved(r->pool)) {
+            snprintf(s->status, sizeof(s->status),
+                     "waiting: relay %s: its %d connections are all in use by other senders", r->def->name,
+                     r->def->max_conns);
+        } else if (smtp_pool_queued(r->pool) > 0 && smtp_pool_in_flight(r->pool) == 0 &&
+                   (smtp_pool_conns(r->pool) > 0 || smtp_pool_paced(r->pool))) {
             char rate[48] = "", quota[64] = "";
             if (r->def->rate > 0)
                 snprintf(rate, sizeof(rate), "rate %.4g/s", r->def->rate);

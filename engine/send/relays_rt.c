@@ -7,7 +7,8 @@
  * relays_reload  read the relays again through the backend
  *
  * A relay with a rate or a quota shares them with every other sender through
- * the ledger (sql/035_relay_budget.sql): its pool asks for slices of them.
+ * the ledger (sql/035_relay_budget.sql): its pool asks for slices of them;
+ * its connection cap too (sql/038_relay_slots.sql): a connection needs a slot.
  *
  * A new relay is added, a changed one replaced, a removed one retired: its
  * pool finishes what is on the wire and gives back what waits in it. A
@@ -53,6 +54,21 @@ static void budget_ask(void *arg, unsigned want)
                           on_budget, r);
 }
 
+static void on_slots(void *owner, void *arg, unsigned held, const char *err)
+{
+    (void)owner;
+    struct relay_rt *r = arg;
+    smtp_pool_slots(r->pool, backend_ok(err, "asking for the relay's connection slots") ? held
+                                                                                          : SMTP_POOL_SLOTS_UNKNOWN);
+}
+
+/* slots_ask - R's pool wants WANT connections of the relay's max_conns, shared by every sender */
+static void slots_ask(void *arg, unsigned want)
+{
+    struct relay_rt *r = arg;
+    r->s->be->ops->slots(r->s->be, r->s->name, r->def->name, (unsigned)r->def->max_conns, want, on_slots, r);
+}
+
 /*
  * budget_slice - how much of DEF's budget a sender asks for at once: a
  * quarter of a second's rate, a fiftieth of the quota, 100 at most. Small
@@ -83,6 +99,11 @@ struct relay_rt *relay_new(struct sender *s, struct relay_def *def)
         pc.budget = budget_ask;
         pc.budget_arg = r;
         pc.budget_max = budget_slice(r->def);
+    }
+    /* and its connection cap: a connection needs a slot */
+    if (s->be->ops->slots) {
+        pc.slots = slots_ask;
+        pc.slots_arg = r;
     }
     if (smtp_pool_create(s->loop, &pc, &r->pool) < 0) {
         log_error("sender: cannot set up relay %s", r->def->name);

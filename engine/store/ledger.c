@@ -141,6 +141,8 @@ const char ledger_release_sql[] =
 const char ledger_budget_sql[] = "SELECT granted, wait_ms FROM relay_budget_take($1, $2::int, $3::float8, $4::bigint,"
                                  " $5::bigint)";
 
+const char ledger_slots_sql[] = "SELECT relay_slots($1, $2, $3::int, $4::int)";
+
 /* a transactional campaign runs for ever: it counts while it has something to send */
 const char ledger_running_sql[] =
     "SELECT count(*) FROM campaigns WHERE status = 'running' AND (kind = 'campaign' OR n_queued + n_deferred > 0)";

@@ -11,6 +11,8 @@
  * ledger_release_sql      give back what sender $1 leases, unsent, and take it off the senders table
  * ledger_budget_sql       up to $2 more messages for relay $1 under its rate $3 (per second) and
  *                         quota $4 per $5 s, shared by all senders (sql/035_relay_budget.sql)
+ * ledger_slots_sql        sender $1 wants $4 of relay $2's $3 connection slots: how many it holds
+ *                         (sql/038_relay_slots.sql)
  * ledger_running_sql      count the running campaigns (a transactional one while it has something to send)
  * ledger_claim_rows       the rows of a claim's result, as struct ledger_row
  * ledger_batch_*          results gathered for ledger_record_sql; ledger_batch_params makes its
@@ -53,6 +55,7 @@ extern const char ledger_record_sql[];
 extern const char ledger_release_sql[];
 extern const char ledger_running_sql[];
 extern const char ledger_budget_sql[];
+extern const char ledger_slots_sql[];
 
 /* Claimed row columns, in order. */
 enum { CLAIM_ID, CLAIM_CAMPAIGN, CLAIM_SUBSCRIBER, CLAIM_EMAIL, CLAIM_NAME, CLAIM_ATTRIBS, CLAIM_LIST,

@@ -31,9 +31,9 @@ done
 wait_for "three senders listed" 60 bash -c "[ \$(psql_q \"SELECT count(*) FROM senders\") = 3 ]"
 postino campaign send "$C"
 wait_for "100 sent" 120 bash -c "[ \$(psql_q \"SELECT n_sent FROM campaigns WHERE id = $C\") -ge 100 ]"
-# every sender says it waits for the relay's pace, three heartbeats later
+# every sender says it waits for the relay (its pace, or a connection: two for three senders), three heartbeats later
 at=$(psql_q "SELECT extract(epoch FROM now())::int")
-wait_for "each sender waiting for the relay" 120 bash -c "[ \$(psql_q \"SELECT count(*) FROM senders WHERE status LIKE 'waiting: relay local paces%' AND extract(epoch FROM seen_at) >= $((at + 3))\") = 3 ]" ||
+wait_for "each sender waiting for the relay" 120 bash -c "[ \$(psql_q \"SELECT count(*) FROM senders WHERE status LIKE 'waiting: relay local%' AND extract(epoch FROM seen_at) >= $((at + 3))\") = 3 ]" ||
     fail "statuses: $(psql_q "SELECT name || ': ' || status FROM senders")"
 [ "$(sent)" = 100 ] || fail "$(sent) sent with a quota of 100"
 [ "$(psql_q "SELECT handed FROM relay_budget WHERE relay = 'local'")" = 100 ] ||
@@ -71,5 +71,31 @@ for p in "${pids[@]}"; do kill "$p"; wait "$p" 2>/dev/null; done
 pids=()
 mta_drain
 counters_match_ledger "$C"
+
+check "three senders, a relay of 2 connections: never more than 2 open to it at once"
+"$BIN" relay rm local > /dev/null
+relay_setup --max-conns 2
+postino campaign create --name Conns --subject 'Hi {{ name }}' --from 'news@example.com' --list crowd --html body.html --json
+C2=$(jq_get "$out" "j['id']")
+# the senders' connections to the relay, counted as they are (the port is the submission server's)
+( while :; do ss -Htn state established "( dport = :$MTA_PORT )" | wc -l; sleep 0.05; done ) > conns.log 2>/dev/null &
+SAMPLER=$!
+for n in one two three; do
+    "$BIN" send --name "$n" > "$n-conns.out" 2>&1 &
+    pids+=($!)
+done
+wait_for "three senders listed" 60 bash -c "[ \$(psql_q \"SELECT count(*) FROM senders\") = 3 ]"
+postino campaign send "$C2"
+wait_for "the campaign to finish" 300 bash -c "[ \"\$(psql_q \"SELECT status FROM campaigns WHERE id = $C2\")\" = finished ]"
+kill "$SAMPLER"
+for p in "${pids[@]}"; do kill "$p"; wait "$p" 2>/dev/null; done
+pids=()
+most=$(sort -n conns.log | tail -1)
+echo "connections: at most $most open at once, in $(wc -l < conns.log) samples" >> shared.log
+[ "$most" -le 2 ] || fail "$most connections open at once to a relay of 2"
+[ "$most" -ge 1 ] || fail "no connection was seen"
+[ "$(psql_q "SELECT count(DISTINCT lease_owner) FROM deliveries WHERE campaign_id = $C2")" = 0 ] || fail "leases left"
+[ "$(psql_q "SELECT n_sent FROM campaigns WHERE id = $C2")" = "$N" ] || fail "n_sent $(psql_q "SELECT n_sent FROM campaigns WHERE id = $C2")"
+cat shared.log
 
 finish
