@@ -199,6 +199,18 @@ expect_json "[(i['email'], i['state'], i['smtp_code'], i['bounce_class']) for i 
     "[('f5@fixture.example', 'failed', 552, 'soft'), ('f6@fixture.example', 'failed', 250, 'soft')]"
 
 check "the dashboard repeats what a sender says when it waits on a relay that fails, not when it paces"
+# two live senders elsewhere hold their locks, as running senders do (a listed sender whose lock is
+# free is gone: the running ones take it off the table)
+/usr/lib/postgresql/*/bin/psql -X -q -h "$WORK/var/pg/run" -U postino -d postino -c \
+    "SELECT pg_advisory_lock(1886351215, sender_lock_key('mx1:1')), pg_advisory_lock(1886351215, sender_lock_key('mx2:2')),
+            pg_sleep(600)" > /dev/null 2>&1 &
+HOLDER=$!
+held() {
+    [ "$(psql_q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 1886351215
+                 AND objid IN ((sender_lock_key('mx1:1')::bigint & 4294967295)::oid,
+                               (sender_lock_key('mx2:2')::bigint & 4294967295)::oid)")" = 2 ]
+}
+wait_for "the two senders' locks" 30 held
 psql_q "INSERT INTO senders (name, host, pid, status) VALUES
         ('mx1:1', 'mx1', 1, 'waiting: relay far: auth failed (535 5.7.8 Error: authentication failed)'),
         ('mx2:2', 'mx2', 2, 'waiting: relay near paces sending (rate 1/s)'),
@@ -208,6 +220,8 @@ dash
 expect_json "[w['message'] for w in j['warnings'] if w['code'] == 'sender']" \
     "['sender mx1:1 is waiting: relay far: auth failed (535 5.7.8 Error: authentication failed)']"
 expect_json "[s['name'] for s in j['senders'] if s['name'].startswith('mx')]" "['mx1:1', 'mx2:2']"
+kill "$HOLDER" 2>/dev/null
+wait "$HOLDER" 2>/dev/null
 psql_q "DELETE FROM senders WHERE name LIKE 'mx_:_'" >/dev/null
 
 check "the dashboard warns of a relay that does not answer and of a From domain without a DKIM key"
