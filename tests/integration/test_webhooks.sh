@@ -379,6 +379,9 @@ start_worker
 : > inflight.ids
 for threshold in 1500 4000 6500; do
     wait_for "$threshold bulk events received" 120 eval '[ "$(bulk_received)" -ge '"$threshold"' ]'
+    # and the worker holding some (on a busy machine it may catch up with the changes between batches)
+    leased() { [ "$(psql_q "SELECT count(*) FROM webhook_events WHERE endpoint_id = $BULK AND state = 'queued' AND lease_pid IS NOT NULL")" -gt 0 ]; }
+    wait_for "events leased by the worker" 120 leased
     kill -9 "$WORKER"
     wait "$WORKER" 2>/dev/null
     WORKER=""
