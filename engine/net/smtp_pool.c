@@ -579,7 +579,8 @@ bool smtp_pool_starved(const struct smtp_pool *p)
 /* smtp_pool_ask_slots - see smtp_pool.h. */
 void smtp_pool_ask_slots(struct smtp_pool *p)
 {
-    if (!p->slots || p->slots_asking || p->closing)
+    /* holding none and wanting none: nothing to take or give back */
+    if (!p->slots || p->slots_asking || p->closing || (p->held == 0 && smtp_pool_wanted(p) == 0))
         return;
     p->slots_asking = true;
     p->slots_ask_at = uv_now(p->loop) + 1000;
