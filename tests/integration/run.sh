@@ -2,15 +2,99 @@
 # run.sh - the integration tests: each tests/integration/test_*.sh, then each
 # compiled tests/integration/test_* program (given POSTINO_TEST_DB, a private
 # cluster of their own). All against real servers started here, on loopback.
+#
+# The test files run POSTINO_TEST_JOBS at a time (default: one per core, at
+# most 2), each in a network namespace of its own made here, so that the fixed
+# loopback ports of one (Postfix, the sink, the API) never meet another's.
+# That needs root and `ip netns`; without them they run one at a time, here.
+# The tests that install into the system (SERIAL) always run alone, at the
+# end. Each file's output is printed whole when it ends, with its time; the
+# slowest are listed last (build/itest/times). ITESTS="test_a test_b" runs
+# only those files (and no compiled test program).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
+SERIAL="test_install_root test_deb"
+OUT="$ROOT/build/itest/out"
+rm -rf "$OUT" && mkdir -p "$OUT" && chmod 755 "$ROOT/build" "$ROOT/build/itest"
+: >"$ROOT/build/itest/times"
+
+jobs=${POSTINO_TEST_JOBS:-}
+if [ -z "$jobs" ]; then
+    jobs=$(nproc 2>/dev/null || echo 1)
+    [ "$jobs" -gt 2 ] && jobs=2
+fi
+probe="pit$$probe"
+if [ "$jobs" -gt 1 ] && ! { [ "$(id -u)" = 0 ] && ip netns add "$probe" 2>/dev/null; }; then
+    jobs=1
+fi
+ip netns del "$probe" 2>/dev/null
+
+# one_test FILE NS: run test FILE (in network namespace NS when not empty);
+# its output in $OUT/NAME.log, its exit status in $OUT/NAME.rc
+one_test() {
+    local t=$1 ns=$2 name start rc
+    name=$(basename "$t" .sh)
+    start=$SECONDS
+    if [ -n "$ns" ]; then
+        ip netns add "$ns" && ip netns exec "$ns" ip link set lo up &&
+            ip netns exec "$ns" bash "$t" >"$OUT/$name.log" 2>&1
+        rc=$?
+        ip netns del "$ns" 2>/dev/null
+    else
+        bash "$t" >"$OUT/$name.log" 2>&1
+        rc=$?
+    fi
+    echo "$((SECONDS - start))s $name" >>"$ROOT/build/itest/times"
+    echo "$rc" >"$OUT/$name.rc"
+}
+
 failed=0
+# report NAME: print a finished test's output; count it when it failed
+report() {
+    cat "$OUT/$1.log"
+    [ "$(cat "$OUT/$1.rc")" = 0 ] || failed=$((failed + 1))
+}
+
+parallel=() serial=()
 for t in tests/integration/test_*.sh; do
     [ -e "$t" ] || continue
-    bash "$t" || failed=$((failed + 1))
+    [ -n "${ITESTS:-}" ] && case " $ITESTS " in *" $(basename "$t" .sh) "*) ;; *) continue ;; esac
+    case " $SERIAL " in
+    *" $(basename "$t" .sh) "*) serial+=("$t") ;;
+    *) parallel+=("$t") ;;
+    esac
 done
-progs=$(find build/tests/integration -maxdepth 1 -type f -perm -u+x -name 'test_*' 2>/dev/null | sort)
+
+if [ "$jobs" -gt 1 ]; then
+    running=()   # names of the tests started and not yet reported
+    # reap: report the started tests that have ended (their .rc is written last)
+    reap() {
+        local n left=()
+        for n in "${running[@]}"; do
+            if [ -e "$OUT/$n.rc" ]; then report "$n"; else left+=("$n"); fi
+        done
+        running=("${left[@]}")
+    }
+    i=0
+    for t in "${parallel[@]}"; do
+        while reap && [ "${#running[@]}" -ge "$jobs" ]; do sleep 0.5; done
+        i=$((i + 1))
+        one_test "$t" "pit$$n$i" &
+        running+=("$(basename "$t" .sh)")
+    done
+    wait
+    reap
+else
+    serial=("${parallel[@]}" "${serial[@]}")
+fi
+for t in "${serial[@]}"; do
+    one_test "$t" ""
+    report "$(basename "$t" .sh)"
+done
+
+progs=
+[ -z "${ITESTS:-}" ] && progs=$(find build/tests/integration -maxdepth 1 -type f -perm -u+x -name 'test_*' 2>/dev/null | sort)
 if [ -n "$progs" ]; then
     work="$ROOT/build/itest/cprogs"
     rm -rf "$work" && mkdir -p "$work" && chmod 755 "$ROOT/build/itest" "$work"
@@ -27,4 +111,6 @@ if [ -n "$progs" ]; then
     done
     (cd "$work" && "$ROOT/build/postino" db stop >/dev/null 2>&1)
 fi
+echo "slowest test files ($jobs at a time):"
+sort -rn "$ROOT/build/itest/times" | head -8 | sed 's/^/    /'
 [ "$failed" -eq 0 ] || { echo "$failed integration test file(s) failed"; exit 1; }
