@@ -160,7 +160,7 @@ tsan:
 openapi-lint:
 	@bash scripts/openapi-lint.sh
 
-# check builds with one job per core (JOBS); the tests themselves run one at a time.
+# check builds with one job per core (JOBS); tests/integration/run.sh says how the tests share them.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check:
 	@$(MAKE) -j$(JOBS) --no-print-directory unit
