@@ -7,8 +7,8 @@
 # most 2), each in a network namespace of its own made here, so that the fixed
 # loopback ports of one (Postfix, the sink, the API) never meet another's.
 # That needs root and `ip netns`; without them they run one at a time, here.
-# The tests that install into the system (SERIAL) always run alone, at the
-# end. Each file's output is printed whole when it ends, with its time; the
+# The tests that install into the system (SERIAL) never run at the same time
+# as each other: they are one job, started first. Each file's output is printed whole when it ends, with its time; the
 # slowest are listed last (build/itest/times). ITESTS="test_a test_b" runs
 # only those files (and no compiled test program).
 set -u
@@ -67,24 +67,35 @@ for t in tests/integration/test_*.sh; do
 done
 
 if [ "$jobs" -gt 1 ]; then
-    running=()   # names of the tests started and not yet reported
-    # reap: report the started tests that have ended (their .rc is written last)
+    # a job is a list of test names run one after another; it has ended when
+    # its last test's .rc is written. The SERIAL tests are one job, started first.
+    running=()
     reap() {
-        local n left=()
-        for n in "${running[@]}"; do
-            if [ -e "$OUT/$n.rc" ]; then report "$n"; else left+=("$n"); fi
+        local j n left=()
+        for j in "${running[@]}"; do
+            if [ -e "$OUT/${j##* }.rc" ]; then
+                for n in $j; do report "$n"; done
+            else
+                left+=("$j")
+            fi
         done
         running=("${left[@]}")
     }
     i=0
-    for t in "${parallel[@]}"; do
+    # start FILE...: one job running those test files in turn, each in a namespace of its own
+    start() {
+        local t names=""
+        for t; do names="$names $(basename "$t" .sh)"; done
         while reap && [ "${#running[@]}" -ge "$jobs" ]; do sleep 0.5; done
         i=$((i + 1))
-        one_test "$t" "pit$$n$i" &
-        running+=("$(basename "$t" .sh)")
-    done
+        (k=0; for t; do k=$((k + 1)); one_test "$t" "pit$$n${i}x$k"; done) &
+        running+=("${names# }")
+    }
+    [ "${#serial[@]}" -gt 0 ] && start "${serial[@]}"
+    for t in "${parallel[@]}"; do start "$t"; done
     wait
     reap
+    serial=()
 else
     serial=("${parallel[@]}" "${serial[@]}")
 fi
