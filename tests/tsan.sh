@@ -20,9 +20,8 @@ chmod 1777 "$REPORTS"
 export TSAN_OPTIONS="log_path=$REPORTS/tsan exitcode=66 second_deadlock_stack=1 suppressions=$ROOT/tests/tsan.supp"
 failed=0
 sh tests/run-unit.sh $(find build/tsan/tests/unit -type f -perm -u+x -name 'test_*' | sort) || failed=1
-for t in ${TSAN_ITESTS:-test_api_tx test_api test_send}; do
-    POSTINO_TEST_BIN="$ROOT/build/tsan/postino" bash "tests/integration/$t.sh" || failed=1
-done
+POSTINO_TEST_BIN="$ROOT/build/tsan/postino" ITESTS="${TSAN_ITESTS:-test_api_tx test_api test_send}" \
+    bash tests/integration/run.sh || failed=1
 n=$(find "$REPORTS" -type f | wc -l)
 if [ "$n" -gt 0 ]; then
     for f in "$REPORTS"/*; do
