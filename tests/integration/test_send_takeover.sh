@@ -53,12 +53,15 @@ kill -9 "$A"
 killed=$SECONDS
 wait "$A" 2>/dev/null
 A=""
-inflight=$(held_by alpha)
-echo "alpha killed with $inflight deliveries leased, $(sent) sent" >> takeover.log
+echo "alpha killed with $(sent) sent" >> takeover.log
 # the lease has 600 s to run: only the takeover moves these rows
 wait_for "alpha's deliveries given back" 20 bash -c "[ \$(psql_q \"SELECT count(*) FROM deliveries WHERE lease_owner = 'alpha'\") = 0 ]"
 echo "alpha's deliveries free again $((SECONDS - killed)) s after the kill" >> takeover.log
-grep -q "deliveries leased by a sender that is gone are free again" beta.out || fail "beta does not say it took over"
+wait_for "beta saying it gave them back" 20 grep -q "deliveries leased by a sender that is gone are free again" beta.out
+# what alpha held at its death is what beta gave back (beta may do so before
+# a count here could be taken): the messages that can have gone twice
+inflight=$(sed -n 's/.*sender: \([0-9]*\) deliveries leased by a sender that is gone.*/\1/p' beta.out | awk '{ n += $1 } END { print n + 0 }')
+echo "alpha held $inflight deliveries at the kill" >> takeover.log
 [ -z "$(beat_of alpha)" ] || fail "alpha is still listed as a sender"
 wait_for "the campaign to finish" 300 bash -c "[ \"\$(psql_q \"SELECT status FROM campaigns WHERE id = $C\")\" = finished ]"
 echo "campaign finished $((SECONDS - killed)) s after the kill" >> takeover.log
