@@ -48,7 +48,7 @@ int file_read(const char *path, size_t max, struct buf *out, char *err, size_t e
 int file_read_secret(const char *path, char *out, size_t outlen, char *err, size_t errlen)
 {
     struct buf pw = BUF_INIT;
-    if (file_read(path, outlen, &pw, err, errlen) < 0) {
+    if (file_read(path, outlen + 4096, &pw, err, errlen) < 0) {   /* room for lines after the first */
         buf_free(&pw);
         return -1;
     }

@@ -41,7 +41,7 @@ sink_count() { ls "$MTA/sink" 2>/dev/null | wc -l; }
 sink_clear() { rm -f "$MTA"/sink/*; }
 relay_setup() {
     echo secret > "$WORK/relay.pw"
-    "$BIN" relay add local --host 127.0.0.1 --port "$MTA_PORT" --user test --password-file "$WORK/relay.pw" \
+    "$BIN" relay add local --host "${RELAY_HOST:-127.0.0.1}" --port "$MTA_PORT" --user test --password-file "$WORK/relay.pw" \
         --tls-verify no --max-per-conn 50 "$@" >/dev/null
 }
 add_subscribers() {   # add_subscribers LIST FROM TO: userFROM..userTO@example.org on LIST
