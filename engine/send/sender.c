@@ -75,7 +75,11 @@ void job_free(struct job *j)
     xfree(j);
 }
 
-/* job_drop - forget J while stopping: its row keeps its state and its lease is released at the end */
+/*
+ * job_drop - forget J, unsent and unrecorded: while stopping (its row keeps
+ * its state and its lease is released at the end), or when another sender
+ * took its row over while the database was out of reach (leases.c)
+ */
 void job_drop(struct sender *s, struct job *j)
 {
     s->inflight--;
@@ -114,6 +118,7 @@ static void on_claimed(void *owner, const struct ledger_row *rows, size_t n, con
     s->claim_busy = false;
     if (!backend_ok(err, "claiming deliveries"))
         return;
+    leases_check(s);   /* with nothing in hand yet, the rows claimed on this connection are known to be its own */
     for (size_t i = 0; i < n; i++) {
         struct job *j = xcalloc(1, sizeof(*j));
         json_error_t jerr;

@@ -152,7 +152,7 @@ void render_more(struct sender *s);
 bool backend_ok(const char *err, const char *what);
 /* job_free - free J; its campaign has one job fewer */
 void job_free(struct job *j);
-/* job_drop - forget J while stopping: its lease is released at the end */
+/* job_drop - forget J, unsent and unrecorded: while stopping (its lease is released at the end), or its row lost to another sender */
 void job_drop(struct sender *s, struct job *j);
 /* job_defer - record J deferred, unsent, for WHY; then free it */
 void job_defer(struct sender *s, struct job *j, const char *why);

@@ -4,6 +4,7 @@
 #                         and two namespaces NSA, NSB (ADDR_A, ADDR_B) joined to it by
 #                         veth pairs whose ends here are VA, VB; names unique to this run
 #   net_down              remove them (what runs in the namespaces is killed first)
+#                         (net_up first removes what runs of this test that are gone left)
 #   db_tls_up PORT        the private cluster restarted on SRV:PORT (and its socket) with
 #                         ssl=on (a server certificate for SRV from a test CA in
 #                         $WORK/tls/ca.pem; other-ca.pem: a CA that did not sign it),
@@ -25,12 +26,24 @@ net_up() {
         [ "$tries" -lt 250 ] || { echo "FAIL [$TEST_NAME] no free 198.18.K.0/24"; exit 1; }
     done
     NET=198.18.$k SRV=198.18.$k.1 ADDR_A=198.18.$k.2 ADDR_B=198.18.$k.3
+    net_sweep
     BR=pcbr$$ VA=pcva$$ VB=pcvb$$ NSA=postino-a-$$ NSB=postino-b-$$
     net_down
     ip link add "$BR" type bridge && ip addr add "$SRV/24" dev "$BR" && ip link set "$BR" up ||
         { echo "FAIL [$TEST_NAME] cannot make bridge $BR"; exit 1; }
     net_join "$NSA" "$VA" "$ADDR_A"
     net_join "$NSB" "$VB" "$ADDR_B"
+}
+net_sweep() {   # the namespaces and bridges of runs killed before their cleanup (their process is gone)
+    local ns pid br
+    for ns in $(ip netns list 2>/dev/null | grep -o '^postino-[ab]-[0-9]*'); do
+        pid=${ns##*-}
+        kill -0 "$pid" 2>/dev/null || ip netns del "$ns" 2>/dev/null
+    done
+    for br in $(ip -o link show type bridge 2>/dev/null | grep -o ' pcbr[0-9]*:' | tr -d ' :'); do
+        kill -0 "${br#pcbr}" 2>/dev/null || ip link del "$br" 2>/dev/null
+    done
+    return 0
 }
 net_join() {   # net_join NS VETH ADDR
     ip netns add "$1" && ip link add "$2" type veth peer name eth0 netns "$1" &&

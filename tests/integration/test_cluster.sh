@@ -23,6 +23,7 @@ export POSTINO_SEND_LEASE=600 POSTINO_SEND_BATCH=50 POSTINO_SEND_MAX_INFLIGHT=10
 Q=$((N / 6 < 2000 ? N / 6 : 2000)) P=10
 A="" B=""
 trap 'kill -9 $A $B 2>/dev/null; mta_stop; cleanup; net_down' EXIT
+trap 'exit 1' INT TERM HUP
 
 check "two sender namespaces on a bridge; PostgreSQL on TCP with TLS and scram-sha-256"
 net_up
@@ -57,8 +58,6 @@ ns_postino "$NSA" --db "host=$SRV port=$PGPORT dbname=postino user=postino sslmo
 expect_rc 1
 expect_err "certificate verify failed"
 expect_err_lines 1
-[ "$(psql_q "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE NOT s.ssl AND a.client_addr IS NOT NULL")" = 0 ] ||
-    fail "a connection over TCP without TLS"
 
 check "both senders start in their namespaces and are listed"
 ip netns exec "$NSA" "$BIN" --config alpha.conf send --name alpha > alpha.out 2>&1 &
