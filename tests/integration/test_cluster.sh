@@ -19,8 +19,8 @@ N=${CLUSTER_N:-2000}
 # leases far longer than the test: only the takeover (the cut sender's lock gone with its connection) moves its rows
 export POSTINO_SEND_LEASE=600 POSTINO_SEND_BATCH=50 POSTINO_SEND_MAX_INFLIGHT=100
 # the quota: a sixth of the campaign at once, as much again every 10 s (the relay's counter decays linearly)
-# (2,000 at most: with 20,000 the quota, not the machine, paces the sending)
-Q=$((N / 6 < 2000 ? N / 6 : 2000)) P=10
+# (1,000 at most: with 20,000 too the quota, not the machine, paces the sending, at 100 a second)
+Q=$((N / 6 < 1000 ? N / 6 : 1000)) P=10
 A="" B=""
 trap 'kill -9 $A $B 2>/dev/null; mta_stop; cleanup; net_down' EXIT
 trap 'exit 1' INT TERM HUP
