@@ -11,7 +11,7 @@
 #                         hostssl scram-sha-256 for the bridge's network, the role
 #                         postino given the password DB_PW (in $WORK/db.pw), and TCP
 #                         keepalives that drop a silent client within seconds
-#   sender_conf NAME      a postino.conf reaching that server as a sender on another host does
+#   sender_conf           a postino.conf reaching that server as a sender on another host does
 #   ns_postino NS ARGS... as lib.sh's postino, run in namespace NS
 #   ledger_sent_ids C     the ids of campaign C's sent deliveries, one a line (all of them)
 #   sink_report Q P F IDS the sink's messages against the ledger's sent ids (file IDS):

@@ -38,7 +38,7 @@ RELAY_HOST=$SRV relay_setup --max-conns 4 --quota "$Q/${P}s"
 printf '<p>Hello {{ name }}.</p>\n' > body.html
 postino campaign create --name Crowd --subject 'Hi {{ name }}' --from 'news@example.com' --list crowd --html body.html --json
 C=$(jq_get "$out" "j['id']")
-for n in alpha beta; do sender_conf "$n" > "$n.conf"; done
+sender_conf > sender.conf
 # what the senders' side of the network sees: a server that insists on TLS, a password and its certificate
 ns_postino "$NSA" --db "host=$SRV port=$PGPORT dbname=postino user=postino sslmode=disable" db status
 expect_rc 1
@@ -47,22 +47,22 @@ ns_postino "$NSA" --db "host=$SRV port=$PGPORT dbname=postino user=postino sslmo
 expect_rc 1
 expect_err "no password supplied"
 echo "not-$DB_PW" > wrong.pw
-POSTINO_DB_PASSWORD_FILE=$WORK/wrong.pw ns_postino "$NSA" --config alpha.conf db status
+POSTINO_DB_PASSWORD_FILE=$WORK/wrong.pw ns_postino "$NSA" --config sender.conf db status
 expect_rc 1
 expect_err 'password authentication failed for user "postino"'
 expect_err_lines 1
-ns_postino "$NSA" --config alpha.conf db status
+ns_postino "$NSA" --config sender.conf db status
 expect_rc 0
 expect_out "host=$SRV port=$PGPORT dbname=postino user=postino"
-ns_postino "$NSA" --db "host=$SRV port=$PGPORT dbname=postino user=postino sslmode=verify-full sslrootcert=$WORK/tls/other-ca.pem" --config alpha.conf db status
+ns_postino "$NSA" --db "host=$SRV port=$PGPORT dbname=postino user=postino sslmode=verify-full sslrootcert=$WORK/tls/other-ca.pem" --config sender.conf db status
 expect_rc 1
 expect_err "certificate verify failed"
 expect_err_lines 1
 
 check "both senders start in their namespaces and are listed"
-ip netns exec "$NSA" "$BIN" --config alpha.conf send --name alpha > alpha.out 2>&1 &
+ip netns exec "$NSA" "$BIN" --config sender.conf send --name alpha > alpha.out 2>&1 &
 A=$!
-ip netns exec "$NSB" "$BIN" --config beta.conf send --name beta > beta.out 2>&1 &
+ip netns exec "$NSB" "$BIN" --config sender.conf send --name beta > beta.out 2>&1 &
 B=$!
 wait_for "both senders listed" 60 bash -c "[ \$(psql_q \"SELECT count(*) FROM senders WHERE name IN ('alpha', 'beta')\") = 2 ]"
 [ "$(psql_q "SELECT count(DISTINCT client_addr) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE ssl AND client_addr IN ('$ADDR_A', '$ADDR_B')")" = 2 ] ||
@@ -116,7 +116,7 @@ grep -h "stopped (" alpha.out beta.out >> cluster.log
 cat cluster.log
 
 check "the database password shows in no log or listing"
-postino --config alpha.conf config show
+postino --config sender.conf config show
 expect_out "password_file"
 for f in alpha.out beta.out "$WORK/var/pg/log/postgresql.log"; do
     [ -e "$f" ] && grep -qF "$DB_PW" "$f" && fail "the password is in $f"
