@@ -6,6 +6,9 @@
 #   make demo       the main job on the embedded defaults
 #   make stop       stop what `make demo` left running (PostgreSQL in var/pg, Postfix in var/mta)
 #   make tsan       unit tests and the threaded integration tests under ThreadSanitizer
+#   make check-cluster  two sender hosts in network namespaces, one PostgreSQL over TLS, one
+#                   Postfix: a 20,000-recipient campaign with one link cut and restored
+#                   (make check runs the same test at 2,000)
 #   make test T=tests/unit/mail/test_dkim.c [CASE=NAME]   one test (one cmocka case)
 #   make coverage   line coverage per directory (unit and integration tests)
 #   make bench      the benchmarks in bench/ (ratios against references)
@@ -77,7 +80,7 @@ ITEST_C  := $(sort $(wildcard tests/integration/test_*.c))
 ITEST_BIN:= $(ITEST_C:tests/%.c=$(BUILD)/tests/%)
 EMBED    := $(sort $(wildcard sql/*.sql templates/* admin/*))
 
-.PHONY: all check test coverage tsan openapi-lint unit unit-asan integration fuzz fuzz-smoke demo bench clean deps tests stop \
+.PHONY: all check check-cluster test coverage tsan openapi-lint unit unit-asan integration fuzz fuzz-smoke demo bench clean deps tests stop \
         install uninstall deb
 all: postino
 
@@ -169,6 +172,11 @@ check:
 	@$(MAKE) -j$(JOBS) --no-print-directory integration
 	@$(MAKE) -j$(JOBS) --no-print-directory tsan
 	@$(MAKE) -j$(JOBS) --no-print-directory fuzz-smoke
+
+# tests/integration/test_cluster.sh at its full size (CLUSTER_N: the recipients)
+CLUSTER_N ?= 20000
+check-cluster: postino
+	@CLUSTER_N=$(CLUSTER_N) bash tests/integration/test_cluster.sh
 
 # libFuzzer targets: tests/fuzz/fuzz_*.c, each linked with the library built by clang.
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))

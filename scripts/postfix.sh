@@ -2,13 +2,14 @@
 # postfix.sh - a private Postfix submission server on loopback, for tests and the demo.
 #
 #   postfix.sh start DIR [--port N] [--sink-port N] [--user NAME] [--password PW]
-#                        [--hostname NAME]
+#                        [--hostname NAME] [--listen ADDR]
 #   postfix.sh stop DIR
 #   postfix.sh status DIR
 #   postfix.sh sink DIR PORT [--dump]
 #
 # start: a Postfix instance configured in DIR that behaves like an SMTP VPS's
-# submission service: 127.0.0.1:PORT (default 10587) with STARTTLS (a self-signed
+# submission service: 127.0.0.1:PORT (default 10587; with --listen, ADDR:PORT too,
+# for clients in other network namespaces) with STARTTLS (a self-signed
 # certificate in DIR/tls, made once) and SASL AUTH PLAIN/LOGIN against a Cyrus
 # sasldb (DIR/sasldb2; user "test", password "secret" unless told), AUTH only
 # after STARTTLS, relaying only for authenticated clients. Every accepted message
@@ -115,7 +116,7 @@ local_recipient_maps =
 local_transport = error:local delivery is disabled
 alias_maps =
 alias_database =
-inet_interfaces = 127.0.0.1
+inet_interfaces = 127.0.0.1${LISTEN:+, $LISTEN}
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 relayhost = [127.0.0.1]:$SINK_PORT
@@ -171,6 +172,8 @@ EOF
 # Private submission server written by postino's scripts/postfix.sh.
 127.0.0.1:$PORT inet n - n - - smtpd
   -o syslog_name=postfix/submission
+${LISTEN:+$LISTEN:$PORT inet n - n - - smtpd
+  -o syslog_name=postfix/submission}
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -246,7 +249,7 @@ make_queue() {
 running() { postfix -c "$dir" status >/dev/null 2>&1; }
 
 do_start() {
-    PORT=10587 SINK_PORT=10025 USER_=test PASSWORD=secret HOSTNAME_=postino.test
+    PORT=10587 SINK_PORT=10025 USER_=test PASSWORD=secret HOSTNAME_=postino.test LISTEN=
     while [ $# -gt 0 ]; do
         case "$1" in
         --port) PORT=$2; shift 2 ;;
@@ -254,6 +257,7 @@ do_start() {
         --user) USER_=$2; shift 2 ;;
         --password) PASSWORD=$2; shift 2 ;;
         --hostname) HOSTNAME_=$2; shift 2 ;;
+        --listen) LISTEN=$2; shift 2 ;;
         *) usage ;;
         esac
     done

@@ -41,6 +41,8 @@ static const struct setting cli_table[] = {
     SETTING_TEXT_ENTRY("db", "dir", struct cli_settings, db.dir, "var", "the private cluster's directory"),
     SETTING_TEXT_ENTRY("db", "pg_bindir", struct cli_settings, db.pg_bindir, NULL,
                        "PostgreSQL's programs (none: the newest installed)"),
+    SETTING_TEXT_ENTRY("db", "password_file", struct cli_settings, db.password_file, NULL,
+                       "a file whose first line is the database password (never in [db] url)"),
     SETTING_TEXT_ENTRY("log", "level", struct cli_settings, log_level, "info", "debug, info, warning or error"),
     SETTING_TEXT_ENTRY("log", "format", struct cli_settings, log_format, "text",
                        "text, json or journal (none set, under systemd: journal)"),

@@ -186,6 +186,9 @@ static int exec_pg(struct cli *c, char **argv)
     if (c->conn)
         PQfinish(c->conn);   /* the target (its conninfo, in ARGV) stays */
     c->conn = NULL;
+    /* [db] password_file's password: in the environment, never in ARGV (ps shows that to everyone) */
+    if (pg_password() && setenv("PGPASSWORD", pg_password(), 1) < 0)
+        log_fatal("cannot hand the database password to %s: %s", argv[0], strerror(errno));
     execvp(argv[0], argv);
     log_error("cannot run %s: %s", argv[0], strerror(errno));
     return 1;

@@ -11,6 +11,12 @@
  *            than MAX_AGE_S seconds fails instead
  * renew      extend OWNER's leases by LEASE_S seconds
  * release    give back what OWNER leases, unsent, and forget OWNER
+ * session    which connection holds OWNER's lock: a number that changes each time the claim
+ *            connection is opened again (the lock may have been lost meanwhile), 0 while it is
+ *            down (NULL in a backend whose connection is never lost)
+ * held       take OWNER's lock on that connection if it is free; when held, the deliveries
+ *            OWNER still leases (ids in order: what another sender took over while the lock
+ *            was lost is not among them); LOCKED false: another session holds it still
  * heartbeat  say what OWNER (on HOST, process PID) is doing, and give back what senders
  *            that are gone leased (their connection, and so their lock, ended): the count
  * budget     up to WANT more messages for relay NAME under its limits, shared by every
@@ -58,6 +64,7 @@ typedef void (*backend_relays_cb)(void *owner, struct relay_def *defs, size_t n,
 typedef void (*backend_closed_cb)(void *owner);
 typedef void (*backend_budget_cb)(void *owner, void *arg, unsigned granted, unsigned wait_ms, const char *err);
 typedef void (*backend_slots_cb)(void *owner, void *arg, unsigned held, const char *err);
+typedef void (*backend_held_cb)(void *owner, bool locked, const uint64_t *ids, size_t n, const char *err);
 
 struct send_backend_ops {
     bool (*ready)(struct send_backend *b);
@@ -67,6 +74,8 @@ struct send_backend_ops {
                    backend_done_cb cb, void *arg);
     void (*renew)(struct send_backend *b, const char *owner, unsigned lease_s, backend_done_cb cb);
     void (*release)(struct send_backend *b, const char *owner, backend_done_cb cb);
+    unsigned (*session)(struct send_backend *b);
+    void (*held)(struct send_backend *b, const char *owner, backend_held_cb cb);
     void (*heartbeat)(struct send_backend *b, const char *owner, const char *host, int pid, const char *status,
                       backend_count_cb cb);
     void (*budget)(struct send_backend *b, const char *name, unsigned want, double rate, long quota,

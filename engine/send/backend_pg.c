@@ -42,8 +42,10 @@ struct req {
         backend_relays_cb relays;
         backend_budget_cb budget;
         backend_slots_cb slots;
+        backend_held_cb held;
     } cb;
     void *arg;
+    char *owner;   /* held: the sender whose leases are read once its lock is had */
 };
 
 static struct req *req_new(void *arg)
@@ -139,6 +141,51 @@ static void pg_release(struct send_backend *b, const char *owner, backend_done_c
     push_done(&p->claimq, NULL, ledger_release_sql, 1, params, cb, NULL);
 }
 
+static unsigned pg_session(struct send_backend *b)
+{
+    return dbq_session(&((struct backend_pg *)b)->claimq);
+}
+
+static void on_held_ids(void *owner, PGresult *res, void *arg)
+{
+    struct backend_pg *p = owner;
+    struct req *r = arg;
+    int n = pg_ok(res) ? PQntuples(res) : 0;
+    uint64_t *ids = xcalloc(n ? (size_t)n : 1, sizeof(*ids));
+    for (int i = 0; i < n; i++)
+        ids[i] = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+    r->cb.held(p->base.owner, pg_ok(res), ids, (size_t)n, res_err(res));
+    xfree(ids);
+    xfree(r->owner);
+    xfree(r);
+}
+
+/* the lock first, then (a statement of its own, so that it sees every takeover before the lock) the leases */
+static void on_locked(void *owner, PGresult *res, void *arg)
+{
+    struct backend_pg *p = owner;
+    struct req *r = arg;
+    bool locked = pg_ok(res) && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    if (!locked) {
+        r->cb.held(p->base.owner, false, NULL, 0, res_err(res));
+        xfree(r->owner);
+        xfree(r);
+        return;
+    }
+    const char *params[] = { r->owner };
+    dbq_push(&p->claimq, ledger_held_sql, 1, params, on_held_ids, r);
+}
+
+/* on the claim lane: the sender's lock is a lock of that connection's session */
+static void pg_held(struct send_backend *b, const char *owner, backend_held_cb cb)
+{
+    struct backend_pg *p = (struct backend_pg *)b;
+    const char *params[] = { owner };
+    struct req *r = req_new(NULL);
+    r->cb.held = cb;
+    r->owner = xstrdup(owner);
+    dbq_push(&p->claimq, ledger_lock_sql, 1, params, on_locked, r);
+}
 
 static void on_budget(void *owner, PGresult *res, void *arg)
 {
@@ -329,6 +376,8 @@ static const struct send_backend_ops pg_ops = {
     .record = pg_record,
     .renew = pg_renew,
     .release = pg_release,
+    .session = pg_session,
+    .held = pg_held,
     .heartbeat = pg_heartbeat,
     .budget = pg_budget,
     .slots = pg_slots,

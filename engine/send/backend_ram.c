@@ -21,7 +21,8 @@
 #include "engine/store/relays.h"
 #include "engine/util/alloc.h"
 
-enum task_kind { T_CLAIM, T_RECORD, T_RENEW, T_RELEASE, T_HEARTBEAT, T_SCHEDULE, T_FINISH, T_RUNNING, T_RELAYS };
+enum task_kind { T_CLAIM, T_RECORD, T_RENEW, T_RELEASE, T_HEARTBEAT, T_SCHEDULE, T_FINISH, T_RUNNING, T_RELAYS,
+                 T_HELD };
 
 struct task {
     enum task_kind kind;
@@ -36,6 +37,7 @@ struct task {
         backend_ids_cb ids;
         backend_count_cb count;
         backend_relays_cb relays;
+        backend_held_cb held;
     } cb;
     void *arg;
     struct task *next;
@@ -52,6 +54,7 @@ struct backend_ram {
     uv_loop_t *loop;
     uv_timer_t timer;
     bool down, closed;
+    unsigned session;          /* with locks (backend_ram_locks): 1, then one more each time it is back up */
     unsigned latency_ms, fail_records;
     struct task *head, *tail;
     pthread_mutex_t lock;      /* the campaigns, read by prepare on a worker thread */
@@ -204,6 +207,18 @@ static void do_lease(struct backend_ram *r, struct task *t, bool release)
     t->cb.done(r->base.owner, t->arg, NULL);
 }
 
+/* the rows the sender leases, by id (the ids are in order: deliveries are added with growing ids) */
+static void do_held(struct backend_ram *r, struct task *t)
+{
+    uint64_t *ids = xcalloc(r->ndels + 1, sizeof(*ids));
+    size_t n = 0;
+    for (size_t i = 0; i < r->ndels; i++)
+        if (pending(&r->dels[i]) && strcmp(r->dels[i].owner, t->owner) == 0)
+            ids[n++] = r->dels[i].id;
+    t->cb.held(r->base.owner, true, ids, n, NULL);
+    xfree(ids);
+}
+
 static size_t campaign_pending(struct backend_ram *r, uint64_t id)
 {
     size_t n = 0;
@@ -259,6 +274,9 @@ static void run_task(struct backend_ram *r, struct task *t)
         break;
     case T_RUNNING:
         do_running(r, t);
+        break;
+    case T_HELD:
+        do_held(r, t);
         break;
     case T_RELAYS:
         r->stats.relay_reads++;
@@ -325,6 +343,17 @@ static void ram_renew(struct send_backend *b, const char *owner, unsigned lease_
 static void ram_release(struct send_backend *b, const char *owner, backend_done_cb cb)
 {
     ask((struct backend_ram *)b, T_RELEASE, owner)->cb.done = cb;
+}
+
+static unsigned ram_session(struct send_backend *b)
+{
+    struct backend_ram *r = (struct backend_ram *)b;
+    return r->down ? 0 : r->session;
+}
+
+static void ram_held(struct send_backend *b, const char *owner, backend_held_cb cb)
+{
+    ask((struct backend_ram *)b, T_HELD, owner)->cb.held = cb;
 }
 
 static void ram_heartbeat(struct send_backend *b, const char *owner, const char *host, int pid, const char *status,
@@ -431,6 +460,26 @@ static const struct send_backend_ops ram_ops = {
     .free = ram_free,
 };
 
+/* with locks (backend_ram_locks): the same table, and the connection's session and the leases kept */
+static const struct send_backend_ops ram_lock_ops = {
+    .ready = ram_ready,
+    .idle = ram_idle,
+    .claim = ram_claim,
+    .record = ram_record,
+    .renew = ram_renew,
+    .release = ram_release,
+    .session = ram_session,
+    .held = ram_held,
+    .heartbeat = ram_heartbeat,
+    .schedule = ram_schedule,
+    .finish = ram_finish,
+    .running = ram_running,
+    .relays = ram_relays,
+    .prepare = ram_prepare,
+    .close = ram_close,
+    .free = ram_free,
+};
+
 /* backend_ram_new - see backend_ram.h. */
 struct send_backend *backend_ram_new(uv_loop_t *loop)
 {
@@ -495,8 +544,27 @@ void backend_ram_relays(struct send_backend *b, const struct relay_def *defs, si
 void backend_ram_down(struct send_backend *b, bool down)
 {
     struct backend_ram *r = (struct backend_ram *)b;
+    if (r->down && !down && r->session)
+        r->session++;   /* a new connection: the lock is to be taken again */
     r->down = down;
     arm(r);
+}
+
+/* backend_ram_locks - see backend_ram.h. */
+void backend_ram_locks(struct send_backend *b)
+{
+    struct backend_ram *r = (struct backend_ram *)b;
+    r->base.ops = &ram_lock_ops;
+    r->session = 1;
+}
+
+/* backend_ram_take_over - see backend_ram.h. */
+void backend_ram_take_over(struct send_backend *b, const char *owner)
+{
+    struct backend_ram *r = (struct backend_ram *)b;
+    for (size_t i = 0; i < r->ndels; i++)
+        if (pending(&r->dels[i]) && strcmp(r->dels[i].owner, owner) == 0)
+            r->dels[i].owner[0] = 0, r->dels[i].lease_until = 0;
 }
 
 /* backend_ram_latency - see backend_ram.h. */

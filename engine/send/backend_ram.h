@@ -11,6 +11,11 @@
  * backend_ram_relays    the relays defined from now on (copied)
  * backend_ram_down      while DOWN, ready is false and nothing is answered (as a lost
  *                       connection: requests wait, and are answered once it is back)
+ * backend_ram_locks     from now on the connection holds the sender's lock, as PostgreSQL's
+ *                       claim connection does: session counts the times it came back up
+ *                       (0 while down), held answers with the rows the sender still leases
+ * backend_ram_take_over what another sender does once OWNER's lock is gone: the rows OWNER
+ *                       leases, unsent, are leased to nobody
  * backend_ram_latency   answer each request MS after it was asked (0: at the next loop turn)
  * backend_ram_fail      the next N records fail (and change nothing)
  * backend_ram_get       delivery ID, or NULL
@@ -62,6 +67,8 @@ uint64_t backend_ram_delivery(struct send_backend *b, uint64_t campaign, const c
 void backend_ram_name(struct send_backend *b, uint64_t id, const char *name);
 void backend_ram_relays(struct send_backend *b, const struct relay_def *defs, size_t n);
 void backend_ram_down(struct send_backend *b, bool down);
+void backend_ram_locks(struct send_backend *b);
+void backend_ram_take_over(struct send_backend *b, const char *owner);
 void backend_ram_latency(struct send_backend *b, unsigned ms);
 void backend_ram_fail(struct send_backend *b, unsigned n);
 const struct ram_delivery *backend_ram_get(struct send_backend *b, uint64_t id);

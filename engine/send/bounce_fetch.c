@@ -40,28 +40,10 @@ int bounce_fetch_config(struct bounce_fetch_config *cfg, char *err, size_t errle
         snprintf(err, errlen, "[bounce] mailbox_password_file: required when [bounce] mailbox is set");
         return -1;
     }
-    struct buf pw = BUF_INIT;
     char ferr[300];
-    if (file_read(m->bounce_mailbox_password_file, sizeof(cfg->password), &pw, ferr, sizeof(ferr)) < 0) {
+    if (file_read_secret(m->bounce_mailbox_password_file, cfg->password, sizeof(cfg->password), ferr,
+                         sizeof(ferr)) < 0) {
         snprintf(err, errlen, "[bounce] mailbox_password_file: %s", ferr);
-        buf_free(&pw);
-        return -1;
-    }
-    size_t n = pw.len;
-    const char *nl = n ? memchr(pw.data, '\n', n) : NULL;
-    if (nl)
-        n = (size_t)(nl - pw.data);
-    if (n > 0 && pw.data[n - 1] == '\r')
-        n--;
-    bool bad = n == 0 || n >= sizeof(cfg->password) || memchr(pw.data, 0, n) || memchr(pw.data, '\r', n);
-    if (!bad)
-        memcpy(cfg->password, pw.data, n);
-    if (pw.data)
-        explicit_bzero(pw.data, pw.len);
-    buf_free(&pw);
-    if (bad) {
-        snprintf(err, errlen, "[bounce] mailbox_password_file %s: its first line must hold the password",
-                 m->bounce_mailbox_password_file);
         return -1;
     }
     cfg->url_text = m->bounce_mailbox;

@@ -75,7 +75,11 @@ void job_free(struct job *j)
     xfree(j);
 }
 
-/* job_drop - forget J while stopping: its row keeps its state and its lease is released at the end */
+/*
+ * job_drop - forget J, unsent and unrecorded: while stopping (its row keeps
+ * its state and its lease is released at the end), or when another sender
+ * took its row over while the database was out of reach (leases.c)
+ */
 void job_drop(struct sender *s, struct job *j)
 {
     s->inflight--;
@@ -114,6 +118,7 @@ static void on_claimed(void *owner, const struct ledger_row *rows, size_t n, con
     s->claim_busy = false;
     if (!backend_ok(err, "claiming deliveries"))
         return;
+    leases_check(s);   /* with nothing in hand yet, the rows claimed on this connection are known to be its own */
     for (size_t i = 0; i < n; i++) {
         struct job *j = xcalloc(1, sizeof(*j));
         json_error_t jerr;
@@ -127,6 +132,7 @@ static void on_claimed(void *owner, const struct ledger_row *rows, size_t n, con
         j->name = xstrdup(rows[i].name);
         j->list_name = xstrdup(rows[i].list_name);
         j->attribs = json_loads(rows[i].attribs, 0, &jerr);
+        j->session = s->be->ops->session ? s->be->ops->session(s->be) : 0;
         s->inflight++;
         struct campaign_rt *c = campaign_get(s, rows[i].campaign_id);
         j->camp = c;
@@ -155,6 +161,7 @@ static void claim(struct sender *s)
 /* sender_pump - claim more when there is room, and see whether it is time to stop */
 void sender_pump(struct sender *s)
 {
+    leases_check(s);
     submit_ready(s);
     render_more(s);
     if (s->stopping) {
@@ -452,12 +459,17 @@ void sender_free(struct sender *s)
     }
     ledger_batch_free(&s->batches[0]);
     ledger_batch_free(&s->batches[1]);
+    xfree(s->held_ids);
     for (size_t i = 0; i < s->nrelays; i++) {
         relay_defs_free(s->relays[i]->def, 1);
         xfree(s->relays[i]);
     }
     xfree(s->relays);
-    log_info("sender %s: stopped (%lu sent, %lu deferred, %lu failed)", s->name, s->sent, s->deferred, s->failed);
+    char lost[96] = "";
+    if (s->lost)
+        snprintf(lost, sizeof(lost), ", %lu left to other senders while the database was out of reach", s->lost);
+    log_info("sender %s: stopped (%lu sent, %lu deferred, %lu failed%s)", s->name, s->sent, s->deferred, s->failed,
+             lost);
     xfree(s);
 }
 

@@ -8,6 +8,7 @@
  * campaigns_rt.c   the campaigns in use, prepared on worker threads
  * relays_rt.c      the relays in use, read again every [send] relay_reload
  * housekeeping.c   schedule, finish, heartbeat, lease renewal, status
+ * leases.c         after the claim connection came back: the rows still this sender's
  *
  * Everything runs on the loop's thread except render_work (render.c) and
  * prepare_work (campaigns_rt.c), on libuv's worker threads: they write only
@@ -73,6 +74,7 @@ struct job {
     char delivery_header[100]; /* X-Postino-Delivery: the id and the VERP token, so a returned copy proves itself */
     const char *why;
     int rc;
+    unsigned session;          /* the claim connection it was claimed on (backend session) */
     uv_work_t work;
     struct job *next;
 };
@@ -130,6 +132,13 @@ struct sender {
     bool abandoned;             /* the loop was stopped with pools or renderings left (drain_expired) */
     uv_async_t wake;
     unsigned long sent, deferred, failed;
+    unsigned session_checked;   /* the claim connection whose leases are known (leases.c) */
+    unsigned held_for;          /* the one asked about */
+    bool held_busy;
+    uint64_t held_after;        /* ms, loop time: the lock was still held elsewhere; ask again after */
+    uint64_t *held_ids;         /* the deliveries leased when it was asked, in order */
+    size_t nheld;
+    unsigned long lost;         /* claimed, then sent by another sender while the database was out of reach */
     int exit_code;
     int closing_handles;
 };
@@ -143,7 +152,7 @@ void render_more(struct sender *s);
 bool backend_ok(const char *err, const char *what);
 /* job_free - free J; its campaign has one job fewer */
 void job_free(struct job *j);
-/* job_drop - forget J while stopping: its lease is released at the end */
+/* job_drop - forget J, unsent and unrecorded: while stopping (its lease is released at the end), or its row lost to another sender */
 void job_drop(struct sender *s, struct job *j);
 /* job_defer - record J deferred, unsent, for WHY; then free it */
 void job_defer(struct sender *s, struct job *j, const char *why);
@@ -190,6 +199,14 @@ struct relay_rt *relay_named(struct sender *s, const char *name);
 struct relay_rt *relay_new(struct sender *s, struct relay_def *def);
 /* relays_reload - read the relays again (once more after the reading in progress, if one is) */
 void relays_reload(struct sender *s);
+
+/* leases.c */
+/* leases_check - a new claim connection with rows in hand: take the lock again, read the leases kept */
+void leases_check(struct sender *s);
+/* leases_sure - whether messages may go to the relays (the claim connection up, its leases known) */
+bool leases_sure(struct sender *s);
+/* lease_kept - whether J's row is still leased to S */
+bool lease_kept(struct sender *s, struct job *j);
 
 /* housekeeping.c */
 /* housekeeping - queue one round: schedule, finish, heartbeat, lease renewal */

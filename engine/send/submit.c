@@ -8,7 +8,9 @@
  * A relay asking to slow down holds every message not yet started
  * (back-pressure, longer while it goes on); a message that waited in a pool
  * closed because its relay changed is rendered again for the relay in use
- * now; one a pool refuses is deferred.
+ * now; one a pool refuses is deferred. Nothing goes while the leases are
+ * unsure (leases.c), and a message whose row another sender took over
+ * meanwhile is dropped.
  */
 #include <stdio.h>
 
@@ -19,6 +21,7 @@
 #include "engine/send/sender_int.h"
 #include "engine/store/relays.h"
 #include "engine/util/alloc.h"
+#include "engine/util/log.h"
 
 struct submit {
     struct sender *s;
@@ -128,7 +131,22 @@ void submit_ready(struct sender *s)
         s->nready--;
         job_drop(s, j);
     }
+    /* the claim connection down, or back and its leases not read yet: the rows may be another sender's */
+    if (!leases_sure(s))
+        return;
     while (s->ready_head && uv_now(s->loop) >= s->hold_until) {
+        if (!lease_kept(s, s->ready_head)) {
+            struct job *j = s->ready_head;
+            s->ready_head = j->next;
+            if (!s->ready_head)
+                s->ready_tail = NULL;
+            s->nready--;
+            if (s->lost++ == 0)
+                log_warn("sender: deliveries claimed before the database was out of reach were given to other "
+                         "senders meanwhile: this one does not send them");
+            job_drop(s, j);
+            continue;
+        }
         if (s->ready_head->camp->relay_gone) {
             struct job *j = s->ready_head;
             s->ready_head = j->next;

@@ -9,13 +9,26 @@
 #include "engine/store/migrate.h"
 #include "engine/store/pg.h"
 #include "engine/util/alloc.h"
+#include "engine/util/file.h"
 #include "engine/util/log.h"
+
+/* the longest password [db] password_file may hold */
+#define DB_PASSWORD_MAX 1024
 
 /* db_target_resolve - decide which database to use; 0, or -1 with ERR. */
 int db_target_resolve(const char *cli_db, const struct db_settings *s, struct db_target *t, char *err,
                       size_t errlen)
 {
     memset(t, 0, sizeof(*t));
+    if (s->password_file && *s->password_file) {
+        char pw[DB_PASSWORD_MAX], ferr[512];
+        if (file_read_secret(s->password_file, pw, sizeof(pw), ferr, sizeof(ferr)) < 0) {
+            snprintf(err, errlen, "[db] password_file: %s", ferr);
+            return -1;
+        }
+        pg_password_set(pw);
+        explicit_bzero(pw, sizeof(pw));
+    }
     const char *ci = cli_db;
     if (!ci || !*ci)
         ci = getenv("POSTINO_DB");

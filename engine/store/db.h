@@ -3,7 +3,9 @@
  *
  * db_target_resolve  --db, then POSTINO_DB, then [db] url (S->url); with none of
  *                    them the private cluster under [db] dir (S->dir), its
- *                    PostgreSQL programs in [db] pg_bindir (S->pg_bindir, NULL: found)
+ *                    PostgreSQL programs in [db] pg_bindir (S->pg_bindir, NULL: found);
+ *                    the password in [db] password_file (S->password_file), read
+ *                    here, is presented by every connection (pg_password_set)
  * db_open            connect; for the private cluster start it first and apply
  *                    pending migrations; for a named server refuse to work on
  *                    an out-of-date schema (the operator runs db migrate);
@@ -32,7 +34,7 @@ struct db_target {
 
 /* the [db] settings, as the program read them */
 struct db_settings {
-    const char *url, *dir, *pg_bindir;
+    const char *url, *dir, *pg_bindir, *password_file;
 };
 
 enum db_open_mode {

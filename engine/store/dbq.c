@@ -5,6 +5,7 @@
  * dbq_push        queue one statement
  * dbq_push_named  queue one statement, prepared once per connection
  * dbq_ready       is the connection open and set up
+ * dbq_session     which connection is open (0: none)
  * dbq_idle        is nothing queued or in flight
  * dbq_close       drop what is queued and close
  *
@@ -73,6 +74,7 @@ static void dbq_on_set(struct pg_async *pa, PGresult *res, void *arg)
     }
     PQclear(res);
     q->ready = true;
+    q->opened++;
     q->backoff_ms = 0;
     dbq_pump(q);
 }
@@ -185,6 +187,12 @@ void dbq_init(struct dbq *q, uv_loop_t *loop, const char *conninfo, void *owner,
 bool dbq_ready(const struct dbq *q)
 {
     return q->ready;
+}
+
+/* dbq_session - which of Q's connections is open: 1, 2, … in the order they were set up; 0 while none is. */
+unsigned dbq_session(const struct dbq *q)
+{
+    return q->ready ? q->opened : 0;
 }
 
 /* dbq_idle - whether Q has nothing queued and nothing in flight. */

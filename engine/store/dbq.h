@@ -6,6 +6,7 @@
  * dbq_push        queue one statement (parameters copied); its callback gets the result
  * dbq_push_named  the same, prepared once per connection under a name
  * dbq_ready       is the connection open and set up, taking statements
+ * dbq_session     which connection is open: 1 for the first, one more for each one after (0: none)
  * dbq_idle        is nothing queued and nothing in flight
  * dbq_close       drop what is queued, close the connection; CLOSE_CB runs once its timer is closed
  *
@@ -43,6 +44,7 @@ struct dbq {
     struct dbq_task *head, *tail;
     uv_timer_t retry;
     unsigned backoff_ms;
+    unsigned opened;          /* connections set up so far */
     dbq_close_cb close_cb;
 };
 
@@ -55,6 +57,8 @@ void dbq_push_named(struct dbq *q, const char *name, const char *sql, int n, con
                     dbq_cb cb, void *arg);
 /* dbq_ready - whether Q's connection is open and set up. */
 bool dbq_ready(const struct dbq *q);
+/* dbq_session - the number of Q's open connection (1, 2, … as they were opened), or 0 while it has none. */
+unsigned dbq_session(const struct dbq *q);
 /* dbq_idle - whether Q has nothing queued and nothing in flight. */
 bool dbq_idle(const struct dbq *q);
 /* dbq_close - drop what Q has queued and close it; CB(owner) (may be NULL) runs once its timer is closed. */

@@ -138,6 +138,12 @@ const char ledger_release_sql[] =
     "  WHERE lk.held AND lease_owner = $1 AND state IN ('queued', 'deferred'))"
     " DELETE FROM senders USING lk WHERE lk.held AND name = $1";
 
+const char ledger_lock_sql[] = "SELECT sender_lock($1)";
+
+/* a statement of its own after ledger_lock_sql: its snapshot sees every takeover done before the lock was had */
+const char ledger_held_sql[] = "SELECT id FROM deliveries WHERE lease_owner = $1 AND state IN ('queued', 'deferred')"
+                               " ORDER BY id";
+
 const char ledger_budget_sql[] = "SELECT granted, wait_ms FROM relay_budget_take($1, $2::int, $3::float8, $4::bigint,"
                                  " $5::bigint)";
 

@@ -9,6 +9,8 @@
  *                         leases of senders that are gone: the number of deliveries given back
  * ledger_renew_sql        extend the leases sender $1 holds by $2 s
  * ledger_release_sql      give back what sender $1 leases, unsent, and take it off the senders table
+ * ledger_lock_sql         does this session hold sender $1's lock (taking it when it is free)
+ * ledger_held_sql         the deliveries sender $1 leases, by id (run once it holds its lock again)
  * ledger_budget_sql       up to $2 more messages for relay $1 under its rate $3 (per second) and
  *                         quota $4 per $5 s, shared by all senders (sql/035_relay_budget.sql)
  * ledger_slots_sql        sender $1 wants $4 of relay $2's $3 connection slots: how many it holds
@@ -53,6 +55,8 @@ extern const char ledger_heartbeat_sql[];
 extern const char ledger_renew_sql[];
 extern const char ledger_record_sql[];
 extern const char ledger_release_sql[];
+extern const char ledger_lock_sql[];
+extern const char ledger_held_sql[];
 extern const char ledger_running_sql[];
 extern const char ledger_budget_sql[];
 extern const char ledger_slots_sql[];

@@ -39,6 +39,64 @@ char *pg_conninfo_describe(const char *conninfo)
     return buf_detach(&out, NULL);
 }
 
+/*
+ * The password from [db] password_file: set once at start, before any
+ * thread connects, then only read. It never goes into a conninfo string
+ * (those reach log lines, and the command lines of psql and pg_dump).
+ */
+static char *pg_pass;
+
+/* pg_password_set - PASSWORD (copied; NULL: none) is presented by every later connection. */
+void pg_password_set(const char *password)
+{
+    xfree(pg_pass);
+    pg_pass = password ? xstrdup(password) : NULL;
+}
+
+/* pg_password - the password set by pg_password_set, or NULL. */
+const char *pg_password(void)
+{
+    return pg_pass;
+}
+
+/*
+ * A sender on another machine must notice within seconds that the network
+ * to its database is gone, and reconnect when it is back, instead of
+ * waiting for the kernel's TCP timeouts (minutes, hours for an idle
+ * connection): keepalives after 5 s of silence, every 2 s, 3 unanswered
+ * ones end the connection; data unacknowledged for 10 s ends it; a
+ * connection not made in 10 s fails. A conninfo naming any of these wins.
+ * They mean nothing on a unix socket.
+ */
+static const char *const pg_tcp_defaults[][2] = {
+    { "connect_timeout", "10" },  { "keepalives", "1" },       { "keepalives_idle", "5" },
+    { "keepalives_interval", "2" }, { "keepalives_count", "3" }, { "tcp_user_timeout", "10000" },
+};
+
+/*
+ * pg_conn_params - fill KEYS and VALS (PG_CONN_PARAMS_MAX entries each) for
+ * PQconnectdbParams with expand_dbname set: the TCP defaults, then CONNINFO
+ * as dbname (expanded: its words override the defaults), then the password
+ * when one is set (it overrides a password in CONNINFO); NULL-terminated.
+ * The strings are CONNINFO's, static ones and the password's: valid while
+ * those are.
+ */
+void pg_conn_params(const char *conninfo, const char **keys, const char **vals)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(pg_tcp_defaults) / sizeof(pg_tcp_defaults[0]); i++, n++) {
+        keys[n] = pg_tcp_defaults[i][0];
+        vals[n] = pg_tcp_defaults[i][1];
+    }
+    keys[n] = "dbname";
+    vals[n++] = conninfo;
+    if (pg_pass) {
+        keys[n] = "password";
+        vals[n++] = pg_pass;
+    }
+    keys[n] = vals[n] = NULL;
+}
+
 /* Server notices ("relation … already exists, skipping") are not for the user. */
 static void pg_notice_ignore(void *arg, const char *message)
 {
@@ -61,7 +119,9 @@ static void first_line(char *dst, size_t dstlen, const char *src)
  */
 PGconn *pg_connect(const char *conninfo, char *err, size_t errlen)
 {
-    PGconn *conn = PQconnectdb(conninfo);
+    const char *keys[PG_CONN_PARAMS_MAX], *vals[PG_CONN_PARAMS_MAX];
+    pg_conn_params(conninfo, keys, vals);
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(conn) == CONNECTION_OK) {
         PQsetNoticeProcessor(conn, pg_notice_ignore, NULL);
         return conn;

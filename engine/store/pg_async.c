@@ -4,8 +4,10 @@
  * States: connecting (PQconnectPoll drives the poll events), idle, busy
  * (a query sent; flushing, then reading results until PQgetResult gives
  * NULL), closing. Errors are reported through the callbacks; the message
- * is kept for pg_async_error().
+ * is kept for pg_async_error(). libpq's connect_timeout binds only its
+ * blocking calls: here a timer holds the connecting state to it.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/store/pg.h"
@@ -18,6 +20,8 @@ enum pa_state { PA_CONNECTING, PA_IDLE, PA_BUSY, PA_CLOSING, PA_BROKEN };
 
 struct pg_async {
     uv_poll_t poll;
+    uv_timer_t connect_timer;  /* connect_timeout, while connecting */
+    int open_handles;          /* of poll and connect_timer, not yet closed */
     uv_loop_t *loop;
     PGconn *conn;
     int fd;
@@ -74,6 +78,7 @@ static void pa_connect_step(struct pg_async *pa)
         PQsetnonblocking(pa->conn, 1);
         pa->state = PA_IDLE;
         uv_poll_stop(&pa->poll);
+        uv_timer_stop(&pa->connect_timer);
         pa->open_cb(pa, 0, pa->open_arg);
         return;
     default:
@@ -84,8 +89,33 @@ static void pa_connect_step(struct pg_async *pa)
         }
         pa->state = PA_BROKEN;
         uv_poll_stop(&pa->poll);
+        uv_timer_stop(&pa->connect_timer);
         pa->open_cb(pa, -1, pa->open_arg);
     }
+}
+
+/* connect_timeout ran out while connecting (an address that drops every packet): a failed open */
+static void pa_on_connect_timeout(uv_timer_t *t)
+{
+    struct pg_async *pa = t->data;
+    if (pa->state != PA_CONNECTING)
+        return;
+    pa_set_error(pa, "timeout expired");
+    pa->state = PA_BROKEN;
+    uv_poll_stop(&pa->poll);
+    pa->open_cb(pa, -1, pa->open_arg);
+}
+
+/* the seconds of CONN's connect_timeout (0: none) */
+static unsigned pa_connect_timeout(PGconn *conn)
+{
+    unsigned s = 0;
+    PQconninfoOption *opts = PQconninfo(conn);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val)
+            s = (unsigned)strtoul(o->val, NULL, 10);
+    PQconninfoFree(opts);
+    return s;
 }
 
 static void pa_pending_free(struct pg_async *pa)
@@ -186,7 +216,9 @@ int pg_async_open(uv_loop_t *loop, const char *conninfo, pg_async_open_cb cb, vo
                   struct pg_async **out)
 {
     *out = NULL;
-    PGconn *conn = PQconnectStart(conninfo);
+    const char *keys[PG_CONN_PARAMS_MAX], *vals[PG_CONN_PARAMS_MAX];
+    pg_conn_params(conninfo, keys, vals);
+    PGconn *conn = PQconnectStartParams(keys, vals, 1);
     if (!conn)
         return UV_ENOMEM;
     if (PQstatus(conn) == CONNECTION_BAD || PQsocket(conn) < 0) {
@@ -209,6 +241,12 @@ int pg_async_open(uv_loop_t *loop, const char *conninfo, pg_async_open_cb cb, vo
         return rc;
     }
     pa->poll.data = pa;
+    uv_timer_init(loop, &pa->connect_timer);
+    pa->connect_timer.data = pa;
+    pa->open_handles = 2;
+    unsigned timeout_s = pa_connect_timeout(conn);
+    if (timeout_s > 0)
+        uv_timer_start(&pa->connect_timer, pa_on_connect_timeout, timeout_s * 1000u, 0);
     pa_watch(pa, UV_WRITABLE);
     *out = pa;
     return 0;
@@ -288,6 +326,8 @@ PGconn *pg_async_conn(struct pg_async *pa)
 static void pa_on_close(uv_handle_t *h)
 {
     struct pg_async *pa = h->data;
+    if (--pa->open_handles > 0)
+        return;
     pg_async_close_cb cb = pa->close_cb;
     void *arg = pa->close_arg;
     PQclear(pa->result);
@@ -311,4 +351,5 @@ void pg_async_close(struct pg_async *pa, pg_async_close_cb cb, void *arg)
     pa->close_cb = cb;
     pa->close_arg = arg;
     uv_close((uv_handle_t *)&pa->poll, pa_on_close);
+    uv_close((uv_handle_t *)&pa->connect_timer, pa_on_close);
 }

@@ -1,7 +1,8 @@
 /*
  * pg_async - a PostgreSQL connection driven by a libuv loop.
  *
- * pg_async_open   start connecting; CB reports success (0) or failure (-1)
+ * pg_async_open   start connecting; CB reports success (0) or failure (-1), also when
+ *                 the conninfo's connect_timeout runs out first ("timeout expired")
  * pg_async_query  send one parameterised statement; CB gets its result
  * pg_async_query_prepared  the same, prepared once per connection under a name
  * pg_async_busy   is a query in flight

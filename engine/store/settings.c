@@ -32,10 +32,22 @@ int store_secret(PGconn *conn, const char *name, unsigned char *out, size_t len,
         snprintf(hex + 2 * i, 3, "%02x", raw[i]);
     OPENSSL_cleanse(raw, sizeof(raw));
     const char *params[] = { name, hex };
-    PGresult *res = pg_exec(conn,
-                            "WITH i AS (INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
-                            " RETURNING value) SELECT value FROM i UNION ALL SELECT value FROM settings WHERE key = $1",
-                            2, params);
+    /*
+     * Two processes making the secret at once (two senders starting on a new
+     * database): the INSERT that waited on the other's does nothing, and this
+     * statement's snapshot, older than the other's commit, sees no row. The
+     * next statement sees it.
+     */
+    PGresult *res = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PQclear(res);
+        res = pg_exec(conn,
+                      "WITH i AS (INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
+                      " RETURNING value) SELECT value FROM i UNION ALL SELECT value FROM settings WHERE key = $1",
+                      2, params);
+        if (!pg_ok(res) || PQntuples(res) > 0)
+            break;
+    }
     OPENSSL_cleanse(hex, sizeof(hex));
     if (!pg_ok(res) || PQntuples(res) < 1) {
         int rc = store_fail_db(e, conn, res, "cannot read secret");

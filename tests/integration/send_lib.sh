@@ -1,6 +1,7 @@
 # send_lib.sh - a private Postfix submission server and sender helpers for the
 # sending tests (sourced after lib.sh).
-#   mta_start PORT SINKPORT   Postfix with STARTTLS + SASL on PORT relaying to a sink
+#   mta_start PORT SINKPORT [OPTION...]   Postfix with STARTTLS + SASL on PORT relaying to a
+#                             sink (OPTIONs: scripts/postfix.sh start's, e.g. --listen ADDR)
 #   mta_stop                  stop them
 #   mta_conf KEY=VALUE...     change Postfix parameters and reload
 #   mta_reload                reload Postfix and wait until its master says it did
@@ -13,7 +14,7 @@ export POSTINO_SEND_HELO_NAME=postino.test
 
 mta_start() {
     MTA_PORT=$1 SINK_PORT=$2
-    sh "$ROOT/scripts/postfix.sh" start "$MTA" --port "$1" --sink-port "$2" --password secret >/dev/null ||
+    sh "$ROOT/scripts/postfix.sh" start "$MTA" --port "$1" --sink-port "$2" --password secret "${@:3}" >/dev/null ||
         { echo "FAIL [$TEST_NAME] cannot start Postfix"; exit 1; }
 }
 mta_stop() { sh "$ROOT/scripts/postfix.sh" stop "$MTA" >/dev/null 2>&1 || true; }
@@ -40,7 +41,7 @@ sink_count() { ls "$MTA/sink" 2>/dev/null | wc -l; }
 sink_clear() { rm -f "$MTA"/sink/*; }
 relay_setup() {
     echo secret > "$WORK/relay.pw"
-    "$BIN" relay add local --host 127.0.0.1 --port "$MTA_PORT" --user test --password-file "$WORK/relay.pw" \
+    "$BIN" relay add local --host "${RELAY_HOST:-127.0.0.1}" --port "$MTA_PORT" --user test --password-file "$WORK/relay.pw" \
         --tls-verify no --max-per-conn 50 "$@" >/dev/null
 }
 add_subscribers() {   # add_subscribers LIST FROM TO: userFROM..userTO@example.org on LIST

@@ -1,10 +1,15 @@
 /* test_pg_async - the libuv-driven PostgreSQL connection against a real server (POSTINO_TEST_DB). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <uv.h>
@@ -210,6 +215,105 @@ static void test_pg_blocking_connect_error_is_one_line_without_password(void **s
     assert_null(strchr(err, '\n'));
 }
 
+/* a TCP port on 127.0.0.1 whose connections the kernel completes and nobody ever answers; *FD is its socket */
+static int silent_port(int *fd)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(a);
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(*fd >= 0);
+    assert_int_equal(bind(*fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(*fd, 8), 0);
+    assert_int_equal(getsockname(*fd, (struct sockaddr *)&a, &len), 0);
+    return ntohs(a.sin_port);
+}
+
+static void on_open_silent(struct pg_async *pa, int status, void *arg)
+{
+    struct probe *p = arg;
+    p->opened = status;
+    snprintf(p->values[0], 64, "%s", pg_async_error(pa));
+    pg_async_close(pa, on_close, p);
+}
+
+static void on_guard(uv_timer_t *t)
+{
+    uv_stop(t->loop);   /* connect_timeout was not kept: the assertions below fail */
+}
+
+static void test_pg_async_connect_gives_up_after_connect_timeout(void **state)
+{
+    (void)state;
+    int fd;
+    char ci[256];
+    snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d dbname=d user=u connect_timeout=2", silent_port(&fd));
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    uv_timer_t guard;
+    uv_timer_init(&loop, &guard);
+    uv_timer_start(&guard, on_guard, 120000, 0);
+    uv_unref((uv_handle_t *)&guard);
+    struct probe p = { .opened = 1 };
+    struct pg_async *pa;
+    assert_int_equal(pg_async_open(&loop, ci, on_open_silent, &p, &pa), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(p.opened, -1);
+    assert_string_equal(p.values[0], "timeout expired");
+    assert_int_equal(p.closed, 1);
+    uv_close((uv_handle_t *)&guard, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    close(fd);
+}
+
+/* the value of option KEY of the connection libpq was asked to make with P's arrays */
+static void conn_option(const char *conninfo, const char *key, char *out, size_t len)
+{
+    const char *keys[PG_CONN_PARAMS_MAX], *vals[PG_CONN_PARAMS_MAX];
+    pg_conn_params(conninfo, keys, vals);
+    PGconn *c = PQconnectStartParams(keys, vals, 1);
+    PQconninfoOption *opts = PQconninfo(c);
+    out[0] = 0;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, key) == 0 && o->val)
+            snprintf(out, len, "%s", o->val);
+    PQconninfoFree(opts);
+    PQfinish(c);
+}
+
+static void test_pg_conn_params_keepalives_by_default_the_conninfo_s_own_win(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *conninfo, *key, *want;
+    } cases[] = {
+        { "host=/nonexistent dbname=d", "keepalives", "1" },
+        { "host=/nonexistent dbname=d", "keepalives_idle", "5" },
+        { "host=/nonexistent dbname=d", "keepalives_interval", "2" },
+        { "host=/nonexistent dbname=d", "keepalives_count", "3" },
+        { "host=/nonexistent dbname=d", "tcp_user_timeout", "10000" },
+        { "host=/nonexistent dbname=d", "connect_timeout", "10" },
+        { "host=/nonexistent dbname=d keepalives_idle=30", "keepalives_idle", "30" },
+        { "postgresql:///d?host=/nonexistent&connect_timeout=4", "connect_timeout", "4" },
+        { "postgresql:///d?host=/nonexistent&connect_timeout=4", "dbname", "d" },
+        { "host=/nonexistent dbname=d password=inline", "password", "inline" },
+    };
+    char v[64];
+    pg_password_set(NULL);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        conn_option(cases[i].conninfo, cases[i].key, v, sizeof(v));
+        assert_string_equal(v, cases[i].want);
+    }
+    /* [db] password_file's password goes with every connection, over one in the conninfo */
+    pg_password_set("from-file");
+    conn_option("host=/nonexistent dbname=d", "password", v, sizeof(v));
+    assert_string_equal(v, "from-file");
+    conn_option("host=/nonexistent dbname=d password=inline", "password", v, sizeof(v));
+    assert_string_equal(v, "from-file");
+    pg_password_set(NULL);
+    assert_null(pg_password());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +322,8 @@ int main(void)
         cmocka_unit_test(test_pg_async_prepares_once_and_executes_with_each_call_s_values),
         cmocka_unit_test(test_pg_async_reports_connect_failure),
         cmocka_unit_test(test_pg_blocking_connect_error_is_one_line_without_password),
+        cmocka_unit_test(test_pg_async_connect_gives_up_after_connect_timeout),
+        cmocka_unit_test(test_pg_conn_params_keepalives_by_default_the_conninfo_s_own_win),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
