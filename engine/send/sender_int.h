@@ -73,7 +73,6 @@ struct job {
     char delivery_header[100]; /* X-Postino-Delivery: the id and the VERP token, so a returned copy proves itself */
     const char *why;
     int rc;
-    uv_work_t work;
     struct job *next;
 };
 
