@@ -102,6 +102,20 @@ static inline void stage_putc(struct stage *st, char c)
     st->b[st->n++] = c;
 }
 
+/* stage_put - N octets from P, through the staging area (straight to the sink when larger) */
+static inline void stage_put(struct stage *st, const char *p, size_t n)
+{
+    if (st->n + n > sizeof(st->b)) {
+        stage_flush(st);
+        if (n > sizeof(st->b)) {
+            st->sink->put(st->sink, p, n);
+            return;
+        }
+    }
+    memcpy(st->b + st->n, p, n);
+    st->n += n;
+}
+
 static inline int is_wsp(char c)
 {
     return c == ' ' || c == '\t';
@@ -124,6 +138,8 @@ static size_t strip_eol(const char *f, size_t len)
 
 /* ---- canonicalization (RFC 6376 3.4) ---- */
 
+/* Relaxed header: name in lower case, no WSP around the colon, WSP runs one SP, unfolded.
+ * Runs of octets above SP (all but WSP, CR, LF and controls) are copied whole. */
 static void header_relaxed(struct sink *s, const char *f, size_t len, int crlf)
 {
     struct stage st = { .sink = s, .n = 0 };
@@ -138,6 +154,18 @@ static void header_relaxed(struct sink *s, const char *f, size_t len, int crlf)
         stage_putc(&st, ':');
         for (size_t i = nlen + 1; i < len; i++) {
             char c = f[i];
+            if ((unsigned char)c > ' ') {
+                size_t j = i + 1;
+                while (j < len && (unsigned char)f[j] > ' ')
+                    j++;
+                if (pending && any)
+                    stage_putc(&st, ' ');
+                pending = 0;
+                any = 1;
+                stage_put(&st, f + i, j - i);
+                i = j - 1;
+                continue;
+            }
             if (c == '\r' && i + 1 < len && f[i + 1] == '\n') {
                 i++;
                 continue;
