@@ -1070,9 +1070,13 @@ int smtp_conn_send(struct smtp_conn *c, const char *env_from, const char *rcpt, 
         smtp_data_stuff(&c->body, data, len);
     }
 
-    buf_appendf(&c->out, "MAIL FROM:<%s>", env_from);
-    if (c->ext.flags & SMTP_EXT_SIZE)
-        buf_appendf(&c->out, " SIZE=%zu", len);
+    buf_appends(&c->out, "MAIL FROM:<");
+    buf_appends(&c->out, env_from);
+    buf_appendc(&c->out, '>');
+    if (c->ext.flags & SMTP_EXT_SIZE) {
+        buf_append(&c->out, " SIZE=", 6);
+        buf_appendu(&c->out, len);
+    }
     if (c->ext.flags & SMTP_EXT_8BITMIME)
         buf_appends(&c->out, " BODY=8BITMIME");
     if ((c->ext.flags & SMTP_EXT_SMTPUTF8) && (has_8bit(env_from) || has_8bit(rcpt)))
@@ -1081,8 +1085,9 @@ int smtp_conn_send(struct smtp_conn *c, const char *env_from, const char *rcpt, 
     c->expect[c->nexpect++] = SMTP_STAGE_MAIL;
     buf_reset(&c->fail_text);
     if (c->pipelined) {
-        cmd(c, "RCPT TO:<%s>", rcpt);
-        cmd(c, "DATA");
+        buf_appends(&c->out, "RCPT TO:<");
+        buf_appends(&c->out, rcpt);
+        buf_appends(&c->out, ">\r\nDATA\r\n");
         c->expect[c->nexpect++] = SMTP_STAGE_RCPT;
         c->expect[c->nexpect++] = SMTP_STAGE_DATA;
     } else {

@@ -26,6 +26,7 @@
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
 #include "engine/util/log.h"
+#include "engine/util/str.h"
 
 /* The most jobs one hand-over to a worker thread carries, and over how many batches at least the jobs waiting are
  * spread (the worker threads: one more than the cores, on the usual two) */
@@ -48,8 +49,8 @@ static void render_one(struct job *j)
     if (!thread_scratch) {
         thread_scratch = xcalloc(1, sizeof(*thread_scratch));
     }
-    char delivery[32];
-    snprintf(delivery, sizeof(delivery), "%llu", (unsigned long long)j->id);
+    char delivery[STR_U64_MAX];
+    str_u64(delivery, (unsigned long long)j->id, 10);
     struct compose_recipient r = {
         .subscriber_id = j->subscriber_id,
         .email = j->email,

@@ -8,6 +8,7 @@
 
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
+#include "engine/util/str.h"
 
 /* buf_init - make B an empty buffer that owns nothing yet. */
 void buf_init(struct buf *b)
@@ -104,4 +105,11 @@ void buf_truncate(struct buf *b, size_t len)
         b->len = len;
         b->data[len] = 0;
     }
+}
+
+/* buf_appendu - append V in decimal (as "%llu", without printf). */
+void buf_appendu(struct buf *b, unsigned long long v)
+{
+    char d[STR_U64_MAX];
+    buf_append(b, d, str_u64(d, v, 10));
 }

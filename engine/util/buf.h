@@ -2,7 +2,7 @@
  * buf - a growable byte buffer.
  *
  * buf_init, buf_free, buf_reset, buf_reserve, buf_append, buf_appendc,
- * buf_appends, buf_appendf, buf_cstr, buf_detach, buf_truncate.
+ * buf_appends, buf_appendf, buf_appendu, buf_cstr, buf_detach, buf_truncate.
  *
  * The data is always NUL-terminated (the NUL is not counted in len), so a
  * buffer holding text can be passed as a C string. Allocation failure is
@@ -35,6 +35,7 @@ void buf_vappendf(struct buf *b, const char *fmt, va_list ap);
 const char *buf_cstr(struct buf *b);
 char *buf_detach(struct buf *b, size_t *len);
 void buf_truncate(struct buf *b, size_t len);
+void buf_appendu(struct buf *b, unsigned long long v);
 
 /* buf_append - append LEN bytes of DATA. */
 static inline void buf_append(struct buf *b, const void *data, size_t len)
