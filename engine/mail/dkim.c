@@ -33,6 +33,7 @@
 #include "engine/util/alloc.h"
 #include "engine/util/base64.h"
 #include "engine/util/buf.h"
+#include "engine/util/str.h"
 
 #include "engine/mail/dkim.h"
 
@@ -848,7 +849,8 @@ static void build_field(struct fold *f, const struct dkim_signer *s, const struc
                         long long timestamp, const unsigned char *bh)
 {
     char num[32];
-    const char *canon[] = { "relaxed", "simple" };
+    static const char *const canon[2][2] = { { "relaxed/relaxed", "relaxed/simple" },
+                                             { "simple/relaxed", "simple/simple" } };
     size_t seplen = strlen(hs->sep), core = seplen;
     while (core > 0 && hs->sep[core - 1] == ' ')
         core--;
@@ -862,15 +864,18 @@ static void build_field(struct fold *f, const struct dkim_signer *s, const struc
     f->col = 15;
     fold_token(f, 1, "v=1;", "", 0, "");
     fold_token(f, 1, "a=", dkim_alg_name(s->key->alg), strlen(dkim_alg_name(s->key->alg)), ";");
-    snprintf(num, sizeof(num), "%s/%s", canon[s->hcanon], canon[s->bcanon]);
-    fold_token(f, 1, "c=", num, strlen(num), ";");
+    const char *c = canon[s->hcanon][s->bcanon];
+    fold_token(f, 1, "c=", c, strlen(c), ";");
     fold_token(f, 1, "d=", s->domain, strlen(s->domain), ";");
     if (hs->identity)
         fold_token(f, 1, "i=", hs->identity, strlen(hs->identity), ";");
     if (hs->query)
         fold_token(f, 1, "q=dns/txt;", "", 0, "");
     fold_token(f, 1, "s=", s->selector, strlen(s->selector), ";");
-    snprintf(num, sizeof(num), "%lld", timestamp);
+    if (timestamp >= 0)
+        str_u64(num, (unsigned long long)timestamp, 10);
+    else
+        snprintf(num, sizeof(num), "%lld", timestamp);
     fold_token(f, 1, "t=", num, strlen(num), ";");
     for (size_t k = 0; k < hs->nlist; k++) {
         const char *name = hs->names[hs->list[k]];

@@ -331,6 +331,13 @@ void mime_header_address(struct buf *out, const char *name, const char *display,
 /* mime_date_format - RFC 5322 date-time of T in UTC. */
 void mime_date_format(char *out, time_t t)
 {
+    /* a sender dates thousands of messages a second alike: each thread keeps its last one */
+    static __thread time_t last_t = -1;
+    static __thread char last[MIME_DATE_MAX];
+    if (t == last_t && t != -1) {
+        memcpy(out, last, strlen(last) + 1);
+        return;
+    }
     static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
     static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
@@ -338,6 +345,8 @@ void mime_date_format(char *out, time_t t)
     gmtime_r(&t, &tm);
     snprintf(out, MIME_DATE_MAX, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7], tm.tm_mday,
              months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    memcpy(last, out, strlen(out) + 1);
+    last_t = t;
 }
 
 /* ---- bodies ---- */
