@@ -174,7 +174,10 @@ int compose_message(const struct compose_campaign *c, const struct compose_recip
     if (c->text)
         tmpl_render(c->text, &v, TMPL_TEXT, &s->text);
     buf_reset(&s->listid);
-    buf_appendf(&s->listid, "list-%llu.%s", (unsigned long long)r->list_id, address_domain(c->from_addr));
+    buf_append(&s->listid, "list-", 5); /* list-ID.DOMAIN */
+    buf_appendu(&s->listid, (unsigned long long)r->list_id);
+    buf_appendc(&s->listid, '.');
+    buf_appends(&s->listid, address_domain(c->from_addr));
     struct mime_message m = {
         .from_name = c->from_name && *c->from_name ? c->from_name : NULL,
         .from_addr = c->from_addr,

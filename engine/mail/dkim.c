@@ -33,6 +33,7 @@
 #include "engine/util/alloc.h"
 #include "engine/util/base64.h"
 #include "engine/util/buf.h"
+#include "engine/util/str.h"
 
 #include "engine/mail/dkim.h"
 
@@ -102,6 +103,20 @@ static inline void stage_putc(struct stage *st, char c)
     st->b[st->n++] = c;
 }
 
+/* stage_put - N octets from P, through the staging area (straight to the sink when larger) */
+static inline void stage_put(struct stage *st, const char *p, size_t n)
+{
+    if (st->n + n > sizeof(st->b)) {
+        stage_flush(st);
+        if (n > sizeof(st->b)) {
+            st->sink->put(st->sink, p, n);
+            return;
+        }
+    }
+    memcpy(st->b + st->n, p, n);
+    st->n += n;
+}
+
 static inline int is_wsp(char c)
 {
     return c == ' ' || c == '\t';
@@ -124,6 +139,8 @@ static size_t strip_eol(const char *f, size_t len)
 
 /* ---- canonicalization (RFC 6376 3.4) ---- */
 
+/* Relaxed header: name in lower case, no WSP around the colon, WSP runs one SP, unfolded.
+ * Runs of octets above SP (all but WSP, CR, LF and controls) are copied whole. */
 static void header_relaxed(struct sink *s, const char *f, size_t len, int crlf)
 {
     struct stage st = { .sink = s, .n = 0 };
@@ -138,6 +155,18 @@ static void header_relaxed(struct sink *s, const char *f, size_t len, int crlf)
         stage_putc(&st, ':');
         for (size_t i = nlen + 1; i < len; i++) {
             char c = f[i];
+            if ((unsigned char)c > ' ') {
+                size_t j = i + 1;
+                while (j < len && (unsigned char)f[j] > ' ')
+                    j++;
+                if (pending && any)
+                    stage_putc(&st, ' ');
+                pending = 0;
+                any = 1;
+                stage_put(&st, f + i, j - i);
+                i = j - 1;
+                continue;
+            }
             if (c == '\r' && i + 1 < len && f[i + 1] == '\n') {
                 i++;
                 continue;
@@ -820,7 +849,8 @@ static void build_field(struct fold *f, const struct dkim_signer *s, const struc
                         long long timestamp, const unsigned char *bh)
 {
     char num[32];
-    const char *canon[] = { "relaxed", "simple" };
+    static const char *const canon[2][2] = { { "relaxed/relaxed", "relaxed/simple" },
+                                             { "simple/relaxed", "simple/simple" } };
     size_t seplen = strlen(hs->sep), core = seplen;
     while (core > 0 && hs->sep[core - 1] == ' ')
         core--;
@@ -834,15 +864,18 @@ static void build_field(struct fold *f, const struct dkim_signer *s, const struc
     f->col = 15;
     fold_token(f, 1, "v=1;", "", 0, "");
     fold_token(f, 1, "a=", dkim_alg_name(s->key->alg), strlen(dkim_alg_name(s->key->alg)), ";");
-    snprintf(num, sizeof(num), "%s/%s", canon[s->hcanon], canon[s->bcanon]);
-    fold_token(f, 1, "c=", num, strlen(num), ";");
+    const char *c = canon[s->hcanon][s->bcanon];
+    fold_token(f, 1, "c=", c, strlen(c), ";");
     fold_token(f, 1, "d=", s->domain, strlen(s->domain), ";");
     if (hs->identity)
         fold_token(f, 1, "i=", hs->identity, strlen(hs->identity), ";");
     if (hs->query)
         fold_token(f, 1, "q=dns/txt;", "", 0, "");
     fold_token(f, 1, "s=", s->selector, strlen(s->selector), ";");
-    snprintf(num, sizeof(num), "%lld", timestamp);
+    if (timestamp >= 0)
+        str_u64(num, (unsigned long long)timestamp, 10);
+    else
+        snprintf(num, sizeof(num), "%lld", timestamp);
     fold_token(f, 1, "t=", num, strlen(num), ";");
     for (size_t k = 0; k < hs->nlist; k++) {
         const char *name = hs->names[hs->list[k]];

@@ -331,6 +331,13 @@ void mime_header_address(struct buf *out, const char *name, const char *display,
 /* mime_date_format - RFC 5322 date-time of T in UTC. */
 void mime_date_format(char *out, time_t t)
 {
+    /* a sender dates thousands of messages a second alike: each thread keeps its last one */
+    static __thread time_t last_t = -1;
+    static __thread char last[MIME_DATE_MAX];
+    if (t == last_t && t != -1) {
+        memcpy(out, last, strlen(last) + 1);
+        return;
+    }
     static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
     static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
@@ -338,6 +345,8 @@ void mime_date_format(char *out, time_t t)
     gmtime_r(&t, &tm);
     snprintf(out, MIME_DATE_MAX, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7], tm.tm_mday,
              months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    memcpy(last, out, strlen(out) + 1);
+    last_t = t;
 }
 
 /* ---- bodies ---- */
@@ -432,8 +441,11 @@ static void part_write(struct buf *out, const char *type, const char *data, size
     buf_reserve(out, len * 3 + len / 8 + 256);
     const char *src = data ? data : out->data + at;
     enum mime_cte cte = given == MIME_QP || given == MIME_BASE64 ? given : mime_body_choose(src, len);
-    buf_appendf(out, "Content-Type: %s; charset=utf-8\r\nContent-Transfer-Encoding: %s\r\n\r\n", type,
-                cte_name(cte));
+    buf_append(out, "Content-Type: ", 14);
+    buf_appends(out, type);
+    buf_appends(out, "; charset=utf-8\r\nContent-Transfer-Encoding: ");
+    buf_appends(out, cte_name(cte));
+    buf_append(out, "\r\n\r\n", 4);
     src = data ? data : out->data + at;
     mime_body_write(out, src, len, cte);
     /* before a boundary the CRLF belongs to the delimiter; at the end one is enough */
@@ -583,12 +595,20 @@ static void headers_write(const struct mime_message *m, struct buf *out, time_t 
     mime_header_address(out, "To", m->to_name, m->to_addr);
     mime_header_text(out, "Subject", m->subject ? m->subject : "");
     mime_date_format(tmp, now);
-    buf_appendf(out, "Date: %s\r\n", tmp);
+    buf_append(out, "Date: ", 6);
+    buf_appends(out, tmp);
+    buf_append(out, "\r\n", 2);
 
-    char id[32];
+    char id[32], t[STR_U64_MAX];
     hex_put(id, rnd, 12);
     const char *domain = m->message_id_domain ? m->message_id_domain : strrchr(m->from_addr, '@') + 1;
-    buf_appendf(out, "Message-ID: <%llx.%s@%s>\r\n", (unsigned long long)now, id, domain);
+    buf_append(out, "Message-ID: <", 13); /* <%llx.ID@DOMAIN> */
+    buf_append(out, t, str_u64(t, (unsigned long long)now, 16));
+    buf_appendc(out, '.');
+    buf_appends(out, id);
+    buf_appendc(out, '@');
+    buf_appends(out, domain);
+    buf_append(out, ">\r\n", 3);
     if (m->reply_to)
         mime_header_address(out, "Reply-To", NULL, m->reply_to);
     if (m->list_id) {
@@ -633,6 +653,16 @@ static void headers_write(const struct mime_message *m, struct buf *out, time_t 
     buf_append(out, "MIME-Version: 1.0\r\n", 19);
 }
 
+/* delimiter - the line "--BOUNDARY", or the close-delimiter "--BOUNDARY--" when LAST */
+static void delimiter(struct buf *out, const char *boundary, bool last)
+{
+    buf_append(out, "--", 2);
+    buf_appends(out, boundary);
+    if (last)
+        buf_append(out, "--", 2);
+    buf_append(out, "\r\n", 2);
+}
+
 /* mime_build - append the message M to OUT; 0 or a negative MIME_E* code. */
 int mime_build(const struct mime_message *m, struct buf *out)
 {
@@ -659,15 +689,17 @@ int mime_build(const struct mime_message *m, struct buf *out)
         char boundary[40];
         memcpy(boundary, "=_pst_", 6);
         hex_put(boundary + 6, rnd + 12, 12);
-        buf_appendf(out, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n\r\n", boundary);
-        buf_appendf(out, "--%s\r\n", boundary);
+        buf_appends(out, "Content-Type: multipart/alternative;\r\n boundary=\"");
+        buf_appends(out, boundary);
+        buf_append(out, "\"\r\n\r\n", 5);
+        delimiter(out, boundary, false);
         if (has_text)
             part_write(out, "text/plain", m->text, 0, m->text_len, false, m->text_cte);
         else
             part_write(out, "text/plain", NULL, start, derived, false, m->text_cte);
-        buf_appendf(out, "--%s\r\n", boundary);
+        delimiter(out, boundary, false);
         part_write(out, "text/html", m->html, 0, m->html_len, false, m->html_cte);
-        buf_appendf(out, "--%s--\r\n", boundary);
+        delimiter(out, boundary, true);
     }
     if (derived) {
         memmove(out->data + start, out->data + msg, out->len - msg);

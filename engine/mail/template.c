@@ -5,7 +5,7 @@
  * text slices, variable slots (which value, escaped or raw, what to print
  * when it is missing), conditional jumps. Rendering is one pass over the ops
  * appending to a buffer; nothing is parsed or looked up by name except
- * attribute keys in the recipient's JSON object.
+ * attribute keys in the recipient's JSON object, each once per render.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -53,10 +53,14 @@ enum var_id {
 #define F_CMP 16         /* IF compares with the ALT slice */
 #define F_NEGATE 32      /* IF is true when the comparison fails */
 
+/* The distinct attribute keys of a template whose values a render remembers. */
+#define ATTR_SLOTS 64
+
 struct tmpl_op {
     uint8_t kind;
     uint8_t var;
     uint8_t flags;
+    uint8_t slot;        /* V_ATTR: 1 + its key's index among the template's keys, 0 past ATTR_SLOTS */
     uint32_t off, len;   /* TEXT: literal; VAR/IF on V_ATTR: NUL-terminated key */
     uint32_t aoff, alen; /* ALT: default, literal fallback or comparison value */
     uint32_t jump;       /* IF: next op when false; JUMP: next op */
@@ -526,6 +530,32 @@ static int cc_compile(struct cc *c, const char *src, size_t len, const char *pre
     return rc;
 }
 
+/*
+ * assign_slots - number T's distinct attribute keys (as written), so that a
+ * render resolves each key once however often the template uses it.
+ */
+static void assign_slots(struct tmpl *t)
+{
+    const char *keys[ATTR_SLOTS];
+    size_t nkeys = 0;
+    for (size_t i = 0; i < t->nops; i++) {
+        struct tmpl_op *op = &t->ops[i];
+        op->slot = 0;
+        if ((op->kind != OP_VAR && op->kind != OP_IF) || op->var != V_ATTR)
+            continue;
+        const char *key = t->pool + op->off;
+        size_t k = 0;
+        while (k < nkeys && strcmp(keys[k], key) != 0)
+            k++;
+        if (k == nkeys) {
+            if (nkeys == ATTR_SLOTS)
+                continue;
+            keys[nkeys++] = key;
+        }
+        op->slot = (uint8_t)(k + 1);
+    }
+}
+
 static struct tmpl *cc_finish(struct cc *c, int rc)
 {
     if (rc < 0 || c->failed) {
@@ -537,6 +567,7 @@ static struct tmpl *cc_finish(struct cc *c, int rc)
     t->ops = c->ops;
     t->nops = c->nops;
     t->pool = buf_detach(&c->pool, &t->pool_len);
+    assign_slots(t);
     return t;
 }
 
@@ -772,9 +803,29 @@ static void val_first_word(struct val *v, const char *s)
     v->n = i;
 }
 
+/* The attribute values one render has looked up, by slot. */
+struct seen {
+    uint64_t have;
+    json_t *attr[ATTR_SLOTS];
+};
+
+/* attr_slot - OP's attribute of V, looked up once per render (SEEN) when it has a slot */
+static json_t *attr_slot(const struct tmpl *t, const struct tmpl_op *op, const struct tmpl_values *v,
+                         struct seen *seen)
+{
+    if (!op->slot)
+        return attr_get(v->attribs, t->pool + op->off);
+    uint64_t bit = (uint64_t)1 << (op->slot - 1);
+    if (!(seen->have & bit)) {
+        seen->attr[op->slot - 1] = attr_get(v->attribs, t->pool + op->off);
+        seen->have |= bit;
+    }
+    return seen->attr[op->slot - 1];
+}
+
 /* val_get - resolve OP's variable for the values V. */
 static void val_get(struct val *val, const struct tmpl *t, const struct tmpl_op *op,
-                    const struct tmpl_values *v)
+                    const struct tmpl_values *v, struct seen *seen)
 {
     val->heap = NULL;
     val->json = NULL;
@@ -789,7 +840,7 @@ static void val_get(struct val *val, const struct tmpl *t, const struct tmpl_op 
             val_first_word(val, v->name);
         break;
     }
-    case V_ATTR: val_json(val, attr_get(v->attribs, t->pool + op->off)); break;
+    case V_ATTR: val_json(val, attr_slot(t, op, v, seen)); break;
     case V_UNSUB_URL:
     case V_UNSUB_LINK: val_str(val, v->unsubscribe_url); break;
     case V_CAMPAIGN_NAME: val_str(val, v->campaign_name); break;
@@ -845,14 +896,14 @@ static void render_link(const struct tmpl *t, const struct tmpl_op *op, const st
 }
 
 static void render_var(const struct tmpl *t, const struct tmpl_op *op, const struct tmpl_values *v,
-                       bool html, struct buf *out)
+                       struct seen *seen, bool html, struct buf *out)
 {
     struct val val;
     if (op->var == V_LINK) {
         render_link(t, op, v, html, out);
         return;
     }
-    val_get(&val, t, op, v);
+    val_get(&val, t, op, v, seen);
     bool use_alt = (op->flags & F_ALT) && (val.missing || (!(op->flags & F_ALT_MISSING) && val.n == 0));
     if (use_alt) {
         put(out, t->pool + op->aoff, op->alen, html && !(op->flags & (F_ALT_RAW | F_RAW)));
@@ -868,10 +919,11 @@ static void render_var(const struct tmpl *t, const struct tmpl_op *op, const str
     xfree(val.heap);
 }
 
-static bool render_cond(const struct tmpl *t, const struct tmpl_op *op, const struct tmpl_values *v)
+static bool render_cond(const struct tmpl *t, const struct tmpl_op *op, const struct tmpl_values *v,
+                        struct seen *seen)
 {
     struct val val;
-    val_get(&val, t, op, v);
+    val_get(&val, t, op, v, seen);
     bool r;
     if (op->flags & F_CMP)
         r = val.n == op->alen && memcmp(val.s, t->pool + op->aoff, val.n) == 0;
@@ -885,6 +937,8 @@ static bool render_cond(const struct tmpl *t, const struct tmpl_op *op, const st
 void tmpl_render(const struct tmpl *t, const struct tmpl_values *v, enum tmpl_mode mode, struct buf *out)
 {
     bool html = mode == TMPL_HTML;
+    struct seen seen;
+    seen.have = 0;
     size_t i = 0;
     while (i < t->nops) {
         const struct tmpl_op *op = &t->ops[i];
@@ -894,11 +948,11 @@ void tmpl_render(const struct tmpl *t, const struct tmpl_values *v, enum tmpl_mo
             i++;
             break;
         case OP_VAR:
-            render_var(t, op, v, html, out);
+            render_var(t, op, v, &seen, html, out);
             i++;
             break;
         case OP_IF:
-            i = render_cond(t, op, v) ? i + 1 : op->jump;
+            i = render_cond(t, op, v, &seen) ? i + 1 : op->jump;
             break;
         default:
             i = op->jump;

@@ -110,7 +110,9 @@ struct smtp_conn {
     /* The message in flight. */
     smtp_send_cb send_cb;
     void *send_arg;
-    struct buf body;
+    struct buf body;   /* dot-stuffed, when the message could not be sent as it is */
+    const char *raw;   /* else the caller's message, until it is written */
+    size_t raw_len;
     enum smtp_stage expect[3];
     int nexpect, iexpect;
     bool pipelined;
@@ -267,6 +269,25 @@ static void on_written(uv_write_t *req, int status)
     maybe_free(c);
 }
 
+/* write_queued - queue DATA[OFF..LEN) (DATA taken over) behind the writes waiting. */
+static void write_queued(struct smtp_conn *c, char *data, size_t off, size_t len)
+{
+    uv_buf_t b = uv_buf_init(data + off, (unsigned)(len - off));
+    struct wreq *w = xmalloc(sizeof(*w));
+    w->c = c;
+    w->data = data;
+    w->req.data = w;
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written);
+    if (rc < 0) {
+        xfree(data);
+        xfree(w);
+        c->write_error = rc;
+        arm(c, 0);
+        return;
+    }
+    c->refs++;
+}
+
 /*
  * write_raw - send LEN bytes of DATA (taken over) on the socket. What the
  * socket takes at once is written on the spot (uv_try_write, which refuses
@@ -288,21 +309,49 @@ static void write_raw(struct smtp_conn *c, char *data, size_t len)
         arm(c, 0);
         return;
     }
-    if (n > 0)
-        b = uv_buf_init(data + n, (unsigned)(len - (size_t)n));
-    struct wreq *w = xmalloc(sizeof(*w));
-    w->c = c;
-    w->data = data;
-    w->req.data = w;
-    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written);
-    if (rc < 0) {
-        xfree(data);
-        xfree(w);
-        c->write_error = rc;
+    write_queued(c, data, n > 0 ? (size_t)n : 0, len);
+}
+
+static void flush_tls(struct smtp_conn *c);
+
+/*
+ * write_message - send the message in flight from where its caller keeps it,
+ * then ".\r\n" (one writev). What the socket does not take at once is
+ * copied and queued, so nothing refers to the caller's bytes afterwards.
+ */
+static void write_message(struct smtp_conn *c)
+{
+    static const char eod[] = ".\r\n";
+    const char *msg = c->raw;
+    size_t len = c->raw_len;
+    c->raw = NULL;
+    if (c->tls_up) {
+        if (tls_conn_write(c->tls, msg, len) < 0 || tls_conn_write(c->tls, eod, 3) < 0) {
+            c->write_error = UV_EPROTO;
+            arm(c, 0);
+            return;
+        }
+        flush_tls(c);
+        return;
+    }
+    uv_buf_t b[2] = { uv_buf_init((char *)msg, (unsigned)len), uv_buf_init((char *)eod, 3) };
+    int n = uv_try_write((uv_stream_t *)&c->tcp, b, 2);
+    if (n == (int)(len + 3))
+        return;
+    if (n < 0 && n != UV_EAGAIN) {
+        c->write_error = n;
         arm(c, 0);
         return;
     }
-    c->refs++;
+    size_t done = n > 0 ? (size_t)n : 0;
+    struct buf rest = BUF_INIT;
+    if (done < len)
+        buf_append(&rest, msg + done, len - done);
+    size_t eod_done = done > len ? done - len : 0;
+    buf_append(&rest, eod + eod_done, 3 - eod_done);
+    size_t rlen;
+    char *data = buf_detach(&rest, &rlen);
+    write_queued(c, data, 0, rlen);
 }
 
 static void flush_tls(struct smtp_conn *c)
@@ -405,6 +454,7 @@ static void conn_end(struct smtp_conn *c, enum smtp_stage stage, int error, cons
     if (c->send_cb) {
         smtp_send_cb cb = c->send_cb;
         c->send_cb = NULL;
+        c->raw = NULL;
         cb(c, &res, c->send_arg);
     } else {
         c->conn_cb(c, error ? error : UV_ECONNABORTED, &res, c->conn_arg);
@@ -442,6 +492,7 @@ static void deliver(struct smtp_conn *c, const struct smtp_result *res)
     smtp_send_cb cb = c->send_cb;
     void *arg = c->send_arg;
     c->send_cb = NULL;
+    c->raw = NULL;
     c->state = CS_READY;
     uv_timer_stop(&c->timer);
     cb(c, res, arg);
@@ -624,7 +675,10 @@ static void txn_over(struct smtp_conn *c, bool need_rset)
 static void send_body(struct smtp_conn *c)
 {
     c->state = CS_BODY;
-    send_buf(c, &c->body);
+    if (c->raw)
+        write_message(c);
+    else
+        send_buf(c, &c->body);
     arm(c, c->data_ms);
 }
 
@@ -976,8 +1030,10 @@ static bool has_8bit(const char *s)
 /*
  * smtp_conn_send - send DATA[0..LEN), a complete message with CRLF line ends,
  * from ENV_FROM (may be "" for the null sender) to RCPT. Returns 0, and CB gets
- * the result once the server answered (or the connection broke); the message
- * is copied, so the caller may free it at once. Returns, without calling CB:
+ * the result once the server answered (or the connection broke). The caller
+ * keeps DATA unchanged until CB is called: a message that needs no
+ * dot-stuffing (every composed one) is written from there, without a copy.
+ * Returns, without calling CB:
  * UV_ENOTCONN when the connection is not ready (setup, broken, closing),
  * UV_EBUSY when a message is in flight, UV_EAGAIN when it has carried its
  * max_messages (close it, open another), UV_EINVAL for an address with CR, LF
@@ -1006,11 +1062,21 @@ int smtp_conn_send(struct smtp_conn *c, const char *env_from, const char *rcpt, 
     c->nexpect = c->iexpect = 0;
     c->pipelined = (c->ext.flags & SMTP_EXT_PIPELINING) && !c->no_pipelining;
     buf_reset(&c->body);
-    smtp_data_stuff(&c->body, data, len);
+    c->raw = NULL;
+    if (smtp_data_as_is(data, len)) {
+        c->raw = data;
+        c->raw_len = len;
+    } else {
+        smtp_data_stuff(&c->body, data, len);
+    }
 
-    buf_appendf(&c->out, "MAIL FROM:<%s>", env_from);
-    if (c->ext.flags & SMTP_EXT_SIZE)
-        buf_appendf(&c->out, " SIZE=%zu", len);
+    buf_appends(&c->out, "MAIL FROM:<");
+    buf_appends(&c->out, env_from);
+    buf_appendc(&c->out, '>');
+    if (c->ext.flags & SMTP_EXT_SIZE) {
+        buf_append(&c->out, " SIZE=", 6);
+        buf_appendu(&c->out, len);
+    }
     if (c->ext.flags & SMTP_EXT_8BITMIME)
         buf_appends(&c->out, " BODY=8BITMIME");
     if ((c->ext.flags & SMTP_EXT_SMTPUTF8) && (has_8bit(env_from) || has_8bit(rcpt)))
@@ -1019,8 +1085,9 @@ int smtp_conn_send(struct smtp_conn *c, const char *env_from, const char *rcpt, 
     c->expect[c->nexpect++] = SMTP_STAGE_MAIL;
     buf_reset(&c->fail_text);
     if (c->pipelined) {
-        cmd(c, "RCPT TO:<%s>", rcpt);
-        cmd(c, "DATA");
+        buf_appends(&c->out, "RCPT TO:<");
+        buf_appends(&c->out, rcpt);
+        buf_appends(&c->out, ">\r\nDATA\r\n");
         c->expect[c->nexpect++] = SMTP_STAGE_RCPT;
         c->expect[c->nexpect++] = SMTP_STAGE_DATA;
     } else {
@@ -1132,6 +1199,7 @@ void smtp_conn_close(struct smtp_conn *c, smtp_close_cb cb, void *arg)
     c->closing = true;
     c->close_cb = cb;
     c->close_arg = arg;
+    c->raw = NULL; /* the caller may free the message in flight now */
     if (c->state == CS_READY || (c->state == CS_BROKEN && c->quit_ok))
         send_quit(c);
     else if (c->state == CS_BROKEN && c->in_step)

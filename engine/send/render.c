@@ -5,7 +5,10 @@
  *             once the bytes held allow ([send] max_inflight_kb)
  * render_more start what waits for room
  *
- * Each worker thread keeps its own compose scratch. A message that cannot
+ * Jobs go to the worker threads in batches of up to RENDER_BATCH (fewer when
+ * few wait, so that every thread gets some): a message costs the loop and the
+ * threads one hand-over less (a lock, a wake-up, an eventfd write) for each
+ * one in a batch. Each worker thread keeps its own compose scratch. A message that cannot
  * be made of its values (COMPOSE_EVALUES) fails for good with the reason
  * (job_unsendable): it would fail the same way at every retry. One that
  * could not be signed, or whose work was cancelled, is logged and deferred;
@@ -23,18 +26,31 @@
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
 #include "engine/util/log.h"
+#include "engine/util/str.h"
+
+/* The most jobs one hand-over to a worker thread carries, and over how many batches at least the jobs waiting are
+ * spread (the worker threads: one more than the cores, on the usual two) */
+#define RENDER_BATCH 8
+#define RENDER_SPREAD 3
+
+struct render_batch {
+    uv_work_t work;
+    struct sender *s;
+    size_t n;
+    struct job *jobs[RENDER_BATCH];
+};
 
 static __thread struct compose_scratch *thread_scratch;
 static __thread size_t thread_last_len; /* size of this thread's last message: the next one's first guess */
 
-static void render_work(uv_work_t *w)
+/* render_one - compose J (on a worker thread) */
+static void render_one(struct job *j)
 {
-    struct job *j = w->data;
     if (!thread_scratch) {
         thread_scratch = xcalloc(1, sizeof(*thread_scratch));
     }
-    char delivery[32];
-    snprintf(delivery, sizeof(delivery), "%llu", (unsigned long long)j->id);
+    char delivery[STR_U64_MAX];
+    str_u64(delivery, (unsigned long long)j->id, 10);
     struct compose_recipient r = {
         .subscriber_id = j->subscriber_id,
         .email = j->email,
@@ -50,10 +66,16 @@ static void render_work(uv_work_t *w)
     thread_last_len = j->msg.len;
 }
 
-static void render_done(uv_work_t *w, int status)
+static void render_work(uv_work_t *w)
 {
-    struct job *j = w->data;
-    struct sender *s = j->s;
+    struct render_batch *b = w->data;
+    for (size_t i = 0; i < b->n; i++)
+        render_one(b->jobs[i]);
+}
+
+/* one_done - J's composing is over (STATUS < 0: it was cancelled); on the loop's thread */
+static void one_done(struct sender *s, struct job *j, int status)
+{
     s->rendering--;
     if (s->stop_begun) {
         job_drop(s, j);
@@ -69,21 +91,38 @@ static void render_done(uv_work_t *w, int status)
         s->msg_guess = j->bytes;
         job_ready(s, j);
     }
+}
+
+static void render_done(uv_work_t *w, int status)
+{
+    struct render_batch *b = w->data;
+    struct sender *s = b->s;
+    for (size_t i = 0; i < b->n; i++)
+        one_done(s, b->jobs[i], status);
+    xfree(b);
     sender_pump(s);
 }
 
-/* start - compose J on a worker thread now (render_done) */
-static void start(struct sender *s, struct job *j)
+/* envelope - J's envelope sender and X-Postino-Delivery value, from its campaign */
+static void envelope(struct job *j)
 {
     char tok[TOKEN_MAX + 1];
     token_make(j->camp->pc.token_key, 'b', j->id, j->camp->id, tok, sizeof(tok));
     snprintf(j->env_from, sizeof(j->env_from), "%s+%s@%s", j->camp->bounce_local, tok, j->camp->bounce_domain);
     snprintf(j->delivery_header, sizeof(j->delivery_header), "%llu.%s", (unsigned long long)j->id, tok);
-    j->work.data = j;
-    s->rendering++;
-    if (uv_queue_work(s->loop, &j->work, render_work, render_done) < 0) {
-        s->rendering--;
-        job_defer(s, j, "cannot queue rendering");
+}
+
+/* start - compose the N jobs of B on a worker thread now (render_done) */
+static void start(struct sender *s, struct render_batch *b)
+{
+    b->s = s;
+    b->work.data = b;
+    s->rendering += (unsigned)b->n;
+    if (uv_queue_work(s->loop, &b->work, render_work, render_done) < 0) {
+        s->rendering -= (unsigned)b->n;
+        for (size_t i = 0; i < b->n; i++)
+            job_defer(s, b->jobs[i], "cannot queue rendering");
+        xfree(b);
     }
 }
 
@@ -116,19 +155,36 @@ void render_job(struct sender *s, struct job *j)
     render_more(s);
 }
 
+/* torender_pop - the first job waiting to be composed, taken off the queue */
+static struct job *torender_pop(struct sender *s)
+{
+    struct job *j = s->torender_head;
+    s->torender_head = j->next;
+    if (!s->torender_head)
+        s->torender_tail = NULL;
+    s->ntorender--;
+    j->next = NULL;
+    return j;
+}
+
 /* render_more - see sender_int.h. */
 void render_more(struct sender *s)
 {
-    while (s->torender_head && (s->stop_begun || room(s))) {
-        struct job *j = s->torender_head;
-        s->torender_head = j->next;
-        if (!s->torender_head)
-            s->torender_tail = NULL;
-        s->ntorender--;
-        j->next = NULL;
-        if (s->stop_begun)
-            job_drop(s, j);
-        else
-            start(s, j);
+    while (s->torender_head && s->stop_begun)
+        job_drop(s, torender_pop(s));
+    while (s->torender_head && room(s)) {
+        size_t want = s->ntorender / RENDER_SPREAD;
+        want = want < 1 ? 1 : want > RENDER_BATCH ? RENDER_BATCH : want;
+        struct render_batch *b = xmalloc(sizeof(*b));
+        b->n = 0;
+        /* each job counts as being composed as it joins, so room() sees the batch grow */
+        while (b->n < want && s->torender_head && (b->n == 0 || room(s))) {
+            struct job *j = torender_pop(s);
+            envelope(j);
+            b->jobs[b->n++] = j;
+            s->rendering++;
+        }
+        s->rendering -= (unsigned)b->n;
+        start(s, b);
     }
 }

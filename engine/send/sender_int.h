@@ -75,7 +75,6 @@ struct job {
     const char *why;
     int rc;
     unsigned session;          /* the claim connection it was claimed on (backend session) */
-    uv_work_t work;
     struct job *next;
 };
 

@@ -8,6 +8,7 @@
 
 #include "engine/util/alloc.h"
 #include "engine/util/buf.h"
+#include "engine/util/str.h"
 
 /* buf_init - make B an empty buffer that owns nothing yet. */
 void buf_init(struct buf *b)
@@ -45,24 +46,7 @@ void buf_reserve(struct buf *b, size_t extra)
     b->cap = cap;
 }
 
-/* buf_append - append LEN bytes of DATA. */
-void buf_append(struct buf *b, const void *data, size_t len)
-{
-    buf_reserve(b, len);
-    if (len)
-        memcpy(b->data + b->len, data, len);
-    b->len += len;
-    b->data[b->len] = 0;
-}
-
-/* buf_appendc - append one byte. */
-void buf_appendc(struct buf *b, char c)
-{
-    if (b->len + 2 > b->cap)
-        buf_reserve(b, 1);
-    b->data[b->len++] = c;
-    b->data[b->len] = 0;
-}
+/* buf_append, buf_appendc: inline, see buf.h. */
 
 /* buf_appends - append a C string. */
 void buf_appends(struct buf *b, const char *s)
@@ -121,4 +105,11 @@ void buf_truncate(struct buf *b, size_t len)
         b->len = len;
         b->data[len] = 0;
     }
+}
+
+/* buf_appendu - append V in decimal (as "%llu", without printf). */
+void buf_appendu(struct buf *b, unsigned long long v)
+{
+    char d[STR_U64_MAX];
+    buf_append(b, d, str_u64(d, v, 10));
 }

@@ -99,6 +99,16 @@ void qp_encode(struct buf *out, const void *data, size_t len)
             col += n;
             if (n == room)
                 continue;
+            /* it stopped at an octet to escape (not a line break) that fits this line: "=XX" at once,
+               as the careful path would write it */
+            if (s < end && !qp_plain[*s] && *s != '\r' && *s != '\n' && col + 3 < QP_LINE_MAX) {
+                *o++ = '=';
+                *o++ = hex[*s >> 4];
+                *o++ = hex[*s & 15];
+                col += 3;
+                s++;
+                continue;
+            }
         }
         if (s == end)
             break;

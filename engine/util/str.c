@@ -117,3 +117,23 @@ int str_parse_long(const char *s, long min, long max, long *out)
     *out = v;
     return 0;
 }
+
+/*
+ * str_u64 - write V in BASE (10, or 16 in lower case, as printf's %llu and
+ * %llx) to OUT, which holds STR_U64_MAX bytes, NUL-terminated; the number
+ * of digits. For the per-message paths where printf's parsing costs more
+ * than the number.
+ */
+size_t str_u64(char *out, unsigned long long v, unsigned base)
+{
+    char tmp[STR_U64_MAX];
+    size_t n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = 0;
+    return n;
+}

@@ -8,6 +8,7 @@
  * str_has_suffix  does S end with SUFFIX
  * str_utf8_valid  is the byte range well-formed UTF-8 (no overlongs, no surrogates)
  * str_parse_long  parse a whole decimal number within bounds
+ * str_u64         write a number in decimal or lower-case hex (no printf)
  */
 #ifndef POSTINO_UTIL_STR_H
 #define POSTINO_UTIL_STR_H
@@ -22,5 +23,9 @@ bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
 bool str_utf8_valid(const void *data, size_t len, size_t *bad_offset);
 int str_parse_long(const char *s, long min, long max, long *out);
+
+/* The room str_u64 needs: 20 decimal digits and the NUL. */
+#define STR_U64_MAX 21
+size_t str_u64(char *out, unsigned long long v, unsigned base);
 
 #endif

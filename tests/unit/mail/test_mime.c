@@ -325,6 +325,15 @@ static void test_mime_date_format(void **state)
     assert_string_equal(d, "Tue, 29 Feb 2000 00:00:00 +0000");
     mime_date_format(d, 0);
     assert_string_equal(d, "Thu, 01 Jan 1970 00:00:00 +0000");
+    /* the same second again (remembered), then the next, then an earlier one */
+    for (int i = 0; i < 2; i++) {
+        mime_date_format(d, 1795000000);
+        assert_string_equal(d, "Wed, 18 Nov 2026 11:06:40 +0000");
+    }
+    mime_date_format(d, 1795000001);
+    assert_string_equal(d, "Wed, 18 Nov 2026 11:06:41 +0000");
+    mime_date_format(d, 951782400);
+    assert_string_equal(d, "Tue, 29 Feb 2000 00:00:00 +0000");
 }
 
 /* ---- bodies ---- */

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -362,6 +363,52 @@ static void test_tmpl_err_position_reads_line_and_column(void **state)
     assert_int_equal(tmpl_err_position(err, &line, &col), -1);
 }
 
+/* A key used many times is looked up once per render: each render sees its own values,
+ * and a template with more distinct keys than a render remembers renders them all. */
+static void test_tmpl_repeated_attributes_each_render_its_own(void **state)
+{
+    (void)state;
+    check("{{ attribs.city }}{{#if attribs.city == \"K\u00f6ln\"}}!{{/if}}{{ attribs.City }}|{{ attribs.city }}",
+          TMPL_TEXT, "K\u00f6ln!K\u00f6ln|K\u00f6ln");
+    char err[TMPL_ERR_MAX] = "";
+    const char *src = "{{ attribs.plan }}{{#if attribs.plan == \"pro\"}}+{{else}}-{{/if}}{{ attribs.plan }};";
+    struct tmpl *t = tmpl_compile(src, strlen(src), err, sizeof(err));
+    assert_non_null(t);
+    struct buf out = BUF_INIT;
+    static const char *const plans[] = { "pro", "free", "pro" };
+    for (int i = 0; i < 3; i++) {
+        struct tmpl_values v = vals;
+        v.attribs = json_pack("{s:s}", "plan", plans[i]);
+        tmpl_render(t, &v, TMPL_TEXT, &out);
+        json_decref(v.attribs);
+    }
+    tmpl_render(t, &vals, TMPL_TEXT, &out); /* "Plan" matched without case */
+    assert_string_equal(buf_cstr(&out), "pro+pro;free-free;pro+pro;gold-gold;");
+    buf_free(&out);
+    tmpl_free(t);
+
+    struct buf many = BUF_INIT, want = BUF_INIT;
+    json_t *a = json_object();
+    for (int i = 0; i < 70; i++) {
+        char key[16], val[16];
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(val, sizeof(val), "v%d", i);
+        json_object_set_new(a, key, json_string(val));
+        buf_appendf(&many, "{{ attribs.k%d }},", i);
+        buf_appendf(&want, "v%d,", i);
+    }
+    buf_appends(&many, "{{ attribs.k0 }}{{ attribs.k69 }}{{ attribs.K68 }}");
+    buf_appends(&want, "v0v69v68");
+    struct tmpl_values v = vals;
+    v.attribs = a;
+    char *got = render_v(buf_cstr(&many), TMPL_TEXT, &v);
+    assert_string_equal(got, buf_cstr(&want));
+    free(got);
+    json_decref(a);
+    buf_free(&many);
+    buf_free(&want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_tmpl_null_values_render_empty),
         cmocka_unit_test(test_tmpl_render_appends),
         cmocka_unit_test(test_tmpl_shared_by_threads),
+        cmocka_unit_test(test_tmpl_repeated_attributes_each_render_its_own),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

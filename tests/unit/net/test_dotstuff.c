@@ -1,5 +1,6 @@
 /* test_dotstuff - the DATA phase: dot-stuffing, line ends and the end-of-data mark. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,12 +65,80 @@ static void test_dotstuff_large_message_every_line(void **state)
     buf_free(&want);
 }
 
+/* as_is - does smtp_data_stuff append IN unchanged, then ".\r\n"? (what smtp_data_as_is must say) */
+static bool stuffed_as_is(const char *in, size_t len)
+{
+    struct buf out = BUF_INIT;
+    smtp_data_stuff(&out, in, len);
+    bool same = out.len == len + 3 && memcmp(out.data, in, len) == 0 && memcmp(out.data + len, ".\r\n", 3) == 0;
+    buf_free(&out);
+    return same;
+}
+
+static void test_dotstuff_as_is_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        bool as_is;
+    } cases[] = {
+        { "Subject: x\r\n\r\nbody\r\n", true },
+        { "\r\n", true },
+        { "not. at start.\r\n", true },
+        { "", true },
+        { "\n", false },
+        { ".starts with a dot\r\n", false },
+        { "a\r\n.\r\nb\r\n", false },
+        { "no final crlf", false },
+        { "ends in cr\r", false },
+        { "bare\nlf\r\n", false },
+        { "x\r\n.", false },
+        /* a dot line and a bare LF past the first 16 octets, where the scan is by blocks */
+        { "0123456789abcdef0123456789\r\n.abcdef\r\n", false },
+        { "0123456789abcdef0123456789\nabcdef\r\n", false },
+        { "0123456789abcdef\r\n0123456789abcdef\r\n0123456789\r\n", true },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = strlen(cases[i].in);
+        assert_int_equal(smtp_data_as_is(cases[i].in, len), cases[i].as_is);
+        assert_int_equal(stuffed_as_is(cases[i].in, len), cases[i].as_is);
+    }
+}
+
+/* Messages of every length up to 80 octets made of "a", CR, LF and ".", at every
+ * offset: smtp_data_as_is says true exactly when stuffing changes nothing. */
+static void test_dotstuff_as_is_agrees_with_stuffing(void **state)
+{
+    (void)state;
+    static const char alphabet[] = { 'a', '\r', '\n', '.', 'a', 'a', '\r', '\n' };
+    char msg[96];
+    uint32_t x = 12345;
+    unsigned yes = 0, no = 0;
+    for (int round = 0; round < 20000; round++) {
+        size_t len = (size_t)(round % 81);
+        for (size_t i = 0; i < len; i++) {
+            x = x * 1103515245u + 12345u;
+            msg[i] = alphabet[(x >> 16) % sizeof(alphabet)];
+        }
+        if (round % 3 == 0 && len >= 2)
+            msg[len - 2] = '\r', msg[len - 1] = '\n';
+        bool as_is = smtp_data_as_is(msg, len);
+        assert_int_equal(as_is, stuffed_as_is(msg, len));
+        as_is ? yes++ : no++;
+    }
+    /* the corpus has both kinds */
+    assert_true(yes > 100);
+    assert_true(no > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dotstuff_table),
         cmocka_unit_test(test_dotstuff_appends_and_keeps_binary),
         cmocka_unit_test(test_dotstuff_large_message_every_line),
+        cmocka_unit_test(test_dotstuff_as_is_table),
+        cmocka_unit_test(test_dotstuff_as_is_agrees_with_stuffing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

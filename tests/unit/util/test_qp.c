@@ -1,5 +1,6 @@
 /* test_qp - quoted-printable encoding edge cases and round trips. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -226,10 +227,75 @@ static void test_qp_plain_run_stops_at_each_refused_byte(void **state)
     assert_int_equal(qp_plain[0x80], 0);
 }
 
+/* The encoder octet by octet, without the run copying: the rules of qp_encode, the reference below. */
+static void qp_encode_reference(struct buf *out, const unsigned char *s, size_t len)
+{
+    const unsigned char *end = s + len;
+    size_t col = 0;
+    while (s < end) {
+        unsigned char c = *s;
+        if (c == '\n' || (c == '\r' && s + 1 < end && s[1] == '\n')) {
+            buf_append(out, "\r\n", 2);
+            col = 0;
+            s += c == '\r' ? 2 : 1;
+            continue;
+        }
+        bool eol = s + 1 == end || s[1] == '\n' || (s[1] == '\r' && s + 2 < end && s[2] == '\n');
+        bool lit = (c == ' ' || c == '\t') ? !eol : (c >= 33 && c <= 126 && c != '=');
+        bool risky = c == '.' || (c == 'F' && end - s >= 5 && memcmp(s, "From ", 5) == 0);
+        if (lit && col == 0 && risky)
+            lit = false;
+        size_t w = lit ? 1 : 3;
+        if (col + w > (eol ? QP_LINE_MAX : QP_LINE_MAX - 1)) {
+            buf_append(out, "=\r\n", 3);
+            col = 0;
+            if (lit && risky)
+                lit = false, w = 3;
+        }
+        if (lit)
+            buf_appendc(out, (char)c);
+        else
+            buf_appendf(out, "=%02X", c);
+        col += w;
+        s++;
+    }
+}
+
+/* 20,000 generated texts (plain runs of every length, "=", 8-bit, SP and TAB before line ends, dots and
+ * "From " after breaks, CR, LF and CRLF): qp_encode writes exactly what the octet-by-octet reference does. */
+static void test_qp_encode_matches_reference(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = { "a", "bc", "0123456789abcdefghijklmnopqrstuvwxyz", "=", " ", "\t", " \r\n",
+                                          "\t\n", "\r\n", "\n", "\r", ".", "From ", "\xc3\xa8", "<p style=\"x\">",
+                                          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789" };
+    uint32_t seed = 777;
+    struct buf in = BUF_INIT, got = BUF_INIT, want = BUF_INIT;
+    for (int t = 0; t < 20000; t++) {
+        buf_reset(&in);
+        seed = seed * 1103515245u + 12345u;
+        size_t target = (seed >> 8) % 400;
+        while (in.len < target) {
+            seed = seed * 1103515245u + 12345u;
+            buf_appends(&in, pieces[(seed >> 16) % (sizeof(pieces) / sizeof(pieces[0]))]);
+        }
+        buf_reset(&got);
+        buf_reset(&want);
+        qp_encode(&got, in.data ? in.data : "", in.len);
+        qp_encode_reference(&want, (const unsigned char *)(in.data ? in.data : ""), in.len);
+        assert_int_equal(got.len, want.len);
+        assert_memory_equal(got.data, want.data ? want.data : "", got.len);
+    }
+    buf_free(&in);
+    buf_free(&got);
+    buf_free(&want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qp_plain_text_unchanged),
+        cmocka_unit_test(test_qp_encode_matches_reference),
         cmocka_unit_test(test_qp_equals_and_8bit),
         cmocka_unit_test(test_qp_line_breaks_become_crlf),
         cmocka_unit_test(test_qp_trailing_whitespace_encoded),

@@ -3,10 +3,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "engine/util/buf.h"
 #include "engine/util/str.h"
 
 static void test_str_trim_both_ends(void **state)
@@ -73,6 +75,32 @@ static void test_str_prefix_and_nocase(void **state)
     assert_true(str_eq_nocase("E-Mail", "e-mail"));
 }
 
+/* str_u64 and buf_appendu write what printf's %llu and %llx write, edges and a spread of values */
+static void test_str_u64_as_printf(void **state)
+{
+    (void)state;
+    char got[STR_U64_MAX], want[32];
+    unsigned long long v = 0;
+    static const unsigned long long edges[] = { 0, 1, 9, 10, 15, 16, 99, 100, 255, 256, 4294967295ull,
+                                                4294967296ull, 9999999999999999999ull, 18446744073709551615ull };
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]) + 5000; i++) {
+        v = i < sizeof(edges) / sizeof(edges[0]) ? edges[i] : v * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned long long x = i % 3 == 0 ? v : i % 3 == 1 ? v >> 32 : v >> 50;
+        snprintf(want, sizeof(want), "%llu", x);
+        assert_int_equal(str_u64(got, x, 10), strlen(want));
+        assert_string_equal(got, want);
+        snprintf(want, sizeof(want), "%llx", x);
+        assert_int_equal(str_u64(got, x, 16), strlen(want));
+        assert_string_equal(got, want);
+        struct buf b = BUF_INIT;
+        buf_appends(&b, "n=");
+        buf_appendu(&b, x);
+        snprintf(want, sizeof(want), "n=%llu", x);
+        assert_string_equal(buf_cstr(&b), want);
+        buf_free(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -81,6 +109,7 @@ int main(void)
         cmocka_unit_test(test_str_utf8_valid_table),
         cmocka_unit_test(test_str_parse_long_bounds),
         cmocka_unit_test(test_str_prefix_and_nocase),
+        cmocka_unit_test(test_str_u64_as_printf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
