@@ -17,6 +17,7 @@
 #include "engine/mail/smtp_reply.h"
 #include "engine/send/campaign_ops.h"
 #include "engine/send/prepare.h"
+#include "engine/send/settings_send.h"
 #include "engine/store/abtests.h"
 #include "engine/store/campaigns.h"
 #include "engine/store/providers.h"
@@ -533,8 +534,18 @@ static int campaign_move(struct cli *c, int argc, char **argv, enum campaign_act
         cli_usage(c, "--at goes with schedule only");
     struct store_err e;
     json_t *st;
-    if (store_campaign_move(cli_db(c), id, action, at, &st, &e) < 0)
+    if (store_campaign_move(cli_db(c), id, action, at, send_settings.audience_chunk, &st, &e) < 0)
         return cli_fail(&e);
+    if (action == CAMPAIGN_SEND && json_is_true(json_object_get(json_object_get(st, "audience"), "making"))) {
+        /* the first chunk is made and may be sent already: the rest, chunk by chunk (a sender may take turns) */
+        long long made;
+        int rc;
+        while ((rc = store_campaign_audience_step(cli_db(c), id, true, &made, &e)) > 0)
+            ;
+        json_decref(st);
+        if (rc < 0 || store_campaign_stats(cli_db(c), id, &st, &e) < 0)
+            return cli_fail(&e);
+    }
     if (c->json) {
         cli_print_json(st);
     } else {
