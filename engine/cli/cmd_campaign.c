@@ -411,6 +411,10 @@ static void print_stats(json_t *st)
            json_string_value(json_object_get(st, "name")), json_string_value(json_object_get(st, "status")));
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
         printf("  %-10s %lld\n", counters[i], json_integer_value(json_object_get(st, counters[i])));
+    json_t *aud = json_object_get(st, "audience");
+    if (json_is_true(json_object_get(aud, "making")))
+        printf("  %-10s %lld of about %lld (being made)\n", "audience", json_integer_value(json_object_get(aud, "made")),
+               json_integer_value(json_object_get(aud, "estimated")));
     json_t *rate = json_object_get(st, "rate_per_s"), *eta = json_object_get(st, "eta_s");
     printf("  %-10s %s%g/s (last minute)\n", "rate", "", json_is_number(rate) ? json_number_value(rate) : 0.0);
     if (json_is_number(eta))
