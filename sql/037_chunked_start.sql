@@ -90,10 +90,11 @@ BEGIN
 END $$;
 
 -- campaign_start - start campaign CID (the caller holds its row, a draft or
--- scheduled): running, its audience fixed, and either its first chunk of
--- CHUNK subscriber ids made (more chunks while they make nobody) or, when
--- CHUNK is 0 or it has an A/B test, its whole audience. Returns how many
--- deliveries it made.
+-- scheduled): running, its audience fixed, and either its first chunk made
+-- or, when CHUNK is 0 or it has an A/B test, its whole audience. The first
+-- chunk is of CHUNK subscriber ids but at most 1,000 (a sender's first claim
+-- takes no more; the smaller it is, the sooner it commits), widened by CHUNK
+-- ids while it makes nobody. Returns how many deliveries it made.
 CREATE FUNCTION campaign_start(cid bigint, chunk bigint) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     c campaigns%ROWTYPE;
@@ -124,7 +125,7 @@ BEGIN
     hi := c.audience_first - 1;
     LOOP
         lo := hi + 1;
-        hi := least(hi + chunk, c.audience_cutoff);
+        hi := least(hi + CASE WHEN lo = c.audience_first THEN least(chunk, 1000) ELSE chunk END, c.audience_cutoff);
         made := made + audience_range(c, lo, hi);
         EXIT WHEN made > 0 OR hi >= c.audience_cutoff;
     END LOOP;
