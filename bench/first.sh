@@ -119,4 +119,4 @@ ms=$(echo "$plan" | sed -n 's/^Execution Time: \([0-9.]*\) ms/\1/p')
 if echo "$plan" | grep -q "Seq Scan on subscri"; then
     echo "first chunk plan: a sequential scan per chunk:"; cat chunk-plan.txt; exit 1
 fi
-echo "first chunk plan (segment, 10000 subscriber ids of $N): $(echo "$plan" | grep -o '\(Index\|Bitmap\)[A-Za-z ]* on [a-z_]*' | sort -u | paste -sd ',' | sed 's/,/, /g'); no sequential scan; $ms ms"
+echo "first chunk plan (segment, 10000 subscriber ids of $N): $(echo "$plan" | grep -o '\(Index\|Bitmap\)[A-Za-z_ ]* on [a-z_]*' | sort -u | paste -sd ',' | sed 's/,/, /g'); no sequential scan; $ms ms"

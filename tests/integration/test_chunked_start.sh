@@ -155,6 +155,12 @@ SPID=$!
 send_bg "$C"
 wait_for "the first chunk to be sent while the audience is being made" 60 \
     bash -c "[ \"\$(psql_q \"SELECT n_sent = 20 AND audience_pending FROM campaigns WHERE id = $C\")\" = t ]"
+# nothing is queued now, but the audience is not whole: two heartbeats later (a finish round between them) it still runs
+for _ in 1 2; do
+    t=$(psql_q "SELECT now()")
+    wait_for "a heartbeat of the sender" 30 bash -c "[ \"\$(psql_q \"SELECT seen_at > '$t' FROM senders WHERE name = 'three'\")\" = t ]"
+done
+[ "$(col "$C" "status || ' ' || n_queued")" = "running 0" ] || fail "with its audience not whole: $(col "$C" "status, n_queued")"
 kill -9 "$SEND_PID"
 wait "$SEND_PID" 2>/dev/null
 lock_release
