@@ -557,7 +557,10 @@ static int campaign_move(struct cli *c, int argc, char **argv, enum campaign_act
         printf("campaign %s is %s", id, status);
         if (action == CAMPAIGN_SCHEDULE)
             printf(" for %s", json_string_value(json_object_get(st, "send_at")));
-        if (action == CAMPAIGN_SEND)
+        if (action == CAMPAIGN_SEND && strcmp(status, "cancelled") == 0)
+            printf(" (while its audience was being made): %lld deliveries cancelled",
+                   json_integer_value(json_object_get(st, "cancelled")));
+        else if (action == CAMPAIGN_SEND)
             printf(": %lld recipients queued", json_integer_value(json_object_get(st, "total")));
         if (action == CAMPAIGN_CANCEL)
             printf(": %lld deliveries cancelled", json_integer_value(json_object_get(st, "cancelled")));

@@ -200,6 +200,8 @@ postino campaign cancel "$C"
 expect_rc 0
 lock_release
 wait "$SEND_PID" || fail "campaign send: $(cat "send-$C.err")"
+grep -qx "campaign $C is cancelled (while its audience was being made): 20 deliveries cancelled" "send-$C.out" ||
+    fail "campaign send said: $(cat "send-$C.out")"
 [ "$(col "$C" "status || ' ' || audience_pending || ' ' || n_total || ' ' || n_cancelled || ' ' || n_queued")" = "cancelled false 20 20 0" ] ||
     fail "cancelled: $(col "$C" "status, audience_pending, n_total, n_cancelled, n_queued")"
 [ "$(psql_q "SELECT count(*) FROM deliveries WHERE campaign_id = $C AND state <> 'cancelled'")" = 0 ] ||
