@@ -5,8 +5,8 @@
 # changes after it add nobody), each subscriber has one delivery, a kill -9
 # of `campaign send` between chunks loses and duplicates nothing (with a
 # sender running, it carries on; without, the next sender does), pause and
-# cancel during the making behave, a segment audience too, and an A/B
-# campaign starts whole.
+# cancel during the making behave, a segment audience too, a scheduled
+# campaign is started and made by a sender, and an A/B campaign starts whole.
 #
 # Between chunks is held open by taking the campaign's chunk lock (the
 # advisory lock campaign_audience_step takes, sql/037) in a psql session of
@@ -206,6 +206,21 @@ grep -qx "campaign $C is cancelled (while its audience was being made): 20 deliv
     fail "cancelled: $(col "$C" "status, audience_pending, n_total, n_cancelled, n_queued")"
 [ "$(psql_q "SELECT count(*) FROM deliveries WHERE campaign_id = $C AND state <> 'cancelled'")" = 0 ] ||
     fail "deliveries not cancelled"
+
+check "a scheduled campaign: the sender starts it with a first chunk and makes the rest in its housekeeping, each once"
+new_campaign Scheduled
+postino campaign schedule "$C" --at "$(psql_q "SELECT now()")"
+expect_rc 0
+postino send --name five --until-done
+expect_rc 0
+mta_drain
+[ "$(col "$C" "status || ' ' || audience_chunk")" = "finished 20" ] ||
+    fail "not finished, or not started in chunks of 20: $(col "$C" "status, audience_chunk")"
+[ "$(delivered_ids "$C")" = "$(seq 1 200)" ] || fail "deliveries differ from 1..200, once each"
+[ "$(sink_rcpts)" = "$(seq 1 200 | sed 's/.*/user&@example.org/' | sort)" ] ||
+    fail "the sink did not get each recipient once: $(sink_rcpts | wc -l) messages"
+counters_match_ledger "$C"
+sink_clear
 
 check "an A/B campaign starts with its whole audience: its sample is drawn from all of it"
 postino campaign create --name Tested --from 'news@example.com' --list crowd --html body.html --track-opens \
