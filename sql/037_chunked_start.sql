@@ -32,7 +32,9 @@
 -- A campaign with an A/B test starts as before, its whole audience in one
 -- statement: its sample must be a uniform draw of the whole audience (the
 -- first chunks hold the oldest subscribers only), its size a share of the
--- whole, and its rest is held for the test's window anyway.
+-- whole, and only the sample goes out before the test's window (hours) ends:
+-- starting it after the whole audience is written delays the test by less
+-- than a minute at a million, and the rest not at all.
 ALTER TABLE campaigns
     ADD COLUMN audience_pending boolean NOT NULL DEFAULT false,
     ADD COLUMN audience_lists   bigint[],
