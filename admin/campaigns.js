@@ -68,7 +68,9 @@ function campaignRow(c) {
     el("td", { "data-label": "Status" }, el("span", { class: `status status-${c.status}` }, c.status)),
     el("td", { "data-label": "Subject", class: "muted" }, c.subject),
     el("td", { "data-label": "Lists" }, (c.lists || []).map((l) => l.name).join(", ")),
-    el("td", { "data-label": "Sent", class: "num" }, `${num(n.sent)} of ${num(n.total)}`),
+    el("td", { "data-label": "Sent", class: "num" }, c.audience && c.audience.making
+      ? `${num(n.sent)} of ${num(n.total)} (audience being made: about ${num(c.audience.estimated)})`
+      : `${num(n.sent)} of ${num(n.total)}`),
     el("td", { "data-label": "Failed", class: "num" }, num(n.failed)),
     el("td", { "data-label": "Scheduled", class: "muted" }, c.send_at ? inZone(c.send_at, chosenZone()) : ""),
     el("td", {}, el("a", { href: `#/campaigns/${enc(c.id)}/edit` }, STATUS_ACTIONS[c.status] || "Open")));

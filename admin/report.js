@@ -60,7 +60,8 @@ function outcomePart(st, rep) {
   const trackedSub = (on, c) => (on || c.total ? `unique; ${num(c.total)} in all` : "not tracked");
   return el("div", { class: "tiles" },
     tile("Delivered", num(st.sent), `${pct(st.sent, st.total)} of ${num(st.total)}`, "sent"),
-    tile("Queued", num(st.queued), null, "queued"),
+    tile("Queued", num(st.queued), st.audience && st.audience.making
+      ? `audience being made: ${num(st.audience.made)} of about ${num(st.audience.estimated)}` : null, "queued"),
     tile("Deferred", num(st.deferred), "retried later", "deferred"),
     tile("Failed", num(st.failed), null, "failed"),
     tile("Skipped", num(st.skipped + st.cancelled), "left or cancelled before sending", "skipped"),

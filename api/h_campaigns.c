@@ -34,6 +34,7 @@
 #include "engine/mail/smtp_reply.h"
 #include "engine/send/campaign_ops.h"
 #include "engine/send/prepare.h"
+#include "engine/send/settings_send.h"
 #include "engine/store/abtests.h"
 #include "engine/store/campaigns.h"
 #include "engine/store/deliveries.h"
@@ -138,7 +139,8 @@ static void campaign_move(struct api_req *r, enum campaign_action action)
     if (at && !*at)
         api_reply_error(r, 400, "invalid_field", "send_at", "field \"send_at\" must be a time");
     else if (api_db(r))
-        api_reply_stored(r, store_campaign_move(r->conn, api_param(r, 0), action, at, &j, &e), &j, &e, 200);
+        api_reply_stored(r, store_campaign_move(r->conn, api_param(r, 0), action, at,
+                                                    send_settings.audience_chunk, &j, &e), &j, &e, 200);
     json_decref(in);
 }
 

@@ -17,6 +17,7 @@
 #include "engine/mail/smtp_reply.h"
 #include "engine/send/campaign_ops.h"
 #include "engine/send/prepare.h"
+#include "engine/send/settings_send.h"
 #include "engine/store/abtests.h"
 #include "engine/store/campaigns.h"
 #include "engine/store/providers.h"
@@ -410,6 +411,10 @@ static void print_stats(json_t *st)
            json_string_value(json_object_get(st, "name")), json_string_value(json_object_get(st, "status")));
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
         printf("  %-10s %lld\n", counters[i], json_integer_value(json_object_get(st, counters[i])));
+    json_t *aud = json_object_get(st, "audience");
+    if (json_is_true(json_object_get(aud, "making")))
+        printf("  %-10s %lld of about %lld (being made)\n", "audience", json_integer_value(json_object_get(aud, "made")),
+               json_integer_value(json_object_get(aud, "estimated")));
     json_t *rate = json_object_get(st, "rate_per_s"), *eta = json_object_get(st, "eta_s");
     printf("  %-10s %s%g/s (last minute)\n", "rate", "", json_is_number(rate) ? json_number_value(rate) : 0.0);
     if (json_is_number(eta))
@@ -533,8 +538,18 @@ static int campaign_move(struct cli *c, int argc, char **argv, enum campaign_act
         cli_usage(c, "--at goes with schedule only");
     struct store_err e;
     json_t *st;
-    if (store_campaign_move(cli_db(c), id, action, at, &st, &e) < 0)
+    if (store_campaign_move(cli_db(c), id, action, at, send_settings.audience_chunk, &st, &e) < 0)
         return cli_fail(&e);
+    if (action == CAMPAIGN_SEND && json_is_true(json_object_get(json_object_get(st, "audience"), "making"))) {
+        /* the first chunk is made and may be sent already: the rest, chunk by chunk (a sender may take turns) */
+        long long made;
+        int rc;
+        while ((rc = store_campaign_audience_step(cli_db(c), id, true, &made, &e)) > 0)
+            ;
+        json_decref(st);
+        if (rc < 0 || store_campaign_stats(cli_db(c), id, &st, &e) < 0)
+            return cli_fail(&e);
+    }
     if (c->json) {
         cli_print_json(st);
     } else {
@@ -542,7 +557,10 @@ static int campaign_move(struct cli *c, int argc, char **argv, enum campaign_act
         printf("campaign %s is %s", id, status);
         if (action == CAMPAIGN_SCHEDULE)
             printf(" for %s", json_string_value(json_object_get(st, "send_at")));
-        if (action == CAMPAIGN_SEND)
+        if (action == CAMPAIGN_SEND && strcmp(status, "cancelled") == 0)
+            printf(" (while its audience was being made): %lld deliveries cancelled",
+                   json_integer_value(json_object_get(st, "cancelled")));
+        else if (action == CAMPAIGN_SEND)
             printf(": %lld recipients queued", json_integer_value(json_object_get(st, "total")));
         if (action == CAMPAIGN_CANCEL)
             printf(": %lld deliveries cancelled", json_integer_value(json_object_get(st, "cancelled")));

@@ -23,11 +23,14 @@
  *            sender (NULL in a backend with no other senders): the count, or 0 and a wait
  * slots      OWNER wants WANT of relay NAME's MAX_CONNS connection slots, shared by every
  *            sender (NULL in a backend with no other senders): how many it holds now
- * schedule   start the scheduled campaigns whose time has come; their ids
+ * schedule   start the scheduled campaigns whose time has come, each with a first chunk of
+ *            CHUNK subscriber ids (0: its whole audience); their ids
  * finish     mark finished the running campaigns with nothing left; their ids
  * running    count the running campaigns (transactional ones while they have something to send)
  * relays     the relays defined now (the callback owns them: relay_defs_free)
  * prepare    campaign ID made ready for composing (runs on a worker thread, may block)
+ * audience   make chunks of the audiences being made for up to BUDGET_MS, *MADE deliveries (runs on
+ *            a worker thread, may block; NULL in a backend whose campaigns start whole)
  * ab_decide  pick the winners of the A/B tests whose window has passed, *N of them (runs on
  *            a worker thread, may block; NULL in a backend with no A/B tests)
  * close      drop what is asked and not begun, then CB(owner) once closed
@@ -82,12 +85,13 @@ struct send_backend_ops {
                    long period_s, backend_budget_cb cb, void *arg);
     void (*slots)(struct send_backend *b, const char *owner, const char *name, unsigned max_conns, unsigned want,
                   backend_slots_cb cb, void *arg);
-    void (*schedule)(struct send_backend *b, backend_ids_cb cb);
+    void (*schedule)(struct send_backend *b, unsigned chunk, backend_ids_cb cb);
     void (*finish)(struct send_backend *b, backend_ids_cb cb);
     void (*running)(struct send_backend *b, backend_count_cb cb);
     void (*relays)(struct send_backend *b, backend_relays_cb cb);
     int (*prepare)(struct send_backend *b, uint64_t id, struct prepared_campaign *pc, bool *unsigned_warning,
                    char *err, size_t errlen);
+    int (*audience)(struct send_backend *b, long budget_ms, long long *made, char *err, size_t errlen);
     int (*ab_decide)(struct send_backend *b, size_t *n, char *err, size_t errlen);
     void (*close)(struct send_backend *b, backend_closed_cb cb);
     void (*free)(struct send_backend *b);

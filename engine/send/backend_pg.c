@@ -17,6 +17,7 @@
 #include "engine/send/backend.h"
 #include "engine/send/prepare.h"
 #include "engine/store/abtests.h"
+#include "engine/store/campaigns.h"
 #include "engine/store/dbq.h"
 #include "engine/store/ledger.h"
 #include "engine/store/pg.h"
@@ -29,6 +30,7 @@ struct backend_pg {
     struct dbq claimq, recordq;
     unsigned closing;           /* queues not yet closed */
     PGconn *abconn;             /* ab_decide's blocking connection, kept between rounds (one at a time) */
+    PGconn *audconn;            /* audience's, likewise */
     backend_closed_cb closed_cb;
 };
 
@@ -256,9 +258,15 @@ static void push_ids(struct backend_pg *p, const char *sql, backend_ids_cb cb)
     dbq_push(&p->claimq, sql, 0, NULL, on_ids, r);
 }
 
-static void pg_schedule(struct send_backend *b, backend_ids_cb cb)
+static void pg_schedule(struct send_backend *b, unsigned chunk, backend_ids_cb cb)
 {
-    push_ids((struct backend_pg *)b, ledger_schedule_sql, cb);
+    struct backend_pg *p = (struct backend_pg *)b;
+    char ch[16];
+    snprintf(ch, sizeof(ch), "%u", chunk);
+    const char *params[] = { ch };
+    struct req *r = req_new(NULL);
+    r->cb.ids = cb;
+    dbq_push(&p->claimq, ledger_schedule_sql, 1, params, on_ids, r);
 }
 
 static void pg_finish(struct send_backend *b, backend_ids_cb cb)
@@ -328,16 +336,37 @@ static int pg_prepare(struct send_backend *b, uint64_t id, struct prepared_campa
     return rc;
 }
 
+/* *CONN connected to P's database, kept between rounds (connected again when it broke); 0 or -1 with ERR */
+static int kept_conn(struct backend_pg *p, PGconn **conn, char *err, size_t errlen)
+{
+    if (*conn && PQstatus(*conn) != CONNECTION_OK) {
+        PQfinish(*conn);
+        *conn = NULL;
+    }
+    if (!*conn && !(*conn = pg_connect(p->conninfo, err, errlen)))
+        return -1;
+    return 0;
+}
+
+static int pg_audience(struct send_backend *b, long budget_ms, long long *made, char *err, size_t errlen)
+{
+    struct backend_pg *p = (struct backend_pg *)b;
+    struct store_err e;
+    *made = 0;
+    if (kept_conn(p, &p->audconn, err, errlen) < 0)
+        return -1;
+    int rc = store_campaign_audience_work(p->audconn, budget_ms, made, &e);
+    if (rc < 0)
+        snprintf(err, errlen, "%s", e.msg);
+    return rc < 0 ? -1 : 0;
+}
+
 static int pg_ab_decide(struct send_backend *b, size_t *n, char *err, size_t errlen)
 {
     struct backend_pg *p = (struct backend_pg *)b;
     struct store_err e;
     *n = 0;
-    if (p->abconn && PQstatus(p->abconn) != CONNECTION_OK) {
-        PQfinish(p->abconn);
-        p->abconn = NULL;
-    }
-    if (!p->abconn && !(p->abconn = pg_connect(p->conninfo, err, errlen)))
+    if (kept_conn(p, &p->abconn, err, errlen) < 0)
         return -1;
     int rc = store_ab_decide_due(p->abconn, n, &e);
     if (rc < 0)
@@ -366,6 +395,8 @@ static void pg_free(struct send_backend *b)
     struct backend_pg *p = (struct backend_pg *)b;
     if (p->abconn)
         PQfinish(p->abconn);
+    if (p->audconn)
+        PQfinish(p->audconn);
     xfree(b);
 }
 
@@ -386,6 +417,7 @@ static const struct send_backend_ops pg_ops = {
     .running = pg_running,
     .relays = pg_relays,
     .prepare = pg_prepare,
+    .audience = pg_audience,
     .ab_decide = pg_ab_decide,
     .close = pg_close,
     .free = pg_free,

@@ -365,8 +365,9 @@ static void ram_heartbeat(struct send_backend *b, const char *owner, const char 
     t->cb.count = cb;
 }
 
-static void ram_schedule(struct send_backend *b, backend_ids_cb cb)
+static void ram_schedule(struct send_backend *b, unsigned chunk, backend_ids_cb cb)
 {
+    (void)chunk;
     ask((struct backend_ram *)b, T_SCHEDULE, NULL)->cb.ids = cb;
 }
 

@@ -3,7 +3,8 @@
  * backend's claim lane: start scheduled campaigns whose time has come (and,
  * on a worker thread, send the winners of A/B tests whose window has passed),
  * finish those with nothing left, say what this sender does and give back
- * what senders that are gone leased (heartbeat),
+ * what senders that are gone leased (heartbeat), make on the audiences of
+ * started campaigns (a worker thread, chunk by chunk),
  * count the running campaigns (until_done stops when none is); on its
  * record lane, renew the leases on rows held long.
  *
@@ -21,6 +22,8 @@
 #include "engine/send/sender_int.h"
 #include "engine/store/relays.h"
 #include "engine/util/log.h"
+
+#define AUDIENCE_BUDGET_MS 2000   /* a round of audience chunks, at most (a chunk begun is finished) */
 
 static void on_scheduled(void *owner, const uint64_t *ids, size_t n, const char *err)
 {
@@ -85,6 +88,36 @@ static void ab_done(uv_work_t *w, int status)
     sender_pump(s);
 }
 
+static void aud_work(uv_work_t *w)
+{
+    struct sender *s = w->data;
+    s->aud_rc = s->be->ops->audience(s->be, AUDIENCE_BUDGET_MS, &s->aud_made, s->aud_err, sizeof(s->aud_err));
+}
+
+static void aud_done(uv_work_t *w, int status)
+{
+    struct sender *s = w->data;
+    s->aud_busy = false;
+    if (status == 0 && s->aud_rc < 0)
+        log_error("sender: making audiences: %s", s->aud_err);
+    sender_pump(s);
+}
+
+/*
+ * the audiences of started campaigns made on, chunk by chunk, on a worker
+ * thread (each chunk blocks), for a while each round: chunks another
+ * process is making (`campaign send`, another sender) are left to it
+ */
+static void audience_make(struct sender *s)
+{
+    if (s->aud_busy || !s->be->ops->audience || s->stop_begun)
+        return;
+    s->aud_busy = true;
+    s->aud_work.data = s;
+    if (uv_queue_work(s->loop, &s->aud_work, aud_work, aud_done) < 0)
+        s->aud_busy = false;
+}
+
 /* the A/B tests whose window has passed decided on a worker thread (the switch blocks), one round at a time */
 static void ab_decide(struct sender *s)
 {
@@ -118,9 +151,10 @@ void housekeeping(struct sender *s)
     if (uv_now(s->loop) - s->relays_loaded_at >= s->cfg.set.relay_reload_s * 1000u)
         relays_reload(s);
     if (s->cfg.schedule) {
-        s->be->ops->schedule(s->be, on_scheduled);
+        s->be->ops->schedule(s->be, s->cfg.set.audience_chunk, on_scheduled);
         ab_decide(s);
     }
+    audience_make(s);
     s->be->ops->finish(s->be, on_finished);
     if (s->nrelays == 0)
         snprintf(s->status, sizeof(s->status), "idle: no relay is configured");

@@ -106,6 +106,11 @@ struct sender {
     size_t msg_bytes;           /* composed messages not yet done with (ready, in the pools, on the wire) */
     size_t msg_guess;           /* the last composed message's size: what one being composed will take */
     bool claim_busy, housekeeping_busy;
+    bool aud_busy;              /* audiences being made on a worker thread (aud_work) */
+    uv_work_t aud_work;
+    long long aud_made;
+    int aud_rc;
+    char aud_err[256];
     bool ab_busy;               /* A/B tests being decided on a worker thread (ab_work) */
     uv_work_t ab_work;
     size_t ab_decided;

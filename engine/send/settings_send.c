@@ -26,6 +26,9 @@ const struct setting send_table[] = {
     SEND_U("flush_rows", flush_rows, 300, 1, 100000, "results recorded together, at most"),
     SEND_U("prepared_keep", prepared_keep_s, 60, 1, 86400, "seconds an unused prepared campaign is kept"),
     SEND_U("relay_reload", relay_reload_s, 10, 1, 86400, "seconds between readings of the relays"),
+    SEND_U("audience_chunk", audience_chunk, 10000, 0, 100000000,
+           "subscriber ids per chunk of a starting campaign's audience: its first messages go out when the first"
+           " chunk is made (0: the whole audience at once)"),
     SETTING_TEXT_ENTRY("send", "helo_name", struct send_settings, helo_name, NULL, "the name given in EHLO"),
     SEND_U("connect_timeout_ms", connect_timeout_ms, 30000, 100, 600000, "connecting to a relay, at most"),
     SEND_U("command_timeout_ms", command_timeout_ms, 120000, 100, 3600000, "waiting for a relay's answer, at most"),

@@ -3,7 +3,8 @@
  * tables (engine/util/settings.h), filled once at start.
  *
  * send_table, send_settings  [send]: the sender's batches, leases, retries, flushes, how often
- *                            relays are read again; the SMTP client's name and timeouts
+ *                            relays are read again, a campaign's audience chunks; the SMTP
+ *                            client's name and timeouts
  * mail_table, mail_settings  [mail] from, unsubscribe_mailto, confirm_subject; [http]
  *                            public_url; [bounce] domain, local_part, keep; [preferences]
  *                            token_days, attributes; [mta] log, poll_ms, settle; [bounce]
@@ -26,6 +27,7 @@ struct send_settings {
     unsigned max_inflight_kb;
     unsigned batch, max_inflight, lease_s, retry_base_s, retry_max_s, max_age_s, flush_ms, flush_rows;
     unsigned prepared_keep_s, relay_reload_s;
+    unsigned audience_chunk;   /* subscriber ids per chunk of a starting campaign's audience; 0: all at once */
     const char *helo_name;     /* NULL: the host's name */
     unsigned connect_timeout_ms, command_timeout_ms, reconnect_min_ms, reconnect_max_ms;
     unsigned drain_timeout_s;  /* a stopping sender waits this long for what is on the wire */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/store/abtests.h"
 #include "engine/store/campaigns.h"
@@ -21,6 +22,7 @@
     " 'lists', " CAMPAIGN_LISTS_JSON ", 'send_at', c.send_at, 'created_at', c.created_at, 'format', c.body_format," \
     " 'counts', json_build_object('total', c.n_total, 'queued', c.n_queued, 'sent', c.n_sent, 'deferred', c.n_deferred," \
     "   'failed', c.n_failed, 'skipped', c.n_skipped, 'cancelled', c.n_cancelled, 'held', c.n_held),"     \
+    " 'audience', " CAMPAIGN_AUDIENCE_JSON ","                                                \
     " 'ab', EXISTS (SELECT 1 FROM campaign_ab a WHERE a.campaign_id = c.id))"
 #define CAMPAIGN_JSON                                                                        \
     "json_build_object('id', c.id, 'name', c.name, 'kind', c.kind, 'relay', c.relay, 'subject', c.subject," \
@@ -242,18 +244,12 @@ int store_campaign_get(PGconn *conn, const char *id, json_t **out, struct store_
 }
 
 /*
- * The audience: campaign_audience (sql/021) makes the deliveries of the
- * campaign's lists narrowed by its segment or filter; the filter it started
- * with is noted beside the counters.
+ * The start: campaign_start (sql/037) fixes the audience, marks the campaign
+ * running and makes its first chunk of $2 subscriber ids (0: the whole
+ * audience, as an A/B test's always is); the other chunks are made by
+ * store_campaign_audience_step, one transaction each.
  */
-const char store_campaign_materialise_sql[] =
-    "WITH a AS MATERIALIZED (SELECT campaign_audience($1::bigint) AS n),"
-    " ins AS MATERIALIZED (SELECT n, campaign_ab_hold($1::bigint, n) AS held FROM a)"
-    " UPDATE campaigns c SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now(),"
-    "   n_total = n_total + (SELECT n FROM ins), n_queued = n_queued + (SELECT n - held FROM ins),"
-    "   n_held = n_held + (SELECT held FROM ins),"
-    "   audience_filter = " CAMPAIGN_AUDIENCE_FILTER
-    " WHERE id = $1::bigint RETURNING n_total";
+const char store_campaign_start_sql[] = "SELECT campaign_start($1::bigint, $2::bigint)";
 
 /* Legal moves: for each action, the states it may start from and the state it leads to. */
 static const struct {
@@ -290,17 +286,20 @@ static int exec_ok(PGconn *conn, const char *sql, int n, const char *const *para
     return rc;
 }
 
-static int apply_move(PGconn *conn, const char *id, enum campaign_action action, const char *at, bool started,
-                      struct store_err *e)
+static int apply_move(PGconn *conn, const char *id, enum campaign_action action, const char *at, unsigned chunk,
+                      bool started, struct store_err *e)
 {
+    char ch[16];
+    snprintf(ch, sizeof(ch), "%u", chunk);
     const char *p1[] = { id };
     const char *p2[] = { id, at };
+    const char *pc[] = { id, ch };
     switch (action) {
     case CAMPAIGN_SCHEDULE:
         return exec_ok(conn, "UPDATE campaigns SET status = 'scheduled', send_at = $2::timestamptz, updated_at = now()"
                        " WHERE id = $1::bigint", 2, p2, e, "cannot schedule campaign");
     case CAMPAIGN_SEND:
-        return exec_ok(conn, store_campaign_materialise_sql, 1, p1, e, "cannot start campaign");
+        return exec_ok(conn, store_campaign_start_sql, 2, pc, e, "cannot start campaign");
     case CAMPAIGN_PAUSE:
         return exec_ok(conn, "UPDATE campaigns SET status = 'paused', updated_at = now() WHERE id = $1::bigint", 1, p1,
                        e, "cannot pause campaign");
@@ -312,10 +311,11 @@ static int apply_move(PGconn *conn, const char *id, enum campaign_action action,
         return exec_ok(conn,
                        "WITH c AS (UPDATE deliveries SET state = 'cancelled', lease_owner = NULL, lease_until = NULL,"
                        "   updated_at = now() WHERE campaign_id = $1::bigint AND state IN ('queued', 'deferred', 'held')"
-                       "   RETURNING state)"
+                       "   RETURNING state),"
+                       " e AS (DELETE FROM audience_early WHERE campaign_id = $1::bigint)"
                        " UPDATE campaigns SET status = 'cancelled', finished_at = now(), updated_at = now(),"
                        "   n_cancelled = n_cancelled + n_queued + n_deferred + n_held, n_queued = 0, n_deferred = 0,"
-                       "   n_held = 0"
+                       "   n_held = 0, audience_pending = false"
                        " WHERE id = $1::bigint",
                        1, p1, e, "cannot cancel campaign");
     }
@@ -323,8 +323,8 @@ static int apply_move(PGconn *conn, const char *id, enum campaign_action action,
 }
 
 /* store_campaign_move - see campaigns.h. */
-int store_campaign_move(PGconn *conn, const char *id, enum campaign_action action, const char *at, json_t **out,
-                        struct store_err *e)
+int store_campaign_move(PGconn *conn, const char *id, enum campaign_action action, const char *at, unsigned chunk,
+                        json_t **out, struct store_err *e)
 {
     const char *name = "";
     int rc;
@@ -352,7 +352,7 @@ int store_campaign_move(PGconn *conn, const char *id, enum campaign_action actio
     } else if (action == CAMPAIGN_SCHEDULE && strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
         rc = store_fail(e, STORE_ERR_INVALID, "cannot schedule campaign %s in the past (%s)", id, at);
     } else {
-        rc = apply_move(conn, id, action, at, strcmp(PQgetvalue(res, 0, 1), "t") == 0, e);
+        rc = apply_move(conn, id, action, at, chunk, strcmp(PQgetvalue(res, 0, 1), "t") == 0, e);
     }
     PQclear(res);
     if (rc < 0) {
@@ -384,6 +384,7 @@ int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct stor
                             " 'send_at', c.send_at, 'started_at', c.started_at, 'finished_at', c.finished_at,"
                             " 'total', c.n_total, 'queued', c.n_queued, 'sent', c.n_sent, 'deferred', c.n_deferred,"
                             " 'failed', c.n_failed, 'skipped', c.n_skipped, 'cancelled', c.n_cancelled, 'held', c.n_held,"
+                            " 'audience', " CAMPAIGN_AUDIENCE_JSON ","
                             " 'ab', " AB_RESULTS_JSON("$1::bigint") ","
                             " 'rate_per_s', r.rate, 'next_retry_at', r.next_retry,"
                             " 'bounces', (SELECT coalesce(json_object_agg(b.class, b.n ORDER BY b.class), '{}')"
@@ -536,4 +537,57 @@ int store_campaign_clone(PGconn *conn, const char *id, json_t **out, struct stor
     if (pg_commit(conn) < 0)
         return store_fail_db(e, conn, NULL, "cannot copy campaign");
     return store_campaign_get(conn, newid, out, e);
+}
+
+/* store_campaign_audience_step - see campaigns.h. */
+int store_campaign_audience_step(PGconn *conn, const char *id, bool wait, long long *made, struct store_err *e)
+{
+    const char *params[] = { id, wait ? "t" : "f" };
+    *made = 0;
+    if (!is_id(id))
+        return store_fail(e, STORE_ERR_NOTFOUND, "no campaign \"%s\" (campaigns are named by number)", id);
+    PGresult *res = pg_exec(conn, "SELECT campaign_audience_step($1::bigint, $2::boolean)", 2, params);
+    int rc;
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot make the campaign's audience");
+    else if (PQgetisnull(res, 0, 0))
+        rc = 0;
+    else if ((*made = atoll(PQgetvalue(res, 0, 0))) < 0)
+        rc = *made = 0;
+    else
+        rc = 1;
+    PQclear(res);
+    return rc;
+}
+
+/* store_campaign_audience_work - see campaigns.h. */
+int store_campaign_audience_work(PGconn *conn, long budget_ms, long long *made, struct store_err *e)
+{
+    struct timespec t0, t;
+    int rc = 0, progress = 1;
+    *made = 0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (progress) {
+        PGresult *res = pg_exec(conn,
+                                "SELECT id FROM campaigns WHERE audience_pending AND status IN ('running', 'paused')"
+                                " ORDER BY id",
+                                0, NULL);
+        if (!pg_ok(res))
+            return store_fail_db(e, conn, res, "cannot read the campaigns whose audience is being made");
+        progress = 0;
+        for (int i = 0; i < PQntuples(res) && rc >= 0; i++) {
+            long long n;
+            if ((rc = store_campaign_audience_step(conn, PQgetvalue(res, i, 0), false, &n, e)) > 0) {
+                *made += n;
+                progress = 1;
+            }
+        }
+        PQclear(res);
+        if (rc < 0)
+            return rc;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= budget_ms)
+            break;
+    }
+    return STORE_OK;
 }

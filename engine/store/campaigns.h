@@ -10,7 +10,8 @@
  * store_campaign_move    a lifecycle action: schedule, send, pause, resume, cancel
  * store_campaign_send_at_check  is a text a finite time PostgreSQL understands (a schedule's time)
  * store_campaign_stats   counters, rate, ETA, opens and clicks of one campaign
- * store_campaign_start   materialise the audience into deliveries and mark it running
+ * store_campaign_audience_step  make the next chunk of a started campaign's audience
+ * store_campaign_audience_work  chunks of every audience being made, for a while
  * store_campaign_rename  change a campaign's name, whatever its state
  * store_campaign_rm      remove a campaign that has not started
  * store_campaign_clone   a new draft with a campaign's content, lists and audience
@@ -66,12 +67,15 @@ enum campaign_action { CAMPAIGN_SCHEDULE, CAMPAIGN_SEND, CAMPAIGN_PAUSE, CAMPAIG
 
 /*
  * store_campaign_move - apply ACTION to campaign ID in one transaction.
- * SCHEDULE needs AT (a timestamp PostgreSQL understands); SEND materialises
- * the audience at once. An illegal move is STORE_ERR_INVALID naming the
- * current state. *OUT is the campaign's summary afterwards.
+ * SCHEDULE needs AT (a timestamp PostgreSQL understands); SEND fixes the
+ * audience and makes its first chunk of CHUNK subscriber ids (the rest is
+ * made by store_campaign_audience_step), or the whole audience when CHUNK
+ * is 0 or the campaign has an A/B test (sql/037_chunked_start.sql). An
+ * illegal move is STORE_ERR_INVALID naming the current state. *OUT is the
+ * campaign's summary afterwards.
  */
-int store_campaign_move(PGconn *conn, const char *id, enum campaign_action action, const char *at, json_t **out,
-                        struct store_err *e);
+int store_campaign_move(PGconn *conn, const char *id, enum campaign_action action, const char *at, unsigned chunk,
+                        json_t **out, struct store_err *e);
 int store_campaign_send_at_check(PGconn *conn, const char *when, struct store_err *e);
 int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct store_err *e);
 
@@ -97,8 +101,32 @@ int store_campaign_rm(PGconn *conn, const char *id, struct store_err *e);
  */
 int store_campaign_clone(PGconn *conn, const char *id, json_t **out, struct store_err *e);
 
-/* The statement that materialises campaign $1's audience (used by send and by the scheduler). */
-extern const char store_campaign_materialise_sql[];
+/*
+ * store_campaign_audience_step - make the next chunk of campaign ID's
+ * audience in one transaction, under the campaign's lock (WAIT: waiting for
+ * another process's chunk to end; else giving up at once). Returns 1 with
+ * *MADE the deliveries made; 0 when there was nothing to make (the audience
+ * is whole, the campaign is neither running nor paused) or, without WAIT,
+ * another process holds the lock; a negative store code with E.
+ */
+int store_campaign_audience_step(PGconn *conn, const char *id, bool wait, long long *made, struct store_err *e);
+
+/*
+ * store_campaign_audience_work - chunks of every running or paused
+ * campaign's audience still being made (not waiting for a chunk another
+ * process makes), until none is left to make or BUDGET_MS have passed;
+ * *MADE the deliveries made. 0, or a negative store code with E.
+ */
+int store_campaign_audience_work(PGconn *conn, long budget_ms, long long *made, struct store_err *e);
+
+/* The statement that starts campaign $1 with a first chunk of $2 subscriber ids (sql/037). */
+extern const char store_campaign_start_sql[];
+
+/* the audience of campaign c: being made ("making"), made so far, estimated in all (made, once whole) */
+#define CAMPAIGN_AUDIENCE_JSON                                                                              \
+    "json_build_object('making', c.audience_pending, 'made', c.n_total, 'estimated', CASE WHEN"             \
+    " c.audience_pending THEN round(c.n_total::numeric * (c.audience_cutoff - c.audience_first + 1)"        \
+    " / greatest(c.audience_next - c.audience_first, 1))::bigint ELSE c.n_total END)"
 
 /* what campaign c's audience is narrowed by when it starts: its segment's filter then, or its own */
 #define CAMPAIGN_AUDIENCE_FILTER "coalesce((SELECT g.filter FROM segments g WHERE g.id = c.segment_id), c.filter)"

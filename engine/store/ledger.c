@@ -108,19 +108,16 @@ const char ledger_record_sql[] =
     "  WHERE upd.new_state = 'failed' AND upd.class <> '" LEDGER_CLASS_LOCAL "')"
     " SELECT count(*) FROM upd";
 
+/* $1: the first chunk's subscriber ids (campaign_start, sql/037) */
 const char ledger_schedule_sql[] =
-    "WITH due AS (SELECT id FROM campaigns WHERE status = 'scheduled' AND send_at <= now()"
-    "  ORDER BY id FOR UPDATE SKIP LOCKED),"
-    " a AS MATERIALIZED (SELECT id, campaign_audience(id) AS n FROM due),"
-    " ins AS MATERIALIZED (SELECT id, n, campaign_ab_hold(id, n) AS held FROM a)"
-    " UPDATE campaigns c SET status = 'running', started_at = coalesce(c.started_at, now()), updated_at = now(),"
-    "  n_total = c.n_total + ins.n, n_queued = c.n_queued + ins.n - ins.held, n_held = c.n_held + ins.held,"
-    "  audience_filter = " CAMPAIGN_AUDIENCE_FILTER
-    " FROM ins WHERE c.id = ins.id RETURNING c.id";
+    "WITH due AS MATERIALIZED (SELECT id FROM campaigns WHERE status = 'scheduled' AND send_at <= now()"
+    "  ORDER BY id FOR UPDATE SKIP LOCKED)"
+    " SELECT id FROM due WHERE campaign_start(id, $1::bigint) IS NOT NULL ORDER BY id";
 
 const char ledger_finish_sql[] =
     "UPDATE campaigns SET status = 'finished', finished_at = now(), updated_at = now()"
     " WHERE status = 'running' AND kind = 'campaign' AND n_queued = 0 AND n_deferred = 0 AND n_held = 0"
+    " AND NOT audience_pending"
     " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = campaigns.id"
     "   AND d.state IN ('queued', 'deferred'))"
     " RETURNING id";

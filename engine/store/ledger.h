@@ -3,7 +3,7 @@
  *
  * ledger_claim_sql        claim up to $2 due deliveries for sender $1 with a lease of $3 s;
  *                         recipients who left since the start are marked skipped on the way
- * ledger_schedule_sql     start every scheduled campaign whose time has come (materialise)
+ * ledger_schedule_sql     start every scheduled campaign whose time has come ($1: its first chunk)
  * ledger_finish_sql       mark running campaigns with nothing left to send finished
  * ledger_heartbeat_sql    say what sender $1 on host $2 (pid $3) is doing ($4); give back the
  *                         leases of senders that are gone: the number of deliveries given back
