@@ -40,7 +40,7 @@ const char ledger_claim_sql[] =
     "    CASE WHEN c.kind = 'tx' THEN s.status = 'blocklisted'"
     "    ELSE " LEDGER_GONE_SQL("s", "c.subscriber_id", "c.campaign_id") " END AS skip"
     "  FROM c JOIN subscribers s ON s.id = c.subscriber_id),"
-    " u AS (UPDATE deliveries d SET"
+    " u AS (UPDATE ONLY deliveries d SET"
     "    state = CASE WHEN c.skip THEN 'skipped' ELSE d.state END,"
     "    lease_owner = CASE WHEN c.skip THEN NULL ELSE $1 END,"
     "    lease_until = CASE WHEN c.skip THEN NULL ELSE now() + make_interval(secs => $3::int) END,"
@@ -80,7 +80,7 @@ const char ledger_record_sql[] =
     "                      ELSE d.next_attempt_at END,"
     "    sent_at = CASE WHEN r.state = 'sent' THEN now() ELSE d.sent_at END,"
     "    lease_owner = NULL, lease_until = NULL, updated_at = now()"
-    "  FROM r, deliveries old"
+    "  FROM r, ONLY deliveries old"
     "  WHERE d.id = r.id AND old.id = r.id AND d.lease_owner = $1 AND d.state IN ('queued', 'deferred')"
     "  RETURNING d.id, d.campaign_id, d.subscriber_id, d.state AS new_state, old.state AS old_state,"
     "    r.class, r.code, r.enhanced, r.reply, r.relay),"
@@ -132,11 +132,7 @@ const char ledger_renew_sql[] =
     " WHERE lease_owner = $1 AND state IN ('queued', 'deferred')";
 
 /* only by the sender that holds the name's lock (not by a second one under a name in use) */
-const char ledger_release_sql[] =
-    "WITH lk AS MATERIALIZED (SELECT sender_lock($1) AS held),"
-    " r AS (UPDATE deliveries SET lease_owner = NULL, lease_until = NULL FROM lk"
-    "  WHERE lk.held AND lease_owner = $1 AND state IN ('queued', 'deferred'))"
-    " DELETE FROM senders USING lk WHERE lk.held AND name = $1";
+const char ledger_release_sql[] = "SELECT sender_release($1)";
 
 const char ledger_budget_sql[] = "SELECT granted, wait_ms FROM relay_budget_take($1, $2::int, $3::float8, $4::bigint,"
                                  " $5::bigint)";
