@@ -93,7 +93,7 @@ expect_out "matched by token"
              JOIN subscribers s ON s.id = a.subscriber_id WHERE s.email = 'user5@example.org'")" = "$C" ] ||
     fail "bounce rows: $(psql_q "SELECT campaign_id, delivery_id, email FROM bounces")"
 
-check "a paused campaign is refused; an archived one a second time"
+check "a paused campaign is refused; an archived one a second time, and its failures are not retried"
 postino campaign archive "$L"
 expect_rc 1
 expect_err "cannot archive campaign $L: it is paused (only a finished or cancelled one)"
@@ -102,6 +102,9 @@ postino campaign archive "$C"
 expect_rc 1
 expect_err "campaign $C is archived already"
 expect_err_lines 1
+postino campaign retry "$C"
+expect_rc 1
+expect_err "cannot retry campaign $C: it is archived"
 
 check "a campaign still waiting is sent as before, beside the archive"
 postino campaign resume "$L"
