@@ -126,6 +126,28 @@ measure() {
     us[$1$2]=$(awk -v k="$((g1 - g0))" -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", k / hz / n * 1e6 }')
 }
 
+# timed SQL - run SQL once; its result, then the server's time in ms
+timed() {
+    "$PGBIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p; /^[0-9]/p'
+}
+
+# giveback LABEL - a sender that claimed 1000 deliveries is gone: what the
+# heartbeat of another (sender_beat) takes to give them back, and what the
+# statement of sql/034 (every due row read) takes for the same
+giveback() {
+    local r n ms ref
+    "$B" "$DB" 1 1000 1000 0 >/dev/null
+    pg_idle "$W/$cur/var/pg/data"
+    psql_q "INSERT INTO senders (name, host, pid, status) VALUES ('bench-1', 'bench', 1, 'gone')"
+    r=$(timed "SELECT sender_beat('bench-beat', 'bench', 2, 'idle')")
+    n=$(echo "$r" | head -1) ms=$(echo "$r" | tail -1)
+    psql_q "DELETE FROM senders"
+    "$B" "$DB" 1 1000 1000 0 >/dev/null
+    ref=$(timed "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
+                 WHERE lease_owner = 'bench-1' AND state IN ('queued', 'deferred')" | tail -1)
+    echo "ledger give-back $1 ($(psql_q "SELECT sum(n_queued) FROM campaigns") queued): sender_beat gave back a gone sender's $n leases in $ms ms; sql/034's statement took $ref ms"
+}
+
 declare -A rate us
 t=$(now)
 use small
@@ -136,6 +158,8 @@ for k in $CLAIMERS; do
     measure small "$k"
     echo "ledger small ($Q_SMALL queued, no history), $k claimers: ${rate[small$k]} deliveries/s, PostgreSQL ${us[small$k]} us/delivery"
 done
+
+giveback small
 
 # the reference: pgbench on a table of Q_SMALL rows
 psql_q "CREATE TABLE ref (id bigint PRIMARY KEY, state text NOT NULL DEFAULT 'queued', lease_owner text,
@@ -176,6 +200,7 @@ for k in $CLAIMERS; do
     awk -v a="${us[large$k]}" -v b="${us[small$k]}" -v k="$k" \
         'BEGIN { printf "ledger growth large/small, %d claimers: PostgreSQL CPU per delivery x%.2f (goal <= 1.25)\n", k, a / b }'
 done
+giveback large
 for s in small large; do
     [ -n "${rate[${s}4]:-}" ] &&
         awk -v r="${rate[${s}4]}" -v s="$s" 'BEGIN { printf "ledger %s, 4 claimers: %d deliveries/s (goal >= 20000: %s)\n", s, r, (r >= 20000 ? "met" : "not met") }'
