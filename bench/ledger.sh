@@ -133,7 +133,8 @@ timed() {
 
 # giveback LABEL - a sender that claimed 1000 deliveries is gone: what the
 # heartbeat of another (sender_beat) takes to give them back, and what the
-# statement of sql/034 (every due row read) takes for the same
+# statement of sql/034 (every due row read) takes for the same; and what a
+# lease renewal takes (ledger_renew_sql: it reads every due row too)
 giveback() {
     local r n ms ref
     "$B" "$DB" 1 1000 1000 0 >/dev/null
@@ -143,9 +144,12 @@ giveback() {
     n=$(echo "$r" | head -1) ms=$(echo "$r" | tail -1)
     psql_q "DELETE FROM senders"
     "$B" "$DB" 1 1000 1000 0 >/dev/null
+    renew=$(timed "UPDATE deliveries SET lease_until = now() + make_interval(secs => 300)
+                   WHERE lease_owner = 'bench-1' AND state IN ('queued', 'deferred')" | tail -1)
     ref=$(timed "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL
                  WHERE lease_owner = 'bench-1' AND state IN ('queued', 'deferred')" | tail -1)
     echo "ledger give-back $1 ($(psql_q "SELECT sum(n_queued) FROM campaigns") queued): sender_beat gave back a gone sender's $n leases in $ms ms; sql/034's statement took $ref ms"
+    echo "ledger renew $1: a sender's lease renewal (ledger_renew_sql, every lease/3 s) took $renew ms"
 }
 
 declare -A rate us
