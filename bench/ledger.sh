@@ -26,6 +26,10 @@
 # an hour on 2 cores; Q_SMALL=100000 Q_LARGE=1000000 H=2000000 SUBS=100000
 # RUN=20000 takes a few minutes.
 #
+# With ARCHIVE=1 the large run first moves the finished campaigns' deliveries
+# to the archive (postino campaign archive, one by one) and says how long that
+# took: the hot table then holds what is queued, the archive the history.
+#
 # With MEM=1 it also runs one `postino send` against the large ledger, its
 # relay a sink that accepts everything, for MEM_S seconds (default 120), and
 # prints the sender's peak RSS.
@@ -37,6 +41,7 @@ H=${H:-20000000}
 SUBS=${SUBS:-1000000}
 RUN=${RUN:-100000}
 MEM=${MEM:-0}
+ARCHIVE=${ARCHIVE:-0}
 MEM_S=${MEM_S:-120}
 CLAIMERS=${CLAIMERS:-1 2 4}
 W="$ROOT/build/bench/ledger"
@@ -198,9 +203,20 @@ add_campaigns running $((Q_LARGE - $(psql_q "SELECT coalesce(sum(n_queued), 0) F
 quiet
 printf 'ledger setup large: %s history, %d queued in %.0f s; deliveries table %s\n' "$(psql_q "SELECT sum(n_sent) FROM campaigns WHERE status = 'finished'")" "$(psql_q "SELECT sum(n_queued) FROM campaigns")" \
     "$(awk -v a="$t" -v b="$(now)" 'BEGIN { print b - a }')" "$(psql_q "SELECT pg_size_pretty(pg_total_relation_size('deliveries'))")"
+hist="$H history"
+if [ "$ARCHIVE" = 1 ]; then
+    t=$(now)
+    for id in $(psql_q "SELECT id FROM campaigns WHERE status = 'finished' AND archived_at IS NULL ORDER BY id"); do
+        "$P" campaign archive "$id" >/dev/null
+    done
+    quiet
+    printf 'ledger archive: %s deliveries of finished campaigns moved to the archive in %.0f s (with VACUUM ANALYZE)\n' \
+        "$(psql_q "SELECT count(*) FROM deliveries_archive")" "$(awk -v a="$t" -v b="$(now)" 'BEGIN { print b - a }')"
+    hist="$H history archived"
+fi
 for k in $CLAIMERS; do
     measure large "$k"
-    echo "ledger large ($Q_LARGE queued, $H history), $k claimers: ${rate[large$k]} deliveries/s, PostgreSQL ${us[large$k]} us/delivery"
+    echo "ledger large ($Q_LARGE queued, $hist), $k claimers: ${rate[large$k]} deliveries/s, PostgreSQL ${us[large$k]} us/delivery"
     awk -v a="${us[large$k]}" -v b="${us[small$k]}" -v k="$k" \
         'BEGIN { printf "ledger growth large/small, %d claimers: PostgreSQL CPU per delivery x%.2f (goal <= 1.25)\n", k, a / b }'
 done

@@ -115,21 +115,21 @@ ALTER TABLE clicks DROP CONSTRAINT clicks_delivery_id_fkey;
 ALTER TABLE delivery_mta DROP CONSTRAINT delivery_mta_delivery_id_fkey;
 ALTER TABLE bounces DROP CONSTRAINT bounces_delivery_id_fkey;
 
--- deliveries_gone - what a deleted delivery leaves behind goes with it
+-- deliveries_gone - what a deleted delivery leaves behind goes with it (not
+-- called while a campaign is archived: the WHEN below queues nothing then)
 CREATE FUNCTION deliveries_gone() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
-    IF current_setting('postino.archiving', true) = 'on' THEN
-        RETURN NULL;
-    END IF;
     DELETE FROM opens WHERE delivery_id = OLD.id;
     DELETE FROM clicks WHERE delivery_id = OLD.id;
     DELETE FROM delivery_mta WHERE delivery_id = OLD.id;
     UPDATE bounces SET delivery_id = NULL WHERE delivery_id = OLD.id;
     RETURN NULL;
 END $$;
-CREATE TRIGGER deliveries_gone AFTER DELETE ON deliveries FOR EACH ROW EXECUTE FUNCTION deliveries_gone();
-CREATE TRIGGER deliveries_gone AFTER DELETE ON deliveries_archive FOR EACH ROW EXECUTE FUNCTION deliveries_gone();
+CREATE TRIGGER deliveries_gone AFTER DELETE ON deliveries FOR EACH ROW
+    WHEN (current_setting('postino.archiving', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION deliveries_gone();
+CREATE TRIGGER deliveries_gone AFTER DELETE ON deliveries_archive FOR EACH ROW
+    WHEN (current_setting('postino.archiving', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION deliveries_gone();
 
 -- campaign_archive - move campaign CID's deliveries into the archive (the
 -- caller has checked that it is finished or cancelled); how many moved
