@@ -4,7 +4,8 @@
 -- A gone sender's leases: found at the head of each campaign's due rows.
 -- lease_owner has no index (sql/010: claims are HOT updates), so giving back
 -- what a dead sender leased (sender_beat) or what a stopping one holds
--- (ledger_release_sql) read every due row: about a second per million queued
+-- (ledger_release_sql), and renewing what a live one holds (ledger_renew_sql,
+-- every lease/3 seconds) read every due row: about a second per million queued
 -- (bench/ledger.sh). A claim takes each campaign's first due rows that are
 -- free, in the order of deliveries_due_idx, so the rows any sender holds lie
 -- at the head of that order, before the rows never leased (lease_until NULL:

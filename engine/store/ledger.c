@@ -127,9 +127,10 @@ const char ledger_finish_sql[] =
 
 const char ledger_heartbeat_sql[] = "SELECT sender_beat($1, $2, $3::int, $4)";
 
+/* the rows found at the head of each campaign's due rows (sql/039_ledger_scale.sql), not by reading every due row */
 const char ledger_renew_sql[] =
     "UPDATE deliveries SET lease_until = now() + make_interval(secs => $2::int)"
-    " WHERE lease_owner = $1 AND state IN ('queued', 'deferred')";
+    " WHERE id IN (SELECT sender_leases($1)) AND lease_owner = $1 AND state IN ('queued', 'deferred')";
 
 /* only by the sender that holds the name's lock (not by a second one under a name in use) */
 const char ledger_release_sql[] = "SELECT sender_release($1)";
