@@ -3,6 +3,7 @@
  *
  * api_campaigns_ls / _get / _stats   every campaign; one with its bodies; its counters
  * api_campaigns_schedule / _send / _pause / _resume / _cancel   the lifecycle moves
+ * api_campaigns_archive   a finished or cancelled campaign's deliveries to the archive
  * api_campaigns_create       POST /api/v1/campaigns: a draft (campaign_create)
  * api_campaigns_put          PUT /api/v1/campaigns/{campaign}: a draft or scheduled one replaced
  *                            (campaign_update)
@@ -172,6 +173,23 @@ void api_campaigns_resume(struct api_req *r)
 void api_campaigns_cancel(struct api_req *r)
 {
     campaign_move(r, CAMPAIGN_CANCEL);
+}
+
+/* api_campaigns_archive - POST /api/v1/campaigns/{campaign}/archive */
+void api_campaigns_archive(struct api_req *r)
+{
+    struct store_err e;
+    json_t *in, *j = NULL;
+    long long moved = 0;
+    if (api_body(r, api_no_fields, &in) < 0)
+        return;
+    json_decref(in);
+    if (!api_db(r))
+        return;
+    int rc = store_campaign_archive(r->conn, api_param(r, 0), &moved, &j, &e);
+    if (rc == STORE_OK)
+        json_object_set_new(j, "archived", json_integer(moved));
+    api_reply_stored(r, rc, &j, &e, 200);
 }
 
 /*

@@ -58,6 +58,7 @@ void api_campaigns_send(struct api_req *r);
 void api_campaigns_pause(struct api_req *r);
 void api_campaigns_resume(struct api_req *r);
 void api_campaigns_cancel(struct api_req *r);
+void api_campaigns_archive(struct api_req *r);
 void api_campaigns_test(struct api_req *r);
 void api_campaigns_preview(struct api_req *r);
 void api_campaigns_deliveries(struct api_req *r);

@@ -71,6 +71,7 @@ const struct api_route api_routes[] = {
     R("POST", "/api/v1/campaigns/{campaign}/pause", API_USER, API_BODY_OPT_JSON, api_campaigns_pause),
     R("POST", "/api/v1/campaigns/{campaign}/resume", API_USER, API_BODY_OPT_JSON, api_campaigns_resume),
     R("POST", "/api/v1/campaigns/{campaign}/cancel", API_USER, API_BODY_OPT_JSON, api_campaigns_cancel),
+    R("POST", "/api/v1/campaigns/{campaign}/archive", API_USER, API_BODY_OPT_JSON, api_campaigns_archive),
 
     R("GET", "/api/v1/templates", API_USER, API_BODY_NONE, api_templates_ls),
     R("GET", "/api/v1/templates/{template}", API_USER, API_BODY_NONE, api_templates_get),

@@ -40,6 +40,7 @@ trap 'sh "$ROOT/scripts/postfix.sh" stop "$W/mta" >/dev/null 2>&1; "$P" db stop 
 unset POSTINO_DB
 psql_q() { /usr/lib/postgresql/*/bin/psql -X -q -A -t -h "$W/var/pg/run" -U postino -d postino -c "$1"; }
 now() { date +%s.%N; }
+. "$ROOT/bench/lib.sh"
 
 sh "$ROOT/scripts/postfix.sh" sink "$W/mta" "$PORT" >/dev/null
 "$P" db init >/dev/null 2>&1
@@ -72,21 +73,12 @@ k1=$(cpu_ticks "$sink_pid")
 s_rate=$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 sink_us=$(awk -v k="$((k1 - k0))" -v hz="$(getconf CLK_TCK)" -v n="$N" 'BEGIN { printf "%.0f", k / hz / n * 1e6 }')
 
-# PostgreSQL's CPU: the postmaster's own and its reaped children's (postino's
-# backends end with it), plus the auxiliary processes still running
-pg_ticks() {
-    local pm
-    pm=$(head -1 "$W/var/pg/data/postmaster.pid")
-    { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
-      for c in $(pgrep -P "$pm"); do awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null; done; } |
-        awk '{ n += $1 } END { print n }'
-}
-g0=$(pg_ticks)
+g0=$(pg_ticks "$W/var/pg/data")
 k2=$(cpu_ticks "$sink_pid")
 t0=$(now)
 /usr/bin/time -f '%M %U %S %e' -o rss.txt "$P" send --until-done > send.log 2>&1
 t1=$(now)
-g1=$(pg_ticks)
+g1=$(pg_ticks "$W/var/pg/data")
 k3=$(cpu_ticks "$sink_pid")
 psink_us=$(awk -v k="$((k3 - k2))" -v hz="$(getconf CLK_TCK)" -v n="$N" 'BEGIN { printf "%.0f", k / hz / n * 1e6 }')
 pg_us=$(awk -v k="$((g1 - g0))" -v hz="$(getconf CLK_TCK)" -v n="$N" 'BEGIN { printf "%.0f", k / hz / n * 1e6 }')

@@ -1,6 +1,6 @@
 /*
  * cmd_campaign - postino campaign create | ls | show | preview | schedule |
- * send | pause | resume | cancel | test | stats | retry | rm | clone | ab.
+ * send | pause | resume | cancel | test | stats | retry | rm | clone | ab | archive.
  *
  * Creating a campaign and sending a test message are engine functions
  * (engine/send/campaign_ops.h) the API calls too: this file reads the
@@ -54,6 +54,8 @@ static const char campaign_usage[] =
     "       postino campaign retry ID [--class hard|soft|policy|unknown]... [--dry-run] [--json]\n"
     "                                 (failed deliveries sent again; default classes soft, policy, unknown)\n"
     "       postino campaign rm ID      (a draft or scheduled one; a started one keeps its ledger)\n"
+    "       postino campaign archive ID [--json]   (a finished or cancelled one: its deliveries leave\n"
+    "                                 the hot ledger for the archive, still in its stats and history)\n"
     "       postino campaign clone ID [--json]   (a new draft 'NAME (copy)': same content and audience)\n"
     "       postino campaign ab ID [--pick N|best] [--json]   (the A/B test's results; --pick:\n"
     "                                 variant N, or the best so far, wins now and goes to the rest)\n"
@@ -731,6 +733,27 @@ static int campaign_clone(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+/* campaign_archive_cmd - store_campaign_archive; 1 when refused. */
+static int campaign_archive_cmd(struct cli *c, int argc, char **argv)
+{
+    while (cli_parse(c, argc, argv, "h", plain_opts) != -1)
+        ;
+    const char *id = cli_operand(c, argc, argv, "campaign id");
+    struct store_err e;
+    json_t *st;
+    long long moved = 0;
+    if (store_campaign_archive(cli_db(c), id, &moved, &st, &e) < 0)
+        return cli_fail(&e);
+    if (c->json) {
+        json_object_set_new(st, "archived", json_integer(moved));
+        cli_print_json(st);
+    } else {
+        printf("campaign %s archived: %lld deliveries moved to the archive\n", id, moved);
+    }
+    json_decref(st);
+    return 0;
+}
+
 static const struct cli_command campaign_commands[] = {
     { "create", campaign_create_cmd, NULL }, { "edit", campaign_edit_cmd, NULL },
     { "ls", campaign_ls, NULL },
@@ -740,7 +763,7 @@ static const struct cli_command campaign_commands[] = {
     { "cancel", campaign_cancel, NULL },     { "test", campaign_test_cmd, NULL },
     { "stats", campaign_stats, NULL },       { "retry", campaign_retry, NULL },
     { "rm", campaign_rm, NULL },             { "clone", campaign_clone, NULL },
-    { "ab", campaign_ab, NULL },
+    { "ab", campaign_ab, NULL },             { "archive", campaign_archive_cmd, NULL },
     { NULL, NULL, NULL },
 };
 

@@ -364,6 +364,44 @@ int store_campaign_move(PGconn *conn, const char *id, enum campaign_action actio
     return store_campaign_stats(conn, id, out, e);
 }
 
+/* store_campaign_archive - see campaigns.h. */
+int store_campaign_archive(PGconn *conn, const char *id, long long *moved, json_t **out, struct store_err *e)
+{
+    const char *p[] = { id };
+    int rc = STORE_OK;
+    if (!is_id(id))
+        return store_fail(e, STORE_ERR_NOTFOUND, "no campaign \"%s\" (campaigns are named by number)", id);
+    if (pg_begin(conn) < 0)
+        return store_fail_db(e, conn, NULL, "cannot archive campaign");
+    PGresult *res = pg_exec(conn, "SELECT status, archived_at IS NOT NULL FROM campaigns WHERE id = $1::bigint FOR UPDATE",
+                            1, p);
+    if (!pg_ok(res))
+        rc = store_fail_db(e, conn, res, "cannot read campaign");
+    else if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_ERR_NOTFOUND, "no campaign %s", id);
+    else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+        rc = store_fail(e, STORE_ERR_CONFLICT, "campaign %s is archived already", id);
+    else if (strcmp(PQgetvalue(res, 0, 0), "finished") != 0 && strcmp(PQgetvalue(res, 0, 0), "cancelled") != 0)
+        rc = store_fail(e, STORE_ERR_CONFLICT, "cannot archive campaign %s: it is %s (only a finished or cancelled one)",
+                        id, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (rc == STORE_OK) {
+        res = pg_exec(conn, "SELECT campaign_archive($1::bigint)", 1, p);
+        if (pg_ok(res))
+            *moved = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        else
+            rc = store_fail_db(e, conn, res, "cannot archive campaign");
+        PQclear(res);
+    }
+    if (rc < 0) {
+        pg_rollback(conn);
+        return rc;
+    }
+    if (pg_commit(conn) < 0)
+        return store_fail_db(e, conn, NULL, "cannot archive campaign");
+    return store_campaign_stats(conn, id, out, e);
+}
+
 /*
  * store_campaign_stats - the campaign's state and counters with the send rate
  * over the last minute, an ETA, the deliveries waiting on a retry, and what

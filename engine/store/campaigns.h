@@ -12,6 +12,7 @@
  * store_campaign_stats   counters, rate, ETA, opens and clicks of one campaign
  * store_campaign_audience_step  make the next chunk of a started campaign's audience
  * store_campaign_audience_work  chunks of every audience being made, for a while
+ * store_campaign_archive move a finished or cancelled campaign's deliveries to the archive
  * store_campaign_rename  change a campaign's name, whatever its state
  * store_campaign_rm      remove a campaign that has not started
  * store_campaign_clone   a new draft with a campaign's content, lists and audience
@@ -78,6 +79,16 @@ int store_campaign_move(PGconn *conn, const char *id, enum campaign_action actio
                         json_t **out, struct store_err *e);
 int store_campaign_send_at_check(PGconn *conn, const char *when, struct store_err *e);
 int store_campaign_stats(PGconn *conn, const char *id, json_t **out, struct store_err *e);
+
+/*
+ * store_campaign_archive - move campaign ID's deliveries out of the hot
+ * table into deliveries_archive (sql/039_ledger_scale.sql), in one
+ * transaction; the campaign's counters, reports and its recipients' history
+ * read them there. Only a finished or cancelled campaign, once: another state
+ * is STORE_ERR_CONFLICT naming it. *MOVED is how many deliveries moved, *OUT
+ * the campaign's summary afterwards.
+ */
+int store_campaign_archive(PGconn *conn, const char *id, long long *moved, json_t **out, struct store_err *e);
 
 /*
  * store_campaign_rename - campaign ID's name becomes NAME (checked by the

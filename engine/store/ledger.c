@@ -40,7 +40,7 @@ const char ledger_claim_sql[] =
     "    CASE WHEN c.kind = 'tx' THEN s.status = 'blocklisted'"
     "    ELSE " LEDGER_GONE_SQL("s", "c.subscriber_id", "c.campaign_id") " END AS skip"
     "  FROM c JOIN subscribers s ON s.id = c.subscriber_id),"
-    " u AS (UPDATE deliveries d SET"
+    " u AS (UPDATE ONLY deliveries d SET"
     "    state = CASE WHEN c.skip THEN 'skipped' ELSE d.state END,"
     "    lease_owner = CASE WHEN c.skip THEN NULL ELSE $1 END,"
     "    lease_until = CASE WHEN c.skip THEN NULL ELSE now() + make_interval(secs => $3::int) END,"
@@ -80,7 +80,7 @@ const char ledger_record_sql[] =
     "                      ELSE d.next_attempt_at END,"
     "    sent_at = CASE WHEN r.state = 'sent' THEN now() ELSE d.sent_at END,"
     "    lease_owner = NULL, lease_until = NULL, updated_at = now()"
-    "  FROM r, deliveries old"
+    "  FROM r, ONLY deliveries old"
     "  WHERE d.id = r.id AND old.id = r.id AND d.lease_owner = $1 AND d.state IN ('queued', 'deferred')"
     "  RETURNING d.id, d.campaign_id, d.subscriber_id, d.state AS new_state, old.state AS old_state,"
     "    r.class, r.code, r.enhanced, r.reply, r.relay),"
@@ -124,16 +124,13 @@ const char ledger_finish_sql[] =
 
 const char ledger_heartbeat_sql[] = "SELECT sender_beat($1, $2, $3::int, $4)";
 
+/* the rows found at the head of each campaign's due rows (sql/039_ledger_scale.sql), not by reading every due row */
 const char ledger_renew_sql[] =
     "UPDATE deliveries SET lease_until = now() + make_interval(secs => $2::int)"
-    " WHERE lease_owner = $1 AND state IN ('queued', 'deferred')";
+    " WHERE id IN (SELECT sender_leases($1)) AND lease_owner = $1 AND state IN ('queued', 'deferred')";
 
 /* only by the sender that holds the name's lock (not by a second one under a name in use) */
-const char ledger_release_sql[] =
-    "WITH lk AS MATERIALIZED (SELECT sender_lock($1) AS held),"
-    " r AS (UPDATE deliveries SET lease_owner = NULL, lease_until = NULL FROM lk"
-    "  WHERE lk.held AND lease_owner = $1 AND state IN ('queued', 'deferred'))"
-    " DELETE FROM senders USING lk WHERE lk.held AND name = $1";
+const char ledger_release_sql[] = "SELECT sender_release($1)";
 
 const char ledger_lock_sql[] = "SELECT sender_lock($1)";
 

@@ -18,7 +18,8 @@
  * status follow. $1 the campaign, $2 the classes, $3 dry run.
  */
 static const char retry_sql[] =
-    "WITH c AS (SELECT id, status, kind FROM campaigns WHERE id = $1::bigint FOR UPDATE),"
+    "WITH c AS (SELECT id, CASE WHEN archived_at IS NULL THEN status ELSE 'archived' END AS status, kind"
+    "  FROM campaigns WHERE id = $1::bigint FOR UPDATE),"
     " f AS (SELECT d.id, coalesce(b.class, 'unknown') AS class,"
     "    (d.smtp_code BETWEEN 200 AND 299 OR d.sent_at IS NOT NULL OR d.queue_id IS NOT NULL) AS accepted,"
     "    " LEDGER_GONE_SQL("s", "d.subscriber_id", "d.campaign_id") " AS suppressed"

@@ -2,7 +2,8 @@
  * test_ledger - the sender's claim statement against a real server
  * (POSTINO_TEST_DB): which rows it takes, in which order, what it skips, and
  * that it reads only the rows it claims; its record statement: a failure of
- * the message itself (LEDGER_CLASS_LOCAL) records no bounce. Each case runs in a transaction that
+ * the message itself (LEDGER_CLASS_LOCAL) records no bounce; renewing and
+ * giving back a sender's leases. Each case runs in a transaction that
  * is rolled back, so the shared database is left as it was.
  */
 #include <setjmp.h>
@@ -141,6 +142,41 @@ static void test_claim_leaves_rows_not_due_and_leased_and_takes_expired_leases(v
     PQclear(r);
 }
 
+/*
+ * Renewing and giving back find a sender's leases at the head of each
+ * campaign's due rows (sender_leases, sql/039): an expired lease not claimed
+ * again is renewed too, another sender's is left alone; rows given back are
+ * claimable at once and keep a lease_until, so the head stays unbroken.
+ */
+static void test_renew_and_give_back_find_the_sender_leases(void **state)
+{
+    (void)state;
+    char got[512];
+    PQclear(claim("t1", "3"));   /* s1, s2 (A) and s6 (T) */
+    PQclear(claim("t2", "1"));   /* s3 */
+    exec_ok("UPDATE deliveries d SET lease_until = now() - interval '1 second' FROM subscribers s"
+            " WHERE s.id = d.subscriber_id AND s.email = 's2@ledger.example'");
+    const char *params[] = { "t1", "600" };
+    PGresult *r = PQexecParams(conn, ledger_renew_sql, 2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("renew: %s", PQresultErrorMessage(r));
+    assert_string_equal(PQcmdTuples(r), "3");
+    PQclear(r);
+    assert_int_equal(scalar("SELECT count(*) FROM deliveries WHERE lease_owner = 't1'"
+                            " AND lease_until > now() + interval '500 seconds'"), 3);
+    assert_int_equal(scalar("SELECT count(*) FROM deliveries WHERE lease_owner = 't2'"
+                            " AND lease_until < now() + interval '400 seconds'"), 1);
+    assert_int_equal(scalar("SELECT sender_give_back('t1')"), 3);
+    assert_int_equal(scalar("SELECT count(*) FROM deliveries WHERE lease_owner = 't1'"), 0);
+    assert_int_equal(scalar("SELECT count(*) FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                            " WHERE c.name LIKE 'ledger-%' AND d.lease_until = '-infinity'"), 3);
+    r = claim("t3", "10");
+    emails(r, got, sizeof(got));
+    assert_string_equal(got, "s1@ledger.example,s2@ledger.example,s4@ledger.example,s5@ledger.example,"
+                             "s6@ledger.example");
+    PQclear(r);
+}
+
 static void test_claim_skips_who_no_longer_counts_and_moves_the_counters(void **state)
 {
     (void)state;
@@ -275,6 +311,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_skips_who_no_longer_counts_and_moves_the_counters, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_claim_reads_only_what_it_claims, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_record_local_failure_adds_no_bounce, fixture, rollback),
+        cmocka_unit_test_setup_teardown(test_renew_and_give_back_find_the_sender_leases, fixture, rollback),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     PQfinish(conn);
