@@ -364,3 +364,77 @@ BEGIN
     SELECT x.tg, today, x.n FROM unnest(wt, wused) AS x (tg, n) WHERE x.n > 0 ORDER BY x.tg
     ON CONFLICT (target, day) DO UPDATE SET n = wc.n + excluded.n;
 END $$;
+
+-- What waits for a pace or a warm-up, found by campaign.
+CREATE INDEX deliveries_held_idx ON deliveries (campaign_id, held_for, next_attempt_at)
+    WHERE held_for IS NOT NULL AND state IN ('queued', 'deferred');
+
+-- provider_pace_json - provider PID's pace: its limits, the rate in force
+-- (per minute; NULL: none), whether it is slowed and since when, the rate
+-- deferrals in its window, its latest halvings and returns, its texts
+CREATE FUNCTION provider_pace_json(pid int) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('per_minute', p.per_minute, 'per_hour', p.per_hour,
+        'rate_per_minute', round(pace_limit(p.per_minute, s.rate)::numeric, 2),
+        'slowed', s.rate IS NOT NULL, 'full_rate', round(s.ceiling::numeric, 2),
+        'slowed_at', CASE WHEN s.rate IS NOT NULL THEN s.rate_at END,
+        'aimd_threshold', p.aimd_threshold, 'aimd_window_s', p.aimd_window_s,
+        'handed', coalesce(s.handed, 0), 'held', coalesce(s.held, 0),
+        'rate_deferrals', (SELECT count(*) FROM provider_rate_deferrals d WHERE d.provider_id = p.id
+                           AND d.at > now() - make_interval(secs => p.aimd_window_s)),
+        'events', (SELECT coalesce(jsonb_agg(jsonb_build_object('at', e.at, 'kind', e.kind,
+                       'rate_from', round(e.rate_from::numeric, 2), 'rate_to', round(e.rate_to::numeric, 2),
+                       'deferrals', e.deferrals, 'reason', e.reason) ORDER BY e.id DESC), '[]')
+                   FROM (SELECT * FROM provider_pace_events e WHERE e.provider_id = p.id ORDER BY e.id DESC LIMIT 20) e),
+        'rate_texts', (SELECT coalesce(jsonb_agg(t.pattern ORDER BY t.pattern), '[]') FROM provider_rate_texts t
+                       WHERE t.provider_id = p.id))
+    FROM providers p LEFT JOIN provider_pace s ON s.provider_id = p.id WHERE p.id = pid
+$$;
+
+-- warmup_applies - does warm-up target TG count mail of campaign C
+CREATE FUNCTION warmup_applies(tg text, c campaigns) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT tg = provider_domain_of(c.from_addr) OR (tg LIKE 'relay:%' AND (c.relay IS NULL OR tg = 'relay:' || c.relay))
+$$;
+
+-- warmup_json - a warm-up: its caps, today's day of it, cap and count,
+-- tomorrow's cap, and the deliveries waiting for it (and until when)
+CREATE FUNCTION warmup_json(w warmups) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    WITH t AS (SELECT (now() AT TIME ZONE 'UTC')::date AS today)
+    SELECT jsonb_build_object('target', w.target, 'days', to_jsonb(w.days), 'curve', w.curve,
+        'starts_on', w.starts_on, 'day', t.today - w.starts_on + 1,
+        'cap_today', warmup_cap(w, t.today), 'sent_today', coalesce(c.n, 0),
+        'cap_tomorrow', warmup_cap(w, t.today + 1), 'done', t.today - w.starts_on + 1 > cardinality(w.days),
+        'waiting', (SELECT count(*) FROM campaigns cp JOIN deliveries d ON d.campaign_id = cp.id
+                    AND d.held_for = 'warmup' AND d.state IN ('queued', 'deferred') AND d.next_attempt_at > now()
+                    WHERE cp.status = 'running' AND warmup_applies(w.target, cp)),
+        'waiting_until', (SELECT min(d.next_attempt_at) FROM campaigns cp JOIN deliveries d ON d.campaign_id = cp.id
+                    AND d.held_for = 'warmup' AND d.state IN ('queued', 'deferred') AND d.next_attempt_at > now()
+                    WHERE cp.status = 'running' AND warmup_applies(w.target, cp)),
+        'created_at', w.created_at, 'updated_at', w.updated_at)
+    FROM t LEFT JOIN warmup_counts c ON c.target = w.target AND c.day = t.today
+$$;
+
+-- campaign_pace_json - campaign CID's pacing: the providers paced or slowed
+-- (those with limits, slowed now, or slowed in the last day), its
+-- deliveries held for a pace now, and those waiting for a warm-up (how
+-- many, until when, and the warm-ups that count its mail)
+CREATE FUNCTION campaign_pace_json(cid bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'providers', (SELECT coalesce(jsonb_agg(jsonb_build_object('provider', p.name) || provider_pace_json(p.id)
+                          ORDER BY p.name), '[]')
+                      FROM providers p LEFT JOIN provider_pace s ON s.provider_id = p.id
+                      WHERE p.per_minute IS NOT NULL OR p.per_hour IS NOT NULL OR s.rate IS NOT NULL
+                         OR EXISTS (SELECT 1 FROM provider_pace_events e WHERE e.provider_id = p.id
+                                    AND e.at > now() - interval '1 day')),
+        'held_for_pace', (SELECT count(*) FROM deliveries d WHERE d.campaign_id = cid AND d.held_for = 'pace'
+                          AND d.state IN ('queued', 'deferred') AND d.next_attempt_at > now()),
+        'warmup_waiting', (SELECT count(*) FROM deliveries d WHERE d.campaign_id = cid AND d.held_for = 'warmup'
+                           AND d.state IN ('queued', 'deferred') AND d.next_attempt_at > now()),
+        'warmup_until', (SELECT min(d.next_attempt_at) FROM deliveries d WHERE d.campaign_id = cid
+                         AND d.held_for = 'warmup' AND d.state IN ('queued', 'deferred') AND d.next_attempt_at > now()),
+        'warmups', (SELECT coalesce(jsonb_agg(warmup_json(w) ORDER BY w.target), '[]') FROM warmups w, campaigns c
+                    WHERE c.id = cid AND warmup_applies(w.target, c)))
+$$;
