@@ -375,15 +375,15 @@ CREATE INDEX deliveries_held_idx ON deliveries (campaign_id, held_for, next_atte
 CREATE FUNCTION provider_pace_json(pid int) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('per_minute', p.per_minute, 'per_hour', p.per_hour,
-        'rate_per_minute', round(pace_limit(p.per_minute, s.rate)::numeric, 2),
-        'slowed', s.rate IS NOT NULL, 'full_rate', round(s.ceiling::numeric, 2),
+        'rate_per_minute', round(pace_limit(p.per_minute, s.rate)::numeric, 2)::float8,
+        'slowed', s.rate IS NOT NULL, 'full_rate', round(s.ceiling::numeric, 2)::float8,
         'slowed_at', CASE WHEN s.rate IS NOT NULL THEN s.rate_at END,
         'aimd_threshold', p.aimd_threshold, 'aimd_window_s', p.aimd_window_s,
         'handed', coalesce(s.handed, 0), 'held', coalesce(s.held, 0),
         'rate_deferrals', (SELECT count(*) FROM provider_rate_deferrals d WHERE d.provider_id = p.id
                            AND d.at > now() - make_interval(secs => p.aimd_window_s)),
         'events', (SELECT coalesce(jsonb_agg(jsonb_build_object('at', e.at, 'kind', e.kind,
-                       'rate_from', round(e.rate_from::numeric, 2), 'rate_to', round(e.rate_to::numeric, 2),
+                       'rate_from', round(e.rate_from::numeric, 2)::float8, 'rate_to', round(e.rate_to::numeric, 2)::float8,
                        'deferrals', e.deferrals, 'reason', e.reason) ORDER BY e.id DESC), '[]')
                    FROM (SELECT * FROM provider_pace_events e WHERE e.provider_id = p.id ORDER BY e.id DESC LIMIT 20) e),
         'rate_texts', (SELECT coalesce(jsonb_agg(t.pattern ORDER BY t.pattern), '[]') FROM provider_rate_texts t
