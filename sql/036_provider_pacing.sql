@@ -129,7 +129,8 @@ $$;
 
 -- provider_pace_raise - P's adaptive rate raised a step for each full minute
 -- with no rate deferral in the window since it last changed; back to full
--- pace (an event) at its ceiling. Called with P's provider_pace row locked.
+-- pace (an event) at its ceiling. Called with P's provider_pace row locked
+-- (by this transaction).
 CREATE FUNCTION provider_pace_raise(p int) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -243,8 +244,9 @@ BEGIN
     gap_s := 0;
     SELECT * INTO pr FROM providers WHERE id = p;
     INSERT INTO provider_pace (provider_id) VALUES (p) ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM provider_pace WHERE provider_id = p FOR UPDATE;
     PERFORM provider_pace_raise(p);
-    SELECT * INTO s FROM provider_pace WHERE provider_id = p FOR UPDATE;
+    SELECT * INTO s FROM provider_pace WHERE provider_id = p;
     lim := pace_limit(pr.per_minute, s.rate);
     IF lim IS NULL AND pr.per_hour IS NULL THEN
         granted := want;
@@ -329,7 +331,12 @@ BEGIN
             held := held || tk.rids[g.granted + 1 :];
         END IF;
     END LOOP;
-    -- warm-up: each row let go needs room under every cap that applies to it
+    -- warm-up: each row let go needs room under every cap that applies to it; one claim at a
+    -- time counts (the lock first, then a statement that sees what the one before counted)
+    IF NOT EXISTS (SELECT 1 FROM warmups) THEN
+        RETURN;
+    END IF;
+    PERFORM 1 FROM warmups w ORDER BY w.target FOR UPDATE;
     SELECT array_agg(w.target ORDER BY w.target), array_agg(warmup_cap(w, today) - coalesce(c.n, 0) ORDER BY w.target)
     INTO wt, wroom FROM warmups w LEFT JOIN warmup_counts c ON c.target = w.target AND c.day = today
     WHERE warmup_cap(w, today) IS NOT NULL;

@@ -164,13 +164,12 @@ int store_warmup_set(PGconn *conn, const char *target, const char *days, const c
     PGresult *res = pg_exec(
         conn,
         "WITH c AS (SELECT coalesce($2::int[], (SELECT days FROM warmup_curves WHERE name = $3)) AS days),"
-        " w AS (INSERT INTO warmups AS w (target, days, curve, starts_on)"
+        " w AS (INSERT INTO warmups AS x (target, days, curve, starts_on)"
         "  SELECT $1, c.days, $3, coalesce($4::date, (now() AT TIME ZONE 'UTC')::date) FROM c WHERE c.days IS NOT NULL"
         "  ON CONFLICT (target) DO UPDATE SET days = excluded.days, curve = excluded.curve,"
-        "   starts_on = coalesce($4::date, w.starts_on), updated_at = now()"
-        "  RETURNING w.*, xmax = 0 AS fresh)"
-        " SELECT warmup_json(w::warmups)::text, fresh FROM (SELECT target, days, curve, starts_on, created_at, updated_at,"
-        "  fresh FROM w) w",
+        "   starts_on = coalesce($4::date, x.starts_on), updated_at = now()"
+        "  RETURNING x AS row, x.xmax = 0 AS fresh)"
+        " SELECT warmup_json(w.row)::text, w.fresh FROM w",
         4, params);
     xfree(arr);
     int rc = STORE_OK;

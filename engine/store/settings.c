@@ -32,10 +32,21 @@ int store_secret(PGconn *conn, const char *name, unsigned char *out, size_t len,
         snprintf(hex + 2 * i, 3, "%02x", raw[i]);
     OPENSSL_cleanse(raw, sizeof(raw));
     const char *params[] = { name, hex };
-    PGresult *res = pg_exec(conn,
-                            "WITH i AS (INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
-                            " RETURNING value) SELECT value FROM i UNION ALL SELECT value FROM settings WHERE key = $1",
-                            2, params);
+    PGresult *res = NULL;
+    /*
+     * Twice at most: when another connection inserts it at the same time, the
+     * insert does nothing and the statement's snapshot does not see that row;
+     * the next statement does.
+     */
+    for (int tries = 0; tries < 2; tries++) {
+        PQclear(res);
+        res = pg_exec(conn,
+                      "WITH i AS (INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
+                      " RETURNING value) SELECT value FROM i UNION ALL SELECT value FROM settings WHERE key = $1",
+                      2, params);
+        if (!pg_ok(res) || PQntuples(res) > 0)
+            break;
+    }
     OPENSSL_cleanse(hex, sizeof(hex));
     if (!pg_ok(res) || PQntuples(res) < 1) {
         int rc = store_fail_db(e, conn, res, "cannot read secret");

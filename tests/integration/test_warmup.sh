@@ -1,0 +1,132 @@
+#!/bin/bash
+# test_warmup - a warm-up's daily cap, shared by two senders: a cap of 40
+# today for example.com, a campaign of 100 from news@example.com; two
+# `postino send --until-done` send exactly 40 between them and end, saying
+# that 60 wait until the next UTC day; the 60 stay queued (not failed, not
+# deferred) with next_attempt_at at midnight UTC; campaign stats, warmup ls
+# and show tell the same. The CLI's errors; a relay's warm-up; removing the
+# warm-up lets the rest go.
+source "$(dirname "$0")/lib.sh"
+source "$ROOT/tests/integration/send_lib.sh"
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; mta_stop; cleanup' EXIT
+export POSTINO_SEND_BATCH=10
+
+mta_start 22597 22035
+postino db init
+expect_rc 0
+relay_setup
+postino list create crowd
+add_subscribers crowd 1 100
+printf '<p>Hello {{ name }}.</p>\n' > body.html
+tomorrow=$(psql_q "SELECT ((now() AT TIME ZONE 'UTC')::date + 1)::text")
+
+check "warmup set, its errors, curves"
+postino warmup set News.Example.COM --days "40, 80,160"
+expect_rc 0
+expect_out_eq "added warm-up for news.example.com: 3 days, today's cap 40 (0 sent)"
+postino warmup rm news.example.com
+expect_rc 0
+postino warmup set example.com --days 40,80,160 --json
+expect_rc 0
+[ "$(jq_get "$out" "(j['target'], j['days'], j['day'], j['cap_today'], j['cap_tomorrow'], j['sent_today'], j['waiting'])")" = \
+  "('example.com', [40, 80, 160], 1, 40, 80, 0, 0)" ] || fail "set: $out"
+postino warmup set example.com --days 40,20
+expect_rc 1
+expect_err_lines 1
+expect_err 'invalid warm-up days "40,20": a day'"'"'s cap is never smaller than the day before'"'"'s'
+postino warmup set example.com --days 40,x
+expect_rc 1
+expect_err 'invalid warm-up days "40,x": each day'"'"'s cap must be a whole number'
+postino warmup set bad_domain --days 5
+expect_rc 1
+expect_err 'invalid warm-up target "bad_domain": a domain has only letters, digits'
+postino warmup set example.com --curve nosuch
+expect_rc 1
+expect_err 'no warm-up curve "nosuch"'
+postino warmup set example.com
+expect_rc 2
+postino warmup curves --json
+expect_rc 0
+[ "$(jq_get "$out" "[(c['name'], c['days'][:3], len(c['days'])) for c in j]")" = \
+  "[('gentle', [20, 40, 60], 30), ('standard', [50, 100, 200], 30)]" ] || fail "curves: $out"
+postino warmup set relay:local --curve standard --start 2020-01-01
+expect_rc 0
+expect_out_eq "added warm-up for relay:local: 30 days, no cap today"
+[ "$(jq_get "$(psql_q "SELECT warmup_json(w) FROM warmups w WHERE target = 'relay:local'")" "(j['done'], j['curve'], j['cap_today'])")" = \
+  "(True, 'standard', None)" ] || fail "a warm-up past its last day has no cap"
+postino warmup show example.com
+expect_rc 0
+expect_out "today:     0 of 40 sent"
+[ "$(psql_q "SELECT count(*) FROM warmups")" = 2 ] || fail "warm-ups: $(psql_q "SELECT target FROM warmups")"
+
+check "two senders, a cap of 40: exactly 40 today, 60 wait, both end"
+postino campaign create --name Warm --subject 'Hi {{ name }}' --from 'news@example.com' --list crowd --html body.html --json
+C=$(jq_get "$out" "j['id']")
+postino campaign send "$C"
+expect_rc 0
+"$BIN" send --name one --until-done > one.out 2>&1 &
+S1=$!
+"$BIN" send --name two --until-done > two.out 2>&1 &
+S2=$!
+pids+=("$S1" "$S2")
+wait_for "sender one to end" 120 bash -c "! kill -0 $S1 2>/dev/null"
+wait_for "sender two to end" 120 bash -c "! kill -0 $S2 2>/dev/null"
+wait "$S1"
+r1=$?
+wait "$S2"
+r2=$?
+[ "$r1.$r2" = 0.0 ] || fail "senders exited $r1 and $r2"
+for f in one.out two.out; do
+    grep -q "sender: 60 deliveries wait for their warm-up's next day, until $tomorrow 00:00:00 UTC" "$f" ||
+        fail "$f: $(tail -3 "$f")"
+done
+[ "$(psql_q "SELECT n_sent, n_queued, n_deferred, n_failed FROM campaigns WHERE id = $C")" = "40|60|0|0" ] ||
+    fail "counters: $(psql_q "SELECT n_sent, n_queued, n_deferred, n_failed FROM campaigns WHERE id = $C")"
+[ "$(psql_q "SELECT count(*) FROM deliveries WHERE campaign_id = $C AND state = 'queued' AND held_for = 'warmup'
+             AND lease_owner IS NULL AND next_attempt_at = ('$tomorrow'::date)::timestamp AT TIME ZONE 'UTC'")" = 60 ] ||
+    fail "held: $(psql_q "SELECT state, held_for, next_attempt_at, count(*) FROM deliveries WHERE campaign_id = $C GROUP BY 1, 2, 3")"
+counters_match_ledger "$C"
+mta_drain
+[ "$(sink_count)" = 40 ] || fail "the sink got $(sink_count) messages"
+[ "$(psql_q "SELECT n FROM warmup_counts WHERE target = 'example.com'")" = 40 ] || fail "counted"
+
+check "what waits is shown: campaign stats, warmup ls and show"
+postino campaign stats "$C" --json
+expect_rc 0
+[ "$(jq_get "$out" "(j['pacing']['warmup_waiting'], j['pacing']['warmup_until'][:10], [(w['target'], w['sent_today'], w['cap_today']) for w in j['pacing']['warmups']])")" = \
+  "(60, '$tomorrow', [('example.com', 40, 40), ('relay:local', 0, None)])" ] || fail "stats: $out"
+postino campaign stats "$C"
+expect_out "warm-up example.com: day 1, 40 of today's 40 sent"
+expect_out "waiting for warm-up: 60 until $tomorrow"
+postino warmup ls
+expect_rc 0
+printf '%s\n' "$out" | grep -qE "^example.com +[0-9-]+ +1/3 +40 +40 +80 +60 until $tomorrow" || fail "ls: $out"
+postino warmup show example.com --json
+[ "$(jq_get "$out" "(j['sent_today'], j['waiting'])")" = "(40, 60)" ] || fail "show: $out"
+
+check "removing the warm-up lets the rest go"
+postino warmup rm example.com
+expect_rc 0
+postino warmup rm example.com
+expect_rc 1
+expect_err 'no warm-up for "example.com"'
+postino send --until-done
+expect_rc 0
+[ "$(campaign_status "$C")" = finished ] || fail "campaign $(campaign_status "$C")"
+[ "$(psql_q "SELECT n_sent FROM campaigns WHERE id = $C")" = 100 ] || fail "sent $(psql_q "SELECT n_sent FROM campaigns WHERE id = $C")"
+mta_drain
+[ "$(sink_rcpts | uniq | wc -l)" = 100 ] && [ "$(sink_count)" = 100 ] || fail "the sink: $(sink_count) messages"
+
+check "a relay's warm-up counts a campaign that names no relay"
+postino warmup set relay:local --days 7,14 --start "$(psql_q "SELECT (now() AT TIME ZONE 'UTC')::date")"
+expect_rc 0
+postino campaign create --name Warm2 --subject 'Hi {{ name }}' --from 'news@other.example' --list crowd --html body.html --json
+C2=$(jq_get "$out" "j['id']")
+postino campaign send "$C2"
+postino send --until-done
+expect_rc 0
+expect_err "sender: 93 deliveries wait for their warm-up's next day, until $tomorrow 00:00:00 UTC"
+[ "$(psql_q "SELECT n_sent, n_queued FROM campaigns WHERE id = $C2")" = "7|93" ] ||
+    fail "relay cap: $(psql_q "SELECT n_sent, n_queued FROM campaigns WHERE id = $C2")"
+finish
