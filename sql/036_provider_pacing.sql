@@ -26,7 +26,7 @@
 -- per relay ('relay:NAME'), growing day by day (days[1] the first day, a
 -- UTC day), editable; past the last day, no cap. A relay's cap counts every
 -- delivery that may go through it: of campaigns naming it, and of campaigns
--- naming none. What is over today's cap waits (held_for 'warmup') until the
+-- naming none. What is over today's cap waits (held_for 'warmup:TARGET') until the
 -- next UTC day. The cap counts deliveries as they are claimed: one claimed
 -- and then given back by a sender that stops counts, so the cluster may send
 -- a little less than a cap, never more.
@@ -37,8 +37,8 @@ ALTER TABLE providers
     ADD COLUMN aimd_threshold int NOT NULL DEFAULT 3 CHECK (aimd_threshold BETWEEN 1 AND 100000),
     ADD COLUMN aimd_window_s  int NOT NULL DEFAULT 120 CHECK (aimd_window_s BETWEEN 10 AND 86400);
 
--- A delivery held back by a pace or a warm-up: why (NULL: not held).
-ALTER TABLE deliveries ADD COLUMN held_for text CHECK (held_for IN ('pace', 'warmup'));
+-- A delivery held back: 'pace', or 'warmup:TARGET' (the warm-up whose cap is full); NULL: not held.
+ALTER TABLE deliveries ADD COLUMN held_for text CHECK (held_for = 'pace' OR held_for LIKE 'warmup:%');
 
 -- The shared state of a provider's pace.
 CREATE TABLE provider_pace (
@@ -354,7 +354,10 @@ BEGIN
         END IF;
         ok := true;
         FOREACH k IN ARRAY mine LOOP
-            ok := ok AND wused[k] < wroom[k];
+            IF ok AND wused[k] >= wroom[k] THEN
+                ok := false;
+                why := 'warmup:' || wt[k];
+            END IF;
         END LOOP;
         IF ok THEN
             FOREACH k IN ARRAY mine LOOP
@@ -363,7 +366,6 @@ BEGIN
         ELSE
             id := ids[j];
             until_at := tomorrow;
-            why := 'warmup';
             RETURN NEXT;
         END IF;
     END LOOP;
@@ -414,11 +416,11 @@ LANGUAGE sql STABLE AS $$
         'cap_today', warmup_cap(w, t.today), 'sent_today', coalesce(c.n, 0),
         'cap_tomorrow', warmup_cap(w, t.today + 1), 'done', t.today - w.starts_on + 1 > cardinality(w.days),
         'waiting', (SELECT count(*) FROM campaigns cp JOIN deliveries d ON d.campaign_id = cp.id
-                    AND d.held_for = 'warmup' AND d.state IN ('queued', 'deferred') AND d.next_attempt_at > now()
-                    WHERE cp.status = 'running' AND warmup_applies(w.target, cp)),
+                    AND d.held_for = 'warmup:' || w.target AND d.state IN ('queued', 'deferred')
+                    AND d.next_attempt_at > now() WHERE cp.status = 'running'),
         'waiting_until', (SELECT min(d.next_attempt_at) FROM campaigns cp JOIN deliveries d ON d.campaign_id = cp.id
-                    AND d.held_for = 'warmup' AND d.state IN ('queued', 'deferred') AND d.next_attempt_at > now()
-                    WHERE cp.status = 'running' AND warmup_applies(w.target, cp)),
+                    AND d.held_for = 'warmup:' || w.target AND d.state IN ('queued', 'deferred')
+                    AND d.next_attempt_at > now() WHERE cp.status = 'running'),
         'created_at', w.created_at, 'updated_at', w.updated_at)
     FROM t LEFT JOIN warmup_counts c ON c.target = w.target AND c.day = t.today
 $$;
@@ -438,10 +440,10 @@ LANGUAGE sql STABLE AS $$
                                     AND e.at > now() - interval '1 day')),
         'held_for_pace', (SELECT count(*) FROM deliveries d WHERE d.campaign_id = cid AND d.held_for = 'pace'
                           AND d.state IN ('queued', 'deferred') AND d.next_attempt_at > now()),
-        'warmup_waiting', (SELECT count(*) FROM deliveries d WHERE d.campaign_id = cid AND d.held_for = 'warmup'
+        'warmup_waiting', (SELECT count(*) FROM deliveries d WHERE d.campaign_id = cid AND d.held_for LIKE 'warmup:%'
                            AND d.state IN ('queued', 'deferred') AND d.next_attempt_at > now()),
         'warmup_until', (SELECT min(d.next_attempt_at) FROM deliveries d WHERE d.campaign_id = cid
-                         AND d.held_for = 'warmup' AND d.state IN ('queued', 'deferred') AND d.next_attempt_at > now()),
+                         AND d.held_for LIKE 'warmup:%' AND d.state IN ('queued', 'deferred') AND d.next_attempt_at > now()),
         'warmups', (SELECT coalesce(jsonb_agg(warmup_json(w) ORDER BY w.target), '[]') FROM warmups w, campaigns c
                     WHERE c.id = cid AND warmup_applies(w.target, c)))
 $$;

@@ -155,7 +155,7 @@ const char ledger_running_sql[] =
     "SELECT count(*) FROM campaigns c WHERE status = 'running' AND (kind = 'campaign' OR n_queued + n_deferred > 0)"
     " AND NOT (EXISTS (SELECT 1 FROM warmups) AND n_held = 0 AND n_queued + n_deferred > 0"
     "  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = c.id AND d.state IN ('queued', 'deferred')"
-    "   AND (d.held_for IS DISTINCT FROM 'warmup' OR d.next_attempt_at <= now())))";
+    "   AND (coalesce(d.held_for, '') NOT LIKE 'warmup:%' OR d.next_attempt_at <= now())))";
 
 /* ledger_claim_rows - RES's rows (CLAIM_* columns) into *ROWS (pointing into RES, one xfree); their count. */
 int ledger_claim_rows(const PGresult *res, struct ledger_row **rows)

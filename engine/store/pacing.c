@@ -216,7 +216,7 @@ int store_warmup_rm(PGconn *conn, const char *target, struct store_err *e)
     PGresult *res = pg_exec(conn,
                             "WITH w AS (DELETE FROM warmups WHERE target = $1 RETURNING target),"
                             " r AS (UPDATE deliveries d SET next_attempt_at = now(), held_for = NULL FROM w"
-                            "  WHERE d.held_for = 'warmup' AND d.state IN ('queued', 'deferred'))"
+                            "  WHERE d.held_for = 'warmup:' || w.target AND d.state IN ('queued', 'deferred'))"
                             " SELECT count(*) FROM w",
                             1, params);
     int rc = STORE_OK;
@@ -254,7 +254,7 @@ int store_warmup_waiting(PGconn *conn, long *waiting, char *until, size_t len, s
     PGresult *res = pg_exec(conn,
                             "SELECT count(*), coalesce(to_char(min(d.next_attempt_at) AT TIME ZONE 'UTC',"
                             " 'YYYY-MM-DD HH24:MI:SS \"UTC\"'), '')"
-                            " FROM campaigns c JOIN deliveries d ON d.campaign_id = c.id AND d.held_for = 'warmup'"
+                            " FROM campaigns c JOIN deliveries d ON d.campaign_id = c.id AND d.held_for LIKE 'warmup:%'"
                             "  AND d.state IN ('queued', 'deferred') AND d.next_attempt_at > now()"
                             " WHERE c.status = 'running'",
                             0, NULL);

@@ -8,8 +8,10 @@
 # warm-up lets the rest go.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/integration/send_lib.sh"
+source "$ROOT/tests/integration/api_lib.sh"
+api_setup 22180
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; mta_stop; cleanup' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null; api_stop' EXIT
 export POSTINO_SEND_BATCH=10
 
 mta_start 22597 22035
@@ -83,7 +85,7 @@ for f in one.out two.out; do
 done
 [ "$(psql_q "SELECT n_sent, n_queued, n_deferred, n_failed FROM campaigns WHERE id = $C")" = "40|60|0|0" ] ||
     fail "counters: $(psql_q "SELECT n_sent, n_queued, n_deferred, n_failed FROM campaigns WHERE id = $C")"
-[ "$(psql_q "SELECT count(*) FROM deliveries WHERE campaign_id = $C AND state = 'queued' AND held_for = 'warmup'
+[ "$(psql_q "SELECT count(*) FROM deliveries WHERE campaign_id = $C AND state = 'queued' AND held_for = 'warmup:example.com'
              AND lease_owner IS NULL AND next_attempt_at = ('$tomorrow'::date)::timestamp AT TIME ZONE 'UTC'")" = 60 ] ||
     fail "held: $(psql_q "SELECT state, held_for, next_attempt_at, count(*) FROM deliveries WHERE campaign_id = $C GROUP BY 1, 2, 3")"
 counters_match_ledger "$C"
@@ -104,6 +106,59 @@ expect_rc 0
 printf '%s\n' "$out" | grep -qE "^example.com +[0-9-]+ +1/3 +40 +40 +80 +60 until $tomorrow" || fail "ls: $out"
 postino warmup show example.com --json
 [ "$(jq_get "$out" "(j['sent_today'], j['waiting'])")" = "(40, 60)" ] || fail "show: $out"
+
+check "the API and /metrics: the same warm-up, what waits, a provider's pace"
+POSTINO_HTTP_METRICS_CACHE=0 "$BIN" serve --no-send --listen "127.0.0.1:22180" > serve.out 2> serve.err &
+SERVER=$!
+api_wait
+api_admin
+req GET "/api/v1/campaigns/$C/pacing"
+expect_code 200
+expect_json "(j['warmup_waiting'], j['warmup_until'][:10], j['held_for_pace'])" "(60, '$tomorrow', 0)"
+req GET /api/v1/warmups/example.com
+expect_code 200
+expect_json "(j['cap_today'], j['sent_today'], j['waiting'], j['cap_tomorrow'])" "(40, 40, 60, 80)"
+req GET /api/v1/warmups
+expect_json "[w['target'] for w in j['items']]" "['example.com', 'relay:local']"
+req PUT /api/v1/warmups/news.example.net '{"days": "10,5"}'
+expect_error 400 invalid_field days
+req PUT /api/v1/warmups/news.example.net '{"curve": "gentle"}'
+expect_code 201
+expect_json "(j['target'], j['cap_today'], j['curve'])" "('news.example.net', 20, 'gentle')"
+req PUT /api/v1/warmups/news.example.net '{"days": "30,60"}'
+expect_code 200
+expect_json "(j['days'], j['curve'])" "([30, 60], None)"
+req DELETE /api/v1/warmups/news.example.net
+expect_code 204
+req GET /api/v1/warmups/news.example.net
+expect_code 404
+req GET /api/v1/warmup-curves
+expect_json "[c['name'] for c in j['items']]" "['gentle', 'standard']"
+req PATCH /api/v1/providers/google/pace '{"per_minute": 600, "per_hour": 20000}'
+expect_code 200
+expect_json "(j['pace']['per_minute'], j['pace']['per_hour'], j['pace']['rate_per_minute'])" "(600, 20000, 600)"
+req PATCH /api/v1/providers/google/pace '{"per_hour": null}'
+expect_json "(j['pace']['per_minute'], j['pace']['per_hour'])" "(600, None)"
+req PATCH /api/v1/providers/google/pace '{"per_minute": 0}'
+expect_error 400 invalid_field per_minute
+req POST /api/v1/rate-texts '{"pattern": "421-4.7.0 try again", "provider": "yahoo"}'
+expect_code 201
+expect_json "(j['provider'], j['pattern'])" "('yahoo', '421-4.7.0 try again')"
+req DELETE "/api/v1/rate-texts?pattern=421-4.7.0%20try%20again&provider=yahoo"
+expect_code 204
+req GET /metrics
+expect_code 200
+for m in 'postino_warmup_cap{target="example.com"} 40' 'postino_warmup_sent{target="example.com"} 40' \
+         'postino_warmup_waiting{target="example.com"} 60' 'postino_provider_pace_per_minute{provider="google"} 600' \
+         'postino_provider_slowed{provider="google"} 0'; do
+    printf '%s\n' "$body" | grep -qxF "$m" || fail "metrics: no $m"
+done
+printf '%s\n' "$body" | grep -q '^postino_warmup_cap{target="relay:local"}' && fail "a warm-up past its end has no cap"
+kill -TERM "$SERVER"
+wait "$SERVER"
+SERVER=""
+postino provider pace google --per-minute off
+expect_rc 0
 
 check "removing the warm-up lets the rest go"
 postino warmup rm example.com
