@@ -172,6 +172,7 @@ DECLARE
     t timestamptz := clock_timestamp();
     n int;
     cur double precision;
+    pass int;
 BEGIN
     IF p IS NULL OR NOT EXISTS (SELECT 1 FROM provider_rate_texts r
             WHERE (r.provider_id = p OR r.provider_id IS NULL) AND strpos(lower(txt), lower(r.pattern)) > 0) THEN
@@ -184,18 +185,25 @@ BEGIN
     INSERT INTO provider_rate_deferrals (provider_id, at, reason) VALUES (p, t, left(txt, 500));
     DELETE FROM provider_rate_deferrals WHERE provider_id = p AND at < t - interval '1 day';
     INSERT INTO provider_pace (provider_id) VALUES (p) ON CONFLICT DO NOTHING;
-    SELECT * INTO s FROM provider_pace WHERE provider_id = p FOR UPDATE;
-    -- once a window: what was sent before a halving is still being deferred after it
-    IF s.rate_at IS NOT NULL AND s.rate_at > t - make_interval(secs => pr.aimd_window_s)
-       AND EXISTS (SELECT 1 FROM provider_pace_events e WHERE e.provider_id = p AND e.kind = 'halved'
-                   AND e.at = s.rate_at) THEN
-        RETURN true;
-    END IF;
-    SELECT count(*) INTO n FROM provider_rate_deferrals d
-    WHERE d.provider_id = p AND d.at > greatest(t - make_interval(secs => pr.aimd_window_s), coalesce(s.rate_at, '-infinity'));
-    IF n < pr.aimd_threshold THEN
-        RETURN true;
-    END IF;
+    -- read, then locked only to halve (the claims take this row too)
+    FOR pass IN 1 .. 2 LOOP
+        IF pass = 1 THEN
+            SELECT * INTO s FROM provider_pace WHERE provider_id = p;
+        ELSE
+            SELECT * INTO s FROM provider_pace WHERE provider_id = p FOR UPDATE;
+        END IF;
+        -- once a window: what was sent before a halving is still being deferred after it
+        IF s.rate_at IS NOT NULL AND s.rate_at > t - make_interval(secs => pr.aimd_window_s)
+           AND EXISTS (SELECT 1 FROM provider_pace_events e WHERE e.provider_id = p AND e.kind = 'halved'
+                       AND e.at = s.rate_at) THEN
+            RETURN true;
+        END IF;
+        SELECT count(*) INTO n FROM provider_rate_deferrals d WHERE d.provider_id = p
+            AND d.at > greatest(t - make_interval(secs => pr.aimd_window_s), coalesce(s.rate_at, '-infinity'));
+        IF n < pr.aimd_threshold THEN
+            RETURN true;
+        END IF;
+    END LOOP;
     cur := pace_limit(pr.per_minute, s.rate);
     IF cur IS NULL THEN
         -- no limit: what it took in the last minute, as the log tells

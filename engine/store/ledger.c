@@ -64,7 +64,9 @@ const char ledger_claim_sql[] =
     " WHERE NOT u.skip AND NOT u.held ORDER BY u.id";
 
 /*
- * Record: results by primary key from arrays. A deferral older than the
+ * Record: results by primary key from arrays. A 421 from the relay feeds the
+ * recipient's provider's pace (provider_rate_deferral, in provider order as
+ * the claims lock providers). A deferral older than the
  * maximum age ($11 seconds since the delivery was queued, or queued again by
  * a retry) fails instead. A failure adds a bounce row, but for one of class
  * LEDGER_CLASS_LOCAL (the message could not be made; no relay saw it); what
@@ -110,9 +112,10 @@ const char ledger_record_sql[] =
     "    nullif(upd.enhanced, ''), CASE WHEN upd.code > 0 THEN upd.code || ' ' ELSE '' END || upd.reply, upd.relay"
     "  FROM upd JOIN subscribers s ON s.id = upd.subscriber_id"
     "  WHERE upd.new_state = 'failed' AND upd.class <> '" LEDGER_CLASS_LOCAL "'),"
-    " rt AS (SELECT provider_rate_deferral(provider_of(provider_domain_of(s.email)),"
-    "    upd.code || ' ' || coalesce(upd.enhanced, '') || ' ' || coalesce(upd.reply, '')) AS yes"
-    "  FROM upd JOIN subscribers s ON s.id = upd.subscriber_id WHERE upd.new_state = 'deferred' AND upd.code = 421)"
+    " rt AS (SELECT provider_rate_deferral(x.pid, x.txt) AS yes FROM (SELECT provider_of(provider_domain_of(s.email)) AS pid,"
+    "    upd.code || ' ' || coalesce(upd.enhanced, '') || ' ' || coalesce(upd.reply, '') AS txt"
+    "  FROM upd JOIN subscribers s ON s.id = upd.subscriber_id WHERE upd.new_state = 'deferred' AND upd.code = 421"
+    "  ORDER BY 1) x)"
     " SELECT count(*) FROM upd WHERE (SELECT count(*) FROM rt) >= 0";
 
 const char ledger_schedule_sql[] =

@@ -121,7 +121,10 @@ with session(SHOTS, "providers-failure") as (d, w):
     for _ in range(3):
         sql("SELECT provider_rate_deferral(id, '4.7.28 host gmail-smtp-in.l.google.com[192.0.2.27] said: 421-4.7.28"
             " Gmail has detected an unusual rate of unsolicited mail, rate limited') FROM providers WHERE name = 'google'")
-    go(d, w, API, "providers", "Mailbox providers")
+    assert sql("SELECT count(*) FROM provider_pace_events e JOIN providers p ON p.id = e.provider_id"
+               " WHERE p.name = 'google' AND e.kind = 'halved'") == "1"
+    d.refresh()   # the screen read again (the same address would not render it anew)
+    w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "Mailbox providers"))
     until_shows(w, lambda dr: texts(dr, "tr[data-provider=google] td.pace.slowed"), ["600/min; slowed to 300/min"])
     ev = table(d, "table.pace-events")
     assert len(ev) == 1 and ev[0][1:4] == ["Google", "halved 600 → 300/min", "3"] and "421-4.7.28" in ev[0][4], ev
