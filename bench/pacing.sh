@@ -10,11 +10,12 @@
 #   paced:      Google, Microsoft and Yahoo paced (per minute and per hour, high enough
 #               that nothing waits: the cost of the shared state, not of waiting) and a
 #               warm-up for the campaign's domain (a cap above N)
-# R rounds (default 3) each way, alternating, the deliveries made due again
-# between them; prints the medians and their ratio.
+# R rounds (default 5) each way, alternating, the deliveries made due again
+# between them; prints the fastest and the median of each, and the ratio of
+# the fastest (the least disturbed by other work on a shared machine).
 set -eu
 N=${N:-100000}
-R=${R:-3}
+R=${R:-5}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${POSTINO_BIN:-$ROOT/build/postino}
 WORK="$ROOT/build/bench/pacing"
@@ -45,8 +46,10 @@ q "INSERT INTO lists (name) VALUES ('all');
    INSERT INTO campaign_lists (campaign_id, list_id) SELECT c.id, l.id FROM campaigns c, lists l;
    INSERT INTO deliveries (campaign_id, subscriber_id, list_id)
    SELECT c.id, s.id, l.id FROM campaigns c, subscribers s, lists l" >/dev/null
-due() { q "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, held_for = NULL, next_attempt_at = now() - interval '1 s';
-           VACUUM ANALYZE deliveries" >/dev/null; }
+due() {
+    q "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL, held_for = NULL, next_attempt_at = now() - interval '1 s'" >/dev/null
+    q "VACUUM ANALYZE deliveries" >/dev/null
+}
 paced() {
     q "UPDATE providers SET per_minute = 100000000, per_hour = 1000000000 WHERE name IN ('google', 'microsoft', 'yahoo');
        INSERT INTO warmups (target, days) VALUES ('example.com', '{100000000}')" >/dev/null
@@ -65,9 +68,9 @@ for i in $(seq "$R"); do
 done
 held=$(grep -c '(0 held)' claims.log)
 [ "$held" = $((2 * R)) ] || { echo "bench/pacing: deliveries were held: $(cat claims.log)"; exit 1; }
-ref=$(median < ref.txt)
-pace=$(median < paced.txt)
-echo "pacing: load $(cut -d' ' -f1-3 /proc/loadavg), N=$N, claims of 500, median of $R"
-echo "  reference (no pace, no warm-up): $ref us per delivery claimed"
-echo "  paced (3 providers, a warm-up):  $pace us per delivery claimed"
-/usr/bin/python3 -c "print('  ratio paced/reference: %.2f; the shared state adds %.2f us per delivery' % ($pace / $ref, $pace - $ref))"
+ref=$(sort -n ref.txt | head -1)
+pace=$(sort -n paced.txt | head -1)
+echo "pacing: load $(cut -d' ' -f1-3 /proc/loadavg), N=$N, claims of 500, $R rounds each"
+echo "  reference (no pace, no warm-up): fastest $ref, median $(median < ref.txt) us per delivery claimed"
+echo "  paced (3 providers, a warm-up):  fastest $pace, median $(median < paced.txt) us per delivery claimed"
+/usr/bin/python3 -c "print('  ratio paced/reference (fastest): %.2f; the shared state adds %.2f us per delivery' % ($pace / $ref, $pace - $ref))"
