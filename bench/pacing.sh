@@ -5,7 +5,8 @@
 # In a private cluster under build/bench/pacing: N subscribers (default
 # 100,000) spread over gmail.com (40%), hotmail.co.uk (20%), yahoo.com (10%)
 # and 50 other domains, one running campaign to all of them. bench_claim
-# claims every delivery, 500 at a time, through the sender's claim statement:
+# claims every delivery, 500 at a time, through the sender's claim statement,
+# and counts the CPU time of the server process that runs the claims:
 #   reference:  no pace and no warm-up defined (the claim checks that, and holds nothing)
 #   paced:      Google, Microsoft and Yahoo paced (per minute and per hour, high enough
 #               that nothing waits: the cost of the shared state, not of waiting) and a
@@ -71,6 +72,6 @@ held=$(grep -c '(0 held)' claims.log)
 ref=$(sort -n ref.txt | head -1)
 pace=$(sort -n paced.txt | head -1)
 echo "pacing: load $(cut -d' ' -f1-3 /proc/loadavg), N=$N, claims of 500, $R rounds each"
-echo "  reference (no pace, no warm-up): fastest $ref, median $(median < ref.txt) us per delivery claimed"
-echo "  paced (3 providers, a warm-up):  fastest $pace, median $(median < paced.txt) us per delivery claimed"
+echo "  reference (no pace, no warm-up): fastest $ref, median $(median < ref.txt) us of the server's CPU per delivery claimed"
+echo "  paced (3 providers, a warm-up):  fastest $pace, median $(median < paced.txt) us of the server's CPU per delivery claimed"
 /usr/bin/python3 -c "print('  ratio paced/reference (fastest): %.2f; the shared state adds %.2f us per delivery' % ($pace / $ref, $pace - $ref))"
