@@ -265,11 +265,11 @@ BEGIN
     u := s.hour_used;
     IF lim IS NOT NULL THEN
         burst := greatest(1, lim / 10);
-        c := least(burst, c + lim / 60 * extract(epoch FROM t - s.bucket_at));
+        c := least(burst, c + lim / 60 * greatest(0, extract(epoch FROM t - s.bucket_at)));
         room := least(room, floor(c + 1e-9));
     END IF;
     IF pr.per_hour IS NOT NULL THEN
-        u := greatest(0, u - pr.per_hour * extract(epoch FROM t - s.hour_at) / 3600);
+        u := greatest(0, u - pr.per_hour * greatest(0, extract(epoch FROM t - s.hour_at)) / 3600);
         room := least(room, floor(pr.per_hour - u + 1e-9));
     END IF;
     granted := greatest(0, least(want, room))::int;
@@ -284,8 +284,9 @@ BEGIN
         END IF;
         wait_s := greatest(wait_s, 0.05);
     END IF;
-    UPDATE provider_pace SET credit = CASE WHEN lim IS NOT NULL THEN c - granted ELSE credit END, bucket_at = t,
-        hour_used = CASE WHEN pr.per_hour IS NOT NULL THEN u + granted ELSE 0 END, hour_at = t,
+    UPDATE provider_pace SET credit = CASE WHEN lim IS NOT NULL THEN c - granted ELSE credit END,
+        bucket_at = greatest(t, bucket_at), hour_used = CASE WHEN pr.per_hour IS NOT NULL THEN u + granted ELSE 0 END,
+        hour_at = greatest(t, hour_at),
         handed = handed + granted, held = held + (want - granted)
     WHERE provider_id = p;
 END $$;

@@ -301,6 +301,47 @@ static void test_record_421_from_the_relay_halves_the_provider(void **state)
     PQclear(r);
 }
 
+/* A pace of 4 an hour: a claim leases 4, the rest wait a quarter of an hour apart (the hour's gap). */
+static void test_claim_holds_over_a_pace_per_hour(void **state)
+{
+    (void)state;
+    exec_ok("INSERT INTO providers (name, per_hour) VALUES ('ledgerp', 4)");
+    exec_ok("INSERT INTO provider_domains (pattern, provider_id) SELECT 'ledger.example', id FROM providers"
+            " WHERE name = 'ledgerp'");
+    PGresult *r = claim("t1", "10");
+    assert_int_equal(PQntuples(r), 4);
+    PQclear(r);
+    r = PQexec(conn, "SELECT string_agg(round(extract(epoch FROM d.next_attempt_at - clock_timestamp()))::text, ','"
+                     "   ORDER BY d.id) FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                     " WHERE c.name <> 'ledger-P' AND d.held_for = 'pace' AND d.lease_owner IS NULL");
+    assert_string_equal(PQgetvalue(r, 0, 0), "900,1800");
+    PQclear(r);
+}
+
+/*
+ * A provider halved to 30 of 60 a minute three minutes ago, with no rate
+ * deferral since: the next claim raises it by three tenths of 60 (48); ten
+ * minutes ago: back to full pace, and that is an event.
+ */
+static void test_claim_raises_a_slowed_provider_a_tenth_a_minute(void **state)
+{
+    (void)state;
+    exec_ok("INSERT INTO providers (name, per_minute) VALUES ('ledgerp', 60)");
+    exec_ok("INSERT INTO provider_domains (pattern, provider_id) SELECT 'ledger.example', id FROM providers"
+            " WHERE name = 'ledgerp'");
+    exec_ok("INSERT INTO provider_pace (provider_id, rate, ceiling, rate_at) SELECT id, 30, 60,"
+            " clock_timestamp() - interval '3 minutes 1 second' FROM providers WHERE name = 'ledgerp'");
+    PQclear(claim("t1", "1"));
+    assert_int_equal(scalar("SELECT s.rate FROM provider_pace s JOIN providers p ON p.id = s.provider_id"
+                            " WHERE p.name = 'ledgerp'"), 48);
+    exec_ok("UPDATE provider_pace SET rate_at = clock_timestamp() - interval '10 minutes'");
+    PQclear(claim("t1", "1"));
+    assert_int_equal(scalar("SELECT count(*) FROM provider_pace s JOIN providers p ON p.id = s.provider_id"
+                            " WHERE p.name = 'ledgerp' AND s.rate IS NULL AND s.ceiling IS NULL"), 1);
+    assert_int_equal(scalar("SELECT count(*) FROM provider_pace_events e JOIN providers p ON p.id = e.provider_id"
+                            " WHERE p.name = 'ledgerp' AND e.kind = 'restored' AND e.rate_to = 60"), 1);
+}
+
 static void check_claim_plan(const char *what, int leased);
 
 /*
@@ -369,6 +410,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_holds_what_a_provider_pace_is_over, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_claim_holds_over_a_warmup_cap_until_the_next_utc_day, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_record_421_from_the_relay_halves_the_provider, fixture, rollback),
+        cmocka_unit_test_setup_teardown(test_claim_holds_over_a_pace_per_hour, fixture, rollback),
+        cmocka_unit_test_setup_teardown(test_claim_raises_a_slowed_provider_a_tenth_a_minute, fixture, rollback),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     PQfinish(conn);
