@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/mail/provider.h"
 #include "engine/mail/warmup.h"
 #include "engine/store/pacing.h"
 #include "engine/store/pg.h"
