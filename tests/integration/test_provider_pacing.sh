@@ -103,7 +103,8 @@ S1=$!
 S2=$!
 pids+=("$S1" "$S2")
 all_in() { [ "$(count_in "$WORK/fast.log" accepted)" -ge "$NFAST" ] && [ "$(count_in "$WORK/slow.log" accepted)" -ge "$NSLOW" ]; }
-wait_for "every recipient at its receiver" 400 all_in
+# the slow provider's share at half its pace (30 a minute) at worst, and two minutes more
+wait_for "every recipient at its receiver" $((120 + NSLOW * 2)) all_in
 wait "$S1"
 r1=$?
 wait "$S2"
