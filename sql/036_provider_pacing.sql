@@ -8,7 +8,8 @@
 -- most at once), the hour's a counter that decays linearly by the limit
 -- every hour. What a claim takes beyond them is not leased: it stays queued
 -- (or deferred) with next_attempt_at pushed to when its turn comes at the
--- pace in force, one after the other, and held_for 'pace'. It is not
+-- pace in force, one after the other after those held before (queue_until),
+-- and held_for 'pace'. It is not
 -- submitted, not failed, not counted as a deferral.
 --
 -- Adaptive: a deferral whose code or text says "rate" or "reputation"
@@ -50,6 +51,7 @@ CREATE TABLE provider_pace (
     rate        double precision,                         -- the adaptive rate per minute; NULL: full pace
     ceiling     double precision,                         -- the rate to come back to
     rate_at     timestamptz,                              -- when rate last changed
+    queue_until timestamptz,                              -- the turns given to held deliveries end here
     handed      bigint NOT NULL DEFAULT 0,                -- deliveries let go by the pace
     held        bigint NOT NULL DEFAULT 0                 -- deliveries held back (a delivery once per claim)
 );
@@ -311,6 +313,7 @@ DECLARE
     today date := (t AT TIME ZONE 'UTC')::date;
     tomorrow timestamptz := ((t AT TIME ZONE 'UTC')::date + 1)::timestamp AT TIME ZONE 'UTC';
     held bigint[] := '{}';
+    start timestamptz;
     g record;
     tk record;
     wt text[];
@@ -335,8 +338,14 @@ BEGIN
             GROUP BY d.pid ORDER BY d.pid LOOP
         SELECT * INTO g FROM provider_pace_take(tk.pid, cardinality(tk.rids));
         IF g.granted < cardinality(tk.rids) THEN
-            RETURN QUERY SELECT x.rid, t + make_interval(secs => g.wait_s + (x.k - g.granted - 1) * g.gap_s), 'pace'::text
+            -- their turns, one gap apart, after those given to deliveries held before (a queue:
+            -- about one comes due at each turn, however many claims held them)
+            SELECT greatest(t + make_interval(secs => g.wait_s), coalesce(s.queue_until, t)) INTO start
+            FROM provider_pace s WHERE s.provider_id = tk.pid;
+            RETURN QUERY SELECT x.rid, start + make_interval(secs => (x.k - g.granted - 1) * g.gap_s), 'pace'::text
                 FROM unnest(tk.rids) WITH ORDINALITY AS x (rid, k) WHERE x.k > g.granted;
+            UPDATE provider_pace SET queue_until = start + make_interval(secs => (cardinality(tk.rids) - g.granted) * g.gap_s)
+            WHERE provider_id = tk.pid;
             held := held || tk.rids[g.granted + 1 :];
         END IF;
     END LOOP;

@@ -301,6 +301,30 @@ static void test_record_421_from_the_relay_halves_the_provider(void **state)
     PQclear(r);
 }
 
+/*
+ * Two claims in a row, each holding what the pace is over: the second's
+ * turns come after the first's (a queue), not at the same times.
+ */
+static void test_claim_gives_held_deliveries_turns_after_those_held_before(void **state)
+{
+    (void)state;
+    exec_ok("INSERT INTO providers (name, per_minute) VALUES ('ledgerp', 20)");
+    exec_ok("INSERT INTO provider_domains (pattern, provider_id) SELECT 'ledger.example', id FROM providers"
+            " WHERE name = 'ledgerp'");
+    PGresult *r = claim("t1", "3");   /* T's s6, then A's s1 and s2: s1 and s2 go, s6 waits */
+    assert_int_equal(PQntuples(r), 2);
+    PQclear(r);
+    r = claim("t2", "10");            /* s3, s4, s5: all wait, after s6 */
+    assert_int_equal(PQntuples(r), 0);
+    PQclear(r);
+    r = PQexec(conn, "SELECT string_agg(s.email || '@' || round(extract(epoch FROM d.next_attempt_at - clock_timestamp())),"
+                     "   ',' ORDER BY d.next_attempt_at) FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                     " JOIN subscribers s ON s.id = d.subscriber_id WHERE c.name <> 'ledger-P' AND d.held_for = 'pace'");
+    assert_string_equal(PQgetvalue(r, 0, 0), "s6@ledger.example@3,s3@ledger.example@6,s4@ledger.example@9,"
+                                             "s5@ledger.example@12");
+    PQclear(r);
+}
+
 /* A pace of 4 an hour: a claim leases 4, the rest wait a quarter of an hour apart (the hour's gap). */
 static void test_claim_holds_over_a_pace_per_hour(void **state)
 {
@@ -410,6 +434,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_holds_what_a_provider_pace_is_over, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_claim_holds_over_a_warmup_cap_until_the_next_utc_day, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_record_421_from_the_relay_halves_the_provider, fixture, rollback),
+        cmocka_unit_test_setup_teardown(test_claim_gives_held_deliveries_turns_after_those_held_before, fixture,
+                                        rollback),
         cmocka_unit_test_setup_teardown(test_claim_holds_over_a_pace_per_hour, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_claim_raises_a_slowed_provider_a_tenth_a_minute, fixture, rollback),
     };
