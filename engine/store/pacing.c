@@ -167,7 +167,10 @@ int store_warmup_set(PGconn *conn, const char *target, const char *days, const c
         "  SELECT $1, c.days, $3, coalesce($4::date, (now() AT TIME ZONE 'UTC')::date) FROM c WHERE c.days IS NOT NULL"
         "  ON CONFLICT (target) DO UPDATE SET days = excluded.days, curve = excluded.curve,"
         "   starts_on = coalesce($4::date, x.starts_on), updated_at = now()"
-        "  RETURNING x AS row, x.xmax = 0 AS fresh)"
+        "  RETURNING x AS row, x.xmax = 0 AS fresh),"
+        /* what waited for it is looked at again by the next claim: a cap raised today lets more go today */
+        " r AS (UPDATE deliveries d SET next_attempt_at = now(), held_for = NULL"
+        "  WHERE d.held_for = 'warmup:' || $1 AND d.state IN ('queued', 'deferred') AND EXISTS (SELECT 1 FROM w))"
         " SELECT warmup_json(w.row)::text, w.fresh FROM w",
         4, params);
     xfree(arr);

@@ -62,6 +62,8 @@ int store_rate_text_rm(PGconn *conn, const char *ref, const char *pattern, struc
  * with the caps DAYS ("50,100,500") or the named curve CURVE (one of them,
  * the other NULL), starting on START ("YYYY-MM-DD", NULL: today, UTC; a
  * change keeps its start unless given). *OUT is its JSON; *CREATED tells.
+ * What waited for it is due again (the next claim counts it against the new
+ * caps: a cap raised today lets more go today).
  */
 int store_warmup_set(PGconn *conn, const char *target, const char *days, const char *curve, const char *start,
                      json_t **out, bool *created, struct store_err *e);

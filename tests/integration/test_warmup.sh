@@ -4,8 +4,9 @@
 # `postino send --until-done` send exactly 40 between them and end, saying
 # that 60 wait until the next UTC day; the 60 stay queued (not failed, not
 # deferred) with next_attempt_at at midnight UTC; campaign stats, warmup ls
-# and show tell the same. The CLI's errors; a relay's warm-up; removing the
-# warm-up lets the rest go.
+# and show tell the same, and so do the API and /metrics. The CLI's and the
+# API's errors; raising today's cap lets 10 more go today; removing the
+# warm-up lets the rest go; a relay's warm-up counts a campaign naming none.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/tests/integration/send_lib.sh"
 source "$ROOT/tests/integration/api_lib.sh"
@@ -159,6 +160,16 @@ wait "$SERVER"
 SERVER=""
 postino provider pace google --per-minute off
 expect_rc 0
+
+check "today's cap raised: 10 more go today, the rest still wait"
+postino warmup set example.com --days 50,80,160
+expect_rc 0
+expect_out_eq "changed warm-up for example.com: 3 days, today's cap 50 (40 sent)"
+postino send --until-done
+expect_rc 0
+expect_err "sender: 50 deliveries wait for their warm-up's next day, until $tomorrow 00:00:00 UTC"
+[ "$(psql_q "SELECT n_sent, n_queued FROM campaigns WHERE id = $C")" = "50|50" ] ||
+    fail "after raising the cap: $(psql_q "SELECT n_sent, n_queued FROM campaigns WHERE id = $C")"
 
 check "removing the warm-up lets the rest go"
 postino warmup rm example.com
