@@ -1,8 +1,11 @@
 // providers.js - the Providers screen: the mailbox providers (a named group of
 // recipient domains and receiving hosts), what each did with the mail over the
 // last 30 days (from Postfix's log and the bounces), which provider an address
-// belongs to and why; admins add, change and remove providers. Every action
-// is a call of /api/v1/providers, checked by the server as the CLI's are.
+// belongs to and why; each provider's pace and whether it is slowed now (its
+// halvings with their reasons); the warm-ups, today's cap, what was sent and
+// what waits; admins add, change and remove providers, set their pace, and
+// set and remove warm-ups. Every action is a call of /api/v1/providers,
+// /api/v1/warmups, checked by the server as the CLI's are.
 
 import { api, el, field, me, onSubmit, rerender, toast } from "/admin/app.js";
 import { confirmBox } from "/admin/upload.js";
@@ -84,6 +87,109 @@ function providerFields(p) {
   ];
 }
 
+// a provider's pace in words: its limits, and the rate in force when slowed
+export function paceText(pace) {
+  const lim = [pace.per_minute ? `${num(pace.per_minute)}/min` : null, pace.per_hour ? `${num(pace.per_hour)}/h` : null]
+    .filter(Boolean).join(", ") || "no limit";
+  return pace.slowed ? `${lim}; slowed to ${num(pace.rate_per_minute)}/min` : lim;
+}
+
+const when = (t) => (t ? t.replace("T", " ").slice(0, 19) : "–");
+
+// the halvings and returns to full pace of PROVIDERS (each with its pace), latest first
+function paceEvents(providers) {
+  const ev = providers.flatMap((p) => p.pace.events.map((e) => ({ ...e, provider: p.label || p.name })))
+    .sort((a, b) => (a.at < b.at) - (a.at > b.at));
+  if (ev.length === 0) return el("p", { class: "empty" }, "No provider was slowed down.");
+  return el("div", { class: "table-wrap" }, el("table", { class: "cards pace-events" },
+    el("thead", {}, el("tr", {}, ["When (UTC)", "Provider", "What", "Rate deferrals", "Why"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, ev.map((e) => el("tr", {},
+      el("td", { "data-label": "When (UTC)" }, when(e.at)),
+      el("td", { "data-label": "Provider" }, e.provider),
+      el("td", { "data-label": "What" }, e.kind === "halved" ? `halved ${num(e.rate_from)} → ${num(e.rate_to)}/min`
+        : `back to full pace (${num(e.rate_to)}/min)`),
+      el("td", { "data-label": "Rate deferrals", class: "num" }, e.kind === "halved" ? num(e.deferrals) : "–"),
+      el("td", { "data-label": "Why" }, el("span", { class: "patterns" }, e.reason || "no rate deferral for a minute")))))));
+}
+
+function paceRow(row, p, cols) {
+  const next = row.nextElementSibling;
+  if (next && next.classList.contains("edit-row")) return;
+  const form = el("form", { class: "stack", novalidate: true, "aria-label": `Pace of ${p.name}` },
+    el("div", { class: "row" },
+      field({ label: "Per minute", name: "per_minute", value: p.pace.per_minute || "", hint: "empty: no limit" }),
+      field({ label: "Per hour", name: "per_hour", value: p.pace.per_hour || "", hint: "empty: no limit" }),
+      field({ label: "Slow down after", name: "aimd_threshold", value: p.pace.aimd_threshold, hint: "rate deferrals" }),
+      field({ label: "Within", name: "aimd_window_s", value: p.pace.aimd_window_s, hint: "seconds" })),
+    el("div", { class: "actions" }, el("button", { type: "submit" }, "Save pace"),
+      p.pace.slowed ? el("button", { type: "button", class: "secondary", onclick: async () => {
+        await api("PATCH", `/api/v1/providers/${encodeURIComponent(p.name)}/pace`, { reset: true });
+        toast(`${p.name} is back to full pace.`);
+        rerender();
+      } }, "Back to full pace") : null,
+      el("button", { type: "button", class: "secondary", onclick: () => tr.remove() }, "Cancel")),
+    el("div", { class: "form-error", role: "alert" }));
+  const tr = el("tr", { class: "edit-row" }, el("td", { colspan: cols }, form));
+  const n = (v) => (v === "" ? null : Number(v));
+  onSubmit(form, async (v) => {
+    await api("PATCH", `/api/v1/providers/${encodeURIComponent(p.name)}/pace`, { per_minute: n(v.per_minute),
+      per_hour: n(v.per_hour), aimd_threshold: Number(v.aimd_threshold), aimd_window_s: Number(v.aimd_window_s) });
+    toast(`Pace of ${p.name} saved.`);
+    rerender();
+  });
+  row.after(tr);
+  form.querySelector("input").focus();
+}
+
+// the warm-ups: today's cap and count, tomorrow's, what waits; admins set and remove them
+function warmups(items, curves, admin) {
+  const cap = (v) => (v === null ? "no cap" : num(v));
+  const rows = items.map((w) => el("tr", { dataset: { target: w.target } },
+    el("td", { "data-label": "Sending domain or relay" }, el("strong", {}, w.target),
+      w.curve ? el("div", { class: "muted" }, `curve ${w.curve}`) : null),
+    el("td", { "data-label": "Day" }, w.done ? `done (${w.days.length} days)` : `${w.day} of ${w.days.length}`),
+    el("td", { "data-label": "Today's cap", class: "num" }, cap(w.cap_today)),
+    el("td", { "data-label": "Sent today", class: "num" }, num(w.sent_today)),
+    el("td", { "data-label": "Tomorrow", class: "num" }, cap(w.cap_tomorrow)),
+    el("td", { "data-label": "Waiting" }, w.waiting > 0 ? `${num(w.waiting)} until ${when(w.waiting_until)}` : "none"),
+    admin ? el("td", {}, el("button", { type: "button", class: "danger", onclick: async () => {
+      await api("DELETE", `/api/v1/warmups/${encodeURIComponent(w.target)}`);
+      toast(`Warm-up for ${w.target} removed: what waited for it may go.`);
+      rerender();
+    } }, "Remove")) : null));
+  const table = items.length === 0 ? el("p", { class: "empty" }, "No warm-up: every sending domain and relay sends at will.")
+    : el("div", { class: "table-wrap" }, el("table", { class: "cards warmups-table" },
+      el("thead", {}, el("tr", {}, ["Sending domain or relay", "Day", "Today's cap", "Sent today", "Tomorrow", "Waiting"]
+        .map((h, i) => el("th", { class: i >= 2 && i <= 4 ? "num" : null }, h)),
+        admin ? el("th", {}, el("span", { class: "muted" }, "Actions")) : null)),
+      el("tbody", {}, rows)));
+  let form = null;
+  if (admin) {
+    form = el("form", { class: "stack", novalidate: true, "aria-label": "Set a warm-up" },
+      el("div", { class: "row" },
+        field({ label: "Sending domain or relay", name: "target", required: true, hint: "news.example.com, or relay:NAME" }),
+        field({ label: "Daily caps", name: "days", hint: "50,100,500,… (or a curve)" }),
+        field({ label: "Curve", name: "curve", options: [["", "–"], ...curves.map((c) => [c.name,
+          `${c.name} (${c.days.slice(0, 3).join(", ")}, … ${num(c.days[c.days.length - 1])})`])] }),
+        field({ label: "Day 1", name: "start", hint: "YYYY-MM-DD (default today, UTC)" })),
+      el("div", {}, el("button", { type: "submit" }, "Set warm-up")),
+      el("div", { class: "form-error", role: "alert" }));
+    onSubmit(form, async (v) => {
+      const body = {};
+      if (v.days) body.days = v.days;
+      if (v.curve) body.curve = v.curve;
+      if (v.start) body.start = v.start;
+      await api("PUT", `/api/v1/warmups/${encodeURIComponent(v.target)}`, body);
+      toast(`Warm-up for ${v.target} set.`);
+      rerender();
+    });
+  }
+  return el("section", { class: "card", "aria-labelledby": "h-warmups" },
+    el("h2", { id: "h-warmups" }, "Warm-up"),
+    el("p", { class: "muted" }, "Daily caps that grow, for every sender together; what is over today's cap waits for "
+      + "the next UTC day."), table, form);
+}
+
 function editRow(row, p, cols) {
   const next = row.nextElementSibling;
   if (next && next.classList.contains("edit-row")) return;
@@ -117,17 +223,20 @@ function addForm() {
 }
 
 async function render() {
-  const [{ items }, stats] = await Promise.all([api("GET", "/api/v1/providers"), api("GET", "/api/v1/providers/stats")]);
+  const [{ items }, stats, wu, cv] = await Promise.all([api("GET", "/api/v1/providers"),
+    api("GET", "/api/v1/providers/stats"), api("GET", "/api/v1/warmups"), api("GET", "/api/v1/warmup-curves")]);
   const admin = me() && me().role === "admin";
-  const cols = admin ? 5 : 4;
+  const cols = admin ? 6 : 5;
   const rows = items.map((p) => {
     const row = el("tr", { dataset: { provider: p.name } },
       el("td", { "data-label": "Provider" }, el("strong", {}, p.label || p.name), el("div", { class: "muted" }, p.name)),
       el("td", { "data-label": "Domains" }, el("span", { class: "patterns" }, p.domains.join(", ") || "–")),
       el("td", { "data-label": "Receiving hosts" }, el("span", { class: "patterns" }, p.mx.join(", ") || "–")),
       el("td", { "data-label": "Learned", class: "num" }, num(p.learned)),
+      el("td", { "data-label": "Pace", class: p.pace.slowed ? "pace slowed" : "pace" }, paceText(p.pace)),
       admin ? el("td", {}, el("div", { class: "actions" },
         el("button", { type: "button", class: "secondary", onclick: () => editRow(row, p, cols) }, "Edit"),
+        el("button", { type: "button", class: "secondary", onclick: () => paceRow(row, p, cols) }, "Pace"),
         el("button", { type: "button", class: "danger", onclick: () => {
           const nx = row.nextElementSibling;
           if (nx && nx.classList.contains("confirm-row")) return;
@@ -155,8 +264,14 @@ async function render() {
       el("h2", { id: "h-prov-match" }, "Which provider?"), matchForm()),
     el("div", { class: "table-wrap" }, el("table", { class: "cards providers-table" },
       el("thead", {}, el("tr", {}, el("th", {}, "Provider"), el("th", {}, "Domains"), el("th", {}, "Receiving hosts"),
-        el("th", { class: "num" }, "Learned"), admin ? el("th", {}, el("span", { class: "muted" }, "Actions")) : null)),
+        el("th", { class: "num" }, "Learned"), el("th", {}, "Pace"),
+        admin ? el("th", {}, el("span", { class: "muted" }, "Actions")) : null)),
       el("tbody", {}, rows))),
+    el("section", { class: "card", "aria-labelledby": "h-pace-events" },
+      el("h2", { id: "h-pace-events" }, "Slowed down"),
+      el("p", { class: "muted" }, "A provider whose deferrals for rate or reputation reach its threshold is halved, then "
+        + "raised by a tenth a minute without one."), paceEvents(items)),
+    warmups(wu.items, cv.items, admin),
     admin ? el("section", { class: "card" }, el("h2", {}, "Add a provider"), addForm()) : null);
 }
 

@@ -120,6 +120,49 @@ static void provider_events(struct buf *out, json_t *rows)
     }
 }
 
+/* a sample NAME{LABEL="V"} X, X a JSON number (or null: none written) */
+static void sample(struct buf *out, const char *name, const char *label, const char *v, json_t *x)
+{
+    if (!json_is_number(x) && !json_is_boolean(x))
+        return;
+    buf_appendf(out, "%s{%s=\"", name, label);
+    label_value(out, v);
+    if (json_is_boolean(x))
+        buf_appendf(out, "\"} %d\n", json_is_true(x));
+    else
+        buf_appendf(out, "\"} %.6g\n", json_number_value(x));
+}
+
+/* the providers' pace (from [[name, rate, slowed, halvings, handed, held]]) and the warm-ups ([[target, cap, sent, waiting]]) */
+static void pacing(struct buf *out, json_t *pace, json_t *warmups)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } pm[] = {
+        { "postino_provider_pace_per_minute", "gauge", "The pace in force for a provider, messages per minute." },
+        { "postino_provider_slowed", "gauge", "Whether a provider's pace is halved now (rate or reputation deferrals)." },
+        { "postino_provider_halvings_total", "counter", "Times a provider's pace was halved." },
+        { "postino_provider_paced_total", "counter", "Deliveries the pace let go." },
+        { "postino_provider_held_total", "counter", "Deliveries the pace held back (once per claim)." },
+    }, wm[] = {
+        { "postino_warmup_cap", "gauge", "Today's cap of a warm-up (none past its last day)." },
+        { "postino_warmup_sent", "gauge", "Deliveries counted against a warm-up today." },
+        { "postino_warmup_waiting", "gauge", "Deliveries waiting for a warm-up's next day." },
+    };
+    size_t i;
+    json_t *row;
+    for (size_t k = 0; k < sizeof(pm) / sizeof(pm[0]); k++) {
+        buf_appendf(out, "# HELP %s %s\n# TYPE %s %s\n", pm[k].name, pm[k].help, pm[k].name, pm[k].type);
+        json_array_foreach(pace, i, row)
+            sample(out, pm[k].name, "provider", json_string_value(json_array_get(row, 0)), json_array_get(row, k + 1));
+    }
+    for (size_t k = 0; k < sizeof(wm) / sizeof(wm[0]); k++) {
+        buf_appendf(out, "# HELP %s %s\n# TYPE %s %s\n", wm[k].name, wm[k].help, wm[k].name, wm[k].type);
+        json_array_foreach(warmups, i, row)
+            sample(out, wm[k].name, "target", json_string_value(json_array_get(row, 0)), json_array_get(row, k + 1));
+    }
+}
+
 /*
  * api_metrics - GET /metrics: the database's totals (kept [http]
  * metrics_cache seconds: api_counts), then this server's own counters.
@@ -155,6 +198,7 @@ void api_metrics(struct api_req *r)
         gauge(&out, "postino_bounces", "Bounces and complaints recorded, by class.", "class",
               json_object_get(counts, "bounces"), bounce_classes);
         provider_events(&out, json_object_get(counts, "providers"));
+        pacing(&out, json_object_get(counts, "pace"), json_object_get(counts, "warmups"));
     }
     json_decref(counts);
     api_track_metrics(&out);

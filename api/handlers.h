@@ -113,6 +113,18 @@ void api_providers_match(struct api_req *r);
 void api_providers_stats(struct api_req *r);
 void api_campaigns_providers(struct api_req *r);
 
+/* h_pacing.c */
+void api_providers_pace(struct api_req *r);
+void api_rate_texts_ls(struct api_req *r);
+void api_rate_texts_create(struct api_req *r);
+void api_rate_texts_rm(struct api_req *r);
+void api_warmups_ls(struct api_req *r);
+void api_warmups_curves(struct api_req *r);
+void api_warmups_get(struct api_req *r);
+void api_warmups_put(struct api_req *r);
+void api_warmups_rm(struct api_req *r);
+void api_campaigns_pacing(struct api_req *r);
+
 /* bounces (h_bounces.c) */
 void api_bounces_post(struct api_req *r);
 void api_bounces_ls(struct api_req *r);

@@ -189,6 +189,17 @@ const struct api_route api_routes[] = {
     R("PATCH", "/api/v1/providers/{provider}", API_ADMIN, API_BODY_JSON, api_providers_patch),
     R("DELETE", "/api/v1/providers/{provider}", API_ADMIN, API_BODY_NONE, api_providers_rm),
     R("GET", "/api/v1/campaigns/{campaign}/providers", API_USER, API_BODY_NONE, api_campaigns_providers),
+    /* pace, rate texts and warm-ups (h_pacing.c): read by users, written by admins */
+    R("PATCH", "/api/v1/providers/{provider}/pace", API_ADMIN, API_BODY_JSON, api_providers_pace),
+    R("GET", "/api/v1/rate-texts", API_USER, API_BODY_NONE, api_rate_texts_ls),
+    R("POST", "/api/v1/rate-texts", API_ADMIN, API_BODY_JSON, api_rate_texts_create),
+    R("DELETE", "/api/v1/rate-texts", API_ADMIN, API_BODY_NONE, api_rate_texts_rm),
+    R("GET", "/api/v1/warmups", API_USER, API_BODY_NONE, api_warmups_ls),
+    R("GET", "/api/v1/warmup-curves", API_USER, API_BODY_NONE, api_warmups_curves),
+    R("GET", "/api/v1/warmups/{target}", API_USER, API_BODY_NONE, api_warmups_get),
+    R("PUT", "/api/v1/warmups/{target}", API_ADMIN, API_BODY_JSON, api_warmups_put),
+    R("DELETE", "/api/v1/warmups/{target}", API_ADMIN, API_BODY_NONE, api_warmups_rm),
+    R("GET", "/api/v1/campaigns/{campaign}/pacing", API_USER, API_BODY_NONE, api_campaigns_pacing),
 
     { NULL, NULL, API_PUBLIC, API_BODY_NONE, NULL, 0, 0 },
 };

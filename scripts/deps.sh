@@ -11,7 +11,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libpq-dev libssl-dev libuv1-dev libxml2-dev libcmocka-dev libjansson-dev libcsv-dev
 libmicrohttpd-dev libinih-dev libcurl4-openssl-dev libidn2-dev libcrypt-dev libgmime-3.0-dev libcmark-dev libc-ares-dev
 postgresql postgresql-contrib postfix sasl2-bin libsasl2-modules
-python3 python3-dkim python3-nacl python3-psycopg2 curl openssl time lcov dovecot-imapd dovecot-pop3d
+python3 python3-dkim python3-nacl python3-psycopg2 python3-aiosmtpd curl openssl time lcov dovecot-imapd dovecot-pop3d
 libsystemd-dev debhelper lintian man-db fakeroot
 chromium chromium-driver python3-selenium firefox-esr python3-websocket
 knot knot-dnsutils publicsuffix"

@@ -100,5 +100,8 @@ int cmd_provider(struct cli *c, int argc, char **argv);
 
 /* provider_table_print - per-provider counts as a table (cmd_provider.c; campaign stats prints them too) */
 void provider_table_print(json_t *rows, bool days);
+/* pace_print - a provider's pace JSON, each line after INDENT (cmd_provider.c; campaign stats prints it too) */
+void pace_print(json_t *pace, const char *indent);
+int cmd_warmup(struct cli *c, int argc, char **argv);
 
 #endif

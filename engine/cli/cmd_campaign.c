@@ -20,6 +20,7 @@
 #include "engine/send/settings_send.h"
 #include "engine/store/abtests.h"
 #include "engine/store/campaigns.h"
+#include "engine/store/pacing.h"
 #include "engine/store/providers.h"
 #include "engine/store/retry.h"
 #include "engine/util/alloc.h"
@@ -457,6 +458,36 @@ static void print_stats(json_t *st)
                json_string_value(json_object_get(sd, "status")));
 }
 
+/* pacing_print - a campaign's pacing (store_pace_campaign): the providers paced or slowed, what waits */
+static void pacing_print(json_t *pacing)
+{
+    size_t i;
+    json_t *p, *w;
+    if (json_array_size(json_object_get(pacing, "providers")) > 0) {
+        printf("  pace by provider:\n");
+        json_array_foreach(json_object_get(pacing, "providers"), i, p) {
+            printf("    %s:\n", json_string_value(json_object_get(p, "provider")));
+            pace_print(p, "      ");
+        }
+    }
+    long long held = json_integer_value(json_object_get(pacing, "held_for_pace"));
+    if (held > 0)
+        printf("  held for a provider's pace: %lld\n", held);
+    long long waiting = json_integer_value(json_object_get(pacing, "warmup_waiting"));
+    json_array_foreach(json_object_get(pacing, "warmups"), i, w) {
+        json_t *cap = json_object_get(w, "cap_today");
+        if (json_is_integer(cap))
+            printf("  warm-up %s: day %lld, %lld of today's %lld sent\n", json_string_value(json_object_get(w, "target")),
+                   json_integer_value(json_object_get(w, "day")), json_integer_value(json_object_get(w, "sent_today")),
+                   json_integer_value(cap));
+        else
+            printf("  warm-up %s: no cap today\n", json_string_value(json_object_get(w, "target")));
+    }
+    if (waiting > 0)
+        printf("  waiting for warm-up: %lld until %s\n", waiting,
+               json_string_value(json_object_get(pacing, "warmup_until")));
+}
+
 /* with --watch, the table by provider (read through every delivery Postfix's log told of) every this many rounds */
 #define STATS_PROVIDERS_EVERY 15
 
@@ -487,12 +518,21 @@ static int stats_once(struct cli *c, const char *id, unsigned round, json_t **ke
     }
     /* by mailbox provider, from Postfix's log and the bounces (the API's GET /campaigns/{id}/providers) */
     json_object_set(st, "providers", json_object_get(*kept, "providers"));
+    /* the providers' pace and the warm-ups (the API's GET /campaigns/{id}/pacing) */
+    json_t *pacing = NULL;
+    if (store_pace_campaign(cli_db(c), id, &pacing, &e) < 0) {
+        json_decref(st);
+        cli_fail(&e);
+        return -1;
+    }
+    json_object_set_new(st, "pacing", pacing);
     if (c->json) {
         cli_print_json(st);
     } else {
         print_stats(st);
         printf("  by provider:\n");
         provider_table_print(json_object_get(st, "providers"), false);
+        pacing_print(pacing);
     }
     json_decref(st);
     fflush(stdout);

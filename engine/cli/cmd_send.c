@@ -17,6 +17,7 @@
 #include "engine/send/sender.h"
 #include "engine/send/webhooks.h"
 #include "engine/send/settings_send.h"
+#include "engine/store/pacing.h"
 #include "engine/util/alloc.h"
 #include "engine/util/log.h"
 #include "engine/util/notify.h"
@@ -30,7 +31,9 @@ static const char send_usage[] =
     "whose time has come), renders and signs each message on worker threads and\n"
     "sends it through the relays. Run as many as you like, on as many machines:\n"
     "they share the work through the database. --until-done stops once no\n"
-    "campaign is running and nothing is in flight. SIGTERM finishes what is in\n"
+    "campaign is running and nothing is in flight (a campaign whose every\n"
+    "delivery left waits for a later day's warm-up counts as not running; how\n"
+    "many wait, and until when, is said at the end). SIGTERM finishes what is in\n"
     "flight within [send] drain_timeout, records it, releases the rest to the\n"
     "ledger, and stops. SIGHUP reads the configuration ([log], [send]) and the\n"
     "relays again. Under systemd (Type=notify) it tells when it is ready.\n";
@@ -81,7 +84,19 @@ static int run_sender(struct cli *c, int argc, char **argv)
         snprintf(n, sizeof(n), "%ld", cpus > 0 ? cpus + 1 : 3); /* signing threads, one more than cores: the loop thread mostly waits */
         setenv("UV_THREADPOOL_SIZE", n, 0);
     }
-    return sender_run(&cfg) < 0 ? 1 : 0;
+    if (sender_run(&cfg) < 0)
+        return 1;
+    if (cfg.until_done) {
+        /* done, but what waits for a later day's warm-up is said, not hidden */
+        long waiting = 0;
+        char until[64];
+        struct store_err e;
+        if (store_warmup_waiting(cli_db(c), &waiting, until, sizeof(until), &e) < 0)
+            return cli_fail(&e);
+        if (waiting > 0)
+            log_info("sender: %ld deliveries wait for their warm-up's next day, until %s", waiting, until);
+    }
+    return 0;
 }
 
 /* cmd_send - postino send. */

@@ -44,7 +44,9 @@ static const char main_usage[] =
     "  webhooks                                            (deliver webhooks: the worker alone)\n"
     "  mta         follow [FILE] [--once]                   (what Postfix did with each message, from its log)\n"
     "  setup       --domain DOMAIN [--dry-run] ...          (as root: user, database, Postfix, keys, DNS records)\n"
-    "  provider    ls | show | add | set | rm | match | stats  (mailbox providers: their domains, hosts, counts)\n"
+    "  provider    ls | show | add | set | rm | match | stats | pace | rate-text\n"
+    "                                                       (mailbox providers: domains, hosts, counts, pace)\n"
+    "  warmup      set | ls | show | rm | curves            (daily caps that grow, per sending domain or relay)\n"
     "\n"
     "With no --db, POSTINO_DB or [db] url, postino uses its private PostgreSQL\n"
     "cluster in ./var/pg, started on demand. 'postino COMMAND --help' for more.\n"
@@ -74,6 +76,7 @@ static const struct cli_command commands[] = {
     { "mta", cmd_mta, "Postfix's delivery log" },
     { "setup", cmd_setup, "this machine, made ready" },
     { "provider", cmd_provider, "mailbox providers" },
+    { "warmup", cmd_warmup, "warm-up schedules" },
     { NULL, NULL, NULL },
 };
 

@@ -39,7 +39,14 @@ int store_counts(PGconn *conn, json_t **out, struct store_err *e)
                             "   sum(coalesce(c.complaints, 0))::bigint complaints FROM (SELECT id, name FROM providers"
                             "   UNION ALL SELECT 0, 'other') p0 FULL JOIN provider_counts c ON c.provider_id = p0.id"
                             "   LEFT JOIN providers p ON p.id = coalesce(p0.id, c.provider_id)"
-                            "   GROUP BY 1) x))",
+                            "   GROUP BY 1) x),"
+                            " 'pace', (SELECT json_agg(json_build_array(p.name, pace_limit(p.per_minute, s.rate),"
+                            "   s.rate IS NOT NULL, (SELECT count(*) FROM provider_pace_events e WHERE e.provider_id = p.id"
+                            "   AND e.kind = 'halved'), coalesce(s.handed, 0), coalesce(s.held, 0)) ORDER BY p.name)"
+                            "   FROM providers p LEFT JOIN provider_pace s ON s.provider_id = p.id"
+                            "   WHERE p.per_minute IS NOT NULL OR p.per_hour IS NOT NULL OR s.provider_id IS NOT NULL),"
+                            " 'warmups', (SELECT json_agg(json_build_array(j->>'target', j->'cap_today', j->'sent_today',"
+                            "   j->'waiting') ORDER BY j->>'target') FROM (SELECT warmup_json(w) j FROM warmups w) x))",
                             0, NULL);
     int rc = STORE_OK;
     if (!pg_ok(res))

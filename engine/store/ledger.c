@@ -36,18 +36,22 @@ const char ledger_claim_sql[] =
     "      AND (d.lease_until IS NULL OR d.lease_until < now())"
     "    ORDER BY d.next_attempt_at, d.id LIMIT $2::int"
     "    FOR UPDATE OF d SKIP LOCKED) x LIMIT $2::int),"
-    " cs AS MATERIALIZED (SELECT c.id, c.tid, c.state, s.email, s.name, s.attribs,"
+    " cs AS MATERIALIZED (SELECT c.id, c.tid, c.state, c.campaign_id, s.email, s.name, s.attribs,"
     "    CASE WHEN c.kind = 'tx' THEN s.status = 'blocklisted'"
     "    ELSE " LEDGER_GONE_SQL("s", "c.subscriber_id", "c.campaign_id") " END AS skip"
     "  FROM c JOIN subscribers s ON s.id = c.subscriber_id),"
+    " h AS MATERIALIZED (SELECT * FROM pace_hold((SELECT array_agg(id ORDER BY id) FROM cs WHERE NOT skip),"
+    "    (SELECT array_agg(email ORDER BY id) FROM cs WHERE NOT skip),"
+    "    (SELECT array_agg(campaign_id ORDER BY id) FROM cs WHERE NOT skip))),"
     " u AS (UPDATE ONLY deliveries d SET"
     "    state = CASE WHEN c.skip THEN 'skipped' ELSE d.state END,"
-    "    lease_owner = CASE WHEN c.skip THEN NULL ELSE $1 END,"
-    "    lease_until = CASE WHEN c.skip THEN NULL ELSE now() + make_interval(secs => $3::int) END,"
+    "    lease_owner = CASE WHEN c.skip OR h.id IS NOT NULL THEN NULL ELSE $1 END,"
+    "    lease_until = CASE WHEN c.skip OR h.id IS NOT NULL THEN NULL ELSE now() + make_interval(secs => $3::int) END,"
+    "    next_attempt_at = coalesce(h.until_at, d.next_attempt_at), held_for = h.why,"
     "    updated_at = now()"
-    "  FROM cs c WHERE d.ctid = c.tid AND d.id = c.id"
+    "  FROM cs c LEFT JOIN h ON h.id = c.id WHERE d.ctid = c.tid AND d.id = c.id"
     "  RETURNING d.id, d.campaign_id, d.subscriber_id, d.list_id, d.attempts, c.skip, c.state AS old_state,"
-    "    c.email, c.name, c.attribs, d.data, d.to_name, d.variant),"
+    "    c.email, c.name, c.attribs, d.data, d.to_name, d.variant, h.id IS NOT NULL AS held),"
     " k AS (UPDATE campaigns cp SET n_skipped = cp.n_skipped + x.n, n_queued = cp.n_queued - x.q,"
     "    n_deferred = cp.n_deferred - x.df"
     "  FROM (SELECT campaign_id, count(*) AS n, count(*) FILTER (WHERE old_state = 'queued') AS q,"
@@ -57,10 +61,12 @@ const char ledger_claim_sql[] =
     "   CASE WHEN u.data IS NULL THEN u.attribs ELSE u.attribs || u.data END, u.list_id, l.name, u.attempts,"
     "   coalesce(u.variant, 0)"
     " FROM u LEFT JOIN lists l ON l.id = u.list_id"
-    " WHERE NOT u.skip ORDER BY u.id";
+    " WHERE NOT u.skip AND NOT u.held ORDER BY u.id";
 
 /*
- * Record: results by primary key from arrays. A deferral older than the
+ * Record: results by primary key from arrays. A 421 from the relay feeds the
+ * recipient's provider's pace (provider_rate_deferral, in provider order as
+ * the claims lock providers). A deferral older than the
  * maximum age ($11 seconds since the delivery was queued, or queued again by
  * a retry) fails instead. A failure adds a bounce row, but for one of class
  * LEDGER_CLASS_LOCAL (the message could not be made; no relay saw it); what
@@ -105,8 +111,12 @@ const char ledger_record_sql[] =
     "    CASE WHEN upd.class IN ('hard', 'soft', 'policy') THEN upd.class ELSE 'soft' END, 'smtp',"
     "    nullif(upd.enhanced, ''), CASE WHEN upd.code > 0 THEN upd.code || ' ' ELSE '' END || upd.reply, upd.relay"
     "  FROM upd JOIN subscribers s ON s.id = upd.subscriber_id"
-    "  WHERE upd.new_state = 'failed' AND upd.class <> '" LEDGER_CLASS_LOCAL "')"
-    " SELECT count(*) FROM upd";
+    "  WHERE upd.new_state = 'failed' AND upd.class <> '" LEDGER_CLASS_LOCAL "'),"
+    " rt AS (SELECT provider_rate_deferral(x.pid, x.txt) AS yes FROM (SELECT provider_of(provider_domain_of(s.email)) AS pid,"
+    "    upd.code || ' ' || coalesce(upd.enhanced, '') || ' ' || coalesce(upd.reply, '') AS txt"
+    "  FROM upd JOIN subscribers s ON s.id = upd.subscriber_id WHERE upd.new_state = 'deferred' AND upd.code = 421"
+    "  ORDER BY 1) x)"
+    " SELECT count(*) FROM upd WHERE (SELECT count(*) FROM rt) >= 0";
 
 /* $1: the first chunk's subscriber ids (campaign_start, sql/037) */
 const char ledger_schedule_sql[] =
@@ -145,7 +155,10 @@ const char ledger_slots_sql[] = "SELECT relay_slots($1, $2, $3::int, $4::int)";
 
 /* a transactional campaign runs for ever: it counts while it has something to send */
 const char ledger_running_sql[] =
-    "SELECT count(*) FROM campaigns WHERE status = 'running' AND (kind = 'campaign' OR n_queued + n_deferred > 0)";
+    "SELECT count(*) FROM campaigns c WHERE status = 'running' AND (kind = 'campaign' OR n_queued + n_deferred > 0)"
+    " AND NOT (EXISTS (SELECT 1 FROM warmups) AND n_held = 0 AND n_queued + n_deferred > 0"
+    "  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = c.id AND d.state IN ('queued', 'deferred')"
+    "   AND (coalesce(d.held_for, '') NOT LIKE 'warmup:%' OR d.next_attempt_at <= now())))";
 
 /* ledger_claim_rows - RES's rows (CLAIM_* columns) into *ROWS (pointing into RES, one xfree); their count. */
 int ledger_claim_rows(const PGresult *res, struct ledger_row **rows)

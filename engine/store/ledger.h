@@ -2,7 +2,9 @@
  * ledger - the statements senders run against the delivery ledger.
  *
  * ledger_claim_sql        claim up to $2 due deliveries for sender $1 with a lease of $3 s;
- *                         recipients who left since the start are marked skipped on the way
+ *                         recipients who left since the start are marked skipped on the way; those a
+ *                         provider's pace or a warm-up holds back stay queued, not leased, with
+ *                         next_attempt_at pushed to their turn (sql/036_provider_pacing.sql)
  * ledger_schedule_sql     start every scheduled campaign whose time has come ($1: its first chunk)
  * ledger_finish_sql       mark running campaigns with nothing left to send finished
  * ledger_heartbeat_sql    say what sender $1 on host $2 (pid $3) is doing ($4); give back the
@@ -15,7 +17,8 @@
  *                         quota $4 per $5 s, shared by all senders (sql/035_relay_budget.sql)
  * ledger_slots_sql        sender $1 wants $4 of relay $2's $3 connection slots: how many it holds
  *                         (sql/038_relay_slots.sql)
- * ledger_running_sql      count the running campaigns (a transactional one while it has something to send)
+ * ledger_running_sql      count the running campaigns (a transactional one while it has something to send;
+ *                         not one whose every delivery left waits for a later day's warm-up)
  * ledger_claim_rows       the rows of a claim's result, as struct ledger_row
  * ledger_batch_*          results gathered for ledger_record_sql; ledger_batch_params makes its
  *                         array parameters, ledger_batch_get reads one back

@@ -21,10 +21,6 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-/* the SQL finding a provider p by name or numeric id in $N */
-#define PROVIDER_REF_MATCH(n) \
-    "(p.name = $" #n " OR p.id = CASE WHEN $" #n " ~ '^[0-9]{1,9}$' THEN $" #n "::int END)"
-
 #define PROVIDER_JSON                                                                                          \
     "json_build_object('id', p.id, 'name', p.name, 'label', p.label,"                                          \
     " 'domains', (SELECT coalesce(json_agg(d.pattern ORDER BY d.pattern), '[]') FROM provider_domains d"       \
@@ -32,6 +28,7 @@
     " 'mx', (SELECT coalesce(json_agg(m.pattern ORDER BY m.pattern), '[]') FROM provider_mx m"                 \
     "   WHERE m.provider_id = p.id),"                                                                          \
     " 'learned', (SELECT count(*) FROM provider_learned l WHERE l.provider_id = p.id),"                       \
+    " 'pace', provider_pace_json(p.id),"                                                                       \
     " 'created_at', p.created_at, 'updated_at', p.updated_at)"
 
 /* store_provider_ls - see providers.h. */
@@ -431,8 +428,8 @@ static const char stats_sql[] =
     " SELECT json_build_object('since', span.d0, 'until', span.d1,"
     " 'days', (SELECT coalesce(json_agg(r.j ORDER BY r.day, r.pid = 0, r.j->>'provider'), '[]') FROM r)) FROM span";
 
-/* VALUE ("YYYY-MM-DD") as a date into OUT (11 bytes), or DEFLT days from today (UTC) when VALUE is NULL */
-static int date_of(PGconn *conn, const char *value, int deflt, const char *field, char *out, struct store_err *e)
+/* store_date_of - see providers.h. */
+int store_date_of(PGconn *conn, const char *value, int deflt, const char *field, char *out, struct store_err *e)
 {
     char days[16];
     snprintf(days, sizeof(days), "%d", deflt);
@@ -458,7 +455,7 @@ static int date_of(PGconn *conn, const char *value, int deflt, const char *field
 int store_provider_stats(PGconn *conn, const char *since, const char *until, json_t **out, struct store_err *e)
 {
     char d0[11], d1[11];
-    if (date_of(conn, until, 0, "until", d1, e) < 0)
+    if (store_date_of(conn, until, 0, "until", d1, e) < 0)
         return e->code;
     if (!since) {
         /* the PROVIDER_STATS_DAYS days up to the end */
@@ -470,7 +467,7 @@ int store_provider_stats(PGconn *conn, const char *since, const char *until, jso
         PQclear(res);
         if (rc < 0)
             return rc;
-    } else if (date_of(conn, since, 0, "since", d0, e) < 0) {
+    } else if (store_date_of(conn, since, 0, "since", d0, e) < 0) {
         return e->code;
     }
     if (strcmp(d0, d1) > 0)

@@ -15,7 +15,7 @@
  * store_provider_stats     every provider's deliveries by UTC day over a span
  *
  * A provider's JSON: {id, name, label, domains: [...], mx: [...], learned (how
- * many domains were learned), created_at, updated_at}. Patterns are checked
+ * many domains were learned), pace (engine/store/pacing.h), created_at, updated_at}. Patterns are checked
  * and normalised by engine/mail/provider.c; a bad one is STORE_ERR_INVALID on
  * the field "domains" or "mx", and so is one another provider has. JSON
  * results are the caller's to json_decref().
@@ -29,6 +29,10 @@
 #include <stddef.h>
 
 #include "engine/store/store.h"
+
+/* the SQL finding a provider p by name or numeric id in $N */
+#define PROVIDER_REF_MATCH(n) \
+    "(p.name = $" #n " OR p.id = CASE WHEN $" #n " ~ '^[0-9]{1,9}$' THEN $" #n "::int END)"
 
 #define PROVIDER_LEARNED_SHOWN 100   /* the learned domains one provider's JSON lists, latest first */
 #define PROVIDER_STATS_DAYS_MAX 366  /* the longest span of store_provider_stats */
@@ -90,5 +94,11 @@ int store_provider_campaign(PGconn *conn, const char *id, json_t **out, struct s
  * PROVIDER_STATS_DAYS_MAX days.
  */
 int store_provider_stats(PGconn *conn, const char *since, const char *until, json_t **out, struct store_err *e);
+
+/*
+ * store_date_of - VALUE ("YYYY-MM-DD") as a date into OUT (11 bytes), or
+ * DEFLT days from today (UTC) when VALUE is NULL; STORE_ERR_INVALID on FIELD.
+ */
+int store_date_of(PGconn *conn, const char *value, int deflt, const char *field, char *out, struct store_err *e);
 
 #endif

@@ -7,7 +7,10 @@ Postfix and its log was read):
   the Providers screen: the providers with their domains and hosts, the last
   30 days by provider, which provider an address belongs to and why (the
   learned Workspace domain); an admin adds a provider (a pattern another
-  provider has is named beside its field), changes its domains and removes it
+  provider has is named beside its field), changes its domains and removes it;
+  sets Google's pace (a bad limit named beside its field), sees it halved with
+  its reason once Google defers for rate three times, sets a warm-up (a falling
+  curve refused beside its field) and removes it
 
 Screenshots SHOTS/providers-*.png at 1280 px and 390 px (no sideways scrolling).
 
@@ -97,3 +100,53 @@ with session(SHOTS, "providers-failure") as (d, w):
     d.find_element(By.CSS_SELECTOR, "tr.confirm-row button:not(.secondary)").click()
     w.until(lambda dr: not dr.find_elements(By.CSS_SELECTOR, "table.providers-table tr[data-provider=zeta]"))
     assert sql("SELECT count(*) FROM providers WHERE name = 'zeta'") == "0"
+
+    step("an admin sets Google's pace: shown in the table")
+    go(d, w, API, "providers", "Mailbox providers")
+    row = w.until(EC.presence_of_element_located((By.CSS_SELECTOR, "table.providers-table tr[data-provider=google]")))
+    row.find_element(By.XPATH, ".//button[text()='Pace']").click()
+    pace = w.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "form[aria-label='Pace of google']")))
+    pace.find_element(By.NAME, "per_minute").send_keys("600")
+    pace.find_element(By.NAME, "per_hour").send_keys("0")
+    pace.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    until_shows(w, lambda dr: texts(dr, "form[aria-label='Pace of google'] .field.invalid .error"),
+                ["field \"per_hour\" must be from 1 to 10000000"])
+    box = pace.find_element(By.NAME, "per_hour")
+    box.clear()
+    pace.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    until_shows(w, lambda dr: texts(dr, "tr[data-provider=google] td.pace"), ["600/min"])
+    assert sql("SELECT coalesce(per_minute, 0) || ' ' || coalesce(per_hour, 0) FROM providers WHERE name = 'google'") == "600 0"
+
+    step("Google defers for rate three times: halved, with the reason, on the screen")
+    for _ in range(3):
+        sql("SELECT provider_rate_deferral(id, '4.7.28 host gmail-smtp-in.l.google.com[192.0.2.27] said: 421-4.7.28"
+            " Gmail has detected an unusual rate of unsolicited mail, rate limited') FROM providers WHERE name = 'google'")
+    assert sql("SELECT count(*) FROM provider_pace_events e JOIN providers p ON p.id = e.provider_id"
+               " WHERE p.name = 'google' AND e.kind = 'halved'") == "1"
+    d.refresh()   # the screen read again (the same address would not render it anew)
+    w.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "main h1"), "Mailbox providers"))
+    until_shows(w, lambda dr: texts(dr, "tr[data-provider=google] td.pace.slowed"), ["600/min; slowed to 300/min"])
+    ev = table(d, "table.pace-events")
+    assert len(ev) == 1 and ev[0][1:4] == ["Google", "halved 600 → 300/min", "3"] and "421-4.7.28" in ev[0][4], ev
+    capture(d, w, SHOTS, "providers-pace", scroll_to="#h-pace-events")
+    capture(d, w, SHOTS, "providers-pace-390", 390, scroll_to="#h-pace-events")
+
+    step("an admin sets a warm-up (a falling curve is refused beside its field), then removes it")
+    wf = d.find_element(By.CSS_SELECTOR, "form[aria-label='Set a warm-up']")
+    wf.find_element(By.NAME, "target").send_keys("news.example.com")
+    wf.find_element(By.NAME, "days").send_keys("100,50")
+    wf.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    until_shows(w, lambda dr: texts(dr, "form[aria-label='Set a warm-up'] .field.invalid .error"),
+                ["invalid warm-up days \"100,50\": a day's cap is never smaller than the day before's"])
+    box = wf.find_element(By.NAME, "days")
+    box.clear()
+    box.send_keys("50,100,500")
+    wf.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    w.until(lambda dr: table(dr, "table.warmups-table"))
+    got = table(d, "table.warmups-table")
+    assert [r[:6] for r in got] == [["news.example.com", "1 of 3", "50", "0", "100", "none"]], got
+    capture(d, w, SHOTS, "providers-warmup", scroll_to="#h-warmups")
+    capture(d, w, SHOTS, "providers-warmup-390", 390, scroll_to="#h-warmups")
+    d.find_element(By.CSS_SELECTOR, "tr[data-target='news.example.com'] button.danger").click()
+    w.until(lambda dr: not dr.find_elements(By.CSS_SELECTOR, "table.warmups-table"))
+    assert sql("SELECT count(*) FROM warmups") == "0"

@@ -246,6 +246,162 @@ static void test_record_local_failure_adds_no_bounce(void **state)
     assert_int_equal(scalar("SELECT count(*) FROM subscribers WHERE email = 's1@ledger.example' AND status = 'enabled'"), 1);
 }
 
+/*
+ * A provider paced at 20 a minute (a burst of 2): a claim of 10 leases the
+ * first 2 by id; the other 4 stay queued, unleased, held for the pace, each
+ * due 3 s after the one before (the pace's gap), the first 3 s from now; the
+ * counters do not move; the pace counts 2 let go and 4 held.
+ */
+static void test_claim_holds_what_a_provider_pace_is_over(void **state)
+{
+    (void)state;
+    char got[512];
+    exec_ok("INSERT INTO providers (name, per_minute) VALUES ('ledgerp', 20)");
+    exec_ok("INSERT INTO provider_domains (pattern, provider_id) SELECT 'ledger.example', id FROM providers"
+            " WHERE name = 'ledgerp'");
+    PGresult *r = claim("t1", "10");
+    emails(r, got, sizeof(got));
+    assert_string_equal(got, "s1@ledger.example,s2@ledger.example");
+    PQclear(r);
+    r = PQexec(conn, "SELECT string_agg(round(extract(epoch FROM d.next_attempt_at - clock_timestamp()))::text, ','"
+                     "   ORDER BY d.id) FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                     " WHERE c.name <> 'ledger-P' AND d.held_for = 'pace' AND d.state = 'queued' AND d.lease_owner IS NULL");
+    assert_string_equal(PQgetvalue(r, 0, 0), "3,6,9,12");
+    PQclear(r);
+    assert_int_equal(scalar("SELECT n_queued * 100 + n_sent FROM campaigns WHERE name = 'ledger-A'"), 400);
+    assert_int_equal(scalar("SELECT handed * 100 + held FROM provider_pace s JOIN providers p ON p.id = s.provider_id"
+                            " WHERE p.name = 'ledgerp'"), 204);
+    r = claim("t2", "10");
+    assert_int_equal(PQntuples(r), 0);   /* none due yet */
+    PQclear(r);
+}
+
+/*
+ * A warm-up of the campaigns' sending domain with a cap of 3 today: a claim
+ * of 10 leases 3; the rest wait for the next UTC day's midnight, naming the
+ * warm-up; the day's count is 3; another claim takes nothing.
+ */
+static void test_claim_holds_over_a_warmup_cap_until_the_next_utc_day(void **state)
+{
+    (void)state;
+    exec_ok("INSERT INTO warmups (target, days) VALUES ('ledger.example', '{3,6}')");
+    PGresult *r = claim("t1", "10");
+    assert_int_equal(PQntuples(r), 3);
+    PQclear(r);
+    assert_int_equal(scalar("SELECT count(*) FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                            " WHERE c.name <> 'ledger-P' AND d.held_for = 'warmup:ledger.example' AND d.lease_owner IS NULL"
+                            " AND d.next_attempt_at = ((clock_timestamp() AT TIME ZONE 'UTC')::date + 1)::timestamp"
+                            "   AT TIME ZONE 'UTC'"), 3);
+    assert_int_equal(scalar("SELECT n FROM warmup_counts WHERE target = 'ledger.example'"), 3);
+    r = claim("t2", "10");
+    assert_int_equal(PQntuples(r), 0);
+    PQclear(r);
+}
+
+/*
+ * Two 421s from the relay itself (4.7.0: a rate text for every provider),
+ * recorded as deferrals, reach the provider's threshold of 2: its rate is
+ * halved from its pace of 60 to 30, the reason the relay's reply.
+ */
+static void test_record_421_from_the_relay_halves_the_provider(void **state)
+{
+    (void)state;
+    exec_ok("INSERT INTO providers (name, per_minute, aimd_threshold) VALUES ('ledgerp', 60, 2)");
+    exec_ok("INSERT INTO provider_domains (pattern, provider_id) SELECT 'ledger.example', id FROM providers"
+            " WHERE name = 'ledgerp'");
+    PGresult *r = claim("t1", "10");
+    struct ledger_batch b;
+    const char *params[LEDGER_RECORD_NPARAMS];
+    ledger_batch_init(&b);
+    for (int i = 1; i <= 2; i++) {
+        char email[32];
+        snprintf(email, sizeof(email), "s%d@ledger.example", i);
+        ledger_batch_add(&b, &(struct ledger_result){ .id = strtoull(claimed_id(r, email), NULL, 10),
+                                                      .state = "deferred", .code = 421, .enhanced = "4.7.0",
+                                                      .reply = "Try again later, closing connection", .queue_id = "",
+                                                      .cls = "soft", .delay_s = 60, .relay = "local" });
+    }
+    PQclear(r);
+    ledger_batch_params(&b, "t1", "259200", params);
+    r = PQexecParams(conn, ledger_record_sql, LEDGER_RECORD_NPARAMS, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("record: %s", PQresultErrorMessage(r));
+    assert_string_equal(PQgetvalue(r, 0, 0), "2");
+    PQclear(r);
+    ledger_batch_free(&b);
+    r = PQexec(conn, "SELECT e.kind || '|' || e.rate_from || '|' || e.rate_to || '|' || e.deferrals || '|' || e.reason"
+                     " || '|' || s.rate FROM provider_pace_events e JOIN providers p ON p.id = e.provider_id"
+                     " JOIN provider_pace s ON s.provider_id = p.id WHERE p.name = 'ledgerp'");
+    assert_int_equal(PQntuples(r), 1);
+    assert_string_equal(PQgetvalue(r, 0, 0), "halved|60|30|2|421 4.7.0 Try again later, closing connection|30");
+    PQclear(r);
+}
+
+/*
+ * Two claims in a row, each holding what the pace is over: the second's
+ * turns come after the first's (a queue), not at the same times.
+ */
+static void test_claim_gives_held_deliveries_turns_after_those_held_before(void **state)
+{
+    (void)state;
+    exec_ok("INSERT INTO providers (name, per_minute) VALUES ('ledgerp', 20)");
+    exec_ok("INSERT INTO provider_domains (pattern, provider_id) SELECT 'ledger.example', id FROM providers"
+            " WHERE name = 'ledgerp'");
+    PGresult *r = claim("t1", "3");   /* T's s6, then A's s1 and s2: s1 and s2 go, s6 waits */
+    assert_int_equal(PQntuples(r), 2);
+    PQclear(r);
+    r = claim("t2", "10");            /* s3, s4, s5: all wait, after s6 */
+    assert_int_equal(PQntuples(r), 0);
+    PQclear(r);
+    r = PQexec(conn, "SELECT string_agg(s.email || '@' || round(extract(epoch FROM d.next_attempt_at - clock_timestamp())),"
+                     "   ',' ORDER BY d.next_attempt_at) FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                     " JOIN subscribers s ON s.id = d.subscriber_id WHERE c.name <> 'ledger-P' AND d.held_for = 'pace'");
+    assert_string_equal(PQgetvalue(r, 0, 0), "s6@ledger.example@3,s3@ledger.example@6,s4@ledger.example@9,"
+                                             "s5@ledger.example@12");
+    PQclear(r);
+}
+
+/* A pace of 4 an hour: a claim leases 4, the rest wait a quarter of an hour apart (the hour's gap). */
+static void test_claim_holds_over_a_pace_per_hour(void **state)
+{
+    (void)state;
+    exec_ok("INSERT INTO providers (name, per_hour) VALUES ('ledgerp', 4)");
+    exec_ok("INSERT INTO provider_domains (pattern, provider_id) SELECT 'ledger.example', id FROM providers"
+            " WHERE name = 'ledgerp'");
+    PGresult *r = claim("t1", "10");
+    assert_int_equal(PQntuples(r), 4);
+    PQclear(r);
+    r = PQexec(conn, "SELECT string_agg(round(extract(epoch FROM d.next_attempt_at - clock_timestamp()))::text, ','"
+                     "   ORDER BY d.id) FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+                     " WHERE c.name <> 'ledger-P' AND d.held_for = 'pace' AND d.lease_owner IS NULL");
+    assert_string_equal(PQgetvalue(r, 0, 0), "900,1800");
+    PQclear(r);
+}
+
+/*
+ * A provider halved to 30 of 60 a minute three minutes ago, with no rate
+ * deferral since: the next claim raises it by three tenths of 60 (48); ten
+ * minutes ago: back to full pace, and that is an event.
+ */
+static void test_claim_raises_a_slowed_provider_a_tenth_a_minute(void **state)
+{
+    (void)state;
+    exec_ok("INSERT INTO providers (name, per_minute) VALUES ('ledgerp', 60)");
+    exec_ok("INSERT INTO provider_domains (pattern, provider_id) SELECT 'ledger.example', id FROM providers"
+            " WHERE name = 'ledgerp'");
+    exec_ok("INSERT INTO provider_pace (provider_id, rate, ceiling, rate_at) SELECT id, 30, 60,"
+            " clock_timestamp() - interval '3 minutes 1 second' FROM providers WHERE name = 'ledgerp'");
+    PQclear(claim("t1", "1"));
+    assert_int_equal(scalar("SELECT s.rate FROM provider_pace s JOIN providers p ON p.id = s.provider_id"
+                            " WHERE p.name = 'ledgerp'"), 48);
+    exec_ok("UPDATE provider_pace SET rate_at = clock_timestamp() - interval '10 minutes'");
+    PQclear(claim("t1", "1"));
+    assert_int_equal(scalar("SELECT count(*) FROM provider_pace s JOIN providers p ON p.id = s.provider_id"
+                            " WHERE p.name = 'ledgerp' AND s.rate IS NULL AND s.ceiling IS NULL"), 1);
+    assert_int_equal(scalar("SELECT count(*) FROM provider_pace_events e JOIN providers p ON p.id = e.provider_id"
+                            " WHERE p.name = 'ledgerp' AND e.kind = 'restored' AND e.rate_to = 60"), 1);
+}
+
 static void check_claim_plan(const char *what, int leased);
 
 /*
@@ -312,6 +468,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_reads_only_what_it_claims, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_record_local_failure_adds_no_bounce, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_renew_and_give_back_find_the_sender_leases, fixture, rollback),
+        cmocka_unit_test_setup_teardown(test_claim_holds_what_a_provider_pace_is_over, fixture, rollback),
+        cmocka_unit_test_setup_teardown(test_claim_holds_over_a_warmup_cap_until_the_next_utc_day, fixture, rollback),
+        cmocka_unit_test_setup_teardown(test_record_421_from_the_relay_halves_the_provider, fixture, rollback),
+        cmocka_unit_test_setup_teardown(test_claim_gives_held_deliveries_turns_after_those_held_before, fixture,
+                                        rollback),
+        cmocka_unit_test_setup_teardown(test_claim_holds_over_a_pace_per_hour, fixture, rollback),
+        cmocka_unit_test_setup_teardown(test_claim_raises_a_slowed_provider_a_tenth_a_minute, fixture, rollback),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     PQfinish(conn);

@@ -277,7 +277,7 @@ mkdir -p "$SHOTS"
 WORK="$WORK" /usr/bin/python3 "$ROOT/tests/integration/admin_providers.py" "$API" "$SHOTS" "$C" "$d2" > browser.log 2>&1 ||
     fail "browser: $(tail -30 browser.log)"
 grep -q '^ok ' browser.log || fail "the browser reported nothing"
-for s in report report-390 screen screen-390 add-error remove-390; do
+for s in report report-390 screen screen-390 add-error remove-390 pace pace-390 warmup warmup-390; do
     [ -s "$SHOTS/providers-$s.png" ] || fail "no screenshot providers-$s.png"
 done
 

@@ -122,7 +122,9 @@ static void test_router_api_access(void **state)
         bool secret_write = strcmp(r->method, "GET") != 0 && (strncmp(r->pattern, "/api/v1/relays", 14) == 0 ||
                                                              strncmp(r->pattern, "/api/v1/dkim-keys", 17) == 0 ||
                                                              strncmp(r->pattern, "/api/v1/webhooks", 16) == 0 ||
-                                                             strncmp(r->pattern, "/api/v1/providers", 17) == 0);
+                                                             strncmp(r->pattern, "/api/v1/providers", 17) == 0 ||
+                                                             strncmp(r->pattern, "/api/v1/rate-texts", 18) == 0 ||
+                                                             strncmp(r->pattern, "/api/v1/warmups", 15) == 0);
         if (strncmp(r->pattern, "/api/v1/users", 13) == 0 || secret_write)
             assert_int_equal(r->access, API_ADMIN);
         else if (strcmp(r->method, "POST") == 0 && strcmp(r->pattern, "/api/v1/session") == 0)
