@@ -456,6 +456,11 @@ static void print_stats(json_t *st)
     json_array_foreach(json_object_get(st, "senders"), i, sd)
         printf("  sender %s: %s\n", json_string_value(json_object_get(sd, "name")),
                json_string_value(json_object_get(sd, "status")));
+    json_array_foreach(json_object_get(st, "by_sender"), i, sd)
+        printf("  sent by %s: %lld (%lld deferrals, %lld failed)\n", json_string_value(json_object_get(sd, "name")),
+               (long long)json_integer_value(json_object_get(sd, "sent")),
+               (long long)json_integer_value(json_object_get(sd, "deferred")),
+               (long long)json_integer_value(json_object_get(sd, "failed")));
 }
 
 /* pacing_print - a campaign's pacing (store_pace_campaign): the providers paced or slowed, what waits */

@@ -100,6 +100,7 @@ check "the campaign finishes: nothing lost, duplicates only in flight, the quota
 wait_for "the campaign to finish" 600 bash -c "[ \"\$(psql_q \"SELECT status FROM campaigns WHERE id = $C\")\" = finished ]"
 postino campaign stats "$C" --json
 senders_seen=$(jq_get "$out" "sorted(s['name'] for s in j['senders'])")
+by_sender=$(jq_get "$out" "json.dumps(j['by_sender'])")
 kill "$A" "$B"
 wait "$A" "$B" 2>/dev/null
 A="" B=""
@@ -110,6 +111,10 @@ ledger_sent_ids "$C" > ledger.ids
 sink_report "$Q" "$P" "$inflight" ledger.ids > sink.report || fail "$(cat sink.report)"
 cat sink.report >> cluster.log
 [ "$senders_seen" = "['alpha', 'beta']" ] || fail "campaign stats at the end name $senders_seen"
+[ "$(jq_get "$by_sender" "[s['name'] for s in j if s['sent'] > 0]")" = "['alpha', 'beta']" ] ||
+    fail "campaign stats do not count what each sender sent: $by_sender"
+[ "$(jq_get "$by_sender" "sum(s['sent'] for s in j)")" = "$N" ] || fail "the senders' counts do not add up to $N: $by_sender"
+echo "campaign stats by sender: $(jq_get "$by_sender" "', '.join(f\"{s['name']} {s['sent']}\" for s in j)")" >> cluster.log
 grep -q "sender alpha: stopped ([1-9][0-9]* sent" alpha.out || fail "alpha's count: $(tail -1 alpha.out)"
 grep -q "sender beta: stopped ([1-9][0-9]* sent" beta.out || fail "beta's count: $(tail -1 beta.out)"
 grep -h "stopped (" alpha.out beta.out >> cluster.log
