@@ -26,6 +26,9 @@
  * per row; the locked rows are updated through their ctid (and id, in case
  * a row moved meanwhile). tests/integration/test_ledger.c holds it to this.
  * A sender claims only while it holds its advisory lock (sql/034_sender_locks.sql).
+ * A delivery held back before its first attempt (a provider's pace, a
+ * warm-up's cap for days) counts its age for [send] max_age from its turn
+ * (requeued_at): the wait was ours, not the receiver's.
  */
 const char ledger_claim_sql[] =
     "WITH lk AS MATERIALIZED (SELECT sender_lock($1) AS held),"
@@ -48,6 +51,7 @@ const char ledger_claim_sql[] =
     "    lease_owner = CASE WHEN c.skip OR h.id IS NOT NULL THEN NULL ELSE $1 END,"
     "    lease_until = CASE WHEN c.skip OR h.id IS NOT NULL THEN NULL ELSE now() + make_interval(secs => $3::int) END,"
     "    next_attempt_at = coalesce(h.until_at, d.next_attempt_at), held_for = h.why,"
+    "    requeued_at = CASE WHEN h.id IS NOT NULL AND d.attempts = 0 THEN h.until_at ELSE d.requeued_at END,"
     "    updated_at = now()"
     "  FROM cs c LEFT JOIN h ON h.id = c.id WHERE d.ctid = c.tid AND d.id = c.id"
     "  RETURNING d.id, d.campaign_id, d.subscriber_id, d.list_id, d.attempts, c.skip, c.state AS old_state,"

@@ -299,6 +299,30 @@ static void test_claim_holds_over_a_warmup_cap_until_the_next_utc_day(void **sta
 }
 
 /*
+ * Held back before its first attempt, a delivery's age for [send] max_age
+ * counts from its turn (requeued_at = the hold's end), so that days waiting
+ * for a warm-up and one deferral do not fail it at once; one tried before
+ * keeps the age it had.
+ */
+static void test_claim_hold_starts_the_age_of_a_first_attempt_at_its_turn(void **state)
+{
+    (void)state;
+    exec_ok("INSERT INTO warmups (target, days) VALUES ('ledger.example', '{3,6}')");
+    exec_ok("UPDATE deliveries d SET attempts = 1, state = 'deferred' FROM subscribers s"
+            " WHERE s.id = d.subscriber_id AND s.email = 's4@ledger.example'");
+    exec_ok("UPDATE campaigns c SET n_queued = n_queued - 1, n_deferred = n_deferred + 1 WHERE c.name = 'ledger-A'");
+    PGresult *r = claim("t1", "10");
+    assert_int_equal(PQntuples(r), 3);
+    PQclear(r);
+    assert_int_equal(scalar("SELECT count(*) FROM deliveries WHERE held_for = 'warmup:ledger.example'"), 3);
+    assert_int_equal(scalar("SELECT count(*) FROM deliveries WHERE held_for = 'warmup:ledger.example'"
+                            " AND attempts = 0 AND requeued_at = next_attempt_at AND requeued_at > now()"), 2);
+    assert_int_equal(scalar("SELECT count(*) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+                            " WHERE s.email = 's4@ledger.example' AND d.held_for = 'warmup:ledger.example'"
+                            " AND d.requeued_at IS NULL"), 1);
+}
+
+/*
  * Two 421s from the relay itself (4.7.0: a rate text for every provider),
  * recorded as deferrals, reach the provider's threshold of 2: its rate is
  * halved from its pace of 60 to 30, the reason the relay's reply.
@@ -470,6 +494,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_renew_and_give_back_find_the_sender_leases, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_claim_holds_what_a_provider_pace_is_over, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_claim_holds_over_a_warmup_cap_until_the_next_utc_day, fixture, rollback),
+        cmocka_unit_test_setup_teardown(test_claim_hold_starts_the_age_of_a_first_attempt_at_its_turn, fixture,
+                                        rollback),
         cmocka_unit_test_setup_teardown(test_record_421_from_the_relay_halves_the_provider, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_claim_gives_held_deliveries_turns_after_those_held_before, fixture,
                                         rollback),
