@@ -20,19 +20,12 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=${N:-20000}
-W="$ROOT/build/bench/budget"
 P="$ROOT/build/postino"
 PORT=${PORT:-15026}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | tail -1)
 make -C "$ROOT" --no-print-directory postino >/dev/null
-[ -d "$W/var/pg/data" ] && (cd "$W" && "$P" db stop >/dev/null 2>&1 || true)
-sh "$ROOT/scripts/postfix.sh" stop "$W/mta" >/dev/null 2>&1 || true
-rm -rf "$W"
-mkdir -p "$W"
-chmod 755 "$ROOT/build" "$ROOT/build/bench" "$W"
-cd "$W"
-trap 'sh "$ROOT/scripts/postfix.sh" stop "$W/mta" >/dev/null 2>&1; "$P" db stop >/dev/null 2>&1' EXIT
-unset POSTINO_DB
+. "$ROOT/bench/lib.sh"
+bench_dir budget
 psql_q() { "$PGBIN/psql" -X -q -A -t -h "$W/var/pg/run" -U postino -d postino -c "$1"; }
 now() { date +%s.%N; }
 

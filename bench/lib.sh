@@ -21,3 +21,19 @@ pg_idle() {
         sleep 0.1
     done
 }
+
+# bench_dir NAME - a fresh work directory build/bench/NAME ($W), made the
+# current one, with the private PostgreSQL and Postfix an earlier run left
+# there stopped; both are stopped again when the script ends. Needs $ROOT and
+# $P (the postino binary).
+bench_dir() {
+    W="$ROOT/build/bench/$1"
+    [ -d "$W/var/pg/data" ] && (cd "$W" && "$P" db stop >/dev/null 2>&1 || true)
+    sh "$ROOT/scripts/postfix.sh" stop "$W/mta" >/dev/null 2>&1 || true
+    rm -rf "$W"
+    mkdir -p "$W"
+    chmod 755 "$ROOT/build" "$ROOT/build/bench" "$W"
+    cd "$W"
+    trap 'sh "$ROOT/scripts/postfix.sh" stop "$W/mta" >/dev/null 2>&1; "$P" db stop >/dev/null 2>&1' EXIT
+    unset POSTINO_DB POSTINO_CONFIG
+}

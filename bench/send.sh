@@ -26,21 +26,13 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=${N:-100000}
-W="$ROOT/build/bench/send"
 P="$ROOT/build/postino"
 PORT=${PORT:-15025}
 make -C "$ROOT" --no-print-directory postino >/dev/null
-[ -d "$W/var/pg/data" ] && (cd "$W" && "$P" db stop >/dev/null 2>&1 || true)
-sh "$ROOT/scripts/postfix.sh" stop "$W/mta" >/dev/null 2>&1 || true
-rm -rf "$W"
-mkdir -p "$W"
-chmod 755 "$ROOT/build" "$ROOT/build/bench" "$W"
-cd "$W"
-trap 'sh "$ROOT/scripts/postfix.sh" stop "$W/mta" >/dev/null 2>&1; "$P" db stop >/dev/null 2>&1' EXIT
-unset POSTINO_DB
+. "$ROOT/bench/lib.sh"
+bench_dir send
 psql_q() { /usr/lib/postgresql/*/bin/psql -X -q -A -t -h "$W/var/pg/run" -U postino -d postino -c "$1"; }
 now() { date +%s.%N; }
-. "$ROOT/bench/lib.sh"
 
 sh "$ROOT/scripts/postfix.sh" sink "$W/mta" "$PORT" >/dev/null
 "$P" db init >/dev/null 2>&1
