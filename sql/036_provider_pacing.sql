@@ -322,6 +322,8 @@ DECLARE
     mine int[];
     last_camp bigint;
     ok boolean;
+    tx boolean;
+    pass int;
     j int;
     k int;
 BEGIN
@@ -362,30 +364,38 @@ BEGIN
         RETURN;
     END IF;
     wused := array_fill(0::bigint, ARRAY[cardinality(wt)]);
-    FOR j IN 1 .. cardinality(ids) LOOP
-        CONTINUE WHEN ids[j] = ANY (held);
-        IF last_camp IS DISTINCT FROM camps[j] THEN
-            SELECT coalesce(array_agg(x.k), '{}') INTO mine FROM campaigns c, unnest(wt) WITH ORDINALITY AS x (tg, k)
-            WHERE c.id = camps[j] AND (x.tg = provider_domain_of(c.from_addr)
-                  OR (x.tg LIKE 'relay:%' AND (c.relay IS NULL OR x.tg = 'relay:' || c.relay)));
-            last_camp := camps[j];
-        END IF;
-        ok := true;
-        FOREACH k IN ARRAY mine LOOP
-            IF ok AND wused[k] >= wroom[k] THEN
-                ok := false;
-                why := 'warmup:' || wt[k];
+    -- transactional mail (a password reset, a receipt) first: it counts
+    -- against the caps but never waits for tomorrow, and newsletters make
+    -- room for it; then the rest, in claim order
+    FOR pass IN 1 .. 2 LOOP
+        last_camp := NULL;
+        FOR j IN 1 .. cardinality(ids) LOOP
+            CONTINUE WHEN ids[j] = ANY (held);
+            IF last_camp IS DISTINCT FROM camps[j] THEN
+                SELECT coalesce(array_agg(x.k), '{}') INTO mine FROM campaigns c, unnest(wt) WITH ORDINALITY AS x (tg, k)
+                WHERE c.id = camps[j] AND (x.tg = provider_domain_of(c.from_addr)
+                      OR (x.tg LIKE 'relay:%' AND (c.relay IS NULL OR x.tg = 'relay:' || c.relay)));
+                SELECT c.kind = 'tx' INTO tx FROM campaigns c WHERE c.id = camps[j];
+                last_camp := camps[j];
+            END IF;
+            CONTINUE WHEN tx <> (pass = 1);
+            ok := true;
+            FOREACH k IN ARRAY mine LOOP
+                IF ok AND wused[k] >= wroom[k] THEN
+                    ok := false;
+                    why := 'warmup:' || wt[k];
+                END IF;
+            END LOOP;
+            IF ok OR tx THEN
+                FOREACH k IN ARRAY mine LOOP
+                    wused[k] := wused[k] + 1;
+                END LOOP;
+            ELSE
+                id := ids[j];
+                until_at := tomorrow;
+                RETURN NEXT;
             END IF;
         END LOOP;
-        IF ok THEN
-            FOREACH k IN ARRAY mine LOOP
-                wused[k] := wused[k] + 1;
-            END LOOP;
-        ELSE
-            id := ids[j];
-            until_at := tomorrow;
-            RETURN NEXT;
-        END IF;
     END LOOP;
     INSERT INTO warmup_counts AS wc (target, day, n)
     SELECT x.tg, today, x.n FROM unnest(wt, wused) AS x (tg, n) WHERE x.n > 0 ORDER BY x.tg

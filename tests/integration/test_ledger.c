@@ -299,6 +299,24 @@ static void test_claim_holds_over_a_warmup_cap_until_the_next_utc_day(void **sta
 }
 
 /*
+ * A warm-up's cap full for today holds the newsletters back, never a
+ * transactional message (a password reset cannot wait for tomorrow): it goes,
+ * and counts.
+ */
+static void test_claim_lets_transactional_mail_past_a_full_warmup_cap(void **state)
+{
+    (void)state;
+    exec_ok("INSERT INTO warmups (target, days) VALUES ('ledger.example', '{3,6}')");
+    exec_ok("INSERT INTO warmup_counts (target, day, n) VALUES ('ledger.example', (now() AT TIME ZONE 'UTC')::date, 3)");
+    PGresult *r = claim("t1", "10");
+    assert_int_equal(PQntuples(r), 1);
+    assert_non_null(claimed_id(r, "s6@ledger.example"));
+    PQclear(r);
+    assert_int_equal(scalar("SELECT count(*) FROM deliveries WHERE held_for = 'warmup:ledger.example'"), 5);
+    assert_int_equal(scalar("SELECT n FROM warmup_counts WHERE target = 'ledger.example'"), 4);
+}
+
+/*
  * Held back before its first attempt, a delivery's age for [send] max_age
  * counts from its turn (requeued_at = the hold's end), so that days waiting
  * for a warm-up and one deferral do not fail it at once; one tried before
@@ -496,6 +514,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_holds_over_a_warmup_cap_until_the_next_utc_day, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_claim_hold_starts_the_age_of_a_first_attempt_at_its_turn, fixture,
                                         rollback),
+        cmocka_unit_test_setup_teardown(test_claim_lets_transactional_mail_past_a_full_warmup_cap, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_record_421_from_the_relay_halves_the_provider, fixture, rollback),
         cmocka_unit_test_setup_teardown(test_claim_gives_held_deliveries_turns_after_those_held_before, fixture,
                                         rollback),
