@@ -587,7 +587,7 @@ h=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $ADMIN" "$API/metrics")
 case "$h" in *"Content-Type: text/plain; version=0.0.4"*) ;; *) fail "metrics content type" ;; esac
 # exactly these metrics, as before the token was asked, and the age of the database's totals
 names=$(printf '%s\n' "$body" | sed -n 's/^# TYPE \([a-z_]*\) .*/\1/p' | sort | tr '\n' ' ')
-[ "$names" = "postino_bounces postino_campaigns postino_clicks_total postino_confirmations_total postino_deliveries postino_http_requests_total postino_http_timeouts_total postino_imports postino_messages postino_metrics_cache_age_seconds postino_opens_total postino_provider_events_total postino_queue_depth postino_send_rate postino_signup_honeypot_total postino_signup_limited_total postino_signups_total postino_up " ] ||
+[ "$names" = "postino_bounces postino_campaigns postino_clicks_total postino_confirmations_total postino_deliveries postino_http_requests_total postino_http_timeouts_total postino_imports postino_messages postino_metrics_cache_age_seconds postino_opens_total postino_provider_events_total postino_provider_halvings_total postino_provider_held_total postino_provider_pace_per_minute postino_provider_paced_total postino_provider_slowed postino_queue_depth postino_send_rate postino_signup_honeypot_total postino_signup_limited_total postino_signups_total postino_up postino_warmup_cap postino_warmup_sent postino_warmup_waiting " ] ||
     fail "metric names: $names"
 
 check "a body over the limit sent in chunks is 413 too; parallel requests share the pool"
