@@ -36,9 +36,10 @@ mta_queue_empty() {
     return 1
 }
 mta_drain() { wait_for "Postfix's queue to drain" 120 mta_queue_empty; }
-sink_rcpts() { cat "$MTA"/sink/* 2>/dev/null | sed -n 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/p' | sort; }
+# (find, not a glob: 20,000 messages under a long path are more than one command line takes)
+sink_rcpts() { find "$MTA/sink" -type f -exec cat {} + 2>/dev/null | sed -n 's/^X-Rcpt-Args: <\([^>]*\)>.*/\1/p' | sort; }
 sink_count() { ls "$MTA/sink" 2>/dev/null | wc -l; }
-sink_clear() { rm -f "$MTA"/sink/*; }
+sink_clear() { find "$MTA/sink" -type f -delete 2>/dev/null; }
 relay_setup() {
     echo secret > "$WORK/relay.pw"
     "$BIN" relay add local --host "${RELAY_HOST:-127.0.0.1}" --port "$MTA_PORT" --user test --password-file "$WORK/relay.pw" \

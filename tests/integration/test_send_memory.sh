@@ -32,7 +32,7 @@ check "one sender, $N messages of ~23 KB: peak resident size under 64 MB"
 /usr/bin/time -f '%M' -o one.rss "$BIN" send --name one --until-done > one.out 2>&1
 expect_rc 0
 [ "$(campaign_status "$C")" = finished ] || fail "campaign not finished: $(campaign_status "$C")"
-size=$(ls -l "$MTA"/sink/* | awk 'NR == 1 {print $5}')
+size=$(find "$MTA/sink" -type f -printf '%s\n' | head -1)
 echo "one sender: peak $(cat one.rss) KB for $N messages of $size bytes" | tee -a memory.log
 [ "$(cat one.rss)" -le "$LIMIT_KB" ] || fail "peak resident size $(cat one.rss) KB, more than $LIMIT_KB KB"
 mta_drain
