@@ -152,7 +152,11 @@ set -- $spans
 check "every recipient delivered exactly once"
 [ "$(psql_q "SELECT state || ' ' || count(*) FROM deliveries WHERE campaign_id = $C GROUP BY state")" = "sent $N" ] ||
     fail "ledger: $(psql_q "SELECT state, count(*) FROM deliveries WHERE campaign_id = $C GROUP BY state")"
-[ "$(psql_q "SELECT count(DISTINCT queue_id) FROM deliveries WHERE campaign_id = $C")" = "$N" ] || fail "queue ids"
+# Postfix's short queue ids (the default) are made of the queue file's inode
+# and microseconds, so two messages a minute apart can share one: each
+# delivery has one, and no two deliveries share one for the same recipient.
+qids=$(psql_q "SELECT count(queue_id) || ' ' || count(DISTINCT (queue_id, subscriber_id)) FROM deliveries WHERE campaign_id = $C")
+[ "$qids" = "$N $N" ] || fail "queue ids (with one, distinct per recipient): $qids of $N"
 counters_match_ledger "$C"
 got=$(cat "$WORK/fast.log" "$WORK/slow.log" | awk '$2 == "accepted" {print $3}' | sort)
 want=$(psql_q "SELECT s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.campaign_id = $C" | sort)
