@@ -6,7 +6,10 @@
  * STARTTLS, handshake, EHLO, AUTH PLAIN or LOGIN, ready. A message: MAIL,
  * RCPT, DATA (one write when pipelining), the dot-stuffed body after 354, the
  * final reply; RSET when a transaction ended with MAIL accepted but no data
- * sent. Replies are parsed by engine/mail/smtp_reply; TLS runs on memory BIOs
+ * sent. When pipelining, the 354 also asks the owner for the next message
+ * (room_cb): its MAIL, RCPT and DATA go in the write that carries this one's
+ * content, and it becomes the message in flight when this one's final reply
+ * is read. A queued message whose turn never comes is reported unsent. Replies are parsed by engine/mail/smtp_reply; TLS runs on memory BIOs
  * (engine/net/tls) between the socket and the parser. Every wait arms the
  * one timer. Failures go through conn_break, which reports to whoever waits:
  * the open callback during setup or while idle, the send callback during a
@@ -125,6 +128,16 @@ struct smtp_conn {
     char *rcpt; /* for RCPT TO when not pipelining */
     enum smtp_stage cancel_stage;
     unsigned sent;
+    /* The message queued behind it, its envelope sent (pipelined), until its turn. */
+    struct {
+        smtp_send_cb cb;
+        void *arg;
+        const char *raw;
+        size_t raw_len;
+        struct buf body;
+    } nx;
+    smtp_room_cb room_cb;
+    bool in_room; /* room_cb runs: an envelope queued now goes out with the content */
     char queue_id[128];
     char errtext[512];
 };
@@ -180,6 +193,21 @@ static enum smtp_stage cur_stage(const struct smtp_conn *c)
 
 /* ---- handles, timer and freeing ---- */
 
+/* give_back - the queued message, if any, never had its turn: report it unsent (ERROR, WHY). */
+static void give_back(struct smtp_conn *c, int error, const char *why)
+{
+    if (!c->nx.cb)
+        return;
+    smtp_send_cb cb = c->nx.cb;
+    void *arg = c->nx.arg;
+    c->nx.cb = NULL;
+    c->nx.raw = NULL;
+    buf_reset(&c->nx.body);
+    struct smtp_result res = { .stage = SMTP_STAGE_MAIL, .error = error, .enhanced = "", .text = why,
+                               .queue_id = "", .unsent = true };
+    cb(c, &res, arg);
+}
+
 static void maybe_free(struct smtp_conn *c)
 {
     if (c->refs > 0 || c->state != CS_CLOSED)
@@ -192,6 +220,7 @@ static void maybe_free(struct smtp_conn *c)
                                    .text = "the connection was closed", .queue_id = "" };
         cb(c, &res, c->send_arg);
     }
+    give_back(c, UV_ECANCELED, "the connection was closed");
     tls_conn_free(c->tls);
     if (c->ctx)
         tls_ctx_free(c->ctx);
@@ -209,6 +238,7 @@ static void maybe_free(struct smtp_conn *c)
         explicit_bzero(c->out.data, c->out.cap);
     buf_free(&c->out);
     buf_free(&c->body);
+    buf_free(&c->nx.body);
     buf_free(&c->fail_text);
     smtp_reply_free(&c->reply);
     smtp_close_cb cb = c->close_cb;
@@ -316,8 +346,9 @@ static void flush_tls(struct smtp_conn *c);
 
 /*
  * write_message - send the message in flight from where its caller keeps it,
- * then ".\r\n" (one writev). What the socket does not take at once is
- * copied and queued, so nothing refers to the caller's bytes afterwards.
+ * then ".\r\n" and the commands waiting in c->out (the next message's
+ * envelope), in one writev. What the socket does not take at once is copied
+ * and queued, so nothing refers to the caller's bytes afterwards.
  */
 static void write_message(struct smtp_conn *c)
 {
@@ -326,29 +357,43 @@ static void write_message(struct smtp_conn *c)
     size_t len = c->raw_len;
     c->raw = NULL;
     if (c->tls_up) {
-        if (tls_conn_write(c->tls, msg, len) < 0 || tls_conn_write(c->tls, eod, 3) < 0) {
+        if (tls_conn_write(c->tls, msg, len) < 0 || tls_conn_write(c->tls, eod, 3) < 0 ||
+            (c->out.len && tls_conn_write(c->tls, c->out.data, c->out.len) < 0)) {
+            buf_reset(&c->out);
             c->write_error = UV_EPROTO;
             arm(c, 0);
             return;
         }
+        buf_reset(&c->out);
         flush_tls(c);
         return;
     }
-    uv_buf_t b[2] = { uv_buf_init((char *)msg, (unsigned)len), uv_buf_init((char *)eod, 3) };
-    int n = uv_try_write((uv_stream_t *)&c->tcp, b, 2);
-    if (n == (int)(len + 3))
+    uv_buf_t b[3] = { uv_buf_init((char *)msg, (unsigned)len), uv_buf_init((char *)eod, 3),
+                      uv_buf_init(c->out.data, (unsigned)c->out.len) };
+    size_t total = len + 3 + c->out.len;
+    int n = uv_try_write((uv_stream_t *)&c->tcp, b, c->out.len ? 3 : 2);
+    if (n == (int)total) {
+        buf_reset(&c->out);
         return;
+    }
     if (n < 0 && n != UV_EAGAIN) {
+        buf_reset(&c->out);
         c->write_error = n;
         arm(c, 0);
         return;
     }
     size_t done = n > 0 ? (size_t)n : 0;
     struct buf rest = BUF_INIT;
-    if (done < len)
-        buf_append(&rest, msg + done, len - done);
-    size_t eod_done = done > len ? done - len : 0;
-    buf_append(&rest, eod + eod_done, 3 - eod_done);
+    buf_reserve(&rest, total - done);
+    for (int i = 0; i < 3; i++) {
+        if (done >= b[i].len) {
+            done -= b[i].len;
+            continue;
+        }
+        buf_append(&rest, b[i].base + done, b[i].len - done);
+        done = 0;
+    }
+    buf_reset(&c->out);
     size_t rlen;
     char *data = buf_detach(&rest, &rlen);
     write_queued(c, data, 0, rlen);
@@ -417,6 +462,7 @@ static void result_from_reply(const struct smtp_conn *c, struct smtp_result *res
     res->enhanced = c->reply.enhanced;
     res->text = c->reply.text.data ? c->reply.text.data : "";
     res->queue_id = "";
+    res->unsent = false;
 }
 
 /*
@@ -456,6 +502,7 @@ static void conn_end(struct smtp_conn *c, enum smtp_stage stage, int error, cons
         c->send_cb = NULL;
         c->raw = NULL;
         cb(c, &res, c->send_arg);
+        give_back(c, error ? error : UV_ECONNABORTED, "the connection ended before this message's turn");
     } else {
         c->conn_cb(c, error ? error : UV_ECONNABORTED, &res, c->conn_arg);
     }
@@ -486,16 +533,55 @@ static void become_ready(struct smtp_conn *c)
     }
 }
 
-/* deliver - the message in flight is done: report it and be ready again. */
+/* begin - a new transaction's state, for a message whose MAIL, RCPT and DATA are pipelined (PIPELINED) */
+static void begin(struct smtp_conn *c, bool pipelined)
+{
+    c->failed = false;
+    c->mail_ok = false;
+    c->fail_stage = SMTP_STAGE_MAIL;
+    c->queue_id[0] = 0;
+    c->nexpect = c->iexpect = 0;
+    c->expect[c->nexpect++] = SMTP_STAGE_MAIL;
+    if (pipelined) {
+        c->expect[c->nexpect++] = SMTP_STAGE_RCPT;
+        c->expect[c->nexpect++] = SMTP_STAGE_DATA;
+    }
+    c->pipelined = pipelined;
+    buf_reset(&c->fail_text);
+}
+
+/*
+ * deliver - the message in flight is done: report it, and be ready again or,
+ * with a message queued, wait for the replies to its envelope (already sent).
+ * RES may point into this message's state: the next one's is set afterwards.
+ */
 static void deliver(struct smtp_conn *c, const struct smtp_result *res)
 {
     smtp_send_cb cb = c->send_cb;
     void *arg = c->send_arg;
+    bool next = c->nx.cb != NULL;
     c->send_cb = NULL;
     c->raw = NULL;
-    c->state = CS_READY;
-    uv_timer_stop(&c->timer);
+    if (next) {
+        c->send_cb = c->nx.cb;
+        c->send_arg = c->nx.arg;
+        c->raw = c->nx.raw;
+        c->raw_len = c->nx.raw_len;
+        c->nx.cb = NULL;
+        c->nx.raw = NULL;
+        struct buf t = c->body;
+        c->body = c->nx.body;
+        c->nx.body = t;
+        buf_reset(&c->nx.body);
+        c->state = CS_TXN;
+        arm(c, c->command_ms);
+    } else {
+        c->state = CS_READY;
+        uv_timer_stop(&c->timer);
+    }
     cb(c, res, arg);
+    if (next && c->state == CS_TXN)
+        begin(c, true);
 }
 
 static void deliver_failure(struct smtp_conn *c)
@@ -672,13 +758,28 @@ static void txn_over(struct smtp_conn *c, bool need_rset)
     deliver_failure(c);
 }
 
+/*
+ * send_body - the content and the end-of-data mark; when pipelining, the
+ * owner may queue the next message first (room_cb), whose envelope then
+ * goes in the same write.
+ */
 static void send_body(struct smtp_conn *c)
 {
     c->state = CS_BODY;
-    if (c->raw)
+    if (c->room_cb && smtp_conn_can_queue(c)) {
+        c->in_room = true;
+        c->room_cb(c, c->conn_arg);
+        c->in_room = false;
+        if (c->state != CS_BODY)
+            return; /* closed meanwhile */
+    }
+    if (c->raw) {
         write_message(c);
-    else
+    } else {
+        buf_append(&c->body, c->out.data, c->out.len);
+        buf_reset(&c->out);
         send_buf(c, &c->body);
+    }
     arm(c, c->data_ms);
 }
 
@@ -1035,16 +1136,18 @@ static bool has_8bit(const char *s)
  * dot-stuffing (every composed one) is written from there, without a copy.
  * Returns, without calling CB:
  * UV_ENOTCONN when the connection is not ready (setup, broken, closing),
- * UV_EBUSY when a message is in flight, UV_EAGAIN when it has carried its
+ * UV_EBUSY when a message is in flight and no next one may be queued behind
+ * it (smtp_conn_can_queue), UV_EAGAIN when it has carried its
  * max_messages (close it, open another), UV_EINVAL for an address with CR, LF
  * or angle brackets, UV_E2BIG when LEN exceeds the server's SIZE.
  */
 int smtp_conn_send(struct smtp_conn *c, const char *env_from, const char *rcpt, const void *data,
                    size_t len, smtp_send_cb cb, void *arg)
 {
-    if (c->send_cb)
-        return UV_EBUSY;
-    if (c->closing || c->state != CS_READY)
+    bool queue = c->send_cb != NULL;
+    if (queue && !smtp_conn_can_queue(c))
+        return c->closing || c->state == CS_BROKEN || c->state == CS_CLOSED ? UV_ENOTCONN : UV_EBUSY;
+    if (c->closing || (!queue && c->state != CS_READY))
         return UV_ENOTCONN;
     if (c->sent >= c->max_messages || c->exhausted)
         return UV_EAGAIN;
@@ -1052,22 +1155,28 @@ int smtp_conn_send(struct smtp_conn *c, const char *env_from, const char *rcpt, 
         return UV_EINVAL;
     if (c->ext.size && len > c->ext.size)
         return UV_E2BIG;
-    c->send_cb = cb;
-    c->send_arg = arg;
     c->sent++;
-    c->failed = false;
-    c->mail_ok = false;
-    c->fail_stage = SMTP_STAGE_MAIL;
-    c->queue_id[0] = 0;
-    c->nexpect = c->iexpect = 0;
-    c->pipelined = (c->ext.flags & SMTP_EXT_PIPELINING) && !c->no_pipelining;
-    buf_reset(&c->body);
-    c->raw = NULL;
+    bool pipelined = (c->ext.flags & SMTP_EXT_PIPELINING) && !c->no_pipelining;
+    struct buf *body = queue ? &c->nx.body : &c->body;
+    const char **raw = queue ? &c->nx.raw : &c->raw;
+    buf_reset(body);
+    *raw = NULL;
     if (smtp_data_as_is(data, len)) {
-        c->raw = data;
-        c->raw_len = len;
+        *raw = data;
+        if (queue)
+            c->nx.raw_len = len;
+        else
+            c->raw_len = len;
     } else {
-        smtp_data_stuff(&c->body, data, len);
+        smtp_data_stuff(body, data, len);
+    }
+    if (queue) {
+        c->nx.cb = cb;
+        c->nx.arg = arg;
+    } else {
+        c->send_cb = cb;
+        c->send_arg = arg;
+        begin(c, pipelined);
     }
 
     buf_appends(&c->out, "MAIL FROM:<");
@@ -1082,17 +1191,19 @@ int smtp_conn_send(struct smtp_conn *c, const char *env_from, const char *rcpt, 
     if ((c->ext.flags & SMTP_EXT_SMTPUTF8) && (has_8bit(env_from) || has_8bit(rcpt)))
         buf_appends(&c->out, " SMTPUTF8");
     buf_append(&c->out, "\r\n", 2);
-    c->expect[c->nexpect++] = SMTP_STAGE_MAIL;
-    buf_reset(&c->fail_text);
-    if (c->pipelined) {
+    if (pipelined) {
         buf_appends(&c->out, "RCPT TO:<");
         buf_appends(&c->out, rcpt);
         buf_appends(&c->out, ">\r\nDATA\r\n");
-        c->expect[c->nexpect++] = SMTP_STAGE_RCPT;
-        c->expect[c->nexpect++] = SMTP_STAGE_DATA;
     } else {
         xfree(c->rcpt);
         c->rcpt = xstrdup(rcpt);
+    }
+    if (queue) {
+        /* behind the content when the owner answers the 354's call; at once after it */
+        if (!c->in_room)
+            send_buf(c, &c->out);
+        return 0;
     }
     c->state = CS_TXN;
     flush_cmds(c, c->command_ms);
@@ -1104,6 +1215,27 @@ bool smtp_conn_ready(const struct smtp_conn *c)
 {
     return c->state == CS_READY && !c->closing && !c->send_cb && !c->exhausted &&
            c->sent < c->max_messages;
+}
+
+/*
+ * smtp_conn_can_queue - may a next message be given now, to go behind the
+ * one in flight: pipelining, that one's content on its way (after its 354)
+ * and nothing queued yet.
+ */
+bool smtp_conn_can_queue(const struct smtp_conn *c)
+{
+    return c->state == CS_BODY && c->send_cb && !c->nx.cb && c->pipelined && !c->closing && !c->exhausted &&
+           c->sent < c->max_messages;
+}
+
+/*
+ * smtp_conn_on_room - CB (with the open callback's argument) when the
+ * message in flight has its 354 and a next one may be queued; what CB gives
+ * to smtp_conn_send then goes out in the same write as the content.
+ */
+void smtp_conn_on_room(struct smtp_conn *c, smtp_room_cb cb)
+{
+    c->room_cb = cb;
 }
 
 /* smtp_conn_sent - how many messages were given to this connection. */
@@ -1199,7 +1331,8 @@ void smtp_conn_close(struct smtp_conn *c, smtp_close_cb cb, void *arg)
     c->closing = true;
     c->close_cb = cb;
     c->close_arg = arg;
-    c->raw = NULL; /* the caller may free the message in flight now */
+    c->raw = NULL; /* the caller may free the message in flight, and the one queued, now */
+    c->nx.raw = NULL;
     if (c->state == CS_READY || (c->state == CS_BROKEN && c->quit_ok))
         send_quit(c);
     else if (c->state == CS_BROKEN && c->in_step)

@@ -4,6 +4,8 @@
  * smtp_conn_open    connect, read the greeting, EHLO, STARTTLS, EHLO, AUTH
  * smtp_conn_send    send one message to one recipient; CB gets the result
  * smtp_conn_ready   can a message be sent now
+ * smtp_conn_on_room CB whenever a next message may be queued behind the one in flight
+ * smtp_conn_can_queue may a next message be queued behind the one in flight now
  * smtp_conn_sent    how many messages this connection has carried
  * smtp_conn_ext     the extensions the server announced (after the last EHLO)
  * smtp_conn_tls     is the session encrypted
@@ -12,7 +14,11 @@
  * smtp_tls_ctx_get  the TLS context a configuration asks for (shared or made)
  *
  * One message is in flight at a time; with PIPELINING, MAIL, RCPT and DATA go
- * in one write (RFC 2920). Every wait has a timer. A 421 reply, a dropped link,
+ * in one write (RFC 2920), and one more message may be queued once the first
+ * has its 354: its MAIL, RCPT and DATA go in the same write as the first's
+ * content and end-of-data mark (the content may be the first command of a
+ * group, RFC 2920 section 3.1), so a message costs one round trip and one
+ * write and read on each side, not two. Every wait has a timer. A 421 reply, a dropped link,
  * a timeout or a malformed reply breaks the connection: the message in flight
  * gets a result saying where and why, and the connection must be closed. A
  * connection that breaks while idle calls the open callback again with a
@@ -83,6 +89,8 @@ struct smtp_result {
     const char *enhanced;  /* "5.1.1" or "" */
     const char *text;      /* the reply text, or what went wrong locally; never NULL */
     const char *queue_id;  /* the server's queue id for an accepted message, or "" */
+    bool unsent;           /* a queued message whose turn never came (the connection broke
+                              or closed first): nothing of its content went out */
 };
 
 struct smtp_conn;
@@ -107,6 +115,9 @@ int smtp_conn_open(uv_loop_t *loop, const struct smtp_config *cfg, smtp_conn_cb 
 int smtp_conn_send(struct smtp_conn *c, const char *env_from, const char *rcpt, const void *data,
                    size_t len, smtp_send_cb cb, void *arg);
 bool smtp_conn_ready(const struct smtp_conn *c);
+typedef void (*smtp_room_cb)(struct smtp_conn *c, void *arg);
+void smtp_conn_on_room(struct smtp_conn *c, smtp_room_cb cb);
+bool smtp_conn_can_queue(const struct smtp_conn *c);
 unsigned smtp_conn_sent(const struct smtp_conn *c);
 const struct smtp_ext *smtp_conn_ext(const struct smtp_conn *c);
 bool smtp_conn_tls(const struct smtp_conn *c);

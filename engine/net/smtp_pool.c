@@ -4,7 +4,10 @@
  * pool_pump is the scheduler, run after every event: it gives queued
  * messages to idle connections (asking the rate limiter first), closes
  * connections that are spent, and opens new ones while there is more mail
- * than connections and no backoff is running. One timer serves both the
+ * than connections and no backoff is running. With pipelining a connection
+ * also asks for one more message when the one in flight has its 354
+ * (smtp_conn_on_room), so that the next envelope goes with its content; a
+ * queued message whose turn never came goes back to the head of the queue. One timer serves both the
  * rate limiter's waits and the reconnect backoff. A connection structure
  * stays on the list until its close callback, flagged closing.
  */
@@ -31,7 +34,8 @@ struct pconn {
     struct pconn *next;
     struct smtp_pool *pool;
     struct smtp_conn *conn;
-    struct pmsg *msg; /* in flight */
+    struct pmsg *msg;  /* in flight */
+    struct pmsg *msg2; /* queued behind it on the connection (pipelined) */
     uint64_t idle_since; /* loop time it last became idle; 0 while busy */
     bool ready;
     bool closing;
@@ -207,6 +211,7 @@ static void remember_failure(struct smtp_pool *p, const struct smtp_result *res)
     p->last.text = p->last_text.data;
     p->last.enhanced = p->last_enhanced;
     p->last.queue_id = "";
+    p->last.unsent = false;
 }
 
 static void on_open(struct smtp_conn *c, int status, const struct smtp_result *res, void *arg)
@@ -241,12 +246,20 @@ static void on_sent(struct smtp_conn *c, const struct smtp_result *res, void *ar
 {
     struct pconn *pc = arg;
     struct smtp_pool *p = pc->pool;
-    struct pmsg *m = pc->msg;
-    pc->msg = NULL;
+    struct pmsg *m = pc->msg; /* results come in the order the messages went */
+    pc->msg = pc->msg2;
+    pc->msg2 = NULL;
     p->in_flight--;
     bool dropped = res->error != 0 || res->code == 421;
-    m->cb(res, m->arg);
-    msg_free(m);
+    if (res->unsent && !p->closing) {
+        /* nothing of it went out: another connection (or this one's successor) takes it */
+        queue_push_front(p, m);
+        if (p->budget)
+            p->allowance++;
+    } else {
+        m->cb(res, m->arg);
+        msg_free(m);
+    }
     /* The callback may have submitted more and the pump given this connection
      * another message already; close it only when it is idle and spent. */
     if (!pc->msg && (p->closing || !smtp_conn_ready(c))) {
@@ -255,6 +268,14 @@ static void on_sent(struct smtp_conn *c, const struct smtp_result *res, void *ar
         pconn_close(pc);
     }
     pool_pump(p);
+}
+
+/* on_room - a connection's message has its 354: it may take the next one along */
+static void on_room(struct smtp_conn *c, void *arg)
+{
+    (void)c;
+    struct pconn *pc = arg;
+    pool_pump(pc->pool);
 }
 
 static void pconn_open(struct smtp_pool *p)
@@ -272,6 +293,7 @@ static void pconn_open(struct smtp_pool *p)
             fail_queued(p, &p->last);
         return;
     }
+    smtp_conn_on_room(pc->conn, on_room);
     pc->next = p->conns;
     p->conns = pc;
     p->nconns++;
@@ -289,10 +311,12 @@ static void assign(struct smtp_pool *p)
     for (struct pconn *pc = p->conns; pc; pc = pc->next)
         busy += pc->msg != NULL;
     for (struct pconn *pc = p->conns; pc && p->head; pc = pc->next) {
-        if (!pc->ready || pc->closing || pc->msg || !smtp_conn_ready(pc->conn))
+        bool queue = pc->msg != NULL; /* behind the message in flight */
+        if (!pc->ready || pc->closing || pc->msg2 ||
+            !(queue ? smtp_conn_can_queue(pc->conn) : smtp_conn_ready(pc->conn)))
             continue;
-        if (p->slots && busy >= p->held)
-            break;   /* as many on the wire as slots held: the rest close when idle */
+        if (p->slots && !queue && busy >= p->held)
+            continue;   /* as many on the wire as slots held: the rest close when idle */
         if (p->budget && !p->allowance) {
             if (p->asking || p->closing)
                 return;
@@ -324,11 +348,18 @@ static void assign(struct smtp_pool *p)
         }
         if (rc < 0) {
             queue_push_front(p, m);
-            pconn_close(pc);
+            if (p->budget)
+                p->allowance++;
+            if (!queue)
+                pconn_close(pc);
             continue;
         }
-        pc->msg = m;
-        busy++;
+        if (queue) {
+            pc->msg2 = m;
+        } else {
+            pc->msg = m;
+            busy++;
+        }
         pc->idle_since = 0;
         p->in_flight++;
     }

@@ -117,7 +117,8 @@ static void submit_job(struct sender *s, struct job *j, struct relay_rt *r)
 
 /*
  * submit_ready - hand rendered messages to the pools while they have room
- * (a little more than one message per connection waiting) and no
+ * (three messages a connection: one in flight, one queued behind it on the
+ * connection, one waiting in the pool for the next 354) and no
  * back-pressure hold is on. Keeping the rest here lets a rate-limit answer
  * stop every message that has not started yet.
  */
@@ -159,7 +160,7 @@ void submit_ready(struct sender *s)
         struct relay_rt *r = s->ready_head->camp->relay ? s->ready_head->camp->relay : pick_relay(s);
         if (!r)
             return;
-        if (smtp_pool_queued(r->pool) + smtp_pool_in_flight(r->pool) >= 2u * (unsigned)r->def->max_conns)
+        if (smtp_pool_queued(r->pool) + smtp_pool_in_flight(r->pool) >= 3u * (unsigned)r->def->max_conns)
             return;
         struct job *j = s->ready_head;
         s->ready_head = j->next;

@@ -872,6 +872,119 @@ static void test_smtp_pool_hold_delays_the_next_message(void **state)
     fake_free(&f);
 }
 
+/* ---- the next message pipelined behind the content (RFC 2920, 3.1) ---- */
+
+struct piperun {
+    struct smtp_pool *pool;
+    struct fake *fake;
+    int want;
+    int results;
+    int accepted;
+    int codes[4];
+    char qids[64];
+    int closed;
+};
+
+static void on_pipe_closed(void *arg)
+{
+    struct piperun *r = arg;
+    r->closed++;
+    fake_stop(r->fake);
+}
+
+static void on_pipe_result(const struct smtp_result *res, void *arg)
+{
+    struct piperun *r = arg;
+    assert_false(res->unsent); /* the pool takes those back; its owner never sees them */
+    if (r->results < 4)
+        r->codes[r->results] = res->code ? res->code : res->error;
+    r->results++;
+    r->accepted += res->accepted;
+    if (res->accepted) {
+        size_t n = strlen(r->qids);
+        snprintf(r->qids + n, sizeof(r->qids) - n, "%s%s", n ? " " : "", res->queue_id);
+    }
+    if (r->results == r->want)
+        smtp_pool_close(r->pool, on_pipe_closed, r);
+}
+
+static void pipe_run(struct piperun *r, const struct step *steps, int nsteps, int n)
+{
+    uv_loop_t *loop = uv_default_loop();
+    static struct fake f;
+    fake_start(&f, loop, "220 fake\r\n", steps, nsteps);
+    struct smtp_pool_config cfg = {
+        .smtp = { .host = "127.0.0.1", .port = f.port, .tls = SMTP_TLS_NONE, .command_timeout_ms = 20000,
+                  .data_timeout_ms = 20000 },
+        .max_conns = 1, .reconnect_min_ms = 10, .max_connect_failures = 2,
+    };
+    memset(r, 0, sizeof(*r));
+    r->fake = &f;
+    r->want = n;
+    assert_int_equal(smtp_pool_create(loop, &cfg, &r->pool), 0);
+    static const char *const bodies[] = { "Subject: one\r\n\r\n1\r\n", "Subject: two\r\n\r\n2\r\n",
+                                          "Subject: three\r\n\r\n3\r\n" };
+    for (int i = 0; i < n; i++)
+        assert_int_equal(smtp_pool_submit(r->pool, "a@postino.test", "b@example.com", bodies[i],
+                                          strlen(bodies[i]), on_pipe_result, r),
+                         0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(r->closed, 1);
+    if (f.mismatch[0])
+        fail_msg("%s", f.mismatch);
+    assert_string_equal(buf_cstr(&f.alldata), n == 3 ? "Subject: one\r\n\r\n1\r\nSubject: two\r\n\r\n2\r\n"
+                                                       "Subject: three\r\n\r\n3\r\n"
+                                                     : "Subject: one\r\n\r\n1\r\nSubject: two\r\n\r\n2\r\n");
+    fake_free(&f);
+}
+
+static void test_smtp_pool_pipelines_the_next_message_behind_the_content(void **state)
+{
+    (void)state;
+    /* Each message's final reply is held back until the next one's DATA:
+     * a client that waited for it before sending the next MAIL would hang
+     * here until its data timeout. */
+    static const struct step steps[] = {
+        { "EHLO", "250-fake\r\n250 PIPELINING\r\n" },
+        { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "250 ok\r\n250 ok\r\n354 go\r\n" },
+        { ".", NULL },
+        { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "250 Ok: queued as P1\r\n250 ok\r\n250 ok\r\n354 go\r\n" },
+        { ".", NULL },
+        { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "250 Ok: queued as P2\r\n250 ok\r\n250 ok\r\n354 go\r\n" },
+        { ".", "250 Ok: queued as P3\r\n" },
+        { "QUIT", "221 bye\r\n" },
+    };
+    struct piperun r;
+    pipe_run(&r, steps, sizeof(steps) / sizeof(steps[0]), 3);
+    assert_int_equal(r.results, 3);
+    assert_int_equal(r.accepted, 3);
+    assert_string_equal(r.qids, "P1 P2 P3");
+}
+
+static void test_smtp_pool_gives_a_queued_message_to_the_next_connection(void **state)
+{
+    (void)state;
+    /* The first message's final reply is a 421: it is reported, and the one
+     * queued behind it (its envelope sent, its content not) is sent again on
+     * a new connection instead of failing. */
+    static const struct step steps[] = {
+        { "EHLO", "250-fake\r\n250 PIPELINING\r\n" },
+        { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "250 ok\r\n250 ok\r\n354 go\r\n" },
+        { ".", NULL },
+        { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "421 4.3.2 fake going down\r\n" },
+        { "EHLO", "250-fake\r\n250 PIPELINING\r\n" },
+        { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "250 ok\r\n250 ok\r\n354 go\r\n" },
+        { ".", "250 Ok: queued as R2\r\n" },
+        { "QUIT", "221 bye\r\n" },
+    };
+    struct piperun r;
+    pipe_run(&r, steps, sizeof(steps) / sizeof(steps[0]), 2);
+    assert_int_equal(r.results, 2);
+    assert_int_equal(r.codes[0], 421);
+    assert_int_equal(r.accepted, 1);
+    assert_string_equal(r.qids, "R2");
+}
+
 struct idlerun {
     struct poolrun pr;
     uv_timer_t later;
@@ -1182,6 +1295,8 @@ int main(void)
         cmocka_unit_test(test_smtp_pool_reconnects_after_421),
         cmocka_unit_test(test_smtp_pool_hold_delays_the_next_message),
         cmocka_unit_test(test_smtp_pool_closes_idle_connections),
+        cmocka_unit_test(test_smtp_pool_pipelines_the_next_message_behind_the_content),
+        cmocka_unit_test(test_smtp_pool_gives_a_queued_message_to_the_next_connection),
         cmocka_unit_test(test_relay_probe_after_refused_auth_quits_and_closes_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
