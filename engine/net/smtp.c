@@ -138,6 +138,7 @@ struct smtp_conn {
     } nx;
     smtp_room_cb room_cb;
     bool in_room; /* room_cb runs: an envelope queued now goes out with the content */
+    bool cut;     /* the queued message was taken back after its envelope went: end after this one */
     char queue_id[128];
     char errtext[512];
 };
@@ -575,6 +576,13 @@ static void deliver(struct smtp_conn *c, const struct smtp_result *res)
         buf_reset(&c->nx.body);
         c->state = CS_TXN;
         arm(c, c->command_ms);
+    } else if (c->cut) {
+        /* the server waits for content that will not come: only closing ends that */
+        c->state = CS_BROKEN;
+        c->in_step = false;
+        c->quit_ok = false;
+        uv_timer_stop(&c->timer);
+        uv_read_stop((uv_stream_t *)&c->tcp);
     } else {
         c->state = CS_READY;
         uv_timer_stop(&c->timer);
@@ -1224,8 +1232,26 @@ bool smtp_conn_ready(const struct smtp_conn *c)
  */
 bool smtp_conn_can_queue(const struct smtp_conn *c)
 {
-    return c->state == CS_BODY && c->send_cb && !c->nx.cb && c->pipelined && !c->closing && !c->exhausted &&
-           c->sent < c->max_messages;
+    return c->state == CS_BODY && c->send_cb && !c->nx.cb && !c->cut && c->pipelined && !c->closing &&
+           !c->exhausted && c->sent < c->max_messages;
+}
+
+/*
+ * smtp_conn_unqueue - take back the message queued behind the one in flight,
+ * without calling its callback; false when there is none. Its envelope went
+ * out, its content did not: once the message in flight has its result the
+ * connection is broken off (closed without QUIT, which the server would read
+ * as content), so the server drops the transaction.
+ */
+bool smtp_conn_unqueue(struct smtp_conn *c)
+{
+    if (!c->nx.cb)
+        return false;
+    c->nx.cb = NULL;
+    c->nx.raw = NULL;
+    buf_reset(&c->nx.body);
+    c->cut = true;
+    return true;
 }
 
 /*

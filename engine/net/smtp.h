@@ -6,6 +6,7 @@
  * smtp_conn_ready   can a message be sent now
  * smtp_conn_on_room CB whenever a next message may be queued behind the one in flight
  * smtp_conn_can_queue may a next message be queued behind the one in flight now
+ * smtp_conn_unqueue take the queued message back; the connection ends after the one in flight
  * smtp_conn_sent    how many messages this connection has carried
  * smtp_conn_ext     the extensions the server announced (after the last EHLO)
  * smtp_conn_tls     is the session encrypted
@@ -118,6 +119,7 @@ bool smtp_conn_ready(const struct smtp_conn *c);
 typedef void (*smtp_room_cb)(struct smtp_conn *c, void *arg);
 void smtp_conn_on_room(struct smtp_conn *c, smtp_room_cb cb);
 bool smtp_conn_can_queue(const struct smtp_conn *c);
+bool smtp_conn_unqueue(struct smtp_conn *c);
 unsigned smtp_conn_sent(const struct smtp_conn *c);
 const struct smtp_ext *smtp_conn_ext(const struct smtp_conn *c);
 bool smtp_conn_tls(const struct smtp_conn *c);

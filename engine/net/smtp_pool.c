@@ -634,7 +634,8 @@ bool smtp_pool_paced(const struct smtp_pool *p)
 }
 
 /*
- * smtp_pool_close - stop: queued messages get UV_ECANCELED results now,
+ * smtp_pool_close - stop: queued messages get UV_ECANCELED results now (those
+ * queued behind one in flight on a connection too: their content never goes),
  * messages in flight finish, then every connection QUITs. CB (may be NULL)
  * runs with ARG once the pool is freed.
  */
@@ -648,6 +649,15 @@ void smtp_pool_close(struct smtp_pool *p, smtp_close_cb cb, void *arg)
     uv_timer_stop(&p->timer);
     struct smtp_result res = { .stage = SMTP_STAGE_CONNECT, .error = UV_ECANCELED, .enhanced = "",
                                .text = "the pool was closed", .queue_id = "" };
+    for (struct pconn *pc = p->conns; pc; pc = pc->next) {
+        struct pmsg *m = pc->msg2;
+        if (m && smtp_conn_unqueue(pc->conn)) {
+            pc->msg2 = NULL;
+            p->in_flight--;
+            m->cb(&res, m->arg);
+            msg_free(m);
+        }
+    }
     fail_queued(p, &res);
     pool_pump(p);
 }

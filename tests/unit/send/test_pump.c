@@ -49,7 +49,9 @@ struct fconn {
     bool open, data;
     struct buf in;
     char rcpt[320];
-    int held;                 /* messages whose final answer is held */
+    int held;                 /* messages whose final answer is held (one: the client waits for it before the next content) */
+    char held_rcpt[320];      /* its recipient (the next RCPT may have come since) */
+    struct buf after;         /* replies to what came after a held message: a server answers in order */
 };
 
 struct fake {
@@ -101,11 +103,12 @@ static void fclose_conn(struct fconn *c)
     c->open = false;
     c->f->on_wire -= (unsigned)c->held;
     c->held = 0;
+    buf_free(&c->after);
     uv_close((uv_handle_t *)&c->tcp, on_fconn_closed);
 }
 
 /* the final answer to a message whose data ended */
-static void fake_answer(struct fconn *c)
+static void fake_answer(struct fconn *c, const char *rcpt)
 {
     struct fake *f = c->f;
     char line[128];
@@ -118,10 +121,19 @@ static void fake_answer(struct fconn *c)
         return;
     }
     if (f->messages < MAXRCPT)
-        f->rcpts[f->messages] = xstrdup(c->rcpt);
+        f->rcpts[f->messages] = xstrdup(rcpt);
     f->messages++;
     snprintf(line, sizeof(line), "250 2.0.0 Ok: queued as Q%u\r\n", f->messages);
     fsend(c, line);
+}
+
+/* reply - S now, or after the held answers when there are some */
+static void reply(struct fconn *c, const char *s)
+{
+    if (c->held > 0)
+        buf_appends(&c->after, s);
+    else
+        fsend(c, s);
 }
 
 static void fake_line(struct fconn *c, const char *line)
@@ -132,32 +144,34 @@ static void fake_line(struct fconn *c, const char *line)
             return;
         c->data = false;
         if (f->stall) {
+            assert_int_equal(c->held, 0);
             c->held++;
+            snprintf(c->held_rcpt, sizeof(c->held_rcpt), "%s", c->rcpt);
             f->on_wire++;
         } else {
-            fake_answer(c);
+            fake_answer(c, c->rcpt);
         }
         return;
     }
     if (strncasecmp(line, "EHLO", 4) == 0)
-        fsend(c, "250-fake\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n");
+        reply(c, "250-fake\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n");
     else if (strncasecmp(line, "MAIL", 4) == 0) {
         if (f->slowed_at && uv_now(f->loop) < f->slowed_at + 1000)
             f->mails_in_hold++;
-        fsend(c, "250 2.1.0 Ok\r\n");
+        reply(c, "250 2.1.0 Ok\r\n");
     } else if (strncasecmp(line, "RCPT TO:<", 9) == 0) {
         snprintf(c->rcpt, sizeof(c->rcpt), "%.*s", (int)strcspn(line + 9, ">"), line + 9);
-        fsend(c, "250 2.1.5 Ok\r\n");
+        reply(c, "250 2.1.5 Ok\r\n");
     } else if (strncasecmp(line, "DATA", 4) == 0) {
         c->data = true;
-        fsend(c, "354 End data with <CR><LF>.<CR><LF>\r\n");
+        reply(c, "354 End data with <CR><LF>.<CR><LF>\r\n");
     } else if (strncasecmp(line, "RSET", 4) == 0 || strncasecmp(line, "NOOP", 4) == 0)
-        fsend(c, "250 2.0.0 Ok\r\n");
+        reply(c, "250 2.0.0 Ok\r\n");
     else if (strncasecmp(line, "QUIT", 4) == 0) {
-        fsend(c, "221 2.0.0 Bye\r\n");
+        reply(c, "221 2.0.0 Bye\r\n");
         fclose_conn(c);
     } else
-        fsend(c, "502 5.5.2 Error: command not recognized\r\n");
+        reply(c, "502 5.5.2 Error: command not recognized\r\n");
 }
 
 static void on_falloc(uv_handle_t *h, size_t n, uv_buf_t *b)
@@ -232,7 +246,11 @@ static void fake_release(struct fake *f)
     for (int i = 0; i < MAXCONN; i++)
         for (; f->conns[i].open && f->conns[i].held > 0; f->conns[i].held--) {
             f->on_wire--;
-            fake_answer(&f->conns[i]);
+            fake_answer(&f->conns[i], f->conns[i].held_rcpt);
+            if (f->conns[i].held == 1 && f->conns[i].after.len) {
+                fsend(&f->conns[i], buf_cstr(&f->conns[i].after));
+                buf_reset(&f->conns[i].after);
+            }
         }
 }
 
@@ -720,7 +738,7 @@ static void lock_lost_watch(struct run *r)
     } else if (r->step == 1 && r->s->rendering == 0 && smtp_pool_queued(pool) == 0 && smtp_pool_in_flight(pool) == 0) {
         /* what was in the pool went; nothing more, though messages are ready */
         assert_true(r->s->nready > 0);
-        assert_true(r->fa.messages - lost_sent_at_cut <= 2 * 2);
+        assert_true(r->fa.messages - lost_sent_at_cut <= 3 * 2);
         backend_ram_down(r->be, false);
         r->step = 2;
     }
@@ -730,7 +748,7 @@ static void lock_lost_watch(struct run *r)
  * the database out of reach while the sender's rows are given to another
  * sender (its lock went with its connection): nothing more goes to the relay
  * until it is back and the leases are read, then the rows it no longer holds
- * are dropped, not sent; only what was in the relay pool (2 per connection)
+ * are dropped, not sent; only what was in the relay pool (3 per connection)
  * or sent and not yet recorded at the cut goes twice, and every delivery is sent
  */
 static void test_pump_rows_taken_over_while_the_ledger_was_away_are_not_sent(void **state)
@@ -753,7 +771,7 @@ static void test_pump_rows_taken_over_while_the_ledger_was_away_are_not_sent(voi
         assert_true(fake_got(&r.fa, d->email) >= 1);
         twice += fake_got(&r.fa, d->email) - 1;
     }
-    assert_true(twice <= 2 * 2 + lost_unrecorded_at_cut);
+    assert_true(twice <= 3 * 2 + lost_unrecorded_at_cut);
     assert_int_equal(r.fa.messages, 300 + twice);
     assert_true(r.s->lost > 0);
     run_free(&r);
