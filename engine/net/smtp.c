@@ -139,9 +139,20 @@ struct smtp_conn {
     smtp_room_cb room_cb;
     bool in_room; /* room_cb runs: an envelope queued now goes out with the content */
     bool cut;     /* the queued message was taken back after its envelope went: end after this one */
+    unsigned lone_finals; /* final replies that came alone though the next envelope went with the content */
     char queue_id[128];
     char errtext[512];
 };
+
+/*
+ * A server that answers the end of data on its own, before reading the
+ * envelope that came with it, answers that envelope in a second small write
+ * which its Nagle holds until our delayed ACK (40 ms on Linux). After this
+ * many such lone answers a connection stops queueing the next message behind
+ * the content (it waits for the final reply, then sends the envelope, whose
+ * segment carries the ACK).
+ */
+#define LONE_FINALS_MAX 2
 
 /* The waits of a closing session: for the reply to QUIT, then for the server's end. */
 #define QUIT_WAIT_MS 10000
@@ -204,6 +215,7 @@ static void give_back(struct smtp_conn *c, int error, const char *why)
     c->nx.cb = NULL;
     c->nx.raw = NULL;
     buf_reset(&c->nx.body);
+    buf_reset(&c->out); /* its envelope, when it was queued after the content went */
     struct smtp_result res = { .stage = SMTP_STAGE_MAIL, .error = error, .enhanced = "", .text = why,
                                .queue_id = "", .unsent = true };
     cb(c, &res, arg);
@@ -358,14 +370,22 @@ static void write_message(struct smtp_conn *c)
     size_t len = c->raw_len;
     c->raw = NULL;
     if (c->tls_up) {
-        if (tls_conn_write(c->tls, msg, len) < 0 || tls_conn_write(c->tls, eod, 3) < 0 ||
-            (c->out.len && tls_conn_write(c->tls, c->out.data, c->out.len) < 0)) {
-            buf_reset(&c->out);
+        /* the end-of-data mark and the next envelope in one TLS record: a
+         * server that reads a record at a time and answers what it has read
+         * would otherwise send "250 queued" alone, and its next small write
+         * (250, 250, 354) would wait on Nagle for our delayed ACK (40 ms) */
+        struct buf *tail = &c->body; /* unused: the message goes as it is */
+        buf_reset(tail);
+        buf_append(tail, eod, 3);
+        buf_append(tail, c->out.data, c->out.len);
+        buf_reset(&c->out);
+        int rc = tls_conn_write(c->tls, msg, len) < 0 || tls_conn_write(c->tls, tail->data, tail->len) < 0;
+        buf_reset(tail);
+        if (rc) {
             c->write_error = UV_EPROTO;
             arm(c, 0);
             return;
         }
-        buf_reset(&c->out);
         flush_tls(c);
         return;
     }
@@ -575,6 +595,8 @@ static void deliver(struct smtp_conn *c, const struct smtp_result *res)
         c->nx.body = t;
         buf_reset(&c->nx.body);
         c->state = CS_TXN;
+        if (c->out.len)
+            send_buf(c, &c->out); /* queued after the content went */
         arm(c, c->command_ms);
     } else if (c->cut) {
         /* the server waits for content that will not come: only closing ends that */
@@ -841,6 +863,9 @@ static void on_txn_reply(struct smtp_conn *c)
 static void on_body_reply(struct smtp_conn *c)
 {
     buf_reset(&c->body);
+    if (c->nx.cb && !c->out.len && c->in_off == c->in.len && ++c->lone_finals == LONE_FINALS_MAX)
+        log_debug("smtp %s:%d: the server answers the end of data alone: the next message waits for "
+                  "that answer on this connection", c->host, c->port);
     if (c->reply.code / 100 != 2) {
         record_fail(c, SMTP_STAGE_DATA);
         deliver_failure(c);
@@ -1208,9 +1233,10 @@ int smtp_conn_send(struct smtp_conn *c, const char *env_from, const char *rcpt, 
         c->rcpt = xstrdup(rcpt);
     }
     if (queue) {
-        /* behind the content when the owner answers the 354's call; at once after it */
-        if (!c->in_room)
-            send_buf(c, &c->out);
+        /* behind the content when the owner answers the 354's call; given
+         * later, it waits in c->out for the final reply (deliver): written
+         * alone now, a server's answer to it could wait on its Nagle for our
+         * delayed ACK of the final reply */
         return 0;
     }
     c->state = CS_TXN;
@@ -1233,15 +1259,16 @@ bool smtp_conn_ready(const struct smtp_conn *c)
 bool smtp_conn_can_queue(const struct smtp_conn *c)
 {
     return c->state == CS_BODY && c->send_cb && !c->nx.cb && !c->cut && c->pipelined && !c->closing &&
-           !c->exhausted && c->sent < c->max_messages;
+           !c->exhausted && c->sent < c->max_messages && c->lone_finals < LONE_FINALS_MAX;
 }
 
 /*
  * smtp_conn_unqueue - take back the message queued behind the one in flight,
- * without calling its callback; false when there is none. Its envelope went
- * out, its content did not: once the message in flight has its result the
- * connection is broken off (closed without QUIT, which the server would read
- * as content), so the server drops the transaction.
+ * without calling its callback; false when there is none. When its envelope
+ * went out with the content before it (its content never does), the
+ * connection is broken off once the message in flight has its result
+ * (closed without QUIT, which the server would read as content), so the
+ * server drops the transaction.
  */
 bool smtp_conn_unqueue(struct smtp_conn *c)
 {
@@ -1250,7 +1277,10 @@ bool smtp_conn_unqueue(struct smtp_conn *c)
     c->nx.cb = NULL;
     c->nx.raw = NULL;
     buf_reset(&c->nx.body);
-    c->cut = true;
+    if (c->out.len)
+        buf_reset(&c->out); /* queued after the content went: its envelope is still here */
+    else
+        c->cut = true;
     return true;
 }
 
