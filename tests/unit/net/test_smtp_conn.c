@@ -48,6 +48,7 @@ struct fconn {
     struct fake *f;
     bool open;
     bool data_mode;
+    bool after_dot; /* an end of data was read earlier in the chunk being read */
     struct buf in;
 };
 
@@ -67,6 +68,14 @@ struct fake {
     int sessions;
     char mismatch[512];
     int port;
+    /* dot_alone: answer an end of data at once, and what came after it in
+     * the same read a second later (a server that flushes "250 queued" before
+     * reading on); behind counts the reads with commands after an end of data */
+    bool dot_alone;
+    int behind;
+    uv_timer_t later_timer;
+    struct buf later;
+    struct fconn *later_fc;
 };
 
 static void on_fake_written(uv_write_t *req, int status)
@@ -87,6 +96,25 @@ static void fake_send(struct fconn *fc, const char *s)
         xfree(req->data);
         xfree(req);
     }
+}
+
+static void fake_reply(struct fconn *fc, const char *s)
+{
+    struct fake *f = fc->f;
+    if (f->dot_alone && fc->after_dot) {
+        buf_appends(&f->later, s);
+        f->later_fc = fc;
+        return;
+    }
+    fake_send(fc, s);
+}
+
+static void on_later(uv_timer_t *t)
+{
+    struct fake *f = t->data;
+    if (f->later.len)
+        fake_send(f->later_fc, buf_cstr(&f->later));
+    buf_reset(&f->later);
 }
 
 static void on_fconn_closed(uv_handle_t *h)
@@ -138,7 +166,7 @@ static void fake_line(struct fconn *fc, const char *line)
         fake_drop(fc);
         return;
     }
-    fake_send(fc, st->reply);
+    fake_reply(fc, st->reply);
     if (strncmp(st->reply, "354", 3) == 0 || strstr(st->reply, "\n354")) {
         fc->data_mode = true;
         buf_reset(&f->body);
@@ -160,14 +188,24 @@ static void on_fake_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     } else if (n > 0) {
         buf_append(&fc->in, b->base, (size_t)n);
         char *nl;
+        bool counted = false;
+        fc->after_dot = false;
         while (fc->open && fc->in.len && (nl = memchr(fc->in.data, '\n', fc->in.len)) != NULL) {
             size_t len = (size_t)(nl - fc->in.data);
             char *line = xstrndup(fc->in.data, len && nl[-1] == '\r' ? len - 1 : len);
             memmove(fc->in.data, nl + 1, fc->in.len - len - 1);
             buf_truncate(&fc->in, fc->in.len - len - 1);
+            if (fc->after_dot && !counted && !fc->data_mode) {
+                fc->f->behind++;
+                counted = true;
+            }
+            bool dot = fc->data_mode && strcmp(line, ".") == 0;
             fake_line(fc, line);
+            fc->after_dot |= dot;
             xfree(line);
         }
+        if (fc->f->later.len)
+            uv_timer_start(&fc->f->later_timer, on_later, 1000, 0);
     }
     xfree(b->base);
 }
@@ -210,6 +248,8 @@ static void fake_start(struct fake *f, uv_loop_t *loop, const char *greeting, co
 
 static void fake_stop(struct fake *f)
 {
+    if (f->dot_alone)
+        uv_close((uv_handle_t *)&f->later_timer, NULL);
     for (int i = 0; i < f->sessions; i++)
         fake_drop(&f->conns[i]);
     uv_close((uv_handle_t *)&f->server, NULL);
@@ -217,6 +257,7 @@ static void fake_stop(struct fake *f)
 
 static void fake_free(struct fake *f)
 {
+    buf_free(&f->later);
     buf_free(&f->transcript);
     buf_free(&f->body);
     buf_free(&f->alldata);
@@ -961,6 +1002,41 @@ static void test_smtp_pool_pipelines_the_next_message_behind_the_content(void **
     assert_string_equal(r.qids, "P1 P2 P3");
 }
 
+static void test_smtp_pool_stops_queueing_behind_a_server_that_answers_the_end_of_data_alone(void **state)
+{
+    (void)state;
+    /* The server answers each end of data at once and what came with it
+     * a second later: after two final replies that came alone, the client
+     * waits for each final reply before the next envelope. */
+    static const struct step steps[] = {
+        { "EHLO", "250-fake\r\n250 PIPELINING\r\n" }, ONE_OK("L1"), ONE_OK("L2"), ONE_OK("L3"), ONE_OK("L4"),
+        ONE_OK("L5"), { "QUIT", "221 bye\r\n" },
+    };
+    uv_loop_t *loop = uv_default_loop();
+    struct fake f;
+    fake_start(&f, loop, "220 fake\r\n", steps, sizeof(steps) / sizeof(steps[0]));
+    f.dot_alone = true;
+    uv_timer_init(loop, &f.later_timer);
+    f.later_timer.data = &f;
+    struct smtp_pool_config cfg = {
+        .smtp = { .host = "127.0.0.1", .port = f.port, .tls = SMTP_TLS_NONE }, .max_conns = 1,
+    };
+    struct poolrun pr = { .fake = &f };
+    assert_int_equal(smtp_pool_create(loop, &cfg, &pr.pool), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(smtp_pool_submit(pr.pool, "a@postino.test", "b@example.com", "x\r\n", 3,
+                                          on_pool_result, &pr),
+                         0);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(pr.closed, 1);
+    assert_int_equal(pr.accepted, 5);
+    /* the envelopes of the second and third messages came behind the content; no more after */
+    assert_int_equal(f.behind, 2);
+    if (f.mismatch[0])
+        fail_msg("%s", f.mismatch);
+    fake_free(&f);
+}
+
 static void test_smtp_pool_gives_a_queued_message_to_the_next_connection(void **state)
 {
     (void)state;
@@ -1297,6 +1373,7 @@ int main(void)
         cmocka_unit_test(test_smtp_pool_closes_idle_connections),
         cmocka_unit_test(test_smtp_pool_pipelines_the_next_message_behind_the_content),
         cmocka_unit_test(test_smtp_pool_gives_a_queued_message_to_the_next_connection),
+        cmocka_unit_test(test_smtp_pool_stops_queueing_behind_a_server_that_answers_the_end_of_data_alone),
         cmocka_unit_test(test_relay_probe_after_refused_auth_quits_and_closes_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
