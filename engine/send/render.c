@@ -1,9 +1,9 @@
 /*
  * render - messages composed and signed on libuv's worker threads.
  *
- * render_job  set J's envelope sender, then compose it on a worker thread
- *             once the bytes held allow ([send] max_inflight_kb)
- * render_more start what waits for room
+ * render_job  queue J to be composed on a worker thread once the bytes
+ *             held allow ([send] max_inflight_kb)
+ * render_more start what waits for room (each caller's sender_pump)
  *
  * Jobs go to the worker threads in batches of up to RENDER_BATCH (fewer when
  * few wait, so that every thread gets some): a message costs the loop and the
@@ -127,18 +127,21 @@ static void start(struct sender *s, struct render_batch *b)
 }
 
 /*
- * room - may one more message be composed: the bytes of those composed and
- * not yet sent, and of those being composed (guessed from the last one), stay
- * under [send] max_inflight_kb; one at a time always may, however large.
+ * fits - how many more messages may be composed: the bytes of those composed
+ * and not yet sent, and of those being composed (guessed from the last one),
+ * stay under [send] max_inflight_kb; one at a time always may, however large.
  */
-static bool room(const struct sender *s)
+static size_t fits(const struct sender *s)
 {
     size_t cap = (size_t)s->cfg.set.max_inflight_kb * 1024;
     size_t guess = s->msg_guess ? s->msg_guess : 16384;
-    return (s->msg_bytes == 0 && s->rendering == 0) || s->msg_bytes + (s->rendering + 1) * guess <= cap;
+    size_t held = s->msg_bytes + s->rendering * guess;
+    if (held + guess <= cap)
+        return (cap - held) / guess;
+    return s->msg_bytes == 0 && s->rendering == 0;
 }
 
-/* render_job - J's envelope sender from its campaign, then J composed when the bytes held allow (render_more) */
+/* render_job - J queued to be composed when the bytes held allow (the caller's sender_pump: render_more) */
 void render_job(struct sender *s, struct job *j)
 {
     /* made again (its relay changed): the message it had is gone with the old pool */
@@ -152,7 +155,6 @@ void render_job(struct sender *s, struct job *j)
         s->torender_head = j;
     s->torender_tail = j;
     s->ntorender++;
-    render_more(s);
 }
 
 /* torender_pop - the first job waiting to be composed, taken off the queue */
@@ -167,24 +169,31 @@ static struct job *torender_pop(struct sender *s)
     return j;
 }
 
-/* render_more - see sender_int.h. */
+/*
+ * render_more - see sender_int.h. A batch waits until room for all of it is
+ * free, unless nothing is being composed or waits to be sent: as messages go
+ * out one at a time, composing them one at a time would cost a worker
+ * thread's wake-up each.
+ */
 void render_more(struct sender *s)
 {
     while (s->torender_head && s->stop_begun)
         job_drop(s, torender_pop(s));
-    while (s->torender_head && room(s)) {
+    while (s->torender_head) {
         size_t want = s->ntorender / RENDER_SPREAD;
         want = want < 1 ? 1 : want > RENDER_BATCH ? RENDER_BATCH : want;
+        size_t n = fits(s);
+        if (n == 0 || (n < want && (s->rendering > 0 || s->nready > 0)))
+            break;
+        if (n > want)
+            n = want;
         struct render_batch *b = xmalloc(sizeof(*b));
         b->n = 0;
-        /* each job counts as being composed as it joins, so room() sees the batch grow */
-        while (b->n < want && s->torender_head && (b->n == 0 || room(s))) {
+        while (b->n < n) {
             struct job *j = torender_pop(s);
             envelope(j);
             b->jobs[b->n++] = j;
-            s->rendering++;
         }
-        s->rendering -= (unsigned)b->n;
         start(s, b);
     }
 }

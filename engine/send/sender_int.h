@@ -185,7 +185,7 @@ void submit_ready(struct sender *s);
 void job_ready(struct sender *s, struct job *j);
 
 /* render.c */
-/* render_job - J's envelope sender, then J composed on a worker thread */
+/* render_job - queue J to be composed on a worker thread; the caller's sender_pump starts it (render_more) */
 void render_job(struct sender *s, struct job *j);
 
 /* campaigns_rt.c */
