@@ -51,26 +51,46 @@ static inline bool qp_risky_start(const unsigned char *s, const unsigned char *e
     return *s == '.' || (*s == 'F' && end - s >= 5 && memcmp(s, "From ", 5) == 0);
 }
 
-/* qp__plain_run - the number of bytes from S, at most LIM, before the first one qp_plain refuses. */
-size_t qp__plain_run(const unsigned char *s, size_t lim)
+/*
+ * plain_copy - the number of bytes from S, at most LIM, before the first one
+ * qp_plain refuses, copied to O as they are read. AVAIL (>= LIM) bytes from S
+ * are readable, so the last block before LIM is read whole too; a block is
+ * stored whole, so O may be written past the run (qp_encode writes those
+ * bytes again next, within what it reserved). No memcpy: for runs this short
+ * the compiler's inline copy cost more than the scan.
+ */
+static inline size_t plain_copy(const unsigned char *s, size_t lim, size_t avail, char *o)
 {
     size_t n = 0;
 #ifdef __SSE2__
     /* plain: 32..126 but "=" (signed compares: 8-bit bytes are negative), or TAB */
     const __m128i above = _mm_set1_epi8(31), below = _mm_set1_epi8(127);
     const __m128i eq = _mm_set1_epi8('='), tab = _mm_set1_epi8('\t');
-    for (; n + 16 <= lim; n += 16) {
+    for (; n < lim && n + 16 <= avail; n += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + n));
+        if (o)
+            _mm_storeu_si128((__m128i *)(void *)(o + n), v);
         __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, above), _mm_cmplt_epi8(v, below));
         ok = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(v, eq), ok), _mm_cmpeq_epi8(v, tab));
         unsigned bad = (unsigned)_mm_movemask_epi8(ok) ^ 0xffffu;
-        if (bad)
-            return n + (size_t)__builtin_ctz(bad);
+        if (bad) {
+            n += (size_t)__builtin_ctz(bad);
+            return n < lim ? n : lim;
+        }
     }
+    if (n >= lim)
+        return lim;
 #endif
-    while (n < lim && qp_plain[s[n]])
-        n++;
+    for (; n < lim && qp_plain[s[n]]; n++)
+        if (o)
+            o[n] = (char)s[n];
     return n;
+}
+
+/* qp__plain_run - the number of bytes from S, at most LIM, before the first one qp_plain refuses. */
+size_t qp__plain_run(const unsigned char *s, size_t lim)
+{
+    return plain_copy(s, lim, lim, NULL);
 }
 
 /*
@@ -90,10 +110,9 @@ void qp_encode(struct buf *out, const void *data, size_t len)
            whitespace right before a line end is left to the careful path below */
         if (col > 0 && col < QP_LINE_MAX - 2) {
             size_t room = QP_LINE_MAX - 2 - col, avail = (size_t)(end - s);
-            size_t n = qp__plain_run(s, room < avail ? room : avail);
+            size_t n = plain_copy(s, room < avail ? room : avail, avail, o);
             if (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t') && qp_line_end(s + n - 1, end))
                 n--;
-            memcpy(o, s, n);
             o += n;
             s += n;
             col += n;

@@ -131,6 +131,53 @@ static void test_dotstuff_as_is_agrees_with_stuffing(void **state)
     assert_true(no > 100);
 }
 
+/* Sound messages of every length up to 300 octets (several blocks of the vector
+ * scans, and their tails), then each with one octet made an LF, a "." or a CR,
+ * at every position: smtp_data_as_is says true exactly when stuffing changes
+ * nothing, wherever the one fault lies. */
+static void test_dotstuff_as_is_one_fault_anywhere(void **state)
+{
+    (void)state;
+    static const char mid[] = { 'a', 'b', '.', '\r', ' ', 'a' };
+    static const char fault[] = { '\n', '.', '\r' };
+    char msg[304];
+    uint32_t x = 777;
+    unsigned yes = 0, no = 0;
+    for (size_t len = 2; len <= 300; len++) {
+        /* lines of 0 to 39 octets, none starting with ".", each ended by CRLF */
+        size_t i = 0;
+        while (i < len) {
+            x = x * 1103515245u + 12345u;
+            size_t n = (x >> 16) % 40;
+            if (i + n + 2 > len)
+                n = len - i - 2;
+            for (size_t k = 0; k < n; k++) {
+                x = x * 1103515245u + 12345u;
+                msg[i + k] = k == 0 ? 'a' : mid[(x >> 16) % sizeof(mid)];
+            }
+            msg[i + n] = '\r';
+            msg[i + n + 1] = '\n';
+            i += n + 2;
+            if (len - i == 1) /* one octet left: the last line takes it */
+                msg[i - 2] = 'a', msg[i - 1] = '\r', msg[i] = '\n', i++;
+        }
+        assert_true(smtp_data_as_is(msg, len));
+        assert_true(stuffed_as_is(msg, len));
+        for (size_t at = 0; at < len; at++) {
+            char keep = msg[at];
+            for (size_t f = 0; f < sizeof(fault); f++) {
+                msg[at] = fault[f];
+                bool as_is = smtp_data_as_is(msg, len);
+                assert_int_equal(as_is, stuffed_as_is(msg, len));
+                as_is ? yes++ : no++;
+            }
+            msg[at] = keep;
+        }
+    }
+    assert_true(yes > 1000);
+    assert_true(no > 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_dotstuff_appends_and_keeps_binary),
         cmocka_unit_test(test_dotstuff_large_message_every_line),
         cmocka_unit_test(test_dotstuff_as_is_table),
+        cmocka_unit_test(test_dotstuff_as_is_one_fault_anywhere),
         cmocka_unit_test(test_dotstuff_as_is_agrees_with_stuffing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
