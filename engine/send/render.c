@@ -15,6 +15,7 @@
  * a rendered one goes to submission (job_ready); while stopping it is dropped.
  */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include <uv.h>
@@ -103,13 +104,32 @@ static void render_done(uv_work_t *w, int status)
     sender_pump(s);
 }
 
-/* envelope - J's envelope sender and X-Postino-Delivery value, from its campaign */
+/* put - append S to DST[0..CAP) at *AT, cut to fit with its NUL (what snprintf would write, without its cost) */
+static void put(char *dst, size_t cap, size_t *at, const char *s, size_t n)
+{
+    if (*at + n >= cap)
+        n = cap - 1 - *at;
+    memcpy(dst + *at, s, n);
+    *at += n;
+    dst[*at] = 0;
+}
+
+/* envelope - J's envelope sender (LOCAL+TOKEN@DOMAIN) and X-Postino-Delivery value (ID.TOKEN), from its campaign */
 static void envelope(struct job *j)
 {
-    char tok[TOKEN_MAX + 1];
-    token_make(j->camp->pc.token_key, 'b', j->id, j->camp->id, tok, sizeof(tok));
-    snprintf(j->env_from, sizeof(j->env_from), "%s+%s@%s", j->camp->bounce_local, tok, j->camp->bounce_domain);
-    snprintf(j->delivery_header, sizeof(j->delivery_header), "%llu.%s", (unsigned long long)j->id, tok);
+    char tok[TOKEN_MAX + 1], id[STR_U64_MAX];
+    int tn = token_make(j->camp->pc.token_key, 'b', j->id, j->camp->id, tok, sizeof(tok));
+    size_t t = tn > 0 ? (size_t)tn : 0, at = 0;
+    const char *local = j->camp->bounce_local, *domain = j->camp->bounce_domain;
+    put(j->env_from, sizeof(j->env_from), &at, local, strlen(local));
+    put(j->env_from, sizeof(j->env_from), &at, "+", 1);
+    put(j->env_from, sizeof(j->env_from), &at, tok, t);
+    put(j->env_from, sizeof(j->env_from), &at, "@", 1);
+    put(j->env_from, sizeof(j->env_from), &at, domain, strlen(domain));
+    at = 0;
+    put(j->delivery_header, sizeof(j->delivery_header), &at, id, str_u64(id, (unsigned long long)j->id, 10));
+    put(j->delivery_header, sizeof(j->delivery_header), &at, ".", 1);
+    put(j->delivery_header, sizeof(j->delivery_header), &at, tok, t);
 }
 
 /* start - compose the N jobs of B on a worker thread now (render_done) */
