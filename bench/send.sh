@@ -34,7 +34,7 @@
 # second campaign to the same audience signed with Ed25519 instead, less
 # openssl speed's time for one Ed25519 signature, every core signing (a
 # tenth of it is 3 us). And a third way, exact for each run: the sender
-# times one private-key operation in 16 on the signing thread's CPU clock and
+# times one private-key operation in 17 on the signing thread's CPU clock and
 # logs the mean when it stops (dkim_sign_cpu); what is left of the run's CPU
 # per message is postino besides the signature, whatever the machine does to
 # a signature when every core signs at once.

@@ -185,10 +185,13 @@ void dkim_thread_cleanup(void);
  * dkim_sign_cpu - how long the private-key operation of a signature takes
  * in this process, on the signing thread's CPU clock (so time off the CPU
  * is not counted): every DKIM_SIGN_SAMPLE-th operation of each thread is
- * timed. *TIMED gets how many were, *NS their CPU time in all. What is
+ * timed. That is a prime, so the sample does not beat with OpenSSL's own
+ * periods: an RSA key's blinding is renewed every 32nd use, and with 1 in 16
+ * timed, half the samples were renewals (422 us where the mean is 308).
+ * *TIMED gets how many were timed, *NS their CPU time in all. What is
  * "postino besides the signature" is the rest of a sender's CPU.
  */
-#define DKIM_SIGN_SAMPLE 16
+#define DKIM_SIGN_SAMPLE 17
 void dkim_sign_cpu(unsigned long *timed, unsigned long long *ns);
 
 #endif
