@@ -150,12 +150,14 @@ static void start(struct sender *s, struct render_batch *b)
  * fits - how many more messages may be composed: the bytes of those composed
  * and not yet sent, and of those being composed (guessed from the last one),
  * stay under [send] max_inflight_kb; one at a time always may, however large.
+ * *MOST: how many the bound holds in all.
  */
-static size_t fits(const struct sender *s)
+static size_t fits(const struct sender *s, size_t *most)
 {
     size_t cap = (size_t)s->cfg.set.max_inflight_kb * 1024;
     size_t guess = s->msg_guess ? s->msg_guess : 16384;
     size_t held = s->msg_bytes + s->rendering * guess;
+    *most = cap / guess;
     if (held + guess <= cap)
         return (cap - held) / guess;
     return s->msg_bytes == 0 && s->rendering == 0;
@@ -191,9 +193,10 @@ static struct job *torender_pop(struct sender *s)
 
 /*
  * render_more - see sender_int.h. A batch waits until room for all of it is
- * free, unless nothing is being composed or waits to be sent: as messages go
- * out one at a time, composing them one at a time would cost a worker
- * thread's wake-up each.
+ * free (or for half of what the bound holds, when that is less), unless
+ * nothing is being composed or waits to be sent: as messages go out one at a
+ * time, composing them one at a time would cost a worker thread's wake-up
+ * each.
  */
 void render_more(struct sender *s)
 {
@@ -202,8 +205,8 @@ void render_more(struct sender *s)
     while (s->torender_head) {
         size_t want = s->ntorender / RENDER_SPREAD;
         want = want < 1 ? 1 : want > RENDER_BATCH ? RENDER_BATCH : want;
-        size_t n = fits(s);
-        if (n == 0 || (n < want && (s->rendering > 0 || s->nready > 0)))
+        size_t most, n = fits(s, &most);
+        if (n == 0 || (n < want && n < most / 2 && (s->rendering > 0 || s->nready > 0)))
             break;
         if (n > want)
             n = want;
