@@ -138,6 +138,8 @@ static void start(struct sender *s, struct render_batch *b)
     b->s = s;
     b->work.data = b;
     s->rendering += (unsigned)b->n;
+    s->render_batches++;
+    s->render_jobs += b->n;
     if (uv_queue_work(s->loop, &b->work, render_work, render_done) < 0) {
         s->rendering -= (unsigned)b->n;
         for (size_t i = 0; i < b->n; i++)

@@ -101,6 +101,7 @@ struct sender {
     bool flushing;
     unsigned inflight;          /* claimed, not yet in a recorded batch */
     unsigned rendering;
+    unsigned long render_batches, render_jobs; /* hand-overs to the worker threads, and the jobs they carried */
     struct job *torender_head, *torender_tail; /* to compose once the bytes held allow (render_more) */
     unsigned ntorender;
     size_t msg_bytes;           /* composed messages not yet done with (ready, in the pools, on the wire) */

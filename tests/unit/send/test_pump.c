@@ -430,6 +430,27 @@ static void test_pump_sends_every_delivery_once_within_max_inflight(void **state
     run_free(&r);
 }
 
+/* a claim's rows go to the worker threads eight at a time, also once the bytes bound is reached and messages
+ * go out one at a time (composing each alone cost a worker thread's wake-up a message) */
+static void test_pump_composes_in_batches_under_the_bytes_bound(void **state)
+{
+    (void)state;
+    struct run r;
+    struct sender_config cfg = config(200, 1000);
+    cfg.set.max_inflight_kb = 64;
+    run_init(&r, false);
+    add_campaign(&r, 1, "campaign", NULL);
+    add_deliveries(&r, 1, 1000);
+    run(&r, &cfg, false);
+    assert_false(r.timed_out);
+    expect_all_sent_once(&r, 1000);
+    assert_int_equal(r.s->render_jobs, 1000);
+    if (r.s->render_jobs < 6 * r.s->render_batches)
+        fail_msg("%lu jobs in %lu batches: %.1f a batch, want at least 6", r.s->render_jobs, r.s->render_batches,
+                 (double)r.s->render_jobs / (double)r.s->render_batches);
+    run_free(&r);
+}
+
 /* the ledger answers slowly: claims wait for records, never more than max_inflight held */
 static void test_pump_slow_ledger_holds_claims_at_max_inflight(void **state)
 {
@@ -818,6 +839,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pump_sends_every_delivery_once_within_max_inflight),
+        cmocka_unit_test(test_pump_composes_in_batches_under_the_bytes_bound),
         cmocka_unit_test(test_pump_slow_ledger_holds_claims_at_max_inflight),
         cmocka_unit_test(test_pump_slow_down_answer_holds_new_messages),
         cmocka_unit_test(test_pump_stalled_relay_keeps_leases_and_claims_no_more),
