@@ -134,6 +134,7 @@ awk -v r="$rsa" -v r1="$rsa1" -v k="$psink_us" -v g="$pg_us" -v c="$cores" -v b=
 timed() { sed -n 's/.*private-key operation took \([0-9.]*\) us of CPU.*/\1/p' "$1" | tail -1; }
 rsa_in=$(timed send.log)
 ed_in=$(timed send2.log)
+[ -n "$rsa_in" ] && [ -n "$ed_in" ] || { echo "bench send: a sender logged no signing time"; tail -3 send.log send2.log; exit 1; }
 awk -v r="$rsa" -v p="$p_us" -v e="$e_us" -v ed="$ed" -v ed1="$ed1" -v rate="$e_rate" -v n="$N" -v ri="$rsa_in" -v ei="$ed_in" 'BEGIN {
     printf "send postino with Ed25519: %d messages at %d messages/s, %.1f us/message; openssl speed: %d Ed25519 signatures/s per core with every core signing (%.1f us each; %d/s on one core alone)\n", n, rate, e, ed, 1e6 / ed, ed1
     printf "send postino besides the signature: %.1f us/message by the Ed25519 run, %.0f by the RSA run (goal <= 40)\n", e - 1e6 / ed, p - 1e6 / r

@@ -777,6 +777,15 @@ static void on_pool_result(const struct smtp_result *res, void *arg)
         smtp_pool_close(pr->pool, on_pool_closed, pr);
 }
 
+/* queue five messages "x" on PR's pool, then run LOOP until the pool has closed (on_pool_result closes it at the fifth) */
+static void submit_five_and_run(struct poolrun *pr, uv_loop_t *loop)
+{
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(smtp_pool_submit(pr->pool, "a@postino.test", "b@example.com", "x\r\n", 3, on_pool_result, pr),
+                         0);
+    uv_run(loop, UV_RUN_DEFAULT);
+}
+
 #define SESSION_2(q) { "EHLO", "250-fake\r\n250 PIPELINING\r\n" }, \
     { "MAIL", NULL }, { "RCPT", NULL }, { "DATA", "250 ok\r\n250 ok\r\n354 go\r\n" }, \
     { ".", "250 Ok: queued as " q "a\r\n" }, \
@@ -802,11 +811,7 @@ static void test_smtp_pool_max_messages_per_connection_and_pacing(void **state)
     struct poolrun pr = { .fake = &f };
     assert_int_equal(smtp_pool_create(loop, &cfg, &pr.pool), 0);
     pr.t0 = uv_now(loop);
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(smtp_pool_submit(pr.pool, "a@postino.test", "b@example.com", "x\r\n", 3,
-                                          on_pool_result, &pr),
-                         0);
-    uv_run(loop, UV_RUN_DEFAULT);
+    submit_five_and_run(&pr, loop);
     assert_int_equal(pr.closed, 1);
     assert_int_equal(pr.results, 5);
     assert_int_equal(pr.accepted, 5);
@@ -830,11 +835,7 @@ static void test_smtp_pool_fails_queued_after_repeated_setup_failures(void **sta
     };
     struct poolrun pr = { .fake = &f };
     assert_int_equal(smtp_pool_create(loop, &cfg, &pr.pool), 0);
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(smtp_pool_submit(pr.pool, "a@postino.test", "b@example.com", "x\r\n", 3,
-                                          on_pool_result, &pr),
-                         0);
-    uv_run(loop, UV_RUN_DEFAULT);
+    submit_five_and_run(&pr, loop);
     assert_int_equal(pr.results, 5);
     assert_int_equal(pr.accepted, 0);
     assert_int_equal(pr.first_code, 421);
@@ -866,11 +867,7 @@ static void test_smtp_pool_reconnects_after_421(void **state)
     struct poolrun pr = { .fake = &f };
     assert_int_equal(smtp_pool_create(loop, &cfg, &pr.pool), 0);
     pr.t0 = uv_now(loop);
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(smtp_pool_submit(pr.pool, "a@postino.test", "b@example.com", "x\r\n", 3,
-                                          on_pool_result, &pr),
-                         0);
-    uv_run(loop, UV_RUN_DEFAULT);
+    submit_five_and_run(&pr, loop);
     assert_int_equal(pr.results, 5);
     /* The message that met the 421 is reported, not resent; the rest go on a new connection. */
     assert_int_equal(pr.accepted, 4);
@@ -901,11 +898,7 @@ static void test_smtp_pool_hold_delays_the_next_message(void **state)
     pr.t0 = uv_now(loop);
     smtp_pool_hold(pr.pool, 150);
     smtp_pool_hold(pr.pool, 10); /* does not shorten the first */
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(smtp_pool_submit(pr.pool, "a@postino.test", "b@example.com", "x\r\n", 3,
-                                          on_pool_result, &pr),
-                         0);
-    uv_run(loop, UV_RUN_DEFAULT);
+    submit_five_and_run(&pr, loop);
     assert_int_equal(pr.accepted, 5);
     assert_true(pr.t_last - pr.t0 >= 150);
     if (f.mismatch[0])
@@ -1023,11 +1016,7 @@ static void test_smtp_pool_stops_queueing_behind_a_server_that_answers_the_end_o
     };
     struct poolrun pr = { .fake = &f };
     assert_int_equal(smtp_pool_create(loop, &cfg, &pr.pool), 0);
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(smtp_pool_submit(pr.pool, "a@postino.test", "b@example.com", "x\r\n", 3,
-                                          on_pool_result, &pr),
-                         0);
-    uv_run(loop, UV_RUN_DEFAULT);
+    submit_five_and_run(&pr, loop);
     assert_int_equal(pr.closed, 1);
     assert_int_equal(pr.accepted, 5);
     /* the envelopes of the second and third messages came behind the content; no more after */
