@@ -1167,6 +1167,8 @@ static bool has_8bit(const char *s)
  * the result once the server answered (or the connection broke). The caller
  * keeps DATA unchanged until CB is called: a message that needs no
  * dot-stuffing (every composed one) is written from there, without a copy.
+ * With SMTP_SEND_READY in FLAGS, DATA is taken as smtp_data_ready made it
+ * and is not read through again here.
  * Returns, without calling CB:
  * UV_ENOTCONN when the connection is not ready (setup, broken, closing),
  * UV_EBUSY when a message is in flight and no next one may be queued behind
@@ -1175,7 +1177,7 @@ static bool has_8bit(const char *s)
  * or angle brackets, UV_E2BIG when LEN exceeds the server's SIZE.
  */
 int smtp_conn_send(struct smtp_conn *c, const char *env_from, const char *rcpt, const void *data,
-                   size_t len, smtp_send_cb cb, void *arg)
+                   size_t len, unsigned flags, smtp_send_cb cb, void *arg)
 {
     bool queue = c->send_cb != NULL;
     if (queue && !smtp_conn_can_queue(c))
@@ -1194,7 +1196,7 @@ int smtp_conn_send(struct smtp_conn *c, const char *env_from, const char *rcpt, 
     const char **raw = queue ? &c->nx.raw : &c->raw;
     buf_reset(body);
     *raw = NULL;
-    if (smtp_data_as_is(data, len)) {
+    if ((flags & SMTP_SEND_READY) || smtp_data_as_is(data, len)) {
         *raw = data;
         if (queue)
             c->nx.raw_len = len;

@@ -113,8 +113,10 @@ int smtp_tls_ctx_get(const struct smtp_config *cfg, SSL_CTX **out);
 
 int smtp_conn_open(uv_loop_t *loop, const struct smtp_config *cfg, smtp_conn_cb cb, void *arg,
                    struct smtp_conn **out);
+/* smtp_conn_send's FLAGS: DATA is already what the DATA phase sends before ".\r\n" (smtp_data_ready) */
+#define SMTP_SEND_READY 1u
 int smtp_conn_send(struct smtp_conn *c, const char *env_from, const char *rcpt, const void *data,
-                   size_t len, smtp_send_cb cb, void *arg);
+                   size_t len, unsigned flags, smtp_send_cb cb, void *arg);
 bool smtp_conn_ready(const struct smtp_conn *c);
 typedef void (*smtp_room_cb)(struct smtp_conn *c, void *arg);
 void smtp_conn_on_room(struct smtp_conn *c, smtp_room_cb cb);

@@ -8,6 +8,7 @@
  *
  * smtp_data_stuff  append a message as the DATA phase sends it
  * smtp_data_as_is  would the DATA phase send a message unchanged (then ".\r\n")
+ * smtp_data_ready  a message made, in place, what the DATA phase sends before ".\r\n"
  */
 #include <stdbool.h>
 #include <string.h>
@@ -127,4 +128,22 @@ bool smtp_data_as_is(const void *data, size_t len)
         if (p[i] == '\n' && (p[i - 1] != '\r' || (i + 1 < len && p[i + 1] == '.')))
             return false;
     return true;
+}
+
+/*
+ * smtp_data_ready - make MSG, in place, what smtp_data_stuff sends before the
+ * final ".\r\n": unchanged when smtp_data_as_is, else dot-stuffed with bare
+ * LFs made CRLF and a final CRLF. The sender does it on the worker thread
+ * that composed the message, while the message is in that core's cache, and
+ * submits it with SMTP_SEND_READY: the loop's thread then writes it as it is.
+ */
+void smtp_data_ready(struct buf *msg)
+{
+    if (smtp_data_as_is(msg->data, msg->len))
+        return;
+    struct buf out = BUF_INIT;
+    smtp_data_stuff(&out, msg->data, msg->len);
+    buf_truncate(&out, out.len - 3); /* the ".\r\n" that ends the data */
+    buf_free(msg);
+    *msg = out;
 }

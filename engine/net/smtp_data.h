@@ -3,6 +3,7 @@
  *
  * smtp_data_stuff  append a message, dot-stuffed and ended by CRLF.CRLF
  * smtp_data_as_is  would smtp_data_stuff append it unchanged, then ".\r\n"
+ * smtp_data_ready  make a message, in place, what the DATA phase sends before ".\r\n"
  *
  * Pure and infallible (allocation failure is fatal, see alloc.h).
  */
@@ -16,5 +17,6 @@
 
 void smtp_data_stuff(struct buf *out, const void *data, size_t len);
 bool smtp_data_as_is(const void *data, size_t len);
+void smtp_data_ready(struct buf *msg);
 
 #endif

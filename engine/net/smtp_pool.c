@@ -26,6 +26,7 @@ struct pmsg {
     char *rcpt;
     char *data;
     size_t len;
+    unsigned flags; /* smtp_conn_send's */
     smtp_pool_cb cb;
     void *arg;
 };
@@ -336,7 +337,7 @@ static void assign(struct smtp_pool *p)
         struct pmsg *m = queue_pop(p);
         if (p->budget)
             p->allowance--;
-        int rc = smtp_conn_send(pc->conn, m->from, m->rcpt, m->data, m->len, on_sent, pc);
+        int rc = smtp_conn_send(pc->conn, m->from, m->rcpt, m->data, m->len, m->flags, on_sent, pc);
         if (rc == UV_EINVAL || rc == UV_E2BIG) {
             struct smtp_result res = { .stage = SMTP_STAGE_MAIL, .error = rc, .enhanced = "",
                                        .text = rc == UV_E2BIG ? "the message exceeds the server's SIZE limit"
@@ -501,12 +502,12 @@ int smtp_pool_create(uv_loop_t *loop, const struct smtp_pool_config *cfg, struct
 /*
  * smtp_pool_submit_owned - queue DATA[0..LEN) from ENV_FROM to RCPT (both
  * copied), taking DATA over: the pool frees it (xfree) once the message is
- * done with. Returns 0, and CB is called once with the message's result; or
- * UV_ESHUTDOWN when the pool is closing (CB never called, DATA still the
- * caller's).
+ * done with; FLAGS go to smtp_conn_send (SMTP_SEND_READY). Returns 0, and
+ * CB is called once with the message's result; or UV_ESHUTDOWN when the pool
+ * is closing (CB never called, DATA still the caller's).
  */
 int smtp_pool_submit_owned(struct smtp_pool *p, const char *env_from, const char *rcpt, char *data,
-                           size_t len, smtp_pool_cb cb, void *arg)
+                           size_t len, unsigned flags, smtp_pool_cb cb, void *arg)
 {
     if (p->closing)
         return UV_ESHUTDOWN;
@@ -515,6 +516,7 @@ int smtp_pool_submit_owned(struct smtp_pool *p, const char *env_from, const char
     m->rcpt = xstrdup(rcpt);
     m->data = data;
     m->len = len;
+    m->flags = flags;
     m->cb = cb;
     m->arg = arg;
     if (p->tail)
@@ -536,7 +538,7 @@ int smtp_pool_submit(struct smtp_pool *p, const char *env_from, const char *rcpt
 {
     if (p->closing)
         return UV_ESHUTDOWN;
-    return smtp_pool_submit_owned(p, env_from, rcpt, xmemdup(data, len ? len : 1), len, cb, arg);
+    return smtp_pool_submit_owned(p, env_from, rcpt, xmemdup(data, len ? len : 1), len, 0, cb, arg);
 }
 
 /* smtp_pool_queued - messages waiting for a connection. */

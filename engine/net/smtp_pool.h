@@ -75,7 +75,7 @@ int smtp_pool_create(uv_loop_t *loop, const struct smtp_pool_config *cfg, struct
 int smtp_pool_submit(struct smtp_pool *p, const char *env_from, const char *rcpt, const void *data,
                      size_t len, smtp_pool_cb cb, void *arg);
 int smtp_pool_submit_owned(struct smtp_pool *p, const char *env_from, const char *rcpt, char *data,
-                           size_t len, smtp_pool_cb cb, void *arg);
+                           size_t len, unsigned flags, smtp_pool_cb cb, void *arg);
 size_t smtp_pool_queued(const struct smtp_pool *p);
 size_t smtp_pool_in_flight(const struct smtp_pool *p);
 unsigned smtp_pool_conns(const struct smtp_pool *p);

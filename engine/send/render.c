@@ -22,6 +22,7 @@
 
 #include "engine/mail/compose.h"
 #include "engine/mail/token.h"
+#include "engine/net/smtp_data.h"
 #include "engine/send/prepare.h"
 #include "engine/send/sender_int.h"
 #include "engine/util/alloc.h"
@@ -65,6 +66,8 @@ static void render_one(struct job *j)
     buf_reserve(&j->msg, thread_last_len + thread_last_len / 8);
     j->rc = compose_message(campaign_variant(&j->camp->pc, j->variant), &r, (long long)time(NULL), thread_scratch, &j->msg, &j->why);
     thread_last_len = j->msg.len;
+    if (j->rc == 0)
+        smtp_data_ready(&j->msg); /* here, while the message is in this core's cache (submitted SMTP_SEND_READY) */
 }
 
 static void render_work(uv_work_t *w)

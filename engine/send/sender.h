@@ -11,6 +11,7 @@
  *             (a message cut on the wire may be sent again by the next sender,
  *             as after a crash). SIGHUP reads the configuration again through
  *             cfg->reload (a refused one changes nothing) and the relays.
+             Its thread, and the worker threads it starts, run as SCHED_BATCH.
  * sender_wake make the sender running in this process (if any) claim at once;
  *             callable from any thread (the API after queueing a transactional
  *             message); other processes' senders claim it at their next tick

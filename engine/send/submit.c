@@ -106,7 +106,7 @@ static void submit_job(struct sender *s, struct job *j, struct relay_rt *r)
     sub->relay = r;
     size_t len;
     char *data = buf_detach(&j->msg, &len);
-    if (smtp_pool_submit_owned(r->pool, j->env_from, j->email, data, len, on_smtp_result, sub) < 0) {
+    if (smtp_pool_submit_owned(r->pool, j->env_from, j->email, data, len, SMTP_SEND_READY, on_smtp_result, sub) < 0) {
         xfree(data);
         xfree(sub);
         job_defer(s, j, "relay pool closing");

@@ -105,6 +105,32 @@ static void test_dotstuff_as_is_table(void **state)
     }
 }
 
+/* smtp_data_ready: a message that needs nothing keeps its very bytes (the same
+ * buffer); one that needs stuffing becomes exactly smtp_data_stuff's output
+ * without the final ".\r\n" */
+static void test_dotstuff_ready_in_place(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "Subject: x\r\n\r\nbody\r\n", "", ".starts with a dot\r\n", "a\r\n.\r\nb\r\n", "no final crlf",
+        "bare\nlf\r\n", "ends in cr\r", "0123456789abcdef0123456789\r\n.abcdef\r\n",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = strlen(cases[i]);
+        struct buf msg = BUF_INIT, want = BUF_INIT;
+        buf_append(&msg, cases[i], len);
+        char *before = msg.data;
+        smtp_data_stuff(&want, cases[i], len);
+        smtp_data_ready(&msg);
+        assert_int_equal(msg.len, want.len - 3);
+        assert_memory_equal(msg.data, want.data, msg.len);
+        if (smtp_data_as_is(cases[i], len))
+            assert_ptr_equal(msg.data, before);
+        buf_free(&msg);
+        buf_free(&want);
+    }
+}
+
 /* Messages of every length up to 80 octets made of "a", CR, LF and ".", at every
  * offset: smtp_data_as_is says true exactly when stuffing changes nothing. */
 static void test_dotstuff_as_is_agrees_with_stuffing(void **state)
@@ -185,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_dotstuff_appends_and_keeps_binary),
         cmocka_unit_test(test_dotstuff_large_message_every_line),
         cmocka_unit_test(test_dotstuff_as_is_table),
+        cmocka_unit_test(test_dotstuff_ready_in_place),
         cmocka_unit_test(test_dotstuff_as_is_one_fault_anywhere),
         cmocka_unit_test(test_dotstuff_as_is_agrees_with_stuffing),
     };

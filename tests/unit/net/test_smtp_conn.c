@@ -327,7 +327,7 @@ static void send_next(struct client *cl)
         return;
     }
     cl->next++;
-    assert_int_equal(smtp_conn_send(cl->conn, "from@postino.test", "to@example.com", body, strlen(body),
+    assert_int_equal(smtp_conn_send(cl->conn, "from@postino.test", "to@example.com", body, strlen(body), 0,
                                     on_sent, cl),
                      0);
 }
@@ -700,7 +700,7 @@ static void on_refusals_sent(struct smtp_conn *c, const struct smtp_result *res,
     struct refusals *r = arg;
     r->results++;
     r->accepted = res->accepted;
-    r->rc_again = smtp_conn_send(c, "a@b", "c@d", "x\r\n", 3, on_refusals_sent, r);
+    r->rc_again = smtp_conn_send(c, "a@b", "c@d", "x\r\n", 3, 0, on_refusals_sent, r);
     smtp_conn_close(c, on_refusals_closed, r);
 }
 
@@ -709,11 +709,11 @@ static void on_refusals_open(struct smtp_conn *c, int status, const struct smtp_
     (void)res;
     struct refusals *r = arg;
     assert_int_equal(status, 0);
-    r->rc_from = smtp_conn_send(c, "a@b\r\nRCPT TO:<evil@x>", "c@d", "x\r\n", 3, on_refusals_sent, r);
-    r->rc_rcpt = smtp_conn_send(c, "a@b", "<c@d>", "x\r\n", 3, on_refusals_sent, r);
-    r->rc_size = smtp_conn_send(c, "a@b", "c@d", "0123456789x", 11, on_refusals_sent, r);
-    assert_int_equal(smtp_conn_send(c, "", "c@d", "x\r\n", 3, on_refusals_sent, r), 0);
-    r->rc_busy = smtp_conn_send(c, "a@b", "c@d", "x\r\n", 3, on_refusals_sent, r);
+    r->rc_from = smtp_conn_send(c, "a@b\r\nRCPT TO:<evil@x>", "c@d", "x\r\n", 3, 0, on_refusals_sent, r);
+    r->rc_rcpt = smtp_conn_send(c, "a@b", "<c@d>", "x\r\n", 3, 0, on_refusals_sent, r);
+    r->rc_size = smtp_conn_send(c, "a@b", "c@d", "0123456789x", 11, 0, on_refusals_sent, r);
+    assert_int_equal(smtp_conn_send(c, "", "c@d", "x\r\n", 3, 0, on_refusals_sent, r), 0);
+    r->rc_busy = smtp_conn_send(c, "a@b", "c@d", "x\r\n", 3, 0, on_refusals_sent, r);
 }
 
 static void test_smtp_conn_send_refuses_bad_input(void **state)
