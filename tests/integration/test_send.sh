@@ -247,7 +247,7 @@ b=$(sed -n 's/.*done (\([0-9]*\) sent.*/\1/p' twin-b.out)
 [ $((a + b)) = "$n9" ] || fail "the senders' counts ($a + $b) differ from the audience ($n9)"
 counters_match_ledger "$C9"
 
-check "a relay's quota is never exceeded, and stats say why the campaign waits"
+check "a relay's quota is never exceeded, and stats say why the campaign waits; the sender's threads run SCHED_BATCH"
 sink_clear
 postino relay add slow --host 127.0.0.1 --port 12587 --user test --password-file "$WORK/relay.pw" --tls-verify no --quota 40/h
 postino relay rm local
@@ -262,6 +262,12 @@ wait_for "the sender to say why it waits" 10 bash -c "\"$BIN\" campaign stats $C
 [ "$(psql_q "SELECT n_sent FROM campaigns WHERE id = $C10")" = 40 ] || fail "quota exceeded: $(psql_q "SELECT n_sent FROM campaigns WHERE id = $C10") sent"
 mta_drain
 [ "$(sink_count)" = 40 ] || fail "the sink got $(sink_count) messages, quota 40"
+# a throughput job: the loop's thread and the worker threads that composed the 40 run SCHED_BATCH (3)
+policies=$(for t in /proc/$qp/task/*; do sed 's/^.*) //' "$t/stat" | cut -d' ' -f39; done | sort | uniq -c | awk '{print $2 "x" $1}' | tr '\n' ' ')
+case "$policies" in
+"3x"[2-9]" " | "3x"[1-9][0-9]" ") ;;
+*) fail "the sender's threads by scheduling policy (policy x threads): $policies; want SCHED_BATCH (3) for all, two threads at least" ;;
+esac
 kill -TERM $qp
 wait_for "the sender to stop on SIGTERM though the quota holds messages back" 20 bash -c "! kill -0 $qp 2>/dev/null"
 wait $qp
