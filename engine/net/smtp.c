@@ -2,7 +2,7 @@
  * smtp - the client side of an SMTP submission session, as a state machine
  * driven by libuv callbacks.
  *
- * Setup: resolve, connect, (TLS for the wrapper mode), greeting, EHLO,
+ * Setup: resolve (a name: an address is connected to at once), connect, (TLS for the wrapper mode), greeting, EHLO,
  * STARTTLS, handshake, EHLO, AUTH PLAIN or LOGIN, ready. A message: MAIL,
  * RCPT, DATA (one write when pipelining), the dot-stuffed body after 354, the
  * final reply; RSET when a transaction ended with MAIL accepted but no data
@@ -1035,6 +1035,18 @@ static void on_connect(uv_connect_t *req, int status)
     arm(c, c->command_ms);
 }
 
+/* connect_to - connect to SA; a connection refused at once breaks on the timer (never within the caller) */
+static void connect_to(struct smtp_conn *c, const struct sockaddr *sa)
+{
+    c->state = CS_CONNECTING;
+    c->connect_req.data = c;
+    int rc = uv_tcp_connect(&c->connect_req, &c->tcp, sa, on_connect);
+    if (rc < 0) {
+        c->write_error = rc;
+        arm(c, 0);
+    }
+}
+
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     struct smtp_conn *c = req->data;
@@ -1052,12 +1064,21 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         conn_break(c, SMTP_STAGE_CONNECT, status < 0 ? status : UV_EAI_NONAME, why);
         return;
     }
-    c->state = CS_CONNECTING;
-    c->connect_req.data = c;
-    int rc = uv_tcp_connect(&c->connect_req, &c->tcp, res->ai_addr, on_connect);
+    connect_to(c, res->ai_addr);
     uv_freeaddrinfo(res);
-    if (rc < 0)
-        conn_break(c, SMTP_STAGE_CONNECT, rc, uv_strerror(rc));
+}
+
+/*
+ * numeric_host - HOST as an IPv4 or IPv6 address with PORT in *SA, true;
+ * false for a name. An address needs no lookup: it is connected to at once,
+ * rather than after the worker threads' queue (where uv_getaddrinfo waits
+ * behind the messages being composed).
+ */
+static bool numeric_host(const char *host, int port, struct sockaddr_storage *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    return uv_ip4_addr(host, port, (struct sockaddr_in *)sa) == 0 ||
+           uv_ip6_addr(host, port, (struct sockaddr_in6 *)sa) == 0;
 }
 
 /* ---- the public functions ---- */
@@ -1125,25 +1146,31 @@ int smtp_conn_open(uv_loop_t *loop, const struct smtp_config *cfg, smtp_conn_cb 
     smtp_reply_init(&c->reply);
     c->state = CS_RESOLVING;
 
-    char port[16];
-    snprintf(port, sizeof(port), "%d", c->port);
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_NUMERICSERV };
-    c->gai.data = c;
-    int rc = uv_getaddrinfo(loop, &c->gai, on_resolved, c->host, port, &hints);
-    if (rc < 0) {
-        c->state = CS_CLOSED;
-        c->close_cb = NULL;
-        maybe_free(c);
-        return rc;
+    struct sockaddr_storage addr;
+    bool numeric = numeric_host(c->host, c->port, &addr);
+    if (!numeric) {
+        char port[16];
+        snprintf(port, sizeof(port), "%d", c->port);
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                                  .ai_flags = AI_NUMERICSERV };
+        c->gai.data = c;
+        int rc = uv_getaddrinfo(loop, &c->gai, on_resolved, c->host, port, &hints);
+        if (rc < 0) {
+            c->state = CS_CLOSED;
+            c->close_cb = NULL;
+            maybe_free(c);
+            return rc;
+        }
+        c->gai_pending = true;
     }
-    c->gai_pending = true;
     uv_tcp_init(loop, &c->tcp);
     uv_timer_init(loop, &c->timer);
     c->tcp.data = c;
     c->timer.data = c;
-    c->refs = 3;
+    c->refs = numeric ? 2 : 3;
     arm(c, c->connect_ms);
+    if (numeric)
+        connect_to(c, (const struct sockaddr *)&addr);
     *out = c;
     return 0;
 }

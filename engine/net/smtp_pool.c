@@ -70,6 +70,7 @@ struct smtp_pool {
     unsigned held;           /* with slots: the connections it may have now */
     bool slots_asking;       /* a slots request is unanswered */
     uint64_t slots_ask_at;   /* no slots request from the pump before this */
+    unsigned slots_asked;    /* the connections the request in flight (or the last one) wanted */
     struct smtp_result last;
     struct buf last_text;
     char last_enhanced[16];
@@ -617,15 +618,21 @@ void smtp_pool_ask_slots(struct smtp_pool *p)
         return;
     p->slots_asking = true;
     p->slots_ask_at = uv_now(p->loop) + 1000;
-    p->slots(p->slots_arg, smtp_pool_wanted(p));
+    p->slots_asked = smtp_pool_wanted(p);
+    p->slots(p->slots_arg, p->slots_asked);
 }
 
 /* smtp_pool_slots - see smtp_pool.h. */
 void smtp_pool_slots(struct smtp_pool *p, unsigned held)
 {
     p->slots_asking = false;
-    if (held != SMTP_POOL_SLOTS_UNKNOWN)
+    if (held != SMTP_POOL_SLOTS_UNKNOWN) {
         p->held = held;
+        /* all that was asked was had, and messages came meanwhile (the first ask, at the first message,
+           wanted one): ask for the rest now rather than a second later */
+        if (held >= p->slots_asked && smtp_pool_wanted(p) > held)
+            p->slots_ask_at = 0;
+    }
     pool_pump(p);
 }
 

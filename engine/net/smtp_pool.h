@@ -36,7 +36,8 @@
  *
  * A pool with slots (a relay's connection cap shared by several senders)
  * opens no more connections than it holds slots: when it wants more it asks
- * SLOTS(SLOTS_ARG, WANT) (at most once a second), and smtp_pool_slots says
+ * SLOTS(SLOTS_ARG, WANT) (at most once a second, unless the last answer
+ * gave all it asked for and it wants more now), and smtp_pool_slots says
  * how many it holds now; with fewer than are open, idle connections close
  * and busy ones close once their message is done.
  */

@@ -101,6 +101,7 @@ struct send_backend_ops {
 struct send_backend {
     const struct send_backend_ops *ops;
     void *owner;
+    void (*on_ready)(void *owner); /* the owner's, optional: ready() became true (the claim connection is set up) */
 };
 
 /* backend_pg_new - the PostgreSQL backend on LOOP for CONNINFO (a string outliving it); starts connecting. */

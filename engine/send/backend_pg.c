@@ -423,6 +423,14 @@ static const struct send_backend_ops pg_ops = {
     .free = pg_free,
 };
 
+/* the claim connection is set up (at the start, and again after it was lost): the sender need not wait for its tick */
+static void claimq_ready(void *owner)
+{
+    struct backend_pg *p = owner;
+    if (p->base.on_ready && p->base.owner)
+        p->base.on_ready(p->base.owner);
+}
+
 /* backend_pg_new - see backend.h. */
 struct send_backend *backend_pg_new(uv_loop_t *loop, const char *conninfo)
 {
@@ -430,6 +438,7 @@ struct send_backend *backend_pg_new(uv_loop_t *loop, const char *conninfo)
     p->base.ops = &pg_ops;
     p->conninfo = conninfo;
     dbq_init(&p->claimq, loop, conninfo, p, "sender: claim");
+    p->claimq.on_ready = claimq_ready;
     dbq_init(&p->recordq, loop, conninfo, p, "sender: record");
     return &p->base;
 }

@@ -3,7 +3,7 @@
  * recorded through the backend (on its record lane): one batch fills while the other is
  * being recorded.
  *
- * add_result     add one outcome; record when the batch is full, else within flush_ms
+ * add_result     add one outcome; record when the batch is full or it is the last in hand, else within flush_ms
  * flush_results  record the full batch, or the current one
  * retry_delay    how long a deferred delivery waits before its next try
  *
@@ -17,6 +17,12 @@
 #include "engine/send/sender_int.h"
 #include "engine/store/ledger.h"
 
+/* all_results - the outcomes waiting in both batches */
+static size_t all_results(const struct sender *s)
+{
+    return s->batches[0].n + s->batches[1].n;
+}
+
 static void on_recorded(void *owner, void *arg, const char *err)
 {
     struct sender *s = owner;
@@ -26,6 +32,10 @@ static void on_recorded(void *owner, void *arg, const char *err)
         return; /* kept; retried on the next flush */
     s->inflight -= (unsigned)b->n;
     ledger_batch_reset(b);
+    if (s->inflight > 0 && s->inflight == all_results(s))
+        flush_results(s); /* what is left in hand is results: recorded now, not after flush_ms */
+    else if (s->inflight == 0)
+        housekeeping(s); /* all in hand recorded: a campaign that has just sent its last finishes now */
     sender_pump(s);
 }
 
@@ -78,7 +88,8 @@ void add_result(struct sender *s, struct job *j, const char *state, int code, co
     struct ledger_result r = { .id = j->id, .state = state, .code = code, .enhanced = enhanced, .reply = reply,
                                .queue_id = queue_id, .delay_s = delay, .cls = cls, .relay = relay };
     ledger_batch_add(b, &r);
-    if (b->n >= s->cfg.set.flush_rows)
+    /* full, or the last of what this sender had in hand (the end of a campaign, a lone transactional message) */
+    if (b->n >= s->cfg.set.flush_rows || s->inflight == all_results(s))
         flush_results(s);
     else if (!uv_is_active((uv_handle_t *)&s->flush_timer))
         uv_timer_start(&s->flush_timer, on_flush_timer, s->cfg.set.flush_ms, 0);

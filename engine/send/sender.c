@@ -239,6 +239,12 @@ void sender_show(struct sender *s)
     pthread_mutex_unlock(&wake_lock);
 }
 
+/* the claim connection is set up: claim now (the first claim of a start, or the first after an outage), not at the tick */
+static void on_backend_ready(void *owner)
+{
+    sender_pump(owner);
+}
+
 static void on_tick(uv_timer_t *t)
 {
     struct sender *s = t->data;
@@ -421,6 +427,7 @@ struct sender *sender_new(uv_loop_t *loop, const struct sender_config *cfg, stru
     s->loop = loop;
     s->be = be;
     be->owner = s;
+    be->on_ready = on_backend_ready;
     s->relays = xcalloc(ndefs ? ndefs : 1, sizeof(*s->relays));
     for (size_t i = 0; i < ndefs; i++)
         if (!(s->relays[s->nrelays++] = relay_new(s, &defs[i])))

@@ -77,6 +77,8 @@ static void dbq_on_set(struct pg_async *pa, PGresult *res, void *arg)
     q->opened++;
     q->backoff_ms = 0;
     dbq_pump(q);
+    if (q->on_ready)
+        q->on_ready(q->owner);
 }
 
 /*

@@ -46,6 +46,7 @@ struct dbq {
     unsigned backoff_ms;
     unsigned opened;          /* connections set up so far */
     dbq_close_cb close_cb;
+    void (*on_ready)(void *owner); /* optional, the owner's: a connection was set up (after the queued statements went) */
 };
 
 /* dbq_init - set up Q on LOOP for CONNINFO and start connecting; callbacks get OWNER, log lines name WHAT. */
