@@ -9,7 +9,7 @@
  * the rest released untouched); a relay removed while it holds messages
  * (they go through the relay that remains, once); a ledger that is away
  * for a while or fails a record; a message that cannot be composed (failed
- * at once, not deferred).
+ * at once, not deferred); the last results in hand recorded at once.
  *
  * Each test runs the loop until the sender has closed, with a deadline of
  * its own far beyond what the work needs; the checks are on states and
@@ -835,6 +835,39 @@ static void test_pump_compose_failure_fails_the_delivery_at_once(void **state)
     run_free(&r);
 }
 
+/* the sender's tick stopped before it first fires: claims, records and the end come from the sender's own events */
+static void without_tick(struct run *r)
+{
+    if (r->step == 0) {
+        r->step = 1;
+        uv_timer_stop(&r->s->tick);
+        sender_pump(r->s);
+    }
+}
+
+/*
+ * the last results in hand are recorded at once, and once all is recorded
+ * the housekeeping that ends a campaign runs: with the sender's tick stopped
+ * (it flushes results and runs housekeeping every second) and flush_ms a
+ * minute, a sender that runs until done sends ten messages, records them
+ * and ends, long before the deadline
+ */
+static void test_pump_last_results_recorded_at_once(void **state)
+{
+    (void)state;
+    struct run r;
+    struct sender_config cfg = config(40, 100);
+    cfg.set.flush_ms = 60000;
+    run_init(&r, false);
+    add_campaign(&r, 1, "campaign", NULL);
+    add_deliveries(&r, 1, 10);
+    r.on_watch = without_tick;
+    run(&r, &cfg, false);
+    assert_false(r.timed_out);
+    expect_all_sent_once(&r, 10);
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -850,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_pump_ledger_away_and_failed_record_lose_nothing),
         cmocka_unit_test(test_pump_rows_taken_over_while_the_ledger_was_away_are_not_sent),
         cmocka_unit_test(test_pump_compose_failure_fails_the_delivery_at_once),
+        cmocka_unit_test(test_pump_last_results_recorded_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
