@@ -746,6 +746,88 @@ static void test_smtp_conn_send_refuses_bad_input(void **state)
     fake_free(&f);
 }
 
+/* ---- an address needs no lookup ---- */
+
+#define NBUSY 64
+
+struct busy {
+    uv_sem_t sem;
+    uv_work_t work[NBUSY];
+    int done;            /* blocking jobs finished */
+    int done_at_ready;   /* ... when the connection was ready (-1: it never was) */
+    int open_status;
+    struct smtp_conn *conn;
+    struct fake *fake;
+    int closed;
+};
+
+static void busy_work(uv_work_t *w)
+{
+    struct busy *b = w->data;
+    uv_sem_wait(&b->sem);
+}
+
+static void busy_after(uv_work_t *w, int status)
+{
+    (void)status;
+    struct busy *b = w->data;
+    b->done++;
+}
+
+static void on_busy_closed(void *arg)
+{
+    struct busy *b = arg;
+    b->closed++;
+    fake_stop(b->fake);
+}
+
+static void on_busy_open(struct smtp_conn *c, int status, const struct smtp_result *r, void *arg)
+{
+    (void)c;
+    (void)r;
+    struct busy *b = arg;
+    b->open_status = status;
+    b->done_at_ready = status == 0 ? b->done : -1;
+    for (int i = 0; i < NBUSY; i++)
+        uv_sem_post(&b->sem);
+    smtp_conn_close(b->conn, on_busy_closed, b);
+}
+
+/*
+ * a relay given by address is connected to at once: with every worker
+ * thread held by a job that waits (as composing keeps them busy), the
+ * session is set up before any of those jobs ends (a lookup would wait for
+ * them in the same queue: the connect timeout would end the session)
+ */
+static void test_smtp_conn_address_connects_with_the_worker_threads_busy(void **state)
+{
+    (void)state;
+    static const struct step steps[] = { { "EHLO", "250 fake\r\n" }, { "QUIT", "221 bye\r\n" } };
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct fake f;
+    fake_start(&f, &loop, "220 fake\r\n", steps, 2);
+    struct busy b = { .fake = &f };
+    assert_int_equal(uv_sem_init(&b.sem, 0), 0);
+    for (int i = 0; i < NBUSY; i++) {
+        b.work[i].data = &b;
+        assert_int_equal(uv_queue_work(&loop, &b.work[i], busy_work, busy_after), 0);
+    }
+    struct smtp_config cfg = { .host = "127.0.0.1", .port = f.port, .tls = SMTP_TLS_NONE,
+                               .connect_timeout_ms = 10000 };
+    assert_int_equal(smtp_conn_open(&loop, &cfg, on_busy_open, &b, &b.conn), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    uv_sem_destroy(&b.sem);
+    assert_int_equal(b.open_status, 0);
+    assert_int_equal(b.done_at_ready, 0);
+    assert_int_equal(b.done, NBUSY);
+    assert_int_equal(b.closed, 1);
+    if (f.mismatch[0])
+        fail_msg("%s", f.mismatch);
+    fake_free(&f);
+}
+
 /* ---- the pool against the fake server ---- */
 
 struct poolrun {
@@ -1355,6 +1437,7 @@ int main(void)
         cmocka_unit_test(test_smtp_conn_never_sends_the_password_without_tls),
         cmocka_unit_test(test_smtp_conn_drop_during_message_and_data_timeout),
         cmocka_unit_test(test_smtp_conn_send_refuses_bad_input),
+        cmocka_unit_test(test_smtp_conn_address_connects_with_the_worker_threads_busy),
         cmocka_unit_test(test_smtp_pool_max_messages_per_connection_and_pacing),
         cmocka_unit_test(test_smtp_pool_fails_queued_after_repeated_setup_failures),
         cmocka_unit_test(test_smtp_pool_reconnects_after_421),
