@@ -988,6 +988,71 @@ static void test_smtp_pool_hold_delays_the_next_message(void **state)
     fake_free(&f);
 }
 
+/* ---- connection slots shared by several senders ---- */
+
+struct slotrun {
+    struct poolrun pr;
+    uv_timer_t answer;
+    unsigned asks[16];        /* what each request wanted */
+    int nasks, nanswers;
+    int asks_after_first;     /* requests made by the time the first answer returned */
+};
+
+static void slots_answer(uv_timer_t *t)
+{
+    struct slotrun *sr = t->data;
+    /* the first request is granted whole; later ones one slot: a single connection carries the rest */
+    unsigned grant = sr->nanswers++ == 0 ? sr->asks[0] : 1;
+    smtp_pool_slots(sr->pr.pool, grant);
+    if (sr->nanswers == 1)
+        sr->asks_after_first = sr->nasks;
+}
+
+static void slots_ask(void *arg, unsigned want)
+{
+    struct slotrun *sr = arg;
+    if (sr->nasks < 16)
+        sr->asks[sr->nasks] = want;
+    sr->nasks++;
+    uv_timer_start(&sr->answer, slots_answer, 1, 0); /* the database's answer comes later */
+}
+
+/*
+ * the first request for slots goes with the first message (it wants one);
+ * when its answer gives all it asked for and more messages wait, the pool
+ * asks for the rest within that answer, not a second later
+ */
+static void test_smtp_pool_asks_again_at_once_when_granted_all(void **state)
+{
+    (void)state;
+    static const struct step steps[] = {
+        { "EHLO", "250-fake\r\n250 PIPELINING\r\n" }, ONE_OK("S1"), ONE_OK("S2"), ONE_OK("S3"),
+        ONE_OK("S4"), ONE_OK("S5"),
+    };
+    uv_loop_t *loop = uv_default_loop();
+    struct fake f;
+    fake_start(&f, loop, "220 fake\r\n", steps, sizeof(steps) / sizeof(steps[0]));
+    struct slotrun sr = { .pr = { .fake = &f } };
+    uv_timer_init(loop, &sr.answer);
+    sr.answer.data = &sr;
+    struct smtp_pool_config cfg = {
+        .smtp = { .host = "127.0.0.1", .port = f.port, .tls = SMTP_TLS_NONE }, .max_conns = 4,
+        .slots = slots_ask, .slots_arg = &sr,
+    };
+    assert_int_equal(smtp_pool_create(loop, &cfg, &sr.pr.pool), 0);
+    submit_five_and_run(&sr.pr, loop);
+    uv_close((uv_handle_t *)&sr.answer, NULL);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(sr.pr.accepted, 5);
+    assert_true(sr.nasks >= 2);
+    assert_int_equal(sr.asks[0], 1);
+    assert_int_equal(sr.asks_after_first, 2);
+    assert_int_equal(sr.asks[1], 4);
+    if (f.mismatch[0])
+        fail_msg("%s", f.mismatch);
+    fake_free(&f);
+}
+
 /* ---- the next message pipelined behind the content (RFC 2920, 3.1) ---- */
 
 struct piperun {
@@ -1442,6 +1507,7 @@ int main(void)
         cmocka_unit_test(test_smtp_pool_fails_queued_after_repeated_setup_failures),
         cmocka_unit_test(test_smtp_pool_reconnects_after_421),
         cmocka_unit_test(test_smtp_pool_hold_delays_the_next_message),
+        cmocka_unit_test(test_smtp_pool_asks_again_at_once_when_granted_all),
         cmocka_unit_test(test_smtp_pool_closes_idle_connections),
         cmocka_unit_test(test_smtp_pool_pipelines_the_next_message_behind_the_content),
         cmocka_unit_test(test_smtp_pool_gives_a_queued_message_to_the_next_connection),
