@@ -23,6 +23,17 @@ static size_t all_results(const struct sender *s)
     return s->batches[0].n + s->batches[1].n;
 }
 
+/*
+ * last_in_hand - S's last claim found nothing due and none is asked, and all
+ * it holds is outcomes (the end of a campaign, a lone transactional
+ * message). Not while claims go on: a sender that runs dry between two
+ * claims records in batches, and its claim lane is not taken by housekeeping.
+ */
+static bool last_in_hand(const struct sender *s)
+{
+    return !s->claim_busy && s->claim_after != 0 && s->inflight == all_results(s);
+}
+
 static void on_recorded(void *owner, void *arg, const char *err)
 {
     struct sender *s = owner;
@@ -32,10 +43,12 @@ static void on_recorded(void *owner, void *arg, const char *err)
         return; /* kept; retried on the next flush */
     s->inflight -= (unsigned)b->n;
     ledger_batch_reset(b);
-    if (s->inflight > 0 && s->inflight == all_results(s))
-        flush_results(s); /* what is left in hand is results: recorded now, not after flush_ms */
-    else if (s->inflight == 0)
-        housekeeping(s); /* all in hand recorded: a campaign that has just sent its last finishes now */
+    if (last_in_hand(s)) {
+        if (s->inflight > 0)
+            flush_results(s); /* recorded now, not after flush_ms */
+        else
+            housekeeping(s); /* all recorded: a campaign that has just sent its last finishes now */
+    }
     sender_pump(s);
 }
 
@@ -89,7 +102,7 @@ void add_result(struct sender *s, struct job *j, const char *state, int code, co
                                .queue_id = queue_id, .delay_s = delay, .cls = cls, .relay = relay };
     ledger_batch_add(b, &r);
     /* full, or the last of what this sender had in hand (the end of a campaign, a lone transactional message) */
-    if (b->n >= s->cfg.set.flush_rows || s->inflight == all_results(s))
+    if (b->n >= s->cfg.set.flush_rows || last_in_hand(s))
         flush_results(s);
     else if (!uv_is_active((uv_handle_t *)&s->flush_timer))
         uv_timer_start(&s->flush_timer, on_flush_timer, s->cfg.set.flush_ms, 0);
