@@ -2,9 +2,10 @@
  * smtp - the client side of an SMTP submission session, as a state machine
  * driven by libuv callbacks.
  *
- * Setup: resolve (a name: an address is connected to at once), connect, (TLS for the wrapper mode), greeting, EHLO,
- * STARTTLS, handshake, EHLO, AUTH PLAIN or LOGIN, ready. A message: MAIL,
- * RCPT, DATA (one write when pipelining), the dot-stuffed body after 354, the
+ * Setup: resolve (a name; an address is connected to at once), connect,
+ * (TLS for the wrapper mode), greeting, EHLO, STARTTLS, handshake, EHLO,
+ * AUTH PLAIN or LOGIN, ready. A message: MAIL, RCPT, DATA (one write when
+ * pipelining), the dot-stuffed body after 354, the
  * final reply; RSET when a transaction ended with MAIL accepted but no data
  * sent. When pipelining, the 354 also asks the owner for the next message
  * (room_cb): its MAIL, RCPT and DATA go in the write that carries this one's
@@ -79,7 +80,7 @@ struct smtp_conn {
     bool exhausted; /* RSET failed: no more messages here */
     bool in_step;   /* broken on a reply or a local refusal: the stream is in step... */
     bool quit_ok;   /* ...and the server still listens for QUIT (not after a 421) */
-    int write_error;
+    int write_error; /* a write (or an immediate connect) that failed: reported on the timer, not within the caller */
 
     /* The configuration, copied. */
     char *host;

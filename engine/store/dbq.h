@@ -33,7 +33,8 @@ typedef void (*dbq_close_cb)(void *owner);
 struct dbq_task;
 struct pg_async;
 
-/* A queue, embedded by its owner; the fields are dbq's own (read dbq_ready and dbq_idle). */
+/* A queue, embedded by its owner; the fields are dbq's own (read dbq_ready and dbq_idle), but on_ready, which
+ * the owner may set after dbq_init. */
 struct dbq {
     void *owner;              /* handed to every callback */
     const char *what;         /* names the queue in log lines */
