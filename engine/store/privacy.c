@@ -159,6 +159,24 @@ static int erase_count_cascade(PGconn *conn, const char *const *params, json_t *
     return rc;
 }
 
+/*
+ * A delivery still waiting (queued, deferred, or held by an A/B test) goes
+ * with the subscriber and will never be sent: its campaign counts it as
+ * cancelled, or would wait for it for ever. Its rows are locked first, so a
+ * sender recording one of them now either comes before (and the count sees
+ * its new state) or finds it gone. Counts of what was done stay as they were.
+ */
+#define ERASE_LOCK_DELIVERIES \
+    "SELECT 1 FROM deliveries WHERE subscriber_id = $1::bigint AND $2::text IS NOT NULL FOR UPDATE"
+#define ERASE_CANCEL_WAITING \
+    "UPDATE campaigns c SET n_queued = c.n_queued - w.queued, n_deferred = c.n_deferred - w.deferred," \
+    "  n_held = c.n_held - w.held, n_cancelled = c.n_cancelled + w.queued + w.deferred + w.held, updated_at = now()" \
+    " FROM (SELECT campaign_id, count(*) FILTER (WHERE state = 'queued') AS queued," \
+    "   count(*) FILTER (WHERE state = 'deferred') AS deferred, count(*) FILTER (WHERE state = 'held') AS held" \
+    "   FROM deliveries WHERE subscriber_id = $1::bigint AND $2::text IS NOT NULL" \
+    "   AND state IN ('queued', 'deferred', 'held') GROUP BY campaign_id) w" \
+    " WHERE c.id = w.campaign_id"
+
 /* the erasure's statements after the lookup, in its transaction */
 static int erase_rows(PGconn *conn, const char *const *params, const char *reason, json_t *removed,
                       struct store_err *e)
@@ -183,6 +201,8 @@ static int erase_rows(PGconn *conn, const char *const *params, const char *reaso
                    WEBHOOK_EVENT_OF,
                    params, removed, e) < 0 ||
         erase_count_cascade(conn, params, removed, e) < 0 ||
+        erase_step(conn, NULL, ERASE_LOCK_DELIVERIES, params, removed, e) < 0 ||
+        erase_step(conn, NULL, ERASE_CANCEL_WAITING, params, removed, e) < 0 ||
         erase_step(conn, "subscribers", "DELETE FROM subscribers WHERE id = $1::bigint AND $2::text IS NOT NULL",
                    params, removed, e) < 0)
         return e->code;

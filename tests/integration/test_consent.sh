@@ -342,4 +342,34 @@ postino subscriber erase back@example.org
 expect_rc 0
 expect_out_eq "erased subscriber back@example.org; its address stays suppressed (unsubscribed), kept only as a salted hash"
 
+check "erase subscribers whose deliveries still wait: their campaign counts them cancelled, and finishes"
+postino list create waiting
+for a in wq wd wk; do postino subscriber add $a@example.org --list waiting --status confirmed; done
+postino campaign create --name Waiting --subject "News" --from "News <news@example.com>" --list waiting \
+    --html "$WORK/body.html" --json
+WAIT=$(jq_get "$out" "j['id']")
+postino campaign send "$WAIT"
+expect_rc 0
+# one delivery deferred and one already sent, as a sender would have left them (counters with them)
+psql_q "UPDATE deliveries SET state = 'deferred' WHERE campaign_id = $WAIT AND subscriber_id = $(sub_id wd@example.org);
+        UPDATE deliveries SET state = 'sent', sent_at = now() WHERE campaign_id = $WAIT AND subscriber_id = $(sub_id wk@example.org);
+        UPDATE campaigns SET n_queued = n_queued - 2, n_deferred = 1, n_sent = 1 WHERE id = $WAIT" >/dev/null
+counts() { psql_q "SELECT concat_ws(',', status, n_total, n_queued, n_deferred, n_sent, n_cancelled) FROM campaigns WHERE id = $WAIT"; }
+[ "$(counts)" = "running,3,1,1,1,0" ] || fail "before: $(counts)"
+postino subscriber erase wq@example.org
+expect_rc 0
+[ "$(counts)" = "running,3,0,1,1,1" ] || fail "after the queued one's erasure: $(counts) (status,total,queued,deferred,sent,cancelled)"
+postino subscriber erase wd@example.org
+expect_rc 0
+[ "$(counts)" = "running,3,0,0,1,2" ] || fail "after the deferred one's erasure: $(counts)"
+postino subscriber erase wk@example.org
+expect_rc 0
+[ "$(counts)" = "running,3,0,0,1,2" ] || fail "the sent one's erasure changed the counts: $(counts)"
+# nothing is left to send: a sender's housekeeping finishes the campaign and --until-done ends
+# (a sender needs a relay; this one is never connected to)
+postino relay add nowhere --host 127.0.0.1 --port 9 --tls none
+expect_rc 0
+timeout 120 "$BIN" send --until-done >send.log 2>&1 || fail "send --until-done: $(tail -3 send.log)"
+[ "$(counts)" = "finished,3,0,0,1,2" ] || fail "not finished: $(counts)"
+
 finish
