@@ -9,6 +9,7 @@
  * per campaign (compose_track_links rewrites the compiled template), so a
  * message costs one HMAC per link rendered and one for the open image.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -132,9 +133,9 @@ static bool confirm_list(const struct compose_campaign *c, uint64_t list_id)
     return false;
 }
 
-/* compose_message - see compose.h. */
-int compose_message(const struct compose_campaign *c, const struct compose_recipient *r, long long now,
-                    struct compose_scratch *s, struct buf *out, const char **why)
+/* compose_unsigned - append R's message in C, not yet signed, to DST; 0 or COMPOSE_EVALUES (*WHY set, DST as it was) */
+static int compose_unsigned(const struct compose_campaign *c, const struct compose_recipient *r, long long now,
+                            struct compose_scratch *s, struct buf *dst, const char **why)
 {
     uint64_t delivery = 0;
     bool tracked = (c->track_opens || c->link_ids) && delivery_number(r->delivery_id, &delivery);
@@ -143,7 +144,6 @@ int compose_message(const struct compose_campaign *c, const struct compose_recip
     buf_reset(&s->subject);
     buf_reset(&s->html);
     buf_reset(&s->text);
-    buf_reset(&s->msg);
     compose_unsubscribe_url(c, r, &s->url);
     buf_reset(&s->prefs);
     compose_preferences_url(c->public_url, c->token_key, r->subscriber_id, now, &s->prefs);
@@ -198,11 +198,24 @@ int compose_message(const struct compose_campaign *c, const struct compose_recip
         .html_cte = c->html_cte,
         .text_cte = c->text ? c->text_cte : MIME_CTE_AUTO,
     };
-    int rc = mime_build(&m, &s->msg);
+    size_t start = dst->len;
+    int rc = mime_build(&m, dst);
     if (rc < 0) {
+        buf_truncate(dst, start);
         *why = mime_strerror(rc);
         return COMPOSE_EVALUES;
     }
+    return 0;
+}
+
+/* compose_message - see compose.h. */
+int compose_message(const struct compose_campaign *c, const struct compose_recipient *r, long long now,
+                    struct compose_scratch *s, struct buf *out, const char **why)
+{
+    buf_reset(&s->msg);
+    int rc = compose_unsigned(c, r, now, s, &s->msg, why);
+    if (rc < 0)
+        return rc;
     size_t mark = out->len;
     for (size_t i = 0; i < c->nsigners; i++) {
         if (dkim_sign(c->signers[i], s->msg.data, s->msg.len, now, out) < 0) {
@@ -213,6 +226,80 @@ int compose_message(const struct compose_campaign *c, const struct compose_recip
     }
     buf_append(out, s->msg.data, s->msg.len);
     return 0;
+}
+
+/* the body hashes one batch takes at once: its messages' (at most two canonicalizations each) */
+struct batch_hash {
+    size_t n;
+    struct dkim_body *body;
+    struct sha256_in *in;
+    unsigned char (*bh)[32];
+};
+
+/* hash_of - the index in H of message I's body under CANON, described on first asking (MSG, LEN) */
+static size_t hash_of(struct batch_hash *h, size_t *first, size_t i, enum dkim_canon canon, const char *msg, size_t len)
+{
+    size_t *at = &first[2 * i + (canon == DKIM_CANON_SIMPLE)];
+    if (*at == SIZE_MAX) {
+        *at = h->n++;
+        dkim_body_of(canon, msg, len, &h->body[*at]);
+        h->in[*at] = h->body[*at].in;
+    }
+    return *at;
+}
+
+/* compose_batch - see compose.h. */
+void compose_batch(const struct compose_campaign *const *c, const struct compose_recipient *const *r, size_t n,
+                   long long now, struct compose_scratch *s, struct buf *const *out, int *rc, const char **why)
+{
+    size_t *mark = xcalloc(n ? n : 1, sizeof(*mark)), *first = xcalloc(2 * n + 1, sizeof(*first));
+    struct batch_hash h = { 0 };
+    size_t most = 0;
+    for (size_t i = 0; i < n; i++) {
+        mark[i] = out[i]->len;
+        rc[i] = compose_unsigned(c[i], r[i], now, s, out[i], &why[i]);
+        most += rc[i] == 0 && c[i]->nsigners ? (c[i]->nsigners < 2 ? c[i]->nsigners : 2) : 0;
+    }
+    h.body = xcalloc(most + 1, sizeof(*h.body));
+    h.in = xcalloc(most + 1, sizeof(*h.in));
+    h.bh = xcalloc(most + 1, sizeof(*h.bh));
+    for (size_t i = 0; i < 2 * n; i++)
+        first[i] = SIZE_MAX;
+    /* every message's body, once for each canonicalization its signers use */
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; rc[i] == 0 && k < c[i]->nsigners; k++)
+            hash_of(&h, first, i, dkim_signer_body_canon(c[i]->signers[k]), out[i]->data + mark[i], out[i]->len - mark[i]);
+    bool hashed = sha256_many(h.in, h.n, h.bh) == 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rc[i] != 0 || c[i]->nsigners == 0)
+            continue;
+        const char *msg = out[i]->data + mark[i];
+        size_t len = out[i]->len - mark[i];
+        buf_reset(&s->sig);
+        for (size_t k = 0; k < c[i]->nsigners && rc[i] == 0; k++) {
+            size_t at = hash_of(&h, first, i, dkim_signer_body_canon(c[i]->signers[k]), msg, len);
+            if (!hashed || dkim_sign_bh(c[i]->signers[k], msg, len, now, h.bh[at], &s->sig) < 0) {
+                buf_truncate(out[i], mark[i]);
+                why[i] = "DKIM signing failed";
+                rc[i] = COMPOSE_ESIGN;
+            }
+        }
+        if (rc[i] == 0) { /* the signatures go before the message */
+            buf_reserve(out[i], s->sig.len);
+            char *p = out[i]->data + mark[i];
+            memmove(p + s->sig.len, p, len);
+            memcpy(p, s->sig.data, s->sig.len);
+            out[i]->len += s->sig.len;
+            out[i]->data[out[i]->len] = 0;
+        }
+    }
+    for (size_t i = 0; i < h.n; i++)
+        buf_free(&h.body[i].copy);
+    xfree(h.body);
+    xfree(h.in);
+    xfree(h.bh);
+    xfree(first);
+    xfree(mark);
 }
 
 /* compose_scratch_free - release S's buffers. */
@@ -226,6 +313,7 @@ void compose_scratch_free(struct compose_scratch *s)
     buf_free(&s->listid);
     buf_free(&s->confirm);
     buf_free(&s->prefs);
+    buf_free(&s->sig);
 }
 
 struct pick {

@@ -952,7 +952,8 @@ static void append_b(struct fold *f, const char *b64, size_t n)
 /* ---- signing ---- */
 
 static int sign_message(const struct dkim_signer *signer, const char *msg, size_t len,
-                        long long timestamp, struct hspec *hs, const struct scan *sc, struct buf *out)
+                        long long timestamp, struct hspec *hs, const struct scan *sc, const unsigned char *bh_given,
+                        struct buf *out)
 {
     struct tctx *t = tctx_get();
     unsigned char bh[EVP_MAX_MD_SIZE], hh[EVP_MAX_MD_SIZE], sig[SIG_MAX];
@@ -963,11 +964,15 @@ static int sign_message(const struct dkim_signer *signer, const char *msg, size_
     if (!t)
         return -2;
     struct sink s = { .put = sink_md_put, .md = t->md };
-    if (EVP_DigestInit_ex(t->md, signer->sha256, NULL) != 1)
-        goto fail;
-    body_canon(&s, signer->bcanon, msg + sc->body, len - sc->body);
-    if (s.failed || EVP_DigestFinal_ex(t->md, bh, NULL) != 1)
-        goto fail;
+    if (bh_given) {
+        memcpy(bh, bh_given, 32);
+    } else {
+        if (EVP_DigestInit_ex(t->md, signer->sha256, NULL) != 1)
+            goto fail;
+        body_canon(&s, signer->bcanon, msg + sc->body, len - sc->body);
+        if (s.failed || EVP_DigestFinal_ex(t->md, bh, NULL) != 1)
+            goto fail;
+    }
 
     if (EVP_DigestInit_ex(t->md, signer->sha256, NULL) != 1)
         goto fail;
@@ -996,9 +1001,9 @@ fail:
     return -2;
 }
 
-/* dkim_sign - append a DKIM-Signature field for MSG with the default h= list. */
-int dkim_sign(const struct dkim_signer *signer, const char *msg, size_t len, long long timestamp,
-              struct buf *out)
+/* sign_default - append a DKIM-Signature field for MSG with the default h= list (BH: the body's hash, or NULL) */
+static int sign_default(const struct dkim_signer *signer, const char *msg, size_t len, long long timestamp,
+                        const unsigned char *bh, struct buf *out)
 {
     struct scan sc;
     struct hspec hs = { .names = default_names, .nnames = NDEFAULT, .sep = ":" };
@@ -1012,7 +1017,85 @@ int dkim_sign(const struct dkim_signer *signer, const char *msg, size_t len, lon
     for (size_t i = 0; i < NDEFAULT; i++)
         for (size_t c = 0; c < count[i]; c++)
             hs.list[hs.nlist++] = (unsigned char)i;
-    return sign_message(signer, msg, len, timestamp, &hs, &sc, out);
+    return sign_message(signer, msg, len, timestamp, &hs, &sc, bh, out);
+}
+
+/* dkim_sign - append a DKIM-Signature field for MSG with the default h= list. */
+int dkim_sign(const struct dkim_signer *signer, const char *msg, size_t len, long long timestamp,
+              struct buf *out)
+{
+    return sign_default(signer, msg, len, timestamp, NULL, out);
+}
+
+/* dkim_sign_bh - see dkim.h. */
+int dkim_sign_bh(const struct dkim_signer *signer, const char *msg, size_t len, long long timestamp,
+                 const unsigned char bh[32], struct buf *out)
+{
+    return sign_default(signer, msg, len, timestamp, bh, out);
+}
+
+/* a sink that keeps the canonical body as the message's own octets, then at most a short tail, else a copy */
+struct collect {
+    struct sink s; /* first: the sink's put gets this */
+    struct dkim_body *b;
+    bool copying;
+};
+
+static void collect_put(struct sink *sk, const char *p, size_t n)
+{
+    struct collect *c = (struct collect *)(void *)sk;
+    struct dkim_body *b = c->b;
+    if (n == 0)
+        return;
+    if (c->copying) {
+        buf_append(&b->copy, p, n);
+    } else if (b->in.bn == 0 && (b->in.an == 0 || (const unsigned char *)p == b->in.a + b->in.an)) {
+        if (b->in.an == 0)
+            b->in.a = (const unsigned char *)p;
+        b->in.an += n;
+    } else if (b->in.bn + n <= sizeof(b->tail)) {
+        memcpy(b->tail + b->in.bn, p, n);
+        b->in.bn += n;
+    } else {
+        c->copying = true;
+        buf_reset(&b->copy);
+        buf_append(&b->copy, b->in.a, b->in.an);
+        buf_append(&b->copy, b->tail, b->in.bn);
+        buf_append(&b->copy, p, n);
+    }
+}
+
+/* the offset of MSG's body: past the empty line that ends its header (as scan_header finds it) */
+static size_t body_offset(const char *msg, size_t len)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        if (msg[pos] == '\n')
+            return pos + 1;
+        if (msg[pos] == '\r' && pos + 1 < len && msg[pos + 1] == '\n')
+            return pos + 2;
+        const char *nl = memchr(msg + pos, '\n', len - pos);
+        pos = nl ? (size_t)(nl - msg) + 1 : len;
+    }
+    return pos;
+}
+
+/* dkim_body_of - see dkim.h. */
+void dkim_body_of(enum dkim_canon canon, const char *msg, size_t len, struct dkim_body *b)
+{
+    struct collect c = { .s = { .put = collect_put }, .b = b };
+    size_t at = body_offset(msg, len);
+    b->in = (struct sha256_in){ .a = (const unsigned char *)"", .b = b->tail };
+    body_canon(&c.s, canon, msg + at, len - at);
+    if (c.copying)
+        b->in = (struct sha256_in){ .a = (const unsigned char *)b->copy.data, .an = b->copy.len,
+                                    .b = b->tail, .bn = 0 };
+}
+
+/* dkim_signer_body_canon - see dkim.h. */
+enum dkim_canon dkim_signer_body_canon(const struct dkim_signer *signer)
+{
+    return signer->bcanon;
 }
 
 /* dkim_sign_with - append a DKIM-Signature field with the h= list and tags of OPTS. */
@@ -1031,7 +1114,7 @@ int dkim_sign_with(const struct dkim_signer *signer, const char *msg, size_t len
                                                         opts->headers[k], strlen(opts->headers[k]));
     if (scan_header(msg, len, opts->headers, opts->nheaders, &sc) != 0)
         return -1;
-    return sign_message(signer, msg, len, timestamp, &hs, &sc, out);
+    return sign_message(signer, msg, len, timestamp, &hs, &sc, NULL, out);
 }
 
 /* dkim_selector_ok - see dkim.h. */

@@ -22,6 +22,8 @@
  * dkim_signer_free     free a signer and its key
  * dkim_sign            append one DKIM-Signature header field for a message
  * dkim_sign_with       the same with an explicit h= list and optional tags
+ * dkim_body_of         a message's canonical body, for a batch's body hashes (sha256_many)
+ * dkim_sign_bh         dkim_sign with the body hash given
  * dkim_thread_cleanup  free the calling thread's reusable digest contexts
  * dkim_sign_cpu        the CPU time the private-key operations take, sampled
  *
@@ -42,6 +44,7 @@
 #include <time.h>
 
 #include "engine/util/buf.h"
+#include "engine/util/sha256_many.h"
 
 enum dkim_alg { DKIM_RSA_SHA256, DKIM_ED25519_SHA256 };
 enum dkim_canon { DKIM_CANON_RELAXED, DKIM_CANON_SIMPLE };
@@ -177,6 +180,30 @@ struct dkim_sign_opts {
  */
 int dkim_sign_with(const struct dkim_signer *signer, const char *msg, size_t len, long long timestamp,
                    const struct dkim_sign_opts *opts, struct buf *out);
+
+/*
+ * A batch of messages has its body hashes taken together (sha256_many), then
+ * each message is signed with its own: dkim_body_of describes the canonical
+ * body of a message, without copying it where it is the message's own octets
+ * (then at most a final CRLF added: the usual case); dkim_sign_bh signs as
+ * dkim_sign does, with that body's SHA-256. The message must not change in
+ * between. A copy, when one was needed, is freed with buf_free(&B->copy).
+ */
+struct dkim_body {
+    struct sha256_in in; /* the canonical body, for sha256_many */
+    unsigned char tail[SHA256_MANY_B_MAX];
+    struct buf copy;
+};
+
+/* dkim_body_of - B: the canonical body (CANON) of the CRLF message MSG; B->copy starts as BUF_INIT or reused. */
+void dkim_body_of(enum dkim_canon canon, const char *msg, size_t len, struct dkim_body *b);
+
+/* dkim_signer_body_canon - the body canonicalization SIGNER signs with. */
+enum dkim_canon dkim_signer_body_canon(const struct dkim_signer *signer);
+
+/* dkim_sign_bh - as dkim_sign, the body's SHA-256 BH given (of dkim_body_of for the signer's body canonicalization). */
+int dkim_sign_bh(const struct dkim_signer *signer, const char *msg, size_t len, long long timestamp,
+                 const unsigned char bh[32], struct buf *out);
 
 /* dkim_thread_cleanup - free the calling thread's digest contexts (they come back on next use). */
 void dkim_thread_cleanup(void);

@@ -13,7 +13,8 @@
  * one by one (measured once, on first use, against OpenSSL's SHA-256, which
  * uses the SHA extensions where there are some), a batch takes the lanes;
  * otherwise, and for a batch too small to pay for them, each message is
- * hashed by OpenSSL. Both give the same digests.
+ * hashed by OpenSSL. Both give the same digests. POSTINO_SHA256=one in the
+ * environment makes every batch go one by one.
  */
 #ifndef POSTINO_UTIL_SHA256_MANY_H
 #define POSTINO_UTIL_SHA256_MANY_H

@@ -188,6 +188,136 @@ static void test_compose_choose_encodings_per_campaign(void **state)
     tmpl_free(b);
 }
 
+static struct dkim_signer *new_signer(enum dkim_alg alg, const char *sel, enum dkim_canon body)
+{
+    char *pem, *pub, *lerr;
+    const char *why;
+    assert_int_equal(dkim_key_generate(alg, DKIM_RSA_MIN_BITS, &pem, &pub, &why), 0);
+    struct dkim_key *k = dkim_key_load(pem, strlen(pem), sel, "example.com", &lerr);
+    assert_non_null(k);
+    struct dkim_signer *signer = dkim_signer_new("example.com", sel, k);
+    dkim_signer_set_canon(signer, DKIM_CANON_RELAXED, body);
+    dkim_secret_free(pem);
+    xfree(pub);
+    return signer;
+}
+
+/*
+ * a batch is composed to the very octets that compose_message makes of each
+ * message alone, its body hashes taken together through the lanes or one by
+ * one: two signers with the body relaxed and simple, one with simple, none;
+ * bodies whose relaxed form is the message's own octets and ones that are
+ * not (runs of spaces); a message that cannot be made in the middle of the
+ * batch; batches longer than the eight lanes
+ */
+static void test_compose_batch_equals_one_by_one(void **state)
+{
+    (void)state;
+    char err[TMPL_ERR_MAX];
+    struct dkim_signer *rsa = new_signer(DKIM_RSA_SHA256, "r1", DKIM_CANON_RELAXED);
+    struct dkim_signer *ed = new_signer(DKIM_ED25519_SHA256, "e1", DKIM_CANON_SIMPLE);
+    const char html_src[] = "<p>Ciao {{ name }} from {{ attribs.city | default \"town\" }}</p>\n"
+                            "<p>{{ attribs.note }}</p>\n";
+    struct tmpl *html = tmpl_compile(html_src, strlen(html_src), err, sizeof(err));
+    struct tmpl *subject = tmpl_compile("News for {{ name }}", 19, err, sizeof(err));
+    assert_non_null(html);
+    assert_non_null(subject);
+    unsigned char key[TOKEN_KEY_LEN] = "0123456789abcdef0123456789abcdef";
+    struct dkim_signer *both[] = { rsa, ed }, *one[] = { ed };
+    struct compose_campaign c2 = {
+        .id = 42, .name = "Nov", .subject = subject, .html = html, .from_name = "News",
+        .from_addr = "news@example.com", .public_url = "https://news.example.com", .token_key = key,
+        .signers = both, .nsigners = 2,
+    };
+    struct compose_campaign c1 = c2, c0 = c2;
+    c1.signers = one;
+    c1.nsigners = 1;
+    c0.signers = NULL;
+    c0.nsigners = 0;
+    const struct compose_campaign *camp[] = { &c2, &c1, &c0 };
+    enum { N = 19 };
+    json_t *attribs[N];
+    char name[N][64], email[N][64], id[N][16];
+    struct compose_recipient r[N];
+    const struct compose_recipient *rp[N];
+    const struct compose_campaign *c[N];
+    struct buf got[N], want = BUF_INIT;
+    struct buf *out[N];
+    int rc[N];
+    const char *why[N], *why1 = NULL;
+    for (size_t i = 0; i < N; i++) {
+        snprintf(name[i], sizeof(name[i]), i == 4 ? "Bad\x01Name" : "Reader %zu%.*s", i, (int)(i * 3 % 17),
+                 "xxxxxxxxxxxxxxxxx");
+        snprintf(email[i], sizeof(email[i]), "reader%zu@example.org", i);
+        snprintf(id[i], sizeof(id[i]), "%zu", 100 + i);
+        /* odd ones: a run of spaces and a tab, which the relaxed body collapses */
+        attribs[i] = json_pack("{s:s, s:s}", "city", i % 3 ? "Roma" : "Milano", "note",
+                               i % 2 ? "two  spaces\tand a tab" : "plain words");
+        r[i] = (struct compose_recipient){ .subscriber_id = 7 + i, .email = email[i], .name = name[i],
+                                           .attribs = attribs[i], .list_id = 3, .list_name = "news",
+                                           .delivery_id = id[i] };
+        rp[i] = &r[i];
+        c[i] = camp[i % 3];
+        got[i] = (struct buf)BUF_INIT;
+        out[i] = &got[i];
+    }
+    struct compose_scratch s = COMPOSE_SCRATCH_INIT;
+    static const enum sha256_many_way ways[] = { SHA256_MANY_LANES, SHA256_MANY_ONE, SHA256_MANY_AUTO };
+    static const size_t sizes[] = { N, 8, 1 };
+    for (size_t w = 0; w < 3; w++) {
+        sha256_many_force(ways[w]);
+        size_t n = sizes[w];
+        for (size_t i = 0; i < n; i++) {
+            buf_reset(&got[i]);
+            buf_appends(&got[i], "kept:"); /* what OUT held is kept, as compose_message keeps it */
+        }
+        compose_batch(c, rp, n, 1795852800, &s, out, rc, why);
+        for (size_t i = 0; i < n; i++) {
+            /* the same result as alone (a message's MIME boundary and Message-ID are random: its signatures
+               are checked by signing again what follows them, one by one) */
+            buf_reset(&want);
+            int rc1 = compose_message(c[i], &r[i], 1795852800, &s, &want, &why1);
+            assert_int_equal(rc[i], rc1);
+            if (rc1 < 0) {
+                assert_string_equal(why[i], why1);
+                assert_string_equal(buf_cstr(&got[i]), "kept:");
+                continue;
+            }
+            const char *m = got[i].data + 5;
+            for (size_t k = 0; k < c[i]->nsigners; k++) { /* past the signature fields */
+                assert_true(strncmp(m, "DKIM-Signature:", 15) == 0);
+                do
+                    m = strstr(m, "\r\n") + 2;
+                while (*m == ' ');
+            }
+            size_t mlen = got[i].len - (size_t)(m - got[i].data);
+            buf_reset(&want);
+            buf_appends(&want, "kept:");
+            for (size_t k = 0; k < c[i]->nsigners; k++)
+                assert_int_equal(dkim_sign(c[i]->signers[k], m, mlen, 1795852800, &want), 0);
+            buf_append(&want, m, mlen);
+            assert_int_equal(got[i].len, want.len);
+            assert_memory_equal(got[i].data, want.data, want.len);
+            assert_non_null(strstr(m, "\r\nTo: "));
+            assert_non_null(strstr(m, email[i]));
+        }
+    }
+    assert_int_equal(rc[0], 0);
+    assert_true(strncmp(got[0].data, "kept:DKIM-Signature: v=1; a=rsa-sha256;", 39) == 0);
+    sha256_many_force(SHA256_MANY_AUTO);
+    for (size_t i = 0; i < N; i++) {
+        json_decref(attribs[i]);
+        buf_free(&got[i]);
+    }
+    buf_free(&want);
+    compose_scratch_free(&s);
+    tmpl_free(html);
+    tmpl_free(subject);
+    dkim_signer_free(rsa);
+    dkim_signer_free(ed);
+    dkim_thread_cleanup();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_compose_message_is_signed_personal_and_unsubscribable),
         cmocka_unit_test(test_compose_choose_encodings_per_campaign),
         cmocka_unit_test(test_compose_line_breaks_in_header_values_become_one_space),
+        cmocka_unit_test(test_compose_batch_equals_one_by_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

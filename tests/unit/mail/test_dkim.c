@@ -898,9 +898,64 @@ static int teardown_thread(void **state)
     return 0;
 }
 
+/*
+ * dkim_body_of, hashed by sha256_many, gives dkim_body_hash's bh= for every
+ * kind of body: the message's own octets with CRLF added, collapsed
+ * whitespace (a copy), empty lines at the end, none at all, no final CRLF
+ */
+static void test_dkim_body_of_hashes_as_dkim_body_hash(void **state)
+{
+    (void)state;
+    static const char *const bodies[] = {
+        "Hello world\r\nSecond line\r\n",
+        "Hello world\r\nSecond line",
+        "two  spaces\tand a tab \r\ntrailing \t \r\n\r\n\r\n",
+        "",
+        "\r\n",
+        "\r\n\r\n",
+        "x",
+        " leading space\r\n",
+        "a very long line of text that goes on for a while, without any runs of white space at all, "
+        "to be longer than one block and then some more, more than sixty-four octets\r\n\r\n",
+    };
+    size_t nb = sizeof(bodies) / sizeof(bodies[0]);
+    enum { MAXB = 2 * 9 };
+    struct dkim_body b[MAXB];
+    struct sha256_in in[MAXB];
+    unsigned char bh[MAXB][32];
+    struct buf msg[MAXB], want = BUF_INIT, got = BUF_INIT;
+    for (int w = 0; w < 2; w++) {
+        sha256_many_force(w ? SHA256_MANY_LANES : SHA256_MANY_ONE);
+        for (size_t i = 0; i < 2 * nb; i++) {
+            enum dkim_canon canon = i % 2 ? DKIM_CANON_SIMPLE : DKIM_CANON_RELAXED;
+            msg[i] = (struct buf)BUF_INIT;
+            buf_appends(&msg[i], "From: a@example.com\r\nSubject: x\r\n\r\n");
+            buf_appends(&msg[i], bodies[i / 2]);
+            b[i] = (struct dkim_body){ .copy = BUF_INIT };
+            dkim_body_of(canon, msg[i].data, msg[i].len, &b[i]);
+            in[i] = b[i].in;
+        }
+        assert_int_equal(sha256_many(in, 2 * nb, bh), 0);
+        for (size_t i = 0; i < 2 * nb; i++) {
+            enum dkim_canon canon = i % 2 ? DKIM_CANON_SIMPLE : DKIM_CANON_RELAXED;
+            buf_reset(&want);
+            buf_reset(&got);
+            assert_int_equal(dkim_body_hash(&want, canon, bodies[i / 2], strlen(bodies[i / 2])), 0);
+            base64_encode(&got, bh[i], 32);
+            assert_string_equal(buf_cstr(&got), buf_cstr(&want));
+            buf_free(&b[i].copy);
+            buf_free(&msg[i]);
+        }
+    }
+    sha256_many_force(SHA256_MANY_AUTO);
+    buf_free(&want);
+    buf_free(&got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dkim_body_of_hashes_as_dkim_body_hash),
         cmocka_unit_test(test_dkim_relaxed_header_rfc6376_example),
         cmocka_unit_test(test_dkim_simple_header_rfc6376_example),
         cmocka_unit_test(test_dkim_relaxed_body_rfc6376_example),
