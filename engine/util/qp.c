@@ -37,6 +37,12 @@ const unsigned char qp_plain[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
+/* mid_literal - is C written as itself wherever it stands in a line (plain, not whitespace)? */
+static inline bool mid_literal(unsigned char c)
+{
+    return qp_plain[c] && c != ' ' && c != '\t';
+}
+
 /* qp_line_end - does the input line end right after position S (before END)? */
 static inline bool qp_line_end(const unsigned char *s, const unsigned char *end)
 {
@@ -116,8 +122,22 @@ void qp_encode(struct buf *out, const void *data, size_t len)
             o += n;
             s += n;
             col += n;
-            if (n == room)
+            if (n == room) {
+                /* the line is full but for its last column. When the next two octets are plain, not
+                   whitespace, and the second ends no line, the careful path would put the first here,
+                   then a soft break, then the second first on the next line (unless it is "." or "F",
+                   which may need protecting there): all at once */
+                if (end - s >= 3 && mid_literal(s[0]) && mid_literal(s[1]) && s[1] != '.' && s[1] != 'F' &&
+                    s[2] != '\r' && s[2] != '\n') {
+                    o[0] = (char)s[0];
+                    memcpy(o + 1, "=\r\n", 3);
+                    o[4] = (char)s[1];
+                    o += 5;
+                    s += 2;
+                    col = 1;
+                }
                 continue;
+            }
             /* it stopped at an octet to escape (not a line break) that fits this line: "=XX" at once,
                as the careful path would write it */
             if (s < end && !qp_plain[*s] && *s != '\r' && *s != '\n' && col + 3 < QP_LINE_MAX) {
