@@ -248,58 +248,57 @@ static size_t hash_of(struct batch_hash *h, size_t *first, size_t i, enum dkim_c
     return *at;
 }
 
-/* compose_batch - see compose.h. */
-void compose_batch(const struct compose_campaign *const *c, const struct compose_recipient *const *r, size_t n,
-                   long long now, struct compose_scratch *s, struct buf *const *out, int *rc, const char **why)
+/* batch_part - compose_batch for N <= COMPOSE_BATCH_MAX */
+static void batch_part(const struct compose_campaign *const *c, const struct compose_recipient *const *r, size_t n,
+                       long long now, struct compose_scratch *s, struct buf *const *out, int *rc, const char **why)
 {
-    size_t *mark = xcalloc(n ? n : 1, sizeof(*mark)), *first = xcalloc(2 * n + 1, sizeof(*first));
-    struct batch_hash h = { 0 };
-    size_t most = 0;
-    for (size_t i = 0; i < n; i++) {
-        mark[i] = out[i]->len;
-        rc[i] = compose_unsigned(c[i], r[i], now, s, out[i], &why[i]);
-        most += rc[i] == 0 && c[i]->nsigners ? (c[i]->nsigners < 2 ? c[i]->nsigners : 2) : 0;
-    }
-    h.body = xcalloc(most + 1, sizeof(*h.body));
-    h.in = xcalloc(most + 1, sizeof(*h.in));
-    h.bh = xcalloc(most + 1, sizeof(*h.bh));
+    struct dkim_body body[2 * COMPOSE_BATCH_MAX] = { 0 }; /* each copy: BUF_INIT */
+    struct sha256_in in[2 * COMPOSE_BATCH_MAX];
+    unsigned char bh[2 * COMPOSE_BATCH_MAX][32];
+    size_t first[2 * COMPOSE_BATCH_MAX];
+    struct batch_hash h = { .body = body, .in = in, .bh = bh };
     for (size_t i = 0; i < 2 * n; i++)
         first[i] = SIZE_MAX;
-    /* every message's body, once for each canonicalization its signers use */
+    for (size_t i = 0; i < n; i++) {
+        buf_reset(&s->batch[i]);
+        rc[i] = compose_unsigned(c[i], r[i], now, s, &s->batch[i], &why[i]);
+    }
+    /* every message's body, once for each canonicalization its signers use (two at most) */
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; rc[i] == 0 && k < c[i]->nsigners; k++)
-            hash_of(&h, first, i, dkim_signer_body_canon(c[i]->signers[k]), out[i]->data + mark[i], out[i]->len - mark[i]);
+            hash_of(&h, first, i, dkim_signer_body_canon(c[i]->signers[k]), s->batch[i].data, s->batch[i].len);
     bool hashed = sha256_many(h.in, h.n, h.bh) == 0;
     for (size_t i = 0; i < n; i++) {
-        if (rc[i] != 0 || c[i]->nsigners == 0)
+        if (rc[i] != 0)
             continue;
-        const char *msg = out[i]->data + mark[i];
-        size_t len = out[i]->len - mark[i];
+        const char *msg = s->batch[i].data;
+        size_t len = s->batch[i].len;
         buf_reset(&s->sig);
         for (size_t k = 0; k < c[i]->nsigners && rc[i] == 0; k++) {
             size_t at = hash_of(&h, first, i, dkim_signer_body_canon(c[i]->signers[k]), msg, len);
             if (!hashed || dkim_sign_bh(c[i]->signers[k], msg, len, now, h.bh[at], &s->sig) < 0) {
-                buf_truncate(out[i], mark[i]);
                 why[i] = "DKIM signing failed";
                 rc[i] = COMPOSE_ESIGN;
             }
         }
-        if (rc[i] == 0) { /* the signatures go before the message */
-            buf_reserve(out[i], s->sig.len);
-            char *p = out[i]->data + mark[i];
-            memmove(p + s->sig.len, p, len);
-            memcpy(p, s->sig.data, s->sig.len);
-            out[i]->len += s->sig.len;
-            out[i]->data[out[i]->len] = 0;
+        if (rc[i] == 0) { /* the signatures, then the message */
+            buf_reserve(out[i], s->sig.len + len);
+            buf_append(out[i], s->sig.data, s->sig.len);
+            buf_append(out[i], msg, len);
         }
     }
     for (size_t i = 0; i < h.n; i++)
         buf_free(&h.body[i].copy);
-    xfree(h.body);
-    xfree(h.in);
-    xfree(h.bh);
-    xfree(first);
-    xfree(mark);
+}
+
+/* compose_batch - see compose.h. */
+void compose_batch(const struct compose_campaign *const *c, const struct compose_recipient *const *r, size_t n,
+                   long long now, struct compose_scratch *s, struct buf *const *out, int *rc, const char **why)
+{
+    for (size_t i = 0; i < n; i += COMPOSE_BATCH_MAX) {
+        size_t k = n - i < COMPOSE_BATCH_MAX ? n - i : COMPOSE_BATCH_MAX;
+        batch_part(c + i, r + i, k, now, s, out + i, rc + i, why + i);
+    }
 }
 
 /* compose_scratch_free - release S's buffers. */
@@ -314,6 +313,8 @@ void compose_scratch_free(struct compose_scratch *s)
     buf_free(&s->confirm);
     buf_free(&s->prefs);
     buf_free(&s->sig);
+    for (size_t i = 0; i < COMPOSE_BATCH_MAX; i++)
+        buf_free(&s->batch[i]);
 }
 
 struct pick {

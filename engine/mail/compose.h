@@ -64,11 +64,16 @@ struct compose_recipient {
     const char *delivery_header;     /* X-Postino-Delivery when not the id alone (ID.TOKEN: signed), or NULL */
 };
 
+#define COMPOSE_BATCH_MAX 8 /* compose_batch composes this many at a time */
+
 struct compose_scratch {
     struct buf subject, html, text, msg, url, listid, confirm, prefs, sig;
+    struct buf batch[COMPOSE_BATCH_MAX]; /* compose_batch's unsigned messages */
 };
 
-#define COMPOSE_SCRATCH_INIT { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT }
+#define COMPOSE_SCRATCH_INIT                                                                                   \
+    { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT,                   \
+      { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT } }
 
 /* What compose_message reports when it fails. */
 enum {
@@ -91,8 +96,9 @@ int compose_message(const struct compose_campaign *c, const struct compose_recip
  * compose_batch - for each I < N, as compose_message(C[I], R[I], NOW, S,
  * OUT[I], &WHY[I]) with its result in RC[I]: the same octets, but the DKIM
  * body hashes of the whole batch are taken at once (sha256_many: eight
- * messages in the time of about five), and each message is composed straight
- * into its OUT[I].
+ * messages in the time of about five). Each message is composed in S, and
+ * copied once, signatures first, into exactly the room it takes in OUT[I]
+ * (composing there would leave it the room of the encoders' worst case).
  */
 void compose_batch(const struct compose_campaign *const *c, const struct compose_recipient *const *r, size_t n,
                    long long now, struct compose_scratch *s, struct buf *const *out, int *rc, const char **why);

@@ -34,7 +34,7 @@
 
 /* The most jobs one hand-over to a worker thread carries, and over how many batches at least the jobs waiting are
  * spread (the worker threads: one more than the cores, on the usual two) */
-#define RENDER_BATCH 8
+#define RENDER_BATCH COMPOSE_BATCH_MAX
 #define RENDER_SPREAD 3
 
 struct render_batch {
@@ -45,7 +45,6 @@ struct render_batch {
 };
 
 static __thread struct compose_scratch *thread_scratch;
-static __thread size_t thread_last_len; /* size of this thread's last message: the next one's first guess */
 
 /* render_work - compose the jobs of a batch (on a worker thread), their DKIM body hashes taken together */
 static void render_work(uv_work_t *w)
@@ -77,7 +76,6 @@ static void render_work(uv_work_t *w)
         rp[i] = &r[i];
         c[i] = campaign_variant(&j->camp->pc, j->variant);
         out[i] = &j->msg;
-        buf_reserve(&j->msg, thread_last_len + thread_last_len / 8);
         why[i] = NULL;
     }
     compose_batch(c, rp, b->n, (long long)time(NULL), thread_scratch, out, rc, why);
@@ -85,10 +83,8 @@ static void render_work(uv_work_t *w)
         struct job *j = b->jobs[i];
         j->rc = rc[i];
         j->why = why[i];
-        if (j->rc == 0) {
-            thread_last_len = j->msg.len;
+        if (j->rc == 0)
             smtp_data_ready(&j->msg); /* here, while the message is in this core's cache (submitted SMTP_SEND_READY) */
-        }
     }
 }
 
