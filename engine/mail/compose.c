@@ -253,7 +253,7 @@ static void batch_part(const struct compose_campaign *const *c, const struct com
                        long long now, struct compose_scratch *s, struct buf *const *out, int *rc, const char **why)
 {
     struct dkim_body body[2 * COMPOSE_BATCH_MAX] = { 0 }; /* each copy: BUF_INIT */
-    struct sha256_in in[2 * COMPOSE_BATCH_MAX];
+    struct sha256_in in[2 * COMPOSE_BATCH_MAX] = { 0 };
     unsigned char bh[2 * COMPOSE_BATCH_MAX][32];
     size_t first[2 * COMPOSE_BATCH_MAX];
     struct batch_hash h = { .body = body, .in = in, .bh = bh };

@@ -34,7 +34,7 @@ static void reference(const struct sha256_in *in, unsigned char out[32])
 /* N inputs with the lengths AN[i], BN[i], hashed the current way and checked one by one */
 static void check_batch(const size_t *an, const size_t *bn, size_t n)
 {
-    struct sha256_in in[MAXN];
+    struct sha256_in in[MAXN] = { 0 };
     unsigned char *a[MAXN], b[MAXN][SHA256_MANY_B_MAX + 8], got[MAXN][32], want[32];
     for (size_t i = 0; i < n; i++) {
         a[i] = malloc(an[i] + 1);
