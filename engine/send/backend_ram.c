@@ -545,10 +545,13 @@ void backend_ram_relays(struct send_backend *b, const struct relay_def *defs, si
 void backend_ram_down(struct send_backend *b, bool down)
 {
     struct backend_ram *r = (struct backend_ram *)b;
-    if (r->down && !down && r->session)
+    bool up = r->down && !down;
+    if (up && r->session)
         r->session++;   /* a new connection: the lock is to be taken again */
     r->down = down;
     arm(r);
+    if (up && r->base.on_ready && r->base.owner)
+        r->base.on_ready(r->base.owner); /* as the database's backend says when its claim connection is set up */
 }
 
 /* backend_ram_locks - see backend_ram.h. */

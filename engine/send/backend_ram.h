@@ -10,7 +10,8 @@
  * backend_ram_name      give the recipient of delivery ID a name (claims say "" otherwise)
  * backend_ram_relays    the relays defined from now on (copied)
  * backend_ram_down      while DOWN, ready is false and nothing is answered (as a lost
- *                       connection: requests wait, and are answered once it is back)
+ *                       connection: requests wait, and are answered once it is back;
+ *                       coming back, it calls on_ready)
  * backend_ram_locks     from now on the connection holds the sender's lock, as PostgreSQL's
  *                       claim connection does: session counts the times it came back up
  *                       (0 while down), held answers with the rows the sender still leases

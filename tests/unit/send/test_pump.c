@@ -868,6 +868,39 @@ static void test_pump_last_results_recorded_at_once(void **state)
     run_free(&r);
 }
 
+/* the backend's connection set up once the sender runs, its tick stopped before it first fires */
+static void up_without_tick(struct run *r)
+{
+    if (r->step == 0) {
+        r->step = 1;
+        uv_timer_stop(&r->s->tick);
+        backend_ram_down(r->be, false);
+    }
+}
+
+/*
+ * a sender claims as soon as its backend says its connection is set up
+ * (on_ready), not at its next tick: the backend is down when the sender
+ * starts and comes up with the tick stopped; the ten messages go and the run
+ * ends long before the deadline (without the call it claims nothing)
+ */
+static void test_pump_claims_when_the_backend_is_ready(void **state)
+{
+    (void)state;
+    struct run r;
+    struct sender_config cfg = config(40, 100);
+    run_init(&r, false);
+    add_campaign(&r, 1, "campaign", NULL);
+    add_deliveries(&r, 1, 10);
+    backend_ram_down(r.be, true);
+    r.on_watch = up_without_tick;
+    run(&r, &cfg, false);
+    assert_int_equal(r.step, 1);
+    assert_false(r.timed_out);
+    expect_all_sent_once(&r, 10);
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -884,6 +917,7 @@ int main(void)
         cmocka_unit_test(test_pump_rows_taken_over_while_the_ledger_was_away_are_not_sent),
         cmocka_unit_test(test_pump_compose_failure_fails_the_delivery_at_once),
         cmocka_unit_test(test_pump_last_results_recorded_at_once),
+        cmocka_unit_test(test_pump_claims_when_the_backend_is_ready),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
