@@ -1065,26 +1065,13 @@ static void collect_put(struct sink *sk, const char *p, size_t n)
     }
 }
 
-/* the offset of MSG's body: past the empty line that ends its header (as scan_header finds it) */
-static size_t body_offset(const char *msg, size_t len)
-{
-    size_t pos = 0;
-    while (pos < len) {
-        if (msg[pos] == '\n')
-            return pos + 1;
-        if (msg[pos] == '\r' && pos + 1 < len && msg[pos + 1] == '\n')
-            return pos + 2;
-        const char *nl = memchr(msg + pos, '\n', len - pos);
-        pos = nl ? (size_t)(nl - msg) + 1 : len;
-    }
-    return pos;
-}
-
 /* dkim_body_of - see dkim.h. */
 void dkim_body_of(enum dkim_canon canon, const char *msg, size_t len, struct dkim_body *b)
 {
     struct collect c = { .s = { .put = collect_put }, .b = b };
-    size_t at = body_offset(msg, len);
+    struct scan sc;
+    scan_header(msg, len, NULL, 0, &sc); /* no names: only where the body starts (never fails) */
+    size_t at = sc.body;
     b->in = (struct sha256_in){ .a = (const unsigned char *)"", .b = b->tail };
     body_canon(&c.s, canon, msg + at, len - at);
     if (c.copying)

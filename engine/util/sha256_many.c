@@ -174,7 +174,8 @@ static void lane_set(struct lane *l, const struct sha256_in *in)
     l->a = in->a;
     l->full = full;
     memcpy(l->tail, in->a + 64 * full, rest);
-    memcpy(l->tail + rest, in->b, in->bn);
+    if (in->bn)
+        memcpy(l->tail + rest, in->b, in->bn);
     size_t tn = (n + 9 + 63) / 64 * 64; /* 0x80, then zeros, then the 64-bit length */
     l->tail[n] = 0x80;
     memset(l->tail + n + 1, 0, tn - n - 1);
